@@ -1,0 +1,149 @@
+package fhirjson
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+func TestParse_RefusesWithPathNamingIssue(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		status     int
+		code       outcome.Code
+		expression string
+	}{
+		{"invalid JSON", `{"resourceType":"Patient",`, 400, outcome.Structure, ""},
+		{"array instead of object", `[{"resourceType":"Patient"}]`, 400, outcome.Structure, ""},
+		{"no resourceType", `{"id":"x"}`, 400, outcome.Required, "resourceType"},
+		{"resourceType not a string", `{"resourceType":7}`, 400, outcome.Structure, "resourceType"},
+		{"unknown resource type", `{"resourceType":"Nope"}`, 400, outcome.NotSupported, "resourceType"},
+		{"unknown top-level element", `{"resourceType":"Patient","foo":1}`, 400, outcome.Structure, "Patient.foo"},
+		{"unknown nested element", `{"resourceType":"Patient","name":[{"family":"X","foo":1}]}`, 400, outcome.Structure, "Patient.name[0].foo"},
+		{"wrong date format", `{"resourceType":"Patient","birthDate":"1980-13-01"}`, 400, outcome.Value, "Patient.birthDate"},
+		{"wrong boolean", `{"resourceType":"Patient","active":"yes"}`, 400, outcome.Value, "Patient.active"},
+		{"code not in required binding", `{"resourceType":"Observation","status":"bogus","code":{"text":"x"}}`, 400, outcome.Invalid, "Observation.status"},
+		{"missing required element", `{"resourceType":"Observation","code":{"text":"x"}}`, 422, outcome.Required, "Observation.status"},
+		{"missing required nested element", `{"resourceType":"Patient","link":[{"type":"seealso"}]}`, 422, outcome.Required, "Patient.link[0].other"},
+		{"malformed id", `{"resourceType":"Patient","id":"x y"}`, 422, outcome.Value, "Patient.id"},
+		{"unknown element in contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","foo":1}]}`, 400, outcome.Structure, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.body))
+			var oe *outcome.Error
+			if !errors.As(err, &oe) {
+				t.Fatalf("Parse error = %v, want *outcome.Error", err)
+			}
+			if oe.Status != tt.status {
+				t.Errorf("status = %d, want %d (%v)", oe.Status, tt.status, oe)
+			}
+			is := oe.Issues[0]
+			if is.Code != tt.code {
+				t.Errorf("code = %q, want %q (%v)", is.Code, tt.code, oe)
+			}
+			if tt.expression != "" && (len(is.Expression) == 0 || is.Expression[0] != tt.expression) {
+				t.Errorf("expression = %v, want %q", is.Expression, tt.expression)
+			}
+		})
+	}
+}
+
+func TestParse_AcceptsValidResourceCompacted(t *testing.T) {
+	body := "{\n  \"resourceType\": \"Observation\",\n  \"id\": \"o1\",\n  \"status\": \"final\",\n  \"code\": {\"text\": \"pulse\"},\n  \"valueQuantity\": {\"value\": 72.0}\n}"
+	r, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != "Observation" || r.ID != "o1" {
+		t.Errorf("got type %q id %q", r.Type, r.ID)
+	}
+	want := `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"pulse"},"valueQuantity":{"value":72.0}}`
+	if string(r.Body) != want {
+		t.Errorf("body = %s\nwant %s", r.Body, want)
+	}
+}
+
+func TestStamp_SetsIDAndMetaKeepingClientMeta(t *testing.T) {
+	body := []byte(`{"status":"final","meta":{"versionId":"9","profile":["http://example.org/p"],"lastUpdated":"2000-01-01T00:00:00Z","tag":[{"code":"t"}]},"resourceType":"Observation","id":"old","code":{"text":"a\"}b"}}`)
+	got, err := Stamp(body, "new", 3, time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"resourceType":"Observation","id":"new","meta":{"versionId":"3","lastUpdated":"2026-01-02T02:04:05.006Z","profile":["http://example.org/p"],"tag":[{"code":"t"}]},"status":"final","code":{"text":"a\"}b"}}`
+	if string(got) != want {
+		t.Errorf("Stamp =\n%s\nwant\n%s", got, want)
+	}
+	if !json.Valid(got) {
+		t.Error("stamped body is not valid JSON")
+	}
+}
+
+func TestSplitObject_RefusesMalformed(t *testing.T) {
+	for _, in := range []string{``, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":"x}`, `{"a":[1}`, `{"a":1}x`, `{a:1}`} {
+		if _, err := splitObject([]byte(in)); err == nil {
+			t.Errorf("splitObject(%q) accepted malformed input", in)
+		}
+	}
+	got, err := splitObject([]byte(`{"a":{"b":[1,"]"]},"c\"d":null,"e":-1.5e3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, f := range got {
+		keys = append(keys, f.key+"="+string(f.val))
+	}
+	want := []string{`a={"b":[1,"]"]}`, `c"d=null`, `e=-1.5e3`}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("got %v want %v", keys, want)
+	}
+}
+
+func TestTypes_ListsR4ResourceTypes(t *testing.T) {
+	types := Types()
+	if len(types) != 146 {
+		t.Errorf("got %d resource types, want the 146 of FHIR R4", len(types))
+	}
+	for _, name := range []string{"Patient", "Observation", "Bundle", "OperationOutcome", "MedicationKnowledge"} {
+		if !IsType(name) {
+			t.Errorf("IsType(%q) = false", name)
+		}
+	}
+	if IsType("patient") || IsType("Nope") {
+		t.Error("IsType accepted a non-type")
+	}
+}
+
+// FuzzParseAndStamp checks that no input makes Parse or Stamp panic, and
+// that whatever Parse accepts stamps into valid JSON that parses again.
+func FuzzParseAndStamp(f *testing.F) {
+	for _, s := range []string{
+		`{"resourceType":"Patient","id":"a","name":[{"family":"Nordmann"}]}`,
+		`{"resourceType":"Observation","status":"final","code":{"text":"x"},"meta":{"tag":[{"code":"a"}]}}`,
+		`{"resourceType":"Patient","foo":1}`, `[]`, `{"resourceType":"Patient","id":"\u00e6"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := Parse(in)
+		if err != nil {
+			var oe *outcome.Error
+			if !errors.As(err, &oe) || oe.Status < 400 || oe.Status > 499 {
+				t.Fatalf("Parse(%q) error %v is not a 4xx outcome", in, err)
+			}
+			return
+		}
+		out, err := Stamp(r.Body, "x", 1, time.Unix(0, 0))
+		if err != nil {
+			t.Fatalf("Stamp of accepted body %q: %v", r.Body, err)
+		}
+		if _, err := Parse(out); err != nil {
+			t.Fatalf("stamped body %s no longer parses: %v", out, err)
+		}
+	})
+}

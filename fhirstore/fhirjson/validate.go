@@ -1,0 +1,249 @@
+// Package fhirjson parses, validates and stamps FHIR R4 resources in JSON.
+//
+// Validation is google/fhir's jsonformat (R4): unknown elements, wrong
+// primitive formats, missing required elements and wrong reference targets
+// are refused, each as an OperationOutcome issue naming the element path.
+// The stored form is the client's own JSON, compacted, with id and meta set
+// by Stamp; it is not re-marshalled from protocol buffers, which costs more
+// than validation itself and would reorder every object.
+//
+// It does not store anything or know about HTTP.
+package fhirjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/fhir/go/fhirversion"
+	"github.com/google/fhir/go/jsonformat"
+	crpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/bundle_and_contained_resource_go_proto"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+// Resource is a validated resource: its type, its id (empty when the body
+// has none) and its compacted JSON.
+type Resource struct {
+	Type string
+	ID   string
+	Body []byte
+}
+
+var (
+	typeList []string
+	typeSet  map[string]bool
+	initOnce sync.Once
+	parser   *jsonformat.Unmarshaller
+	initErr  error
+)
+
+func setup() {
+	initOnce.Do(func() {
+		oneof := (&crpb.ContainedResource{}).ProtoReflect().Descriptor().Oneofs().ByName("oneof_resource")
+		typeSet = make(map[string]bool, oneof.Fields().Len())
+		for i := 0; i < oneof.Fields().Len(); i++ {
+			name := string(oneof.Fields().Get(i).Message().Name())
+			typeList = append(typeList, name)
+			typeSet[name] = true
+		}
+		sort.Strings(typeList)
+		parser, initErr = jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+		if initErr == nil {
+			// Deeply nested input is refused before it can exhaust the stack.
+			parser.MaxNestingDepth = 64
+		}
+	})
+}
+
+// Types returns the names of all FHIR R4 resource types, sorted.
+func Types() []string {
+	setup()
+	return append([]string(nil), typeList...)
+}
+
+// IsType reports whether name is a FHIR R4 resource type.
+func IsType(name string) bool {
+	setup()
+	return typeSet[name]
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
+// ValidID reports whether id is a valid FHIR logical id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Parse validates body as a FHIR R4 resource and returns it compacted.
+// The error is an *outcome.Error: 400 for input that cannot be parsed as
+// FHIR (not JSON, unknown elements, wrong primitive formats), 422 for a
+// parsed resource that breaks the specification's rules (missing required
+// elements, wrong reference targets, malformed ids).
+func Parse(body []byte) (*Resource, error) {
+	setup()
+	if initErr != nil {
+		return nil, fmt.Errorf("fhirjson: set-up: %w", initErr)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
+	}
+	head, err := peekHead(compact.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if !IsType(head.resourceType) {
+		return nil, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+			"%q is not a FHIR R4 resource type", head.resourceType).At("resourceType")
+	}
+	rep := &reporter{}
+	if _, err := parser.UnmarshalWithErrorReporter(compact.Bytes(), rep); err != nil {
+		return nil, parseError(err)
+	}
+	if len(rep.issues) > 0 {
+		return nil, &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: rep.issues}
+	}
+	return &Resource{Type: head.resourceType, ID: head.id, Body: compact.Bytes()}, nil
+}
+
+type head struct{ resourceType, id string }
+
+// peekHead reads resourceType and id from a compacted JSON object without
+// parsing the rest.
+func peekHead(b []byte) (head, error) {
+	var h head
+	if len(b) == 0 || b[0] != '{' {
+		return h, outcome.New(http.StatusBadRequest, outcome.Structure, "body must be a JSON object holding one FHIR resource")
+	}
+	fields, err := splitObject(b)
+	if err != nil {
+		return h, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
+	}
+	for _, f := range fields {
+		switch f.key {
+		case "resourceType":
+			if err := json.Unmarshal(f.val, &h.resourceType); err != nil {
+				return h, outcome.New(http.StatusBadRequest, outcome.Structure, "resourceType must be a string").At("resourceType")
+			}
+		case "id":
+			// A non-string id is reported by the validator with its path.
+			_ = json.Unmarshal(f.val, &h.id)
+		}
+	}
+	if h.resourceType == "" {
+		return h, outcome.New(http.StatusBadRequest, outcome.Required, "body has no resourceType").At("resourceType")
+	}
+	return h, nil
+}
+
+// reporter collects google/fhir's extended-validation findings as issues.
+type reporter struct{ issues []outcome.Issue }
+
+func (r *reporter) ReportValidationError(path string, err error) error {
+	r.issues = append(r.issues, issueFor(path, err, outcome.ErrorLevel))
+	return nil
+}
+
+func (r *reporter) ReportValidationWarning(path string, err error) error {
+	// Warnings do not refuse a write; the sandbox keeps the response lean.
+	return nil
+}
+
+var requiredField = regexp.MustCompile(`^missing required field "([^"]+)"$`)
+
+func issueFor(path string, err error, sev outcome.Severity) outcome.Issue {
+	d := describe(err)
+	if d.path != "" {
+		path = d.path
+	}
+	is := outcome.Issue{Severity: sev, Code: outcome.Invalid, Diagnostics: d.details}
+	switch {
+	case d.details == "unknown field":
+		is.Code = outcome.Structure
+		if name, err := strconv.Unquote(d.diagnostics); err == nil && name != "" {
+			path = joinPath(path, name)
+			is.Diagnostics = fmt.Sprintf("unknown element %q", name)
+		}
+	case requiredField.MatchString(d.details):
+		is.Code = outcome.Required
+		name := requiredField.FindStringSubmatch(d.details)[1]
+		path = joinPath(path, lowerFirst(name))
+		is.Diagnostics = fmt.Sprintf("missing required element %q", lowerFirst(name))
+	case strings.HasPrefix(d.details, "invalid") || strings.HasPrefix(d.details, "expected"):
+		is.Code = outcome.Value
+	}
+	if d.diagnostics != "" && is.Diagnostics == d.details && d.details != "invalid JSON" {
+		is.Diagnostics += ": " + d.diagnostics
+	}
+	if path != "" {
+		is.Expression = []string{path}
+	}
+	return is
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// parseError turns a jsonformat parse failure into a 400 naming every path.
+func parseError(err error) *outcome.Error {
+	var errs []error
+	rv := reflect.ValueOf(err)
+	if rv.Kind() == reflect.Slice {
+		for i := 0; i < rv.Len(); i++ {
+			if e, ok := rv.Index(i).Interface().(error); ok {
+				errs = append(errs, e)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		errs = []error{err}
+	}
+	oe := &outcome.Error{Status: http.StatusBadRequest}
+	for _, e := range errs {
+		is := issueFor("", e, outcome.ErrorLevel)
+		if is.Code == outcome.Invalid && len(is.Expression) == 0 {
+			is.Code = outcome.Structure
+		}
+		oe.Issues = append(oe.Issues, is)
+	}
+	return oe
+}
+
+type described struct{ path, details, diagnostics string }
+
+// describe reads the exported Path, Details and Diagnostics fields of
+// jsonformat's error type, which lives in an internal package and so can
+// only be reached by reflection. The field name of an unknown element is only
+// in Diagnostics. Any other error is described by its message.
+func describe(err error) described {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		rv := reflect.ValueOf(e)
+		if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
+			s := rv.Elem()
+			p, d, g := s.FieldByName("Path"), s.FieldByName("Details"), s.FieldByName("Diagnostics")
+			if p.IsValid() && d.IsValid() && g.IsValid() && p.Kind() == reflect.String &&
+				d.Kind() == reflect.String && g.Kind() == reflect.String {
+				return described{path: p.String(), details: d.String(), diagnostics: g.String()}
+			}
+		}
+	}
+	return described{details: err.Error()}
+}
