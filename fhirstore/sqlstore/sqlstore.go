@@ -1,0 +1,178 @@
+// Package sqlstore is the SQL layer shared by the relational backends of
+// fhirstore: one schema, one set of queries, written once with "?"
+// placeholders and rebound for the dialect. A backend package opens the
+// database, chooses the Dialect and hands both here.
+//
+// It is not a general ORM; it knows only the tables of fhirstore.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+)
+
+// Dialect holds what differs between SQL engines.
+type Dialect struct {
+	// Name identifies the engine in errors, e.g. "sqlite".
+	Name string
+	// NumberedPlaceholders selects $1, $2 … instead of ?.
+	NumberedPlaceholders bool
+	// Blob is the column type for resource bodies (BLOB, BYTEA).
+	Blob string
+	// AutoID is the column definition of an integer key assigned by the
+	// engine (INTEGER PRIMARY KEY, BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY).
+	AutoID string
+}
+
+// Options configure a Store.
+type Options struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// NewID makes server-assigned ids; random 32-hex-digit ids when nil.
+	NewID func() string
+}
+
+// Store implements fhirstore.Store over database/sql. Reads go to read and
+// writes to write, which may be the same pool; SQLite uses one writer
+// connection so that writers queue in Go rather than fail as busy.
+type Store struct {
+	read, write *sql.DB
+	d           Dialect
+	now         func() time.Time
+	newID       func() string
+	q           queries
+}
+
+var _ fhirstore.Store = (*Store)(nil)
+
+// New migrates the schema and returns a Store.
+func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*Store, error) {
+	s := &Store{read: read, write: write, d: d, now: opts.Now, newID: opts.NewID}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = randomID
+	}
+	s.q = newQueries(d)
+	if err := migrate(ctx, write, d); err != nil {
+		return nil, fmt.Errorf("%s: migrate: %w", d.Name, err)
+	}
+	return s, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// rebind turns ? placeholders into $n for engines that need them.
+func rebind(d Dialect, q string) string {
+	if !d.NumberedPlaceholders {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx runs fn in one database transaction.
+func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) (err error) {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err = fn(&tx{s: s, q: sqlTx}); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", s.d.Name, err)
+	}
+	return nil
+}
+
+// Read implements fhirstore.Reader.
+func (s *Store) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
+	return (&tx{s: s, q: s.read}).Read(ctx, sandbox, typ, id)
+}
+
+// VRead implements fhirstore.Reader.
+func (s *Store) VRead(ctx context.Context, sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
+	return (&tx{s: s, q: s.read}).VRead(ctx, sandbox, typ, id, version)
+}
+
+// History implements fhirstore.Reader.
+func (s *Store) History(ctx context.Context, sandbox string, q fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
+	return (&tx{s: s, q: s.read}).History(ctx, sandbox, q)
+}
+
+// Create implements fhirstore.Writer in a transaction of its own.
+func (s *Store) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (res *fhirstore.Resource, err error) {
+	err = s.Tx(ctx, func(t fhirstore.Tx) error {
+		res, err = t.Create(ctx, sandbox, r, id)
+		return err
+	})
+	return res, err
+}
+
+// Update implements fhirstore.Writer in a transaction of its own.
+func (s *Store) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (res *fhirstore.Resource, created bool, err error) {
+	err = s.Tx(ctx, func(t fhirstore.Tx) error {
+		res, created, err = t.Update(ctx, sandbox, r, opts)
+		return err
+	})
+	return res, created, err
+}
+
+// Delete implements fhirstore.Writer in a transaction of its own.
+func (s *Store) Delete(ctx context.Context, sandbox, typ, id string) (res *fhirstore.Resource, err error) {
+	err = s.Tx(ctx, func(t fhirstore.Tx) error {
+		res, err = t.Delete(ctx, sandbox, typ, id)
+		return err
+	})
+	return res, err
+}

@@ -1,0 +1,238 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+)
+
+// tx runs the store's operations on one querier: a transaction for writes,
+// the read pool for plain reads.
+type tx struct {
+	s *Store
+	q querier
+}
+
+func (t *tx) wrap(op string, err error) error {
+	return fmt.Errorf("%s: %s: %w", t.s.d.Name, op, err)
+}
+
+func scanVersion(sc interface{ Scan(...any) error }) (*fhirstore.Resource, error) {
+	var r fhirstore.Resource
+	var ms int64
+	var method string
+	if err := sc.Scan(&r.Type, &r.ID, &r.Version, &ms, &method, &r.Body); err != nil {
+		return nil, err
+	}
+	r.LastUpdated = time.UnixMilli(ms).UTC()
+	r.Method = fhirstore.Method(method)
+	return &r, nil
+}
+
+func (t *tx) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
+	r, err := scanVersion(t.q.QueryRowContext(ctx, t.s.q.read, sandbox, typ, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fhirstore.ErrNotFound
+	}
+	if err != nil {
+		return nil, t.wrap("read", err)
+	}
+	if r.Deleted() {
+		return nil, &fhirstore.GoneError{Resource: r}
+	}
+	return r, nil
+}
+
+func (t *tx) VRead(ctx context.Context, sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
+	r, err := scanVersion(t.q.QueryRowContext(ctx, t.s.q.vread, sandbox, typ, id, version, sandbox, typ, id, version))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fhirstore.ErrNotFound
+	}
+	if err != nil {
+		return nil, t.wrap("vread", err)
+	}
+	return r, nil
+}
+
+// current is the part of the current row a write needs.
+type current struct {
+	rid         int64
+	version     int64
+	lastUpdated int64
+	method      fhirstore.Method
+}
+
+func (t *tx) current(ctx context.Context, sandbox, typ, id string) (*current, error) {
+	var c current
+	var method string
+	err := t.q.QueryRowContext(ctx, t.s.q.readForUpdate, sandbox, typ, id).Scan(&c.rid, &c.version, &c.lastUpdated, &method)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, t.wrap("read current", err)
+	}
+	c.method = fhirstore.Method(method)
+	return &c, nil
+}
+
+// stampTime returns the write's lastUpdated in milliseconds: now, but always
+// after the version it replaces, so a resource's versions never share or
+// reverse a timestamp.
+func (t *tx) stampTime(prev *current) int64 {
+	ms := t.s.now().UnixMilli()
+	if prev != nil && ms <= prev.lastUpdated {
+		ms = prev.lastUpdated + 1
+	}
+	return ms
+}
+
+func (t *tx) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
+	if id == "" {
+		id = t.s.newID()
+	} else {
+		c, err := t.current(ctx, sandbox, r.Type, id)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			return nil, fmt.Errorf("%s/%s: %w", r.Type, id, fhirstore.ErrExists)
+		}
+	}
+	return t.insert(ctx, sandbox, r, id, fhirstore.MethodCreate)
+}
+
+func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, id string, m fhirstore.Method) (*fhirstore.Resource, error) {
+	ms := t.stampTime(nil)
+	res, err := t.stamped(r, id, 1, ms, m)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.q.ExecContext(ctx, t.s.q.insert, sandbox, r.Type, id, int64(1), ms, string(m), res.Body); err != nil {
+		return nil, t.wrap("insert", err)
+	}
+	return res, nil
+}
+
+func (t *tx) stamped(r *fhirjson.Resource, id string, version, ms int64, m fhirstore.Method) (*fhirstore.Resource, error) {
+	lu := time.UnixMilli(ms).UTC()
+	body, err := fhirjson.Stamp(r.Body, id, version, lu)
+	if err != nil {
+		return nil, fmt.Errorf("stamp %s/%s: %w", r.Type, id, err)
+	}
+	return &fhirstore.Resource{Type: r.Type, ID: id, Version: version, LastUpdated: lu, Method: m, Body: body}, nil
+}
+
+func (t *tx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (*fhirstore.Resource, bool, error) {
+	if r.ID == "" {
+		return nil, false, errors.New("sqlstore: update of a resource without id")
+	}
+	c, err := t.current(ctx, sandbox, r.Type, r.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if opts.IfMatch != 0 && (c == nil || c.version != opts.IfMatch) {
+		return nil, false, fmt.Errorf("%s/%s: expected version %d: %w", r.Type, r.ID, opts.IfMatch, fhirstore.ErrVersionConflict)
+	}
+	if c == nil {
+		res, err := t.insert(ctx, sandbox, r, r.ID, fhirstore.MethodUpdate)
+		return res, err == nil, err
+	}
+	ms := t.stampTime(c)
+	res, err := t.stamped(r, r.ID, c.version+1, ms, fhirstore.MethodUpdate)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := t.replace(ctx, c, res); err != nil {
+		return nil, false, err
+	}
+	return res, c.method == fhirstore.MethodDelete, nil
+}
+
+// replace moves the current row to history and writes res in its place.
+func (t *tx) replace(ctx context.Context, c *current, res *fhirstore.Resource) error {
+	if _, err := t.q.ExecContext(ctx, t.s.q.archive, c.rid); err != nil {
+		return t.wrap("archive", err)
+	}
+	var body any
+	if res.Body != nil {
+		body = res.Body
+	}
+	if _, err := t.q.ExecContext(ctx, t.s.q.replace, res.Version, res.LastUpdated.UnixMilli(), string(res.Method), body, c.rid); err != nil {
+		return t.wrap("replace", err)
+	}
+	return nil
+}
+
+func (t *tx) Delete(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
+	c, err := t.current(ctx, sandbox, typ, id)
+	if err != nil || c == nil || c.method == fhirstore.MethodDelete {
+		return nil, err
+	}
+	ms := t.stampTime(c)
+	res := &fhirstore.Resource{Type: typ, ID: id, Version: c.version + 1,
+		LastUpdated: time.UnixMilli(ms).UTC(), Method: fhirstore.MethodDelete}
+	if err := t.replace(ctx, c, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
+	conds := []string{"sandbox = ?"}
+	args := []any{sandbox}
+	if hq.Type != "" {
+		conds = append(conds, "type = ?")
+		args = append(args, hq.Type)
+	}
+	if hq.ID != "" {
+		conds = append(conds, "id = ?")
+		args = append(args, hq.ID)
+	}
+	if !hq.Since.IsZero() {
+		conds = append(conds, "last_updated >= ?")
+		args = append(args, hq.Since.UnixMilli())
+	}
+	if !hq.Before.IsZero() {
+		conds = append(conds, "last_updated <= ?")
+		args = append(args, hq.Before.UnixMilli())
+	}
+	where := strings.Join(conds, " AND ")
+	both := append(append([]any{}, args...), args...)
+	page := &fhirstore.HistoryPage{}
+	count := rebind(t.s.d, `SELECT (SELECT COUNT(*) FROM resource WHERE `+where+`) + (SELECT COUNT(*) FROM resource_history WHERE `+where+`)`)
+	if err := t.q.QueryRowContext(ctx, count, both...).Scan(&page.Total); err != nil {
+		return nil, t.wrap("history count", err)
+	}
+	if hq.ID != "" && page.Total == 0 && hq.Since.IsZero() && hq.Before.IsZero() {
+		return nil, fhirstore.ErrNotFound
+	}
+	if hq.Count <= 0 || page.Total == 0 {
+		return page, nil
+	}
+	list := rebind(t.s.d, `SELECT `+versionCols+` FROM resource WHERE `+where+
+		` UNION ALL SELECT `+versionCols+` FROM resource_history WHERE `+where+
+		` ORDER BY last_updated DESC, type, id, version DESC LIMIT ? OFFSET ?`)
+	rows, err := t.q.QueryContext(ctx, list, append(both, hq.Count, hq.Offset)...)
+	if err != nil {
+		return nil, t.wrap("history", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanVersion(rows)
+		if err != nil {
+			return nil, t.wrap("history scan", err)
+		}
+		page.Versions = append(page.Versions, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.wrap("history rows", err)
+	}
+	return page, nil
+}
