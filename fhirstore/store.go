@@ -95,6 +95,21 @@ type HistoryPage struct {
 	Total    int
 }
 
+// SearchQuery selects current, not deleted resources of one type. The
+// search layer extends it with parameters; until then it pages a type.
+type SearchQuery struct {
+	Type   string
+	Count  int
+	Offset int
+}
+
+// SearchPage is one page of matches, ordered by id, and the number of
+// matches in all.
+type SearchPage struct {
+	Matches []*Resource
+	Total   int
+}
+
 // Reader reads resources and their history.
 type Reader interface {
 	// Read returns the current version; ErrNotFound, or *GoneError when it
@@ -104,6 +119,8 @@ type Reader interface {
 	VRead(ctx context.Context, sandbox, typ, id string, version int64) (*Resource, error)
 	// History returns versions newest first.
 	History(ctx context.Context, sandbox string, q HistoryQuery) (*HistoryPage, error)
+	// Search returns current resources matching q.
+	Search(ctx context.Context, sandbox string, q SearchQuery) (*SearchPage, error)
 }
 
 // Writer writes new versions. Each write stamps the body with the id,

@@ -76,7 +76,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 
 // queries are the statements of the store, rebound for the dialect once.
 type queries struct {
-	read, readForUpdate, vread, insert, archive, replace string
+	read, readForUpdate, vread, insert, archive, replace, count, list string
 }
 
 const versionCols = `type, id, version, last_updated, method, body`
@@ -91,5 +91,8 @@ func newQueries(d Dialect) queries {
 		archive: rebind(d, `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
 			SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`),
 		replace: rebind(d, `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`),
+		count:   rebind(d, `SELECT COUNT(*) FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'`),
+		list: rebind(d, `SELECT `+versionCols+` FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'
+			ORDER BY id LIMIT ? OFFSET ?`),
 	}
 }

@@ -150,6 +150,11 @@ func (s *Store) History(ctx context.Context, sandbox string, q fhirstore.History
 	return (&tx{s: s, q: s.read}).History(ctx, sandbox, q)
 }
 
+// Search implements fhirstore.Reader.
+func (s *Store) Search(ctx context.Context, sandbox string, q fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
+	return (&tx{s: s, q: s.read}).Search(ctx, sandbox, q)
+}
+
 // Create implements fhirstore.Writer in a transaction of its own.
 func (s *Store) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (res *fhirstore.Resource, err error) {
 	err = s.Tx(ctx, func(t fhirstore.Tx) error {

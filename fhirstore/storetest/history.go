@@ -39,10 +39,22 @@ func organization(t testing.TB, id string) *fhirjson.Resource {
 func seedHistory(t *testing.T, s fhirstore.Store) {
 	ctx := context.Background()
 	steps := []func() error{
-		func() error { _, _, err := s.Update(ctx, sb, Patient(t, "a", "A1"), fhirstore.UpdateOptions{}); return err },
-		func() error { _, _, err := s.Update(ctx, sb, organization(t, "o"), fhirstore.UpdateOptions{}); return err },
-		func() error { _, _, err := s.Update(ctx, sb, Patient(t, "a", "A2"), fhirstore.UpdateOptions{}); return err },
-		func() error { _, _, err := s.Update(ctx, sb, Patient(t, "b", "B1"), fhirstore.UpdateOptions{}); return err },
+		func() error {
+			_, _, err := s.Update(ctx, sb, Patient(t, "a", "A1"), fhirstore.UpdateOptions{})
+			return err
+		},
+		func() error {
+			_, _, err := s.Update(ctx, sb, organization(t, "o"), fhirstore.UpdateOptions{})
+			return err
+		},
+		func() error {
+			_, _, err := s.Update(ctx, sb, Patient(t, "a", "A2"), fhirstore.UpdateOptions{})
+			return err
+		},
+		func() error {
+			_, _, err := s.Update(ctx, sb, Patient(t, "b", "B1"), fhirstore.UpdateOptions{})
+			return err
+		},
 		func() error { _, err := s.Delete(ctx, sb, "Patient", "a"); return err },
 	}
 	for i, step := range steps {
@@ -253,5 +265,23 @@ func testConcurrentIfMatch(t *testing.T, s fhirstore.Store, c *Clock) {
 	}
 	if wins.Load() != writers || r.Version != 1+writers {
 		t.Errorf("wins %d, final version %d: an update was lost (conflicts %d)", wins.Load(), r.Version, conflicts.Load())
+	}
+}
+
+func testSearchType(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	seedHistory(t, s) // Patient/a deleted, Patient/b current, Organization/o
+	s.Update(ctx, sb, Patient(t, "c", "C"), fhirstore.UpdateOptions{})
+	s.Update(ctx, "other", Patient(t, "z", "Z"), fhirstore.UpdateOptions{})
+	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Type: "Patient", Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 2 || !equal(keys(p.Matches), []string{"Patient/b/1"}) {
+		t.Errorf("page 1: total %d %v", p.Total, keys(p.Matches))
+	}
+	p, _ = s.Search(ctx, sb, fhirstore.SearchQuery{Type: "Patient", Count: 1, Offset: 1})
+	if !equal(keys(p.Matches), []string{"Patient/c/1"}) {
+		t.Errorf("page 2: %v", keys(p.Matches))
 	}
 }

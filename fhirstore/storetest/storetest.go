@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Tx_Error_RollsBackEveryWrite", testTxRollback},
 		{"Tx_ReadsSeeOwnWrites", testTxReadsOwnWrites},
 		{"Update_ConcurrentIfMatch_NeverLosesAnUpdate", testConcurrentIfMatch},
+		{"Search_Type_ListsCurrentOfTypeInSandboxByID", testSearchType},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
