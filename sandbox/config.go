@@ -1,0 +1,97 @@
+// Package sandbox is the gateway: it builds the gin engine, its middleware
+// (request id, logging, recovery, body limits) and mounts the FHIR API of
+// each sandbox. Sub-packages serve the parts (fhirapi: the FHIR REST API).
+package sandbox
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Config is the whole configuration of a sandbox server, filled from
+// defaults, then HPS_… environment variables, then flags.
+type Config struct {
+	Addr         string // HPS_ADDR, --addr
+	DataDir      string // HPS_DATA, --data
+	MaxBodyBytes int64  // HPS_MAX_BODY, --max-body
+	PublicURL    string // HPS_PUBLIC_URL, --public-url
+	LogLevel     string // HPS_LOG_LEVEL, --log-level
+}
+
+// Defaults returns the configuration of `sandbox serve` with nothing set.
+func Defaults() Config {
+	return Config{
+		Addr:         "127.0.0.1:8080",
+		DataDir:      "./data",
+		MaxBodyBytes: 10 << 20,
+		LogLevel:     "info",
+	}
+}
+
+// LoadEnv applies HPS_… variables read through getenv.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	str := func(key string, dst *string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	str("HPS_ADDR", &c.Addr)
+	str("HPS_DATA", &c.DataDir)
+	str("HPS_PUBLIC_URL", &c.PublicURL)
+	str("HPS_LOG_LEVEL", &c.LogLevel)
+	if v := getenv("HPS_MAX_BODY"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("HPS_MAX_BODY=%q: want a number of bytes, e.g. 10485760", v)
+		}
+		c.MaxBodyBytes = n
+	}
+	return nil
+}
+
+// RegisterFlags binds the configuration to fs; the current values are the
+// flags' defaults, so flags override the environment.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (env HPS_ADDR)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory of the embedded store (env HPS_DATA)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "largest request body in bytes (env HPS_MAX_BODY)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the server at, e.g. https://sandbox.example.org (env HPS_PUBLIC_URL); default: taken from each request")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env HPS_LOG_LEVEL)")
+}
+
+// Validate reports the first setting that cannot work, saying how to fix it.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return fmt.Errorf("--data is empty: name a directory for the embedded store, e.g. ./data")
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("--max-body %d is too small: allow at least 1024 bytes", c.MaxBodyBytes)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url %q: want an absolute http(s) URL like https://sandbox.example.org", c.PublicURL)
+		}
+	}
+	if _, err := c.Level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Level is LogLevel as a slog level.
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}

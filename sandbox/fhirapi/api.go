@@ -1,0 +1,239 @@
+// Package fhirapi serves the FHIR R4 REST API of one sandbox base over a
+// fhirstore.Store: routing of FHIR paths, content negotiation, the
+// interactions and their status codes and headers. It parses requests and
+// renders responses; what the interactions mean is fhirstore's.
+package fhirapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+)
+
+// DefaultMaxBody is the request body limit when Config sets none.
+const DefaultMaxBody = 10 << 20
+
+// Config configures an API.
+type Config struct {
+	// MaxBodyBytes bounds request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// PublicURL, when set, is the absolute URL of the server (scheme and
+	// host) used in Location headers and bundle links; otherwise it is taken
+	// from the request.
+	PublicURL string
+	// Software names the server in the CapabilityStatement.
+	Software, Version string
+}
+
+// API serves the FHIR interactions.
+type API struct {
+	store fhirstore.Store
+	cfg   Config
+	caps  *capabilities
+}
+
+// New returns an API over store.
+func New(store fhirstore.Store, cfg Config) *API {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBody
+	}
+	return &API{store: store, cfg: cfg, caps: newCapabilities(cfg)}
+}
+
+// SandboxFunc names the sandbox a request addresses.
+type SandboxFunc func(c *gin.Context) string
+
+// Mount serves the FHIR API under g, whose path is the FHIR base. Every
+// path below it is routed here, so that unknown paths also answer with an
+// OperationOutcome.
+func (a *API) Mount(g *gin.RouterGroup, sandbox SandboxFunc) {
+	h := func(c *gin.Context) { a.serve(c, sandbox(c)) }
+	g.Any("", h)
+	g.Any("/*path", h)
+}
+
+// request is one FHIR request after routing.
+type request struct {
+	c       *gin.Context
+	sandbox string
+	base    string // absolute FHIR base URL, without trailing slash
+	typ, id string
+}
+
+func (a *API) serve(c *gin.Context, sandbox string) {
+	if err := checkFormat(c); err != nil {
+		writeError(c, err)
+		return
+	}
+	segs := splitPath(c.Param("path"))
+	r := &request{c: c, sandbox: sandbox, base: a.baseURL(c)}
+	if len(segs) > 0 && !strings.HasPrefix(segs[0], "$") && !strings.HasPrefix(segs[0], "_") && segs[0] != "metadata" {
+		r.typ = segs[0]
+		if !fhirjson.IsType(r.typ) {
+			writeError(c, outcome.New(http.StatusNotFound, outcome.NotSupported,
+				"%q is not a FHIR R4 resource type known to this server", r.typ))
+			return
+		}
+	}
+	if len(segs) > 1 && !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[1], "$") {
+		r.id = segs[1]
+		if !fhirjson.ValidID(r.id) {
+			writeError(c, outcome.New(http.StatusBadRequest, outcome.Value,
+				"%q is not a valid resource id ([A-Za-z0-9.-]{1,64})", r.id))
+			return
+		}
+	}
+	route := a.route(c.Request.Method, segs)
+	if route == nil {
+		writeError(c, notRouted(c.Request.Method, segs))
+		return
+	}
+	route(r, segs)
+}
+
+type handler func(r *request, segs []string)
+
+// route chooses the interaction from the method and the path's shape.
+func (a *API) route(method string, segs []string) handler {
+	switch len(segs) {
+	case 0:
+		return nil
+	case 1:
+		switch {
+		case segs[0] == "metadata":
+			return only(method, http.MethodGet, a.capabilityStatement)
+		case segs[0] == "_history":
+			return only(method, http.MethodGet, a.history)
+		case strings.HasPrefix(segs[0], "$") || strings.HasPrefix(segs[0], "_"):
+			return nil
+		case method == http.MethodGet:
+			return a.search
+		case method == http.MethodPost:
+			return a.create
+		}
+	case 2:
+		switch {
+		case segs[1] == "_history":
+			return only(method, http.MethodGet, a.history)
+		case strings.HasPrefix(segs[1], "_") || strings.HasPrefix(segs[1], "$"):
+			return nil
+		case method == http.MethodGet || method == http.MethodHead:
+			return a.read
+		case method == http.MethodPut:
+			return a.update
+		case method == http.MethodDelete:
+			return a.delete
+		}
+	case 3:
+		if segs[2] == "_history" && !strings.HasPrefix(segs[1], "_") {
+			return only(method, http.MethodGet, a.history)
+		}
+	case 4:
+		if segs[2] == "_history" && !strings.HasPrefix(segs[1], "_") {
+			return only(method, http.MethodGet, a.vread)
+		}
+	}
+	return nil
+}
+
+func only(method, want string, h handler) handler {
+	if method == want || (want == http.MethodGet && method == http.MethodHead) {
+		return h
+	}
+	return func(r *request, _ []string) {
+		r.c.Header("Allow", want)
+		writeError(r.c, outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported,
+			"%s is not allowed here; use %s", method, want))
+	}
+}
+
+// notRouted explains a request no interaction serves.
+func notRouted(method string, segs []string) *outcome.Error {
+	path := strings.Join(segs, "/")
+	switch {
+	case len(segs) == 0 && method == http.MethodPost:
+		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "batch and transaction bundles are not supported yet")
+	case len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$"):
+		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
+	case method == http.MethodPatch:
+		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH is not supported yet")
+	case len(segs) >= 1 && len(segs) <= 2 && !strings.HasPrefix(segs[0], "_"):
+		return outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
+	}
+	return outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", "/"+path)
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// baseURL is the absolute URL of the FHIR base the request came through.
+func (a *API) baseURL(c *gin.Context) string {
+	root := strings.TrimRight(a.cfg.PublicURL, "/")
+	if root == "" {
+		scheme := "http"
+		if c.Request.TLS != nil {
+			scheme = "https"
+		}
+		if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
+			scheme = p
+		}
+		root = scheme + "://" + c.Request.Host
+	}
+	path := c.FullPath()
+	path = strings.TrimSuffix(strings.TrimSuffix(path, "/*path"), "/")
+	// Replace route parameters (a sandbox id) with their values.
+	for _, p := range c.Params {
+		if p.Key != "path" {
+			path = strings.Replace(path, ":"+p.Key, p.Value, 1)
+		}
+	}
+	return root + path
+}
+
+// storeError turns a store error into the FHIR error a client should see.
+func storeError(err error, typ, id string) error {
+	var gone *fhirstore.GoneError
+	switch {
+	case errors.Is(err, fhirstore.ErrNotFound):
+		return outcome.New(http.StatusNotFound, outcome.NotFound, "%s/%s is not known", typ, id).Wrap(err)
+	case errors.As(err, &gone):
+		return outcome.New(http.StatusGone, outcome.Deleted, "%s/%s was deleted (version %d)", typ, id, gone.Resource.Version).Wrap(err)
+	case errors.Is(err, fhirstore.ErrVersionConflict):
+		return outcome.New(http.StatusPreconditionFailed, outcome.Conflict,
+			"%s/%s: the version in If-Match is not the current version", typ, id).Wrap(err)
+	case errors.Is(err, fhirstore.ErrExists):
+		return outcome.New(http.StatusConflict, outcome.Duplicate, "%s/%s already exists", typ, id).Wrap(err)
+	}
+	return err
+}
+
+// setVersionHeaders sets ETag and Last-Modified of a version.
+func setVersionHeaders(c *gin.Context, v *fhirstore.Resource) {
+	c.Header("ETag", v.ETag())
+	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
+}
+
+// parseETag reads a version from W/"n", "n" or n.
+func parseETag(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "W/")
+	s = strings.Trim(s, `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("%q is not a version entity tag like W/\"3\"", s)
+	}
+	return v, nil
+}

@@ -1,0 +1,242 @@
+package fhirapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+)
+
+// Page sizes of history and search.
+const (
+	defaultCount = 50
+	maxCount     = 1000
+)
+
+type bundleJSON struct {
+	ResourceType string         `json:"resourceType"`
+	ID           string         `json:"id"`
+	Meta         map[string]any `json:"meta"`
+	Type         string         `json:"type"`
+	Total        *int           `json:"total,omitempty"`
+	Link         []linkJSON     `json:"link,omitempty"`
+	Entry        []entryJSON    `json:"entry,omitempty"`
+}
+
+type linkJSON struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+type entryJSON struct {
+	FullURL  string          `json:"fullUrl,omitempty"`
+	Resource json.RawMessage `json:"resource,omitempty"`
+	Search   *searchJSON     `json:"search,omitempty"`
+	Request  *requestJSON    `json:"request,omitempty"`
+	Response *responseJSON   `json:"response,omitempty"`
+}
+
+type searchJSON struct {
+	Mode string `json:"mode"`
+}
+
+type requestJSON struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+type responseJSON struct {
+	Status       string `json:"status"`
+	Etag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+}
+
+// paging reads _count and _offset, refusing malformed values.
+func paging(r *request) (count, offset int, err error) {
+	count, offset = defaultCount, 0
+	if s, ok := r.c.GetQuery("_count"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, 0, outcome.New(http.StatusBadRequest, outcome.Value, "_count must be a non-negative integer, not %q", s).At("_count")
+		}
+		count = min(n, maxCount)
+	}
+	if s, ok := r.c.GetQuery("_offset"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, 0, outcome.New(http.StatusBadRequest, outcome.Value, "_offset must be a non-negative integer, not %q", s).At("_offset")
+		}
+		offset = n
+	}
+	return count, offset, nil
+}
+
+// links returns self, first, previous and next links for a page; extra are
+// parameters every link keeps (the paging snapshot, filters).
+func links(base, path string, extra url.Values, count, offset, total int) []linkJSON {
+	mk := func(off int) string {
+		q := url.Values{}
+		for k, vs := range extra {
+			q[k] = vs
+		}
+		q.Set("_count", strconv.Itoa(count))
+		if off > 0 {
+			q.Set("_offset", strconv.Itoa(off))
+		}
+		return base + path + "?" + q.Encode()
+	}
+	ls := []linkJSON{{"self", mk(offset)}, {"first", mk(0)}}
+	if offset > 0 && count > 0 {
+		ls = append(ls, linkJSON{"previous", mk(max(0, offset-count))})
+	}
+	if count > 0 && offset+count < total {
+		ls = append(ls, linkJSON{"next", mk(offset + count)})
+	}
+	return ls
+}
+
+func newBundle(typ string, total int, ls []linkJSON) *bundleJSON {
+	now := time.Now()
+	return &bundleJSON{
+		ResourceType: "Bundle",
+		ID:           fmt.Sprintf("%x", now.UnixNano()),
+		Meta:         map[string]any{"lastUpdated": fhirjson.FormatInstant(now)},
+		Type:         typ,
+		Total:        &total,
+		Link:         ls,
+	}
+}
+
+func writeBundle(r *request, b *bundleJSON) {
+	data, err := json.Marshal(b)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	writeBody(r.c, http.StatusOK, data)
+}
+
+func (a *API) history(r *request, segs []string) {
+	count, offset, err := paging(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	q := fhirstore.HistoryQuery{Type: r.typ, ID: r.id, Count: count, Offset: offset}
+	keep := url.Values{}
+	if s, ok := r.c.GetQuery("_since"); ok {
+		if q.Since, err = parseInstant(s); err != nil {
+			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_since: %v", err).At("_since"))
+			return
+		}
+		keep.Set("_since", s)
+	}
+	// _snapshot fixes the newest version a paged history shows, so that
+	// writes after the first page do not shift the pages after it.
+	if s, ok := r.c.GetQuery("_snapshot"); ok {
+		if q.Before, err = parseInstant(s); err != nil {
+			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_snapshot: %v", err).At("_snapshot"))
+			return
+		}
+	} else {
+		q.Before = time.Now()
+	}
+	keep.Set("_snapshot", fhirjson.FormatInstant(q.Before))
+	page, err := a.store.History(r.c.Request.Context(), r.sandbox, q)
+	if err != nil {
+		writeError(r.c, storeError(err, r.typ, r.id))
+		return
+	}
+	path := ""
+	for _, s := range segs {
+		path += "/" + s
+	}
+	b := newBundle("history", page.Total, links(r.base, path, keep, count, offset, page.Total))
+	for _, v := range page.Versions {
+		e := entryJSON{
+			FullURL:  r.base + "/" + v.Type + "/" + v.ID,
+			Request:  &requestJSON{Method: string(v.Method), URL: v.Type + "/" + v.ID},
+			Response: &responseJSON{Etag: v.ETag(), LastModified: fhirjson.FormatInstant(v.LastUpdated)},
+		}
+		switch {
+		case v.Deleted():
+			e.Response.Status = "204 No Content"
+		case v.Method == fhirstore.MethodCreate:
+			e.Request.URL = v.Type
+			e.Response.Status = "201 Created"
+		case v.Version == 1:
+			e.Response.Status = "201 Created"
+		default:
+			e.Response.Status = "200 OK"
+		}
+		if !v.Deleted() {
+			e.Resource = v.Body
+		}
+		b.Entry = append(b.Entry, e)
+	}
+	writeBundle(r, b)
+}
+
+// parseInstant reads a FHIR instant or dateTime with a time zone.
+func parseInstant(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an instant like 2026-01-02T10:00:00Z", s)
+}
+
+// search lists a type. Until the search layer lands, parameters other than
+// the paging ones are not supported: they are reported in an
+// OperationOutcome entry (or refused under Prefer: handling=strict), as the
+// specification asks of a server that ignores a parameter.
+func (a *API) search(r *request, segs []string) {
+	count, offset, err := paging(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	var ignored []string
+	for k := range r.c.Request.URL.Query() {
+		switch k {
+		case "_count", "_offset", "_format", "_pretty":
+		default:
+			ignored = append(ignored, k)
+		}
+	}
+	sort.Strings(ignored)
+	if len(ignored) > 0 && preferStrict(r.c) {
+		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+			"search parameters %v are not supported (Prefer: handling=strict)", ignored))
+		return
+	}
+	page, err := a.store.Search(r.c.Request.Context(), r.sandbox, fhirstore.SearchQuery{Type: r.typ, Count: count, Offset: offset})
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	b := newBundle("searchset", page.Total, links(r.base, "/"+r.typ, nil, count, offset, page.Total))
+	for _, v := range page.Matches {
+		b.Entry = append(b.Entry, entryJSON{
+			FullURL:  r.base + "/" + v.Type + "/" + v.ID,
+			Resource: v.Body,
+			Search:   &searchJSON{Mode: "match"},
+		})
+	}
+	if len(ignored) > 0 {
+		b.Entry = append(b.Entry, entryJSON{
+			Resource: outcome.JSON([]outcome.Issue{{Severity: outcome.Warning, Code: outcome.NotSupported,
+				Diagnostics: fmt.Sprintf("search parameters %v are not supported and were ignored", ignored)}}),
+			Search: &searchJSON{Mode: "outcome"},
+		})
+	}
+	writeBundle(r, b)
+}

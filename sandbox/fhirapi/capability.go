@@ -1,0 +1,124 @@
+package fhirapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"hpsandbox/fhirstore/fhirjson"
+)
+
+// capabilities renders the CapabilityStatement. It describes what the
+// router above serves, for every resource type the validator knows; when an
+// interaction is added to the router it is added here, and the API tests
+// check the two agree.
+type capabilities struct {
+	cfg     Config
+	started time.Time
+	mu      sync.Mutex
+	byBase  map[string][]byte
+}
+
+func newCapabilities(cfg Config) *capabilities {
+	return &capabilities{cfg: cfg, started: time.Now().UTC(), byBase: map[string][]byte{}}
+}
+
+type capabilityJSON struct {
+	ResourceType   string            `json:"resourceType"`
+	Status         string            `json:"status"`
+	Date           string            `json:"date"`
+	Publisher      string            `json:"publisher"`
+	Kind           string            `json:"kind"`
+	Software       map[string]string `json:"software"`
+	Implementation map[string]string `json:"implementation"`
+	FHIRVersion    string            `json:"fhirVersion"`
+	Format         []string          `json:"format"`
+	Rest           []restJSON        `json:"rest"`
+}
+
+type restJSON struct {
+	Mode        string        `json:"mode"`
+	Resource    []capResource `json:"resource"`
+	Interaction []code        `json:"interaction"`
+}
+
+type code struct {
+	Code string `json:"code"`
+}
+
+type capResource struct {
+	Type              string `json:"type"`
+	Profile           string `json:"profile"`
+	Interaction       []code `json:"interaction"`
+	Versioning        string `json:"versioning"`
+	ReadHistory       bool   `json:"readHistory"`
+	UpdateCreate      bool   `json:"updateCreate"`
+	ConditionalCreate bool   `json:"conditionalCreate"`
+	ConditionalRead   string `json:"conditionalRead"`
+	ConditionalUpdate bool   `json:"conditionalUpdate"`
+	ConditionalDelete string `json:"conditionalDelete"`
+}
+
+// typeInteractions are the type and instance interactions the router serves.
+var typeInteractions = []string{"read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}
+
+// systemInteractions are the system interactions the router serves.
+var systemInteractions = []string{"history-system"}
+
+func (c *capabilities) json(base string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.byBase[base]; ok {
+		return b
+	}
+	var resources []capResource
+	for _, t := range fhirjson.Types() {
+		r := capResource{
+			Type:              t,
+			Profile:           "http://hl7.org/fhir/StructureDefinition/" + t,
+			Versioning:        "versioned-update",
+			ReadHistory:       true,
+			UpdateCreate:      true,
+			ConditionalRead:   "full-support",
+			ConditionalDelete: "not-supported",
+		}
+		for _, i := range typeInteractions {
+			r.Interaction = append(r.Interaction, code{i})
+		}
+		resources = append(resources, r)
+	}
+	var sys []code
+	for _, i := range systemInteractions {
+		sys = append(sys, code{i})
+	}
+	software := c.cfg.Software
+	if software == "" {
+		software = "HP Sandbox"
+	}
+	doc := capabilityJSON{
+		ResourceType: "CapabilityStatement",
+		Status:       "active",
+		Date:         fhirjson.FormatInstant(c.started),
+		Publisher:    software,
+		Kind:         "instance",
+		Software:     map[string]string{"name": software, "version": c.cfg.Version},
+		Implementation: map[string]string{
+			"description": software + " FHIR R4 server over synthetic patients",
+			"url":         base,
+		},
+		FHIRVersion: "4.0.1",
+		Format:      []string{"application/fhir+json", "json"},
+		Rest:        []restJSON{{Mode: "server", Resource: resources, Interaction: sys}},
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		panic(err) // only strings, bools, maps and slices of them
+	}
+	c.byBase[base] = b
+	return b
+}
+
+func (a *API) capabilityStatement(r *request, _ []string) {
+	writeBody(r.c, http.StatusOK, a.caps.json(r.base))
+}

@@ -1,0 +1,132 @@
+package fhirapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+// ContentType is the media type of every FHIR response.
+const ContentType = "application/fhir+json; charset=utf-8"
+
+// jsonTypes are the media types accepted as FHIR JSON, in requests and in
+// Accept and _format.
+var jsonTypes = map[string]bool{
+	"application/fhir+json": true,
+	"application/json":      true,
+	"application/json+fhir": true, // DSTU2 name, still sent by older clients
+	"json":                  true,
+	"*/*":                   true,
+	"application/*":         true,
+}
+
+// checkFormat refuses requests for a representation other than JSON: _format
+// first (it overrides Accept, as the specification says), then Accept.
+func checkFormat(c *gin.Context) *outcome.Error {
+	if f, ok := c.GetQuery("_format"); ok {
+		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(f, ";", 2)[0]))
+		if jsonTypes[mt] && mt != "*/*" && mt != "application/*" {
+			return nil
+		}
+		return outcome.New(http.StatusNotAcceptable, outcome.NotSupported,
+			"_format %q is not supported; this server speaks JSON only (_format=json)", f).At("_format")
+	}
+	accept := c.GetHeader("Accept")
+	if accept == "" {
+		return nil
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if params["q"] == "0" {
+			continue
+		}
+		if jsonTypes[mt] {
+			return nil
+		}
+	}
+	return outcome.New(http.StatusNotAcceptable, outcome.NotSupported,
+		"Accept %q names no representation this server produces; it speaks application/fhir+json only", accept)
+}
+
+// checkContentType refuses a request body that is not declared as JSON. A
+// missing Content-Type is taken as FHIR JSON.
+func checkContentType(c *gin.Context) *outcome.Error {
+	ct := c.GetHeader("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && jsonTypes[mt] && mt != "*/*" && mt != "application/*" && mt != "json" {
+		return nil
+	}
+	return outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
+		"Content-Type %q is not supported; send application/fhir+json", ct)
+}
+
+// Prefer return values (RFC 7240, FHIR http.html#prefer).
+const (
+	returnMinimal        = "minimal"
+	returnRepresentation = "representation"
+	returnOutcome        = "OperationOutcome"
+)
+
+// preferReturn reads Prefer: return=…; representation when absent.
+func preferReturn(c *gin.Context) string {
+	for _, h := range c.Request.Header.Values("Prefer") {
+		for _, pref := range strings.Split(h, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(pref), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "return") {
+				switch strings.Trim(strings.TrimSpace(v), `"`) {
+				case returnMinimal:
+					return returnMinimal
+				case returnOutcome:
+					return returnOutcome
+				}
+			}
+		}
+	}
+	return returnRepresentation
+}
+
+// preferStrict reports Prefer: handling=strict.
+func preferStrict(c *gin.Context) bool {
+	for _, h := range c.Request.Header.Values("Prefer") {
+		for _, pref := range strings.Split(h, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(pref), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "handling") && strings.TrimSpace(v) == "strict" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeBody writes a FHIR JSON body, indented when _pretty=true.
+func writeBody(c *gin.Context, status int, body []byte) {
+	if c.Query("_pretty") == "true" {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, body, "", "  "); err == nil {
+			body = buf.Bytes()
+		}
+	}
+	c.Data(status, ContentType, body)
+}
+
+// writeError renders err as an OperationOutcome with its status.
+func writeError(c *gin.Context, err error) {
+	oe := outcome.From(err)
+	if oe.Status >= 500 {
+		_ = c.Error(err) // the logging middleware reports the cause
+	}
+	c.Header("Cache-Control", "no-store")
+	writeBody(c, oe.Status, oe.JSON())
+}

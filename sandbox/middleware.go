@@ -1,0 +1,102 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+// RequestIDHeader carries the id of a request in and out.
+const RequestIDHeader = "X-Request-Id"
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID keeps a well-formed incoming request id (so that a supplier can
+// correlate its logs with ours) or makes one, and echoes it.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !requestIDPattern.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set("request_id", id)
+		c.Header(RequestIDHeader, id)
+		c.Next()
+	}
+}
+
+// logRequests logs one line per request. It logs the path without the
+// query, which may carry patient identifiers, and never headers.
+func logRequests(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", c.GetString("request_id")),
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.Int("bytes", c.Writer.Size()),
+		}
+		if len(c.Errors) > 0 {
+			attrs = append(attrs, slog.String("error", c.Errors.String()))
+		}
+		log.LogAttrs(c.Request.Context(), level, "request", attrs...)
+	}
+}
+
+// recoverPanics turns a panic in a handler into a 500 OperationOutcome and
+// a logged stack, and keeps the server running.
+func recoverPanics(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			log.Error("panic", "request_id", c.GetString("request_id"), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if c.Writer.Written() {
+				c.Abort()
+				return
+			}
+			oe := outcome.New(http.StatusInternalServerError, outcome.Exception,
+				"internal server error (request id %s)", c.GetString("request_id"))
+			c.Header("Content-Type", "application/fhir+json; charset=utf-8")
+			c.AbortWithStatus(oe.Status)
+			_, _ = c.Writer.Write(oe.JSON())
+		}()
+		c.Next()
+	}
+}
+
+// notFound answers paths no route serves, as an OperationOutcome under the
+// FHIR bases and as JSON elsewhere.
+func notFound(c *gin.Context) {
+	oe := outcome.New(http.StatusNotFound, outcome.NotFound, "nothing is served at %q", c.Request.URL.Path)
+	if strings.HasPrefix(c.Request.URL.Path, "/fhir") || strings.HasPrefix(c.Request.URL.Path, "/sandboxes/") {
+		c.Data(oe.Status, "application/fhir+json; charset=utf-8", oe.JSON())
+		return
+	}
+	c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": oe.Issues[0].Diagnostics})
+}
