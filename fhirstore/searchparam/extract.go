@@ -1,0 +1,212 @@
+package searchparam
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrUnknownType is returned for a resource type that FHIR R4 does not define.
+var ErrUnknownType = errors.New("searchparam: unknown resource type")
+
+// Extract evaluates every search parameter of resourceType on the resource
+// JSON body and returns its index rows. The body is expected to be a valid
+// resource already (the store validates before it indexes); values that do
+// not parse as their type are skipped. Extract is safe for concurrent use.
+func Extract(resourceType string, body []byte) (*Index, error) {
+	params, err := compiledFor(resourceType)
+	if err != nil {
+		return nil, err
+	}
+	root, err := decodeObject(body)
+	if err != nil {
+		return nil, fmt.Errorf("searchparam: decode %s: %w", resourceType, err)
+	}
+	if rt, _ := root["resourceType"].(string); rt != resourceType {
+		return nil, fmt.Errorf("searchparam: body is a %q, not a %s", rt, resourceType)
+	}
+	x := &Index{ResourceType: resourceType}
+	x.ID, _ = root["id"].(string)
+	var buf []any
+	groups := 0
+	for i := range params {
+		if buf, err = params[i].extract(x, root, body, buf[:0], &groups); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// compiledParam is a Param with its expressions ready to evaluate.
+type compiledParam struct {
+	*Param
+	expr       compiledExpr
+	components []compiledExpr
+}
+
+// compiledExpr is a union of fast paths or, when any part is not a plain
+// path, one expression for the FHIRPath engine.
+type compiledExpr struct {
+	fast []fastPath
+	slow *slowExpr
+}
+
+var compiled sync.Map // resource type → []compiledParam
+
+func compiledFor(resourceType string) ([]compiledParam, error) {
+	if c, ok := compiled.Load(resourceType); ok {
+		return c.([]compiledParam), nil
+	}
+	c, err := compileType(resourceType, false)
+	if err != nil {
+		return nil, err
+	}
+	compiled.Store(resourceType, c)
+	return c, nil
+}
+
+// compileType compiles the parameters of one type; slowOnly sends every
+// expression to the FHIRPath engine, which tests use to check the fast path.
+func compileType(resourceType string, slowOnly bool) ([]compiledParam, error) {
+	ps := ForType(resourceType)
+	if ps == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownType, resourceType)
+	}
+	out := make([]compiledParam, 0, len(ps))
+	for _, p := range ps {
+		if p.Expression == "" || p.Type == Special {
+			continue
+		}
+		cp := compiledParam{Param: p}
+		var err error
+		if cp.expr, err = compileExpr(p.Expression, slowOnly); err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", resourceType, p.Code, err)
+		}
+		for _, comp := range p.Components {
+			ce, err := compileExpr(comp.Expression, slowOnly)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s component %s: %w", resourceType, p.Code, comp.Code, err)
+			}
+			cp.components = append(cp.components, ce)
+		}
+		out = append(out, cp)
+	}
+	return out, nil
+}
+
+func compileExpr(src string, slowOnly bool) (compiledExpr, error) {
+	if !slowOnly {
+		var fast []fastPath
+		for _, part := range splitUnion(src) {
+			p, err := parseFast(part)
+			if err != nil {
+				fast = nil
+				break
+			}
+			fast = append(fast, p)
+		}
+		if fast != nil {
+			return compiledExpr{fast: fast}, nil
+		}
+	}
+	slow, err := compileSlow(src)
+	if err != nil {
+		return compiledExpr{}, err
+	}
+	return compiledExpr{slow: slow}, nil
+}
+
+// eval returns the values of the expression on node; raw is node's JSON when
+// the caller has it, nil otherwise.
+func (c compiledExpr) eval(resourceType string, node any, raw []byte, out []any) ([]any, error) {
+	if c.slow == nil {
+		for _, p := range c.fast {
+			out = p.eval(resourceType, node, out)
+		}
+		return out, nil
+	}
+	if raw == nil {
+		var err error
+		if raw, err = json.Marshal(node); err != nil {
+			return out, err
+		}
+	}
+	vals, err := c.slow.eval(raw)
+	return append(out, vals...), err
+}
+
+func (cp *compiledParam) extract(x *Index, root map[string]any, body []byte, buf []any, groups *int) ([]any, error) {
+	vals, err := cp.expr.eval(x.ResourceType, root, body, buf)
+	if err != nil {
+		return vals, fmt.Errorf("%s.%s: %w", x.ResourceType, cp.Code, err)
+	}
+	if cp.Type == Composite {
+		for _, el := range vals {
+			if err := cp.addComposite(x, el, groups); err != nil {
+				return vals, err
+			}
+		}
+		return vals, nil
+	}
+	k := rowKey{param: cp.Code}
+	for _, v := range vals {
+		x.add(cp.Type, k, v)
+	}
+	return vals, nil
+}
+
+func (x *Index) add(t Type, k rowKey, v any) {
+	switch t {
+	case String:
+		x.addString(k, v)
+	case Token:
+		x.addToken(k, v)
+	case Reference:
+		x.addReference(k, v)
+	case Date:
+		x.addDate(k, v)
+	case Number:
+		x.addNumber(k, v)
+	case Quantity:
+		x.addQuantity(k, v)
+	case URI:
+		x.addURI(k, v)
+	}
+}
+
+// addComposite adds the rows of one element of a composite parameter under a
+// new group, or nothing when a component has no value (it could never match).
+func (cp *compiledParam) addComposite(x *Index, el any, groups *int) error {
+	saved := *x
+	*groups++
+	group := *groups
+	for i, comp := range cp.components {
+		vals, err := comp.eval(x.ResourceType, el, nil, nil)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", x.ResourceType, cp.Code, err)
+		}
+		before := x.rowCount()
+		k := rowKey{param: cp.Code, group: group, component: i}
+		for _, v := range vals {
+			x.add(cp.Components[i].Type, k, v)
+		}
+		if x.rowCount() == before {
+			x.truncate(saved)
+			*groups--
+			return nil
+		}
+	}
+	return nil
+}
+
+func (x *Index) rowCount() int {
+	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) +
+		len(x.Numbers) + len(x.Quantities) + len(x.URIs)
+}
+
+func (x *Index) truncate(to Index) {
+	x.Strings, x.Tokens, x.References = x.Strings[:len(to.Strings)], x.Tokens[:len(to.Tokens)], x.References[:len(to.References)]
+	x.Dates, x.Numbers, x.Quantities = x.Dates[:len(to.Dates)], x.Numbers[:len(to.Numbers)], x.Quantities[:len(to.Quantities)]
+	x.URIs = x.URIs[:len(to.URIs)]
+}
