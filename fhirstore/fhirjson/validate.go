@@ -108,6 +108,7 @@ func Parse(body []byte) (*Resource, error) {
 		return nil, parseError(err)
 	}
 	if len(rep.issues) > 0 {
+		sortIssues(rep.issues)
 		return nil, &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: rep.issues}
 	}
 	return &Resource{Type: head.resourceType, ID: head.id, Body: compact.Bytes()}, nil
@@ -224,7 +225,16 @@ func parseError(err error) *outcome.Error {
 		}
 		oe.Issues = append(oe.Issues, is)
 	}
+	sortIssues(oe.Issues)
 	return oe
+}
+
+// sortIssues orders issues by element path: the validator walks maps, so
+// its order differs from run to run, and clients and golden files want one.
+func sortIssues(issues []outcome.Issue) {
+	sort.SliceStable(issues, func(i, j int) bool {
+		return strings.Join(issues[i].Expression, ",") < strings.Join(issues[j].Expression, ",")
+	})
 }
 
 type described struct{ path, details, diagnostics string }

@@ -26,16 +26,25 @@ func Extract(resourceType string, body []byte) (*Index, error) {
 	if rt, _ := root["resourceType"].(string); rt != resourceType {
 		return nil, fmt.Errorf("searchparam: body is a %q, not a %s", rt, resourceType)
 	}
-	x := &Index{ResourceType: resourceType}
-	x.ID, _ = root["id"].(string)
-	var buf []any
-	groups := 0
+	st := &extraction{x: &Index{ResourceType: resourceType}, root: root, body: body}
+	st.x.ID, _ = root["id"].(string)
 	for i := range params {
-		if buf, err = params[i].extract(x, root, body, buf[:0], &groups); err != nil {
+		if err := st.param(&params[i]); err != nil {
 			return nil, err
 		}
 	}
-	return x, nil
+	return st.x, nil
+}
+
+// extraction is the state of one Extract call.
+type extraction struct {
+	x       *Index
+	root    map[string]any
+	body    []byte
+	groups  int // composite groups used so far
+	vals    []any
+	compVal []any
+	scratch [2][]any
 }
 
 // compiledParam is a Param with its expressions ready to evaluate.
@@ -119,10 +128,10 @@ func compileExpr(src string, slowOnly bool) (compiledExpr, error) {
 
 // eval returns the values of the expression on node; raw is node's JSON when
 // the caller has it, nil otherwise.
-func (c compiledExpr) eval(resourceType string, node any, raw []byte, out []any) ([]any, error) {
+func (c compiledExpr) eval(resourceType string, node any, raw []byte, out []any, scratch *[2][]any) ([]any, error) {
 	if c.slow == nil {
 		for _, p := range c.fast {
-			out = p.eval(resourceType, node, out)
+			out = p.eval(resourceType, node, out, scratch)
 		}
 		return out, nil
 	}
@@ -136,24 +145,25 @@ func (c compiledExpr) eval(resourceType string, node any, raw []byte, out []any)
 	return append(out, vals...), err
 }
 
-func (cp *compiledParam) extract(x *Index, root map[string]any, body []byte, buf []any, groups *int) ([]any, error) {
-	vals, err := cp.expr.eval(x.ResourceType, root, body, buf)
+func (st *extraction) param(cp *compiledParam) error {
+	var err error
+	st.vals, err = cp.expr.eval(st.x.ResourceType, st.root, st.body, st.vals[:0], &st.scratch)
 	if err != nil {
-		return vals, fmt.Errorf("%s.%s: %w", x.ResourceType, cp.Code, err)
+		return fmt.Errorf("%s.%s: %w", st.x.ResourceType, cp.Code, err)
 	}
 	if cp.Type == Composite {
-		for _, el := range vals {
-			if err := cp.addComposite(x, el, groups); err != nil {
-				return vals, err
+		for _, el := range st.vals {
+			if err := st.composite(cp, el); err != nil {
+				return err
 			}
 		}
-		return vals, nil
+		return nil
 	}
 	k := rowKey{param: cp.Code}
-	for _, v := range vals {
-		x.add(cp.Type, k, v)
+	for _, v := range st.vals {
+		st.x.add(cp.Type, k, v)
 	}
-	return vals, nil
+	return nil
 }
 
 func (x *Index) add(t Type, k rowKey, v any) {
@@ -175,25 +185,27 @@ func (x *Index) add(t Type, k rowKey, v any) {
 	}
 }
 
-// addComposite adds the rows of one element of a composite parameter under a
+// composite adds the rows of one element of a composite parameter under a
 // new group, or nothing when a component has no value (it could never match).
-func (cp *compiledParam) addComposite(x *Index, el any, groups *int) error {
+func (st *extraction) composite(cp *compiledParam, el any) error {
+	x := st.x
 	saved := *x
-	*groups++
-	group := *groups
+	st.groups++
+	k := rowKey{param: cp.Code, group: st.groups}
 	for i, comp := range cp.components {
-		vals, err := comp.eval(x.ResourceType, el, nil, nil)
+		var err error
+		st.compVal, err = comp.eval(x.ResourceType, el, nil, st.compVal[:0], &st.scratch)
 		if err != nil {
 			return fmt.Errorf("%s.%s: %w", x.ResourceType, cp.Code, err)
 		}
 		before := x.rowCount()
-		k := rowKey{param: cp.Code, group: group, component: i}
-		for _, v := range vals {
+		k.component = i
+		for _, v := range st.compVal {
 			x.add(cp.Components[i].Type, k, v)
 		}
 		if x.rowCount() == before {
 			x.truncate(saved)
-			*groups--
+			st.groups--
 			return nil
 		}
 	}

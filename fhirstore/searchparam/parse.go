@@ -1,7 +1,9 @@
 package searchparam
 
 import (
+	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -185,28 +187,35 @@ func parseDateRange(s string) (low, high int64, ok bool) {
 func decimalRange(s string) (low, high float64, ok bool) {
 	mant, exp := s, 0
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		mant = s[:i]
-		var e big.Int
-		if _, ok := e.SetString(strings.TrimPrefix(s[i+1:], "+"), 10); !ok || !e.IsInt64() || e.Int64() > 400 || e.Int64() < -400 {
+		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+		if err != nil || e > 400 || e < -400 {
 			return 0, 0, false
 		}
-		exp = int(e.Int64())
+		mant, exp = s[:i], e
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	places := len(frac) - exp
+	// The digits as an integer m and the value as m·10^-places; with m exact
+	// in a float64 and 10^places exact too, each bound is one correctly
+	// rounded operation.
+	m, err := strconv.ParseInt(intPart+frac, 10, 64)
+	if err == nil && m > -1<<52 && m < 1<<52 && places >= -22 && places <= 22 {
+		scale := math.Pow10(abs(places))
+		if places >= 0 {
+			return (float64(m) - 0.5) / scale, (float64(m) + 0.5) / scale, true
+		}
+		return (float64(m) - 0.5) * scale, (float64(m) + 0.5) * scale, true
 	}
 	v, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return 0, 0, false
 	}
-	decimals := 0
-	if _, frac, found := strings.Cut(mant, "."); found {
-		decimals = len(frac)
-	}
-	places := decimals - exp
 	half := big.NewRat(1, 2)
-	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(places))), nil)
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(places))), nil))
 	if places >= 0 {
-		half.Quo(half, new(big.Rat).SetInt(scale))
+		half.Quo(half, scale)
 	} else {
-		half.Mul(half, new(big.Rat).SetInt(scale))
+		half.Mul(half, scale)
 	}
 	low, _ = new(big.Rat).Sub(v, half).Float64()
 	high, _ = new(big.Rat).Add(v, half).Float64()

@@ -180,22 +180,27 @@ func isIdent(s string) bool {
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
-// eval walks the path from a resource (root set) or from a context element.
-// JSON arrays are flattened, as FHIRPath does.
-func (p fastPath) eval(resourceType string, node any, out []any) []any {
+// eval walks the path from a resource (root set) or from a context element,
+// appending the values found to out. JSON arrays are flattened, as FHIRPath
+// does. scratch is reused between calls to save allocations.
+func (p fastPath) eval(resourceType string, node any, out []any, scratch *[2][]any) []any {
 	if p.root != "" && p.root != resourceType {
 		return out
 	}
-	start := len(out)
-	out = append(out, node)
+	cur := append(scratch[0][:0], node)
+	next := scratch[1][:0]
 	for _, st := range p.steps {
-		cur := out[start:]
-		next := make([]any, 0, len(cur))
+		next = next[:0]
 		for _, n := range cur {
 			next = st.apply(n, next)
 		}
-		out = append(out[:start], next...)
+		cur, next = next, cur
+		if len(cur) == 0 {
+			break
+		}
 	}
+	out = append(out, cur...)
+	scratch[0], scratch[1] = cur[:0], next[:0]
 	return out
 }
 
@@ -214,7 +219,8 @@ func (st step) apply(n any, out []any) []any {
 		}
 		// A choice element ("effective" → effectiveDateTime, effectivePeriod, …).
 		for k, v := range m {
-			if len(k) > len(st.name) && isUpper(k[len(st.name)]) && strings.HasPrefix(k, st.name) {
+			if len(k) > len(st.name) && isUpper(k[len(st.name)]) && strings.HasPrefix(k, st.name) &&
+				choiceTypes[k[len(st.name):]] {
 				out = appendFlat(out, v)
 			}
 		}
@@ -275,4 +281,19 @@ func splitUnion(expr string) []string {
 		parts = append(parts, last)
 	}
 	return parts
+}
+
+// choiceTypes are the data types a choice element's JSON name may end with
+// (valueQuantity, effectiveDateTime); a longer name that ends otherwise is
+// another element (dataAbsentReason is not a choice of "data").
+var choiceTypes = map[string]bool{
+	"Base64Binary": true, "Boolean": true, "Canonical": true, "Code": true, "Date": true, "DateTime": true,
+	"Decimal": true, "Id": true, "Instant": true, "Integer": true, "Markdown": true, "Oid": true,
+	"PositiveInt": true, "String": true, "Time": true, "UnsignedInt": true, "Uri": true, "Url": true, "Uuid": true,
+	"Address": true, "Age": true, "Annotation": true, "Attachment": true, "CodeableConcept": true, "Coding": true,
+	"ContactPoint": true, "Count": true, "Distance": true, "Duration": true, "HumanName": true, "Identifier": true,
+	"Money": true, "Period": true, "Quantity": true, "Range": true, "Ratio": true, "Reference": true,
+	"SampledData": true, "Signature": true, "Timing": true, "ContactDetail": true, "Contributor": true,
+	"DataRequirement": true, "Expression": true, "ParameterDefinition": true, "RelatedArtifact": true,
+	"TriggerDefinition": true, "UsageContext": true, "Dosage": true, "Meta": true,
 }
