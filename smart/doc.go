@@ -1,0 +1,19 @@
+// Package smart is the sandbox's SMART App Launch 2.x authorization server:
+// discovery (.well-known/smart-configuration, openid-configuration, JWKS),
+// the authorize endpoint with EHR and standalone launch, a simulated login,
+// patient picker and consent, the token endpoint (authorization_code with
+// PKCE S256, refresh_token with rotation, client_credentials with
+// private_key_jwt), introspection and revocation, OIDC id_tokens with
+// fhirUser, and the SMART v1/v2 scope model the gateway enforces.
+//
+// It exposes plain net/http handlers (see Server.Routes) and a small API for
+// the gateway: Server.Authenticate turns a request's bearer token into a
+// Grant, and Grant.Permit says whether that grant may perform an interaction
+// on a resource type and under which constraints.
+//
+// It is not a FHIR server, does not know how patients are stored (the
+// gateway supplies a PatientLister), does not render the supplier portal and
+// does not register clients itself (a ClientStore is supplied). It is not a
+// general OAuth framework: it implements what a SMART app needs against an
+// EHR, and answers with the errors such an EHR gives.
+package smart
