@@ -19,6 +19,10 @@ func Extract(resourceType string, body []byte) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	return extract(params, resourceType, body)
+}
+
+func extract(params []compiledParam, resourceType string, body []byte) (*Index, error) {
 	root, err := decodeObject(body)
 	if err != nil {
 		return nil, fmt.Errorf("searchparam: decode %s: %w", resourceType, err)
