@@ -1,0 +1,126 @@
+package smart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ClientType says how a client authenticates at the token endpoint.
+type ClientType int
+
+// The client types of SMART App Launch 2.x. The zero value is invalid, so
+// a registration that forgot its type is refused.
+const (
+	// Public clients (browser or native apps) send only client_id.
+	Public ClientType = iota + 1
+	// ConfidentialSymmetric clients send a client secret (Basic or POST).
+	ConfidentialSymmetric
+	// ConfidentialAsymmetric clients sign a JWT assertion with a key from
+	// their registered JWKS (private_key_jwt); backend services are these.
+	ConfidentialAsymmetric
+)
+
+// String returns the SMART capability-style name of the type.
+func (t ClientType) String() string {
+	switch t {
+	case Public:
+		return "public"
+	case ConfidentialSymmetric:
+		return "confidential-symmetric"
+	case ConfidentialAsymmetric:
+		return "confidential-asymmetric"
+	}
+	return fmt.Sprintf("ClientType(%d)", int(t))
+}
+
+// Client is a registered app.
+type Client struct {
+	// ID is the client_id.
+	ID string
+	// Name is shown on the consent page.
+	Name string
+	// Sandbox is the tenant the registration belongs to; it is carried in
+	// every token so a token of one sandbox never reads another's data.
+	Sandbox string
+	// Type decides how the client authenticates.
+	Type ClientType
+	// SecretHash is the bcrypt hash of a symmetric client's secret.
+	SecretHash []byte
+	// RedirectURIs are matched exactly against redirect_uri.
+	RedirectURIs []string
+	// LaunchURL is where an EHR launch sends the user's browser.
+	LaunchURL string
+	// Scopes are the scopes the client may request (space-separated).
+	Scopes string
+	// JWKS holds an asymmetric client's public keys, or
+	JWKS *jose.JSONWebKeySet
+	// JWKSURL is where they are fetched from.
+	JWKSURL string
+}
+
+// HashSecret returns the bcrypt hash to store as Client.SecretHash.
+func HashSecret(secret string) ([]byte, error) {
+	return bcrypt.GenerateFromPassword([]byte(secret), bcrypt.DefaultCost)
+}
+
+// checkSecret reports whether secret matches the client's hash.
+func (c *Client) checkSecret(secret string) bool {
+	return len(c.SecretHash) > 0 && bcrypt.CompareHashAndPassword(c.SecretHash, []byte(secret)) == nil
+}
+
+func (c *Client) hasRedirectURI(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
+
+// ErrClientNotFound is returned by a ClientStore for an unknown client_id.
+var ErrClientNotFound = errors.New("smart: client not found")
+
+// ClientStore looks up registered clients.
+type ClientStore interface {
+	// Client returns the client with id, or an error wrapping
+	// ErrClientNotFound.
+	Client(ctx context.Context, id string) (*Client, error)
+}
+
+// MemoryClients is an in-memory ClientStore, safe for concurrent use. The
+// zero value is empty and ready.
+type MemoryClients struct {
+	mu      sync.RWMutex
+	clients map[string]*Client
+}
+
+// NewMemoryClients returns a store holding clients.
+func NewMemoryClients(clients ...*Client) *MemoryClients {
+	m := &MemoryClients{}
+	for _, c := range clients {
+		m.Put(c)
+	}
+	return m
+}
+
+// Put adds or replaces a client.
+func (m *MemoryClients) Put(c *Client) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.clients == nil {
+		m.clients = map[string]*Client{}
+	}
+	cp := *c
+	m.clients[c.ID] = &cp
+}
+
+// Client implements ClientStore.
+func (m *MemoryClients) Client(_ context.Context, id string) (*Client, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := m.clients[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrClientNotFound, truncate(id, 80))
+	}
+	cp := *c
+	return &cp, nil
+}
