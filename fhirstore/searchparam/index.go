@@ -86,6 +86,8 @@ type DateRow struct {
 
 // NumberRow is one value of a number parameter. Value is the decimal as
 // written; [Low, High) is the range its precision implies (100 is [99.5, 100.5)).
+// A Range has an empty Value, and an open side is ±Inf (SQL stores it as ±1e999
+// or the store clamps it).
 type NumberRow struct {
 	Param            string
 	Group, Component int
