@@ -163,7 +163,7 @@ func newTestEnv(t *testing.T, adjust func(*Config, *Deps)) *testEnv {
 	}))
 	t.Cleanup(env.hs.Close)
 	cfg := Config{Issuer: env.hs.URL}
-	deps := Deps{Keys: newTestKeys(t)}
+	deps := Deps{Keys: newTestKeys(t), Clients: testClients(t), Patients: testDirectory{}}
 	if adjust != nil {
 		adjust(&cfg, &deps)
 	}

@@ -1,6 +1,7 @@
 package smart
 
 import (
+	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -9,18 +10,31 @@ import (
 // Server is the authorization server. Create it with New; mount its
 // Routes (or Handler) on the gateway.
 type Server struct {
-	cfg  Config
-	keys *Keys
-	log  *slog.Logger
-	now  func() time.Time
+	cfg      Config
+	keys     *Keys
+	clients  ClientStore
+	state    StateStore
+	patients PatientLister
+	log      *slog.Logger
+	now      func() time.Time
+	pages    *template.Template
 }
 
-// Deps are what the server needs from the rest of the sandbox. Keys is
-// required; a nil Logger discards logs and a nil Now uses time.Now.
+// Deps are what the server needs from the rest of the sandbox. Keys and
+// Clients are required; a nil State is an in-memory store, a nil Logger
+// discards logs and a nil Now uses time.Now.
 type Deps struct {
 	// Keys signs tokens; share one Keys between gateways that serve the
 	// same issuer.
 	Keys *Keys
+	// Clients looks up registered apps.
+	Clients ClientStore
+	// State keeps sessions, codes and token records; share one between
+	// gateways.
+	State StateStore
+	// Patients feeds the standalone-launch patient picker (and, if it is a
+	// PractitionerLister, the login page); nil shows an empty picker.
+	Patients PatientLister
 	// Logger receives structured logs; never tokens or secrets.
 	Logger *slog.Logger
 	// Now is the clock, replaceable in tests.
@@ -33,15 +47,22 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, keys: deps.Keys, log: deps.Logger, now: deps.Now}
+	s := &Server{cfg: cfg, keys: deps.Keys, clients: deps.Clients, state: deps.State,
+		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates}
 	if s.keys == nil {
 		return nil, errMissingDep("Keys", "smart.NewKeys()")
+	}
+	if s.clients == nil {
+		return nil, errMissingDep("Clients", "a ClientStore such as smart.NewMemoryClients()")
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.state == nil {
+		s.state = NewMemoryState(s.now)
 	}
 	return s, nil
 }
@@ -84,10 +105,19 @@ const (
 func (s *Server) Routes() []Route {
 	ip := urlPath(s.cfg.Issuer)
 	get := func(p string, h http.HandlerFunc) Route { return Route{http.MethodGet, p, h} }
+	post := func(p string, h http.HandlerFunc) Route { return Route{http.MethodPost, p, h} }
 	return []Route{
 		get(urlPath(s.cfg.FHIRBase)+pathSMARTConfig, s.smartConfiguration),
 		get(ip+pathOIDCConfig, s.openIDConfiguration),
 		get(ip+pathJWKS, s.jwks),
+		get(ip+pathAuthorize, s.authorize),
+		post(ip+pathAuthorize, s.authorize),
+		get(ip+pathLogin, s.login),
+		post(ip+pathLogin, s.login),
+		get(ip+pathSelectPatient, s.selectPatient),
+		post(ip+pathSelectPatient, s.selectPatient),
+		get(ip+pathConsent, s.consent),
+		post(ip+pathConsent, s.consent),
 	}
 }
 
