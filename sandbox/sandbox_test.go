@@ -1,0 +1,131 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+)
+
+func newGateway(t *testing.T) (*gin.Engine, *bytes.Buffer) {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var logs bytes.Buffer
+	h := New(Defaults(), store, slog.New(slog.NewJSONHandler(&logs, nil)))
+	return h.(*gin.Engine), &logs
+}
+
+func get(h http.Handler, path string, header map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestRecover_PanicBecomes500OperationOutcomeAndServerGoesOn(t *testing.T) {
+	e, logs := newGateway(t)
+	e.GET("/fhir-test-panic", func(*gin.Context) { panic("boom") })
+	rec := get(e, "/fhir-test-panic", nil)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var oo struct {
+		ResourceType string
+		Issue        []struct{ Code, Diagnostics string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &oo); err != nil || oo.ResourceType != "OperationOutcome" || oo.Issue[0].Code != "exception" {
+		t.Fatalf("body %s", rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "boom") {
+		t.Error("panic value leaked to the client")
+	}
+	if !strings.Contains(logs.String(), `"panic":"boom"`) {
+		t.Errorf("panic not logged: %s", logs)
+	}
+	if get(e, "/fhir/metadata", nil).Code != http.StatusOK {
+		t.Error("server does not go on after a panic")
+	}
+}
+
+func TestRequestID_KeepsWellFormedIncomingAndMakesOtherwise(t *testing.T) {
+	e, logs := newGateway(t)
+	tests := []struct{ in, want string }{
+		{"supplier-req-42", "supplier-req-42"},
+		{"bad id with spaces", ""},
+		{strings.Repeat("x", 65), ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		rec := get(e, "/fhir/metadata", map[string]string{RequestIDHeader: tt.in})
+		got := rec.Header().Get(RequestIDHeader)
+		if tt.want != "" && got != tt.want {
+			t.Errorf("incoming %q: echoed %q", tt.in, got)
+		}
+		if tt.want == "" && (got == tt.in || !requestIDPattern.MatchString(got)) {
+			t.Errorf("incoming %q: made %q", tt.in, got)
+		}
+		if !strings.Contains(logs.String(), `"request_id":"`+got+`"`) {
+			t.Errorf("request id %q not in the log", got)
+		}
+	}
+}
+
+func TestLog_OmitsQueryAndHeaders(t *testing.T) {
+	e, logs := newGateway(t)
+	get(e, "/fhir/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01818512345", map[string]string{"Authorization": "Bearer secret-token"})
+	if s := logs.String(); strings.Contains(s, "01818512345") || strings.Contains(s, "secret-token") || !strings.Contains(s, `"path":"/fhir/Patient"`) {
+		t.Errorf("log line: %s", s)
+	}
+}
+
+func TestNotFound_OutsideFHIRIsJSONAndInsideIsOutcome(t *testing.T) {
+	e, _ := newGateway(t)
+	if rec := get(e, "/nothing", nil); rec.Code != 404 || !strings.Contains(rec.Body.String(), `"error":"not_found"`) {
+		t.Errorf("/nothing: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(e, "/fhirx", nil); rec.Code != 404 || !strings.Contains(rec.Body.String(), "OperationOutcome") {
+		t.Errorf("/fhirx: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
+	c := Defaults()
+	env := map[string]string{"HPS_ADDR": "127.0.0.1:9999", "HPS_DATA": "/tmp/x", "HPS_MAX_BODY": "2048"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxBodyBytes != 2048 {
+		t.Fatalf("env not applied: %+v", c)
+	}
+	bad := []Config{
+		{Addr: "nohostport", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info"},
+		{Addr: ":1", DataDir: " ", MaxBodyBytes: 4096, LogLevel: "info"},
+		{Addr: ":1", DataDir: "d", MaxBodyBytes: 10, LogLevel: "info"},
+		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "loud"},
+		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", PublicURL: "sandbox.example"},
+	}
+	for _, b := range bad {
+		if err := b.Validate(); err == nil {
+			t.Errorf("Validate accepted %+v", b)
+		}
+	}
+	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_MAX_BODY": "ten"}[k] }); err == nil {
+		t.Error("HPS_MAX_BODY=ten accepted")
+	}
+}
