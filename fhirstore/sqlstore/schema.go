@@ -74,25 +74,52 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	return tx.Commit()
 }
 
-// queries are the statements of the store, rebound for the dialect once.
-type queries struct {
-	read, readForUpdate, vread, insert, archive, replace, count, list string
-}
+// stmt names a prepared statement of the store.
+type stmt int
+
+const (
+	stRead stmt = iota
+	stReadForUpdate
+	stVRead
+	stInsert
+	stArchive
+	stReplace
+	stCount
+	stList
+	numStmts
+)
 
 const versionCols = `type, id, version, last_updated, method, body`
 
-func newQueries(d Dialect) queries {
-	return queries{
-		read:          rebind(d, `SELECT `+versionCols+` FROM resource WHERE sandbox = ? AND type = ? AND id = ?`),
-		readForUpdate: rebind(d, `SELECT rid, version, last_updated, method FROM resource WHERE sandbox = ? AND type = ? AND id = ?`),
-		vread: rebind(d, `SELECT `+versionCols+` FROM resource WHERE sandbox = ? AND type = ? AND id = ? AND version = ?
-			UNION ALL SELECT `+versionCols+` FROM resource_history WHERE sandbox = ? AND type = ? AND id = ? AND version = ?`),
-		insert: rebind(d, `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		archive: rebind(d, `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
-			SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`),
-		replace: rebind(d, `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`),
-		count:   rebind(d, `SELECT COUNT(*) FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'`),
-		list: rebind(d, `SELECT `+versionCols+` FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'
-			ORDER BY id LIMIT ? OFFSET ?`),
+// statementText returns the SQL of every statement, rebound for d.
+func statementText(d Dialect) [numStmts]string {
+	var q [numStmts]string
+	q[stRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
+	q[stReadForUpdate] = `SELECT rid, version, last_updated, method FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
+	q[stVRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ? AND version = ?
+		UNION ALL SELECT ` + versionCols + ` FROM resource_history WHERE sandbox = ? AND type = ? AND id = ? AND version = ?`
+	q[stInsert] = `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	q[stArchive] = `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
+		SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`
+	q[stReplace] = `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`
+	q[stCount] = `SELECT COUNT(*) FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'`
+	q[stList] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'
+		ORDER BY id LIMIT ? OFFSET ?`
+	for i := range q {
+		q[i] = rebind(d, q[i])
 	}
+	return q
+}
+
+// prepare prepares every statement on db.
+func prepare(ctx context.Context, db *sql.DB, d Dialect) ([numStmts]*sql.Stmt, error) {
+	var out [numStmts]*sql.Stmt
+	for i, text := range statementText(d) {
+		st, err := db.PrepareContext(ctx, text)
+		if err != nil {
+			return out, fmt.Errorf("prepare %q: %w", text, err)
+		}
+		out[i] = st
+	}
+	return out, nil
 }

@@ -50,7 +50,9 @@ type Store struct {
 	d           Dialect
 	now         func() time.Time
 	newID       func() string
-	q           queries
+	// rst are prepared on the read pool, wst on the write pool (and bound
+	// into each transaction).
+	rst, wst [numStmts]*sql.Stmt
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -64,9 +66,15 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 	if s.newID == nil {
 		s.newID = randomID
 	}
-	s.q = newQueries(d)
 	if err := migrate(ctx, write, d); err != nil {
 		return nil, fmt.Errorf("%s: migrate: %w", d.Name, err)
+	}
+	var err error
+	if s.rst, err = prepare(ctx, read, d); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Name, err)
+	}
+	if s.wst, err = prepare(ctx, write, d); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
 	return s, nil
 }
@@ -95,9 +103,17 @@ func rebind(d Dialect, q string) string {
 	return b.String()
 }
 
-// Close closes both pools.
+// Close closes the statements and both pools.
 func (s *Store) Close() error {
-	err := s.write.Close()
+	var err error
+	for i := range s.rst {
+		for _, st := range []*sql.Stmt{s.rst[i], s.wst[i]} {
+			if st != nil {
+				err = errors.Join(err, st.Close())
+			}
+		}
+	}
+	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
@@ -126,7 +142,7 @@ func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) (err error)
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err = fn(&tx{s: s, q: sqlTx}); err != nil {
+	if err = fn(&tx{s: s, q: sqlTx, sqlTx: sqlTx}); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {

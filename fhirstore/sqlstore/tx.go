@@ -15,8 +15,22 @@ import (
 // tx runs the store's operations on one querier: a transaction for writes,
 // the read pool for plain reads.
 type tx struct {
-	s *Store
-	q querier
+	s     *Store
+	q     querier
+	sqlTx *sql.Tx // nil for reads on the read pool
+	bound [numStmts]*sql.Stmt
+}
+
+// stmt returns a prepared statement usable by this tx: the write pool's
+// bound into the transaction, or the read pool's.
+func (t *tx) stmt(ctx context.Context, which stmt) *sql.Stmt {
+	if t.sqlTx == nil {
+		return t.s.rst[which]
+	}
+	if t.bound[which] == nil {
+		t.bound[which] = t.sqlTx.StmtContext(ctx, t.s.wst[which])
+	}
+	return t.bound[which]
 }
 
 func (t *tx) wrap(op string, err error) error {
@@ -36,7 +50,7 @@ func scanVersion(sc interface{ Scan(...any) error }) (*fhirstore.Resource, error
 }
 
 func (t *tx) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
-	r, err := scanVersion(t.q.QueryRowContext(ctx, t.s.q.read, sandbox, typ, id))
+	r, err := scanVersion(t.stmt(ctx, stRead).QueryRowContext(ctx, sandbox, typ, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
@@ -50,7 +64,7 @@ func (t *tx) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Reso
 }
 
 func (t *tx) VRead(ctx context.Context, sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
-	r, err := scanVersion(t.q.QueryRowContext(ctx, t.s.q.vread, sandbox, typ, id, version, sandbox, typ, id, version))
+	r, err := scanVersion(t.stmt(ctx, stVRead).QueryRowContext(ctx, sandbox, typ, id, version, sandbox, typ, id, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
@@ -71,7 +85,7 @@ type current struct {
 func (t *tx) current(ctx context.Context, sandbox, typ, id string) (*current, error) {
 	var c current
 	var method string
-	err := t.q.QueryRowContext(ctx, t.s.q.readForUpdate, sandbox, typ, id).Scan(&c.rid, &c.version, &c.lastUpdated, &method)
+	err := t.stmt(ctx, stReadForUpdate).QueryRowContext(ctx, sandbox, typ, id).Scan(&c.rid, &c.version, &c.lastUpdated, &method)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -114,7 +128,7 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.q.ExecContext(ctx, t.s.q.insert, sandbox, r.Type, id, int64(1), ms, string(m), res.Body); err != nil {
+	if _, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body); err != nil {
 		return nil, t.wrap("insert", err)
 	}
 	return res, nil
@@ -157,14 +171,14 @@ func (t *tx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, o
 
 // replace moves the current row to history and writes res in its place.
 func (t *tx) replace(ctx context.Context, c *current, res *fhirstore.Resource) error {
-	if _, err := t.q.ExecContext(ctx, t.s.q.archive, c.rid); err != nil {
+	if _, err := t.stmt(ctx, stArchive).ExecContext(ctx, c.rid); err != nil {
 		return t.wrap("archive", err)
 	}
 	var body any
 	if res.Body != nil {
 		body = res.Body
 	}
-	if _, err := t.q.ExecContext(ctx, t.s.q.replace, res.Version, res.LastUpdated.UnixMilli(), string(res.Method), body, c.rid); err != nil {
+	if _, err := t.stmt(ctx, stReplace).ExecContext(ctx, res.Version, res.LastUpdated.UnixMilli(), string(res.Method), body, c.rid); err != nil {
 		return t.wrap("replace", err)
 	}
 	return nil
@@ -239,13 +253,13 @@ func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQu
 
 func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
 	page := &fhirstore.SearchPage{}
-	if err := t.q.QueryRowContext(ctx, t.s.q.count, sandbox, sq.Type).Scan(&page.Total); err != nil {
+	if err := t.stmt(ctx, stCount).QueryRowContext(ctx, sandbox, sq.Type).Scan(&page.Total); err != nil {
 		return nil, t.wrap("search count", err)
 	}
 	if sq.Count <= 0 || page.Total == 0 {
 		return page, nil
 	}
-	rows, err := t.q.QueryContext(ctx, t.s.q.list, sandbox, sq.Type, sq.Count, sq.Offset)
+	rows, err := t.stmt(ctx, stList).QueryContext(ctx, sandbox, sq.Type, sq.Count, sq.Offset)
 	if err != nil {
 		return nil, t.wrap("search", err)
 	}

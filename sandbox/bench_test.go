@@ -1,0 +1,127 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+)
+
+const benchPatient = `{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"01818512345"}],` +
+	`"name":[{"family":"Nordmann","given":["Kari"]}],"gender":"female","birthDate":"1985-01-01",` +
+	`"address":[{"line":["Prinsens gate 1"],"city":"Trondheim","postalCode":"7012","country":"NO"}]}`
+
+// benchServer runs the gateway on loopback over a fresh store.
+func benchServer(b *testing.B) *httptest.Server {
+	b.Helper()
+	store, err := sqlite.Open(context.Background(), b.TempDir(), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Defaults(), store, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	b.Cleanup(func() { srv.Close(); store.Close() })
+	return srv
+}
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+}
+
+// BenchmarkCreate_HTTPOneByOne measures creates posted one at a time, each
+// its own request and transaction, through the whole gateway.
+func BenchmarkCreate_HTTPOneByOne(b *testing.B) {
+	srv := benchServer(b)
+	client := benchClient()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		resp, err := client.Post(srv.URL+"/fhir/Patient", "application/fhir+json", bytes.NewReader([]byte(benchPatient)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
+}
+
+// load sends n GETs of url from c concurrent clients and returns requests/s.
+func load(b *testing.B, client *http.Client, url string, n, c int) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				resp, err := client.Get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// BenchmarkRead_HTTPVsBareHandler measures read by id through the gateway
+// and, in the same run, a bare net/http handler serving the same bytes with
+// the same headers; "ratio" is gateway throughput over bare throughput.
+func BenchmarkRead_HTTPVsBareHandler(b *testing.B) {
+	srv := benchServer(b)
+	client := benchClient()
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/fhir/Patient/kari", bytes.NewReader([]byte(
+		`{"resourceType":"Patient","id":"kari"`+benchPatient[len(`{"resourceType":"Patient"`):])))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		b.Fatalf("seed: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	resp, _ = client.Get(srv.URL + "/fhir/Patient/kari")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	etag, lm := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Last-Modified", lm)
+		w.Write(body)
+	}))
+	defer bare.Close()
+	const clients = 8
+	n := max(b.N, 2000)
+	load(b, client, bare.URL, 200, clients) // warm both connection pools
+	load(b, client, srv.URL+"/fhir/Patient/kari", 200, clients)
+	b.ResetTimer()
+	gw := load(b, client, srv.URL+"/fhir/Patient/kari", n, clients)
+	bt := load(b, client, bare.URL, n, clients)
+	b.ReportMetric(gw, "gateway-reads/s")
+	b.ReportMetric(bt, "bare-reads/s")
+	b.ReportMetric(gw/bt, "ratio")
+	if testing.Verbose() {
+		fmt.Printf("read-by-id: gateway %.0f/s, bare %.0f/s, ratio %.2f\n", gw, bt, gw/bt)
+	}
+}
