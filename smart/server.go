@@ -18,6 +18,8 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	pages    *template.Template
+	// jwksCache holds clients' fetched jwks_url key sets.
+	jwksCache *jwksCache
 }
 
 // Deps are what the server needs from the rest of the sandbox. Keys and
@@ -35,6 +37,9 @@ type Deps struct {
 	// Patients feeds the standalone-launch patient picker (and, if it is a
 	// PractitionerLister, the login page); nil shows an empty picker.
 	Patients PatientLister
+	// HTTPClient fetches clients' jwks_url; nil uses a client with a
+	// timeout.
+	HTTPClient *http.Client
 	// Logger receives structured logs; never tokens or secrets.
 	Logger *slog.Logger
 	// Now is the clock, replaceable in tests.
@@ -64,6 +69,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.state == nil {
 		s.state = NewMemoryState(s.now)
 	}
+	hc := deps.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: jwksFetchTimeout}
+	}
+	s.jwksCache = &jwksCache{client: hc, now: s.now}
 	return s, nil
 }
 
@@ -118,6 +128,9 @@ func (s *Server) Routes() []Route {
 		post(ip+pathSelectPatient, s.selectPatient),
 		get(ip+pathConsent, s.consent),
 		post(ip+pathConsent, s.consent),
+		post(ip+pathToken, s.token),
+		post(ip+pathIntrospect, s.introspect),
+		post(ip+pathRevoke, s.revoke),
 	}
 }
 

@@ -1,0 +1,145 @@
+package smart
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Grant is what a valid access token allows: who, for which client and
+// sandbox, in which patient/encounter context, with which scopes.
+type Grant struct {
+	// TokenID is the token's jti.
+	TokenID string
+	// ClientID is the app the token was issued to.
+	ClientID string
+	// Sandbox is the tenant; the gateway must refuse other sandboxes' data.
+	Sandbox string
+	// Subject is the token's sub: the fhirUser, else the client_id.
+	Subject string
+	// FHIRUser is the signed-in user, e.g. "Practitioner/123"; may be empty.
+	FHIRUser string
+	// Patient is the id of the patient in context; empty when none.
+	Patient string
+	// Encounter is the id of the encounter in context; empty when none.
+	Encounter string
+	// Scopes are the granted scopes.
+	Scopes Scopes
+	// IssuedAt and ExpiresAt bound the token's life.
+	IssuedAt, ExpiresAt time.Time
+}
+
+// Permission is how a grant may perform an interaction: at which level and,
+// for patient level, restricted to which patient's compartment; plus any
+// SMART v2 constraints the results must match.
+type Permission struct {
+	// Level is the broadest level that permits the interaction.
+	Level Level
+	// Patient is set for LevelPatient: only resources in this patient's
+	// compartment may be touched.
+	Patient string
+	// Constraints, when non-empty, are FHIR search queries of which each
+	// resource must match at least one.
+	Constraints []url.Values
+}
+
+// Permit decides whether the grant allows interaction in on resourceType,
+// preferring the broadest level (system, then user, then patient). Patient
+// scopes only count when the grant has a patient in context (or the user is
+// a patient). It returns ErrInsufficientScope when nothing permits it.
+func (g *Grant) Permit(resourceType string, in Interaction) (Permission, error) {
+	for _, level := range []Level{LevelSystem, LevelUser, LevelPatient} {
+		a := g.Scopes.Access(level, resourceType, in)
+		if !a.Allowed {
+			continue
+		}
+		p := Permission{Level: level, Constraints: a.Constraints}
+		if level == LevelPatient {
+			p.Patient = g.patientContext()
+			if p.Patient == "" {
+				continue
+			}
+		}
+		return p, nil
+	}
+	return Permission{}, ErrInsufficientScope.describe("no granted scope permits %c on %s", in, truncate(resourceType, 64))
+}
+
+// patientContext is the patient patient-level scopes apply to.
+func (g *Grant) patientContext() string {
+	if g.Patient != "" {
+		return g.Patient
+	}
+	id, _ := strings.CutPrefix(g.FHIRUser, "Patient/")
+	if id == g.FHIRUser {
+		return ""
+	}
+	return id
+}
+
+// Authenticate checks the request's `Authorization: Bearer` access token:
+// signature (current or previous key), issuer, audience (the FHIR base),
+// expiry and revocation. Errors are *Error values: ErrMissingToken without
+// a token, ErrInvalidRequest for a malformed header, ErrInvalidToken
+// otherwise; answer them with Status and WWWAuthenticate().
+func (s *Server) Authenticate(r *http.Request) (*Grant, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, ErrMissingToken
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, ErrInvalidRequest.describe("Authorization header must be: Bearer <access token>")
+	}
+	return s.AuthenticateToken(r.Context(), strings.TrimSpace(token))
+}
+
+// AuthenticateToken is Authenticate for a token taken from elsewhere.
+func (s *Server) AuthenticateToken(ctx context.Context, token string) (*Grant, error) {
+	c, err := s.verifyAccessToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := ParseScopes(c.Scope)
+	if err != nil {
+		return nil, ErrInvalidToken.describe("token scope does not parse")
+	}
+	return &Grant{
+		TokenID: c.ID, ClientID: c.ClientID, Sandbox: c.Sandbox, Subject: c.Subject,
+		FHIRUser: c.FHIRUser, Patient: c.Patient, Encounter: c.Encounter, Scopes: scopes,
+		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(),
+	}, nil
+}
+
+// verifyAccessToken checks an access token fully, including its
+// server-side record, and returns its claims.
+func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessClaims, error) {
+	var c accessClaims
+	if err := s.keys.verify(token, &c); err != nil {
+		return nil, ErrInvalidToken.describe("token is malformed or not signed by this server")
+	}
+	now := s.now()
+	switch {
+	case c.Issuer != s.cfg.Issuer:
+		return nil, ErrInvalidToken.describe("token was issued by another server")
+	case !c.Audience.Contains(s.cfg.FHIRBase):
+		return nil, ErrInvalidToken.describe("token is not for this FHIR server")
+	case c.Expiry == nil || !now.Before(c.Expiry.Time()):
+		return nil, ErrInvalidToken.describe("token has expired")
+	case c.IssuedAt == nil || c.ID == "":
+		return nil, ErrInvalidToken.describe("token lacks iat or jti")
+	}
+	var rec tokenRecord
+	if err := loadJSON(ctx, s.state, "at:"+c.ID, &rec); err != nil {
+		if isNotFound(err) {
+			return nil, ErrInvalidToken.describe("token has been revoked")
+		}
+		return nil, ErrServerError.describe("internal error")
+	}
+	if rec.ClientID != c.ClientID || s.familyRevoked(ctx, rec.Family) {
+		return nil, ErrInvalidToken.describe("token has been revoked")
+	}
+	return &c, nil
+}

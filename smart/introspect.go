@@ -1,0 +1,126 @@
+package smart
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// introspection is an RFC 7662 answer; inactive tokens carry only Active.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+	Aud       string `json:"aud,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Jti       string `json:"jti,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Patient   string `json:"patient,omitempty"`
+	Encounter string `json:"encounter,omitempty"`
+	FHIRUser  string `json:"fhirUser,omitempty"`
+	Sandbox   string `json:"sandbox,omitempty"`
+}
+
+// introspect is the RFC 7662 endpoint. Callers authenticate as a
+// confidential client or with a backend-services (system scope) token.
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	form, err := s.parsePostForm(w, r)
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	if err := s.authorizeIntrospection(r, form); err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		writeJSONError(w, ErrInvalidRequest.describe("token is required"))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.introspectToken(r.Context(), token))
+}
+
+func (s *Server) authorizeIntrospection(r *http.Request, form url.Values) error {
+	if r.Header.Get("Authorization") != "" && !hasBasicAuth(r) {
+		g, err := s.Authenticate(r)
+		if err != nil {
+			return err
+		}
+		if !g.Scopes.HasLevel(LevelSystem) {
+			return ErrInsufficientScope.describe("introspection needs a backend-services token with system scopes")
+		}
+		return nil
+	}
+	c, err := s.authenticateClient(r.Context(), r, form)
+	if err != nil {
+		return err
+	}
+	if c.method == authNone {
+		return ErrInvalidClient.describe("introspection needs client authentication; public clients cannot introspect")
+	}
+	return nil
+}
+
+func hasBasicAuth(r *http.Request) bool {
+	_, _, ok := r.BasicAuth()
+	return ok
+}
+
+// introspectToken describes an access or refresh token.
+func (s *Server) introspectToken(ctx context.Context, token string) introspection {
+	if c, err := s.verifyAccessToken(ctx, token); err == nil {
+		return introspection{
+			Active: true, Scope: c.Scope, ClientID: c.ClientID, Sub: c.Subject, Iss: c.Issuer,
+			Aud: s.cfg.FHIRBase, Exp: c.Expiry.Time().Unix(), Iat: c.IssuedAt.Time().Unix(),
+			Jti: c.ID, TokenType: "Bearer", Patient: c.Patient, Encounter: c.Encounter,
+			FHIRUser: c.FHIRUser, Sandbox: c.Sandbox,
+		}
+	}
+	var g grantRecord
+	if err := loadJSON(ctx, s.state, "rt:"+hashKey(token), &g); err == nil && !s.familyRevoked(ctx, g.Family) {
+		return introspection{
+			Active: true, Scope: g.Scope, ClientID: g.ClientID, Sub: subject(g), Iss: s.cfg.Issuer,
+			TokenType: "refresh_token", Patient: g.Patient, Encounter: g.Encounter,
+			FHIRUser: g.FHIRUser, Sandbox: g.Sandbox,
+		}
+	}
+	return introspection{Active: false}
+}
+
+// revoke is the RFC 7009 endpoint: it answers 200 whether or not the token
+// was known, so clients learn nothing about other clients' tokens.
+// Revoking a refresh token revokes its whole grant.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	form, err := s.parsePostForm(w, r)
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	c, err := s.authenticateClient(r.Context(), r, form)
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		writeJSONError(w, ErrInvalidRequest.describe("token is required"))
+		return
+	}
+	ctx := r.Context()
+	var ac accessClaims
+	if err := s.keys.verify(token, &ac); err == nil && ac.ClientID == c.ID && ac.ID != "" {
+		_ = s.state.Delete(ctx, "at:"+ac.ID)
+	}
+	var g grantRecord
+	key := "rt:" + hashKey(token)
+	if err := loadJSON(ctx, s.state, key, &g); err == nil && g.ClientID == c.ID {
+		s.revokeFamily(ctx, g.Family)
+		_ = s.state.Delete(ctx, key)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
