@@ -1,0 +1,48 @@
+# HP Sandbox — the project's vocabulary. See README.md.
+GO      ?= go
+PKGS    ?= ./...
+DATA    ?= ./data
+ADDR    ?= 127.0.0.1:8080
+BENCH   ?= .
+FUZZTIME ?= 30s
+
+.PHONY: run build test bench lint generate fuzz clean
+
+## run: start the sandbox on the embedded store in $(DATA) at http://$(ADDR)/fhir
+run:
+	$(GO) run ./cmd/sandbox serve --addr $(ADDR) --data $(DATA)
+
+## build: build the sandbox binary into bin/
+build:
+	$(GO) build -trimpath -o bin/sandbox ./cmd/sandbox
+
+## test: vet, check formatting, and run every test with the race detector
+test: lint
+	$(GO) test -race -count=1 $(PKGS)
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## bench: the benchmarks whose figures the issues ask for
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime 2s \
+		./fhirstore/... ./sandbox/... ./fixtures/... ./smart/... | tee bench.out
+	@echo; echo "== figures =="; grep -E 'creates/s|ratio|resources/s|µs|ns/op' bench.out | sed 's/^/  /'
+
+## generate: regenerate generated code from the data in the repository
+generate:
+	$(GO) generate ./...
+
+## fuzz: run each fuzz target for $(FUZZTIME)
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$spec/*_test.go | cut -d' ' -f2); do \
+			echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin bench.out
