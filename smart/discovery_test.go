@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // testRSAKeys are generated once: RSA generation is slow under -race.
@@ -148,9 +149,10 @@ func stringList(v any) []string {
 
 // testEnv is a server on a loopback httptest.Server.
 type testEnv struct {
-	srv *Server
-	hs  *httptest.Server
-	cfg Config
+	clock *testClock
+	srv   *Server
+	hs    *httptest.Server
+	cfg   Config
 }
 
 // newTestEnv starts a server; adjust may change the config before start.
@@ -163,7 +165,8 @@ func newTestEnv(t *testing.T, adjust func(*Config, *Deps)) *testEnv {
 	}))
 	t.Cleanup(env.hs.Close)
 	cfg := Config{Issuer: env.hs.URL}
-	deps := Deps{Keys: newTestKeys(t), Clients: testClients(t), Patients: testDirectory{}}
+	env.clock = &testClock{t: time.Now()}
+	deps := Deps{Keys: newTestKeys(t), Clients: testClients(t), Patients: testDirectory{}, Now: env.clock.Now}
 	if adjust != nil {
 		adjust(&cfg, &deps)
 	}
@@ -171,6 +174,10 @@ func newTestEnv(t *testing.T, adjust func(*Config, *Deps)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.srv, env.cfg, h = srv, srv.Config(), srv.Handler()
+	env.srv, env.cfg = srv, srv.Config()
+	outer := http.NewServeMux()
+	outer.Handle("/", srv.Handler())
+	outer.HandleFunc("GET /fhir/{type}", env.resource)
+	h = outer
 	return env
 }

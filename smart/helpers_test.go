@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -122,3 +125,114 @@ func redirectParams(t *testing.T, resp *http.Response) url.Values {
 }
 
 func skipAll(c *Config, _ *Deps) { c.SkipLogin, c.SkipConsent = true, true }
+
+// testClock is a settable clock shared by the server and its memory store.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// resource plays the gateway: it authenticates the bearer token, asks the
+// grant for read permission on the path's type and echoes the decision.
+func (env *testEnv) resource(w http.ResponseWriter, r *http.Request) {
+	g, err := env.srv.Authenticate(r)
+	if err == nil {
+		var p Permission
+		if p, err = g.Permit(r.PathValue("type"), Read); err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"level": p.Level, "patient": p.Patient, "sandbox": g.Sandbox, "client_id": g.ClientID,
+				"fhirUser": g.FHIRUser, "constraints": len(p.Constraints),
+			})
+			return
+		}
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	if h := e.WWWAuthenticate(); h != "" {
+		w.Header().Set("WWW-Authenticate", h)
+	}
+	w.WriteHeader(e.Status)
+}
+
+// readResource GETs a FHIR path with a bearer token.
+func (env *testEnv) readResource(t *testing.T, typ, token string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, env.cfg.FHIRBase+"/"+typ, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp, body
+}
+
+// tokenCall posts a form to the token (or another) endpoint.
+func (env *testEnv) tokenCall(t *testing.T, path string, form url.Values, basicUser, basicPass string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.cfg.Issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicUser != "" {
+		req.SetBasicAuth(url.QueryEscape(basicUser), url.QueryEscape(basicPass))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := map[string]any{}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp, body
+}
+
+// codeFor runs an authorization with all pages skipped and returns a code.
+func (env *testEnv) codeFor(t *testing.T, q url.Values) string {
+	t.Helper()
+	got := redirectParams(t, env.get(t, "/auth/authorize", q))
+	if got.Get("code") == "" {
+		t.Fatalf("no code: %v", got)
+	}
+	return got.Get("code")
+}
+
+// exchange redeems a code for the public client with the test verifier.
+func (env *testEnv) exchange(t *testing.T, code string) (*http.Response, map[string]any) {
+	t.Helper()
+	return env.tokenCall(t, "/auth/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {testRedirect},
+		"client_id": {publicID}, "code_verifier": {testVerifier},
+	}, "", "")
+}
+
+func wantOAuthError(t *testing.T, resp *http.Response, body map[string]any, status int, code string) {
+	t.Helper()
+	if resp.StatusCode != status || body["error"] != code {
+		t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, status, code)
+	}
+	if body["error_description"] == nil || body["error_description"] == "" {
+		t.Errorf("error without error_description: %v", body)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("error without Cache-Control: no-store")
+	}
+}
