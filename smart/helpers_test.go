@@ -23,6 +23,8 @@ const (
 	testVerifier   = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-verifier"
 	userScopes     = "launch launch/patient openid fhirUser offline_access patient/*.rs user/*.cruds"
 	defaultRequest = "launch/patient openid fhirUser offline_access patient/Observation.rs"
+	// simpleRequest needs no picker, so with skipAll authorize answers with a code.
+	simpleRequest = "openid fhirUser offline_access user/*.rs"
 )
 
 var testSecretHash = sync.OnceValue(func() []byte {
