@@ -25,7 +25,7 @@ var testRSAKeys = sync.OnceValue(func() []*rsa.PrivateKey {
 	return keys
 })
 
-func newTestKeys(t *testing.T) *Keys {
+func newTestKeys(t testing.TB) *Keys {
 	t.Helper()
 	k, err := NewKeysFrom(testRSAKeys()[0])
 	if err != nil {
@@ -156,7 +156,7 @@ type testEnv struct {
 }
 
 // newTestEnv starts a server; adjust may change the config before start.
-func newTestEnv(t *testing.T, adjust func(*Config, *Deps)) *testEnv {
+func newTestEnv(t testing.TB, adjust func(*Config, *Deps)) *testEnv {
 	t.Helper()
 	env := &testEnv{}
 	var h http.Handler

@@ -35,7 +35,7 @@ var testSecretHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-func testClients(t *testing.T) *MemoryClients {
+func testClients(t testing.TB) *MemoryClients {
 	t.Helper()
 	return NewMemoryClients(
 		&Client{ID: publicID, Name: "Public Test App", Sandbox: testSandbox, Type: Public,
