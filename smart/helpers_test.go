@@ -238,3 +238,10 @@ func wantOAuthError(t *testing.T, resp *http.Response, body map[string]any, stat
 		t.Errorf("error without Cache-Control: no-store")
 	}
 }
+
+func decodeJSON(t *testing.T, resp *http.Response, into any) {
+	t.Helper()
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatalf("decoding %d response: %v", resp.StatusCode, err)
+	}
+}
