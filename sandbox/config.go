@@ -21,6 +21,10 @@ type Config struct {
 	MaxBodyBytes int64  // HPS_MAX_BODY, --max-body
 	PublicURL    string // HPS_PUBLIC_URL, --public-url
 	LogLevel     string // HPS_LOG_LEVEL, --log-level
+	// SeedPatients generated patients, besides the curated personas, fill
+	// the default sandbox on first start (an empty store); -1 seeds nothing.
+	SeedPatients int   // HPS_SEED_PATIENTS, --seed-patients
+	Seed         int64 // HPS_SEED, --seed
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -30,6 +34,8 @@ func Defaults() Config {
 		DataDir:      "./data",
 		MaxBodyBytes: 10 << 20,
 		LogLevel:     "info",
+		SeedPatients: 100,
+		Seed:         1,
 	}
 }
 
@@ -44,6 +50,20 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_DATA", &c.DataDir)
 	str("HPS_PUBLIC_URL", &c.PublicURL)
 	str("HPS_LOG_LEVEL", &c.LogLevel)
+	if v := getenv("HPS_SEED"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("HPS_SEED=%q: want an integer", v)
+		}
+		c.Seed = n
+	}
+	if v := getenv("HPS_SEED_PATIENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("HPS_SEED_PATIENTS=%q: want a number of patients, e.g. 100, or -1 for none", v)
+		}
+		c.SeedPatients = n
+	}
 	if v := getenv("HPS_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -62,6 +82,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "largest request body in bytes (env HPS_MAX_BODY)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the server at, e.g. https://sandbox.example.org (env HPS_PUBLIC_URL); default: taken from each request")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env HPS_LOG_LEVEL)")
+	fs.IntVar(&c.SeedPatients, "seed-patients", c.SeedPatients, "generated patients (besides the personas) seeded into an empty store on start; -1: seed nothing (env HPS_SEED_PATIENTS)")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the generated population; the same seed gives the same patients (env HPS_SEED)")
 }
 
 // Validate reports the first setting that cannot work, saying how to fix it.
@@ -80,6 +102,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--public-url %q: want an absolute http(s) URL like https://sandbox.example.org", c.PublicURL)
 		}
+	}
+	if c.SeedPatients < -1 || c.SeedPatients > 200000 {
+		return fmt.Errorf("--seed-patients %d: want 0 to 200000 patients, or -1 to seed nothing", c.SeedPatients)
 	}
 	if _, err := c.Level(); err != nil {
 		return err

@@ -1,7 +1,9 @@
 // Command sandbox is the HP Sandbox server: a FHIR R4 API over synthetic
 // patients for suppliers to test their integrations against.
 //
-//	sandbox serve [--addr 127.0.0.1:8080] [--data ./data]
+//	sandbox serve [--addr 127.0.0.1:8080] [--data ./data] [--seed-patients 100]
+//	sandbox seed [--patients N] [--seed S]
+//	sandbox fixtures export [--format ndjson|bundle] DIR
 //	sandbox version
 package main
 
@@ -34,8 +36,14 @@ func main() {
 const usage = `usage: sandbox <command> [flags]
 
 commands:
-  serve     run the sandbox server (embedded store in --data)
-  version   print the version
+  serve             run the sandbox server (embedded store in --data);
+                    an empty store is seeded with the personas and
+                    --seed-patients generated patients
+  seed              fill a sandbox with personas and generated patients
+                    (--patients N --seed S --data DIR --sandbox ID)
+  fixtures export   write the population as NDJSON or a transaction
+                    Bundle (--format ndjson|bundle DIR)
+  version           print the version
 `
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -48,6 +56,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return serve(ctx, args[1:], getenv, stderr, nil)
+	case "seed":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return seedCmd(ctx, args[1:], getenv, stderr)
+	case "fixtures":
+		return fixturesCmd(args[1:], stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil
@@ -83,6 +97,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer store.Close()
+	if err := seedIfEmpty(ctx, store, cfg, log); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package fhirapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -115,12 +116,15 @@ func newBundle(typ string, total int, ls []linkJSON) *bundleJSON {
 }
 
 func writeBundle(r *request, b *bundleJSON) {
-	data, err := json.Marshal(b)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Links carry query strings; keep their & readable.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
 		writeError(r.c, err)
 		return
 	}
-	writeBody(r.c, http.StatusOK, data)
+	writeBody(r.c, http.StatusOK, bytes.TrimRight(buf.Bytes(), "\n"))
 }
 
 func (a *API) history(r *request, segs []string) {

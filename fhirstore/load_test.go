@@ -1,0 +1,88 @@
+package fhirstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+)
+
+func openStore(t *testing.T) fhirstore.Store {
+	s, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func patients(n int) [][]byte {
+	var out [][]byte
+	for i := 0; i < n; i++ {
+		out = append(out, []byte(fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":"F%d"}]}`, i, i)))
+	}
+	return out
+}
+
+func TestLoad_WritesEveryResourceInBatchesWithProgress(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	var calls []int
+	err := fhirstore.Load(ctx, s, "sb", patients(25), fhirstore.LoadOptions{Batch: 10, Progress: func(done, total int) {
+		if total != 25 {
+			t.Errorf("total %d", total)
+		}
+		calls = append(calls, done)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(calls) != "[10 20 25]" {
+		t.Errorf("progress %v", calls)
+	}
+	page, _ := s.Search(ctx, "sb", fhirstore.SearchQuery{Type: "Patient"})
+	if page.Total != 25 {
+		t.Errorf("loaded %d, want 25", page.Total)
+	}
+	// Loading again updates in place: same resources, version 2.
+	if err := fhirstore.Load(ctx, s, "sb", patients(25), fhirstore.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Read(ctx, "sb", "Patient", "p7"); err != nil || r.Version != 2 {
+		t.Errorf("reload: %+v %v", r, err)
+	}
+}
+
+func TestLoad_InvalidOrIDLessResource_WritesNothingAndNamesIt(t *testing.T) {
+	for name, bad := range map[string]string{
+		"invalid": `{"resourceType":"Patient","id":"x","birthDate":"tomorrow"}`,
+		"no id":   `{"resourceType":"Patient"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := openStore(t)
+			bodies := patients(30)
+			bodies[17] = []byte(bad)
+			err := fhirstore.Load(context.Background(), s, "sb", bodies, fhirstore.LoadOptions{Batch: 10})
+			if err == nil || !errorsContain(err, "resource 17") {
+				t.Fatalf("err %v", err)
+			}
+			var oe *outcome.Error
+			if name == "invalid" && !errors.As(err, &oe) {
+				t.Errorf("validation error lost its outcome: %v", err)
+			}
+			if page, _ := s.Search(context.Background(), "sb", fhirstore.SearchQuery{Type: "Patient"}); page.Total != 0 {
+				t.Errorf("%d resources written despite an invalid one", page.Total)
+			}
+		})
+	}
+}
+
+func errorsContain(err error, s string) bool {
+	return err != nil && strings.Contains(err.Error(), s)
+}
