@@ -27,7 +27,10 @@ type authSession struct {
 	Encounter   string
 	LoggedIn    bool
 	Consented   bool
-	AuthTime    int64
+	// EncounterAsked records that the encounter picker was shown (the user
+	// may continue without one).
+	EncounterAsked bool
+	AuthTime       int64
 }
 
 // codeChallengePattern is RFC 7636 §4.2: S256 yields 43 base64url chars.
@@ -190,6 +193,8 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, sess *authSessi
 		next = pathLogin
 	case sess.needsPatient():
 		next = pathSelectPatient
+	case s.needsEncounter(sess):
+		next = pathSelectEncounter
 	case !sess.Consented:
 		next = pathConsent
 	}
@@ -211,6 +216,16 @@ func (sess *authSession) needsPatient() bool {
 	}
 	scopes, _ := ParseScopes(sess.Scope)
 	return scopes.Has("launch/patient")
+}
+
+// needsEncounter reports whether a standalone launch asked for
+// launch/encounter and the sandbox can list encounters to pick from.
+func (s *Server) needsEncounter(sess *authSession) bool {
+	if _, ok := s.patients.(EncounterLister); !ok || sess.Encounter != "" || sess.EncounterAsked || sess.Patient == "" {
+		return false
+	}
+	scopes, _ := ParseScopes(sess.Scope)
+	return scopes.Has("launch/encounter")
 }
 
 // finish issues the authorization code and redirects back to the client.

@@ -202,3 +202,18 @@ func readBody(t *testing.T, resp *http.Response) string {
 	}
 	return string(b)
 }
+
+func TestAuthorize_StandaloneEncounter_PickedAfterPatientAndReturnedWithToken(t *testing.T) {
+	env := newTestEnv(t, skipAll)
+	q := env.authorizeParams("launch/patient launch/encounter patient/Encounter.rs")
+	session := nextStep(t, env.get(t, "/auth/authorize", q), "/auth/select-patient")
+	nextStep(t, env.postForm(t, "/auth/select-patient", url.Values{"session": {session}, "patient": {"pat-1"}}), "/auth/select-encounter")
+	if page := readBody(t, env.get(t, "/auth/select-encounter", url.Values{"session": {session}})); !strings.Contains(page, "Outpatient visit") {
+		t.Fatalf("encounter picker: %.300s", page)
+	}
+	cb := redirectParams(t, env.postForm(t, "/auth/select-encounter", url.Values{"session": {session}, "encounter": {"enc-1"}}))
+	_, body := env.exchange(t, cb.Get("code"))
+	if body["patient"] != "pat-1" || body["encounter"] != "enc-1" {
+		t.Fatalf("token context: %v", body)
+	}
+}

@@ -21,7 +21,7 @@ const (
 	symmetricPW    = "s3cret-for-tests"
 	testSandbox    = "sandbox-1"
 	testVerifier   = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-verifier"
-	userScopes     = "launch launch/patient openid fhirUser offline_access patient/*.rs user/*.cruds"
+	userScopes     = "launch launch/patient launch/encounter openid fhirUser offline_access patient/*.rs user/*.cruds"
 	defaultRequest = "launch/patient openid fhirUser offline_access patient/Observation.rs"
 	// simpleRequest needs no picker, so with skipAll authorize answers with a code.
 	simpleRequest = "openid fhirUser offline_access user/*.rs"
@@ -244,4 +244,11 @@ func decodeJSON(t *testing.T, resp *http.Response, into any) {
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 		t.Fatalf("decoding %d response: %v", resp.StatusCode, err)
 	}
+}
+
+func (testDirectory) ListEncounters(_ context.Context, patient string) ([]EncounterSummary, error) {
+	if patient != "pat-1" {
+		return nil, nil
+	}
+	return []EncounterSummary{{ID: "enc-1", Description: "Outpatient visit", Period: "2024-03-01"}}, nil
 }

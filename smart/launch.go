@@ -93,6 +93,20 @@ type PractitionerLister interface {
 	ListPractitioners(ctx context.Context) ([]PractitionerSummary, error)
 }
 
+// EncounterSummary is one row of the standalone-launch encounter picker.
+type EncounterSummary struct {
+	ID          string
+	Description string
+	Period      string
+}
+
+// EncounterLister is an optional capability of a PatientLister: when
+// present, a standalone launch that requests launch/encounter lets the user
+// pick one of the chosen patient's encounters.
+type EncounterLister interface {
+	ListEncounters(ctx context.Context, patientID string) ([]EncounterSummary, error)
+}
+
 type sandboxKey struct{}
 
 // WithSandbox returns ctx carrying the sandbox (tenant) id.

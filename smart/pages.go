@@ -132,6 +132,45 @@ func (s *Server) selectPatient(w http.ResponseWriter, r *http.Request) {
 	s.renderError(w, ErrInvalidRequest.describe("unknown patient"))
 }
 
+// selectEncounter shows the chosen patient's encounters (GET) and records
+// the choice (POST); an empty choice continues without an encounter.
+func (s *Server) selectEncounter(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.loadSession(r)
+	if err != nil {
+		s.renderError(w, asError(err))
+		return
+	}
+	el, _ := s.patients.(EncounterLister)
+	if el == nil || sess.Patient == "" {
+		s.renderError(w, ErrInvalidRequest.describe("no encounter to select"))
+		return
+	}
+	ctx := WithSandbox(r.Context(), sess.Sandbox)
+	encounters, err := el.ListEncounters(ctx, sess.Patient)
+	if err != nil {
+		s.log.ErrorContext(ctx, "listing encounters failed", "err", err)
+		s.redirectError(w, r, sess, ErrServerError.describe("listing encounters failed"))
+		return
+	}
+	if r.Method == http.MethodGet {
+		s.render(w, r, http.StatusOK, "encounters", map[string]any{
+			"Session": sess.ID, "Patient": sess.Patient, "Encounters": encounters,
+		})
+		return
+	}
+	id := r.PostFormValue("encounter")
+	known := id == ""
+	for _, e := range encounters {
+		known = known || e.ID == id
+	}
+	if !known {
+		s.renderError(w, ErrInvalidRequest.describe("unknown encounter"))
+		return
+	}
+	sess.Encounter, sess.EncounterAsked = id, true
+	s.advance(w, r, sess)
+}
+
 // consent shows the requested scopes (GET) and records the decision
 // (POST); a denial goes back to the client as access_denied.
 func (s *Server) consent(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package smart
 
 import (
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -78,12 +79,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 }
 
 func errMissingDep(field, fix string) error {
-	return &configError{"smart: Deps." + field + " is required (use " + fix + ")"}
+	return fmt.Errorf("smart: Deps.%s is required (use %s)", field, fix)
 }
-
-type configError struct{ msg string }
-
-func (e *configError) Error() string { return e.msg }
 
 // Config returns the server's configuration with defaults filled in.
 func (s *Server) Config() Config { return s.cfg }
@@ -99,16 +96,17 @@ type Route struct {
 
 // Endpoint paths below the issuer.
 const (
-	pathAuthorize     = "/auth/authorize"
-	pathToken         = "/auth/token"
-	pathIntrospect    = "/auth/introspect"
-	pathRevoke        = "/auth/revoke"
-	pathJWKS          = "/auth/jwks"
-	pathLogin         = "/auth/login"
-	pathSelectPatient = "/auth/select-patient"
-	pathConsent       = "/auth/consent"
-	pathOIDCConfig    = "/.well-known/openid-configuration"
-	pathSMARTConfig   = "/.well-known/smart-configuration" // below the FHIR base
+	pathAuthorize       = "/auth/authorize"
+	pathToken           = "/auth/token"
+	pathIntrospect      = "/auth/introspect"
+	pathRevoke          = "/auth/revoke"
+	pathJWKS            = "/auth/jwks"
+	pathLogin           = "/auth/login"
+	pathSelectPatient   = "/auth/select-patient"
+	pathConsent         = "/auth/consent"
+	pathSelectEncounter = "/auth/select-encounter"
+	pathOIDCConfig      = "/.well-known/openid-configuration"
+	pathSMARTConfig     = "/.well-known/smart-configuration" // below the FHIR base
 )
 
 // Routes lists every endpoint with its method and full path.
@@ -126,6 +124,8 @@ func (s *Server) Routes() []Route {
 		post(ip+pathLogin, s.login),
 		get(ip+pathSelectPatient, s.selectPatient),
 		post(ip+pathSelectPatient, s.selectPatient),
+		get(ip+pathSelectEncounter, s.selectEncounter),
+		post(ip+pathSelectEncounter, s.selectEncounter),
 		get(ip+pathConsent, s.consent),
 		post(ip+pathConsent, s.consent),
 		post(ip+pathToken, s.token),
