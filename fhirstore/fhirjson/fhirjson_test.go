@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ func TestParse_RefusesWithPathNamingIssue(t *testing.T) {
 		{"missing required element", `{"resourceType":"Observation","code":{"text":"x"}}`, 422, outcome.Required, "Observation.status"},
 		{"missing required nested element", `{"resourceType":"Patient","link":[{"type":"seealso"}]}`, 422, outcome.Required, "Patient.link[0].other"},
 		{"malformed id", `{"resourceType":"Patient","id":"x y"}`, 422, outcome.Value, "Patient.id"},
+		{"reference to a non-resource type", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"focus":[{"reference":"Patient/p1"},{"reference":"Nonsense/1"}]}`, 422, outcome.Value, "Observation.focus[1].reference"},
+		{"reference to a non-resource type in an extension", `{"resourceType":"Patient","extension":[{"url":"http://x","valueReference":{"reference":"Foo/2/_history/1"}}]}`, 422, outcome.Value, "Patient.extension[0].valueReference.reference"},
 		{"unknown element in contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","foo":1}]}`, 400, outcome.Structure, ""},
 	}
 	for _, tt := range tests {
@@ -66,6 +69,16 @@ func TestParse_AcceptsValidResourceCompacted(t *testing.T) {
 	want := `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"pulse"},"valueQuantity":{"value":72.0}}`
 	if string(r.Body) != want {
 		t.Errorf("body = %s\nwant %s", r.Body, want)
+	}
+}
+
+func TestParse_AcceptsEveryKindOfValidReference(t *testing.T) {
+	for _, ref := range []string{"Patient/p1", "Patient/p1/_history/2", "#contained", "urn:uuid:2f6b2b9a-1d8a-4c52-9b2e-3b8f0c9e4d11",
+		"urn:oid:2.16.578.1", "http://example.org/fhir/Patient/p1", "https://example.org/fhir/Nonsense/1", "Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01818512345"} {
+		body := `{"resourceType":"Observation","status":"final","code":{"text":"x"},"focus":[{"reference":` + strconv.Quote(ref) + `}]}`
+		if _, err := Parse([]byte(body)); err != nil {
+			t.Errorf("reference %q refused: %v", ref, err)
+		}
 	}
 }
 

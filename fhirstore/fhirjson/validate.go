@@ -111,6 +111,9 @@ func Parse(body []byte) (*Resource, error) {
 		sortIssues(rep.issues)
 		return nil, &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: rep.issues}
 	}
+	if oe := checkReferences(head.resourceType, compact.Bytes()); oe != nil {
+		return nil, oe
+	}
 	return &Resource{Type: head.resourceType, ID: head.id, Body: compact.Bytes()}, nil
 }
 

@@ -1,0 +1,87 @@
+package fhirjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+// relativeRef is the shape of a relative literal reference: Type/id, with
+// an optional version.
+var relativeRef = regexp.MustCompile(`^([A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?$`)
+
+var refKey = []byte(`"reference":"`)
+
+// checkReferences refuses relative references whose type is not a FHIR R4
+// resource type (google/fhir's validator only checks the allowed targets of
+// typed references, so "Nonsense/1" in an Any reference passes it). The
+// scan is over bytes, cheap enough for every write; only a resource with a
+// bad reference pays for a walk that finds its element path.
+func checkReferences(typ string, compact []byte) *outcome.Error {
+	var bad []string
+	for rest := compact; ; {
+		i := bytes.Index(rest, refKey)
+		if i < 0 {
+			break
+		}
+		start := i + len(refKey) - 1
+		end := scanString(rest, start)
+		if end < 0 {
+			break
+		}
+		if ref, err := strconv.Unquote(string(rest[start:end])); err == nil {
+			if m := relativeRef.FindStringSubmatch(ref); m != nil && !IsType(m[1]) {
+				bad = append(bad, ref)
+			}
+		}
+		rest = rest[end:]
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	var doc any
+	_ = json.Unmarshal(compact, &doc)
+	paths := map[string][]string{}
+	findReferences(doc, typ, paths)
+	oe := &outcome.Error{Status: http.StatusUnprocessableEntity}
+	for _, ref := range bad {
+		is := outcome.Issue{Severity: outcome.ErrorLevel, Code: outcome.Value,
+			Diagnostics: fmt.Sprintf("reference %q names %q, which is not a FHIR R4 resource type", ref, relativeRef.FindStringSubmatch(ref)[1])}
+		if p := paths[ref]; len(p) > 0 {
+			is.Expression = []string{p[0]}
+			paths[ref] = p[1:]
+		}
+		oe.Issues = append(oe.Issues, is)
+	}
+	sortIssues(oe.Issues)
+	return oe
+}
+
+// findReferences records the element path of every "reference" string.
+func findReferences(v any, path string, out map[string][]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if s, ok := v[k].(string); ok && k == "reference" {
+				out[s] = append(out[s], path+".reference")
+				continue
+			}
+			findReferences(v[k], path+"."+k, out)
+		}
+	case []any:
+		for i, e := range v {
+			findReferences(e, fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	}
+}
