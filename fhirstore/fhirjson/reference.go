@@ -18,14 +18,15 @@ var relativeRef = regexp.MustCompile(`^([A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(/_histor
 
 var refKey = []byte(`"reference":"`)
 
-// checkReferences refuses relative references whose type is not a FHIR R4
-// resource type (google/fhir's validator only checks the allowed targets of
-// typed references, so "Nonsense/1" in an Any reference passes it). The
-// scan is over bytes, cheap enough for every write; only a resource with a
-// bad reference pays for a walk that finds its element path.
-func checkReferences(typ string, compact []byte) *outcome.Error {
-	var bad []string
-	for rest := compact; ; {
+// MapReferences calls fn with every literal reference (Reference.reference)
+// in a compacted resource and returns the body with each reference for
+// which fn returns ok replaced by the returned string. It scans bytes: an
+// element named "reference" exists only in the Reference data type, and the
+// key cannot be mistaken inside a string, where its quotes are escaped.
+func MapReferences(compact []byte, fn func(ref string) (replacement string, ok bool, err error)) ([]byte, error) {
+	var out []byte
+	rest := compact
+	for {
 		i := bytes.Index(rest, refKey)
 		if i < 0 {
 			break
@@ -33,15 +34,45 @@ func checkReferences(typ string, compact []byte) *outcome.Error {
 		start := i + len(refKey) - 1
 		end := scanString(rest, start)
 		if end < 0 {
-			break
+			return nil, errMalformed
 		}
-		if ref, err := strconv.Unquote(string(rest[start:end])); err == nil {
-			if m := relativeRef.FindStringSubmatch(ref); m != nil && !IsType(m[1]) {
-				bad = append(bad, ref)
+		ref, err := strconv.Unquote(string(rest[start:end]))
+		if err != nil {
+			// Escapes that Go does not share with JSON (\/): decode as JSON.
+			if jerr := json.Unmarshal(rest[start:end], &ref); jerr != nil {
+				return nil, errMalformed
 			}
+		}
+		repl, ok, err := fn(ref)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, rest[:start]...)
+			out = append(out, strconv.Quote(repl)...)
+		} else {
+			out = append(out, rest[:end]...)
 		}
 		rest = rest[end:]
 	}
+	if out == nil {
+		return compact, nil
+	}
+	return append(out, rest...), nil
+}
+
+// checkReferences refuses relative references whose type is not a FHIR R4
+// resource type (google/fhir's validator only checks the allowed targets of
+// typed references, so "Nonsense/1" in an Any reference passes it). Only a
+// resource with a bad reference pays for a walk that finds its element path.
+func checkReferences(typ string, compact []byte) *outcome.Error {
+	var bad []string
+	_, _ = MapReferences(compact, func(ref string) (string, bool, error) {
+		if m := relativeRef.FindStringSubmatch(ref); m != nil && !IsType(m[1]) {
+			bad = append(bad, ref)
+		}
+		return "", false, nil
+	})
 	if len(bad) == 0 {
 		return nil
 	}

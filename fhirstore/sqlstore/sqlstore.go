@@ -8,9 +8,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -38,7 +36,7 @@ type Dialect struct {
 type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// NewID makes server-assigned ids; random 32-hex-digit ids when nil.
+	// NewID makes server-assigned ids; fhirstore.NewID when nil.
 	NewID func() string
 }
 
@@ -64,7 +62,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		s.now = time.Now
 	}
 	if s.newID == nil {
-		s.newID = randomID
+		s.newID = fhirstore.NewID
 	}
 	if err := migrate(ctx, write, d); err != nil {
 		return nil, fmt.Errorf("%s: migrate: %w", d.Name, err)
@@ -77,12 +75,6 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
 	return s, nil
-}
-
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
 }
 
 // rebind turns ? placeholders into $n for engines that need them.

@@ -105,6 +105,9 @@ type handler func(r *request, segs []string)
 func (a *API) route(method string, segs []string) handler {
 	switch len(segs) {
 	case 0:
+		if method == http.MethodPost {
+			return a.bundle
+		}
 		return nil
 	case 1:
 		switch {
@@ -159,8 +162,6 @@ func only(method, want string, h handler) handler {
 func notRouted(method string, segs []string) *outcome.Error {
 	path := strings.Join(segs, "/")
 	switch {
-	case len(segs) == 0 && method == http.MethodPost:
-		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "batch and transaction bundles are not supported yet")
 	case len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$"):
 		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
 	case method == http.MethodPatch:

@@ -54,9 +54,11 @@ type requestJSON struct {
 }
 
 type responseJSON struct {
-	Status       string `json:"status"`
-	Etag         string `json:"etag,omitempty"`
-	LastModified string `json:"lastModified,omitempty"`
+	Status       string          `json:"status"`
+	Location     string          `json:"location,omitempty"`
+	Etag         string          `json:"etag,omitempty"`
+	LastModified string          `json:"lastModified,omitempty"`
+	Outcome      json.RawMessage `json:"outcome,omitempty"`
 }
 
 // paging reads _count and _offset, refusing malformed values.

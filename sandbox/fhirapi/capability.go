@@ -64,7 +64,7 @@ type capResource struct {
 var typeInteractions = []string{"read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}
 
 // systemInteractions are the system interactions the router serves.
-var systemInteractions = []string{"history-system"}
+var systemInteractions = []string{"transaction", "batch", "history-system"}
 
 func (c *capabilities) json(base string) []byte {
 	c.mu.Lock()

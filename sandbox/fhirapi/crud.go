@@ -77,6 +77,23 @@ func (a *API) vread(r *request, segs []string) {
 // body reads and validates the request's resource, refusing bodies over
 // the limit, of the wrong media type, or of another type than the URL's.
 func (a *API) body(r *request) (*fhirjson.Resource, error) {
+	data, err := a.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := fhirjson.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if res.Type != r.typ {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"resource type %s in the body does not match %s in the URL", res.Type, r.typ).At("resourceType")
+	}
+	return res, nil
+}
+
+// readBody reads a non-empty JSON request body within the size limit.
+func (a *API) readBody(r *request) ([]byte, error) {
 	if err := checkContentType(r.c); err != nil {
 		return nil, err
 	}
@@ -94,17 +111,13 @@ func (a *API) body(r *request) (*fhirjson.Resource, error) {
 		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "reading request body: %v", err)
 	}
 	if len(data) == 0 {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "request body is empty; send a %s resource", r.typ)
+		want := r.typ
+		if want == "" {
+			want = "Bundle"
+		}
+		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "request body is empty; send a %s resource", want)
 	}
-	res, err := fhirjson.Parse(data)
-	if err != nil {
-		return nil, err
-	}
-	if res.Type != r.typ {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"resource type %s in the body does not match %s in the URL", res.Type, r.typ).At("resourceType")
-	}
-	return res, nil
+	return data, nil
 }
 
 func (a *API) create(r *request, _ []string) {
@@ -128,22 +141,14 @@ func (a *API) update(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
-	if res.ID == "" {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Required,
-			"the body of an update must carry id %q", r.id).At(r.typ+".id"))
+	if err := checkUpdateID(r.typ, r.id, res); err != nil {
+		writeError(r.c, err)
 		return
 	}
-	if res.ID != r.id {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"id %q in the body does not match id %q in the URL", res.ID, r.id).At(r.typ+".id"))
+	opts, err := updateOptions(r.c.GetHeader("If-Match"))
+	if err != nil {
+		writeError(r.c, err)
 		return
-	}
-	var opts fhirstore.UpdateOptions
-	if im := r.c.GetHeader("If-Match"); im != "" {
-		if opts.IfMatch, err = parseETag(im); err != nil {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "If-Match: %v", err))
-			return
-		}
 	}
 	v, created, err := a.store.Update(r.c.Request.Context(), r.sandbox, res, opts)
 	if err != nil {
@@ -155,6 +160,34 @@ func (a *API) update(r *request, _ []string) {
 		return
 	}
 	a.written(r, v, http.StatusOK, "updated")
+}
+
+// checkUpdateID enforces the specification's rule for update: the body
+// carries the id of the URL.
+func checkUpdateID(typ, id string, res *fhirjson.Resource) error {
+	if res.ID == "" {
+		return outcome.New(http.StatusBadRequest, outcome.Required,
+			"the body of an update must carry id %q", id).At(typ + ".id")
+	}
+	if res.ID != id {
+		return outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"id %q in the body does not match id %q in the URL", res.ID, id).At(typ + ".id")
+	}
+	return nil
+}
+
+// updateOptions reads an If-Match value.
+func updateOptions(ifMatch string) (fhirstore.UpdateOptions, error) {
+	var opts fhirstore.UpdateOptions
+	if ifMatch == "" {
+		return opts, nil
+	}
+	v, err := parseETag(ifMatch)
+	if err != nil {
+		return opts, outcome.New(http.StatusBadRequest, outcome.Value, "If-Match: %v", err)
+	}
+	opts.IfMatch = v
+	return opts, nil
 }
 
 // written answers a successful create or update as Prefer asks.

@@ -295,7 +295,22 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 			t.Errorf("%s claims %d interactions, the test knows %d", r.Type, len(claimed), len(order))
 		}
 	}
-	if len(cs.Rest[0].Interaction) != 1 || cs.Rest[0].Interaction[0].Code != "history-system" {
-		t.Errorf("system interactions %+v", cs.Rest[0].Interaction)
+	sys := map[string]call{
+		"transaction":    {method: "POST", path: "/fhir", body: `{"resourceType":"Bundle","type":"transaction"}`},
+		"batch":          {method: "POST", path: "/fhir", body: `{"resourceType":"Bundle","type":"batch"}`},
+		"history-system": {method: "GET", path: "/fhir/_history"},
+	}
+	if len(cs.Rest[0].Interaction) != len(sys) {
+		t.Errorf("system interactions %+v, the test knows %d", cs.Rest[0].Interaction, len(sys))
+	}
+	for _, i := range cs.Rest[0].Interaction {
+		c, ok := sys[i.Code]
+		if !ok {
+			t.Errorf("system interaction %q claimed but not tested", i.Code)
+			continue
+		}
+		if rec := do(t, e, c); rec.Code != http.StatusOK {
+			t.Errorf("%s claimed but %s %s gives %d", i.Code, c.method, c.path, rec.Code)
+		}
 	}
 }

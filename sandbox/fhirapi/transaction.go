@@ -1,0 +1,370 @@
+package fhirapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+)
+
+// bundleIn is the part of a posted Bundle the processor reads; the rest
+// was validated by fhirjson with the resources taken out.
+type bundleIn struct {
+	Type  string    `json:"type"`
+	Entry []entryIn `json:"entry"`
+}
+
+type entryIn struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Request  *struct {
+		Method      string `json:"method"`
+		URL         string `json:"url"`
+		IfMatch     string `json:"ifMatch"`
+		IfNoneExist string `json:"ifNoneExist"`
+	} `json:"request"`
+}
+
+// entry is one bundle entry ready to run.
+type entry struct {
+	index     int
+	method    string
+	typ, id   string
+	version   int64 // vread
+	ifMatch   string
+	fullURL   string
+	body      []byte // compacted resource; references rewritten in a transaction
+	res       *fhirjson.Resource
+	newID     string // a transaction's server-assigned id for a POST
+	result    *fhirstore.Resource
+	status    int
+	errResult *outcome.Error
+}
+
+// methodOrder is the processing order of a transaction (FHIR http.html#trules).
+var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+// bundle serves POST [base] with a transaction or batch Bundle.
+func (a *API) bundle(r *request, _ []string) {
+	data, err := a.readBody(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	b, err := parseBundle(data)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	entries := make([]*entry, len(b.Entry))
+	for i, e := range b.Entry {
+		if entries[i], err = a.parseEntry(r, i, e); err != nil && b.Type == "transaction" {
+			writeError(r.c, err)
+			return
+		}
+		if err != nil {
+			entries[i] = &entry{index: i, errResult: outcome.From(err)}
+		}
+	}
+	ctx := r.c.Request.Context()
+	if b.Type == "transaction" {
+		if err := a.transaction(ctx, r, entries); err != nil {
+			writeError(r.c, err)
+			return
+		}
+	} else {
+		for _, e := range entries {
+			if e.errResult != nil {
+				continue
+			}
+			if err := e.prepare(); err != nil {
+				e.errResult = outcome.From(err)
+				continue
+			}
+			err := a.store.Tx(ctx, func(tx fhirstore.Tx) error { return a.run(ctx, tx, r.sandbox, e) })
+			if err != nil {
+				e.errResult = outcome.From(storeError(err, e.typ, e.id))
+			}
+		}
+	}
+	a.writeBundleResponse(r, b.Type+"-response", entries)
+}
+
+// parseBundle checks the posted Bundle: a transaction or batch, valid as a
+// Bundle once its entries' resources (validated one by one later) are set
+// aside.
+func parseBundle(data []byte) (*bundleIn, error) {
+	var shell map[string]json.RawMessage
+	if err := json.Unmarshal(data, &shell); err != nil {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+	}
+	if string(shell["resourceType"]) != `"Bundle"` {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
+	}
+	var b bundleIn
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle: %v", err)
+	}
+	if b.Type != "transaction" && b.Type != "batch" {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Value,
+			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
+	}
+	var entries []map[string]json.RawMessage
+	if raw, ok := shell["entry"]; ok {
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle.entry: %v", err).At("Bundle.entry")
+		}
+	}
+	for _, e := range entries {
+		delete(e, "resource")
+	}
+	if entries != nil {
+		raw, _ := json.Marshal(entries)
+		shell["entry"] = raw
+	}
+	raw, _ := json.Marshal(shell)
+	if _, err := fhirjson.Parse(raw); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// entryError is an error of entry i, naming it.
+func entryError(i int, err error) *outcome.Error {
+	oe := outcome.From(err)
+	c := *oe
+	c.Issues = nil
+	for _, is := range oe.Issues {
+		is.Diagnostics = fmt.Sprintf("Bundle.entry[%d]: %s", i, is.Diagnostics)
+		for j, ex := range is.Expression {
+			is.Expression = append([]string(nil), is.Expression...)
+			is.Expression[j] = fmt.Sprintf("Bundle.entry[%d].resource.%s", i, ex)
+		}
+		if len(is.Expression) == 0 {
+			is.Expression = []string{fmt.Sprintf("Bundle.entry[%d]", i)}
+		}
+		c.Issues = append(c.Issues, is)
+	}
+	return c.Wrap(err)
+}
+
+// parseEntry reads an entry's request.
+func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
+	bad := func(format string, args ...any) error {
+		return entryError(i, outcome.New(http.StatusBadRequest, outcome.Invalid, format, args...))
+	}
+	if in.Request == nil || in.Request.Method == "" || in.Request.URL == "" {
+		return nil, bad("entry has no request with method and url")
+	}
+	e := &entry{index: i, method: in.Request.Method, ifMatch: in.Request.IfMatch, fullURL: in.FullURL}
+	if _, ok := methodOrder[e.method]; !ok {
+		return nil, bad("request.method %q is not one of GET, HEAD, POST, PUT, DELETE, PATCH", e.method)
+	}
+	if e.method == "PATCH" {
+		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
+	}
+	if in.Request.IfNoneExist != "" {
+		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "conditional create (ifNoneExist) is not supported yet"))
+	}
+	u := strings.TrimPrefix(in.Request.URL, r.base+"/")
+	if strings.Contains(u, "?") {
+		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported,
+			"request.url %q: searches and conditional interactions in bundles are not supported yet", in.Request.URL))
+	}
+	segs := splitPath(u)
+	if len(segs) == 0 || !fhirjson.IsType(segs[0]) {
+		return nil, bad("request.url %q does not start with a resource type", in.Request.URL)
+	}
+	e.typ = segs[0]
+	switch {
+	case e.method == "POST" && len(segs) == 1:
+	case (e.method == "PUT" || e.method == "DELETE" || e.method == "GET" || e.method == "HEAD") && len(segs) == 2:
+		e.id = segs[1]
+	case (e.method == "GET" || e.method == "HEAD") && len(segs) == 4 && segs[2] == "_history":
+		e.id = segs[1]
+		v, err := strconv.ParseInt(segs[3], 10, 64)
+		if err != nil || v < 1 {
+			return nil, bad("request.url %q: %q is not a version", in.Request.URL, segs[3])
+		}
+		e.version = v
+	default:
+		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
+	}
+	if e.id != "" && !fhirjson.ValidID(e.id) {
+		return nil, bad("request.url %q: %q is not a valid id", in.Request.URL, e.id)
+	}
+	if e.method == "POST" || e.method == "PUT" {
+		if len(in.Resource) == 0 {
+			return nil, bad("a %s entry needs a resource", e.method)
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, in.Resource); err != nil {
+			return nil, bad("resource is not JSON: %v", err)
+		}
+		e.body = buf.Bytes()
+	}
+	return e, nil
+}
+
+// prepare validates the entry's resource, after references were rewritten.
+func (e *entry) prepare() error {
+	if e.body == nil {
+		return nil
+	}
+	res, err := fhirjson.Parse(e.body)
+	if err != nil {
+		return entryError(e.index, err)
+	}
+	if res.Type != e.typ {
+		return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"resource type %s does not match %s in request.url", res.Type, e.typ))
+	}
+	if e.method == "PUT" {
+		if err := checkUpdateID(e.typ, e.id, res); err != nil {
+			return entryError(e.index, err)
+		}
+	}
+	e.res = res
+	return nil
+}
+
+// transaction runs every entry in one store transaction, in the
+// specification's order, after resolving the entries' fullUrls.
+func (a *API) transaction(ctx context.Context, r *request, entries []*entry) error {
+	ids := map[string]string{} // fullUrl → Type/id
+	seen := map[string]int{}
+	for _, e := range entries {
+		if e.method == "POST" {
+			e.newID = fhirstore.NewID()
+		}
+		target := e.typ + "/" + e.id
+		if e.newID != "" {
+			target = e.typ + "/" + e.newID
+		}
+		if e.method == "PUT" || e.method == "DELETE" || e.method == "POST" {
+			if j, dup := seen[target]; dup && e.method != "POST" {
+				return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
+					"%s is also the target of entry %d; a transaction may change a resource once", target, j))
+			}
+			seen[target] = e.index
+		}
+		if e.fullURL != "" && (e.method == "POST" || e.method == "PUT") {
+			ids[e.fullURL] = target
+		}
+	}
+	for _, e := range entries {
+		if e.body == nil {
+			continue
+		}
+		body, err := rewriteReferences(e.body, ids)
+		if err != nil {
+			return entryError(e.index, err)
+		}
+		e.body = body
+		if err := e.prepare(); err != nil {
+			return err
+		}
+	}
+	order := append([]*entry(nil), entries...)
+	sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
+	return a.store.Tx(ctx, func(tx fhirstore.Tx) error {
+		for _, e := range order {
+			if err := a.run(ctx, tx, r.sandbox, e); err != nil {
+				return entryError(e.index, storeError(err, e.typ, e.id))
+			}
+		}
+		return nil
+	})
+}
+
+// run performs one entry on tx.
+func (a *API) run(ctx context.Context, tx fhirstore.Tx, sandbox string, e *entry) error {
+	var err error
+	switch e.method {
+	case "POST":
+		e.result, err = tx.Create(ctx, sandbox, e.res, e.newID)
+		e.status = http.StatusCreated
+	case "PUT":
+		opts, oerr := updateOptions(e.ifMatch)
+		if oerr != nil {
+			return oerr
+		}
+		var created bool
+		e.result, created, err = tx.Update(ctx, sandbox, e.res, opts)
+		e.status = http.StatusOK
+		if created {
+			e.status = http.StatusCreated
+		}
+	case "DELETE":
+		e.result, err = tx.Delete(ctx, sandbox, e.typ, e.id)
+		e.status = http.StatusNoContent
+	case "GET", "HEAD":
+		if e.version > 0 {
+			e.result, err = tx.VRead(ctx, sandbox, e.typ, e.id, e.version)
+			if err == nil && e.result.Deleted() {
+				err = &fhirstore.GoneError{Resource: e.result}
+			}
+		} else {
+			e.result, err = tx.Read(ctx, sandbox, e.typ, e.id)
+		}
+		e.status = http.StatusOK
+	}
+	return err
+}
+
+// rewriteReferences replaces every reference to a fullUrl of the bundle by
+// the Type/id it resolved to; a urn:uuid or urn:oid reference that names
+// no entry is an error.
+func rewriteReferences(body []byte, ids map[string]string) ([]byte, error) {
+	return fhirjson.MapReferences(body, func(ref string) (string, bool, error) {
+		if target, ok := ids[ref]; ok {
+			return target, true, nil
+		}
+		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
+			return "", false, outcome.New(http.StatusBadRequest, outcome.NotFound,
+				"reference %q names no entry's fullUrl in this transaction", ref)
+		}
+		return "", false, nil
+	})
+}
+
+// writeBundleResponse renders the response Bundle, its entries in the
+// order of the request's.
+func (a *API) writeBundleResponse(r *request, typ string, entries []*entry) {
+	b := newBundle(typ, 0, nil)
+	b.Total = nil
+	// Entries carry their resources only when asked: bundles are large.
+	representation := r.c.GetHeader("Prefer") != "" && preferReturn(r.c) == returnRepresentation
+	for _, e := range entries {
+		out := entryJSON{Response: &responseJSON{}}
+		switch {
+		case e.errResult != nil:
+			out.Response.Status = fmt.Sprintf("%d %s", e.errResult.Status, http.StatusText(e.errResult.Status))
+			out.Response.Outcome = e.errResult.JSON()
+		default:
+			out.Response.Status = fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))
+			if v := e.result; v != nil {
+				out.Response.Etag = v.ETag()
+				out.Response.LastModified = fhirjson.FormatInstant(v.LastUpdated)
+				if e.method == "POST" || e.method == "PUT" {
+					out.FullURL = r.base + "/" + v.Type + "/" + v.ID
+					out.Response.Location = fmt.Sprintf("%s/%s/_history/%d", v.Type, v.ID, v.Version)
+				}
+				if e.method == "GET" || (representation && v.Body != nil) {
+					out.Resource = v.Body
+				}
+			}
+		}
+		b.Entry = append(b.Entry, out)
+	}
+	writeBundle(r, b)
+}
