@@ -103,6 +103,12 @@ type handler func(r *request, segs []string)
 
 // route chooses the interaction from the method and the path's shape.
 func (a *API) route(method string, segs []string) handler {
+	if len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$") {
+		return a.operation(method, segs)
+	}
+	if method == http.MethodPatch && len(segs) == 2 && !strings.HasPrefix(segs[1], "_") {
+		return a.patch
+	}
 	switch len(segs) {
 	case 0:
 		if method == http.MethodPost {
@@ -164,8 +170,6 @@ func notRouted(method string, segs []string) *outcome.Error {
 	switch {
 	case len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$"):
 		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
-	case method == http.MethodPatch:
-		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH is not supported yet")
 	case len(segs) >= 1 && len(segs) <= 2 && !strings.HasPrefix(segs[0], "_"):
 		return outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
 	}

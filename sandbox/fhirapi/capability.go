@@ -34,6 +34,7 @@ type capabilityJSON struct {
 	Implementation map[string]string `json:"implementation"`
 	FHIRVersion    string            `json:"fhirVersion"`
 	Format         []string          `json:"format"`
+	PatchFormat    []string          `json:"patchFormat"`
 	Rest           []restJSON        `json:"rest"`
 }
 
@@ -48,20 +49,29 @@ type code struct {
 }
 
 type capResource struct {
-	Type              string `json:"type"`
-	Profile           string `json:"profile"`
-	Interaction       []code `json:"interaction"`
-	Versioning        string `json:"versioning"`
-	ReadHistory       bool   `json:"readHistory"`
-	UpdateCreate      bool   `json:"updateCreate"`
-	ConditionalCreate bool   `json:"conditionalCreate"`
-	ConditionalRead   string `json:"conditionalRead"`
-	ConditionalUpdate bool   `json:"conditionalUpdate"`
-	ConditionalDelete string `json:"conditionalDelete"`
+	Type              string         `json:"type"`
+	Profile           string         `json:"profile"`
+	Interaction       []code         `json:"interaction"`
+	Versioning        string         `json:"versioning"`
+	ReadHistory       bool           `json:"readHistory"`
+	UpdateCreate      bool           `json:"updateCreate"`
+	ConditionalCreate bool           `json:"conditionalCreate"`
+	ConditionalRead   string         `json:"conditionalRead"`
+	ConditionalUpdate bool           `json:"conditionalUpdate"`
+	ConditionalDelete string         `json:"conditionalDelete"`
+	Operation         []capOperation `json:"operation,omitempty"`
+}
+
+type capOperation struct {
+	Name       string `json:"name"`
+	Definition string `json:"definition"`
 }
 
 // typeInteractions are the type and instance interactions the router serves.
-var typeInteractions = []string{"read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"}
+var typeInteractions = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
+
+// typeOperations are the operations served on every type.
+var typeOperations = []capOperation{{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}}
 
 // systemInteractions are the system interactions the router serves.
 var systemInteractions = []string{"transaction", "batch", "history-system"}
@@ -82,6 +92,7 @@ func (c *capabilities) json(base string) []byte {
 			UpdateCreate:      true,
 			ConditionalRead:   "full-support",
 			ConditionalDelete: "not-supported",
+			Operation:         typeOperations,
 		}
 		for _, i := range typeInteractions {
 			r.Interaction = append(r.Interaction, code{i})
@@ -109,6 +120,7 @@ func (c *capabilities) json(base string) []byte {
 		},
 		FHIRVersion: "4.0.1",
 		Format:      []string{"application/fhir+json", "json"},
+		PatchFormat: []string{"application/json-patch+json"},
 		Rest:        []restJSON{{Mode: "server", Resource: resources, Interaction: sys}},
 	}
 	b, err := json.Marshal(doc)

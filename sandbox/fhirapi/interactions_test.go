@@ -244,6 +244,7 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 			Resource []struct {
 				Type        string
 				Interaction []struct{ Code string }
+				Operation   []struct{ Name string }
 			}
 			Interaction []struct{ Code string }
 		}
@@ -264,9 +265,10 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 		"history-instance": {method: "GET", path: "/fhir/%s/x1/_history"},
 		"history-type":     {method: "GET", path: "/fhir/%s/_history"},
 		"search-type":      {method: "GET", path: "/fhir/%s"},
+		"patch":            {method: "PATCH", path: "/fhir/%s/x1", body: `[]`, header: map[string]string{"Content-Type": "application/json-patch+json"}},
 		"delete":           {method: "DELETE", path: "/fhir/%s/x1"},
 	}
-	order := []string{"create", "update", "read", "vread", "history-instance", "history-type", "search-type", "delete"}
+	order := []string{"create", "update", "read", "vread", "patch", "history-instance", "history-type", "search-type", "delete"}
 	for _, r := range cs.Rest[0].Resource {
 		if r.Type != "Basic" && r.Type != "Patient" {
 			continue
@@ -283,11 +285,17 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 			c := served[name]
 			c.path = strings.Replace(c.path, "%s", r.Type, 1)
 			c.body = strings.Replace(c.body, "%s", r.Type, 1)
-			if r.Type == "Basic" && c.body != "" {
+			if r.Type == "Basic" && strings.HasPrefix(c.body, "{") {
 				c.body = strings.Replace(c.body, `"}`, `","code":{"text":"x"}}`, 1)
 			}
 			if rec := do(t, e, c); rec.Code >= 300 {
 				t.Errorf("%s %s claimed but %s %s gives %d %s", r.Type, name, c.method, c.path, rec.Code, rec.Body)
+			}
+		}
+		for _, op := range r.Operation {
+			body := `{"resourceType":"` + r.Type + `"}`
+			if rec := do(t, e, call{method: "POST", path: "/fhir/" + r.Type + "/$" + op.Name, body: body}); rec.Code != http.StatusOK {
+				t.Errorf("%s $%s claimed but answers %d %s", r.Type, op.Name, rec.Code, rec.Body)
 			}
 		}
 		delete(claimed, "")

@@ -1,0 +1,121 @@
+package fhirapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+)
+
+// operation routes a path whose last segment is $name.
+func (a *API) operation(method string, segs []string) handler {
+	name := segs[len(segs)-1]
+	switch {
+	case name == "$validate" && (len(segs) == 2 || len(segs) == 3):
+		return only(method, http.MethodPost, a.validate)
+	}
+	return nil
+}
+
+// validate serves [type]/$validate and [type]/[id]/$validate: the body, a
+// resource or a Parameters with a "resource" parameter, is validated as a
+// write would be, and nothing is written. The answer is 200 with an
+// OperationOutcome whether or not the resource is valid; a request the
+// operation cannot run is a 4xx.
+func (a *API) validate(r *request, _ []string) {
+	data, err := a.readBody(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	mode := r.c.Query("mode")
+	data, paramMode, err := unwrapValidateParameters(data)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	if paramMode != "" {
+		mode = paramMode
+	}
+	switch mode {
+	case "", "create", "update", "delete":
+	default:
+		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "mode %q is not create, update or delete", mode).At("mode"))
+		return
+	}
+	if mode == "delete" {
+		if r.id == "" {
+			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Required, "mode=delete validates [type]/[id]/$validate"))
+			return
+		}
+		if _, err := a.store.Read(r.c.Request.Context(), r.sandbox, r.typ, r.id); err != nil {
+			writeError(r.c, storeError(err, r.typ, r.id))
+			return
+		}
+		writeValidation(r, nil, fmt.Sprintf("%s/%s may be deleted", r.typ, r.id))
+		return
+	}
+	res, err := fhirjson.Parse(data)
+	if err == nil && res.Type != r.typ {
+		err = outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"resource type %s does not match %s in the URL", res.Type, r.typ).At("resourceType")
+	}
+	if err == nil && (mode == "update" || r.id != "") {
+		id := r.id
+		if id == "" {
+			id = res.ID
+		}
+		err = checkUpdateID(r.typ, id, res)
+	}
+	if err != nil {
+		oe := outcome.From(err)
+		if oe.Status >= 500 {
+			writeError(r.c, err)
+			return
+		}
+		writeValidation(r, oe.Issues, "")
+		return
+	}
+	writeValidation(r, nil, fmt.Sprintf("%s is valid FHIR R4", r.typ))
+}
+
+func writeValidation(r *request, issues []outcome.Issue, ok string) {
+	if len(issues) == 0 {
+		issues = []outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational, Diagnostics: ok}}
+	}
+	writeBody(r.c, http.StatusOK, outcome.JSON(issues))
+}
+
+// unwrapValidateParameters returns the resource of a Parameters body (and
+// its mode), or the body itself when it is not a Parameters.
+func unwrapValidateParameters(data []byte) ([]byte, string, error) {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		Parameter    []struct {
+			Name      string          `json:"name"`
+			Resource  json.RawMessage `json:"resource"`
+			ValueCode string          `json:"valueCode"`
+		} `json:"parameter"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil || head.ResourceType != "Parameters" {
+		return data, "", nil
+	}
+	var res json.RawMessage
+	var mode string
+	for _, p := range head.Parameter {
+		switch strings.TrimSpace(p.Name) {
+		case "resource":
+			res = p.Resource
+		case "mode":
+			mode = p.ValueCode
+		}
+	}
+	if res == nil && mode != "delete" {
+		return nil, "", outcome.New(http.StatusBadRequest, outcome.Required,
+			"a Parameters body of $validate needs a parameter named resource").At("Parameters.parameter")
+	}
+	return res, mode, nil
+}

@@ -1,0 +1,89 @@
+package fhirapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestPatch_JSONPatchValidatedAndVersioned(t *testing.T) {
+	e, _ := newEngine(t)
+	mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/p1", body: patientP1}, http.StatusCreated)
+	jp := map[string]string{"Content-Type": "application/json-patch+json"}
+	tests := []struct {
+		name   string
+		patch  string
+		header map[string]string
+		status int
+	}{
+		{"replace birthDate", `[{"op":"replace","path":"/birthDate","value":"1981-02-03"}]`, nil, 200},
+		{"guarded by current version", `[{"op":"add","path":"/active","value":true}]`, map[string]string{"If-Match": `W/"2"`}, 200},
+		{"stale If-Match", `[{"op":"add","path":"/active","value":false}]`, map[string]string{"If-Match": `W/"1"`}, 412},
+		{"result invalid: bad date", `[{"op":"replace","path":"/birthDate","value":"soon"}]`, nil, 422},
+		{"result invalid: unknown element", `[{"op":"add","path":"/nickname","value":"K"}]`, nil, 422},
+		{"changes id", `[{"op":"replace","path":"/id","value":"p9"}]`, nil, 422},
+		{"failed test op", `[{"op":"test","path":"/gender","value":"male"}]`, nil, 422},
+		{"malformed patch", `{"op":"replace"}`, nil, 400},
+		{"FHIRPath Patch", `{"resourceType":"Parameters"}`, map[string]string{"Content-Type": "application/fhir+json"}, 415},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]string{}
+			for k, v := range jp {
+				h[k] = v
+			}
+			for k, v := range tt.header {
+				h[k] = v
+			}
+			rec := do(t, e, call{method: "PATCH", path: "/fhir/Patient/p1", body: tt.patch, header: h})
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+		})
+	}
+	rec := mustDo(t, e, call{method: "GET", path: "/fhir/Patient/p1"}, http.StatusOK)
+	if rec.Header().Get("ETag") != `W/"3"` || !strings.Contains(rec.Body.String(), `"birthDate":"1981-02-03"`) ||
+		!strings.Contains(rec.Body.String(), `"active":true`) {
+		t.Errorf("after patches: %s %s (only the two valid patches may have landed)", rec.Header().Get("ETag"), rec.Body)
+	}
+	do404 := do(t, e, call{method: "PATCH", path: "/fhir/Patient/nobody", body: `[]`, header: jp})
+	if do404.Code != http.StatusNotFound {
+		t.Errorf("patch of unknown: %d", do404.Code)
+	}
+}
+
+func TestValidate_ReportsWithoutWriting(t *testing.T) {
+	e, _ := newEngine(t)
+	tests := []struct {
+		name, path, body, want string
+		status                 int
+	}{
+		{"valid resource", "/fhir/Patient/$validate", patientP1, `"severity":"information"`, 200},
+		{"invalid resource names the path", "/fhir/Patient/$validate", `{"resourceType":"Patient","birthDate":"x"}`, `"Patient.birthDate"`, 200},
+		{"missing required", "/fhir/Observation/$validate", `{"resourceType":"Observation","code":{"text":"x"}}`, `"Observation.status"`, 200},
+		{"wrapped in Parameters", "/fhir/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + patientP1 + `}]}`, `"severity":"information"`, 200},
+		{"instance id mismatch", "/fhir/Patient/p2/$validate", patientP1, `"Patient.id"`, 200},
+		{"type mismatch", "/fhir/Observation/$validate", patientP1, `"resourceType"`, 200},
+		{"bad mode", "/fhir/Patient/$validate?mode=upsert", patientP1, `"mode"`, 400},
+		{"delete mode on unknown", "/fhir/Patient/nobody/$validate?mode=delete", patientP1, `not-found`, 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := do(t, e, call{method: "POST", path: tt.path, body: tt.body})
+			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.want) {
+				t.Errorf("%d %s, want %d containing %s", rec.Code, rec.Body, tt.status, tt.want)
+			}
+		})
+	}
+	var list struct{ Total int }
+	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/_history"}, http.StatusOK), &list)
+	if list.Total != 0 {
+		t.Errorf("$validate wrote %d versions", list.Total)
+	}
+	if rec := do(t, e, call{method: "GET", path: "/fhir/Patient/$validate"}); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET $validate: %d", rec.Code)
+	}
+	if rec := do(t, e, call{method: "POST", path: "/fhir/Patient/$frobnicate", body: patientP1}); rec.Code != http.StatusNotImplemented {
+		t.Errorf("unknown operation: %d", rec.Code)
+	}
+}
