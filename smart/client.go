@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"sync"
 
@@ -74,7 +76,35 @@ func (c *Client) checkSecret(secret string) bool {
 	return len(c.SecretHash) > 0 && bcrypt.CompareHashAndPassword(c.SecretHash, []byte(secret)) == nil
 }
 
-func (c *Client) hasRedirectURI(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
+// hasRedirectURI matches uri exactly against the registered URIs, except
+// that a registered loopback IP URI without a port (http://127.0.0.1/cb,
+// http://[::1]/cb) accepts any port: native apps listen on an ephemeral
+// port (RFC 8252 §7.3). Everything but the port must still match.
+func (c *Client) hasRedirectURI(uri string) bool {
+	if slices.Contains(c.RedirectURIs, uri) {
+		return true
+	}
+	got, err := url.Parse(uri)
+	if err != nil || got.Port() == "" {
+		return false
+	}
+	for _, reg := range c.RedirectURIs {
+		r, err := url.Parse(reg)
+		if err != nil || r.Scheme != "http" || r.Port() != "" || !isLoopbackIP(r.Hostname()) {
+			continue
+		}
+		if got.Scheme == r.Scheme && got.Hostname() == r.Hostname() && got.User == nil &&
+			got.EscapedPath() == r.EscapedPath() && got.RawQuery == r.RawQuery && got.Fragment == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // ErrClientNotFound is returned by a ClientStore for an unknown client_id.
 var ErrClientNotFound = errors.New("smart: client not found")
