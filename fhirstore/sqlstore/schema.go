@@ -41,6 +41,56 @@ var migrations = [][]string{
 		`CREATE INDEX history_sandbox_updated ON resource_history (sandbox, last_updated)`,
 		`CREATE INDEX history_type_updated ON resource_history (sandbox, type, last_updated)`,
 	},
+	// Search index: one table per kind of index row (see index.go). Rows
+	// name the current resource row by rid, which updates keep, so a search
+	// joins on an integer. The key of each table is its value index and ends
+	// in rid: a search reads matching rids in order straight from it and
+	// pages by rid. In SQLite the tables are clustered on that key ({{CLUSTERED}}),
+	// which halves the b-tree writes of indexing. A secondary index of such
+	// a table repeats the whole key, so only the tables that _include and
+	// _sort read by rid have one; an update deletes the old rows by their
+	// key, extracted again from the old body.
+	{
+		`CREATE TABLE idx_string (` + indexCommonCols + `, norm TEXT, exact TEXT,
+			PRIMARY KEY (sandbox, type, param, norm, rid, grp, comp, exact)){{CLUSTERED}}`,
+		`CREATE INDEX idx_string_rid ON idx_string (rid, param)`,
+		`CREATE TABLE idx_token (` + indexCommonCols + `, system TEXT, code TEXT, text TEXT,
+			type_system TEXT, type_code TEXT,
+			PRIMARY KEY (sandbox, type, param, code, system, rid, grp, comp, text, type_system, type_code)){{CLUSTERED}}`,
+		`CREATE TABLE idx_reference (` + indexCommonCols + `, target_type TEXT, target_id TEXT,
+			version TEXT, url TEXT, id_system TEXT, id_value TEXT,
+			PRIMARY KEY (sandbox, type, param, target_id, target_type, rid, grp, comp, version, url, id_system, id_value)){{CLUSTERED}}`,
+		// _include goes from rid to targets; reverse lookups (_revinclude,
+		// _has, chains) from a target to its referrers use the key.
+		`CREATE INDEX idx_reference_rid ON idx_reference (rid, param, target_type, target_id)`,
+		`CREATE TABLE idx_date (` + indexCommonCols + `, low BIGINT, high BIGINT,
+			PRIMARY KEY (sandbox, type, param, low, high, rid, grp, comp)){{CLUSTERED}}`,
+		`CREATE INDEX idx_date_rid ON idx_date (rid, param)`,
+		`CREATE TABLE idx_number (` + indexCommonCols + `, value DOUBLE PRECISION,
+			low DOUBLE PRECISION, high DOUBLE PRECISION,
+			PRIMARY KEY (sandbox, type, param, low, high, rid, grp, comp)){{CLUSTERED}}`,
+		`CREATE TABLE idx_quantity (` + indexCommonCols + `, value DOUBLE PRECISION,
+			low DOUBLE PRECISION, high DOUBLE PRECISION, system TEXT, code TEXT, unit TEXT,
+			PRIMARY KEY (sandbox, type, param, code, low, high, rid, grp, comp, system, unit)){{CLUSTERED}}`,
+		`CREATE TABLE idx_uri (` + indexCommonCols + `, value TEXT,
+			PRIMARY KEY (sandbox, type, param, value, rid, grp, comp)){{CLUSTERED}}`,
+	},
+}
+
+// indexCommonCols start every index table: the row's sandbox, resource row
+// and type, the parameter code, and for composite parameters the group of
+// rows taken from one element and the component's position (0 otherwise).
+const indexCommonCols = `sandbox TEXT, rid BIGINT, type TEXT,
+	param TEXT, grp INTEGER, comp INTEGER`
+
+// clustered is the table option that stores a table in the order of its
+// primary key. Only SQLite has one; Dialect should say so once another
+// engine needs it.
+func clustered(d Dialect) string {
+	if d.Name == "sqlite" {
+		return " WITHOUT ROWID"
+	}
+	return ""
 }
 
 // migrate brings the schema to the newest version in one transaction.
@@ -50,7 +100,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT)`); err != nil {
 		return err
 	}
 	var current int
@@ -60,7 +110,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	if current > len(migrations) {
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d); use a newer release", current, len(migrations))
 	}
-	r := strings.NewReplacer("{{AUTOID}}", d.AutoID, "{{BLOB}}", d.Blob)
+	r := strings.NewReplacer("{{AUTOID}}", d.AutoID, "{{BLOB}}", d.Blob, "{{CLUSTERED}}", clustered(d))
 	for v := current; v < len(migrations); v++ {
 		for _, stmt := range migrations[v] {
 			if _, err := tx.ExecContext(ctx, r.Replace(stmt)); err != nil {
@@ -86,7 +136,15 @@ const (
 	stReplace
 	stCount
 	stList
-	numStmts
+	stReadBody
+	// stIndexDelete is the first of one DELETE of a row by its key per index
+	// table, in the order of indexTables.
+	stIndexDelete
+	// stIndexInsert is the first of the multi-row INSERTs into the index
+	// tables: for table i and the j-th of insertSizes,
+	// stIndexInsert + i*len(insertSizes) + j.
+	stIndexInsert = stIndexDelete + numIndexTables
+	numStmts      = stIndexInsert + numIndexTables*stmt(len(insertSizes))
 )
 
 const versionCols = `type, id, version, last_updated, method, body`
@@ -102,9 +160,16 @@ func statementText(d Dialect) [numStmts]string {
 	q[stArchive] = `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
 		SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`
 	q[stReplace] = `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`
+	q[stReadBody] = `SELECT body FROM resource WHERE rid = ?`
 	q[stCount] = `SELECT COUNT(*) FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'`
 	q[stList] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'
 		ORDER BY id LIMIT ? OFFSET ?`
+	for i, it := range indexTables {
+		q[stIndexDelete+stmt(i)] = it.deleteSQL()
+		for j, n := range insertSizes {
+			q[indexInsertStmt(i, j)] = it.insertSQL(d, n)
+		}
+	}
 	for i := range q {
 		q[i] = rebind(d, q[i])
 	}

@@ -128,8 +128,21 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body); err != nil {
+	result, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body)
+	if err != nil {
 		return nil, t.wrap("insert", err)
+	}
+	rid, err := result.LastInsertId()
+	if err != nil {
+		// Engines without LastInsertId: read the key back.
+		c, err := t.current(ctx, sandbox, r.Type, id)
+		if err != nil || c == nil {
+			return nil, t.wrap("insert rid", fmt.Errorf("row not found after insert: %w", err))
+		}
+		rid = c.rid
+	}
+	if err := t.writeIndex(ctx, sandbox, rid, res.Type, res.Body); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -163,14 +176,24 @@ func (t *tx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, o
 	if err != nil {
 		return nil, false, err
 	}
-	if err := t.replace(ctx, c, res); err != nil {
+	if err := t.replace(ctx, sandbox, c, res); err != nil {
 		return nil, false, err
 	}
 	return res, c.method == fhirstore.MethodDelete, nil
 }
 
-// replace moves the current row to history and writes res in its place.
-func (t *tx) replace(ctx context.Context, c *current, res *fhirstore.Resource) error {
+// replace moves the current row to history, writes res in its place and
+// replaces the row's search index (a deletion has none).
+func (t *tx) replace(ctx context.Context, sandbox string, c *current, res *fhirstore.Resource) error {
+	if c.method != fhirstore.MethodDelete {
+		var old []byte
+		if err := t.stmt(ctx, stReadBody).QueryRowContext(ctx, c.rid).Scan(&old); err != nil {
+			return t.wrap("read old body", err)
+		}
+		if err := t.dropIndex(ctx, sandbox, c.rid, res.Type, old); err != nil {
+			return err
+		}
+	}
 	if _, err := t.stmt(ctx, stArchive).ExecContext(ctx, c.rid); err != nil {
 		return t.wrap("archive", err)
 	}
@@ -181,7 +204,10 @@ func (t *tx) replace(ctx context.Context, c *current, res *fhirstore.Resource) e
 	if _, err := t.stmt(ctx, stReplace).ExecContext(ctx, res.Version, res.LastUpdated.UnixMilli(), string(res.Method), body, c.rid); err != nil {
 		return t.wrap("replace", err)
 	}
-	return nil
+	if res.Body == nil {
+		return nil
+	}
+	return t.writeIndex(ctx, sandbox, c.rid, res.Type, res.Body)
 }
 
 func (t *tx) Delete(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
@@ -192,7 +218,7 @@ func (t *tx) Delete(ctx context.Context, sandbox, typ, id string) (*fhirstore.Re
 	ms := t.stampTime(c)
 	res := &fhirstore.Resource{Type: typ, ID: id, Version: c.version + 1,
 		LastUpdated: time.UnixMilli(ms).UTC(), Method: fhirstore.MethodDelete}
-	if err := t.replace(ctx, c, res); err != nil {
+	if err := t.replace(ctx, sandbox, c, res); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -1,0 +1,203 @@
+package sqlstore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"hpsandbox/fhirstore/searchparam"
+)
+
+// indexTable is one table of search index rows: its name and the columns
+// that follow indexCommonCols.
+type indexTable struct {
+	name string
+	cols []string
+	// notKey is the one column, if any, outside the table's key.
+	notKey string
+}
+
+// The index tables, in the order of indexTables.
+const (
+	tabString = iota
+	tabToken
+	tabReference
+	tabDate
+	tabNumber
+	tabQuantity
+	tabURI
+	numIndexTables
+)
+
+var indexTables = [numIndexTables]indexTable{
+	tabString:    {"idx_string", []string{"norm", "exact"}, ""},
+	tabToken:     {"idx_token", []string{"system", "code", "text", "type_system", "type_code"}, ""},
+	tabReference: {"idx_reference", []string{"target_type", "target_id", "version", "url", "id_system", "id_value"}, ""},
+	tabDate:      {"idx_date", []string{"low", "high"}, ""},
+	tabNumber:    {"idx_number", []string{"value", "low", "high"}, "value"},
+	tabQuantity:  {"idx_quantity", []string{"value", "low", "high", "system", "code", "unit"}, "value"},
+	tabURI:       {"idx_uri", []string{"value"}, ""},
+}
+
+// insertSizes are the row counts of the prepared multi-row INSERTs; a
+// resource's rows for one table go in as few of them as add up to the count.
+// One statement of many rows costs SQLite little more than one of one row.
+var insertSizes = [...]int{16, 8, 4, 2, 1}
+
+const numCommonCols = 6 // sandbox, rid, type, param, grp, comp
+
+func indexInsertStmt(table, size int) stmt {
+	return stIndexInsert + stmt(table*len(insertSizes)+size)
+}
+
+// insertSQL is the INSERT of n rows into the table. A row that is already
+// there (a value repeated in one resource) is skipped. The conflict clause
+// also means the statement can never abort half-way, so SQLite keeps no
+// statement journal for it, which otherwise costs a temp-file write per page.
+func (it indexTable) insertSQL(d Dialect, n int) string {
+	cols := numCommonCols + len(it.cols)
+	one := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	verb, tail := "INSERT OR IGNORE INTO ", ""
+	if d.Name != "sqlite" {
+		verb, tail = "INSERT INTO ", " ON CONFLICT DO NOTHING"
+	}
+	return verb + it.name + ` (sandbox, rid, type, param, grp, comp, ` + strings.Join(it.cols, ", ") +
+		`) VALUES ` + strings.Repeat(one+", ", n-1) + one + tail
+}
+
+// deleteSQL deletes one row by its key.
+func (it indexTable) deleteSQL() string {
+	conds := []string{"sandbox = ?", "rid = ?", "type = ?", "param = ?", "grp = ?", "comp = ?"}
+	for _, c := range it.cols {
+		if c != it.notKey {
+			conds = append(conds, c+" = ?")
+		}
+	}
+	return `DELETE FROM ` + it.name + ` WHERE ` + strings.Join(conds, " AND ")
+}
+
+// skipParam says which extracted parameters are not written: _id and
+// _lastUpdated are columns of the resource row already.
+func skipParam(code string) bool { return code == "_id" || code == "_lastUpdated" }
+
+// indexRows flattens an Index into the values of each table's rows, the
+// common columns included.
+func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables][]any {
+	var out [numIndexTables][]any
+	common := func(tab int, param string, group, comp int) {
+		out[tab] = append(out[tab], sandbox, rid, x.ResourceType, param, group, comp)
+	}
+	for _, r := range x.Strings {
+		common(tabString, r.Param, r.Group, r.Component)
+		out[tabString] = append(out[tabString], r.Normalized, r.Exact)
+	}
+	for _, r := range x.Tokens {
+		if skipParam(r.Param) {
+			continue
+		}
+		common(tabToken, r.Param, r.Group, r.Component)
+		out[tabToken] = append(out[tabToken], r.System, r.Code, r.Text, r.TypeSystem, r.TypeCode)
+	}
+	for _, r := range x.References {
+		common(tabReference, r.Param, r.Group, r.Component)
+		out[tabReference] = append(out[tabReference], r.TargetType, r.TargetID, r.Version, r.URL, r.IdentifierSystem, r.IdentifierValue)
+	}
+	for _, r := range x.Dates {
+		if skipParam(r.Param) {
+			continue
+		}
+		common(tabDate, r.Param, r.Group, r.Component)
+		out[tabDate] = append(out[tabDate], r.Low, r.High)
+	}
+	for _, r := range x.Numbers {
+		common(tabNumber, r.Param, r.Group, r.Component)
+		v, lo, hi := pointOrRange(r.Value, r.Low, r.High)
+		out[tabNumber] = append(out[tabNumber], v, lo, hi)
+	}
+	for _, r := range x.Quantities {
+		common(tabQuantity, r.Param, r.Group, r.Component)
+		v, lo, hi := pointOrRange(r.Value, r.Low, r.High)
+		out[tabQuantity] = append(out[tabQuantity], v, lo, hi, r.System, r.Code, r.Unit)
+	}
+	for _, r := range x.URIs {
+		common(tabURI, r.Param, r.Group, r.Component)
+		out[tabURI] = append(out[tabURI], r.Value)
+	}
+	return out
+}
+
+// pointOrRange gives the stored value, low and high of a number or quantity.
+// A value as written is matched as that exact value (the search value's
+// precision makes the range, as the specification asks), so its low and high
+// are the value itself; a Range keeps its bounds and has no value.
+func pointOrRange(value string, low, high float64) (any, float64, float64) {
+	if value == "" {
+		return nil, low, high
+	}
+	v, err := strconv.ParseFloat(value, 64)
+	if err != nil {
+		return nil, low, high
+	}
+	return v, v, v
+}
+
+// writeIndex extracts the search values of a stored version and inserts
+// them for rid.
+func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
+	x, err := searchparam.Extract(typ, body)
+	if err != nil {
+		return t.wrap("index", err)
+	}
+	rows := indexRows(sandbox, rid, x)
+	for tab := range rows {
+		width := numCommonCols + len(indexTables[tab].cols)
+		vals := rows[tab]
+		for len(vals) > 0 {
+			n := len(vals) / width
+			j := 0
+			for insertSizes[j] > n {
+				j++
+			}
+			size := insertSizes[j]
+			if _, err := t.stmt(ctx, indexInsertStmt(tab, j)).ExecContext(ctx, vals[:size*width]...); err != nil {
+				return t.wrap("index "+indexTables[tab].name, err)
+			}
+			vals = vals[size*width:]
+		}
+	}
+	return nil
+}
+
+// dropIndex deletes the index rows of rid, whose stored body is old: it
+// extracts them again and deletes each by its key (most index tables have
+// no index on rid; see the schema).
+func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ string, old []byte) error {
+	x, err := searchparam.Extract(typ, old)
+	if err != nil {
+		return t.wrap("unindex", err)
+	}
+	rows := indexRows(sandbox, rid, x)
+	for tab, it := range indexTables {
+		width := numCommonCols + len(it.cols)
+		skip := -1
+		for i, c := range it.cols {
+			if c == it.notKey {
+				skip = numCommonCols + i
+			}
+		}
+		st := t.stmt(ctx, stIndexDelete+stmt(tab))
+		args := make([]any, 0, width)
+		for vals := rows[tab]; len(vals) > 0; vals = vals[width:] {
+			args = args[:0]
+			for i, v := range vals[:width] {
+				if i != skip {
+					args = append(args, v)
+				}
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return t.wrap("unindex "+it.name, err)
+			}
+		}
+	}
+	return nil
+}
