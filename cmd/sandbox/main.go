@@ -43,6 +43,8 @@ commands:
                     (--patients N --seed S --data DIR --sandbox ID)
   fixtures export   write the population as NDJSON or a transaction
                     Bundle (--format ndjson|bundle DIR)
+  import FILE…      load NDJSON files and Bundles into a sandbox
+                    (--data DIR --sandbox ID); all or nothing
   version           print the version
 `
 
@@ -62,6 +64,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return seedCmd(ctx, args[1:], getenv, stderr)
 	case "fixtures":
 		return fixturesCmd(args[1:], stderr)
+	case "import":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return importCmd(ctx, args[1:], getenv, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil

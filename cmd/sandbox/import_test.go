@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImport_NDJSONAndTransactionBundleWithUUIDs(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	nd := writeFile(t, dir, "Patient.ndjson",
+		`{"resourceType":"Patient","id":"a","name":[{"family":"A"}]}`+"\n\n"+`{"resourceType":"Patient","id":"b"}`+"\n")
+	bundle := writeFile(t, dir, "encounter.json", `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:6f7e1b8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b","resource":{"resourceType":"Patient","name":[{"family":"C"}]},"request":{"method":"POST","url":"Patient"}},
+	 {"fullUrl":"urn:uuid:7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d","resource":{"resourceType":"Observation","status":"final","code":{"text":"puls"},
+	   "subject":{"reference":"urn:uuid:6f7e1b8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"}},"request":{"method":"POST","url":"Observation"}}]}`)
+	var errb bytes.Buffer
+	if err := run([]string{"import", "--data", data, "--sandbox", "imp", nd, bundle}, func(string) string { return "" }, io.Discard, &errb); err != nil {
+		t.Fatalf("import: %v %s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "imported 4 resources") {
+		t.Errorf("report: %s", errb.String())
+	}
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, data, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	obs, err := s.Read(ctx, "imp", "Observation", "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct{ Subject struct{ Reference string } }
+	json.Unmarshal(obs.Body, &o)
+	if o.Subject.Reference != "Patient/6f7e1b8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b" {
+		t.Errorf("reference not rewritten: %s", obs.Body)
+	}
+	for _, id := range []string{"a", "b", "6f7e1b8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"} {
+		if _, err := s.Read(ctx, "imp", "Patient", id); err != nil {
+			t.Errorf("Patient/%s: %v", id, err)
+		}
+	}
+}
+
+func TestImport_InvalidResourceImportsNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	good := writeFile(t, dir, "good.ndjson", `{"resourceType":"Patient","id":"a"}`+"\n")
+	bad := writeFile(t, dir, "bad.ndjson", `{"resourceType":"Patient","id":"b","birthDate":"soon"}`+"\n")
+	err := run([]string{"import", "--data", data, good, bad}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "resource 1") {
+		t.Fatalf("err %v", err)
+	}
+	s, err := sqlite.Open(context.Background(), data, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p, _ := s.Search(context.Background(), fhirstore.DefaultSandbox, fhirstore.SearchQuery{Type: "Patient"}); p.Total != 0 {
+		t.Errorf("%d patients imported from a run with an invalid resource", p.Total)
+	}
+	notJSON := writeFile(t, dir, "x.ndjson", "{\"resourceType\":\"Patient\"}\nnot json\n")
+	if err := run([]string{"import", "--data", data, notJSON}, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad NDJSON line: %v", err)
+	}
+}
