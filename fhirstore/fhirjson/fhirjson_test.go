@@ -160,3 +160,26 @@ func FuzzParseAndStamp(f *testing.F) {
 		}
 	})
 }
+
+func TestRepeated_FromR4Definitions(t *testing.T) {
+	tests := []struct {
+		typ             string
+		path            []string
+		repeated, known bool
+	}{
+		{"Patient", []string{"identifier"}, true, true},
+		{"Patient", []string{"birthDate"}, false, true},
+		{"Patient", []string{"name", "given"}, true, true},
+		{"Patient", []string{"name", "family"}, false, true},
+		{"Patient", []string{"contact", "telecom"}, true, true},
+		{"Observation", []string{"component", "code", "coding"}, true, true},
+		{"Patient", []string{"nickname"}, false, false},
+		{"Nope", []string{"id"}, false, false},
+	}
+	for _, tt := range tests {
+		r, k := Repeated(tt.typ, tt.path...)
+		if r != tt.repeated || k != tt.known {
+			t.Errorf("Repeated(%s, %v) = %v, %v; want %v, %v", tt.typ, tt.path, r, k, tt.repeated, tt.known)
+		}
+	}
+}

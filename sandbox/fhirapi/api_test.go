@@ -134,7 +134,7 @@ func TestErrors_AreOperationOutcomesWithSpecStatus(t *testing.T) {
 		{"update_if_match_malformed", call{method: "PUT", path: "/fhir/Patient/p1", body: patientP1, header: map[string]string{"If-Match": `W/"abc"`}}, 400},
 		{"format_xml", call{method: "GET", path: "/fhir/Patient/p1?_format=xml"}, 406},
 		{"accept_xml_only", call{method: "GET", path: "/fhir/Patient/p1", header: map[string]string{"Accept": "application/fhir+xml"}}, 406},
-		{"patch_fhirpath_not_supported", call{method: "PATCH", path: "/fhir/Patient/p1", body: `{"resourceType":"Parameters"}`}, 415},
+		{"patch_not_a_patch", call{method: "PATCH", path: "/fhir/Patient/p1", body: `{"resourceType":"Patient"}`}, 400},
 		{"metadata_wrong_method", call{method: "DELETE", path: "/fhir/metadata"}, 405},
 		{"history_bad_since", call{method: "GET", path: "/fhir/Patient/_history?_since=yesterday"}, 400},
 		{"search_bad_count", call{method: "GET", path: "/fhir/Patient?_count=-1"}, 400},

@@ -24,7 +24,15 @@ func TestPatch_JSONPatchValidatedAndVersioned(t *testing.T) {
 		{"changes id", `[{"op":"replace","path":"/id","value":"p9"}]`, nil, 422},
 		{"failed test op", `[{"op":"test","path":"/gender","value":"male"}]`, nil, 422},
 		{"malformed patch", `{"op":"replace"}`, nil, 400},
-		{"FHIRPath Patch", `{"resourceType":"Parameters"}`, map[string]string{"Content-Type": "application/fhir+json"}, 415},
+		{"FHIRPath Patch", `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"add"},` +
+			`{"name":"path","valueString":"Patient"},{"name":"name","valueString":"gender"},{"name":"value","valueCode":"female"}]}]}`,
+			map[string]string{"Content-Type": "application/fhir+json"}, 200},
+		{"FHIRPath Patch making it invalid", `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"replace"},` +
+			`{"name":"path","valueString":"Patient.gender"},{"name":"value","valueCode":"robot"}]}]}`,
+			map[string]string{"Content-Type": "application/fhir+json"}, 422},
+		{"FHIRPath Patch unsupported path", `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueCode":"delete"},` +
+			`{"name":"path","valueString":"Patient.name.exists()"}]}]}`, map[string]string{"Content-Type": "application/fhir+json"}, 400},
+		{"other media type", `x`, map[string]string{"Content-Type": "text/plain"}, 415},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,9 +50,9 @@ func TestPatch_JSONPatchValidatedAndVersioned(t *testing.T) {
 		})
 	}
 	rec := mustDo(t, e, call{method: "GET", path: "/fhir/Patient/p1"}, http.StatusOK)
-	if rec.Header().Get("ETag") != `W/"3"` || !strings.Contains(rec.Body.String(), `"birthDate":"1981-02-03"`) ||
-		!strings.Contains(rec.Body.String(), `"active":true`) {
-		t.Errorf("after patches: %s %s (only the two valid patches may have landed)", rec.Header().Get("ETag"), rec.Body)
+	if rec.Header().Get("ETag") != `W/"4"` || !strings.Contains(rec.Body.String(), `"birthDate":"1981-02-03"`) ||
+		!strings.Contains(rec.Body.String(), `"active":true`) || !strings.Contains(rec.Body.String(), `"gender":"female"`) {
+		t.Errorf("after patches: %s %s (only the three valid patches may have landed)", rec.Header().Get("ETag"), rec.Body)
 	}
 	do404 := do(t, e, call{method: "PATCH", path: "/fhir/Patient/nobody", body: `[]`, header: jp})
 	if do404.Code != http.StatusNotFound {

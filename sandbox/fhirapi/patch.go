@@ -7,26 +7,31 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/fhirpatch"
 	"hpsandbox/fhirstore/jsonpatch"
 	"hpsandbox/fhirstore/outcome"
 )
 
+// patcher applies a patch document of one media type to a resource.
+type patcher func(resource, patch []byte) ([]byte, error)
+
 // patch serves PATCH [type]/[id] with a JSON Patch document
-// (application/json-patch+json). The patched resource is validated as any
-// write; a patch that leaves it invalid is refused with 422 and nothing is
+// (application/json-patch+json) or a FHIRPath Patch Parameters resource
+// (application/fhir+json). The patched resource is validated as any write;
+// a patch that leaves it invalid is refused with 422 and nothing is
 // written. The update is conditioned on the version that was patched, so a
 // concurrent write is never overwritten.
 func (a *API) patch(r *request, _ []string) {
 	mt, _, _ := mime.ParseMediaType(r.c.GetHeader("Content-Type"))
+	var apply patcher
 	switch mt {
 	case "application/json-patch+json":
-	case "application/fhir+json", "application/json":
-		writeError(r.c, outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
-			"FHIRPath Patch is not supported yet; send a JSON Patch as application/json-patch+json"))
-		return
+		apply = jsonpatch.Apply
+	case "application/fhir+json", "application/json", "":
+		apply = fhirpatch.Apply
 	default:
 		writeError(r.c, outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
-			"PATCH takes application/json-patch+json, not %q", r.c.GetHeader("Content-Type")))
+			"PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch), not %q", r.c.GetHeader("Content-Type")))
 		return
 	}
 	r.c.Request.Header.Set("Content-Type", "application/json") // for readBody's check
@@ -50,11 +55,11 @@ func (a *API) patch(r *request, _ []string) {
 		if ifMatch.IfMatch != 0 && ifMatch.IfMatch != cur.Version {
 			return storeError(fhirstore.ErrVersionConflict, r.typ, r.id)
 		}
-		patched, err := jsonpatch.Apply(cur.Body, doc)
+		patched, err := apply(cur.Body, doc)
 		switch {
-		case errors.Is(err, jsonpatch.ErrInvalid):
+		case errors.Is(err, jsonpatch.ErrInvalid), errors.Is(err, fhirpatch.ErrInvalid):
 			return outcome.New(http.StatusBadRequest, outcome.Invalid, "%v", err)
-		case errors.Is(err, jsonpatch.ErrNotApplicable):
+		case errors.Is(err, jsonpatch.ErrNotApplicable), errors.Is(err, fhirpatch.ErrNotApplicable):
 			return outcome.New(http.StatusUnprocessableEntity, outcome.Processing, "%v", err)
 		case err != nil:
 			return err
