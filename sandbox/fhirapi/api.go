@@ -29,15 +29,19 @@ type Config struct {
 	// host) used in Location headers and bundle links; otherwise it is taken
 	// from the request.
 	PublicURL string
+	// ExportDir holds Bulk Data export files; a temporary directory when
+	// empty.
+	ExportDir string
 	// Software names the server in the CapabilityStatement.
 	Software, Version string
 }
 
 // API serves the FHIR interactions.
 type API struct {
-	store fhirstore.Store
-	cfg   Config
-	caps  *capabilities
+	store   fhirstore.Store
+	cfg     Config
+	caps    *capabilities
+	exports *exports
 }
 
 // New returns an API over store.
@@ -45,7 +49,7 @@ func New(store fhirstore.Store, cfg Config) *API {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBody
 	}
-	return &API{store: store, cfg: cfg, caps: newCapabilities(cfg)}
+	return &API{store: store, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg.ExportDir)}
 }
 
 // SandboxFunc names the sandbox a request addresses.
@@ -103,7 +107,7 @@ type handler func(r *request, segs []string)
 
 // route chooses the interaction from the method and the path's shape.
 func (a *API) route(method string, segs []string) handler {
-	if len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$") {
+	if len(segs) > 0 && (strings.HasPrefix(segs[0], "$") || strings.HasPrefix(segs[len(segs)-1], "$")) {
 		return a.operation(method, segs)
 	}
 	if method == http.MethodPatch && len(segs) == 2 && !strings.HasPrefix(segs[1], "_") {

@@ -3,6 +3,7 @@ package fhirapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,7 +42,8 @@ type capabilityJSON struct {
 type restJSON struct {
 	Mode        string        `json:"mode"`
 	Resource    []capResource `json:"resource"`
-	Interaction []code        `json:"interaction"`
+	Interaction []code         `json:"interaction"`
+	Operation   []capOperation `json:"operation,omitempty"`
 }
 
 type code struct {
@@ -70,6 +72,15 @@ type capOperation struct {
 // typeInteractions are the type and instance interactions the router serves.
 var typeInteractions = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
 
+// Bulk Data export operations (FHIR Bulk Data Access IG).
+var (
+	systemOperations = []capOperation{{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}}
+	levelExports     = map[string][]capOperation{
+		"Patient": {{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}},
+		"Group":   {{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}},
+	}
+)
+
 // typeOperations are the operations served on every type.
 var typeOperations = []capOperation{{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}}
 
@@ -92,7 +103,7 @@ func (c *capabilities) json(base string) []byte {
 			UpdateCreate:      true,
 			ConditionalRead:   "full-support",
 			ConditionalDelete: "not-supported",
-			Operation:         typeOperations,
+			Operation:         slices.Concat(typeOperations, levelExports[t]),
 		}
 		for _, i := range typeInteractions {
 			r.Interaction = append(r.Interaction, code{i})
@@ -121,7 +132,7 @@ func (c *capabilities) json(base string) []byte {
 		FHIRVersion: "4.0.1",
 		Format:      []string{"application/fhir+json", "json"},
 		PatchFormat: []string{"application/json-patch+json"},
-		Rest:        []restJSON{{Mode: "server", Resource: resources, Interaction: sys}},
+		Rest:        []restJSON{{Mode: "server", Resource: resources, Interaction: sys, Operation: systemOperations}},
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

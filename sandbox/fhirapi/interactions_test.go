@@ -247,6 +247,7 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 				Operation   []struct{ Name string }
 			}
 			Interaction []struct{ Code string }
+			Operation   []struct{ Name string }
 		}
 	}
 	decode(t, rec, &cs)
@@ -293,14 +294,25 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 			}
 		}
 		for _, op := range r.Operation {
-			body := `{"resourceType":"` + r.Type + `"}`
-			if rec := do(t, e, call{method: "POST", path: "/fhir/" + r.Type + "/$" + op.Name, body: body}); rec.Code != http.StatusOK {
+			c := call{method: "POST", path: "/fhir/" + r.Type + "/$" + op.Name, body: `{"resourceType":"` + r.Type + `"}`}
+			want := http.StatusOK
+			if op.Name == "export" {
+				c = call{method: "GET", path: "/fhir/" + r.Type + "/$export", header: map[string]string{"Prefer": "respond-async"}}
+				want = http.StatusAccepted
+			}
+			if rec := do(t, e, c); rec.Code != want {
 				t.Errorf("%s $%s claimed but answers %d %s", r.Type, op.Name, rec.Code, rec.Body)
 			}
 		}
 		delete(claimed, "")
 		if len(claimed) != len(order) {
 			t.Errorf("%s claims %d interactions, the test knows %d", r.Type, len(claimed), len(order))
+		}
+	}
+	for _, op := range cs.Rest[0].Operation {
+		rec := do(t, e, call{method: "GET", path: "/fhir/$" + op.Name, header: map[string]string{"Prefer": "respond-async"}})
+		if rec.Code != http.StatusAccepted {
+			t.Errorf("system $%s claimed but answers %d", op.Name, rec.Code)
 		}
 	}
 	sys := map[string]call{
@@ -319,6 +331,21 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 		}
 		if rec := do(t, e, c); rec.Code != http.StatusOK {
 			t.Errorf("%s claimed but %s %s gives %d", i.Code, c.method, c.path, rec.Code)
+		}
+	}
+}
+
+// TestHistory_ShowsVersionsStampedAheadOfTheClock writes many versions in
+// quick succession, so that the store stamps some a millisecond ahead of
+// the clock; each must show in the history read right after it.
+func TestHistory_ShowsVersionsStampedAheadOfTheClock(t *testing.T) {
+	e, _ := newEngine(t)
+	for i := 1; i <= 30; i++ {
+		mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/p1", body: patientP1}, map[bool]int{true: 201, false: 200}[i == 1])
+		var h struct{ Total int }
+		decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient/p1/_history"}, http.StatusOK), &h)
+		if h.Total != i {
+			t.Fatalf("after %d writes history shows %d", i, h.Total)
 		}
 	}
 }

@@ -10,10 +10,19 @@ import (
 	"hpsandbox/fhirstore/outcome"
 )
 
-// operation routes a path whose last segment is $name.
+// operation routes a path whose first or last segment is $name.
 func (a *API) operation(method string, segs []string) handler {
 	name := segs[len(segs)-1]
 	switch {
+	case segs[0] == "$export-status" && len(segs) == 2:
+		if method == http.MethodDelete {
+			return a.exportStatus
+		}
+		return only(method, http.MethodGet, a.exportStatus)
+	case segs[0] == "$export-file" && len(segs) == 3:
+		return only(method, http.MethodGet, a.exportFile)
+	case name == "$export":
+		return only(method, http.MethodGet, a.exportKickOff)
 	case name == "$validate" && (len(segs) == 2 || len(segs) == 3):
 		return only(method, http.MethodPost, a.validate)
 	}
