@@ -40,8 +40,8 @@ type capabilityJSON struct {
 }
 
 type restJSON struct {
-	Mode        string        `json:"mode"`
-	Resource    []capResource `json:"resource"`
+	Mode        string         `json:"mode"`
+	Resource    []capResource  `json:"resource"`
 	Interaction []code         `json:"interaction"`
 	Operation   []capOperation `json:"operation,omitempty"`
 }
