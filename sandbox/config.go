@@ -1,6 +1,8 @@
 // Package sandbox is the gateway: it builds the gin engine, its middleware
-// (request id, logging, recovery, body limits) and mounts the FHIR API of
-// each sandbox. Sub-packages serve the parts (fhirapi: the FHIR REST API).
+// (request id, logging, recovery, body limits, SMART access control) and
+// mounts the FHIR API of each sandbox and the SMART authorization server.
+// Sub-packages serve the parts (fhirapi: the FHIR REST API); the
+// authorization server itself is package smart.
 package sandbox
 
 import (
@@ -25,6 +27,17 @@ type Config struct {
 	// the default sandbox on first start (an empty store); -1 seeds nothing.
 	SeedPatients int   // HPS_SEED_PATIENTS, --seed-patients
 	Seed         int64 // HPS_SEED, --seed
+	// Secure requires SMART access tokens on the default sandbox too;
+	// without it a request without a token is served (a token, when sent,
+	// is still checked).
+	Secure bool // HPS_SECURE, --secure
+	// RedisURL, when set, keeps SMART sessions, codes and token records in
+	// Redis so that several gateways share them; otherwise in memory.
+	RedisURL string // HPS_REDIS_URL, --redis-url
+	// DemoBackendJWKS, when set, registers the backend-services demo client
+	// "sandbox-backend" with the public keys at this http(s) URL or in this
+	// JWKS file.
+	DemoBackendJWKS string // HPS_DEMO_BACKEND_JWKS, --demo-backend-jwks
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -50,6 +63,15 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_DATA", &c.DataDir)
 	str("HPS_PUBLIC_URL", &c.PublicURL)
 	str("HPS_LOG_LEVEL", &c.LogLevel)
+	str("HPS_REDIS_URL", &c.RedisURL)
+	str("HPS_DEMO_BACKEND_JWKS", &c.DemoBackendJWKS)
+	if v := getenv("HPS_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("HPS_SECURE=%q: want true or false", v)
+		}
+		c.Secure = b
+	}
 	if v := getenv("HPS_SEED"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -84,6 +106,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env HPS_LOG_LEVEL)")
 	fs.IntVar(&c.SeedPatients, "seed-patients", c.SeedPatients, "generated patients (besides the personas) seeded into an empty store on start; -1: seed nothing (env HPS_SEED_PATIENTS)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the generated population; the same seed gives the same patients (env HPS_SEED)")
+	fs.BoolVar(&c.Secure, "secure", c.Secure, "require SMART access tokens on the default sandbox at /fhir (env HPS_SECURE=true)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state in Redis, e.g. redis://127.0.0.1:6379/0, so several gateways share it (env HPS_REDIS_URL); default: in memory")
+	fs.StringVar(&c.DemoBackendJWKS, "demo-backend-jwks", c.DemoBackendJWKS, "JWKS URL or file with the public keys of the backend-services demo client sandbox-backend (env HPS_DEMO_BACKEND_JWKS); default: no such client")
 }
 
 // Validate reports the first setting that cannot work, saying how to fix it.
@@ -103,6 +128,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--public-url %q: want an absolute http(s) URL like https://sandbox.example.org", c.PublicURL)
 		}
 	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return fmt.Errorf("--redis-url %q: want redis://host:port/db or rediss://… for TLS", c.RedisURL)
+		}
+	}
 	if c.SeedPatients < -1 || c.SeedPatients > 200000 {
 		return fmt.Errorf("--seed-patients %d: want 0 to 200000 patients, or -1 to seed nothing", c.SeedPatients)
 	}
@@ -110,6 +141,25 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// Issuer is the SMART authorization server's fixed base URL, the `iss` of
+// its tokens: PublicURL when set, else http://<addr> with an unspecified
+// listen host (":8080", "0.0.0.0:8080") read as 127.0.0.1. Its FHIR base,
+// the `aud` apps must send, is Issuer + "/fhir"; a server reached under
+// another name needs --public-url.
+func (c *Config) Issuer() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Level is LogLevel as a slog level.

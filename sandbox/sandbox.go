@@ -1,21 +1,100 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/fhirapi"
+	"hpsandbox/smart"
+	"hpsandbox/smart/redisstate"
 )
 
 // Version is the release of the sandbox, set at build time with
 // -ldflags "-X hpsandbox/sandbox.Version=…".
 var Version = "dev"
 
-// New returns the gateway's handler over store.
+// fhirBasePath is where the default sandbox's FHIR API is served.
+const fhirBasePath = "/fhir"
+
+// redisPrefix starts every key the gateway keeps in Redis.
+const redisPrefix = "hps:smart:"
+
+// Gateway is the server's handler together with what it holds open.
+type Gateway struct {
+	http.Handler
+	closers []func() error
+}
+
+// Close releases what Open opened (the Redis connection pool, if any).
+func (g *Gateway) Close() error {
+	var errs []error
+	for _, c := range g.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// New returns the gateway's handler over store, with a SMART signing key
+// made for this process and token state in memory: for tests and for
+// embedding. `sandbox serve` uses Open. cfg must pass Validate; New panics
+// when the gateway cannot be built from it.
 func New(cfg Config, store fhirstore.Store, log *slog.Logger) http.Handler {
+	keys, err := smart.NewKeys()
+	if err != nil {
+		panic(err)
+	}
+	e, _, err := build(cfg, store, log, parts{keys: keys})
+	if err != nil {
+		panic(fmt.Sprintf("sandbox.New: %v", err))
+	}
+	return e
+}
+
+// Open returns the gateway `sandbox serve` runs: the SMART signing key is
+// kept in cfg.DataDir (made on first start, so tokens survive restarts)
+// and token state in Redis when cfg.RedisURL is set.
+func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logger) (*Gateway, error) {
+	keys, err := loadSigningKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{}
+	p := parts{keys: keys}
+	if cfg.RedisURL != "" {
+		st, closeFn, err := redisstate.Open(ctx, cfg.RedisURL, redisPrefix)
+		if err != nil {
+			return nil, err
+		}
+		p.state = st
+		g.closers = append(g.closers, closeFn)
+	}
+	e, _, err := build(cfg, store, log, p)
+	if err != nil {
+		_ = g.Close()
+		return nil, err
+	}
+	g.Handler = e
+	return g, nil
+}
+
+// parts are what build needs beyond the configuration; tests add clients
+// and a clock.
+type parts struct {
+	keys    *smart.Keys
+	state   smart.StateStore // nil: in memory
+	clients []*smart.Client  // registered besides the demo clients
+	now     func() time.Time
+}
+
+func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.Engine, *smart.Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
@@ -23,14 +102,46 @@ func New(cfg Config, store fhirstore.Store, log *slog.Logger) http.Handler {
 	e.Use(requestID(), logRequests(log), recoverPanics(log))
 	e.NoRoute(notFound)
 
+	clients, err := demoClients(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	issuer := cfg.Issuer()
+	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath}, smart.Deps{
+		Keys:     p.keys,
+		Clients:  smart.NewMemoryClients(append(clients, p.clients...)...),
+		State:    p.state,
+		Patients: directory{store: store},
+		Logger:   log,
+		Now:      p.now,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The authorization server's own endpoints are mounted on the engine;
+	// those below the FHIR base (.well-known/smart-configuration) are
+	// served by the guard in front of the FHIR API, since the API owns
+	// every path there.
+	below := map[string]http.Handler{}
+	for _, r := range authz.Routes() {
+		if rest, ok := strings.CutPrefix(r.Path, fhirBasePath+"/"); ok {
+			below[r.Method+" /"+rest] = r.Handler
+			continue
+		}
+		e.Handle(r.Method, r.Path, gin.WrapH(r.Handler))
+	}
+
 	api := fhirapi.New(store, fhirapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
 		Software:     "HP Sandbox",
 		Version:      Version,
 	})
-	api.Mount(e.Group("/fhir"), func(*gin.Context) string { return fhirstore.DefaultSandbox })
+	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes,
+		secured: func(sandbox string) bool { return cfg.Secure || sandbox != fhirstore.DefaultSandbox }}
+	sandboxOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
+	api.Mount(e.Group(fhirBasePath, g.handle(sandboxOf)), sandboxOf)
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	return e
+	return e, authz, nil
 }

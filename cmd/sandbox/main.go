@@ -111,8 +111,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	// The SMART issuer defaults to the address really listened on.
+	cfg.Addr = ln.Addr().String()
+	gw, err := sandbox.Open(ctx, cfg, store, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer gw.Close()
 	srv := &http.Server{
-		Handler:           sandbox.New(cfg, store, log),
+		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

@@ -1,0 +1,398 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/smart"
+)
+
+// enforce decides an authenticated request. Writes are checked before the
+// handler runs, since they cannot be undone; reads, searches and history
+// are checked on what the handler answers, so the resource is read once.
+func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
+	fail := func(err error) { forbid(c, "%s", err.Error()) }
+	need := func(typ string, si smart.Interaction) (smart.Permission, bool) {
+		p, err := a.permit(typ, si)
+		if err != nil {
+			forbid(c, "the token's scopes do not permit %s on %s", interactionName(si), typ)
+			return p, false
+		}
+		return p, true
+	}
+	switch in.kind {
+	case kindRead, kindVRead, kindHistoryInst:
+		p, ok := need(in.typ, smart.Read)
+		if !ok {
+			return
+		}
+		if !confined(p) {
+			c.Next()
+			return
+		}
+		if in.kind != kindHistoryInst && (c.Request.Method == http.MethodHead ||
+			c.GetHeader("If-None-Match") != "" || c.GetHeader("If-Modified-Since") != "") {
+			// The answer may carry no body to check (HEAD, 304).
+			if err := g.checkStored(c, a, in, smart.Read); err != nil {
+				fail(err)
+				return
+			}
+			c.Next()
+			return
+		}
+		g.serveChecked(c, a, in)
+	case kindSearch, kindHistoryType:
+		p, ok := need(in.typ, smart.Search)
+		if !ok {
+			return
+		}
+		if !confined(p) {
+			c.Next()
+			return
+		}
+		g.serveChecked(c, a, in)
+	case kindHistorySystem:
+		g.serveChecked(c, a, in)
+	case kindCreate:
+		if p, ok := need(in.typ, smart.Create); !ok {
+			return
+		} else if !confined(p) {
+			c.Next()
+			return
+		}
+		body, ok := g.peekBody(c)
+		if ok {
+			if err := a.allows(in.typ, "", body, smart.Create); err != nil {
+				fail(err)
+				return
+			}
+		}
+		c.Next()
+	case kindUpdate:
+		if p, ok := need(in.typ, smart.Update); !ok {
+			return
+		} else if !confined(p) {
+			c.Next()
+			return
+		}
+		if err := g.checkStored(c, a, in, smart.Update); err != nil {
+			fail(err)
+			return
+		}
+		if body, ok := g.peekBody(c); ok {
+			if err := a.allows(in.typ, in.id, body, smart.Update); err != nil {
+				fail(err)
+				return
+			}
+		}
+		c.Next()
+	case kindDelete:
+		if p, ok := need(in.typ, smart.Delete); !ok {
+			return
+		} else if !confined(p) {
+			c.Next()
+			return
+		}
+		if err := g.checkStored(c, a, in, smart.Delete); err != nil {
+			fail(err)
+			return
+		}
+		c.Next()
+	case kindPatch:
+		if p, ok := need(in.typ, smart.Update); !ok {
+			return
+		} else if confined(p) {
+			forbid(c, "PATCH is not available to patient-level or constrained scopes: the patched %s could leave what the token may touch; use PUT", in.typ)
+			return
+		}
+		c.Next()
+	case kindOperation:
+		g.enforceOperation(c, a, in)
+	case kindBundle:
+		g.enforceBundle(c, a)
+	default:
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			forbid(c, "%s %s is not an interaction this server's access control covers", c.Request.Method, c.Request.URL.Path)
+			return
+		}
+		// Let the API explain what is wrong with the path; anything it
+		// would serve successfully is refused.
+		w := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
+		c.Writer = w
+		c.Next()
+		c.Writer = w.ResponseWriter
+		if w.status < 400 {
+			forbid(c, "GET %s is not an interaction this server's access control covers", c.Request.URL.Path)
+			return
+		}
+		w.flush()
+	}
+}
+
+// enforceOperation permits $operations to user and system scopes that
+// allow reading (and, for POST, updating) the type or every type; patient
+// level and constrained scopes are refused, since an operation's result
+// cannot be confined yet.
+func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
+	typ := in.typ
+	if typ == "" {
+		typ = "*"
+	}
+	ins := []smart.Interaction{smart.Read}
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		ins = append(ins, smart.Update)
+	}
+	for _, si := range ins {
+		p, err := a.permit(typ, si)
+		if err != nil {
+			forbid(c, "the token's scopes do not permit %s on %s, which this operation needs", interactionName(si), typ)
+			return
+		}
+		if confined(p) {
+			forbid(c, "operations are not available to patient-level or constrained scopes yet")
+			return
+		}
+	}
+	c.Next()
+}
+
+// checkStored checks the stored resource the request addresses (the given
+// version for a vread); a resource that does not exist passes, since the
+// API answers that without data.
+func (g *guard) checkStored(c *gin.Context, a *access, in interaction, si smart.Interaction) error {
+	ctx := c.Request.Context()
+	var res *fhirstore.Resource
+	var err error
+	if in.kind == kindVRead {
+		v, perr := strconv.ParseInt(in.version, 10, 64)
+		if perr != nil {
+			return nil // the API refuses the version
+		}
+		res, err = g.store.VRead(ctx, a.sandbox, in.typ, in.id, v)
+	} else {
+		res, err = g.store.Read(ctx, a.sandbox, in.typ, in.id)
+	}
+	var gone *fhirstore.GoneError
+	if errors.Is(err, fhirstore.ErrNotFound) || errors.As(err, &gone) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("access to %s/%s cannot be checked now: the store failed", in.typ, in.id)
+	}
+	if res.Body == nil {
+		return nil
+	}
+	return a.allows(in.typ, in.id, res.Body, si)
+}
+
+// peekBody reads the request body for checking and puts it back for the
+// handler. An oversized or unreadable body is left to the handler, which
+// refuses it before writing anything (ok false).
+func (g *guard) peekBody(c *gin.Context) ([]byte, bool) {
+	limit := g.maxBody
+	if limit <= 0 {
+		limit = 10 << 20
+	}
+	b, err := io.ReadAll(io.LimitReader(c.Request.Body, limit+1))
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), c.Request.Body), c.Request.Body}
+	return b, err == nil && int64(len(b)) <= limit
+}
+
+// serveChecked runs the handler into a buffer and lets its answer out only
+// if every resource in it may be seen.
+func (g *guard) serveChecked(c *gin.Context, a *access, in interaction) {
+	w := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
+	c.Writer = w
+	c.Next()
+	c.Writer = w.ResponseWriter
+	if w.status == http.StatusOK && w.buf.Len() > 0 {
+		if err := a.checkAnswer(in, w.buf.Bytes()); err != nil {
+			forbid(c, "%s", err.Error())
+			return
+		}
+	}
+	w.flush()
+}
+
+// answer is the part of a response the check reads: one resource, or a
+// Bundle's entries.
+type answer struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
+	Total        *int   `json:"total"`
+	Entry        []struct {
+		Resource json.RawMessage `json:"resource"`
+		Search   *struct {
+			Mode string `json:"mode"`
+		} `json:"search"`
+	} `json:"entry"`
+}
+
+func (a *access) checkAnswer(in interaction, body []byte) error {
+	var ans answer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return errors.New("the answer cannot be checked against the token's scopes")
+	}
+	if in.kind == kindRead || in.kind == kindVRead {
+		if ans.ResourceType != in.typ {
+			return errors.New("the answer cannot be checked against the token's scopes")
+		}
+		return a.allows(in.typ, in.id, body, smart.Read)
+	}
+	matches := 0
+	for i, e := range ans.Entry {
+		if len(e.Resource) == 0 {
+			continue // a deletion in a history
+		}
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		if err := json.Unmarshal(e.Resource, &head); err != nil {
+			return fmt.Errorf("entry %d cannot be checked against the token's scopes", i)
+		}
+		si := smart.Read
+		if e.Search != nil {
+			switch e.Search.Mode {
+			case "outcome":
+				if head.ResourceType == "OperationOutcome" {
+					continue
+				}
+			case "match":
+				matches++
+				if head.ResourceType == in.typ {
+					si = smart.Search
+				}
+			}
+		}
+		if err := a.allows(head.ResourceType, head.ID, e.Resource, si); err != nil {
+			if in.kind == kindSearch {
+				return fmt.Errorf("the search returns resources the token may not see (%v); narrow it to the patient in context, e.g. ?patient=%s", err, a.grant.Patient)
+			}
+			return err
+		}
+	}
+	if in.kind == kindSearch && ans.Total != nil && *ans.Total > 0 && matches == 0 {
+		if p, _ := a.permit(in.typ, smart.Search); confined(p) {
+			return errors.New("a count without the matches cannot be confined to what the token may see")
+		}
+	}
+	return nil
+}
+
+// enforceBundle checks every entry of a posted transaction or batch as if
+// it were its own request, before anything runs.
+func (g *guard) enforceBundle(c *gin.Context, a *access) {
+	body, ok := g.peekBody(c)
+	if !ok {
+		c.Next()
+		return
+	}
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource json.RawMessage `json:"resource"`
+			Request  *struct {
+				Method string `json:"method"`
+				URL    string `json:"url"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" {
+		c.Next() // the API refuses it without touching data
+		return
+	}
+	for i, e := range b.Entry {
+		if e.Request == nil {
+			continue // the API refuses it
+		}
+		if err := g.checkEntry(c, a, e.Request.Method, e.Request.URL, e.Resource); err != nil {
+			forbid(c, "Bundle.entry[%d]: %v", i, err)
+			return
+		}
+	}
+	c.Next()
+}
+
+// checkEntry checks one bundle entry's request.
+func (g *guard) checkEntry(c *gin.Context, a *access, method, rawURL string, resource []byte) error {
+	path, query, _ := strings.Cut(rawURL, "?")
+	if u, err := url.Parse(path); err == nil && u.IsAbs() {
+		path = strings.TrimPrefix(u.Path, fhirBasePath)
+	}
+	in := classify(method, splitPath(path))
+	if query != "" && in.kind != kindSearch {
+		in.kind = kindUnknown // conditional interactions
+	}
+	var si smart.Interaction
+	switch in.kind {
+	case kindRead, kindVRead:
+		si = smart.Read
+	case kindSearch:
+		si = smart.Search
+	case kindCreate:
+		si = smart.Create
+	case kindUpdate:
+		si = smart.Update
+	case kindDelete:
+		si = smart.Delete
+	default:
+		return fmt.Errorf("%s %s is not an interaction this server's access control covers in a bundle", method, rawURL)
+	}
+	p, err := a.permit(in.typ, si)
+	if err != nil {
+		return fmt.Errorf("the token's scopes do not permit %s on %s", interactionName(si), in.typ)
+	}
+	if !confined(p) {
+		return nil
+	}
+	switch in.kind {
+	case kindSearch:
+		return errors.New("searches in a bundle are not available to patient-level or constrained scopes")
+	case kindCreate:
+		return a.allows(in.typ, "", resource, si)
+	case kindUpdate:
+		if err := g.checkStored(c, a, in, si); err != nil {
+			return err
+		}
+		return a.allows(in.typ, in.id, resource, si)
+	}
+	return g.checkStored(c, a, in, si)
+}
+
+// bufferedWriter holds a handler's answer until the guard has checked it.
+// Headers go to the real writer's map directly.
+type bufferedWriter struct {
+	gin.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (w *bufferedWriter) WriteHeader(code int)              { w.status = code }
+func (w *bufferedWriter) WriteHeaderNow()                   {}
+func (w *bufferedWriter) Write(b []byte) (int, error)       { return w.buf.Write(b) }
+func (w *bufferedWriter) WriteString(s string) (int, error) { return w.buf.WriteString(s) }
+func (w *bufferedWriter) Status() int                       { return w.status }
+func (w *bufferedWriter) Size() int                         { return w.buf.Len() }
+func (w *bufferedWriter) Written() bool                     { return w.buf.Len() > 0 }
+func (w *bufferedWriter) Flush()                            {}
+
+// flush sends the held answer.
+func (w *bufferedWriter) flush() {
+	w.ResponseWriter.WriteHeader(w.status)
+	w.ResponseWriter.WriteHeaderNow()
+	_, _ = w.ResponseWriter.Write(w.buf.Bytes())
+}

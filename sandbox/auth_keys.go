@@ -1,0 +1,78 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"hpsandbox/smart"
+)
+
+// SigningKeyFile is the file in the data directory that holds the SMART
+// server's token signing key, so that tokens survive a restart.
+const SigningKeyFile = "smart-signing-key.pem"
+
+// loadSigningKey reads the signing key from dir, creating it (mode 0600)
+// on first start.
+func loadSigningKey(dir string) (*smart.Keys, error) {
+	path := filepath.Join(dir, SigningKeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return createSigningKey(dir, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the SMART signing key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("%s is not a PEM \"PRIVATE KEY\"; remove it to have a new key made (tokens issued with the old one stop working)", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	rsaKey, ok := k.(*rsa.PrivateKey)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("%s does not hold an RSA private key; remove it to have a new key made", path)
+	}
+	return smart.NewKeysFrom(rsaKey)
+}
+
+func createSigningKey(dir, path string) (*smart.Keys, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generating the SMART signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the SMART signing key: %w", err)
+	}
+	// Write to a temporary file and rename it, so that a crash never leaves
+	// a half-written key behind.
+	tmp, err := os.CreateTemp(dir, ".smart-signing-key-*")
+	if err != nil {
+		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
+	}
+	if err := pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
+	}
+	return smart.NewKeysFrom(priv)
+}

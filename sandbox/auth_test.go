@@ -1,0 +1,161 @@
+package sandbox
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// noRedirect lets a test see where the authorization server sends the
+// browser instead of following it.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// step submits one page of the authorization flow and returns where the
+// server sends the browser next.
+func step(t *testing.T, get func() (*http.Response, error)) *url.URL {
+	t.Helper()
+	resp, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		t.Fatalf("want a redirect, got %d", resp.StatusCode)
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// standaloneLaunch runs the demo app's standalone launch with PKCE through
+// the gateway: login as user, pick patient, consent; it returns the token.
+func (env *gatewayEnv) standaloneLaunch(t *testing.T, user, patient string, scopes ...string) (*oauth2.Token, *oauth2.Config) {
+	t.Helper()
+	ctx := context.Background()
+	// An app starts from the FHIR base: SMART discovery gives the endpoints.
+	resp, disc := env.fhir(t, http.MethodGet, "/.well-known/smart-configuration", "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("smart-configuration: %d", resp.StatusCode)
+	}
+	conf := &oauth2.Config{
+		ClientID: DemoClientID, RedirectURL: "http://127.0.0.1:53682/callback", Scopes: scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: disc["authorization_endpoint"].(string), TokenURL: disc["token_endpoint"].(string),
+			AuthStyle: oauth2.AuthStyleInParams},
+	}
+	verifier := oauth2.GenerateVerifier()
+	authURL := conf.AuthCodeURL("st-1", oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("aud", env.fhirBase()), oauth2.SetAuthURLParam("nonce", "n-1"))
+	next := step(t, func() (*http.Response, error) { return noRedirect.Get(authURL) })
+	session := next.Query().Get("session")
+	for next.Path != "/callback" {
+		form := url.Values{"session": {session}}
+		switch next.Path {
+		case "/auth/login":
+			form.Set("user", user)
+		case "/auth/select-patient":
+			form.Set("patient", patient)
+		case "/auth/consent":
+			form.Set("decision", "allow")
+		default:
+			t.Fatalf("unexpected step %s", next)
+		}
+		next = step(t, func() (*http.Response, error) { return noRedirect.PostForm(env.srv.URL+next.Path, form) })
+	}
+	if next.Query().Get("state") != "st-1" || next.Query().Get("code") == "" {
+		t.Fatalf("callback %s", next)
+	}
+	tok, err := conf.Exchange(ctx, next.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	return tok, conf
+}
+
+func TestGateway_StandaloneLaunchWithPKCE_ReadsThePatientsDataOnly(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	tok, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a",
+		"launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs")
+	if tok.Extra("patient") != "pat-a" {
+		t.Fatalf("patient in context = %v", tok.Extra("patient"))
+	}
+
+	// The id_token verifies the way any OIDC client checks it.
+	ctx := context.Background()
+	provider, err := oidc.NewProvider(ctx, env.srv.URL)
+	if err != nil {
+		t.Fatalf("OIDC discovery at the issuer: %v", err)
+	}
+	idt, err := provider.Verifier(&oidc.Config{ClientID: DemoClientID}).Verify(ctx, tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatalf("id_token: %v", err)
+	}
+	var claims struct {
+		FHIRUser string `json:"fhirUser"`
+	}
+	if err := idt.Claims(&claims); err != nil || claims.FHIRUser != env.fhirBase()+"/Practitioner/prac-1" || idt.Nonce != "n-1" {
+		t.Errorf("id_token fhirUser=%q nonce=%q err=%v", claims.FHIRUser, idt.Nonce, err)
+	}
+
+	tests := []struct {
+		path   string
+		status int
+	}{
+		{"/Patient/pat-a", http.StatusOK},
+		{"/Observation/obs-a", http.StatusOK},
+		{"/Observation/obs-a-lab", http.StatusOK},
+		{"/Observation/obs-a/_history/1", http.StatusOK},
+		{"/Observation/obs-a/_history", http.StatusOK},
+		{"/Patient/pat-b", http.StatusForbidden},
+		{"/Observation/obs-b", http.StatusForbidden},
+		{"/Observation/obs-b/_history/1", http.StatusForbidden},
+		{"/Observation/obs-b/_history", http.StatusForbidden},
+		{"/Observation", http.StatusForbidden}, // lists pat-b's too until narrowed
+		{"/_history", http.StatusForbidden},
+		{"/Observation/nope", http.StatusNotFound},
+		{"/metadata", http.StatusOK},
+	}
+	for _, tt := range tests {
+		resp, body := env.fhir(t, http.MethodGet, tt.path, tok.AccessToken, "")
+		if resp.StatusCode != tt.status {
+			t.Errorf("GET %s: %d, want %d (%s)", tt.path, resp.StatusCode, tt.status, diagnostics(body))
+			continue
+		}
+		if tt.status == http.StatusForbidden {
+			if issueCode(body) != "forbidden" || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+				t.Errorf("GET %s: 403 without forbidden outcome or challenge: %v %q", tt.path, body, resp.Header.Get("WWW-Authenticate"))
+			}
+			if resp.Header.Get("ETag") != "" {
+				t.Errorf("GET %s: 403 carries the resource's ETag", tt.path)
+			}
+		}
+	}
+	// A patient-level token sees a conditional read's 304 only for its own.
+	req, _ := http.NewRequest(http.MethodGet, env.fhirBase()+"/Observation/obs-b", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("If-None-Match", `W/"1"`)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("conditional read of another patient's: %v %v", resp.StatusCode, err)
+	}
+}
+
+func TestGateway_BackendServicesES384_SearchesWithSystemScope(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	tok := env.backendToken(t, DemoBackendClientID, "system/Patient.rs system/Observation.rs")
+	resp, body := env.fhir(t, http.MethodGet, "/Patient", tok, "")
+	if resp.StatusCode != http.StatusOK || body["resourceType"] != "Bundle" || body["total"] != float64(2) {
+		t.Fatalf("search: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := env.fhir(t, http.MethodGet, "/Observation/obs-b", tok, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("system read: %d", resp.StatusCode)
+	}
+	if resp, _ := env.fhir(t, http.MethodGet, "/Practitioner/prac-1", tok, ""); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("read outside the granted types: %d", resp.StatusCode)
+	}
+}
