@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/search"
 )
 
 // DefaultSandbox is the key of the sandbox served at /fhir.
@@ -95,19 +96,30 @@ type HistoryPage struct {
 	Total    int
 }
 
-// SearchQuery selects current, not deleted resources of one type. The
-// search layer extends it with parameters; until then it pages a type.
+// SearchQuery selects current, not deleted resources. With Query nil it
+// lists Type (Count and Offset page it); otherwise Query says everything.
 type SearchQuery struct {
 	Type   string
 	Count  int
 	Offset int
+	// Query is a parsed search (filters, sort, includes, paging cursor).
+	Query *search.Query
 }
 
-// SearchPage is one page of matches, ordered by id, and the number of
-// matches in all.
+// SearchPage is one page of matches and the resources included with them.
 type SearchPage struct {
 	Matches []*Resource
-	Total   int
+	// Included are the resources _include and _revinclude added, each once
+	// and none of them a match.
+	Included []*Resource
+	// Total is the number of matches in all, or -1 when it was not counted
+	// (_total=none, or too many to count cheaply without _total=accurate).
+	Total int
+	// Next and Prev are cursors (search.Query.Cursor) of the neighbouring
+	// pages, empty at either end. They page by the sort key and the row, so
+	// writes between pages neither repeat nor skip a resource that was
+	// there all along.
+	Next, Prev string
 }
 
 // Reader reads resources and their history.

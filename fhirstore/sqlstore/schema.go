@@ -74,6 +74,8 @@ var migrations = [][]string{
 			PRIMARY KEY (sandbox, type, param, code, low, high, rid, grp, comp, system, unit)){{CLUSTERED}}`,
 		`CREATE TABLE idx_uri (` + indexCommonCols + `, value TEXT,
 			PRIMARY KEY (sandbox, type, param, value, rid, grp, comp)){{CLUSTERED}}`,
+		// A search without filters pages a type in rid order.
+		`CREATE INDEX resource_type_rid ON resource (sandbox, type, rid)`,
 	},
 }
 

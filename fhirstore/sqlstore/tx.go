@@ -276,29 +276,3 @@ func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQu
 	}
 	return page, nil
 }
-
-func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
-	page := &fhirstore.SearchPage{}
-	if err := t.stmt(ctx, stCount).QueryRowContext(ctx, sandbox, sq.Type).Scan(&page.Total); err != nil {
-		return nil, t.wrap("search count", err)
-	}
-	if sq.Count <= 0 || page.Total == 0 {
-		return page, nil
-	}
-	rows, err := t.stmt(ctx, stList).QueryContext(ctx, sandbox, sq.Type, sq.Count, sq.Offset)
-	if err != nil {
-		return nil, t.wrap("search", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanVersion(rows)
-		if err != nil {
-			return nil, t.wrap("search scan", err)
-		}
-		page.Matches = append(page.Matches, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.wrap("search rows", err)
-	}
-	return page, nil
-}

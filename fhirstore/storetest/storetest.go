@@ -67,6 +67,14 @@ func Run(t *testing.T, newStore Factory) {
 		{"Tx_ReadsSeeOwnWrites", testTxReadsOwnWrites},
 		{"Update_ConcurrentIfMatch_NeverLosesAnUpdate", testConcurrentIfMatch},
 		{"Search_Type_ListsCurrentOfTypeInSandboxByID", testSearchType},
+		{"Search_Parameters_MatchAsSpecified", testSearchParameters},
+		{"Search_Sort_SeveralKeysAndDirections", testSearchSort},
+		{"Search_Include_RevInclude_Iterate", testSearchInclude},
+		{"Search_CompartmentAndSystem", testSearchCompartmentAndSystem},
+		{"Search_Sandboxes_AreIsolated", testSearchIsolation},
+		{"Search_Totals", testSearchTotals},
+		{"Search_Paging_FollowsCursorsToTheEnd", testSearchPaging},
+		{"Search_Paging_StableUnderWrites", testSearchPagingUnderWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

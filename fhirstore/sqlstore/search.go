@@ -1,0 +1,310 @@
+package sqlstore
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/search"
+)
+
+// Count caps of a total that was not asked for accurately: counting more
+// matches than this costs more than a page, so the total is left out.
+const (
+	defaultTotalCap  = 1000
+	estimateTotalCap = 10000
+)
+
+// Search implements fhirstore.Reader: one statement for the page of
+// matches, one to count them when the total is wanted, and one per round
+// of includes.
+func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
+	q := sq.Query
+	if q == nil {
+		q = &search.Query{Types: []string{sq.Type}, Count: sq.Count, Offset: sq.Offset, Total: search.TotalAccurate}
+	}
+	cur, err := decodeCursor(q.Cursor, len(q.Sort))
+	if err != nil {
+		return nil, err
+	}
+	now := t.s.now()
+	page := &fhirstore.SearchPage{Total: -1}
+	var rows []*match
+	if q.Count > 0 {
+		c := &compiler{sandbox: sandbox, now: now}
+		c.selectPage(q, cur)
+		if rows, err = t.queryMatches(ctx, c, len(q.Sort)); err != nil {
+			return nil, err
+		}
+	}
+	more := len(rows) > q.Count
+	if more {
+		rows = rows[:q.Count]
+	}
+	backward := cur != nil && cur.Backward
+	if backward {
+		slices.Reverse(rows)
+	}
+	for _, m := range rows {
+		page.Matches = append(page.Matches, m.res)
+	}
+	if page.Total, err = t.total(ctx, sandbox, q, cur, now, len(rows), more); err != nil {
+		return nil, err
+	}
+	if len(rows) > 0 {
+		first, last := rows[0], rows[len(rows)-1]
+		if (!backward && more) || backward {
+			page.Next = encodeCursor(last.keys, last.rid, false, page.Total)
+		}
+		if (backward && more) || (!backward && (cur != nil || q.Offset > 0)) {
+			page.Prev = encodeCursor(first.keys, first.rid, true, page.Total)
+		}
+	}
+	if len(q.Include)+len(q.RevInclude) > 0 && len(rows) > 0 {
+		if page.Included, err = t.include(ctx, sandbox, q, rows); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}
+
+// match is a row of the page: the resource, its rid and sort key values.
+type match struct {
+	rid  int64
+	res  *fhirstore.Resource
+	keys []any
+}
+
+// where writes the conditions of q on the resource row r.
+func (c *compiler) where(q *search.Query) {
+	c.current("r", q.Types)
+	for _, f := range q.Filters {
+		c.w(" AND ")
+		c.filter("r", q.Types, f)
+	}
+	if q.Compartment != nil {
+		for i, typ := range q.Types {
+			if i == 0 {
+				c.w(" AND (")
+			} else {
+				c.w(" OR ")
+			}
+			c.w("(r.type = ")
+			c.arg(typ)
+			c.w(" AND ")
+			c.compartment("r", typ, q.Compartment)
+			c.w(")")
+		}
+		if len(q.Types) > 0 {
+			c.w(")")
+		}
+	}
+}
+
+// selectPage writes the statement of one page: count+1 rows after (or,
+// going backward, before) the cursor in the sort order.
+func (c *compiler) selectPage(q *search.Query, cur *cursor) {
+	c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
+	for _, k := range q.Sort {
+		c.w(", ")
+		c.sortKey(k)
+	}
+	c.w(" FROM resource r WHERE ")
+	c.where(q)
+	backward := cur != nil && cur.Backward
+	if cur != nil {
+		c.w(" AND ")
+		c.keyset(q.Sort, cur)
+	}
+	c.w(" ORDER BY ")
+	for _, k := range q.Sort {
+		c.sortKey(k)
+		if k.Desc != backward {
+			c.w(" DESC")
+		}
+		c.w(", ")
+	}
+	c.w("r.rid")
+	if backward {
+		c.w(" DESC")
+	}
+	c.w(" LIMIT ")
+	c.arg(q.Count + 1)
+	if cur == nil && q.Offset > 0 {
+		c.w(" OFFSET ")
+		c.arg(q.Offset)
+	}
+}
+
+// sortKey writes the value a resource sorts by: the least of its values
+// ascending, the greatest descending, and without one it sorts last.
+func (c *compiler) sortKey(k search.SortKey) {
+	switch k.Param.Code {
+	case "_id":
+		c.w("r.id")
+		return
+	case "_lastUpdated":
+		c.w("r.last_updated")
+		return
+	}
+	tab := tableFor(k.Param.Type)
+	col, agg := sortColumn(tab, k.Desc), "MIN"
+	if k.Desc {
+		agg = "MAX"
+	}
+	x := c.alias("s")
+	c.w("COALESCE((SELECT ", agg, "(", x, ".", col, ") FROM ", indexTables[tab].name, " ", x, " WHERE ")
+	switch tab {
+	case tabString, tabDate, tabReference:
+		// These have an index on (rid, param).
+	default:
+		c.w(x, ".sandbox = r.sandbox AND ", x, ".type = r.type AND ")
+	}
+	c.w(x, ".rid = r.rid AND ", x, ".param = ")
+	c.arg(k.Param.Code)
+	c.w("), ")
+	c.arg(sortLast(tab, k.Desc))
+	c.w(")")
+}
+
+func sortColumn(tab int, desc bool) string {
+	switch tab {
+	case tabString:
+		return "norm"
+	case tabToken:
+		return "code"
+	case tabReference:
+		return "target_id"
+	case tabURI:
+		return "value"
+	}
+	if desc {
+		return "high"
+	}
+	return "low"
+}
+
+// sortLast is the key of a resource without a value: after every value.
+func sortLast(tab int, desc bool) any {
+	switch tab {
+	case tabDate:
+		if desc {
+			return int64(math.MinInt64)
+		}
+		return int64(math.MaxInt64)
+	case tabNumber, tabQuantity:
+		if desc {
+			return -math.MaxFloat64
+		}
+		return math.MaxFloat64
+	}
+	if desc {
+		return ""
+	}
+	return "\U0010FFFF"
+}
+
+// keyset writes "the row comes after the cursor" in the sort order (before
+// it when going backward): (k1, …, kn, rid) compared lexicographically.
+func (c *compiler) keyset(keys []search.SortKey, cur *cursor) {
+	c.w("(")
+	for i := 0; i <= len(keys); i++ {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.w("(")
+		for j := 0; j < i; j++ {
+			c.sortKey(keys[j])
+			c.w(" = ")
+			c.arg(cur.Keys[j])
+			c.w(" AND ")
+		}
+		after := true
+		if i < len(keys) {
+			after = !keys[i].Desc
+		}
+		if cur.Backward {
+			after = !after
+		}
+		op := " > "
+		if !after {
+			op = " < "
+		}
+		if i < len(keys) {
+			c.sortKey(keys[i])
+			c.w(op)
+			c.arg(cur.Keys[i])
+		} else {
+			c.w("r.rid", op)
+			c.arg(cur.RID)
+		}
+		c.w(")")
+	}
+	c.w(")")
+}
+
+func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) ([]*match, error) {
+	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, c.b.String()), c.args...)
+	if err != nil {
+		return nil, t.wrap("search", err)
+	}
+	defer rows.Close()
+	var out []*match
+	for rows.Next() {
+		m := &match{res: &fhirstore.Resource{}, keys: make([]any, nkeys)}
+		var method string
+		var ms int64
+		dest := []any{&m.rid, &m.res.Type, &m.res.ID, &m.res.Version, &ms, &method, &m.res.Body}
+		for i := range m.keys {
+			dest = append(dest, &m.keys[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, t.wrap("search scan", err)
+		}
+		m.res.LastUpdated = time.UnixMilli(ms).UTC()
+		m.res.Method = fhirstore.Method(method)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.wrap("search rows", err)
+	}
+	return out, nil
+}
+
+// total counts the matches as q.Total asks; -1 when it is not counted.
+func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cursor, now time.Time, n int, more bool) (int, error) {
+	if cur != nil && q.Total != search.TotalAccurate {
+		return cur.Total, nil
+	}
+	if q.Total == search.TotalNone {
+		return -1, nil
+	}
+	if cur == nil && !more && (n > 0 || q.Offset == 0) && q.Count > 0 {
+		return q.Offset + n, nil
+	}
+	capped := 0
+	switch q.Total {
+	case search.TotalDefault:
+		capped = defaultTotalCap
+	case search.TotalEstimate:
+		capped = estimateTotalCap
+	}
+	c := &compiler{sandbox: sandbox, now: now}
+	c.w("SELECT COUNT(*) FROM (SELECT 1 FROM resource r WHERE ")
+	c.where(q)
+	if capped > 0 {
+		c.w(" LIMIT ")
+		c.arg(capped + 1)
+	}
+	c.w(") counted")
+	var total int
+	if err := t.q.QueryRowContext(ctx, rebind(t.s.d, c.b.String()), c.args...).Scan(&total); err != nil {
+		return 0, t.wrap("search count", err)
+	}
+	if capped > 0 && total > capped {
+		return -1, nil
+	}
+	return total, nil
+}

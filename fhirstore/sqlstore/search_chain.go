@@ -1,0 +1,120 @@
+package sqlstore
+
+import (
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
+)
+
+// idFilter matches _id on the resource row itself.
+func (c *compiler) idFilter(alias string, f *search.Filter) {
+	switch f.Modifier {
+	case search.Missing:
+		if f.Values[0].Missing {
+			c.w("1 = 0")
+		} else {
+			c.w("1 = 1")
+		}
+		return
+	case search.Not:
+		c.w(alias, ".id NOT IN ")
+	default:
+		c.w(alias, ".id IN ")
+	}
+	ids := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		ids[i] = v.Code
+	}
+	c.list(ids)
+}
+
+// lastUpdated matches _lastUpdated on the resource row, an instant of
+// millisecond precision: the range [t, t+1).
+func (c *compiler) lastUpdated(alias string, f *search.Filter) {
+	if f.Modifier == search.Missing {
+		if f.Values[0].Missing {
+			c.w("1 = 0")
+		} else {
+			c.w("1 = 1")
+		}
+		return
+	}
+	c.w("(")
+	for i := range f.Values {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.w("(")
+		c.dateRange(alias+".last_updated", alias+".last_updated + 1", &f.Values[i])
+		c.w(")")
+	}
+	c.w(")")
+}
+
+// chain writes a SELECT of the rids of resources (of types) whose reference
+// f.Param points to a resource that matches the chain's filter.
+func (c *compiler) chain(types []string, f *search.Filter) {
+	for i, target := range f.Chain.Types {
+		if i > 0 {
+			c.w(" UNION ")
+		}
+		x, t := c.alias("x"), c.alias("t")
+		c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+		c.indexRows(x, types, f.Param.Code)
+		c.w(" AND ", x, ".target_type = ")
+		c.arg(target)
+		c.w(" AND ", x, ".target_id IN (SELECT ", t, ".id FROM resource ", t, " WHERE ")
+		c.current(t, []string{target})
+		c.w(" AND ")
+		c.filter(t, []string{target}, f.Chain.Filter)
+		c.w(")")
+	}
+}
+
+// has writes the condition that some resource of h.Type matching h.Filter
+// refers to the resource row alias through h.Param.
+func (c *compiler) has(alias string, types []string, h *search.Has) {
+	x, o := c.alias("x"), c.alias("o")
+	c.w(alias, ".id IN (SELECT ", x, ".target_id FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+	c.indexRows(x, []string{h.Type}, h.Param.Code)
+	c.w(" AND ", x, ".target_type = ", alias, ".type AND ", x, ".rid IN (SELECT ", o, ".rid FROM resource ", o, " WHERE ")
+	c.current(o, []string{h.Type})
+	c.w(" AND ")
+	c.filter(o, []string{h.Type}, h.Filter)
+	c.w("))")
+}
+
+// compartment writes the condition that the resource row alias (of typ) is
+// in the Patient (or other) compartment: one of the compartment's reference
+// parameters of typ points to the compartment's resource.
+func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
+	var params []string
+	if comp.Type == "Patient" {
+		params = searchparam.PatientCompartment(typ)
+	}
+	if typ == comp.Type {
+		c.w("(", alias, ".id = ")
+		c.arg(comp.ID)
+		if len(params) == 0 {
+			c.w(")")
+			return
+		}
+		c.w(" OR ")
+		defer c.w(")")
+	}
+	if len(params) == 0 {
+		c.w("1 = 0")
+		return
+	}
+	x := c.alias("x")
+	c.w(alias, ".rid IN (SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".sandbox = ")
+	c.arg(c.sandbox)
+	c.w(" AND ", x, ".type = ")
+	c.arg(typ)
+	c.w(" AND ", x, ".param IN ")
+	c.list(params)
+	c.w(" AND ", x, ".target_type = ")
+	c.arg(comp.Type)
+	c.w(" AND ", x, ".target_id = ")
+	c.arg(comp.ID)
+	c.w(")")
+}

@@ -1,0 +1,427 @@
+package sqlstore
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
+)
+
+// compiler builds one SQL statement from a search.Query: text with "?"
+// placeholders and their arguments, in order. The statement reads the
+// resource table (current rows only) and the index tables by rid; the
+// sandbox constrains every table it reads.
+type compiler struct {
+	b       strings.Builder
+	args    []any
+	sandbox string
+	now     time.Time
+	aliases int
+}
+
+func (c *compiler) w(parts ...string) {
+	for _, p := range parts {
+		c.b.WriteString(p)
+	}
+}
+
+// arg writes a placeholder for v.
+func (c *compiler) arg(v any) {
+	c.b.WriteByte('?')
+	c.args = append(c.args, v)
+}
+
+// list writes "(?, ?, …)" for vs.
+func (c *compiler) list(vs []string) {
+	c.w("(")
+	for i, v := range vs {
+		if i > 0 {
+			c.w(", ")
+		}
+		c.arg(v)
+	}
+	c.w(")")
+}
+
+func (c *compiler) alias(prefix string) string {
+	c.aliases++
+	return prefix + itoa(c.aliases)
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}
+
+// current writes the conditions that keep alias's rows current resources
+// of types in the sandbox (every type when types is empty).
+func (c *compiler) current(alias string, types []string) {
+	c.w(alias, ".sandbox = ")
+	c.arg(c.sandbox)
+	switch len(types) {
+	case 0:
+	case 1:
+		c.w(" AND ", alias, ".type = ")
+		c.arg(types[0])
+	default:
+		c.w(" AND ", alias, ".type IN ")
+		c.list(types)
+	}
+	c.w(" AND ", alias, ".method <> 'DELETE'")
+}
+
+// tableFor is the index table of a parameter type.
+func tableFor(t searchparam.Type) int {
+	switch t {
+	case searchparam.String:
+		return tabString
+	case searchparam.Token:
+		return tabToken
+	case searchparam.Reference:
+		return tabReference
+	case searchparam.Date:
+		return tabDate
+	case searchparam.Number:
+		return tabNumber
+	case searchparam.Quantity:
+		return tabQuantity
+	case searchparam.URI:
+		return tabURI
+	}
+	return -1
+}
+
+// filter writes the condition that a resource row alias (of one of types)
+// matches f.
+func (c *compiler) filter(alias string, types []string, f *search.Filter) {
+	switch {
+	case f.Has != nil:
+		c.has(alias, types, f.Has)
+		return
+	case f.Chain != nil:
+		c.w(alias, ".rid IN (")
+		c.chain(types, f)
+		c.w(")")
+		return
+	}
+	switch f.Param.Code {
+	case "_id":
+		c.idFilter(alias, f)
+		return
+	case "_lastUpdated":
+		c.lastUpdated(alias, f)
+		return
+	}
+	switch f.Modifier {
+	case search.Missing:
+		if f.Values[0].Missing {
+			c.w(alias, ".rid NOT IN (")
+		} else {
+			c.w(alias, ".rid IN (")
+		}
+		x := c.alias("x")
+		c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
+		c.indexRows(x, types, f.Param.Code)
+		c.w(")")
+		return
+	case search.Not:
+		c.w(alias, ".rid NOT IN (")
+	default:
+		c.w(alias, ".rid IN (")
+	}
+	c.matchingRids(types, f)
+	c.w(")")
+}
+
+// indexRows writes the conditions selecting the rows of one parameter.
+func (c *compiler) indexRows(x string, types []string, param string) {
+	c.w(x, ".sandbox = ")
+	c.arg(c.sandbox)
+	if len(types) == 1 {
+		c.w(" AND ", x, ".type = ")
+		c.arg(types[0])
+	} else if len(types) > 1 {
+		c.w(" AND ", x, ".type IN ")
+		c.list(types)
+	}
+	c.w(" AND ", x, ".param = ")
+	c.arg(param)
+}
+
+// matchingRids writes a SELECT of the rids with a row matching any value of
+// f (its modifier :not aside, which the caller applies).
+func (c *compiler) matchingRids(types []string, f *search.Filter) {
+	if f.Param.Type == searchparam.Composite {
+		for i := range f.Values {
+			if i > 0 {
+				c.w(" UNION ")
+			}
+			c.composite(types, f, &f.Values[i])
+		}
+		return
+	}
+	x := c.alias("x")
+	c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
+	c.indexRows(x, types, f.Param.Code)
+	c.w(" AND (")
+	for i := range f.Values {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.w("(")
+		c.value(x, f.Param.Type, f.Modifier, &f.Values[i])
+		c.w(")")
+	}
+	c.w(")")
+}
+
+// composite writes a SELECT of the rids with one group of rows matching
+// every component of v.
+func (c *compiler) composite(types []string, f *search.Filter, v *search.Value) {
+	comps := make([]string, len(f.Param.Components))
+	for i := range comps {
+		comps[i] = c.alias("k")
+	}
+	c.w("SELECT ", comps[0], ".rid FROM ")
+	for i, comp := range f.Param.Components {
+		if i > 0 {
+			c.w(" JOIN ")
+		}
+		c.w(indexTables[tableFor(comp.Type)].name, " ", comps[i])
+		if i > 0 {
+			k, k0 := comps[i], comps[0]
+			c.w(" ON ", k, ".rid = ", k0, ".rid AND ", k, ".sandbox = ", k0, ".sandbox AND ", k, ".type = ", k0, ".type AND ",
+				k, ".param = ", k0, ".param AND ", k, ".grp = ", k0, ".grp")
+		}
+	}
+	c.w(" WHERE ")
+	c.indexRows(comps[0], types, f.Param.Code)
+	for i, comp := range f.Param.Components {
+		c.w(" AND ", comps[i], ".comp = ", itoa(i), " AND ")
+		c.value(comps[i], comp.Type, search.NoModifier, &v.Components[i])
+	}
+}
+
+// value writes the condition that index row x matches v.
+func (c *compiler) value(x string, t searchparam.Type, mod search.Modifier, v *search.Value) {
+	switch t {
+	case searchparam.String:
+		switch mod {
+		case search.Exact:
+			c.w(x, ".norm = ")
+			c.arg(searchparam.Normalize(v.Str))
+			c.w(" AND ", x, ".exact = ")
+			c.arg(v.Str)
+		case search.Contains:
+			c.w(x, ".norm LIKE ")
+			c.arg("%" + escapeLike(v.Str) + "%")
+			c.w(` ESCAPE '\'`)
+		default:
+			c.prefix(x+".norm", v.Str)
+		}
+	case searchparam.Token:
+		c.token(x, mod, v)
+	case searchparam.Reference:
+		c.reference(x, mod, v)
+	case searchparam.Date:
+		c.dateRange(x+".low", x+".high", v)
+	case searchparam.Number, searchparam.Quantity:
+		c.number(x, v)
+		if t == searchparam.Quantity {
+			switch {
+			case v.HasSystem:
+				c.w(" AND ", x, ".system = ")
+				c.arg(v.System)
+				c.w(" AND ", x, ".code = ")
+				c.arg(v.Code)
+			case v.Code != "":
+				c.w(" AND (", x, ".code = ")
+				c.arg(v.Code)
+				c.w(" OR ", x, ".unit = ")
+				c.arg(v.Code)
+				c.w(")")
+			}
+		}
+	case searchparam.URI:
+		switch mod {
+		case search.Below:
+			c.prefix(x+".value", v.Str)
+		case search.Above:
+			c.w("substr(")
+			c.arg(v.Str)
+			c.w(", 1, length(", x, ".value)) = ", x, ".value")
+		default:
+			c.w(x, ".value = ")
+			c.arg(v.Str)
+		}
+	default:
+		c.w("1 = 0")
+	}
+}
+
+// prefix writes "col starts with s" as a range the index serves: every
+// string that starts with s sorts between s and s followed by the highest
+// code point.
+func (c *compiler) prefix(col, s string) {
+	c.w(col, " >= ")
+	c.arg(s)
+	c.w(" AND ", col, " < ")
+	c.arg(s + "\U0010FFFF")
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (c *compiler) token(x string, mod search.Modifier, v *search.Value) {
+	switch mod {
+	case search.Text:
+		c.w(x, ".text LIKE ")
+		c.arg(escapeLike(v.Str) + "%")
+		c.w(` ESCAPE '\' OR `, x, ".text LIKE ")
+		c.arg("% " + escapeLike(v.Str) + "%")
+		c.w(` ESCAPE '\'`)
+		return
+	case search.OfType:
+		c.w(x, ".type_system = ")
+		c.arg(v.TypeSystem)
+		c.w(" AND ", x, ".type_code = ")
+		c.arg(v.TypeCode)
+		c.w(" AND ", x, ".code = ")
+		c.arg(v.Code)
+		return
+	}
+	switch {
+	case v.Code == "":
+		c.w(x, ".system = ")
+		c.arg(v.System)
+	case v.HasSystem:
+		c.w(x, ".code = ")
+		c.arg(v.Code)
+		c.w(" AND ", x, ".system = ")
+		c.arg(v.System)
+	default:
+		c.w(x, ".code = ")
+		c.arg(v.Code)
+	}
+}
+
+func (c *compiler) reference(x string, mod search.Modifier, v *search.Value) {
+	switch {
+	case mod == search.Identifier:
+		c.w(x, ".id_value = ")
+		c.arg(v.Code)
+		if v.HasSystem {
+			c.w(" AND ", x, ".id_system = ")
+			c.arg(v.System)
+		}
+	case v.RefURL != "":
+		c.w(x, ".url = ")
+		c.arg(v.RefURL)
+		if v.RefVersion != "" {
+			c.w(" AND ", x, ".version = ")
+			c.arg(v.RefVersion)
+		}
+	default:
+		c.w(x, ".target_id = ")
+		c.arg(v.RefID)
+		if v.RefType != "" {
+			c.w(" AND ", x, ".target_type = ")
+			c.arg(v.RefType)
+		}
+	}
+}
+
+// dateRange writes the prefix's comparison of the row range [low, high)
+// with the value's range [v.Low, v.High). A prefix compares the part of
+// the row's range that lies beyond the value: ge matches a row with any
+// instant at or after the value's start, so 2013-01-14 is ge
+// 2013-01-14T10:00.
+func (c *compiler) dateRange(low, high string, v *search.Value) {
+	sl, sh := v.Low, v.High
+	switch v.Prefix {
+	case search.EQ, search.NE:
+		if v.Prefix == search.NE {
+			c.w("NOT ")
+		}
+		c.w("(", low, " >= ")
+		c.arg(sl)
+		c.w(" AND ", high, " <= ")
+		c.arg(sh)
+		c.w(")")
+	case search.GT:
+		c.w(high, " > ")
+		c.arg(sh)
+	case search.LT:
+		c.w(low, " < ")
+		c.arg(sl)
+	case search.GE:
+		c.w(high, " > ")
+		c.arg(sl)
+	case search.LE:
+		c.w(low, " < ")
+		c.arg(sh)
+	case search.SA:
+		c.w(low, " >= ")
+		c.arg(sh)
+	case search.EB:
+		c.w(high, " <= ")
+		c.arg(sl)
+	case search.AP:
+		// Approximately: the value widened by a tenth of its distance from
+		// now on each side, and at least a day.
+		now := c.now.UnixMilli()
+		widen := func(t int64) int64 { return max(int64(math.Abs(float64(now-t))/10), 24*3600*1000) }
+		c.w(low, " < ")
+		c.arg(sh + widen(sh))
+		c.w(" AND ", high, " > ")
+		c.arg(sl - widen(sl))
+	}
+}
+
+// number writes the prefix's comparison of the row's value (or Range
+// [low, high]) with the search value, whose written precision makes the
+// range of eq: 100 matches [99.5, 100.5).
+func (c *compiler) number(x string, v *search.Value) {
+	lo, hi := x+".low", x+".high"
+	switch v.Prefix {
+	case search.EQ, search.NE:
+		if v.Prefix == search.NE {
+			c.w("NOT ")
+		}
+		c.w("(", lo, " >= ")
+		c.arg(v.NumLow)
+		c.w(" AND ", hi, " < ")
+		c.arg(v.NumHigh)
+		c.w(")")
+	case search.GT:
+		c.w(hi, " > ")
+		c.arg(v.Number)
+	case search.LT:
+		c.w(lo, " < ")
+		c.arg(v.Number)
+	case search.GE:
+		c.w(hi, " >= ")
+		c.arg(v.Number)
+	case search.LE:
+		c.w(lo, " <= ")
+		c.arg(v.Number)
+	case search.SA:
+		c.w(lo, " > ")
+		c.arg(v.Number)
+	case search.EB:
+		c.w(hi, " < ")
+		c.arg(v.Number)
+	case search.AP:
+		d := math.Abs(v.Number) / 10
+		c.w(lo, " <= ")
+		c.arg(v.Number + d)
+		c.w(" AND ", hi, " >= ")
+		c.arg(v.Number - d)
+	}
+}

@@ -1,0 +1,115 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/search"
+)
+
+// Bounds of _include and _revinclude: rounds of :iterate, and resources
+// included in all.
+const (
+	maxIncludeRounds = 4
+	maxIncluded      = 1000
+)
+
+// include returns the resources that q's _include and _revinclude add to
+// the matches: each once, none of them a match. Includes without :iterate
+// start from the matches only; with it, they also start from what was
+// included, round after round, until nothing new comes.
+func (t *tx) include(ctx context.Context, sandbox string, q *search.Query, matches []*match) ([]*fhirstore.Resource, error) {
+	seen := map[string]bool{}
+	for _, m := range matches {
+		seen[m.res.Type+"/"+m.res.ID] = true
+	}
+	var out []*fhirstore.Resource
+	from := matches
+	for round := 0; round < maxIncludeRounds && len(from) > 0 && len(out) < maxIncluded; round++ {
+		var next []*match
+		for _, pass := range []struct {
+			incs    []search.Include
+			reverse bool
+		}{{q.Include, false}, {q.RevInclude, true}} {
+			for _, inc := range pass.incs {
+				if round > 0 && !inc.Iterate {
+					continue
+				}
+				found, err := t.includeOne(ctx, sandbox, inc, pass.reverse, from)
+				if err != nil {
+					return nil, err
+				}
+				for _, m := range found {
+					k := m.res.Type + "/" + m.res.ID
+					if seen[k] || len(out) >= maxIncluded {
+						continue
+					}
+					seen[k] = true
+					out = append(out, m.res)
+					next = append(next, m)
+				}
+			}
+		}
+		from = next
+	}
+	return out, nil
+}
+
+// includeOne runs one _include (the resources that from refer to) or
+// _revinclude (the resources that refer to from).
+func (t *tx) includeOne(ctx context.Context, sandbox string, inc search.Include, reverse bool, from []*match) ([]*match, error) {
+	c := &compiler{sandbox: sandbox, now: time.Now()}
+	c.w("SELECT DISTINCT t.rid, t.type, t.id, t.version, t.last_updated, t.method, t.body FROM idx_reference x JOIN resource t ON ")
+	if !reverse {
+		rids := make([]any, 0, len(from))
+		for _, m := range from {
+			if inc.SourceType == "" || m.res.Type == inc.SourceType {
+				rids = append(rids, m.rid)
+			}
+		}
+		if len(rids) == 0 {
+			return nil, nil
+		}
+		c.w("t.sandbox = x.sandbox AND t.type = x.target_type AND t.id = x.target_id WHERE x.rid IN (")
+		for i, r := range rids {
+			if i > 0 {
+				c.w(", ")
+			}
+			c.arg(r)
+		}
+		c.w(") AND x.sandbox = ")
+		c.arg(sandbox)
+	} else {
+		c.w("t.rid = x.rid WHERE x.sandbox = ")
+		c.arg(sandbox)
+		if inc.SourceType != "" {
+			c.w(" AND x.type = ")
+			c.arg(inc.SourceType)
+		}
+		c.w(" AND (")
+		for i, m := range from {
+			if i > 0 {
+				c.w(" OR ")
+			}
+			c.w("(x.target_id = ")
+			c.arg(m.res.ID)
+			c.w(" AND x.target_type = ")
+			c.arg(m.res.Type)
+			c.w(")")
+		}
+		c.w(")")
+	}
+	if inc.Param != nil {
+		c.w(" AND x.param = ")
+		c.arg(inc.Param.Code)
+	}
+	if inc.TargetType != "" {
+		c.w(" AND x.target_type = ")
+		c.arg(inc.TargetType)
+	}
+	c.w(" AND t.sandbox = ")
+	c.arg(sandbox)
+	c.w(" AND t.method <> 'DELETE' ORDER BY t.rid")
+	return t.queryMatches(ctx, c, 0)
+}
