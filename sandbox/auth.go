@@ -143,12 +143,13 @@ type interaction struct {
 	kind    kind
 	typ, id string
 	version string // vread
+	op      string // the $operation
 }
 
 func classify(method string, segs []string) interaction {
 	for i, s := range segs {
 		if strings.HasPrefix(s, "$") {
-			in := interaction{kind: kindOperation}
+			in := interaction{kind: kindOperation, op: s}
 			if i > 0 {
 				in.typ = segs[0]
 			}

@@ -139,27 +139,42 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 	}
 }
 
-// enforceOperation permits $operations to user and system scopes that
-// allow reading (and, for POST, updating) the type or every type; patient
-// level and constrained scopes are refused, since an operation's result
-// cannot be confined yet.
+// enforceOperation decides $operations. Bulk export ($export and its
+// status and files) reads every type, so it needs read on all types at
+// user or system level. $validate answers with an OperationOutcome only,
+// so any scope that lets the client write or read the type will do. Other
+// operations need read (and, unless GET, update) on the type or every
+// type. Patient-level and constrained scopes get no operation whose answer
+// carries resources, since it cannot be confined yet.
 func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
 	typ := in.typ
+	ins := []smart.Interaction{smart.Read}
+	switch {
+	case in.op == "$validate" && typ != "":
+		for _, si := range []smart.Interaction{smart.Create, smart.Update, smart.Read} {
+			if _, err := a.permit(typ, si); err == nil {
+				c.Next()
+				return
+			}
+		}
+		forbid(c, "the token's scopes do not permit create, update or read on %s, which $validate needs", typ)
+		return
+	case strings.HasPrefix(in.op, "$export"):
+		typ = "*"
+	case c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead:
+		ins = append(ins, smart.Update)
+	}
 	if typ == "" {
 		typ = "*"
-	}
-	ins := []smart.Interaction{smart.Read}
-	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-		ins = append(ins, smart.Update)
 	}
 	for _, si := range ins {
 		p, err := a.permit(typ, si)
 		if err != nil {
-			forbid(c, "the token's scopes do not permit %s on %s, which this operation needs", interactionName(si), typ)
+			forbid(c, "the token's scopes do not permit %s on %s, which %s needs", interactionName(si), typ, in.op)
 			return
 		}
 		if confined(p) {
-			forbid(c, "operations are not available to patient-level or constrained scopes yet")
+			forbid(c, "%s is not available to patient-level or constrained scopes: its answer cannot be confined yet", in.op)
 			return
 		}
 	}

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // noRedirect lets a test see where the authorization server sends the
@@ -157,5 +161,89 @@ func TestGateway_BackendServicesES384_SearchesWithSystemScope(t *testing.T) {
 	}
 	if resp, _ := env.fhir(t, http.MethodGet, "/Practitioner/prac-1", tok, ""); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("read outside the granted types: %d", resp.StatusCode)
+	}
+}
+
+func TestMetadata_AdvertisesSMARTSecurityAndStaysValid(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	resp, err := http.Get(env.fhirBase() + "/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("metadata without a token: %d", resp.StatusCode)
+	}
+	if _, err := fhirjson.Parse(raw); err != nil {
+		t.Fatalf("CapabilityStatement does not validate: %v", err)
+	}
+	var cs struct {
+		Rest []struct {
+			Security struct {
+				Service []struct {
+					Coding []struct{ System, Code string }
+				}
+				Extension []struct {
+					URL       string
+					Extension []struct{ URL, ValueURI string } `json:"extension"`
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &cs); err != nil || len(cs.Rest) != 1 {
+		t.Fatal(err)
+	}
+	sec := cs.Rest[0].Security
+	if len(sec.Service) != 1 || sec.Service[0].Coding[0].System != "http://terminology.hl7.org/CodeSystem/restful-security-service" ||
+		sec.Service[0].Coding[0].Code != "SMART-on-FHIR" {
+		t.Errorf("security.service = %+v", sec.Service)
+	}
+	_, disc := env.fhir(t, "GET", "/.well-known/smart-configuration", "", "")
+	want := map[string]string{
+		"authorize": disc["authorization_endpoint"].(string), "token": disc["token_endpoint"].(string),
+		"introspect": disc["introspection_endpoint"].(string), "revoke": disc["revocation_endpoint"].(string),
+	}
+	if len(sec.Extension) != 1 || sec.Extension[0].URL != "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris" {
+		t.Fatalf("security.extension = %+v", sec.Extension)
+	}
+	got := map[string]string{}
+	for _, e := range sec.Extension[0].Extension {
+		got[e.URL] = e.ValueURI
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("oauth-uris %s = %q, discovery says %q", k, got[k], v)
+		}
+	}
+}
+
+func TestGateway_Operations_BulkExportNeedsAllTypesAtSystemOrUserLevel(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	all := env.backendToken(t, DemoBackendClientID, "system/*.rs")
+	some := env.backendToken(t, DemoBackendClientID, "system/Patient.rs")
+	patient, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.cruds")
+	export := func(token string) int {
+		req, _ := http.NewRequest("GET", env.fhirBase()+"/$export", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Prefer", "respond-async")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := export(all); got != http.StatusAccepted {
+		t.Errorf("system/*.rs: %d, want 202", got)
+	}
+	if got := export(some); got != http.StatusForbidden {
+		t.Errorf("system/Patient.rs: %d, want 403", got)
+	}
+	if got := export(patient.AccessToken); got != http.StatusForbidden {
+		t.Errorf("patient level: %d, want 403", got)
+	}
+	if resp, body := env.fhir(t, "POST", "/Observation/$validate", patient.AccessToken, obs("", "pat-b", "vital-signs", "8867-4", 1)); resp.StatusCode != 200 {
+		t.Errorf("$validate at patient level: %d %s", resp.StatusCode, diagnostics(body))
 	}
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,6 +137,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 		PublicURL:    cfg.PublicURL,
 		Software:     "HP Sandbox",
 		Version:      Version,
+		Security:     smartSecurity(authz.Endpoints(), cfg.Secure),
 	})
 	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes,
 		secured: func(sandbox string) bool { return cfg.Secure || sandbox != fhirstore.DefaultSandbox }}
@@ -144,4 +146,40 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	return e, authz, nil
+}
+
+// smartSecurity is the CapabilityStatement's rest.security: the SMART on
+// FHIR service and the OAuth endpoints (SMART App Launch 2.x §Capability
+// Statement, the oauth-uris extension).
+func smartSecurity(ep smart.Endpoints, secure bool) json.RawMessage {
+	uri := func(name, u string) map[string]string { return map[string]string{"url": name, "valueUri": u} }
+	desc := "SMART App Launch 2.x; discovery at [base]/.well-known/smart-configuration. "
+	if secure {
+		desc += "Every interaction but metadata needs an access token."
+	} else {
+		desc += "This sandbox also answers without a token; a token that is sent is checked."
+	}
+	b, err := json.Marshal(map[string]any{
+		"extension": []any{map[string]any{
+			"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+			"extension": []any{
+				uri("authorize", ep.Authorize), uri("token", ep.Token),
+				uri("introspect", ep.Introspect), uri("revoke", ep.Revoke),
+			},
+		}},
+		"cors": false,
+		"service": []any{map[string]any{
+			"coding": []any{map[string]string{
+				"system":  "http://terminology.hl7.org/CodeSystem/restful-security-service",
+				"code":    "SMART-on-FHIR",
+				"display": "SMART-on-FHIR",
+			}},
+			"text": "OAuth2 using the SMART App Launch profile",
+		}},
+		"description": desc,
+	})
+	if err != nil {
+		panic(err) // maps of strings only
+	}
+	return b
 }

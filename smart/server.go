@@ -146,3 +146,17 @@ func (s *Server) Handler() http.Handler {
 
 // url returns the absolute URL of an endpoint below the issuer.
 func (s *Server) url(path string) string { return s.cfg.Issuer + path }
+
+// Endpoints are the absolute URLs of the server's OAuth endpoints, as
+// discovery publishes them (for the CapabilityStatement's oauth-uris).
+type Endpoints struct {
+	Authorize, Token, Introspect, Revoke, JWKS string
+}
+
+// Endpoints returns the absolute URLs of the server's OAuth endpoints.
+func (s *Server) Endpoints() Endpoints {
+	return Endpoints{
+		Authorize: s.url(pathAuthorize), Token: s.url(pathToken),
+		Introspect: s.url(pathIntrospect), Revoke: s.url(pathRevoke), JWKS: s.url(pathJWKS),
+	}
+}

@@ -5,6 +5,7 @@
 package fhirapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,6 +35,9 @@ type Config struct {
 	ExportDir string
 	// Software names the server in the CapabilityStatement.
 	Software, Version string
+	// Security, when set, is the CapabilityStatement's rest.security (a
+	// JSON object), e.g. the SMART on FHIR service and OAuth endpoints.
+	Security json.RawMessage
 }
 
 // API serves the FHIR interactions.

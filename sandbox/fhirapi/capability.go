@@ -40,10 +40,11 @@ type capabilityJSON struct {
 }
 
 type restJSON struct {
-	Mode        string         `json:"mode"`
-	Resource    []capResource  `json:"resource"`
-	Interaction []code         `json:"interaction"`
-	Operation   []capOperation `json:"operation,omitempty"`
+	Mode        string          `json:"mode"`
+	Security    json.RawMessage `json:"security,omitempty"`
+	Resource    []capResource   `json:"resource"`
+	Interaction []code          `json:"interaction"`
+	Operation   []capOperation  `json:"operation,omitempty"`
 }
 
 type code struct {
@@ -132,7 +133,7 @@ func (c *capabilities) json(base string) []byte {
 		FHIRVersion: "4.0.1",
 		Format:      []string{"application/fhir+json", "json"},
 		PatchFormat: []string{"application/json-patch+json"},
-		Rest:        []restJSON{{Mode: "server", Resource: resources, Interaction: sys, Operation: systemOperations}},
+		Rest:        []restJSON{{Mode: "server", Security: c.cfg.Security, Resource: resources, Interaction: sys, Operation: systemOperations}},
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
