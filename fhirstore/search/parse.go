@@ -70,7 +70,7 @@ func Parse(resourceType string, params url.Values, opts Options) (*Query, error)
 type parser struct{ opts Options }
 
 func badRequest(param, format string, args ...any) *outcome.Error {
-	return outcome.New(http.StatusBadRequest, outcome.Invalid, format, args...).At(param)
+	return outcome.New(http.StatusBadRequest, outcome.Value, format, args...).At(param)
 }
 
 func (p *parser) types(q *Query, raw []string) error {

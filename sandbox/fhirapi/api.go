@@ -119,8 +119,11 @@ func (a *API) route(method string, segs []string) handler {
 	}
 	switch len(segs) {
 	case 0:
-		if method == http.MethodPost {
+		switch method {
+		case http.MethodPost:
 			return a.bundle
+		case http.MethodGet, http.MethodHead:
+			return a.searchSystem
 		}
 		return nil
 	case 1:
@@ -129,6 +132,8 @@ func (a *API) route(method string, segs []string) handler {
 			return only(method, http.MethodGet, a.capabilityStatement)
 		case segs[0] == "_history":
 			return only(method, http.MethodGet, a.history)
+		case segs[0] == "_search":
+			return only(method, http.MethodPost, a.searchSystem)
 		case strings.HasPrefix(segs[0], "$") || strings.HasPrefix(segs[0], "_"):
 			return nil
 		case method == http.MethodGet:
@@ -140,6 +145,8 @@ func (a *API) route(method string, segs []string) handler {
 		switch {
 		case segs[1] == "_history":
 			return only(method, http.MethodGet, a.history)
+		case segs[1] == "_search":
+			return only(method, http.MethodPost, a.search)
 		case strings.HasPrefix(segs[1], "_") || strings.HasPrefix(segs[1], "$"):
 			return nil
 		case method == http.MethodGet || method == http.MethodHead:
@@ -152,6 +159,9 @@ func (a *API) route(method string, segs []string) handler {
 	case 3:
 		if segs[2] == "_history" && !strings.HasPrefix(segs[1], "_") {
 			return only(method, http.MethodGet, a.history)
+		}
+		if !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[2], "_") {
+			return only(method, http.MethodGet, a.searchCompartment)
 		}
 	case 4:
 		if segs[2] == "_history" && !strings.HasPrefix(segs[1], "_") {

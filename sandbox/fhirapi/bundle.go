@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"time"
 
@@ -206,51 +205,4 @@ func parseInstant(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not an instant like 2026-01-02T10:00:00Z", s)
-}
-
-// search lists a type. Until the search layer lands, parameters other than
-// the paging ones are not supported: they are reported in an
-// OperationOutcome entry (or refused under Prefer: handling=strict), as the
-// specification asks of a server that ignores a parameter.
-func (a *API) search(r *request, segs []string) {
-	count, offset, err := paging(r)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	var ignored []string
-	for k := range r.c.Request.URL.Query() {
-		switch k {
-		case "_count", "_offset", "_format", "_pretty":
-		default:
-			ignored = append(ignored, k)
-		}
-	}
-	sort.Strings(ignored)
-	if len(ignored) > 0 && preferStrict(r.c) {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported,
-			"search parameters %v are not supported (Prefer: handling=strict)", ignored))
-		return
-	}
-	page, err := a.store.Search(r.c.Request.Context(), r.sandbox, fhirstore.SearchQuery{Type: r.typ, Count: count, Offset: offset})
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	b := newBundle("searchset", page.Total, links(r.base, "/"+r.typ, nil, count, offset, page.Total))
-	for _, v := range page.Matches {
-		b.Entry = append(b.Entry, entryJSON{
-			FullURL:  r.base + "/" + v.Type + "/" + v.ID,
-			Resource: v.Body,
-			Search:   &searchJSON{Mode: "match"},
-		})
-	}
-	if len(ignored) > 0 {
-		b.Entry = append(b.Entry, entryJSON{
-			Resource: outcome.JSON([]outcome.Issue{{Severity: outcome.Warning, Code: outcome.NotSupported,
-				Diagnostics: fmt.Sprintf("search parameters %v are not supported and were ignored", ignored)}}),
-			Search: &searchJSON{Mode: "outcome"},
-		})
-	}
-	writeBundle(r, b)
 }

@@ -63,6 +63,9 @@ type capResource struct {
 	ConditionalUpdate bool           `json:"conditionalUpdate"`
 	ConditionalDelete string         `json:"conditionalDelete"`
 	Operation         []capOperation `json:"operation,omitempty"`
+	SearchInclude     []string       `json:"searchInclude,omitempty"`
+	SearchRevInclude  []string       `json:"searchRevInclude,omitempty"`
+	SearchParam       []capSearch    `json:"searchParam,omitempty"`
 }
 
 type capOperation struct {
@@ -109,6 +112,7 @@ func (c *capabilities) json(base string) []byte {
 		for _, i := range typeInteractions {
 			r.Interaction = append(r.Interaction, code{i})
 		}
+		r.SearchParam, r.SearchInclude, r.SearchRevInclude = searchCapability(t)
 		resources = append(resources, r)
 	}
 	var sys []code

@@ -1,0 +1,180 @@
+package fhirapi
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/search"
+)
+
+// search serves the type-level search GET [base]/[type] and
+// POST [base]/[type]/_search.
+func (a *API) search(r *request, _ []string) {
+	a.runSearch(r, r.typ, nil, "/"+r.typ)
+}
+
+// searchSystem serves GET [base]?_type=… and POST [base]/_search.
+func (a *API) searchSystem(r *request, _ []string) {
+	a.runSearch(r, "", nil, "")
+}
+
+// searchCompartment serves GET [base]/Patient/[id]/[type].
+func (a *API) searchCompartment(r *request, segs []string) {
+	typ := segs[2]
+	if !fhirjson.IsType(typ) {
+		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotSupported,
+			"%q is not a FHIR R4 resource type known to this server", typ))
+		return
+	}
+	if r.typ != "Patient" {
+		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+			"compartment search is supported for the Patient compartment, not %s", r.typ))
+		return
+	}
+	comp := &search.Compartment{Type: r.typ, ID: r.id}
+	a.runSearch(r, typ, comp, "/"+r.typ+"/"+r.id+"/"+typ)
+}
+
+// searchParams are the request's search parameters: the query string, and
+// for POST …/_search the form body too.
+func (a *API) searchParams(r *request) (url.Values, error) {
+	params := r.c.Request.URL.Query()
+	if r.c.Request.Method != http.MethodPost {
+		return params, nil
+	}
+	if ct := r.c.GetHeader("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
+				"POST _search takes application/x-www-form-urlencoded, not %q", ct)
+		}
+	}
+	r.c.Request.Body = http.MaxBytesReader(r.c.Writer, r.c.Request.Body, a.cfg.MaxBodyBytes)
+	if err := r.c.Request.ParseForm(); err != nil {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid, "the form body cannot be read: %v", err)
+	}
+	for k, vs := range r.c.Request.PostForm {
+		params[k] = append(params[k], vs...)
+	}
+	return params, nil
+}
+
+func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path string) {
+	params, err := a.searchParams(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	q, err := search.Parse(typ, params, search.Options{Base: r.base, DefaultCount: defaultCount, MaxCount: maxCount})
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	if len(q.Ignored) > 0 && preferStrict(r.c) {
+		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+			"search parameters %v are not supported (Prefer: handling=strict)", q.Ignored).At(q.Ignored...))
+		return
+	}
+	q.Compartment = comp
+	if q.Summary == search.SummaryCount {
+		q.Count = 0
+		if q.Total == search.TotalDefault {
+			q.Total = search.TotalAccurate
+		}
+	}
+	page, err := a.store.Search(r.c.Request.Context(), r.sandbox, fhirstore.SearchQuery{Query: q})
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	b := newBundle("searchset", page.Total, searchLinks(r.base+path, params, q, page))
+	if page.Total < 0 {
+		b.Total = nil
+	}
+	for _, v := range page.Matches {
+		if err := addSearchEntry(b, r.base, v, "match", q); err != nil {
+			writeError(r.c, err)
+			return
+		}
+	}
+	for _, v := range page.Included {
+		if err := addSearchEntry(b, r.base, v, "include", q); err != nil {
+			writeError(r.c, err)
+			return
+		}
+	}
+	if len(q.Ignored) > 0 {
+		b.Entry = append(b.Entry, entryJSON{
+			Resource: outcome.JSON([]outcome.Issue{{Severity: outcome.Warning, Code: outcome.NotSupported,
+				Diagnostics: fmt.Sprintf("search parameters %v are not supported and were ignored", q.Ignored),
+				Expression:  q.Ignored}}),
+			Search: &searchJSON{Mode: "outcome"},
+		})
+	}
+	writeBundle(r, b)
+}
+
+func addSearchEntry(b *bundleJSON, base string, v *fhirstore.Resource, mode string, q *search.Query) error {
+	body, err := search.Subset(v.Body, v.Type, q.Summary, q.Elements)
+	if err != nil {
+		return fmt.Errorf("subset %s/%s: %w", v.Type, v.ID, err)
+	}
+	b.Entry = append(b.Entry, entryJSON{
+		FullURL:  base + "/" + v.Type + "/" + v.ID,
+		Resource: body,
+		Search:   &searchJSON{Mode: mode},
+	})
+	return nil
+}
+
+// searchLinks are self, first, and next and previous when there are such
+// pages; they keep the request's parameters (as GET links, also for a POST)
+// and page with the store's cursors.
+func searchLinks(url0 string, params url.Values, q *search.Query, page *fhirstore.SearchPage) []linkJSON {
+	keep := url.Values{}
+	for k, vs := range params {
+		switch k {
+		case "_cursor", "_offset", "_format", "_pretty":
+			continue
+		}
+		keep[k] = vs
+	}
+	mk := func(cursor string) string {
+		v := url.Values{}
+		for k, vs := range keep {
+			v[k] = vs
+		}
+		if cursor != "" {
+			v.Set("_cursor", cursor)
+		}
+		enc := v.Encode()
+		if enc == "" {
+			return url0
+		}
+		return url0 + "?" + enc
+	}
+	self := mk(q.Cursor)
+	if q.Cursor == "" && q.Offset > 0 {
+		self += sep(self) + "_offset=" + fmt.Sprint(q.Offset)
+	}
+	ls := []linkJSON{{"self", self}, {"first", mk("")}}
+	if page.Prev != "" {
+		ls = append(ls, linkJSON{"previous", mk(page.Prev)})
+	}
+	if page.Next != "" {
+		ls = append(ls, linkJSON{"next", mk(page.Next)})
+	}
+	return ls
+}
+
+func sep(u string) string {
+	if strings.Contains(u, "?") {
+		return "&"
+	}
+	return "?"
+}
