@@ -21,7 +21,7 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 
 // step submits one page of the authorization flow and returns where the
 // server sends the browser next.
-func step(t *testing.T, get func() (*http.Response, error)) *url.URL {
+func step(t testing.TB, get func() (*http.Response, error)) *url.URL {
 	t.Helper()
 	resp, err := get()
 	if err != nil {
@@ -40,7 +40,7 @@ func step(t *testing.T, get func() (*http.Response, error)) *url.URL {
 
 // standaloneLaunch runs the demo app's standalone launch with PKCE through
 // the gateway: login as user, pick patient, consent; it returns the token.
-func (env *gatewayEnv) standaloneLaunch(t *testing.T, user, patient string, scopes ...string) (*oauth2.Token, *oauth2.Config) {
+func (env *gatewayEnv) standaloneLaunch(t testing.TB, user, patient string, scopes ...string) (*oauth2.Token, *oauth2.Config) {
 	t.Helper()
 	ctx := context.Background()
 	// An app starts from the FHIR base: SMART discovery gives the endpoints.

@@ -98,13 +98,9 @@ func (s *Server) Authenticate(r *http.Request) (*Grant, error) {
 
 // AuthenticateToken is Authenticate for a token taken from elsewhere.
 func (s *Server) AuthenticateToken(ctx context.Context, token string) (*Grant, error) {
-	c, err := s.verifyAccessToken(ctx, token)
+	c, scopes, err := s.verifyAccessToken(ctx, token)
 	if err != nil {
 		return nil, err
-	}
-	scopes, err := ParseScopes(c.Scope)
-	if err != nil {
-		return nil, ErrInvalidToken.describe("token scope does not parse")
 	}
 	return &Grant{
 		TokenID: c.ID, ClientID: c.ClientID, Sandbox: c.Sandbox, Subject: c.Subject,
@@ -115,31 +111,40 @@ func (s *Server) AuthenticateToken(ctx context.Context, token string) (*Grant, e
 
 // verifyAccessToken checks an access token fully, including its
 // server-side record, and returns its claims.
-func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessClaims, error) {
-	var c accessClaims
-	if err := s.keys.verify(token, &c); err != nil {
-		return nil, ErrInvalidToken.describe("token is malformed or not signed by this server")
+func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessClaims, Scopes, error) {
+	c, scopes, ok := s.verified.get(token, s.keys)
+	if !ok {
+		var claims accessClaims
+		kid, err := s.keys.verifyKID(token, &claims)
+		if err != nil {
+			return nil, nil, ErrInvalidToken.describe("token is malformed or not signed by this server")
+		}
+		switch {
+		case claims.Issuer != s.cfg.Issuer:
+			return nil, nil, ErrInvalidToken.describe("token was issued by another server")
+		case !claims.Audience.Contains(s.cfg.FHIRBase):
+			return nil, nil, ErrInvalidToken.describe("token is not for this FHIR server")
+		case claims.Expiry == nil || claims.IssuedAt == nil || claims.ID == "":
+			return nil, nil, ErrInvalidToken.describe("token lacks exp, iat or jti")
+		}
+		if scopes, err = ParseScopes(claims.Scope); err != nil {
+			return nil, nil, ErrInvalidToken.describe("token scope does not parse")
+		}
+		c = &claims
+		s.verified.put(token, c, scopes, kid, s.now())
 	}
-	now := s.now()
-	switch {
-	case c.Issuer != s.cfg.Issuer:
-		return nil, ErrInvalidToken.describe("token was issued by another server")
-	case !c.Audience.Contains(s.cfg.FHIRBase):
-		return nil, ErrInvalidToken.describe("token is not for this FHIR server")
-	case c.Expiry == nil || !now.Before(c.Expiry.Time()):
-		return nil, ErrInvalidToken.describe("token has expired")
-	case c.IssuedAt == nil || c.ID == "":
-		return nil, ErrInvalidToken.describe("token lacks iat or jti")
+	if !s.now().Before(c.Expiry.Time()) {
+		return nil, nil, ErrInvalidToken.describe("token has expired")
 	}
 	var rec tokenRecord
 	if err := loadJSON(ctx, s.state, "at:"+c.ID, &rec); err != nil {
 		if isNotFound(err) {
-			return nil, ErrInvalidToken.describe("token has been revoked")
+			return nil, nil, ErrInvalidToken.describe("token has been revoked")
 		}
-		return nil, ErrServerError.describe("internal error")
+		return nil, nil, ErrServerError.describe("internal error")
 	}
 	if rec.ClientID != c.ClientID || s.familyRevoked(ctx, rec.Family) {
-		return nil, ErrInvalidToken.describe("token has been revoked")
+		return nil, nil, ErrInvalidToken.describe("token has been revoked")
 	}
-	return &c, nil
+	return c, scopes, nil
 }

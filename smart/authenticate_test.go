@@ -2,6 +2,7 @@ package smart
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -211,5 +212,41 @@ func TestGrant_Permit_PatientScopesNeedPatientContextAndReturnIt(t *testing.T) {
 				t.Fatalf("Permit = %+v, %v", p, err)
 			}
 		})
+	}
+}
+
+func TestAuthenticate_RememberedTokenStillExpiresIsRevokedAndDiesWithItsKey(t *testing.T) {
+	env := newTestEnv(t, skipAll)
+	ctx := context.Background()
+	token := func() string {
+		_, body := env.exchange(t, env.codeFor(t, env.authorizeParams(simpleRequest)))
+		return body["access_token"].(string)
+	}
+	expiring, revoked, rotated := token(), token(), token()
+	for _, tok := range []string{expiring, revoked, rotated} {
+		for range 2 { // the second use is served from memory
+			if _, err := env.srv.AuthenticateToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if resp, _ := env.tokenCall(t, "/auth/revoke", url.Values{"token": {revoked}, "client_id": {publicID}}, "", ""); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	if _, err := env.srv.AuthenticateToken(ctx, revoked); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("revoked remembered token: %v", err)
+	}
+	env.clock.Advance(env.cfg.AccessTokenTTL)
+	if _, err := env.srv.AuthenticateToken(ctx, expiring); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("expired remembered token: %v", err)
+	}
+	env.clock.Advance(-env.cfg.AccessTokenTTL)
+	for _, k := range testRSAKeys()[1:3] {
+		if err := env.srv.keys.rotateTo(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.srv.AuthenticateToken(ctx, rotated); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("remembered token whose key was rotated out: %v", err)
 	}
 }

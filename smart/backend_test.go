@@ -53,7 +53,7 @@ func backendEnv(t testing.TB) (*testEnv, *atomic.Int32) {
 }
 
 // assertion signs client-assertion claims; edit may change them first.
-func (env *testEnv) assertion(t *testing.T, clientID string, key any, alg jose.SignatureAlgorithm, kid string, edit func(map[string]any)) string {
+func (env *testEnv) assertion(t testing.TB, clientID string, key any, alg jose.SignatureAlgorithm, kid string, edit func(map[string]any)) string {
 	t.Helper()
 	now := env.clock.Now()
 	claims := map[string]any{

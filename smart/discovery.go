@@ -75,7 +75,7 @@ func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
 	d := s.discovery()
 	d.SubjectTypesSupported = []string{"public"}
-	d.IDTokenSigningAlgs = []string{string(signingAlg)}
+	d.IDTokenSigningAlgs = []string{string(idTokenAlg)}
 	d.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "nonce", "auth_time", "fhirUser", "name"}
 	writeDiscovery(w, d)
 }

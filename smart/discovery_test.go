@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // testRSAKeys are generated once: RSA generation is slow under -race.
@@ -117,12 +120,17 @@ func TestKeys_AfterRotate_PreviousKeyStillVerifiesAndJWKSListsBoth(t *testing.T)
 		t.Fatal(err)
 	}
 	jwks := keys.JWKS()
-	if len(jwks.Keys) != 2 || jwks.Keys[0].KeyID == jwks.Keys[1].KeyID || jwks.Keys[0].KeyID == "" {
-		t.Fatalf("JWKS after rotation: %+v", jwks.Keys)
-	}
+	kids := map[string]bool{}
 	for _, k := range jwks.Keys {
-		if !k.IsPublic() || k.Algorithm != "RS256" || k.Use != "sig" {
-			t.Errorf("published key %s: public=%v alg=%s use=%s", k.KeyID, k.IsPublic(), k.Algorithm, k.Use)
+		kids[k.KeyID] = true
+	}
+	if len(jwks.Keys) != 4 || len(kids) != 4 || kids[""] {
+		t.Fatalf("JWKS after rotation (RSA and P-256 of two generations): %+v", jwks.Keys)
+	}
+	for i, k := range jwks.Keys {
+		want := []string{"RS256", "ES256"}[i%2]
+		if !k.IsPublic() || k.Algorithm != want || k.Use != "sig" {
+			t.Errorf("published key %s: public=%v alg=%s use=%s, want %s", k.KeyID, k.IsPublic(), k.Algorithm, k.Use, want)
 		}
 	}
 	var got map[string]any
@@ -180,4 +188,29 @@ func newTestEnv(t testing.TB, adjust func(*Config, *Deps)) *testEnv {
 	outer.HandleFunc("GET /fhir/{type}", env.resource)
 	h = outer
 	return env
+}
+
+func TestKeys_AccessTokensES256IDTokensRS256_AccessKeyDerivedFromTheRSAKey(t *testing.T) {
+	a, b := newTestKeys(t), newTestKeys(t)
+	if a.JWKS().Keys[1].KeyID != b.JWKS().Keys[1].KeyID {
+		t.Error("two key sets from one RSA key derive different access-token keys")
+	}
+	at, err := a.signAccess(map[string]any{"n": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.sign(map[string]any{"n": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tok, want := range map[string]string{at: "ES256", id: "RS256"} {
+		parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
+		if err != nil || parsed.Headers[0].Algorithm != want {
+			t.Errorf("alg %v, want %s (%v)", parsed.Headers, want, err)
+		}
+		var got map[string]any
+		if err := b.verify(tok, &got); err != nil {
+			t.Errorf("a %s token does not verify with the same RSA key elsewhere: %v", want, err)
+		}
+	}
 }

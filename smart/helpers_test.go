@@ -80,7 +80,7 @@ var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) e
 	return http.ErrUseLastResponse
 }}
 
-func (env *testEnv) get(t *testing.T, path string, q url.Values) *http.Response {
+func (env *testEnv) get(t testing.TB, path string, q url.Values) *http.Response {
 	t.Helper()
 	u := path
 	if !strings.HasPrefix(u, "http") {
@@ -113,7 +113,7 @@ func (env *testEnv) postForm(t *testing.T, path string, form url.Values) *http.R
 
 // redirectParams returns the query of a redirect to the client, failing
 // when the response is not one.
-func redirectParams(t *testing.T, resp *http.Response) url.Values {
+func redirectParams(t testing.TB, resp *http.Response) url.Values {
 	t.Helper()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, testRedirect) {
@@ -208,7 +208,7 @@ func (env *testEnv) tokenCall(t *testing.T, path string, form url.Values, basicU
 }
 
 // codeFor runs an authorization with all pages skipped and returns a code.
-func (env *testEnv) codeFor(t *testing.T, q url.Values) string {
+func (env *testEnv) codeFor(t testing.TB, q url.Values) string {
 	t.Helper()
 	got := redirectParams(t, env.get(t, "/auth/authorize", q))
 	if got.Get("code") == "" {

@@ -72,7 +72,7 @@ func hasBasicAuth(r *http.Request) bool {
 
 // introspectToken describes an access or refresh token.
 func (s *Server) introspectToken(ctx context.Context, token string) introspection {
-	if c, err := s.verifyAccessToken(ctx, token); err == nil {
+	if c, _, err := s.verifyAccessToken(ctx, token); err == nil {
 		return introspection{
 			Active: true, Scope: c.Scope, ClientID: c.ClientID, Sub: c.Subject, Iss: c.Issuer,
 			Aud: s.cfg.FHIRBase, Exp: c.Expiry.Time().Unix(), Iat: c.IssuedAt.Time().Unix(),

@@ -82,7 +82,7 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 		ClientID: g.ClientID, Scope: scope, Patient: g.Patient, Encounter: g.Encounter,
 		FHIRUser: g.FHIRUser, Sandbox: g.Sandbox,
 	}
-	at, err := s.keys.sign(claims)
+	at, err := s.keys.signAccess(claims)
 	if err != nil {
 		return nil, err
 	}

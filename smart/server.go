@@ -21,6 +21,8 @@ type Server struct {
 	pages    *template.Template
 	// jwksCache holds clients' fetched jwks_url key sets.
 	jwksCache *jwksCache
+	// verified remembers access tokens whose signature was checked.
+	verified *verifiedTokens
 }
 
 // Deps are what the server needs from the rest of the sandbox. Keys and
@@ -54,7 +56,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, clients: deps.Clients, state: deps.State,
-		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates}
+		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates, verified: newVerifiedTokens()}
 	if s.keys == nil {
 		return nil, errMissingDep("Keys", "smart.NewKeys()")
 	}
