@@ -125,7 +125,8 @@ type kind int
 const (
 	kindUnknown kind = iota
 	kindBundle
-	kindSearch        // GET [type], POST [type]/_search
+	kindSearch        // GET [type], POST [type]/_search, GET Patient/[id]/[type]
+	kindSearchSystem  // GET [base], POST [base]/_search
 	kindCreate        // POST [type]
 	kindRead          // GET/HEAD [type]/[id]
 	kindVRead         // GET [type]/[id]/_history/[vid]
@@ -144,6 +145,9 @@ type interaction struct {
 	typ, id string
 	version string // vread
 	op      string // the $operation
+	// compartment is the Patient id of a compartment search
+	// (Patient/[id]/[type]); typ is then the searched type.
+	compartment string
 }
 
 func classify(method string, segs []string) interaction {
@@ -165,10 +169,15 @@ func classify(method string, segs []string) interaction {
 		if method == http.MethodPost {
 			return interaction{kind: kindBundle}
 		}
+		if get {
+			return interaction{kind: kindSearchSystem}
+		}
 	case 1:
 		switch {
 		case segs[0] == "_history" && get:
 			return interaction{kind: kindHistorySystem}
+		case segs[0] == "_search" && method == http.MethodPost:
+			return interaction{kind: kindSearchSystem}
 		case strings.HasPrefix(segs[0], "_"):
 		case get:
 			return interaction{kind: kindSearch, typ: segs[0]}
@@ -195,6 +204,9 @@ func classify(method string, segs []string) interaction {
 	case 3:
 		if segs[2] == "_history" && get {
 			return interaction{kind: kindHistoryInst, typ: segs[0], id: segs[1]}
+		}
+		if segs[0] == "Patient" && get && !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[2], "_") {
+			return interaction{kind: kindSearch, typ: segs[2], compartment: segs[1]}
 		}
 	case 4:
 		if segs[2] == "_history" && get {

@@ -18,6 +18,9 @@ type access struct {
 	sandbox string
 	base    string // the FHIR base absolute references must start with
 	perms   map[permKey]permit
+	// countConfined is set when a search was narrowed to what the grant
+	// may see, so that its total may be answered without matches.
+	countConfined bool
 }
 
 type permKey struct {

@@ -120,8 +120,8 @@ func TestGateway_StandaloneLaunchWithPKCE_ReadsThePatientsDataOnly(t *testing.T)
 		{"/Observation/obs-b", http.StatusForbidden},
 		{"/Observation/obs-b/_history/1", http.StatusForbidden},
 		{"/Observation/obs-b/_history", http.StatusForbidden},
-		{"/Observation", http.StatusForbidden}, // lists pat-b's too until narrowed
 		{"/_history", http.StatusForbidden},
+		{"/?_type=Observation", http.StatusForbidden}, // a system search is not narrowed
 		{"/Observation/nope", http.StatusNotFound},
 		{"/metadata", http.StatusOK},
 	}
@@ -245,5 +245,53 @@ func TestGateway_Operations_BulkExportNeedsAllTypesAtSystemOrUserLevel(t *testin
 	}
 	if resp, body := env.fhir(t, "POST", "/Observation/$validate", patient.AccessToken, obs("", "pat-b", "vital-signs", "8867-4", 1)); resp.StatusCode != 200 {
 		t.Errorf("$validate at patient level: %d %s", resp.StatusCode, diagnostics(body))
+	}
+}
+
+func TestGateway_PatientLevelSearch_IsNarrowedToTheCompartment(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	tok, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
+	vitals, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/Observation.rs?category="+vitalSigns)
+	tests := []struct {
+		name, token, path string
+		total             int // -1: refused with 403
+	}{
+		{"type search", tok.AccessToken, "/Observation", 2},
+		{"type search with a parameter", tok.AccessToken, "/Observation?code=http://loinc.org|8867-4", 1},
+		{"another patient's by parameter", tok.AccessToken, "/Observation?subject=Patient/pat-b", 0},
+		{"count only", tok.AccessToken, "/Observation?_summary=count", 2},
+		{"subset elements", tok.AccessToken, "/Observation?_elements=status", 2},
+		{"include the patient", tok.AccessToken, "/Observation?_include=Observation:subject", 2},
+		{"own compartment", tok.AccessToken, "/Patient/pat-a/Observation", 2},
+		{"another compartment", tok.AccessToken, "/Patient/pat-b/Observation", -1},
+		{"patients", tok.AccessToken, "/Patient", 1},
+		{"v2 constraint added", vitals.AccessToken, "/Observation", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := env.fhir(t, "GET", tt.path, tt.token, "")
+			if tt.total < 0 {
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("%d, want 403", resp.StatusCode)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusOK || body["total"] != float64(tt.total) {
+				t.Fatalf("%d total=%v, want 200 total=%d: %s", resp.StatusCode, body["total"], tt.total, diagnostics(body))
+			}
+		})
+	}
+	// POST _search is narrowed the same way.
+	req, _ := http.NewRequest("POST", env.fhirBase()+"/Observation/_search", strings.NewReader("code=http://loinc.org|8867-4"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{}
+	decode(t, resp, &body)
+	if resp.StatusCode != 200 || body["total"] != float64(1) {
+		t.Errorf("POST _search: %d %v", resp.StatusCode, body["total"])
 	}
 }
