@@ -3,18 +3,17 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/search"
 	"hpsandbox/smart"
 )
 
 // pickerLimit bounds the rows of the launch pickers and the login page.
 const pickerLimit = 200
-
-// encounterScanLimit bounds the Encounters read to find one patient's,
-// until the store can search by subject.
-const encounterScanLimit = 5000
 
 // directory lists a sandbox's patients, practitioners and encounters for
 // the SMART login page and launch pickers, from the store.
@@ -103,13 +102,20 @@ func (d directory) ListPractitioners(ctx context.Context) ([]smart.PractitionerS
 	return out, nil
 }
 
-// ListEncounters implements smart.EncounterLister. It reads Encounters
-// and keeps the patient's, since the store cannot yet search by subject.
+// ListEncounters implements smart.EncounterLister: the patient's
+// encounters, newest first.
 func (d directory) ListEncounters(ctx context.Context, patientID string) ([]smart.EncounterSummary, error) {
-	rs, err := d.list(ctx, "Encounter", encounterScanLimit)
+	q, err := search.Parse("Encounter", url.Values{
+		"subject": {"Patient/" + patientID}, "_sort": {"-date"}, "_count": {strconv.Itoa(pickerLimit)},
+	}, search.Options{DefaultCount: pickerLimit, MaxCount: pickerLimit})
 	if err != nil {
 		return nil, err
 	}
+	page, err := d.store.Search(ctx, sandboxOr(smart.SandboxFromContext(ctx)), fhirstore.SearchQuery{Query: q})
+	if err != nil {
+		return nil, err
+	}
+	rs := page.Matches
 	var out []smart.EncounterSummary
 	for _, r := range rs {
 		var e struct {
@@ -131,7 +137,7 @@ func (d directory) ListEncounters(ctx context.Context, patientID string) ([]smar
 				End   string `json:"end"`
 			} `json:"period"`
 		}
-		if json.Unmarshal(r.Body, &e) != nil || e.Subject.Reference != "Patient/"+patientID {
+		if json.Unmarshal(r.Body, &e) != nil {
 			continue
 		}
 		desc := e.Class.Display
@@ -150,9 +156,6 @@ func (d directory) ListEncounters(ctx context.Context, patientID string) ([]smar
 			period += " – " + day(e.Period.End)
 		}
 		out = append(out, smart.EncounterSummary{ID: r.ID, Description: desc, Period: period})
-		if len(out) == pickerLimit {
-			break
-		}
 	}
 	return out, nil
 }

@@ -37,6 +37,8 @@ var seed = []string{
 	obs("obs-a", "pat-a", "vital-signs", "8867-4", 72),
 	obs("obs-a-lab", "pat-a", "laboratory", "4548-4", 7),
 	obs("obs-b", "pat-b", "vital-signs", "8867-4", 64),
+	`{"resourceType":"Encounter","id":"enc-a","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB","display":"ambulatory"},` +
+		`"type":[{"text":"Diabetes follow-up"}],"subject":{"reference":"Patient/pat-a"},"period":{"start":"2024-03-01T10:00:00Z","end":"2024-03-01T11:00:00Z"}}`,
 }
 
 func obs(id, patient, category, loinc string, value float64) string {
