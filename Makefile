@@ -5,12 +5,14 @@ DATA    ?= ./data
 ADDR    ?= 127.0.0.1:8080
 BENCH   ?= .
 FUZZTIME ?= 30s
+REDIS_PORT ?= 6379
+REDIS_URL ?=
 
-.PHONY: run build test bench lint generate fuzz clean
+.PHONY: run build test bench lint generate fuzz clean redis
 
 ## run: start the sandbox on the embedded store in $(DATA) at http://$(ADDR)/fhir
 run:
-	$(GO) run ./cmd/sandbox serve --addr $(ADDR) --data $(DATA)
+	$(GO) run ./cmd/sandbox serve --addr $(ADDR) --data $(DATA) $(if $(REDIS_URL),--redis-url $(REDIS_URL))
 
 ## build: build the sandbox binary into bin/
 build:
@@ -43,6 +45,13 @@ fuzz:
 			echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
 		done; \
 	done
+
+## redis: install redis-server if absent and start one on 127.0.0.1:$(REDIS_PORT), data in $(DATA)/redis
+## (the tests start their own; this one is for `make run REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0`)
+redis:
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server)
+	@mkdir -p $(DATA)/redis
+	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --dir $(abspath $(DATA))/redis --appendonly yes --daemonize yes
 
 clean:
 	rm -rf bin bench.out
