@@ -183,6 +183,10 @@ func classify(method string, segs []string) interaction {
 			return interaction{kind: kindSearch, typ: segs[0]}
 		case method == http.MethodPost:
 			return interaction{kind: kindCreate, typ: segs[0]}
+		case method == http.MethodPut: // conditional update
+			return interaction{kind: kindUpdate, typ: segs[0]}
+		case method == http.MethodDelete: // conditional delete
+			return interaction{kind: kindDelete, typ: segs[0]}
 		}
 	case 2:
 		t, id := segs[0], segs[1]

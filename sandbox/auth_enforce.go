@@ -86,6 +86,10 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 			c.Next()
 			return
 		}
+		if c.GetHeader("If-None-Exist") != "" {
+			forbid(c, "conditional create is not available to patient-level or constrained scopes: its search is not confined")
+			return
+		}
 		body, ok := g.peekBody(c)
 		if ok {
 			if err := a.allows(in.typ, "", body, smart.Create); err != nil {
@@ -99,6 +103,10 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 			return
 		} else if !confined(p) {
 			c.Next()
+			return
+		}
+		if in.id == "" {
+			forbid(c, "conditional update is not available to patient-level or constrained scopes: its search is not confined")
 			return
 		}
 		if err := g.checkStored(c.Request.Context(), a, in, smart.Update); err != nil {
@@ -117,6 +125,10 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 			return
 		} else if !confined(p) {
 			c.Next()
+			return
+		}
+		if in.id == "" {
+			forbid(c, "conditional delete is not available to patient-level or constrained scopes: its search is not confined")
 			return
 		}
 		if err := g.checkStored(c.Request.Context(), a, in, smart.Delete); err != nil {
@@ -401,8 +413,9 @@ func (g *guard) enforceBundle(c *gin.Context, a *access) {
 		Entry        []struct {
 			Resource json.RawMessage `json:"resource"`
 			Request  *struct {
-				Method string `json:"method"`
-				URL    string `json:"url"`
+				Method      string `json:"method"`
+				URL         string `json:"url"`
+				IfNoneExist string `json:"ifNoneExist"`
 			} `json:"request"`
 		} `json:"entry"`
 	}
@@ -414,7 +427,11 @@ func (g *guard) enforceBundle(c *gin.Context, a *access) {
 		if e.Request == nil {
 			continue // the API refuses it
 		}
-		if err := g.checkEntry(c, a, e.Request.Method, e.Request.URL, e.Resource); err != nil {
+		target := e.Request.URL
+		if e.Request.IfNoneExist != "" {
+			target += "?" + e.Request.IfNoneExist // judged as the conditional interaction it is
+		}
+		if err := g.checkEntry(c, a, e.Request.Method, target, e.Resource); err != nil {
 			forbid(c, "Bundle.entry[%d]: %v", i, err)
 			return
 		}
@@ -429,9 +446,7 @@ func (g *guard) checkEntry(c *gin.Context, a *access, method, rawURL string, res
 		path = strings.TrimPrefix(u.Path, fhirBasePath)
 	}
 	in := classify(method, splitPath(path))
-	if query != "" && in.kind != kindSearch {
-		in.kind = kindUnknown // conditional interactions
-	}
+	conditional := query != "" && in.kind != kindSearch
 	var si smart.Interaction
 	switch in.kind {
 	case kindRead, kindVRead:
@@ -454,12 +469,14 @@ func (g *guard) checkEntry(c *gin.Context, a *access, method, rawURL string, res
 	if !confined(p) {
 		return nil
 	}
-	switch in.kind {
-	case kindSearch:
+	switch {
+	case conditional:
+		return errors.New("conditional interactions in a bundle are not available to patient-level or constrained scopes")
+	case in.kind == kindSearch:
 		return errors.New("searches in a bundle are not available to patient-level or constrained scopes")
-	case kindCreate:
+	case in.kind == kindCreate:
 		return a.allows(in.typ, "", resource, si)
-	case kindUpdate:
+	case in.kind == kindUpdate:
 		if err := g.checkStored(c.Request.Context(), a, in, si); err != nil {
 			return err
 		}

@@ -111,6 +111,9 @@ func TestGateway_Scopes_WritesAndConfinement(t *testing.T) {
 		{"transaction for another patient", writer.AccessToken, "POST", "", txn("pat-b"), 403},
 		{"transaction in the compartment", writer.AccessToken, "POST", "", txn("pat-a"), 200},
 		{"transaction with read-only scope", readOnly.AccessToken, "POST", "", txn("pat-a"), 403},
+		{"conditional update at patient level", writer.AccessToken, "PUT", "/Observation?code=8867-4", obs("", "pat-a", "vital-signs", "8867-4", 1), 403},
+		{"conditional delete at patient level", writer.AccessToken, "DELETE", "/Observation?code=8867-4", "", 403},
+		{"conditional create in a transaction", writer.AccessToken, "POST", "", strings.Replace(txn("pat-a"), `"url":"Observation"`, `"url":"Observation","ifNoneExist":"code=8867-4"`, 1), 403},
 		{"v2 constraint met", vitals.AccessToken, "GET", "/Observation/obs-a", "", 200},
 		{"v2 constraint not met", vitals.AccessToken, "GET", "/Observation/obs-a-lab", "", 403},
 		{"v2 constraint, other type", vitals.AccessToken, "GET", "/Patient/pat-a", "", 403},
@@ -128,6 +131,23 @@ func TestGateway_Scopes_WritesAndConfinement(t *testing.T) {
 				t.Errorf("403 without a forbidden OperationOutcome: %v", body)
 			}
 		})
+	}
+}
+
+func TestGateway_ConditionalCreateAtPatientLevel_IsRefused(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	writer, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.cruds")
+	req, _ := http.NewRequest("POST", env.fhirBase()+"/Observation", strings.NewReader(obs("", "pat-a", "vital-signs", "8867-4", 1)))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+writer.AccessToken)
+	req.Header.Set("If-None-Exist", "code=8867-4")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("conditional create: %d, want 403", resp.StatusCode)
 	}
 }
 
