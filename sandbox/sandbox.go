@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -108,9 +109,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 		return nil, nil, err
 	}
 	issuer := cfg.Issuer()
+	registered := smart.NewMemoryClients(append(clients, p.clients...)...)
 	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath}, smart.Deps{
 		Keys:     p.keys,
-		Clients:  smart.NewMemoryClients(append(clients, p.clients...)...),
+		Clients:  registered,
 		State:    p.state,
 		Patients: directory{store: store},
 		Logger:   log,
@@ -131,6 +133,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 		}
 		e.Handle(r.Method, r.Path, gin.WrapH(r.Handler))
 	}
+	e.GET(strings.TrimSuffix(urlPath(authz.Endpoints().Authorize), "/authorize")+"/ehr-launch", ehrLaunch(authz, registered, store))
 
 	api := fhirapi.New(store, fhirapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -182,4 +185,13 @@ func smartSecurity(ep smart.Endpoints, secure bool) json.RawMessage {
 		panic(err) // maps of strings only
 	}
 	return b
+}
+
+// urlPath is the path of an absolute URL.
+func urlPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Path
 }

@@ -26,12 +26,17 @@ type Config struct {
 	RedirectURL string
 }
 
-// scopes are what the app asks for: the patient picked at launch, who the
-// user is, and read access to that patient's Observations.
+// scopes are what the app asks for in a standalone launch: a patient
+// picked at launch, who the user is, and read access to that patient's
+// Observations. An EHR launch asks for "launch" instead of
+// "launch/patient": the EHR says which patient.
 var scopes = []string{"launch/patient", "openid", "fhirUser", "patient/Observation.rs"}
 
-// app is the SMART app: "/" starts a launch, "/callback" finishes it and
-// shows the vital signs.
+var ehrScopes = []string{"launch", "openid", "fhirUser", "patient/Observation.rs"}
+
+// app is the SMART app: "/" starts a standalone launch, "/launch" is its
+// launch URL for an EHR launch, "/callback" finishes either and shows the
+// vital signs.
 type app struct {
 	cfg      Config
 	oauth    *oauth2.Config
@@ -80,7 +85,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/":
-		a.start(w, r)
+		a.start(w, r, "", a.oauth)
+	case "/launch":
+		a.launchFromEHR(w, r)
 	case "/callback":
 		a.callback(w, r)
 	default:
@@ -88,9 +95,24 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// launchFromEHR is the app's launch URL: an EHR sends the browser here
+// with iss (its FHIR base) and launch (the context it holds). The app only
+// follows launches from the sandbox it was configured for.
+func (a *app) launchFromEHR(w http.ResponseWriter, r *http.Request) {
+	iss, launchID := r.URL.Query().Get("iss"), r.URL.Query().Get("launch")
+	if iss != a.cfg.FHIRBase || launchID == "" {
+		a.fail(w, http.StatusBadRequest, fmt.Errorf("launched by %q; this app only follows launches from %s", iss, a.cfg.FHIRBase))
+		return
+	}
+	conf := *a.oauth
+	conf.Scopes = ehrScopes
+	a.start(w, r, launchID, &conf)
+}
+
 // start redirects the browser to the authorization server with a fresh
-// state, nonce and PKCE verifier, and aud set to the FHIR base.
-func (a *app) start(w http.ResponseWriter, r *http.Request) {
+// state, nonce and PKCE verifier, aud set to the FHIR base, and the EHR's
+// launch id if any.
+func (a *app) start(w http.ResponseWriter, r *http.Request, launchID string, conf *oauth2.Config) {
 	l := launch{verifier: oauth2.GenerateVerifier(), nonce: rand.Text(), started: time.Now()}
 	state := rand.Text()
 	a.mu.Lock()
@@ -101,8 +123,12 @@ func (a *app) start(w http.ResponseWriter, r *http.Request) {
 	}
 	a.pending[state] = l
 	a.mu.Unlock()
-	http.Redirect(w, r, a.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(l.verifier),
-		oauth2.SetAuthURLParam("aud", a.cfg.FHIRBase), oidc.Nonce(l.nonce)), http.StatusFound)
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(l.verifier),
+		oauth2.SetAuthURLParam("aud", a.cfg.FHIRBase), oidc.Nonce(l.nonce)}
+	if launchID != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("launch", launchID))
+	}
+	http.Redirect(w, r, conf.AuthCodeURL(state, opts...), http.StatusFound)
 }
 
 // callback exchanges the code, verifies the id_token and shows the vitals.

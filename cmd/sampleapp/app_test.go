@@ -76,26 +76,48 @@ func submit(t *testing.T, browser *http.Client, at *url.URL, form url.Values) (*
 	return resp, string(b)
 }
 
-func TestSampleApp_StandaloneLaunchListsThePatientsVitalSignsOnly(t *testing.T) {
-	gw := gateway(t)
+// startApp runs the app against gw until the test ends and returns its URL.
+func startApp(t *testing.T, gw *httptest.Server) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--fhir", gw.URL + "/fhir", "--addr", "127.0.0.1:0"}, io.Discard, ready)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
-	}()
-	var appURL string
+	})
 	select {
-	case appURL = <-ready:
+	case u := <-ready:
+		return u
 	case err := <-done:
 		t.Fatalf("run: %v", err)
 	}
+	return ""
+}
+
+// wantVitalsOfKari checks the app's page.
+func wantVitalsOfKari(t *testing.T, gw *httptest.Server, page string) {
+	t.Helper()
+	for _, want := range []string{"Patient/kari", gw.URL + "/fhir/Practitioner/lege", "Heart rate", "72 /min"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	for _, not := range []string{"64 /min", "HbA1c"} {
+		if strings.Contains(page, not) {
+			t.Errorf("page shows %q, which is not the patient's vital sign:\n%s", not, page)
+		}
+	}
+}
+
+func TestSampleApp_StandaloneLaunchListsThePatientsVitalSignsOnly(t *testing.T) {
+	gw := gateway(t)
+	appURL := startApp(t, gw)
 
 	// The user's browser: follows redirects between the app and the sandbox.
 	browser := &http.Client{}
@@ -121,18 +143,53 @@ func TestSampleApp_StandaloneLaunchListsThePatientsVitalSignsOnly(t *testing.T) 
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), appURL+"/callback") {
 		t.Fatalf("callback: %d at %s: %s", resp.StatusCode, resp.Request.URL, page)
 	}
-	for _, want := range []string{"Patient/kari", gw.URL + "/fhir/Practitioner/lege", "Heart rate", "72 /min"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q:\n%s", want, page)
-		}
-	}
-	for _, not := range []string{"64 /min", "HbA1c"} {
-		if strings.Contains(page, not) {
-			t.Errorf("page shows %q, which is not the patient's vital sign:\n%s", not, page)
-		}
-	}
+	wantVitalsOfKari(t, gw, page)
 	// A replayed callback is refused: the state was used.
 	if resp, err := browser.Get(resp.Request.URL.String()); err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("replayed callback: %v %v", resp.StatusCode, err)
+	}
+}
+
+func TestSampleApp_EHRLaunchFromTheSandboxSkipsLoginAndPicker(t *testing.T) {
+	gw := gateway(t)
+	appURL := startApp(t, gw)
+	browser := &http.Client{}
+	launch := gw.URL + "/auth/ehr-launch?" + url.Values{
+		"client_id": {"sandbox-demo"}, "patient": {"kari"}, "user": {"Practitioner/lege"}, "launch_url": {appURL + "/launch"},
+	}.Encode()
+	resp, err := browser.Get(launch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	at := resp.Request.URL
+	if at.Path != "/auth/consent" {
+		t.Fatalf("EHR launch ended at %s, want the consent page", at)
+	}
+	resp, page := submit(t, browser, at, url.Values{"session": {at.Query().Get("session")}, "decision": {"allow"}})
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), appURL+"/callback") {
+		t.Fatalf("callback: %d at %s: %s", resp.StatusCode, resp.Request.URL, page)
+	}
+	wantVitalsOfKari(t, gw, page)
+
+	for name, q := range map[string]url.Values{
+		"unknown patient":       {"client_id": {"sandbox-demo"}, "patient": {"nobody"}},
+		"unknown client":        {"client_id": {"nope"}, "patient": {"kari"}},
+		"remote launch_url":     {"client_id": {"sandbox-demo"}, "patient": {"kari"}, "launch_url": {"http://evil.example/launch"}},
+		"unknown user":          {"client_id": {"sandbox-demo"}, "patient": {"kari"}, "user": {"Practitioner/nobody"}},
+		"launch from elsewhere": nil,
+	} {
+		target := gw.URL + "/auth/ehr-launch?" + q.Encode()
+		if q == nil {
+			target = appURL + "/launch?iss=http://127.0.0.1:1/fhir&launch=x"
+		}
+		resp, err := browser.Get(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Errorf("%s: %d, want an error", name, resp.StatusCode)
+		}
 	}
 }
