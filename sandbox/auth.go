@@ -14,7 +14,8 @@ import (
 )
 
 // guard stands in front of a FHIR base: it serves the SMART endpoints that
-// live below the base, keeps /metadata and .well-known public, and on
+// live below the base (.well-known/smart-configuration), keeps /metadata
+// public, and on
 // everything else checks the bearer token and enforces its scopes, the
 // sandbox it was issued for, patient-compartment confinement and SMART v2
 // constraints.
@@ -40,7 +41,9 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 			return
 		}
 		segs := splitPath(path)
-		if len(segs) > 0 && (segs[0] == "metadata" || segs[0] == ".well-known") {
+		if len(segs) == 1 && segs[0] == "metadata" {
+			// Only the statement itself: the API routes metadata/_history
+			// as a history, for one.
 			c.Next()
 			return
 		}

@@ -33,6 +33,8 @@ func FuzzGuard_PatientTokenSeesOnlyItsCompartment(f *testing.F) {
 		{2, "/", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/obs-b"}}]}`},
 		{2, "/Observation/_search", "subject=Patient/pat-b"},
 		{0, "/$export", ""},
+		{0, "/metadata/_history", ""},
+		{0, "/.well-known/_history", ""},
 	} {
 		f.Add(seed.m, seed.path, seed.body)
 	}

@@ -61,6 +61,13 @@ func TestGateway_Unauthenticated_401WithChallengeAndLoginOutcome(t *testing.T) {
 			t.Fatalf("%d %q %v", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
 		}
 	})
+	t.Run("only the statement is public", func(t *testing.T) {
+		for _, p := range []string{"/metadata/_history", "/metadata/Observation", "/.well-known/_history", "/.well-known/Observation/obs-a"} {
+			if resp, _ := env.fhir(t, http.MethodGet, p, "", ""); resp.StatusCode != 401 && resp.StatusCode != 404 {
+				t.Errorf("%s: %d without a token", p, resp.StatusCode)
+			}
+		}
+	})
 	t.Run("public endpoints", func(t *testing.T) {
 		for _, p := range []string{"/metadata", "/.well-known/smart-configuration"} {
 			if resp, _ := env.fhir(t, http.MethodGet, p, "", ""); resp.StatusCode != 200 {
