@@ -44,15 +44,14 @@ type answer struct {
 }
 
 func (g *guard) checkAnswer(ctx context.Context, a *access, in interaction, body []byte) error {
+	if in.kind == kindRead || in.kind == kindVRead {
+		// The API answers a read with the resource the path names; the
+		// check decodes it only if it must (and then checks its type).
+		return a.allows(in.typ, in.id, body, smart.Read)
+	}
 	var ans answer
 	if err := json.Unmarshal(body, &ans); err != nil {
 		return errors.New("the answer cannot be checked against the token's scopes")
-	}
-	if in.kind == kindRead || in.kind == kindVRead {
-		if ans.ResourceType != in.typ {
-			return errors.New("the answer cannot be checked against the token's scopes")
-		}
-		return a.allows(in.typ, in.id, body, smart.Read)
 	}
 	matches := 0
 	for i, e := range ans.Entry {
