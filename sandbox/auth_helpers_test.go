@@ -94,6 +94,12 @@ type gatewayEnv struct {
 
 func newGatewayEnv(t testing.TB, secure bool) *gatewayEnv {
 	t.Helper()
+	return newGatewayEnvWith(t, func(c *Config) { c.Secure = secure })
+}
+
+// newGatewayEnvWith is newGatewayEnv with the configuration adjusted.
+func newGatewayEnvWith(t testing.TB, adjust func(*Config)) *gatewayEnv {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	store, err := sqlite.Open(ctx, dir, sqlstore.Options{})
@@ -124,8 +130,8 @@ func newGatewayEnv(t testing.TB, secure bool) *gatewayEnv {
 	env.cfg = Defaults()
 	env.cfg.DataDir = dir
 	env.cfg.PublicURL = env.srv.URL
-	env.cfg.Secure = secure
 	env.cfg.DemoBackendJWKS = jwksFile
+	adjust(&env.cfg)
 	e, authz, err := build(env.cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), parts{
 		keys: testKeys(),
 		now:  env.clock.Now,

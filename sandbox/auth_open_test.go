@@ -113,11 +113,12 @@ func TestOpen_BadSigningKeyFileOrRedis_SaysHowToFix(t *testing.T) {
 
 func TestConfig_SMARTSettingsFromEnvAndIssuer(t *testing.T) {
 	c := Defaults()
-	env := map[string]string{"HPS_SECURE": "true", "HPS_REDIS_URL": "redis://127.0.0.1:6379/0", "HPS_DEMO_BACKEND_JWKS": "keys.json"}
+	env := map[string]string{"HPS_SECURE": "true", "HPS_REDIS_URL": "redis://127.0.0.1:6379/0", "HPS_DEMO_BACKEND_JWKS": "keys.json",
+		"HPS_SMART_SKIP_LOGIN": "1", "HPS_SMART_SKIP_CONSENT": "true"}
 	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if !c.Secure || c.RedisURL != env["HPS_REDIS_URL"] || c.DemoBackendJWKS != "keys.json" || c.Validate() != nil {
+	if !c.Secure || c.RedisURL != env["HPS_REDIS_URL"] || c.DemoBackendJWKS != "keys.json" || !c.SkipLogin || !c.SkipConsent || c.Validate() != nil {
 		t.Fatalf("%+v", c)
 	}
 	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_SECURE": "yes please"}[k] }); err == nil {

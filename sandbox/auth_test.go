@@ -295,3 +295,21 @@ func TestGateway_PatientLevelSearch_IsNarrowedToTheCompartment(t *testing.T) {
 		t.Errorf("POST _search: %d %v", resp.StatusCode, body["total"])
 	}
 }
+
+func TestGateway_SkipLoginAndConsent_GoesFromPickerStraightToTheApp(t *testing.T) {
+	env := newGatewayEnvWith(t, func(c *Config) { c.Secure, c.SkipLogin, c.SkipConsent = true, true, true })
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {DemoClientID}, "redirect_uri": {"http://127.0.0.1:1234/callback"},
+		"scope": {"launch/patient patient/*.rs"}, "state": {"s"}, "aud": {env.fhirBase()},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"},
+	}
+	next := step(t, func() (*http.Response, error) { return noRedirect.Get(env.srv.URL + "/auth/authorize?" + q.Encode()) })
+	if next.Path != "/auth/select-patient" {
+		t.Fatalf("first page %s, want the patient picker", next)
+	}
+	form := url.Values{"session": {next.Query().Get("session")}, "patient": {"pat-a"}}
+	next = step(t, func() (*http.Response, error) { return noRedirect.PostForm(env.srv.URL+next.Path, form) })
+	if next.Host != "127.0.0.1:1234" || next.Query().Get("code") == "" {
+		t.Fatalf("after the picker: %s, want the app's callback with a code", next)
+	}
+}

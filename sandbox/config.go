@@ -38,6 +38,10 @@ type Config struct {
 	// "sandbox-backend" with the public keys at this http(s) URL or in this
 	// JWKS file.
 	DemoBackendJWKS string // HPS_DEMO_BACKEND_JWKS, --demo-backend-jwks
+	// SkipLogin and SkipConsent leave out the simulated login and consent
+	// pages of an authorization, for apps tested without a person.
+	SkipLogin   bool // HPS_SMART_SKIP_LOGIN, --smart-skip-login
+	SkipConsent bool // HPS_SMART_SKIP_CONSENT, --smart-skip-consent
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -65,12 +69,14 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_LOG_LEVEL", &c.LogLevel)
 	str("HPS_REDIS_URL", &c.RedisURL)
 	str("HPS_DEMO_BACKEND_JWKS", &c.DemoBackendJWKS)
-	if v := getenv("HPS_SECURE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("HPS_SECURE=%q: want true or false", v)
+	for key, dst := range map[string]*bool{"HPS_SECURE": &c.Secure, "HPS_SMART_SKIP_LOGIN": &c.SkipLogin, "HPS_SMART_SKIP_CONSENT": &c.SkipConsent} {
+		if v := getenv(key); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want true or false", key, v)
+			}
+			*dst = b
 		}
-		c.Secure = b
 	}
 	if v := getenv("HPS_SEED"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -108,6 +114,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the generated population; the same seed gives the same patients (env HPS_SEED)")
 	fs.BoolVar(&c.Secure, "secure", c.Secure, "require SMART access tokens on the default sandbox at /fhir (env HPS_SECURE=true)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state in Redis, e.g. redis://127.0.0.1:6379/0, so several gateways share it (env HPS_REDIS_URL); default: in memory")
+	fs.BoolVar(&c.SkipLogin, "smart-skip-login", c.SkipLogin, "leave out the simulated login page of SMART authorizations (env HPS_SMART_SKIP_LOGIN=true)")
+	fs.BoolVar(&c.SkipConsent, "smart-skip-consent", c.SkipConsent, "leave out the consent page: every requested scope is granted (env HPS_SMART_SKIP_CONSENT=true)")
 	fs.StringVar(&c.DemoBackendJWKS, "demo-backend-jwks", c.DemoBackendJWKS, "JWKS URL or file with the public keys of the backend-services demo client sandbox-backend (env HPS_DEMO_BACKEND_JWKS); default: no such client")
 }
 

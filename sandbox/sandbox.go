@@ -110,7 +110,8 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 	}
 	issuer := cfg.Issuer()
 	registered := smart.NewMemoryClients(append(clients, p.clients...)...)
-	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath}, smart.Deps{
+	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath,
+		SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent}, smart.Deps{
 		Keys:     p.keys,
 		Clients:  registered,
 		State:    p.state,
