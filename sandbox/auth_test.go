@@ -313,3 +313,38 @@ func TestGateway_SkipLoginAndConsent_GoesFromPickerStraightToTheApp(t *testing.T
 		t.Fatalf("after the picker: %s, want the app's callback with a code", next)
 	}
 }
+
+func TestCORS_BrowserAppsMayCallTheAPIAndTokenEndpointFromAnyOrigin(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	for _, path := range []string{"/fhir/Observation/obs-a", "/auth/token", "/fhir/.well-known/smart-configuration"} {
+		req, _ := http.NewRequest(http.MethodOptions, env.srv.URL+path, nil)
+		req.Header.Set("Origin", "http://127.0.0.1:3000")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Errorf("preflight %s: %d %v", path, resp.StatusCode, resp.Header)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, env.fhirBase()+"/Observation/obs-a", nil)
+	req.Header.Set("Origin", "http://127.0.0.1:3000")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Errorf("a 401 a browser app must be able to read: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ = http.NewRequest(http.MethodGet, env.srv.URL+"/auth/authorize", nil)
+	req.Header.Set("Origin", "http://127.0.0.1:3000")
+	if resp, err := noRedirect.Do(req); err != nil || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("authorize page with CORS headers: %v", err)
+	}
+}

@@ -101,7 +101,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
 	e.RedirectTrailingSlash = false
-	e.Use(requestID(), logRequests(log), recoverPanics(log))
+	e.Use(requestID(), logRequests(log), recoverPanics(log), cors())
 	e.NoRoute(notFound)
 
 	clients, err := demoClients(cfg)
@@ -171,7 +171,7 @@ func smartSecurity(ep smart.Endpoints, secure bool) json.RawMessage {
 				uri("introspect", ep.Introspect), uri("revoke", ep.Revoke),
 			},
 		}},
-		"cors": false,
+		"cors": true,
 		"service": []any{map[string]any{
 			"coding": []any{map[string]string{
 				"system":  "http://terminology.hl7.org/CodeSystem/restful-security-service",
