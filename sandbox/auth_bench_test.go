@@ -1,10 +1,14 @@
 package sandbox
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"hpsandbox/smart/redisstate"
+	"hpsandbox/smart/redisstate/redistest"
 )
 
 // BenchmarkRead_SecuredVsOpen measures what access control adds to a read
@@ -13,8 +17,24 @@ import (
 // level (verification and scope check) and at patient level (plus the
 // compartment check of the answer). Reads alternate so that drift hits all
 // alike; "added-µs" is the mean difference to the open read.
+//
+// With Redis token state ("redis" runs, against a redis-server the
+// benchmark starts) every check of a token also asks Redis whether it
+// was revoked.
 func BenchmarkRead_SecuredVsOpen(b *testing.B) {
-	env := newGatewayEnv(b, false)
+	b.Run("memory", func(b *testing.B) { benchSecuredRead(b, newGatewayEnv(b, false)) })
+	b.Run("redis", func(b *testing.B) {
+		url := redistest.Start(b)
+		st, closeFn, err := redisstate.Open(context.Background(), url, "bench:")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { closeFn() })
+		benchSecuredRead(b, newGatewayEnvWith(b, func(_ *Config, p *parts) { p.state = st }))
+	})
+}
+
+func benchSecuredRead(b *testing.B, env *gatewayEnv) {
 	h := env.srv.Config.Handler
 	patient, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
 	user, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "", "user/*.rs")

@@ -94,11 +94,12 @@ type gatewayEnv struct {
 
 func newGatewayEnv(t testing.TB, secure bool) *gatewayEnv {
 	t.Helper()
-	return newGatewayEnvWith(t, func(c *Config) { c.Secure = secure })
+	return newGatewayEnvWith(t, func(c *Config, _ *parts) { c.Secure = secure })
 }
 
-// newGatewayEnvWith is newGatewayEnv with the configuration adjusted.
-func newGatewayEnvWith(t testing.TB, adjust func(*Config)) *gatewayEnv {
+// newGatewayEnvWith is newGatewayEnv with the configuration and the
+// gateway's parts adjusted.
+func newGatewayEnvWith(t testing.TB, adjust func(*Config, *parts)) *gatewayEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -131,13 +132,14 @@ func newGatewayEnvWith(t testing.TB, adjust func(*Config)) *gatewayEnv {
 	env.cfg.DataDir = dir
 	env.cfg.PublicURL = env.srv.URL
 	env.cfg.DemoBackendJWKS = jwksFile
-	adjust(&env.cfg)
-	e, authz, err := build(env.cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), parts{
+	p := parts{
 		keys: testKeys(),
 		now:  env.clock.Now,
 		clients: []*smart.Client{{ID: otherBackendID, Sandbox: otherSandbox, Type: smart.ConfidentialAsymmetric,
 			Scopes: "system/*.cruds", JWKS: &pub}},
-	})
+	}
+	adjust(&env.cfg, &p)
+	e, authz, err := build(env.cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), p)
 	if err != nil {
 		t.Fatal(err)
 	}

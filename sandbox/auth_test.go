@@ -297,7 +297,7 @@ func TestGateway_PatientLevelSearch_IsNarrowedToTheCompartment(t *testing.T) {
 }
 
 func TestGateway_SkipLoginAndConsent_GoesFromPickerStraightToTheApp(t *testing.T) {
-	env := newGatewayEnvWith(t, func(c *Config) { c.Secure, c.SkipLogin, c.SkipConsent = true, true, true })
+	env := newGatewayEnvWith(t, func(c *Config, _ *parts) { c.Secure, c.SkipLogin, c.SkipConsent = true, true, true })
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {DemoClientID}, "redirect_uri": {"http://127.0.0.1:1234/callback"},
 		"scope": {"launch/patient patient/*.rs"}, "state": {"s"}, "aud": {env.fhirBase()},

@@ -250,3 +250,55 @@ func TestAuthenticate_RememberedTokenStillExpiresIsRevokedAndDiesWithItsKey(t *t
 		t.Errorf("remembered token whose key was rotated out: %v", err)
 	}
 }
+
+// multiGetState is a memory store that also reads several keys at once,
+// as the Redis store does.
+type multiGetState struct{ *MemoryState }
+
+func (m multiGetState) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		if v, err := m.Get(ctx, k); err == nil {
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+func TestAuthenticate_WithAMultiGetterStore_RevocationOfTokenAndGrantStillCounts(t *testing.T) {
+	env := newTestEnv(t, func(c *Config, d *Deps) {
+		skipAll(c, d)
+		d.State = multiGetState{NewMemoryState(d.Now)}
+	})
+	ctx := context.Background()
+	_, body := env.exchange(t, env.codeFor(t, env.authorizeParams(simpleRequest)))
+	first, refresh := body["access_token"].(string), body["refresh_token"].(string)
+	if _, err := env.srv.AuthenticateToken(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	refreshWith := func() (*http.Response, map[string]any) {
+		return env.tokenCall(t, "/auth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {publicID}}, "", "")
+	}
+	resp, body := refreshWith()
+	second, _ := body["access_token"].(string)
+	if resp.StatusCode != 200 || second == "" {
+		t.Fatalf("refresh: %d %v", resp.StatusCode, body)
+	}
+	if _, err := env.srv.AuthenticateToken(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := refreshWith(); resp.StatusCode != 400 { // reuse revokes the grant
+		t.Fatalf("refresh token reuse: %d", resp.StatusCode)
+	}
+	for _, tok := range []string{first, second} {
+		if _, err := env.srv.AuthenticateToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("token of a revoked grant: %v", err)
+		}
+	}
+	_, body = env.exchange(t, env.codeFor(t, env.authorizeParams(simpleRequest)))
+	third := body["access_token"].(string)
+	env.tokenCall(t, "/auth/revoke", url.Values{"token": {third}, "client_id": {publicID}}, "", "")
+	if _, err := env.srv.AuthenticateToken(ctx, third); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("revoked token: %v", err)
+	}
+}

@@ -18,6 +18,10 @@ type accessClaims struct {
 	Encounter string `json:"encounter,omitempty"`
 	FHIRUser  string `json:"fhirUser,omitempty"`
 	Sandbox   string `json:"sandbox,omitempty"`
+	// Family names the grant the token belongs to (random, not a secret),
+	// so that its record and the grant's revocation mark can be read in
+	// one round trip.
+	Family string `json:"fam,omitempty"`
 }
 
 // idClaims are the claims of an OpenID Connect id_token.
@@ -80,7 +84,7 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 			Expiry: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenTTL)), ID: jti,
 		},
 		ClientID: g.ClientID, Scope: scope, Patient: g.Patient, Encounter: g.Encounter,
-		FHIRUser: g.FHIRUser, Sandbox: g.Sandbox,
+		FHIRUser: g.FHIRUser, Sandbox: g.Sandbox, Family: g.Family,
 	}
 	at, err := s.keys.signAccess(claims)
 	if err != nil {

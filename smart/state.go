@@ -28,6 +28,13 @@ type StateStore interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// MultiGetter is an optional capability of a StateStore: reading several
+// keys in one round trip (Redis MGET). It returns one value per key, nil
+// for a missing or expired one.
+type MultiGetter interface {
+	GetMany(ctx context.Context, keys ...string) ([][]byte, error)
+}
+
 // MemoryState is an in-process StateStore. Expired entries are dropped on
 // access and swept during writes, so it needs no background goroutine.
 type MemoryState struct {

@@ -23,7 +23,10 @@ type Store struct {
 	prefix string
 }
 
-var _ smart.StateStore = (*Store)(nil)
+var (
+	_ smart.StateStore  = (*Store)(nil)
+	_ smart.MultiGetter = (*Store)(nil)
+)
 
 // New returns a store using client, whose keys all start with prefix (for
 // example "hps:smart:"), so that one Redis can serve several deployments.
@@ -83,6 +86,25 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("redisstate: get: %w", err)
 	}
 	return b, nil
+}
+
+// GetMany implements smart.MultiGetter with one MGET.
+func (s *Store) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = s.prefix + k
+	}
+	vals, err := s.client.MGet(ctx, full...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstate: get many: %w", err)
+	}
+	out := make([][]byte, len(keys))
+	for i, v := range vals {
+		if str, ok := v.(string); ok {
+			out[i] = []byte(str)
+		}
+	}
+	return out, nil
 }
 
 // Delete implements smart.StateStore.

@@ -81,6 +81,24 @@ func Run(t *testing.T, newStore func(t *testing.T) smart.StateStore) {
 			t.Fatalf("%d writers won, want 1", wins)
 		}
 	})
+	t.Run("GetMany_WhenOffered_ReturnsValuesAndNilForMissing", func(t *testing.T) {
+		st := newStore(t)
+		mg, ok := st.(smart.MultiGetter)
+		if !ok {
+			t.Skip("the store does not offer smart.MultiGetter")
+		}
+		mustPut(t, st, "a", "1", time.Minute)
+		mustPut(t, st, "c", "3", shortTTL)
+		time.Sleep(shortTTL + 100*time.Millisecond)
+		mustPut(t, st, "d", "4", time.Minute)
+		vals, err := mg.GetMany(ctx, "a", "b", "c", "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vals) != 4 || string(vals[0]) != "1" || vals[1] != nil || vals[2] != nil || string(vals[3]) != "4" {
+			t.Fatalf("GetMany = %q", vals)
+		}
+	})
 	t.Run("ReturnedValue_IsACopy", func(t *testing.T) {
 		st := newStore(t)
 		mustPut(t, st, "k", "abc", time.Minute)
