@@ -40,6 +40,10 @@ func (a *access) permit(typ string, in smart.Interaction) (smart.Permission, err
 		return r.p, r.err
 	}
 	p, err := a.grant.Permit(typ, in)
+	if id, ok := strings.CutPrefix(a.grant.FHIRUser, "Patient/"); ok && err == nil && p.Level == smart.LevelUser {
+		// What a patient signed in as the user may see is their own record.
+		p.Level, p.Patient = smart.LevelPatient, id
+	}
 	if a.perms == nil {
 		a.perms = map[permKey]permit{}
 	}

@@ -348,3 +348,18 @@ func TestCORS_BrowserAppsMayCallTheAPIAndTokenEndpointFromAnyOrigin(t *testing.T
 		t.Errorf("authorize page with CORS headers: %v", err)
 	}
 }
+
+func TestGateway_PatientSignedInAsUser_SeesOnlyTheirOwnRecordWithUserScopes(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	tok, _ := env.standaloneLaunch(t, "Patient/pat-b", "", "openid", "fhirUser", "user/*.rs")
+	for path, want := range map[string]int{
+		"/Observation/obs-b": 200, "/Patient/pat-b": 200, "/Observation/obs-a": 403, "/Patient/pat-a": 403,
+	} {
+		if resp, _ := env.fhir(t, "GET", path, tok.AccessToken, ""); resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	if resp, body := env.fhir(t, "GET", "/Observation", tok.AccessToken, ""); resp.StatusCode != 200 || body["total"] != float64(1) {
+		t.Errorf("search: %d total=%v, want only the patient's own", resp.StatusCode, body["total"])
+	}
+}
