@@ -6,6 +6,12 @@
 // private_key_jwt), introspection and revocation, OIDC id_tokens with
 // fhirUser, and the SMART v1/v2 scope model the gateway enforces.
 //
+// Access tokens are JWTs signed ES256 (a P-256 key derived from the RSA key,
+// so gateways sharing the RSA key share it), verifiable offline with the
+// JWKS and backed by a server-side record for revocation; id_tokens are
+// RS256. State lives behind StateStore: MemoryState here, Redis in
+// smart/redisstate.
+//
 // It exposes plain net/http handlers (see Server.Routes) and a small API for
 // the gateway: Server.Authenticate turns a request's bearer token into a
 // Grant, and Grant.Permit says whether that grant may perform an interaction
