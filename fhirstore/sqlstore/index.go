@@ -33,7 +33,7 @@ var indexTables = [numIndexTables]indexTable{
 	tabString:    {"idx_string", []string{"norm", "exact"}, ""},
 	tabToken:     {"idx_token", []string{"system", "code", "text", "type_system", "type_code"}, ""},
 	tabReference: {"idx_reference", []string{"target_type", "target_id", "version", "url", "id_system", "id_value"}, ""},
-	tabDate:      {"idx_date", []string{"low", "high"}, ""},
+	tabDate:      {"idx_date", []string{"span", "low", "high"}, ""},
 	tabNumber:    {"idx_number", []string{"value", "low", "high"}, "value"},
 	tabQuantity:  {"idx_quantity", []string{"value", "low", "high", "system", "code", "unit"}, "value"},
 	tabURI:       {"idx_uri", []string{"value"}, ""},
@@ -107,7 +107,7 @@ func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables]
 			continue
 		}
 		common(tabDate, r.Param, r.Group, r.Component)
-		out[tabDate] = append(out[tabDate], r.Low, r.High)
+		out[tabDate] = append(out[tabDate], dateSpan(r.Low, r.High), r.Low, r.High)
 	}
 	for _, r := range x.Numbers {
 		common(tabNumber, r.Param, r.Group, r.Component)

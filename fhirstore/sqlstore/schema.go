@@ -63,8 +63,9 @@ var migrations = [][]string{
 		// _include goes from rid to targets; reverse lookups (_revinclude,
 		// _has, chains) from a target to its referrers use the key.
 		`CREATE INDEX idx_reference_rid ON idx_reference (rid, param, target_type, target_id)`,
-		`CREATE TABLE idx_date (` + indexCommonCols + `, low BIGINT, high BIGINT,
-			PRIMARY KEY (sandbox, type, param, low, high, rid, grp, comp)){{CLUSTERED}}`,
+		// span is 0 for ranges of a day or less (see search_date.go).
+		`CREATE TABLE idx_date (` + indexCommonCols + `, span INTEGER, low BIGINT, high BIGINT,
+			PRIMARY KEY (sandbox, type, param, span, low, high, rid, grp, comp)){{CLUSTERED}}`,
 		`CREATE INDEX idx_date_rid ON idx_date (rid, param)`,
 		`CREATE TABLE idx_number (` + indexCommonCols + `, value DOUBLE PRECISION,
 			low DOUBLE PRECISION, high DOUBLE PRECISION,

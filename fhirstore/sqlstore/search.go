@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
 )
 
 // Count caps of a total that was not asked for accurately: counting more
@@ -79,11 +81,39 @@ type match struct {
 
 // where writes the conditions of q on the resource row r.
 func (c *compiler) where(q *search.Query) {
+	c.whereFilters(q, nil)
+}
+
+// whereFilters writes the conditions of q on the resource row r, but for
+// skip, a filter the statement applies otherwise (see drivingFilter).
+func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	c.current("r", q.Types)
+	c.probe = skip != nil
+	merged := map[string][]*search.Value{}
+	var order []string
 	for _, f := range q.Filters {
+		if f == skip {
+			continue
+		}
+		if mergeableDate(f) {
+			if _, ok := merged[f.Param.Code]; !ok {
+				order = append(order, f.Param.Code)
+			}
+			merged[f.Param.Code] = append(merged[f.Param.Code], &f.Values[0])
+			continue
+		}
 		c.w(" AND ")
 		c.filter("r", q.Types, f)
+		c.probe = true
 	}
+	for _, code := range order {
+		c.w(" AND ")
+		c.ridIn("r", false)
+		c.dateRows(q.Types, code, merged[code])
+		c.w(")")
+		c.probe = true
+	}
+	c.probe = false
 	if q.Compartment != nil {
 		for i, typ := range q.Types {
 			if i == 0 {
@@ -111,12 +141,11 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 		c.w(", ")
 		c.sortKey(k)
 	}
-	c.w(" FROM resource r WHERE ")
-	c.where(q)
+	ridCol := c.fromWhere(q)
 	backward := cur != nil && cur.Backward
 	if cur != nil {
 		c.w(" AND ")
-		c.keyset(q.Sort, cur)
+		c.keyset(q.Sort, cur, ridCol)
 	}
 	c.w(" ORDER BY ")
 	for _, k := range q.Sort {
@@ -126,7 +155,7 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 		}
 		c.w(", ")
 	}
-	c.w("r.rid")
+	c.w(ridCol)
 	if backward {
 		c.w(" DESC")
 	}
@@ -136,6 +165,52 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 		c.w(" OFFSET ")
 		c.arg(q.Offset)
 	}
+}
+
+// fromWhere writes the FROM and WHERE of the matches of q and returns the
+// column that orders them by rid.
+func (c *compiler) fromWhere(q *search.Query) string {
+	d := drivingFilter(q)
+	if d == nil {
+		c.w(" FROM resource r WHERE ")
+		c.where(q)
+		return "r.rid"
+	}
+	// Read the driving filter's index in rid order and stop after a page,
+	// however many resources match.
+	c.w(" FROM ", indexTables[tableFor(d.Param.Type)].name, " d CROSS JOIN resource r WHERE ")
+	c.indexRows("d", q.Types, d.Param.Code)
+	c.w(" AND ")
+	c.value("d", d.Param.Type, d.Modifier, &d.Values[0])
+	c.w(" AND r.rid = d.rid AND ")
+	c.whereFilters(q, d)
+	return "d.rid"
+}
+
+// drivingFilter is a filter that can drive a page by itself: one value
+// that fixes the whole index key before rid (system|code, Type/id), so its
+// index yields matches in rid order. Sorted searches order otherwise.
+func drivingFilter(q *search.Query) *search.Filter {
+	if len(q.Sort) > 0 || len(q.Types) != 1 {
+		return nil
+	}
+	for _, f := range q.Filters {
+		if f.Param == nil || f.Chain != nil || f.Has != nil || len(f.Values) != 1 || strings.HasPrefix(f.Param.Code, "_id") {
+			continue
+		}
+		v := &f.Values[0]
+		switch f.Param.Type {
+		case searchparam.Token:
+			if f.Modifier == search.NoModifier && v.HasSystem && v.Code != "" {
+				return f
+			}
+		case searchparam.Reference:
+			if (f.Modifier == search.NoModifier || f.Modifier == search.TypeModifier) && v.RefType != "" && v.RefID != "" && v.RefURL == "" {
+				return f
+			}
+		}
+	}
+	return nil
 }
 
 // sortKey writes the value a resource sorts by: the least of its values
@@ -208,7 +283,7 @@ func sortLast(tab int, desc bool) any {
 
 // keyset writes "the row comes after the cursor" in the sort order (before
 // it when going backward): (k1, …, kn, rid) compared lexicographically.
-func (c *compiler) keyset(keys []search.SortKey, cur *cursor) {
+func (c *compiler) keyset(keys []search.SortKey, cur *cursor, ridCol string) {
 	c.w("(")
 	for i := 0; i <= len(keys); i++ {
 		if i > 0 {
@@ -237,7 +312,7 @@ func (c *compiler) keyset(keys []search.SortKey, cur *cursor) {
 			c.w(op)
 			c.arg(cur.Keys[i])
 		} else {
-			c.w("r.rid", op)
+			c.w(ridCol, op)
 			c.arg(cur.RID)
 		}
 		c.w(")")
@@ -262,6 +337,9 @@ func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) ([]*match
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, t.wrap("search scan", err)
+		}
+		if len(out) > 0 && out[len(out)-1].rid == m.rid {
+			continue // a resource with two rows matching the driving filter
 		}
 		m.res.LastUpdated = time.UnixMilli(ms).UTC()
 		m.res.Method = fhirstore.Method(method)
@@ -292,8 +370,8 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		capped = estimateTotalCap
 	}
 	c := &compiler{sandbox: sandbox, now: now}
-	c.w("SELECT COUNT(*) FROM (SELECT 1 FROM resource r WHERE ")
-	c.where(q)
+	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT r.rid")
+	c.fromWhere(q)
 	if capped > 0 {
 		c.w(" LIMIT ")
 		c.arg(capped + 1)

@@ -44,7 +44,7 @@ func (c *compiler) lastUpdated(alias string, f *search.Filter) {
 			c.w(" OR ")
 		}
 		c.w("(")
-		c.dateRange(alias+".last_updated", alias+".last_updated + 1", &f.Values[i])
+		_, _ = c.dateRange(alias+".last_updated", alias+".last_updated + 1", &f.Values[i])
 		c.w(")")
 	}
 	c.w(")")
@@ -65,7 +65,10 @@ func (c *compiler) chain(types []string, f *search.Filter) {
 		c.w(" AND ", x, ".target_id IN (SELECT ", t, ".id FROM resource ", t, " WHERE ")
 		c.current(t, []string{target})
 		c.w(" AND ")
+		probe := c.probe
+		c.probe = false
 		c.filter(t, []string{target}, f.Chain.Filter)
+		c.probe = probe
 		c.w(")")
 	}
 }
@@ -79,7 +82,10 @@ func (c *compiler) has(alias string, types []string, h *search.Has) {
 	c.w(" AND ", x, ".target_type = ", alias, ".type AND ", x, ".rid IN (SELECT ", o, ".rid FROM resource ", o, " WHERE ")
 	c.current(o, []string{h.Type})
 	c.w(" AND ")
+	probe := c.probe
+	c.probe = false
 	c.filter(o, []string{h.Type}, h.Filter)
+	c.probe = probe
 	c.w("))")
 }
 
@@ -106,7 +112,8 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
 		return
 	}
 	x := c.alias("x")
-	c.w(alias, ".rid IN (SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".sandbox = ")
+	c.ridIn(alias, false)
+	c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".sandbox = ")
 	c.arg(c.sandbox)
 	c.w(" AND ", x, ".type = ")
 	c.arg(typ)

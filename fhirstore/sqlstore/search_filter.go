@@ -19,6 +19,23 @@ type compiler struct {
 	sandbox string
 	now     time.Time
 	aliases int
+	// probe makes the next rid IN (…) conditions membership tests rather
+	// than index lookups: SQLite would otherwise drive the outer scan from
+	// every IN list at once, a nested loop over the product of the lists.
+	// The first filter of a WHERE drives; the others probe.
+	probe bool
+}
+
+// ridIn writes "alias.rid [NOT] IN (", as a probe when c.probe is set.
+func (c *compiler) ridIn(alias string, not bool) {
+	if c.probe {
+		c.w("+")
+	}
+	c.w(alias, ".rid ")
+	if not {
+		c.w("NOT ")
+	}
+	c.w("IN (")
 }
 
 func (c *compiler) w(parts ...string) {
@@ -104,7 +121,7 @@ func (c *compiler) filter(alias string, types []string, f *search.Filter) {
 		c.has(alias, types, f.Has)
 		return
 	case f.Chain != nil:
-		c.w(alias, ".rid IN (")
+		c.ridIn(alias, false)
 		c.chain(types, f)
 		c.w(")")
 		return
@@ -119,20 +136,16 @@ func (c *compiler) filter(alias string, types []string, f *search.Filter) {
 	}
 	switch f.Modifier {
 	case search.Missing:
-		if f.Values[0].Missing {
-			c.w(alias, ".rid NOT IN (")
-		} else {
-			c.w(alias, ".rid IN (")
-		}
+		c.ridIn(alias, f.Values[0].Missing)
 		x := c.alias("x")
 		c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
 		c.indexRows(x, types, f.Param.Code)
 		c.w(")")
 		return
 	case search.Not:
-		c.w(alias, ".rid NOT IN (")
+		c.ridIn(alias, true)
 	default:
-		c.w(alias, ".rid IN (")
+		c.ridIn(alias, false)
 	}
 	c.matchingRids(types, f)
 	c.w(")")
@@ -163,6 +176,10 @@ func (c *compiler) matchingRids(types []string, f *search.Filter) {
 			}
 			c.composite(types, f, &f.Values[i])
 		}
+		return
+	}
+	if f.Param.Type == searchparam.Date && len(f.Values) == 1 {
+		c.dateRows(types, f.Param.Code, []*search.Value{&f.Values[0]})
 		return
 	}
 	x := c.alias("x")
@@ -342,7 +359,7 @@ func (c *compiler) reference(x string, mod search.Modifier, v *search.Value) {
 // the row's range that lies beyond the value: ge matches a row with any
 // instant at or after the value's start, so 2013-01-14 is ge
 // 2013-01-14T10:00.
-func (c *compiler) dateRange(low, high string, v *search.Value) {
+func (c *compiler) dateRange(low, high string, v *search.Value) (bound int64, bounded bool) {
 	sl, sh := v.Low, v.High
 	switch v.Prefix {
 	case search.EQ, search.NE:
@@ -357,12 +374,14 @@ func (c *compiler) dateRange(low, high string, v *search.Value) {
 	case search.GT:
 		c.w(high, " > ")
 		c.arg(sh)
+		return sh, true
 	case search.LT:
 		c.w(low, " < ")
 		c.arg(sl)
 	case search.GE:
 		c.w(high, " > ")
 		c.arg(sl)
+		return sl, true
 	case search.LE:
 		c.w(low, " < ")
 		c.arg(sh)
@@ -381,7 +400,9 @@ func (c *compiler) dateRange(low, high string, v *search.Value) {
 		c.arg(sh + widen(sh))
 		c.w(" AND ", high, " > ")
 		c.arg(sl - widen(sl))
+		return sl - widen(sl), true
 	}
+	return 0, false
 }
 
 // number writes the prefix's comparison of the row's value (or Range

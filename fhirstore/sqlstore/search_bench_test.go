@@ -1,0 +1,186 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+)
+
+// The search benchmark's data set: benchPatients patients with
+// benchObsPerPatient observations each, 100,000 resources in all.
+const (
+	benchPatients      = 2000
+	benchObsPerPatient = 49
+	benchSandbox       = "bench"
+)
+
+var benchCodes = []struct{ code, display, unit string }{
+	{"8867-4", "Heart rate", "/min"}, {"8480-6", "Systolic blood pressure", "mm[Hg]"},
+	{"8462-4", "Diastolic blood pressure", "mm[Hg]"}, {"29463-7", "Body weight", "kg"},
+	{"8302-2", "Body height", "cm"}, {"8310-5", "Body temperature", "Cel"},
+	{"9279-1", "Respiratory rate", "/min"}, {"2708-6", "Oxygen saturation", "%"},
+	{"39156-5", "Body mass index", "kg/m2"}, {"2339-0", "Glucose", "mmol/L"},
+}
+
+var benchFamilies = func() []string {
+	stems := []string{"Nordmann", "Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen", "Jensen",
+		"Karlsen", "Johnsen", "Pettersen", "Eriksen", "Berg", "Haugen", "Hagen", "Johannessen", "Andreassen", "Jacobsen"}
+	var out []string
+	for _, s := range stems {
+		for _, suffix := range []string{"", "-Bakke", "-Dahl", "-Lund", "-Moen", "-Strand", "-Holm", "-Aas", "-Vik", "-Foss"} {
+			out = append(out, s+suffix)
+		}
+	}
+	return out // 200 families, 10 patients each
+}()
+
+var benchStore = struct {
+	once sync.Once
+	dir  string
+	s    *sqlstore.Store
+	err  error
+	load time.Duration
+}{}
+
+// TestMain removes the benchmark's database after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchStore.s != nil {
+		benchStore.s.Close()
+	}
+	if benchStore.dir != "" {
+		os.RemoveAll(benchStore.dir)
+	}
+	os.Exit(code)
+}
+
+// openBenchStore loads the data set once per test process.
+func openBenchStore(b *testing.B) *sqlstore.Store {
+	benchStore.once.Do(func() {
+		dir, err := os.MkdirTemp("", "searchbench")
+		benchStore.dir = dir
+		if err != nil {
+			benchStore.err = err
+			return
+		}
+		ctx := context.Background()
+		s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+		if err != nil {
+			benchStore.err = err
+			return
+		}
+		start := time.Now()
+		benchStore.err = s.Tx(ctx, func(tx fhirstore.Tx) error {
+			for p := 0; p < benchPatients; p++ {
+				if err := benchCreate(ctx, tx, benchPatient(p)); err != nil {
+					return err
+				}
+				for o := 0; o < benchObsPerPatient; o++ {
+					if err := benchCreate(ctx, tx, benchObservation(p, o)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		benchStore.load = time.Since(start)
+		benchStore.s = s
+		fmt.Printf("search benchmark: loaded %d resources in %v (%.0f/s)\n", benchPatients*(1+benchObsPerPatient),
+			benchStore.load.Round(time.Millisecond), float64(benchPatients*(1+benchObsPerPatient))/benchStore.load.Seconds())
+	})
+	if benchStore.err != nil {
+		b.Fatal(benchStore.err)
+	}
+	return benchStore.s
+}
+
+func benchCreate(ctx context.Context, tx fhirstore.Tx, body string) error {
+	r, err := fhirjson.Parse([]byte(body))
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, body)
+	}
+	_, _, err = tx.Update(ctx, benchSandbox, r, fhirstore.UpdateOptions{})
+	return err
+}
+
+func benchPatient(p int) string {
+	return fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"%011d"}],`+
+		`"name":[{"family":%q,"given":["Given%d"]}],"gender":%q,"birthDate":"%d-%02d-%02d"}`,
+		p, 10000000000+p, benchFamilies[p%len(benchFamilies)], p, []string{"female", "male"}[p%2], 1930+p%80, 1+p%12, 1+p%28)
+}
+
+func benchObservation(p, o int) string {
+	c := benchCodes[o%len(benchCodes)]
+	// Spread over 2,000 days: about 50 observations a day.
+	day := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, (p*benchObsPerPatient+o)%2000)
+	return fmt.Sprintf(`{"resourceType":"Observation","id":"o%d-%d","status":"final",`+
+		`"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],`+
+		`"code":{"coding":[{"system":"http://loinc.org","code":%q,"display":%q}]},"subject":{"reference":"Patient/p%d"},`+
+		`"effectiveDateTime":"%sT%02d:%02d:00Z","valueQuantity":{"value":%d,"unit":%q,"system":"http://unitsofmeasure.org","code":%q}}`,
+		p, o, c.code, c.display, p, day.Format("2006-01-02"), o%24, (p+o)%60, 40+(p+o)%100, c.unit, c.unit)
+}
+
+// BenchmarkSearch reports p50 and p99 latency of typical searches over
+// 100,000 resources, each with _count=50, through the store (no HTTP).
+func BenchmarkSearch(b *testing.B) {
+	s := openBenchStore(b)
+	queries := []struct {
+		name, typ string
+		query     func(i int) string
+	}{
+		{"Token", "Observation", func(i int) string {
+			return "code=http://loinc.org|" + benchCodes[i%len(benchCodes)].code
+		}},
+		{"Reference", "Observation", func(i int) string { return fmt.Sprintf("subject=Patient/p%d", (i*7919)%benchPatients) }},
+		{"DateRange", "Observation", func(i int) string {
+			d := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, (i*37)%2000)
+			return "date=ge" + d.Format("2006-01-02") + "&date=lt" + d.AddDate(0, 0, 1).Format("2006-01-02")
+		}},
+		{"String", "Patient", func(i int) string {
+			f := benchFamilies[(i*13)%len(benchFamilies)]
+			return "name=" + f[:min(5, len(f))]
+		}},
+		{"Chain", "Observation", func(i int) string {
+			return "subject:Patient.name=" + url.QueryEscape(benchFamilies[(i*17)%len(benchFamilies)])
+		}},
+		{"Include", "Observation", func(i int) string {
+			return "code=http://loinc.org|" + benchCodes[i%len(benchCodes)].code + "&_include=Observation:subject"
+		}},
+	}
+	ctx := context.Background()
+	for _, bq := range queries {
+		b.Run(bq.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; b.Loop(); i++ {
+				v, _ := url.ParseQuery(bq.query(i) + "&_count=50")
+				q, err := search.Parse(bq.typ, v, search.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				p, err := s.Search(ctx, benchSandbox, fhirstore.SearchQuery{Query: q})
+				lat = append(lat, time.Since(start))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Matches) == 0 {
+					b.Fatalf("%s?%s matched nothing", bq.typ, bq.query(i))
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
