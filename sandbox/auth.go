@@ -87,7 +87,7 @@ func denyOAuth(c *gin.Context, err error) {
 	case e.Status == http.StatusUnauthorized:
 		code = outcome.Login
 		if msg == "" {
-			msg = "this sandbox requires a SMART access token: Authorization: Bearer <token>"
+			msg = "this sandbox requires a SMART access token in an Authorization: Bearer header"
 		}
 	case e.Status >= 500:
 		code = outcome.Exception
