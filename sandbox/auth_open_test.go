@@ -78,7 +78,12 @@ func TestOpen_SigningKeyIsMadeOnceInTheDataDirAndTokensSurviveARestartWithRedis(
 	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.AccessToken == "" {
 		t.Fatalf("token: %d %s", rec.Code, rec.Body)
 	}
-	first.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
 
 	second := openGateway(t, cfg)
 	if got := serveOnce(second, "GET", "/auth/jwks", "", nil).Body.String(); got != jwks {

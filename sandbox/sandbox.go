@@ -35,12 +35,14 @@ type Gateway struct {
 	closers []func() error
 }
 
-// Close releases what Open opened (the Redis connection pool, if any).
+// Close releases what Open opened (the Redis connection pool, if any);
+// closing again does nothing.
 func (g *Gateway) Close() error {
 	var errs []error
 	for _, c := range g.closers {
 		errs = append(errs, c())
 	}
+	g.closers = nil
 	return errors.Join(errs...)
 }
 
