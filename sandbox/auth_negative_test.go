@@ -97,6 +97,9 @@ func TestGateway_Scopes_WritesAndConfinement(t *testing.T) {
 	writer, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.cruds")
 	vitals, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/Observation.rs?category="+vitalSigns)
 	user, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "user/Observation.rs")
+	batch := func(entries ...string) string {
+		return `{"resourceType":"Bundle","type":"batch","entry":[` + strings.Join(entries, ",") + `]}`
+	}
 	txn := func(patient string) string {
 		return `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"Observation"},"resource":` +
 			obs("", patient, "vital-signs", "8867-4", 70) + `}]}`
@@ -121,6 +124,17 @@ func TestGateway_Scopes_WritesAndConfinement(t *testing.T) {
 		{"conditional update at patient level", writer.AccessToken, "PUT", "/Observation?code=8867-4", obs("", "pat-a", "vital-signs", "8867-4", 1), 403},
 		{"conditional delete at patient level", writer.AccessToken, "DELETE", "/Observation?code=8867-4", "", 403},
 		{"conditional create in a transaction", writer.AccessToken, "POST", "", strings.Replace(txn("pat-a"), `"url":"Observation"`, `"url":"Observation","ifNoneExist":"code=8867-4"`, 1), 403},
+		{"batch reading another patient's", readOnly.AccessToken, "POST", "", batch(`{"request":{"method":"GET","url":"Observation/obs-b"}}`), 403},
+		{"batch reading the patient's", readOnly.AccessToken, "POST", "", batch(`{"request":{"method":"GET","url":"Observation/obs-a"}}`), 200},
+		{"batch vread of another patient's", readOnly.AccessToken, "POST", "", batch(`{"request":{"method":"GET","url":"Observation/obs-b/_history/1"}}`), 403},
+		{"batch searching", readOnly.AccessToken, "POST", "", batch(`{"request":{"method":"GET","url":"Observation?code=8867-4"}}`), 403},
+		{"batch deleting another patient's", writer.AccessToken, "POST", "", batch(`{"request":{"method":"DELETE","url":"Observation/obs-b"}}`), 403},
+		{"batch updating another patient's", writer.AccessToken, "POST", "", batch(`{"request":{"method":"PUT","url":"Observation/obs-b"},"resource":` + obs("obs-b", "pat-a", "vital-signs", "8867-4", 1) + `}`), 403},
+		{"batch with an absolute url", writer.AccessToken, "POST", "", batch(`{"request":{"method":"DELETE","url":"` + env.fhirBase() + `/Observation/obs-b"}}`), 403},
+		{"batch patching", writer.AccessToken, "POST", "", batch(`{"request":{"method":"PATCH","url":"Observation/obs-a"}}`), 403},
+		{"head of another patient's", readOnly.AccessToken, "HEAD", "/Observation/obs-b", "", 403},
+		{"head of the patient's", readOnly.AccessToken, "HEAD", "/Observation/obs-a", "", 200},
+		{"head of another patient's version", readOnly.AccessToken, "HEAD", "/Observation/obs-b/_history/1", "", 403},
 		{"v2 constraint met", vitals.AccessToken, "GET", "/Observation/obs-a", "", 200},
 		{"v2 constraint not met", vitals.AccessToken, "GET", "/Observation/obs-a-lab", "", 403},
 		{"v2 constraint, other type", vitals.AccessToken, "GET", "/Patient/pat-a", "", 403},
@@ -134,10 +148,24 @@ func TestGateway_Scopes_WritesAndConfinement(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("%s %s: %d, want %d: %s", tt.method, tt.path, resp.StatusCode, tt.status, diagnostics(body))
 			}
-			if tt.status == 403 && issueCode(body) != "forbidden" {
+			if tt.status == 403 && tt.method != "HEAD" && issueCode(body) != "forbidden" {
 				t.Errorf("403 without a forbidden OperationOutcome: %v", body)
 			}
 		})
+	}
+}
+
+func TestGateway_DeletedResourceAtPatientLevel_AnswersGoneAsForAnyone(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	writer, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.cruds")
+	if resp, _ := env.fhir(t, "DELETE", "/Observation/obs-a-lab", writer.AccessToken, ""); resp.StatusCode != 204 {
+		t.Fatalf("delete in the compartment: %d", resp.StatusCode)
+	}
+	if resp, _ := env.fhir(t, "GET", "/Observation/obs-a-lab", writer.AccessToken, ""); resp.StatusCode != 410 {
+		t.Errorf("read of the deleted: %d, want 410", resp.StatusCode)
+	}
+	if resp, _ := env.fhir(t, "GET", "/Observation/obs-a-lab/_history/1", writer.AccessToken, ""); resp.StatusCode != 200 {
+		t.Errorf("vread of the version before the deletion: %d, want 200", resp.StatusCode)
 	}
 }
 

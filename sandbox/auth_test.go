@@ -252,6 +252,8 @@ func TestGateway_PatientLevelSearch_IsNarrowedToTheCompartment(t *testing.T) {
 	env := newGatewayEnv(t, true)
 	tok, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
 	vitals, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/Observation.rs?category="+vitalSigns)
+	either, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient",
+		"patient/Observation.rs?category="+vitalSigns, "patient/Observation.rs?code=http://loinc.org|4548-4")
 	tests := []struct {
 		name, token, path string
 		total             int // -1: refused with 403
@@ -266,6 +268,10 @@ func TestGateway_PatientLevelSearch_IsNarrowedToTheCompartment(t *testing.T) {
 		{"another compartment", tok.AccessToken, "/Patient/pat-b/Observation", -1},
 		{"patients", tok.AccessToken, "/Patient", 1},
 		{"v2 constraint added", vitals.AccessToken, "/Observation", 1},
+		{"v2 constraint, count", vitals.AccessToken, "/Observation?_summary=count", 1},
+		{"system search count", tok.AccessToken, "/?_type=Observation&_summary=count", -1},
+		{"either constraint", either.AccessToken, "/Observation", 2},
+		{"either constraint, count", either.AccessToken, "/Observation?_summary=count", -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
