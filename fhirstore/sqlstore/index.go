@@ -76,10 +76,6 @@ func (it indexTable) deleteSQL() string {
 	return `DELETE FROM ` + it.name + ` WHERE ` + strings.Join(conds, " AND ")
 }
 
-// skipParam says which extracted parameters are not written: _id and
-// _lastUpdated are columns of the resource row already.
-func skipParam(code string) bool { return code == "_id" || code == "_lastUpdated" }
-
 // indexRows flattens an Index into the values of each table's rows, the
 // common columns included.
 func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables][]any {
@@ -88,38 +84,53 @@ func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables]
 		out[tab] = append(out[tab], sandbox, rid, x.ResourceType, param, group, comp)
 	}
 	for _, r := range x.Strings {
+		if skipParam(x.ResourceType, r.Param) {
+			continue
+		}
 		common(tabString, r.Param, r.Group, r.Component)
 		out[tabString] = append(out[tabString], r.Normalized, r.Exact)
 	}
 	for _, r := range x.Tokens {
-		if skipParam(r.Param) {
+		if skipParam(x.ResourceType, r.Param) {
 			continue
 		}
 		common(tabToken, r.Param, r.Group, r.Component)
 		out[tabToken] = append(out[tabToken], r.System, r.Code, r.Text, r.TypeSystem, r.TypeCode)
 	}
 	for _, r := range x.References {
+		if skipParam(x.ResourceType, r.Param) {
+			continue
+		}
 		common(tabReference, r.Param, r.Group, r.Component)
 		out[tabReference] = append(out[tabReference], r.TargetType, r.TargetID, r.Version, r.URL, r.IdentifierSystem, r.IdentifierValue)
 	}
 	for _, r := range x.Dates {
-		if skipParam(r.Param) {
+		if skipParam(x.ResourceType, r.Param) {
 			continue
 		}
 		common(tabDate, r.Param, r.Group, r.Component)
 		out[tabDate] = append(out[tabDate], dateSpan(r.Low, r.High), r.Low, r.High)
 	}
 	for _, r := range x.Numbers {
+		if skipParam(x.ResourceType, r.Param) {
+			continue
+		}
 		common(tabNumber, r.Param, r.Group, r.Component)
 		v, lo, hi := pointOrRange(r.Value, r.Low, r.High)
 		out[tabNumber] = append(out[tabNumber], v, lo, hi)
 	}
 	for _, r := range x.Quantities {
+		if skipParam(x.ResourceType, r.Param) {
+			continue
+		}
 		common(tabQuantity, r.Param, r.Group, r.Component)
 		v, lo, hi := pointOrRange(r.Value, r.Low, r.High)
 		out[tabQuantity] = append(out[tabQuantity], v, lo, hi, r.System, r.Code, r.Unit)
 	}
 	for _, r := range x.URIs {
+		if skipParam(x.ResourceType, r.Param) {
+			continue
+		}
 		common(tabURI, r.Param, r.Group, r.Component)
 		out[tabURI] = append(out[tabURI], r.Value)
 	}

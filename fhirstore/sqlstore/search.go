@@ -139,17 +139,17 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 	c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
 	for _, k := range q.Sort {
 		c.w(", ")
-		c.sortKey(k)
+		c.sortKey(k, q.Types)
 	}
 	ridCol := c.fromWhere(q)
 	backward := cur != nil && cur.Backward
 	if cur != nil {
 		c.w(" AND ")
-		c.keyset(q.Sort, cur, ridCol)
+		c.keyset(q.Sort, q.Types, cur, ridCol)
 	}
 	c.w(" ORDER BY ")
 	for _, k := range q.Sort {
-		c.sortKey(k)
+		c.sortKey(k, q.Types)
 		if k.Desc != backward {
 			c.w(" DESC")
 		}
@@ -215,7 +215,7 @@ func drivingFilter(q *search.Query) *search.Filter {
 
 // sortKey writes the value a resource sorts by: the least of its values
 // ascending, the greatest descending, and without one it sorts last.
-func (c *compiler) sortKey(k search.SortKey) {
+func (c *compiler) sortKey(k search.SortKey, types []string) {
 	switch k.Param.Code {
 	case "_id":
 		c.w("r.id")
@@ -237,9 +237,9 @@ func (c *compiler) sortKey(k search.SortKey) {
 	default:
 		c.w(x, ".sandbox = r.sandbox AND ", x, ".type = r.type AND ")
 	}
-	c.w(x, ".rid = r.rid AND ", x, ".param = ")
-	c.arg(k.Param.Code)
-	c.w("), ")
+	c.w(x, ".rid = r.rid AND (")
+	c.paramIs(x, types, k.Param.Code)
+	c.w(")), ")
 	c.arg(sortLast(tab, k.Desc))
 	c.w(")")
 }
@@ -283,7 +283,7 @@ func sortLast(tab int, desc bool) any {
 
 // keyset writes "the row comes after the cursor" in the sort order (before
 // it when going backward): (k1, …, kn, rid) compared lexicographically.
-func (c *compiler) keyset(keys []search.SortKey, cur *cursor, ridCol string) {
+func (c *compiler) keyset(keys []search.SortKey, types []string, cur *cursor, ridCol string) {
 	c.w("(")
 	for i := 0; i <= len(keys); i++ {
 		if i > 0 {
@@ -291,7 +291,7 @@ func (c *compiler) keyset(keys []search.SortKey, cur *cursor, ridCol string) {
 		}
 		c.w("(")
 		for j := 0; j < i; j++ {
-			c.sortKey(keys[j])
+			c.sortKey(keys[j], types)
 			c.w(" = ")
 			c.arg(cur.Keys[j])
 			c.w(" AND ")
@@ -308,7 +308,7 @@ func (c *compiler) keyset(keys []search.SortKey, cur *cursor, ridCol string) {
 			op = " < "
 		}
 		if i < len(keys) {
-			c.sortKey(keys[i])
+			c.sortKey(keys[i], types)
 			c.w(op)
 			c.arg(cur.Keys[i])
 		} else {

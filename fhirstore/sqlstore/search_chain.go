@@ -117,8 +117,14 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
 	c.arg(c.sandbox)
 	c.w(" AND ", x, ".type = ")
 	c.arg(typ)
-	c.w(" AND ", x, ".param IN ")
-	c.list(params)
+	c.w(" AND (")
+	for i, p := range params {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.paramIs(x, []string{typ}, p)
+	}
+	c.w(")")
 	c.w(" AND ", x, ".target_type = ")
 	c.arg(comp.Type)
 	c.w(" AND ", x, ".target_id = ")

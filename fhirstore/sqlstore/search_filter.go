@@ -162,8 +162,9 @@ func (c *compiler) indexRows(x string, types []string, param string) {
 		c.w(" AND ", x, ".type IN ")
 		c.list(types)
 	}
-	c.w(" AND ", x, ".param = ")
-	c.arg(param)
+	c.w(" AND (")
+	c.paramIs(x, types, param)
+	c.w(")")
 }
 
 // matchingRids writes a SELECT of the rids with a row matching any value of

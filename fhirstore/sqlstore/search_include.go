@@ -122,8 +122,9 @@ func (c *compiler) include(sandbox string, inc search.Include, reverse bool, fro
 		c.w(")")
 	}
 	if inc.Param != nil {
-		c.w(" AND x.param = ")
-		c.arg(inc.Param.Code)
+		c.w(" AND (")
+		c.paramIs("x", []string{inc.SourceType}, inc.Param.Code)
+		c.w(")")
 	}
 	if inc.TargetType != "" {
 		c.w(" AND x.target_type = ")

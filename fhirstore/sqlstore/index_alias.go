@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"hpsandbox/fhirstore/searchparam"
+)
+
+// alias is a parameter whose values are exactly those of other parameters
+// of the same type, so its rows are not written: Observation combo-code is
+// code | component-code, and patient is subject where the target is a
+// Patient. Searches read the rows of Params (of TargetType, when set).
+// A third of an Observation's index rows were such copies.
+type alias struct {
+	Params     []string
+	TargetType string
+}
+
+var aliases sync.Map // resource type → map[code]alias
+
+// aliasesOf derives the aliases of a type from the expressions of its
+// parameters: a parameter whose union of expression parts is exactly the
+// union of other parameters' parts (composites: with the same components),
+// or whose one part is another's expression followed by
+// .where(resolve() is Type).
+func aliasesOf(typ string) map[string]alias {
+	if v, ok := aliases.Load(typ); ok {
+		return v.(map[string]alias)
+	}
+	params := searchparam.ForType(typ)
+	parts := func(expr string) []string {
+		var out []string
+		for _, p := range strings.Split(expr, "|") {
+			out = append(out, strings.TrimSpace(p))
+		}
+		slices.Sort(out)
+		return out
+	}
+	out := map[string]alias{}
+	for _, p := range params {
+		if strings.HasPrefix(p.Code, "_") {
+			continue
+		}
+		mine := parts(p.Expression)
+		if len(mine) == 1 && p.Type == searchparam.Reference {
+			if base, t, ok := resolveIs(mine[0]); ok {
+				for _, q := range params {
+					if q != p && q.Type == searchparam.Reference && q.Expression == base {
+						out[p.Code] = alias{Params: []string{q.Code}, TargetType: t}
+					}
+				}
+			}
+			continue
+		}
+		if len(mine) < 2 {
+			continue
+		}
+		var union []string
+		var codes []string
+		for _, q := range params {
+			if q == p || q.Type != p.Type || !sameComponents(p, q) {
+				continue
+			}
+			theirs := parts(q.Expression)
+			if subset(theirs, mine) {
+				union = append(union, theirs...)
+				codes = append(codes, q.Code)
+			}
+		}
+		slices.Sort(union)
+		if len(codes) > 1 && slices.Equal(slices.Compact(union), mine) {
+			out[p.Code] = alias{Params: codes}
+		}
+	}
+	aliases.Store(typ, out)
+	return out
+}
+
+// resolveIs splits "X.where(resolve() is T)" into X and T.
+func resolveIs(expr string) (base, typ string, ok bool) {
+	i := strings.LastIndex(expr, ".where(resolve() is ")
+	if i < 0 || !strings.HasSuffix(expr, ")") {
+		return "", "", false
+	}
+	return expr[:i], strings.TrimSuffix(expr[i+len(".where(resolve() is "):], ")"), true
+}
+
+func sameComponents(p, q *searchparam.Param) bool {
+	if len(p.Components) != len(q.Components) {
+		return false
+	}
+	for i := range p.Components {
+		if p.Components[i].Expression != q.Components[i].Expression || p.Components[i].Type != q.Components[i].Type {
+			return false
+		}
+	}
+	return true
+}
+
+func subset(a, b []string) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// skipParam says which extracted parameters are not written: _id and
+// _lastUpdated are columns of the resource row, and aliases are read from
+// the rows of the parameters they copy.
+func skipParam(typ, code string) bool {
+	if code == "_id" || code == "_lastUpdated" {
+		return true
+	}
+	_, ok := aliasesOf(typ)[code]
+	return ok
+}
+
+// paramIs writes the condition that index row x holds values of param for
+// the resource types types (each type may resolve the code differently).
+func (c *compiler) paramIs(x string, types []string, param string) {
+	if len(types) == 0 {
+		types = []string{""}
+	}
+	for i, typ := range types {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.w("(")
+		if len(types) > 1 {
+			c.w(x, ".type = ")
+			c.arg(typ)
+			c.w(" AND ")
+		}
+		a, ok := aliasesOf(typ)[param]
+		switch {
+		case !ok:
+			c.w(x, ".param = ")
+			c.arg(param)
+		case len(a.Params) == 1:
+			c.w(x, ".param = ")
+			c.arg(a.Params[0])
+		default:
+			c.w(x, ".param IN ")
+			c.list(a.Params)
+		}
+		if ok && a.TargetType != "" {
+			c.w(" AND ", x, ".target_type = ")
+			c.arg(a.TargetType)
+		}
+		c.w(")")
+	}
+}
