@@ -125,12 +125,13 @@ func newGatewayEnvWith(t testing.TB, adjust func(*Config, *parts)) *gatewayEnv {
 	}
 
 	env := &gatewayEnv{store: store, clock: &testClock{}}
-	var h http.Handler
-	env.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	// The gateway's issuer is its URL, known once it listens and before it
+	// serves.
+	env.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(env.srv.Close)
 	env.cfg = Defaults()
 	env.cfg.DataDir = dir
-	env.cfg.PublicURL = env.srv.URL
+	env.cfg.PublicURL = "http://" + env.srv.Listener.Addr().String()
 	env.cfg.DemoBackendJWKS = jwksFile
 	p := parts{
 		keys: testKeys(),
@@ -143,7 +144,8 @@ func newGatewayEnvWith(t testing.TB, adjust func(*Config, *parts)) *gatewayEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, env.authz = e, authz
+	env.srv.Config.Handler, env.authz = e, authz
+	env.srv.Start()
 	return env
 }
 
