@@ -42,7 +42,7 @@ var indexTables = [numIndexTables]indexTable{
 // insertSizes are the row counts of the prepared multi-row INSERTs; a
 // resource's rows for one table go in as few of them as add up to the count.
 // One statement of many rows costs SQLite little more than one of one row.
-var insertSizes = [...]int{16, 8, 4, 2, 1}
+var insertSizes = [...]int{16, 8, 7, 6, 5, 4, 3, 2, 1}
 
 const numCommonCols = 6 // sandbox, rid, type, param, grp, comp
 

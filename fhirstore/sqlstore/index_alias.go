@@ -16,6 +16,11 @@ import (
 type alias struct {
 	Params     []string
 	TargetType string
+	// Components, for a composite of the resource itself (Observation
+	// code-value-quantity), are the plain parameters holding each
+	// component's values: the resource is the one element, so any values
+	// of those parameters belong together.
+	Components []string
 }
 
 var aliases sync.Map // resource type → map[code]alias
@@ -44,6 +49,12 @@ func aliasesOf(typ string) map[string]alias {
 			continue
 		}
 		mine := parts(p.Expression)
+		if p.Type == searchparam.Composite && p.Expression == typ {
+			if plain, ok := rootComponents(typ, p, params); ok {
+				out[p.Code] = alias{Components: plain}
+			}
+			continue
+		}
 		if len(mine) == 1 && p.Type == searchparam.Reference {
 			if base, t, ok := resolveIs(mine[0]); ok {
 				for _, q := range params {
@@ -76,6 +87,49 @@ func aliasesOf(typ string) map[string]alias {
 	}
 	aliases.Store(typ, out)
 	return out
+}
+
+// rootComponents finds for each component of the root composite p a plain
+// parameter whose expression covers the component's ("code" is
+// Observation.code, "value.as(Quantity)" is (Observation.value as Quantity)).
+func rootComponents(typ string, p *searchparam.Param, params []*searchparam.Param) ([]string, bool) {
+	var out []string
+	for _, comp := range p.Components {
+		var want []string
+		for _, part := range strings.Split(comp.Expression, "|") {
+			part = strings.TrimSpace(part)
+			if path, t, ok := strings.Cut(part, ".as("); ok && strings.HasSuffix(t, ")") {
+				want = append(want, "("+typ+"."+path+" as "+strings.TrimSuffix(t, ")")+")")
+			} else {
+				want = append(want, typ+"."+part)
+			}
+		}
+		// The covering parameter with the fewest parts: value-quantity,
+		// not combo-value-quantity, which also holds the components'.
+		found, fewest := "", 0
+		for _, q := range params {
+			if q.Type != comp.Type || q.Type == searchparam.Composite {
+				continue
+			}
+			qparts := strings.Split(q.Expression, "|")
+			covered := true
+			for _, w := range want {
+				hit := false
+				for _, part := range qparts {
+					hit = hit || strings.EqualFold(strings.TrimSpace(part), w)
+				}
+				covered = covered && hit
+			}
+			if covered && (found == "" || len(qparts) < fewest) {
+				found, fewest = q.Code, len(qparts)
+			}
+		}
+		if found == "" {
+			return nil, false
+		}
+		out = append(out, found)
+	}
+	return out, true
 }
 
 // resolveIs splits "X.where(resolve() is T)" into X and T.

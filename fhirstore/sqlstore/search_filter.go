@@ -199,30 +199,9 @@ func (c *compiler) matchingRids(types []string, f *search.Filter) {
 }
 
 // composite writes a SELECT of the rids with one group of rows matching
-// every component of v.
+// every component of v (see search_composite.go for aliases).
 func (c *compiler) composite(types []string, f *search.Filter, v *search.Value) {
-	comps := make([]string, len(f.Param.Components))
-	for i := range comps {
-		comps[i] = c.alias("k")
-	}
-	c.w("SELECT ", comps[0], ".rid FROM ")
-	for i, comp := range f.Param.Components {
-		if i > 0 {
-			c.w(" JOIN ")
-		}
-		c.w(indexTables[tableFor(comp.Type)].name, " ", comps[i])
-		if i > 0 {
-			k, k0 := comps[i], comps[0]
-			c.w(" ON ", k, ".rid = ", k0, ".rid AND ", k, ".sandbox = ", k0, ".sandbox AND ", k, ".type = ", k0, ".type AND ",
-				k, ".param = ", k0, ".param AND ", k, ".grp = ", k0, ".grp")
-		}
-	}
-	c.w(" WHERE ")
-	c.indexRows(comps[0], types, f.Param.Code)
-	for i, comp := range f.Param.Components {
-		c.w(" AND ", comps[i], ".comp = ", itoa(i), " AND ")
-		c.value(comps[i], comp.Type, search.NoModifier, &v.Components[i])
-	}
+	c.compositeOf(types, f.Param, f.Param.Code, v)
 }
 
 // value writes the condition that index row x matches v.

@@ -92,6 +92,11 @@ var searchCases = []searchCase{
 	{"Composite_ComponentCodeValue", "Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", "ob4"},
 	{"Composite_ComponentsOfOneElementOnly", "Observation", "component-code-value-quantity=http://loinc.org|8480-6$lt100", ""},
 	{"Composite_CodeValue", "Observation", "code-value-quantity=http://loinc.org|8867-4$lt80", "ob1"},
+	{"Composite_CodeValue_NoMatch", "Observation", "code-value-quantity=http://loinc.org|8867-4$gt100", ""},
+	{"Composite_Combo_FromResource", "Observation", "combo-code-value-quantity=http://loinc.org|8867-4$lt80", "ob1"},
+	{"Composite_Combo_FromComponent", "Observation", "combo-code-value-quantity=http://loinc.org|8480-6$gt100", "ob4"},
+	{"Token_Combo_ResourceOrComponent", "Observation", "combo-code=8480-6,29463-7", "ob2,ob4"},
+	{"Reference_PatientIsSubjectOfTypePatient", "Observation", "patient=p2", "ob3,ob5"},
 	// uri
 	{"URI_Equals", "Patient", "_profile=http://example.org/fhir/StructureDefinition/no-basis-Patient", "p1"},
 	{"URI_Below", "Patient", "_profile:below=http://example.org/fhir", "p1,p2"},
