@@ -34,15 +34,18 @@ func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 	now := t.s.now()
 	page := &fhirstore.SearchPage{Total: -1}
 	var rows []*match
+	raw := 0
 	if q.Count > 0 {
 		c := &compiler{sandbox: sandbox, now: now}
 		c.selectPage(q, cur)
-		if rows, err = t.queryMatches(ctx, c, len(q.Sort)); err != nil {
+		if rows, raw, err = t.queryMatches(ctx, c, len(q.Sort)); err != nil {
 			return nil, err
 		}
 	}
-	more := len(rows) > q.Count
-	if more {
+	// raw counts rows before dropping repeats of a resource (see
+	// queryMatches): a full page of rows means there may be more.
+	more := raw > q.Count
+	if len(rows) > q.Count {
 		rows = rows[:q.Count]
 	}
 	backward := cur != nil && cur.Backward
@@ -320,14 +323,17 @@ func (c *compiler) keyset(keys []search.SortKey, types []string, cur *cursor, ri
 	c.w(")")
 }
 
-func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) ([]*match, error) {
+// queryMatches runs a statement of matches; raw is the number of rows,
+// which may hold a resource twice in a row when two of its index rows
+// match the driving filter.
+func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) (out []*match, raw int, err error) {
 	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, c.b.String()), c.args...)
 	if err != nil {
-		return nil, t.wrap("search", err)
+		return nil, 0, t.wrap("search", err)
 	}
 	defer rows.Close()
-	var out []*match
 	for rows.Next() {
+		raw++
 		m := &match{res: &fhirstore.Resource{}, keys: make([]any, nkeys)}
 		var method string
 		var ms int64
@@ -336,7 +342,7 @@ func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) ([]*match
 			dest = append(dest, &m.keys[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, t.wrap("search scan", err)
+			return nil, 0, t.wrap("search scan", err)
 		}
 		if len(out) > 0 && out[len(out)-1].rid == m.rid {
 			continue // a resource with two rows matching the driving filter
@@ -346,9 +352,9 @@ func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) ([]*match
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, t.wrap("search rows", err)
+		return nil, 0, t.wrap("search rows", err)
 	}
-	return out, nil
+	return out, raw, nil
 }
 
 // total counts the matches as q.Total asks; -1 when it is not counted.

@@ -63,7 +63,8 @@ func (t *tx) includeOne(ctx context.Context, sandbox string, inc search.Include,
 	if !c.include(sandbox, inc, reverse, from) {
 		return nil, nil
 	}
-	return t.queryMatches(ctx, c, 0)
+	found, _, err := t.queryMatches(ctx, c, 0)
+	return found, err
 }
 
 // include writes the statement of one _include or _revinclude; false when

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // walk follows Next (or Prev) cursors from the first page to the end and
@@ -118,5 +119,30 @@ func testSearchPagingUnderWrites(t *testing.T, s fhirstore.Store, c *Clock) {
 	}
 	if !slices.Equal(forward, backward) {
 		t.Errorf("backward %v, forward %v", backward, forward)
+	}
+}
+
+// testSearchPagingRepeatedValues pages a search whose value a resource
+// holds twice (two codings of one code): each resource comes once, and
+// paging neither stops early nor repeats.
+func testSearchPagingRepeatedValues(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		body := fmt.Sprintf(`{"resourceType":"Observation","id":"d%d","status":"final","code":{"coding":[`+
+			`{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"},`+
+			`{"system":"http://loinc.org","code":"8867-4","display":"Puls"}]}}`, i)
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"1", "2", "4"} {
+		got := walk(t, s, "Observation", "code=http://loinc.org|8867-4&_count="+n, false, nil)
+		if strings.Join(got, ",") != "d0,d1,d2,d3,d4" {
+			t.Errorf("_count=%s: %v", n, got)
+		}
 	}
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Totals", testSearchTotals},
 		{"Search_Paging_FollowsCursorsToTheEnd", testSearchPaging},
 		{"Search_Paging_StableUnderWrites", testSearchPagingUnderWrites},
+		{"Search_Paging_RepeatedValueComesOnce", testSearchPagingRepeatedValues},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package fhirapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/sandbox/fhirapi"
 )
 
 // searchSeed is a small data set for the HTTP search tests.
@@ -213,5 +218,49 @@ func TestSearch_PreviousLink_ReturnsThePageBefore(t *testing.T) {
 	}
 	if p1.link("previous") != "" || p2.link("next") != "" || p1.Total == nil || *p1.Total != 2 || p2.Total == nil || *p2.Total != 2 {
 		t.Errorf("links or totals wrong: %+v / %+v", p1, p2)
+	}
+}
+
+// TestSearch_SandboxesNeverMeet: the same ids and values in two sandboxes;
+// no search, include or revinclude in one returns the other's resources.
+func TestSearch_SandboxesNeverMeet(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	fhirapi.New(store, fhirapi.Config{MaxBodyBytes: testMaxBody}).
+		Mount(e.Group("/fhir"), func(c *gin.Context) string { return c.GetHeader("X-Sandbox") })
+	for _, sbx := range []string{"a", "b"} {
+		for _, body := range searchSeed {
+			var head struct{ ResourceType, ID string }
+			json.Unmarshal([]byte(body), &head)
+			body = strings.Replace(body, `"Nordmann"`, `"Nordmann-`+sbx+`"`, 1)
+			mustDo(t, e, call{method: "PUT", path: "/fhir/" + head.ResourceType + "/" + head.ID, body: body,
+				header: map[string]string{"X-Sandbox": sbx}}, http.StatusCreated)
+		}
+	}
+	for _, path := range []string{
+		"/fhir/Patient?family=nordmann&_revinclude=Observation:subject&_include=Patient:organization",
+		"/fhir/Observation?subject:Patient.name=nordmann&_include=Observation:subject",
+		"/fhir/Patient?_has:Observation:subject:code=8867-4",
+		"/fhir?_type=Patient,Observation,Organization",
+		"/fhir/Patient/p1/Observation",
+	} {
+		rec := mustDo(t, e, call{method: "GET", path: path, header: map[string]string{"X-Sandbox": "a"}}, http.StatusOK)
+		var b struct {
+			Entry []struct{ Resource json.RawMessage }
+		}
+		decode(t, rec, &b)
+		if len(b.Entry) == 0 {
+			t.Errorf("%s: nothing found in sandbox a", path)
+		}
+		for _, en := range b.Entry {
+			if strings.Contains(string(en.Resource), "Nordmann-b") {
+				t.Errorf("%s in sandbox a returned %s", path, en.Resource)
+			}
+		}
 	}
 }
