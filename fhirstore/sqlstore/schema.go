@@ -137,8 +137,6 @@ const (
 	stInsert
 	stArchive
 	stReplace
-	stCount
-	stList
 	stReadBody
 	// stIndexDelete is the first of one DELETE of a row by its key per index
 	// table, in the order of indexTables.
@@ -164,9 +162,6 @@ func statementText(d Dialect) [numStmts]string {
 		SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`
 	q[stReplace] = `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`
 	q[stReadBody] = `SELECT body FROM resource WHERE rid = ?`
-	q[stCount] = `SELECT COUNT(*) FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'`
-	q[stList] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND method <> 'DELETE'
-		ORDER BY id LIMIT ? OFFSET ?`
 	for i, it := range indexTables {
 		q[stIndexDelete+stmt(i)] = it.deleteSQL()
 		for j, n := range insertSizes {
