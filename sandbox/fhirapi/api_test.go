@@ -28,6 +28,12 @@ const testMaxBody = 4096
 // SQLite store.
 func newEngine(t testing.TB) (*gin.Engine, fhirstore.Store) {
 	t.Helper()
+	return newEngineWith(t, fhirapi.Config{MaxBodyBytes: testMaxBody})
+}
+
+// newEngineWith is newEngine with another API configuration.
+func newEngineWith(t testing.TB, cfg fhirapi.Config) (*gin.Engine, fhirstore.Store) {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +41,9 @@ func newEngine(t testing.TB) (*gin.Engine, fhirstore.Store) {
 	t.Cleanup(func() { store.Close() })
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	fhirapi.New(store, fhirapi.Config{MaxBodyBytes: testMaxBody}).
-		Mount(e.Group("/fhir"), func(*gin.Context) string { return fhirstore.DefaultSandbox })
+	api := fhirapi.New(store, cfg)
+	t.Cleanup(func() { api.Close() })
+	api.Mount(e.Group("/fhir"), func(*gin.Context) string { return fhirstore.DefaultSandbox })
 	return e, store
 }
 

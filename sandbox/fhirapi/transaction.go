@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
@@ -81,12 +83,9 @@ func (a *API) bundle(r *request, _ []string) {
 			return
 		}
 	} else {
+		prepareAll(entries)
 		for _, e := range entries {
 			if e.errResult != nil {
-				continue
-			}
-			if err := e.prepare(); err != nil {
-				e.errResult = outcome.From(err)
 				continue
 			}
 			err := a.store.Tx(ctx, func(tx fhirstore.Tx) error { return a.run(ctx, tx, r.sandbox, e) })
@@ -237,6 +236,34 @@ func (e *entry) prepare() error {
 	return nil
 }
 
+// prepareAll validates the entries' resources on every core. A failing
+// entry keeps its error in errResult; the errors are returned in entry order.
+func prepareAll(entries []*entry) []error {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(entries); i += workers {
+				if e := entries[i]; e.errResult == nil {
+					if err := e.prepare(); err != nil {
+						e.errResult = outcome.From(err)
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	var errs []error
+	for _, e := range entries {
+		if e.errResult != nil {
+			errs = append(errs, e.errResult)
+		}
+	}
+	return errs
+}
+
 // transaction runs every entry in one store transaction, in the
 // specification's order, after resolving the entries' fullUrls.
 func (a *API) transaction(ctx context.Context, r *request, entries []*entry) error {
@@ -270,9 +297,9 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry) err
 			return entryError(e.index, err)
 		}
 		e.body = body
-		if err := e.prepare(); err != nil {
-			return err
-		}
+	}
+	if errs := prepareAll(entries); len(errs) > 0 {
+		return errs[0]
 	}
 	order := append([]*entry(nil), entries...)
 	sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
