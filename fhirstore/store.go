@@ -82,8 +82,9 @@ type HistoryQuery struct {
 	Type, ID string
 	// Since keeps versions last updated at or after it (_since).
 	Since time.Time
-	// Before keeps versions last updated at or before it; paging fixes it on
-	// the first page so that later writes do not shift later pages.
+	// Before keeps versions last updated at or before it. Zero asks the
+	// store for a snapshot (HistoryPage.Snapshot), which later pages pass
+	// here so that later writes do not shift them.
 	Before time.Time
 	Count  int
 	Offset int
@@ -94,6 +95,11 @@ type HistoryQuery struct {
 type HistoryPage struct {
 	Versions []*Resource
 	Total    int
+	// Snapshot is the bound the page was read under: the query's Before, or
+	// when that was zero, one the store chose that covers every version
+	// written so far and no version written later. Later pages pass it as
+	// Before.
+	Snapshot time.Time
 }
 
 // SearchQuery selects current, not deleted resources. With Query nil it

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"hpsandbox/fhirstore"
@@ -51,9 +52,43 @@ type Store struct {
 	// rst are prepared on the read pool, wst on the write pool (and bound
 	// into each transaction).
 	rst, wst [numStmts]*sql.Stmt
+	clock    stampClock
 }
 
 var _ fhirstore.Store = (*Store)(nil)
+
+// stampClock issues lastUpdated stamps (milliseconds) and history
+// snapshots so that a snapshot covers every version stamped before it and
+// no version stamped after it: a write after a snapshot is stamped later
+// than the snapshot even within the same millisecond.
+type stampClock struct {
+	mu        sync.Mutex
+	maxIssued int64 // newest stamp given to a write
+	floor     int64 // no stamp may be below this (a snapshot + 1)
+}
+
+// stamp returns the stamp for a write at nowMS replacing a version stamped
+// prev (0 for none): never below the floor, always after prev.
+func (c *stampClock) stamp(nowMS, prev int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ms := max(nowMS, c.floor)
+	if prev != 0 && ms <= prev {
+		ms = prev + 1
+	}
+	c.maxIssued = max(c.maxIssued, ms)
+	return ms
+}
+
+// snapshot returns a bound covering every stamp issued so far and raises
+// the floor above it.
+func (c *stampClock) snapshot(nowMS int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := max(nowMS, c.maxIssued)
+	c.floor = max(c.floor, snap+1)
+	return snap
+}
 
 // New migrates the schema and returns a Store.
 func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*Store, error) {

@@ -97,14 +97,14 @@ func (t *tx) current(ctx context.Context, sandbox, typ, id string) (*current, er
 }
 
 // stampTime returns the write's lastUpdated in milliseconds: now, but always
-// after the version it replaces, so a resource's versions never share or
-// reverse a timestamp.
+// after the version it replaces (so a resource's versions never share or
+// reverse a timestamp) and after any history snapshot already taken.
 func (t *tx) stampTime(prev *current) int64 {
-	ms := t.s.now().UnixMilli()
-	if prev != nil && ms <= prev.lastUpdated {
-		ms = prev.lastUpdated + 1
+	var p int64
+	if prev != nil {
+		p = prev.lastUpdated
 	}
-	return ms
+	return t.s.clock.stamp(t.s.now().UnixMilli(), p)
 }
 
 func (t *tx) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
@@ -239,18 +239,21 @@ func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQu
 		conds = append(conds, "last_updated >= ?")
 		args = append(args, hq.Since.UnixMilli())
 	}
-	if !hq.Before.IsZero() {
-		conds = append(conds, "last_updated <= ?")
-		args = append(args, hq.Before.UnixMilli())
+	unbounded := hq.Before.IsZero()
+	snapshot := hq.Before.UnixMilli()
+	if unbounded {
+		snapshot = t.s.clock.snapshot(t.s.now().UnixMilli())
 	}
+	conds = append(conds, "last_updated <= ?")
+	args = append(args, snapshot)
 	where := strings.Join(conds, " AND ")
 	both := append(append([]any{}, args...), args...)
-	page := &fhirstore.HistoryPage{}
+	page := &fhirstore.HistoryPage{Snapshot: time.UnixMilli(snapshot).UTC()}
 	count := rebind(t.s.d, `SELECT (SELECT COUNT(*) FROM resource WHERE `+where+`) + (SELECT COUNT(*) FROM resource_history WHERE `+where+`)`)
 	if err := t.q.QueryRowContext(ctx, count, both...).Scan(&page.Total); err != nil {
 		return nil, t.wrap("history count", err)
 	}
-	if hq.ID != "" && page.Total == 0 && hq.Since.IsZero() && hq.Before.IsZero() {
+	if hq.ID != "" && page.Total == 0 && hq.Since.IsZero() && unbounded {
 		return nil, fhirstore.ErrNotFound
 	}
 	if hq.Count <= 0 || page.Total == 0 {

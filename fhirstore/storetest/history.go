@@ -285,3 +285,39 @@ func testSearchType(t *testing.T, s fhirstore.Store, c *Clock) {
 		t.Errorf("page 2: %v", keys(p.Matches))
 	}
 }
+
+func testHistorySnapshot(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	c.Step = 0 // every write and the snapshot fall in one millisecond
+	for _, id := range []string{"a", "b", "c"} {
+		if _, _, err := s.Update(ctx, sb, Patient(t, id, id), fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := s.History(ctx, sb, fhirstore.HistoryQuery{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Total != 3 || first.Snapshot.IsZero() {
+		t.Fatalf("first page: total %d snapshot %v", first.Total, first.Snapshot)
+	}
+	for _, v := range first.Versions {
+		if v.LastUpdated.After(first.Snapshot) {
+			t.Errorf("version %s stamped after the snapshot that shows it", key(v))
+		}
+	}
+	later, _, err := s.Update(ctx, sb, Patient(t, "z", "z"), fhirstore.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !later.LastUpdated.After(first.Snapshot) {
+		t.Errorf("a write after the snapshot is stamped %v, not after %v", later.LastUpdated, first.Snapshot)
+	}
+	rest, err := s.History(ctx, sb, fhirstore.HistoryQuery{Count: 10, Offset: 1, Before: first.Snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest.Total != 3 || len(rest.Versions) != 2 {
+		t.Errorf("under the snapshot: total %d, %d more versions; want 3 and 2", rest.Total, len(rest.Versions))
+	}
+}

@@ -144,10 +144,8 @@ func (a *API) history(r *request, segs []string) {
 		keep.Set("_since", s)
 	}
 	// _snapshot fixes the newest version a paged history shows, so that
-	// writes after the first page do not shift the pages after it. The first
-	// page is unbounded: the store may stamp a version a millisecond ahead
-	// of the clock (to keep a resource's versions in order), so the
-	// snapshot is the later of now and the newest version shown.
+	// writes after the first page do not shift the pages after it; the
+	// store chooses it on the first page.
 	if s, ok := r.c.GetQuery("_snapshot"); ok {
 		if q.Before, err = parseInstant(s); err != nil {
 			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_snapshot: %v", err).At("_snapshot"))
@@ -159,14 +157,7 @@ func (a *API) history(r *request, segs []string) {
 		writeError(r.c, storeError(err, r.typ, r.id))
 		return
 	}
-	snapshot := q.Before
-	if snapshot.IsZero() {
-		snapshot = time.Now()
-		if len(page.Versions) > 0 && page.Versions[0].LastUpdated.After(snapshot) {
-			snapshot = page.Versions[0].LastUpdated
-		}
-	}
-	keep.Set("_snapshot", fhirjson.FormatInstant(snapshot))
+	keep.Set("_snapshot", fhirjson.FormatInstant(page.Snapshot))
 	path := ""
 	for _, s := range segs {
 		path += "/" + s
