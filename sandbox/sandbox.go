@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,8 +37,8 @@ type Gateway struct {
 	closers []func() error
 }
 
-// Close releases what Open opened (the Redis connection pool, if any);
-// closing again does nothing.
+// Close releases what Open opened (running export jobs, the Redis
+// connection pool if any); closing again does nothing.
 func (g *Gateway) Close() error {
 	var errs []error
 	for _, c := range g.closers {
@@ -71,7 +73,14 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	g := &Gateway{}
-	p := parts{keys: keys}
+	// Export jobs live in memory, so files a previous run left are
+	// unreachable: start with an empty directory.
+	exportDir := filepath.Join(cfg.DataDir, "exports")
+	if err := os.RemoveAll(exportDir); err != nil {
+		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
+	}
+	p := parts{keys: keys, exportDir: exportDir,
+		track: func(c func() error) { g.closers = append(g.closers, c) }}
 	if cfg.RedisURL != "" {
 		st, closeFn, err := redisstate.Open(ctx, cfg.RedisURL, redisPrefix)
 		if err != nil {
@@ -96,6 +105,10 @@ type parts struct {
 	state   smart.StateStore // nil: in memory
 	clients []*smart.Client  // registered besides the demo clients
 	now     func() time.Time
+	// exportDir holds Bulk Data export files (a temporary directory when
+	// empty); track, when set, receives what the gateway must close.
+	exportDir string
+	track     func(close func() error)
 }
 
 func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.Engine, *smart.Server, error) {
@@ -144,7 +157,11 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 		Software:     "HP Sandbox",
 		Version:      Version,
 		Security:     smartSecurity(authz.Endpoints(), cfg.Secure),
+		ExportDir:    p.exportDir,
 	})
+	if p.track != nil {
+		p.track(api.Close)
+	}
 	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes,
 		secured: func(sandbox string) bool { return cfg.Secure || sandbox != fhirstore.DefaultSandbox }}
 	sandboxOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
