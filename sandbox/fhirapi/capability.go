@@ -89,7 +89,7 @@ var (
 var typeOperations = []capOperation{{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}}
 
 // systemInteractions are the system interactions the router serves.
-var systemInteractions = []string{"transaction", "batch", "history-system"}
+var systemInteractions = []string{"transaction", "batch", "history-system", "search-system"}
 
 func (c *capabilities) json(base string) []byte {
 	c.mu.Lock()

@@ -319,6 +319,7 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 		"transaction":    {method: "POST", path: "/fhir", body: `{"resourceType":"Bundle","type":"transaction"}`},
 		"batch":          {method: "POST", path: "/fhir", body: `{"resourceType":"Bundle","type":"batch"}`},
 		"history-system": {method: "GET", path: "/fhir/_history"},
+		"search-system":  {method: "GET", path: "/fhir?_type=Patient"},
 	}
 	if len(cs.Rest[0].Interaction) != len(sys) {
 		t.Errorf("system interactions %+v, the test knows %d", cs.Rest[0].Interaction, len(sys))
