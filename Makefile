@@ -1,4 +1,5 @@
 # HP Sandbox — the project's vocabulary. See README.md.
+SHELL   := /bin/bash
 GO      ?= go
 PKGS    ?= ./...
 DATA    ?= ./data
@@ -30,8 +31,8 @@ lint:
 
 ## bench: the benchmarks whose figures the issues ask for
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime 2s \
-		./fhirstore/... ./sandbox/... ./fixtures/... ./smart/... | tee bench.out
+	set -o pipefail; $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime 2s \
+		./fhirstore/... ./sandbox/... ./fixtures/... ./smart/... ./cmd/... | tee bench.out
 	@echo; echo "== figures =="; grep -E 'creates/s|ratio|resources/s|µs|ns/op' bench.out | sed 's/^/  /'
 
 ## generate: regenerate generated code from the data in the repository
