@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"hpsandbox/fhirstore/searchparam/internal/union"
 )
 
 // ErrUnknownType is returned for a resource type that FHIR R4 does not define.
@@ -111,7 +113,7 @@ func compileType(resourceType string, slowOnly bool) ([]compiledParam, error) {
 func compileExpr(src string, slowOnly bool) (compiledExpr, error) {
 	if !slowOnly {
 		var fast []fastPath
-		for _, part := range splitUnion(src) {
+		for _, part := range union.Split(src) {
 			p, err := parseFast(part)
 			if err != nil {
 				fast = nil

@@ -258,31 +258,6 @@ func capitalize(s string) string {
 	return string(s[0]-'a'+'A') + s[1:]
 }
 
-// splitUnion splits expr at the '|' operators outside brackets and quotes.
-func splitUnion(expr string) []string {
-	var parts []string
-	depth, start := 0, 0
-	inQuote := false
-	for i := 0; i < len(expr); i++ {
-		switch ch := expr[i]; {
-		case ch == '\'':
-			inQuote = !inQuote
-		case inQuote:
-		case ch == '(' || ch == '[':
-			depth++
-		case ch == ')' || ch == ']':
-			depth--
-		case ch == '|' && depth == 0:
-			parts = append(parts, strings.TrimSpace(expr[start:i]))
-			start = i + 1
-		}
-	}
-	if last := strings.TrimSpace(expr[start:]); last != "" {
-		parts = append(parts, last)
-	}
-	return parts
-}
-
 // choiceTypes are the data types a choice element's JSON name may end with
 // (valueQuantity, effectiveDateTime); a longer name that ends otherwise is
 // another element (dataAbsentReason is not a choice of "data").

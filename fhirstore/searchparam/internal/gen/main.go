@@ -14,6 +14,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"hpsandbox/fhirstore/searchparam/internal/union"
 )
 
 const hl7Prefix = "http://hl7.org/fhir/SearchParameter/"
@@ -207,7 +209,7 @@ func writeParam(buf *bytes.Buffer, p genParam, byURL map[string]searchParameter)
 // specification would write it for that type.
 func forBase(expr, base, typ string) string {
 	var keep []string
-	for _, part := range splitUnion(expr) {
+	for _, part := range union.Split(expr) {
 		head, at := leadingName(part)
 		switch {
 		case head == "":
@@ -222,31 +224,6 @@ func forBase(expr, base, typ string) string {
 		keep = append(keep, part)
 	}
 	return strings.Join(keep, " | ")
-}
-
-// splitUnion splits expr at the '|' operators that are outside brackets and quotes.
-func splitUnion(expr string) []string {
-	var parts []string
-	depth, start := 0, 0
-	inQuote := false
-	for i := 0; i < len(expr); i++ {
-		switch ch := expr[i]; {
-		case ch == '\'':
-			inQuote = !inQuote
-		case inQuote:
-		case ch == '(' || ch == '[':
-			depth++
-		case ch == ')' || ch == ']':
-			depth--
-		case ch == '|' && depth == 0:
-			parts = append(parts, strings.TrimSpace(expr[start:i]))
-			start = i + 1
-		}
-	}
-	if last := strings.TrimSpace(expr[start:]); last != "" {
-		parts = append(parts, last)
-	}
-	return parts
 }
 
 // leadingName returns the first identifier of part after any opening

@@ -3,6 +3,8 @@ package main
 import (
 	"slices"
 	"testing"
+
+	"hpsandbox/fhirstore/searchparam/internal/union"
 )
 
 func TestForBase_KeepsOnlyThePartsOfTheBase(t *testing.T) {
@@ -26,7 +28,7 @@ func TestForBase_KeepsOnlyThePartsOfTheBase(t *testing.T) {
 }
 
 func TestSplitUnion_IgnoresBarsInBracketsAndQuotes(t *testing.T) {
-	got := splitUnion("A.b | (A.c as X) | A.d.where(e='f|g') | A.h[0]")
+	got := union.Split("A.b | (A.c as X) | A.d.where(e='f|g') | A.h[0]")
 	want := []string{"A.b", "(A.c as X)", "A.d.where(e='f|g')", "A.h[0]"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
