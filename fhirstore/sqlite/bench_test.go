@@ -90,3 +90,26 @@ func BenchmarkRead_ByID(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoad measures bulk ingestion as seeding and `sandbox import` do
+// it (fhirstore.Load): validation on every core, then writes in
+// transactions of 1,000 with their search index rows.
+func BenchmarkLoad(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, b.TempDir(), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		o := observation(i)
+		bodies[i] = append([]byte(fmt.Sprintf(`{"id":"o%d",`, i)), o[1:]...)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	if err := fhirstore.Load(ctx, s, "bench", bodies, fhirstore.LoadOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
+}
