@@ -16,7 +16,7 @@ import (
 )
 
 // fhirclientJS is the browser build of the npm fhirclient library, which
-// .ci/run installs with `npm ci` in testdata/browser.
+// .ci/run installs with `npm ci --legacy-peer-deps` in testdata/browser.
 const fhirclientJS = "testdata/browser/node_modules/fhirclient/build/fhir-client.min.js"
 
 // browserApp is a SMART app written with fhirclient: its launch page
@@ -67,7 +67,7 @@ func TestBrowser_FHIRClientLibraryDoesAnEHRLaunchInHeadlessChromium(t *testing.T
 	}
 	lib, err := os.ReadFile(fhirclientJS)
 	if err != nil {
-		t.Skip("fhirclient is not installed (cd sandbox/testdata/browser && npm ci; .ci/run does it): skipping the browser test")
+		t.Skip("fhirclient is not installed (cd sandbox/testdata/browser && npm ci --legacy-peer-deps; .ci/run does it): skipping the browser test")
 	}
 	env := newGatewayEnvWith(t, func(c *Config, _ *parts) { c.Secure, c.SkipConsent = true, true })
 
