@@ -30,24 +30,27 @@ type Code string
 
 // Issue type codes used by the sandbox.
 const (
-	Invalid       Code = "invalid"
-	Structure     Code = "structure"
-	Required      Code = "required"
-	Value         Code = "value"
-	Invariant     Code = "invariant"
-	Security      Code = "security"
-	Login         Code = "login"
-	Forbidden     Code = "forbidden"
-	Processing    Code = "processing"
-	NotSupported  Code = "not-supported"
-	Duplicate     Code = "duplicate"
-	NotFound      Code = "not-found"
-	Deleted       Code = "deleted"
-	TooLong       Code = "too-long"
-	Conflict      Code = "conflict"
-	BusinessRule  Code = "business-rule"
-	Exception     Code = "exception"
-	Informational Code = "informational"
+	Invalid      Code = "invalid"
+	Structure    Code = "structure"
+	Required     Code = "required"
+	Value        Code = "value"
+	Invariant    Code = "invariant"
+	Security     Code = "security"
+	Login        Code = "login"
+	Forbidden    Code = "forbidden"
+	Processing   Code = "processing"
+	NotSupported Code = "not-supported"
+	Duplicate    Code = "duplicate"
+	// MultipleMatches: a conditional interaction's criteria matched more
+	// resources than it may act on.
+	MultipleMatches Code = "multiple-matches"
+	NotFound        Code = "not-found"
+	Deleted         Code = "deleted"
+	TooLong         Code = "too-long"
+	Conflict        Code = "conflict"
+	BusinessRule    Code = "business-rule"
+	Exception       Code = "exception"
+	Informational   Code = "informational"
 )
 
 // Issue is one OperationOutcome.issue.

@@ -33,6 +33,9 @@ type Config struct {
 	// ExportDir holds Bulk Data export files; a temporary directory when
 	// empty.
 	ExportDir string
+	// ConditionalDeleteMax is how many resources one conditional delete may
+	// remove (DefaultConditionalDeleteMax when zero); more matches give 412.
+	ConditionalDeleteMax int
 	// Software names the server in the CapabilityStatement.
 	Software, Version string
 	// Security, when set, is the CapabilityStatement's rest.security (a
@@ -52,6 +55,9 @@ type API struct {
 func New(store fhirstore.Store, cfg Config) *API {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBody
+	}
+	if cfg.ConditionalDeleteMax <= 0 {
+		cfg.ConditionalDeleteMax = DefaultConditionalDeleteMax
 	}
 	return &API{store: store, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg.ExportDir)}
 }
@@ -140,6 +146,10 @@ func (a *API) route(method string, segs []string) handler {
 			return a.search
 		case method == http.MethodPost:
 			return a.create
+		case method == http.MethodPut:
+			return a.conditionalUpdate
+		case method == http.MethodDelete:
+			return a.conditionalDelete
 		}
 	case 2:
 		switch {

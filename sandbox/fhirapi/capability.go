@@ -92,6 +92,10 @@ var typeOperations = []capOperation{{Name: "validate", Definition: "http://hl7.o
 var systemInteractions = []string{"transaction", "batch", "history-system", "search-system"}
 
 func (c *capabilities) json(base string) []byte {
+	conditionalDelete := "single"
+	if c.cfg.ConditionalDeleteMax > 1 {
+		conditionalDelete = "multiple"
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b, ok := c.byBase[base]; ok {
@@ -106,7 +110,9 @@ func (c *capabilities) json(base string) []byte {
 			ReadHistory:       true,
 			UpdateCreate:      true,
 			ConditionalRead:   "full-support",
-			ConditionalDelete: "not-supported",
+			ConditionalCreate: true,
+			ConditionalUpdate: true,
+			ConditionalDelete: conditionalDelete,
 			Operation:         slices.Concat(typeOperations, levelExports[t]),
 		}
 		for _, i := range typeInteractions {

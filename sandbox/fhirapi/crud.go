@@ -126,6 +126,10 @@ func (a *API) create(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
+	if criteria := r.c.GetHeader("If-None-Exist"); criteria != "" {
+		a.conditionalCreate(r, res, criteria)
+		return
+	}
 	// The specification says a server ignores an id in a create's body.
 	v, err := a.store.Create(r.c.Request.Context(), r.sandbox, res, "")
 	if err != nil {
