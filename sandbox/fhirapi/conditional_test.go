@@ -143,3 +143,61 @@ func TestConditionalDelete_SingleByDefaultMultipleWhenConfigured(t *testing.T) {
 		t.Errorf("CapabilityStatement conditionalDelete %q", cs.Rest[0].Resource[0].ConditionalDelete)
 	}
 }
+
+func TestTransaction_ConditionalEntriesAndReferences(t *testing.T) {
+	e, _ := newEngine(t)
+	conditionalSeed(t, e) // a, b: 111; c: 222
+	body := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000c1","resource":` + withIdentifier("", "222") + `,
+	  "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=` + idSystem + `|222"}},
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000c1"}},
+	  "request":{"method":"POST","url":"Observation"}},
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"y"},"subject":{"reference":"Patient?identifier=` + idSystem + `|222"}},
+	  "request":{"method":"POST","url":"Observation"}},
+	 {"resource":{"resourceType":"Patient","gender":"male","identifier":[{"system":"` + idSystem + `","value":"444"}]},
+	  "request":{"method":"PUT","url":"Patient?identifier=` + idSystem + `|444"}},
+	 {"request":{"method":"DELETE","url":"Patient?_id=a"}}
+	]}`
+	var b bundleResponse
+	decode(t, mustDo(t, e, call{method: "POST", path: "/fhir", body: body}, http.StatusOK), &b)
+	want := []string{"200 OK", "201 Created", "201 Created", "201 Created", "204 No Content"}
+	for i, w := range want {
+		if b.Entry[i].Response.Status != w {
+			t.Errorf("entry %d: %q, want %q", i, b.Entry[i].Response.Status, w)
+		}
+	}
+	if !strings.HasPrefix(b.Entry[0].Response.Location, "Patient/c/") {
+		t.Errorf("conditional create should answer with Patient/c: %q", b.Entry[0].Response.Location)
+	}
+	for _, i := range []int{1, 2} {
+		loc := strings.SplitN(b.Entry[i].Response.Location, "/_history", 2)[0]
+		rec := mustDo(t, e, call{method: "GET", path: "/fhir/" + loc}, http.StatusOK)
+		if !strings.Contains(rec.Body.String(), `"reference":"Patient/c"`) {
+			t.Errorf("entry %d reference not resolved to Patient/c: %s", i, rec.Body)
+		}
+	}
+	if n := count(t, e, "/fhir/Patient?identifier="+idSystem+"|444"); n != 1 {
+		t.Errorf("conditional PUT created %d", n)
+	}
+	mustDo(t, e, call{method: "GET", path: "/fhir/Patient/a"}, http.StatusGone)
+}
+
+func TestTransaction_AmbiguousOrMissingConditionalReferenceFailsWhole(t *testing.T) {
+	for name, criteria := range map[string]string{"two matches": "111", "no match": "999"} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := newEngine(t)
+			conditionalSeed(t, e)
+			body := `{"resourceType":"Bundle","type":"transaction","entry":[
+			 {"resource":{"resourceType":"Organization","name":"x"},"request":{"method":"POST","url":"Organization"}},
+			 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=` + idSystem + `|` + criteria + `"}},
+			  "request":{"method":"POST","url":"Observation"}}]}`
+			rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
+			if rec.Code != http.StatusPreconditionFailed || !strings.Contains(rec.Body.String(), "Bundle.entry[1]") {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			if count(t, e, "/fhir/Organization") != 0 || count(t, e, "/fhir/Observation") != 0 {
+				t.Error("a failed transaction left resources behind")
+			}
+		})
+	}
+}

@@ -37,18 +37,23 @@ type entryIn struct {
 
 // entry is one bundle entry ready to run.
 type entry struct {
-	index     int
-	method    string
-	typ, id   string
-	version   int64 // vread
-	ifMatch   string
-	fullURL   string
-	body      []byte // compacted resource; references rewritten in a transaction
-	res       *fhirjson.Resource
-	newID     string // a transaction's server-assigned id for a POST
-	result    *fhirstore.Resource
-	status    int
-	errResult *outcome.Error
+	index   int
+	method  string
+	typ, id string
+	version int64 // vread
+	ifMatch string
+	fullURL string
+	body    []byte // compacted resource; references rewritten in a transaction
+	res     *fhirjson.Resource
+	newID   string // a transaction's server-assigned id for a POST
+	// criteria are the search of a conditional PUT or DELETE (Type?criteria)
+	// and ifNoneExist that of a conditional create; existing is the
+	// resource a conditional create found instead of creating.
+	criteria, ifNoneExist string
+	existing              *fhirstore.Resource
+	result                *fhirstore.Resource
+	status                int
+	errResult             *outcome.Error
 }
 
 // methodOrder is the processing order of a transaction (FHIR http.html#trules).
@@ -88,7 +93,12 @@ func (a *API) bundle(r *request, _ []string) {
 			if e.errResult != nil {
 				continue
 			}
-			err := a.store.Tx(ctx, func(tx fhirstore.Tx) error { return a.run(ctx, tx, r.sandbox, e) })
+			err := a.store.Tx(ctx, func(tx fhirstore.Tx) error {
+				if err := a.resolve(ctx, tx, r, e); err != nil {
+					return err
+				}
+				return a.run(ctx, tx, r, e)
+			})
 			if err != nil {
 				e.errResult = outcome.From(storeError(err, e.typ, e.id))
 			}
@@ -171,13 +181,20 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 	if e.method == "PATCH" {
 		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
 	}
-	if in.Request.IfNoneExist != "" {
-		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "conditional create (ifNoneExist) is not supported yet"))
+	e.ifNoneExist = in.Request.IfNoneExist
+	if e.ifNoneExist != "" && e.method != "POST" {
+		return nil, bad("ifNoneExist belongs to POST entries")
 	}
 	u := strings.TrimPrefix(in.Request.URL, r.base+"/")
-	if strings.Contains(u, "?") {
-		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported,
-			"request.url %q: searches and conditional interactions in bundles are not supported yet", in.Request.URL))
+	if path, query, conditional := strings.Cut(u, "?"); conditional {
+		if e.method != "PUT" && e.method != "DELETE" {
+			return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported,
+				"request.url %q: searches in bundles are not supported yet", in.Request.URL))
+		}
+		if query == "" {
+			return nil, bad("request.url %q has an empty search", in.Request.URL)
+		}
+		e.criteria, u = query, path
 	}
 	segs := splitPath(u)
 	if len(segs) == 0 || !fhirjson.IsType(segs[0]) {
@@ -185,6 +202,7 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 	}
 	e.typ = segs[0]
 	switch {
+	case e.criteria != "" && len(segs) == 1:
 	case e.method == "POST" && len(segs) == 1:
 	case (e.method == "PUT" || e.method == "DELETE" || e.method == "GET" || e.method == "HEAD") && len(segs) == 2:
 		e.id = segs[1]
@@ -227,7 +245,7 @@ func (e *entry) prepare() error {
 		return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Invalid,
 			"resource type %s does not match %s in request.url", res.Type, e.typ))
 	}
-	if e.method == "PUT" {
+	if e.method == "PUT" && e.criteria == "" {
 		if err := checkUpdateID(e.typ, e.id, res); err != nil {
 			return entryError(e.index, err)
 		}
@@ -267,45 +285,65 @@ func prepareAll(entries []*entry) []error {
 // transaction runs every entry in one store transaction, in the
 // specification's order, after resolving the entries' fullUrls.
 func (a *API) transaction(ctx context.Context, r *request, entries []*entry) error {
-	ids := map[string]string{} // fullUrl → Type/id
-	seen := map[string]int{}
-	for _, e := range entries {
-		if e.method == "POST" {
-			e.newID = fhirstore.NewID()
-		}
-		target := e.typ + "/" + e.id
-		if e.newID != "" {
-			target = e.typ + "/" + e.newID
-		}
-		if e.method == "PUT" || e.method == "DELETE" || e.method == "POST" {
-			if j, dup := seen[target]; dup && e.method != "POST" {
-				return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
-					"%s is also the target of entry %d; a transaction may change a resource once", target, j))
-			}
-			seen[target] = e.index
-		}
-		if e.fullURL != "" && (e.method == "POST" || e.method == "PUT") {
-			ids[e.fullURL] = target
-		}
-	}
-	for _, e := range entries {
-		if e.body == nil {
-			continue
-		}
-		body, err := rewriteReferences(e.body, ids)
-		if err != nil {
-			return entryError(e.index, err)
-		}
-		e.body = body
-	}
-	if errs := prepareAll(entries); len(errs) > 0 {
-		return errs[0]
-	}
-	order := append([]*entry(nil), entries...)
-	sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
 	return a.store.Tx(ctx, func(tx fhirstore.Tx) error {
+		// Conditional entries first: their targets decide the ids that
+		// references to their fullUrls are rewritten to.
+		for _, e := range entries {
+			if err := a.resolve(ctx, tx, r, e); err != nil {
+				return entryError(e.index, err)
+			}
+		}
+		ids := map[string]string{} // fullUrl → Type/id
+		seen := map[string]int{}
+		for _, e := range entries {
+			if e.method == "POST" && e.existing == nil {
+				e.newID = fhirstore.NewID()
+			}
+			target := e.typ + "/" + e.id
+			switch {
+			case e.existing != nil:
+				target = e.typ + "/" + e.existing.ID
+			case e.newID != "":
+				target = e.typ + "/" + e.newID
+			}
+			if (e.method == "PUT" || e.method == "DELETE") && e.id != "" {
+				if j, dup := seen[target]; dup {
+					return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
+						"%s is also the target of entry %d; a transaction may change a resource once", target, j))
+				}
+				seen[target] = e.index
+			}
+			if e.fullURL != "" && (e.method == "POST" || e.method == "PUT") {
+				ids[e.fullURL] = target
+			}
+		}
+		for _, e := range entries {
+			if e.body == nil {
+				continue
+			}
+			body, err := rewriteReferences(e.body, ids, func(typ, criteria string) (string, error) {
+				found, err := a.matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
+				if err != nil {
+					return "", err
+				}
+				if len(found) != 1 {
+					return "", outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+						"conditional reference %s?%s matches %d resources; it must match exactly one", typ, criteria, len(found))
+				}
+				return typ + "/" + found[0].ID, nil
+			})
+			if err != nil {
+				return entryError(e.index, err)
+			}
+			e.body = body
+		}
+		if errs := prepareAll(entries); len(errs) > 0 {
+			return errs[0]
+		}
+		order := append([]*entry(nil), entries...)
+		sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
 		for _, e := range order {
-			if err := a.run(ctx, tx, r.sandbox, e); err != nil {
+			if err := a.run(ctx, tx, r, e); err != nil {
 				return entryError(e.index, storeError(err, e.typ, e.id))
 			}
 		}
@@ -313,35 +351,99 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry) err
 	})
 }
 
+// resolve evaluates a conditional create or update entry's search: a
+// create that finds its resource does not create, an update takes the id of
+// what it finds (or of its body, or a new one, when it finds nothing).
+func (a *API) resolve(ctx context.Context, tx fhirstore.Tx, r *request, e *entry) error {
+	var criteria string
+	switch {
+	case e.method == "POST" && e.ifNoneExist != "":
+		criteria = e.ifNoneExist
+	case e.method == "PUT" && e.criteria != "":
+		criteria = e.criteria
+	default:
+		return nil
+	}
+	found, err := a.matches(ctx, tx, r.sandbox, r.base, e.typ, criteria, 1)
+	switch {
+	case err != nil:
+		return err
+	case len(found) > 1:
+		return tooMany(e.typ, criteria)
+	case len(found) == 1 && e.method == "POST":
+		e.existing = found[0]
+	case len(found) == 1:
+		e.id = found[0].ID
+	case e.method == "PUT":
+		var head struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(e.body, &head)
+		e.id = head.ID
+		if e.id == "" {
+			e.id = fhirstore.NewID()
+		}
+	}
+	return nil
+}
+
 // run performs one entry on tx.
-func (a *API) run(ctx context.Context, tx fhirstore.Tx, sandbox string, e *entry) error {
+func (a *API) run(ctx context.Context, tx fhirstore.Tx, r *request, e *entry) error {
 	var err error
 	switch e.method {
 	case "POST":
-		e.result, err = tx.Create(ctx, sandbox, e.res, e.newID)
+		if e.existing != nil {
+			e.result, e.status = e.existing, http.StatusOK
+			return nil
+		}
+		e.result, err = tx.Create(ctx, r.sandbox, e.res, e.newID)
 		e.status = http.StatusCreated
 	case "PUT":
+		if e.criteria != "" {
+			if e.res.ID != "" && e.res.ID != e.id {
+				return outcome.New(http.StatusBadRequest, outcome.Invalid,
+					"the criteria select %s/%s but the resource has id %q", e.typ, e.id, e.res.ID)
+			}
+			e.res.ID = e.id
+		}
 		opts, oerr := updateOptions(e.ifMatch)
 		if oerr != nil {
 			return oerr
 		}
 		var created bool
-		e.result, created, err = tx.Update(ctx, sandbox, e.res, opts)
+		e.result, created, err = tx.Update(ctx, r.sandbox, e.res, opts)
 		e.status = http.StatusOK
 		if created {
 			e.status = http.StatusCreated
 		}
 	case "DELETE":
-		e.result, err = tx.Delete(ctx, sandbox, e.typ, e.id)
 		e.status = http.StatusNoContent
+		if e.criteria == "" {
+			e.result, err = tx.Delete(ctx, r.sandbox, e.typ, e.id)
+			break
+		}
+		limit := a.cfg.ConditionalDeleteMax
+		found, ferr := a.matches(ctx, tx, r.sandbox, r.base, e.typ, e.criteria, limit)
+		if ferr != nil {
+			return ferr
+		}
+		if len(found) > limit {
+			return outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+				"%s?%s matches more than %d resource(s), the most one conditional delete may remove", e.typ, e.criteria, limit)
+		}
+		for _, f := range found {
+			if e.result, err = tx.Delete(ctx, r.sandbox, f.Type, f.ID); err != nil {
+				break
+			}
+		}
 	case "GET", "HEAD":
 		if e.version > 0 {
-			e.result, err = tx.VRead(ctx, sandbox, e.typ, e.id, e.version)
+			e.result, err = tx.VRead(ctx, r.sandbox, e.typ, e.id, e.version)
 			if err == nil && e.result.Deleted() {
 				err = &fhirstore.GoneError{Resource: e.result}
 			}
 		} else {
-			e.result, err = tx.Read(ctx, sandbox, e.typ, e.id)
+			e.result, err = tx.Read(ctx, r.sandbox, e.typ, e.id)
 		}
 		e.status = http.StatusOK
 	}
@@ -349,9 +451,10 @@ func (a *API) run(ctx context.Context, tx fhirstore.Tx, sandbox string, e *entry
 }
 
 // rewriteReferences replaces every reference to a fullUrl of the bundle by
-// the Type/id it resolved to; a urn:uuid or urn:oid reference that names
-// no entry is an error.
-func rewriteReferences(body []byte, ids map[string]string) ([]byte, error) {
+// the Type/id it resolved to, and every conditional reference
+// (Type?criteria) by what cond resolves it to; a urn:uuid or urn:oid
+// reference that names no entry is an error.
+func rewriteReferences(body []byte, ids map[string]string, cond func(typ, criteria string) (string, error)) ([]byte, error) {
 	return fhirjson.MapReferences(body, func(ref string) (string, bool, error) {
 		if target, ok := ids[ref]; ok {
 			return target, true, nil
@@ -359,6 +462,10 @@ func rewriteReferences(body []byte, ids map[string]string) ([]byte, error) {
 		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
 			return "", false, outcome.New(http.StatusBadRequest, outcome.NotFound,
 				"reference %q names no entry's fullUrl in this transaction", ref)
+		}
+		if typ, criteria, ok := strings.Cut(ref, "?"); ok && fhirjson.IsType(typ) && cond != nil {
+			target, err := cond(typ, criteria)
+			return target, err == nil, err
 		}
 		return "", false, nil
 	})
