@@ -76,12 +76,16 @@ type capOperation struct {
 // typeInteractions are the type and instance interactions the router serves.
 var typeInteractions = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
 
-// Bulk Data export operations (FHIR Bulk Data Access IG).
+// Operations of one level: Bulk Data export (FHIR Bulk Data Access IG) and
+// Patient $everything.
 var (
 	systemOperations = []capOperation{{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}}
 	levelExports     = map[string][]capOperation{
-		"Patient": {{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}},
-		"Group":   {{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}},
+		"Patient": {
+			{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"},
+			{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+		},
+		"Group": {{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}},
 	}
 )
 

@@ -296,9 +296,13 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 		for _, op := range r.Operation {
 			c := call{method: "POST", path: "/fhir/" + r.Type + "/$" + op.Name, body: `{"resourceType":"` + r.Type + `"}`}
 			want := http.StatusOK
-			if op.Name == "export" {
+			switch op.Name {
+			case "export":
 				c = call{method: "GET", path: "/fhir/" + r.Type + "/$export", header: map[string]string{"Prefer": "respond-async"}}
 				want = http.StatusAccepted
+			case "everything":
+				mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/ev", body: `{"resourceType":"Patient","id":"ev"}`}, http.StatusCreated)
+				c = call{method: "GET", path: "/fhir/Patient/ev/$everything"}
 			}
 			if rec := do(t, e, c); rec.Code != want {
 				t.Errorf("%s $%s claimed but answers %d %s", r.Type, op.Name, rec.Code, rec.Body)

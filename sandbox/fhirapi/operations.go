@@ -23,6 +23,8 @@ func (a *API) operation(method string, segs []string) handler {
 		return only(method, http.MethodGet, a.exportFile)
 	case name == "$export":
 		return only(method, http.MethodGet, a.exportKickOff)
+	case name == "$everything" && len(segs) == 3:
+		return only(method, http.MethodGet, a.everything)
 	case name == "$validate" && (len(segs) == 2 || len(segs) == 3):
 		return only(method, http.MethodPost, a.validate)
 	}
