@@ -2,14 +2,17 @@ package fhirapi_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/fhirapi"
 )
 
@@ -56,4 +59,46 @@ func BenchmarkTransaction_50Entries(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(50*b.N)/time.Since(start).Seconds(), "resources/s")
+}
+
+// BenchmarkEverything_500 measures Patient/[id]/$everything for a patient
+// with 500 resources: in one page (_count=1000) and as the first page of 50.
+func BenchmarkEverything_500(b *testing.B) {
+	e, store := newEngineWith(b, fhirapi.Config{})
+	var bodies [][]byte
+	bodies = append(bodies, []byte(`{"resourceType":"Patient","id":"p500"}`))
+	for i := 0; i < 499; i++ {
+		bodies = append(bodies, []byte(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final",`+
+			`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/p500"},`+
+			`"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":%d,"unit":"/min"}}`, i, 60+i%40)))
+	}
+	if err := fhirstore.Load(context.Background(), store, fhirstore.DefaultSandbox, bodies, fhirstore.LoadOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	for _, c := range []struct {
+		name, query string
+		want        int
+	}{{"all", "?_count=1000", 500}, {"first_page_of_50", "?_count=50", 50}} {
+		b.Run(c.name, func(b *testing.B) {
+			var lat []time.Duration
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				resp, err := http.Get(srv.URL + "/fhir/Patient/p500/$everything" + c.query)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				lat = append(lat, time.Since(start))
+				if resp.StatusCode != http.StatusOK || bytes.Count(body, []byte(`"mode":"match"`)) != c.want {
+					b.Fatalf("status %d, %d matches", resp.StatusCode, bytes.Count(body, []byte(`"mode":"match"`)))
+				}
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
 }
