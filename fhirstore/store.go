@@ -153,6 +153,11 @@ type Writer interface {
 	// Delete records a deletion and returns it; deleting a resource that does
 	// not exist or is already deleted returns (nil, nil).
 	Delete(ctx context.Context, sandbox, typ, id string) (*Resource, error)
+	// ReplaceMeta rewrites the body of a stored version in place, without a
+	// new version or timestamp, re-indexing it when it is current. It is for
+	// $meta-add and $meta-delete only: body must differ from the stored one
+	// in meta alone. ErrNotFound when no such version holds a body.
+	ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error
 }
 
 // Tx is a transaction: its reads see its own writes.

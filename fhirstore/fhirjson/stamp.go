@@ -183,3 +183,28 @@ func Stamp(body []byte, id string, version int64, lastUpdated time.Time) ([]byte
 	out.WriteByte('}')
 	return out.Bytes(), nil
 }
+
+// WithMeta returns body, a stamped resource, with its meta replaced by
+// meta (a JSON object) and every other member kept in place.
+func WithMeta(body, meta []byte) ([]byte, error) {
+	fields, err := splitObject(body)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteByte('{')
+	for i, f := range fields {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.WriteString(strconv.Quote(f.key))
+		out.WriteByte(':')
+		if f.key == "meta" {
+			out.Write(meta)
+		} else {
+			out.Write(f.val)
+		}
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
+}

@@ -216,6 +216,11 @@ func (s *Store) Update(ctx context.Context, sandbox string, r *fhirjson.Resource
 	return res, created, err
 }
 
+// ReplaceMeta implements fhirstore.Writer in a transaction of its own.
+func (s *Store) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
+	return s.Tx(ctx, func(t fhirstore.Tx) error { return t.ReplaceMeta(ctx, sandbox, typ, id, version, body) })
+}
+
 // Delete implements fhirstore.Writer in a transaction of its own.
 func (s *Store) Delete(ctx context.Context, sandbox, typ, id string) (res *fhirstore.Resource, err error) {
 	err = s.Tx(ctx, func(t fhirstore.Tx) error {

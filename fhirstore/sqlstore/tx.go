@@ -279,3 +279,36 @@ func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQu
 	}
 	return page, nil
 }
+
+func (t *tx) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
+	c, err := t.current(ctx, sandbox, typ, id)
+	if err != nil {
+		return err
+	}
+	if c != nil && c.version == version {
+		if c.method == fhirstore.MethodDelete {
+			return fhirstore.ErrNotFound
+		}
+		var old []byte
+		if err := t.stmt(ctx, stReadBody).QueryRowContext(ctx, c.rid).Scan(&old); err != nil {
+			return t.wrap("read old body", err)
+		}
+		if err := t.dropIndex(ctx, sandbox, c.rid, typ, old); err != nil {
+			return err
+		}
+		q := rebind(t.s.d, `UPDATE resource SET body = ? WHERE rid = ?`)
+		if _, err := t.q.ExecContext(ctx, q, body, c.rid); err != nil {
+			return t.wrap("replace meta", err)
+		}
+		return t.writeIndex(ctx, sandbox, c.rid, typ, body)
+	}
+	q := rebind(t.s.d, `UPDATE resource_history SET body = ? WHERE sandbox = ? AND type = ? AND id = ? AND version = ? AND body IS NOT NULL`)
+	res, err := t.q.ExecContext(ctx, q, body, sandbox, typ, id, version)
+	if err != nil {
+		return t.wrap("replace meta", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fhirstore.ErrNotFound
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -319,5 +320,36 @@ func testHistorySnapshot(t *testing.T, s fhirstore.Store, c *Clock) {
 	}
 	if rest.Total != 3 || len(rest.Versions) != 2 {
 		t.Errorf("under the snapshot: total %d, %d more versions; want 3 and 2", rest.Total, len(rest.Versions))
+	}
+}
+
+func testReplaceMeta(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	v1, _, _ := s.Update(ctx, sb, Patient(t, "p1", "A"), fhirstore.UpdateOptions{})
+	v2, _, err := s.Update(ctx, sb, Patient(t, "p1", "B"), fhirstore.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged := func(v *fhirstore.Resource) []byte {
+		return []byte(strings.Replace(string(v.Body), `"meta":{`, `"meta":{"tag":[{"system":"urn:t","code":"x"}],`, 1))
+	}
+	for _, v := range []*fhirstore.Resource{v1, v2} {
+		if err := s.ReplaceMeta(ctx, sb, "Patient", "p1", v.Version, tagged(v)); err != nil {
+			t.Fatalf("version %d: %v", v.Version, err)
+		}
+		got, err := s.VRead(ctx, sb, "Patient", "p1", v.Version)
+		if err != nil || string(got.Body) != string(tagged(v)) || !got.LastUpdated.Equal(v.LastUpdated) {
+			t.Errorf("version %d after ReplaceMeta: %s %v", v.Version, got.Body, err)
+		}
+	}
+	if h, _ := s.History(ctx, sb, fhirstore.HistoryQuery{Type: "Patient", ID: "p1"}); h.Total != 2 {
+		t.Errorf("ReplaceMeta made versions: %d", h.Total)
+	}
+	if err := s.ReplaceMeta(ctx, sb, "Patient", "p1", 7, tagged(v2)); !errors.Is(err, fhirstore.ErrNotFound) {
+		t.Errorf("unknown version: %v", err)
+	}
+	s.Delete(ctx, sb, "Patient", "p1")
+	if err := s.ReplaceMeta(ctx, sb, "Patient", "p1", 3, tagged(v2)); !errors.Is(err, fhirstore.ErrNotFound) {
+		t.Errorf("the deletion version has no body to replace: %v", err)
 	}
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"History_Paging_StableUnderLaterWrites", testHistoryPaging},
 		{"History_Since_KeepsLaterVersions", testHistorySince},
 		{"History_Snapshot_CoversEarlierWritesAndNoLaterOnes", testHistorySnapshot},
+		{"ReplaceMeta_RewritesAVersionInPlace", testReplaceMeta},
 		{"History_UnknownInstance_ReturnsErrNotFound", testHistoryUnknown},
 		{"Sandboxes_AreIsolated", testIsolation},
 		{"Tx_Error_RollsBackEveryWrite", testTxRollback},

@@ -90,7 +90,12 @@ var (
 )
 
 // typeOperations are the operations served on every type.
-var typeOperations = []capOperation{{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"}}
+var typeOperations = []capOperation{
+	{Name: "validate", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+	{Name: "meta", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-meta"},
+	{Name: "meta-add", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-meta-add"},
+	{Name: "meta-delete", Definition: "http://hl7.org/fhir/OperationDefinition/Resource-meta-delete"},
+}
 
 // systemInteractions are the system interactions the router serves.
 var systemInteractions = []string{"transaction", "batch", "history-system", "search-system"}

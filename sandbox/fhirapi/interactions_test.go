@@ -300,6 +300,14 @@ func TestMetadata_IsValidAndListsWhatIsServed(t *testing.T) {
 			case "export":
 				c = call{method: "GET", path: "/fhir/" + r.Type + "/$export", header: map[string]string{"Prefer": "respond-async"}}
 				want = http.StatusAccepted
+			case "meta", "meta-add", "meta-delete":
+				body := `{"resourceType":"` + r.Type + `","id":"m1"}`
+				if r.Type == "Basic" {
+					body = `{"resourceType":"Basic","id":"m1","code":{"text":"x"}}`
+				}
+				mustDo(t, e, call{method: "PUT", path: "/fhir/" + r.Type + "/m1", body: body}, map[bool]int{true: 201, false: 200}[op.Name == "meta"])
+				c = call{method: "POST", path: "/fhir/" + r.Type + "/m1/$" + op.Name,
+					body: `{"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"tag":[{"code":"t"}]}}]}`}
 			case "everything":
 				mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/ev", body: `{"resourceType":"Patient","id":"ev"}`}, http.StatusCreated)
 				c = call{method: "GET", path: "/fhir/Patient/ev/$everything"}

@@ -23,6 +23,15 @@ func (a *API) operation(method string, segs []string) handler {
 		return only(method, http.MethodGet, a.exportFile)
 	case name == "$export":
 		return only(method, http.MethodGet, a.exportKickOff)
+	case (name == "$meta" || name == "$meta-add" || name == "$meta-delete") &&
+		(len(segs) == 3 || (len(segs) == 5 && segs[2] == "_history")):
+		if name == "$meta" {
+			if method == http.MethodPost {
+				return a.metaRead
+			}
+			return only(method, http.MethodGet, a.metaRead)
+		}
+		return only(method, http.MethodPost, a.metaChange)
 	case name == "$everything" && len(segs) == 3:
 		return only(method, http.MethodGet, a.everything)
 	case name == "$validate" && (len(segs) == 2 || len(segs) == 3):
