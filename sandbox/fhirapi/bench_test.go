@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,29 +38,49 @@ func transaction50(n int) []byte {
 }
 
 // BenchmarkTransaction_50Entries posts 50-entry transaction Bundles to the
-// API over loopback and reports resources ingested per second.
+// API over loopback, from one client and from four at once, and reports
+// resources ingested per second.
 func BenchmarkTransaction_50Entries(b *testing.B) {
-	e, _ := newEngineWith(b, fhirapi.Config{})
-	srv := httptest.NewServer(e)
-	defer srv.Close()
-	bodies := make([][]byte, 16)
-	for i := range bodies {
-		bodies[i] = transaction50(i)
+	for _, clients := range []int{1, 4} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			e, _ := newEngineWith(b, fhirapi.Config{})
+			srv := httptest.NewServer(e)
+			defer srv.Close()
+			bodies := make([][]byte, 16)
+			for i := range bodies {
+				bodies[i] = transaction50(i)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := next.Add(1) - 1
+						if i >= int64(b.N) {
+							return
+						}
+						resp, err := http.Post(srv.URL+"/fhir", "application/fhir+json", bytes.NewReader(bodies[i%int64(len(bodies))]))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							b.Errorf("status %d", resp.StatusCode)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(50*b.N)/time.Since(start).Seconds(), "resources/s")
+		})
 	}
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		resp, err := http.Post(srv.URL+"/fhir", "application/fhir+json", bytes.NewReader(bodies[i%len(bodies)]))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
-	}
-	b.ReportMetric(float64(50*b.N)/time.Since(start).Seconds(), "resources/s")
 }
 
 // BenchmarkEverything_500 measures Patient/[id]/$everything for a patient

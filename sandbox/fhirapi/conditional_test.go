@@ -156,7 +156,11 @@ func TestTransaction_ConditionalEntriesAndReferences(t *testing.T) {
 	  "request":{"method":"POST","url":"Observation"}},
 	 {"resource":{"resourceType":"Patient","gender":"male","identifier":[{"system":"` + idSystem + `","value":"444"}]},
 	  "request":{"method":"PUT","url":"Patient?identifier=` + idSystem + `|444"}},
-	 {"request":{"method":"DELETE","url":"Patient?_id=a"}}
+	 {"request":{"method":"DELETE","url":"Patient?_id=a"}},
+	 {"fullUrl":"urn:uuid:00000000-0000-4000-8000-0000000000d1","resource":` + withIdentifier("", "555") + `,
+	  "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=` + idSystem + `|555"}},
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"z"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-0000000000d1"}},
+	  "request":{"method":"POST","url":"Observation"}}
 	]}`
 	var b bundleResponse
 	decode(t, mustDo(t, e, call{method: "POST", path: "/fhir", body: body}, http.StatusOK), &b)
@@ -180,6 +184,16 @@ func TestTransaction_ConditionalEntriesAndReferences(t *testing.T) {
 		t.Errorf("conditional PUT created %d", n)
 	}
 	mustDo(t, e, call{method: "GET", path: "/fhir/Patient/a"}, http.StatusGone)
+	// A conditional create that found nothing creates, and references to
+	// its fullUrl point at what it created.
+	created := strings.SplitN(b.Entry[5].Response.Location, "/_history", 2)[0]
+	if b.Entry[5].Response.Status != "201 Created" || !strings.HasPrefix(created, "Patient/") || len(created) <= len("Patient/") {
+		t.Fatalf("entry 5: %+v", b.Entry[5].Response)
+	}
+	obs := strings.SplitN(b.Entry[6].Response.Location, "/_history", 2)[0]
+	if rec := mustDo(t, e, call{method: "GET", path: "/fhir/" + obs}, http.StatusOK); !strings.Contains(rec.Body.String(), `"reference":"`+created+`"`) {
+		t.Errorf("reference to the conditional create's fullUrl: %s, want %s", rec.Body, created)
+	}
 }
 
 func TestTransaction_AmbiguousOrMissingConditionalReferenceFailsWhole(t *testing.T) {

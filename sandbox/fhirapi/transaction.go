@@ -285,25 +285,60 @@ func prepareAll(entries []*entry) []error {
 // transaction runs every entry in one store transaction, in the
 // specification's order, after resolving the entries' fullUrls.
 func (a *API) transaction(ctx context.Context, r *request, entries []*entry) error {
+	// Validation runs before the store transaction, on every core, so that
+	// the single writer is held only for the writes. Targets that depend on
+	// the store (conditional entries and references) stand in as
+	// placeholders of their type: validation checks a reference's type,
+	// never its id. The final rewrite in the transaction keeps the types.
+	const placeholder = "0"
+	provisional := map[string]string{}
+	for _, e := range entries {
+		if e.method == "POST" && e.ifNoneExist == "" {
+			e.newID = fhirstore.NewID()
+		}
+		if e.fullURL != "" && (e.method == "POST" || e.method == "PUT") {
+			id := e.newID
+			if e.method == "PUT" && e.criteria == "" {
+				id = e.id
+			}
+			if id == "" {
+				id = placeholder
+			}
+			provisional[e.fullURL] = e.typ + "/" + id
+		}
+	}
+	original := make([][]byte, len(entries))
+	for i, e := range entries {
+		if e.body == nil {
+			continue
+		}
+		original[i] = e.body
+		body, err := rewriteReferences(e.body, provisional, func(typ, _ string) (string, error) { return typ + "/" + placeholder, nil })
+		if err != nil {
+			return entryError(e.index, err)
+		}
+		e.body = body
+	}
+	if errs := prepareAll(entries); len(errs) > 0 {
+		return errs[0]
+	}
 	return a.store.Tx(ctx, func(tx fhirstore.Tx) error {
-		// Conditional entries first: their targets decide the ids that
-		// references to their fullUrls are rewritten to.
 		for _, e := range entries {
 			if err := a.resolve(ctx, tx, r, e); err != nil {
 				return entryError(e.index, err)
+			}
+			if e.method == "POST" && e.existing == nil && e.newID == "" {
+				e.newID = fhirstore.NewID() // a conditional create that found nothing
 			}
 		}
 		ids := map[string]string{} // fullUrl → Type/id
 		seen := map[string]int{}
 		for _, e := range entries {
-			if e.method == "POST" && e.existing == nil {
-				e.newID = fhirstore.NewID()
-			}
 			target := e.typ + "/" + e.id
 			switch {
 			case e.existing != nil:
 				target = e.typ + "/" + e.existing.ID
-			case e.newID != "":
+			case e.method == "POST":
 				target = e.typ + "/" + e.newID
 			}
 			if (e.method == "PUT" || e.method == "DELETE") && e.id != "" {
@@ -317,11 +352,11 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry) err
 				ids[e.fullURL] = target
 			}
 		}
-		for _, e := range entries {
-			if e.body == nil {
+		for i, e := range entries {
+			if e.res == nil {
 				continue
 			}
-			body, err := rewriteReferences(e.body, ids, func(typ, criteria string) (string, error) {
+			body, err := rewriteReferences(original[i], ids, func(typ, criteria string) (string, error) {
 				found, err := a.matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
 				if err != nil {
 					return "", err
@@ -335,10 +370,7 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry) err
 			if err != nil {
 				return entryError(e.index, err)
 			}
-			e.body = body
-		}
-		if errs := prepareAll(entries); len(errs) > 0 {
-			return errs[0]
+			e.res.Body = body
 		}
 		order := append([]*entry(nil), entries...)
 		sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
