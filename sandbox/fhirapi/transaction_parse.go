@@ -1,0 +1,138 @@
+package fhirapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+)
+
+// parseBundle checks the posted Bundle: a transaction or batch, valid as a
+// Bundle once its entries' resources (validated one by one later) are set
+// aside.
+func parseBundle(data []byte) (*bundleIn, error) {
+	var shell map[string]json.RawMessage
+	if err := json.Unmarshal(data, &shell); err != nil {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+	}
+	if string(shell["resourceType"]) != `"Bundle"` {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
+	}
+	var b bundleIn
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle: %v", err)
+	}
+	if b.Type != "transaction" && b.Type != "batch" {
+		return nil, outcome.New(http.StatusBadRequest, outcome.Value,
+			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
+	}
+	var entries []map[string]json.RawMessage
+	if raw, ok := shell["entry"]; ok {
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle.entry: %v", err).At("Bundle.entry")
+		}
+	}
+	for _, e := range entries {
+		delete(e, "resource")
+	}
+	if entries != nil {
+		raw, _ := json.Marshal(entries)
+		shell["entry"] = raw
+	}
+	raw, _ := json.Marshal(shell)
+	if _, err := fhirjson.Parse(raw); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// entryError is an error of entry i, naming it.
+func entryError(i int, err error) *outcome.Error {
+	oe := outcome.From(err)
+	c := *oe
+	c.Issues = nil
+	for _, is := range oe.Issues {
+		is.Diagnostics = fmt.Sprintf("Bundle.entry[%d]: %s", i, is.Diagnostics)
+		for j, ex := range is.Expression {
+			is.Expression = append([]string(nil), is.Expression...)
+			is.Expression[j] = fmt.Sprintf("Bundle.entry[%d].resource.%s", i, ex)
+		}
+		if len(is.Expression) == 0 {
+			is.Expression = []string{fmt.Sprintf("Bundle.entry[%d]", i)}
+		}
+		c.Issues = append(c.Issues, is)
+	}
+	return c.Wrap(err)
+}
+
+// parseEntry reads an entry's request.
+func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
+	bad := func(format string, args ...any) error {
+		return entryError(i, outcome.New(http.StatusBadRequest, outcome.Invalid, format, args...))
+	}
+	if in.Request == nil || in.Request.Method == "" || in.Request.URL == "" {
+		return nil, bad("entry has no request with method and url")
+	}
+	e := &entry{index: i, method: in.Request.Method, ifMatch: in.Request.IfMatch, fullURL: in.FullURL}
+	if _, ok := methodOrder[e.method]; !ok {
+		return nil, bad("request.method %q is not one of GET, HEAD, POST, PUT, DELETE, PATCH", e.method)
+	}
+	if e.method == "PATCH" {
+		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
+	}
+	e.ifNoneExist = in.Request.IfNoneExist
+	if e.ifNoneExist != "" && e.method != "POST" {
+		return nil, bad("ifNoneExist belongs to POST entries")
+	}
+	u := strings.TrimPrefix(in.Request.URL, r.base+"/")
+	if path, query, conditional := strings.Cut(u, "?"); conditional {
+		if e.method != "PUT" && e.method != "DELETE" {
+			return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported,
+				"request.url %q: searches in bundles are not supported yet", in.Request.URL))
+		}
+		if query == "" {
+			return nil, bad("request.url %q has an empty search", in.Request.URL)
+		}
+		e.criteria, u = query, path
+	}
+	segs := splitPath(u)
+	if len(segs) == 0 || !fhirjson.IsType(segs[0]) {
+		return nil, bad("request.url %q does not start with a resource type", in.Request.URL)
+	}
+	e.typ = segs[0]
+	switch {
+	case e.criteria != "" && len(segs) == 1:
+	case e.method == "POST" && len(segs) == 1:
+	case (e.method == "PUT" || e.method == "DELETE" || e.method == "GET" || e.method == "HEAD") && len(segs) == 2:
+		e.id = segs[1]
+	case (e.method == "GET" || e.method == "HEAD") && len(segs) == 4 && segs[2] == "_history":
+		e.id = segs[1]
+		v, err := strconv.ParseInt(segs[3], 10, 64)
+		if err != nil || v < 1 {
+			return nil, bad("request.url %q: %q is not a version", in.Request.URL, segs[3])
+		}
+		e.version = v
+	default:
+		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
+	}
+	if e.id != "" && !fhirjson.ValidID(e.id) {
+		return nil, bad("request.url %q: %q is not a valid id", in.Request.URL, e.id)
+	}
+	if e.method == "POST" || e.method == "PUT" {
+		if len(in.Resource) == 0 {
+			return nil, bad("a %s entry needs a resource", e.method)
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, in.Resource); err != nil {
+			return nil, bad("resource is not JSON: %v", err)
+		}
+		e.body = buf.Bytes()
+	}
+	return e, nil
+}
