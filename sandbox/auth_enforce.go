@@ -171,7 +171,8 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 // so any scope that lets the client write or read the type will do. Other
 // operations need read (and, unless GET, update) on the type or every
 // type. Patient-level and constrained scopes get no operation whose answer
-// carries resources, since it cannot be confined yet.
+// carries resources, since it cannot be confined yet; $everything, whose
+// answer is one compartment, is the exception for the token's own patient.
 func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
 	typ := in.typ
 	ins := []smart.Interaction{smart.Read}
@@ -184,6 +185,21 @@ func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
 			}
 		}
 		forbid(c, "the token's scopes do not permit create, update or read on %s, which $validate needs", typ)
+		return
+	case in.op == "$everything" && typ == "Patient":
+		// The answer is exactly Patient/id's compartment, so a patient-level
+		// token may have it for its own patient, given read on every type
+		// and no query constraints.
+		p, err := a.permit("*", smart.Read)
+		if err != nil {
+			forbid(c, "$everything needs read on every type")
+			return
+		}
+		if confined(p) && (p.Patient != in.id || len(p.Constraints) > 0) {
+			forbid(c, "a patient-level or constrained token may ask $everything of its own patient only, without constraints")
+			return
+		}
+		c.Next()
 		return
 	case strings.HasPrefix(in.op, "$export"):
 		typ = "*"
