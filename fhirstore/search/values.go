@@ -143,19 +143,14 @@ func (p *parser) date(f *Filter, s string, v *Value) error {
 // A time without a zone is taken as UTC.
 func ParseDate(s string) (low, high int64, ok bool) {
 	day, clock, hasTime := strings.Cut(s, "T")
-	var t time.Time
 	var err error
-	var step func(time.Time) time.Time
 	switch len(day) {
 	case 4:
-		t, err = time.Parse("2006", day)
-		step = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
+		_, err = time.Parse("2006", day)
 	case 7:
-		t, err = time.Parse("2006-01", day)
-		step = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+		_, err = time.Parse("2006-01", day)
 	case 10:
-		t, err = time.Parse("2006-01-02", day)
-		step = func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
+		_, err = time.Parse("2006-01-02", day)
 	default:
 		return 0, 0, false
 	}
@@ -163,11 +158,14 @@ func ParseDate(s string) (low, high int64, ok bool) {
 		return 0, 0, false
 	}
 	if hasTime {
-		if t, step, ok = withClock(t, clock); !ok {
+		if _, _, ok = withClock(time.Time{}, clock); !ok {
 			return 0, 0, false
 		}
 	}
-	return t.UnixMilli(), step(t).UnixMilli(), true
+	// The syntax is checked strictly above; the bounds come from the
+	// function that indexes dates, so that a search and the values it is
+	// matched against always agree.
+	return searchparam.DateRange(s)
 }
 
 // withClock adds a time of day with an optional zone to the date d.
@@ -221,13 +219,13 @@ func (p *parser) number(f *Filter, s string, v *Value) error {
 // precision implies: 100 is [99.5, 100.5), 100.0 is [99.95, 100.05) and 1e2
 // is [50, 150).
 func ParseNumber(s string) (v, low, high float64, ok bool) {
-	mant, exp := s, 0
+	mant := s
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
 		if err != nil || e > 300 || e < -300 {
 			return 0, 0, 0, false
 		}
-		mant, exp = s[:i], e
+		mant = s[:i]
 	}
 	digits := strings.TrimLeft(mant, "+-")
 	intPart, frac, _ := strings.Cut(digits, ".")
@@ -239,8 +237,10 @@ func ParseNumber(s string) (v, low, high float64, ok bool) {
 	if err != nil || math.IsInf(v, 0) {
 		return 0, 0, 0, false
 	}
-	half := 0.5 * math.Pow10(exp-len(frac))
-	return v, v - half, v + half, true
+	// The bounds come from the function that indexes numbers, so that a
+	// search and the values it is matched against always agree.
+	low, high, ok = searchparam.DecimalRange(s)
+	return v, low, high, ok
 }
 
 func allDigits(s string) bool {

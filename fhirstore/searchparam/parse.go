@@ -71,10 +71,10 @@ func referenceType(m map[string]any) string {
 	return t
 }
 
-// parseDateRange reads a FHIR date, dateTime or instant into the half-open
+// DateRange reads a FHIR date, dateTime or instant into the half-open
 // range of UTC milliseconds its precision covers. A dateTime without a time
 // zone is taken as UTC.
-func parseDateRange(s string) (low, high int64, ok bool) {
+func DateRange(s string) (low, high int64, ok bool) {
 	num := func(from, n int) (int, bool) {
 		if from+n > len(s) {
 			return 0, false
@@ -181,10 +181,10 @@ func parseDateRange(s string) (low, high int64, ok bool) {
 	return t.UnixMilli(), step(t).UnixMilli(), true
 }
 
-// decimalRange is the range a decimal's written precision implies: half a
+// DecimalRange is the range a decimal's written precision implies: half a
 // unit of its last digit either side. 100 is [99.5, 100.5), 100.0 is
 // [99.95, 100.05) and 1e2 is [50, 150).
-func decimalRange(s string) (low, high float64, ok bool) {
+func DecimalRange(s string) (low, high float64, ok bool) {
 	mant, exp := s, 0
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))

@@ -163,7 +163,7 @@ func (x *Index) addDate(k rowKey, v any) {
 func dateValue(v any) (low, high int64, ok bool) {
 	switch v := v.(type) {
 	case string:
-		return parseDateRange(v)
+		return DateRange(v)
 	case map[string]any:
 		if ev, has := v["event"]; has {
 			// Timing: only the outer limits of its events are searched.
@@ -182,12 +182,12 @@ func dateValue(v any) (low, high int64, ok bool) {
 		}
 		low, high = MinTime, MaxTime
 		if hasStart {
-			if low, _, ok = parseDateRange(s); !ok {
+			if low, _, ok = DateRange(s); !ok {
 				return 0, 0, false
 			}
 		}
 		if hasEnd {
-			if _, high, ok = parseDateRange(e); !ok {
+			if _, high, ok = DateRange(e); !ok {
 				return 0, 0, false
 			}
 		}
@@ -201,7 +201,7 @@ func (x *Index) addNumber(k rowKey, v any) {
 	switch v := v.(type) {
 	case json.Number:
 		var ok bool
-		if row.Low, row.High, ok = decimalRange(v.String()); !ok {
+		if row.Low, row.High, ok = DecimalRange(v.String()); !ok {
 			return
 		}
 		row.Value = v.String()
@@ -221,13 +221,13 @@ func (x *Index) addQuantity(k rowKey, v any) {
 	switch v := v.(type) {
 	case json.Number:
 		var ok bool
-		if row.Low, row.High, ok = decimalRange(v.String()); !ok {
+		if row.Low, row.High, ok = DecimalRange(v.String()); !ok {
 			return
 		}
 		row.Value = v.String()
 	case map[string]any:
 		if n, ok := v["value"].(json.Number); ok {
-			if row.Low, row.High, ok = decimalRange(n.String()); !ok {
+			if row.Low, row.High, ok = DecimalRange(n.String()); !ok {
 				return
 			}
 			row.Value = n.String()
@@ -269,7 +269,7 @@ func rangeBounds(m map[string]any) (low, high float64, ok bool) {
 		if !isNum {
 			return 0, 0, false
 		}
-		if low, _, ok = decimalRange(n.String()); !ok {
+		if low, _, ok = DecimalRange(n.String()); !ok {
 			return 0, 0, false
 		}
 	}
@@ -278,7 +278,7 @@ func rangeBounds(m map[string]any) (low, high float64, ok bool) {
 		if !isNum {
 			return 0, 0, false
 		}
-		if _, high, ok = decimalRange(n.String()); !ok {
+		if _, high, ok = DecimalRange(n.String()); !ok {
 			return 0, 0, false
 		}
 	}
