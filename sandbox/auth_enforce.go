@@ -96,42 +96,33 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 			}
 		}
 		c.Next()
-	case kindUpdate:
-		if p, ok := need(in.typ, smart.Update); !ok {
+	case kindUpdate, kindDelete:
+		si, verb := smart.Update, "update"
+		if in.kind == kindDelete {
+			si, verb = smart.Delete, "delete"
+		}
+		if p, ok := need(in.typ, si); !ok {
 			return
 		} else if !confined(p) {
 			c.Next()
 			return
 		}
 		if in.id == "" {
-			forbid(c, "conditional update is not available to patient-level or constrained scopes: its search is not confined")
+			forbid(c, "conditional %s is not available to patient-level or constrained scopes: its search is not confined", verb)
 			return
 		}
-		if err := g.checkStored(c.Request.Context(), a, in, smart.Update); err != nil {
+		if err := g.checkStored(c.Request.Context(), a, in, si); err != nil {
 			fail(err)
 			return
 		}
-		if body, ok := g.peekBody(c); ok {
-			if err := a.allows(in.typ, in.id, body, smart.Update); err != nil {
-				fail(err)
-				return
+		if in.kind == kindUpdate {
+			// The new body must stay inside what the token may touch too.
+			if body, ok := g.peekBody(c); ok {
+				if err := a.allows(in.typ, in.id, body, smart.Update); err != nil {
+					fail(err)
+					return
+				}
 			}
-		}
-		c.Next()
-	case kindDelete:
-		if p, ok := need(in.typ, smart.Delete); !ok {
-			return
-		} else if !confined(p) {
-			c.Next()
-			return
-		}
-		if in.id == "" {
-			forbid(c, "conditional delete is not available to patient-level or constrained scopes: its search is not confined")
-			return
-		}
-		if err := g.checkStored(c.Request.Context(), a, in, smart.Delete); err != nil {
-			fail(err)
-			return
 		}
 		c.Next()
 	case kindPatch:
