@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Paging_FollowsCursorsToTheEnd", testSearchPaging},
 		{"Search_Paging_StableUnderWrites", testSearchPagingUnderWrites},
 		{"Search_Paging_RepeatedValueComesOnce", testSearchPagingRepeatedValues},
+		{"EraseSandbox_RemovesEverythingOfOneSandboxOnly", testErase},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
