@@ -1,0 +1,11 @@
+// Package tenant keeps the sandboxes suppliers test in, the apps they
+// register in them and the accounts that sign in to the portal and the
+// admin API: the registry (an SQLite file beside the FHIR store), the rules
+// of who may see and change what, and the work behind create, reset and
+// delete (seeding a sandbox's synthetic patients, erasing its data).
+//
+// It implements smart.ClientStore over the registered apps and serves RFC
+// 7591 dynamic client registration. It is not the FHIR data (fhirstore)
+// and not HTTP routing of the admin API or the portal (sandbox/adminapi,
+// sandbox/portal), which call it.
+package tenant

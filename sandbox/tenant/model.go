@@ -1,0 +1,281 @@
+package tenant
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"hpsandbox/smart"
+)
+
+// Errors of the registry; check them with errors.Is and errors.As.
+var (
+	// ErrNotFound: no such sandbox, app or account — or one the caller may
+	// not see, so that existence does not leak across suppliers.
+	ErrNotFound = errors.New("tenant: not found")
+	// ErrExists: the id or username is taken.
+	ErrExists = errors.New("tenant: already exists")
+	// ErrForbidden: the caller sees the object but its role may not change it.
+	ErrForbidden = errors.New("tenant: not allowed")
+	// ErrBadCredentials: unknown username or wrong password.
+	ErrBadCredentials = errors.New("tenant: wrong username or password")
+)
+
+// InvalidError is a request that breaks a rule of the registry; Field
+// names the offending field as the admin API spells it.
+type InvalidError struct {
+	Field, Message string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Role is what an account may do.
+type Role string
+
+// The roles of the portal and the admin API.
+const (
+	// RoleOperator runs the sandbox: every sandbox, app and account.
+	RoleOperator Role = "operator"
+	// RoleReviewer reads every sandbox, app and request log, and changes
+	// nothing.
+	RoleReviewer Role = "reviewer"
+	// RoleSupplier works in its own supplier's sandboxes only.
+	RoleSupplier Role = "supplier"
+)
+
+func (r Role) valid() bool { return r == RoleOperator || r == RoleReviewer || r == RoleSupplier }
+
+// Account is a person (or a CI job) signing in to the portal or the admin API.
+type Account struct {
+	Username string `json:"username"`
+	Name     string `json:"name,omitempty"`
+	Role     Role   `json:"role"`
+	// Supplier is the organisation a supplier account acts for; its
+	// sandboxes are those with the same Supplier.
+	Supplier string `json:"supplier,omitempty"`
+	// OIDCIssuer and OIDCSubject link an identity of an external OpenID
+	// Connect provider to the account.
+	OIDCIssuer  string    `json:"oidc_issuer,omitempty"`
+	OIDCSubject string    `json:"oidc_subject,omitempty"`
+	Created     time.Time `json:"created"`
+
+	passwordHash []byte
+}
+
+// CanSee reports whether the account may see sb at all.
+func (a *Account) CanSee(sb *Sandbox) bool {
+	switch a.Role {
+	case RoleOperator, RoleReviewer:
+		return true
+	case RoleSupplier:
+		return sb.Supplier != "" && sb.Supplier == a.Supplier
+	}
+	return false
+}
+
+// CanChange reports whether the account may change sb (reset, delete,
+// settings, apps).
+func (a *Account) CanChange(sb *Sandbox) bool {
+	return a.Role == RoleOperator || (a.Role == RoleSupplier && a.CanSee(sb))
+}
+
+// Settings are a sandbox's own behaviour.
+type Settings struct {
+	// Secured requires an access token on every FHIR call but metadata.
+	Secured bool `json:"secured"`
+	// SkipLogin and SkipConsent leave out the simulated login and consent
+	// pages of authorizations.
+	SkipLogin   bool `json:"skip_login"`
+	SkipConsent bool `json:"skip_consent"`
+	// AccessTokenSeconds and RefreshTokenSeconds are token lifetimes; 0
+	// means the server's default.
+	AccessTokenSeconds  int `json:"access_token_seconds,omitempty"`
+	RefreshTokenSeconds int `json:"refresh_token_seconds,omitempty"`
+	// DynamicRegistration opens RFC 7591 registration to anyone who can
+	// reach the sandbox; otherwise apps are registered in the portal or
+	// the admin API only.
+	DynamicRegistration bool `json:"dynamic_registration"`
+}
+
+// DefaultSettings are those of a new supplier sandbox.
+func DefaultSettings() Settings {
+	return Settings{Secured: true, DynamicRegistration: true}
+}
+
+func (s Settings) validate() error {
+	for field, v := range map[string]int{"access_token_seconds": s.AccessTokenSeconds, "refresh_token_seconds": s.RefreshTokenSeconds} {
+		if v < 0 || v > 366*24*3600 {
+			return invalid("settings."+field, "%d: want 0 (the default) to %d seconds", v, 366*24*3600)
+		}
+	}
+	if s.AccessTokenSeconds != 0 && s.AccessTokenSeconds < 30 {
+		return invalid("settings.access_token_seconds", "%d: a token that lives under 30 s is unusable; want 30 or more", s.AccessTokenSeconds)
+	}
+	return nil
+}
+
+// Sandbox is one isolated FHIR base with its own data, apps and settings.
+type Sandbox struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Supplier string   `json:"supplier,omitempty"`
+	Settings Settings `json:"settings"`
+	// SeedPatients generated patients (besides the personas) and Seed make
+	// the data the sandbox starts with and returns to on reset.
+	SeedPatients int       `json:"seed_patients"`
+	Seed         int64     `json:"seed"`
+	Created      time.Time `json:"created"`
+	// ResetAt is when the data was last seeded.
+	ResetAt time.Time `json:"reset_at"`
+}
+
+var sandboxIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$`)
+
+// MaxSeedPatients bounds a sandbox's generated patients, so that one
+// sandbox cannot fill the disk or hold the writer for minutes.
+const MaxSeedPatients = 2000
+
+func (sb *Sandbox) validate() error {
+	if !sandboxIDRE.MatchString(sb.ID) {
+		return invalid("id", "%q: want 3–40 lowercase letters, digits and inner hyphens, as it becomes part of the FHIR base URL", sb.ID)
+	}
+	if strings.TrimSpace(sb.Name) == "" || len(sb.Name) > 200 {
+		return invalid("name", "want a name of 1–200 characters")
+	}
+	if sb.SeedPatients < 0 || sb.SeedPatients > MaxSeedPatients {
+		return invalid("seed_patients", "%d: want 0 to %d generated patients", sb.SeedPatients, MaxSeedPatients)
+	}
+	return sb.Settings.validate()
+}
+
+// App is a registered SMART client of a sandbox. Its secret is shown once,
+// when it is made, and stored only as a bcrypt hash.
+type App struct {
+	ClientID     string   `json:"client_id"`
+	Sandbox      string   `json:"sandbox"`
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	RedirectURIs []string `json:"redirect_uris"`
+	LaunchURL    string   `json:"launch_url,omitempty"`
+	// Scopes are what the app may ask for, space-separated.
+	Scopes  string          `json:"scopes"`
+	JWKS    json.RawMessage `json:"jwks,omitempty"`
+	JWKSURL string          `json:"jwks_url,omitempty"`
+	// Dynamic says the app registered itself (RFC 7591).
+	Dynamic bool      `json:"dynamic"`
+	Created time.Time `json:"created"`
+
+	secretHash []byte
+}
+
+// The app types, as SMART App Launch names them.
+var appTypes = map[string]smart.ClientType{
+	smart.Public.String():                 smart.Public,
+	smart.ConfidentialSymmetric.String():  smart.ConfidentialSymmetric,
+	smart.ConfidentialAsymmetric.String(): smart.ConfidentialAsymmetric,
+}
+
+// DefaultAppScopes are granted to an app registered without scopes.
+const DefaultAppScopes = "launch launch/patient launch/encounter openid fhirUser profile offline_access online_access patient/*.rs user/*.rs"
+
+func (a *App) validate() error {
+	typ, ok := appTypes[a.Type]
+	if !ok {
+		return invalid("type", "%q: want public, confidential-symmetric or confidential-asymmetric", a.Type)
+	}
+	if strings.TrimSpace(a.Name) == "" || len(a.Name) > 200 {
+		return invalid("name", "want a name of 1–200 characters")
+	}
+	for i, u := range a.RedirectURIs {
+		if err := checkAppURL(u); err != nil {
+			return invalid(fmt.Sprintf("redirect_uris[%d]", i), "%v", err)
+		}
+	}
+	if a.LaunchURL != "" {
+		if err := checkAppURL(a.LaunchURL); err != nil {
+			return invalid("launch_url", "%v", err)
+		}
+	}
+	if typ != smart.ConfidentialAsymmetric && len(a.RedirectURIs) == 0 {
+		return invalid("redirect_uris", "a %s app needs at least one redirect URI", a.Type)
+	}
+	if _, err := smart.ParseScopes(a.Scopes); err != nil {
+		return invalid("scopes", "%v", err)
+	}
+	switch {
+	case typ != smart.ConfidentialAsymmetric && (len(a.JWKS) > 0 || a.JWKSURL != ""):
+		return invalid("jwks", "only a confidential-asymmetric app has keys")
+	case typ == smart.ConfidentialAsymmetric && (len(a.JWKS) > 0) == (a.JWKSURL != ""):
+		return invalid("jwks", "a confidential-asymmetric app needs its public keys: either jwks (a JWK Set) or jwks_url, not both")
+	case len(a.JWKS) > 0:
+		if _, err := publicKeySet(a.JWKS); err != nil {
+			return invalid("jwks", "%v", err)
+		}
+	case a.JWKSURL != "":
+		u, err := url.Parse(a.JWKSURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return invalid("jwks_url", "%q: want an absolute https URL of the app's JWK Set", a.JWKSURL)
+		}
+	}
+	return nil
+}
+
+// checkAppURL accepts absolute http(s) URLs without a fragment, and
+// private-use scheme URIs of native apps (RFC 8252 §7.1, com.example.app:/cb).
+func checkAppURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%q has a fragment, which redirect URIs must not have (RFC 6749 §3.1.2)", raw)
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+		return fmt.Errorf("%q has no host", raw)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" && !strings.Contains(u.Scheme, ".") {
+		return fmt.Errorf("%q: want http(s), or a private-use scheme in reverse-domain form (com.example.app:/callback)", raw)
+	}
+	return nil
+}
+
+func publicKeySet(raw json.RawMessage) (*jose.JSONWebKeySet, error) {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil || len(set.Keys) == 0 {
+		return nil, errors.New(`want a JSON Web Key Set ({"keys":[…]}) with at least one public key`)
+	}
+	for _, k := range set.Keys {
+		if !k.IsPublic() {
+			return nil, fmt.Errorf("key %q is private; register only public keys", k.KeyID)
+		}
+		if k.Use != "" && k.Use != "sig" {
+			return nil, fmt.Errorf("key %q has use %q; client assertions need signing keys", k.KeyID, k.Use)
+		}
+	}
+	return &set, nil
+}
+
+// client is the app as the authorization server sees it.
+func (a *App) client() (*smart.Client, error) {
+	c := &smart.Client{ID: a.ClientID, Name: a.Name, Sandbox: a.Sandbox, Type: appTypes[a.Type],
+		SecretHash: a.secretHash, RedirectURIs: a.RedirectURIs, LaunchURL: a.LaunchURL,
+		Scopes: a.Scopes, JWKSURL: a.JWKSURL}
+	if len(a.JWKS) > 0 {
+		set, err := publicKeySet(a.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("tenant: stored keys of %s: %w", a.ClientID, err)
+		}
+		c.JWKS = set
+	}
+	return c, nil
+}

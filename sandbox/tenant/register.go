@@ -1,0 +1,214 @@
+package tenant
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"hpsandbox/smart"
+)
+
+// registrationRequest is client metadata of RFC 7591 §2. Fields the
+// sandbox does not use (logo_uri, contacts, …) are ignored, as §2 allows.
+type registrationRequest struct {
+	RedirectURIs            []string        `json:"redirect_uris"`
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	GrantTypes              []string        `json:"grant_types"`
+	ResponseTypes           []string        `json:"response_types"`
+	ClientName              string          `json:"client_name"`
+	Scope                   string          `json:"scope"`
+	JWKSURI                 string          `json:"jwks_uri"`
+	JWKS                    json.RawMessage `json:"jwks"`
+	// LaunchURI is not in RFC 7591: it is where an EHR launch opens the
+	// app (SMART's launch URL), registered the same way.
+	LaunchURI string `json:"launch_uri"`
+}
+
+// registrationResponse is the client information response of RFC 7591 §3.2.1.
+type registrationResponse struct {
+	ClientID                string          `json:"client_id"`
+	ClientSecret            string          `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64           `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64          `json:"client_secret_expires_at,omitempty"`
+	RedirectURIs            []string        `json:"redirect_uris,omitempty"`
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	GrantTypes              []string        `json:"grant_types"`
+	ResponseTypes           []string        `json:"response_types"`
+	ClientName              string          `json:"client_name"`
+	Scope                   string          `json:"scope"`
+	JWKSURI                 string          `json:"jwks_uri,omitempty"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	LaunchURI               string          `json:"launch_uri,omitempty"`
+}
+
+// registrationError is the error response of RFC 7591 §3.2.2.
+type registrationError struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	status      int
+}
+
+func (e *registrationError) Error() string { return e.Code + ": " + e.Description }
+
+func regError(status int, code, format string, args ...any) *registrationError {
+	return &registrationError{Code: code, Description: fmt.Sprintf(format, args...), status: status}
+}
+
+// maxRegistrationBody bounds a registration request.
+const maxRegistrationBody = 64 << 10
+
+// RegistrationHandler serves RFC 7591 dynamic client registration for the
+// sandbox sandboxOf names: POST with the client's metadata as JSON, 201
+// with its client_id (and secret) or 400 with an RFC 7591 error. A sandbox
+// whose settings close registration answers 403.
+func (s *Service) RegistrationHandler(sandboxOf func(*http.Request) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := s.register(r, sandboxOf(r))
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			var re *registrationError
+			if !errors.As(err, &re) {
+				s.log.Error("dynamic registration", "err", err)
+				re = regError(http.StatusInternalServerError, "server_error", "the registration could not be stored")
+			}
+			w.WriteHeader(re.status)
+			_ = json.NewEncoder(w).Encode(re)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(resp)
+	})
+}
+
+func (s *Service) register(r *http.Request, sandbox string) (*registrationResponse, error) {
+	if r.Method != http.MethodPost {
+		return nil, regError(http.StatusMethodNotAllowed, "invalid_request", "register a client with POST")
+	}
+	sb, err := s.reg.sandbox(r.Context(), sandbox)
+	if errors.Is(err, ErrNotFound) {
+		return nil, regError(http.StatusNotFound, "invalid_request", "no sandbox %q", sandbox)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !sb.Settings.DynamicRegistration {
+		return nil, regError(http.StatusForbidden, "access_denied", "sandbox %s does not allow dynamic registration; register the app in the portal", sandbox)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return nil, regError(http.StatusBadRequest, "invalid_client_metadata", "send the client metadata as application/json (RFC 7591 §3.1)")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRegistrationBody+1))
+	if err != nil {
+		return nil, regError(http.StatusBadRequest, "invalid_client_metadata", "reading the request: %v", err)
+	}
+	if len(body) > maxRegistrationBody {
+		return nil, regError(http.StatusRequestEntityTooLarge, "invalid_client_metadata", "client metadata over %d bytes", maxRegistrationBody)
+	}
+	var req registrationRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, regError(http.StatusBadRequest, "invalid_client_metadata", "client metadata is not a JSON object of RFC 7591 fields: %v", err)
+	}
+	spec, resp, err := req.resolve()
+	if err != nil {
+		return nil, err
+	}
+	app, secret, err := s.registerApp(r.Context(), sandbox, spec, true)
+	var ie *InvalidError
+	if errors.As(err, &ie) {
+		code := "invalid_client_metadata"
+		if strings.HasPrefix(ie.Field, "redirect_uris") {
+			code = "invalid_redirect_uri"
+		}
+		return nil, regError(http.StatusBadRequest, code, "%s", registrationField(ie))
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp.ClientID, resp.ClientSecret, resp.ClientIDIssuedAt = app.ClientID, secret, app.Created.Unix()
+	resp.Scope, resp.RedirectURIs = app.Scopes, app.RedirectURIs
+	if secret != "" {
+		never := int64(0)
+		resp.ClientSecretExpiresAt = &never
+	}
+	s.log.Info("app registered dynamically", "sandbox", sandbox, "client_id", app.ClientID, "type", app.Type)
+	return resp, nil
+}
+
+// registrationField names the RFC 7591 field for an InvalidError of the
+// registry.
+func registrationField(ie *InvalidError) string {
+	names := map[string]string{"name": "client_name", "scopes": "scope", "jwks_url": "jwks_uri", "launch_url": "launch_uri",
+		"type": "token_endpoint_auth_method"}
+	field, _, _ := strings.Cut(ie.Field, "[")
+	if n, ok := names[field]; ok {
+		return n + ": " + ie.Message
+	}
+	return ie.Field + ": " + ie.Message
+}
+
+// resolve checks the metadata's consistency (RFC 7591 §2.1) and maps it to
+// an app type.
+func (req *registrationRequest) resolve() (NewApp, *registrationResponse, error) {
+	method := req.TokenEndpointAuthMethod
+	if method == "" {
+		method = "client_secret_basic" // RFC 7591 §2
+	}
+	types := map[string]string{"none": smart.Public.String(), "client_secret_basic": smart.ConfidentialSymmetric.String(),
+		"client_secret_post": smart.ConfidentialSymmetric.String(), "private_key_jwt": smart.ConfidentialAsymmetric.String()}
+	typ, ok := types[method]
+	if !ok {
+		return NewApp{}, nil, regError(http.StatusBadRequest, "invalid_client_metadata",
+			"token_endpoint_auth_method %q: want none, client_secret_basic, client_secret_post or private_key_jwt", method)
+	}
+	grants := req.GrantTypes
+	if len(grants) == 0 {
+		grants = []string{"authorization_code"}
+	}
+	for _, g := range grants {
+		switch g {
+		case "authorization_code", "refresh_token":
+		case "client_credentials":
+			if method != "private_key_jwt" {
+				return NewApp{}, nil, regError(http.StatusBadRequest, "invalid_client_metadata",
+					"grant_types client_credentials needs token_endpoint_auth_method private_key_jwt (SMART Backend Services)")
+			}
+		default:
+			return NewApp{}, nil, regError(http.StatusBadRequest, "invalid_client_metadata",
+				"grant_types %q: want authorization_code, refresh_token or client_credentials", g)
+		}
+	}
+	code := slices.Contains(grants, "authorization_code")
+	responses := req.ResponseTypes
+	if len(responses) == 0 && code {
+		responses = []string{"code"}
+	}
+	for _, rt := range responses {
+		if rt != "code" || !code {
+			return NewApp{}, nil, regError(http.StatusBadRequest, "invalid_client_metadata",
+				"response_types %q: only code, together with grant_types authorization_code", rt)
+		}
+	}
+	if code && len(req.RedirectURIs) == 0 {
+		return NewApp{}, nil, regError(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uris: the authorization_code grant needs at least one")
+	}
+	if responses == nil {
+		responses = []string{}
+	}
+	spec := NewApp{Name: req.ClientName, Type: typ, RedirectURIs: req.RedirectURIs, LaunchURL: req.LaunchURI,
+		Scopes: req.Scope, JWKS: req.JWKS, JWKSURL: req.JWKSURI}
+	if spec.Name == "" {
+		spec.Name = "Dynamically registered app"
+	}
+	if !code && spec.Scopes == "" {
+		spec.Scopes = "system/*.rs"
+	}
+	return spec, &registrationResponse{TokenEndpointAuthMethod: method, GrantTypes: grants, ResponseTypes: responses,
+		ClientName: spec.Name, JWKSURI: req.JWKSURI, JWKS: req.JWKS, LaunchURI: req.LaunchURI}, nil
+}

@@ -1,0 +1,336 @@
+package tenant
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// FileName is the registry's database file inside a data directory.
+const FileName = "tenants.db"
+
+// registry is the SQLite file holding sandboxes, apps and accounts.
+type registry struct {
+	db   *sql.DB
+	path string
+}
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS sandbox (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		supplier TEXT NOT NULL,
+		settings TEXT NOT NULL,
+		seed_patients INTEGER NOT NULL,
+		seed INTEGER NOT NULL,
+		created INTEGER NOT NULL,
+		reset_at INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS app (
+		client_id TEXT PRIMARY KEY,
+		sandbox TEXT NOT NULL REFERENCES sandbox(id) ON DELETE CASCADE,
+		body TEXT NOT NULL,
+		secret_hash BLOB
+	)`,
+	`CREATE INDEX IF NOT EXISTS app_sandbox ON app (sandbox)`,
+	`CREATE TABLE IF NOT EXISTS account (
+		username TEXT PRIMARY KEY,
+		body TEXT NOT NULL,
+		password_hash BLOB,
+		oidc_key TEXT UNIQUE
+	)`,
+}
+
+// openRegistry opens (creating if needed) the registry file at path, or an
+// in-memory registry when path is empty.
+func openRegistry(ctx context.Context, path string) (*registry, error) {
+	dsn := ":memory:"
+	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("tenant: registry directory: %w", err)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(ON)")
+		dsn = "file:" + path + "?" + q.Encode()
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("tenant: open %s: %w", path, err)
+	}
+	// Writes are rare and small: one connection serialises them without
+	// SQLITE_BUSY, and keeps an in-memory registry alive.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	if path == "" {
+		if _, err := db.ExecContext(ctx, `PRAGMA foreign_keys = ON`); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	for _, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("tenant: schema of %s: %w", path, err)
+		}
+	}
+	return &registry{db: db, path: path}, nil
+}
+
+func (r *registry) close() error { return r.db.Close() }
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// --- sandboxes
+
+func (r *registry) insertSandbox(ctx context.Context, sb *Sandbox) error {
+	settings, _ := json.Marshal(sb.Settings)
+	_, err := r.db.ExecContext(ctx, `INSERT INTO sandbox (id, name, supplier, settings, seed_patients, seed, created, reset_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sb.ID, sb.Name, sb.Supplier, string(settings), sb.SeedPatients, sb.Seed, ms(sb.Created), ms(sb.ResetAt))
+	if isUnique(err) {
+		return fmt.Errorf("%w: sandbox %q", ErrExists, sb.ID)
+	}
+	return err
+}
+
+func (r *registry) updateSandbox(ctx context.Context, sb *Sandbox) error {
+	settings, _ := json.Marshal(sb.Settings)
+	res, err := r.db.ExecContext(ctx, `UPDATE sandbox SET name = ?, settings = ?, seed_patients = ?, seed = ?, reset_at = ? WHERE id = ?`,
+		sb.Name, string(settings), sb.SeedPatients, sb.Seed, ms(sb.ResetAt), sb.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: sandbox %q", ErrNotFound, sb.ID)
+	}
+	return nil
+}
+
+const sandboxCols = `id, name, supplier, settings, seed_patients, seed, created, reset_at`
+
+func scanSandbox(row interface{ Scan(...any) error }) (*Sandbox, error) {
+	var sb Sandbox
+	var settings string
+	var created, reset int64
+	if err := row.Scan(&sb.ID, &sb.Name, &sb.Supplier, &settings, &sb.SeedPatients, &sb.Seed, &created, &reset); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &sb.Settings); err != nil {
+		return nil, fmt.Errorf("tenant: settings of sandbox %s: %w", sb.ID, err)
+	}
+	sb.Created, sb.ResetAt = fromMS(created), fromMS(reset)
+	return &sb, nil
+}
+
+func (r *registry) sandbox(ctx context.Context, id string) (*Sandbox, error) {
+	sb, err := scanSandbox(r.db.QueryRowContext(ctx, `SELECT `+sandboxCols+` FROM sandbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: sandbox %q", ErrNotFound, id)
+	}
+	return sb, err
+}
+
+// sandboxes lists sandboxes by id, those of supplier only when it is not
+// empty.
+func (r *registry) sandboxes(ctx context.Context, supplier string) ([]*Sandbox, error) {
+	q, args := `SELECT `+sandboxCols+` FROM sandbox ORDER BY id`, []any{}
+	if supplier != "" {
+		q, args = `SELECT `+sandboxCols+` FROM sandbox WHERE supplier = ? ORDER BY id`, []any{supplier}
+	}
+	rows, err := r.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Sandbox
+	for rows.Next() {
+		sb, err := scanSandbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sb)
+	}
+	return out, rows.Err()
+}
+
+// deleteSandbox removes the sandbox and, by cascade, its apps.
+func (r *registry) deleteSandbox(ctx context.Context, id string) error {
+	_, err := r.db.ExecContext(ctx, `DELETE FROM sandbox WHERE id = ?`, id)
+	return err
+}
+
+// --- apps
+
+func (r *registry) insertApp(ctx context.Context, a *App) error {
+	body, _ := json.Marshal(a)
+	_, err := r.db.ExecContext(ctx, `INSERT INTO app (client_id, sandbox, body, secret_hash) VALUES (?, ?, ?, ?)`,
+		a.ClientID, a.Sandbox, string(body), a.secretHash)
+	if isUnique(err) {
+		return fmt.Errorf("%w: app %q", ErrExists, a.ClientID)
+	}
+	return err
+}
+
+func scanApp(row interface{ Scan(...any) error }) (*App, error) {
+	var body string
+	var hash []byte
+	if err := row.Scan(&body, &hash); err != nil {
+		return nil, err
+	}
+	var a App
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		return nil, fmt.Errorf("tenant: stored app: %w", err)
+	}
+	a.secretHash = hash
+	return &a, nil
+}
+
+func (r *registry) app(ctx context.Context, clientID string) (*App, error) {
+	a, err := scanApp(r.db.QueryRowContext(ctx, `SELECT body, secret_hash FROM app WHERE client_id = ?`, clientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: app %q", ErrNotFound, clientID)
+	}
+	return a, err
+}
+
+func (r *registry) apps(ctx context.Context, sandbox string) ([]*App, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT body, secret_hash FROM app WHERE sandbox = ? ORDER BY client_id`, sandbox)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*App
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (r *registry) deleteApp(ctx context.Context, sandbox, clientID string) error {
+	res, err := r.db.ExecContext(ctx, `DELETE FROM app WHERE client_id = ? AND sandbox = ?`, clientID, sandbox)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: app %q", ErrNotFound, clientID)
+	}
+	return nil
+}
+
+// --- accounts
+
+func oidcKey(a *Account) any {
+	if a.OIDCIssuer == "" || a.OIDCSubject == "" {
+		return nil
+	}
+	return strings.TrimRight(a.OIDCIssuer, "/") + " " + a.OIDCSubject
+}
+
+func (r *registry) insertAccount(ctx context.Context, a *Account) error {
+	body, _ := json.Marshal(a)
+	_, err := r.db.ExecContext(ctx, `INSERT INTO account (username, body, password_hash, oidc_key) VALUES (?, ?, ?, ?)`,
+		a.Username, string(body), a.passwordHash, oidcKey(a))
+	if isUnique(err) {
+		return fmt.Errorf("%w: account %q or its OpenID Connect identity", ErrExists, a.Username)
+	}
+	return err
+}
+
+func (r *registry) updateAccount(ctx context.Context, a *Account) error {
+	body, _ := json.Marshal(a)
+	res, err := r.db.ExecContext(ctx, `UPDATE account SET body = ?, password_hash = ?, oidc_key = ? WHERE username = ?`,
+		string(body), a.passwordHash, oidcKey(a), a.Username)
+	if isUnique(err) {
+		return fmt.Errorf("%w: the OpenID Connect identity of %q belongs to another account", ErrExists, a.Username)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: account %q", ErrNotFound, a.Username)
+	}
+	return nil
+}
+
+func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
+	var body string
+	var hash []byte
+	if err := row.Scan(&body, &hash); err != nil {
+		return nil, err
+	}
+	var a Account
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		return nil, fmt.Errorf("tenant: stored account: %w", err)
+	}
+	a.passwordHash = hash
+	return &a, nil
+}
+
+func (r *registry) account(ctx context.Context, where string, arg any) (*Account, error) {
+	a, err := scanAccount(r.db.QueryRowContext(ctx, `SELECT body, password_hash FROM account WHERE `+where+` = ?`, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return a, err
+}
+
+func (r *registry) accounts(ctx context.Context) ([]*Account, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT body, password_hash FROM account ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (r *registry) deleteAccount(ctx context.Context, username string) error {
+	res, err := r.db.ExecContext(ctx, `DELETE FROM account WHERE username = ?`, username)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: account %q", ErrNotFound, username)
+	}
+	return nil
+}

@@ -1,0 +1,352 @@
+package tenant
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fixtures"
+)
+
+// Options configure a Service.
+type Options struct {
+	// Path is the registry file; empty keeps the registry in memory (tests).
+	Path string
+	// Store holds the sandboxes' FHIR data; it must implement
+	// fhirstore.Eraser for reset and delete.
+	Store fhirstore.Store
+	// Default describes the sandbox served at /fhir, which always exists
+	// and belongs to no supplier; its data is seeded by `sandbox serve`.
+	Default Sandbox
+	// OnErase is told when a sandbox's data was erased (reset or delete),
+	// so that what is kept beside it (the request log) goes too.
+	OnErase func(ctx context.Context, sandbox string)
+	// Logger receives structured logs; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Service is the registry with the rules and work around it. It is safe for
+// concurrent use.
+type Service struct {
+	reg     *registry
+	store   fhirstore.Store
+	onErase func(ctx context.Context, sandbox string)
+	log     *slog.Logger
+	now     func() time.Time
+	creds   *credentialCache
+	// busy holds the sandboxes being seeded or erased, so that two resets
+	// of one sandbox do not interleave.
+	busyMu sync.Mutex
+	busy   map[string]bool
+}
+
+// Open opens the registry and makes sure the default sandbox is in it.
+func Open(ctx context.Context, opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("tenant: Options.Store is required")
+	}
+	reg, err := openRegistry(ctx, opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, log: opts.Logger, now: opts.Now,
+		busy: map[string]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.creds = newCredentialCache(s.now)
+	def := opts.Default
+	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
+	if def.Name == "" {
+		def.Name = "Default sandbox"
+	}
+	// The default sandbox's name, settings and seed are the server's
+	// configuration, so they are written on every start.
+	old, err := reg.sandbox(ctx, def.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		def.Created, def.ResetAt = s.now().UTC(), s.now().UTC()
+		err = reg.insertSandbox(ctx, &def)
+	case err == nil:
+		def.Created, def.ResetAt = old.Created, old.ResetAt
+		err = reg.updateSandbox(ctx, &def)
+	}
+	if err != nil {
+		reg.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the registry.
+func (s *Service) Close() error { return s.reg.close() }
+
+// Sandbox returns the sandbox id, whoever asks: for the gateway, which
+// routes by it. A nil error means it exists.
+func (s *Service) Sandbox(ctx context.Context, id string) (*Sandbox, error) {
+	return s.reg.sandbox(ctx, id)
+}
+
+// SandboxFor returns the sandbox id if who may see it, ErrNotFound
+// otherwise.
+func (s *Service) SandboxFor(ctx context.Context, who *Account, id string) (*Sandbox, error) {
+	sb, err := s.reg.sandbox(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !who.CanSee(sb) {
+		return nil, fmt.Errorf("%w: sandbox %q", ErrNotFound, id)
+	}
+	return sb, nil
+}
+
+// changeable returns the sandbox id if who may change it.
+func (s *Service) changeable(ctx context.Context, who *Account, id string) (*Sandbox, error) {
+	sb, err := s.SandboxFor(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if !who.CanChange(sb) {
+		return nil, fmt.Errorf("%w: a %s cannot change sandbox %q", ErrForbidden, who.Role, id)
+	}
+	return sb, nil
+}
+
+// Sandboxes lists the sandboxes who may see, by id.
+func (s *Service) Sandboxes(ctx context.Context, who *Account) ([]*Sandbox, error) {
+	switch who.Role {
+	case RoleOperator, RoleReviewer:
+		return s.reg.sandboxes(ctx, "")
+	case RoleSupplier:
+		if who.Supplier == "" {
+			return nil, nil
+		}
+		return s.reg.sandboxes(ctx, who.Supplier)
+	}
+	return nil, nil
+}
+
+// NewSandbox is what a create request may say; zero fields take defaults.
+type NewSandbox struct {
+	// ID becomes part of the FHIR base URL; empty makes one.
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// Supplier is set by an operator; a supplier's own sandboxes are
+	// always its supplier's.
+	Supplier     string    `json:"supplier,omitempty"`
+	Settings     *Settings `json:"settings,omitempty"`
+	SeedPatients *int      `json:"seed_patients,omitempty"`
+	Seed         *int64    `json:"seed,omitempty"`
+}
+
+// DefaultSeedPatients is how many generated patients (besides the
+// personas) a new sandbox starts with.
+const DefaultSeedPatients = 20
+
+// CreateSandbox registers a sandbox and seeds its data. If seeding fails
+// nothing of the sandbox is kept.
+func (s *Service) CreateSandbox(ctx context.Context, who *Account, req NewSandbox) (*Sandbox, error) {
+	sb := &Sandbox{ID: req.ID, Name: strings.TrimSpace(req.Name), Supplier: req.Supplier,
+		Settings: DefaultSettings(), SeedPatients: DefaultSeedPatients, Seed: 1}
+	switch who.Role {
+	case RoleSupplier:
+		if who.Supplier == "" {
+			return nil, fmt.Errorf("%w: account %s acts for no supplier", ErrForbidden, who.Username)
+		}
+		if req.Supplier != "" && req.Supplier != who.Supplier {
+			return nil, invalid("supplier", "a supplier creates sandboxes for itself (%s) only", who.Supplier)
+		}
+		sb.Supplier = who.Supplier
+	case RoleOperator:
+		if sb.Supplier == "" {
+			return nil, invalid("supplier", "name the supplier the sandbox is for")
+		}
+	default:
+		return nil, fmt.Errorf("%w: a %s cannot create sandboxes", ErrForbidden, who.Role)
+	}
+	if sb.ID == "" {
+		sb.ID = "sb-" + randomID(6)
+	}
+	if sb.Name == "" {
+		sb.Name = sb.ID
+	}
+	if req.Settings != nil {
+		sb.Settings = *req.Settings
+	}
+	if req.SeedPatients != nil {
+		sb.SeedPatients = *req.SeedPatients
+	}
+	if req.Seed != nil {
+		sb.Seed = *req.Seed
+	}
+	if sb.ID == fhirstore.DefaultSandbox {
+		return nil, fmt.Errorf("%w: sandbox %q", ErrExists, sb.ID)
+	}
+	if err := sb.validate(); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	sb.Created, sb.ResetAt = now, now
+	if !s.lock(sb.ID) {
+		return nil, fmt.Errorf("%w: sandbox %q", ErrExists, sb.ID)
+	}
+	defer s.unlock(sb.ID)
+	if err := s.reg.insertSandbox(ctx, sb); err != nil {
+		return nil, err
+	}
+	// Data of an earlier sandbox of the same id, had its delete failed
+	// half-way, must not show through.
+	if err := s.seed(ctx, sb, true); err != nil {
+		_ = s.erase(context.WithoutCancel(ctx), sb.ID)
+		_ = s.reg.deleteSandbox(context.WithoutCancel(ctx), sb.ID)
+		return nil, err
+	}
+	s.log.Info("sandbox created", "sandbox", sb.ID, "supplier", sb.Supplier, "by", who.Username)
+	return sb, nil
+}
+
+// UpdateSandbox changes a sandbox's name and settings.
+func (s *Service) UpdateSandbox(ctx context.Context, who *Account, id string, name *string, settings *Settings) (*Sandbox, error) {
+	sb, err := s.changeable(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if name != nil {
+		sb.Name = strings.TrimSpace(*name)
+	}
+	if settings != nil {
+		sb.Settings = *settings
+	}
+	if err := sb.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.reg.updateSandbox(ctx, sb); err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// ResetSandbox returns a sandbox's data to its seeded state: everything
+// written to it is erased and the seed population loaded again. Apps and
+// settings stay.
+func (s *Service) ResetSandbox(ctx context.Context, who *Account, id string) (*Sandbox, error) {
+	sb, err := s.changeable(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.lock(id) {
+		return nil, fmt.Errorf("%w: sandbox %q is being reset already", ErrBusy, id)
+	}
+	defer s.unlock(id)
+	start := s.now()
+	if err := s.seed(ctx, sb, true); err != nil {
+		return nil, err
+	}
+	sb.ResetAt = s.now().UTC()
+	if err := s.reg.updateSandbox(ctx, sb); err != nil {
+		return nil, err
+	}
+	s.log.Info("sandbox reset", "sandbox", id, "by", who.Username, "duration_ms", s.now().Sub(start).Milliseconds())
+	return sb, nil
+}
+
+// ErrBusy: the sandbox is being reset or deleted by another request.
+var ErrBusy = errors.New("tenant: busy")
+
+// DeleteSandbox removes a sandbox, its apps and its data. The default
+// sandbox cannot be deleted.
+func (s *Service) DeleteSandbox(ctx context.Context, who *Account, id string) error {
+	if _, err := s.changeable(ctx, who, id); err != nil {
+		return err
+	}
+	if id == fhirstore.DefaultSandbox {
+		return fmt.Errorf("%w: the default sandbox cannot be deleted (reset it instead)", ErrForbidden)
+	}
+	if !s.lock(id) {
+		return fmt.Errorf("%w: sandbox %q is being reset", ErrBusy, id)
+	}
+	defer s.unlock(id)
+	// The registry row goes first, so that the gateway stops routing to the
+	// sandbox before its data is erased.
+	if err := s.reg.deleteSandbox(ctx, id); err != nil {
+		return err
+	}
+	if err := s.erase(ctx, id); err != nil {
+		return err
+	}
+	s.log.Info("sandbox deleted", "sandbox", id, "by", who.Username)
+	return nil
+}
+
+func (s *Service) lock(id string) bool {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	if s.busy[id] {
+		return false
+	}
+	s.busy[id] = true
+	return true
+}
+
+func (s *Service) unlock(id string) {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	delete(s.busy, id)
+}
+
+// erase removes a sandbox's FHIR data and tells OnErase.
+func (s *Service) erase(ctx context.Context, id string) error {
+	e, ok := s.store.(fhirstore.Eraser)
+	if !ok {
+		return errors.New("tenant: the FHIR store cannot erase a sandbox (it does not implement fhirstore.Eraser)")
+	}
+	if err := e.EraseSandbox(ctx, id); err != nil {
+		return err
+	}
+	if s.onErase != nil {
+		s.onErase(ctx, id)
+	}
+	return nil
+}
+
+// seed erases (when asked) and loads the sandbox's seed population.
+func (s *Service) seed(ctx context.Context, sb *Sandbox, erase bool) error {
+	rs, err := fixtures.Generate(fixtures.Options{Seed: sb.Seed, Patients: sb.SeedPatients, Personas: true})
+	if err != nil {
+		return err
+	}
+	bodies := make([][]byte, len(rs))
+	for i, r := range rs {
+		bodies[i] = r.Body
+	}
+	if erase {
+		if err := s.erase(ctx, sb.ID); err != nil {
+			return err
+		}
+	}
+	if err := fhirstore.Load(ctx, s.store, sb.ID, bodies, fhirstore.LoadOptions{}); err != nil {
+		return fmt.Errorf("tenant: seeding sandbox %s: %w", sb.ID, err)
+	}
+	return nil
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// randomID returns n random bytes as lowercase base32.
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return idEncoding.EncodeToString(b)
+}
