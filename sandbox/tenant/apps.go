@@ -18,9 +18,9 @@ type NewApp struct {
 	LaunchURL    string   `json:"launch_url,omitempty"`
 	// Scopes the app may ask for; empty gives DefaultAppScopes (or
 	// system/*.rs to a backend service).
-	Scopes  string `json:"scopes,omitempty"`
+	Scopes  string          `json:"scopes,omitempty"`
 	JWKS    json.RawMessage `json:"jwks,omitempty"`
-	JWKSURL string `json:"jwks_url,omitempty"`
+	JWKSURL string          `json:"jwks_url,omitempty"`
 }
 
 // RegisterApp registers an app in a sandbox who may change. For a
