@@ -1,0 +1,22 @@
+// Package requestlog keeps the per-sandbox request log: one Entry for every
+// exchange a supplier's app makes with a sandbox (time, client, method,
+// path and query, status, latency, sizes, the OperationOutcome issues of an
+// error and the scopes used). The log is evidence: the conformance checks
+// judge it, and the portal and the admin API let suppliers and reviewers
+// search it.
+//
+// Writing is kept off the request path. The gin Middleware builds an Entry
+// and hands it to a Recorder, whose bounded queue never blocks a request:
+// when the queue is full the entry is dropped and counted. The Recorder's
+// one writer goroutine appends entries to a Store in batches. A Store keeps
+// at most a fixed number of entries per sandbox, the newest; MemoryStore
+// and SQLiteStore pass the same suite (package storetest).
+//
+// The log never holds headers, tokens or secrets: query parameters that
+// carry credentials are redacted (see RedactQuery), and the client id and
+// scopes come from the auth layer through a Note, not from the request.
+//
+// It is not an access log for operators (the gateway logs with slog), not
+// a metrics system, and not an audit trail with guaranteed delivery: an
+// entry may be dropped under overload, and Recorder.Dropped says how many.
+package requestlog
