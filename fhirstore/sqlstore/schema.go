@@ -157,7 +157,10 @@ func statementText(d Dialect) [numStmts]string {
 	q[stReadForUpdate] = `SELECT rid, version, last_updated, method FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
 	q[stVRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ? AND version = ?
 		UNION ALL SELECT ` + versionCols + ` FROM resource_history WHERE sandbox = ? AND type = ? AND id = ? AND version = ?`
-	q[stInsert] = `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	// A taken key inserts nothing (RowsAffected 0), which Create reports as
+	// ErrExists; only the key's conflict is skipped, any other is an error.
+	q[stInsert] = `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (sandbox, type, id) DO NOTHING`
 	q[stArchive] = `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
 		SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`
 	q[stReplace] = `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`

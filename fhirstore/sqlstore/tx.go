@@ -107,21 +107,19 @@ func (t *tx) stampTime(prev *current) int64 {
 	return t.s.clock.stamp(t.s.now().UnixMilli(), p)
 }
 
+// Create inserts without looking first: the INSERT skips a row whose key is
+// taken, and a row not inserted is ErrExists. Most creates carry an id that
+// was just made (a transaction's POST entries), which a look-up would only
+// confirm is free.
 func (t *tx) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
 	if id == "" {
 		id = t.s.newID()
-	} else {
-		c, err := t.current(ctx, sandbox, r.Type, id)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			return nil, fmt.Errorf("%s/%s: %w", r.Type, id, fhirstore.ErrExists)
-		}
 	}
 	return t.insert(ctx, sandbox, r, id, fhirstore.MethodCreate)
 }
 
+// insert writes version 1 of a resource; ErrExists when its id is taken
+// (also by a deletion).
 func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, id string, m fhirstore.Method) (*fhirstore.Resource, error) {
 	ms := t.stampTime(nil)
 	res, err := t.stamped(r, id, 1, ms, m)
@@ -131,6 +129,13 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 	result, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body)
 	if err != nil {
 		return nil, t.wrap("insert", err)
+	}
+	n, err := result.RowsAffected()
+	if err != nil {
+		return nil, t.wrap("insert", err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s/%s: %w", r.Type, id, fhirstore.ErrExists)
 	}
 	rid, err := result.LastInsertId()
 	if err != nil {
