@@ -85,7 +85,7 @@ func ehrLaunch(authz *smart.Server, clients smart.ClientStore, store fhirstore.S
 			bad(http.StatusBadRequest, "%v", err)
 			return
 		}
-		target, err := authz.LaunchURL(client, id)
+		target, err := authz.LaunchURL(ctx, client, id)
 		if err != nil {
 			bad(http.StatusBadRequest, "%v", err)
 			return

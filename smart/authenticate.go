@@ -121,10 +121,13 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 		if err != nil {
 			return nil, nil, ErrInvalidToken.describe("token is malformed or not signed by this server")
 		}
+		pol, err := s.policy(ctx, claims.Sandbox)
 		switch {
 		case claims.Issuer != s.cfg.Issuer:
 			return nil, nil, ErrInvalidToken.describe("token was issued by another server")
-		case !claims.Audience.Contains(s.cfg.FHIRBase):
+		case err != nil:
+			return nil, nil, ErrInvalidToken.describe("token is for a sandbox that is no longer available")
+		case !claims.Audience.Contains(pol.FHIRBase):
 			return nil, nil, ErrInvalidToken.describe("token is not for this FHIR server")
 		case claims.Expiry == nil || claims.IssuedAt == nil || claims.ID == "":
 			return nil, nil, ErrInvalidToken.describe("token lacks exp, iat or jti")

@@ -115,8 +115,13 @@ func (s *Server) newSession(ctx context.Context, form url.Values) (*authSession,
 	if state == "" {
 		return nil, fail(ErrInvalidRequest.describe("state is required"))
 	}
-	if aud := strings.TrimRight(form.Get("aud"), "/"); aud != s.cfg.FHIRBase {
-		return nil, fail(ErrInvalidRequest.describe("aud must be the FHIR base URL %s", s.cfg.FHIRBase))
+	pol, err := s.policy(ctx, client.Sandbox)
+	if err != nil {
+		s.log.WarnContext(ctx, "authorize for a sandbox without policy", "client_id", client.ID, "err", err)
+		return nil, fail(ErrInvalidRequest.describe("the client's sandbox is not available"))
+	}
+	if aud := strings.TrimRight(form.Get("aud"), "/"); aud != pol.FHIRBase {
+		return nil, fail(ErrInvalidRequest.describe("aud must be the FHIR base URL %s", pol.FHIRBase))
 	}
 	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")
 	switch {
@@ -139,7 +144,7 @@ func (s *Server) newSession(ctx context.Context, form url.Values) (*authSession,
 	sess := &authSession{
 		ClientID: client.ID, Sandbox: client.Sandbox, RedirectURI: redirectURI, State: state,
 		Nonce: form.Get("nonce"), Challenge: challenge, Scope: scopes.String(),
-		LoggedIn: s.cfg.SkipLogin, Consented: s.cfg.SkipConsent, AuthTime: s.now().Unix(),
+		LoggedIn: pol.SkipLogin, Consented: pol.SkipConsent, AuthTime: s.now().Unix(),
 	}
 	launchID := form.Get("launch")
 	switch {

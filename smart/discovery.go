@@ -65,9 +65,15 @@ func (s *Server) discovery() smartConfiguration {
 }
 
 // smartConfiguration serves the SMART App Launch discovery document.
+// The gateway puts the sandbox of the FHIR base the document is asked
+// under in the request's context (WithSandbox); its policy may add a
+// registration endpoint.
 func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 	d := s.discovery()
 	d.Capabilities = capabilities
+	if pol, err := s.policy(r.Context(), SandboxFromContext(r.Context())); err == nil {
+		d.RegistrationEndpoint = pol.RegistrationEndpoint
+	}
 	writeDiscovery(w, d)
 }
 

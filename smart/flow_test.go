@@ -105,7 +105,7 @@ func TestFlow_EHRLaunch_ConfidentialAppGetsLaunchContextWithoutPages(t *testing.
 		t.Fatal(err)
 	}
 	client, _ := env.srv.clients.Client(context.Background(), publicID)
-	launchURL, err := env.srv.LaunchURL(client, launch)
+	launchURL, err := env.srv.LaunchURL(context.Background(), client, launch)
 	if err != nil {
 		t.Fatal(err)
 	}

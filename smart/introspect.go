@@ -73,9 +73,13 @@ func hasBasicAuth(r *http.Request) bool {
 // introspectToken describes an access or refresh token.
 func (s *Server) introspectToken(ctx context.Context, token string) introspection {
 	if c, _, err := s.verifyAccessToken(ctx, token); err == nil {
+		var aud string
+		if len(c.Audience) > 0 {
+			aud = c.Audience[0]
+		}
 		return introspection{
 			Active: true, Scope: c.Scope, ClientID: c.ClientID, Sub: c.Subject, Iss: c.Issuer,
-			Aud: s.cfg.FHIRBase, Exp: c.Expiry.Time().Unix(), Iat: c.IssuedAt.Time().Unix(),
+			Aud: aud, Exp: c.Expiry.Time().Unix(), Iat: c.IssuedAt.Time().Unix(),
 			Jti: c.ID, TokenType: "Bearer", Patient: c.Patient, Encounter: c.Encounter,
 			FHIRUser: c.FHIRUser, Sandbox: c.Sandbox,
 		}

@@ -42,7 +42,12 @@ type tokenRecord struct {
 // familyTTL is how long revocation marks of a grant family must live: as
 // long as any token of the family can.
 func (s *Server) familyTTL() time.Duration {
-	return max(s.cfg.AccessTokenTTL, s.cfg.RefreshTokenTTL, s.cfg.CodeTTL)
+	ttl := max(s.cfg.AccessTokenTTL, s.cfg.RefreshTokenTTL, s.cfg.CodeTTL)
+	if s.policies != nil {
+		// A sandbox's tokens may live up to MaxPolicyTTL.
+		ttl = max(ttl, MaxPolicyTTL)
+	}
+	return ttl
 }
 
 // revokeFamily revokes every access and refresh token of a grant.
@@ -73,15 +78,19 @@ func subject(g grantRecord) string {
 // granted) and an id_token (when openid was granted).
 func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, allowRefresh bool) (*tokenResponse, error) {
 	now := s.now()
+	pol, err := s.policy(ctx, g.Sandbox)
+	if err != nil {
+		return nil, ErrInvalidGrant.describe("the grant's sandbox is no longer available")
+	}
 	jti, err := randomToken()
 	if err != nil {
 		return nil, err
 	}
 	claims := accessClaims{
 		Claims: jwt.Claims{
-			Issuer: s.cfg.Issuer, Subject: subject(g), Audience: jwt.Audience{s.cfg.FHIRBase},
+			Issuer: s.cfg.Issuer, Subject: subject(g), Audience: jwt.Audience{pol.FHIRBase},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
-			Expiry: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenTTL)), ID: jti,
+			Expiry: jwt.NewNumericDate(now.Add(pol.AccessTokenTTL)), ID: jti,
 		},
 		ClientID: g.ClientID, Scope: scope, Patient: g.Patient, Encounter: g.Encounter,
 		FHIRUser: g.FHIRUser, Sandbox: g.Sandbox, Family: g.Family,
@@ -90,11 +99,11 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 	if err != nil {
 		return nil, err
 	}
-	if err := storeJSON(ctx, s.state, "at:"+jti, tokenRecord{Family: g.Family, ClientID: g.ClientID}, s.cfg.AccessTokenTTL); err != nil {
+	if err := storeJSON(ctx, s.state, "at:"+jti, tokenRecord{Family: g.Family, ClientID: g.ClientID}, pol.AccessTokenTTL); err != nil {
 		return nil, err
 	}
 	resp := &tokenResponse{
-		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(s.cfg.AccessTokenTTL / time.Second),
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(pol.AccessTokenTTL / time.Second),
 		Scope: scope, Patient: g.Patient, Encounter: g.Encounter,
 		SmartStyleURL: g.StyleURL, Intent: g.Intent,
 	}
@@ -108,7 +117,7 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 		if err != nil {
 			return nil, err
 		}
-		if err := storeJSON(ctx, s.state, "rt:"+hashKey(rt), g, s.cfg.RefreshTokenTTL); err != nil {
+		if err := storeJSON(ctx, s.state, "rt:"+hashKey(rt), g, pol.RefreshTokenTTL); err != nil {
 			return nil, err
 		}
 		resp.RefreshToken = rt
@@ -117,14 +126,14 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 		id := idClaims{
 			Claims: jwt.Claims{
 				Issuer: s.cfg.Issuer, Subject: subject(g), Audience: jwt.Audience{g.ClientID},
-				IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenTTL)),
+				IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(pol.AccessTokenTTL)),
 			},
 			AuthTime: g.AuthTime, Nonce: g.Nonce,
 		}
 		if granted.Has("fhirUser") || granted.Has("profile") {
 			id.FHIRUser = g.FHIRUser
 			if id.FHIRUser != "" {
-				id.FHIRUser = s.cfg.FHIRBase + "/" + g.FHIRUser
+				id.FHIRUser = pol.FHIRBase + "/" + g.FHIRUser
 			}
 		}
 		if resp.IDToken, err = s.keys.sign(id); err != nil {

@@ -48,13 +48,17 @@ func (s *Server) MintLaunch(ctx context.Context, lc LaunchContext) (string, erro
 
 // LaunchURL returns the URL that starts an EHR launch of c: the client's
 // launch URL with `iss` (the FHIR base) and `launch`.
-func (s *Server) LaunchURL(c *Client, launchID string) (string, error) {
+func (s *Server) LaunchURL(ctx context.Context, c *Client, launchID string) (string, error) {
 	u, err := url.Parse(c.LaunchURL)
 	if err != nil || c.LaunchURL == "" {
 		return "", fmt.Errorf("smart: client %q has no usable launch URL", c.ID)
 	}
+	base, err := s.FHIRBaseOf(ctx, c.Sandbox)
+	if err != nil {
+		return "", err
+	}
 	q := u.Query()
-	q.Set("iss", s.cfg.FHIRBase)
+	q.Set("iss", base)
 	q.Set("launch", launchID)
 	u.RawQuery = q.Encode()
 	return u.String(), nil

@@ -14,6 +14,7 @@ type Server struct {
 	cfg      Config
 	keys     *Keys
 	clients  ClientStore
+	policies Policies
 	state    StateStore
 	patients PatientLister
 	log      *slog.Logger
@@ -34,6 +35,9 @@ type Deps struct {
 	Keys *Keys
 	// Clients looks up registered apps.
 	Clients ClientStore
+	// Policies gives sandboxes their own FHIR base and settings; nil
+	// applies Config to every sandbox.
+	Policies Policies
 	// State keeps sessions, codes and token records; share one between
 	// gateways.
 	State StateStore
@@ -55,7 +59,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, keys: deps.Keys, clients: deps.Clients, state: deps.State,
+	s := &Server{cfg: cfg, keys: deps.Keys, clients: deps.Clients, policies: deps.Policies, state: deps.State,
 		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates, verified: newVerifiedTokens()}
 	if s.keys == nil {
 		return nil, errMissingDep("Keys", "smart.NewKeys()")

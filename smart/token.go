@@ -167,7 +167,7 @@ func (s *Server) grantRefreshToken(ctx context.Context, c *authenticatedClient, 
 		}
 		scope = requested.String()
 	}
-	first, err := s.state.PutIfAbsent(ctx, "rtused:"+key, []byte(g.Family), s.cfg.RefreshTokenTTL)
+	first, err := s.state.PutIfAbsent(ctx, "rtused:"+key, []byte(g.Family), s.familyTTL())
 	if err != nil {
 		return nil, err
 	}
