@@ -24,6 +24,38 @@ func Extract(resourceType string, body []byte) (*Index, error) {
 	return extract(params, resourceType, body)
 }
 
+// Extractor extracts the rows of some of a type's parameters: a store that
+// does not write the rows of some parameters (they copy others') need not
+// compute them.
+type Extractor struct {
+	resourceType string
+	params       []compiledParam
+}
+
+// NewExtractor returns an Extractor of the parameters of resourceType that
+// keep accepts. The rows of a composite parameter are numbered by the
+// composites kept, so a store must not mix the rows of Extractors that keep
+// different sets.
+func NewExtractor(resourceType string, keep func(*Param) bool) (*Extractor, error) {
+	params, err := compiledFor(resourceType)
+	if err != nil {
+		return nil, err
+	}
+	var kept []compiledParam
+	for _, p := range params {
+		if keep(p.Param) {
+			kept = append(kept, p)
+		}
+	}
+	return &Extractor{resourceType: resourceType, params: kept}, nil
+}
+
+// Extract is Extract of the Extractor's type and parameters. It is safe for
+// concurrent use.
+func (e *Extractor) Extract(body []byte) (*Index, error) {
+	return extract(e.params, e.resourceType, body)
+}
+
 func extract(params []compiledParam, resourceType string, body []byte) (*Index, error) {
 	root, err := decodeObject(body)
 	if err != nil {

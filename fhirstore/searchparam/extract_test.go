@@ -3,6 +3,7 @@ package searchparam
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -373,5 +374,54 @@ func TestExtract_RejectsWrongOrUnknownType(t *testing.T) {
 	}
 	if _, err := Extract("Patient", []byte(`[1]`)); err == nil {
 		t.Error("a non-object body was accepted")
+	}
+}
+
+// An Extractor gives exactly Extract's rows of the parameters it keeps
+// (composite groups aside, which it numbers among the composites it keeps).
+func TestExtractor_GivesTheRowsOfTheParametersItKeeps(t *testing.T) {
+	body := []byte(`{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"}]},
+		"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-01-02T10:00:00Z",
+		"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":120,"code":"mm[Hg]"}}]}`)
+	keep := func(p *Param) bool { return !strings.HasPrefix(p.Code, "combo-") && p.Code != "code-value-quantity" }
+	all, err := Extract("Observation", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewExtractor("Observation", keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Extract(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ungroup := func(x *Index) *Index {
+		c := *x
+		c.Tokens = slices.Clone(x.Tokens)
+		for i := range c.Tokens {
+			c.Tokens[i].Group = 0
+		}
+		c.Quantities = slices.Clone(x.Quantities)
+		for i := range c.Quantities {
+			c.Quantities[i].Group = 0
+		}
+		return &c
+	}
+	kept := func(code string) bool { p, _ := Lookup("Observation", code); return p != nil && keep(p) }
+	want, have := ungroup(all), ungroup(got)
+	if w := where(want.Tokens, func(r TokenRow) bool { return kept(r.Param) }); !slices.Equal(have.Tokens, w) {
+		t.Errorf("tokens %+v\nwant %+v", have.Tokens, w)
+	}
+	if w := where(want.Quantities, func(r QuantityRow) bool { return kept(r.Param) }); !slices.Equal(have.Quantities, w) {
+		t.Errorf("quantities %+v\nwant %+v", have.Quantities, w)
+	}
+	if !slices.Equal(got.References, all.References) || !slices.Equal(got.Dates, all.Dates) {
+		t.Errorf("references or dates differ: %+v %+v", got.References, got.Dates)
+	}
+	for _, r := range got.Tokens {
+		if !kept(r.Param) {
+			t.Errorf("row of %s, which the Extractor does not keep", r.Param)
+		}
 	}
 }

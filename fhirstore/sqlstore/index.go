@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -65,15 +66,38 @@ func (it indexTable) insertSQL(d Dialect, n int) string {
 		`) VALUES ` + strings.Repeat(one+", ", n-1) + one + tail
 }
 
-// deleteSQL deletes one row by its key.
+// deleteSQL deletes the rows of one key whatever their composite group. The
+// group is the one key column that is not the row's value: it numbers the
+// composites of a resource, so a row extracted again may carry another
+// number than when it was written (by an earlier release, whose extraction
+// counted other composites), and all rows of the resource go anyway.
 func (it indexTable) deleteSQL() string {
-	conds := []string{"sandbox = ?", "rid = ?", "type = ?", "param = ?", "grp = ?", "comp = ?"}
+	conds := []string{"sandbox = ?", "rid = ?", "type = ?", "param = ?", "comp = ?"}
 	for _, c := range it.cols {
 		if c != it.notKey {
 			conds = append(conds, c+" = ?")
 		}
 	}
 	return `DELETE FROM ` + it.name + ` WHERE ` + strings.Join(conds, " AND ")
+}
+
+// grpCol is the position of grp among the common columns.
+const grpCol = 4
+
+var extractors sync.Map // resource type → *searchparam.Extractor
+
+// extract returns the index rows of body that the store writes: not those
+// of the parameters skipParam drops, which it does not compute.
+func extract(typ string, body []byte) (*searchparam.Index, error) {
+	e, ok := extractors.Load(typ)
+	if !ok {
+		x, err := searchparam.NewExtractor(typ, func(p *searchparam.Param) bool { return !skipParam(typ, p.Code) })
+		if err != nil {
+			return nil, err
+		}
+		e, _ = extractors.LoadOrStore(typ, x)
+	}
+	return e.(*searchparam.Extractor).Extract(body)
 }
 
 // indexRows flattens an Index into the values of each table's rows, the
@@ -84,53 +108,32 @@ func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables]
 		out[tab] = append(out[tab], sandbox, rid, x.ResourceType, param, group, comp)
 	}
 	for _, r := range x.Strings {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabString, r.Param, r.Group, r.Component)
 		out[tabString] = append(out[tabString], r.Normalized, r.Exact)
 	}
 	for _, r := range x.Tokens {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabToken, r.Param, r.Group, r.Component)
 		out[tabToken] = append(out[tabToken], r.System, r.Code, r.Text, r.TypeSystem, r.TypeCode)
 	}
 	for _, r := range x.References {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabReference, r.Param, r.Group, r.Component)
 		out[tabReference] = append(out[tabReference], r.TargetType, r.TargetID, r.Version, r.URL, r.IdentifierSystem, r.IdentifierValue)
 	}
 	for _, r := range x.Dates {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabDate, r.Param, r.Group, r.Component)
 		out[tabDate] = append(out[tabDate], dateSpan(r.Low, r.High), r.Low, r.High)
 	}
 	for _, r := range x.Numbers {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabNumber, r.Param, r.Group, r.Component)
 		v, lo, hi := pointOrRange(r.Value, r.Low, r.High)
 		out[tabNumber] = append(out[tabNumber], v, lo, hi)
 	}
 	for _, r := range x.Quantities {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabQuantity, r.Param, r.Group, r.Component)
 		v, lo, hi := pointOrRange(r.Value, r.Low, r.High)
 		out[tabQuantity] = append(out[tabQuantity], v, lo, hi, r.System, r.Code, r.Unit)
 	}
 	for _, r := range x.URIs {
-		if skipParam(x.ResourceType, r.Param) {
-			continue
-		}
 		common(tabURI, r.Param, r.Group, r.Component)
 		out[tabURI] = append(out[tabURI], r.Value)
 	}
@@ -155,7 +158,7 @@ func pointOrRange(value string, low, high float64) (any, float64, float64) {
 // writeIndex extracts the search values of a stored version and inserts
 // them for rid.
 func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
-	x, err := searchparam.Extract(typ, body)
+	x, err := extract(typ, body)
 	if err != nil {
 		return t.wrap("index", err)
 	}
@@ -180,10 +183,10 @@ func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ stri
 }
 
 // dropIndex deletes the index rows of rid, whose stored body is old: it
-// extracts them again and deletes each by its key (most index tables have
+// extracts them again and deletes them by their key (most index tables have
 // no index on rid; see the schema).
 func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ string, old []byte) error {
-	x, err := searchparam.Extract(typ, old)
+	x, err := extract(typ, old)
 	if err != nil {
 		return t.wrap("unindex", err)
 	}
@@ -201,7 +204,7 @@ func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ strin
 		for vals := rows[tab]; len(vals) > 0; vals = vals[width:] {
 			args = args[:0]
 			for i, v := range vals[:width] {
-				if i != skip {
+				if i != skip && i != grpCol {
 					args = append(args, v)
 				}
 			}
