@@ -1,0 +1,176 @@
+package requestlog
+
+import (
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Note is what the auth layer learns about a request and the log keeps:
+// the client and the scopes granted to its token, never the token. The
+// Middleware puts an empty Note in the gin context before the handlers
+// run; the auth guard fills it in through NoteOf. A Note is valid until
+// the Middleware returns.
+type Note struct {
+	ClientID string
+	Scopes   string
+}
+
+type noteKey struct{}
+
+// NoteOf returns the request's Note, or nil outside the Middleware.
+func NoteOf(c *gin.Context) *Note {
+	v, _ := c.Get(noteKey{})
+	n, _ := v.(*Note)
+	return n
+}
+
+// requestIDHeader is where the gateway answers with the request's id.
+const requestIDHeader = "X-Request-Id"
+
+// Middleware records every request that sandboxOf assigns to a sandbox
+// (sandboxOf returns "" for requests outside any sandbox, which are not
+// recorded). sandboxOf is called after the handlers, so route parameters
+// and whatever they set are available.
+//
+// On the request path it only measures, keeps the first MaxOutcomeBytes of
+// an error response's body (status 400 and above) to read its issues, and
+// queues the entry; it never records headers. A request that panics is
+// recorded with status 500 unless a status was already written, and the
+// panic goes on to the recovery middleware.
+func Middleware(rec *Recorder, sandboxOf func(*gin.Context) string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		w := capturePool.Get().(*capture)
+		w.install(c)
+		completed := false
+		defer func() {
+			w.uninstall(c)
+			if sandbox := sandboxOf(c); sandbox != "" {
+				rec.Record(w.entry(c, sandbox, start, completed))
+			}
+			// After a panic the recovery middleware may still use the
+			// writer, so it is left to the collector, not reused.
+			if completed {
+				w.reset()
+				capturePool.Put(w)
+			}
+		}()
+		c.Next()
+		completed = true
+	}
+}
+
+var capturePool = sync.Pool{New: func() any { return new(capture) }}
+
+// capture wraps a request's response writer (to keep the start of an
+// error body) and, when no length was declared, its body (to count it).
+// One is reused across requests, so a request costs no allocation.
+type capture struct {
+	gin.ResponseWriter
+	note    Note
+	body    []byte
+	reqBody countingBody
+	counted bool
+}
+
+func (w *capture) install(c *gin.Context) {
+	w.ResponseWriter = c.Writer
+	c.Writer = w
+	c.Set(noteKey{}, &w.note)
+	if r := c.Request; r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		w.reqBody.ReadCloser = r.Body
+		r.Body = &w.reqBody
+		w.counted = true
+	}
+}
+
+// uninstall gives the request back its own writer and body, and hides the
+// Note from middleware that runs later.
+func (w *capture) uninstall(c *gin.Context) {
+	c.Writer = w.ResponseWriter
+	c.Set(noteKey{}, (*Note)(nil))
+	if w.counted {
+		c.Request.Body = w.reqBody.ReadCloser
+	}
+}
+
+func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, completed bool) Entry {
+	status := w.Status()
+	if !completed && !w.Written() {
+		status = http.StatusInternalServerError
+	}
+	r := c.Request
+	e := Entry{
+		Sandbox:       sandbox,
+		Time:          start,
+		ClientID:      w.note.ClientID,
+		Method:        r.Method,
+		Path:          r.URL.Path,
+		Query:         RedactQuery(r.URL.Path, r.URL.RawQuery),
+		Status:        status,
+		Latency:       time.Since(start),
+		RequestBytes:  r.ContentLength,
+		ResponseBytes: int64(max(w.Size(), 0)),
+		Scopes:        w.note.Scopes,
+		RequestID:     w.Header().Get(requestIDHeader),
+	}
+	if w.counted {
+		e.RequestBytes = w.reqBody.n
+	}
+	if status >= 400 && len(w.body) > 0 {
+		e.Issues = IssuesFrom(w.Header().Get("Content-Type"), w.body)
+	}
+	return e
+}
+
+func (w *capture) reset() {
+	body := w.body[:0]
+	*w = capture{body: body}
+}
+
+// Write implements io.Writer, keeping the start of an error body.
+func (w *capture) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	if w.Status() >= 400 {
+		w.body = keep(w.body, p[:n])
+	}
+	return n, err
+}
+
+// WriteString implements io.StringWriter, keeping the start of an error
+// body.
+func (w *capture) WriteString(s string) (int, error) {
+	n, err := w.ResponseWriter.WriteString(s)
+	if w.Status() >= 400 {
+		w.body = keep(w.body, s[:n])
+	}
+	return n, err
+}
+
+// keep appends p to the kept body up to one byte past MaxOutcomeBytes, so
+// that IssuesFrom can tell the body was too large.
+func keep[T string | []byte](body []byte, p T) []byte {
+	if room := MaxOutcomeBytes + 1 - len(body); room > 0 {
+		body = append(body, p[:min(len(p), room)]...)
+	}
+	return body
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *capture) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// countingBody counts the bytes read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
