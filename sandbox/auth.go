@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -28,7 +29,7 @@ type guard struct {
 	store   fhirstore.Store
 	below   map[string]http.Handler // "METHOD /path below the base"
 	maxBody int64
-	secured func(sandbox string) bool
+	secured func(ctx context.Context, sandbox string) bool
 }
 
 // handle is the middleware of a FHIR base group.
@@ -36,7 +37,7 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		path := c.Param("path")
 		if h, ok := g.below[c.Request.Method+" "+path]; ok {
-			h.ServeHTTP(c.Writer, c.Request)
+			h.ServeHTTP(c.Writer, c.Request.WithContext(smart.WithSandbox(c.Request.Context(), sandboxOf(c))))
 			c.Abort()
 			return
 		}
@@ -48,7 +49,7 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 			return
 		}
 		sandbox := sandboxOf(c)
-		if c.GetHeader("Authorization") == "" && !g.secured(sandbox) {
+		if c.GetHeader("Authorization") == "" && !g.secured(c.Request.Context(), sandbox) {
 			c.Next()
 			return
 		}

@@ -25,6 +25,7 @@ import (
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
 )
 
@@ -90,7 +91,14 @@ type gatewayEnv struct {
 	cfg   Config
 	store fhirstore.Store
 	authz *smart.Server
+	// tenants is the gateway's registry of sandboxes and apps.
+	tenants *tenant.Service
 }
+
+// testOperator acts on the registry in tests.
+var testOperator = &tenant.Account{Username: "test-operator", Role: tenant.RoleOperator}
+
+func intPtr(n int) *int { return &n }
 
 func newGatewayEnv(t testing.TB, secure bool) *gatewayEnv {
 	t.Helper()
@@ -140,11 +148,16 @@ func newGatewayEnvWith(t testing.TB, adjust func(*Config, *parts)) *gatewayEnv {
 			Scopes: "system/*.cruds", JWKS: &pub}},
 	}
 	adjust(&env.cfg, &p)
-	e, authz, err := build(env.cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), p)
+	gw, err := build(env.cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.srv.Config.Handler, env.authz = e, authz
+	env.srv.Config.Handler, env.authz, env.tenants = gw.engine, gw.authz, gw.tenants
+	// The other sandbox, which otherBackendID belongs to.
+	if _, err := gw.tenants.CreateSandbox(ctx, testOperator, tenant.NewSandbox{ID: otherSandbox, Name: "Other",
+		Supplier: "other-supplier", SeedPatients: intPtr(-1)}); err != nil {
+		t.Fatal(err)
+	}
 	env.srv.Start()
 	return env
 }
@@ -203,11 +216,17 @@ func (env *gatewayEnv) postForm(t testing.TB, path string, form url.Values) (*ht
 // response and its decoded JSON body.
 func (env *gatewayEnv) fhir(t testing.TB, method, path, token, body string) (*http.Response, map[string]any) {
 	t.Helper()
+	return env.fhirAt(t, env.fhirBase(), method, path, token, body)
+}
+
+// fhirAt is fhir against the FHIR base base (a supplier sandbox's).
+func (env *gatewayEnv) fhirAt(t testing.TB, base, method, path, token, body string) (*http.Response, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, env.fhirBase()+path, rd)
+	req, _ := http.NewRequest(method, base+path, rd)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}

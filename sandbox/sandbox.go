@@ -17,6 +17,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/fhirapi"
+	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
 	"hpsandbox/smart/redisstate"
 )
@@ -57,11 +58,11 @@ func New(cfg Config, store fhirstore.Store, log *slog.Logger) http.Handler {
 	if err != nil {
 		panic(err)
 	}
-	e, _, err := build(cfg, store, log, parts{keys: keys})
+	b, err := build(cfg, store, log, parts{keys: keys})
 	if err != nil {
 		panic(fmt.Sprintf("sandbox.New: %v", err))
 	}
-	return e
+	return b.engine
 }
 
 // Open returns the gateway `sandbox serve` runs: the SMART signing key is
@@ -79,7 +80,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
 	}
-	p := parts{keys: keys, exportDir: exportDir,
+	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName),
 		track: func(c func() error) { g.closers = append(g.closers, c) }}
 	if cfg.RedisURL != "" {
 		st, closeFn, err := redisstate.Open(ctx, cfg.RedisURL, redisPrefix)
@@ -89,12 +90,12 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		p.state = st
 		g.closers = append(g.closers, closeFn)
 	}
-	e, _, err := build(cfg, store, log, p)
+	b, err := build(cfg, store, log, p)
 	if err != nil {
 		_ = g.Close()
 		return nil, err
 	}
-	g.Handler = e
+	g.Handler = b.engine
 	return g, nil
 }
 
@@ -105,13 +106,23 @@ type parts struct {
 	state   smart.StateStore // nil: in memory
 	clients []*smart.Client  // registered besides the demo clients
 	now     func() time.Time
+	// tenants is the registry file (tenant.FileName in the data
+	// directory); empty keeps it in memory.
+	tenants string
 	// exportDir holds Bulk Data export files (a temporary directory when
 	// empty); track, when set, receives what the gateway must close.
 	exportDir string
 	track     func(close func() error)
 }
 
-func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.Engine, *smart.Server, error) {
+// built is the gateway with the parts tests reach into.
+type built struct {
+	engine  *gin.Engine
+	authz   *smart.Server
+	tenants *tenant.Service
+}
+
+func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built, error) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
@@ -121,21 +132,39 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 
 	clients, err := demoClients(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	issuer := cfg.Issuer()
-	registered := smart.NewMemoryClients(append(clients, p.clients...)...)
+	var sbs *sandboxes
+	tenants, err := tenant.Open(context.Background(), tenant.Options{
+		Path:  p.tenants,
+		Store: store,
+		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
+			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent, DynamicRegistration: true}},
+		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
+		Logger:  log,
+		Now:     p.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.track != nil {
+		p.track(tenants.Close)
+	}
+	sbs = newSandboxes(tenants, issuer, p.now)
+	registered := tenants.Clients(append(clients, p.clients...)...)
 	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath,
 		SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent}, smart.Deps{
 		Keys:     p.keys,
 		Clients:  registered,
+		Policies: sbs,
 		State:    p.state,
 		Patients: directory{store: store},
 		Logger:   log,
 		Now:      p.now,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// The authorization server's own endpoints are mounted on the engine;
 	// those below the FHIR base (.well-known/smart-configuration) are
@@ -162,13 +191,19 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*gin.E
 	if p.track != nil {
 		p.track(api.Close)
 	}
-	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes,
-		secured: func(sandbox string) bool { return cfg.Secure || sandbox != fhirstore.DefaultSandbox }}
-	sandboxOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
-	api.Mount(e.Group(fhirBasePath, g.handle(sandboxOf)), sandboxOf)
+	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes, secured: sbs.secured}
+	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
+	api.Mount(e.Group(fhirBasePath, g.handle(defaultOf)), defaultOf)
+	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
+	api.Mount(perSandbox.Group(fhirBasePath, g.handle(sandboxParam)), sandboxParam)
+
+	e.POST(registerPath, gin.WrapH(tenants.RegistrationHandler(func(*http.Request) string { return fhirstore.DefaultSandbox })))
+	perSandbox.POST(registerPath, func(c *gin.Context) {
+		tenants.RegistrationHandler(func(*http.Request) string { return c.Param("sandbox") }).ServeHTTP(c.Writer, c.Request)
+	})
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	return e, authz, nil
+	return &built{engine: e, authz: authz, tenants: tenants}, nil
 }
 
 // smartSecurity is the CapabilityStatement's rest.security: the SMART on

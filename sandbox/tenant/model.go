@@ -131,7 +131,8 @@ type Sandbox struct {
 	Supplier string   `json:"supplier,omitempty"`
 	Settings Settings `json:"settings"`
 	// SeedPatients generated patients (besides the personas) and Seed make
-	// the data the sandbox starts with and returns to on reset.
+	// the data the sandbox starts with and returns to on reset; -1 starts
+	// it empty.
 	SeedPatients int       `json:"seed_patients"`
 	Seed         int64     `json:"seed"`
 	Created      time.Time `json:"created"`
@@ -152,8 +153,8 @@ func (sb *Sandbox) validate() error {
 	if strings.TrimSpace(sb.Name) == "" || len(sb.Name) > 200 {
 		return invalid("name", "want a name of 1–200 characters")
 	}
-	if sb.SeedPatients < 0 || sb.SeedPatients > MaxSeedPatients {
-		return invalid("seed_patients", "%d: want 0 to %d generated patients", sb.SeedPatients, MaxSeedPatients)
+	if sb.SeedPatients < -1 || sb.SeedPatients > MaxSeedPatients {
+		return invalid("seed_patients", "%d: want 0 to %d generated patients (besides the personas), or -1 for a sandbox without data", sb.SeedPatients, MaxSeedPatients)
 	}
 	return sb.Settings.validate()
 }

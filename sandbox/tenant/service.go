@@ -321,8 +321,16 @@ func (s *Service) erase(ctx context.Context, id string) error {
 	return nil
 }
 
-// seed erases (when asked) and loads the sandbox's seed population.
+// seed erases (when asked) and loads the sandbox's seed population; a
+// negative SeedPatients (the default sandbox told to seed nothing) loads
+// nothing.
 func (s *Service) seed(ctx context.Context, sb *Sandbox, erase bool) error {
+	if sb.SeedPatients < 0 {
+		if erase {
+			return s.erase(ctx, sb.ID)
+		}
+		return nil
+	}
 	rs, err := fixtures.Generate(fixtures.Options{Seed: sb.Seed, Patients: sb.SeedPatients, Personas: true})
 	if err != nil {
 		return err

@@ -92,7 +92,7 @@ func TestCreateSandbox_ValidatesRequest(t *testing.T) {
 		{"id too short", supplierA, NewSandbox{ID: "a", Name: "a"}, "id"},
 		{"id with slash", supplierA, NewSandbox{ID: "a/b", Name: "a"}, "id"},
 		{"too many patients", supplierA, NewSandbox{Name: "a", SeedPatients: intp(MaxSeedPatients + 1)}, "seed_patients"},
-		{"negative patients", supplierA, NewSandbox{Name: "a", SeedPatients: intp(-1)}, "seed_patients"},
+		{"negative patients", supplierA, NewSandbox{Name: "a", SeedPatients: intp(-2)}, "seed_patients"},
 		{"supplier for another", supplierA, NewSandbox{Name: "a", Supplier: "bravo"}, "supplier"},
 		{"operator without supplier", operator, NewSandbox{Name: "a"}, "supplier"},
 		{"short token lifetime", supplierA, NewSandbox{Name: "a", Settings: &Settings{AccessTokenSeconds: 5}}, "settings.access_token_seconds"},

@@ -1,0 +1,150 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/tenant"
+	"hpsandbox/smart"
+)
+
+// sandboxesPath is where suppliers' sandboxes are served:
+// /sandboxes/{id}/fhir is the FHIR base of sandbox id.
+const sandboxesPath = "/sandboxes"
+
+// registerPath is the RFC 7591 registration endpoint below the issuer
+// (default sandbox) or below /sandboxes/{id}.
+const registerPath = "/auth/register"
+
+// sandboxPrefix is the path before a sandbox's FHIR base and registration
+// endpoint ("" for the default sandbox).
+func sandboxPrefix(id string) string {
+	if id == "" || id == fhirstore.DefaultSandbox {
+		return ""
+	}
+	return sandboxesPath + "/" + id
+}
+
+// settingsTTL is how long the gateway trusts what it read of a sandbox's
+// registration. Settings changed through another gateway apply after it;
+// a reset or delete through this one applies at once.
+const settingsTTL = 2 * time.Second
+
+// sandboxes is the gateway's view of the tenant registry: which sandboxes
+// exist and what their settings are, remembered briefly because every FHIR
+// request asks.
+type sandboxes struct {
+	svc    *tenant.Service
+	issuer string
+	now    func() time.Time
+
+	mu sync.Mutex
+	m  map[string]cachedSandbox
+}
+
+type cachedSandbox struct {
+	sb *tenant.Sandbox // nil: no such sandbox
+	at time.Time
+}
+
+func newSandboxes(svc *tenant.Service, issuer string, now func() time.Time) *sandboxes {
+	if now == nil {
+		now = time.Now
+	}
+	return &sandboxes{svc: svc, issuer: issuer, now: now, m: map[string]cachedSandbox{}}
+}
+
+// get returns the sandbox id, nil when there is none.
+func (s *sandboxes) get(ctx context.Context, id string) (*tenant.Sandbox, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.m[id]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < settingsTTL {
+		return c.sb, nil
+	}
+	sb, err := s.svc.Sandbox(ctx, id)
+	if errors.Is(err, tenant.ErrNotFound) {
+		sb, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.m) > 10000 {
+		clear(s.m)
+	}
+	s.m[id] = cachedSandbox{sb: sb, at: now}
+	s.mu.Unlock()
+	return sb, nil
+}
+
+// forget drops what is remembered of id, after a reset or delete.
+func (s *sandboxes) forget(id string) {
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+// secured reports whether a sandbox requires tokens; an unknown one does.
+func (s *sandboxes) secured(ctx context.Context, id string) bool {
+	sb, err := s.get(ctx, id)
+	return err != nil || sb == nil || sb.Settings.Secured
+}
+
+// fhirBase is the absolute FHIR base URL of sandbox id.
+func (s *sandboxes) fhirBase(id string) string {
+	return s.issuer + sandboxPrefix(id) + fhirBasePath
+}
+
+// registrationEndpoint is the absolute RFC 7591 endpoint of sandbox id.
+func (s *sandboxes) registrationEndpoint(id string) string {
+	return s.issuer + sandboxPrefix(id) + registerPath
+}
+
+var _ smart.Policies = (*sandboxes)(nil)
+
+// Policy implements smart.Policies from the sandbox's registration.
+func (s *sandboxes) Policy(ctx context.Context, id string) (smart.Policy, error) {
+	id = sandboxOr(id)
+	sb, err := s.get(ctx, id)
+	if err != nil {
+		return smart.Policy{}, err
+	}
+	if sb == nil {
+		return smart.Policy{}, tenant.ErrNotFound
+	}
+	p := smart.Policy{FHIRBase: s.fhirBase(id), SkipLogin: sb.Settings.SkipLogin, SkipConsent: sb.Settings.SkipConsent,
+		AccessTokenTTL:  time.Duration(sb.Settings.AccessTokenSeconds) * time.Second,
+		RefreshTokenTTL: time.Duration(sb.Settings.RefreshTokenSeconds) * time.Second}
+	if sb.Settings.DynamicRegistration {
+		p.RegistrationEndpoint = s.registrationEndpoint(id)
+	}
+	return p, nil
+}
+
+// routeSandbox is the middleware of /sandboxes/:sandbox/…: a sandbox that
+// does not exist answers 404 with an OperationOutcome.
+func (s *sandboxes) routeSandbox(c *gin.Context) {
+	id := c.Param("sandbox")
+	sb, err := s.get(c.Request.Context(), id)
+	switch {
+	case err != nil:
+		writeOutcome(c, outcome.New(http.StatusInternalServerError, outcome.Exception, "looking up the sandbox failed"))
+	case sb == nil || id == fhirstore.DefaultSandbox:
+		// The default sandbox lives at /fhir only, so that each sandbox has
+		// one base and one audience.
+		writeOutcome(c, outcome.New(http.StatusNotFound, outcome.NotFound,
+			"there is no sandbox %q; sandboxes are created in the portal or with POST /admin/api/sandboxes", id))
+	}
+}
+
+// sandboxParam names the sandbox of a request below /sandboxes/:sandbox.
+func sandboxParam(c *gin.Context) string { return c.Param("sandbox") }
