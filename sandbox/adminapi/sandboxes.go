@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,7 +20,12 @@ type sandboxJSON struct {
 }
 
 func (a *API) sandboxJSON(sb *tenant.Sandbox) sandboxJSON {
-	v := sandboxJSON{Sandbox: sb}
+	// The registry keeps a sandbox's times to the millisecond, but the
+	// sandbox that create and reset return has them to the nanosecond; the
+	// API shows what a later read shows.
+	cp := *sb
+	cp.Created, cp.ResetAt = cp.Created.Truncate(time.Millisecond), cp.ResetAt.Truncate(time.Millisecond)
+	v := sandboxJSON{Sandbox: &cp}
 	if a.d.FHIRBase != nil {
 		v.FHIRBase = a.d.FHIRBase(sb.ID)
 	}
