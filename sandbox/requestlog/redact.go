@@ -45,10 +45,20 @@ var secretParams = []string{
 // A parameter name that cannot be decoded has its value redacted, since
 // what it names cannot be told.
 func RedactQuery(path, rawQuery string) string {
-	fhir := fhirInteraction(path)
+	// The path is looked at only if a code parameter needs it, once.
+	fhir := -1
+	isFHIR := func() bool {
+		if fhir < 0 {
+			fhir = 0
+			if fhirInteraction(path) {
+				fhir = 1
+			}
+		}
+		return fhir == 1
+	}
 	secret := false
 	for pair := range strings.SplitSeq(rawQuery, "&") {
-		if redacts(pair, fhir) {
+		if redacts(pair, isFHIR) {
 			secret = true
 			break
 		}
@@ -64,7 +74,7 @@ func RedactQuery(path, rawQuery string) string {
 			b.WriteByte('&')
 		}
 		first = false
-		if redacts(pair, fhir) {
+		if redacts(pair, isFHIR) {
 			name, _, _ := strings.Cut(pair, "=")
 			b.WriteString(name)
 			b.WriteString("=" + Redacted)
@@ -76,7 +86,7 @@ func RedactQuery(path, rawQuery string) string {
 }
 
 // redacts reports whether a name=value pair has a value to hide.
-func redacts(pair string, fhir bool) bool {
+func redacts(pair string, fhir func() bool) bool {
 	name, value, _ := strings.Cut(pair, "=")
 	if value == "" || value == Redacted {
 		return false
@@ -88,15 +98,34 @@ func redacts(pair string, fhir bool) bool {
 		}
 		name = n
 	}
-	if strings.EqualFold(name, "code") {
-		return !fhir
+	if equalFoldASCII(name, "code") {
+		return !fhir()
 	}
 	for _, s := range secretParams {
-		if strings.EqualFold(name, s) {
+		if equalFoldASCII(name, s) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldASCII reports whether name is lower, ignoring ASCII case.
+// Servers match parameter names byte for byte, so Unicode folding (the
+// Kelvin sign as k) would only redact names no server reads.
+func equalFoldASCII(name, lower string) bool {
+	if len(name) != len(lower) {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // fhirInteraction reports whether path addresses a FHIR resource type:
