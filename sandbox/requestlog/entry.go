@@ -30,6 +30,10 @@ type Entry struct {
 	Issues    []Issue
 	Scopes    string // the scopes granted to the token used, space-separated
 	RequestID string // the X-Request-Id the gateway answered with
+
+	// outcome is an error body that the Recorder's writer parses into
+	// Issues, so that parsing costs the request nothing.
+	outcome []byte
 }
 
 // Issue is one OperationOutcome.issue of a recorded response.

@@ -22,14 +22,20 @@ const (
 // resourceType), is malformed, or is larger than MaxOutcomeBytes. At most
 // 20 issues are kept, and long strings are cut.
 func IssuesFrom(contentType string, body []byte) []Issue {
-	if len(body) == 0 || len(body) > MaxOutcomeBytes || !jsonMediaType(contentType) {
+	if !mayBeOutcome(contentType, body) {
 		return nil
 	}
-	// A cheap look before a full parse: most error bodies are outcomes,
-	// but a JSON body without the word is certainly not one.
-	if !bytes.Contains(body, []byte(`"OperationOutcome"`)) {
-		return nil
-	}
+	return parseIssues(body)
+}
+
+// mayBeOutcome is IssuesFrom's cheap look before a full parse: a body
+// that fails it is certainly not an outcome to read.
+func mayBeOutcome(contentType string, body []byte) bool {
+	return len(body) > 0 && len(body) <= MaxOutcomeBytes && jsonMediaType(contentType) &&
+		bytes.Contains(body, []byte(`"OperationOutcome"`))
+}
+
+func parseIssues(body []byte) []Issue {
 	var oo struct {
 		ResourceType string `json:"resourceType"`
 		Issue        []struct {

@@ -1,6 +1,7 @@
 package requestlog
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"sync"
@@ -28,7 +29,8 @@ func NoteOf(c *gin.Context) *Note {
 	return n
 }
 
-// requestIDHeader is where the gateway answers with the request's id.
+// requestIDHeader is where the gateway answers with the request's id
+// (canonical form).
 const requestIDHeader = "X-Request-Id"
 
 // Middleware records every request that sandboxOf assigns to a sandbox
@@ -116,15 +118,34 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 		RequestBytes:  r.ContentLength,
 		ResponseBytes: int64(max(w.Size(), 0)),
 		Scopes:        w.note.Scopes,
-		RequestID:     w.Header().Get(requestIDHeader),
+		RequestID:     first(w.Header()[requestIDHeader]),
 	}
 	if w.counted {
 		e.RequestBytes = w.reqBody.n
 	}
-	if status >= 400 && len(w.body) > 0 {
-		e.Issues = IssuesFrom(w.Header().Get("Content-Type"), w.body)
+	if status >= 400 && mayBeOutcome(first(w.Header()["Content-Type"]), w.body) {
+		// A usual outcome is copied and parsed by the writer; a large one
+		// is parsed here, so that a burst of them cannot fill memory.
+		if len(w.body) <= maxDeferredOutcome {
+			e.outcome = bytes.Clone(w.body)
+		} else {
+			e.Issues = parseIssues(w.body)
+		}
 	}
 	return e
+}
+
+// maxDeferredOutcome bounds an error body that waits in the queue for the
+// writer to parse: a full queue of them holds at most 16 MiB.
+const maxDeferredOutcome = 4 << 10
+
+// first is a header's first value. The keys looked up are canonical, so
+// the map is read directly, without Header.Get's canonicalising.
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 func (w *capture) reset() {

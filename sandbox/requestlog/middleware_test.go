@@ -57,6 +57,9 @@ func newEngine(rec *requestlog.Recorder) *gin.Engine {
 	sb.GET("/Binary/:id", func(c *gin.Context) {
 		c.Data(http.StatusNotFound, "application/fhir+json", []byte(oo422+strings.Repeat(" ", requestlog.MaxOutcomeBytes)))
 	})
+	sb.GET("/Medication/:id", func(c *gin.Context) {
+		c.Data(http.StatusNotFound, "application/fhir+json", []byte(oo422+strings.Repeat(" ", 10<<10)))
+	})
 	sb.GET("/html", func(c *gin.Context) { c.Data(http.StatusForbidden, "text/html", []byte(oo422)) })
 	sb.GET("/panic", func(c *gin.Context) { panic("boom") })
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
@@ -113,6 +116,13 @@ func TestMiddleware_RecordsEachExchange(t *testing.T) {
 			exchange{"GET", "/sandboxes/s1/fhir/Binary/1", nil, ""},
 			func(t *testing.T, e requestlog.Entry, respBytes int64) {
 				if e.Status != 404 || e.Issues != nil || respBytes <= requestlog.MaxOutcomeBytes || e.ResponseBytes != respBytes {
+					t.Fatalf("got %+v (response of %d bytes)", e, respBytes)
+				}
+			}},
+		{"MidSizeErrorBody_KeepsIssues",
+			exchange{"GET", "/sandboxes/s1/fhir/Medication/1", nil, ""},
+			func(t *testing.T, e requestlog.Entry, respBytes int64) {
+				if e.Status != 404 || !equalIssues(e.Issues, wantIssues) || e.ResponseBytes != respBytes {
 					t.Fatalf("got %+v (response of %d bytes)", e, respBytes)
 				}
 			}},

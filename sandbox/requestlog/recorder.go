@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Options configure a Recorder. The zero value is usable.
@@ -15,6 +16,9 @@ type Options struct {
 	QueueSize int
 	// BatchSize bounds the entries given to one Store.Append (default 256).
 	BatchSize int
+	// Interval is how long an entry may wait in the queue while traffic
+	// is light (default 100ms); a queue half full is written at once.
+	Interval time.Duration
 	// Logger receives store errors (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -23,6 +27,7 @@ type Options struct {
 const (
 	DefaultQueueSize = 4096
 	DefaultBatchSize = 256
+	DefaultInterval  = 100 * time.Millisecond
 )
 
 // ErrClosed is returned by Flush on a closed Recorder.
@@ -34,12 +39,17 @@ var ErrClosed = errors.New("requestlog: recorder closed")
 type Recorder struct {
 	store     Store
 	batchSize int
+	interval  time.Duration
 	log       *slog.Logger
 
 	queue chan Entry
-	flush chan chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
+	// kick wakes the writer early, when the queue is half full; waking it
+	// for every entry would cost the request more than the entry does.
+	kick   chan struct{}
+	kickAt int
+	flush  chan chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 	// ctx is the writer's context, cancelled when Close gives up waiting.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -59,6 +69,9 @@ func New(store Store, opts Options) *Recorder {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -66,8 +79,11 @@ func New(store Store, opts Options) *Recorder {
 	r := &Recorder{
 		store:     store,
 		batchSize: opts.BatchSize,
+		interval:  opts.Interval,
 		log:       opts.Logger,
 		queue:     make(chan Entry, opts.QueueSize),
+		kick:      make(chan struct{}, 1),
+		kickAt:    max(opts.QueueSize/2, 1),
 		flush:     make(chan chan struct{}),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -87,6 +103,12 @@ func (r *Recorder) Record(e Entry) {
 	}
 	select {
 	case r.queue <- e:
+		if len(r.queue) >= r.kickAt {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		r.dropped.Add(1)
 	}
@@ -139,18 +161,21 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 }
 
-// run is the writer: it appends whatever has queued up, up to a batch at a
-// time, so that batches grow with load and a lone entry is written at once.
+// run is the writer: every interval, or when kicked, it appends what has
+// queued up, a batch at a time. It sleeps in between rather than waiting
+// on the queue, so that a request never pays for waking it.
 func (r *Recorder) run() {
 	defer close(r.done)
 	defer r.cancel()
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
 	batch := make([]Entry, 0, r.batchSize)
 	for {
 		select {
-		case e := <-r.queue:
-			batch = append(batch[:0], e)
-			batch = r.take(batch, r.batchSize-1)
-			r.write(batch)
+		case <-tick.C:
+			r.drain(batch, len(r.queue))
+		case <-r.kick:
+			r.drain(batch, len(r.queue))
 		case reply := <-r.flush:
 			// Everything recorded before Flush was called is among the
 			// entries queued now; later ones need not wait.
@@ -189,6 +214,11 @@ func (r *Recorder) drain(batch []Entry, n int) {
 }
 
 func (r *Recorder) write(batch []Entry) {
+	for i := range batch {
+		if e := &batch[i]; e.outcome != nil {
+			e.Issues, e.outcome = parseIssues(e.outcome), nil
+		}
+	}
 	if err := r.ctx.Err(); err != nil {
 		r.failed.Add(uint64(len(batch)))
 	} else if err := r.store.Append(r.ctx, batch); err != nil {

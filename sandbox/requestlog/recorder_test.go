@@ -68,7 +68,7 @@ func numbered(i int) requestlog.Entry {
 func TestRecord_QueueFull_DropsAndCountsWithoutBlocking(t *testing.T) {
 	const queue, extra = 4, 10
 	store := newBlockingStore()
-	r := requestlog.New(store, requestlog.Options{QueueSize: queue})
+	r := requestlog.New(store, requestlog.Options{QueueSize: queue, Interval: time.Millisecond})
 	r.Record(numbered(0))
 	<-store.entered // the writer now holds entry 0 in a stalled Append
 
@@ -136,7 +136,7 @@ func TestFlush_WaitsForEntriesRecordedBefore(t *testing.T) {
 
 func TestClose_ContextEnds_CancelsWriteCountsFailedAndStops(t *testing.T) {
 	store := newBlockingStore() // never released
-	r := requestlog.New(store, requestlog.Options{QueueSize: 10})
+	r := requestlog.New(store, requestlog.Options{QueueSize: 10, Interval: time.Millisecond})
 	r.Record(numbered(0))
 	<-store.entered
 	for i := range 3 {
@@ -200,6 +200,16 @@ func (s *countingStore) Append(_ context.Context, es []requestlog.Entry) error {
 	return nil
 }
 
+func (s *countingStore) written() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, b := range s.batches {
+		n += b
+	}
+	return n
+}
+
 func (s *countingStore) Query(context.Context, requestlog.Filter) (requestlog.Page, error) {
 	return requestlog.Page{}, nil
 }
@@ -229,5 +239,26 @@ func TestRecord_Concurrent_EveryEntryWrittenOrDropped(t *testing.T) {
 	}
 	if total := uint64(written) + r.Dropped(); total != goroutines*each {
 		t.Fatalf("written %d + dropped %d = %d, want %d", written, r.Dropped(), total, goroutines*each)
+	}
+}
+
+func TestRecord_HalfFullQueue_WakesWriterBeforeInterval(t *testing.T) {
+	store := &countingStore{}
+	r := requestlog.New(store, requestlog.Options{QueueSize: 8, Interval: time.Hour})
+	defer closeRecorder(t, r)
+	for i := range 3 {
+		r.Record(numbered(i))
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := store.written(); n != 0 {
+		t.Fatalf("%d entries written below half a queue, want them to wait for the interval", n)
+	}
+	r.Record(numbered(3)) // the fourth of eight
+	deadline := time.Now().Add(5 * time.Second)
+	for store.written() != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries written, want 4 without waiting for the interval", store.written())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
