@@ -2,6 +2,7 @@ package requestlog_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -33,4 +34,61 @@ func openSQLite(t testing.TB, path string, perSandboxMax int) *requestlog.SQLite
 		}
 	})
 	return s
+}
+
+func TestSQLiteStore_Reopen_KeepsEntriesAndAppliesSmallerBound(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "requestlog.db")
+	s, err := requestlog.OpenSQLite(ctx, path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]requestlog.Entry, 8)
+	for i := range batch {
+		batch[i] = requestlog.Entry{Sandbox: "a", Method: "GET", Path: "/fhir/metadata", Status: 200}
+	}
+	if err := s.Append(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openSQLite(t, path, 5)
+	p, err := s.Query(ctx, requestlog.Filter{Sandbox: "a", Limit: 100})
+	if err != nil || len(p.Entries) != 8 {
+		t.Fatalf("after reopening: %d entries, %v; want the 8 written", len(p.Entries), err)
+	}
+	next := []requestlog.Entry{{Sandbox: "a", Method: "GET", Path: "/fhir/Patient", Status: 200}}
+	if err := s.Append(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if next[0].ID <= batch[7].ID {
+		t.Fatalf("ID %d after reopening is not above %d", next[0].ID, batch[7].ID)
+	}
+	p, err = s.Query(ctx, requestlog.Filter{Sandbox: "a", Limit: 100})
+	if err != nil || len(p.Entries) != 5 || p.Entries[0].ID != next[0].ID {
+		t.Fatalf("after an append under the smaller bound: %d entries, %v; want the newest 5", len(p.Entries), err)
+	}
+}
+
+func TestOpenSQLite_NewerSchema_Refuses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "requestlog.db")
+	s := openSQLite(t, path, 10)
+	if err := s.Append(ctx, []requestlog.Entry{{Sandbox: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := requestlog.OpenSQLite(ctx, path, 10); err == nil {
+		s.Close()
+		t.Fatal("opened a file of a newer schema")
+	}
 }
