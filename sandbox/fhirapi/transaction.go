@@ -1,6 +1,7 @@
 package fhirapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -64,7 +65,7 @@ func (a *API) bundle(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
-	b, err := parseBundle(data)
+	b, checkBundle, err := parseBundle(data)
 	if err != nil {
 		writeError(r.c, err)
 		return
@@ -72,7 +73,7 @@ func (a *API) bundle(r *request, _ []string) {
 	entries := make([]*entry, len(b.Entry))
 	for i, e := range b.Entry {
 		if entries[i], err = a.parseEntry(r, i, e); err != nil && b.Type == "transaction" {
-			writeError(r.c, err)
+			writeError(r.c, cmp.Or(checkBundle(), err))
 			return
 		}
 		if err != nil {
@@ -81,12 +82,16 @@ func (a *API) bundle(r *request, _ []string) {
 	}
 	ctx := r.c.Request.Context()
 	if b.Type == "transaction" {
-		if err := a.transaction(ctx, r, entries); err != nil {
+		if err := a.transaction(ctx, r, entries, checkBundle); err != nil {
 			writeError(r.c, err)
 			return
 		}
 	} else {
 		prepareAll(entries)
+		if err := checkBundle(); err != nil {
+			writeError(r.c, err)
+			return
+		}
 		for _, e := range entries {
 			if e.errResult != nil {
 				continue
@@ -156,8 +161,9 @@ func prepareAll(entries []*entry) []error {
 }
 
 // transaction runs every entry in one store transaction, in the
-// specification's order, after resolving the entries' fullUrls.
-func (a *API) transaction(ctx context.Context, r *request, entries []*entry) error {
+// specification's order, after resolving the entries' fullUrls. checkBundle
+// is the verdict on the rest of the Bundle, whose error comes first.
+func (a *API) transaction(ctx context.Context, r *request, entries []*entry, checkBundle func() error) error {
 	// Validation runs before the store transaction, on every core, so that
 	// the single writer is held only for the writes. Targets that depend on
 	// the store (conditional entries and references) stand in as
@@ -188,11 +194,15 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry) err
 		original[i] = e.body
 		body, err := rewriteReferences(e.body, provisional, func(typ, _ string) (string, error) { return typ + "/" + placeholder, nil })
 		if err != nil {
-			return entryError(e.index, err)
+			return cmp.Or(checkBundle(), error(entryError(e.index, err)))
 		}
 		e.body = body
 	}
-	if errs := prepareAll(entries); len(errs) > 0 {
+	errs := prepareAll(entries)
+	if err := checkBundle(); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
 		return errs[0]
 	}
 	return a.store.Tx(ctx, func(tx fhirstore.Tx) error {

@@ -1,55 +1,52 @@
 package fhirapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
 )
 
-// parseBundle checks the posted Bundle: a transaction or batch, valid as a
-// Bundle once its entries' resources (validated one by one later) are set
-// aside.
-func parseBundle(data []byte) (*bundleIn, error) {
-	var shell map[string]json.RawMessage
-	if err := json.Unmarshal(data, &shell); err != nil {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+// parseBundle reads the posted Bundle, a transaction or batch. The entries'
+// resources are taken out (compacted, to be validated one by one later);
+// the rest is validated as a Bundle meanwhile, and check waits for that
+// verdict. Every caller waits for it before answering, and its error comes
+// before any entry's.
+func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
+	shell, resources, err := fhirjson.SplitBundle(data)
+	if err != nil {
+		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
 	}
-	if string(shell["resourceType"]) != `"Bundle"` {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(shell, &top); err != nil {
+		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+	}
+	if string(top["resourceType"]) != `"Bundle"` {
+		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
 			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
 	}
-	var b bundleIn
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle: %v", err)
+	b = &bundleIn{}
+	if err := json.Unmarshal(shell, b); err != nil {
+		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle: %v", err)
 	}
 	if b.Type != "transaction" && b.Type != "batch" {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Value,
+		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Value,
 			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
 	}
-	var entries []map[string]json.RawMessage
-	if raw, ok := shell["entry"]; ok {
-		if err := json.Unmarshal(raw, &entries); err != nil {
-			return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle.entry: %v", err).At("Bundle.entry")
-		}
+	for i := range b.Entry {
+		b.Entry[i].Resource = resources[i]
 	}
-	for _, e := range entries {
-		delete(e, "resource")
-	}
-	if entries != nil {
-		raw, _ := json.Marshal(entries)
-		shell["entry"] = raw
-	}
-	raw, _ := json.Marshal(shell)
-	if _, err := fhirjson.Parse(raw); err != nil {
-		return nil, err
-	}
-	return &b, nil
+	verdict := make(chan error, 1)
+	go func() {
+		_, err := fhirjson.Parse(shell)
+		verdict <- err
+	}()
+	return b, sync.OnceValue(func() error { return <-verdict }), nil
 }
 
 // entryError is an error of entry i, naming it.
@@ -128,11 +125,7 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		if len(in.Resource) == 0 {
 			return nil, bad("a %s entry needs a resource", e.method)
 		}
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, in.Resource); err != nil {
-			return nil, bad("resource is not JSON: %v", err)
-		}
-		e.body = buf.Bytes()
+		e.body = in.Resource
 	}
 	return e, nil
 }

@@ -188,6 +188,40 @@ func TestBundleEndpoint_RefusesOtherBundlesAndResources(t *testing.T) {
 	}
 }
 
+// The Bundle around the entries is validated while the entries are; its
+// error is the answer, before any entry's, and nothing is written.
+func TestBundleEndpoint_BundleErrorComesBeforeEntryErrors(t *testing.T) {
+	e, _ := newEngine(t)
+	for name, body := range map[string]string{
+		"transaction, entry without request": `{"resourceType":"Bundle","type":"transaction","foo":1,"entry":[
+			{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"}}]}`,
+		"transaction, dangling urn:uuid": `{"resourceType":"Bundle","type":"transaction","foo":1,"entry":[
+			{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-00000000dead"}},"request":{"method":"POST","url":"Observation"}}]}`,
+		"transaction, invalid resource": `{"resourceType":"Bundle","type":"transaction","foo":1,"entry":[
+			{"resource":{"resourceType":"Patient","birthDate":"soon"},"request":{"method":"POST","url":"Patient"}}]}`,
+		"batch, valid entry": `{"resourceType":"Bundle","type":"batch","foo":1,"entry":[
+			{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
+			var oo struct {
+				ResourceType string
+				Issue        []struct{ Expression []string }
+			}
+			decode(t, rec, &oo)
+			if rec.Code != http.StatusBadRequest || oo.ResourceType != "OperationOutcome" ||
+				len(oo.Issue) != 1 || len(oo.Issue[0].Expression) != 1 || oo.Issue[0].Expression[0] != "Bundle.foo" {
+				t.Errorf("status %d: %s, want 400 naming Bundle.foo", rec.Code, rec.Body)
+			}
+		})
+	}
+	var list struct{ Total int }
+	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient"}, http.StatusOK), &list)
+	if list.Total != 0 {
+		t.Errorf("%d patients written by refused bundles", list.Total)
+	}
+}
+
 // TestTransaction_ConcurrentIfMatchNeverLosesAnUpdate runs 20 clients that
 // each update the same two resources in one transaction guarded by
 // If-Match, retrying on 412: every client wins exactly once, and the final
@@ -234,4 +268,32 @@ func TestTransaction_ConcurrentIfMatchNeverLosesAnUpdate(t *testing.T) {
 			t.Errorf("Patient/%s ETag %s, want %s: an update was lost (%d conflicts retried)", id, got, want, conflicts.get())
 		}
 	}
+}
+
+// FuzzBundle posts arbitrary bodies to the FHIR base. Whatever the input,
+// the answer is a 200 response Bundle or a 4xx OperationOutcome; never a
+// 5xx, never a panic.
+func FuzzBundle(f *testing.F) {
+	for _, s := range []string{
+		encounterTransaction,
+		`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/x"}},{"resource":null,"request":{"method":"POST","url":"Patient"}}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"resource":1,"request":{"method":"POST","url":"Patient"}}]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":{}}`, `{"resourceType":"Bundle","type":"transaction","entry":[1]}`,
+		`{"resourceType":"Bundle","type":"transaction","entry":null}`, `[]`, `null`, `{`,
+	} {
+		f.Add(s)
+	}
+	e, _ := newEngine(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := do(t, e, call{method: "POST", path: "/fhir", body: body,
+			header: map[string]string{"Content-Type": "application/fhir+json"}})
+		var res struct{ ResourceType string }
+		ok := json.Unmarshal(rec.Body.Bytes(), &res) == nil
+		switch {
+		case rec.Code == http.StatusOK && ok && res.ResourceType == "Bundle":
+		case rec.Code >= 400 && rec.Code < 500 && ok && res.ResourceType == "OperationOutcome":
+		default:
+			t.Fatalf("body %q: status %d %s", body, rec.Code, rec.Body)
+		}
+	})
 }

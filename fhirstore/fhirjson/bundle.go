@@ -1,0 +1,138 @@
+package fhirjson
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// SplitBundle compacts body, a Bundle as a client sent it, and takes the
+// resources out of its entries: shell is the Bundle without them (to
+// validate as a Bundle and to read its entries' requests from), and
+// resources[i] is the compacted resource of entry i, nil for an entry
+// without one. It scans bytes after one compaction, so the resources are
+// neither decoded nor copied.
+//
+// As in encoding/json, the last of repeated members counts and the others
+// are dropped. A body that is valid JSON but not shaped like a Bundle (not
+// an object, entry not an array, an entry not an object) is returned as
+// shell with those parts untouched, for the decoder or the validator to
+// refuse. err is non-nil only for a body that is not JSON.
+func SplitBundle(body []byte) (shell []byte, resources [][]byte, err error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, body); err != nil {
+		return nil, nil, err
+	}
+	c := buf.Bytes()
+	if c[0] != '{' {
+		return c, nil, nil
+	}
+	fields, err := splitObject(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]byte, 0, len(c)/4)
+	out = append(out, '{')
+	for i, f := range lastOfEach(fields) {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendKey(out, f.key)
+		if f.key != "entry" || f.val[0] != '[' {
+			out = append(out, f.val...)
+			continue
+		}
+		entries, err := splitArray(f.val)
+		if err != nil {
+			return nil, nil, err
+		}
+		resources = make([][]byte, len(entries))
+		out = append(out, '[')
+		for j, e := range entries {
+			if j > 0 {
+				out = append(out, ',')
+			}
+			if e[0] != '{' {
+				out = append(out, e...)
+				continue
+			}
+			members, err := splitObject(e)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, '{')
+			n := 0
+			for _, m := range lastOfEach(members) {
+				if m.key == "resource" {
+					resources[j] = m.val
+					continue
+				}
+				if n > 0 {
+					out = append(out, ',')
+				}
+				n++
+				out = appendKey(out, m.key)
+				out = append(out, m.val...)
+			}
+			out = append(out, '}')
+		}
+		out = append(out, ']')
+	}
+	return append(out, '}'), resources, nil
+}
+
+// lastOfEach drops the members whose key repeats later.
+func lastOfEach(fields []field) []field {
+	seen := make(map[string]bool, len(fields))
+	dup := false
+	for _, f := range fields {
+		dup = dup || seen[f.key]
+		seen[f.key] = true
+	}
+	if !dup {
+		return fields
+	}
+	var out []field
+	for i, f := range fields {
+		later := false
+		for _, g := range fields[i+1:] {
+			later = later || g.key == f.key
+		}
+		if !later {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func appendKey(out []byte, key string) []byte {
+	k, _ := json.Marshal(key) // a string always marshals
+	out = append(out, k...)
+	return append(out, ':')
+}
+
+// splitArray splits a compacted JSON array into its elements, in order.
+func splitArray(b []byte) ([][]byte, error) {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, errMalformed
+	}
+	if len(b) == 2 {
+		return nil, nil
+	}
+	var out [][]byte
+	for i := 1; i < len(b); {
+		end := scanValue(b, i)
+		if end < 0 || end >= len(b) {
+			return nil, errMalformed
+		}
+		out = append(out, b[i:end])
+		switch {
+		case b[end] == ',':
+			i = end + 1
+		case b[end] == ']' && end == len(b)-1:
+			return out, nil
+		default:
+			return nil, errMalformed
+		}
+	}
+	return nil, errMalformed
+}

@@ -1,0 +1,108 @@
+package fhirjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestSplitBundle_TakesResourcesOutOfEntries(t *testing.T) {
+	tests := []struct {
+		name, body, shell string
+		resources         []string // "" for none
+	}{
+		{"entries with and without resource",
+			`{ "resourceType": "Bundle", "type": "transaction", "entry": [
+			  {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "name": [ {"family": "X"} ]}, "request": {"method": "POST", "url": "Patient"}},
+			  {"request": {"method": "GET", "url": "Patient/p1"}} ] }`,
+			`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1","request":{"method":"POST","url":"Patient"}},{"request":{"method":"GET","url":"Patient/p1"}}]}`,
+			[]string{`{"resourceType":"Patient","name":[{"family":"X"}]}`, ""}},
+		{"no entries", `{"resourceType":"Bundle","type":"batch"}`, `{"resourceType":"Bundle","type":"batch"}`, nil},
+		{"empty entry list", `{"resourceType":"Bundle","entry":[]}`, `{"resourceType":"Bundle","entry":[]}`, nil},
+		{"entry of only a resource", `{"entry":[{"resource":{"a":1}}]}`, `{"entry":[{}]}`, []string{`{"a":1}`}},
+		{"the last of repeated members counts", `{"entry":[{"resource":{"a":1},"resource":{"b":2}}],"type":"x","type":"batch"}`,
+			`{"entry":[{}],"type":"batch"}`, []string{`{"b":2}`}},
+		{"a string mentioning resource is left alone", `{"entry":[{"fullUrl":"\"resource\":{}"}]}`, `{"entry":[{"fullUrl":"\"resource\":{}"}]}`, []string{""}},
+		{"entry not an array stays", `{"entry":{"resource":{}}}`, `{"entry":{"resource":{}}}`, nil},
+		{"entry elements not objects stay", `{"entry":[1,null,"x",[]]}`, `{"entry":[1,null,"x",[]]}`, []string{"", "", "", ""}},
+		{"not an object stays", `[ {"entry":[]} ]`, `[{"entry":[]}]`, nil},
+		{"a null resource is a resource", `{"entry":[{"resource":null}]}`, `{"entry":[{}]}`, []string{"null"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shell, resources, err := SplitBundle([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(shell) != tt.shell {
+				t.Errorf("shell %s\nwant  %s", shell, tt.shell)
+			}
+			var got []string
+			for _, r := range resources {
+				got = append(got, string(r))
+			}
+			if !reflect.DeepEqual(got, tt.resources) {
+				t.Errorf("resources %q, want %q", got, tt.resources)
+			}
+		})
+	}
+}
+
+func TestSplitBundle_RefusesWhatIsNotJSON(t *testing.T) {
+	for _, body := range []string{``, `{`, `{"entry":[{"resource":{}]}`, `{} {}`, `{"a":1,}`} {
+		if _, _, err := SplitBundle([]byte(body)); err == nil {
+			t.Errorf("%q was accepted", body)
+		}
+	}
+}
+
+// FuzzSplitBundle checks SplitBundle against encoding/json: the shell and
+// the resources put back together are the body as encoding/json reads it.
+func FuzzSplitBundle(f *testing.F) {
+	for _, s := range []string{
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`,
+		`{"entry":[{"resource":1,"resource":2},3,{"a":"\u0022resource\u0022"}],"entry":[]}`,
+		`[1]`, `"x"`, `{"entry":{"resource":{}}}`, `{"entry":[{}, {"resource":null}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		shell, resources, err := SplitBundle([]byte(body))
+		if (err != nil) != !json.Valid([]byte(body)) {
+			t.Fatalf("err %v for a body whose validity is %v", err, json.Valid([]byte(body)))
+		}
+		if err != nil {
+			return
+		}
+		var want any
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		if err := json.Unmarshal(shell, &got); err != nil {
+			t.Fatalf("shell %s: %v", shell, err)
+		}
+		if obj, ok := got.(map[string]any); ok {
+			if entries, ok := obj["entry"].([]any); ok {
+				if len(entries) != len(resources) {
+					t.Fatalf("%d entries, %d resources", len(entries), len(resources))
+				}
+				for i, e := range entries {
+					if r := resources[i]; r != nil {
+						var c bytes.Buffer
+						if json.Compact(&c, r) != nil || c.Len() != len(r) {
+							t.Fatalf("resource %d %s is not compact JSON", i, r)
+						}
+						var v any
+						_ = json.Unmarshal(r, &v)
+						e.(map[string]any)["resource"] = v
+					}
+				}
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("shell %s and resources %q make %v, want %v", shell, resources, got, want)
+		}
+	})
+}
