@@ -1,0 +1,18 @@
+// Package portal is the sandbox's developer portal: server-rendered pages
+// where suppliers create and reset sandboxes, register SMART apps, browse
+// the synthetic patients, launch their apps as an EHR would and read the
+// request log of what their apps sent; where reviewers read all of it; and
+// where operators also manage the accounts.
+//
+// It is a thin layer of HTTP over sandbox/tenant, which holds the rules of
+// who may see and change what: a supplier asking for another supplier's
+// sandbox gets the same 404 page as for one that does not exist. Sessions
+// are HMAC-signed cookies (no server-side state, so several gateways share
+// them with one key), every form carries a CSRF token bound to the session,
+// and sign-in is by local account or, optionally, an external OpenID
+// Connect provider.
+//
+// It is not the admin API (JSON for scripts and CI), not the authorization
+// server apps sign users in with (package smart) and not the FHIR API; it
+// only links to them.
+package portal

@@ -1,0 +1,62 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/sandbox/tenant"
+)
+
+// loginData is the sign-in page's.
+type loginData struct {
+	Next     string
+	Username string
+	Error    string
+}
+
+// loginPage shows the sign-in form; a signed-in browser goes on.
+func (p *Portal) loginPage(c *gin.Context, v *visit) {
+	next := safeNext(c.Query("next"))
+	if v.sess.User != "" {
+		if _, err := p.d.Tenants.Account(c.Request.Context(), v.sess.User); err == nil {
+			c.Redirect(http.StatusSeeOther, next)
+			return
+		}
+	}
+	p.render(c, v, http.StatusOK, "login", "Sign in", loginData{Next: next})
+}
+
+// login checks a local account's password and starts a session.
+func (p *Portal) login(c *gin.Context, v *visit) {
+	ctx := c.Request.Context()
+	username, next := c.PostForm("username"), safeNext(c.PostForm("next"))
+	acct, err := p.d.Tenants.Authenticate(ctx, username, c.PostForm("password"))
+	if errors.Is(err, tenant.ErrBadCredentials) {
+		p.log.InfoContext(ctx, "portal: sign-in refused", "username", username, "method", "password")
+		p.render(c, v, http.StatusUnauthorized, "login", "Sign in",
+			loginData{Next: next, Username: username, Error: "Wrong username or password."})
+		return
+	}
+	if err != nil {
+		p.fail(c, v, err)
+		return
+	}
+	p.startSession(c, acct, "password")
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+// startSession gives the browser a new session for acct, with a new CSRF
+// secret: nothing of the anonymous session carries over.
+func (p *Portal) startSession(c *gin.Context, acct *tenant.Account, method string) {
+	p.writeSession(c, p.newSession(acct.Username, p.d.SessionTTL))
+	p.log.InfoContext(c.Request.Context(), "portal: signed in", "username", acct.Username, "role", acct.Role, "method", method)
+}
+
+// logout ends the session.
+func (p *Portal) logout(c *gin.Context, v *visit) {
+	p.clearCookie(c, sessionCookie)
+	p.log.InfoContext(c.Request.Context(), "portal: signed out", "username", v.account.Username)
+	c.Redirect(http.StatusSeeOther, basePath+"/login")
+}

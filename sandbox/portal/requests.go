@@ -1,0 +1,105 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/sandbox/tenant"
+)
+
+// requestsPerPage is the page size of the request log.
+const requestsPerPage = 50
+
+// logMethods are the methods the request log filter offers.
+var logMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// requestsData is the request log page's.
+type requestsData struct {
+	Sandbox *tenant.Sandbox
+	// Kept is false when the gateway keeps no request log.
+	Kept    bool
+	Apps    []*tenant.App
+	Methods []string
+	// Filter is the form's current values.
+	Filter  logFilter
+	Entries []requestlog.Entry
+	// NextURL is the next (older) page, "" on the last; NewestURL the
+	// first page of the same filter.
+	NextURL, NewestURL string
+	// Paged says this is not the first page.
+	Paged bool
+}
+
+// logFilter is the filter form as the query carries it.
+type logFilter struct {
+	Client, Method, Class, Path string
+}
+
+func (f logFilter) values() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"client": f.Client, "method": f.Method, "class": f.Class, "path": f.Path} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+func (p *Portal) requestsPage(c *gin.Context, v *visit) {
+	ctx := c.Request.Context()
+	sb, err := p.d.Tenants.SandboxFor(ctx, v.account, c.Param("sb"))
+	if err != nil {
+		p.fail(c, v, err)
+		return
+	}
+	apps, err := p.d.Tenants.Apps(ctx, v.account, sb.ID)
+	if err != nil {
+		p.fail(c, v, err)
+		return
+	}
+	lf := logFilter{Client: c.Query("client"), Method: strings.ToUpper(c.Query("method")),
+		Class: c.Query("class"), Path: c.Query("path")}
+	d := requestsData{Sandbox: sb, Kept: p.d.Requests != nil, Apps: apps, Methods: logMethods, Filter: lf}
+	path := c.Request.URL.Path
+	d.NewestURL = path + "?" + lf.values().Encode()
+	if !d.Kept {
+		p.render(c, v, http.StatusOK, "requests", "Request log of "+sb.Name, d)
+		return
+	}
+	f := requestlog.Filter{Sandbox: sb.ID, ClientID: lf.Client, Method: lf.Method, PathContains: lf.Path, Limit: requestsPerPage}
+	if lf.Class != "" {
+		if f.StatusClass, err = strconv.Atoi(lf.Class); err != nil || f.StatusClass < 1 || f.StatusClass > 5 {
+			p.renderStatus(c, v, http.StatusBadRequest, "Not accepted", "Status class: want 1 to 5 (2 for 2xx, 4 for 4xx …).")
+			return
+		}
+	}
+	if b := c.Query("before"); b != "" {
+		if f.Before, err = strconv.ParseInt(b, 10, 64); err != nil || f.Before < 0 {
+			p.renderStatus(c, v, http.StatusBadRequest, "Not accepted", "The paging cursor is malformed; start again from the newest entries.")
+			return
+		}
+		d.Paged = true
+	}
+	pg, err := p.d.Requests.Query(ctx, f)
+	if errors.Is(err, requestlog.ErrBadFilter) {
+		p.renderStatus(c, v, http.StatusBadRequest, "Not accepted", err.Error())
+		return
+	}
+	if err != nil {
+		p.fail(c, v, err)
+		return
+	}
+	d.Entries = pg.Entries
+	if pg.Next != 0 {
+		q := lf.values()
+		q.Set("before", strconv.FormatInt(pg.Next, 10))
+		d.NextURL = path + "?" + q.Encode()
+	}
+	p.render(c, v, http.StatusOK, "requests", "Request log of "+sb.Name, d)
+}
