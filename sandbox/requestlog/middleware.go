@@ -108,7 +108,7 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 	r := c.Request
 	e := Entry{
 		Sandbox:       sandbox,
-		Time:          start,
+		Time:          start.UTC(), // both stores answer in UTC, without the monotonic reading
 		ClientID:      w.note.ClientID,
 		Method:        r.Method,
 		Path:          r.URL.Path,
