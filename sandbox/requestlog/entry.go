@@ -56,7 +56,9 @@ type Store interface {
 	// Query returns the entries of one sandbox matching f, newest first.
 	// An invalid filter yields an error wrapping ErrBadFilter.
 	Query(ctx context.Context, f Filter) (Page, error)
-	// DeleteSandbox removes every entry of a sandbox.
+	// DeleteSandbox removes every entry of a sandbox. Entries of it still
+	// queued in a Recorder arrive afterwards unless the Recorder is
+	// flushed first.
 	DeleteSandbox(ctx context.Context, sandbox string) error
 }
 
