@@ -11,6 +11,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/fhirapi"
+	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/smart"
 )
 
@@ -57,6 +58,9 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 		if err != nil {
 			denyOAuth(c, err)
 			return
+		}
+		if n := requestlog.NoteOf(c); n != nil {
+			n.ClientID, n.Scopes = grant.ClientID, grant.Scopes.String()
 		}
 		if sandboxOr(grant.Sandbox) != sandbox {
 			denyOAuth(c, errOtherSandbox)

@@ -93,6 +93,7 @@ type gatewayEnv struct {
 	authz *smart.Server
 	// tenants is the gateway's registry of sandboxes and apps.
 	tenants *tenant.Service
+	gw      *built
 }
 
 // testOperator acts on the registry in tests.
@@ -147,12 +148,13 @@ func newGatewayEnvWith(t testing.TB, adjust func(*Config, *parts)) *gatewayEnv {
 		clients: []*smart.Client{{ID: otherBackendID, Sandbox: otherSandbox, Type: smart.ConfidentialAsymmetric,
 			Scopes: "system/*.cruds", JWKS: &pub}},
 	}
+	p.track = func(c func() error) { t.Cleanup(func() { c() }) }
 	adjust(&env.cfg, &p)
 	gw, err := build(env.cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.srv.Config.Handler, env.authz, env.tenants = gw.engine, gw.authz, gw.tenants
+	env.srv.Config.Handler, env.authz, env.tenants, env.gw = gw.engine, gw.authz, gw.tenants, gw
 	// The other sandbox, which otherBackendID belongs to.
 	if _, err := gw.tenants.CreateSandbox(ctx, testOperator, tenant.NewSandbox{ID: otherSandbox, Name: "Other",
 		Supplier: "other-supplier", SeedPatients: intPtr(-1)}); err != nil {

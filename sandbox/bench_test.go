@@ -23,13 +23,18 @@ const benchPatient = `{"resourceType":"Patient","identifier":[{"system":"urn:oid
 
 // benchServer runs the gateway on loopback over a fresh store.
 func benchServer(b *testing.B) *httptest.Server {
+	return benchServerWith(b, Defaults())
+}
+
+func benchServerWith(b *testing.B, cfg Config) *httptest.Server {
 	b.Helper()
 	store, err := sqlite.Open(context.Background(), b.TempDir(), sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Defaults(), store, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	b.Cleanup(func() { srv.Close(); store.Close() })
+	g := New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(g)
+	b.Cleanup(func() { srv.Close(); g.Close(); store.Close() })
 	return srv
 }
 
@@ -123,5 +128,46 @@ func BenchmarkRead_HTTPVsBareHandler(b *testing.B) {
 	b.ReportMetric(gw/bt, "ratio")
 	if testing.Verbose() {
 		fmt.Printf("read-by-id: gateway %.0f/s, bare %.0f/s, ratio %.2f\n", gw, bt, gw/bt)
+	}
+}
+
+// BenchmarkRead_RequestLogOverhead measures read by id through two
+// gateways in one run, one recording every exchange in the request log and
+// one without it, alternating rounds so that both see the same machine;
+// "ratio" is throughput with the log over throughput without (target ≥ 0.95).
+func BenchmarkRead_RequestLogOverhead(b *testing.B) {
+	off := Defaults()
+	off.RequestLogMax = 0
+	servers := map[string]*httptest.Server{"on": benchServer(b), "off": benchServerWith(b, off)}
+	client := benchClient()
+	for _, srv := range servers {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/fhir/Patient/kari", bytes.NewReader([]byte(
+			`{"resourceType":"Patient","id":"kari"`+benchPatient[len(`{"resourceType":"Patient"`):])))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			b.Fatalf("seed: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		load(b, client, srv.URL+"/fhir/Patient/kari", 500, 8) // warm up
+	}
+	const rounds = 6
+	n := max(b.N/rounds, 1000)
+	var took = map[string]float64{}
+	b.ResetTimer()
+	for r := 0; r < rounds; r++ {
+		for _, mode := range [2]string{"on", "off"} {
+			if r%2 == 1 {
+				mode = map[string]string{"on": "off", "off": "on"}[mode]
+			}
+			took[mode] += float64(n) / load(b, client, servers[mode].URL+"/fhir/Patient/kari", n, 8)
+		}
+	}
+	on, offRate := float64(rounds*n)/took["on"], float64(rounds*n)/took["off"]
+	b.ReportMetric(on, "logged-reads/s")
+	b.ReportMetric(offRate, "unlogged-reads/s")
+	b.ReportMetric(on/offRate, "ratio")
+	if testing.Verbose() {
+		fmt.Printf("read-by-id: request log on %.0f/s, off %.0f/s, ratio %.3f\n", on, offRate, on/offRate)
 	}
 }

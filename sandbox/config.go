@@ -42,6 +42,20 @@ type Config struct {
 	// pages of an authorization, for apps tested without a person.
 	SkipLogin   bool // HPS_SMART_SKIP_LOGIN, --smart-skip-login
 	SkipConsent bool // HPS_SMART_SKIP_CONSENT, --smart-skip-consent
+	// RequestLogMax is how many exchanges the request log keeps per
+	// sandbox (the newest); 0 turns the log off.
+	RequestLogMax int // HPS_REQUEST_LOG_MAX, --request-log-max
+	// OperatorPassword is the password of the "operator" account made on
+	// first start; when empty one is generated into
+	// <data>/operator-password. Environment only: flags show in ps.
+	OperatorPassword string // HPS_OPERATOR_PASSWORD
+	// PortalOIDC* configure sign-in to the portal through an external
+	// OpenID Connect provider, besides local accounts; off unless the
+	// issuer is set. The secret is read from the environment only.
+	PortalOIDCIssuer       string // HPS_PORTAL_OIDC_ISSUER, --portal-oidc-issuer
+	PortalOIDCClientID     string // HPS_PORTAL_OIDC_CLIENT_ID, --portal-oidc-client-id
+	PortalOIDCClientSecret string // HPS_PORTAL_OIDC_CLIENT_SECRET
+	PortalOIDCName         string // HPS_PORTAL_OIDC_NAME, --portal-oidc-name
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -53,6 +67,9 @@ func Defaults() Config {
 		LogLevel:     "info",
 		SeedPatients: 100,
 		Seed:         1,
+		// About a working week of a busy app's calls.
+		RequestLogMax:  10000,
+		PortalOIDCName: "OpenID Connect",
 	}
 }
 
@@ -69,6 +86,11 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_LOG_LEVEL", &c.LogLevel)
 	str("HPS_REDIS_URL", &c.RedisURL)
 	str("HPS_DEMO_BACKEND_JWKS", &c.DemoBackendJWKS)
+	str("HPS_OPERATOR_PASSWORD", &c.OperatorPassword)
+	str("HPS_PORTAL_OIDC_ISSUER", &c.PortalOIDCIssuer)
+	str("HPS_PORTAL_OIDC_CLIENT_ID", &c.PortalOIDCClientID)
+	str("HPS_PORTAL_OIDC_CLIENT_SECRET", &c.PortalOIDCClientSecret)
+	str("HPS_PORTAL_OIDC_NAME", &c.PortalOIDCName)
 	for key, dst := range map[string]*bool{"HPS_SECURE": &c.Secure, "HPS_SMART_SKIP_LOGIN": &c.SkipLogin, "HPS_SMART_SKIP_CONSENT": &c.SkipConsent} {
 		if v := getenv(key); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -91,6 +113,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 			return fmt.Errorf("HPS_SEED_PATIENTS=%q: want a number of patients, e.g. 100, or -1 for none", v)
 		}
 		c.SeedPatients = n
+	}
+	if v := getenv("HPS_REQUEST_LOG_MAX"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("HPS_REQUEST_LOG_MAX=%q: want a number of exchanges per sandbox, e.g. 10000, or 0 for no log", v)
+		}
+		c.RequestLogMax = n
 	}
 	if v := getenv("HPS_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -116,6 +145,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state in Redis, e.g. redis://127.0.0.1:6379/0, so several gateways share it (env HPS_REDIS_URL); default: in memory")
 	fs.BoolVar(&c.SkipLogin, "smart-skip-login", c.SkipLogin, "leave out the simulated login page of SMART authorizations (env HPS_SMART_SKIP_LOGIN=true)")
 	fs.BoolVar(&c.SkipConsent, "smart-skip-consent", c.SkipConsent, "leave out the consent page: every requested scope is granted (env HPS_SMART_SKIP_CONSENT=true)")
+	fs.IntVar(&c.RequestLogMax, "request-log-max", c.RequestLogMax, "exchanges kept in each sandbox's request log (the newest); 0: no request log (env HPS_REQUEST_LOG_MAX)")
+	fs.StringVar(&c.PortalOIDCIssuer, "portal-oidc-issuer", c.PortalOIDCIssuer, "issuer URL of an OpenID Connect provider for portal sign-in, besides local accounts (env HPS_PORTAL_OIDC_ISSUER; the client secret only as HPS_PORTAL_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.PortalOIDCClientID, "portal-oidc-client-id", c.PortalOIDCClientID, "the portal's client_id at the OpenID Connect provider (env HPS_PORTAL_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.PortalOIDCName, "portal-oidc-name", c.PortalOIDCName, "the provider's name on the sign-in button (env HPS_PORTAL_OIDC_NAME)")
 	fs.StringVar(&c.DemoBackendJWKS, "demo-backend-jwks", c.DemoBackendJWKS, "JWKS URL or file with the public keys of the backend-services demo client sandbox-backend (env HPS_DEMO_BACKEND_JWKS); default: no such client")
 }
 
@@ -144,6 +177,21 @@ func (c *Config) Validate() error {
 	}
 	if c.SeedPatients < -1 || c.SeedPatients > 200000 {
 		return fmt.Errorf("--seed-patients %d: want 0 to 200000 patients, or -1 to seed nothing", c.SeedPatients)
+	}
+	if c.RequestLogMax < 0 || c.RequestLogMax > 10_000_000 {
+		return fmt.Errorf("--request-log-max %d: want 0 (no log) to 10000000 exchanges per sandbox", c.RequestLogMax)
+	}
+	if c.OperatorPassword != "" && len(c.OperatorPassword) < 10 {
+		return fmt.Errorf("HPS_OPERATOR_PASSWORD is too short: use at least 10 characters")
+	}
+	if c.PortalOIDCIssuer != "" {
+		u, err := url.Parse(c.PortalOIDCIssuer)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--portal-oidc-issuer %q: want the provider's issuer URL, e.g. https://login.example.org", c.PortalOIDCIssuer)
+		}
+		if c.PortalOIDCClientID == "" || c.PortalOIDCClientSecret == "" {
+			return fmt.Errorf("--portal-oidc-issuer needs --portal-oidc-client-id and HPS_PORTAL_OIDC_CLIENT_SECRET (the portal's registration at the provider)")
+		}
 	}
 	if _, err := c.Level(); err != nil {
 		return err

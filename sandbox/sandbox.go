@@ -17,6 +17,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/fhirapi"
+	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
 	"hpsandbox/smart/redisstate"
@@ -28,6 +29,9 @@ var Version = "dev"
 
 // fhirBasePath is where the default sandbox's FHIR API is served.
 const fhirBasePath = "/fhir"
+
+// requestLogFile is the request log's file in the data directory.
+const requestLogFile = "requestlog.db"
 
 // redisPrefix starts every key the gateway keeps in Redis.
 const redisPrefix = "hps:smart:"
@@ -49,21 +53,27 @@ func (g *Gateway) Close() error {
 	return errors.Join(errs...)
 }
 
-// New returns the gateway's handler over store, with a SMART signing key
-// made for this process and token state in memory: for tests and for
-// embedding. `sandbox serve` uses Open. cfg must pass Validate; New panics
+// New returns the gateway over store, with a SMART signing key made for
+// this process, and token state, the tenant registry and the request log
+// in memory: for tests and for embedding. `sandbox serve` uses Open. Close
+// it after serving. cfg must pass Validate; New panics
 // when the gateway cannot be built from it.
-func New(cfg Config, store fhirstore.Store, log *slog.Logger) http.Handler {
+func New(cfg Config, store fhirstore.Store, log *slog.Logger) *Gateway {
 	keys, err := smart.NewKeys()
 	if err != nil {
 		panic(err)
 	}
-	b, err := build(cfg, store, log, parts{keys: keys})
+	g := &Gateway{}
+	b, err := build(cfg, store, log, parts{keys: keys, track: g.track})
 	if err != nil {
 		panic(fmt.Sprintf("sandbox.New: %v", err))
 	}
-	return b.engine
+	g.Handler = b.engine
+	return g
 }
+
+// track adds a closer that Close calls, in the order added.
+func (g *Gateway) track(c func() error) { g.closers = append(g.closers, c) }
 
 // Open returns the gateway `sandbox serve` runs: the SMART signing key is
 // kept in cfg.DataDir (made on first start, so tokens survive restarts)
@@ -80,8 +90,14 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
 	}
-	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName),
-		track: func(c func() error) { g.closers = append(g.closers, c) }}
+	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track}
+	if cfg.RequestLogMax > 0 {
+		st, err := requestlog.OpenSQLite(ctx, filepath.Join(cfg.DataDir, requestLogFile), cfg.RequestLogMax)
+		if err != nil {
+			return nil, err
+		}
+		p.requestLog = st
+	}
 	if cfg.RedisURL != "" {
 		st, closeFn, err := redisstate.Open(ctx, cfg.RedisURL, redisPrefix)
 		if err != nil {
@@ -91,6 +107,10 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		g.closers = append(g.closers, closeFn)
 	}
 	b, err := build(cfg, store, log, p)
+	if c, ok := p.requestLog.(interface{ Close() error }); ok {
+		// After the recorder build tracked, which writes into it.
+		g.track(c.Close)
+	}
 	if err != nil {
 		_ = g.Close()
 		return nil, err
@@ -106,6 +126,9 @@ type parts struct {
 	state   smart.StateStore // nil: in memory
 	clients []*smart.Client  // registered besides the demo clients
 	now     func() time.Time
+	// requestLog keeps the request log (in memory when nil); build closes
+	// the recorder, the caller the store.
+	requestLog requestlog.Store
 	// tenants is the registry file (tenant.FileName in the data
 	// directory); empty keeps it in memory.
 	tenants string
@@ -120,6 +143,10 @@ type built struct {
 	engine  *gin.Engine
 	authz   *smart.Server
 	tenants *tenant.Service
+	// requests is the request log's store and recorder its writer; both
+	// nil when the log is off.
+	requests requestlog.Store
+	recorder *requestlog.Recorder
 }
 
 func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built, error) {
@@ -129,6 +156,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	e.RedirectTrailingSlash = false
 	e.Use(requestID(), logRequests(log), recoverPanics(log), cors())
 	e.NoRoute(notFound)
+	track := p.track
+	if track == nil {
+		track = func(func() error) {}
+	}
 
 	clients, err := demoClients(cfg)
 	if err != nil {
@@ -136,22 +167,43 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}
 	issuer := cfg.Issuer()
 	var sbs *sandboxes
+	var requests requestlog.Store
+	var rec *requestlog.Recorder
 	tenants, err := tenant.Open(context.Background(), tenant.Options{
 		Path:  p.tenants,
 		Store: store,
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
 			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent, DynamicRegistration: true}},
 		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
-		Logger:  log,
-		Now:     p.now,
+		OnDelete: func(ctx context.Context, id string) {
+			if requests != nil {
+				if err := requests.DeleteSandbox(ctx, id); err != nil {
+					log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
+				}
+			}
+		},
+		Logger: log,
+		Now:    p.now,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if p.track != nil {
-		p.track(tenants.Close)
-	}
 	sbs = newSandboxes(tenants, issuer, p.now)
+	if cfg.RequestLogMax > 0 {
+		requests = p.requestLog
+		if requests == nil {
+			requests = requestlog.NewMemoryStore(cfg.RequestLogMax)
+		}
+		rec = requestlog.New(requests, requestlog.Options{Logger: log})
+		// The recorder's queue is written before the stores close.
+		track(func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return rec.Close(ctx)
+		})
+		e.Use(requestlog.Middleware(rec, sbs.recorded))
+	}
+	track(tenants.Close)
 	registered := tenants.Clients(append(clients, p.clients...)...)
 	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath,
 		SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent}, smart.Deps{
@@ -188,9 +240,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Security:     smartSecurity(authz.Endpoints(), cfg.Secure),
 		ExportDir:    p.exportDir,
 	})
-	if p.track != nil {
-		p.track(api.Close)
-	}
+	track(api.Close)
 	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes, secured: sbs.secured}
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
 	api.Mount(e.Group(fhirBasePath, g.handle(defaultOf)), defaultOf)
@@ -203,7 +253,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	})
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	return &built{engine: e, authz: authz, tenants: tenants}, nil
+	return &built{engine: e, authz: authz, tenants: tenants, requests: requests, recorder: rec}, nil
 }
 
 // smartSecurity is the CapabilityStatement's rest.security: the SMART on

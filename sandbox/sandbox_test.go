@@ -24,8 +24,9 @@ func newGateway(t *testing.T) (*gin.Engine, *bytes.Buffer) {
 	}
 	t.Cleanup(func() { store.Close() })
 	var logs bytes.Buffer
-	h := New(Defaults(), store, slog.New(slog.NewJSONHandler(&logs, nil)))
-	return h.(*gin.Engine), &logs
+	g := New(Defaults(), store, slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(func() { g.Close() })
+	return g.Handler.(*gin.Engine), &logs
 }
 
 func get(h http.Handler, path string, header map[string]string) *httptest.ResponseRecorder {

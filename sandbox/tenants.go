@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,6 +145,24 @@ func (s *sandboxes) routeSandbox(c *gin.Context) {
 		writeOutcome(c, outcome.New(http.StatusNotFound, outcome.NotFound,
 			"there is no sandbox %q; sandboxes are created in the portal or with POST /admin/api/sandboxes", id))
 	}
+}
+
+// recorded names the sandbox whose request log records the request: the
+// default sandbox for /fhir and /auth/register, the sandbox of
+// /sandboxes/{id}/… when it exists, and none otherwise (so that requests
+// to made-up sandboxes cannot fill the log with new sandboxes).
+func (s *sandboxes) recorded(c *gin.Context) string {
+	route := c.FullPath()
+	switch {
+	case strings.HasPrefix(route, fhirBasePath), route == registerPath:
+		return fhirstore.DefaultSandbox
+	case strings.HasPrefix(route, sandboxesPath+"/:sandbox/"):
+		id := c.Param("sandbox")
+		if sb, err := s.get(c.Request.Context(), id); err == nil && sb != nil && id != fhirstore.DefaultSandbox {
+			return id
+		}
+	}
+	return ""
 }
 
 // sandboxParam names the sandbox of a request below /sandboxes/:sandbox.

@@ -58,7 +58,9 @@ func gateway(t *testing.T) *httptest.Server {
 	t.Cleanup(srv.Close)
 	cfg := sandbox.Defaults()
 	cfg.PublicURL, cfg.Secure = srv.URL, true
-	h = sandbox.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g := sandbox.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { g.Close() })
+	h = g
 	return srv
 }
 

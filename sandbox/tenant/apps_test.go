@@ -33,7 +33,7 @@ func publicJWKS(t testing.TB) (pub, priv []byte) {
 func TestRegisterApp_EachTypeBecomesItsSMARTClient(t *testing.T) {
 	s, _ := newService(t, Options{})
 	ctx := context.Background()
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "apps", Name: "Apps", SeedPatients: intp(0)}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "apps", Name: "Apps", SeedPatients: intp(-1)}); err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := publicJWKS(t)
@@ -99,7 +99,7 @@ func TestRegisterApp_EachTypeBecomesItsSMARTClient(t *testing.T) {
 func TestRegisterApp_RefusesBadRegistrations(t *testing.T) {
 	s, _ := newService(t, Options{})
 	ctx := context.Background()
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "apps", Name: "Apps", SeedPatients: intp(0)}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "apps", Name: "Apps", SeedPatients: intp(-1)}); err != nil {
 		t.Fatal(err)
 	}
 	pub, priv := publicJWKS(t)

@@ -15,12 +15,12 @@ import (
 func TestRegistrationHandler_RFC7591(t *testing.T) {
 	s, _ := newService(t, Options{})
 	ctx := context.Background()
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "open", Name: "Open", SeedPatients: intp(0)}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "open", Name: "Open", SeedPatients: intp(-1)}); err != nil {
 		t.Fatal(err)
 	}
 	closed := DefaultSettings()
 	closed.DynamicRegistration = false
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "closed", Name: "Closed", SeedPatients: intp(0), Settings: &closed}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "closed", Name: "Closed", SeedPatients: intp(-1), Settings: &closed}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.RegistrationHandler(func(r *http.Request) string { return r.URL.Query().Get("sandbox") }))

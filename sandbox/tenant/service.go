@@ -28,6 +28,8 @@ type Options struct {
 	// OnErase is told when a sandbox's data was erased (reset or delete),
 	// so that what is kept beside it (the request log) goes too.
 	OnErase func(ctx context.Context, sandbox string)
+	// OnDelete is told when a sandbox was deleted, after OnErase.
+	OnDelete func(ctx context.Context, sandbox string)
 	// Logger receives structured logs; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil uses time.Now.
@@ -40,6 +42,7 @@ type Service struct {
 	reg     *registry
 	store   fhirstore.Store
 	onErase func(ctx context.Context, sandbox string)
+	onDel   func(ctx context.Context, sandbox string)
 	log     *slog.Logger
 	now     func() time.Time
 	creds   *credentialCache
@@ -58,7 +61,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, log: opts.Logger, now: opts.Now,
+	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, onDel: opts.OnDelete, log: opts.Logger, now: opts.Now,
 		busy: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -285,6 +288,9 @@ func (s *Service) DeleteSandbox(ctx context.Context, who *Account, id string) er
 	}
 	if err := s.erase(ctx, id); err != nil {
 		return err
+	}
+	if s.onDel != nil {
+		s.onDel(ctx, id)
 	}
 	s.log.Info("sandbox deleted", "sandbox", id, "by", who.Username)
 	return nil

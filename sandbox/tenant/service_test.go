@@ -17,7 +17,7 @@ func TestSandboxes_EachRoleSeesWhatItMay(t *testing.T) {
 		who *Account
 		id  string
 	}{{supplierA, "acme-dev"}, {supplierB, "bravo-dev"}} {
-		if _, err := s.CreateSandbox(ctx, req.who, NewSandbox{ID: req.id, Name: req.id, SeedPatients: intp(0)}); err != nil {
+		if _, err := s.CreateSandbox(ctx, req.who, NewSandbox{ID: req.id, Name: req.id, SeedPatients: intp(-1)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,10 +109,10 @@ func TestCreateSandbox_ValidatesRequest(t *testing.T) {
 	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "default", Name: "x"}); !errors.Is(err, ErrExists) {
 		t.Errorf("creating %q: %v, want ErrExists", "default", err)
 	}
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "twice", Name: "x", SeedPatients: intp(0)}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "twice", Name: "x", SeedPatients: intp(-1)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateSandbox(ctx, supplierB, NewSandbox{ID: "twice", Name: "x", SeedPatients: intp(0)}); !errors.Is(err, ErrExists) {
+	if _, err := s.CreateSandbox(ctx, supplierB, NewSandbox{ID: "twice", Name: "x", SeedPatients: intp(-1)}); !errors.Is(err, ErrExists) {
 		t.Errorf("creating a taken id: %v, want ErrExists", err)
 	}
 }
@@ -164,8 +164,15 @@ func TestResetSandbox_ReturnsDataToTheSeed(t *testing.T) {
 func TestDeleteSandbox_RemovesDataAndApps(t *testing.T) {
 	s, store := newService(t, Options{})
 	ctx := context.Background()
-	sb, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "gone", Name: "Gone", SeedPatients: intp(1)})
+	sb, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "gone", Name: "Gone", SeedPatients: intp(-1)})
 	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fhirjson.Parse([]byte(`{"resourceType":"Patient","id":"p","name":[{"family":"Borte"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := store.Update(ctx, sb.ID, r, fhirstore.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	app, _, err := s.RegisterApp(ctx, supplierA, sb.ID, NewApp{Name: "App", Type: "public", RedirectURIs: []string{"https://app.example/cb"}})
@@ -185,7 +192,7 @@ func TestDeleteSandbox_RemovesDataAndApps(t *testing.T) {
 		t.Error("the deleted sandbox's app still authenticates")
 	}
 	// The id is free again and the new sandbox starts clean.
-	if _, err := s.CreateSandbox(ctx, supplierB, NewSandbox{ID: "gone", Name: "Again", SeedPatients: intp(0)}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierB, NewSandbox{ID: "gone", Name: "Again", SeedPatients: intp(-1)}); err != nil {
 		t.Fatal(err)
 	}
 	if apps, _ := s.Apps(ctx, supplierB, "gone"); len(apps) != 0 {
@@ -196,7 +203,7 @@ func TestDeleteSandbox_RemovesDataAndApps(t *testing.T) {
 func TestRegistry_SurvivesReopen(t *testing.T) {
 	s, store := newService(t, Options{})
 	ctx := context.Background()
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "kept", Name: "Kept", SeedPatients: intp(0),
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "kept", Name: "Kept", SeedPatients: intp(-1),
 		Settings: &Settings{SkipLogin: true, AccessTokenSeconds: 600}}); err != nil {
 		t.Fatal(err)
 	}
