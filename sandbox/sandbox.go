@@ -111,6 +111,9 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		// After the recorder build tracked, which writes into it.
 		g.track(c.Close)
 	}
+	if err == nil {
+		err = ensureOperator(ctx, b.tenants, cfg, log)
+	}
 	if err != nil {
 		_ = g.Close()
 		return nil, err

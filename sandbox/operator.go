@@ -1,0 +1,45 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"hpsandbox/sandbox/tenant"
+)
+
+// OperatorUsername is the account made on first start.
+const OperatorUsername = "operator"
+
+// operatorPasswordFile holds a generated operator password in the data
+// directory, readable by the owner only.
+const operatorPasswordFile = "operator-password"
+
+// ensureOperator makes the operator account when the registry has no
+// operator: with cfg.OperatorPassword, or a generated password written to
+// <data>/operator-password (never logged).
+func ensureOperator(ctx context.Context, tenants *tenant.Service, cfg Config, log *slog.Logger) error {
+	password := cfg.OperatorPassword
+	file := ""
+	if password == "" {
+		password = rand.Text()
+		file = filepath.Join(cfg.DataDir, operatorPasswordFile)
+	}
+	made, err := tenants.EnsureOperator(ctx, OperatorUsername, password)
+	if err != nil || !made {
+		return err
+	}
+	if file == "" {
+		log.Info("operator account created with HPS_OPERATOR_PASSWORD", "username", OperatorUsername)
+		return nil
+	}
+	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing the operator password to %s: %w", file, err)
+	}
+	log.Info("operator account created; its password is in the file named here (change it in the portal)",
+		"username", OperatorUsername, "password_file", file)
+	return nil
+}
