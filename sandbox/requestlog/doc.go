@@ -8,9 +8,11 @@
 // Writing is kept off the request path. The gin Middleware builds an Entry
 // and hands it to a Recorder, whose bounded queue never blocks a request:
 // when the queue is full the entry is dropped and counted. The Recorder's
-// one writer goroutine appends entries to a Store in batches. A Store keeps
-// at most a fixed number of entries per sandbox, the newest; MemoryStore
-// and SQLiteStore pass the same suite (package storetest).
+// one writer goroutine wakes every Options.Interval, or when the queue is
+// half full, so that no request pays for waking it, and appends the queued
+// entries to a Store in batches (Recorder.Flush waits for them). A Store
+// keeps at most a fixed number of entries per sandbox, the newest;
+// MemoryStore and SQLiteStore pass the same suite (package storetest).
 //
 // The log never holds headers, tokens or secrets: query parameters that
 // carry credentials are redacted (see RedactQuery), and the client id and
