@@ -86,9 +86,10 @@ type patientPage struct {
 }
 
 // searchPatients searches the sandbox's patients by name, or by
-// identifier when text is all digits (a national identity number).
+// identifier when text is all digits (a national identity number), in the
+// order of family and given name.
 func (p *Portal) searchPatients(ctx context.Context, sandbox, text, cursor string, count int) (patientPage, error) {
-	params := url.Values{"_count": {strconv.Itoa(count)}, "_total": {"accurate"}}
+	params := url.Values{"_count": {strconv.Itoa(count)}, "_total": {"accurate"}, "_sort": {"family,given"}}
 	if text = strings.TrimSpace(text); text != "" {
 		if strings.Trim(text, "0123456789") == "" {
 			params.Set("identifier", text)
