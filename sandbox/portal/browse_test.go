@@ -91,7 +91,9 @@ func TestLaunch_RedirectsToTheEHRLaunchEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherEncounter := encounterNotOf(t, e, acmeSandbox, persona)
-	app := func(a *tenant.App) string { return "/portal/sandboxes/" + acmeSandbox + "/apps/" + a.ClientID + "/launch/start?" }
+	app := func(a *tenant.App) string {
+		return "/portal/sandboxes/" + acmeSandbox + "/apps/" + a.ClientID + "/launch/start?"
+	}
 	q := func(kv ...string) string {
 		v := url.Values{}
 		for i := 0; i < len(kv); i += 2 {
@@ -104,7 +106,7 @@ func TestLaunch_RedirectsToTheEHRLaunchEndpoint(t *testing.T) {
 		path   string
 		status int
 		// to is the redirect's query (for 303), or text on the page.
-		to url.Values
+		to   url.Values
 		text string
 	}{
 		{"patient", app(e.acmeApp) + q("patient", persona), 303,
