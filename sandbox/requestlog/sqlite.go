@@ -104,10 +104,6 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *SQLiteStore) Close() error { return s.db.Close() }
 
-const insertEntry = `INSERT INTO entries (sandbox, time, client_id, method, path, query,
-	status, latency, request_bytes, response_bytes, issues, scopes, request_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
 // Append implements Store.
 func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
@@ -137,29 +133,74 @@ func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
 }
 
 func (s *SQLiteStore) insert(ctx context.Context, tx *sql.Tx, entries []Entry) ([]int64, error) {
-	stmt, err := tx.PrepareContext(ctx, insertEntry)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
-	ids := make([]int64, len(entries))
-	for i := range entries {
-		e := &entries[i]
-		issues, err := encodeIssues(e.Issues)
+	ids := make([]int64, 0, len(entries))
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, rowsPerInsert*entryColumns)
+	for rest := entries; len(rest) > 0; {
+		chunk := rest[:min(len(rest), rowsPerInsert)]
+		rest = rest[len(chunk):]
+		// Every chunk but the last is full, so one statement serves them.
+		if stmt == nil || len(chunk) < rowsPerInsert {
+			if stmt != nil {
+				stmt.Close()
+			}
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, insertRows(len(chunk))); err != nil {
+				return nil, err
+			}
+		}
+		args = args[:0]
+		for i := range chunk {
+			e := &chunk[i]
+			issues, err := encodeIssues(e.Issues)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, e.Sandbox, unixNano(e.Time), e.ClientID, e.Method,
+				e.Path, e.Query, e.Status, int64(e.Latency), e.RequestBytes, e.ResponseBytes,
+				issues, e.Scopes, e.RequestID)
+		}
+		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
 			return nil, err
 		}
-		res, err := stmt.ExecContext(ctx, e.Sandbox, unixNano(e.Time), e.ClientID, e.Method,
-			e.Path, e.Query, e.Status, int64(e.Latency), e.RequestBytes, e.ResponseBytes,
-			issues, e.Scopes, e.RequestID)
+		last, err := res.LastInsertId()
 		if err != nil {
 			return nil, err
 		}
-		if ids[i], err = res.LastInsertId(); err != nil {
-			return nil, err
+		// The rows of one INSERT under the write lock take consecutive
+		// AUTOINCREMENT ids, the last of which SQLite reports.
+		for i := range chunk {
+			ids = append(ids, last-int64(len(chunk)-1-i))
 		}
 	}
 	return ids, nil
+}
+
+// An INSERT writes up to rowsPerInsert entries, well below SQLite's limit
+// of 32766 parameters: one statement per row would cost more than the row.
+const (
+	rowsPerInsert = 64
+	entryColumns  = 13
+)
+
+// insertRows is the INSERT of n entries.
+func insertRows(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO entries (sandbox, time, client_id, method, path, query,
+	status, latency, request_bytes, response_bytes, issues, scopes, request_id) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
 }
 
 // trim adds the batch to the counts of its sandboxes and deletes, from any
