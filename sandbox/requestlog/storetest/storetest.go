@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore Factory) {
 		fn   func(t *testing.T, newStore Factory)
 	}{
 		{"Append_AssignsIncreasingIDs", testIDs},
+		{"Append_IDsAreThoseQueryAnswers", testIDsMatchQuery},
 		{"Query_RoundTripsEveryField", testRoundTrip},
 		{"Query_NewestFirst", testNewestFirst},
 		{"Query_Filters_MatchAsSpecified", testFilters},
@@ -100,6 +101,26 @@ func testIDs(t *testing.T, newStore Factory) {
 	for i, e := range all {
 		if e.ID <= 0 || i > 0 && e.ID <= all[i-1].ID {
 			t.Fatalf("IDs not positive and increasing: %v", ids(all))
+		}
+	}
+}
+
+func testIDsMatchQuery(t *testing.T, newStore Factory) {
+	s := newStore(t, 1000)
+	batch := make([]requestlog.Entry, 150) // larger than any chunk a backend writes at once
+	for i := range batch {
+		batch[i] = entry([]string{"a", "b"}[i%3/2], i)
+	}
+	appendAll(t, s, batch...)
+	byPath := map[string]int64{}
+	for _, sandbox := range []string{"a", "b"} {
+		for _, e := range query(t, s, requestlog.Filter{Sandbox: sandbox, Limit: requestlog.MaxLimit}).Entries {
+			byPath[e.Path] = e.ID
+		}
+	}
+	for _, e := range batch {
+		if byPath[e.Path] != e.ID {
+			t.Fatalf("%s: Append set ID %d, Query answers %d", e.Path, e.ID, byPath[e.Path])
 		}
 	}
 }
