@@ -114,6 +114,9 @@ func parseFilter(sandbox string, q url.Values) (requestlog.Filter, error) {
 	slices.Sort(names) // one order of errors for one query
 	for _, name := range names {
 		vs := q[name]
+		if name == "" {
+			continue // "?=x" or a stray "&=": selects nothing
+		}
 		if !slices.Contains(filterParams, name) {
 			bad(name, "unknown parameter; the parameters are %s", strings.Join(filterParams, ", "))
 			continue
@@ -160,7 +163,9 @@ func setFilterParam(f *requestlog.Filter, name, v string) string {
 	case "status":
 		return parseStatus(f, v)
 	case "since", "until":
-		t, err := time.Parse(time.RFC3339Nano, v)
+		// An offset's "+" sent unescaped arrives as a space; RFC 3339 has
+		// no spaces, so it can only have been a "+".
+		t, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(v, " ", "+"))
 		if err != nil {
 			return fmt.Sprintf("%q: want an RFC 3339 time such as 2025-01-31T13:45:00Z", v)
 		}
