@@ -100,10 +100,10 @@ func extract(typ string, body []byte) (*searchparam.Index, error) {
 	return e.(*searchparam.Extractor).Extract(body)
 }
 
-// indexRows flattens an Index into the values of each table's rows, the
-// common columns included.
-func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables][]any {
-	var out [numIndexTables][]any
+// appendIndexRows flattens an Index into the values of each table's rows,
+// the common columns included, and appends them to out. It returns the
+// number of rows.
+func appendIndexRows(out *[numIndexTables][]any, sandbox string, rid int64, x *searchparam.Index) int {
 	common := func(tab int, param string, group, comp int) {
 		out[tab] = append(out[tab], sandbox, rid, x.ResourceType, param, group, comp)
 	}
@@ -137,7 +137,7 @@ func indexRows(sandbox string, rid int64, x *searchparam.Index) [numIndexTables]
 		common(tabURI, r.Param, r.Group, r.Component)
 		out[tabURI] = append(out[tabURI], r.Value)
 	}
-	return out
+	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) + len(x.Numbers) + len(x.Quantities) + len(x.URIs)
 }
 
 // pointOrRange gives the stored value, low and high of a number or quantity.
@@ -155,17 +155,34 @@ func pointOrRange(value string, low, high float64) (any, float64, float64) {
 	return v, v, v
 }
 
-// writeIndex extracts the search values of a stored version and inserts
-// them for rid.
+// maxQueued bounds the index rows a transaction holds back.
+const maxQueued = 4096
+
+// writeIndex extracts the search values of a stored version and queues
+// their rows for rid. flushIndex inserts them, the rows of many resources
+// in one statement; the transaction flushes before anything of its own
+// reads the index (see flushing) and before it commits.
 func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
 	x, err := extract(typ, body)
 	if err != nil {
 		return t.wrap("index", err)
 	}
-	rows := indexRows(sandbox, rid, x)
-	for tab := range rows {
+	t.queued += appendIndexRows(&t.queue, sandbox, rid, x)
+	if t.queued >= maxQueued {
+		return t.flushIndex(ctx)
+	}
+	return nil
+}
+
+// flushIndex inserts the queued index rows. A failure sticks: the
+// transaction cannot commit.
+func (t *tx) flushIndex(ctx context.Context) error {
+	if t.flushErr != nil || t.queued == 0 {
+		return t.flushErr
+	}
+	for tab := range t.queue {
 		width := numCommonCols + len(indexTables[tab].cols)
-		vals := rows[tab]
+		vals := t.queue[tab]
 		for len(vals) > 0 {
 			n := len(vals) / width
 			j := 0
@@ -174,11 +191,15 @@ func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ stri
 			}
 			size := insertSizes[j]
 			if _, err := t.stmt(ctx, indexInsertStmt(tab, j)).ExecContext(ctx, vals[:size*width]...); err != nil {
-				return t.wrap("index "+indexTables[tab].name, err)
+				t.flushErr = t.wrap("index "+indexTables[tab].name, err)
+				return t.flushErr
 			}
 			vals = vals[size*width:]
 		}
+		clear(t.queue[tab])
+		t.queue[tab] = t.queue[tab][:0]
 	}
+	t.queued = 0
 	return nil
 }
 
@@ -186,11 +207,15 @@ func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ stri
 // extracts them again and deletes them by their key (most index tables have
 // no index on rid; see the schema).
 func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ string, old []byte) error {
+	if err := t.flushIndex(ctx); err != nil {
+		return err
+	}
 	x, err := extract(typ, old)
 	if err != nil {
 		return t.wrap("unindex", err)
 	}
-	rows := indexRows(sandbox, rid, x)
+	var rows [numIndexTables][]any
+	appendIndexRows(&rows, sandbox, rid, x)
 	for tab, it := range indexTables {
 		width := numCommonCols + len(it.cols)
 		skip := -1

@@ -169,7 +169,12 @@ func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) (err error)
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err = fn(&tx{s: s, q: sqlTx, sqlTx: sqlTx}); err != nil {
+	t := &tx{s: s, sqlTx: sqlTx}
+	t.q = flushing{t}
+	if err = fn(t); err != nil {
+		return err
+	}
+	if err = t.flushIndex(ctx); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {

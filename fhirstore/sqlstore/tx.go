@@ -19,6 +19,36 @@ type tx struct {
 	q     querier
 	sqlTx *sql.Tx // nil for reads on the read pool
 	bound [numStmts]*sql.Stmt
+	// queue holds index rows not inserted yet, per table (see writeIndex).
+	queue    [numIndexTables][]any
+	queued   int
+	flushErr error
+}
+
+// flushing is the querier of a write transaction: before any statement it
+// inserts the queued index rows, so that what the transaction reads (its
+// searches above all) includes what it wrote.
+type flushing struct{ t *tx }
+
+func (f flushing) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := f.t.flushIndex(ctx); err != nil {
+		return nil, err
+	}
+	return f.t.sqlTx.ExecContext(ctx, query, args...)
+}
+
+func (f flushing) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := f.t.flushIndex(ctx); err != nil {
+		return nil, err
+	}
+	return f.t.sqlTx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext cannot return the error of a failed flush; the error
+// sticks and fails the commit, so nothing read without the rows can land.
+func (f flushing) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = f.t.flushIndex(ctx)
+	return f.t.sqlTx.QueryRowContext(ctx, query, args...)
 }
 
 // stmt returns a prepared statement usable by this tx: the write pool's
