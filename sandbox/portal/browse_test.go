@@ -235,6 +235,6 @@ func TestRequestLog_FiltersNewestFirstAndPages(t *testing.T) {
 	wantStatus(t, "a status class of 9", alice.get(base+"?class=9"), http.StatusBadRequest)
 	wantStatus(t, "a malformed cursor", alice.get(base+"?before=x"), http.StatusBadRequest)
 
-	none := newEnv(t, func(d *Deps) { d.Requests = nil })
+	none := newEnv(t, func(d *Deps, _ string) { d.Requests = nil })
 	wantContains(t, "without a log", none.signedIn(t, aliceUser).get(base), "keeps no request log")
 }

@@ -169,17 +169,20 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 // newEnv serves a new portal over the shared world; adjust changes the
-// Deps before New.
-func newEnv(t *testing.T, adjust func(*Deps)) *env {
+// Deps before New, knowing the portal's URL.
+func newEnv(t *testing.T, adjust func(d *Deps, portalURL string)) *env {
 	t.Helper()
 	e := &env{world: sharedWorld(t), clock: &testClock{t: time.Now()}}
+	var h http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
 	d := Deps{
 		Tenants: e.tenants, Store: e.store, Requests: e.log,
 		FHIRBase:      func(sb string) string { return "http://127.0.0.1:8080/sandboxes/" + sb + "/fhir" },
 		EHRLaunchPath: launchPathTest, SessionKey: testKey, Now: e.clock.Now,
 	}
 	if adjust != nil {
-		adjust(&d)
+		adjust(&d, e.srv.URL)
 	}
 	p, err := New(d)
 	if err != nil {
@@ -188,8 +191,7 @@ func newEnv(t *testing.T, adjust func(*Deps)) *env {
 	gin.SetMode(gin.TestMode)
 	eng := gin.New()
 	p.Mount(eng)
-	e.srv = httptest.NewServer(eng)
-	t.Cleanup(e.srv.Close)
+	h = eng
 	return e
 }
 
@@ -253,7 +255,10 @@ func (b *browser) do(req *http.Request) page {
 
 func (b *browser) get(path string) page {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.env.srv.URL+path, nil)
+	if !strings.HasPrefix(path, "http") {
+		path = b.env.srv.URL + path
+	}
+	req, err := http.NewRequest(http.MethodGet, path, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -261,7 +266,7 @@ func (b *browser) get(path string) page {
 }
 
 // post submits form with the browser's CSRF token, unless the form sets
-// the csrf field itself.
+// the csrf field itself. A path is below the portal; a URL is anywhere.
 func (b *browser) post(path string, form url.Values) page {
 	b.t.Helper()
 	if form == nil {
@@ -270,7 +275,10 @@ func (b *browser) post(path string, form url.Values) page {
 	if _, ok := form[csrfField]; !ok {
 		form.Set(csrfField, b.csrf)
 	}
-	req, err := http.NewRequest(http.MethodPost, b.env.srv.URL+path, strings.NewReader(form.Encode()))
+	if !strings.HasPrefix(path, "http") {
+		path = b.env.srv.URL + path
+	}
+	req, err := http.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
 	}

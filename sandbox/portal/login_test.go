@@ -171,7 +171,7 @@ func flip(s string) string {
 
 func TestCookies_HttpOnlyLaxScopedAndSecureWhenAsked(t *testing.T) {
 	for _, secure := range []bool{false, true} {
-		e := newEnv(t, func(d *Deps) { d.SecureCookies = secure })
+		e := newEnv(t, func(d *Deps, _ string) { d.SecureCookies = secure })
 		b := e.browser(t)
 		got := b.get("/portal/login")
 		sc := got.header.Get("Set-Cookie")
