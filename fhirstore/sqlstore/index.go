@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,34 +156,71 @@ func pointOrRange(value string, low, high float64) (any, float64, float64) {
 	return v, v, v
 }
 
-// maxQueued bounds the index rows a transaction holds back.
-const maxQueued = 4096
+// maxPending bounds the resources whose index rows a transaction holds back.
+const maxPending = 512
 
-// writeIndex extracts the search values of a stored version and queues
-// their rows for rid. flushIndex inserts them, the rows of many resources
-// in one statement; the transaction flushes before anything of its own
-// reads the index (see flushing) and before it commits.
+// pendingIndex is the index of one written version, being extracted beside
+// the writer.
+type pendingIndex struct {
+	sandbox string
+	rid     int64
+	done    chan struct{}
+	x       *searchparam.Index
+	err     error
+}
+
+// writeIndex has the search values of a stored version extracted on
+// another goroutine, so that the writer goes on with the next write, and
+// queues them for rid. flushIndex inserts the rows, of many resources in
+// one statement; the transaction flushes before anything of its own reads
+// the index (see flushing) and before it commits.
 func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
-	x, err := extract(typ, body)
-	if err != nil {
-		return t.wrap("index", err)
-	}
-	t.queued += appendIndexRows(&t.queue, sandbox, rid, x)
-	if t.queued >= maxQueued {
+	p := &pendingIndex{sandbox: sandbox, rid: rid, done: make(chan struct{})}
+	t.pending = append(t.pending, p)
+	t.s.extracting <- struct{}{}
+	go func() {
+		defer close(p.done)
+		defer func() {
+			<-t.s.extracting
+			if v := recover(); v != nil {
+				p.err = fmt.Errorf("extraction of %s failed: %v", typ, v)
+			}
+		}()
+		p.x, p.err = extract(typ, body)
+	}()
+	if len(t.pending) >= maxPending {
 		return t.flushIndex(ctx)
 	}
 	return nil
 }
 
-// flushIndex inserts the queued index rows. A failure sticks: the
-// transaction cannot commit.
+// settle waits for the extractions still running, which a transaction that
+// ends without flushing leaves.
+func (t *tx) settle() {
+	for _, p := range t.pending {
+		<-p.done
+	}
+}
+
+// flushIndex inserts the index rows of the pending writes. A failure
+// sticks: the transaction cannot commit.
 func (t *tx) flushIndex(ctx context.Context) error {
-	if t.flushErr != nil || t.queued == 0 {
+	if t.flushErr != nil || len(t.pending) == 0 {
 		return t.flushErr
 	}
-	for tab := range t.queue {
+	for _, p := range t.pending {
+		<-p.done
+		if p.err != nil {
+			t.flushErr = t.wrap("index", p.err)
+			return t.flushErr
+		}
+		appendIndexRows(&t.rows, p.sandbox, p.rid, p.x)
+	}
+	clear(t.pending)
+	t.pending = t.pending[:0]
+	for tab := range t.rows {
 		width := numCommonCols + len(indexTables[tab].cols)
-		vals := t.queue[tab]
+		vals := t.rows[tab]
 		for len(vals) > 0 {
 			n := len(vals) / width
 			j := 0
@@ -196,10 +234,9 @@ func (t *tx) flushIndex(ctx context.Context) error {
 			}
 			vals = vals[size*width:]
 		}
-		clear(t.queue[tab])
-		t.queue[tab] = t.queue[tab][:0]
+		clear(t.rows[tab])
+		t.rows[tab] = t.rows[tab][:0]
 	}
-	t.queued = 0
 	return nil
 }
 

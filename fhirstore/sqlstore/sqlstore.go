@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,8 @@ type Store struct {
 	// into each transaction).
 	rst, wst [numStmts]*sql.Stmt
 	clock    stampClock
+	// extracting bounds the index extractions running beside writers.
+	extracting chan struct{}
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -92,7 +95,8 @@ func (c *stampClock) snapshot(nowMS int64) int64 {
 
 // New migrates the schema and returns a Store.
 func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*Store, error) {
-	s := &Store{read: read, write: write, d: d, now: opts.Now, newID: opts.NewID}
+	s := &Store{read: read, write: write, d: d, now: opts.Now, newID: opts.NewID,
+		extracting: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -171,6 +175,7 @@ func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) (err error)
 	}()
 	t := &tx{s: s, sqlTx: sqlTx}
 	t.q = flushing{t}
+	defer t.settle()
 	if err = fn(t); err != nil {
 		return err
 	}

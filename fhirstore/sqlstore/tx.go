@@ -19,9 +19,10 @@ type tx struct {
 	q     querier
 	sqlTx *sql.Tx // nil for reads on the read pool
 	bound [numStmts]*sql.Stmt
-	// queue holds index rows not inserted yet, per table (see writeIndex).
-	queue    [numIndexTables][]any
-	queued   int
+	// pending are the writes whose index rows are not inserted yet, rows
+	// the flush's buffer per table (see writeIndex).
+	pending  []*pendingIndex
+	rows     [numIndexTables][]any
 	flushErr error
 }
 
