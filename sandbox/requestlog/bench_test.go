@@ -154,7 +154,7 @@ func BenchmarkMiddleware(b *testing.B) {
 // batches of DefaultBatchSize at the per-sandbox bound (so every batch
 // also trims): above the request rate, nothing is dropped.
 func BenchmarkSQLiteAppend(b *testing.B) {
-	s, err := requestlog.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "requestlog.db"), 1000)
+	s, err := requestlog.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "requestlog.db"), 4*requestlog.DefaultBatchSize)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,8 @@ type Options struct {
 	// QueueSize bounds the entries waiting to be written (default 4096).
 	// When the queue is full, Record drops the entry and counts it.
 	QueueSize int
-	// BatchSize bounds the entries given to one Store.Append (default 256).
+	// BatchSize bounds the entries given to one Store.Append (default
+	// 1024); larger batches make fewer, cheaper SQLite commits.
 	BatchSize int
 	// Interval is how long an entry may wait in the queue while traffic
 	// is light (default 100ms); a queue half full is written at once.
@@ -26,7 +27,7 @@ type Options struct {
 // Default options.
 const (
 	DefaultQueueSize = 4096
-	DefaultBatchSize = 256
+	DefaultBatchSize = 1024
 	DefaultInterval  = 100 * time.Millisecond
 )
 
