@@ -90,7 +90,12 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
 	}
-	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track}
+	sessionKey, err := loadSessionKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track,
+		sessionKey: sessionKey}
 	if cfg.RequestLogMax > 0 {
 		st, err := requestlog.OpenSQLite(ctx, filepath.Join(cfg.DataDir, requestLogFile), cfg.RequestLogMax)
 		if err != nil {
@@ -132,6 +137,8 @@ type parts struct {
 	// requestLog keeps the request log (in memory when nil); build closes
 	// the recorder, the caller the store.
 	requestLog requestlog.Store
+	// sessionKey signs portal sessions; nil makes one for this process.
+	sessionKey []byte
 	// tenants is the registry file (tenant.FileName in the data
 	// directory); empty keeps it in memory.
 	tenants string
@@ -180,6 +187,8 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
 		OnDelete: func(ctx context.Context, id string) {
 			if requests != nil {
+				// Entries still queued would land after the delete.
+				_ = rec.Flush(ctx)
 				if err := requests.DeleteSandbox(ctx, id); err != nil {
 					log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
 				}
@@ -233,14 +242,15 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		}
 		e.Handle(r.Method, r.Path, gin.WrapH(r.Handler))
 	}
-	e.GET(strings.TrimSuffix(urlPath(authz.Endpoints().Authorize), "/authorize")+"/ehr-launch", ehrLaunch(authz, registered, store))
+	launchPath := strings.TrimSuffix(urlPath(authz.Endpoints().Authorize), "/authorize") + "/ehr-launch"
+	e.GET(launchPath, ehrLaunch(authz, registered, store))
 
 	api := fhirapi.New(store, fhirapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
 		Software:     "HP Sandbox",
 		Version:      Version,
-		Security:     smartSecurity(authz.Endpoints(), cfg.Secure),
+		Security:     smartSecurity(authz.Endpoints()),
 		ExportDir:    p.exportDir,
 	})
 	track(api.Close)
@@ -255,6 +265,14 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		tenants.RegistrationHandler(func(*http.Request) string { return c.Param("sandbox") }).ServeHTTP(c.Writer, c.Request)
 	})
 
+	sessionKey := p.sessionKey
+	if sessionKey == nil {
+		sessionKey = randomKey()
+	}
+	if err := (web{cfg: cfg, tenants: tenants, store: store, requests: requests, recorder: rec, sandboxes: sbs,
+		sessionKey: sessionKey, launchPath: launchPath}).mount(e); err != nil {
+		return nil, err
+	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	return &built{engine: e, authz: authz, tenants: tenants, requests: requests, recorder: rec}, nil
 }
@@ -262,14 +280,13 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 // smartSecurity is the CapabilityStatement's rest.security: the SMART on
 // FHIR service and the OAuth endpoints (SMART App Launch 2.x §Capability
 // Statement, the oauth-uris extension).
-func smartSecurity(ep smart.Endpoints, secure bool) json.RawMessage {
+// One statement serves every sandbox, so it says what decides whether a
+// token is needed rather than the answer for one sandbox.
+func smartSecurity(ep smart.Endpoints) json.RawMessage {
 	uri := func(name, u string) map[string]string { return map[string]string{"url": name, "valueUri": u} }
-	desc := "SMART App Launch 2.x; discovery at [base]/.well-known/smart-configuration. "
-	if secure {
-		desc += "Every interaction but metadata needs an access token."
-	} else {
-		desc += "This sandbox also answers without a token; a token that is sent is checked."
-	}
+	desc := "SMART App Launch 2.x; discovery at [base]/.well-known/smart-configuration. " +
+		"A secured sandbox (suppliers' sandboxes by default) needs an access token on every interaction but metadata; " +
+		"an open one also answers without a token. A token that is sent is always checked."
 	b, err := json.Marshal(map[string]any{
 		"extension": []any{map[string]any{
 			"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
