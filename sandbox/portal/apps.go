@@ -21,8 +21,11 @@ type appForm struct {
 	Error                                                      string
 }
 
+// choice is one option of a form.
+type choice struct{ Value, Label string }
+
 // appTypes are the choices of the register form.
-var appTypes = []struct{ Value, Label string }{
+var appTypes = []choice{
 	{smart.Public.String(), "Public (browser or native app, PKCE, no secret)"},
 	{smart.ConfidentialSymmetric.String(), "Confidential, client secret"},
 	{smart.ConfidentialAsymmetric.String(), "Confidential, private key JWT (backend services)"},
@@ -32,7 +35,7 @@ var appTypes = []struct{ Value, Label string }{
 type newAppData struct {
 	Sandbox       *tenant.Sandbox
 	Form          appForm
-	Types         any
+	Types         []choice
 	DefaultScopes string
 }
 

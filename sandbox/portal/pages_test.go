@@ -148,3 +148,11 @@ func TestStatic_ServesOwnAssetsWithHeaders(t *testing.T) {
 	wantContains(t, "sign-in page", got, `href="/portal/static/portal.css"`, `src="/portal/static/portal.js"`)
 	wantLacks(t, "sign-in page", got, "http://", "https://", "<style", "style=", "<script>")
 }
+
+func TestMount_BarePortalPathGoesToTheDashboard(t *testing.T) {
+	e := newEnv(t, nil)
+	got := e.browser(t).get("/portal")
+	if got.status != http.StatusFound || got.location() != "/portal/" {
+		t.Errorf("GET /portal: %d to %q, want 302 to /portal/", got.status, got.location())
+	}
+}

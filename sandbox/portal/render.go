@@ -107,8 +107,7 @@ type view struct {
 // render writes page with status. Pages are rendered into a buffer first,
 // so that a template error shows an error page rather than half a page.
 func (p *Portal) render(c *gin.Context, v *visit, status int, page, title string, data any) {
-	vw := view{Title: title, CSRF: p.csrfToken(v.sess), Data: data}
-	vw.Account = v.account
+	vw := view{Title: title, Account: v.account, CSRF: p.csrfToken(v.sess), Data: data}
 	if p.oidc != nil {
 		vw.OIDC = p.oidc.cfg.Name
 	}
@@ -119,7 +118,9 @@ func (p *Portal) render(c *gin.Context, v *visit, status int, page, title string
 	}
 	if err := t.ExecuteTemplate(&buf, "layout", vw); err != nil {
 		p.log.ErrorContext(c.Request.Context(), "portal: rendering page failed", "page", page, "err", err)
-		status, buf = http.StatusInternalServerError, *bytes.NewBufferString("<!doctype html><title>Error</title><p>The page could not be shown.</p>")
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString("<!doctype html><title>Error</title><p>The page could not be shown.</p>")
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
