@@ -1,7 +1,12 @@
 package sandbox
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"path/filepath"
 	"testing"
 )
@@ -32,5 +37,48 @@ func TestOpen_FirstStartMakesTheOperatorOnce(t *testing.T) {
 	openGateway(t, cfg)
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, operatorPasswordFile)); !os.IsNotExist(err) {
 		t.Errorf("a password file was written although HPS_OPERATOR_PASSWORD was set: %v", err)
+	}
+}
+
+func TestOpen_OperatorSignsInToTheAdminAPIAndThePortalIsServed(t *testing.T) {
+	cfg := Defaults()
+	cfg.DataDir, cfg.SeedPatients, cfg.OperatorPassword = t.TempDir(), -1, "given-by-the-operator"
+	srv := httptest.NewServer(openGateway(t, cfg))
+	defer srv.Close()
+	for _, tt := range []struct {
+		user, password string
+		status         int
+	}{{OperatorUsername, cfg.OperatorPassword, 200}, {OperatorUsername, "wrong-password", 401}, {"", "", 401}} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin/api/me", nil)
+		if tt.user != "" {
+			req.SetBasicAuth(tt.user, tt.password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var me map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&me)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || (tt.status == 200 && me["role"] != "operator") {
+			t.Errorf("%s/%s: %d %v, want %d", tt.user, tt.password, resp.StatusCode, me, tt.status)
+		}
+	}
+	resp, err := noRedirect.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/portal/" {
+		t.Errorf("/: %d → %q, want the portal", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = http.Get(srv.URL + "/portal/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<form") {
+		t.Errorf("portal sign-in page: %d", resp.StatusCode)
 	}
 }
