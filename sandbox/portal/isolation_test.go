@@ -189,3 +189,20 @@ func TestCSRF_PostWithoutTheSessionsToken_RefusedAndChangesNothing(t *testing.T)
 		t.Fatalf("settings with the session's token: %d\n%s", got.status, excerpt(got.body))
 	}
 }
+
+func TestForms_OversizedBodyRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	alice := e.signedIn(t, aliceUser)
+	got := alice.post("/portal/sandboxes/"+acmeSandbox+"/apps", url.Values{"name": {"Huge"}, "type": {"public"},
+		"redirect_uris": {"https://huge.example/cb"}, "scopes": {strings.Repeat("patient/*.rs ", maxFormBytes/12)}})
+	wantStatus(t, "oversized form", got, http.StatusForbidden)
+	apps, err := e.tenants.Apps(context.Background(), e.account(t, aliceUser), acmeSandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a.Name == "Huge" {
+			t.Error("an oversized form registered an app")
+		}
+	}
+}

@@ -165,8 +165,17 @@ const basePath = "/portal"
 // and nothing inline, framed or from elsewhere.
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
-// headers sets the security headers of every portal response.
+// maxFormBytes bounds a form's body; the largest field is an inline JWK
+// Set of a few keys.
+const maxFormBytes = 256 << 10
+
+// headers sets the security headers of every portal response, and bounds
+// request bodies: a larger form reads as an empty one (and so fails its
+// CSRF check).
 func (p *Portal) headers(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
+	}
 	h := c.Writer.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
