@@ -1,7 +1,6 @@
 package searchparam
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,16 +76,6 @@ func fromEngine(v types.Value) any {
 		return v.String()
 	}
 	return nil
-}
-
-func decodeObject(data []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // typeResolver answers resolve() with a stub of the referenced type, which is
