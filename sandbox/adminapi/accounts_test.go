@@ -2,12 +2,14 @@ package adminapi
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"hpsandbox/sandbox/tenant"
 )
 
 func TestAuth_MissingOrWrongCredentialsAre401WithABasicChallenge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name string
@@ -21,25 +23,41 @@ func TestAuth_MissingOrWrongCredentialsAre401WithABasicChallenge(t *testing.T) {
 		{"a bearer token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }},
 	}
 	for _, tt := range tests {
-		for _, path := range []string{"/me", "/sandboxes/default", "/accounts"} {
-			t.Run(tt.name+path, func(t *testing.T) {
-				e.t = t
-				a := e.doWith("GET", path, nil, tt.edit)
-				if a.status != http.StatusUnauthorized {
-					t.Fatalf("%d %s, want 401", a.status, a.body)
-				}
-				if got := a.header.Get("WWW-Authenticate"); got != `Basic realm="HP Sandbox admin", charset="UTF-8"` {
-					t.Errorf("WWW-Authenticate %q", got)
-				}
-				if p := a.problem(t); p.Status != http.StatusUnauthorized {
-					t.Errorf("problem %+v", p)
-				}
-			})
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			e.t = t
+			a := e.doWith("GET", "/me", nil, tt.edit)
+			checkUnauthorized(t, a)
+		})
+	}
+}
+
+func TestAuth_EveryOperationButTheDocumentNeedsCredentials(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, r := range New(Deps{Tenants: e.tenants}).routes() {
+		path := strings.NewReplacer(":id", "acme-dev", ":client_id", "app-x", ":username", aliceUser).Replace(r.path)
+		t.Run(r.op, func(t *testing.T) {
+			e.t = t
+			checkUnauthorized(t, e.do(r.method, path, "", map[string]any{}))
+		})
+	}
+}
+
+func checkUnauthorized(t *testing.T, a answer) {
+	t.Helper()
+	if a.status != http.StatusUnauthorized {
+		t.Fatalf("%d %s, want 401", a.status, a.body)
+	}
+	if got := a.header.Get("WWW-Authenticate"); got != `Basic realm="HP Sandbox admin", charset="UTF-8"` {
+		t.Errorf("WWW-Authenticate %q", got)
+	}
+	if p := a.problem(t); p.Status != http.StatusUnauthorized {
+		t.Errorf("problem %+v", p)
 	}
 }
 
 func TestMe_IsTheAccountOfTheCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var me tenant.Account
 	e.must(http.StatusOK, "GET", "/me", aliceUser, nil).json(t, &me)
@@ -49,6 +67,7 @@ func TestMe_IsTheAccountOfTheCredentials(t *testing.T) {
 }
 
 func TestAccounts_OperatorCreatesAccountsThatSignInAndLosesThemOnDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.must(http.StatusCreated, "POST", "/accounts", opUser, map[string]any{
 		"username": "carol", "name": "Carol", "role": "supplier", "supplier": "acme", "password": password("carol")})
@@ -90,6 +109,7 @@ func TestAccounts_OperatorCreatesAccountsThatSignInAndLosesThemOnDelete(t *testi
 }
 
 func TestAccounts_BadRequestsNameTheField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name, method, path string
@@ -121,6 +141,7 @@ func TestAccounts_BadRequestsNameTheField(t *testing.T) {
 }
 
 func TestAccounts_NonOperatorsAreRefusedBeforeAnythingIsLookedUp(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// The same answer whether the account exists or not.
 	for _, user := range []string{revUser, aliceUser} {

@@ -123,6 +123,13 @@ func (a *API) Mount(r gin.IRouter) {
 	}
 }
 
+// NoRoute answers a request under the API's base path that matches no
+// operation with a 404 problem. gin has one NoRoute per engine, so the
+// gateway calls this from its own for paths under the API's base path.
+func (a *API) NoRoute(c *gin.Context) {
+	a.renderProblem(c, problem(kindNotFound, "No operation of the admin API has this method and path; "+a.docPath+" lists them."))
+}
+
 // noStore keeps answers, which differ by account and may carry a secret,
 // out of caches.
 func noStore(c *gin.Context) {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestRegisterApp_ShowsAConfidentialAppsSecretOnceAndItIsTheOneKept(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(aliceUser, "acme-dev")
 	a := e.must(http.StatusCreated, "POST", "/sandboxes/acme-dev/apps", aliceUser, map[string]any{
@@ -55,6 +56,7 @@ func TestRegisterApp_ShowsAConfidentialAppsSecretOnceAndItIsTheOneKept(t *testin
 }
 
 func TestRegisterApp_BadAppsNameTheField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(aliceUser, "acme-dev")
 	tests := []struct {
@@ -82,6 +84,7 @@ func TestRegisterApp_BadAppsNameTheField(t *testing.T) {
 }
 
 func TestApps_AnAppIsReachedThroughItsOwnSandboxOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(opUser, "acme-one")
 	e.sandbox(opUser, "acme-two")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,6 +28,11 @@ const (
 	aliceUser = "alice" // supplier acme
 	bobUser   = "bob"   // supplier bravo
 )
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // no route listing on stdout
+	os.Exit(m.Run())
+}
 
 func password(user string) string { return "password-of-" + user }
 
@@ -82,7 +88,6 @@ func newEnv(t testing.TB) *env {
 		FHIRBase:             func(sb string) string { return "http://127.0.0.1/fhir/" + sb },
 		RegistrationEndpoint: func(sb string) string { return "http://127.0.0.1/fhir/" + sb + "/register" },
 	})
-	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	api.Mount(engine.Group("/admin/api"))
 	e.srv = httptest.NewServer(engine)

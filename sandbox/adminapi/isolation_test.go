@@ -11,6 +11,7 @@ import (
 // every operation on a sandbox: a supplier cannot tell another supplier's
 // sandbox (or app in it) from one that does not exist, whatever it sends.
 func TestIsolation_AnotherSuppliersSandboxAnswersExactlyAsNoSandbox(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(bobUser, "bravo-dev")
 	bobApp := e.app(bobUser, "bravo-dev")

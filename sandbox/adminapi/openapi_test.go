@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -161,6 +162,7 @@ func TestOpenAPI_ProblemTypesAreResponsesOfTheirStatus(t *testing.T) {
 }
 
 func TestOpenAPI_IsServedWithoutCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.must(http.StatusOK, "GET", "/openapi.json", "", nil)
 	if !bytes.Equal(a.body, openAPI) {
@@ -345,5 +347,18 @@ func collect(s map[string]any, props map[string]any, required *[]string) {
 		for _, sub := range all {
 			collect(resolve(sub).(map[string]any), props, required)
 		}
+	}
+}
+
+func TestNoRoute_AnswersAProblemThatPointsToTheDocument(t *testing.T) {
+	engine := gin.New()
+	a := New(Deps{Tenants: &tenant.Service{}})
+	a.Mount(engine.Group("/admin/api"))
+	engine.NoRoute(a.NoRoute)
+	rec := httptest.NewRecorder()
+	engine.ServeHTTP(rec, httptest.NewRequest("PUT", "/admin/api/sandboxes", nil))
+	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(rec.Body.String(), "/admin/api/openapi.json lists them") {
+		t.Errorf("%d %s %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 	}
 }

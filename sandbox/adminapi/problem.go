@@ -36,6 +36,7 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// Error returns the title and detail, so that a Problem can be returned as an error.
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
 
 // The kinds of problem, each a response of the OpenAPI document. Their

@@ -81,6 +81,7 @@ func TestParseFilter_ReadsEachParameterAndNamesEveryBadOne(t *testing.T) {
 }
 
 func TestListRequests_FiltersPagesAndCountsDropped(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(aliceUser, "acme-dev")
 	ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 )
 
 func TestRoles_OperatorDoesAllReviewerReadsSupplierWorksInItsOwn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(aliceUser, "acme-dev")
 	appID := e.app(aliceUser, "acme-dev")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestCreateSandbox_AnswersCreatedWithLocationLinksAndDefaultsForSettingsLeftOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.must(http.StatusCreated, "POST", "/sandboxes", aliceUser,
 		map[string]any{"id": "acme-dev", "name": "Dev", "seed_patients": 0, "settings": map[string]any{"skip_login": true}})
@@ -46,6 +47,7 @@ func TestCreateSandbox_AnswersCreatedWithLocationLinksAndDefaultsForSettingsLeft
 }
 
 func TestCreateSandbox_BadRequestsNameTheField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name   string
@@ -83,6 +85,7 @@ func TestCreateSandbox_BadRequestsNameTheField(t *testing.T) {
 }
 
 func TestBody_TooLargeWrongTypeOrUnauthenticatedIsRefusedBeforeItIsRead(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	big := `{"name":"` + strings.Repeat("x", DefaultMaxBodyBytes) + `"}`
 	e.must(http.StatusRequestEntityTooLarge, "POST", "/sandboxes", aliceUser, big).problem(t)
@@ -103,6 +106,7 @@ func TestBody_TooLargeWrongTypeOrUnauthenticatedIsRefusedBeforeItIsRead(t *testi
 }
 
 func TestUpdateSandbox_MergesSettingsAndValidatesName(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(aliceUser, "acme-dev")
 	var sb sandboxJSON
@@ -124,6 +128,7 @@ func TestUpdateSandbox_MergesSettingsAndValidatesName(t *testing.T) {
 }
 
 func TestResetSandbox_ErasesWhatWasWrittenAndItsRequestLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	var before sandboxJSON
@@ -155,6 +160,7 @@ func TestResetSandbox_ErasesWhatWasWrittenAndItsRequestLog(t *testing.T) {
 }
 
 func TestDeleteSandbox_RemovesItButNeverTheDefault(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sandbox(aliceUser, "acme-dev")
 	e.must(http.StatusNoContent, "DELETE", "/sandboxes/acme-dev", aliceUser, nil)
