@@ -19,8 +19,8 @@ type tx struct {
 	q     querier
 	sqlTx *sql.Tx // nil for reads on the read pool
 	bound [numStmts]*sql.Stmt
-	// pending are the writes whose index rows are not inserted yet, rows
-	// the flush's buffer per table (see writeIndex).
+	// pending are the writes whose index rows wait to be inserted; rows is
+	// the flush's buffer of those rows, per table (see writeIndex).
 	pending  []*pendingIndex
 	rows     [numIndexTables][]any
 	flushErr error
