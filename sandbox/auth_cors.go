@@ -11,7 +11,9 @@ import (
 // the FHIR API, discovery, and the token, introspection, revocation and
 // JWKS endpoints. The authorize endpoint and its pages are navigated to,
 // not called, and get no CORS headers.
-var corsPaths = []string{fhirBasePath + "/", "/.well-known/", "/auth/token", "/auth/introspect", "/auth/revoke", "/auth/jwks"}
+// Suppliers' sandboxes have the same below /sandboxes/{id}. Dynamic
+// registration is called too.
+var corsPaths = []string{fhirBasePath + "/", "/.well-known/", "/auth/token", "/auth/introspect", "/auth/revoke", "/auth/jwks", registerPath}
 
 // cors lets browser apps (a SMART app in a page of another origin) call
 // the sandbox: any origin, no cookies — requests carry bearer tokens, so
@@ -39,6 +41,10 @@ func cors() gin.HandlerFunc {
 }
 
 func corsPath(p string) bool {
+	if rest, ok := strings.CutPrefix(p, sandboxesPath+"/"); ok {
+		_, below, _ := strings.Cut(rest, "/")
+		p = "/" + below
+	}
 	if p == fhirBasePath {
 		return true
 	}

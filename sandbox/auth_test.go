@@ -322,7 +322,8 @@ func TestGateway_SkipLoginAndConsent_GoesFromPickerStraightToTheApp(t *testing.T
 
 func TestCORS_BrowserAppsMayCallTheAPIAndTokenEndpointFromAnyOrigin(t *testing.T) {
 	env := newGatewayEnv(t, true)
-	for _, path := range []string{"/fhir/Observation/obs-a", "/auth/token", "/fhir/.well-known/smart-configuration"} {
+	for _, path := range []string{"/fhir/Observation/obs-a", "/auth/token", "/fhir/.well-known/smart-configuration",
+		"/sandboxes/acme-dev/fhir/metadata", "/sandboxes/acme-dev/fhir", "/sandboxes/acme-dev/auth/register", "/auth/register"} {
 		req, _ := http.NewRequest(http.MethodOptions, env.srv.URL+path, nil)
 		req.Header.Set("Origin", "http://127.0.0.1:3000")
 		req.Header.Set("Access-Control-Request-Method", "POST")
@@ -348,10 +349,12 @@ func TestCORS_BrowserAppsMayCallTheAPIAndTokenEndpointFromAnyOrigin(t *testing.T
 		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
 		t.Errorf("a 401 a browser app must be able to read: %d %v", resp.StatusCode, resp.Header)
 	}
-	req, _ = http.NewRequest(http.MethodGet, env.srv.URL+"/auth/authorize", nil)
-	req.Header.Set("Origin", "http://127.0.0.1:3000")
-	if resp, err := noRedirect.Do(req); err != nil || resp.Header.Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("authorize page with CORS headers: %v", err)
+	for _, path := range []string{"/auth/authorize", "/portal/login", "/admin/api/me", "/sandboxes/acme-dev/other"} {
+		req, _ = http.NewRequest(http.MethodGet, env.srv.URL+path, nil)
+		req.Header.Set("Origin", "http://127.0.0.1:3000")
+		if resp, err := noRedirect.Do(req); err != nil || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s with CORS headers: %v", path, err)
+		}
 	}
 }
 
