@@ -124,7 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	log.Info("serving", "fhir_base", "http://"+ln.Addr().String()+"/fhir", "data", cfg.DataDir, "version", sandbox.Version)
+	log.Info("serving", "fhir_base", "http://"+ln.Addr().String()+"/fhir", "portal", "http://"+ln.Addr().String()+"/portal/", "data", cfg.DataDir, "version", sandbox.Version)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
