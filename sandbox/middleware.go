@@ -92,11 +92,17 @@ func recoverPanics(log *slog.Logger) gin.HandlerFunc {
 
 // notFound answers paths no route serves, as an OperationOutcome under the
 // FHIR bases and as JSON elsewhere.
-func notFound(c *gin.Context) {
-	oe := outcome.New(http.StatusNotFound, outcome.NotFound, "nothing is served at %q", c.Request.URL.Path)
-	if strings.HasPrefix(c.Request.URL.Path, "/fhir") || strings.HasPrefix(c.Request.URL.Path, "/sandboxes/") {
-		c.Data(oe.Status, "application/fhir+json; charset=utf-8", oe.JSON())
-		return
+func notFound(admin gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, adminAPIPath+"/") {
+			admin(c) // an RFC 9457 problem, as the rest of the admin API answers
+			return
+		}
+		oe := outcome.New(http.StatusNotFound, outcome.NotFound, "nothing is served at %q", c.Request.URL.Path)
+		if strings.HasPrefix(c.Request.URL.Path, "/fhir") || strings.HasPrefix(c.Request.URL.Path, "/sandboxes/") {
+			c.Data(oe.Status, "application/fhir+json; charset=utf-8", oe.JSON())
+			return
+		}
+		c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": oe.Issues[0].Diagnostics})
 	}
-	c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": oe.Issues[0].Diagnostics})
 }

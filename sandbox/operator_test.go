@@ -64,7 +64,15 @@ func TestOpen_OperatorSignsInToTheAdminAPIAndThePortalIsServed(t *testing.T) {
 			t.Errorf("%s/%s: %d %v, want %d", tt.user, tt.password, resp.StatusCode, me, tt.status)
 		}
 	}
-	resp, err := noRedirect.Get(srv.URL + "/")
+	resp, err := http.Get(srv.URL + "/admin/api/no-such-thing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown admin path: %d %s, want a 404 problem", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, err = noRedirect.Get(srv.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

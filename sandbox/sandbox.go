@@ -165,7 +165,6 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	e.HandleMethodNotAllowed = false
 	e.RedirectTrailingSlash = false
 	e.Use(requestID(), logRequests(log), recoverPanics(log), cors())
-	e.NoRoute(notFound)
 	track := p.track
 	if track == nil {
 		track = func(func() error) {}

@@ -55,6 +55,9 @@ func randomKey() []byte {
 	return k
 }
 
+// adminAPIPath is where the admin REST API is served.
+const adminAPIPath = "/admin/api"
+
 // web is what the admin API and the portal are built from.
 type web struct {
 	cfg        Config
@@ -78,9 +81,9 @@ func (w web) mount(e *gin.Engine) error {
 		dropped = w.recorder.Dropped
 	}
 	api := adminapi.New(adminapi.Deps{Tenants: w.tenants, Requests: reqs, Dropped: dropped,
-		FHIRBase: w.sandboxes.fhirBase, RegistrationEndpoint: w.sandboxes.registrationEndpoint,
-		MaxBodyBytes: w.cfg.MaxBodyBytes})
-	api.Mount(e.Group("/admin/api"))
+		FHIRBase: w.sandboxes.fhirBase, RegistrationEndpoint: w.sandboxes.registrationEndpoint})
+	api.Mount(e.Group(adminAPIPath))
+	e.NoRoute(notFound(api.NoRoute))
 
 	issuer := w.cfg.Issuer()
 	d := portal.Deps{Tenants: w.tenants, Store: w.store, Requests: preqs, FHIRBase: w.sandboxes.fhirBase,

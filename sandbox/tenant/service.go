@@ -69,6 +69,10 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	// The registry keeps milliseconds: what is returned must equal what
+	// is read back.
+	clock := s.now
+	s.now = func() time.Time { return clock().Truncate(time.Millisecond) }
 	s.creds = newCredentialCache(s.now)
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
