@@ -92,6 +92,11 @@ func (w web) mount(e *gin.Engine) error {
 		d.OIDC = &portal.OIDCConfig{Name: w.cfg.PortalOIDCName, Issuer: w.cfg.PortalOIDCIssuer,
 			ClientID: w.cfg.PortalOIDCClientID, ClientSecret: w.cfg.PortalOIDCClientSecret,
 			RedirectURL: issuer + "/portal/login/oidc/callback"}
+		if strings.TrimRight(w.cfg.PortalOIDCIssuer, "/") == issuer {
+			// The sandbox's own authorization server as the provider: it
+			// is a SMART server and wants the FHIR base as aud.
+			d.OIDC.AuthParams = map[string]string{"aud": issuer + fhirBasePath}
+		}
 	}
 	p, err := portal.New(d)
 	if err != nil {
