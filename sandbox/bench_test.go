@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,8 @@ import (
 
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/smart"
 )
 
 const benchPatient = `{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"01818512345"}],` +
@@ -131,14 +134,46 @@ func BenchmarkRead_HTTPVsBareHandler(b *testing.B) {
 	}
 }
 
+// benchServerSQLiteLog runs the gateway as `sandbox serve` does, with its
+// request log in an SQLite file.
+func benchServerSQLiteLog(b *testing.B) *httptest.Server {
+	b.Helper()
+	ctx := context.Background()
+	dir := b.TempDir()
+	store, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Defaults()
+	logStore, err := requestlog.OpenSQLite(ctx, filepath.Join(dir, requestLogFile), cfg.RequestLogMax)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := smart.NewKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := &Gateway{}
+	gw, err := build(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		parts{keys: keys, requestLog: logStore, track: g.track})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.track(logStore.Close)
+	srv := httptest.NewServer(gw.engine)
+	b.Cleanup(func() { srv.Close(); g.Close(); store.Close() })
+	return srv
+}
+
 // BenchmarkRead_RequestLogOverhead measures read by id through two
-// gateways in one run, one recording every exchange in the request log and
+// gateways in one run, one recording every exchange in the request log (an
+// SQLite file, as `sandbox serve` keeps it) and
 // one without it, alternating rounds so that both see the same machine;
 // "ratio" is throughput with the log over throughput without (target ≥ 0.95).
 func BenchmarkRead_RequestLogOverhead(b *testing.B) {
 	off := Defaults()
 	off.RequestLogMax = 0
-	servers := map[string]*httptest.Server{"on": benchServer(b), "off": benchServerWith(b, off)}
+	servers := map[string]*httptest.Server{"on": benchServerSQLiteLog(b), "off": benchServerWith(b, off)}
 	client := benchClient()
 	for _, srv := range servers {
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/fhir/Patient/kari", bytes.NewReader([]byte(
