@@ -31,6 +31,9 @@ type guard struct {
 	below   map[string]http.Handler // "METHOD /path below the base"
 	maxBody int64
 	secured func(ctx context.Context, sandbox string) bool
+	// clientIn reports whether a token's app is still registered in the
+	// sandbox.
+	clientIn func(ctx context.Context, clientID, sandbox string) (bool, error)
 }
 
 // handle is the middleware of a FHIR base group.
@@ -66,6 +69,13 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 			denyOAuth(c, errOtherSandbox)
 			return
 		}
+		if ok, err := g.clientIn(c.Request.Context(), grant.ClientID, sandbox); err != nil {
+			denyOAuth(c, smart.ErrServerError)
+			return
+		} else if !ok {
+			denyOAuth(c, errAppGone)
+			return
+		}
 		g.enforce(c, &access{grant: grant, sandbox: sandbox, base: g.authz.Config().FHIRBase}, classify(c.Request.Method, segs))
 	}
 }
@@ -75,6 +85,11 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 // another audience.
 var errOtherSandbox = &smart.Error{Code: smart.ErrInvalidToken.Code, Status: http.StatusUnauthorized,
 	Description: "token was issued for another sandbox"}
+
+// errAppGone refuses a token whose app was deleted, or whose sandbox was
+// deleted (and perhaps made again under its id).
+var errAppGone = &smart.Error{Code: smart.ErrInvalidToken.Code, Status: http.StatusUnauthorized,
+	Description: "the token's app is no longer registered in this sandbox"}
 
 // denyOAuth answers an authentication error: its status, the RFC 6750
 // challenge, and an OperationOutcome with code login (401) or forbidden.

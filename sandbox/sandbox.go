@@ -216,6 +216,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}
 	track(tenants.Close)
 	registered := tenants.Clients(append(clients, p.clients...)...)
+	sbs.clients = registered
 	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath,
 		SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent}, smart.Deps{
 		Keys:     p.keys,
@@ -253,7 +254,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		ExportDir:    p.exportDir,
 	})
 	track(api.Close)
-	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes, secured: sbs.secured}
+	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes, secured: sbs.secured, clientIn: sbs.clientIn}
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
 	api.Mount(e.Group(fhirBasePath, g.handle(defaultOf)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)

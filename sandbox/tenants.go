@@ -46,8 +46,20 @@ type sandboxes struct {
 	issuer string
 	now    func() time.Time
 
+	// clients looks up registered apps, whose sandbox a token's client
+	// must still belong to.
+	clients smart.ClientStore
+
 	mu sync.Mutex
 	m  map[string]cachedSandbox
+	// apps remembers which sandbox each client id belongs to ("" for
+	// none), as briefly as m.
+	apps map[string]cachedApp
+}
+
+type cachedApp struct {
+	sandbox string
+	at      time.Time
 }
 
 type cachedSandbox struct {
@@ -59,7 +71,7 @@ func newSandboxes(svc *tenant.Service, issuer string, now func() time.Time) *san
 	if now == nil {
 		now = time.Now
 	}
-	return &sandboxes{svc: svc, issuer: issuer, now: now, m: map[string]cachedSandbox{}}
+	return &sandboxes{svc: svc, issuer: issuer, now: now, m: map[string]cachedSandbox{}, apps: map[string]cachedApp{}}
 }
 
 // get returns the sandbox id, nil when there is none.
@@ -87,11 +99,42 @@ func (s *sandboxes) get(ctx context.Context, id string) (*tenant.Sandbox, error)
 	return sb, nil
 }
 
-// forget drops what is remembered of id, after a reset or delete.
+// forget drops what is remembered of id, after a reset or delete, and of
+// every app (a deleted sandbox's apps are gone).
 func (s *sandboxes) forget(id string) {
 	s.mu.Lock()
 	delete(s.m, id)
+	clear(s.apps)
 	s.mu.Unlock()
+}
+
+// clientIn reports whether the app clientID is registered in sandbox now.
+// A token outlives neither its app nor its sandbox: a sandbox deleted and
+// made again under the same id (by another supplier, perhaps) has new
+// apps, so the old sandbox's tokens are refused there.
+func (s *sandboxes) clientIn(ctx context.Context, clientID, sandbox string) (bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.apps[clientID]
+	s.mu.Unlock()
+	if !ok || now.Sub(c.at) >= settingsTTL {
+		cl, err := s.clients.Client(ctx, clientID)
+		switch {
+		case errors.Is(err, smart.ErrClientNotFound):
+			c = cachedApp{at: now}
+		case err != nil:
+			return false, err
+		default:
+			c = cachedApp{sandbox: sandboxOr(cl.Sandbox), at: now}
+		}
+		s.mu.Lock()
+		if len(s.apps) > 10000 {
+			clear(s.apps)
+		}
+		s.apps[clientID] = c
+		s.mu.Unlock()
+	}
+	return c.sandbox != "" && c.sandbox == sandbox, nil
 }
 
 // secured reports whether a sandbox requires tokens; an unknown one does.

@@ -225,3 +225,37 @@ func TestSandboxes_RoutingSettingsAndRegistration(t *testing.T) {
 		t.Errorf("deleted sandbox: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestSandboxes_TokensDieWithTheirAppAndSandbox: a deleted app's tokens
+// are refused, and so are a deleted sandbox's, even where another supplier
+// has since made a sandbox of the same id.
+func TestSandboxes_TokensDieWithTheirAppAndSandbox(t *testing.T) {
+	env := newGatewayEnv(t, false)
+	ctx := context.Background()
+	base, tok := env.supplierSandbox(t, "reused", "acme", nil)
+	if resp, _ := env.fhirAt(t, base, "GET", "/Patient", tok, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d", resp.StatusCode)
+	}
+	acme := &tenant.Account{Username: "acme-dev", Role: tenant.RoleSupplier, Supplier: "acme"}
+	apps, err := env.tenants.Apps(ctx, acme, "reused")
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("apps %v %v", apps, err)
+	}
+	if err := env.tenants.DeleteApp(ctx, acme, "reused", apps[0].ClientID); err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Advance(settingsTTL) // what this gateway remembers of the app
+	resp, _ := env.fhirAt(t, base, "GET", "/Patient", tok, "")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "no longer registered") {
+		t.Errorf("token of a deleted app: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+
+	base, tok = env.supplierSandbox(t, "reused-2", "acme", nil)
+	if err := env.tenants.DeleteSandbox(ctx, acme, "reused-2"); err != nil {
+		t.Fatal(err)
+	}
+	env.supplierSandbox(t, "reused-2", "bravo", nil)
+	if resp, _ := env.fhirAt(t, base, "GET", "/Patient", tok, ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a deleted sandbox's token in a new sandbox of its id: %d, want 401", resp.StatusCode)
+	}
+}
