@@ -32,6 +32,11 @@ type Dialect struct {
 	// AutoID is the column definition of an integer key assigned by the
 	// engine (INTEGER PRIMARY KEY, BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY).
 	AutoID string
+	// Checkpoint, when set, copies a write-ahead log into the database
+	// without blocking writers (SQLite: PRAGMA wal_checkpoint(PASSIVE)). The
+	// store runs it on a read connection after commits, so that the writer
+	// connection can leave checkpoints to it (see checkpointer).
+	Checkpoint string
 }
 
 // Options configure a Store.
@@ -56,6 +61,7 @@ type Store struct {
 	clock    stampClock
 	// extracting bounds the index extractions running beside writers.
 	extracting chan struct{}
+	cp         *checkpointer // nil without Dialect.Checkpoint
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -113,6 +119,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 	if s.wst, err = prepare(ctx, write, d); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
+	s.startCheckpointer()
 	return s, nil
 }
 
@@ -136,6 +143,7 @@ func rebind(d Dialect, q string) string {
 
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
+	s.stopCheckpointer()
 	var err error
 	for i := range s.rst {
 		for _, st := range []*sql.Stmt{s.rst[i], s.wst[i]} {
@@ -185,6 +193,7 @@ func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) (err error)
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("%s: commit: %w", s.d.Name, err)
 	}
+	s.committed()
 	return nil
 }
 
