@@ -20,9 +20,10 @@ import (
 
 // Dialect is SQLite's flavour of the shared schema.
 var Dialect = sqlstore.Dialect{
-	Name:   "sqlite",
-	Blob:   "BLOB",
-	AutoID: "INTEGER PRIMARY KEY",
+	Name:       "sqlite",
+	Blob:       "BLOB",
+	AutoID:     "INTEGER PRIMARY KEY",
+	Checkpoint: "PRAGMA wal_checkpoint(PASSIVE)",
 }
 
 // FileName is the database file inside a data directory.
@@ -82,6 +83,9 @@ func open(path string, readOnly bool) (*sql.DB, error) {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The store checkpoints beside the writer (Dialect.Checkpoint); the
+		// writer itself only when that falls behind by 10,000 pages.
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
