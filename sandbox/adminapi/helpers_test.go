@@ -58,7 +58,7 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(func() { store.Close() })
 	log := requestlog.NewMemoryStore(100)
 	tenants, err := tenant.Open(ctx, tenant.Options{Path: dir + "/" + tenant.FileName, Store: store,
-		OnErase: func(ctx context.Context, sb string) { _ = log.DeleteSandbox(ctx, sb) }})
+		OnDelete: func(ctx context.Context, sb string) { _ = log.DeleteSandbox(ctx, sb) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +181,11 @@ func (e *env) must(status int, method, path, user string, body any) answer {
 	return a
 }
 
-// sandbox creates a sandbox of user (without generated patients, which
+// sandbox creates a sandbox of user (empty: no personas or generated patients, which
 // keeps tests fast) and returns it.
 func (e *env) sandbox(user, id string) map[string]any {
 	e.t.Helper()
-	req := map[string]any{"id": id, "name": "Sandbox " + id, "seed_patients": 0}
+	req := map[string]any{"id": id, "name": "Sandbox " + id, "seed_patients": -1}
 	if user == opUser {
 		req["supplier"] = "acme"
 	}

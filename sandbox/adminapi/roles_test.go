@@ -22,7 +22,7 @@ func TestRoles_OperatorDoesAllReviewerReadsSupplierWorksInItsOwn(t *testing.T) {
 		return "/sandboxes/acme-by-" + user
 	}
 	newSandbox := func(user string) any {
-		return map[string]any{"id": "acme-by-" + user, "supplier": "acme", "seed_patients": 0}
+		return map[string]any{"id": "acme-by-" + user, "supplier": "acme", "seed_patients": -1}
 	}
 	freshApp := func(string) string { return "/sandboxes/acme-dev/apps/" + e.app(aliceUser, "acme-dev") }
 	freshAccount := func(user string) string {
