@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
@@ -60,6 +59,8 @@ var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "
 
 // bundle serves POST [base] with a transaction or batch Bundle.
 func (a *API) bundle(r *request, _ []string) {
+	bundlesRunning.Add(1)
+	defer bundlesRunning.Add(-1)
 	data, err := a.readBody(r)
 	if err != nil {
 		writeError(r.c, err)
@@ -87,7 +88,7 @@ func (a *API) bundle(r *request, _ []string) {
 			return
 		}
 	} else {
-		prepareAll(entries)
+		validate(entries).wait()
 		if err := checkBundle(); err != nil {
 			writeError(r.c, err)
 			return
@@ -110,65 +111,80 @@ func (a *API) bundle(r *request, _ []string) {
 	a.writeBundleResponse(r, b.Type+"-response", entries)
 }
 
-// prepare validates the entry's resource, after references were rewritten.
-func (e *entry) prepare() error {
-	if e.body == nil {
-		return nil
-	}
-	res, err := fhirjson.Parse(e.body)
-	if err != nil {
-		return entryError(e.index, err)
-	}
-	if res.Type != e.typ {
-		return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"resource type %s does not match %s in request.url", res.Type, e.typ))
-	}
-	if e.method == "PUT" && e.criteria == "" {
-		if err := checkUpdateID(e.typ, e.id, res); err != nil {
-			return entryError(e.index, err)
-		}
-	}
-	e.res = res
-	return nil
-}
-
-// prepareAll validates the entries' resources on every core. A failing
-// entry keeps its error in errResult; the errors are returned in entry order.
-func prepareAll(entries []*entry) []error {
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(entries); i += workers {
-				if e := entries[i]; e.errResult == nil {
-					if err := e.prepare(); err != nil {
-						e.errResult = outcome.From(err)
-					}
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	var errs []error
-	for _, e := range entries {
-		if e.errResult != nil {
-			errs = append(errs, e.errResult)
-		}
-	}
-	return errs
-}
-
 // transaction runs every entry in one store transaction, in the
 // specification's order, after resolving the entries' fullUrls. checkBundle
 // is the verdict on the rest of the Bundle, whose error comes first.
 func (a *API) transaction(ctx context.Context, r *request, entries []*entry, checkBundle func() error) error {
-	// Validation runs before the store transaction, on every core, so that
-	// the single writer is held only for the writes. Targets that depend on
-	// the store (conditional entries and references) stand in as
-	// placeholders of their type: validation checks a reference's type,
-	// never its id. The final rewrite in the transaction keeps the types.
+	original, err := provisionalBodies(entries)
+	if err != nil {
+		return cmp.Or(checkBundle(), err)
+	}
+	order := append([]*entry(nil), entries...)
+	sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
+	v := validate(order)
+	defer v.wait()
+	// Validation's errors come first, as if it had all run before the store
+	// transaction: the Bundle's, then the first invalid entry's.
+	invalid := func() error {
+		v.wait()
+		if err := checkBundle(); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.errResult != nil {
+				return e.errResult
+			}
+		}
+		return nil
+	}
+	// Alone, the transaction takes the writer at once and writes each entry
+	// as soon as it is valid, so that validation and writes overlap. Beside
+	// other Bundles it validates first: the single writer is then held only
+	// for writes, not while the entries compete for the CPU.
+	if bundlesRunning.Load() > 1 {
+		if err := invalid(); err != nil {
+			return err
+		}
+	}
+	err = a.store.Tx(ctx, func(tx fhirstore.Tx) error {
+		ids, err := a.targets(ctx, tx, r, entries)
+		if err != nil {
+			return err
+		}
+		final, err := a.finalBodies(ctx, tx, r, entries, original, ids)
+		if err != nil {
+			return err
+		}
+		for _, e := range order {
+			if !v.valid(e) {
+				return e.errResult
+			}
+			if e.res != nil {
+				e.res.Body = final[e.index]
+			}
+			if err := a.run(ctx, tx, r, e); err != nil {
+				return entryError(e.index, storeError(err, e.typ, e.id))
+			}
+		}
+		return invalid()
+	})
+	if err != nil {
+		return cmp.Or(invalid(), err)
+	}
+	return nil
+}
+
+// bundlesRunning counts the Bundles the process is serving; they share its
+// CPU.
+var bundlesRunning atomic.Int32
+
+// provisionalBodies gives the POST entries their new ids and rewrites the
+// entries' references for validation, which needs no store: targets that
+// depend on it (conditional entries and references) stand in as
+// placeholders of their type, for validation checks a reference's type,
+// never its id. It returns the bodies as posted, which the final rewrite
+// in the transaction starts from.
+func provisionalBodies(entries []*entry) (original [][]byte, err error) {
 	const placeholder = "0"
 	provisional := map[string]string{}
 	for _, e := range entries {
@@ -186,7 +202,7 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry, che
 			provisional[e.fullURL] = e.typ + "/" + id
 		}
 	}
-	original := make([][]byte, len(entries))
+	original = make([][]byte, len(entries))
 	for i, e := range entries {
 		if e.body == nil {
 			continue
@@ -194,76 +210,74 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry, che
 		original[i] = e.body
 		body, err := rewriteReferences(e.body, provisional, func(typ, _ string) (string, error) { return typ + "/" + placeholder, nil })
 		if err != nil {
-			return cmp.Or(checkBundle(), error(entryError(e.index, err)))
+			return nil, entryError(e.index, err)
 		}
 		e.body = body
 	}
-	errs := prepareAll(entries)
-	if err := checkBundle(); err != nil {
-		return err
-	}
-	if len(errs) > 0 {
-		return errs[0]
-	}
-	return a.store.Tx(ctx, func(tx fhirstore.Tx) error {
-		for _, e := range entries {
-			if err := a.resolve(ctx, tx, r, e); err != nil {
-				return entryError(e.index, err)
-			}
-			if e.method == "POST" && e.existing == nil && e.newID == "" {
-				e.newID = fhirstore.NewID() // a conditional create that found nothing
-			}
+	return original, nil
+}
+
+// targets resolves the conditional entries and returns what each fullUrl
+// stands for (Type/id); a resource changed by two entries is an error.
+func (a *API) targets(ctx context.Context, tx fhirstore.Tx, r *request, entries []*entry) (map[string]string, error) {
+	for _, e := range entries {
+		if err := a.resolve(ctx, tx, r, e); err != nil {
+			return nil, entryError(e.index, err)
 		}
-		ids := map[string]string{} // fullUrl → Type/id
-		seen := map[string]int{}
-		for _, e := range entries {
-			target := e.typ + "/" + e.id
-			switch {
-			case e.existing != nil:
-				target = e.typ + "/" + e.existing.ID
-			case e.method == "POST":
-				target = e.typ + "/" + e.newID
-			}
-			if (e.method == "PUT" || e.method == "DELETE") && e.id != "" {
-				if j, dup := seen[target]; dup {
-					return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
-						"%s is also the target of entry %d; a transaction may change a resource once", target, j))
-				}
-				seen[target] = e.index
-			}
-			if e.fullURL != "" && (e.method == "POST" || e.method == "PUT") {
-				ids[e.fullURL] = target
-			}
+		if e.method == "POST" && e.existing == nil && e.newID == "" {
+			e.newID = fhirstore.NewID() // a conditional create that found nothing
 		}
-		for i, e := range entries {
-			if e.res == nil {
-				continue
+	}
+	ids := map[string]string{} // fullUrl → Type/id
+	seen := map[string]int{}
+	for _, e := range entries {
+		target := e.typ + "/" + e.id
+		switch {
+		case e.existing != nil:
+			target = e.typ + "/" + e.existing.ID
+		case e.method == "POST":
+			target = e.typ + "/" + e.newID
+		}
+		if (e.method == "PUT" || e.method == "DELETE") && e.id != "" {
+			if j, dup := seen[target]; dup {
+				return nil, entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
+					"%s is also the target of entry %d; a transaction may change a resource once", target, j))
 			}
-			body, err := rewriteReferences(original[i], ids, func(typ, criteria string) (string, error) {
-				found, err := a.matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
-				if err != nil {
-					return "", err
-				}
-				if len(found) != 1 {
-					return "", outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
-						"conditional reference %s?%s matches %d resources; it must match exactly one", typ, criteria, len(found))
-				}
-				return typ + "/" + found[0].ID, nil
-			})
+			seen[target] = e.index
+		}
+		if e.fullURL != "" && (e.method == "POST" || e.method == "PUT") {
+			ids[e.fullURL] = target
+		}
+	}
+	return ids, nil
+}
+
+// finalBodies rewrites the references of the posted bodies to what they
+// resolved to. It runs before the first write, so that conditional
+// references find what was there before the transaction.
+func (a *API) finalBodies(ctx context.Context, tx fhirstore.Tx, r *request, entries []*entry, original [][]byte, ids map[string]string) ([][]byte, error) {
+	final := make([][]byte, len(entries))
+	for i, e := range entries {
+		if original[i] == nil {
+			continue
+		}
+		body, err := rewriteReferences(original[i], ids, func(typ, criteria string) (string, error) {
+			found, err := a.matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
 			if err != nil {
-				return entryError(e.index, err)
+				return "", err
 			}
-			e.res.Body = body
-		}
-		order := append([]*entry(nil), entries...)
-		sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
-		for _, e := range order {
-			if err := a.run(ctx, tx, r, e); err != nil {
-				return entryError(e.index, storeError(err, e.typ, e.id))
+			if len(found) != 1 {
+				return "", outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+					"conditional reference %s?%s matches %d resources; it must match exactly one", typ, criteria, len(found))
 			}
+			return typ + "/" + found[0].ID, nil
+		})
+		if err != nil {
+			return nil, entryError(e.index, err)
 		}
-		return nil
-	})
+		final[i] = body
+	}
+	return final, nil
 }
 
 // resolve evaluates a conditional create or update entry's search: a

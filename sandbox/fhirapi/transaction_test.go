@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"hpsandbox/sandbox/fhirapi"
 )
 
 type bundleResponse struct {
@@ -219,6 +221,47 @@ func TestBundleEndpoint_BundleErrorComesBeforeEntryErrors(t *testing.T) {
 	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient"}, http.StatusOK), &list)
 	if list.Total != 0 {
 		t.Errorf("%d patients written by refused bundles", list.Total)
+	}
+}
+
+// Alone, a transaction writes its entries as they are validated; beside
+// another it validates them all before it takes the writer. The outcome is
+// the same.
+func TestTransaction_BesideAnotherTransaction_SameOutcomes(t *testing.T) {
+	defer fhirapi.BesideAnotherTransaction()()
+	t.Run("resolves, rewrites and orders", TestTransaction_ResolvesFullURLsRewritesReferencesAndOrders)
+	t.Run("failing entry rolls back", TestTransaction_FailingEntryRollsBackEverythingAndIsNamed)
+	t.Run("Bundle error first", TestBundleEndpoint_BundleErrorComesBeforeEntryErrors)
+	t.Run("invalid entry first", TestTransaction_InvalidEntryComesBeforeWhatTheStoreFinds)
+	t.Run("conditional entries", TestTransaction_ConditionalEntriesAndReferences)
+	t.Run("conditional references", TestTransaction_AmbiguousOrMissingConditionalReferenceFailsWhole)
+}
+
+// An invalid resource is the answer even when the transaction would fail
+// in the store anyway (here: a conditional create matching two resources,
+// which is found first).
+func TestTransaction_InvalidEntryComesBeforeWhatTheStoreFinds(t *testing.T) {
+	e, _ := newEngine(t)
+	for _, id := range []string{"a", "b"} {
+		mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/" + id,
+			body: `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Twin"}]}`}, http.StatusCreated)
+	}
+	body := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"family=Twin"}},
+	 {"resource":{"resourceType":"Patient","birthDate":"soon"},"request":{"method":"POST","url":"Patient"}}]}`
+	rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
+	var oo struct {
+		Issue []struct{ Expression []string }
+	}
+	decode(t, rec, &oo)
+	if rec.Code != http.StatusBadRequest || len(oo.Issue) == 0 || len(oo.Issue[0].Expression) == 0 ||
+		oo.Issue[0].Expression[0] != "Bundle.entry[1].resource.Patient.birthDate" {
+		t.Errorf("status %d: %s, want 400 naming Bundle.entry[1]", rec.Code, rec.Body)
+	}
+	var list struct{ Total int }
+	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient"}, http.StatusOK), &list)
+	if list.Total != 2 {
+		t.Errorf("%d patients, want the 2 from before", list.Total)
 	}
 }
 

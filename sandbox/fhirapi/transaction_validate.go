@@ -1,0 +1,77 @@
+package fhirapi
+
+import (
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
+)
+
+// prepare validates the entry's resource, after references were rewritten.
+func (e *entry) prepare() error {
+	if e.body == nil {
+		return nil
+	}
+	res, err := fhirjson.Parse(e.body)
+	if err != nil {
+		return entryError(e.index, err)
+	}
+	if res.Type != e.typ {
+		return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Invalid,
+			"resource type %s does not match %s in request.url", res.Type, e.typ))
+	}
+	if e.method == "PUT" && e.criteria == "" {
+		if err := checkUpdateID(e.typ, e.id, res); err != nil {
+			return entryError(e.index, err)
+		}
+	}
+	e.res = res
+	return nil
+}
+
+// validation validates entries' resources on every core, in the order
+// given, so that a writer taking them in that order waits least. A failing
+// entry keeps its error in errResult.
+type validation struct {
+	done map[*entry]chan struct{}
+	wg   sync.WaitGroup
+}
+
+// validate starts the validation of entries; wait (or valid of each)
+// before reading them.
+func validate(entries []*entry) *validation {
+	v := &validation{done: make(map[*entry]chan struct{}, len(entries))}
+	for _, e := range entries {
+		v.done[e] = make(chan struct{})
+	}
+	var next atomic.Int64
+	workers := min(runtime.GOMAXPROCS(0), len(entries))
+	v.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer v.wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(entries)); i = next.Add(1) - 1 {
+				e := entries[i]
+				if e.errResult == nil {
+					if err := e.prepare(); err != nil {
+						e.errResult = outcome.From(err)
+					}
+				}
+				close(v.done[e])
+			}
+		}()
+	}
+	return v
+}
+
+// valid waits for the validation of e and reports whether it passed.
+func (v *validation) valid(e *entry) bool {
+	<-v.done[e]
+	return e.errResult == nil
+}
+
+// wait waits for every entry's validation.
+func (v *validation) wait() { v.wg.Wait() }
