@@ -24,22 +24,22 @@ var refKey = []byte(`"reference":"`)
 // element named "reference" exists only in the Reference data type, and the
 // key cannot be mistaken inside a string, where its quotes are escaped.
 func MapReferences(compact []byte, fn func(ref string) (replacement string, ok bool, err error)) ([]byte, error) {
-	var out []byte
-	rest := compact
-	for {
-		i := bytes.Index(rest, refKey)
-		if i < 0 {
+	var out []byte // nil until a reference is replaced
+	done := 0      // compact[:done] is in out
+	for i := 0; ; {
+		k := bytes.Index(compact[i:], refKey)
+		if k < 0 {
 			break
 		}
-		start := i + len(refKey) - 1
-		end := scanString(rest, start)
+		start := i + k + len(refKey) - 1
+		end := scanString(compact, start)
 		if end < 0 {
 			return nil, errMalformed
 		}
-		ref, err := strconv.Unquote(string(rest[start:end]))
+		ref, err := strconv.Unquote(string(compact[start:end]))
 		if err != nil {
 			// Escapes that Go does not share with JSON (\/): decode as JSON.
-			if jerr := json.Unmarshal(rest[start:end], &ref); jerr != nil {
+			if jerr := json.Unmarshal(compact[start:end], &ref); jerr != nil {
 				return nil, errMalformed
 			}
 		}
@@ -48,17 +48,19 @@ func MapReferences(compact []byte, fn func(ref string) (replacement string, ok b
 			return nil, err
 		}
 		if ok {
-			out = append(out, rest[:start]...)
+			if out == nil {
+				out = make([]byte, 0, len(compact)+64)
+			}
+			out = append(out, compact[done:start]...)
 			out = append(out, strconv.Quote(repl)...)
-		} else {
-			out = append(out, rest[:end]...)
+			done = end
 		}
-		rest = rest[end:]
+		i = end
 	}
 	if out == nil {
 		return compact, nil
 	}
-	return append(out, rest...), nil
+	return append(out, compact[done:]...), nil
 }
 
 // checkReferences refuses relative references whose type is not a FHIR R4

@@ -105,8 +105,10 @@ func extract(typ string, body []byte) (*searchparam.Index, error) {
 // the common columns included, and appends them to out. It returns the
 // number of rows.
 func appendIndexRows(out *[numIndexTables][]any, sandbox string, rid int64, x *searchparam.Index) int {
+	// The values every row repeats are boxed once.
+	sb, id, typ := any(sandbox), any(rid), any(x.ResourceType)
 	common := func(tab int, param string, group, comp int) {
-		out[tab] = append(out[tab], sandbox, rid, x.ResourceType, param, group, comp)
+		out[tab] = append(out[tab], sb, id, typ, param, group, comp)
 	}
 	for _, r := range x.Strings {
 		common(tabString, r.Param, r.Group, r.Component)
