@@ -3,11 +3,11 @@ package requestlog
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +18,17 @@ import (
 // it at <data>/requestlog.db), so that the log's writes never contend
 // with the FHIR store's.
 //
-// The bound per sandbox is kept exactly and cheaply: a count per sandbox
-// is updated in the same transaction as each batch, and only the entries
-// beyond the bound, the oldest, are deleted.
+// Entries are written a chunk at a time: one row holds the entries of one
+// sandbox from one Append, encoded together. The writer's cost per entry is
+// then an encoding, not a row with a dozen bound columns and an index
+// entry, which keeps the log's share of the CPU small beside the requests
+// it records. A query decodes chunks newest first and filters in Go; a
+// sandbox holds at most its bound of entries, so that stays cheap.
+//
+// The bound per sandbox is kept exactly: a count per sandbox is updated in
+// the same transaction as each chunk; whole chunks beyond the bound are
+// deleted, and a floor id hides the oldest entries of a chunk that is only
+// partly beyond it.
 type SQLiteStore struct {
 	db    *sql.DB
 	bound int
@@ -31,31 +39,31 @@ type SQLiteStore struct {
 
 var _ Store = (*SQLiteStore)(nil)
 
-// schemaVersion is the PRAGMA user_version of the schema below.
-const schemaVersion = 1
+// schemaVersion is the PRAGMA user_version of the schema below. Version 1
+// (a row per entry) never left development; a file of it is started anew.
+const schemaVersion = 2
 
 const schema = `
-CREATE TABLE IF NOT EXISTS entries (
-	id             INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, so cursors stay valid
-	sandbox        TEXT    NOT NULL,
-	time           INTEGER NOT NULL, -- Unix nanoseconds
-	client_id      TEXT    NOT NULL,
-	method         TEXT    NOT NULL,
-	path           TEXT    NOT NULL,
-	query          TEXT    NOT NULL,
-	status         INTEGER NOT NULL,
-	latency        INTEGER NOT NULL, -- nanoseconds
-	request_bytes  INTEGER NOT NULL,
-	response_bytes INTEGER NOT NULL,
-	issues         TEXT,             -- JSON array of storedIssue, NULL when none
-	scopes         TEXT    NOT NULL,
-	request_id     TEXT    NOT NULL
+DROP TABLE IF EXISTS entries;
+DROP TABLE IF EXISTS counts;
+CREATE TABLE IF NOT EXISTS chunks (
+	rowid    INTEGER PRIMARY KEY,
+	sandbox  TEXT    NOT NULL,
+	last_id  INTEGER NOT NULL, -- the newest entry's id
+	ids      BLOB    NOT NULL, -- the entries' ids, uvarint deltas
+	body     BLOB    NOT NULL  -- the entries, a JSON array of storedEntry, oldest first
 );
-CREATE INDEX IF NOT EXISTS entries_sandbox_id ON entries (sandbox, id);
-CREATE TABLE IF NOT EXISTS counts (
+CREATE INDEX IF NOT EXISTS chunks_sandbox_last ON chunks (sandbox, last_id);
+CREATE TABLE IF NOT EXISTS sandboxes (
 	sandbox TEXT PRIMARY KEY,
-	n       INTEGER NOT NULL
+	visible INTEGER NOT NULL, -- entries at or above floor
+	floor   INTEGER NOT NULL  -- entries below it are beyond the bound
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+	k TEXT PRIMARY KEY,
+	v INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (k, v) VALUES ('last_id', 0);
 `
 
 // OpenSQLite opens or creates the log at path, keeping the newest
@@ -94,6 +102,9 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 	if v > schemaVersion {
 		return fmt.Errorf("the file has schema version %d, newer than this binary's %d; use a newer binary or another file", v, schemaVersion)
 	}
+	if v == schemaVersion {
+		return nil
+	}
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return err
 	}
@@ -103,6 +114,32 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *SQLiteStore) Close() error { return s.db.Close() }
+
+// storedEntry is an Entry as stored, apart from the exported type so that
+// renaming a field cannot change the file format. The id and sandbox are
+// the chunk's.
+type storedEntry struct {
+	Time          int64         `json:"t"`
+	ClientID      string        `json:"c,omitempty"`
+	Method        string        `json:"m"`
+	Path          string        `json:"p"`
+	Query         string        `json:"q,omitempty"`
+	Status        int           `json:"s"`
+	Latency       int64         `json:"l"`
+	RequestBytes  int64         `json:"i,omitempty"`
+	ResponseBytes int64         `json:"o,omitempty"`
+	Issues        []storedIssue `json:"x,omitempty"`
+	Scopes        string        `json:"g,omitempty"`
+	RequestID     string        `json:"r,omitempty"`
+}
+
+// storedIssue is an Issue as stored.
+type storedIssue struct {
+	Severity    string `json:"severity,omitempty"`
+	Code        string `json:"code,omitempty"`
+	Diagnostics string `json:"diagnostics,omitempty"`
+	Expression  string `json:"expression,omitempty"`
+}
 
 // Append implements Store.
 func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
@@ -116,11 +153,28 @@ func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
 		return fmt.Errorf("requestlog: append: %w", err)
 	}
 	defer tx.Rollback()
-	ids, err := s.insert(ctx, tx, entries)
-	if err != nil {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'last_id'`).Scan(&last); err != nil {
 		return fmt.Errorf("requestlog: append: %w", err)
 	}
-	if err := s.trim(ctx, tx, entries); err != nil {
+	ids := make([]int64, len(entries))
+	order := []string{}
+	bySandbox := map[string][]int{}
+	for i := range entries {
+		last++
+		ids[i] = last
+		sb := entries[i].Sandbox
+		if _, ok := bySandbox[sb]; !ok {
+			order = append(order, sb)
+		}
+		bySandbox[sb] = append(bySandbox[sb], i)
+	}
+	for _, sb := range order {
+		if err := s.appendChunk(ctx, tx, sb, entries, ids, bySandbox[sb]); err != nil {
+			return fmt.Errorf("requestlog: append: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET v = ? WHERE k = 'last_id'`, last); err != nil {
 		return fmt.Errorf("requestlog: append: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -132,103 +186,106 @@ func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
 	return nil
 }
 
-func (s *SQLiteStore) insert(ctx context.Context, tx *sql.Tx, entries []Entry) ([]int64, error) {
-	ids := make([]int64, 0, len(entries))
-	var stmt *sql.Stmt
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
+// appendChunk writes the entries at idx (all of sandbox) as one chunk and
+// trims the sandbox to its bound.
+func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox string, entries []Entry, ids []int64, idx []int) error {
+	stored := make([]storedEntry, len(idx))
+	var idBuf []byte
+	prev := int64(0)
+	for j, i := range idx {
+		e := &entries[i]
+		se := storedEntry{Time: e.Time.UnixNano(), ClientID: e.ClientID, Method: e.Method, Path: e.Path, Query: e.Query,
+			Status: e.Status, Latency: int64(e.Latency), RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes,
+			Scopes: e.Scopes, RequestID: e.RequestID}
+		for _, is := range e.Issues {
+			se.Issues = append(se.Issues, storedIssue(is))
 		}
-	}()
-	args := make([]any, 0, rowsPerInsert*entryColumns)
-	for rest := entries; len(rest) > 0; {
-		chunk := rest[:min(len(rest), rowsPerInsert)]
-		rest = rest[len(chunk):]
-		// Every chunk but the last is full, so one statement serves them.
-		if stmt == nil || len(chunk) < rowsPerInsert {
-			if stmt != nil {
-				stmt.Close()
-			}
-			var err error
-			if stmt, err = tx.PrepareContext(ctx, insertRows(len(chunk))); err != nil {
-				return nil, err
-			}
-		}
-		args = args[:0]
-		for i := range chunk {
-			e := &chunk[i]
-			issues, err := encodeIssues(e.Issues)
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, e.Sandbox, unixNano(e.Time), e.ClientID, e.Method,
-				e.Path, e.Query, e.Status, int64(e.Latency), e.RequestBytes, e.ResponseBytes,
-				issues, e.Scopes, e.RequestID)
-		}
-		res, err := stmt.ExecContext(ctx, args...)
-		if err != nil {
-			return nil, err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return nil, err
-		}
-		// The rows of one INSERT under the write lock take consecutive
-		// AUTOINCREMENT ids, the last of which SQLite reports.
-		for i := range chunk {
-			ids = append(ids, last-int64(len(chunk)-1-i))
-		}
+		stored[j] = se
+		idBuf = binary.AppendUvarint(idBuf, uint64(ids[i]-prev))
+		prev = ids[i]
 	}
-	return ids, nil
+	body, err := json.Marshal(stored)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (sandbox, last_id, ids, body) VALUES (?, ?, ?, ?)`,
+		sandbox, prev, idBuf, body); err != nil {
+		return err
+	}
+	var visible, floor int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO sandboxes (sandbox, visible, floor) VALUES (?, ?, 0)
+		ON CONFLICT (sandbox) DO UPDATE SET visible = visible + excluded.visible RETURNING visible, floor`,
+		sandbox, len(idx)).Scan(&visible, &floor)
+	if err != nil {
+		return err
+	}
+	if visible <= int64(s.bound) {
+		return nil
+	}
+	return s.trim(ctx, tx, sandbox, visible-int64(s.bound), floor)
 }
 
-// An INSERT writes up to rowsPerInsert entries, well below SQLite's limit
-// of 32766 parameters: one statement per row would cost more than the row.
-const (
-	rowsPerInsert = 64
-	entryColumns  = 13
-)
-
-// insertRows is the INSERT of n entries.
-func insertRows(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO entries (sandbox, time, client_id, method, path, query,
-	status, latency, request_bytes, response_bytes, issues, scopes, request_id) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+// trim hides the excess oldest visible entries of sandbox: whole chunks
+// are deleted, and the floor rises into a chunk that keeps some.
+func (s *SQLiteStore) trim(ctx context.Context, tx *sql.Tx, sandbox string, excess, floor int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, ids FROM chunks WHERE sandbox = ? ORDER BY last_id`, sandbox)
+	if err != nil {
+		return err
 	}
-	return b.String()
-}
-
-// trim adds the batch to the counts of its sandboxes and deletes, from any
-// sandbox now over its bound, the oldest entries beyond it.
-func (s *SQLiteStore) trim(ctx context.Context, tx *sql.Tx, entries []Entry) error {
-	added := map[string]int{}
-	for i := range entries {
-		added[entries[i].Sandbox]++
-	}
-	for sandbox, n := range added {
-		var count int
-		err := tx.QueryRowContext(ctx, `INSERT INTO counts (sandbox, n) VALUES (?, ?)
-			ON CONFLICT (sandbox) DO UPDATE SET n = n + excluded.n RETURNING n`, sandbox, n).Scan(&count)
-		if err != nil {
+	var drop []int64
+	for excess > 0 && rows.Next() {
+		var rowid int64
+		var idBuf []byte
+		if err := rows.Scan(&rowid, &idBuf); err != nil {
+			rows.Close()
 			return err
 		}
-		if count <= s.bound {
+		chunkIDs, err := decodeIDs(idBuf)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		var vis []int64
+		for _, id := range chunkIDs {
+			if id >= floor {
+				vis = append(vis, id)
+			}
+		}
+		if int64(len(vis)) <= excess {
+			drop = append(drop, rowid)
+			excess -= int64(len(vis))
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM entries WHERE id IN
-			(SELECT id FROM entries WHERE sandbox = ? ORDER BY id LIMIT ?)`, sandbox, count-s.bound); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE counts SET n = ? WHERE sandbox = ?`, s.bound, sandbox); err != nil {
+		floor = vis[excess]
+		excess = 0
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	rows.Close()
+	for _, rowid := range drop {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE rowid = ?`, rowid); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err = tx.ExecContext(ctx, `UPDATE sandboxes SET visible = ?, floor = ? WHERE sandbox = ?`, s.bound, floor, sandbox)
+	return err
+}
+
+func decodeIDs(b []byte) ([]int64, error) {
+	var ids []int64
+	prev := int64(0)
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, errors.New("requestlog: corrupt chunk ids")
+		}
+		prev += int64(d)
+		ids = append(ids, prev)
+		b = b[n:]
+	}
+	return ids, nil
 }
 
 // Query implements Store.
@@ -237,73 +294,79 @@ func (s *SQLiteStore) Query(ctx context.Context, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	var q strings.Builder
-	q.WriteString(`SELECT id, time, client_id, method, path, query, status, latency,
-		request_bytes, response_bytes, issues, scopes, request_id
-		FROM entries WHERE sandbox = ?`)
-	args := []any{f.Sandbox}
-	where := func(cond string, arg ...any) {
-		q.WriteString(" AND " + cond)
-		args = append(args, arg...)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return Page{}, fmt.Errorf("requestlog: query: %w", err)
 	}
+	defer tx.Rollback()
+	var floor int64
+	err = tx.QueryRowContext(ctx, `SELECT floor FROM sandboxes WHERE sandbox = ?`, f.Sandbox).Scan(&floor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Page{}, nil
+	}
+	if err != nil {
+		return Page{}, fmt.Errorf("requestlog: query: %w", err)
+	}
+	q, args := `SELECT ids, body FROM chunks WHERE sandbox = ? ORDER BY last_id DESC`, []any{f.Sandbox}
 	if f.Before > 0 {
-		where("id < ?", f.Before)
+		// Chunks of a sandbox hold disjoint id ranges: those wholly below
+		// the cursor, and the one (the oldest with last_id at or above it)
+		// that may hold some below it.
+		q = `SELECT ids, body FROM chunks WHERE sandbox = ? AND rowid IN (SELECT rowid FROM chunks WHERE sandbox = ? AND last_id < ?
+			UNION SELECT rowid FROM (SELECT rowid FROM chunks WHERE sandbox = ? AND last_id >= ? ORDER BY last_id LIMIT 1)) ORDER BY last_id DESC`
+		args = []any{f.Sandbox, f.Sandbox, f.Before, f.Sandbox, f.Before}
 	}
-	if f.ClientID != "" {
-		where("client_id = ?", f.ClientID)
-	}
-	if f.Method != "" {
-		where("method = ?", f.Method)
-	}
-	if f.Status != 0 {
-		where("status = ?", f.Status)
-	}
-	if f.StatusClass != 0 {
-		where("status >= ? AND status < ?", f.StatusClass*100, (f.StatusClass+1)*100)
-	}
-	if f.PathContains != "" {
-		// instr, not LIKE: no wildcards to escape, and case-sensitive.
-		where("instr(path, ?) > 0", f.PathContains)
-	}
-	if !f.Since.IsZero() {
-		where("time >= ?", unixNano(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where("time < ?", unixNano(f.Until))
-	}
-	// One more than the page, to know whether a next page exists.
-	q.WriteString(" ORDER BY id DESC LIMIT ?")
-	args = append(args, f.Limit+1)
-
-	rows, err := s.db.QueryContext(ctx, q.String(), args...)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("requestlog: query: %w", err)
 	}
 	defer rows.Close()
 	var p Page
 	for rows.Next() {
-		if len(p.Entries) == f.Limit {
-			p.Next = p.Entries[len(p.Entries)-1].ID
-			break
-		}
-		e := Entry{Sandbox: f.Sandbox}
-		var t, latency int64
-		var issues sql.NullString
-		if err := rows.Scan(&e.ID, &t, &e.ClientID, &e.Method, &e.Path, &e.Query, &e.Status,
-			&latency, &e.RequestBytes, &e.ResponseBytes, &issues, &e.Scopes, &e.RequestID); err != nil {
+		var idBuf, body []byte
+		if err := rows.Scan(&idBuf, &body); err != nil {
 			return Page{}, fmt.Errorf("requestlog: query: %w", err)
 		}
-		e.Time = time.Unix(0, t).UTC()
-		e.Latency = time.Duration(latency)
-		if e.Issues, err = decodeIssues(issues); err != nil {
-			return Page{}, fmt.Errorf("requestlog: query: entry %d: %w", e.ID, err)
+		ids, err := decodeIDs(idBuf)
+		if err != nil {
+			return Page{}, err
 		}
-		p.Entries = append(p.Entries, e)
+		var stored []storedEntry
+		if err := json.Unmarshal(body, &stored); err != nil || len(stored) != len(ids) {
+			return Page{}, fmt.Errorf("requestlog: query: corrupt chunk: %v", err)
+		}
+		for i := len(stored) - 1; i >= 0; i-- {
+			if ids[i] < floor || (f.Before > 0 && ids[i] >= f.Before) {
+				continue
+			}
+			e := stored[i].entry(f.Sandbox, ids[i])
+			if !f.Match(&e) {
+				continue
+			}
+			if len(p.Entries) == f.Limit {
+				p.Next = p.Entries[len(p.Entries)-1].ID
+				return p, nil
+			}
+			p.Entries = append(p.Entries, e)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return Page{}, fmt.Errorf("requestlog: query: %w", err)
 	}
 	return p, nil
+}
+
+func (se *storedEntry) entry(sandbox string, id int64) Entry {
+	e := Entry{ID: id, Sandbox: sandbox, Time: time.Unix(0, se.Time).UTC(), ClientID: se.ClientID, Method: se.Method,
+		Path: se.Path, Query: se.Query, Status: se.Status, Latency: time.Duration(se.Latency),
+		RequestBytes: se.RequestBytes, ResponseBytes: se.ResponseBytes, Scopes: se.Scopes, RequestID: se.RequestID}
+	if len(se.Issues) > 0 {
+		e.Issues = make([]Issue, len(se.Issues))
+		for i, is := range se.Issues {
+			e.Issues[i] = Issue(is)
+		}
+	}
+	return e
 }
 
 // DeleteSandbox implements Store.
@@ -315,7 +378,7 @@ func (s *SQLiteStore) DeleteSandbox(ctx context.Context, sandbox string) error {
 		return fmt.Errorf("requestlog: delete sandbox: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range []string{`DELETE FROM entries WHERE sandbox = ?`, `DELETE FROM counts WHERE sandbox = ?`} {
+	for _, stmt := range []string{`DELETE FROM chunks WHERE sandbox = ?`, `DELETE FROM sandboxes WHERE sandbox = ?`} {
 		if _, err := tx.ExecContext(ctx, stmt, sandbox); err != nil {
 			return fmt.Errorf("requestlog: delete sandbox: %w", err)
 		}
@@ -324,55 +387,4 @@ func (s *SQLiteStore) DeleteSandbox(ctx context.Context, sandbox string) error {
 		return fmt.Errorf("requestlog: delete sandbox: %w", err)
 	}
 	return nil
-}
-
-// storedIssue is an Issue as stored, apart from the exported type so that
-// renaming a field cannot change the file format.
-type storedIssue struct {
-	Severity    string `json:"severity,omitempty"`
-	Code        string `json:"code,omitempty"`
-	Diagnostics string `json:"diagnostics,omitempty"`
-	Expression  string `json:"expression,omitempty"`
-}
-
-func encodeIssues(issues []Issue) (sql.NullString, error) {
-	if len(issues) == 0 {
-		return sql.NullString{}, nil
-	}
-	stored := make([]storedIssue, len(issues))
-	for i, is := range issues {
-		stored[i] = storedIssue(is)
-	}
-	b, err := json.Marshal(stored)
-	if err != nil {
-		return sql.NullString{}, err
-	}
-	return sql.NullString{String: string(b), Valid: true}, nil
-}
-
-func decodeIssues(s sql.NullString) ([]Issue, error) {
-	if !s.Valid {
-		return nil, nil
-	}
-	var stored []storedIssue
-	if err := json.Unmarshal([]byte(s.String), &stored); err != nil {
-		return nil, err
-	}
-	issues := make([]Issue, len(stored))
-	for i, is := range stored {
-		issues[i] = Issue(is)
-	}
-	return issues, nil
-}
-
-// unixNano is t in Unix nanoseconds, clamped to what an int64 holds, so
-// that a filter far in the past or future still compares correctly.
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }

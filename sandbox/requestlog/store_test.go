@@ -3,8 +3,10 @@ package requestlog_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/storetest"
@@ -90,5 +92,54 @@ func TestOpenSQLite_NewerSchema_Refuses(t *testing.T) {
 	if s, err := requestlog.OpenSQLite(ctx, path, 10); err == nil {
 		s.Close()
 		t.Fatal("opened a file of a newer schema")
+	}
+}
+
+// TestSQLiteStore_BoundCutsThroughChunks: the SQLite store writes an
+// append's entries of a sandbox as one chunk; the bound hides the oldest
+// entries of a chunk it cuts through, and paging crosses chunks exactly.
+func TestSQLiteStore_BoundCutsThroughChunks(t *testing.T) {
+	ctx := context.Background()
+	s, err := requestlog.OpenSQLite(ctx, filepath.Join(t.TempDir(), "log.db"), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var want []int64 // sandbox a's ids, oldest first
+	for batch := 0; batch < 6; batch++ {
+		entries := make([]requestlog.Entry, 5)
+		for i := range entries {
+			entries[i] = requestlog.Entry{Sandbox: []string{"a", "b"}[i%2], Time: time.Unix(int64(batch*10+i), 0),
+				Method: "GET", Path: "/fhir/Patient", Status: 200}
+		}
+		if err := s.Append(ctx, entries); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Sandbox == "a" {
+				want = append(want, e.ID)
+			}
+		}
+	}
+	want = want[len(want)-7:]
+	for _, limit := range []int{1, 2, 3, 7, 50} {
+		var got []int64
+		f := requestlog.Filter{Sandbox: "a", Limit: limit}
+		for pages := 0; pages < 20; pages++ {
+			p, err := s.Query(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Entries {
+				got = append([]int64{e.ID}, got...)
+			}
+			if p.Next == 0 {
+				break
+			}
+			f.Before = p.Next
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("limit %d: ids %v, want the newest seven %v", limit, got, want)
+		}
 	}
 }
