@@ -175,31 +175,9 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		return nil, err
 	}
 	issuer := cfg.Issuer()
-	var sbs *sandboxes
+	// The request log comes first: deleting a sandbox deletes its log.
 	var requests requestlog.Store
 	var rec *requestlog.Recorder
-	tenants, err := tenant.Open(context.Background(), tenant.Options{
-		Path:  p.tenants,
-		Store: store,
-		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
-			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent, DynamicRegistration: true}},
-		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
-		OnDelete: func(ctx context.Context, id string) {
-			if requests != nil {
-				// Entries still queued would land after the delete.
-				_ = rec.Flush(ctx)
-				if err := requests.DeleteSandbox(ctx, id); err != nil {
-					log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
-				}
-			}
-		},
-		Logger: log,
-		Now:    p.now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	sbs = newSandboxes(tenants, issuer, p.now)
 	if cfg.RequestLogMax > 0 {
 		requests = p.requestLog
 		if requests == nil {
@@ -212,6 +190,32 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 			defer cancel()
 			return rec.Close(ctx)
 		})
+	}
+	var sbs *sandboxes // made from tenants, which tells it of erasures
+	tenants, err := tenant.Open(context.Background(), tenant.Options{
+		Path:  p.tenants,
+		Store: store,
+		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
+			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent, DynamicRegistration: true}},
+		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
+		OnDelete: func(ctx context.Context, id string) {
+			if rec == nil {
+				return
+			}
+			// Entries still queued would land after the delete.
+			_ = rec.Flush(ctx)
+			if err := requests.DeleteSandbox(ctx, id); err != nil {
+				log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
+			}
+		},
+		Logger: log,
+		Now:    p.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sbs = newSandboxes(tenants, issuer, p.now)
+	if rec != nil {
 		e.Use(requestlog.Middleware(rec, sbs.recorded))
 	}
 	track(tenants.Close)
@@ -280,6 +284,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 // smartSecurity is the CapabilityStatement's rest.security: the SMART on
 // FHIR service and the OAuth endpoints (SMART App Launch 2.x §Capability
 // Statement, the oauth-uris extension).
+//
 // One statement serves every sandbox, so it says what decides whether a
 // token is needed rather than the answer for one sandbox.
 func smartSecurity(ep smart.Endpoints) json.RawMessage {

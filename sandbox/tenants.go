@@ -39,73 +39,96 @@ func sandboxPrefix(id string) string {
 const settingsTTL = 2 * time.Second
 
 // sandboxes is the gateway's view of the tenant registry: which sandboxes
-// exist and what their settings are, remembered briefly because every FHIR
-// request asks.
+// exist and what their settings are, and which sandbox each app belongs
+// to, remembered briefly because every FHIR request asks.
 type sandboxes struct {
 	svc    *tenant.Service
 	issuer string
-	now    func() time.Time
 
 	// clients looks up registered apps, whose sandbox a token's client
 	// must still belong to.
 	clients smart.ClientStore
 
-	mu sync.Mutex
-	m  map[string]cachedSandbox
-	// apps remembers which sandbox each client id belongs to ("" for
-	// none), as briefly as m.
-	apps map[string]cachedApp
-}
-
-type cachedApp struct {
-	sandbox string
-	at      time.Time
-}
-
-type cachedSandbox struct {
-	sb *tenant.Sandbox // nil: no such sandbox
-	at time.Time
+	byID  *briefly[*tenant.Sandbox] // nil: no such sandbox
+	appIn *briefly[string]          // an app's sandbox, "" for no such app
 }
 
 func newSandboxes(svc *tenant.Service, issuer string, now func() time.Time) *sandboxes {
 	if now == nil {
 		now = time.Now
 	}
-	return &sandboxes{svc: svc, issuer: issuer, now: now, m: map[string]cachedSandbox{}, apps: map[string]cachedApp{}}
+	return &sandboxes{svc: svc, issuer: issuer, byID: newBriefly[*tenant.Sandbox](now), appIn: newBriefly[string](now)}
+}
+
+// briefly remembers looked-up values for settingsTTL, and at most
+// maxRemembered of them.
+type briefly[V any] struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]remembered[V]
+}
+
+type remembered[V any] struct {
+	v  V
+	at time.Time
+}
+
+const maxRemembered = 10000
+
+func newBriefly[V any](now func() time.Time) *briefly[V] {
+	return &briefly[V]{now: now, m: map[string]remembered[V]{}}
+}
+
+// get returns the value of key, from load when it is not remembered or
+// older than settingsTTL; errors are not remembered.
+func (b *briefly[V]) get(key string, load func() (V, error)) (V, error) {
+	now := b.now()
+	b.mu.Lock()
+	r, ok := b.m[key]
+	b.mu.Unlock()
+	if ok && now.Sub(r.at) < settingsTTL {
+		return r.v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	b.mu.Lock()
+	if len(b.m) >= maxRemembered {
+		clear(b.m)
+	}
+	b.m[key] = remembered[V]{v: v, at: now}
+	b.mu.Unlock()
+	return v, nil
+}
+
+// forget drops key, or everything when key is "".
+func (b *briefly[V]) forget(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if key == "" {
+		clear(b.m)
+		return
+	}
+	delete(b.m, key)
 }
 
 // get returns the sandbox id, nil when there is none.
 func (s *sandboxes) get(ctx context.Context, id string) (*tenant.Sandbox, error) {
-	now := s.now()
-	s.mu.Lock()
-	c, ok := s.m[id]
-	s.mu.Unlock()
-	if ok && now.Sub(c.at) < settingsTTL {
-		return c.sb, nil
-	}
-	sb, err := s.svc.Sandbox(ctx, id)
-	if errors.Is(err, tenant.ErrNotFound) {
-		sb, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.m) > 10000 {
-		clear(s.m)
-	}
-	s.m[id] = cachedSandbox{sb: sb, at: now}
-	s.mu.Unlock()
-	return sb, nil
+	return s.byID.get(id, func() (*tenant.Sandbox, error) {
+		sb, err := s.svc.Sandbox(ctx, id)
+		if errors.Is(err, tenant.ErrNotFound) {
+			return nil, nil
+		}
+		return sb, err
+	})
 }
 
 // forget drops what is remembered of id, after a reset or delete, and of
 // every app (a deleted sandbox's apps are gone).
 func (s *sandboxes) forget(id string) {
-	s.mu.Lock()
-	delete(s.m, id)
-	clear(s.apps)
-	s.mu.Unlock()
+	s.byID.forget(id)
+	s.appIn.forget("")
 }
 
 // clientIn reports whether the app clientID is registered in sandbox now.
@@ -113,28 +136,17 @@ func (s *sandboxes) forget(id string) {
 // made again under the same id (by another supplier, perhaps) has new
 // apps, so the old sandbox's tokens are refused there.
 func (s *sandboxes) clientIn(ctx context.Context, clientID, sandbox string) (bool, error) {
-	now := s.now()
-	s.mu.Lock()
-	c, ok := s.apps[clientID]
-	s.mu.Unlock()
-	if !ok || now.Sub(c.at) >= settingsTTL {
+	in, err := s.appIn.get(clientID, func() (string, error) {
 		cl, err := s.clients.Client(ctx, clientID)
-		switch {
-		case errors.Is(err, smart.ErrClientNotFound):
-			c = cachedApp{at: now}
-		case err != nil:
-			return false, err
-		default:
-			c = cachedApp{sandbox: sandboxOr(cl.Sandbox), at: now}
+		if errors.Is(err, smart.ErrClientNotFound) {
+			return "", nil
 		}
-		s.mu.Lock()
-		if len(s.apps) > 10000 {
-			clear(s.apps)
+		if err != nil {
+			return "", err
 		}
-		s.apps[clientID] = c
-		s.mu.Unlock()
-	}
-	return c.sandbox != "" && c.sandbox == sandbox, nil
+		return sandboxOr(cl.Sandbox), nil
+	})
+	return err == nil && in != "" && in == sandbox, err
 }
 
 // secured reports whether a sandbox requires tokens; an unknown one does.
