@@ -137,7 +137,10 @@ type Reader interface {
 	VRead(ctx context.Context, sandbox, typ, id string, version int64) (*Resource, error)
 	// History returns versions newest first.
 	History(ctx context.Context, sandbox string, q HistoryQuery) (*HistoryPage, error)
-	// Search returns current resources matching q.
+	// Search returns current resources matching q. Under a context
+	// carrying a search.Confinement (search.ConfineTo), the matches and
+	// every resource a chain or _has reads to decide them are confined;
+	// included resources are not (the caller checks those).
 	Search(ctx context.Context, sandbox string, q SearchQuery) (*SearchPage, error)
 }
 

@@ -52,7 +52,7 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 		g.serveChecked(c, a, in)
 	case kindSearch:
 		p, ok := need(in.typ, smart.Search)
-		if !ok {
+		if !ok || !g.confineReads(c, a, in) {
 			return
 		}
 		if !confined(p) {
@@ -75,7 +75,11 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 			return
 		}
 		g.serveChecked(c, a, in)
-	case kindHistorySystem, kindSearchSystem:
+	case kindSearchSystem:
+		if g.confineReads(c, a, in) {
+			g.serveChecked(c, a, in)
+		}
+	case kindHistorySystem:
 		g.serveChecked(c, a, in)
 	case kindCreate:
 		if p, ok := need(in.typ, smart.Create); !ok {

@@ -121,7 +121,7 @@ func TestGateway_StandaloneLaunchWithPKCE_ReadsThePatientsDataOnly(t *testing.T)
 		{"/Observation/obs-b/_history/1", http.StatusForbidden},
 		{"/Observation/obs-b/_history", http.StatusForbidden},
 		{"/_history", http.StatusForbidden},
-		{"/?_type=Observation", http.StatusForbidden}, // a system search is not narrowed
+		{"/?_type=Observation", http.StatusOK}, // a system search is confined to the compartment
 		{"/Observation/nope", http.StatusNotFound},
 		{"/metadata", http.StatusOK},
 	}

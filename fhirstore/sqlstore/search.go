@@ -32,11 +32,12 @@ func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 		return nil, err
 	}
 	now := t.s.now()
+	confine := search.ConfinementOf(ctx)
 	page := &fhirstore.SearchPage{Total: -1}
 	var rows []*match
 	raw := 0
 	if q.Count > 0 {
-		c := &compiler{sandbox: sandbox, now: now}
+		c := &compiler{sandbox: sandbox, now: now, confine: confine}
 		c.selectPage(q, cur)
 		if rows, raw, err = t.queryMatches(ctx, c, len(q.Sort)); err != nil {
 			return nil, err
@@ -133,6 +134,11 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 		if len(q.Types) > 0 {
 			c.w(")")
 		}
+	}
+	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment) {
+		c.probe = true
+		c.confinedMatches(q.Types)
+		c.probe = false
 	}
 }
 
@@ -375,7 +381,7 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 	case search.TotalEstimate:
 		capped = estimateTotalCap
 	}
-	c := &compiler{sandbox: sandbox, now: now}
+	c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
 	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT r.rid")
 	c.fromWhere(q)
 	if capped > 0 {

@@ -68,6 +68,8 @@ func (c *compiler) chain(types []string, f *search.Filter) {
 		probe := c.probe
 		c.probe = false
 		c.filter(t, []string{target}, f.Chain.Filter)
+		c.probe = true
+		c.confined(t, target)
 		c.probe = probe
 		c.w(")")
 	}
@@ -85,8 +87,73 @@ func (c *compiler) has(alias string, types []string, h *search.Has) {
 	probe := c.probe
 	c.probe = false
 	c.filter(o, []string{h.Type}, h.Filter)
+	c.probe = true
+	c.confined(o, h.Type)
 	c.probe = probe
 	c.w("))")
+}
+
+// confined writes " AND" the condition that the resource row alias (of
+// typ) lies in the confinement's compartment, when typ is confined.
+func (c *compiler) confined(alias, typ string) {
+	if !c.confine.Applies(typ) {
+		return
+	}
+	c.w(" AND ")
+	c.compartment(alias, typ, &c.confine.Compartment)
+}
+
+// confinedMatches writes " AND" the condition that the matches (resource
+// row r, of types, or of any type for none) lie in the confinement's
+// compartment where their type is confined.
+func (c *compiler) confinedMatches(types []string) {
+	if c.confine == nil {
+		return
+	}
+	all := len(types) == 0
+	if all {
+		types = searchparam.ResourceTypes()
+	}
+	c.w(" AND (")
+	n := 0
+	or := func() {
+		if n > 0 {
+			c.w(" OR ")
+		}
+		n++
+	}
+	comp := &c.confine.Compartment
+	var free []string
+	for _, typ := range types {
+		if !c.confine.Applies(typ) {
+			free = append(free, typ)
+			continue
+		}
+		if typ != comp.Type && comp.Type == "Patient" && len(searchparam.PatientCompartment(typ)) == 0 {
+			continue // never in the compartment
+		}
+		or()
+		c.w("(r.type = ")
+		c.arg(typ)
+		c.w(" AND ")
+		c.compartment("r", typ, comp)
+		c.w(")")
+	}
+	// Types the confinement leaves alone match as they are.
+	switch {
+	case all && c.confine.Types != nil:
+		or()
+		c.w("r.type NOT IN ")
+		c.list(c.confine.Types)
+	case !all && len(free) > 0:
+		or()
+		c.w("r.type IN ")
+		c.list(free)
+	}
+	if n == 0 {
+		c.w("1 = 0")
+	}
+	c.w(")")
 }
 
 // compartment writes the condition that the resource row alias (of typ) is

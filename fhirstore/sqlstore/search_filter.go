@@ -24,6 +24,9 @@ type compiler struct {
 	// every IN list at once, a nested loop over the product of the lists.
 	// The first filter of a WHERE drives; the others probe.
 	probe bool
+	// confine, when set, keeps the resources of its types that the search
+	// reads (matches, chain targets, _has sources) inside its compartment.
+	confine *search.Confinement
 }
 
 // ridIn writes "alias.rid [NOT] IN (", as a probe when c.probe is set.

@@ -1,0 +1,44 @@
+package search
+
+import (
+	"context"
+	"slices"
+)
+
+// Confinement limits what a search may read, not only what it returns: a
+// resource of one of Types is seen only when it lies in Compartment. A
+// store applies it to the matches and to every resource a chain
+// (subject:Patient.name) or a _has reads to decide them, so that a filter
+// can never observe a resource the searcher could not read.
+//
+// The access guard sets it for tokens confined to a patient's compartment:
+// without it, `Observation?_id=mine&focus:Patient.birthdate=ge2001` would
+// answer one match or none depending on another patient's birth date.
+type Confinement struct {
+	Compartment Compartment
+	// Types are the resource types the confinement applies to; nil means
+	// every type.
+	Types []string
+}
+
+// Applies reports whether resources of typ are confined.
+func (c *Confinement) Applies(typ string) bool {
+	return c != nil && (c.Types == nil || slices.Contains(c.Types, typ))
+}
+
+type confineKey struct{}
+
+// ConfineTo returns a context under which every search a store runs is
+// confined by c (a nil c leaves ctx as it is).
+func ConfineTo(ctx context.Context, c *Confinement) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, confineKey{}, c)
+}
+
+// ConfinementOf returns the confinement ctx carries, or nil.
+func ConfinementOf(ctx context.Context) *Confinement {
+	c, _ := ctx.Value(confineKey{}).(*Confinement)
+	return c
+}

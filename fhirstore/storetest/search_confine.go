@@ -1,0 +1,102 @@
+package storetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/search"
+)
+
+// confineData is a patient (me) whose own Observation points at another
+// patient (focus), an encounter of that patient and a practitioner, and the
+// other patient's record, which points back at me: every way a filter of a
+// search confined to my compartment could look at a resource outside it.
+var confineData = []string{
+	`{"resourceType":"Practitioner","id":"dr","name":[{"family":"Lege"}]}`,
+	`{"resourceType":"Patient","id":"me","name":[{"family":"Meg"}],"birthDate":"1990-05-05",
+		"generalPractitioner":[{"reference":"Practitioner/dr"}]}`,
+	`{"resourceType":"Patient","id":"other","name":[{"family":"Annen"}],"birthDate":"2001-07-07",
+		"identifier":[{"system":"` + nin + `","value":"07070112345"}]}`,
+	`{"resourceType":"Encounter","id":"enc-other","status":"finished",
+		"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/other"}}`,
+	`{"resourceType":"Observation","id":"theirs","status":"final",
+		"code":{"coding":[{"system":"` + loinc + `","code":"2345-7"}]},
+		"subject":{"reference":"Patient/other"},"focus":[{"reference":"Patient/me"}],
+		"valueQuantity":{"value":12,"system":"http://unitsofmeasure.org","code":"mmol/L"}}`,
+	`{"resourceType":"Observation","id":"mine","status":"final",
+		"code":{"coding":[{"system":"` + loinc + `","code":"8867-4"}]},
+		"subject":{"reference":"Patient/me"},"focus":[{"reference":"Patient/other"}],
+		"encounter":{"reference":"Encounter/enc-other"},"performer":[{"reference":"Practitioner/dr"}],
+		"valueQuantity":{"value":60,"system":"http://unitsofmeasure.org","code":"/min"}}`,
+	`{"resourceType":"Observation","id":"linked","status":"final",
+		"code":{"coding":[{"system":"` + loinc + `","code":"8867-4"}]},
+		"subject":{"reference":"Patient/me"},"hasMember":[{"reference":"Observation/theirs"}]}`,
+}
+
+func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	for _, b := range confineData {
+		r, err := fhirjson.Parse([]byte(b))
+		if err != nil {
+			t.Fatalf("test resource invalid: %v\n%s", err, b)
+		}
+		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	me := search.Compartment{Type: "Patient", ID: "me"}
+	every := &search.Confinement{Compartment: me}
+	patients := &search.Confinement{Compartment: me, Types: []string{"Patient"}}
+	tests := []struct {
+		name, typ, query string
+		confine          *search.Confinement
+		// open is what the search matches unconfined (so that the case
+		// can fail), confined what it must match confined.
+		open, confined string
+	}{
+		{"Chain_TypedToOtherPatient", "Observation", "_id=mine&focus:Patient.birthdate=ge2001", every, "mine", ""},
+		{"Chain_TypedToOtherPatient_Negated", "Observation", "_id=mine&focus:Patient.birthdate=lt2001", every, "", ""},
+		{"Chain_UntypedToOtherPatient", "Observation", "_id=mine&focus.family=annen", every, "mine", ""},
+		{"Chain_IdentifierOfOtherPatient", "Observation", "_id=mine&focus:Patient.identifier=07070112345", every, "mine", ""},
+		{"Chain_ToOwnPatient_StillMatches", "Observation", "subject:Patient.family=meg", every, "mine,linked", "mine,linked"},
+		{"Chain_TwoLevelsThroughOtherEncounter", "Observation", "_id=mine&encounter.subject:Patient.birthdate=ge2001", every, "mine", ""},
+		{"Chain_ToEncounterOutsideCompartment", "Observation", "_id=mine&encounter:Encounter.status=finished", every, "mine", ""},
+		{"Chain_ToPractitioner_NotInCompartment", "Observation", "_id=mine&performer:Practitioner.name=lege", every, "mine", ""},
+		{"Chain_ToOtherPatientsObservation", "Observation", "_id=linked&has-member:Observation.value-quantity=gt10", every, "linked", ""},
+		{"Chain_FromPatientToPractitioner", "Patient", "general-practitioner:Practitioner.family=lege", every, "me", ""},
+		{"Has_OtherPatientsObservationPointingAtMe", "Patient", "_id=me&_has:Observation:focus:value-quantity=gt10", every, "me", ""},
+		{"Has_OwnObservation_StillMatches", "Patient", "_has:Observation:subject:code=8867-4", every, "me", "me"},
+		{"Has_InsideChain", "Observation", "_id=mine&subject:Patient._has:Observation:focus:code=2345-7", every, "mine", ""},
+		{"Matches_OutsideCompartmentLeftOut", "Observation", "code=2345-7", every, "theirs", ""},
+		{"System_ChainToOtherPatient", "", "_type=Observation&_id=mine&focus:Patient.birthdate=ge2001", every, "mine", ""},
+		{"System_MatchesOutsideLeftOut", "", "_id=mine,theirs,dr", every, "dr,theirs,mine", "mine"},
+		{"TypesOnly_ChainToOtherPatientConfined", "Observation", "_id=mine&focus:Patient.birthdate=ge2001", patients, "mine", ""},
+		{"TypesOnly_OtherTypesFree", "Observation", "code=2345-7", patients, "theirs", "theirs"},
+		{"TypesOnly_ChainIntoFreeType", "Observation", "_id=linked&has-member:Observation.value-quantity=gt10", patients, "linked", "linked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, confined := range []bool{false, true} {
+				cctx, want := ctx, tt.open
+				if confined {
+					cctx, want = search.ConfineTo(ctx, tt.confine), tt.confined
+				}
+				q := parseSearch(t, tt.typ, tt.query+"&_total=accurate")
+				p, err := s.Search(cctx, sb, fhirstore.SearchQuery{Query: q})
+				if err != nil {
+					t.Fatalf("%s?%s (confined %v): %v", tt.typ, tt.query, confined, err)
+				}
+				got := ids(p.Matches)
+				if strings.Join(got, ",") != want {
+					t.Errorf("%s?%s (confined %v) = [%s], want [%s]", tt.typ, tt.query, confined, strings.Join(got, ","), want)
+				}
+				if p.Total != len(got) {
+					t.Errorf("%s?%s (confined %v): total %d for %d matches", tt.typ, tt.query, confined, p.Total, len(got))
+				}
+			}
+		})
+	}
+}

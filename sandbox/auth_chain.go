@@ -1,0 +1,102 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
+	"hpsandbox/smart"
+)
+
+// confineReads makes a search read only what the token may read. A chain
+// (subject:Patient.name) or a _has looks at resources the answer never
+// shows, so checking the answer is not enough: their types must be
+// searchable under the token's scopes (else 403), a constrained scope
+// cannot be applied to them yet (403), and at patient level the store is
+// told to confine them, with the matches, to the patient's compartment
+// (search.Confinement), so that a filter cannot observe another patient.
+// It answers the request itself (false) when it refuses or when the
+// search cannot be parsed.
+func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
+	if err := c.Request.ParseForm(); err != nil {
+		return true // the API refuses the form, before searching
+	}
+	q, err := search.Parse(in.typ, c.Request.Form, search.Options{Base: a.base})
+	if err != nil {
+		var oe *outcome.Error
+		if !errors.As(err, &oe) {
+			oe = outcome.New(http.StatusBadRequest, outcome.Invalid, "%v", err)
+		}
+		writeOutcome(c, oe)
+		return false
+	}
+	conf := &search.Confinement{Types: []string{}}
+	patient := ""
+	confine := func(typ string, p smart.Permission) {
+		if p.Level == smart.LevelPatient && !slices.Contains(conf.Types, typ) {
+			conf.Types = append(conf.Types, typ)
+			patient = p.Patient
+		}
+	}
+	types := q.Types
+	if len(types) == 0 {
+		types = searchparam.ResourceTypes()
+	}
+	for _, typ := range types {
+		// A type the token cannot search is left to the check of the
+		// answer, which refuses what it should not see.
+		if p, err := a.permit(typ, smart.Search); err == nil {
+			confine(typ, p)
+		}
+	}
+	var walk func(fs []*search.Filter) error
+	read := func(name, typ string) error {
+		p, err := a.permit(typ, smart.Search)
+		if err != nil {
+			return fmt.Errorf("the token's scopes do not permit search on %s, which %s reads", typ, name)
+		}
+		if len(p.Constraints) > 0 {
+			return fmt.Errorf("%s reads %s, whose scope has constraints that cannot be applied to a chain or _has yet", name, typ)
+		}
+		confine(typ, p)
+		return nil
+	}
+	walk = func(fs []*search.Filter) error {
+		for _, f := range fs {
+			switch {
+			case f.Chain != nil:
+				for _, t := range f.Chain.Types {
+					if err := read(f.Name, t); err != nil {
+						return err
+					}
+				}
+				if err := walk([]*search.Filter{f.Chain.Filter}); err != nil {
+					return err
+				}
+			case f.Has != nil:
+				if err := read(f.Name, f.Has.Type); err != nil {
+					return err
+				}
+				if err := walk([]*search.Filter{f.Has.Filter}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(q.Filters); err != nil {
+		forbid(c, "%s", err.Error())
+		return false
+	}
+	if len(conf.Types) > 0 {
+		conf.Compartment = search.Compartment{Type: "Patient", ID: patient}
+		c.Request = c.Request.WithContext(search.ConfineTo(c.Request.Context(), conf))
+	}
+	return true
+}

@@ -1,0 +1,150 @@
+package sandbox
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+)
+
+// An attacker holding a token for one patient (pat-a) writes an
+// Observation into its own compartment that points at another patient
+// (pat-b, born 1980-02-02), then asks searches whose chains or _has look at
+// pat-b: one match or none would answer any question about pat-b's record,
+// by bisection. Under a patient-level token every such filter must see
+// only the compartment, so that both halves of each question answer alike
+// (nothing), while the same filter on the patient's own data still works.
+func TestAdversarial_ChainAndHas_AreNoOracleUnderAPatientToken(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	tok, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.cruds")
+	bearer := tok.AccessToken
+	resp, body := env.fhir(t, "POST", "/Observation", bearer, `{"resourceType":"Observation","status":"final",
+		"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/pat-a"},
+		"focus":[{"reference":"Patient/pat-b"}],"hasMember":[{"reference":"Observation/obs-b"}]}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create in own compartment: %d %s", resp.StatusCode, diagnostics(body))
+	}
+	own := body["id"].(string)
+
+	// Each question about pat-b, asked both ways: one of each pair is true
+	// of pat-b, so an unconfined search would answer 1 to it.
+	questions := []struct{ name, path, yes, no string }{
+		{"typed chain, date", "/Observation?_id=" + own, "focus:Patient.birthdate=ge1980", "focus:Patient.birthdate=lt1980"},
+		{"typed chain, string", "/Observation?_id=" + own, "focus:Patient.family=hansen", "focus:Patient.family=nordmann"},
+		{"untyped chain", "/Observation?_id=" + own, "focus.given=ola", "focus.given=kari"},
+		{"chain to another patient's lab value", "/Observation?_id=" + own, "has-member:Observation.value-quantity=gt60", "has-member:Observation.value-quantity=le60"},
+		{"two-level chain", "/Observation?_id=" + own, "has-member:Observation.subject:Patient.birthdate=ge1980", "has-member:Observation.subject:Patient.birthdate=lt1980"},
+		{"_has from another patient's data", "/Patient?_id=pat-a", "_has:Observation:focus:code=8867-4", "_has:Observation:focus:code=0000-0"},
+		{"compartment search with a chain", "/Patient/pat-a/Observation?_id=" + own, "focus:Patient.birthdate=ge1980", "focus:Patient.birthdate=lt1980"},
+		{"system search with a chain", "/?_type=Observation&_id=" + own, "focus:Patient.birthdate=ge1980", "focus:Patient.birthdate=lt1980"},
+	}
+	// pat-b's Observation pointing back at pat-a makes the _has question
+	// answerable in the open.
+	writeDirect(t, env, `{"resourceType":"Observation","id":"obs-b-focus","status":"final",
+		"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/pat-b"},
+		"focus":[{"reference":"Patient/pat-a"}]}`)
+	for _, q := range questions {
+		t.Run(q.name, func(t *testing.T) {
+			var totals []any
+			for _, filter := range []string{q.yes, q.no} {
+				resp, body := env.fhir(t, "GET", q.path+"&"+filter+"&_total=accurate", bearer, "")
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s&%s: %d %s", q.path, filter, resp.StatusCode, diagnostics(body))
+				}
+				totals = append(totals, body["total"])
+			}
+			if totals[0] != float64(0) || totals[1] != float64(0) {
+				t.Errorf("totals %v for the two halves of the question, want 0 and 0", totals)
+			}
+		})
+	}
+	// POST _search is confined the same way.
+	for _, filter := range []string{"focus:Patient.birthdate=ge1980", "focus:Patient.birthdate=lt1980"} {
+		req, _ := http.NewRequest("POST", env.fhirBase()+"/Observation/_search",
+			strings.NewReader(url.Values{"_id": {own}, "_total": {"accurate"}}.Encode()+"&"+filter))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := map[string]any{}
+		decode(t, resp, &body)
+		if resp.StatusCode != http.StatusOK || body["total"] != float64(0) {
+			t.Errorf("POST _search %s: %d total=%v, want 200 total=0", filter, resp.StatusCode, body["total"])
+		}
+	}
+	// The patient's own record is still searchable through chains and _has.
+	for path, want := range map[string]float64{
+		"/Observation?subject:Patient.birthdate=1970-01-01&_total=accurate":       3,
+		"/Patient?_has:Observation:subject:code=4548-4&_total=accurate":           1,
+		"/Observation?_id=" + own + "&subject.family=nordmann&_total=accurate":    1,
+		"/Patient?_has:Observation:subject:code=4548-4&_id=pat-b&_total=accurate": 0,
+		"/?_type=Observation,Patient&_total=accurate":                             4,
+	} {
+		if resp, body := env.fhir(t, "GET", path, bearer, ""); resp.StatusCode != http.StatusOK || body["total"] != want {
+			t.Errorf("%s: %d total=%v, want %v", path, resp.StatusCode, body["total"], want)
+		}
+	}
+}
+
+// A chain or _has reads resources of its own type: the token must be
+// allowed to search that type, and a constrained scope on it (which a
+// chain cannot honour yet) refuses, rather than the filter reading what
+// the scopes hide.
+func TestAdversarial_ChainAndHas_NeedSearchOnTheTypesTheyRead(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	patientsOnly, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/Patient.rs")
+	vitalsOnly, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient",
+		"patient/Patient.rs", "patient/Observation.rs?category="+vitalSigns)
+	practitioner, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "openid", "fhirUser", "user/Patient.rs")
+	mixed, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "user/Observation.rs", "patient/Patient.rs")
+	tests := []struct {
+		name, token, path string
+		want              int
+		total             float64
+	}{
+		{"patient scope, _has into an unscoped type", patientsOnly.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 403, 0},
+		{"patient scope, chain into an unscoped type", patientsOnly.AccessToken, "/Patient?general-practitioner:Practitioner.family=lege", 403, 0},
+		{"constrained scope, _has reading hidden labs", vitalsOnly.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 403, 0},
+		{"user scope, _has into an unscoped type", practitioner.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 403, 0},
+		{"user scope, chain within the scoped type", practitioner.AccessToken, "/Patient?link:Patient.family=hansen", 200, 0},
+		{"user scope, plain search", practitioner.AccessToken, "/Patient?family=hansen", 200, 1},
+		// Observations are readable at user level, Patients only in the
+		// compartment: the chain sees pat-a only.
+		{"mixed levels, chain into the confined type", mixed.AccessToken, "/Observation?subject:Patient.family=hansen", 200, 0},
+		{"mixed levels, chain to the patient in context", mixed.AccessToken, "/Observation?subject:Patient.family=nordmann", 200, 2},
+		{"mixed levels, unconfined type searched freely", mixed.AccessToken, "/Observation?code=8867-4", 200, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := env.fhir(t, "GET", tt.path+"&_total=accurate", tt.token, "")
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.want, diagnostics(body))
+			}
+			if tt.want == 200 && body["total"] != tt.total {
+				t.Errorf("total %v, want %v", body["total"], tt.total)
+			}
+			if tt.want == 403 && !strings.Contains(diagnostics(body), "reads") {
+				t.Errorf("diagnostics %q do not say what the filter reads", diagnostics(body))
+			}
+		})
+	}
+}
+
+// writeDirect writes a resource into the default sandbox's store, past the
+// gateway.
+func writeDirect(t *testing.T, env *gatewayEnv, body string) {
+	t.Helper()
+	r, err := fhirjson.Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("test resource invalid: %v", err)
+	}
+	if _, _, err := env.store.Update(context.Background(), fhirstore.DefaultSandbox, r, fhirstore.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
