@@ -78,6 +78,12 @@ func (g *guard) checkEntry(c *gin.Context, a *access, method, rawURL string, res
 	if err != nil {
 		return fmt.Errorf("the token's scopes do not permit %s on %s", interactionName(si), in.typ)
 	}
+	if query != "" {
+		// What the search or the condition reads through chains and _has.
+		if err := a.conditionReads(in.typ, query); err != nil {
+			return err
+		}
+	}
 	if !confined(p) {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +37,22 @@ func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
 		writeOutcome(c, oe)
 		return false
 	}
+	conf, err := a.searchReads(q)
+	if err != nil {
+		forbid(c, "%s", err.Error())
+		return false
+	}
+	if conf != nil {
+		c.Request = c.Request.WithContext(search.ConfineTo(c.Request.Context(), conf))
+	}
+	return true
+}
+
+// searchReads checks the types a parsed search reads through chains and
+// _has (search permission needed, no v2 constraints), and returns the
+// confinement the store must apply: the patient-level types among those
+// and the searched ones, or nil when there are none.
+func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 	conf := &search.Confinement{Types: []string{}}
 	patient := ""
 	confine := func(typ string, p smart.Permission) {
@@ -91,12 +108,27 @@ func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
 		return nil
 	}
 	if err := walk(q.Filters); err != nil {
-		forbid(c, "%s", err.Error())
-		return false
+		return nil, err
 	}
-	if len(conf.Types) > 0 {
-		conf.Compartment = search.Compartment{Type: "Patient", ID: patient}
-		c.Request = c.Request.WithContext(search.ConfineTo(c.Request.Context(), conf))
+	if len(conf.Types) == 0 {
+		return nil, nil
 	}
-	return true
+	conf.Compartment = search.Compartment{Type: "Patient", ID: patient}
+	return conf, nil
+}
+
+// conditionReads checks the types a conditional interaction's criteria
+// (query, on typ) read through chains and _has. Criteria that do not parse
+// are left to the API, which refuses them before searching.
+func (a *access) conditionReads(typ, query string) error {
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil
+	}
+	q, err := search.Parse(typ, params, search.Options{Base: a.base})
+	if err != nil {
+		return nil
+	}
+	_, err = a.searchReads(q)
+	return err
 }

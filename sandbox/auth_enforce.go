@@ -84,6 +84,9 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 	case kindCreate:
 		if p, ok := need(in.typ, smart.Create); !ok {
 			return
+		} else if err := a.conditionReads(in.typ, c.GetHeader("If-None-Exist")); err != nil {
+			fail(err)
+			return
 		} else if !confined(p) {
 			c.Next()
 			return
@@ -106,6 +109,9 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 			si, verb = smart.Delete, "delete"
 		}
 		if p, ok := need(in.typ, si); !ok {
+			return
+		} else if err := a.conditionReads(in.typ, c.Request.URL.RawQuery); in.id == "" && err != nil {
+			fail(err)
 			return
 		} else if !confined(p) {
 			c.Next()

@@ -148,3 +148,43 @@ func writeDirect(t *testing.T, env *gatewayEnv, body string) {
 		t.Fatal(err)
 	}
 }
+
+// Conditional interactions and the searches of a batch read through their
+// criteria as a search does: the same rule holds for them.
+func TestAdversarial_ConditionsAndBatchSearches_NeedSearchOnTheTypesTheyRead(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	patients, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "openid", "fhirUser", "user/Patient.cruds")
+	bearer := patients.AccessToken
+	newPatient := `{"resourceType":"Patient","name":[{"family":"Probe"}]}`
+	hasLab := "_has:Observation:subject:code=4548-4"
+
+	req, _ := http.NewRequest("POST", env.fhirBase()+"/Patient", strings.NewReader(newPatient))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("If-None-Exist", hasLab)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("conditional create reading Observations: %d, want 403", resp.StatusCode)
+	}
+	for _, method := range []string{"PUT", "DELETE"} {
+		body := ""
+		if method == "PUT" {
+			body = newPatient
+		}
+		if resp, b := env.fhir(t, method, "/Patient?"+hasLab, bearer, body); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("conditional %s reading Observations: %d, want 403 (%s)", method, resp.StatusCode, diagnostics(b))
+		}
+	}
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient?` + hasLab + `"}}]}`
+	if resp, b := env.fhir(t, "POST", "", bearer, batch); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("batch search reading Observations: %d, want 403 (%s)", resp.StatusCode, diagnostics(b))
+	}
+	// Criteria within the scoped type pass.
+	if resp, b := env.fhir(t, "PUT", "/Patient?family=probe-nobody", bearer, newPatient); resp.StatusCode != http.StatusCreated {
+		t.Errorf("conditional update within scope: %d (%s)", resp.StatusCode, diagnostics(b))
+	}
+}
