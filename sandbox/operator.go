@@ -29,8 +29,19 @@ func ensureOperator(ctx context.Context, tenants *tenant.Service, cfg Config, lo
 		file = filepath.Join(cfg.DataDir, operatorPasswordFile)
 	}
 	made, err := tenants.EnsureOperator(ctx, OperatorUsername, password)
-	if err != nil || !made {
+	if err != nil {
 		return err
+	}
+	if !made {
+		// Say where the generated password is on every start while its
+		// file is there, for the operator who comes back to it.
+		if file != "" {
+			if _, err := os.Stat(file); err == nil {
+				log.Info("the operator's generated password is in the file named here (delete the file once the password is changed)",
+					"username", OperatorUsername, "password_file", file)
+			}
+		}
+		return nil
 	}
 	if file == "" {
 		log.Info("operator account created with HPS_OPERATOR_PASSWORD", "username", OperatorUsername)

@@ -1,14 +1,20 @@
 package sandbox
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
 )
 
 func TestOpen_FirstStartMakesTheOperatorOnce(t *testing.T) {
@@ -37,6 +43,42 @@ func TestOpen_FirstStartMakesTheOperatorOnce(t *testing.T) {
 	openGateway(t, cfg)
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, operatorPasswordFile)); !os.IsNotExist(err) {
 		t.Errorf("a password file was written although HPS_OPERATOR_PASSWORD was set: %v", err)
+	}
+}
+
+func TestOpen_EveryStartSaysWhereTheGeneratedOperatorPasswordIs(t *testing.T) {
+	cfg := Defaults()
+	cfg.DataDir, cfg.SeedPatients = t.TempDir(), -1
+	file := filepath.Join(cfg.DataDir, operatorPasswordFile)
+	start := func() string {
+		var logs bytes.Buffer
+		store, err := sqlite.Open(context.Background(), cfg.DataDir, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		gw, err := Open(context.Background(), cfg, store, slog.New(slog.NewJSONHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.Close()
+		return logs.String()
+	}
+	named := func(logs string) bool {
+		b, _ := json.Marshal(file)
+		return strings.Contains(logs, `"password_file":`+string(b))
+	}
+	if logs := start(); !named(logs) {
+		t.Errorf("first start does not name %s:\n%s", file, logs)
+	}
+	if logs := start(); !named(logs) {
+		t.Errorf("a restart does not name %s:\n%s", file, logs)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if logs := start(); strings.Contains(logs, "password_file") {
+		t.Errorf("a start names a password file that is gone:\n%s", logs)
 	}
 }
 

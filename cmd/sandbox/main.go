@@ -98,6 +98,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	level, _ := cfg.Level()
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	// Bind first: on a busy port nothing is created or seeded. Connections
+	// wait in the listen queue until the store is ready.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%w); choose another address with --addr or HPS_ADDR (make run ADDR=127.0.0.1:8081)", cfg.Addr, err)
+	}
+	defer ln.Close()
+	// The SMART issuer defaults to the address really listened on.
+	cfg.Addr = ln.Addr().String()
+
 	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{})
 	if err != nil {
 		return err
@@ -106,16 +116,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := seedIfEmpty(ctx, store, cfg, log); err != nil {
 		return err
 	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	// The SMART issuer defaults to the address really listened on.
-	cfg.Addr = ln.Addr().String()
 	gw, err := sandbox.Open(ctx, cfg, store, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer gw.Close()

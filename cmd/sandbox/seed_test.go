@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -166,5 +167,22 @@ func BenchmarkServe_EmptyDataToPatients(b *testing.B) {
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "s-to-patients")
 		stop()
+	}
+}
+
+func TestServe_BusyPort_FailsBeforeCreatingOrSeedingAnything(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	err = serve(context.Background(), []string{"--addr", busy.Addr().String(), "--data", data, "--seed-patients", "5"},
+		func(string) string { return "" }, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), busy.Addr().String()) || !strings.Contains(err.Error(), "--addr") {
+		t.Fatalf("serve on a busy port: %v, want an error naming the address and how to choose another", err)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the data directory was made before the port was bound: %v", err)
 	}
 }
