@@ -2,18 +2,24 @@
 SHELL   := /bin/bash
 GO      ?= go
 PKGS    ?= ./...
-DATA    ?= ./data
-ADDR    ?= 127.0.0.1:8080
+# ADDR and DATA, when given (make run ADDR=127.0.0.1:8081 DATA=/tmp/sb), become
+# --addr and --data; unset, the server reads HPS_ADDR and HPS_DATA from the
+# environment, else its defaults (127.0.0.1:8080, ./data).
+ADDR    ?=
+DATA    ?=
 BENCH   ?= .
 FUZZTIME ?= 30s
 REDIS_PORT ?= 6379
 REDIS_URL ?=
+REDIS_DIR = $(or $(DATA),$(HPS_DATA),./data)/redis
 
 .PHONY: run build test bench lint generate fuzz clean redis
 
-## run: start the sandbox on the embedded store in $(DATA) at http://$(ADDR)/fhir
+## run: build bin/sandbox and start it on the embedded store (./data, http://127.0.0.1:8080/fhir unless ADDR, DATA or HPS_ADDR, HPS_DATA say otherwise)
 run:
-	$(GO) run ./cmd/sandbox serve --addr $(ADDR) --data $(DATA) $(if $(REDIS_URL),--redis-url $(REDIS_URL))
+	@if [ ! -x bin/sandbox ]; then echo "building bin/sandbox: the first build compiles about 570 packages (the pure-Go SQLite and the FHIR R4 protocol buffers are most of it) and takes a few minutes; the packages are listed as they compile, and later builds take seconds"; fi
+	$(GO) build -v -o bin/sandbox ./cmd/sandbox
+	exec bin/sandbox serve $(if $(ADDR),--addr $(ADDR)) $(if $(DATA),--data $(DATA)) $(if $(REDIS_URL),--redis-url $(REDIS_URL))
 
 ## build: build the sandbox binary into bin/
 build:
@@ -47,12 +53,12 @@ fuzz:
 		done; \
 	done
 
-## redis: install redis-server if absent and start one on 127.0.0.1:$(REDIS_PORT), data in $(DATA)/redis
+## redis: install redis-server if absent and start one on 127.0.0.1:$(REDIS_PORT), data in <data>/redis
 ## (the tests start their own; this one is for `make run REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0`)
 redis:
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server)
-	@mkdir -p $(DATA)/redis
-	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --dir $(abspath $(DATA))/redis --appendonly yes --daemonize yes
+	@mkdir -p $(REDIS_DIR)
+	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --dir $(abspath $(REDIS_DIR)) --appendonly yes --daemonize yes
 
 clean:
 	rm -rf bin bench.out
