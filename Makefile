@@ -25,9 +25,10 @@ run:
 build:
 	$(GO) build -trimpath -o bin/sandbox ./cmd/sandbox
 
-## test: vet, check formatting, and run every test with the race detector
+## test: vet, check formatting, and run every test with the race detector; the
+## report (cmd/testreport) ends with every skipped test and why it skipped
 test: lint
-	$(GO) test -race -count=1 $(PKGS)
+	set -o pipefail; $(GO) test -race -count=1 -json $(PKGS) 2>&1 | $(GO) run ./cmd/testreport
 
 ## lint: go vet and gofmt
 lint:
