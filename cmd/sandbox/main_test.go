@@ -16,7 +16,8 @@ func TestServe_ServesFHIRAndShutsDownGracefully(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	env := map[string]string{"HPS_DATA": t.TempDir()}
+	// A small population: seeding is tested on its own (seed_test.go).
+	env := map[string]string{"HPS_DATA": t.TempDir(), "HPS_SEED_PATIENTS": "2"}
 	go func() {
 		done <- serve(ctx, []string{"--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, &logs, ready)
 	}()
