@@ -34,9 +34,10 @@ build:
 test: lint
 	set -o pipefail; $(GO) test -race -count=1 -json $(PKGS) 2>&1 | $(GO) run ./cmd/testreport
 
-## lint: go vet and gofmt
+## lint: go vet, gofmt, and go.mod tidy
 lint:
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
