@@ -42,9 +42,6 @@ func loadSigningKey(dir string) (*smart.Keys, error) {
 }
 
 func createSigningKey(dir, path string) (*smart.Keys, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the data directory: %w", err)
-	}
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("generating the SMART signing key: %w", err)
@@ -53,25 +50,11 @@ func createSigningKey(dir, path string) (*smart.Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the SMART signing key: %w", err)
 	}
-	// Write to a temporary file and rename it, so that a crash never leaves
-	// a half-written key behind.
-	tmp, err := os.CreateTemp(dir, ".smart-signing-key-*")
+	err = writeSecretFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), false)
+	if errors.Is(err, fs.ErrExist) {
+		return loadSigningKey(dir) // another process made it first
+	}
 	if err != nil {
-		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
-	}
-	if err := pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, fmt.Errorf("writing the SMART signing key: %w", err)
 	}
 	return smart.NewKeysFrom(priv)

@@ -47,7 +47,7 @@ func ensureOperator(ctx context.Context, tenants *tenant.Service, cfg Config, lo
 		log.Info("operator account created with HPS_OPERATOR_PASSWORD", "username", OperatorUsername)
 		return nil
 	}
-	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
+	if err := writeSecretFile(file, []byte(password+"\n"), true); err != nil {
 		return fmt.Errorf("writing the operator password to %s: %w", file, err)
 	}
 	log.Info("operator account created; its password is in the file named here (change it in the portal)",

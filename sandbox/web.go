@@ -34,10 +34,11 @@ func loadSessionKey(dir string) ([]byte, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		key := randomKey()
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating the data directory: %w", err)
+		err := writeSecretFile(path, key, false)
+		if errors.Is(err, fs.ErrExist) {
+			return loadSessionKey(dir) // another process made it first
 		}
-		if err := os.WriteFile(path, key, 0o600); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("writing the portal session key: %w", err)
 		}
 		return key, nil
