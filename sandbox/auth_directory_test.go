@@ -6,15 +6,17 @@ import (
 	"testing"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/directory"
 	"hpsandbox/smart"
 )
 
-func TestDirectory_ListsTheSandboxsPeopleAndAPatientsEncountersFromTheStore(t *testing.T) {
+func TestLaunchDirectory_ListsTheSandboxsPeopleByNameAndAPatientsEncountersFromTheStore(t *testing.T) {
 	env := newGatewayEnv(t, true)
-	d := directory{store: env.store}
+	d := launchDirectory{dir: directory.Directory{Store: env.store}}
 	ctx := smart.WithSandbox(context.Background(), fhirstore.DefaultSandbox)
 	pats, err := d.ListPatients(ctx)
-	want := []smart.PatientSummary{{ID: "pat-a", Name: "Kari Nordmann", BirthDate: "1970-01-01"}, {ID: "pat-b", Name: "Ola Hansen", BirthDate: "1980-02-02"}}
+	// By family name, as the portal lists them.
+	want := []smart.PatientSummary{{ID: "pat-b", Name: "Ola Hansen", BirthDate: "1980-02-02"}, {ID: "pat-a", Name: "Kari Nordmann", BirthDate: "1970-01-01"}}
 	if err != nil || !reflect.DeepEqual(pats, want) {
 		t.Errorf("patients %+v %v", pats, err)
 	}

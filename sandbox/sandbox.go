@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
@@ -227,7 +228,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Clients:  registered,
 		Policies: sbs,
 		State:    p.state,
-		Patients: directory{store: store},
+		Patients: launchDirectory{dir: directory.Directory{Store: store}},
 		Logger:   log,
 		Now:      p.now,
 	})
