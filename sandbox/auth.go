@@ -11,7 +11,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/fhirapi"
-	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/smart"
 )
 
@@ -62,7 +62,7 @@ func (g *guard) handle(sandboxOf fhirapi.SandboxFunc) gin.HandlerFunc {
 			denyOAuth(c, err)
 			return
 		}
-		if n := requestlog.NoteOf(c); n != nil {
+		if n := ginlog.NoteOf(c); n != nil {
 			n.ClientID, n.Scopes = grant.ClientID, grant.Scopes.String()
 		}
 		if sandboxOr(grant.Sandbox) != sandbox {

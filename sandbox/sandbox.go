@@ -19,6 +19,7 @@ import (
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
 	"hpsandbox/smart/redisstate"
@@ -217,7 +218,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}
 	sbs = newSandboxes(tenants, issuer, p.now)
 	if rec != nil {
-		e.Use(requestlog.Middleware(rec, sbs.recorded))
+		e.Use(ginlog.Middleware(rec, sbs.recorded))
 	}
 	track(tenants.Close)
 	registered := tenants.Clients(append(clients, p.clients...)...)

@@ -5,8 +5,10 @@
 // judge it, and the portal and the admin API let suppliers and reviewers
 // search it.
 //
-// Writing is kept off the request path. The gin Middleware builds an Entry
-// and hands it to a Recorder, whose bounded queue never blocks a request:
+// Writing is kept off the request path. The gateway's middleware (package
+// ginlog; this package knows nothing of HTTP servers, so that connectors
+// record their messages the same way) builds an Entry and hands it to a
+// Recorder, whose bounded queue never blocks a request:
 // when the queue is full the entry is dropped and counted. The Recorder's
 // one writer goroutine wakes every Options.Interval, or when the queue is
 // half full, so that no request pays for waking it, and appends the queued

@@ -36,6 +36,13 @@ type Entry struct {
 	outcome []byte
 }
 
+// Note is what the auth layer learns about a request and the log keeps:
+// the client and the scopes granted to its token, never the token.
+type Note struct {
+	ClientID string
+	Scopes   string
+}
+
 // Issue is one OperationOutcome.issue of a recorded response.
 type Issue struct {
 	Severity    string

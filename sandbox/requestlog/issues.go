@@ -28,6 +28,25 @@ func IssuesFrom(contentType string, body []byte) []Issue {
 	return parseIssues(body)
 }
 
+// AttachOutcome gives e the issues of the error response body (of the
+// given content type) when it is an OperationOutcome. A usual outcome is
+// copied and parsed later by the Recorder's writer, off the request path; a
+// large one is parsed at once, so that a burst of them cannot fill memory.
+func (e *Entry) AttachOutcome(contentType string, body []byte) {
+	if !mayBeOutcome(contentType, body) {
+		return
+	}
+	if len(body) <= maxDeferredOutcome {
+		e.outcome = bytes.Clone(body)
+	} else {
+		e.Issues = parseIssues(body)
+	}
+}
+
+// maxDeferredOutcome bounds an error body that waits in the queue for the
+// writer to parse: a full queue of them holds at most 16 MiB.
+const maxDeferredOutcome = 4 << 10
+
 // mayBeOutcome is IssuesFrom's cheap look before a full parse: a body
 // that fails it is certainly not an outcome to read.
 func mayBeOutcome(contentType string, body []byte) bool {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +142,24 @@ func TestSQLiteStore_BoundCutsThroughChunks(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("limit %d: ids %v, want the newest seven %v", limit, got, want)
+		}
+	}
+}
+
+// Connectors record evidence through this package without an HTTP server:
+// it must not depend on gin (the gateway's middleware is package ginlog).
+func TestPackage_DoesNotDependOnGin(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list dependencies with")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/gin-gonic/") || strings.HasPrefix(dep, "net/http") {
+			t.Errorf("requestlog depends on %s", dep)
 		}
 	}
 }

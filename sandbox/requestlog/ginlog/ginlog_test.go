@@ -1,4 +1,4 @@
-package requestlog_test
+package ginlog_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/sandbox/requestlog/ginlog"
 )
 
 const oo422 = `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"required","diagnostics":"status is required","expression":["Observation.status"]}]}`
@@ -31,10 +32,10 @@ func newEngine(rec *requestlog.Recorder) *gin.Engine {
 		c.Next()
 	})
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { c.AbortWithStatus(http.StatusInternalServerError) }))
-	e.Use(requestlog.Middleware(rec, func(c *gin.Context) string { return c.Param("sandbox") }))
+	e.Use(ginlog.Middleware(rec, func(c *gin.Context) string { return c.Param("sandbox") }))
 	sb := e.Group("/sandboxes/:sandbox/fhir", func(c *gin.Context) {
 		if client := c.GetHeader("X-Test-Client"); client != "" {
-			if n := requestlog.NoteOf(c); n != nil {
+			if n := ginlog.NoteOf(c); n != nil {
 				n.ClientID, n.Scopes = client, "patient/*.rs openid"
 			}
 		}
@@ -177,14 +178,14 @@ func TestMiddleware_NoSandbox_NotRecorded(t *testing.T) {
 	do(t, srv, exchange{"GET", "/healthz", nil, ""}, "h")
 	srv.Close()
 	closeRecorder(t, rec)
-	if len(store.batches) != 0 {
-		t.Fatalf("recorded %v, want nothing", store.batches)
+	if n := store.written(); n != 0 {
+		t.Fatalf("recorded %d entries, want none", n)
 	}
 }
 
 func TestNoteOf_OutsideMiddleware_Nil(t *testing.T) {
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
-	if n := requestlog.NoteOf(c); n != nil {
+	if n := ginlog.NoteOf(c); n != nil {
 		t.Fatalf("NoteOf = %+v, want nil", n)
 	}
 }

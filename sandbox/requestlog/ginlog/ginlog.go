@@ -1,31 +1,28 @@
-package requestlog
+// Package ginlog records a gin gateway's exchanges in the request log: the
+// Middleware measures each request and hands its requestlog.Entry to a
+// requestlog.Recorder. It is the HTTP side of the log only; the entries,
+// the recorder and the stores are package requestlog, which knows nothing
+// of gin, so that connectors record their messages the same way.
+package ginlog
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-)
 
-// Note is what the auth layer learns about a request and the log keeps:
-// the client and the scopes granted to its token, never the token. The
-// Middleware puts an empty Note in the gin context before the handlers
-// run; the auth guard fills it in through NoteOf. A Note is valid until
-// the Middleware returns.
-type Note struct {
-	ClientID string
-	Scopes   string
-}
+	"hpsandbox/sandbox/requestlog"
+)
 
 type noteKey struct{}
 
-// NoteOf returns the request's Note, or nil outside the Middleware.
-func NoteOf(c *gin.Context) *Note {
+// NoteOf returns the request's Note, which the auth layer fills in, or nil
+// outside the Middleware. A Note is valid until the Middleware returns.
+func NoteOf(c *gin.Context) *requestlog.Note {
 	v, _ := c.Get(noteKey{})
-	n, _ := v.(*Note)
+	n, _ := v.(*requestlog.Note)
 	return n
 }
 
@@ -43,7 +40,7 @@ const requestIDHeader = "X-Request-Id"
 // queues the entry; it never records headers. A request that panics is
 // recorded with status 500 unless a status was already written, and the
 // panic goes on to the recovery middleware.
-func Middleware(rec *Recorder, sandboxOf func(*gin.Context) string) gin.HandlerFunc {
+func Middleware(rec *requestlog.Recorder, sandboxOf func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		w := capturePool.Get().(*capture)
@@ -73,7 +70,7 @@ var capturePool = sync.Pool{New: func() any { return new(capture) }}
 // One is reused across requests, so a request costs no allocation.
 type capture struct {
 	gin.ResponseWriter
-	note    Note
+	note    requestlog.Note
 	body    []byte
 	reqBody countingBody
 	counted bool
@@ -94,25 +91,25 @@ func (w *capture) install(c *gin.Context) {
 // Note from middleware that runs later.
 func (w *capture) uninstall(c *gin.Context) {
 	c.Writer = w.ResponseWriter
-	c.Set(noteKey{}, (*Note)(nil))
+	c.Set(noteKey{}, (*requestlog.Note)(nil))
 	if w.counted {
 		c.Request.Body = w.reqBody.ReadCloser
 	}
 }
 
-func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, completed bool) Entry {
+func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, completed bool) requestlog.Entry {
 	status := w.Status()
 	if !completed && !w.Written() {
 		status = http.StatusInternalServerError
 	}
 	r := c.Request
-	e := Entry{
+	e := requestlog.Entry{
 		Sandbox:       sandbox,
 		Time:          start.UTC(), // both stores answer in UTC, without the monotonic reading
 		ClientID:      w.note.ClientID,
 		Method:        r.Method,
 		Path:          r.URL.Path,
-		Query:         RedactQuery(r.URL.Path, r.URL.RawQuery),
+		Query:         requestlog.RedactQuery(r.URL.Path, r.URL.RawQuery),
 		Status:        status,
 		Latency:       time.Since(start),
 		RequestBytes:  r.ContentLength,
@@ -123,21 +120,11 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 	if w.counted {
 		e.RequestBytes = w.reqBody.n
 	}
-	if status >= 400 && mayBeOutcome(first(w.Header()["Content-Type"]), w.body) {
-		// A usual outcome is copied and parsed by the writer; a large one
-		// is parsed here, so that a burst of them cannot fill memory.
-		if len(w.body) <= maxDeferredOutcome {
-			e.outcome = bytes.Clone(w.body)
-		} else {
-			e.Issues = parseIssues(w.body)
-		}
+	if status >= 400 {
+		e.AttachOutcome(first(w.Header()["Content-Type"]), w.body)
 	}
 	return e
 }
-
-// maxDeferredOutcome bounds an error body that waits in the queue for the
-// writer to parse: a full queue of them holds at most 16 MiB.
-const maxDeferredOutcome = 4 << 10
 
 // first is a header's first value. The keys looked up are canonical, so
 // the map is read directly, without Header.Get's canonicalising.
@@ -175,7 +162,7 @@ func (w *capture) WriteString(s string) (int, error) {
 // keep appends p to the kept body up to one byte past MaxOutcomeBytes, so
 // that IssuesFrom can tell the body was too large.
 func keep[T string | []byte](body []byte, p T) []byte {
-	if room := MaxOutcomeBytes + 1 - len(body); room > 0 {
+	if room := requestlog.MaxOutcomeBytes + 1 - len(body); room > 0 {
 		body = append(body, p[:min(len(p), room)]...)
 	}
 	return body
