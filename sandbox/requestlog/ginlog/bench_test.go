@@ -88,4 +88,3 @@ func BenchmarkMiddleware(b *testing.B) {
 		})
 	}
 }
-
