@@ -244,6 +244,9 @@ func checkAppURL(raw string) error {
 	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
 		return fmt.Errorf("%q has no host", raw)
 	}
+	if (u.Port() != "" || strings.HasSuffix(u.Host, ":")) && !smart.ValidPort(u.Port()) {
+		return fmt.Errorf("%q: a port is a number from 1 to 65535", raw)
+	}
 	if u.Scheme != "http" && u.Scheme != "https" && !strings.Contains(u.Scheme, ".") {
 		return fmt.Errorf("%q: want http(s), or a private-use scheme in reverse-domain form (com.example.app:/callback)", raw)
 	}
