@@ -146,6 +146,9 @@ type parts struct {
 	// empty); track, when set, receives what the gateway must close.
 	exportDir string
 	track     func(close func() error)
+	// bcryptCost is the registry's (tenant.Options.BcryptCost); tests
+	// lower it.
+	bcryptCost int
 }
 
 // built is the gateway with the parts tests reach into.
@@ -208,8 +211,9 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 				log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
 			}
 		},
-		Logger: log,
-		Now:    p.now,
+		Logger:     log,
+		Now:        p.now,
+		BcryptCost: p.bcryptCost,
 	})
 	if err != nil {
 		return nil, err

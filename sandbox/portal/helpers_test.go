@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/sqlite"
@@ -93,7 +94,7 @@ func buildWorld() (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	tenants, err := tenant.Open(ctx, tenant.Options{Store: store, Path: dir + "/" + tenant.FileName})
+	tenants, err := tenant.Open(ctx, tenant.Options{Store: store, Path: dir + "/" + tenant.FileName, BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		store.Close()
 		return nil, err

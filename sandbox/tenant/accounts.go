@@ -60,7 +60,7 @@ func (s *Service) createAccount(ctx context.Context, req NewAccount) (*Account, 
 		if len(req.Password) < MinPasswordLength || len(req.Password) > 72 {
 			return nil, invalid("password", "want %d–72 characters", MinPasswordLength)
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(req.Password), bcrypt.DefaultCost)
+		h, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.cost)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +124,7 @@ func (s *Service) SetPassword(ctx context.Context, who *Account, username, passw
 	if len(password) < MinPasswordLength || len(password) > 72 {
 		return invalid("password", "want %d–72 characters", MinPasswordLength)
 	}
-	if a.passwordHash, err = bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost); err != nil {
+	if a.passwordHash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost); err != nil {
 		return err
 	}
 	s.creds.forget(username)
@@ -160,7 +160,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same time as a wrong password, so that timing does not
 		// tell which usernames exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -172,8 +172,6 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	s.creds.put(username, password, a)
 	return a, nil
 }
-
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
 
 // credentialTTL is how long a checked password is remembered.
 const credentialTTL = 5 * time.Minute

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"hpsandbox/smart"
 )
 
@@ -52,7 +54,7 @@ func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, d
 	var secret string
 	if a.Type == smart.ConfidentialSymmetric.String() {
 		secret = randomID(32)
-		h, err := smart.HashSecret(secret)
+		h, err := bcrypt.GenerateFromPassword([]byte(secret), s.cost)
 		if err != nil {
 			return nil, "", err
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"hpsandbox/fhirstore"
 	"hpsandbox/fixtures"
 )
@@ -34,6 +36,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// BcryptCost is the cost of the bcrypt hashes of passwords and app
+	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
+	// to bcrypt.MinCost: a check costs what the stored hash says, so a
+	// lower cost never weakens hashes already made.
+	BcryptCost int
 }
 
 // Service is the registry with the rules and work around it. It is safe for
@@ -46,6 +53,10 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	creds   *credentialCache
+	cost    int
+	// dummyHash is checked for unknown usernames, at the service's cost,
+	// so that they take as long as a wrong password.
+	dummyHash func() []byte
 	// busy holds the sandboxes being seeded or erased, so that two resets
 	// of one sandbox do not interleave.
 	busyMu sync.Mutex
@@ -69,6 +80,18 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.cost = opts.BcryptCost
+	if s.cost == 0 {
+		s.cost = bcrypt.DefaultCost
+	}
+	if s.cost < bcrypt.MinCost || s.cost > bcrypt.MaxCost {
+		reg.close()
+		return nil, fmt.Errorf("tenant: Options.BcryptCost %d: want %d to %d, or 0 for %d", opts.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost, bcrypt.DefaultCost)
+	}
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), s.cost)
+		return h
+	})
 	// The registry keeps milliseconds: what is returned must equal what
 	// is read back.
 	clock := s.now
