@@ -33,6 +33,12 @@ const fhirBasePath = "/fhir"
 // requestLogFile is the request log's file in the data directory.
 const requestLogFile = "requestlog.db"
 
+// defaultRegistrationScopes are what an app registering itself in the
+// default sandbox without an initial access token may read: what the demo
+// app may read there anyway. Writes, system/ scopes and backend services
+// need an initial access token from the operator.
+const defaultRegistrationScopes = "patient/*.rs user/*.rs"
+
 // redisPrefix starts every key the gateway keeps in Redis.
 const redisPrefix = "hps:smart:"
 
@@ -199,7 +205,8 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Path:  p.tenants,
 		Store: store,
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
-			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent, DynamicRegistration: true}},
+			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent,
+				DynamicRegistration: true, RegistrationScopes: defaultRegistrationScopes}},
 		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
