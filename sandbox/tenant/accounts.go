@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -146,30 +145,6 @@ func (s *Service) AccountByOIDC(ctx context.Context, issuer, subject string) (*A
 	if err != nil {
 		return nil, fmt.Errorf("%w: no account is linked to %s at %s", ErrNotFound, subject, issuer)
 	}
-	return a, nil
-}
-
-// Authenticate checks a username and password. bcrypt is slow on purpose
-// (tens of milliseconds), so a successful check is remembered for a few
-// minutes: API clients send Basic credentials with every call.
-func (s *Service) Authenticate(ctx context.Context, username, password string) (*Account, error) {
-	if a := s.creds.get(username, password); a != nil {
-		return a, nil
-	}
-	a, err := s.reg.account(ctx, "username", username)
-	if errors.Is(err, ErrNotFound) {
-		// Spend the same time as a wrong password, so that timing does not
-		// tell which usernames exist.
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
-		return nil, ErrBadCredentials
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(a.passwordHash) == 0 || bcrypt.CompareHashAndPassword(a.passwordHash, []byte(password)) != nil {
-		return nil, ErrBadCredentials
-	}
-	s.creds.put(username, password, a)
 	return a, nil
 }
 

@@ -146,12 +146,12 @@ func TestAccounts_PasswordsAndOIDCIdentities(t *testing.T) {
 	if made, _ := s.EnsureOperator(ctx, "operator2", "other-password"); made {
 		t.Error("EnsureOperator made a second operator")
 	}
-	op, err := s.Authenticate(ctx, "operator", "first-password")
+	op, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "first-password"})
 	if err != nil || op.Role != RoleOperator {
 		t.Fatalf("operator sign-in: %v %v", op, err)
 	}
 	for _, creds := range [][2]string{{"operator", "wrong-password"}, {"nobody", "first-password"}, {"operator", ""}} {
-		if _, err := s.Authenticate(ctx, creds[0], creds[1]); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.Authenticate(ctx, SignIn{Username: creds[0], Password: creds[1]}); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("Authenticate(%q, %q) = %v, want ErrBadCredentials", creds[0], creds[1], err)
 		}
 	}
@@ -185,7 +185,7 @@ func TestAccounts_PasswordsAndOIDCIdentities(t *testing.T) {
 	if err != nil || a.Username != "carol" || a.Supplier != "acme" {
 		t.Errorf("AccountByOIDC = %+v, %v", a, err)
 	}
-	if _, err := s.Authenticate(ctx, "carol", ""); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.Authenticate(ctx, SignIn{Username: "carol", Password: ""}); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("password sign-in to an OIDC-only account: %v", err)
 	}
 	if _, err := s.CreateAccount(ctx, op, NewAccount{Username: "dave", Role: RoleReviewer,
@@ -196,10 +196,10 @@ func TestAccounts_PasswordsAndOIDCIdentities(t *testing.T) {
 	if err := s.SetPassword(ctx, op, "operator", "second-password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, "operator", "first-password"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "first-password"}); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("old password after a change: %v", err)
 	}
-	if _, err := s.Authenticate(ctx, "operator", "second-password"); err != nil {
+	if _, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "second-password"}); err != nil {
 		t.Errorf("new password: %v", err)
 	}
 	if err := s.SetPassword(ctx, supplierA, "operator", "third-password"); !errors.Is(err, ErrNotFound) {

@@ -36,6 +36,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// SignInLimits bound password guessing; nil means
+	// DefaultSignInLimits.
+	SignInLimits *SignInLimits
 	// BcryptCost is the cost of the bcrypt hashes of passwords and app
 	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
 	// to bcrypt.MinCost: a check costs what the stored hash says, so a
@@ -53,6 +56,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	creds   *credentialCache
+	signIns signInLimiters
 	cost    int
 	// dummyHash is checked for unknown usernames, at the service's cost,
 	// so that they take as long as a wrong password.
@@ -97,6 +101,11 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	clock := s.now
 	s.now = func() time.Time { return clock().Truncate(time.Millisecond) }
 	s.creds = newCredentialCache(s.now)
+	limits := DefaultSignInLimits()
+	if opts.SignInLimits != nil {
+		limits = *opts.SignInLimits
+	}
+	s.signIns = newSignInLimiters(limits, s.now)
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
 	if def.Name == "" {
