@@ -207,8 +207,11 @@ type App struct {
 	JWKS    json.RawMessage `json:"jwks,omitempty"`
 	JWKSURL string          `json:"jwks_url,omitempty"`
 	// Dynamic says the app registered itself (RFC 7591).
-	Dynamic bool      `json:"dynamic"`
-	Created time.Time `json:"created"`
+	Dynamic bool `json:"dynamic"`
+	// RegistrationToken is the id of the initial access token it registered
+	// itself with, if any.
+	RegistrationToken string    `json:"registration_token,omitempty"`
+	Created           time.Time `json:"created"`
 
 	secretHash []byte
 }

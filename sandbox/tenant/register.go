@@ -115,8 +115,9 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 		return nil, regError(http.StatusForbidden, "access_denied", "sandbox %s does not allow dynamic registration; register the app in the portal", sandbox)
 	}
 	token, hasToken := bearerToken(r)
+	var iat *RegistrationToken
 	if hasToken {
-		if _, err := s.checkRegistrationToken(r.Context(), sandbox, token); err != nil {
+		if iat, err = s.checkRegistrationToken(r.Context(), sandbox, token); err != nil {
 			return nil, badToken(err)
 		}
 	}
@@ -161,6 +162,7 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 		if err := s.reg.useRegistrationToken(r.Context(), sandbox, registrationTokenHash(token), s.now()); err != nil {
 			return nil, badToken(err)
 		}
+		app.RegistrationToken = iat.ID
 	}
 	if err := s.reg.insertApp(r.Context(), app); err != nil {
 		return nil, err

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // register posts metadata to h for sandbox, with an initial access token
@@ -170,6 +173,46 @@ func TestRegistration_InitialAccessToken_IsBoundToItsSandboxExpiresAndCountsItsU
 	apps, _ := s.Apps(ctx, operator, "bravo")
 	if len(apps) != 0 {
 		t.Errorf("bravo has apps registered with acme's token: %v", apps)
+	}
+	apps, _ = s.Apps(ctx, operator, "acme-a")
+	byToken := map[string]int{}
+	for _, a := range apps {
+		byToken[a.RegistrationToken]++
+	}
+	if byToken[list[len(list)-1].ID] != 2 || len(apps) != 3 {
+		t.Errorf("apps by the token they registered with: %v, want 2 of the unlimited token and 3 in all", byToken)
+	}
+}
+
+// TestOpen_WarnsOfAppsThatRegisteredThemselvesWithMoreThanReads: a
+// registry of before initial access tokens may hold an attacker's backend
+// service; the operator is told at start.
+func TestOpen_WarnsOfAppsThatRegisteredThemselvesWithMoreThanReads(t *testing.T) {
+	dir := t.TempDir()
+	s, store := newService(t, Options{Path: dir + "/" + FileName})
+	ctx := context.Background()
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "old", Name: "Old", SeedPatients: intp(-1)}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := publicJWKS(t)
+	for _, spec := range []NewApp{
+		{Name: "Intruder", Type: "confidential-asymmetric", JWKS: pub, Scopes: "system/*.cruds"},
+		{Name: "Reader", Type: "public", RedirectURIs: []string{"https://r.example/cb"}, Scopes: "launch patient/*.rs"},
+	} {
+		if _, _, err := s.registerApp(ctx, "old", spec, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	var logs strings.Builder
+	s2, err := Open(ctx, Options{Path: dir + "/" + FileName, Store: store, BcryptCost: bcrypt.MinCost,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := logs.String(); strings.Count(got, "level=WARN") != 1 || !strings.Contains(got, "system/*.cruds") || strings.Contains(got, "patient/*.rs") {
+		t.Errorf("logs at start:\n%s\nwant one warning, of the backend service", got)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fixtures"
+	"hpsandbox/smart"
 )
 
 // Options configure a Service.
@@ -126,7 +127,49 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		reg.close()
 		return nil, err
 	}
+	s.warnOfOpenRegistrations(ctx)
 	return s, nil
+}
+
+// warnOfOpenRegistrations logs the apps that registered themselves with
+// more than an app without an initial access token may have now: before
+// initial access tokens, anyone could register a backend service with
+// system/*.cruds in a sandbox open to registration. They keep working;
+// their sandbox's owner or an operator should look at them.
+func (s *Service) warnOfOpenRegistrations(ctx context.Context) {
+	sbs, err := s.reg.sandboxes(ctx, "")
+	if err != nil {
+		s.log.Warn("listing sandboxes to check dynamically registered apps", "err", err)
+		return
+	}
+	for _, sb := range sbs {
+		apps, err := s.reg.apps(ctx, sb.ID)
+		if err != nil {
+			s.log.Warn("listing apps to check dynamically registered apps", "sandbox", sb.ID, "err", err)
+			return
+		}
+		for _, a := range apps {
+			if a.Dynamic && a.RegistrationToken == "" && !anonymousMay(a) {
+				s.log.Warn("an app registered itself with more than registration without an initial access token allows now; check that its sandbox's owner knows it",
+					"sandbox", sb.ID, "client_id", a.ClientID, "type", a.Type, "scopes", a.Scopes, "registered", a.Created)
+			}
+		}
+	}
+}
+
+// anonymousMay reports whether an app is one that could register without
+// an initial access token in a sandbox allowing every read scope.
+func anonymousMay(a *App) bool {
+	scopes, err := smart.ParseScopes(a.Scopes)
+	if err != nil || len(a.RedirectURIs) == 0 {
+		return false
+	}
+	for _, sc := range scopes {
+		if sc.Level == smart.LevelSystem || sc.Permits(smart.Create) || sc.Permits(smart.Update) || sc.Permits(smart.Delete) {
+			return false
+		}
+	}
+	return true
 }
 
 // Close closes the registry.
