@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"hpsandbox/smart"
 )
 
 // openRegistration is a sandbox's settings that open registration and let
@@ -154,6 +156,24 @@ func FuzzRegistration(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusCreated && rec.Code != http.StatusBadRequest && rec.Code != http.StatusForbidden {
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+		// Without an initial access token, nothing but reads registers.
+		var got struct {
+			Scope string `json:"scope"`
+		}
+		if rec.Code == http.StatusCreated {
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			scopes, err := smart.ParseScopes(got.Scope)
+			if err != nil {
+				t.Fatalf("registered scope %q: %v", got.Scope, err)
+			}
+			for _, sc := range scopes {
+				if sc.Level == smart.LevelSystem || sc.Permits(smart.Create) || sc.Permits(smart.Update) || sc.Permits(smart.Delete) {
+					t.Fatalf("%q registered %q without an initial access token", body, sc.Name)
+				}
+			}
 		}
 	})
 }

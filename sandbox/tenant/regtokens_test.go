@@ -327,3 +327,32 @@ func (c *fakeClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+// FuzzRegistrationToken: whatever the Authorization header, a registration
+// that needs a token is 401 or 400, never registered, never a 500.
+func FuzzRegistrationToken(f *testing.F) {
+	s, _ := newService(f, Options{Default: Sandbox{Settings: *openRegistration()}})
+	_, token, err := s.IssueRegistrationToken(context.Background(), operator, "default", NewRegistrationToken{MaxUses: intp(0)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := s.RegistrationHandler(func(*http.Request) string { return "default" })
+	for _, seed := range []string{"", "Bearer", "Bearer ", "Bearer x", "bearer " + token + "x", "Basic Zm9vOmJhcg==", "Bearer " + token[:10],
+		"Bearer  " + strings.ToUpper(token), "Bearer hpsiat_"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, auth string) {
+		if strings.Contains(auth, token) {
+			t.Skip() // the real token, somewhere in it: may well register
+		}
+		req := httptest.NewRequest(http.MethodPost, "/register", strings.NewReader(
+			`{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none","scope":"patient/*.cruds"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header["Authorization"] = []string{auth}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized && rec.Code != http.StatusBadRequest {
+			t.Fatalf("Authorization %q: %d %s", auth, rec.Code, rec.Body)
+		}
+	})
+}
