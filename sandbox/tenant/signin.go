@@ -35,10 +35,10 @@ type SignInLimits struct {
 
 // DefaultSignInLimits: 5 wrong passwords for an account, or 20 from an
 // address (a whole office may share one), are free; then waits of 1 s,
-// 2 s, 4 s, … up to 15 minutes. A count left alone for an hour starts
-// over, and a success starts the account's over at once. An attacker who
-// keeps failing can keep an account at the 15-minute wait, but never lock
-// it for longer than that after the last failure.
+// 2 s, 4 s, … up to 15 minutes. A count whose last failure is an hour old
+// starts over, and a success starts the account's over at once. An
+// attacker who keeps failing can keep an account at the 15-minute wait,
+// but never lock it for longer than that after its last failure.
 func DefaultSignInLimits() SignInLimits {
 	return SignInLimits{
 		PerAccount: throttle.Policy{Free: 5, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour},
@@ -75,46 +75,54 @@ func newSignInLimiters(l SignInLimits, now func() time.Time) signInLimiters {
 // address has failed too often lately (a *ThrottledError, before any
 // check). bcrypt is slow on purpose (tens of milliseconds), so a
 // successful check is remembered for a few minutes: API clients send Basic
-// credentials with every call.
+// credentials with every call, some of them side by side.
 func (s *Service) Authenticate(ctx context.Context, in SignIn) (*Account, error) {
-	// Both counts are taken before the check, so that attempts sent side by
-	// side cannot all pass before the first failure is counted.
+	addr := addressKey(in.From)
+	wait := s.signIns.accounts.Wait(in.Username)
+	if addr != "" {
+		wait = max(wait, s.signIns.addresses.Wait(addr))
+	}
+	if wait > 0 {
+		return nil, &ThrottledError{RetryAfter: wait}
+	}
+	// Only while nothing waits: a remembered password must not tell a
+	// guesser that it guessed right while the account is held.
+	if a := s.creds.get(in.Username, in.Password); a != nil {
+		return a, nil
+	}
 	if wait := s.signIns.accounts.Try(in.Username); wait > 0 {
 		return nil, &ThrottledError{RetryAfter: wait}
 	}
-	addr := addressKey(in.From)
 	if addr != "" {
 		if wait := s.signIns.addresses.Try(addr); wait > 0 {
-			s.signIns.accounts.Forgive(in.Username)
+			s.signIns.accounts.Done(in.Username)
 			return nil, &ThrottledError{RetryAfter: wait}
 		}
 	}
 	a, err := s.checkPassword(ctx, in.Username, in.Password)
 	switch {
 	case errors.Is(err, ErrBadCredentials):
-		// Both counts stand.
-	case err != nil:
-		// Not the caller's fault: take the attempt back.
-		s.signIns.accounts.Forgive(in.Username)
+		s.signIns.accounts.Fail(in.Username)
 		if addr != "" {
-			s.signIns.addresses.Forgive(addr)
+			s.signIns.addresses.Fail(addr)
 		}
 	default:
-		// A success starts the account's count over, but only takes this
-		// attempt off the address's: signing in to one's own account must
-		// not wipe out guesses at others.
-		s.signIns.accounts.Reset(in.Username)
+		// A success starts the account's count over, but not the
+		// address's: signing in to one's own account must not wipe out
+		// guesses at others. Any other error is not the caller's fault.
+		s.signIns.accounts.Done(in.Username)
+		if err == nil {
+			s.signIns.accounts.Reset(in.Username)
+		}
 		if addr != "" {
-			s.signIns.addresses.Forgive(addr)
+			s.signIns.addresses.Done(addr)
 		}
 	}
 	return a, err
 }
 
+// checkPassword checks a password against the registry's hash.
 func (s *Service) checkPassword(ctx context.Context, username, password string) (*Account, error) {
-	if a := s.creds.get(username, password); a != nil {
-		return a, nil
-	}
 	a, err := s.reg.account(ctx, "username", username)
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same time as a wrong password, so that timing does not

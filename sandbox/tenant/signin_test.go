@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,8 +45,7 @@ func TestAuthenticate_WrongPasswordsBackOffPerAccountAndPerAddress(t *testing.T)
 		{"… so the address waits, whatever the account", "carol", "password-of-carol", "192.0.2.1:6002", 0, throttled, time.Second},
 		{"another address is not held up", "carol", "password-of-carol", "203.0.113.9:1", 0, ok, 0},
 		{"after the address's wait, a success", "dave", "password-of-dave", "192.0.2.1:1", time.Second, ok, 0},
-		{"does not clear the address's count", "dave", "x", "192.0.2.1:1", 0, throttled, time.Second},
-		{"whose next failure", "dave", "x", "192.0.2.1:1", time.Second, bad, 0},
+		{"does not clear the address's count: its next failure", "dave", "x", "192.0.2.1:1", 0, bad, 0},
 		{"doubles its wait", "dave", "password-of-dave", "192.0.2.1:1", 0, throttled, 2 * time.Second},
 		{"one IPv6 /64 is one address", "bob", "password-of-bob", "[2001:db8::1]:1", 0, ok, 0},
 	}
@@ -120,5 +120,50 @@ func TestAddressKey(t *testing.T) {
 		if got := addressKey(from); got != want {
 			t.Errorf("addressKey(%q) = %q, want %q", from, got, want)
 		}
+	}
+}
+
+func TestAuthenticate_ARememberedPasswordWaitsLikeAnyOtherWhileTheAccountIsHeld(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s, _ := newService(t, Options{Now: clock.Now})
+	ctx := context.Background()
+	if _, err := s.CreateAccount(ctx, operator, NewAccount{Username: "ci", Role: RoleReviewer, Password: "password-of-ci"}); err != nil {
+		t.Fatal(err)
+	}
+	right := SignIn{Username: "ci", Password: "password-of-ci", From: "192.0.2.1:1"}
+	if _, err := s.Authenticate(ctx, right); err != nil {
+		t.Fatal(err)
+	}
+	// A client sending its (remembered) credentials side by side is never
+	// held up.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for range 50 {
+		wg.Go(func() {
+			if _, err := s.Authenticate(ctx, right); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d of 50 simultaneous sign-ins failed: %v", len(errs), errs[0])
+	}
+	// A guesser elsewhere makes the account wait, and then the remembered
+	// password is not looked at either: it would tell the guesser.
+	for range DefaultSignInLimits().PerAccount.Free + 1 {
+		if _, err := s.Authenticate(ctx, SignIn{Username: "ci", Password: "guess", From: "198.51.100.1:1"}); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("a guess: %v", err)
+		}
+	}
+	if _, err := s.Authenticate(ctx, right); !errors.As(err, new(*ThrottledError)) {
+		t.Errorf("the remembered password while the account waits: %v, want a ThrottledError", err)
+	}
+	clock.Advance(time.Second)
+	if _, err := s.Authenticate(ctx, right); err != nil {
+		t.Errorf("after the wait: %v", err)
 	}
 }

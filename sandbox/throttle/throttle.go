@@ -1,8 +1,9 @@
-// Package throttle slows down guessing: it counts the attempts made under a
-// key (an account, a client address) and tells how long the next one must
+// Package throttle slows down guessing: it counts the failures under a key
+// (an account, a client address) and tells how long the next attempt must
 // wait, doubling the wait with each failure beyond a free allowance, up to
-// a cap. A cap, and forgetting keys left alone, mean that an attacker who
-// fails on purpose delays a real user for at most the cap, never for good.
+// a cap. A cap, and forgetting keys that stop failing, mean that an
+// attacker who fails on purpose delays a real user for at most the cap,
+// never for good.
 //
 // It keeps its counts in memory, bounded, for one process; it is not a
 // request-rate limiter for an API, and knows nothing of HTTP.
@@ -22,12 +23,12 @@ type Policy struct {
 	Base time.Duration
 	// Max caps a wait.
 	Max time.Duration
-	// Forget is how long a key may go without an attempt before its count
-	// starts over; at least Max.
+	// Forget is how long after its last failure a key's count starts
+	// over; at least Max. Successes do not keep a count alive.
 	Forget time.Duration
 }
 
-// Limiter counts attempts per key. It is safe for concurrent use.
+// Limiter counts failures per key. It is safe for concurrent use.
 type Limiter struct {
 	p       Policy
 	now     func() time.Time
@@ -39,8 +40,10 @@ type Limiter struct {
 
 type count struct {
 	failures int
-	last     time.Time // of the last attempt counted
-	until    time.Time // no attempt before this
+	// pending are attempts under way: Try let them through and their
+	// Fail or Done has not come yet.
+	pending  int
+	lastFail time.Time
 }
 
 // DefaultMaxKeys bounds the keys a Limiter keeps unless New is told
@@ -49,7 +52,7 @@ const DefaultMaxKeys = 10000
 
 // New returns a Limiter counting by p, reading the time from now (nil:
 // time.Now) and keeping at most maxKeys keys (0: DefaultMaxKeys). A
-// Policy without Base or Max never makes anyone wait.
+// Policy without Base never makes anyone wait.
 func New(p Policy, now func() time.Time, maxKeys int) *Limiter {
 	if now == nil {
 		now = time.Now
@@ -63,108 +66,90 @@ func New(p Policy, now func() time.Time, maxKeys int) *Limiter {
 	return &Limiter{p: p, now: now, maxKeys: maxKeys, keys: map[string]*count{}}
 }
 
-// Try takes an attempt under key. While key must wait, it returns how much
-// longer and counts nothing. Otherwise it returns 0 and counts the attempt
-// as a failure at once, so that attempts made side by side cannot slip
-// past the count; Reset or Forgive take it back when the attempt succeeds.
+// Try asks to make an attempt under key. It returns 0 when the attempt may
+// go ahead, and the caller then reports its outcome with Fail or Done.
+// Otherwise it returns how long to wait: the back-off after the last
+// failure, or, while as many attempts are under way as the free failures
+// left would allow, Base (attempts sent side by side must not all slip
+// past the count before the first of them fails).
 func (l *Limiter) Try(key string) time.Duration {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.keys[key]
-	if c != nil && now.Sub(c.last) >= l.p.Forget {
-		delete(l.keys, key)
-		c = nil
-	}
-	if c != nil && now.Before(c.until) {
-		return c.until.Sub(now)
-	}
+	c := l.live(key, now)
 	if c == nil {
 		l.makeRoom(now)
 		c = &count{}
 		l.keys[key] = c
 	}
-	c.failures++
-	c.last = now
-	c.until = now.Add(l.wait(c.failures))
+	if wait := l.waitOf(c, now); wait > 0 {
+		return wait
+	}
+	if l.p.Base > 0 && c.pending > 0 && c.failures+c.pending > l.p.Free {
+		return l.p.Base
+	}
+	c.pending++
 	return 0
 }
 
-// Wait returns how long key must still wait before an attempt, counting
-// nothing.
-func (l *Limiter) Wait(key string) time.Duration {
+// Fail reports that an attempt Try let through failed.
+func (l *Limiter) Fail(key string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if c := l.keys[key]; c != nil && now.Sub(c.last) < l.p.Forget && now.Before(c.until) {
-		return c.until.Sub(now)
+	c := l.live(key, now)
+	if c == nil {
+		// Forgotten or evicted while the attempt ran: count it afresh.
+		l.makeRoom(now)
+		c = &count{}
+		l.keys[key] = c
 	}
-	return 0
+	c.pending = max(0, c.pending-1)
+	c.failures++
+	c.lastFail = now
 }
 
-// Reset forgets key: its next attempt is its first.
-func (l *Limiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.keys, key)
-}
-
-// Forgive takes back one attempt Try counted under key, which succeeded;
-// the failures before it still count.
-func (l *Limiter) Forgive(key string) {
+// Done reports that an attempt Try let through did not fail (or failed
+// through no fault of the caller's): it does not count, and the failures
+// before it still do.
+func (l *Limiter) Done(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.keys[key]
 	if c == nil {
 		return
 	}
-	c.failures--
-	switch {
-	case c.failures <= 0:
+	c.pending = max(0, c.pending-1)
+	if c.pending == 0 && c.failures == 0 {
 		delete(l.keys, key)
-	case c.failures <= l.p.Free:
-		c.until = time.Time{}
-	default:
-		c.until = c.last.Add(l.wait(c.failures))
 	}
 }
 
-// wait is the wait after n failures.
-func (l *Limiter) wait(n int) time.Duration {
-	over := n - l.p.Free
-	if over <= 0 || l.p.Base <= 0 {
-		return 0
-	}
-	w := l.p.Base
-	for i := 1; i < over && w < l.p.Max; i++ {
-		w *= 2
-	}
-	return min(w, l.p.Max)
-}
-
-// makeRoom keeps the map under maxKeys before a key is added: first it
-// drops keys left alone past Forget, then, if still full, the key with the
-// fewest failures (the oldest of those), so that flooding the limiter with
-// new keys cannot wipe out the count of a key under attack.
-func (l *Limiter) makeRoom(now time.Time) {
-	if len(l.keys) < l.maxKeys {
+// Reset forgets key's failures: its next failure is its first. Attempts
+// under way still report.
+func (l *Limiter) Reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.keys[key]
+	if c == nil {
 		return
 	}
-	for k, c := range l.keys {
-		if now.Sub(c.last) >= l.p.Forget {
-			delete(l.keys, k)
-		}
+	c.failures = 0
+	if c.pending == 0 {
+		delete(l.keys, key)
 	}
-	for len(l.keys) >= l.maxKeys {
-		var victim string
-		var vc *count
-		for k, c := range l.keys {
-			if vc == nil || c.failures < vc.failures || (c.failures == vc.failures && c.last.Before(vc.last)) {
-				victim, vc = k, c
-			}
-		}
-		delete(l.keys, victim)
+}
+
+// Wait returns how long key must still wait before an attempt.
+func (l *Limiter) Wait(key string) time.Duration {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.live(key, now)
+	if c == nil {
+		return 0
 	}
+	return l.waitOf(c, now)
 }
 
 // Len returns how many keys the limiter holds.
@@ -172,4 +157,56 @@ func (l *Limiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.keys)
+}
+
+// live returns key's count, having started it over if its last failure
+// is older than Forget; nil when there is none.
+func (l *Limiter) live(key string, now time.Time) *count {
+	c := l.keys[key]
+	if c != nil && c.failures > 0 && now.Sub(c.lastFail) >= l.p.Forget {
+		c.failures = 0
+	}
+	return c
+}
+
+// waitOf is how long c must still wait at now.
+func (l *Limiter) waitOf(c *count, now time.Time) time.Duration {
+	over := c.failures - l.p.Free
+	if over <= 0 || l.p.Base <= 0 {
+		return 0
+	}
+	w := l.p.Base
+	for i := 1; i < over && w < l.p.Max; i++ {
+		w *= 2
+	}
+	if l.p.Max > 0 {
+		w = min(w, l.p.Max)
+	}
+	return max(0, c.lastFail.Add(w).Sub(now))
+}
+
+// makeRoom keeps the map under maxKeys before a key is added: first it
+// drops keys whose count is over and that have no attempt under way, then,
+// if still full, the key with the fewest failures (the oldest of those),
+// so that flooding the limiter with new keys cannot wipe out the count of
+// a key under attack.
+func (l *Limiter) makeRoom(now time.Time) {
+	if len(l.keys) < l.maxKeys {
+		return
+	}
+	for k, c := range l.keys {
+		if c.pending == 0 && (c.failures == 0 || now.Sub(c.lastFail) >= l.p.Forget) {
+			delete(l.keys, k)
+		}
+	}
+	for len(l.keys) >= l.maxKeys {
+		var victim string
+		var vc *count
+		for k, c := range l.keys {
+			if vc == nil || c.failures < vc.failures || (c.failures == vc.failures && c.lastFail.Before(vc.lastFail)) {
+				victim, vc = k, c
+			}
+		}
+		delete(l.keys, victim)
+	}
 }

@@ -19,30 +19,40 @@ func newLimiter(maxKeys int) (*Limiter, *clock) {
 	return New(policy, c.now, maxKeys), c
 }
 
+// fail makes one attempt under key that fails, and returns the wait
+// before the next.
+func fail(t *testing.T, l *Limiter, key string) time.Duration {
+	t.Helper()
+	if w := l.Try(key); w != 0 {
+		t.Fatalf("attempt under %s refused: wait %s", key, w)
+	}
+	l.Fail(key)
+	return l.Wait(key)
+}
+
 func TestLimiter_FreeFailuresThenDoublingWaitsUpToTheCap(t *testing.T) {
 	l, c := newLimiter(0)
 	// After each failure, the wait before the next attempt.
 	want := []time.Duration{0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
 	for i, w := range want {
-		if got := l.Try("alice"); got != 0 {
-			t.Fatalf("attempt %d refused: wait %s", i+1, got)
-		}
-		if got := l.Wait("alice"); got != w {
+		if got := fail(t, l, "alice"); got != w {
 			t.Errorf("after failure %d: wait %s, want %s", i+1, got, w)
 		}
 		if w > 0 {
 			if got := l.Try("alice"); got != w {
 				t.Errorf("an attempt during the wait: %s, want the %s left", got, w)
 			}
-			c.advance(w)
+			c.advance(w / 2)
+			if got := l.Wait("alice"); got != w-w/2 {
+				t.Errorf("half-way through the wait: %s left, want %s", got, w-w/2)
+			}
+			c.advance(w - w/2)
 		}
 	}
 	for range 20 {
-		l.Try("alice")
-		c.advance(l.Wait("alice"))
+		c.advance(fail(t, l, "alice"))
 	}
-	l.Try("alice")
-	if got := l.Wait("alice"); got != policy.Max {
+	if got := fail(t, l, "alice"); got != policy.Max {
 		t.Errorf("after many failures: %s, want the cap %s", got, policy.Max)
 	}
 	if got := l.Wait("bob"); got != 0 {
@@ -50,63 +60,62 @@ func TestLimiter_FreeFailuresThenDoublingWaitsUpToTheCap(t *testing.T) {
 	}
 }
 
-func TestLimiter_ResetStartsOverAndForgiveTakesBackOneAttempt(t *testing.T) {
-	l, _ := newLimiter(0)
+func TestLimiter_ResetStartsOverAndDoneDoesNotCount(t *testing.T) {
+	l, c := newLimiter(0)
 	for range 5 {
-		l.Try("k")
+		c.advance(fail(t, l, "k"))
 	}
-	if l.Wait("k") == 0 {
-		t.Fatal("no wait after 5 failures")
-	}
+	fail(t, l, "k")
 	l.Reset("k")
 	if got := l.Wait("k"); got != 0 || l.Len() != 0 {
 		t.Errorf("after Reset: wait %s, %d keys", got, l.Len())
 	}
-	for range 4 { // three free failures, and a fourth that succeeds
-		l.Try("k")
+	for range 3 {
+		fail(t, l, "k")
 	}
-	l.Forgive("k")
-	if got := l.Wait("k"); got != 0 {
-		t.Errorf("a success forgiven still waits %s", got)
+	for range 10 { // successes neither count nor clear
+		if w := l.Try("k"); w != 0 {
+			t.Fatalf("a success's attempt refused: %s", w)
+		}
+		l.Done("k")
 	}
-	l.Try("k")
-	if got := l.Wait("k"); got != time.Second {
-		t.Errorf("the failure after: %s, want the first wait", got)
+	if got := fail(t, l, "k"); got != time.Second {
+		t.Errorf("the failure after three and some successes: %s, want the first wait", got)
 	}
-	l.Forgive("nobody") // nothing to take back
+	l.Done("nobody") // nothing to report
+	l.Reset("nobody")
 }
 
-func TestLimiter_ForgetsAKeyLeftAloneAndNeverWaitsBeyondTheCap(t *testing.T) {
+func TestLimiter_ForgetsACountWhoseLastFailureIsOld_SuccessesDoNotKeepItAlive(t *testing.T) {
 	l, c := newLimiter(0)
 	for range 30 {
-		l.Try("k")
-		c.advance(l.Wait("k"))
+		c.advance(fail(t, l, "k"))
 	}
-	l.Try("k")
-	if got := l.Wait("k"); got > policy.Max {
+	if got := fail(t, l, "k"); got > policy.Max {
 		t.Fatalf("wait %s beyond the cap", got)
 	}
 	c.advance(policy.Max)
-	if got := l.Try("k"); got != 0 {
-		t.Errorf("after the cap has passed: refused for %s", got)
+	for range 10 { // successes through the hour
+		if w := l.Try("k"); w != 0 {
+			t.Fatalf("after the cap has passed: refused for %s", w)
+		}
+		l.Done("k")
+		c.advance(policy.Forget / 10)
 	}
-	c.advance(policy.Forget)
-	l.Try("k")
-	if got := l.Wait("k"); got != 0 {
-		t.Errorf("a key left alone for %s still counts: wait %s", policy.Forget, got)
+	if got := fail(t, l, "k"); got != 0 {
+		t.Errorf("an hour after the last failure, a failure still waits %s: the count should have started over", got)
 	}
 }
 
 func TestLimiter_BoundedMemory_FloodingCannotEvictAKeyUnderAttack(t *testing.T) {
 	l, c := newLimiter(100)
 	for range 10 {
-		l.Try("victim")
-		c.advance(l.Wait("victim"))
+		c.advance(fail(t, l, "victim"))
 	}
-	l.Try("victim")
+	fail(t, l, "victim")
 	before := l.Wait("victim")
 	for i := range 10000 {
-		l.Try("flood-" + strconv.Itoa(i))
+		fail(t, l, "flood-"+strconv.Itoa(i))
 	}
 	if l.Len() > 100 {
 		t.Errorf("%d keys, want at most 100", l.Len())
@@ -115,7 +124,7 @@ func TestLimiter_BoundedMemory_FloodingCannotEvictAKeyUnderAttack(t *testing.T) 
 		t.Errorf("the victim's wait after the flood: %s, want %s kept", got, before)
 	}
 	c.advance(policy.Forget)
-	l.Try("late")
+	fail(t, l, "late")
 	if l.Len() != 1 {
 		t.Errorf("%d keys after all were left alone past Forget, want only the new one", l.Len())
 	}
@@ -139,6 +148,21 @@ func TestLimiter_AttemptsSideBySideCannotSlipPastTheCount(t *testing.T) {
 	if allowed != policy.Free+1 {
 		t.Errorf("%d of 50 simultaneous attempts went through, want %d", allowed, policy.Free+1)
 	}
+	for range allowed {
+		l.Fail("k")
+	}
+	if got := l.Wait("k"); got != time.Second {
+		t.Errorf("after the %d failed: wait %s", allowed, got)
+	}
+	// Once a key has failed past its free ones, one attempt at a time.
+	l2, c := newLimiter(0)
+	for range 4 {
+		fail(t, l2, "k")
+	}
+	c.advance(time.Second)
+	if l2.Try("k") != 0 || l2.Try("k") == 0 {
+		t.Error("two attempts at once after the free failures")
+	}
 }
 
 func TestLimiter_WithoutBaseNeverWaits(t *testing.T) {
@@ -147,5 +171,6 @@ func TestLimiter_WithoutBaseNeverWaits(t *testing.T) {
 		if got := l.Try("k"); got != 0 {
 			t.Fatalf("waits %s", got)
 		}
+		l.Fail("k")
 	}
 }
