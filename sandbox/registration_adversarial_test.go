@@ -244,3 +244,41 @@ func TestAdversarial_LoopbackPortsOutsideOneTo65535_AreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestAdversarial_GuessingPasswordsAtTheAdminAPI_IsSlowedDownNotLockedForGood(t *testing.T) {
+	env := newGatewayEnv(t, false)
+	ctx := context.Background()
+	if _, err := env.tenants.CreateAccount(ctx, testOperator, tenant.NewAccount{Username: "victim", Role: tenant.RoleReviewer,
+		Password: "the-victims-password"}); err != nil {
+		t.Fatal(err)
+	}
+	me := func(user, password string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, env.srv.URL+"/admin/api/me", nil)
+		req.SetBasicAuth(user, password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	limits := tenant.DefaultSignInLimits().PerAccount
+	statuses := map[int]int{}
+	for i := range 40 {
+		statuses[me("victim", "guess-"+strings.Repeat("x", i)).StatusCode]++
+	}
+	if statuses[http.StatusUnauthorized] != limits.Free+1 || statuses[http.StatusTooManyRequests] != 40-limits.Free-1 {
+		t.Errorf("40 quick guesses: %v, want %d checked (401) and the rest refused unchecked (429)", statuses, limits.Free+1)
+	}
+	resp := me("victim", "the-victims-password")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" ||
+		resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("the right password during the wait: %d %q %q", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"))
+	}
+	// The gateway's clock is the test's: after the wait, the real user is in.
+	env.clock.Advance(limits.Max)
+	if resp := me("victim", "the-victims-password"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the right password after the longest wait: %d", resp.StatusCode)
+	}
+}
