@@ -62,11 +62,12 @@ func (s *Service) IssueRegistrationToken(ctx context.Context, who *Account, sand
 	if _, err := s.changeable(ctx, who, sandbox); err != nil {
 		return nil, "", err
 	}
-	ttl := time.Duration(req.ExpiresIn) * time.Second
-	switch {
+	ttl := DefaultRegistrationTokenTTL
+	switch maxSecs := int(MaxRegistrationTokenTTL / time.Second); {
 	case req.ExpiresIn == 0:
-		ttl = DefaultRegistrationTokenTTL
-	case req.ExpiresIn < 60 || ttl > MaxRegistrationTokenTTL:
+	case req.ExpiresIn >= 60 && req.ExpiresIn <= maxSecs: // compared before multiplying, which could overflow
+		ttl = time.Duration(req.ExpiresIn) * time.Second
+	default:
 		return nil, "", invalid("expires_in", "%d: want 60 to %d seconds (90 days), or leave it out for a day", req.ExpiresIn, int(MaxRegistrationTokenTTL/time.Second))
 	}
 	uses := 1

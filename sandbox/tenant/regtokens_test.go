@@ -255,6 +255,7 @@ func TestRegistrationTokens_OnlyTheSandboxOwnerIssuesAndRevokes(t *testing.T) {
 		{"expires_in", NewRegistrationToken{ExpiresIn: 59}},
 		{"expires_in", NewRegistrationToken{ExpiresIn: -1}},
 		{"expires_in", NewRegistrationToken{ExpiresIn: int(MaxRegistrationTokenTTL/time.Second) + 1}},
+		{"expires_in", NewRegistrationToken{ExpiresIn: 1 << 62}}, // overflows a Duration of seconds
 		{"max_uses", NewRegistrationToken{MaxUses: intp(-1)}},
 		{"max_uses", NewRegistrationToken{MaxUses: intp(MaxRegistrationTokenUses + 1)}},
 		{"description", NewRegistrationToken{Description: strings.Repeat("x", 201)}},
