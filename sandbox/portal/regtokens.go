@@ -3,7 +3,6 @@ package portal
 import (
 	"errors"
 	"net/http"
-
 	"strconv"
 	"strings"
 
