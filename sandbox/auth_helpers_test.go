@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/crypto/bcrypt"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
@@ -143,8 +144,9 @@ func newGatewayEnvWith(t testing.TB, adjust func(*Config, *parts)) *gatewayEnv {
 	env.cfg.PublicURL = "http://" + env.srv.Listener.Addr().String()
 	env.cfg.DemoBackendJWKS = jwksFile
 	p := parts{
-		keys: testKeys(),
-		now:  env.clock.Now,
+		keys:       testKeys(),
+		now:        env.clock.Now,
+		bcryptCost: bcrypt.MinCost,
 		clients: []*smart.Client{{ID: otherBackendID, Sandbox: otherSandbox, Type: smart.ConfidentialAsymmetric,
 			Scopes: "system/*.cruds", JWKS: &pub}},
 	}

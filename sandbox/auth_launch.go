@@ -3,9 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -74,7 +72,7 @@ func ehrLaunch(authz *smart.Server, clients smart.ClientStore, store fhirstore.S
 			}
 		}
 		if lu := c.Query("launch_url"); lu != "" {
-			if !isLoopbackURL(lu) {
+			if !smart.IsLoopbackURL(lu) {
 				bad(http.StatusBadRequest, "launch_url must be a loopback http URL such as http://127.0.0.1:8765/launch; other apps are launched at their registered URL")
 				return
 			}
@@ -92,13 +90,4 @@ func ehrLaunch(authz *smart.Server, clients smart.ClientStore, store fhirstore.S
 		}
 		c.Redirect(http.StatusFound, target)
 	}
-}
-
-func isLoopbackURL(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.User != nil {
-		return false
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
 }

@@ -35,6 +35,12 @@ const fhirBasePath = "/fhir"
 // requestLogFile is the request log's file in the data directory.
 const requestLogFile = "requestlog.db"
 
+// defaultRegistrationScopes are what an app registering itself in the
+// default sandbox without an initial access token may read: what the demo
+// app may read there anyway. Writes, system/ scopes and backend services
+// need an initial access token from the operator.
+const defaultRegistrationScopes = "patient/*.rs user/*.rs"
+
 // redisPrefix starts every key the gateway keeps in Redis.
 const redisPrefix = "hps:smart:"
 
@@ -148,6 +154,9 @@ type parts struct {
 	// empty); track, when set, receives what the gateway must close.
 	exportDir string
 	track     func(close func() error)
+	// bcryptCost is the registry's (tenant.Options.BcryptCost); tests
+	// lower it.
+	bcryptCost int
 }
 
 // built is the gateway with the parts tests reach into.
@@ -198,7 +207,8 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Path:  p.tenants,
 		Store: store,
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
-			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent, DynamicRegistration: true}},
+			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent,
+				DynamicRegistration: true, RegistrationScopes: defaultRegistrationScopes}},
 		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
@@ -210,8 +220,9 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 				log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
 			}
 		},
-		Logger: log,
-		Now:    p.now,
+		Logger:     log,
+		Now:        p.now,
+		BcryptCost: p.bcryptCost,
 	})
 	if err != nil {
 		return nil, err

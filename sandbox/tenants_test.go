@@ -158,7 +158,7 @@ func TestSandboxes_IsolationIsAbsolute(t *testing.T) {
 func TestSandboxes_RoutingSettingsAndRegistration(t *testing.T) {
 	env := newGatewayEnv(t, false)
 	open := tenant.DefaultSettings()
-	open.Secured = false
+	open.Secured, open.DynamicRegistration, open.RegistrationScopes = false, true, "patient/*.rs"
 	baseOpen, tok := env.supplierSandbox(t, "open-dev", "acme", &open)
 
 	for _, path := range []string{"/sandboxes/nope/fhir/Patient", "/sandboxes/default/fhir/metadata"} {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/go-jose/go-jose/v4"
@@ -85,7 +87,7 @@ func (c *Client) hasRedirectURI(uri string) bool {
 		return true
 	}
 	got, err := url.Parse(uri)
-	if err != nil || got.Port() == "" {
+	if err != nil || !ValidPort(got.Port()) {
 		return false
 	}
 	for _, reg := range c.RedirectURIs {
@@ -104,6 +106,33 @@ func (c *Client) hasRedirectURI(uri string) bool {
 func isLoopbackIP(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// ValidPort reports whether port, as url.URL.Port returns it, is a TCP
+// port a browser can be sent to: 1 to 65535 in decimal, without leading
+// zeros. url.Parse accepts any run of digits (":0", ":99999").
+func ValidPort(port string) bool {
+	if port == "" || port[0] == '0' || len(port) > 5 {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+// IsLoopbackURL reports whether raw is an http URL on a loopback IP
+// address (RFC 8252 §7.3: not a name such as localhost), without user
+// information or a fragment, whose port, if any, is valid. It is the rule
+// for URLs an app under development may use in place of registered ones.
+func IsLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || !isLoopbackIP(u.Hostname()) {
+		return false
+	}
+	// url.Parse drops an empty port (":"), which is not a port either.
+	if strings.HasSuffix(u.Host, ":") {
+		return false
+	}
+	return u.Port() == "" || ValidPort(u.Port())
 }
 
 // ErrClientNotFound is returned by a ClientStore for an unknown client_id.

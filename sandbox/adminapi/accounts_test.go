@@ -154,3 +154,25 @@ func TestAccounts_NonOperatorsAreRefusedBeforeAnythingIsLookedUp(t *testing.T) {
 		e.must(http.StatusForbidden, "POST", "/accounts", user, "not json")
 	}
 }
+
+func TestAuth_WrongPasswordsBackOff_429WithRetryAfterUntilTheWaitIsOver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wrong := func(r *http.Request) { r.SetBasicAuth(aliceUser, "not her password") }
+	free := tenant.DefaultSignInLimits().PerAccount.Free
+	for i := range free + 1 {
+		if a := e.doWith("GET", "/me", nil, wrong); a.status != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d, want 401", i+1, a.status)
+		}
+	}
+	// Now even the right password waits, and is not checked.
+	a := e.do("GET", "/sandboxes", aliceUser, nil)
+	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") != "1" {
+		t.Fatalf("after %d wrong passwords: %d Retry-After %q, want 429 and 1", free+1, a.status, a.header.Get("Retry-After"))
+	}
+	if p := a.problem(t); p.Type != "/admin/api/openapi.json#/components/responses/TooManyRequests" || !strings.Contains(p.Detail, "in 1 s.") {
+		t.Errorf("problem %+v", p)
+	}
+	// Another account from the same address is not held up.
+	e.must(http.StatusOK, "GET", "/me", bobUser, nil)
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/sqlite"
@@ -57,7 +58,7 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	log := requestlog.NewMemoryStore(100)
-	tenants, err := tenant.Open(ctx, tenant.Options{Path: dir + "/" + tenant.FileName, Store: store,
+	tenants, err := tenant.Open(ctx, tenant.Options{Path: dir + "/" + tenant.FileName, Store: store, BcryptCost: bcrypt.MinCost,
 		OnDelete: func(ctx context.Context, sb string) { _ = log.DeleteSandbox(ctx, sb) }})
 	if err != nil {
 		t.Fatal(err)

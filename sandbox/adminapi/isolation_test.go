@@ -15,6 +15,9 @@ func TestIsolation_AnotherSuppliersSandboxAnswersExactlyAsNoSandbox(t *testing.T
 	e := newEnv(t)
 	e.sandbox(bobUser, "bravo-dev")
 	bobApp := e.app(bobUser, "bravo-dev")
+	var issued map[string]any
+	e.must(http.StatusCreated, "POST", "/sandboxes/bravo-dev/registration-tokens", bobUser, map[string]any{}).json(t, &issued)
+	bobToken := issued["id"].(string)
 	e.sandbox(aliceUser, "acme-dev") // alice has a sandbox of her own
 	validApp := map[string]any{"name": "A", "type": "public", "redirect_uris": []string{"https://a.example/cb"}}
 	tests := []struct {
@@ -33,6 +36,11 @@ func TestIsolation_AnotherSuppliersSandboxAnswersExactlyAsNoSandbox(t *testing.T
 		{"read its app", "GET", "/apps/" + bobApp, nil},
 		{"delete its app", "DELETE", "/apps/" + bobApp, nil},
 		{"read a missing app", "GET", "/apps/app-missing", nil},
+		{"list initial access tokens", "GET", "/registration-tokens", nil},
+		{"issue an initial access token", "POST", "/registration-tokens", map[string]any{"max_uses": 0}},
+		{"issue a bad initial access token", "POST", "/registration-tokens", map[string]any{"expires_in": 1}},
+		{"revoke its initial access token", "DELETE", "/registration-tokens/" + bobToken, nil},
+		{"revoke a missing initial access token", "DELETE", "/registration-tokens/iat-missing", nil},
 		{"search requests", "GET", "/requests", nil},
 		{"search requests with a filter", "GET", "/requests?status=2xx&limit=5", nil},
 		{"search requests with a bad filter", "GET", "/requests?limit=9999&colour=red", nil},
@@ -70,6 +78,13 @@ func TestIsolation_AnotherSuppliersSandboxAnswersExactlyAsNoSandbox(t *testing.T
 	e.must(http.StatusOK, "GET", "/sandboxes/bravo-dev/apps", bobUser, nil).json(t, &apps)
 	if len(apps.Apps) != 1 || apps.Apps[0]["client_id"] != bobApp {
 		t.Errorf("bob's apps: %v, want only %s", apps.Apps, bobApp)
+	}
+	var tokens struct {
+		RegistrationTokens []map[string]any `json:"registration_tokens"`
+	}
+	e.must(http.StatusOK, "GET", "/sandboxes/bravo-dev/registration-tokens", bobUser, nil).json(t, &tokens)
+	if len(tokens.RegistrationTokens) != 1 || tokens.RegistrationTokens[0]["id"] != bobToken {
+		t.Errorf("bob's initial access tokens: %v, want only %s", tokens.RegistrationTokens, bobToken)
 	}
 	var list struct{ Sandboxes []map[string]any }
 	e.must(http.StatusOK, "GET", "/sandboxes", aliceUser, nil).json(t, &list)

@@ -53,6 +53,7 @@ const (
 	kindInvalid     = "Invalid"
 	kindInternal    = "Internal"
 	kindUnavailable = "Unavailable"
+	kindTooMany     = "TooManyRequests"
 )
 
 var kinds = map[string]struct {
@@ -70,6 +71,7 @@ var kinds = map[string]struct {
 	kindInvalid:     {http.StatusUnprocessableEntity, "The request breaks a rule"},
 	kindInternal:    {http.StatusInternalServerError, "Internal error"},
 	kindUnavailable: {http.StatusServiceUnavailable, "The request was cancelled or timed out"},
+	kindTooMany:     {http.StatusTooManyRequests, "Too many failed sign-ins"},
 }
 
 func problem(kind, detail string, errs ...FieldError) *Problem {

@@ -25,6 +25,11 @@ func TestRoles_OperatorDoesAllReviewerReadsSupplierWorksInItsOwn(t *testing.T) {
 		return map[string]any{"id": "acme-by-" + user, "supplier": "acme", "seed_patients": -1}
 	}
 	freshApp := func(string) string { return "/sandboxes/acme-dev/apps/" + e.app(aliceUser, "acme-dev") }
+	freshToken := func(string) string {
+		var t map[string]any
+		e.must(http.StatusCreated, "POST", "/sandboxes/acme-dev/registration-tokens", aliceUser, map[string]any{}).json(e.t, &t)
+		return "/sandboxes/acme-dev/registration-tokens/" + t["id"].(string)
+	}
 	freshAccount := func(user string) string {
 		name := "gone-" + user
 		e.must(http.StatusCreated, "POST", "/accounts", opUser,
@@ -58,6 +63,10 @@ func TestRoles_OperatorDoesAllReviewerReadsSupplierWorksInItsOwn(t *testing.T) {
 			with(map[string]any{"name": "A", "type": "public", "redirect_uris": []string{"https://a.example/cb"}}), created, forbidden, created},
 		{"read an app", "GET", at("/sandboxes/acme-dev/apps/" + appID), with(nil), ok, ok, ok},
 		{"delete an app", "DELETE", freshApp, with(nil), gone, forbidden, gone},
+		{"list initial access tokens", "GET", at("/sandboxes/acme-dev/registration-tokens"), with(nil), ok, ok, ok},
+		{"issue an initial access token", "POST", at("/sandboxes/acme-dev/registration-tokens"),
+			with(map[string]any{"description": "CI", "expires_in": 3600, "max_uses": 3}), created, forbidden, created},
+		{"revoke an initial access token", "DELETE", freshToken, with(nil), gone, forbidden, gone},
 		{"search requests", "GET", at("/sandboxes/acme-dev/requests?status=4xx"), with(nil), ok, ok, ok},
 		{"list accounts", "GET", at("/accounts"), with(nil), ok, forbidden, forbidden},
 		{"create an account", "POST", at("/accounts"),

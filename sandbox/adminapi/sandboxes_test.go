@@ -26,23 +26,36 @@ func TestCreateSandbox_AnswersCreatedWithLocationLinksAndDefaultsForSettingsLeft
 	if sb.Supplier != "acme" || sb.Name != "Dev" {
 		t.Errorf("sandbox %+v, want acme's, named Dev", sb.Sandbox)
 	}
-	if !sb.Settings.SkipLogin || !sb.Settings.Secured || !sb.Settings.DynamicRegistration {
-		t.Errorf("settings %+v: want skip_login as asked and the other defaults kept (secured, dynamic registration)", sb.Settings)
+	if !sb.Settings.SkipLogin || !sb.Settings.Secured || sb.Settings.DynamicRegistration || sb.Settings.RegistrationScopes != "" {
+		t.Errorf("settings %+v: want skip_login as asked and the other defaults kept (secured, closed to dynamic registration)", sb.Settings)
 	}
-	if sb.FHIRBase != "http://127.0.0.1/fhir/acme-dev" || sb.RegistrationEndpoint != "http://127.0.0.1/fhir/acme-dev/register" {
-		t.Errorf("fhir_base %q, registration_endpoint %q", sb.FHIRBase, sb.RegistrationEndpoint)
+	if sb.FHIRBase != "http://127.0.0.1/fhir/acme-dev" || sb.RegistrationEndpoint != "" {
+		t.Errorf("fhir_base %q, registration_endpoint %q, want none while registration is closed", sb.FHIRBase, sb.RegistrationEndpoint)
 	}
 	var got sandboxJSON
 	e.must(http.StatusOK, "GET", "/sandboxes/acme-dev", aliceUser, nil).json(t, &got)
 	if got.ID != sb.ID || !got.Created.Equal(sb.Created) {
 		t.Errorf("GET Location: %+v, want the created sandbox %+v", got.Sandbox, sb.Sandbox)
 	}
-	// Closing registration takes the registration endpoint away.
+	// Opening registration shows the registration endpoint; closing it
+	// takes it away.
+	var open sandboxJSON
+	e.must(http.StatusOK, "PATCH", "/sandboxes/acme-dev", aliceUser,
+		map[string]any{"settings": map[string]any{"dynamic_registration": true, "registration_scopes": "patient/*.rs"}}).json(t, &open)
+	if open.RegistrationEndpoint != "http://127.0.0.1/fhir/acme-dev/register" || open.Settings.RegistrationScopes != "patient/*.rs" {
+		t.Errorf("registration_endpoint %q, settings %+v of a sandbox open to registration", open.RegistrationEndpoint, open.Settings)
+	}
 	var closed sandboxJSON
 	e.must(http.StatusOK, "PATCH", "/sandboxes/acme-dev", aliceUser,
 		map[string]any{"settings": map[string]any{"dynamic_registration": false}}).json(t, &closed)
 	if closed.RegistrationEndpoint != "" {
 		t.Errorf("registration_endpoint %q of a sandbox closed to registration", closed.RegistrationEndpoint)
+	}
+	// Anonymous registration may be given reads only.
+	p := e.must(http.StatusUnprocessableEntity, "PATCH", "/sandboxes/acme-dev", aliceUser,
+		map[string]any{"settings": map[string]any{"registration_scopes": "system/*.cruds"}}).problem(t)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "settings.registration_scopes" {
+		t.Errorf("system/*.cruds for anonymous registration: %+v, want errors naming settings.registration_scopes", p)
 	}
 }
 
@@ -114,7 +127,7 @@ func TestUpdateSandbox_MergesSettingsAndValidatesName(t *testing.T) {
 		map[string]any{"settings": map[string]any{"skip_consent": true, "access_token_seconds": 600}}).json(t, &sb)
 	e.must(http.StatusOK, "PATCH", "/sandboxes/acme-dev", aliceUser, map[string]any{"name": "Renamed"}).json(t, &sb)
 	s := sb.Settings
-	if sb.Name != "Renamed" || !s.SkipConsent || s.AccessTokenSeconds != 600 || !s.Secured || !s.DynamicRegistration {
+	if sb.Name != "Renamed" || !s.SkipConsent || s.AccessTokenSeconds != 600 || !s.Secured || s.DynamicRegistration {
 		t.Errorf("after two patches: %+v, want the name and both settings changed and the rest kept", sb.Sandbox)
 	}
 	p := e.must(http.StatusUnprocessableEntity, "PATCH", "/sandboxes/acme-dev", aliceUser, map[string]any{"name": " "}).problem(t)

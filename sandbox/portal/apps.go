@@ -3,7 +3,6 @@ package portal
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -234,7 +233,7 @@ func (p *Portal) launchStart(c *gin.Context, v *visit) {
 		}
 	}
 	switch {
-	case launchURL != "" && !isLoopbackURL(launchURL):
+	case launchURL != "" && !smart.IsLoopbackURL(launchURL):
 		p.showLaunch(c, v, http.StatusBadRequest, sb, app,
 			"A launch URL given here must be a loopback http URL, such as http://127.0.0.1:8765/launch; other apps launch at their registered URL.")
 		return
@@ -257,16 +256,4 @@ func (p *Portal) launchStart(c *gin.Context, v *visit) {
 // launchPath is the launch picker's path.
 func launchPath(sandbox, clientID string) string {
 	return sandboxPath(sandbox) + "/apps/" + url.PathEscape(clientID) + "/launch"
-}
-
-// isLoopbackURL reports whether raw is an http URL on a loopback address,
-// the only launch URLs the EHR-launch endpoint takes in place of the
-// registered one.
-func isLoopbackURL(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.User != nil {
-		return false
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
 }

@@ -16,6 +16,10 @@ import (
 func TestSupplier_OtherSuppliersSandbox_AnswersAsIfItDidNotExist(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.signedIn(t, aliceUser)
+	bobToken, _, err := e.tenants.IssueRegistrationToken(context.Background(), e.account(t, bobUser), bravoSandbox, tenant.NewRegistrationToken{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := e.bravoState(t)
 	bobApp := e.bravoApp.ClientID
 	requests := []struct {
@@ -37,6 +41,9 @@ func TestSupplier_OtherSuppliersSandbox_AnswersAsIfItDidNotExist(t *testing.T) {
 		{"register app", "POST", "/portal/sandboxes/{sb}/apps", url.Values{"name": {"Intruder"}, "type": {"public"}, "redirect_uris": {"https://x.example/cb"}}},
 		{"register invalid app", "POST", "/portal/sandboxes/{sb}/apps", url.Values{"name": {""}, "type": {"bogus"}}},
 		{"delete app", "POST", "/portal/sandboxes/{sb}/apps/" + bobApp + "/delete", nil},
+		{"issue an initial access token", "POST", "/portal/sandboxes/{sb}/registration-tokens", url.Values{"max_uses": {"0"}}},
+		{"issue a bad initial access token", "POST", "/portal/sandboxes/{sb}/registration-tokens", url.Values{"hours": {"x"}}},
+		{"revoke an initial access token", "POST", "/portal/sandboxes/{sb}/registration-tokens/" + bobToken.ID + "/revoke", nil},
 	}
 	for _, r := range requests {
 		t.Run(r.name, func(t *testing.T) {
@@ -80,6 +87,7 @@ type sandboxState struct {
 	ResetAt  string
 	Settings tenant.Settings
 	Apps     int
+	Tokens   int
 }
 
 func (e *env) bravoState(t *testing.T) sandboxState {
@@ -93,7 +101,11 @@ func (e *env) bravoState(t *testing.T) sandboxState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sandboxState{Name: sb.Name, ResetAt: sb.ResetAt.String(), Settings: sb.Settings, Apps: len(apps)}
+	tokens, err := e.tenants.RegistrationTokens(ctx, e.account(t, opUser), bravoSandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sandboxState{Name: sb.Name, ResetAt: sb.ResetAt.String(), Settings: sb.Settings, Apps: len(apps), Tokens: len(tokens)}
 }
 
 // TestReviewer_SeesEverything_ChangesNothing: a reviewer's POSTs are
@@ -101,6 +113,10 @@ func (e *env) bravoState(t *testing.T) sandboxState {
 func TestReviewer_SeesEverything_ChangesNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	rev := e.signedIn(t, revUser)
+	bobToken, _, err := e.tenants.IssueRegistrationToken(context.Background(), e.account(t, bobUser), bravoSandbox, tenant.NewRegistrationToken{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := e.bravoState(t)
 	sb := "/portal/sandboxes/" + bravoSandbox
 	posts := []struct {
@@ -114,6 +130,8 @@ func TestReviewer_SeesEverything_ChangesNothing(t *testing.T) {
 		{"delete", sb + "/delete", nil},
 		{"register app", sb + "/apps", url.Values{"name": {"Reviewer app"}, "type": {"public"}, "redirect_uris": {"https://r.example/cb"}}},
 		{"delete app", sb + "/apps/" + e.bravoApp.ClientID + "/delete", nil},
+		{"issue an initial access token", sb + "/registration-tokens", url.Values{"max_uses": {"0"}}},
+		{"revoke an initial access token", sb + "/registration-tokens/" + bobToken.ID + "/revoke", nil},
 		{"create account", "/portal/accounts", url.Values{"username": {"rev-made"}, "role": {"operator"}, "password": {"reviewer-made-pw"}}},
 		{"delete account", "/portal/accounts/bob/delete", nil},
 	}

@@ -2,7 +2,9 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,7 +34,14 @@ func (p *Portal) loginPage(c *gin.Context, v *visit) {
 func (p *Portal) login(c *gin.Context, v *visit) {
 	ctx := c.Request.Context()
 	username, next := c.PostForm("username"), safeNext(c.PostForm("next"))
-	acct, err := p.d.Tenants.Authenticate(ctx, username, c.PostForm("password"))
+	acct, err := p.d.Tenants.Authenticate(ctx, tenant.SignIn{Username: username, Password: c.PostForm("password"), From: c.Request.RemoteAddr})
+	if te, ok := errors.AsType[*tenant.ThrottledError](err); ok {
+		p.log.InfoContext(ctx, "portal: sign-in throttled", "retry_after_s", te.RetryAfterSeconds())
+		c.Header("Retry-After", strconv.Itoa(te.RetryAfterSeconds()))
+		p.render(c, v, http.StatusTooManyRequests, "login", "Sign in", loginData{Next: next, Username: username,
+			Error: fmt.Sprintf("Too many wrong passwords for this account or from your address. Wait %s and try again.", waitText(te.RetryAfterSeconds()))})
+		return
+	}
 	if errors.Is(err, tenant.ErrBadCredentials) {
 		p.log.InfoContext(ctx, "portal: sign-in refused", "username", username, "method", "password")
 		p.render(c, v, http.StatusUnauthorized, "login", "Sign in",
@@ -59,4 +68,16 @@ func (p *Portal) logout(c *gin.Context, v *visit) {
 	p.clearCookie(c, sessionCookie)
 	p.log.InfoContext(c.Request.Context(), "portal: signed out", "username", v.account.Username)
 	c.Redirect(http.StatusSeeOther, basePath+"/login")
+}
+
+// waitText says a wait of secs seconds in words.
+func waitText(secs int) string {
+	switch {
+	case secs < 2:
+		return "a second"
+	case secs < 120:
+		return strconv.Itoa(secs) + " seconds"
+	default:
+		return strconv.Itoa((secs+59)/60) + " minutes"
+	}
 }

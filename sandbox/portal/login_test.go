@@ -2,11 +2,14 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"hpsandbox/sandbox/tenant"
 )
 
 func TestLogin_PasswordDecidesSignIn(t *testing.T) {
@@ -182,6 +185,41 @@ func TestCookies_HttpOnlyLaxScopedAndSecureWhenAsked(t *testing.T) {
 		}
 		if strings.Contains(sc, "Secure") != secure {
 			t.Errorf("SecureCookies=%v: Set-Cookie %q", secure, sc)
+		}
+	}
+}
+
+func TestLogin_WrongPasswordsBackOff_429WithRetryAfterOnTheSignInPage(t *testing.T) {
+	e := newEnv(t, nil)
+	// An account of its own: the other tests share the registry.
+	const user, pass = "throttled", "throttled-password"
+	if _, err := e.tenants.CreateAccount(context.Background(), e.account(t, opUser),
+		tenant.NewAccount{Username: user, Role: tenant.RoleReviewer, Password: pass}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(t)
+	b.get("/portal/login")
+	free := tenant.DefaultSignInLimits().PerAccount.Free
+	for i := range free + 1 {
+		got := b.post("/portal/login", url.Values{"username": {user}, "password": {"guess-" + strings.Repeat("x", i)}})
+		wantStatus(t, "wrong password", got, http.StatusUnauthorized)
+	}
+	got := b.post("/portal/login", url.Values{"username": {user}, "password": {pass}})
+	wantStatus(t, "the right password, too soon", got, http.StatusTooManyRequests)
+	if got.header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q, want 1", got.header.Get("Retry-After"))
+	}
+	wantContains(t, "throttled sign-in page", got, "Too many wrong passwords", `name="password"`, `value="`+user+`"`)
+	wantLacks(t, "throttled sign-in page", got, pass)
+	wantStatus(t, "not signed in", b.get("/portal/"), http.StatusSeeOther)
+	// Another account from the same address signs in.
+	e.signedIn(t, bobUser)
+}
+
+func TestWaitText(t *testing.T) {
+	for secs, want := range map[int]string{1: "a second", 5: "5 seconds", 119: "119 seconds", 120: "2 minutes", 900: "15 minutes", 901: "16 minutes"} {
+		if got := waitText(secs); got != want {
+			t.Errorf("waitText(%d) = %q, want %q", secs, got, want)
 		}
 	}
 }

@@ -29,10 +29,12 @@ func TestPages_RenderForEachRole(t *testing.T) {
 			bobUser:   {200, []string{"Sandbox bravo-dev"}, []string{"Sandbox acme-dev"}},
 		}},
 		{"sandbox", sb, map[string]want{
-			opUser:    {200, []string{"http://127.0.0.1:8080/sandboxes/acme-dev/fhir", "App of alice", "Ingrid Aune", sb + "/reset", sb + "/delete", sb + "/settings", sb + "/apps/new"}, nil},
-			revUser:   {200, []string{"http://127.0.0.1:8080/sandboxes/acme-dev/fhir", "App of alice", "Ingrid Aune", "Dynamic registration"}, []string{sb + "/reset", sb + "/delete", sb + "/settings", sb + "/apps/new"}},
-			aliceUser: {200, []string{"App of alice", "Ingrid Aune", sb + "/reset", sb + "/delete", sb + "/settings", sb + "/apps/new"}, nil},
-			bobUser:   {404, []string{"Not found"}, []string{"acme"}},
+			opUser: {200, []string{"http://127.0.0.1:8080/sandboxes/acme-dev/fhir", "App of alice", "Ingrid Aune", sb + "/reset", sb + "/delete", sb + "/settings", sb + "/apps/new"}, nil},
+			revUser: {200, []string{"http://127.0.0.1:8080/sandboxes/acme-dev/fhir", "App of alice", "Ingrid Aune", "Dynamic registration", "Initial access tokens"},
+				[]string{sb + "/reset", sb + "/delete", sb + "/settings", sb + "/apps/new", sb + "/registration-tokens"}},
+			aliceUser: {200, []string{"App of alice", "Ingrid Aune", sb + "/reset", sb + "/delete", sb + "/settings", sb + "/apps/new",
+				sb + "/registration-tokens", `name="registration_scopes"`}, nil},
+			bobUser: {404, []string{"Not found"}, []string{"acme"}},
 		}},
 		{"register app form", sb + "/apps/new", map[string]want{
 			opUser:    {200, []string{"Register an app", "confidential-asymmetric", "jwks_url"}, nil},

@@ -35,6 +35,10 @@ type Deps struct {
 	Requests RequestLog
 	// FHIRBase returns the absolute FHIR base URL of a sandbox.
 	FHIRBase func(sandbox string) string
+	// RegistrationEndpoint returns the absolute RFC 7591 registration URL
+	// of a sandbox, shown with its initial access tokens; nil leaves it
+	// out.
+	RegistrationEndpoint func(sandbox string) string
 	// EHRLaunchPath is the gateway's EHR-launch endpoint, a path such as
 	// /auth/ehr-launch or an absolute URL.
 	EHRLaunchPath string
@@ -141,6 +145,9 @@ func (p *Portal) Mount(e *gin.Engine) {
 	g.POST("/sandboxes/:sb/settings", p.signedIn(p.updateSandbox))
 	g.POST("/sandboxes/:sb/reset", p.signedIn(p.resetSandbox))
 	g.POST("/sandboxes/:sb/delete", p.signedIn(p.deleteSandbox))
+
+	g.POST("/sandboxes/:sb/registration-tokens", p.signedIn(p.issueRegistrationToken))
+	g.POST("/sandboxes/:sb/registration-tokens/:token/revoke", p.signedIn(p.revokeRegistrationToken))
 
 	g.GET("/sandboxes/:sb/apps/new", p.signedIn(p.newAppPage))
 	g.POST("/sandboxes/:sb/apps", p.signedIn(p.registerApp))

@@ -16,13 +16,14 @@ import (
 // notices are the fixed confirmations a redirect after a change may ask
 // for with ?done=…; the query never puts its own text on a page.
 var notices = map[string]string{
-	"created":     "The sandbox was created and seeded.",
-	"reset":       "The sandbox was reset: its data is back to the seeded state. Apps and settings are unchanged.",
-	"settings":    "The settings were saved.",
-	"deleted":     "The sandbox, its apps and its data were deleted.",
-	"app-deleted": "The app was deleted; its tokens stop working.",
-	"account":     "The account was created.",
-	"account-del": "The account was deleted.",
+	"created":       "The sandbox was created and seeded.",
+	"reset":         "The sandbox was reset: its data is back to the seeded state. Apps and settings are unchanged.",
+	"settings":      "The settings were saved.",
+	"deleted":       "The sandbox, its apps and its data were deleted.",
+	"app-deleted":   "The app was deleted; its tokens stop working.",
+	"token-revoked": "The initial access token was revoked; apps registered with it stay.",
+	"account":       "The account was created.",
+	"account-del":   "The account was deleted.",
 }
 
 // dashboardData is the dashboard's.
@@ -107,6 +108,10 @@ type sandboxData struct {
 	// Deletable is false for the default sandbox, which can only be reset.
 	Deletable bool
 	Apps      []*tenant.App
+	// Tokens are the sandbox's initial access tokens, Lifetimes the
+	// choices of the form that issues them.
+	Tokens    []*tenant.RegistrationToken
+	Lifetimes []tokenLifetime
 	Patients  []patientRow
 	// MorePatients says the preview does not show them all.
 	MorePatients bool
@@ -133,6 +138,11 @@ func (p *Portal) showSandbox(c *gin.Context, v *visit, status int, formError str
 		p.fail(c, v, err)
 		return
 	}
+	tokens, err := p.d.Tenants.RegistrationTokens(ctx, v.account, sb.ID)
+	if err != nil {
+		p.fail(c, v, err)
+		return
+	}
 	pats, err := p.searchPatients(ctx, sb.ID, "", "", sandboxPreviewPatients)
 	if err != nil {
 		p.fail(c, v, err)
@@ -140,7 +150,7 @@ func (p *Portal) showSandbox(c *gin.Context, v *visit, status int, formError str
 	}
 	p.render(c, v, status, "sandbox", sb.Name, sandboxData{
 		Sandbox: sb, FHIRBase: p.d.FHIRBase(sb.ID), CanChange: v.account.CanChange(sb),
-		Deletable: sb.ID != fhirstore.DefaultSandbox, Apps: apps,
+		Deletable: sb.ID != fhirstore.DefaultSandbox, Apps: apps, Tokens: tokens, Lifetimes: tokenLifetimes,
 		Patients: pats.Rows, MorePatients: pats.Next != "",
 		Notice: notices[c.Query("done")], Error: formError,
 	})
@@ -172,6 +182,7 @@ func (p *Portal) updateSandbox(c *gin.Context, v *visit) {
 	set := tenant.Settings{
 		Secured: c.PostForm("secured") != "", SkipLogin: c.PostForm("skip_login") != "",
 		SkipConsent: c.PostForm("skip_consent") != "", DynamicRegistration: c.PostForm("dynamic_registration") != "",
+		RegistrationScopes: strings.Join(strings.Fields(c.PostForm("registration_scopes")), " "),
 	}
 	for field, dst := range map[string]*int{"access_token_seconds": &set.AccessTokenSeconds, "refresh_token_seconds": &set.RefreshTokenSeconds} {
 		raw := strings.TrimSpace(c.PostForm(field))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -60,7 +59,7 @@ func (s *Service) createAccount(ctx context.Context, req NewAccount) (*Account, 
 		if len(req.Password) < MinPasswordLength || len(req.Password) > 72 {
 			return nil, invalid("password", "want %d–72 characters", MinPasswordLength)
 		}
-		h, err := bcrypt.GenerateFromPassword([]byte(req.Password), bcrypt.DefaultCost)
+		h, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.cost)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +123,7 @@ func (s *Service) SetPassword(ctx context.Context, who *Account, username, passw
 	if len(password) < MinPasswordLength || len(password) > 72 {
 		return invalid("password", "want %d–72 characters", MinPasswordLength)
 	}
-	if a.passwordHash, err = bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost); err != nil {
+	if a.passwordHash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost); err != nil {
 		return err
 	}
 	s.creds.forget(username)
@@ -148,32 +147,6 @@ func (s *Service) AccountByOIDC(ctx context.Context, issuer, subject string) (*A
 	}
 	return a, nil
 }
-
-// Authenticate checks a username and password. bcrypt is slow on purpose
-// (tens of milliseconds), so a successful check is remembered for a few
-// minutes: API clients send Basic credentials with every call.
-func (s *Service) Authenticate(ctx context.Context, username, password string) (*Account, error) {
-	if a := s.creds.get(username, password); a != nil {
-		return a, nil
-	}
-	a, err := s.reg.account(ctx, "username", username)
-	if errors.Is(err, ErrNotFound) {
-		// Spend the same time as a wrong password, so that timing does not
-		// tell which usernames exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return nil, ErrBadCredentials
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(a.passwordHash) == 0 || bcrypt.CompareHashAndPassword(a.passwordHash, []byte(password)) != nil {
-		return nil, ErrBadCredentials
-	}
-	s.creds.put(username, password, a)
-	return a, nil
-}
-
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
 
 // credentialTTL is how long a checked password is remembered.
 const credentialTTL = 5 * time.Minute

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"hpsandbox/smart"
 )
 
@@ -34,6 +36,19 @@ func (s *Service) RegisterApp(ctx context.Context, who *Account, sandbox string,
 }
 
 func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, dynamic bool) (*App, string, error) {
+	a, secret, err := s.newApp(sandbox, req, dynamic)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.reg.insertApp(ctx, a); err != nil {
+		return nil, "", err
+	}
+	return a, secret, nil
+}
+
+// newApp makes and checks the app req describes, with its secret if it
+// has one, without storing it.
+func (s *Service) newApp(sandbox string, req NewApp, dynamic bool) (*App, string, error) {
 	a := &App{ClientID: "app-" + randomID(10), Sandbox: sandbox, Name: strings.TrimSpace(req.Name), Type: req.Type,
 		RedirectURIs: req.RedirectURIs, LaunchURL: req.LaunchURL, Scopes: strings.Join(strings.Fields(req.Scopes), " "),
 		JWKS: req.JWKS, JWKSURL: req.JWKSURL, Dynamic: dynamic, Created: s.now().UTC()}
@@ -52,14 +67,11 @@ func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, d
 	var secret string
 	if a.Type == smart.ConfidentialSymmetric.String() {
 		secret = randomID(32)
-		h, err := smart.HashSecret(secret)
+		h, err := bcrypt.GenerateFromPassword([]byte(secret), s.cost)
 		if err != nil {
 			return nil, "", err
 		}
 		a.secretHash = h
-	}
-	if err := s.reg.insertApp(ctx, a); err != nil {
-		return nil, "", err
 	}
 	return a, secret, nil
 }

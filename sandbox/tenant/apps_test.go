@@ -114,6 +114,9 @@ func TestRegisterApp_RefusesBadRegistrations(t *testing.T) {
 		{"public without redirect", NewApp{Name: "a", Type: "public"}, "redirect_uris"},
 		{"relative redirect", NewApp{Name: "a", Type: "public", RedirectURIs: []string{"/cb"}}, "redirect_uris[0]"},
 		{"redirect with fragment", NewApp{Name: "a", Type: "public", RedirectURIs: []string{"https://a.example/cb#x"}}, "redirect_uris[0]"},
+		{"redirect port 0", NewApp{Name: "a", Type: "public", RedirectURIs: []string{"http://127.0.0.1:0/cb"}}, "redirect_uris[0]"},
+		{"redirect port 65536", NewApp{Name: "a", Type: "public", RedirectURIs: []string{"http://127.0.0.1:65536/cb"}}, "redirect_uris[0]"},
+		{"redirect port 99999", NewApp{Name: "a", Type: "public", RedirectURIs: cb[:1:1], LaunchURL: "https://a.example:99999/launch"}, "launch_url"},
 		{"bad scope", NewApp{Name: "a", Type: "public", RedirectURIs: cb, Scopes: "patient/Observation.zz"}, "scopes"},
 		{"public with keys", NewApp{Name: "a", Type: "public", RedirectURIs: cb, JWKS: pub}, "jwks"},
 		{"asymmetric without keys", NewApp{Name: "a", Type: "confidential-asymmetric"}, "jwks"},
@@ -143,12 +146,12 @@ func TestAccounts_PasswordsAndOIDCIdentities(t *testing.T) {
 	if made, _ := s.EnsureOperator(ctx, "operator2", "other-password"); made {
 		t.Error("EnsureOperator made a second operator")
 	}
-	op, err := s.Authenticate(ctx, "operator", "first-password")
+	op, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "first-password"})
 	if err != nil || op.Role != RoleOperator {
 		t.Fatalf("operator sign-in: %v %v", op, err)
 	}
 	for _, creds := range [][2]string{{"operator", "wrong-password"}, {"nobody", "first-password"}, {"operator", ""}} {
-		if _, err := s.Authenticate(ctx, creds[0], creds[1]); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.Authenticate(ctx, SignIn{Username: creds[0], Password: creds[1]}); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("Authenticate(%q, %q) = %v, want ErrBadCredentials", creds[0], creds[1], err)
 		}
 	}
@@ -182,7 +185,7 @@ func TestAccounts_PasswordsAndOIDCIdentities(t *testing.T) {
 	if err != nil || a.Username != "carol" || a.Supplier != "acme" {
 		t.Errorf("AccountByOIDC = %+v, %v", a, err)
 	}
-	if _, err := s.Authenticate(ctx, "carol", ""); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.Authenticate(ctx, SignIn{Username: "carol", Password: ""}); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("password sign-in to an OIDC-only account: %v", err)
 	}
 	if _, err := s.CreateAccount(ctx, op, NewAccount{Username: "dave", Role: RoleReviewer,
@@ -193,10 +196,10 @@ func TestAccounts_PasswordsAndOIDCIdentities(t *testing.T) {
 	if err := s.SetPassword(ctx, op, "operator", "second-password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Authenticate(ctx, "operator", "first-password"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "first-password"}); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("old password after a change: %v", err)
 	}
-	if _, err := s.Authenticate(ctx, "operator", "second-password"); err != nil {
+	if _, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "second-password"}); err != nil {
 		t.Errorf("new password: %v", err)
 	}
 	if err := s.SetPassword(ctx, supplierA, "operator", "third-password"); !errors.Is(err, ErrNotFound) {

@@ -5,7 +5,9 @@
 // delete (seeding a sandbox's synthetic patients, erasing its data).
 //
 // It implements smart.ClientStore over the registered apps and serves RFC
-// 7591 dynamic client registration. It is not the FHIR data (fhirstore)
-// and not HTTP routing of the admin API or the portal (sandbox/adminapi,
-// sandbox/portal), which call it.
+// 7591 dynamic client registration, guarded by the sandbox's settings and
+// by the initial access tokens its owner issues. It checks passwords, with
+// sign-in limits (sandbox/throttle) against guessing. It is not the FHIR
+// data (fhirstore) and not HTTP routing of the admin API or the portal
+// (sandbox/adminapi, sandbox/portal), which call it.
 package tenant

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
@@ -29,6 +31,9 @@ func newService(t testing.TB, opts Options) (*Service, fhirstore.Store) {
 	}
 	t.Cleanup(func() { store.Close() })
 	opts.Store = store
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = bcrypt.MinCost
+	}
 	if opts.Path == "" {
 		opts.Path = dir + "/" + FileName
 	}

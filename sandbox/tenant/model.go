@@ -101,15 +101,26 @@ type Settings struct {
 	// means the server's default.
 	AccessTokenSeconds  int `json:"access_token_seconds,omitempty"`
 	RefreshTokenSeconds int `json:"refresh_token_seconds,omitempty"`
-	// DynamicRegistration opens RFC 7591 registration to anyone who can
-	// reach the sandbox; otherwise apps are registered in the portal or
-	// the admin API only.
+	// DynamicRegistration opens the sandbox's RFC 7591 registration
+	// endpoint; otherwise apps are registered in the portal or the admin
+	// API only. Open, it registers any app that presents an initial access
+	// token of the sandbox (RFC 7591 §3), and an app without one only
+	// within RegistrationScopes.
 	DynamicRegistration bool `json:"dynamic_registration"`
+	// RegistrationScopes are the read scopes (patient/ or user/ level,
+	// permissions r and s only) an app registering itself without an
+	// initial access token may have, besides the launch and identity
+	// scopes; space-separated. Empty, every registration needs a token.
+	// Backend services (client_credentials) and write or system/ scopes
+	// always need one.
+	RegistrationScopes string `json:"registration_scopes"`
 }
 
-// DefaultSettings are those of a new supplier sandbox.
+// DefaultSettings are those of a new supplier sandbox: secured, and closed
+// to dynamic registration, so that nothing reaches its data until its
+// owner lets it.
 func DefaultSettings() Settings {
-	return Settings{Secured: true, DynamicRegistration: true}
+	return Settings{Secured: true}
 }
 
 func (s Settings) validate() error {
@@ -121,7 +132,30 @@ func (s Settings) validate() error {
 	if s.AccessTokenSeconds != 0 && s.AccessTokenSeconds < 30 {
 		return invalid("settings.access_token_seconds", "%d: a token that lives under 30 s is unusable; want 30 or more", s.AccessTokenSeconds)
 	}
+	if _, err := parseRegistrationScopes(s.RegistrationScopes); err != nil {
+		return invalid("settings.registration_scopes", "%v", err)
+	}
 	return nil
+}
+
+// parseRegistrationScopes parses Settings.RegistrationScopes: resource
+// scopes that read (r, s) at patient or user level, nothing else.
+func parseRegistrationScopes(raw string) (smart.Scopes, error) {
+	scopes, err := smart.ParseScopes(raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range scopes {
+		switch {
+		case sc.Level == "":
+			return nil, fmt.Errorf("%q: list resource scopes only; the launch and identity scopes come with them", sc.Name)
+		case sc.Level == smart.LevelSystem:
+			return nil, fmt.Errorf("%q: system scopes are for backend services, which need an initial access token", sc.Name)
+		case sc.Permits(smart.Create) || sc.Permits(smart.Update) || sc.Permits(smart.Delete):
+			return nil, fmt.Errorf("%q: an app without an initial access token may only read (r, s, or v1 read)", sc.Name)
+		}
+	}
+	return scopes, nil
 }
 
 // Sandbox is one isolated FHIR base with its own data, apps and settings.
@@ -173,8 +207,11 @@ type App struct {
 	JWKS    json.RawMessage `json:"jwks,omitempty"`
 	JWKSURL string          `json:"jwks_url,omitempty"`
 	// Dynamic says the app registered itself (RFC 7591).
-	Dynamic bool      `json:"dynamic"`
-	Created time.Time `json:"created"`
+	Dynamic bool `json:"dynamic"`
+	// RegistrationToken is the id of the initial access token it registered
+	// itself with, if any.
+	RegistrationToken string    `json:"registration_token,omitempty"`
+	Created           time.Time `json:"created"`
 
 	secretHash []byte
 }
@@ -243,6 +280,9 @@ func checkAppURL(raw string) error {
 	}
 	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
 		return fmt.Errorf("%q has no host", raw)
+	}
+	if (u.Port() != "" || strings.HasSuffix(u.Host, ":")) && !smart.ValidPort(u.Port()) {
+		return fmt.Errorf("%q: a port is a number from 1 to 65535", raw)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" && !strings.Contains(u.Scheme, ".") {
 		return fmt.Errorf("%q: want http(s), or a private-use scheme in reverse-domain form (com.example.app:/callback)", raw)

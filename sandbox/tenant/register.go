@@ -51,6 +51,9 @@ type registrationError struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 	status      int
+	// bearer is set for a refused initial access token, answered as RFC
+	// 6750 §3 says: 401 with a WWW-Authenticate challenge.
+	bearer bool
 }
 
 func (e *registrationError) Error() string { return e.Code + ": " + e.Description }
@@ -66,6 +69,13 @@ const maxRegistrationBody = 64 << 10
 // sandbox sandboxOf names: POST with the client's metadata as JSON, 201
 // with its client_id (and secret) or 400 with an RFC 7591 error. A sandbox
 // whose settings close registration answers 403.
+//
+// An app that presents an initial access token of the sandbox (RFC 7591
+// §3, Authorization: Bearer) may be anything the portal could register;
+// a token that is not one answers 401 invalid_token (RFC 6750 §3.1). An
+// app without one may only be a user-facing app with launch and identity
+// scopes and the read scopes of Settings.RegistrationScopes; anything more
+// answers 400 invalid_client_metadata saying a token is needed.
 func (s *Service) RegistrationHandler(sandboxOf func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := s.register(r, sandboxOf(r))
@@ -77,6 +87,9 @@ func (s *Service) RegistrationHandler(sandboxOf func(*http.Request) string) http
 			if !errors.As(err, &re) {
 				s.log.Error("dynamic registration", "err", err)
 				re = regError(http.StatusInternalServerError, "server_error", "the registration could not be stored")
+			}
+			if re.bearer {
+				w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="hp-sandbox", error=%q, error_description=%q`, re.Code, re.Description))
 			}
 			w.WriteHeader(re.status)
 			_ = json.NewEncoder(w).Encode(re)
@@ -101,6 +114,13 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 	if !sb.Settings.DynamicRegistration {
 		return nil, regError(http.StatusForbidden, "access_denied", "sandbox %s does not allow dynamic registration; register the app in the portal", sandbox)
 	}
+	token, hasToken := bearerToken(r)
+	var iat *RegistrationToken
+	if hasToken {
+		if iat, err = s.checkRegistrationToken(r.Context(), sandbox, token); err != nil {
+			return nil, badToken(err)
+		}
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return nil, regError(http.StatusBadRequest, "invalid_client_metadata", "send the client metadata as application/json (RFC 7591 §3.1)")
 	}
@@ -119,7 +139,12 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 	if err != nil {
 		return nil, err
 	}
-	app, secret, err := s.registerApp(r.Context(), sandbox, spec, true)
+	if !hasToken {
+		if err := sb.Settings.admitAnonymous(sandbox, &spec, resp.GrantTypes); err != nil {
+			return nil, err
+		}
+	}
+	app, secret, err := s.newApp(sandbox, spec, true)
 	var ie *InvalidError
 	if errors.As(err, &ie) {
 		code := "invalid_client_metadata"
@@ -131,14 +156,101 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 	if err != nil {
 		return nil, err
 	}
+	// The token's use is counted only for a registration that is
+	// otherwise sound, so that a mistake in the metadata does not spend it.
+	if hasToken {
+		if err := s.reg.useRegistrationToken(r.Context(), sandbox, registrationTokenHash(token), s.now()); err != nil {
+			return nil, badToken(err)
+		}
+		app.RegistrationToken = iat.ID
+	}
+	if err := s.reg.insertApp(r.Context(), app); err != nil {
+		return nil, err
+	}
 	resp.ClientID, resp.ClientSecret, resp.ClientIDIssuedAt = app.ClientID, secret, app.Created.Unix()
 	resp.Scope, resp.RedirectURIs = app.Scopes, app.RedirectURIs
 	if secret != "" {
 		never := int64(0)
 		resp.ClientSecretExpiresAt = &never
 	}
-	s.log.Info("app registered dynamically", "sandbox", sandbox, "client_id", app.ClientID, "type", app.Type)
+	s.log.Info("app registered dynamically", "sandbox", sandbox, "client_id", app.ClientID, "type", app.Type,
+		"scopes", app.Scopes, "initial_access_token", hasToken)
 	return resp, nil
+}
+
+// bearerToken returns the initial access token of the request's
+// Authorization header, and whether the request has that header at all:
+// one that is not a bearer token is a bad token, not no token.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(token), true
+}
+
+// badToken is the answer to an initial access token that is not one; err
+// that is not ErrBadRegistrationToken is the registry's failure.
+func badToken(err error) error {
+	if !errors.Is(err, ErrBadRegistrationToken) {
+		return err
+	}
+	e := regError(http.StatusUnauthorized, "invalid_token",
+		"the initial access token is unknown, expired, revoked, used up or of another sandbox; ask the sandbox's owner for a new one")
+	e.bearer = true
+	return e
+}
+
+// anonymousNamedScopes are the launch and identity scopes an app
+// registering without an initial access token may have.
+var anonymousNamedScopes = func() smart.Scopes {
+	all, err := smart.ParseScopes(DefaultAppScopes)
+	if err != nil {
+		panic(err)
+	}
+	var named smart.Scopes
+	for _, sc := range all {
+		if sc.Level == "" {
+			named = append(named, sc)
+		}
+	}
+	return named
+}()
+
+// admitAnonymous decides whether an app may register in the sandbox with
+// these settings without an initial access token: only a user-facing app
+// (no client_credentials) whose scopes are launch and identity scopes and
+// the RegistrationScopes the owner allows. An app that asks for no scopes
+// is given exactly those.
+func (st Settings) admitAnonymous(sandbox string, spec *NewApp, grants []string) error {
+	allowed, err := parseRegistrationScopes(st.RegistrationScopes)
+	if err != nil || len(allowed) == 0 {
+		return regError(http.StatusBadRequest, "invalid_client_metadata",
+			"sandbox %s registers apps only with an initial access token (RFC 7591 §3), sent as Authorization: Bearer; its owner issues one in the portal or the admin API", sandbox)
+	}
+	if slices.Contains(grants, "client_credentials") {
+		return regError(http.StatusBadRequest, "invalid_client_metadata",
+			"grant_types client_credentials: a backend service registers only with an initial access token (RFC 7591 §3) from the sandbox's owner")
+	}
+	may := append(slices.Clone(anonymousNamedScopes), allowed...)
+	if strings.TrimSpace(spec.Scopes) == "" {
+		spec.Scopes = may.String()
+		return nil
+	}
+	requested, err := smart.ParseScopes(spec.Scopes)
+	if err != nil {
+		return nil // the app's validation names the bad scope
+	}
+	if sc, ok := may.Uncovered(requested); ok {
+		return regError(http.StatusBadRequest, "invalid_client_metadata",
+			"scope %q needs an initial access token (RFC 7591 §3) from the sandbox's owner; without one an app may have the launch and identity scopes and %s",
+			sc.Name, allowed)
+	}
+	return nil
 }
 
 // registrationField names the RFC 7591 field for an InvalidError of the

@@ -10,17 +10,29 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"hpsandbox/smart"
 )
+
+// openRegistration is a sandbox's settings that open registration and let
+// apps without an initial access token read at patient level.
+func openRegistration() *Settings {
+	st := DefaultSettings()
+	st.DynamicRegistration, st.RegistrationScopes = true, "patient/*.rs"
+	return &st
+}
 
 func TestRegistrationHandler_RFC7591(t *testing.T) {
 	s, _ := newService(t, Options{})
 	ctx := context.Background()
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "open", Name: "Open", SeedPatients: intp(-1)}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "open", Name: "Open", SeedPatients: intp(-1), Settings: openRegistration()}); err != nil {
 		t.Fatal(err)
 	}
-	closed := DefaultSettings()
-	closed.DynamicRegistration = false
-	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "closed", Name: "Closed", SeedPatients: intp(-1), Settings: &closed}); err != nil {
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "closed", Name: "Closed", SeedPatients: intp(-1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := s.IssueRegistrationToken(ctx, supplierA, "open", NewRegistrationToken{MaxUses: intp(0)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.RegistrationHandler(func(r *http.Request) string { return r.URL.Query().Get("sandbox") }))
@@ -32,31 +44,38 @@ func TestRegistrationHandler_RFC7591(t *testing.T) {
 		status                           int
 		errCode                          string
 		wantType                         string
+		token                            string
 	}{
 		{"public app", "open", "application/json",
 			`{"client_name":"Pulse","redirect_uris":["https://pulse.example/cb"],"token_endpoint_auth_method":"none","scope":"launch patient/*.rs","launch_uri":"https://pulse.example/launch"}`,
-			201, "", "public"},
+			201, "", "public", ""},
 		{"default method is client_secret_basic", "open", "application/json; charset=utf-8",
 			`{"client_name":"Server","redirect_uris":["https://srv.example/cb"],"grant_types":["authorization_code","refresh_token"]}`,
-			201, "", "confidential-symmetric"},
-		{"backend service with inline keys", "open", "application/json",
+			201, "", "confidential-symmetric", ""},
+		{"backend service with inline keys and an initial access token", "open", "application/json",
 			`{"client_name":"Backend","token_endpoint_auth_method":"private_key_jwt","grant_types":["client_credentials"],"jwks":` + string(pub) + `}`,
-			201, "", "confidential-asymmetric"},
-		{"no redirect for code", "open", "application/json", `{"client_name":"x","token_endpoint_auth_method":"none"}`, 400, "invalid_redirect_uri", ""},
-		{"bad redirect", "open", "application/json", `{"redirect_uris":["not a uri"],"token_endpoint_auth_method":"none"}`, 400, "invalid_redirect_uri", ""},
-		{"unknown method", "open", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"tls_client_auth"}`, 400, "invalid_client_metadata", ""},
-		{"client_credentials with a secret", "open", "application/json", `{"grant_types":["client_credentials"]}`, 400, "invalid_client_metadata", ""},
-		{"implicit", "open", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none","response_types":["token"]}`, 400, "invalid_client_metadata", ""},
-		{"private_key_jwt without keys", "open", "application/json", `{"token_endpoint_auth_method":"private_key_jwt","grant_types":["client_credentials"]}`, 400, "invalid_client_metadata", ""},
-		{"bad scope", "open", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none","scope":"patient/Foo.qq"}`, 400, "invalid_client_metadata", ""},
-		{"not JSON", "open", "application/json", `client_name=x`, 400, "invalid_client_metadata", ""},
-		{"form body", "open", "application/x-www-form-urlencoded", `client_name=x`, 400, "invalid_client_metadata", ""},
-		{"closed sandbox", "closed", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`, 403, "access_denied", ""},
-		{"unknown sandbox", "nope", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`, 404, "invalid_request", ""},
+			201, "", "confidential-asymmetric", token},
+		{"no redirect for code", "open", "application/json", `{"client_name":"x","token_endpoint_auth_method":"none"}`, 400, "invalid_redirect_uri", "", ""},
+		{"bad redirect", "open", "application/json", `{"redirect_uris":["not a uri"],"token_endpoint_auth_method":"none"}`, 400, "invalid_redirect_uri", "", ""},
+		{"unknown method", "open", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"tls_client_auth"}`, 400, "invalid_client_metadata", "", ""},
+		{"client_credentials with a secret", "open", "application/json", `{"grant_types":["client_credentials"]}`, 400, "invalid_client_metadata", "", ""},
+		{"implicit", "open", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none","response_types":["token"]}`, 400, "invalid_client_metadata", "", ""},
+		{"private_key_jwt without keys", "open", "application/json", `{"token_endpoint_auth_method":"private_key_jwt","grant_types":["client_credentials"]}`, 400, "invalid_client_metadata", "", ""},
+		{"bad scope", "open", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none","scope":"patient/Foo.qq"}`, 400, "invalid_client_metadata", "", ""},
+		{"not JSON", "open", "application/json", `client_name=x`, 400, "invalid_client_metadata", "", ""},
+		{"form body", "open", "application/x-www-form-urlencoded", `client_name=x`, 400, "invalid_client_metadata", "", ""},
+		{"closed sandbox", "closed", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`, 403, "access_denied", "", ""},
+		{"unknown sandbox", "nope", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`, 404, "invalid_request", "", ""},
+		{"closed sandbox, even with a token", "closed", "application/json", `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`, 403, "access_denied", "", token},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := http.Post(srv.URL+"/register?sandbox="+tt.sandbox, tt.contentType, strings.NewReader(tt.body))
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/register?sandbox="+tt.sandbox, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", tt.contentType)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,10 +142,11 @@ func TestRegistrationHandler_RFC7591(t *testing.T) {
 // FuzzRegistration: whatever the body, the handler answers 201 or an
 // RFC 7591 error, never a 500 or a panic.
 func FuzzRegistration(f *testing.F) {
-	s, _ := newService(f, Options{})
+	s, _ := newService(f, Options{Default: Sandbox{Settings: *openRegistration()}})
 	h := s.RegistrationHandler(func(*http.Request) string { return "default" })
 	for _, seed := range []string{`{}`, `{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`,
-		`{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{}]}}`, `[`, `null`} {
+		`{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{}]}}`, `[`, `null`,
+		`{"redirect_uris":["http://127.0.0.1:99999/cb"],"token_endpoint_auth_method":"none","scope":"patient/*.cruds"}`} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -136,6 +156,24 @@ func FuzzRegistration(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusCreated && rec.Code != http.StatusBadRequest && rec.Code != http.StatusForbidden {
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+		// Without an initial access token, nothing but reads registers.
+		var got struct {
+			Scope string `json:"scope"`
+		}
+		if rec.Code == http.StatusCreated {
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			scopes, err := smart.ParseScopes(got.Scope)
+			if err != nil {
+				t.Fatalf("registered scope %q: %v", got.Scope, err)
+			}
+			for _, sc := range scopes {
+				if sc.Level == smart.LevelSystem || sc.Permits(smart.Create) || sc.Permits(smart.Update) || sc.Permits(smart.Delete) {
+					t.Fatalf("%q registered %q without an initial access token", body, sc.Name)
+				}
+			}
 		}
 	})
 }

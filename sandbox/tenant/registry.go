@@ -19,7 +19,8 @@ import (
 // FileName is the registry's database file inside a data directory.
 const FileName = "tenants.db"
 
-// registry is the SQLite file holding sandboxes, apps and accounts.
+// registry is the SQLite file holding sandboxes, apps, initial access
+// tokens and accounts.
 type registry struct {
 	db   *sql.DB
 	path string
@@ -49,6 +50,8 @@ var schema = []string{
 		password_hash BLOB,
 		oidc_key TEXT UNIQUE
 	)`,
+	registrationTokenSchema,
+	`CREATE INDEX IF NOT EXISTS registration_token_sandbox ON registration_token (sandbox)`,
 }
 
 // openRegistry opens (creating if needed) the registry file at path, or an

@@ -11,8 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"hpsandbox/fhirstore"
 	"hpsandbox/fixtures"
+	"hpsandbox/smart"
 )
 
 // Options configure a Service.
@@ -34,6 +37,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// SignInLimits bound password guessing; nil means
+	// DefaultSignInLimits.
+	SignInLimits *SignInLimits
+	// BcryptCost is the cost of the bcrypt hashes of passwords and app
+	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
+	// to bcrypt.MinCost: a check costs what the stored hash says, so a
+	// lower cost never weakens hashes already made.
+	BcryptCost int
 }
 
 // Service is the registry with the rules and work around it. It is safe for
@@ -46,6 +57,11 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	creds   *credentialCache
+	signIns signInLimiters
+	cost    int
+	// dummyHash is checked for unknown usernames, at the service's cost,
+	// so that they take as long as a wrong password.
+	dummyHash func() []byte
 	// busy holds the sandboxes being seeded or erased, so that two resets
 	// of one sandbox do not interleave.
 	busyMu sync.Mutex
@@ -69,11 +85,28 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.cost = opts.BcryptCost
+	if s.cost == 0 {
+		s.cost = bcrypt.DefaultCost
+	}
+	if s.cost < bcrypt.MinCost || s.cost > bcrypt.MaxCost {
+		reg.close()
+		return nil, fmt.Errorf("tenant: Options.BcryptCost %d: want %d to %d, or 0 for %d", opts.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost, bcrypt.DefaultCost)
+	}
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), s.cost)
+		return h
+	})
 	// The registry keeps milliseconds: what is returned must equal what
 	// is read back.
 	clock := s.now
 	s.now = func() time.Time { return clock().Truncate(time.Millisecond) }
 	s.creds = newCredentialCache(s.now)
+	limits := DefaultSignInLimits()
+	if opts.SignInLimits != nil {
+		limits = *opts.SignInLimits
+	}
+	s.signIns = newSignInLimiters(limits, s.now)
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
 	if def.Name == "" {
@@ -94,7 +127,49 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		reg.close()
 		return nil, err
 	}
+	s.warnOfOpenRegistrations(ctx)
 	return s, nil
+}
+
+// warnOfOpenRegistrations logs the apps that registered themselves with
+// more than an app without an initial access token may have now: before
+// initial access tokens, anyone could register a backend service with
+// system/*.cruds in a sandbox open to registration. They keep working;
+// their sandbox's owner or an operator should look at them.
+func (s *Service) warnOfOpenRegistrations(ctx context.Context) {
+	sbs, err := s.reg.sandboxes(ctx, "")
+	if err != nil {
+		s.log.Warn("listing sandboxes to check dynamically registered apps", "err", err)
+		return
+	}
+	for _, sb := range sbs {
+		apps, err := s.reg.apps(ctx, sb.ID)
+		if err != nil {
+			s.log.Warn("listing apps to check dynamically registered apps", "sandbox", sb.ID, "err", err)
+			return
+		}
+		for _, a := range apps {
+			if a.Dynamic && a.RegistrationToken == "" && !anonymousMay(a) {
+				s.log.Warn("an app registered itself with more than registration without an initial access token allows now; check that its sandbox's owner knows it",
+					"sandbox", sb.ID, "client_id", a.ClientID, "type", a.Type, "scopes", a.Scopes, "registered", a.Created)
+			}
+		}
+	}
+}
+
+// anonymousMay reports whether an app is one that could register without
+// an initial access token in a sandbox allowing every read scope.
+func anonymousMay(a *App) bool {
+	scopes, err := smart.ParseScopes(a.Scopes)
+	if err != nil || len(a.RedirectURIs) == 0 {
+		return false
+	}
+	for _, sc := range scopes {
+		if sc.Level == smart.LevelSystem || sc.Permits(smart.Create) || sc.Permits(smart.Update) || sc.Permits(smart.Delete) {
+			return false
+		}
+	}
+	return true
 }
 
 // Close closes the registry.
