@@ -93,11 +93,14 @@ type humanName struct {
 	Given  []string `json:"given"`
 }
 
+// noName stands for the name of a person who has none.
+const noName = "(no name)"
+
 // name picks the official name, else the first, as its text or "Given
-// Family"; "" when there is none.
+// Family"; noName when there is none.
 func name(names []humanName) string {
 	if len(names) == 0 {
-		return ""
+		return noName
 	}
 	n := names[0]
 	for _, c := range names {
@@ -109,7 +112,10 @@ func name(names []humanName) string {
 	if n.Text != "" {
 		return n.Text
 	}
-	return strings.TrimSpace(strings.Join(append(append([]string(nil), n.Given...), n.Family), " "))
+	if s := strings.TrimSpace(strings.Join(append(append([]string(nil), n.Given...), n.Family), " ")); s != "" {
+		return s
+	}
+	return noName
 }
 
 // ParsePatient reads a stored Patient. Stored bodies are valid FHIR; an

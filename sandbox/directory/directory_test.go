@@ -19,8 +19,9 @@ func TestParsePatient_NameIsTheOfficialElseTheFirst(t *testing.T) {
 		{"first without official", `{"name":[{"use":"usual","given":["Kari"]},{"use":"old","family":"Hansen"}]}`, "Kari"},
 		{"text wins over parts", `{"name":[{"text":"Kari N.","family":"Nordmann"}]}`, "Kari N."},
 		{"family only", `{"name":[{"family":"Nordmann"}]}`, "Nordmann"},
-		{"no name", `{}`, ""},
-		{"not JSON", `{`, ""},
+		{"no name", `{}`, "(no name)"},
+		{"empty name", `{"name":[{"use":"official"}]}`, "(no name)"},
+		{"not JSON", `{`, "(no name)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,7 +32,7 @@ func TestParsePatient_NameIsTheOfficialElseTheFirst(t *testing.T) {
 	}
 	p := ParsePatient([]byte(`{"id":"p1","birthDate":"1980-02-03","gender":"female","identifier":[
 		{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13028012345"},{"system":"urn:example","value":"x"}]}`))
-	want := Patient{ID: "p1", BirthDate: "1980-02-03", Gender: "female", Identifiers: []Identifier{
+	want := Patient{ID: "p1", Name: "(no name)", BirthDate: "1980-02-03", Gender: "female", Identifiers: []Identifier{
 		{System: "urn:oid:2.16.578.1.12.4.1.4.1", Label: "Fødselsnummer", Value: "13028012345"}, {System: "urn:example", Value: "x"}}}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("patient %+v, want %+v", p, want)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
 )
@@ -138,11 +139,11 @@ type launchData struct {
 	Sandbox *tenant.Sandbox
 	App     *tenant.App
 	// Patient is the chosen patient; nil while choosing.
-	Patient    *patientRow
-	Encounters []encounterRow
+	Patient    *directory.Patient
+	Encounters []directory.Encounter
 	// Query, Page, NextURL and PrevURL are the patient search.
 	Query            string
-	Page             patientPage
+	Page             directory.PatientPage
 	NextURL, PrevURL string
 	// LaunchURL is a loopback launch URL given instead of the registered
 	// one; Error says what was wrong with the last attempt.
@@ -179,12 +180,12 @@ func (p *Portal) showLaunch(c *gin.Context, v *visit, status int, sb *tenant.San
 	ctx := c.Request.Context()
 	d := launchData{Sandbox: sb, App: app, LaunchURL: c.Query("launch_url"), Error: launchErr}
 	if id := c.Query("patient"); id != "" {
-		pat, err := p.readPatient(ctx, sb.ID, id)
+		pat, err := p.dir().Patient(ctx, sb.ID, id)
 		if err != nil {
 			p.fail(c, v, err)
 			return
 		}
-		encs, err := p.encounters(ctx, sb.ID, pat.ID)
+		encs, err := p.dir().Encounters(ctx, sb.ID, pat.ID, maxEncounters)
 		if err != nil {
 			p.fail(c, v, err)
 			return
@@ -192,7 +193,7 @@ func (p *Portal) showLaunch(c *gin.Context, v *visit, status int, sb *tenant.San
 		d.Patient, d.Encounters = &pat, encs
 	} else {
 		d.Query = c.Query("q")
-		pg, err := p.searchPatients(ctx, sb.ID, d.Query, c.Query("cursor"), patientsPerPage)
+		pg, err := p.dir().Patients(ctx, sb.ID, d.Query, c.Query("cursor"), patientsPerPage)
 		if err != nil {
 			p.fail(c, v, err)
 			return
@@ -217,7 +218,7 @@ func (p *Portal) launchStart(c *gin.Context, v *visit) {
 		p.notFound(c, v)
 		return
 	}
-	if _, err := p.readPatient(ctx, sb.ID, patient); err != nil {
+	if _, err := p.dir().Patient(ctx, sb.ID, patient); err != nil {
 		p.fail(c, v, err)
 		return
 	}
@@ -227,7 +228,7 @@ func (p *Portal) launchStart(c *gin.Context, v *visit) {
 			p.showLaunch(c, v, http.StatusBadRequest, sb, app, "That encounter is not in the sandbox; choose another.")
 			return
 		}
-		if _, subject := parseEncounter(r.Body); subject != "Patient/"+patient {
+		if directory.ParseEncounter(r.Body).Subject != "Patient/"+patient {
 			p.showLaunch(c, v, http.StatusBadRequest, sb, app, "That encounter is not one of the patient's; choose another.")
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/search"
+	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -156,8 +157,8 @@ func encounterNotOf(t *testing.T, e *env, sandbox, patient string) string {
 		t.Fatal(err)
 	}
 	for _, r := range res.Matches {
-		if row, subject := parseEncounter(r.Body); subject != "Patient/"+patient {
-			return row.ID
+		if e := directory.ParseEncounter(r.Body); e.Subject != "Patient/"+patient {
+			return e.ID
 		}
 	}
 	t.Fatal("no encounter of another patient")

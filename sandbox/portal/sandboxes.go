@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/tenant"
 )
 
@@ -112,7 +113,7 @@ type sandboxData struct {
 	// choices of the form that issues them.
 	Tokens    []*tenant.RegistrationToken
 	Lifetimes []tokenLifetime
-	Patients  []patientRow
+	Patients  []directory.Patient
 	// MorePatients says the preview does not show them all.
 	MorePatients bool
 	Notice       string
@@ -143,7 +144,7 @@ func (p *Portal) showSandbox(c *gin.Context, v *visit, status int, formError str
 		p.fail(c, v, err)
 		return
 	}
-	pats, err := p.searchPatients(ctx, sb.ID, "", "", sandboxPreviewPatients)
+	pats, err := p.dir().Patients(ctx, sb.ID, "", "", sandboxPreviewPatients)
 	if err != nil {
 		p.fail(c, v, err)
 		return
@@ -151,7 +152,7 @@ func (p *Portal) showSandbox(c *gin.Context, v *visit, status int, formError str
 	p.render(c, v, status, "sandbox", sb.Name, sandboxData{
 		Sandbox: sb, FHIRBase: p.d.FHIRBase(sb.ID), CanChange: v.account.CanChange(sb),
 		Deletable: sb.ID != fhirstore.DefaultSandbox, Apps: apps, Tokens: tokens, Lifetimes: tokenLifetimes,
-		Patients: pats.Rows, MorePatients: pats.Next != "",
+		Patients: pats.Patients, MorePatients: pats.Next != "",
 		Notice: notices[c.Query("done")], Error: formError,
 	})
 }
