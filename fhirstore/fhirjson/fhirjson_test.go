@@ -183,3 +183,21 @@ func TestRepeated_FromR4Definitions(t *testing.T) {
 		}
 	}
 }
+
+func TestValidID_FHIRPatternButNotOnlyDots(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"a", true}, {"Patient-1.2", true}, {".a", true}, {"a.", true}, {"a..b", true}, {"-", true},
+		{"0123456789012345678901234567890123456789012345678901234567890123", true},
+		{"", false}, {".", false}, {"..", false}, {"...", false},
+		{"01234567890123456789012345678901234567890123456789012345678901234", false},
+		{"a/b", false}, {"a%2Fb", false}, {"a b", false}, {"a_b", false}, {"æ", false},
+	}
+	for _, tt := range tests {
+		if got := ValidID(tt.id); got != tt.want {
+			t.Errorf("ValidID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}

@@ -78,8 +78,17 @@ func IsType(name string) bool {
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
-// ValidID reports whether id is a valid FHIR logical id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// IDRule says in words which ids ValidID accepts, for diagnostics.
+const IDRule = "[A-Za-z0-9.-]{1,64}, not only dots"
+
+// ValidID reports whether id can name a resource: FHIR's id pattern, and
+// not made only of dots. The pattern allows "." and "..", but they are dot
+// segments, which URL resolution removes (RFC 3986 §5.2.4), so that
+// [type]/.. is read by every client as the base itself; longer runs of
+// dots carry no name either and are refused alike.
+func ValidID(id string) bool {
+	return idPattern.MatchString(id) && strings.Trim(id, ".") != ""
+}
 
 // Parse validates body as a FHIR R4 resource and returns it compacted.
 // The error is an *outcome.Error: 400 for input that cannot be parsed as

@@ -119,7 +119,7 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
 	}
 	if e.id != "" && !fhirjson.ValidID(e.id) {
-		return nil, bad("request.url %q: %q is not a valid id", in.Request.URL, e.id)
+		return nil, bad("request.url %q: %q is not a valid id (%s)", in.Request.URL, e.id, fhirjson.IDRule)
 	}
 	if e.method == "POST" || e.method == "PUT" {
 		if len(in.Resource) == 0 {
