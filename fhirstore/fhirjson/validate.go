@@ -90,7 +90,8 @@ func ValidID(id string) bool {
 	return idPattern.MatchString(id) && strings.Trim(id, ".") != ""
 }
 
-// Parse validates body as a FHIR R4 resource and returns it compacted.
+// Parse validates body as a FHIR R4 resource and returns it compacted; a
+// leading UTF-8 byte-order mark is ignored.
 // The error is an *outcome.Error: 400 for input that cannot be parsed as
 // FHIR (not JSON, unknown elements, wrong primitive formats), 422 for a
 // parsed resource that breaks the specification's rules (missing required
@@ -100,9 +101,10 @@ func Parse(body []byte) (*Resource, error) {
 	if initErr != nil {
 		return nil, fmt.Errorf("fhirjson: set-up: %w", initErr)
 	}
+	body = TrimBOM(body)
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, body); err != nil {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
+		return nil, syntaxError(body)
 	}
 	head, err := peekHead(compact.Bytes())
 	if err != nil {
