@@ -139,6 +139,8 @@ func FuzzParseAndStamp(f *testing.F) {
 		`{"resourceType":"Patient","id":"a","name":[{"family":"Nordmann"}]}`,
 		`{"resourceType":"Observation","status":"final","code":{"text":"x"},"meta":{"tag":[{"code":"a"}]}}`,
 		`{"resourceType":"Patient","foo":1}`, `[]`, `{"resourceType":"Patient","id":"\u00e6"}`,
+		`{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b","resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization"}]}}]}]}`,
+		`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"},"response":{"status":"200","outcome":{"resourceType":"OperationOutcome"}}},{}]}`,
 	} {
 		f.Add([]byte(s))
 	}
