@@ -135,4 +135,3 @@ func TestEveryParameterCompiles(t *testing.T) {
 		t.Errorf("%d expressions need the FHIRPath engine; the fast path should cover all but a few", slow)
 	}
 }
-
