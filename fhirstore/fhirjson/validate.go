@@ -88,18 +88,31 @@ func IsType(name string) bool {
 	return typeSet[name]
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 // IDRule says in words which ids ValidID accepts, for diagnostics.
 const IDRule = "[A-Za-z0-9.-]{1,64}, not only dots"
 
-// ValidID reports whether id can name a resource: FHIR's id pattern, and
-// not made only of dots. The pattern allows "." and "..", but they are dot
-// segments, which URL resolution removes (RFC 3986 §5.2.4), so that
-// [type]/.. is read by every client as the base itself; longer runs of
-// dots carry no name either and are refused alike.
+// ValidID reports whether id can name a resource: FHIR's id pattern
+// [A-Za-z0-9\-\.]{1,64}, and not made only of dots. The pattern allows "."
+// and "..", but they are dot segments, which URL resolution removes (RFC
+// 3986 §5.2.4), so that [type]/.. is read by every client as the base
+// itself; longer runs of dots carry no name either and are refused alike.
+// It is called for every reference $everything follows, so it scans bytes
+// rather than running a regular expression.
 func ValidID(id string) bool {
-	return idPattern.MatchString(id) && strings.Trim(id, ".") != ""
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return dots < len(id)
 }
 
 // Parse validates body as a FHIR R4 resource and returns it compacted; a

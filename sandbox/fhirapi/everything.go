@@ -228,9 +228,10 @@ func (a *API) referencedKeys(ctx context.Context, r *request, whole []*fhirstore
 		members[v.Type+"/"+v.ID] = true
 	}
 	refs := map[string]bool{}
+	base := r.base + "/"
 	for _, v := range whole {
 		_, err := fhirjson.MapReferences(v.Body, func(ref string) (string, bool, error) {
-			if k := localKey(ref, r.base); k != "" && !members[k] {
+			if k := localKey(ref, base); k != "" && !members[k] {
 				refs[k] = true
 			}
 			return "", false, nil
@@ -248,17 +249,22 @@ func (a *API) referencedKeys(ctx context.Context, r *request, whole []*fhirstore
 }
 
 // localKey returns Type/id of a reference to a resource of this server
-// (relative, or absolute under base; a version is dropped), or "".
+// (relative, or absolute under base, which ends in a slash; a version is
+// dropped), or "".
 func localKey(ref, base string) string {
-	ref = strings.TrimPrefix(ref, base+"/")
-	parts := strings.Split(ref, "/")
-	if len(parts) != 2 && (len(parts) != 4 || parts[2] != "_history") {
+	ref = strings.TrimPrefix(ref, base)
+	typ, rest, _ := strings.Cut(ref, "/")
+	id, version, versioned := strings.Cut(rest, "/")
+	if versioned {
+		v, ok := strings.CutPrefix(version, "_history/")
+		if !ok || !fhirjson.ValidID(v) {
+			return ""
+		}
+	}
+	if !fhirjson.IsType(typ) || !fhirjson.ValidID(id) {
 		return ""
 	}
-	if !fhirjson.IsType(parts[0]) || !fhirjson.ValidID(parts[1]) {
-		return ""
-	}
-	return parts[0] + "/" + parts[1]
+	return ref[:len(typ)+1+len(id)]
 }
 
 // readReferenced reads, in key order after the key after, up to room of
