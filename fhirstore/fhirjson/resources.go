@@ -128,8 +128,14 @@ func takeResources(obj []byte, fields []field, m protoreflect.MessageDescriptor,
 		keep, val := true, f.val
 		switch {
 		case !ok:
-		case s.resource && s.repeated && allObjects(f.val):
-			elems, _ := splitArray(f.val)
+		case s.resource && s.repeated && f.val[0] == '[':
+			elems, err := splitArray(f.val)
+			if err != nil {
+				return nil, err
+			}
+			if !allObjects(elems) {
+				break // the parser refuses what is not a resource
+			}
 			for j, e := range elems {
 				*out = append(*out, inner{path: fmt.Sprintf("%s.%s[%d]", path, f.key, j), body: e})
 			}
@@ -209,22 +215,15 @@ func appendMember(b []byte, key string, val []byte) []byte {
 	return append(b, val...)
 }
 
-// allObjects reports whether a compacted JSON value is a non-empty array
-// of objects only.
-func allObjects(val []byte) bool {
-	if val[0] != '[' {
-		return false
-	}
-	elems, err := splitArray(val)
-	if err != nil || len(elems) == 0 {
-		return false
-	}
+// allObjects reports whether elems, the elements of a JSON array, are
+// objects, and there is at least one.
+func allObjects(elems [][]byte) bool {
 	for _, e := range elems {
 		if e[0] != '{' {
 			return false
 		}
 	}
-	return true
+	return len(elems) > 0
 }
 
 // validateInner validates a resource taken out of a resource-typed element

@@ -88,31 +88,9 @@ func (a *API) everything(r *request, segs []string) {
 	var referenced []*fhirstore.Resource
 	if page.Next == "" && q.Count > 0 {
 		// The last page of matches has room for referenced resources.
-		var whole []*fhirstore.Resource
-		if q.Cursor == "" && len(ev.types) == 0 && ev.since.IsZero() {
-			whole = page.Matches // the first and only page is the compartment
-		}
-		keys, err := a.referencedKeys(ctx, r, whole)
-		if err != nil {
+		if referenced, err = a.referencedPage(ctx, r, ev, q, page); err != nil {
 			writeError(r.c, err)
 			return
-		}
-		after := ""
-		if ev.after != nil {
-			after = ev.after.After
-		}
-		var more bool
-		referenced, more, err = a.readReferenced(ctx, r.sandbox, ev, keys, after, q.Count-len(page.Matches))
-		if err != nil {
-			writeError(r.c, err)
-			return
-		}
-		if more {
-			last := after
-			if len(referenced) > 0 {
-				last = referenced[len(referenced)-1].Type + "/" + referenced[len(referenced)-1].ID
-			}
-			page.Next = encodeRefCursor(refCursor{After: last, Total: page.Total})
 		}
 	}
 	b := newBundle("searchset", page.Total, searchLinks(r.base+"/"+strings.Join(segs, "/"), params, q, page))
@@ -132,6 +110,36 @@ func (a *API) everything(r *request, segs []string) {
 		}
 	}
 	writeBundle(r, b)
+}
+
+// referencedPage returns the referenced resources that fill the room page
+// leaves (q.Count less its matches), after the cursor's, and sets
+// page.Next when more follow.
+func (a *API) referencedPage(ctx context.Context, r *request, ev *everythingQuery, q *search.Query, page *fhirstore.SearchPage) ([]*fhirstore.Resource, error) {
+	var whole []*fhirstore.Resource
+	if q.Cursor == "" && len(ev.types) == 0 && ev.since.IsZero() {
+		whole = page.Matches // the first and only page is the compartment
+	}
+	keys, err := a.referencedKeys(ctx, r, whole)
+	if err != nil {
+		return nil, err
+	}
+	after := ""
+	if ev.after != nil {
+		after = ev.after.After
+	}
+	referenced, more, err := a.readReferenced(ctx, r.sandbox, ev, keys, after, q.Count-len(page.Matches))
+	if err != nil {
+		return nil, err
+	}
+	if more {
+		last := after
+		if n := len(referenced); n > 0 {
+			last = referenced[n-1].Type + "/" + referenced[n-1].ID
+		}
+		page.Next = encodeRefCursor(refCursor{After: last, Total: page.Total})
+	}
+	return referenced, nil
 }
 
 // everythingQuery is a parsed $everything request.
