@@ -112,6 +112,7 @@ func TestParameters_WithResourcesAreAccepted(t *testing.T) {
 			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + params + `}]}`}, 200, "is valid FHIR R4"},
 		{"$validate of a resource holding one", call{method: "POST", path: "/fhir/Patient/$validate",
 			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","contained":[` + params + `]}}]}`}, 200, "is valid FHIR R4"},
+		{"$validate of the Parameters itself", call{method: "POST", path: "/fhir/Parameters/$validate", body: params}, 200, "is valid FHIR R4"},
 		{"$validate finds what is wrong inside", call{method: "POST", path: "/fhir/Parameters/$validate",
 			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + strings.Replace(params, `"status":"final",`, ``, 1) + `}]}`},
 			200, `"expression":["Parameters.parameter[1].part[0].resource.Observation.status"]`},
