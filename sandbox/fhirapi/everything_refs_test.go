@@ -124,7 +124,8 @@ func TestEverything_SinceKeepsReferencedResourcesUpdatedSince(t *testing.T) {
 	mustDo(t, e, call{method: "PUT", path: "/fhir/Encounter/ea", body: `{"resourceType":"Encounter","id":"ea","status":"finished","class":{"code":"IMP"},` +
 		`"subject":{"reference":"Patient/a"}}`}, http.StatusOK)
 	ids, _ := everythingPages(t, e, "/fhir/Patient/a/$everything?_since="+since)
-	// Location/ward, referenced only by the old version of ea, is no longer referenced.
+	// Only ea and gp were updated since; the Locations that ea no longer
+	// references, and everything else, are older.
 	if got, want := strings.Join(ids, " "), "match:Encounter/ea include:Practitioner/gp"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
