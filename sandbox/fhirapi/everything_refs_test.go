@@ -180,3 +180,28 @@ func TestEverything_RefCursorMustBeOneOfItsOwn(t *testing.T) {
 	everythingRecord(t, e)
 	mustDo(t, e, call{method: "GET", path: "/fhir/Patient/a/$everything?_cursor=ref.!!"}, http.StatusBadRequest)
 }
+
+func TestEverything_ReferencedResourcesComeFromTheSameSandboxOnly(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	api := fhirapi.New(store, fhirapi.Config{})
+	t.Cleanup(func() { api.Close() })
+	api.Mount(e.Group("/fhir"), func(c *gin.Context) string { return c.GetHeader("X-Test-Sandbox") })
+	in := func(sb string, c call) call { c.header = map[string]string{"X-Test-Sandbox": sb}; return c }
+	mustDo(t, e, in("other", call{method: "PUT", path: "/fhir/Practitioner/gp", body: `{"resourceType":"Practitioner","id":"gp"}`}), http.StatusCreated)
+	mustDo(t, e, in("mine", call{method: "PUT", path: "/fhir/Patient/a", body: `{"resourceType":"Patient","id":"a","generalPractitioner":[{"reference":"Practitioner/gp"}]}`}), http.StatusCreated)
+	rec := mustDo(t, e, in("mine", call{method: "GET", path: "/fhir/Patient/a/$everything"}), http.StatusOK)
+	if strings.Contains(rec.Body.String(), `"fullUrl":"http://sandbox.test/fhir/Practitioner/gp"`) {
+		t.Errorf("another sandbox's Practitioner was included: %s", rec.Body)
+	}
+	mustDo(t, e, in("mine", call{method: "PUT", path: "/fhir/Practitioner/gp", body: `{"resourceType":"Practitioner","id":"gp"}`}), http.StatusCreated)
+	rec = mustDo(t, e, in("mine", call{method: "GET", path: "/fhir/Patient/a/$everything"}), http.StatusOK)
+	if !strings.Contains(rec.Body.String(), `"fullUrl":"http://sandbox.test/fhir/Practitioner/gp"`) {
+		t.Errorf("the sandbox's own Practitioner is missing: %s", rec.Body)
+	}
+}
