@@ -116,6 +116,13 @@ func (a *API) everything(r *request, segs []string) {
 // leaves (q.Count less its matches), after the cursor's, and sets
 // page.Next when more follow.
 func (a *API) referencedPage(ctx context.Context, r *request, ev *everythingQuery, q *search.Query, page *fhirstore.SearchPage) ([]*fhirstore.Resource, error) {
+	if len(page.Matches) == q.Count {
+		// No room: the next page starts the referenced resources. Finding
+		// out here whether there are any would gather the compartment's
+		// references twice; the price is an empty last page when none are.
+		page.Next = encodeRefCursor(refCursor{Total: page.Total})
+		return nil, nil
+	}
 	var whole []*fhirstore.Resource
 	if q.Cursor == "" && len(ev.types) == 0 && ev.since.IsZero() {
 		whole = page.Matches // the first and only page is the compartment
