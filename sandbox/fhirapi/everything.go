@@ -116,6 +116,9 @@ func (a *API) everything(r *request, segs []string) {
 // leaves (q.Count less its matches), after the cursor's, and sets
 // page.Next when more follow.
 func (a *API) referencedPage(ctx context.Context, r *request, ev *everythingQuery, q *search.Query, page *fhirstore.SearchPage) ([]*fhirstore.Resource, error) {
+	if !slices.ContainsFunc(ev.types, ev.mayInclude) && len(ev.types) > 0 {
+		return nil, nil // _type names no type a referenced resource may have
+	}
 	if len(page.Matches) == q.Count {
 		// No room: the next page starts the referenced resources. Finding
 		// out here whether there are any would gather the compartment's
@@ -156,6 +159,13 @@ type everythingQuery struct {
 	since            time.Time
 	after            *refCursor // set when the page starts among the referenced resources
 	confined         bool
+}
+
+// mayInclude reports whether a referenced resource of type typ may be in
+// the answer: under a confinement, not when a Patient compartment can hold
+// it.
+func (ev *everythingQuery) mayInclude(typ string) bool {
+	return !ev.confined || !inCompartmentDefinition(typ)
 }
 
 func parseEverything(params url.Values) (*everythingQuery, error) {
@@ -293,7 +303,7 @@ func (a *API) readReferenced(ctx context.Context, sandbox string, ev *everything
 	}
 	for _, k := range keys[start:] {
 		typ, id, _ := strings.Cut(k, "/")
-		if (len(ev.types) > 0 && !slices.Contains(ev.types, typ)) || (ev.confined && inCompartmentDefinition(typ)) {
+		if (len(ev.types) > 0 && !slices.Contains(ev.types, typ)) || !ev.mayInclude(typ) {
 			continue
 		}
 		v, err := a.store.Read(ctx, sandbox, typ, id)

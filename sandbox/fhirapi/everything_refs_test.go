@@ -173,6 +173,16 @@ func TestEverything_ConfinedLeavesOutOtherCompartmentsButKeepsTheRecord(t *testi
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	mustDo(t, e, call{method: "GET", path: "/fhir/Patient/b/$everything", header: confine}, http.StatusForbidden)
+
+	// Confined, _type of compartment types only cannot include anything,
+	// so a page the matches fill is the last.
+	var p struct{ Link []struct{ Relation string } }
+	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient/a/$everything?_type=Observation&_count=2", header: confine}, http.StatusOK), &p)
+	for _, l := range p.Link {
+		if l.Relation == "next" {
+			t.Error("a next link after the last match, though nothing can follow")
+		}
+	}
 }
 
 func TestEverything_RefCursorMustBeOneOfItsOwn(t *testing.T) {
