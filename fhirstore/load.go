@@ -67,6 +67,8 @@ func parseAll(bodies [][]byte) ([]*fhirjson.Resource, error) {
 					errs[i] = fmt.Errorf("resource %d: %w", i, err)
 				case r.ID == "":
 					errs[i] = fmt.Errorf("resource %d (%s): has no id", i, r.Type)
+				case !fhirjson.ValidID(r.ID):
+					errs[i] = fmt.Errorf("resource %d (%s): id %q cannot name a resource (%s)", i, r.Type, r.ID, fhirjson.IDRule)
 				default:
 					out[i] = r
 				}

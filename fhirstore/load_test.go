@@ -86,3 +86,13 @@ func TestLoad_InvalidOrIDLessResource_WritesNothingAndNamesIt(t *testing.T) {
 func errorsContain(err error, s string) bool {
 	return err != nil && strings.Contains(err.Error(), s)
 }
+
+func TestLoad_RefusesIDsMadeOnlyOfDots(t *testing.T) {
+	s := openStore(t)
+	for _, id := range []string{".", ".."} {
+		body := []byte(`{"resourceType":"Patient","id":"` + id + `"}`)
+		if err := fhirstore.Load(context.Background(), s, "sb", [][]byte{body}, fhirstore.LoadOptions{}); err == nil {
+			t.Errorf("Load accepted Patient/%s", id)
+		}
+	}
+}

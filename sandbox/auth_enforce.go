@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/smart"
 )
 
@@ -173,7 +174,8 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 // operations need read (and, unless GET, update) on the type or every
 // type. Patient-level and constrained scopes get no operation whose answer
 // carries resources, since it cannot be confined yet; $everything, whose
-// answer is one compartment, is the exception for the token's own patient.
+// answer is one patient's record, is the exception for the token's own
+// patient.
 func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
 	typ := in.typ
 	ins := []smart.Interaction{smart.Read}
@@ -188,9 +190,13 @@ func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
 		forbid(c, "the token's scopes do not permit create, update or read on %s, which $validate needs", typ)
 		return
 	case in.op == "$everything" && typ == "Patient":
-		// The answer is exactly Patient/id's compartment, so a patient-level
-		// token may have it for its own patient, given read on every type
-		// and no query constraints.
+		// The answer is Patient/id's record: its compartment and what that
+		// references. A patient-level token may have it for its own
+		// patient, given read on every type and no query constraints; the
+		// API is told to leave out referenced resources that could lie in
+		// another patient's compartment (fhirapi.ConfineEverything), and
+		// keeps those no compartment holds (the patient's Device, GP,
+		// organisation), which are part of the record.
 		p, err := a.permit("*", smart.Read)
 		if err != nil {
 			forbid(c, "$everything needs read on every type")
@@ -199,6 +205,9 @@ func (g *guard) enforceOperation(c *gin.Context, a *access, in interaction) {
 		if confined(p) && (p.Patient != in.id || len(p.Constraints) > 0) {
 			forbid(c, "a patient-level or constrained token may ask $everything of its own patient only, without constraints")
 			return
+		}
+		if confined(p) {
+			c.Request = c.Request.WithContext(fhirapi.ConfineEverything(c.Request.Context(), p.Patient))
 		}
 		c.Next()
 		return

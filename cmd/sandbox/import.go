@@ -66,7 +66,8 @@ func readImportFile(name string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	trimmed := bytes.TrimSpace(data)
+	// A byte-order mark, as Windows tools write, is ignored as by the API.
+	trimmed := bytes.TrimSpace(fhirjson.TrimBOM(data))
 	if strings.HasSuffix(name, ".ndjson") {
 		return splitNDJSON(trimmed)
 	}

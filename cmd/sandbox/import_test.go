@@ -84,3 +84,18 @@ func TestImport_InvalidResourceImportsNothing(t *testing.T) {
 		t.Errorf("bad NDJSON line: %v", err)
 	}
 }
+
+func TestImport_FilesWithAByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	nd := writeFile(t, dir, "Patient.ndjson", "\ufeff"+`{"resourceType":"Patient","id":"a"}`+"\n"+`{"resourceType":"Patient","id":"b"}`+"\n")
+	one := writeFile(t, dir, "c.json", "\ufeff"+`{"resourceType":"Patient","id":"c"}`)
+	bundle := writeFile(t, dir, "bundle.json", "\ufeff"+`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"d"}}]}`)
+	var errb bytes.Buffer
+	if err := run([]string{"import", "--data", data, "--sandbox", "imp", nd, one, bundle}, func(string) string { return "" }, io.Discard, &errb); err != nil {
+		t.Fatalf("import: %v %s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "imported 4 resources") {
+		t.Errorf("report: %s", errb.String())
+	}
+}

@@ -16,11 +16,14 @@ import (
 // are dropped. A body that is valid JSON but not shaped like a Bundle (not
 // an object, entry not an array, an entry not an object) is returned as
 // shell with those parts untouched, for the decoder or the validator to
-// refuse. err is non-nil only for a body that is not JSON.
+// refuse. err is non-nil only for a body that is not JSON: an
+// *outcome.Error naming the line and column. A leading UTF-8 byte-order
+// mark is ignored.
 func SplitBundle(body []byte) (shell []byte, resources [][]byte, err error) {
+	body = TrimBOM(body)
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, body); err != nil {
-		return nil, nil, err
+		return nil, nil, syntaxError(body)
 	}
 	c := buf.Bytes()
 	if c[0] != '{' {

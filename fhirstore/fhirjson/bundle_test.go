@@ -3,8 +3,11 @@ package fhirjson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
+
+	"hpsandbox/fhirstore/outcome"
 )
 
 func TestSplitBundle_TakesResourcesOutOfEntries(t *testing.T) {
@@ -67,20 +70,27 @@ func FuzzSplitBundle(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	f.Add("\ufeff" + `{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient"}}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		shell, resources, err := SplitBundle([]byte(body))
-		if (err != nil) != !json.Valid([]byte(body)) {
-			t.Fatalf("err %v for a body whose validity is %v", err, json.Valid([]byte(body)))
+		text := TrimBOM([]byte(body)) // a byte-order mark is ignored
+		if (err != nil) != !json.Valid(text) {
+			t.Fatalf("err %v for a body whose validity is %v", err, json.Valid(text))
 		}
 		if err != nil {
+			var oe *outcome.Error
+			if !errors.As(err, &oe) || oe.Status != 400 {
+				t.Fatalf("error %v is not a 400 outcome", err)
+			}
+			checkPositionIn(t, text, oe.Issues[0].Diagnostics)
 			return
 		}
-		var want any
-		if err := json.Unmarshal([]byte(body), &want); err != nil {
+		want, err := decodeNumbers(text)
+		if err != nil {
 			t.Fatal(err)
 		}
-		var got any
-		if err := json.Unmarshal(shell, &got); err != nil {
+		got, err := decodeNumbers(shell)
+		if err != nil {
 			t.Fatalf("shell %s: %v", shell, err)
 		}
 		if obj, ok := got.(map[string]any); ok {
@@ -94,8 +104,7 @@ func FuzzSplitBundle(f *testing.F) {
 						if json.Compact(&c, r) != nil || c.Len() != len(r) {
 							t.Fatalf("resource %d %s is not compact JSON", i, r)
 						}
-						var v any
-						_ = json.Unmarshal(r, &v)
+						v, _ := decodeNumbers(r)
 						e.(map[string]any)["resource"] = v
 					}
 				}
@@ -105,4 +114,13 @@ func FuzzSplitBundle(f *testing.F) {
 			t.Fatalf("shell %s and resources %q make %v, want %v", shell, resources, got, want)
 		}
 	})
+}
+
+// decodeNumbers decodes JSON keeping numbers as written, which valid JSON
+// may hold beyond what a float64 can (1e400).
+func decodeNumbers(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	return v, d.Decode(&v)
 }

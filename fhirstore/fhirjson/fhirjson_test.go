@@ -139,6 +139,8 @@ func FuzzParseAndStamp(f *testing.F) {
 		`{"resourceType":"Patient","id":"a","name":[{"family":"Nordmann"}]}`,
 		`{"resourceType":"Observation","status":"final","code":{"text":"x"},"meta":{"tag":[{"code":"a"}]}}`,
 		`{"resourceType":"Patient","foo":1}`, `[]`, `{"resourceType":"Patient","id":"\u00e6"}`,
+		`{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b","resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization"}]}}]}]}`,
+		`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"},"response":{"status":"200","outcome":{"resourceType":"OperationOutcome"}}},{}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -180,6 +182,24 @@ func TestRepeated_FromR4Definitions(t *testing.T) {
 		r, k := Repeated(tt.typ, tt.path...)
 		if r != tt.repeated || k != tt.known {
 			t.Errorf("Repeated(%s, %v) = %v, %v; want %v, %v", tt.typ, tt.path, r, k, tt.repeated, tt.known)
+		}
+	}
+}
+
+func TestValidID_FHIRPatternButNotOnlyDots(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"a", true}, {"Patient-1.2", true}, {".a", true}, {"a.", true}, {"a..b", true}, {"-", true},
+		{"0123456789012345678901234567890123456789012345678901234567890123", true},
+		{"", false}, {".", false}, {"..", false}, {"...", false},
+		{"01234567890123456789012345678901234567890123456789012345678901234", false},
+		{"a/b", false}, {"a%2Fb", false}, {"a b", false}, {"a_b", false}, {"æ", false},
+	}
+	for _, tt := range tests {
+		if got := ValidID(tt.id); got != tt.want {
+			t.Errorf("ValidID(%q) = %v, want %v", tt.id, got, tt.want)
 		}
 	}
 }

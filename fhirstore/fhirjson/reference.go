@@ -26,6 +26,7 @@ var refKey = []byte(`"reference":"`)
 func MapReferences(compact []byte, fn func(ref string) (replacement string, ok bool, err error)) ([]byte, error) {
 	var out []byte // nil until a reference is replaced
 	done := 0      // compact[:done] is in out
+	var err error
 	for i := 0; ; {
 		k := bytes.Index(compact[i:], refKey)
 		if k < 0 {
@@ -36,8 +37,10 @@ func MapReferences(compact []byte, fn func(ref string) (replacement string, ok b
 		if end < 0 {
 			return nil, errMalformed
 		}
-		ref, err := strconv.Unquote(string(compact[start:end]))
-		if err != nil {
+		var ref string
+		if bytes.IndexByte(compact[start+1:end-1], '\\') < 0 {
+			ref = string(compact[start+1 : end-1]) // nothing to unescape
+		} else if ref, err = strconv.Unquote(string(compact[start:end])); err != nil {
 			// Escapes that Go does not share with JSON (\/): decode as JSON.
 			if jerr := json.Unmarshal(compact[start:end], &ref); jerr != nil {
 				return nil, errMalformed

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/google/fhir/go/fhirversion"
 	"github.com/google/fhir/go/jsonformat"
 	crpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/bundle_and_contained_resource_go_proto"
@@ -41,21 +43,31 @@ type Resource struct {
 var (
 	typeList []string
 	typeSet  map[string]bool
-	initOnce sync.Once
-	parser   *jsonformat.Unmarshaller
-	initErr  error
+	// containedName is the full name of google/fhir's ContainedResource.
+	containedName protoreflect.FullName
+	initOnce      sync.Once
+	parser        *jsonformat.Unmarshaller
+	initErr       error
 )
 
 func setup() {
 	initOnce.Do(func() {
-		oneof := (&crpb.ContainedResource{}).ProtoReflect().Descriptor().Oneofs().ByName("oneof_resource")
+		contained := (&crpb.ContainedResource{}).ProtoReflect().Descriptor()
+		containedName = contained.FullName()
+		oneof := contained.Oneofs().ByName("oneof_resource")
 		typeSet = make(map[string]bool, oneof.Fields().Len())
+		resourceMessages = make(map[string]protoreflect.MessageDescriptor, oneof.Fields().Len())
+		var roots []protoreflect.MessageDescriptor
 		for i := 0; i < oneof.Fields().Len(); i++ {
-			name := string(oneof.Fields().Get(i).Message().Name())
+			m := oneof.Fields().Get(i).Message()
+			name := string(m.Name())
 			typeList = append(typeList, name)
 			typeSet[name] = true
+			resourceMessages[name] = m
+			roots = append(roots, m)
 		}
 		sort.Strings(typeList)
+		findHolders(roots)
 		parser, initErr = jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
 		if initErr == nil {
 			// Deeply nested input is refused before it can exhaust the stack.
@@ -76,12 +88,35 @@ func IsType(name string) bool {
 	return typeSet[name]
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+// IDRule says in words which ids ValidID accepts, for diagnostics.
+const IDRule = "[A-Za-z0-9.-]{1,64}, not only dots"
 
-// ValidID reports whether id is a valid FHIR logical id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// ValidID reports whether id can name a resource: FHIR's id pattern
+// [A-Za-z0-9\-\.]{1,64}, and not made only of dots. The pattern allows "."
+// and "..", but they are dot segments, which URL resolution removes (RFC
+// 3986 §5.2.4), so that [type]/.. is read by every client as the base
+// itself; longer runs of dots carry no name either and are refused alike.
+// It is called for every reference $everything follows, so it scans bytes
+// rather than running a regular expression.
+func ValidID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return dots < len(id)
+}
 
-// Parse validates body as a FHIR R4 resource and returns it compacted.
+// Parse validates body as a FHIR R4 resource and returns it compacted; a
+// leading UTF-8 byte-order mark is ignored.
 // The error is an *outcome.Error: 400 for input that cannot be parsed as
 // FHIR (not JSON, unknown elements, wrong primitive formats), 422 for a
 // parsed resource that breaks the specification's rules (missing required
@@ -91,11 +126,12 @@ func Parse(body []byte) (*Resource, error) {
 	if initErr != nil {
 		return nil, fmt.Errorf("fhirjson: set-up: %w", initErr)
 	}
+	body = TrimBOM(body)
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, body); err != nil {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
+		return nil, syntaxError(body)
 	}
-	head, err := peekHead(compact.Bytes())
+	head, fields, err := peekHead(compact.Bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +139,8 @@ func Parse(body []byte) (*Resource, error) {
 		return nil, outcome.New(http.StatusBadRequest, outcome.NotSupported,
 			"%q is not a FHIR R4 resource type", head.resourceType).At("resourceType")
 	}
-	rep := &reporter{}
-	if _, err := parser.UnmarshalWithErrorReporter(compact.Bytes(), rep); err != nil {
-		return nil, parseError(err)
-	}
-	if len(rep.issues) > 0 {
-		sortIssues(rep.issues)
-		return nil, &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: rep.issues}
+	if oe := validate(compact.Bytes(), fields, head.resourceType, 0); oe != nil {
+		return nil, oe
 	}
 	if oe := checkReferences(head.resourceType, compact.Bytes()); oe != nil {
 		return nil, oe
@@ -117,24 +148,59 @@ func Parse(body []byte) (*Resource, error) {
 	return &Resource{Type: head.resourceType, ID: head.id, Body: compact.Bytes()}, nil
 }
 
+// validate validates body, a compacted resource of type typ whose members
+// are fields: the parser reads it without its resource-typed elements
+// (see resources.go), and each of those is validated on its own. A parse
+// failure anywhere makes the answer 400, else a broken rule 422; the
+// issues of all are reported, ordered by path. nesting is how deep body
+// lies within other resources.
+func validate(body []byte, fields []field, typ string, nesting int) *outcome.Error {
+	var inners []inner
+	shell, err := takeResources(body, fields, resourceMessages[typ], typ, 0, &inners)
+	if err != nil {
+		return outcome.New(http.StatusBadRequest, outcome.Structure, "%s is not a well-formed JSON object", typ)
+	}
+	var issues []outcome.Issue
+	status := 0
+	rep := &reporter{}
+	if _, err := parser.UnmarshalWithErrorReporter(shell, rep); err != nil {
+		issues, status = parseError(err).Issues, http.StatusBadRequest
+	} else if len(rep.issues) > 0 {
+		issues, status = rep.issues, http.StatusUnprocessableEntity
+	}
+	for _, in := range inners {
+		if oe := validateInner(in, nesting+1); oe != nil {
+			issues = append(issues, oe.Issues...)
+			if status == 0 || oe.Status == http.StatusBadRequest {
+				status = oe.Status
+			}
+		}
+	}
+	if status == 0 {
+		return nil
+	}
+	sortIssues(issues)
+	return &outcome.Error{Status: status, Issues: issues}
+}
+
 type head struct{ resourceType, id string }
 
 // peekHead reads resourceType and id from a compacted JSON object without
-// parsing the rest.
-func peekHead(b []byte) (head, error) {
+// parsing the rest, and returns its members.
+func peekHead(b []byte) (head, []field, error) {
 	var h head
 	if len(b) == 0 || b[0] != '{' {
-		return h, outcome.New(http.StatusBadRequest, outcome.Structure, "body must be a JSON object holding one FHIR resource")
+		return h, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body must be a JSON object holding one FHIR resource")
 	}
 	fields, err := splitObject(b)
 	if err != nil {
-		return h, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
+		return h, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
 	}
 	for _, f := range fields {
 		switch f.key {
 		case "resourceType":
 			if err := json.Unmarshal(f.val, &h.resourceType); err != nil {
-				return h, outcome.New(http.StatusBadRequest, outcome.Structure, "resourceType must be a string").At("resourceType")
+				return h, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "resourceType must be a string").At("resourceType")
 			}
 		case "id":
 			// A non-string id is reported by the validator with its path.
@@ -142,9 +208,9 @@ func peekHead(b []byte) (head, error) {
 		}
 	}
 	if h.resourceType == "" {
-		return h, outcome.New(http.StatusBadRequest, outcome.Required, "body has no resourceType").At("resourceType")
+		return h, nil, outcome.New(http.StatusBadRequest, outcome.Required, "body has no resourceType").At("resourceType")
 	}
-	return h, nil
+	return h, fields, nil
 }
 
 // reporter collects google/fhir's extended-validation findings as issues.

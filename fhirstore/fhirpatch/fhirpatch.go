@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/outcome"
 )
 
 // ErrInvalid marks a patch document that is not a valid FHIRPath Patch, or
@@ -186,7 +187,7 @@ func (o op) apply(rt string, root map[string]any) error {
 		return err
 	}
 	if typ != rt {
-		return fmt.Errorf("%w: path starts with %s, the resource is a %s", ErrNotApplicable, typ, rt)
+		return fmt.Errorf("%w: path starts with %s, the resource is %s", ErrNotApplicable, typ, outcome.Article(rt))
 	}
 	nodes := eval(root, steps)
 	switch o.typ {

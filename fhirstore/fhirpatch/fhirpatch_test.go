@@ -152,3 +152,10 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+func TestApply_PathOfAnotherTypeNamesItWithItsArticle(t *testing.T) {
+	_, err := Apply([]byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`), params(operation(typ("delete"), path("Patient.gender"))))
+	if err == nil || !strings.HasSuffix(err.Error(), "the resource is an Observation") {
+		t.Errorf("error %v, want one ending \"the resource is an Observation\"", err)
+	}
+}

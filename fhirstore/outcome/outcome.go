@@ -142,3 +142,14 @@ func JSON(issues []Issue) []byte {
 
 // JSON renders e as an OperationOutcome resource.
 func (e *Error) JSON() []byte { return JSON(e.Issues) }
+
+// Article returns noun after its indefinite article, for diagnostics that
+// name a resource type or another word the code does not know in advance:
+// "an Encounter", "an Observation", "a Patient". It goes by the first
+// letter, which is right for every FHIR R4 resource type.
+func Article(noun string) string {
+	if noun != "" && strings.ContainsRune("AEIOUaeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
+}

@@ -277,7 +277,7 @@ func (p *parser) chain(sp *searchparam.Param, key, mod, rest, raw string, depth 
 	var targets []string
 	if mod != "" {
 		if !slices.Contains(sp.Targets, mod) {
-			return nil, badRequest(key, "%s cannot refer to a %s", sp.Code, mod)
+			return nil, badRequest(key, "%s cannot refer to %s", sp.Code, outcome.Article(mod))
 		}
 		targets = []string{mod}
 	} else {
@@ -320,7 +320,7 @@ func (p *parser) has(types []string, key, raw string, depth int) (*Filter, bool,
 			fits = fits || slices.Contains(sp.Targets, t)
 		}
 		if !fits {
-			return nil, false, badRequest(key, "%s.%s cannot refer to a %s", typ, ref, strings.Join(types, " or "))
+			return nil, false, badRequest(key, "%s.%s cannot refer to %s", typ, ref, outcome.Article(strings.Join(types, " or ")))
 		}
 	}
 	inner, ignored, err := p.filter([]string{typ}, rest, raw, depth+1)

@@ -211,3 +211,19 @@ func TestSubset_ElementsKeepsNamedAndMandatory(t *testing.T) {
 		t.Errorf("subset %s", s)
 	}
 }
+
+func TestParse_TargetTypesInDiagnosticsTakeTheirArticle(t *testing.T) {
+	tests := []struct{ typ, query, want string }{
+		{"Observation", "_include=Observation:subject:Encounter", "Observation.subject cannot refer to an Encounter"},
+		{"Observation", "subject:Encounter.name=x", "subject cannot refer to an Encounter"},
+		{"Observation", "subject:Patient.name=x&_include=Observation:subject:Medication", "Observation.subject cannot refer to a Medication"},
+		{"Encounter", "_has:Patient:link:name=x", "Patient.link cannot refer to an Encounter"},
+	}
+	for _, tt := range tests {
+		_, err := parse(t, tt.typ, tt.query)
+		var oe *outcome.Error
+		if !errors.As(err, &oe) || !strings.Contains(oe.Issues[0].Diagnostics, tt.want) {
+			t.Errorf("%s?%s: error %v, want %q", tt.typ, tt.query, err, tt.want)
+		}
+	}
+}

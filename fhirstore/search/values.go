@@ -334,7 +334,7 @@ func (p *parser) includes(q *Query, name, mod string, vals []string) error {
 			}
 			if len(parts) == 3 {
 				if inc.Param != nil && len(inc.Param.Targets) > 0 && !slices.Contains(inc.Param.Targets, parts[2]) {
-					return badRequest(key, "%s.%s cannot refer to a %s", parts[0], parts[1], parts[2])
+					return badRequest(key, "%s.%s cannot refer to %s", parts[0], parts[1], outcome.Article(parts[2]))
 				}
 				inc.TargetType = parts[2]
 			}

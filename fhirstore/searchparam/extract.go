@@ -62,7 +62,7 @@ func extract(params []compiledParam, resourceType string, body []byte) (*Index, 
 		return nil, fmt.Errorf("searchparam: decode %s: %w", resourceType, err)
 	}
 	if rt, _ := root["resourceType"].(string); rt != resourceType {
-		return nil, fmt.Errorf("searchparam: body is a %q, not a %s", rt, resourceType)
+		return nil, fmt.Errorf("searchparam: the body's resourceType is %q, not %q", rt, resourceType)
 	}
 	st := &extraction{x: &Index{ResourceType: resourceType}, root: root, body: body}
 	st.x.ID, _ = root["id"].(string)

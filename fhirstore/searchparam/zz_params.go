@@ -108,6 +108,7 @@ var resourceTypes = []string{
 	"OperationOutcome",
 	"Organization",
 	"OrganizationAffiliation",
+	"Parameters",
 	"Patient",
 	"PaymentNotice",
 	"PaymentReconciliation",
@@ -2157,6 +2158,14 @@ var generatedParams = map[string][]Param{
 		{Code: "service", URL: "http://hl7.org/fhir/SearchParameter/OrganizationAffiliation-service", Type: Reference, Expression: "OrganizationAffiliation.healthcareService", Targets: []string{"HealthcareService"}},
 		{Code: "specialty", URL: "http://hl7.org/fhir/SearchParameter/OrganizationAffiliation-specialty", Type: Token, Expression: "OrganizationAffiliation.specialty"},
 		{Code: "telecom", URL: "http://hl7.org/fhir/SearchParameter/OrganizationAffiliation-telecom", Type: Token, Expression: "OrganizationAffiliation.telecom"},
+	},
+	"Parameters": {
+		{Code: "_id", URL: "http://hl7.org/fhir/SearchParameter/Resource-id", Type: Token, Expression: "Parameters.id"},
+		{Code: "_lastUpdated", URL: "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated", Type: Date, Expression: "Parameters.meta.lastUpdated", Comparators: allComparators},
+		{Code: "_profile", URL: "http://hl7.org/fhir/SearchParameter/Resource-profile", Type: URI, Expression: "Parameters.meta.profile"},
+		{Code: "_security", URL: "http://hl7.org/fhir/SearchParameter/Resource-security", Type: Token, Expression: "Parameters.meta.security"},
+		{Code: "_source", URL: "http://hl7.org/fhir/SearchParameter/Resource-source", Type: URI, Expression: "Parameters.meta.source"},
+		{Code: "_tag", URL: "http://hl7.org/fhir/SearchParameter/Resource-tag", Type: Token, Expression: "Parameters.meta.tag"},
 	},
 	"Patient": {
 		{Code: "_id", URL: "http://hl7.org/fhir/SearchParameter/Resource-id", Type: Token, Expression: "Patient.id"},

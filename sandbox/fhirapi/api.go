@@ -101,7 +101,7 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		r.id = segs[1]
 		if !fhirjson.ValidID(r.id) {
 			writeError(c, outcome.New(http.StatusBadRequest, outcome.Value,
-				"%q is not a valid resource id ([A-Za-z0-9.-]{1,64})", r.id))
+				"%q is not a valid resource id (%s)", r.id, fhirjson.IDRule))
 			return
 		}
 	}

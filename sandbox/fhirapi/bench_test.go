@@ -3,6 +3,7 @@ package fhirapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,15 +85,24 @@ func BenchmarkTransaction_50Entries(b *testing.B) {
 }
 
 // BenchmarkEverything_500 measures Patient/[id]/$everything for a patient
-// with 500 resources: in one page (_count=1000) and as the first page of 50.
+// with 500 resources in its compartment (the Patient and 499 Observations
+// from a pulse oximeter) that reference three resources outside it (the
+// Device, the GP, the organisation): in one page (_count=1000) and as the
+// first page of 50, and every page of 50 in turn. It reports how many
+// referenced resources the answer holds (search mode include).
 func BenchmarkEverything_500(b *testing.B) {
 	e, store := newEngineWith(b, fhirapi.Config{})
-	var bodies [][]byte
-	bodies = append(bodies, []byte(`{"resourceType":"Patient","id":"p500"}`))
+	bodies := [][]byte{
+		[]byte(`{"resourceType":"Organization","id":"org500","name":"Fiktiv kommune"}`),
+		[]byte(`{"resourceType":"Practitioner","id":"gp500","name":[{"family":"Lege"}]}`),
+		[]byte(`{"resourceType":"Device","id":"oxi500","owner":{"reference":"Organization/org500"}}`),
+		[]byte(`{"resourceType":"Patient","id":"p500","generalPractitioner":[{"reference":"Practitioner/gp500"}],"managingOrganization":{"reference":"Organization/org500"}}`),
+	}
 	for i := 0; i < 499; i++ {
 		bodies = append(bodies, []byte(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final",`+
-			`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/p500"},`+
-			`"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":%d,"unit":"/min"}}`, i, 60+i%40)))
+			`"code":{"coding":[{"system":"http://loinc.org","code":"59408-5"}]},"subject":{"reference":"Patient/p500"},`+
+			`"performer":[{"reference":"Practitioner/gp500"}],"device":{"reference":"Device/oxi500"},`+
+			`"effectiveDateTime":"2026-01-02T10:00:00Z","valueQuantity":{"value":%d,"unit":"%%"}}`, i, 90+i%10)))
 	}
 	if err := fhirstore.Load(context.Background(), store, fhirstore.DefaultSandbox, bodies, fhirstore.LoadOptions{}); err != nil {
 		b.Fatal(err)
@@ -105,6 +115,7 @@ func BenchmarkEverything_500(b *testing.B) {
 	}{{"all", "?_count=1000", 500}, {"first_page_of_50", "?_count=50", 50}} {
 		b.Run(c.name, func(b *testing.B) {
 			var lat []time.Duration
+			included := 0
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
 				resp, err := http.Get(srv.URL + "/fhir/Patient/p500/$everything" + c.query)
@@ -117,10 +128,58 @@ func BenchmarkEverything_500(b *testing.B) {
 				if resp.StatusCode != http.StatusOK || bytes.Count(body, []byte(`"mode":"match"`)) != c.want {
 					b.Fatalf("status %d, %d matches", resp.StatusCode, bytes.Count(body, []byte(`"mode":"match"`)))
 				}
+				included = bytes.Count(body, []byte(`"mode":"include"`))
 			}
 			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(included), "referenced")
 		})
 	}
+	// Every page of 50, following the next links: the page where the
+	// matches end also gathers the references of the whole compartment.
+	b.Run("all_pages_of_50", func(b *testing.B) {
+		var lat []time.Duration
+		included := 0
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			matches := 0
+			included = 0
+			for next := srv.URL + "/fhir/Patient/p500/$everything?_count=50"; next != ""; {
+				resp, err := http.Get(next)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var page struct {
+					Link  []struct{ Relation, URL string }
+					Entry []struct{ Search struct{ Mode string } }
+				}
+				err = json.NewDecoder(resp.Body).Decode(&page)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d: %v", resp.StatusCode, err)
+				}
+				next = ""
+				for _, l := range page.Link {
+					if l.Relation == "next" {
+						next = l.URL
+					}
+				}
+				for _, e := range page.Entry {
+					if e.Search.Mode == "match" {
+						matches++
+					} else {
+						included++
+					}
+				}
+			}
+			lat = append(lat, time.Since(start))
+			if matches != 500 {
+				b.Fatalf("%d matches over all pages", matches)
+			}
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(included), "referenced")
+	})
 }

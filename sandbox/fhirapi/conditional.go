@@ -119,6 +119,10 @@ func (a *API) conditionalUpdate(r *request, _ []string) {
 			v, err = tx.Create(ctx, r.sandbox, res, "")
 			created = true
 			return err
+		case !fhirjson.ValidID(res.ID):
+			// The body's id would become the new resource's address.
+			return outcome.New(http.StatusBadRequest, outcome.Value,
+				"%q cannot name a new resource (%s)", res.ID, fhirjson.IDRule).At(r.typ + ".id")
 		}
 		v, created, err = tx.Update(ctx, r.sandbox, res, opts)
 		return err

@@ -92,7 +92,8 @@ func (a *API) body(r *request) (*fhirjson.Resource, error) {
 	return res, nil
 }
 
-// readBody reads a non-empty JSON request body within the size limit.
+// readBody reads a non-empty JSON request body within the size limit,
+// without a leading UTF-8 byte-order mark.
 func (a *API) readBody(r *request) ([]byte, error) {
 	if err := checkContentType(r.c); err != nil {
 		return nil, err
@@ -110,12 +111,15 @@ func (a *API) readBody(r *request) ([]byte, error) {
 		}
 		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "reading request body: %v", err)
 	}
+	// A byte-order mark is not JSON, but some tools write one; other
+	// servers ignore it, and so does every body this API reads.
+	data = fhirjson.TrimBOM(data)
 	if len(data) == 0 {
 		want := r.typ
 		if want == "" {
 			want = "Bundle"
 		}
-		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "request body is empty; send a %s resource", want)
+		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "request body is empty; send %s resource", outcome.Article(want))
 	}
 	return data, nil
 }

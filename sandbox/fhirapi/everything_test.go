@@ -46,6 +46,7 @@ func TestEverything_PatientAndCompartmentPagedAndFiltered(t *testing.T) {
 		{"/fhir/Patient/a/$everything?_count=1", "Group/g Observation/oa Patient/a"},
 		{"/fhir/Patient/a/$everything?_type=Observation", "Observation/oa"},
 		{"/fhir/Patient/b/$everything", "Observation/ob Patient/b"},
+		{"/fhir/Patient/a/$everything?_type=Organization", ""},
 		{"/fhir/Patient/a/$everything?_since=2999-01-01T00:00:00Z", ""},
 	}
 	for _, tt := range tests {
@@ -56,10 +57,10 @@ func TestEverything_PatientAndCompartmentPagedAndFiltered(t *testing.T) {
 		})
 	}
 	for path, want := range map[string]int{
-		"/fhir/Patient/nobody/$everything":               404,
-		"/fhir/Patient/a/$everything?_type=Organization": 400,
-		"/fhir/Patient/a/$everything?name=x":             400,
-		"/fhir/Observation/oa/$everything":               404,
+		"/fhir/Patient/nobody/$everything":       404,
+		"/fhir/Patient/a/$everything?_type=Nope": 400,
+		"/fhir/Patient/a/$everything?name=x":     400,
+		"/fhir/Observation/oa/$everything":       404,
 	} {
 		if rec := do(t, e, call{method: "GET", path: path}); rec.Code != want {
 			t.Errorf("%s: %d, want %d %s", path, rec.Code, want, rec.Body)

@@ -19,12 +19,15 @@ func FuzzCreate(f *testing.F) {
 		`{"resourceType":"Patient","_birthDate":{"extension":[{"url":"http://x","valueString":"y"}]}}`,
 		`{"resourceType":"Patient","name":[{"family":"\u00d8yen"}]}`,
 		`{"resourceType":"Patient"`, `null`, `[]`, `{}`, `{"resourceType":"Bundle","type":"collection"}`,
+		"\ufeff" + patientP1, "\ufeff{\n \"resourceType\": \"Patient\",\n}",
 	} {
 		f.Add("Patient", s)
 	}
+	f.Add("Parameters", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","contained":[{"resourceType":"Organization"}]}},`+
+		`{"name":"q","part":[{"name":"r","resource":{"resourceType":"Parameters"}}]}]}`)
 	e, _ := newEngine(f)
 	f.Fuzz(func(t *testing.T, typ, body string) {
-		if typ != "Patient" && typ != "Observation" {
+		if typ != "Patient" && typ != "Observation" && typ != "Parameters" {
 			typ = "Patient"
 		}
 		rec := do(t, e, call{method: "POST", path: "/fhir/" + typ, body: body,

@@ -159,6 +159,10 @@ func (a *API) metaChange(r *request, segs []string) {
 			ValueMeta metaJSON `json:"valueMeta"`
 		} `json:"parameter"`
 	}
+	if oe := fhirjson.CheckJSON(data); oe != nil {
+		writeError(r.c, oe)
+		return
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&in); err != nil || in.ResourceType != "Parameters" || len(in.Parameter) != 1 || in.Parameter[0].Name != "meta" {
 		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Invalid,

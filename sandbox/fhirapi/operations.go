@@ -52,7 +52,7 @@ func (a *API) validate(r *request, _ []string) {
 		return
 	}
 	mode := r.c.Query("mode")
-	data, paramMode, err := unwrapValidateParameters(data)
+	data, paramMode, err := unwrapValidateParameters(data, r.typ)
 	if err != nil {
 		writeError(r.c, err)
 		return
@@ -110,8 +110,12 @@ func writeValidation(r *request, issues []outcome.Issue, ok string) {
 }
 
 // unwrapValidateParameters returns the resource of a Parameters body (and
-// its mode), or the body itself when it is not a Parameters.
-func unwrapValidateParameters(data []byte) ([]byte, string, error) {
+// its mode), or the body itself when it is not a Parameters. At
+// Parameters/$validate, a Parameters whose parameters are not all inputs
+// of $validate (resource, mode, profile) is the resource to validate:
+// the specification asks for it to be wrapped, but a Parameters of some
+// other operation cannot be mistaken for $validate's own.
+func unwrapValidateParameters(data []byte, typ string) ([]byte, string, error) {
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		Parameter    []struct {
@@ -122,6 +126,15 @@ func unwrapValidateParameters(data []byte) ([]byte, string, error) {
 	}
 	if err := json.Unmarshal(data, &head); err != nil || head.ResourceType != "Parameters" {
 		return data, "", nil
+	}
+	if typ == "Parameters" {
+		for _, p := range head.Parameter {
+			switch strings.TrimSpace(p.Name) {
+			case "resource", "mode", "profile":
+			default:
+				return data, "", nil
+			}
+		}
 	}
 	var res json.RawMessage
 	var mode string

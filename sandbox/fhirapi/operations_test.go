@@ -95,3 +95,37 @@ func TestValidate_ReportsWithoutWriting(t *testing.T) {
 		t.Errorf("unknown operation: %d", rec.Code)
 	}
 }
+
+// A Parameters whose parameters carry resources is valid R4, wherever it
+// comes: created, validated, or in a transaction.
+func TestParameters_WithResourcesAreAccepted(t *testing.T) {
+	params := `{"resourceType":"Parameters","parameter":[{"name":"one","resource":{"resourceType":"Patient","id":"1","name":[{"text":"patient-name"}]}},` +
+		`{"name":"two","part":[{"name":"three","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"}}}]}]}`
+	tests := []struct {
+		name   string
+		c      call
+		status int
+		want   string
+	}{
+		{"create", call{method: "POST", path: "/fhir/Parameters", body: params}, 201, `"name":"three"`},
+		{"$validate of the Parameters, wrapped", call{method: "POST", path: "/fhir/Parameters/$validate",
+			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + params + `}]}`}, 200, "is valid FHIR R4"},
+		{"$validate of a resource holding one", call{method: "POST", path: "/fhir/Patient/$validate",
+			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","contained":[` + params + `]}}]}`}, 200, "is valid FHIR R4"},
+		{"$validate of the Parameters itself", call{method: "POST", path: "/fhir/Parameters/$validate", body: params}, 200, "is valid FHIR R4"},
+		{"$validate finds what is wrong inside", call{method: "POST", path: "/fhir/Parameters/$validate",
+			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + strings.Replace(params, `"status":"final",`, ``, 1) + `}]}`},
+			200, `"expression":["Parameters.parameter[1].part[0].resource.Observation.status"]`},
+		{"transaction", call{method: "POST", path: "/fhir", body: `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + params +
+			`,"request":{"method":"POST","url":"Parameters"}}]}`}, 200, `"status":"201 Created"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newEngine(t)
+			rec := mustDo(t, e, tt.c, tt.status)
+			if !strings.Contains(rec.Body.String(), tt.want) {
+				t.Errorf("answer %s lacks %s", rec.Body, tt.want)
+			}
+		})
+	}
+}

@@ -40,6 +40,10 @@ func (a *API) patch(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
+	if oe := fhirjson.CheckJSON(doc); oe != nil {
+		writeError(r.c, oe)
+		return
+	}
 	ifMatch, err := updateOptions(r.c.GetHeader("If-Match"))
 	if err != nil {
 		writeError(r.c, err)

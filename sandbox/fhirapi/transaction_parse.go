@@ -2,6 +2,7 @@ package fhirapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,7 +20,11 @@ import (
 // before any entry's.
 func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
 	shell, resources, err := fhirjson.SplitBundle(data)
-	if err != nil {
+	var oe *outcome.Error
+	switch {
+	case errors.As(err, &oe):
+		return nil, nil, oe
+	case err != nil:
 		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
 	}
 	var top map[string]json.RawMessage
@@ -119,7 +124,7 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
 	}
 	if e.id != "" && !fhirjson.ValidID(e.id) {
-		return nil, bad("request.url %q: %q is not a valid id", in.Request.URL, e.id)
+		return nil, bad("request.url %q: %q is not a valid id (%s)", in.Request.URL, e.id, fhirjson.IDRule)
 	}
 	if e.method == "POST" || e.method == "PUT" {
 		if len(in.Resource) == 0 {

@@ -104,9 +104,14 @@ func generate(b bundle, c compartment) ([]byte, error) {
 		params = append(params, sp)
 	}
 
-	var types []string
+	// Parameters is a resource type that neither the compartment definition
+	// nor any SearchParameter names, yet the Resource parameters (_id,
+	// _lastUpdated, …) apply to it as to every type.
+	types := []string{"Parameters"}
 	for _, r := range c.Resource {
-		types = append(types, r.Code)
+		if !slices.Contains(types, r.Code) {
+			types = append(types, r.Code)
+		}
 	}
 	for _, sp := range params {
 		for _, base := range sp.Base {
