@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -36,9 +35,7 @@ func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 	var rows []*match
 	raw := 0
 	if q.Count > 0 {
-		c := &compiler{sandbox: sandbox, now: now}
-		c.selectPage(q, cur)
-		if rows, raw, err = t.queryMatches(ctx, c, len(q.Sort)); err != nil {
+		if rows, raw, err = t.page(ctx, sandbox, q, cur, now); err != nil {
 			return nil, err
 		}
 	}
@@ -136,40 +133,6 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	}
 }
 
-// selectPage writes the statement of one page: count+1 rows after (or,
-// going backward, before) the cursor in the sort order.
-func (c *compiler) selectPage(q *search.Query, cur *cursor) {
-	c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
-	for _, k := range q.Sort {
-		c.w(", ")
-		c.sortKey(k, q.Types)
-	}
-	ridCol := c.fromWhere(q)
-	backward := cur != nil && cur.Backward
-	if cur != nil {
-		c.w(" AND ")
-		c.keyset(q.Sort, q.Types, cur, ridCol)
-	}
-	c.w(" ORDER BY ")
-	for _, k := range q.Sort {
-		c.sortKey(k, q.Types)
-		if k.Desc != backward {
-			c.w(" DESC")
-		}
-		c.w(", ")
-	}
-	c.w(ridCol)
-	if backward {
-		c.w(" DESC")
-	}
-	c.w(" LIMIT ")
-	c.arg(q.Count + 1)
-	if cur == nil && q.Offset > 0 {
-		c.w(" OFFSET ")
-		c.arg(q.Offset)
-	}
-}
-
 // fromWhere writes the FROM and WHERE of the matches of q and returns the
 // column that orders them by rid.
 func (c *compiler) fromWhere(q *search.Query) string {
@@ -214,113 +177,6 @@ func drivingFilter(q *search.Query) *search.Filter {
 		}
 	}
 	return nil
-}
-
-// sortKey writes the value a resource sorts by: the least of its values
-// ascending, the greatest descending, and without one it sorts last.
-func (c *compiler) sortKey(k search.SortKey, types []string) {
-	switch k.Param.Code {
-	case "_id":
-		c.w("r.id")
-		return
-	case "_lastUpdated":
-		c.w("r.last_updated")
-		return
-	}
-	tab := tableFor(k.Param.Type)
-	col, agg := sortColumn(tab, k.Desc), "MIN"
-	if k.Desc {
-		agg = "MAX"
-	}
-	x := c.alias("s")
-	c.w("COALESCE((SELECT ", agg, "(", x, ".", col, ") FROM ", indexTables[tab].name, " ", x, " WHERE ")
-	switch tab {
-	case tabString, tabDate, tabReference:
-		// These have an index on (rid, param).
-	default:
-		c.w(x, ".sandbox = r.sandbox AND ", x, ".type = r.type AND ")
-	}
-	c.w(x, ".rid = r.rid AND (")
-	c.paramIs(x, types, k.Param.Code)
-	c.w(")), ")
-	c.arg(sortLast(tab, k.Desc))
-	c.w(")")
-}
-
-func sortColumn(tab int, desc bool) string {
-	switch tab {
-	case tabString:
-		return "norm"
-	case tabToken:
-		return "code"
-	case tabReference:
-		return "target_id"
-	case tabURI:
-		return "value"
-	}
-	if desc {
-		return "high"
-	}
-	return "low"
-}
-
-// sortLast is the key of a resource without a value: after every value.
-func sortLast(tab int, desc bool) any {
-	switch tab {
-	case tabDate:
-		if desc {
-			return int64(math.MinInt64)
-		}
-		return int64(math.MaxInt64)
-	case tabNumber, tabQuantity:
-		if desc {
-			return -math.MaxFloat64
-		}
-		return math.MaxFloat64
-	}
-	if desc {
-		return ""
-	}
-	return "\U0010FFFF"
-}
-
-// keyset writes "the row comes after the cursor" in the sort order (before
-// it when going backward): (k1, …, kn, rid) compared lexicographically.
-func (c *compiler) keyset(keys []search.SortKey, types []string, cur *cursor, ridCol string) {
-	c.w("(")
-	for i := 0; i <= len(keys); i++ {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.w("(")
-		for j := 0; j < i; j++ {
-			c.sortKey(keys[j], types)
-			c.w(" = ")
-			c.arg(cur.Keys[j])
-			c.w(" AND ")
-		}
-		after := true
-		if i < len(keys) {
-			after = !keys[i].Desc
-		}
-		if cur.Backward {
-			after = !after
-		}
-		op := " > "
-		if !after {
-			op = " < "
-		}
-		if i < len(keys) {
-			c.sortKey(keys[i], types)
-			c.w(op)
-			c.arg(cur.Keys[i])
-		} else {
-			c.w(ridCol, op)
-			c.arg(cur.RID)
-		}
-		c.w(")")
-	}
-	c.w(")")
 }
 
 // queryMatches runs a statement of matches; raw is the number of rows,

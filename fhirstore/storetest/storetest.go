@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Type_ListsCurrentOfTypeInSandboxByID", testSearchType},
 		{"Search_Parameters_MatchAsSpecified", testSearchParameters},
 		{"Search_Sort_SeveralKeysAndDirections", testSearchSort},
+		{"Search_Sort_EveryKindIsOneOrderByIndexOrFilterPagedEitherWay", testSearchSortPaging},
 		{"Search_Include_RevInclude_Iterate", testSearchInclude},
 		{"Search_CompartmentAndSystem", testSearchCompartmentAndSystem},
 		{"Search_Sandboxes_AreIsolated", testSearchIsolation},
