@@ -183,6 +183,9 @@ func drivingFilter(q *search.Query) *search.Filter {
 // which may hold a resource twice in a row when two of its index rows
 // match the driving filter.
 func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) (out []*match, raw int, err error) {
+	if err := c.tooLarge(); err != nil {
+		return nil, 0, err
+	}
 	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, c.b.String()), c.args...)
 	if err != nil {
 		return nil, 0, t.wrap("search", err)
@@ -239,6 +242,9 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		c.arg(capped + 1)
 	}
 	c.w(") counted")
+	if err := c.tooLarge(); err != nil {
+		return 0, err
+	}
 	var total int
 	if err := t.q.QueryRowContext(ctx, rebind(t.s.d, c.b.String()), c.args...).Scan(&total); err != nil {
 		return 0, t.wrap("search count", err)

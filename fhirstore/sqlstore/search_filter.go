@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"math"
+	"net/http"
 	"strings"
 	"time"
 
+	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -38,6 +40,21 @@ func (c *compiler) ridIn(alias string, not bool) {
 	c.w("IN (")
 }
 
+// maxArgs is the most SQL parameters a statement may have: SQLite's
+// limit (SQLITE_MAX_VARIABLE_NUMBER), the least of the engines'.
+const maxArgs = 32766
+
+// tooLarge refuses a statement with more parameters than the engine takes,
+// which the limits of package search leave possible only for a system
+// search over a long _type list.
+func (c *compiler) tooLarge() error {
+	if len(c.args) <= maxArgs {
+		return nil
+	}
+	return outcome.New(http.StatusBadRequest, outcome.TooCostly,
+		"the search needs %d SQL parameters; the store takes at most %d (maxArgs): use fewer values, parameters or _type", len(c.args), maxArgs)
+}
+
 func (c *compiler) w(parts ...string) {
 	for _, p := range parts {
 		c.b.WriteString(p)
@@ -48,6 +65,49 @@ func (c *compiler) w(parts ...string) {
 func (c *compiler) arg(v any) {
 	c.b.WriteByte('?')
 	c.args = append(c.args, v)
+}
+
+// anyOf writes the disjunction of n terms as a balanced tree: SQLite
+// bounds the depth of an expression (1,000), which a chain of a thousand
+// ORs would reach, while the tree's depth is log2 n.
+func (c *compiler) anyOf(n int, term func(i int)) {
+	c.tree(0, n, " OR ", term)
+}
+
+// unionOf writes the UNION of n SELECTs of one column, rid, as a balanced
+// tree of compound SELECTs: SQLite bounds the terms of one compound (500).
+func (c *compiler) unionOf(n int, term func(i int)) {
+	const terms = 64
+	if n <= terms {
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				c.w(" UNION ")
+			}
+			term(i)
+		}
+		return
+	}
+	half := n / 2
+	c.w("SELECT rid FROM (")
+	c.unionOf(half, term)
+	c.w(") UNION SELECT rid FROM (")
+	c.unionOf(n-half, func(i int) { term(half + i) })
+	c.w(")")
+}
+
+func (c *compiler) tree(from, to int, op string, term func(i int)) {
+	if to-from == 1 {
+		c.w("(")
+		term(from)
+		c.w(")")
+		return
+	}
+	mid := from + (to-from)/2
+	c.w("(")
+	c.tree(from, mid, op, term)
+	c.w(op)
+	c.tree(mid, to, op, term)
+	c.w(")")
 }
 
 // list writes "(?, ?, …)" for vs.
@@ -171,12 +231,7 @@ func (c *compiler) indexRows(x string, types []string, param string) {
 // f (its modifier :not aside, which the caller applies).
 func (c *compiler) matchingRids(types []string, f *search.Filter) {
 	if f.Param.Type == searchparam.Composite {
-		for i := range f.Values {
-			if i > 0 {
-				c.w(" UNION ")
-			}
-			c.composite(types, f, &f.Values[i])
-		}
+		c.unionOf(len(f.Values), func(i int) { c.composite(types, f, &f.Values[i]) })
 		return
 	}
 	if f.Param.Type == searchparam.Date && len(f.Values) == 1 {
@@ -186,16 +241,8 @@ func (c *compiler) matchingRids(types []string, f *search.Filter) {
 	x := c.alias("x")
 	c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
 	c.indexRows(x, types, f.Param.Code)
-	c.w(" AND (")
-	for i := range f.Values {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.w("(")
-		c.value(x, f.Param.Type, f.Modifier, &f.Values[i])
-		c.w(")")
-	}
-	c.w(")")
+	c.w(" AND ")
+	c.anyOf(len(f.Values), func(i int) { c.value(x, f.Param.Type, f.Modifier, &f.Values[i]) })
 }
 
 // composite writes a SELECT of the rids with one group of rows matching
