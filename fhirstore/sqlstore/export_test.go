@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"time"
 
 	"hpsandbox/fhirstore/search"
@@ -16,4 +17,17 @@ func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
 		c.selectPage(q, nil)
 	}
 	return rebind(d, c.b.String()), c.args
+}
+
+// RunAsSearch runs statement, whose columns are those of a page of
+// matches, as Search runs a page: within the budget, in the given order (of
+// column positions), read row by row.
+func (s *Store) RunAsSearch(ctx context.Context, statement string, order ...string) error {
+	t := &tx{s: s, q: s.read}
+	return t.withinBudget(ctx, func(ctx context.Context) error {
+		c := &compiler{order: order}
+		c.w(statement)
+		_, _, err := t.queryMatches(ctx, c, 0)
+		return err
+	})
 }

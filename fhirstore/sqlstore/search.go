@@ -2,11 +2,14 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -18,10 +21,41 @@ const (
 	estimateTotalCap = 10000
 )
 
-// Search implements fhirstore.Reader: one statement for the page of
-// matches, one to count them when the total is wanted, and one per round
-// of includes.
-func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
+// errBudget ends the context of a search that ran out of its time budget.
+var errBudget = errors.New("the search's time budget is spent")
+
+// Search implements fhirstore.Reader within the store's time budget of a
+// search: at the budget, the statement running is interrupted and the
+// search answers 503.
+func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (page *fhirstore.SearchPage, err error) {
+	err = t.withinBudget(ctx, func(ctx context.Context) error {
+		page, err = t.search(ctx, sandbox, sq)
+		return err
+	})
+	return page, err
+}
+
+// withinBudget runs fn with a context that ends at the search budget, and
+// turns the error of a search stopped there into a 503.
+func (t *tx) withinBudget(ctx context.Context, fn func(context.Context) error) error {
+	budget := t.s.searchTimeout
+	if budget <= 0 {
+		return fn(ctx)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, budget, errBudget)
+	defer cancel()
+	err := fn(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), errBudget) {
+		return outcome.New(http.StatusServiceUnavailable, outcome.Timeout,
+			"the search took longer than the server's time budget of %v and was stopped: "+
+				"narrow it with more selective parameters, or sort, count (_total) or include less", budget).Wrap(err)
+	}
+	return err
+}
+
+// search is one statement for the page of matches, one to count them when
+// the total is wanted, and one per round of includes.
+func (t *tx) search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
 	q := sq.Query
 	if q == nil {
 		q = &search.Query{Types: []string{sq.Type}, Count: sq.Count, Offset: sq.Offset, Total: search.TotalAccurate}
@@ -179,6 +213,18 @@ func drivingFilter(q *search.Query) *search.Filter {
 	return nil
 }
 
+// materialized is the statement of c computed whole before its first row
+// is returned, then read back in its order. SQLite interrupts a statement
+// when its context ends only while the driver waits for that first row; a
+// page of sparse matches would otherwise go on scanning for the next one
+// past its time budget.
+func materialized(c *compiler) string {
+	if len(c.order) == 0 {
+		return c.b.String()
+	}
+	return "WITH page AS MATERIALIZED (" + c.b.String() + ") SELECT * FROM page ORDER BY " + strings.Join(c.order, ", ")
+}
+
 // queryMatches runs a statement of matches; raw is the number of rows,
 // which may hold a resource twice in a row when two of its index rows
 // match the driving filter.
@@ -186,7 +232,7 @@ func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) (out []*m
 	if err := c.tooLarge(); err != nil {
 		return nil, 0, err
 	}
-	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, c.b.String()), c.args...)
+	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, materialized(c)), c.args...)
 	if err != nil {
 		return nil, 0, t.wrap("search", err)
 	}

@@ -26,6 +26,9 @@ type compiler struct {
 	// every IN list at once, a nested loop over the product of the lists.
 	// The first filter of a WHERE drives; the others probe.
 	probe bool
+	// order is the ORDER BY of a statement of rows by column position, set
+	// by the statement's ORDER BY (see orderBy).
+	order []string
 }
 
 // ridIn writes "alias.rid [NOT] IN (", as a probe when c.probe is set.

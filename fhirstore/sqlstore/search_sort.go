@@ -110,7 +110,7 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 			c.w(" AND ")
 			c.keyset(q.Sort[1:], keys[1:], cur.Keys[1:], cur, "r.rid", first.Desc)
 		}
-		c.orderBy(q.Sort[1:], keys[1:], "r.rid", first.Desc, backward)
+		c.orderBy(q.Sort[1:], keys[1:], firstKeyCol+1, "r.rid", first.Desc, backward)
 	} else {
 		keys[0] = func() { c.w(col) }
 		c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
@@ -139,7 +139,7 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 			c.w(" AND ")
 			c.keyset(q.Sort, keys, cur.Keys, cur, "s.rid", first.Desc)
 		}
-		c.orderBy(q.Sort, keys, "s.rid", first.Desc, backward)
+		c.orderBy(q.Sort, keys, firstKeyCol, "s.rid", first.Desc, backward)
 	}
 	c.w(" LIMIT ")
 	c.arg(limit)
@@ -165,7 +165,7 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 		c.w(" AND ")
 		c.keyset(q.Sort, keys, cur.Keys, cur, ridCol, ridDesc)
 	}
-	c.orderBy(q.Sort, keys, ridCol, ridDesc, backward)
+	c.orderBy(q.Sort, keys, firstKeyCol, ridCol, ridDesc, backward)
 	c.w(" LIMIT ")
 	c.arg(q.Count + 1)
 	if cur == nil && q.Offset > 0 {
@@ -174,21 +174,36 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 	}
 }
 
+// firstKeyCol is the position of the first sort key among the columns of a
+// page's statement, after rid, type, id, version, last_updated, method and
+// body.
+const firstKeyCol = 8
+
 // orderBy writes the ORDER BY of sort keys and then rid, which goes the way
 // of the first key so that an index of (key, rid) serves both directions.
-func (c *compiler) orderBy(sort []search.SortKey, keys []func(), ridCol string, ridDesc, backward bool) {
+// It also keeps the order by column position (keys from column col, rid
+// the first), for the statement that reads the page back (see
+// queryMatches).
+func (c *compiler) orderBy(sort []search.SortKey, keys []func(), col int, ridCol string, ridDesc, backward bool) {
 	c.w(" ORDER BY ")
+	c.order = c.order[:0]
 	for i, k := range sort {
 		keys[i]()
+		pos := itoa(col + i)
 		if k.Desc != backward {
 			c.w(" DESC")
+			pos += " DESC"
 		}
 		c.w(", ")
+		c.order = append(c.order, pos)
 	}
 	c.w(ridCol)
+	pos := "1"
 	if ridDesc != backward {
 		c.w(" DESC")
+		pos += " DESC"
 	}
+	c.order = append(c.order, pos)
 }
 
 // sortKey writes the value a resource sorts by: the least of its values
