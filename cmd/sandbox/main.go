@@ -98,7 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	level, _ := cfg.Level()
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{})
+	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{SearchTimeout: cfg.SearchTimeout})
 	if err != nil {
 		return err
 	}
