@@ -19,9 +19,9 @@ func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
 	return rebind(d, c.b.String()), c.args
 }
 
-// RunAsSearch runs statement, whose columns are those of a page of
-// matches, as Search runs a page: within the budget, in the given order (of
-// column positions), read row by row.
+// RunAsSearch runs statement, whose one column is rid, as Search runs a
+// page: within the budget, materialized in the given order (of columns of
+// statement), read row by row.
 func (s *Store) RunAsSearch(ctx context.Context, statement string, order ...string) error {
 	t := &tx{s: s, q: s.read}
 	return t.withinBudget(ctx, func(ctx context.Context) error {

@@ -167,17 +167,19 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	}
 }
 
-// fromWhere writes the FROM and WHERE of the matches of q and returns the
-// column that orders them by rid.
-func (c *compiler) fromWhere(q *search.Query) string {
+// fromWhere writes the SELECT (by cols), FROM and WHERE of the matches of q
+// and returns the column that orders them by rid.
+func (c *compiler) fromWhere(q *search.Query, cols func()) string {
 	d := drivingFilter(q)
 	if d == nil {
+		cols()
 		c.w(" FROM resource r WHERE ")
 		c.where(q)
 		return "r.rid"
 	}
 	// Read the driving filter's index in rid order and stop after a page,
 	// however many resources match.
+	cols()
 	c.w(" FROM ", indexTables[tableFor(d.Param.Type)].name, " d CROSS JOIN resource r WHERE ")
 	c.indexRows("d", q.Types, d.Param.Code)
 	c.w(" AND ")
@@ -213,16 +215,27 @@ func drivingFilter(q *search.Query) *search.Filter {
 	return nil
 }
 
-// materialized is the statement of c computed whole before its first row
-// is returned, then read back in its order. SQLite interrupts a statement
-// when its context ends only while the driver waits for that first row; a
-// page of sparse matches would otherwise go on scanning for the next one
-// past its time budget.
+// materialized is the statement of a page (c's, of rids and sort keys)
+// computed whole before its first row is returned, then read back in its
+// order with the resources' rows. SQLite interrupts a statement when its
+// context ends only while the driver waits for that first row; a page of
+// sparse matches would otherwise go on scanning for the next one past its
+// time budget. Other statements (includes, counts) sort or aggregate, which
+// is done before the first row anyway, and run as they are.
 func materialized(c *compiler) string {
 	if len(c.order) == 0 {
 		return c.b.String()
 	}
-	return "WITH page AS MATERIALIZED (" + c.b.String() + ") SELECT * FROM page ORDER BY " + strings.Join(c.order, ", ")
+	var b strings.Builder
+	b.WriteString("WITH page AS MATERIALIZED (")
+	b.WriteString(c.b.String())
+	b.WriteString(") SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
+	for i := 1; i <= c.nkeys; i++ {
+		b.WriteString(", page.k" + itoa(i))
+	}
+	b.WriteString(" FROM page CROSS JOIN resource r ON r.rid = page.rid ORDER BY page.")
+	b.WriteString(strings.Join(c.order, ", page."))
+	return b.String()
 }
 
 // queryMatches runs a statement of matches; raw is the number of rows,
@@ -281,8 +294,8 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		capped = estimateTotalCap
 	}
 	c := &compiler{sandbox: sandbox, now: now}
-	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT r.rid")
-	c.fromWhere(q)
+	c.w("SELECT COUNT(*) FROM (")
+	c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
 	if capped > 0 {
 		c.w(" LIMIT ")
 		c.arg(capped + 1)

@@ -25,14 +25,14 @@ func TestSearch_PastTheBudget_IsInterruptedAndAnswers503(t *testing.T) {
 	}
 	defer s.Close()
 	const rows = `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n)
-		SELECT x, 'Patient', 'p' || x, 1, 0, 'PUT', NULL FROM n WHERE `
+		SELECT x AS rid FROM n WHERE `
 	for _, tc := range []struct{ name, statement string }{
 		{"NoRowEver", rows + "x < 0"},
 		{"OneRowThenNoneEver", rows + "x = 1 OR x < 0 LIMIT 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			done := make(chan error, 1)
-			go func() { done <- s.RunAsSearch(ctx, tc.statement, "1") }()
+			go func() { done <- s.RunAsSearch(ctx, tc.statement, "rid") }()
 			select {
 			case err := <-done:
 				var oe *outcome.Error

@@ -26,9 +26,10 @@ type compiler struct {
 	// every IN list at once, a nested loop over the product of the lists.
 	// The first filter of a WHERE drives; the others probe.
 	probe bool
-	// order is the ORDER BY of a statement of rows by column position, set
-	// by the statement's ORDER BY (see orderBy).
+	// order is the ORDER BY of a page's statement by column name, and nkeys
+	// the number of its sort keys (see pageColumns and orderBy).
 	order []string
+	nkeys int
 }
 
 // ridIn writes "alias.rid [NOT] IN (", as a probe when c.probe is set.

@@ -131,6 +131,5 @@ func (c *compiler) include(sandbox string, inc search.Include, reverse bool, fro
 	c.w(" AND t.sandbox = ")
 	c.arg(sandbox)
 	c.w(" AND t.method <> 'DELETE' ORDER BY t.rid")
-	c.order = []string{"1"}
 	return true
 }

@@ -96,11 +96,7 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 	}
 	if missing {
 		keys[0] = func() { c.w("NULL") }
-		c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
-		for _, k := range keys {
-			c.w(", ")
-			k()
-		}
+		c.pageColumns("r.rid", keys)
 		c.w(" FROM resource r WHERE ")
 		c.current("r", q.Types)
 		c.w(" AND NOT EXISTS (SELECT 1 FROM idx_sort s WHERE s.rid = r.rid AND s.param = ")
@@ -110,14 +106,10 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 			c.w(" AND ")
 			c.keyset(q.Sort[1:], keys[1:], cur.Keys[1:], cur, "r.rid", first.Desc)
 		}
-		c.orderBy(q.Sort[1:], keys[1:], firstKeyCol+1, "r.rid", first.Desc, backward)
+		c.orderBy(q.Sort[1:], keys[1:], 2, "r.rid", first.Desc, backward)
 	} else {
 		keys[0] = func() { c.w(col) }
-		c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
-		for _, k := range keys {
-			c.w(", ")
-			k()
-		}
+		c.pageColumns("s.rid", keys)
 		// The sort index drives: CROSS JOIN keeps SQLite from reading the
 		// resources first.
 		c.w(" FROM idx_sort s CROSS JOIN resource r WHERE s.sandbox = ")
@@ -139,7 +131,7 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 			c.w(" AND ")
 			c.keyset(q.Sort, keys, cur.Keys, cur, "s.rid", first.Desc)
 		}
-		c.orderBy(q.Sort, keys, firstKeyCol, "s.rid", first.Desc, backward)
+		c.orderBy(q.Sort, keys, 1, "s.rid", first.Desc, backward)
 	}
 	c.w(" LIMIT ")
 	c.arg(limit)
@@ -153,19 +145,14 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 	for i, k := range q.Sort {
 		keys[i] = func() { c.sortKey(k, q.Types) }
 	}
-	c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
-	for _, k := range keys {
-		c.w(", ")
-		k()
-	}
-	ridCol := c.fromWhere(q)
+	ridCol := c.fromWhere(q, func() { c.pageColumns("r.rid", keys) })
 	ridDesc := len(q.Sort) > 0 && q.Sort[0].Desc
 	backward := cur != nil && cur.Backward
 	if cur != nil {
 		c.w(" AND ")
 		c.keyset(q.Sort, keys, cur.Keys, cur, ridCol, ridDesc)
 	}
-	c.orderBy(q.Sort, keys, firstKeyCol, ridCol, ridDesc, backward)
+	c.orderBy(q.Sort, keys, 1, ridCol, ridDesc, backward)
 	c.w(" LIMIT ")
 	c.arg(q.Count + 1)
 	if cur == nil && q.Offset > 0 {
@@ -174,36 +161,42 @@ func (c *compiler) selectPage(q *search.Query, cur *cursor) {
 	}
 }
 
-// firstKeyCol is the position of the first sort key among the columns of a
-// page's statement, after rid, type, id, version, last_updated, method and
-// body.
-const firstKeyCol = 8
+// pageColumns writes the SELECT of a page's statement: the rid and the
+// sort keys, named rid, k1, k2 … (see materialized).
+func (c *compiler) pageColumns(rid string, keys []func()) {
+	c.w("SELECT ", rid, " AS rid")
+	for i, k := range keys {
+		c.w(", ")
+		k()
+		c.w(" AS k", itoa(i+1))
+	}
+	c.nkeys = len(keys)
+}
 
 // orderBy writes the ORDER BY of sort keys and then rid, which goes the way
 // of the first key so that an index of (key, rid) serves both directions.
-// It also keeps the order by column position (keys from column col, rid
-// the first), for the statement that reads the page back (see
-// queryMatches).
-func (c *compiler) orderBy(sort []search.SortKey, keys []func(), col int, ridCol string, ridDesc, backward bool) {
+// It also keeps the order by column name (keys from k<first>), for the
+// statement that reads the page back (see materialized).
+func (c *compiler) orderBy(sort []search.SortKey, keys []func(), first int, ridCol string, ridDesc, backward bool) {
 	c.w(" ORDER BY ")
 	c.order = c.order[:0]
 	for i, k := range sort {
 		keys[i]()
-		pos := itoa(col + i)
+		name := "k" + itoa(first+i)
 		if k.Desc != backward {
 			c.w(" DESC")
-			pos += " DESC"
+			name += " DESC"
 		}
 		c.w(", ")
-		c.order = append(c.order, pos)
+		c.order = append(c.order, name)
 	}
 	c.w(ridCol)
-	pos := "1"
+	name := "rid"
 	if ridDesc != backward {
 		c.w(" DESC")
-		pos += " DESC"
+		name += " DESC"
 	}
-	c.order = append(c.order, pos)
+	c.order = append(c.order, name)
 }
 
 // sortKey writes the value a resource sorts by: the least of its values
