@@ -242,11 +242,25 @@ func (c *compiler) matchingRids(types []string, f *search.Filter) {
 		c.dateRows(types, f.Param.Code, []*search.Value{&f.Values[0]})
 		return
 	}
-	x := c.alias("x")
-	c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
-	c.indexRows(x, types, f.Param.Code)
-	c.w(" AND ")
-	c.anyOf(len(f.Values), func(i int) { c.value(x, f.Param.Type, f.Modifier, &f.Values[i]) })
+	// Each list of values, and the rest together, is a SELECT of its own:
+	// SQLite reads an index for one IN list, but not for a disjunction of
+	// two.
+	lists, rest := valueGroups(f)
+	n := len(lists)
+	if len(rest) > 0 {
+		n++
+	}
+	c.unionOf(n, func(i int) {
+		x := c.alias("x")
+		c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
+		c.indexRows(x, types, f.Param.Code)
+		c.w(" AND ")
+		if i < len(lists) {
+			c.inList(x, lists[i])
+			return
+		}
+		c.anyOf(len(rest), func(j int) { c.value(x, f.Param.Type, f.Modifier, rest[j]) })
+	})
 }
 
 // composite writes a SELECT of the rids with one group of rows matching

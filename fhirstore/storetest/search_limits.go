@@ -42,6 +42,13 @@ var revincludes = []string{
 	"MedicationRequest:subject", "MedicationRequest:patient",
 }
 
+// pastSQLite is more values than SQLite's own limits allowed in one
+// parameter before they were compiled as balanced trees (some 500: the
+// expression depth of 1,000, and 500 terms of a compound SELECT); the
+// costlier kinds of parameter are tried with this many rather than with
+// MaxValues, which takes long under the race detector.
+const pastSQLite = 600
+
 // limitCases are searches as large as the limits allow, of every kind of
 // parameter: each must work, and match what its one real value matches.
 var limitCases = []struct {
@@ -49,25 +56,25 @@ var limitCases = []struct {
 }{
 	{"TokenCodes", "Observation", "code=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("c%d", i) }) + ",29463-7", "ob2"},
 	{"TokenSystemCodes", "Observation", "code=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("http://loinc.org|c%d", i) }) + ",http://loinc.org|29463-7", "ob2"},
-	{"TokenNot", "Patient", "gender:not=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("g%d", i) }) + ",female", "p2,p4"},
-	{"TokenText", "Observation", "code:text=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("t%d", i) }) + ",blodtrykk", "ob4"},
-	{"String", "Patient", "family=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("f%d", i) }) + ",olsen", "p4"},
+	{"TokenNot", "Patient", "gender:not=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("g%d", i) }) + ",female", "p2,p4"},
+	{"TokenText", "Observation", "code:text=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("t%d", i) }) + ",blodtrykk", "ob4"},
+	{"String", "Patient", "family=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("f%d", i) }) + ",olsen", "p4"},
 	{"StringParams", "Patient", repeat("name", search.MaxParameters, func(i int) string { return fmt.Sprintf("olsen,n%d", i) }), "p4"},
 	{"ID", "Patient", "_id=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("x%d", i) }) + ",p3", "p3"},
 	{"IDParams", "Patient", repeat("_id:not", search.MaxParameters, func(i int) string { return fmt.Sprintf("x%d", i) }), "p1,p2,p3,p4"},
 	{"Reference", "Observation", "subject=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("Patient/x%d", i) }) + ",Patient/p2", "ob3,ob5"},
-	{"Date", "Observation", "date=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("19%02d", i%100) }) + ",2014-05-01", "ob4"},
+	{"Date", "Observation", "date=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("19%02d", i%100) }) + ",2014-05-01", "ob4"},
 	{"DateParams", "Patient", repeat("birthdate", search.MaxParameters, func(i int) string { return fmt.Sprintf("le%d", 2000+i) }), "p1,p2"},
-	{"Number", "RiskAssessment", "probability=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("%d", 2+i) }) + ",0.8", "r1"},
-	{"Quantity", "Observation", "value-quantity=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("%d|http://unitsofmeasure.org|kg", 1000+i) }) + ",5.4", "ob2"},
-	{"URI", "Patient", "_profile=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("http://x/%d", i) }) + ",http://example.org/fhir/StructureDefinition/other", "p2"},
-	{"Composite", "Observation", "component-code-value-quantity=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("http://loinc.org|c%d$gt1", i) }) + ",http://loinc.org|8480-6$gt100", "ob4"},
-	{"CompositeOfResource", "Observation", "code-value-quantity=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("c%d$gt1", i) }) + ",http://loinc.org|8867-4$lt80", "ob1"},
-	{"Chain", "Observation", "subject:Patient.name=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("n%d", i) }) + ",kari", "ob1,ob2"},
+	{"Number", "RiskAssessment", "probability=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("%d", 2+i) }) + ",0.8", "r1"},
+	{"Quantity", "Observation", "value-quantity=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("%d|http://unitsofmeasure.org|kg", 1000+i) }) + ",5.4", "ob2"},
+	{"URI", "Patient", "_profile=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("http://x/%d", i) }) + ",http://example.org/fhir/StructureDefinition/other", "p2"},
+	{"Composite", "Observation", "component-code-value-quantity=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("http://loinc.org|c%d$gt1", i) }) + ",http://loinc.org|8480-6$gt100", "ob4"},
+	{"CompositeOfResource", "Observation", "code-value-quantity=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("c%d$gt1", i) }) + ",http://loinc.org|8867-4$lt80", "ob1"},
+	{"Chain", "Observation", "subject:Patient.name=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("n%d", i) }) + ",kari", "ob1,ob2"},
 	{"ChainParams", "Observation", repeat("subject.family", search.MaxParameters, func(i int) string { return "nordmann"[:1+i%8] }), "ob1,ob2,ob3,ob5"},
-	{"Has", "Patient", "_has:Observation:subject:code=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("c%d", i) }) + ",29463-7", "p1"},
+	{"Has", "Patient", "_has:Observation:subject:code=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("c%d", i) }) + ",29463-7", "p1"},
 	{"Missing", "Patient", repeat("gender:missing", search.MaxParameters, func(i int) string { return "false" }), "p1,p2,p3"},
-	{"LastUpdated", "Patient", "_lastUpdated=" + list(search.MaxValues-1, func(i int) string { return fmt.Sprintf("19%02d", i%100) }) + ",ge2000", "p1,p2,p3,p4"},
+	{"LastUpdated", "Patient", "_lastUpdated=" + list(pastSQLite, func(i int) string { return fmt.Sprintf("19%02d", i%100) }) + ",ge2000", "p1,p2,p3,p4"},
 	{"Mixed", "Patient", repeat("family", search.MaxParameters/2, func(i int) string { return "n" }) + "&" +
 		repeat("birthdate", search.MaxParameters/2, func(i int) string { return fmt.Sprintf("le%d", 2000+i) }), "p1,p2"},
 	{"SortKeys", "Patient", "_sort=gender,-birthdate,family,given,_id", "p3,p1,p2,p4"},
