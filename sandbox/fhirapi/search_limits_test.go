@@ -60,7 +60,9 @@ func TestSearch_BeyondALimit_Is400TooCostlyNamingIt(t *testing.T) {
 		{"thirty_three_thousand_ids", "/fhir/Patient?_id=" + values(33000, func(i int) string { return fmt.Sprintf("x%d", i) }), "", "MaxValues"},
 		{"post_form_past_the_values", "/fhir/Patient/_search", "_id=" + values(search.MaxValues+1, func(i int) string { return fmt.Sprintf("%d", i) }), "MaxValues"},
 		{"six_sort_keys", "/fhir/Patient?_sort=gender,-birthdate,family,given,_id,_lastUpdated", "", "MaxSortKeys"},
-		{"thousand_sort_keys", "/fhir/Patient?_sort=" + values(1000, func(i int) string { return []string{"gender", "birthdate", "family", "given", "_id", "_lastUpdated", "address"}[i%7] }), "", "MaxSortKeys"},
+		{"thousand_sort_keys", "/fhir/Patient?_sort=" + values(1000, func(i int) string {
+			return []string{"gender", "birthdate", "family", "given", "_id", "_lastUpdated", "address"}[i%7]
+		}), "", "MaxSortKeys"},
 		{"many_includes", "/fhir/Patient?" + params("_revinclude", search.MaxIncludes+1, func(i int) string {
 			return []string{"Observation", "Condition", "Encounter", "Procedure", "MedicationRequest", "CarePlan", "DiagnosticReport"}[i%7] +
 				[]string{":subject", ":patient", ":subject:Patient"}[i/7]
