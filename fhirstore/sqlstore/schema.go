@@ -82,7 +82,9 @@ var migrations = [][]string{
 	// greatest value (see sortRows), filled from the index rows already
 	// there. The key finds a resource's row of a parameter; the two indexes
 	// give a type's resources in the order of either, so that the first page
-	// of a sort reads no more rows than it returns.
+	// of a sort reads no more rows than it returns. (Sorting read
+	// idx_string and idx_date by rid before; their rid indexes stay for
+	// any composite join of their rows by rid.)
 	append(append([]string{
 		`CREATE TABLE idx_sort (` + indexCommonCols + `, lo, hi,
 			PRIMARY KEY (rid, param)){{CLUSTERED}}`,
