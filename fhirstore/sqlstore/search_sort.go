@@ -181,8 +181,10 @@ func (c *compiler) orderBy(sort []search.SortKey, keys []func(), first int, ridC
 	c.w(" ORDER BY ")
 	c.order = c.order[:0]
 	for i, k := range sort {
-		keys[i]()
+		// By the column's name: written again, a key's lookup would be a
+		// second subquery, run again for every match.
 		name := "k" + itoa(first+i)
+		c.w(name)
 		if k.Desc != backward {
 			c.w(" DESC")
 			name += " DESC"
