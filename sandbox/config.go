@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the whole configuration of a sandbox server, filled from
@@ -45,6 +46,9 @@ type Config struct {
 	// RequestLogMax is how many exchanges the request log keeps per
 	// sandbox (the newest); 0 turns the log off.
 	RequestLogMax int // HPS_REQUEST_LOG_MAX, --request-log-max
+	// SearchTimeout is the time budget of one search: past it the search
+	// is stopped and answers 503.
+	SearchTimeout time.Duration // HPS_SEARCH_TIMEOUT, --search-timeout
 	// OperatorPassword is the password of the "operator" account made on
 	// first start; when empty one is generated into
 	// <data>/operator-password. Environment only: flags show in ps.
@@ -69,6 +73,7 @@ func Defaults() Config {
 		Seed:         1,
 		// About a working week of a busy app's calls.
 		RequestLogMax:  10000,
+		SearchTimeout:  5 * time.Second,
 		PortalOIDCName: "OpenID Connect",
 	}
 }
@@ -121,6 +126,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		}
 		c.RequestLogMax = n
 	}
+	if v := getenv("HPS_SEARCH_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("HPS_SEARCH_TIMEOUT=%q: want a duration, e.g. 5s or 1500ms", v)
+		}
+		c.SearchTimeout = d
+	}
 	if v := getenv("HPS_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -145,6 +157,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state in Redis, e.g. redis://127.0.0.1:6379/0, so several gateways share it (env HPS_REDIS_URL); default: in memory")
 	fs.BoolVar(&c.SkipLogin, "smart-skip-login", c.SkipLogin, "leave out the simulated login page of SMART authorizations (env HPS_SMART_SKIP_LOGIN=true)")
 	fs.BoolVar(&c.SkipConsent, "smart-skip-consent", c.SkipConsent, "leave out the consent page: every requested scope is granted (env HPS_SMART_SKIP_CONSENT=true)")
+	fs.DurationVar(&c.SearchTimeout, "search-timeout", c.SearchTimeout, "time budget of one search; a search that takes longer is stopped and answers 503 (env HPS_SEARCH_TIMEOUT)")
 	fs.IntVar(&c.RequestLogMax, "request-log-max", c.RequestLogMax, "exchanges kept in each sandbox's request log (the newest); 0: no request log (env HPS_REQUEST_LOG_MAX)")
 	fs.StringVar(&c.PortalOIDCIssuer, "portal-oidc-issuer", c.PortalOIDCIssuer, "issuer URL of an OpenID Connect provider for portal sign-in, besides local accounts (env HPS_PORTAL_OIDC_ISSUER; the client secret only as HPS_PORTAL_OIDC_CLIENT_SECRET)")
 	fs.StringVar(&c.PortalOIDCClientID, "portal-oidc-client-id", c.PortalOIDCClientID, "the portal's client_id at the OpenID Connect provider (env HPS_PORTAL_OIDC_CLIENT_ID)")
@@ -180,6 +193,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestLogMax < 0 || c.RequestLogMax > 10_000_000 {
 		return fmt.Errorf("--request-log-max %d: want 0 (no log) to 10000000 exchanges per sandbox", c.RequestLogMax)
+	}
+	if c.SearchTimeout < 100*time.Millisecond || c.SearchTimeout > 10*time.Minute {
+		return fmt.Errorf("--search-timeout %v: want 100ms to 10m, e.g. 5s", c.SearchTimeout)
 	}
 	if c.OperatorPassword != "" && len(c.OperatorPassword) < 10 {
 		return fmt.Errorf("HPS_OPERATOR_PASSWORD is too short: use at least 10 characters")

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -107,12 +108,15 @@ func TestNotFound_OutsideFHIRIsJSONAndInsideIsOutcome(t *testing.T) {
 
 func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
 	c := Defaults()
-	env := map[string]string{"HPS_ADDR": "127.0.0.1:9999", "HPS_DATA": "/tmp/x", "HPS_MAX_BODY": "2048"}
+	env := map[string]string{"HPS_ADDR": "127.0.0.1:9999", "HPS_DATA": "/tmp/x", "HPS_MAX_BODY": "2048", "HPS_SEARCH_TIMEOUT": "1500ms"}
 	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxBodyBytes != 2048 {
+	if c.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxBodyBytes != 2048 || c.SearchTimeout != 1500*time.Millisecond {
 		t.Fatalf("env not applied: %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 	bad := []Config{
 		{Addr: "nohostport", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info"},
@@ -120,13 +124,20 @@ func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
 		{Addr: ":1", DataDir: "d", MaxBodyBytes: 10, LogLevel: "info"},
 		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "loud"},
 		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", PublicURL: "sandbox.example"},
+		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", SearchTimeout: time.Millisecond},
 	}
 	for _, b := range bad {
+		if b.SearchTimeout == 0 {
+			b.SearchTimeout = 5 * time.Second // valid, so that each fails for its own reason
+		}
 		if err := b.Validate(); err == nil {
 			t.Errorf("Validate accepted %+v", b)
 		}
 	}
 	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_MAX_BODY": "ten"}[k] }); err == nil {
 		t.Error("HPS_MAX_BODY=ten accepted")
+	}
+	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_SEARCH_TIMEOUT": "5"}[k] }); err == nil {
+		t.Error("HPS_SEARCH_TIMEOUT=5 (no unit) accepted")
 	}
 }

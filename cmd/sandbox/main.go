@@ -108,7 +108,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// The SMART issuer defaults to the address really listened on.
 	cfg.Addr = ln.Addr().String()
 
-	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{})
+	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{SearchTimeout: cfg.SearchTimeout})
 	if err != nil {
 		return err
 	}

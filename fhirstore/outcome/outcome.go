@@ -51,6 +51,11 @@ const (
 	BusinessRule    Code = "business-rule"
 	Exception       Code = "exception"
 	Informational   Code = "informational"
+	// TooCostly: the request asks for more than the server will do (a
+	// search beyond its limits).
+	TooCostly Code = "too-costly"
+	// Timeout: the server stopped the work at its time budget.
+	Timeout Code = "timeout"
 )
 
 // Issue is one OperationOutcome.issue.

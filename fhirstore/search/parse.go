@@ -63,6 +63,13 @@ func Parse(resourceType string, params url.Values, opts Options) (*Query, error)
 		if err := p.param(q, k, params[k]); err != nil {
 			return nil, err
 		}
+		if len(q.Filters) > MaxParameters {
+			break // refused below, without reading the rest
+		}
+	}
+	dedupe(q)
+	if err := checkLimits(q); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
@@ -152,7 +159,13 @@ func (p *parser) param(q *Query, key string, vals []string) error {
 	case "_include", "_revinclude":
 		return p.includes(q, name, mod, vals)
 	}
-	for _, v := range vals {
+	for i, v := range vals {
+		if len(q.Filters) > MaxParameters {
+			return nil // refused by Parse
+		}
+		if slices.Contains(vals[:i], v) {
+			continue // the same parameter and value again
+		}
 		f, ignored, err := p.filter(q.Types, key, v, 0)
 		if err != nil {
 			return err

@@ -227,3 +227,25 @@ func TestParse_TargetTypesInDiagnosticsTakeTheirArticle(t *testing.T) {
 		}
 	}
 }
+
+func TestParse_Repeats_AreDroppedSilently(t *testing.T) {
+	q, err := parse(t, "Observation", "code=a,b,a&code=a,b,a&subject=Patient/1&_sort=date,-date,code,date"+
+		"&_include=Observation:subject&_include:iterate=Observation:subject&_include=Observation:subject&_revinclude=*&_revinclude=*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Filters) != 2 {
+		t.Fatalf("%d filters, want code and subject once each", len(q.Filters))
+	}
+	for _, f := range q.Filters {
+		if f.Param.Code == "code" && len(f.Values) != 2 {
+			t.Errorf("code has %d values, want a and b", len(f.Values))
+		}
+	}
+	if len(q.Sort) != 2 || q.Sort[0].Param.Code != "date" || q.Sort[0].Desc || q.Sort[1].Param.Code != "code" {
+		t.Errorf("sort %+v, want date then code", q.Sort)
+	}
+	if len(q.Include) != 1 || !q.Include[0].Iterate || len(q.RevInclude) != 1 {
+		t.Errorf("includes %+v revincludes %+v, want Observation:subject iterating and * once", q.Include, q.RevInclude)
+	}
+}

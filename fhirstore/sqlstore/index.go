@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -28,6 +29,9 @@ const (
 	tabNumber
 	tabQuantity
 	tabURI
+	// tabSort holds a resource's sort key of each parameter, derived from
+	// its rows in the tables above (see sortRows).
+	tabSort
 	numIndexTables
 )
 
@@ -39,6 +43,7 @@ var indexTables = [numIndexTables]indexTable{
 	tabNumber:    {"idx_number", []string{"value", "low", "high"}, "value"},
 	tabQuantity:  {"idx_quantity", []string{"value", "low", "high", "system", "code", "unit"}, "value"},
 	tabURI:       {"idx_uri", []string{"value"}, ""},
+	tabSort:      {"idx_sort", []string{"lo", "hi"}, ""},
 }
 
 // insertSizes are the row counts of the prepared multi-row INSERTs; a
@@ -72,7 +77,13 @@ func (it indexTable) insertSQL(d Dialect, n int) string {
 // composites of a resource, so a row extracted again may carry another
 // number than when it was written (by an earlier release, whose extraction
 // counted other composites), and all rows of the resource go anyway.
+//
+// idx_sort's rows are deleted by rid alone (see dropIndex): a resource has
+// one per parameter, whatever values an earlier release derived.
 func (it indexTable) deleteSQL() string {
+	if it.name == indexTables[tabSort].name {
+		return `DELETE FROM idx_sort WHERE rid = ?`
+	}
 	conds := []string{"sandbox = ?", "rid = ?", "type = ?", "param = ?", "comp = ?"}
 	for _, c := range it.cols {
 		if c != it.notKey {
@@ -140,7 +151,77 @@ func appendIndexRows(out *[numIndexTables][]any, sandbox string, rid int64, x *s
 		common(tabURI, r.Param, r.Group, r.Component)
 		out[tabURI] = append(out[tabURI], r.Value)
 	}
-	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) + len(x.Numbers) + len(x.Quantities) + len(x.URIs)
+	keys := sortRows(x)
+	for _, k := range keys {
+		common(tabSort, k.param, 0, 0)
+		out[tabSort] = append(out[tabSort], k.lo, k.hi)
+	}
+	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) + len(x.Numbers) + len(x.Quantities) + len(x.URIs) + len(keys)
+}
+
+// sortKeyRow is a resource's sort key of one parameter: the least value a
+// sort ascending reads and the greatest a sort descending reads (the
+// columns of sortColumn).
+type sortKeyRow struct {
+	param  string
+	lo, hi any
+}
+
+// sortRows derives the sort keys of the plain (not composite) parameters
+// of x.
+func sortRows(x *searchparam.Index) []sortKeyRow {
+	var out []sortKeyRow
+	for _, r := range x.Strings {
+		if r.Group == 0 {
+			out = widen(out, r.Param, r.Normalized, r.Normalized)
+		}
+	}
+	for _, r := range x.Tokens {
+		if r.Group == 0 {
+			out = widen(out, r.Param, r.Code, r.Code)
+		}
+	}
+	for _, r := range x.References {
+		if r.Group == 0 {
+			out = widen(out, r.Param, r.TargetID, r.TargetID)
+		}
+	}
+	for _, r := range x.Dates {
+		if r.Group == 0 {
+			out = widen(out, r.Param, r.Low, r.High)
+		}
+	}
+	for _, r := range x.Numbers {
+		if r.Group == 0 {
+			_, lo, hi := pointOrRange(r.Value, r.Low, r.High)
+			out = widen(out, r.Param, lo, hi)
+		}
+	}
+	for _, r := range x.Quantities {
+		if r.Group == 0 {
+			_, lo, hi := pointOrRange(r.Value, r.Low, r.High)
+			out = widen(out, r.Param, lo, hi)
+		}
+	}
+	for _, r := range x.URIs {
+		if r.Group == 0 {
+			out = widen(out, r.Param, r.Value, r.Value)
+		}
+	}
+	return out
+}
+
+// widen takes lo and hi of param into keys: a resource has few parameters,
+// so a scan finds its row.
+func widen[T cmp.Ordered](keys []sortKeyRow, param string, lo, hi T) []sortKeyRow {
+	for i := range keys {
+		if keys[i].param == param {
+			keys[i].lo = min(keys[i].lo.(T), lo)
+			keys[i].hi = max(keys[i].hi.(T), hi)
+			return keys
+		}
+	}
+	return append(keys, sortKeyRow{param: param, lo: lo, hi: hi})
 }
 
 // pointOrRange gives the stored value, low and high of a number or quantity.
@@ -264,6 +345,12 @@ func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ strin
 			}
 		}
 		st := t.stmt(ctx, stIndexDelete+stmt(tab))
+		if tab == tabSort {
+			if _, err := st.ExecContext(ctx, rid); err != nil {
+				return t.wrap("unindex "+it.name, err)
+			}
+			continue
+		}
 		args := make([]any, 0, width)
 		for vals := rows[tab]; len(vals) > 0; vals = vals[width:] {
 			args = args[:0]

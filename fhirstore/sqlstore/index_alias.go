@@ -179,11 +179,8 @@ func (c *compiler) paramIs(x string, types []string, param string) {
 	if len(types) == 0 {
 		types = []string{""}
 	}
-	for i, typ := range types {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.w("(")
+	c.anyOf(len(types), func(i int) {
+		typ := types[i]
 		if len(types) > 1 {
 			c.w(x, ".type = ")
 			c.arg(typ)
@@ -205,6 +202,5 @@ func (c *compiler) paramIs(x string, types []string, param string) {
 			c.w(" AND ", x, ".target_type = ")
 			c.arg(a.TargetType)
 		}
-		c.w(")")
-	}
+	})
 }

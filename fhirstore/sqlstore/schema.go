@@ -78,6 +78,33 @@ var migrations = [][]string{
 		// A search without filters pages a type in rid order.
 		`CREATE INDEX resource_type_rid ON resource (sandbox, type, rid)`,
 	},
+	// Sort keys: one row per resource and parameter with its least and
+	// greatest value (see sortRows), filled from the index rows already
+	// there. The key finds a resource's row of a parameter; the two indexes
+	// give a type's resources in the order of either, so that the first page
+	// of a sort reads no more rows than it returns. (Sorting read
+	// idx_string and idx_date by rid before; their rid indexes stay for
+	// any composite join of their rows by rid.)
+	append(append([]string{
+		`CREATE TABLE idx_sort (` + indexCommonCols + `, lo, hi,
+			PRIMARY KEY (rid, param)){{CLUSTERED}}`,
+	}, sortBackfill()...),
+		`CREATE INDEX idx_sort_lo ON idx_sort (sandbox, type, param, lo, rid)`,
+		`CREATE INDEX idx_sort_hi ON idx_sort (sandbox, type, param, hi, rid)`,
+	),
+}
+
+// sortBackfill fills idx_sort from the plain (group 0) rows of the other
+// index tables, as sortRows would have written them.
+func sortBackfill() []string {
+	var out []string
+	for tab, it := range indexTables[:tabSort] {
+		lo, hi := sortColumn(tab, false), sortColumn(tab, true)
+		out = append(out, `INSERT OR IGNORE INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
+			SELECT MIN(sandbox), rid, MIN(type), param, 0, 0, MIN(`+lo+`), MAX(`+hi+`)
+			FROM `+it.name+` WHERE grp = 0 GROUP BY rid, param`)
+	}
+	return out
 }
 
 // indexCommonCols start every index table: the row's sandbox, resource row

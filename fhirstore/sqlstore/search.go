@@ -2,12 +2,14 @@ package sqlstore
 
 import (
 	"context"
-	"math"
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -19,10 +21,41 @@ const (
 	estimateTotalCap = 10000
 )
 
-// Search implements fhirstore.Reader: one statement for the page of
-// matches, one to count them when the total is wanted, and one per round
-// of includes.
-func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
+// errBudget ends the context of a search that ran out of its time budget.
+var errBudget = errors.New("the search's time budget is spent")
+
+// Search implements fhirstore.Reader within the store's time budget of a
+// search: at the budget, the statement running is interrupted and the
+// search answers 503.
+func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (page *fhirstore.SearchPage, err error) {
+	err = t.withinBudget(ctx, func(ctx context.Context) error {
+		page, err = t.search(ctx, sandbox, sq)
+		return err
+	})
+	return page, err
+}
+
+// withinBudget runs fn with a context that ends at the search budget, and
+// turns the error of a search stopped there into a 503.
+func (t *tx) withinBudget(ctx context.Context, fn func(context.Context) error) error {
+	budget := t.s.searchTimeout
+	if budget <= 0 {
+		return fn(ctx)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, budget, errBudget)
+	defer cancel()
+	err := fn(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), errBudget) {
+		return outcome.New(http.StatusServiceUnavailable, outcome.Timeout,
+			"the search took longer than the server's time budget of %v and was stopped: "+
+				"narrow it with more selective parameters, or sort, count (_total) or include less", budget).Wrap(err)
+	}
+	return err
+}
+
+// search is one statement for the page of matches, one to count them when
+// the total is wanted, and one per round of includes.
+func (t *tx) search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
 	q := sq.Query
 	if q == nil {
 		q = &search.Query{Types: []string{sq.Type}, Count: sq.Count, Offset: sq.Offset, Total: search.TotalAccurate}
@@ -32,14 +65,11 @@ func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 		return nil, err
 	}
 	now := t.s.now()
-	confine := search.ConfinementOf(ctx)
 	page := &fhirstore.SearchPage{Total: -1}
 	var rows []*match
 	raw := 0
 	if q.Count > 0 {
-		c := &compiler{sandbox: sandbox, now: now, confine: confine}
-		c.selectPage(q, cur)
-		if rows, raw, err = t.queryMatches(ctx, c, len(q.Sort)); err != nil {
+		if rows, raw, err = t.page(ctx, sandbox, q, cur, now); err != nil {
 			return nil, err
 		}
 	}
@@ -142,51 +172,19 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	}
 }
 
-// selectPage writes the statement of one page: count+1 rows after (or,
-// going backward, before) the cursor in the sort order.
-func (c *compiler) selectPage(q *search.Query, cur *cursor) {
-	c.w("SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
-	for _, k := range q.Sort {
-		c.w(", ")
-		c.sortKey(k, q.Types)
-	}
-	ridCol := c.fromWhere(q)
-	backward := cur != nil && cur.Backward
-	if cur != nil {
-		c.w(" AND ")
-		c.keyset(q.Sort, q.Types, cur, ridCol)
-	}
-	c.w(" ORDER BY ")
-	for _, k := range q.Sort {
-		c.sortKey(k, q.Types)
-		if k.Desc != backward {
-			c.w(" DESC")
-		}
-		c.w(", ")
-	}
-	c.w(ridCol)
-	if backward {
-		c.w(" DESC")
-	}
-	c.w(" LIMIT ")
-	c.arg(q.Count + 1)
-	if cur == nil && q.Offset > 0 {
-		c.w(" OFFSET ")
-		c.arg(q.Offset)
-	}
-}
-
-// fromWhere writes the FROM and WHERE of the matches of q and returns the
-// column that orders them by rid.
-func (c *compiler) fromWhere(q *search.Query) string {
+// fromWhere writes the SELECT (by cols), FROM and WHERE of the matches of q
+// and returns the column that orders them by rid.
+func (c *compiler) fromWhere(q *search.Query, cols func()) string {
 	d := drivingFilter(q)
 	if d == nil {
+		cols()
 		c.w(" FROM resource r WHERE ")
 		c.where(q)
 		return "r.rid"
 	}
 	// Read the driving filter's index in rid order and stop after a page,
 	// however many resources match.
+	cols()
 	c.w(" FROM ", indexTables[tableFor(d.Param.Type)].name, " d CROSS JOIN resource r WHERE ")
 	c.indexRows("d", q.Types, d.Param.Code)
 	c.w(" AND ")
@@ -222,118 +220,37 @@ func drivingFilter(q *search.Query) *search.Filter {
 	return nil
 }
 
-// sortKey writes the value a resource sorts by: the least of its values
-// ascending, the greatest descending, and without one it sorts last.
-func (c *compiler) sortKey(k search.SortKey, types []string) {
-	switch k.Param.Code {
-	case "_id":
-		c.w("r.id")
-		return
-	case "_lastUpdated":
-		c.w("r.last_updated")
-		return
+// materialized is the statement of a page (c's, of rids and sort keys)
+// computed whole before its first row is returned, then read back in its
+// order with the resources' rows. SQLite interrupts a statement when its
+// context ends only while the driver waits for that first row; a page of
+// sparse matches would otherwise go on scanning for the next one past its
+// time budget. Other statements (includes, counts) sort or aggregate, which
+// is done before the first row anyway, and run as they are.
+func materialized(c *compiler) string {
+	if len(c.order) == 0 {
+		return c.b.String()
 	}
-	tab := tableFor(k.Param.Type)
-	col, agg := sortColumn(tab, k.Desc), "MIN"
-	if k.Desc {
-		agg = "MAX"
+	var b strings.Builder
+	b.WriteString("WITH page AS MATERIALIZED (")
+	b.WriteString(c.b.String())
+	b.WriteString(") SELECT r.rid, r.type, r.id, r.version, r.last_updated, r.method, r.body")
+	for i := 1; i <= c.nkeys; i++ {
+		b.WriteString(", page.k" + itoa(i))
 	}
-	x := c.alias("s")
-	c.w("COALESCE((SELECT ", agg, "(", x, ".", col, ") FROM ", indexTables[tab].name, " ", x, " WHERE ")
-	switch tab {
-	case tabString, tabDate, tabReference:
-		// These have an index on (rid, param).
-	default:
-		c.w(x, ".sandbox = r.sandbox AND ", x, ".type = r.type AND ")
-	}
-	c.w(x, ".rid = r.rid AND (")
-	c.paramIs(x, types, k.Param.Code)
-	c.w(")), ")
-	c.arg(sortLast(tab, k.Desc))
-	c.w(")")
-}
-
-func sortColumn(tab int, desc bool) string {
-	switch tab {
-	case tabString:
-		return "norm"
-	case tabToken:
-		return "code"
-	case tabReference:
-		return "target_id"
-	case tabURI:
-		return "value"
-	}
-	if desc {
-		return "high"
-	}
-	return "low"
-}
-
-// sortLast is the key of a resource without a value: after every value.
-func sortLast(tab int, desc bool) any {
-	switch tab {
-	case tabDate:
-		if desc {
-			return int64(math.MinInt64)
-		}
-		return int64(math.MaxInt64)
-	case tabNumber, tabQuantity:
-		if desc {
-			return -math.MaxFloat64
-		}
-		return math.MaxFloat64
-	}
-	if desc {
-		return ""
-	}
-	return "\U0010FFFF"
-}
-
-// keyset writes "the row comes after the cursor" in the sort order (before
-// it when going backward): (k1, …, kn, rid) compared lexicographically.
-func (c *compiler) keyset(keys []search.SortKey, types []string, cur *cursor, ridCol string) {
-	c.w("(")
-	for i := 0; i <= len(keys); i++ {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.w("(")
-		for j := 0; j < i; j++ {
-			c.sortKey(keys[j], types)
-			c.w(" = ")
-			c.arg(cur.Keys[j])
-			c.w(" AND ")
-		}
-		after := true
-		if i < len(keys) {
-			after = !keys[i].Desc
-		}
-		if cur.Backward {
-			after = !after
-		}
-		op := " > "
-		if !after {
-			op = " < "
-		}
-		if i < len(keys) {
-			c.sortKey(keys[i], types)
-			c.w(op)
-			c.arg(cur.Keys[i])
-		} else {
-			c.w(ridCol, op)
-			c.arg(cur.RID)
-		}
-		c.w(")")
-	}
-	c.w(")")
+	b.WriteString(" FROM page CROSS JOIN resource r ON r.rid = page.rid ORDER BY page.")
+	b.WriteString(strings.Join(c.order, ", page."))
+	return b.String()
 }
 
 // queryMatches runs a statement of matches; raw is the number of rows,
 // which may hold a resource twice in a row when two of its index rows
 // match the driving filter.
 func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) (out []*match, raw int, err error) {
-	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, c.b.String()), c.args...)
+	if err := c.tooLarge(); err != nil {
+		return nil, 0, err
+	}
+	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, materialized(c)), c.args...)
 	if err != nil {
 		return nil, 0, t.wrap("search", err)
 	}
@@ -382,13 +299,16 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		capped = estimateTotalCap
 	}
 	c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
-	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT r.rid")
-	c.fromWhere(q)
+	c.w("SELECT COUNT(*) FROM (")
+	c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
 	if capped > 0 {
 		c.w(" LIMIT ")
 		c.arg(capped + 1)
 	}
 	c.w(") counted")
+	if err := c.tooLarge(); err != nil {
+		return 0, err
+	}
 	var total int
 	if err := t.q.QueryRowContext(ctx, rebind(t.s.d, c.b.String()), c.args...).Scan(&total); err != nil {
 		return 0, t.wrap("search count", err)

@@ -38,16 +38,9 @@ func (c *compiler) lastUpdated(alias string, f *search.Filter) {
 		}
 		return
 	}
-	c.w("(")
-	for i := range f.Values {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.w("(")
+	c.anyOf(len(f.Values), func(i int) {
 		_, _ = c.dateRange(alias+".last_updated", alias+".last_updated + 1", &f.Values[i])
-		c.w(")")
-	}
-	c.w(")")
+	})
 }
 
 // chain writes a SELECT of the rids of resources (of types) whose reference

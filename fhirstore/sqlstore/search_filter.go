@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"math"
+	"net/http"
 	"strings"
 	"time"
 
+	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -27,6 +29,10 @@ type compiler struct {
 	// confine, when set, keeps the resources of its types that the search
 	// reads (matches, chain targets, _has sources) inside its compartment.
 	confine *search.Confinement
+	// order is the ORDER BY of a page's statement by column name, and nkeys
+	// the number of its sort keys (see pageColumns and orderBy).
+	order []string
+	nkeys int
 }
 
 // ridIn writes "alias.rid [NOT] IN (", as a probe when c.probe is set.
@@ -41,6 +47,21 @@ func (c *compiler) ridIn(alias string, not bool) {
 	c.w("IN (")
 }
 
+// maxArgs is the most SQL parameters a statement may have: SQLite's
+// limit (SQLITE_MAX_VARIABLE_NUMBER), the least of the engines'.
+const maxArgs = 32766
+
+// tooLarge refuses a statement with more parameters than the engine takes,
+// which the limits of package search leave possible only for a system
+// search over a long _type list.
+func (c *compiler) tooLarge() error {
+	if len(c.args) <= maxArgs {
+		return nil
+	}
+	return outcome.New(http.StatusBadRequest, outcome.TooCostly,
+		"the search needs %d SQL parameters; the store takes at most %d (maxArgs): use fewer values, parameters or _type", len(c.args), maxArgs)
+}
+
 func (c *compiler) w(parts ...string) {
 	for _, p := range parts {
 		c.b.WriteString(p)
@@ -51,6 +72,49 @@ func (c *compiler) w(parts ...string) {
 func (c *compiler) arg(v any) {
 	c.b.WriteByte('?')
 	c.args = append(c.args, v)
+}
+
+// anyOf writes the disjunction of n terms as a balanced tree: SQLite
+// bounds the depth of an expression (1,000), which a chain of a thousand
+// ORs would reach, while the tree's depth is log2 n.
+func (c *compiler) anyOf(n int, term func(i int)) {
+	c.tree(0, n, " OR ", term)
+}
+
+// unionOf writes the UNION of n SELECTs of one column, rid, as a balanced
+// tree of compound SELECTs: SQLite bounds the terms of one compound (500).
+func (c *compiler) unionOf(n int, term func(i int)) {
+	const terms = 64
+	if n <= terms {
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				c.w(" UNION ")
+			}
+			term(i)
+		}
+		return
+	}
+	half := n / 2
+	c.w("SELECT rid FROM (")
+	c.unionOf(half, term)
+	c.w(") UNION SELECT rid FROM (")
+	c.unionOf(n-half, func(i int) { term(half + i) })
+	c.w(")")
+}
+
+func (c *compiler) tree(from, to int, op string, term func(i int)) {
+	if to-from == 1 {
+		c.w("(")
+		term(from)
+		c.w(")")
+		return
+	}
+	mid := from + (to-from)/2
+	c.w("(")
+	c.tree(from, mid, op, term)
+	c.w(op)
+	c.tree(mid, to, op, term)
+	c.w(")")
 }
 
 // list writes "(?, ?, …)" for vs.
@@ -174,31 +238,32 @@ func (c *compiler) indexRows(x string, types []string, param string) {
 // f (its modifier :not aside, which the caller applies).
 func (c *compiler) matchingRids(types []string, f *search.Filter) {
 	if f.Param.Type == searchparam.Composite {
-		for i := range f.Values {
-			if i > 0 {
-				c.w(" UNION ")
-			}
-			c.composite(types, f, &f.Values[i])
-		}
+		c.unionOf(len(f.Values), func(i int) { c.composite(types, f, &f.Values[i]) })
 		return
 	}
 	if f.Param.Type == searchparam.Date && len(f.Values) == 1 {
 		c.dateRows(types, f.Param.Code, []*search.Value{&f.Values[0]})
 		return
 	}
-	x := c.alias("x")
-	c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
-	c.indexRows(x, types, f.Param.Code)
-	c.w(" AND (")
-	for i := range f.Values {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.w("(")
-		c.value(x, f.Param.Type, f.Modifier, &f.Values[i])
-		c.w(")")
+	// Each list of values, and the rest together, is a SELECT of its own:
+	// SQLite reads an index for one IN list, but not for a disjunction of
+	// two.
+	lists, rest := valueGroups(f)
+	n := len(lists)
+	if len(rest) > 0 {
+		n++
 	}
-	c.w(")")
+	c.unionOf(n, func(i int) {
+		x := c.alias("x")
+		c.w("SELECT ", x, ".rid FROM ", indexTables[tableFor(f.Param.Type)].name, " ", x, " WHERE ")
+		c.indexRows(x, types, f.Param.Code)
+		c.w(" AND ")
+		if i < len(lists) {
+			c.inList(x, lists[i])
+			return
+		}
+		c.anyOf(len(rest), func(j int) { c.value(x, f.Param.Type, f.Modifier, rest[j]) })
+	})
 }
 
 // composite writes a SELECT of the rids with one group of rows matching

@@ -8,12 +8,9 @@ import (
 	"hpsandbox/fhirstore/search"
 )
 
-// Bounds of _include and _revinclude: rounds of :iterate, and resources
-// included in all.
-const (
-	maxIncludeRounds = 4
-	maxIncluded      = 1000
-)
+// maxIncluded bounds the resources _include and _revinclude add to a page;
+// search.MaxIncludeDepth bounds the rounds of :iterate.
+const maxIncluded = 1000
 
 // include returns the resources that q's _include and _revinclude add to
 // the matches: each once, none of them a match. Includes without :iterate
@@ -26,7 +23,7 @@ func (t *tx) include(ctx context.Context, sandbox string, q *search.Query, match
 	}
 	var out []*fhirstore.Resource
 	from := matches
-	for round := 0; round < maxIncludeRounds && len(from) > 0 && len(out) < maxIncluded; round++ {
+	for round := 0; round < search.MaxIncludeDepth && len(from) > 0 && len(out) < maxIncluded; round++ {
 		var next []*match
 		for _, pass := range []struct {
 			incs    []search.Include

@@ -21,7 +21,8 @@ type cursor struct {
 }
 
 // cursorJSON is the wire form; key values are tagged strings so that
-// 64-bit integers survive JSON.
+// 64-bit integers survive JSON ("n" is no value: a resource without one of
+// the parameter sorted by, see indexedPage).
 type cursorJSON struct {
 	K []string `json:"k,omitempty"`
 	R int64    `json:"r"`
@@ -33,6 +34,8 @@ func encodeCursor(keys []any, rid int64, backward bool, total int) string {
 	cj := cursorJSON{R: rid, B: backward, T: total}
 	for _, k := range keys {
 		switch v := k.(type) {
+		case nil:
+			cj.K = append(cj.K, "n")
 		case int64:
 			cj.K = append(cj.K, "i"+strconv.FormatInt(v, 10))
 		case float64:
@@ -82,6 +85,8 @@ func decodeCursor(s string, nkeys int) (*cursor, error) {
 			c.Keys = append(c.Keys, v)
 		case 's':
 			c.Keys = append(c.Keys, k[1:])
+		case 'n':
+			c.Keys = append(c.Keys, nil)
 		default:
 			return nil, bad
 		}

@@ -45,7 +45,17 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes server-assigned ids; fhirstore.NewID when nil.
 	NewID func() string
+	// SearchTimeout is the time budget of one search: past it the search
+	// is stopped (its statement interrupted) and answers 503.
+	// DefaultSearchTimeout when zero; a negative budget is none.
+	SearchTimeout time.Duration
 }
+
+// DefaultSearchTimeout is the time budget of a search when Options sets
+// none: far more than a search within the limits of package search takes on
+// a sandbox's data, and short enough that no search holds a read connection
+// for long.
+const DefaultSearchTimeout = 5 * time.Second
 
 // Store implements fhirstore.Store over database/sql. Reads go to read and
 // writes to write, which may be the same pool; SQLite uses one writer
@@ -55,6 +65,8 @@ type Store struct {
 	d           Dialect
 	now         func() time.Time
 	newID       func() string
+	// searchTimeout is the budget of a search (see Options); <= 0: none.
+	searchTimeout time.Duration
 	// rst are prepared on the read pool, wst on the write pool (and bound
 	// into each transaction).
 	rst, wst [numStmts]*sql.Stmt
@@ -102,7 +114,10 @@ func (c *stampClock) snapshot(nowMS int64) int64 {
 // New migrates the schema and returns a Store.
 func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*Store, error) {
 	s := &Store{read: read, write: write, d: d, now: opts.Now, newID: opts.NewID,
-		extracting: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		searchTimeout: opts.SearchTimeout, extracting: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if s.searchTimeout == 0 {
+		s.searchTimeout = DefaultSearchTimeout
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -72,6 +72,8 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 		{"Has_InsideChain", "Observation", "_id=mine&subject:Patient._has:Observation:focus:code=2345-7", every, "mine", ""},
 		{"Matches_OutsideCompartmentLeftOut", "Observation", "code=2345-7", every, "theirs", ""},
 		{"System_ChainToOtherPatient", "", "_type=Observation&_id=mine&focus:Patient.birthdate=ge2001", every, "mine", ""},
+		{"Sorted_MatchesOutsideLeftOut", "Observation", "_sort=code", every, "theirs,mine,linked", "mine,linked"},
+		{"System_SortedMatchesOutsideLeftOut", "", "_type=Observation&_sort=-code", every, "linked,mine,theirs", "linked,mine"},
 		{"System_MatchesOutsideLeftOut", "", "_id=mine,theirs,dr", every, "dr,theirs,mine", "mine"},
 		{"TypesOnly_ChainToOtherPatientConfined", "Observation", "_id=mine&focus:Patient.birthdate=ge2001", patients, "mine", ""},
 		{"TypesOnly_OtherTypesFree", "Observation", "code=2345-7", patients, "theirs", "theirs"},

@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"hpsandbox/fhirstore/search"
+)
+
+// PageSQL returns the statement (and its arguments) of the first page of
+// q, as Search runs it, for tests of query plans.
+func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
+	c := &compiler{sandbox: sandbox, now: time.Now()}
+	if sortedByIndex(q) {
+		c.indexedPage(q, nil, false, q.Count+1)
+	} else {
+		c.selectPage(q, nil)
+	}
+	return rebind(d, c.b.String()), c.args
+}
+
+// RunAsSearch runs statement, whose one column is rid, as Search runs a
+// page: within the budget, materialized in the given order (of columns of
+// statement), read row by row.
+func (s *Store) RunAsSearch(ctx context.Context, statement string, order ...string) error {
+	t := &tx{s: s, q: s.read}
+	return t.withinBudget(ctx, func(ctx context.Context) error {
+		c := &compiler{order: order}
+		c.w(statement)
+		_, _, err := t.queryMatches(ctx, c, 0)
+		return err
+	})
+}

@@ -1,0 +1,316 @@
+package sqlstore
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"hpsandbox/fhirstore/search"
+)
+
+// page reads the rows of one page: count+1 after (or, going backward,
+// before) the cursor in the sort order; raw counts them before repeats of
+// a resource are dropped.
+//
+// A search sorted by a stored parameter and nothing else to narrow it reads
+// the parameter's sort keys in index order (sortedByIndex), so that its
+// first page costs what the page holds, whatever the number of resources.
+// Every other search finds its matches first and orders them, each sort key
+// one lookup by rid: O(m log m) for m matches.
+func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cursor, now time.Time) ([]*match, int, error) {
+	confine := search.ConfinementOf(ctx)
+	// The index order serves whole types only: a confined search filters
+	// its matches (see whereFilters).
+	if !sortedByIndex(q) || confine != nil {
+		c := &compiler{sandbox: sandbox, now: now, confine: confine}
+		c.selectPage(q, cur)
+		return t.queryMatches(ctx, c, len(q.Sort))
+	}
+	// Resources with a value of the first key come first, those without
+	// after them (see indexedPage); the cursor's first key is nil among
+	// the latter.
+	backward := cur != nil && cur.Backward
+	inMissing := cur != nil && cur.Keys[0] == nil
+	phases := []bool{false, true} // has no value of the first key
+	switch {
+	case backward && inMissing:
+		phases = []bool{true, false}
+	case backward:
+		phases = []bool{false}
+	case inMissing:
+		phases = []bool{true}
+	}
+	var out []*match
+	raw := 0
+	for i, missing := range phases {
+		pc := cur
+		if i > 0 {
+			// The second phase starts at its end: no cursor, same direction.
+			pc = nil
+			if backward {
+				pc = &cursor{Backward: true, Keys: cur.Keys}
+			}
+		}
+		c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
+		c.indexedPage(q, pc, missing, q.Count+1-raw)
+		rows, n, err := t.queryMatches(ctx, c, len(q.Sort))
+		if err != nil {
+			return nil, 0, err
+		}
+		out, raw = append(out, rows...), raw+n
+		if raw > q.Count {
+			break
+		}
+	}
+	return out, raw, nil
+}
+
+// sortedByIndex reports a search that indexedPage serves: one type, sorted
+// first by a stored parameter, with no filter, compartment or offset.
+func sortedByIndex(q *search.Query) bool {
+	if len(q.Sort) == 0 || len(q.Types) != 1 || len(q.Filters) > 0 || q.Compartment != nil || q.Offset > 0 {
+		return false
+	}
+	k := q.Sort[0]
+	return tableFor(k.Param.Type) >= 0 && !isResourceColumn(k.Param.Code) && !isAlias(q.Types[0], k.Param.Code)
+}
+
+func isResourceColumn(code string) bool { return code == "_id" || code == "_lastUpdated" }
+
+func isAlias(typ, code string) bool {
+	_, ok := aliasesOf(typ)[code]
+	return ok
+}
+
+// indexedPage writes the statement of one phase of a page sorted by index:
+// the resources with a value of the first key in the order of idx_sort's
+// index of it, or (missing) those without one, in the order of the other
+// keys. A page start within a phase is given by cur; limit bounds the rows.
+func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit int) {
+	typ, first := q.Types[0], q.Sort[0]
+	backward := cur != nil && cur.Backward
+	col := "s.lo"
+	if first.Desc {
+		col = "s.hi"
+	}
+	keys := make([]func(), len(q.Sort))
+	for i, k := range q.Sort {
+		keys[i] = func() { c.sortKey(k, q.Types) }
+	}
+	if missing {
+		keys[0] = func() { c.w("NULL") }
+		c.pageColumns("r.rid", keys)
+		c.w(" FROM resource r WHERE ")
+		c.current("r", q.Types)
+		c.w(" AND NOT EXISTS (SELECT 1 FROM idx_sort s WHERE s.rid = r.rid AND s.param = ")
+		c.arg(first.Param.Code)
+		c.w(")")
+		if cur != nil && len(cur.Keys) > 0 && cur.Keys[0] == nil {
+			c.w(" AND ")
+			c.keyset(q.Sort[1:], keys[1:], cur.Keys[1:], cur, "r.rid", first.Desc)
+		}
+		c.orderBy(q.Sort[1:], keys[1:], 2, "r.rid", first.Desc, backward)
+	} else {
+		keys[0] = func() { c.w(col) }
+		c.pageColumns("s.rid", keys)
+		// The sort index drives: CROSS JOIN keeps SQLite from reading the
+		// resources first.
+		c.w(" FROM idx_sort s CROSS JOIN resource r WHERE s.sandbox = ")
+		c.arg(c.sandbox)
+		c.w(" AND s.type = ")
+		c.arg(typ)
+		c.w(" AND s.param = ")
+		c.arg(first.Param.Code)
+		c.w(" AND r.rid = s.rid AND r.method <> 'DELETE'")
+		if cur != nil && len(cur.Keys) > 0 && cur.Keys[0] != nil {
+			// The bound on the first key is what the index seeks to; the
+			// keyset after it is exact.
+			op := " >= "
+			if first.Desc != cur.Backward {
+				op = " <= "
+			}
+			c.w(" AND ", col, op)
+			c.arg(cur.Keys[0])
+			c.w(" AND ")
+			c.keyset(q.Sort, keys, cur.Keys, cur, "s.rid", first.Desc)
+		}
+		c.orderBy(q.Sort, keys, 1, "s.rid", first.Desc, backward)
+	}
+	c.w(" LIMIT ")
+	c.arg(limit)
+}
+
+// selectPage writes the statement of one page of a search that finds its
+// matches first: count+1 rows after (or, going backward, before) the cursor
+// in the sort order.
+func (c *compiler) selectPage(q *search.Query, cur *cursor) {
+	keys := make([]func(), len(q.Sort))
+	for i, k := range q.Sort {
+		keys[i] = func() { c.sortKey(k, q.Types) }
+	}
+	ridCol := c.fromWhere(q, func() { c.pageColumns("r.rid", keys) })
+	ridDesc := len(q.Sort) > 0 && q.Sort[0].Desc
+	backward := cur != nil && cur.Backward
+	if cur != nil {
+		c.w(" AND ")
+		c.keyset(q.Sort, keys, cur.Keys, cur, ridCol, ridDesc)
+	}
+	c.orderBy(q.Sort, keys, 1, ridCol, ridDesc, backward)
+	c.w(" LIMIT ")
+	c.arg(q.Count + 1)
+	if cur == nil && q.Offset > 0 {
+		c.w(" OFFSET ")
+		c.arg(q.Offset)
+	}
+}
+
+// pageColumns writes the SELECT of a page's statement: the rid and the
+// sort keys, named rid, k1, k2 … (see materialized).
+func (c *compiler) pageColumns(rid string, keys []func()) {
+	c.w("SELECT ", rid, " AS rid")
+	for i, k := range keys {
+		c.w(", ")
+		k()
+		c.w(" AS k", itoa(i+1))
+	}
+	c.nkeys = len(keys)
+}
+
+// orderBy writes the ORDER BY of sort keys and then rid, which goes the way
+// of the first key so that an index of (key, rid) serves both directions.
+// It also keeps the order by column name (keys from k<first>), for the
+// statement that reads the page back (see materialized).
+func (c *compiler) orderBy(sort []search.SortKey, keys []func(), first int, ridCol string, ridDesc, backward bool) {
+	c.w(" ORDER BY ")
+	c.order = c.order[:0]
+	for i, k := range sort {
+		// By the column's name: written again, a key's lookup would be a
+		// second subquery, run again for every match.
+		name := "k" + itoa(first+i)
+		c.w(name)
+		if k.Desc != backward {
+			c.w(" DESC")
+			name += " DESC"
+		}
+		c.w(", ")
+		c.order = append(c.order, name)
+	}
+	c.w(ridCol)
+	name := "rid"
+	if ridDesc != backward {
+		c.w(" DESC")
+		name += " DESC"
+	}
+	c.order = append(c.order, name)
+}
+
+// sortKey writes the value a resource sorts by: the least of its values
+// ascending, the greatest descending, and without one it sorts last. Each
+// is one lookup of the resource's row in idx_sort (an alias's: of the rows
+// of the parameters it copies).
+func (c *compiler) sortKey(k search.SortKey, types []string) {
+	switch k.Param.Code {
+	case "_id":
+		c.w("r.id")
+		return
+	case "_lastUpdated":
+		c.w("r.last_updated")
+		return
+	}
+	tab := tableFor(k.Param.Type)
+	agg, col := "MIN", "lo"
+	if k.Desc {
+		agg, col = "MAX", "hi"
+	}
+	x := c.alias("s")
+	table := "idx_sort"
+	for _, typ := range types {
+		if a, ok := aliasesOf(typ)[k.Param.Code]; ok && a.TargetType != "" {
+			// Only the reference rows know their target's type.
+			table, col = indexTables[tabReference].name, "target_id"
+		}
+	}
+	c.w("COALESCE((SELECT ", agg, "(", x, ".", col, ") FROM ", table, " ", x, " WHERE ", x, ".rid = r.rid AND (")
+	c.paramIs(x, types, k.Param.Code)
+	c.w(")), ")
+	c.arg(sortLast(tab, k.Desc))
+	c.w(")")
+}
+
+// sortColumn is the column of an index table that a sort reads.
+func sortColumn(tab int, desc bool) string {
+	switch tab {
+	case tabString:
+		return "norm"
+	case tabToken:
+		return "code"
+	case tabReference:
+		return "target_id"
+	case tabURI:
+		return "value"
+	}
+	if desc {
+		return "high"
+	}
+	return "low"
+}
+
+// sortLast is the key of a resource without a value: after every value.
+func sortLast(tab int, desc bool) any {
+	switch tab {
+	case tabDate:
+		if desc {
+			return int64(math.MinInt64)
+		}
+		return int64(math.MaxInt64)
+	case tabNumber, tabQuantity:
+		if desc {
+			return -math.MaxFloat64
+		}
+		return math.MaxFloat64
+	}
+	if desc {
+		return ""
+	}
+	return "\U0010FFFF"
+}
+
+// keyset writes "the row comes after the cursor" in the sort order (before
+// it when going backward): (k1, …, kn, rid) compared lexicographically,
+// with the values vals of the keys and rid ordered as ridDesc says.
+func (c *compiler) keyset(sort []search.SortKey, keys []func(), vals []any, cur *cursor, ridCol string, ridDesc bool) {
+	c.w("(")
+	for i := 0; i <= len(sort); i++ {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.w("(")
+		for j := 0; j < i; j++ {
+			keys[j]()
+			c.w(" = ")
+			c.arg(vals[j])
+			c.w(" AND ")
+		}
+		after := !ridDesc
+		if i < len(sort) {
+			after = !sort[i].Desc
+		}
+		if cur.Backward {
+			after = !after
+		}
+		op := " > "
+		if !after {
+			op = " < "
+		}
+		if i < len(sort) {
+			keys[i]()
+			c.w(op)
+			c.arg(vals[i])
+		} else {
+			c.w(ridCol, op)
+			c.arg(cur.RID)
+		}
+		c.w(")")
+	}
+	c.w(")")
+}

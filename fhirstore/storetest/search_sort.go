@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"hpsandbox/fhirstore"
+)
+
+// sortCases sort by a parameter of every kind, both ways, over resources
+// of which some have no value, several the same, and some more than one.
+var sortCases = []struct{ typ, sort string }{
+	{"Patient", "birthdate"}, {"Patient", "-birthdate"},
+	{"Patient", "family"}, {"Patient", "-family"},
+	{"Patient", "gender"}, {"Patient", "-gender"},
+	{"Patient", "identifier"}, {"Patient", "-identifier"},
+	{"Patient", "organization"}, {"Patient", "-organization"},
+	{"Patient", "_profile"}, {"Patient", "-_profile"},
+	{"Patient", "gender,-birthdate"}, {"Patient", "-gender,family,_id"},
+	{"Observation", "value-quantity"}, {"Observation", "-value-quantity"},
+	{"Observation", "date"}, {"Observation", "-date"},
+	{"Observation", "code"}, {"Observation", "-code"},
+	{"Observation", "status,-value-quantity"}, {"Observation", "patient"},
+	{"Observation", "combo-code"}, {"Observation", "-combo-code"},
+	{"RiskAssessment", "probability"}, {"RiskAssessment", "-probability"},
+}
+
+// testSearchSortPaging: a sort answers one order whether the store reads
+// it from the sort index (no filter) or orders the matches of a filter, and
+// following next links page by page, or previous links back from the last
+// page, gives that order.
+func testSearchSortPaging(t *testing.T, s fhirstore.Store, c *Clock) {
+	seedSearch(t, s)
+	for _, tc := range sortCases {
+		want := firstPage(t, s, tc.typ, "_lastUpdated=ge2000-01-01&_count=100&_sort="+tc.sort)
+		if got := firstPage(t, s, tc.typ, "_count=100&_sort="+tc.sort); !slices.Equal(got, want) {
+			t.Errorf("%s?_sort=%s = %v, but %v with a filter matching all", tc.typ, tc.sort, got, want)
+		}
+		for _, query := range []string{"_count=1&_sort=" + tc.sort, "_count=2&_sort=" + tc.sort,
+			"_count=1&_lastUpdated=ge2000-01-01&_sort=" + tc.sort} {
+			forward, back := walkBothWays(t, s, tc.typ, query)
+			if !slices.Equal(forward, want) {
+				t.Errorf("%s?%s paged forward: %v, want %v", tc.typ, query, forward, want)
+			}
+			if !slices.Equal(back, want) {
+				t.Errorf("%s?%s paged back from the last page: %v, want %v", tc.typ, query, back, want)
+			}
+		}
+	}
+}
+
+func firstPage(t *testing.T, s fhirstore.Store, typ, query string) []string {
+	t.Helper()
+	p, err := s.Search(context.Background(), sb, fhirstore.SearchQuery{Query: parseSearch(t, typ, query)})
+	if err != nil {
+		t.Fatalf("%s?%s: %v", typ, query, err)
+	}
+	return ids(p.Matches)
+}
+
+// walkBothWays follows next links to the last page, then previous links
+// back to the first; back is in the forward order.
+func walkBothWays(t *testing.T, s fhirstore.Store, typ, query string) (forward, back []string) {
+	t.Helper()
+	ctx := context.Background()
+	read := func(cursor string) *fhirstore.SearchPage {
+		q := parseSearch(t, typ, query)
+		q.Cursor = cursor
+		p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: q})
+		if err != nil {
+			t.Fatalf("%s?%s: %v", typ, query, err)
+		}
+		return p
+	}
+	p := read("")
+	for step := 0; ; step++ {
+		if step > 100 {
+			t.Fatalf("%s?%s: paging did not end", typ, query)
+		}
+		forward = append(forward, ids(p.Matches)...)
+		if p.Next == "" {
+			break
+		}
+		p = read(p.Next)
+	}
+	pages := [][]string{ids(p.Matches)}
+	for p.Prev != "" {
+		if len(pages) > 100 {
+			t.Fatalf("%s?%s: paging back did not end", typ, query)
+		}
+		p = read(p.Prev)
+		pages = append(pages, ids(p.Matches))
+	}
+	slices.Reverse(pages)
+	return forward, slices.Concat(pages...)
+}
