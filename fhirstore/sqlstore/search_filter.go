@@ -26,6 +26,9 @@ type compiler struct {
 	// every IN list at once, a nested loop over the product of the lists.
 	// The first filter of a WHERE drives; the others probe.
 	probe bool
+	// probeAll makes every rid IN (…) condition a probe: the statement
+	// is driven by something else (see windowPage).
+	probeAll bool
 	// order is the ORDER BY of a page's statement by column name, and nkeys
 	// the number of its sort keys (see pageColumns and orderBy).
 	order []string
