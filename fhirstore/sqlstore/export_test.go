@@ -31,3 +31,11 @@ func (s *Store) RunAsSearch(ctx context.Context, statement string, order ...stri
 		return err
 	})
 }
+
+// SetSortWindow makes windowPage read n rows of the sort order, until the
+// returned function restores it.
+func SetSortWindow(n int) (restore func()) {
+	old := sortWindow
+	sortWindow = func(int) int { return n }
+	return func() { sortWindow = old }
+}

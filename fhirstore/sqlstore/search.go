@@ -122,7 +122,7 @@ func (c *compiler) where(q *search.Query) {
 // skip, a filter the statement applies otherwise (see drivingFilter).
 func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	c.current("r", q.Types)
-	c.probe = skip != nil
+	c.probe = skip != nil || c.probeAll
 	merged := map[string][]*search.Value{}
 	var order []string
 	for _, f := range q.Filters {
@@ -147,7 +147,7 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 		c.w(")")
 		c.probe = true
 	}
-	c.probe = false
+	c.probe = c.probeAll
 	if q.Compartment != nil {
 		for i, typ := range q.Types {
 			if i == 0 {

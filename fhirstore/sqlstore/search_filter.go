@@ -29,6 +29,9 @@ type compiler struct {
 	// confine, when set, keeps the resources of its types that the search
 	// reads (matches, chain targets, _has sources) inside its compartment.
 	confine *search.Confinement
+	// probeAll makes every rid IN (…) condition a probe: the statement
+	// is driven by something else (see windowPage).
+	probeAll bool
 	// order is the ORDER BY of a page's statement by column name, and nkeys
 	// the number of its sort keys (see pageColumns and orderBy).
 	order []string

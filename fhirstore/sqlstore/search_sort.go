@@ -16,12 +16,32 @@ import (
 // the parameter's sort keys in index order (sortedByIndex), so that its
 // first page costs what the page holds, whatever the number of resources.
 // Every other search finds its matches first and orders them, each sort key
-// one lookup by rid: O(m log m) for m matches.
+// one lookup by rid: O(m log m) for m matches; but one sorted by a single
+// stored parameter whose filters keep more resources than a window of the
+// sort order first tries that window (windowPage), whose cost is the
+// window's, not the matches'.
 func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cursor, now time.Time) ([]*match, int, error) {
 	confine := search.ConfinementOf(ctx)
 	// The index order serves whole types only: a confined search filters
 	// its matches (see whereFilters).
 	if !sortedByIndex(q) || confine != nil {
+		if window := sortWindow(q.Count); windowed(q, cur) {
+			// With more matches than a window of the sort order holds, as
+			// when the filters keep most resources, the window may hold the
+			// page (see windowPage); with fewer, ordering them costs less.
+			many, err := t.moreMatchesThan(ctx, sandbox, q, now, window)
+			if err != nil {
+				return nil, 0, err
+			}
+			if many {
+				c := &compiler{sandbox: sandbox, now: now, confine: confine}
+				c.windowPage(q, cur, window)
+				rows, raw, err := t.queryMatches(ctx, c, len(q.Sort))
+				if err != nil || raw > q.Count {
+					return rows, raw, err
+				}
+			}
+		}
 		c := &compiler{sandbox: sandbox, now: now, confine: confine}
 		c.selectPage(q, cur)
 		return t.queryMatches(ctx, c, len(q.Sort))
@@ -80,6 +100,95 @@ func isResourceColumn(code string) bool { return code == "_id" || code == "_last
 func isAlias(typ, code string) bool {
 	_, ok := aliasesOf(typ)[code]
 	return ok
+}
+
+// sortWindow is how many rows of the sort order windowPage reads for a page
+// of count: enough that filters keeping one resource in 32 fill it.
+var sortWindow = func(count int) int { return min(max(32*(count+1), 1000), 20000) }
+
+// moreMatchesThan reports whether q has more than n matches, reading at most
+// n+1 of them.
+func (t *tx) moreMatchesThan(ctx context.Context, sandbox string, q *search.Query, now time.Time, n int) (bool, error) {
+	c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
+	c.w("SELECT COUNT(*) FROM (")
+	c.fromWhere(q, func() { c.w("SELECT r.rid") })
+	c.w(" LIMIT ")
+	c.arg(n + 1)
+	c.w(") counted")
+	if err := c.tooLarge(); err != nil {
+		return false, err
+	}
+	var count int
+	if err := t.q.QueryRowContext(ctx, rebind(t.s.d, c.b.String()), c.args...).Scan(&count); err != nil {
+		return false, t.wrap("search count", err)
+	}
+	return count > n, nil
+}
+
+// windowed reports a search sorted by one stored parameter of one type
+// that has filters: windowPage may find its page.
+// A cursor among the resources without a value (its key the one they sort
+// by) is past every window, and going back from it they come first.
+func windowed(q *search.Query, cur *cursor) bool {
+	if len(q.Sort) != 1 || len(q.Types) != 1 || q.Offset > 0 {
+		return false
+	}
+	k := q.Sort[0]
+	tab := tableFor(k.Param.Type)
+	if cur != nil && (cur.Keys[0] == nil || cur.Keys[0] == sortLast(tab, k.Desc)) {
+		return false
+	}
+	return tab >= 0 && !isResourceColumn(k.Param.Code) && !isAlias(q.Types[0], k.Param.Code)
+}
+
+// windowPage writes the statement of a page of a search with filters,
+// sorted by one stored parameter, that reads only the first window rows of
+// the parameter's sort index after the cursor and tests the filters on
+// them. The matches among a prefix of the sort order come first in it, so
+// when there are more than a page of them the page is right; with fewer
+// the caller orders every match instead. Resources without a value, which
+// come after every prefix, are left to that.
+func (c *compiler) windowPage(q *search.Query, cur *cursor, window int) {
+	first := q.Sort[0]
+	backward := cur != nil && cur.Backward
+	col := "s.lo"
+	if first.Desc {
+		col = "s.hi"
+	}
+	desc := first.Desc != backward
+	keys := []func(){func() { c.w("w.k") }}
+	c.pageColumns("w.rid", keys)
+	c.w(" FROM (SELECT s.rid AS rid, ", col, " AS k FROM idx_sort s WHERE s.sandbox = ")
+	c.arg(c.sandbox)
+	c.w(" AND s.type = ")
+	c.arg(q.Types[0])
+	c.w(" AND s.param = ")
+	c.arg(first.Param.Code)
+	if cur != nil {
+		op := " > "
+		if desc {
+			op = " < "
+		}
+		c.w(" AND (", col, ", s.rid)", op, "(")
+		c.arg(cur.Keys[0])
+		c.w(", ")
+		c.arg(cur.RID)
+		c.w(")")
+	}
+	dir := ""
+	if desc {
+		dir = " DESC"
+	}
+	c.w(" ORDER BY ", col, dir, ", s.rid", dir, " LIMIT ")
+	c.arg(window)
+	// The window drives; every filter is a test of its rows.
+	c.w(") w CROSS JOIN resource r ON r.rid = w.rid WHERE ")
+	c.probeAll = true
+	c.whereFilters(q, nil)
+	c.probeAll = false
+	c.orderBy(q.Sort, keys, 1, "w.rid", first.Desc, backward)
+	c.w(" LIMIT ")
+	c.arg(q.Count + 1)
 }
 
 // indexedPage writes the statement of one phase of a page sorted by index:
