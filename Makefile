@@ -21,7 +21,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=nomsgpack)
 
 ## run: build bin/sandbox and start it on the embedded store (./data, http://127.0.0.1:8080/fhir unless ADDR, DATA or HPS_ADDR, HPS_DATA say otherwise)
 run:
-	@if [ ! -x bin/sandbox ]; then echo "building bin/sandbox: the first build compiles about 570 packages (the FHIR protocol buffers of google/fhir and the pure-Go SQLite are most of it) and takes two to three minutes; the packages are listed as they compile, and later builds take seconds"; fi
+	@if [ ! -x bin/sandbox ]; then echo "building bin/sandbox: the first build compiles about 570 packages (the FHIR protocol buffers of google/fhir and the pure-Go SQLite are most of it) and takes one to three minutes with the download of the modules; the packages are listed as they compile, and later builds take seconds"; fi
 	$(GO) build -v -o bin/sandbox ./cmd/sandbox
 	exec bin/sandbox serve $(if $(ADDR),--addr $(ADDR)) $(if $(DATA),--data $(DATA)) $(if $(REDIS_URL),--redis-url $(REDIS_URL))
 
