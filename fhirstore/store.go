@@ -138,9 +138,9 @@ type Reader interface {
 	// History returns versions newest first.
 	History(ctx context.Context, sandbox string, q HistoryQuery) (*HistoryPage, error)
 	// Search returns current resources matching q. Under a context
-	// carrying a search.Confinement (search.ConfineTo), the matches and
-	// every resource a chain or _has reads to decide them are confined;
-	// included resources are not (the caller checks those).
+	// carrying a search.Confinement (search.ConfineTo), the matches, every
+	// resource a chain or _has reads to decide them, and the resources
+	// _include and _revinclude add are confined.
 	Search(ctx context.Context, sandbox string, q SearchQuery) (*SearchPage, error)
 }
 

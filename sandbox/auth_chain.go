@@ -20,8 +20,10 @@ import (
 // shows, so checking the answer is not enough: their types must be
 // searchable under the token's scopes (else 403), a constrained scope
 // cannot be applied to them yet (403), and at patient level the store is
-// told to confine them, with the matches, to the patient's compartment
-// (search.Confinement), so that a filter cannot observe another patient.
+// told to confine them, with the matches and what _include and _revinclude
+// add, to the patient's compartment (search.Confinement), so that a filter
+// cannot observe another patient and an include does not refuse the whole
+// answer for what lies outside.
 // It answers the request itself (false) when it refuses or when the
 // search cannot be parsed.
 func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
@@ -110,6 +112,13 @@ func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 	if err := walk(q.Filters); err != nil {
 		return nil, err
 	}
+	// What _include and _revinclude may add is confined the same way; a
+	// type the token cannot read at all is left to the check of the answer.
+	for _, typ := range includedTypes(q) {
+		if p, err := a.permit(typ, smart.Read); err == nil {
+			confine(typ, p)
+		}
+	}
 	if len(conf.Types) == 0 {
 		return nil, nil
 	}
@@ -131,4 +140,36 @@ func (a *access) conditionReads(typ, query string) error {
 	}
 	_, err = a.searchReads(q)
 	return err
+}
+
+// includedTypes are the types q's _include and _revinclude may add: an
+// include's target type, else its parameter's targets, else (for * or a
+// parameter that may refer to anything) every type; a revinclude's source
+// type, else every type.
+func includedTypes(q *search.Query) []string {
+	var out []string
+	add := func(types ...string) {
+		for _, t := range types {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	for _, inc := range q.Include {
+		switch {
+		case inc.TargetType != "":
+			add(inc.TargetType)
+		case inc.Param != nil && len(inc.Param.Targets) > 0:
+			add(inc.Param.Targets...)
+		default:
+			return searchparam.ResourceTypes()
+		}
+	}
+	for _, inc := range q.RevInclude {
+		if inc.SourceType == "" {
+			return searchparam.ResourceTypes()
+		}
+		add(inc.SourceType)
+	}
+	return out
 }

@@ -78,6 +78,28 @@ func TestAdversarial_ChainAndHas_AreNoOracleUnderAPatientToken(t *testing.T) {
 			t.Errorf("POST _search %s: %d total=%v, want 200 total=0", filter, resp.StatusCode, body["total"])
 		}
 	}
+	// _include and _revinclude add only what lies in the compartment: the
+	// answer neither shows pat-b nor refuses itself because pat-b is there
+	// (a 403 would tell that another patient's data points at pat-a).
+	for _, path := range []string{
+		"/Observation?_id=" + own + "&_include=Observation:focus",
+		"/Observation?_id=" + own + "&_include=*&_include:iterate=*",
+		"/Patient?_id=pat-a&_revinclude=Observation:focus",
+		"/Patient?_id=pat-a&_revinclude=*",
+	} {
+		resp, body := env.fhir(t, "GET", path, bearer, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, want 200: %s", path, resp.StatusCode, diagnostics(body))
+			continue
+		}
+		entries, _ := body["entry"].([]any)
+		for _, e := range entries {
+			r := e.(map[string]any)["resource"].(map[string]any)
+			if r["id"] == "pat-b" || r["id"] == "obs-b-focus" || r["id"] == "obs-b" {
+				t.Errorf("%s included %s/%s", path, r["resourceType"], r["id"])
+			}
+		}
+	}
 	// The patient's own record is still searchable through chains and _has.
 	for path, want := range map[string]float64{
 		"/Observation?subject:Patient.birthdate=1970-01-01&_total=accurate":       3,

@@ -7,9 +7,10 @@ import (
 
 // Confinement limits what a search may read, not only what it returns: a
 // resource of one of Types is seen only when it lies in Compartment. A
-// store applies it to the matches and to every resource a chain
-// (subject:Patient.name) or a _has reads to decide them, so that a filter
-// can never observe a resource the searcher could not read.
+// store applies it to the matches, to every resource a chain
+// (subject:Patient.name) or a _has reads to decide them, and to what
+// _include and _revinclude add, so that a search can never observe a
+// resource the searcher could not read.
 //
 // The access guard sets it for tokens confined to a patient's compartment:
 // without it, `Observation?_id=mine&focus:Patient.birthdate=ge2001` would

@@ -167,7 +167,7 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	}
 	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment) {
 		c.probe = true
-		c.confinedMatches(q.Types)
+		c.confinedRows("r", q.Types)
 		c.probe = false
 	}
 }

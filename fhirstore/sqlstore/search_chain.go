@@ -96,10 +96,10 @@ func (c *compiler) confined(alias, typ string) {
 	c.compartment(alias, typ, &c.confine.Compartment)
 }
 
-// confinedMatches writes " AND" the condition that the matches (resource
-// row r, of types, or of any type for none) lie in the confinement's
-// compartment where their type is confined.
-func (c *compiler) confinedMatches(types []string) {
+// confinedRows writes " AND" the condition that the resource rows alias
+// (of types, or of any type for none) lie in the confinement's compartment
+// where their type is confined.
+func (c *compiler) confinedRows(alias string, types []string) {
 	if c.confine == nil {
 		return
 	}
@@ -126,21 +126,21 @@ func (c *compiler) confinedMatches(types []string) {
 			continue // never in the compartment
 		}
 		or()
-		c.w("(r.type = ")
+		c.w("(", alias, ".type = ")
 		c.arg(typ)
 		c.w(" AND ")
-		c.compartment("r", typ, comp)
+		c.compartment(alias, typ, comp)
 		c.w(")")
 	}
 	// Types the confinement leaves alone match as they are.
 	switch {
 	case all && c.confine.Types != nil:
 		or()
-		c.w("r.type NOT IN ")
+		c.w(alias, ".type NOT IN ")
 		c.list(c.confine.Types)
 	case !all && len(free) > 0:
 		or()
-		c.w("r.type IN ")
+		c.w(alias, ".type IN ")
 		c.list(free)
 	}
 	if n == 0 {

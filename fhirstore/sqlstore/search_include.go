@@ -56,7 +56,7 @@ func (t *tx) include(ctx context.Context, sandbox string, q *search.Query, match
 // includeOne runs one _include (the resources that from refer to) or
 // _revinclude (the resources that refer to from).
 func (t *tx) includeOne(ctx context.Context, sandbox string, inc search.Include, reverse bool, from []*match) ([]*match, error) {
-	c := &compiler{sandbox: sandbox, now: time.Now()}
+	c := &compiler{sandbox: sandbox, now: time.Now(), confine: search.ConfinementOf(ctx)}
 	if !c.include(sandbox, inc, reverse, from) {
 		return nil, nil
 	}
@@ -130,6 +130,11 @@ func (c *compiler) include(sandbox string, inc search.Include, reverse bool, fro
 	}
 	c.w(" AND t.sandbox = ")
 	c.arg(sandbox)
-	c.w(" AND t.method <> 'DELETE' ORDER BY t.rid")
+	c.w(" AND t.method <> 'DELETE'")
+	// A confined search includes only what lies in the compartment.
+	c.probe = true
+	c.confinedRows("t", nil)
+	c.probe = false
+	c.w(" ORDER BY t.rid")
 	return true
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,6 +98,63 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 				}
 				if p.Total != len(got) {
 					t.Errorf("%s?%s (confined %v): total %d for %d matches", tt.typ, tt.query, confined, p.Total, len(got))
+				}
+			}
+		})
+	}
+}
+
+func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	for _, b := range confineData {
+		r, err := fhirjson.Parse([]byte(b))
+		if err != nil {
+			t.Fatalf("test resource invalid: %v\n%s", err, b)
+		}
+		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	me := search.Compartment{Type: "Patient", ID: "me"}
+	every := &search.Confinement{Compartment: me}
+	patients := &search.Confinement{Compartment: me, Types: []string{"Patient"}}
+	tests := []struct {
+		name, typ, query string
+		confine          *search.Confinement
+		// open and confined are the included resources, unconfined and
+		// confined; the matches are the same either way.
+		open, confined string
+	}{
+		{"Include_OtherPatientLeftOut", "Observation", "_id=mine&_include=Observation:focus", every, "other", ""},
+		{"Include_OwnPatientKept", "Observation", "_id=mine&_include=Observation:subject", every, "me", "me"},
+		{"Include_PractitionerLeftOut", "Observation", "_id=mine&_include=Observation:performer", every, "dr", ""},
+		{"Include_Star_OnlyTheCompartment", "Observation", "_id=mine&_include=*", every, "me,other,enc-other,dr", "me"},
+		{"Include_Iterate_StaysInside", "Observation", "_id=linked&_include=Observation:has-member&_include:iterate=Observation:subject", every, "me,theirs,other", "me"},
+		{"RevInclude_OtherPatientsDataLeftOut", "Patient", "_id=me&_revinclude=Observation:focus", every, "theirs", ""},
+		{"RevInclude_OwnDataKept", "Patient", "_id=me&_revinclude=Observation:subject", every, "mine,linked", "mine,linked"},
+		{"TypesOnly_FreeTypeIncluded", "Observation", "_id=mine&_include=Observation:performer", patients, "dr", "dr"},
+		{"TypesOnly_ConfinedTypeLeftOut", "Observation", "_id=mine&_include=Observation:focus", patients, "other", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, confined := range []bool{false, true} {
+				cctx, want := ctx, tt.open
+				if confined {
+					cctx, want = search.ConfineTo(ctx, tt.confine), tt.confined
+				}
+				p, err := s.Search(cctx, sb, fhirstore.SearchQuery{Query: parseSearch(t, tt.typ, tt.query)})
+				if err != nil {
+					t.Fatalf("%s?%s (confined %v): %v", tt.typ, tt.query, confined, err)
+				}
+				got := ids(p.Included)
+				slices.Sort(got)
+				var w []string
+				if want != "" {
+					w = strings.Split(want, ",")
+				}
+				slices.Sort(w)
+				if strings.Join(got, ",") != strings.Join(w, ",") {
+					t.Errorf("%s?%s (confined %v) included [%s], want [%s]", tt.typ, tt.query, confined, strings.Join(got, ","), strings.Join(w, ","))
 				}
 			}
 		})

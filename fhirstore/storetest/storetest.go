@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Sandboxes_AreIsolated", testSearchIsolation},
 		{"Search_Totals", testSearchTotals},
 		{"Search_Confinement_ChainsAndHasSeeOnlyTheCompartment", testSearchConfinement},
+		{"Search_Confinement_IncludesStayInTheCompartment", testSearchConfinementOfIncludes},
 		{"Search_Paging_FollowsCursorsToTheEnd", testSearchPaging},
 		{"Search_Paging_StableUnderWrites", testSearchPagingUnderWrites},
 		{"Search_Paging_RepeatedValueComesOnce", testSearchPagingRepeatedValues},
