@@ -35,11 +35,22 @@ func BenchmarkRead_SecuredVsOpen(b *testing.B) {
 }
 
 func benchSecuredRead(b *testing.B, env *gatewayEnv) {
+	benchSecured(b, env, "/fhir/Observation/obs-a")
+}
+
+// BenchmarkSearch_SecuredVsOpen is BenchmarkRead_SecuredVsOpen for a
+// search with a chain: at patient level the guard parses it, checks the
+// types it reads and has the store confine it (search.Confinement).
+func BenchmarkSearch_SecuredVsOpen(b *testing.B) {
+	benchSecured(b, newGatewayEnv(b, false), "/fhir/Observation?subject:Patient.family=nordmann&_include=Observation:subject")
+}
+
+func benchSecured(b *testing.B, env *gatewayEnv, path string) {
 	h := env.srv.Config.Handler
 	patient, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
 	user, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "", "user/*.rs")
 	read := func(token string) time.Duration {
-		req := httptest.NewRequest(http.MethodGet, "/fhir/Observation/obs-a", nil)
+		req := httptest.NewRequest(http.MethodGet, path, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
