@@ -250,10 +250,11 @@ func (t *tx) queryMatches(ctx context.Context, c *compiler, nkeys int) (out []*m
 	if err := c.tooLarge(); err != nil {
 		return nil, 0, err
 	}
-	rows, err := t.q.QueryContext(ctx, rebind(t.s.d, materialized(c)), c.args...)
+	rows, release, err := t.searchQuery(ctx, rebind(t.s.d, materialized(c)), c.args)
 	if err != nil {
 		return nil, 0, t.wrap("search", err)
 	}
+	defer release()
 	defer rows.Close()
 	for rows.Next() {
 		raw++
@@ -309,8 +310,8 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 	if err := c.tooLarge(); err != nil {
 		return 0, err
 	}
-	var total int
-	if err := t.q.QueryRowContext(ctx, rebind(t.s.d, c.b.String()), c.args...).Scan(&total); err != nil {
+	total, err := t.searchCount(ctx, rebind(t.s.d, c.b.String()), c.args)
+	if err != nil {
 		return 0, t.wrap("search count", err)
 	}
 	if capped > 0 && total > capped {

@@ -118,8 +118,8 @@ func (t *tx) moreMatchesThan(ctx context.Context, sandbox string, q *search.Quer
 	if err := c.tooLarge(); err != nil {
 		return false, err
 	}
-	var count int
-	if err := t.q.QueryRowContext(ctx, rebind(t.s.d, c.b.String()), c.args...).Scan(&count); err != nil {
+	count, err := t.searchCount(ctx, rebind(t.s.d, c.b.String()), c.args)
+	if err != nil {
 		return false, t.wrap("search count", err)
 	}
 	return count > n, nil

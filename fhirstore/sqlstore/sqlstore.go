@@ -70,7 +70,9 @@ type Store struct {
 	// rst are prepared on the read pool, wst on the write pool (and bound
 	// into each transaction).
 	rst, wst [numStmts]*sql.Stmt
-	clock    stampClock
+	// stmts keeps search statements prepared on the read pool.
+	stmts *stmtCache
+	clock stampClock
 	// extracting bounds the index extractions running beside writers.
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
@@ -118,6 +120,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 	if s.searchTimeout == 0 {
 		s.searchTimeout = DefaultSearchTimeout
 	}
+	s.stmts = newStmtCache(read, stmtCacheSize)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -159,7 +162,7 @@ func rebind(d Dialect, q string) string {
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
 	s.stopCheckpointer()
-	var err error
+	err := s.stmts.close()
 	for i := range s.rst {
 		for _, st := range []*sql.Stmt{s.rst[i], s.wst[i]} {
 			if st != nil {

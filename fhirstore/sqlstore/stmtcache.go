@@ -1,0 +1,144 @@
+package sqlstore
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// stmtCacheSize bounds the search statements kept prepared. Searches of
+// one shape (the same parameters, modifiers and value counts) share their
+// SQL text, so a few hundred cover what clients repeat.
+const stmtCacheSize = 256
+
+// stmtCache keeps search statements prepared on the read pool, by their
+// SQL text, so that a search repeated with other values is not parsed and
+// planned again: for small searches SQLite's parser and planner are most
+// of the cost. database/sql prepares a Stmt on each connection it runs on,
+// once. The least recently used statement leaves when the cache is full,
+// and is closed when its last user is done with it.
+type stmtCache struct {
+	db  *sql.DB
+	max int
+
+	mu    sync.Mutex
+	byKey map[string]*cachedStmt
+	order *list.List // of *cachedStmt, most recently used first
+}
+
+type cachedStmt struct {
+	key     string
+	st      *sql.Stmt
+	users   int
+	evicted bool
+	elem    *list.Element
+}
+
+func newStmtCache(db *sql.DB, max int) *stmtCache {
+	return &stmtCache{db: db, max: max, byKey: map[string]*cachedStmt{}, order: list.New()}
+}
+
+// get returns the prepared statement of query and a release function the
+// caller must call once it is done with the statement (its rows closed).
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, func(), error) {
+	c.mu.Lock()
+	if cs, ok := c.byKey[query]; ok {
+		cs.users++
+		c.order.MoveToFront(cs.elem)
+		c.mu.Unlock()
+		return cs.st, c.releaser(cs), nil
+	}
+	c.mu.Unlock()
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs, ok := c.byKey[query]; ok {
+		// Prepared meanwhile by another search: keep that one.
+		st.Close()
+		cs.users++
+		c.order.MoveToFront(cs.elem)
+		return cs.st, c.releaser(cs), nil
+	}
+	cs := &cachedStmt{key: query, st: st, users: 1}
+	cs.elem = c.order.PushFront(cs)
+	c.byKey[query] = cs
+	for c.order.Len() > c.max {
+		old := c.order.Remove(c.order.Back()).(*cachedStmt)
+		delete(c.byKey, old.key)
+		old.evicted = true
+		if old.users == 0 {
+			old.st.Close()
+		}
+	}
+	return st, c.releaser(cs), nil
+}
+
+func (c *stmtCache) releaser(cs *cachedStmt) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			cs.users--
+			if cs.evicted && cs.users == 0 {
+				cs.st.Close()
+			}
+		})
+	}
+}
+
+// close closes every statement; the cache must not be used afterwards.
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	for _, cs := range c.byKey {
+		if e := cs.st.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	c.byKey = map[string]*cachedStmt{}
+	c.order.Init()
+	return err
+}
+
+// searchQuery runs a search statement: on the read pool through the
+// statement cache, in a transaction as it is (its connection is the
+// writer's). release must be called once the rows are closed.
+func (t *tx) searchQuery(ctx context.Context, query string, args []any) (rows *sql.Rows, release func(), err error) {
+	if t.sqlTx != nil || t.s.stmts == nil || t.q != querier(t.s.read) {
+		rows, err = t.q.QueryContext(ctx, query, args...)
+		return rows, func() {}, err
+	}
+	st, release, err := t.s.stmts.get(ctx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = st.QueryContext(ctx, args...)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return rows, release, nil
+}
+
+// searchCount runs a search statement of one integer (a count).
+func (t *tx) searchCount(ctx context.Context, query string, args []any) (int, error) {
+	rows, release, err := t.searchQuery(ctx, query, args)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	defer rows.Close()
+	n := 0
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}
