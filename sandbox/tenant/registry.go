@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"hpsandbox/sqlitefile"
 )
 
 // FileName is the registry's database file inside a data directory.
@@ -57,31 +56,11 @@ var schema = []string{
 // openRegistry opens (creating if needed) the registry file at path, or an
 // in-memory registry when path is empty.
 func openRegistry(ctx context.Context, path string) (*registry, error) {
-	dsn := ":memory:"
-	if path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-			return nil, fmt.Errorf("tenant: registry directory: %w", err)
-		}
-		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "foreign_keys(ON)")
-		dsn = "file:" + path + "?" + q.Encode()
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("tenant: open %s: %w", path, err)
-	}
 	// Writes are rare and small: one connection serialises them without
 	// SQLITE_BUSY, and keeps an in-memory registry alive.
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxLifetime(0)
-	if path == "" {
-		if _, err := db.ExecContext(ctx, `PRAGMA foreign_keys = ON`); err != nil {
-			db.Close()
-			return nil, err
-		}
+	db, err := sqlitefile.Open(ctx, path, sqlitefile.Options{ForeignKeys: true, MaxOpenConns: 1})
+	if err != nil {
+		return nil, fmt.Errorf("tenant: registry: %w", err)
 	}
 	for _, stmt := range schema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
