@@ -67,8 +67,9 @@ type RegistrationTokenStore interface {
 	// RegistrationTokenByHash returns the token with hash, with its uses
 	// so far; ErrNotFound if there is none.
 	RegistrationTokenByHash(ctx context.Context, hash []byte) (*RegistrationToken, error)
-	// RegistrationTokens lists the tokens of sandbox, newest first, as a
-	// non-nil slice.
+	// RegistrationTokens lists the tokens of sandbox as a non-nil slice,
+	// the last created first: by order of creation, not by the Created
+	// they carry, which two tokens may share.
 	RegistrationTokens(ctx context.Context, sandbox string) ([]*RegistrationToken, error)
 	// UseRegistrationToken counts one use of the token with hash if it is
 	// of sandbox, expires after now and has uses left (MaxUses 0 is no
