@@ -6,16 +6,13 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/sqlitefile"
 )
 
 // Dialect is SQLite's flavour of the shared schema.
@@ -41,28 +38,23 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 		return nil, fmt.Errorf("sqlite: data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	write, err := open(path, false)
+	// The writer opens first: it creates the file and switches it to WAL,
+	// which the read-only connections then rely on. The store checkpoints
+	// beside the writer (Dialect.Checkpoint); the writer itself only when
+	// that falls behind by 10,000 pages.
+	write, err := sqlitefile.Open(ctx, path, sqlitefile.Options{
+		ForeignKeys: true, ImmediateTx: true, CacheKiB: 32000, AutoCheckpointPages: 10000, MaxOpenConns: 1,
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	// The first connection creates the file and switches it to WAL, which
-	// the read-only connections then rely on.
-	if err := write.PingContext(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	read, err := open(path, true)
+	read, err := sqlitefile.Open(ctx, path, sqlitefile.Options{
+		ReadOnly: true, ForeignKeys: true, CacheKiB: 32000, MaxOpenConns: 2 * runtime.GOMAXPROCS(0),
+	})
 	if err != nil {
 		write.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	n := 2 * runtime.GOMAXPROCS(0)
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
-	read.SetConnMaxLifetime(0)
 	s, err := sqlstore.New(ctx, read, write, Dialect, opts)
 	if err != nil {
 		read.Close()
@@ -70,26 +62,4 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 		return nil, err
 	}
 	return s, nil
-}
-
-func open(path string, readOnly bool) (*sql.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "cache_size(-32000)")
-	if readOnly {
-		q.Add("_pragma", "query_only(ON)")
-	} else {
-		q.Set("_txlock", "immediate")
-		// The store checkpoints beside the writer (Dialect.Checkpoint); the
-		// writer itself only when that falls behind by 10,000 pages.
-		q.Add("_pragma", "wal_autocheckpoint(10000)")
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	return db, nil
 }

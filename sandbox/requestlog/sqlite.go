@@ -7,11 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+	"hpsandbox/sqlitefile"
 )
 
 // SQLiteStore is a Store in an SQLite file of its own (the gateway keeps
@@ -74,18 +73,13 @@ func OpenSQLite(ctx context.Context, path string, perSandboxMax int) (*SQLiteSto
 	if perSandboxMax <= 0 {
 		perSandboxMax = DefaultPerSandboxMax
 	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
 	// The log is evidence, not a record of care: losing the last
-	// transactions in a power cut is acceptable, an fsync per batch is not.
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// transactions in a power cut is acceptable (sqlitefile's
+	// synchronous=NORMAL), an fsync per batch is not.
+	db, err := sqlitefile.Open(ctx, path, sqlitefile.Options{ImmediateTx: true, MaxOpenConns: 4})
 	if err != nil {
-		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
+		return nil, fmt.Errorf("requestlog: %w", err)
 	}
-	db.SetMaxOpenConns(4)
 	s := &SQLiteStore{db: db, bound: perSandboxMax}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

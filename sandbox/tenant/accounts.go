@@ -63,9 +63,9 @@ func (s *Service) createAccount(ctx context.Context, req NewAccount) (*Account, 
 		if err != nil {
 			return nil, err
 		}
-		a.passwordHash = h
+		a.PasswordHash = h
 	}
-	if err := s.reg.insertAccount(ctx, a); err != nil {
+	if err := s.reg.CreateAccount(ctx, a); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -75,7 +75,7 @@ func (s *Service) createAccount(ctx context.Context, req NewAccount) (*Account, 
 // unless some operator account exists already. It reports whether it made
 // one.
 func (s *Service) EnsureOperator(ctx context.Context, username, password string) (bool, error) {
-	all, err := s.reg.accounts(ctx)
+	all, err := s.reg.Accounts(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -95,7 +95,7 @@ func (s *Service) Accounts(ctx context.Context, who *Account) ([]*Account, error
 	if who.Role != RoleOperator {
 		return nil, fmt.Errorf("%w: only operators manage accounts", ErrForbidden)
 	}
-	return s.reg.accounts(ctx)
+	return s.reg.Accounts(ctx)
 }
 
 // DeleteAccount removes an account; only operators may, and not their own.
@@ -107,7 +107,7 @@ func (s *Service) DeleteAccount(ctx context.Context, who *Account, username stri
 		return invalid("username", "an operator cannot delete its own account")
 	}
 	s.creds.forget(username)
-	return s.reg.deleteAccount(ctx, username)
+	return s.reg.DeleteAccount(ctx, username)
 }
 
 // SetPassword changes the password of who's own account, or (operators)
@@ -116,23 +116,23 @@ func (s *Service) SetPassword(ctx context.Context, who *Account, username, passw
 	if who.Role != RoleOperator && who.Username != username {
 		return fmt.Errorf("%w: account %q", ErrNotFound, username)
 	}
-	a, err := s.reg.account(ctx, "username", username)
+	a, err := s.reg.Account(ctx, username)
 	if err != nil {
 		return fmt.Errorf("%w: account %q", ErrNotFound, username)
 	}
 	if len(password) < MinPasswordLength || len(password) > 72 {
 		return invalid("password", "want %d–72 characters", MinPasswordLength)
 	}
-	if a.passwordHash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost); err != nil {
+	if a.PasswordHash, err = bcrypt.GenerateFromPassword([]byte(password), s.cost); err != nil {
 		return err
 	}
 	s.creds.forget(username)
-	return s.reg.updateAccount(ctx, a)
+	return s.reg.UpdateAccount(ctx, a)
 }
 
 // Account returns the account username (for a session that names it).
 func (s *Service) Account(ctx context.Context, username string) (*Account, error) {
-	a, err := s.reg.account(ctx, "username", username)
+	a, err := s.reg.Account(ctx, username)
 	if err != nil {
 		return nil, fmt.Errorf("%w: account %q", ErrNotFound, username)
 	}
@@ -141,7 +141,7 @@ func (s *Service) Account(ctx context.Context, username string) (*Account, error
 
 // AccountByOIDC returns the account linked to subject at issuer.
 func (s *Service) AccountByOIDC(ctx context.Context, issuer, subject string) (*Account, error) {
-	a, err := s.reg.account(ctx, "oidc_key", strings.TrimRight(issuer, "/")+" "+subject)
+	a, err := s.reg.AccountByOIDC(ctx, issuer, subject)
 	if err != nil {
 		return nil, fmt.Errorf("%w: no account is linked to %s at %s", ErrNotFound, subject, issuer)
 	}

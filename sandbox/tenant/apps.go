@@ -40,7 +40,7 @@ func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, d
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.reg.insertApp(ctx, a); err != nil {
+	if err := s.reg.CreateApp(ctx, a); err != nil {
 		return nil, "", err
 	}
 	return a, secret, nil
@@ -71,7 +71,7 @@ func (s *Service) newApp(sandbox string, req NewApp, dynamic bool) (*App, string
 		if err != nil {
 			return nil, "", err
 		}
-		a.secretHash = h
+		a.SecretHash = h
 	}
 	return a, secret, nil
 }
@@ -81,7 +81,7 @@ func (s *Service) Apps(ctx context.Context, who *Account, sandbox string) ([]*Ap
 	if _, err := s.SandboxFor(ctx, who, sandbox); err != nil {
 		return nil, err
 	}
-	return s.reg.apps(ctx, sandbox)
+	return s.reg.Apps(ctx, sandbox)
 }
 
 // App returns one app of a sandbox who may see.
@@ -89,7 +89,7 @@ func (s *Service) App(ctx context.Context, who *Account, sandbox, clientID strin
 	if _, err := s.SandboxFor(ctx, who, sandbox); err != nil {
 		return nil, err
 	}
-	a, err := s.reg.app(ctx, clientID)
+	a, err := s.reg.App(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (s *Service) DeleteApp(ctx context.Context, who *Account, sandbox, clientID
 	if _, err := s.changeable(ctx, who, sandbox); err != nil {
 		return err
 	}
-	return s.reg.deleteApp(ctx, sandbox, clientID)
+	return s.reg.DeleteApp(ctx, sandbox, clientID)
 }
 
 // Clients is the registered apps as the authorization server looks them
@@ -126,7 +126,7 @@ func (c *Clients) Client(ctx context.Context, id string) (*smart.Client, error) 
 	if cl, err := c.fixed.Client(ctx, id); err == nil {
 		return cl, nil
 	}
-	a, err := c.s.reg.app(ctx, id)
+	a, err := c.s.reg.App(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %q", smart.ErrClientNotFound, id)
 	}

@@ -1,8 +1,10 @@
 // Package tenant keeps the sandboxes suppliers test in, the apps they
 // register in them and the accounts that sign in to the portal and the
-// admin API: the registry (an SQLite file beside the FHIR store), the rules
-// of who may see and change what, and the work behind create, reset and
-// delete (seeding a sandbox's synthetic patients, erasing its data).
+// admin API: the rules of who may see and change what, and the work behind
+// create, reset and delete (seeding a sandbox's synthetic patients, erasing
+// its data), over a Registry that stores them: SQLiteRegistry (a file
+// beside the FHIR store) or another backend that passes the suite in
+// sandbox/tenant/tenanttest.
 //
 // It implements smart.ClientStore over the registered apps and serves RFC
 // 7591 dynamic client registration, guarded by the sandbox's settings and

@@ -69,7 +69,9 @@ type Account struct {
 	OIDCSubject string    `json:"oidc_subject,omitempty"`
 	Created     time.Time `json:"created"`
 
-	passwordHash []byte
+	// PasswordHash is the bcrypt hash of the password, if the account has
+	// one; it is never marshalled, so that no answer can carry it.
+	PasswordHash []byte `json:"-"`
 }
 
 // CanSee reports whether the account may see sb at all.
@@ -213,7 +215,9 @@ type App struct {
 	RegistrationToken string    `json:"registration_token,omitempty"`
 	Created           time.Time `json:"created"`
 
-	secretHash []byte
+	// SecretHash is the bcrypt hash of a confidential-symmetric app's
+	// secret; it is never marshalled, so that no answer can carry it.
+	SecretHash []byte `json:"-"`
 }
 
 // The app types, as SMART App Launch names them.
@@ -309,7 +313,7 @@ func publicKeySet(raw json.RawMessage) (*jose.JSONWebKeySet, error) {
 // client is the app as the authorization server sees it.
 func (a *App) client() (*smart.Client, error) {
 	c := &smart.Client{ID: a.ClientID, Name: a.Name, Sandbox: a.Sandbox, Type: appTypes[a.Type],
-		SecretHash: a.secretHash, RedirectURIs: a.RedirectURIs, LaunchURL: a.LaunchURL,
+		SecretHash: a.SecretHash, RedirectURIs: a.RedirectURIs, LaunchURL: a.LaunchURL,
 		Scopes: a.Scopes, JWKSURL: a.JWKSURL}
 	if len(a.JWKS) > 0 {
 		set, err := publicKeySet(a.JWKS)

@@ -104,7 +104,7 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 	if r.Method != http.MethodPost {
 		return nil, regError(http.StatusMethodNotAllowed, "invalid_request", "register a client with POST")
 	}
-	sb, err := s.reg.sandbox(r.Context(), sandbox)
+	sb, err := s.reg.Sandbox(r.Context(), sandbox)
 	if errors.Is(err, ErrNotFound) {
 		return nil, regError(http.StatusNotFound, "invalid_request", "no sandbox %q", sandbox)
 	}
@@ -159,12 +159,12 @@ func (s *Service) register(r *http.Request, sandbox string) (*registrationRespon
 	// The token's use is counted only for a registration that is
 	// otherwise sound, so that a mistake in the metadata does not spend it.
 	if hasToken {
-		if err := s.reg.useRegistrationToken(r.Context(), sandbox, registrationTokenHash(token), s.now()); err != nil {
+		if err := s.reg.UseRegistrationToken(r.Context(), sandbox, registrationTokenHash(token), s.now()); err != nil {
 			return nil, badToken(err)
 		}
 		app.RegistrationToken = iat.ID
 	}
-	if err := s.reg.insertApp(r.Context(), app); err != nil {
+	if err := s.reg.CreateApp(r.Context(), app); err != nil {
 		return nil, err
 	}
 	resp.ClientID, resp.ClientSecret, resp.ClientIDIssuedAt = app.ClientID, secret, app.Created.Unix()

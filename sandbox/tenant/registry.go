@@ -6,22 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"hpsandbox/sqlitefile"
 )
 
 // FileName is the registry's database file inside a data directory.
 const FileName = "tenants.db"
 
-// registry is the SQLite file holding sandboxes, apps, initial access
-// tokens and accounts.
-type registry struct {
+// SQLiteRegistry is the Registry in an SQLite file (tenants.db beside the
+// FHIR store): sandboxes, apps, initial access tokens and accounts, one
+// table each, the apps and tokens removed with their sandbox by foreign
+// key cascade.
+type SQLiteRegistry struct {
 	db   *sql.DB
 	path string
 }
@@ -54,34 +55,16 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS registration_token_sandbox ON registration_token (sandbox)`,
 }
 
-// openRegistry opens (creating if needed) the registry file at path, or an
-// in-memory registry when path is empty.
-func openRegistry(ctx context.Context, path string) (*registry, error) {
-	dsn := ":memory:"
-	if path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-			return nil, fmt.Errorf("tenant: registry directory: %w", err)
-		}
-		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "foreign_keys(ON)")
-		dsn = "file:" + path + "?" + q.Encode()
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("tenant: open %s: %w", path, err)
-	}
+var _ Registry = (*SQLiteRegistry)(nil)
+
+// OpenSQLiteRegistry opens (creating if needed) the registry file at path,
+// or an in-memory registry when path is empty.
+func OpenSQLiteRegistry(ctx context.Context, path string) (*SQLiteRegistry, error) {
 	// Writes are rare and small: one connection serialises them without
 	// SQLITE_BUSY, and keeps an in-memory registry alive.
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxLifetime(0)
-	if path == "" {
-		if _, err := db.ExecContext(ctx, `PRAGMA foreign_keys = ON`); err != nil {
-			db.Close()
-			return nil, err
-		}
+	db, err := sqlitefile.Open(ctx, path, sqlitefile.Options{ForeignKeys: true, MaxOpenConns: 1})
+	if err != nil {
+		return nil, fmt.Errorf("tenant: registry: %w", err)
 	}
 	for _, stmt := range schema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
@@ -89,10 +72,10 @@ func openRegistry(ctx context.Context, path string) (*registry, error) {
 			return nil, fmt.Errorf("tenant: schema of %s: %w", path, err)
 		}
 	}
-	return &registry{db: db, path: path}, nil
+	return &SQLiteRegistry{db: db, path: path}, nil
 }
 
-func (r *registry) close() error { return r.db.Close() }
+func (r *SQLiteRegistry) Close() error { return r.db.Close() }
 
 func isUnique(err error) bool {
 	var se *sqlite.Error
@@ -115,7 +98,8 @@ func fromMS(v int64) time.Time {
 
 // --- sandboxes
 
-func (r *registry) insertSandbox(ctx context.Context, sb *Sandbox) error {
+// CreateSandbox implements SandboxStore.
+func (r *SQLiteRegistry) CreateSandbox(ctx context.Context, sb *Sandbox) error {
 	settings, _ := json.Marshal(sb.Settings)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO sandbox (id, name, supplier, settings, seed_patients, seed, created, reset_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sb.ID, sb.Name, sb.Supplier, string(settings), sb.SeedPatients, sb.Seed, ms(sb.Created), ms(sb.ResetAt))
@@ -125,7 +109,8 @@ func (r *registry) insertSandbox(ctx context.Context, sb *Sandbox) error {
 	return err
 }
 
-func (r *registry) updateSandbox(ctx context.Context, sb *Sandbox) error {
+// UpdateSandbox implements SandboxStore.
+func (r *SQLiteRegistry) UpdateSandbox(ctx context.Context, sb *Sandbox) error {
 	settings, _ := json.Marshal(sb.Settings)
 	res, err := r.db.ExecContext(ctx, `UPDATE sandbox SET name = ?, settings = ?, seed_patients = ?, seed = ?, reset_at = ? WHERE id = ?`,
 		sb.Name, string(settings), sb.SeedPatients, sb.Seed, ms(sb.ResetAt), sb.ID)
@@ -154,7 +139,8 @@ func scanSandbox(row interface{ Scan(...any) error }) (*Sandbox, error) {
 	return &sb, nil
 }
 
-func (r *registry) sandbox(ctx context.Context, id string) (*Sandbox, error) {
+// Sandbox implements SandboxStore.
+func (r *SQLiteRegistry) Sandbox(ctx context.Context, id string) (*Sandbox, error) {
 	sb, err := scanSandbox(r.db.QueryRowContext(ctx, `SELECT `+sandboxCols+` FROM sandbox WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: sandbox %q", ErrNotFound, id)
@@ -162,9 +148,9 @@ func (r *registry) sandbox(ctx context.Context, id string) (*Sandbox, error) {
 	return sb, err
 }
 
-// sandboxes lists sandboxes by id, those of supplier only when it is not
+// Sandboxes lists sandboxes by id, those of supplier only when it is not
 // empty.
-func (r *registry) sandboxes(ctx context.Context, supplier string) ([]*Sandbox, error) {
+func (r *SQLiteRegistry) Sandboxes(ctx context.Context, supplier string) ([]*Sandbox, error) {
 	q, args := `SELECT `+sandboxCols+` FROM sandbox ORDER BY id`, []any{}
 	if supplier != "" {
 		q, args = `SELECT `+sandboxCols+` FROM sandbox WHERE supplier = ? ORDER BY id`, []any{supplier}
@@ -185,18 +171,20 @@ func (r *registry) sandboxes(ctx context.Context, supplier string) ([]*Sandbox, 
 	return out, rows.Err()
 }
 
-// deleteSandbox removes the sandbox and, by cascade, its apps.
-func (r *registry) deleteSandbox(ctx context.Context, id string) error {
+// DeleteSandbox removes the sandbox and, by cascade, its apps and initial
+// access tokens.
+func (r *SQLiteRegistry) DeleteSandbox(ctx context.Context, id string) error {
 	_, err := r.db.ExecContext(ctx, `DELETE FROM sandbox WHERE id = ?`, id)
 	return err
 }
 
 // --- apps
 
-func (r *registry) insertApp(ctx context.Context, a *App) error {
+// CreateApp implements AppStore.
+func (r *SQLiteRegistry) CreateApp(ctx context.Context, a *App) error {
 	body, _ := json.Marshal(a)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO app (client_id, sandbox, body, secret_hash) VALUES (?, ?, ?, ?)`,
-		a.ClientID, a.Sandbox, string(body), a.secretHash)
+		a.ClientID, a.Sandbox, string(body), a.SecretHash)
 	if isUnique(err) {
 		return fmt.Errorf("%w: app %q", ErrExists, a.ClientID)
 	}
@@ -213,11 +201,12 @@ func scanApp(row interface{ Scan(...any) error }) (*App, error) {
 	if err := json.Unmarshal([]byte(body), &a); err != nil {
 		return nil, fmt.Errorf("tenant: stored app: %w", err)
 	}
-	a.secretHash = hash
+	a.SecretHash = hash
 	return &a, nil
 }
 
-func (r *registry) app(ctx context.Context, clientID string) (*App, error) {
+// App implements AppStore.
+func (r *SQLiteRegistry) App(ctx context.Context, clientID string) (*App, error) {
 	a, err := scanApp(r.db.QueryRowContext(ctx, `SELECT body, secret_hash FROM app WHERE client_id = ?`, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: app %q", ErrNotFound, clientID)
@@ -225,7 +214,8 @@ func (r *registry) app(ctx context.Context, clientID string) (*App, error) {
 	return a, err
 }
 
-func (r *registry) apps(ctx context.Context, sandbox string) ([]*App, error) {
+// Apps implements AppStore.
+func (r *SQLiteRegistry) Apps(ctx context.Context, sandbox string) ([]*App, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT body, secret_hash FROM app WHERE sandbox = ? ORDER BY client_id`, sandbox)
 	if err != nil {
 		return nil, err
@@ -242,7 +232,8 @@ func (r *registry) apps(ctx context.Context, sandbox string) ([]*App, error) {
 	return out, rows.Err()
 }
 
-func (r *registry) deleteApp(ctx context.Context, sandbox, clientID string) error {
+// DeleteApp implements AppStore.
+func (r *SQLiteRegistry) DeleteApp(ctx context.Context, sandbox, clientID string) error {
 	res, err := r.db.ExecContext(ctx, `DELETE FROM app WHERE client_id = ? AND sandbox = ?`, clientID, sandbox)
 	if err != nil {
 		return err
@@ -262,20 +253,22 @@ func oidcKey(a *Account) any {
 	return strings.TrimRight(a.OIDCIssuer, "/") + " " + a.OIDCSubject
 }
 
-func (r *registry) insertAccount(ctx context.Context, a *Account) error {
+// CreateAccount implements AccountStore.
+func (r *SQLiteRegistry) CreateAccount(ctx context.Context, a *Account) error {
 	body, _ := json.Marshal(a)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO account (username, body, password_hash, oidc_key) VALUES (?, ?, ?, ?)`,
-		a.Username, string(body), a.passwordHash, oidcKey(a))
+		a.Username, string(body), a.PasswordHash, oidcKey(a))
 	if isUnique(err) {
 		return fmt.Errorf("%w: account %q or its OpenID Connect identity", ErrExists, a.Username)
 	}
 	return err
 }
 
-func (r *registry) updateAccount(ctx context.Context, a *Account) error {
+// UpdateAccount implements AccountStore.
+func (r *SQLiteRegistry) UpdateAccount(ctx context.Context, a *Account) error {
 	body, _ := json.Marshal(a)
 	res, err := r.db.ExecContext(ctx, `UPDATE account SET body = ?, password_hash = ?, oidc_key = ? WHERE username = ?`,
-		string(body), a.passwordHash, oidcKey(a), a.Username)
+		string(body), a.PasswordHash, oidcKey(a), a.Username)
 	if isUnique(err) {
 		return fmt.Errorf("%w: the OpenID Connect identity of %q belongs to another account", ErrExists, a.Username)
 	}
@@ -298,11 +291,11 @@ func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 	if err := json.Unmarshal([]byte(body), &a); err != nil {
 		return nil, fmt.Errorf("tenant: stored account: %w", err)
 	}
-	a.passwordHash = hash
+	a.PasswordHash = hash
 	return &a, nil
 }
 
-func (r *registry) account(ctx context.Context, where string, arg any) (*Account, error) {
+func (r *SQLiteRegistry) account(ctx context.Context, where string, arg any) (*Account, error) {
 	a, err := scanAccount(r.db.QueryRowContext(ctx, `SELECT body, password_hash FROM account WHERE `+where+` = ?`, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -310,7 +303,18 @@ func (r *registry) account(ctx context.Context, where string, arg any) (*Account
 	return a, err
 }
 
-func (r *registry) accounts(ctx context.Context) ([]*Account, error) {
+// Account returns the account username.
+func (r *SQLiteRegistry) Account(ctx context.Context, username string) (*Account, error) {
+	return r.account(ctx, "username", username)
+}
+
+// AccountByOIDC returns the account linked to subject at issuer.
+func (r *SQLiteRegistry) AccountByOIDC(ctx context.Context, issuer, subject string) (*Account, error) {
+	return r.account(ctx, "oidc_key", oidcKey(&Account{OIDCIssuer: issuer, OIDCSubject: subject}))
+}
+
+// Accounts implements AccountStore.
+func (r *SQLiteRegistry) Accounts(ctx context.Context) ([]*Account, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT body, password_hash FROM account ORDER BY username`)
 	if err != nil {
 		return nil, err
@@ -327,13 +331,106 @@ func (r *registry) accounts(ctx context.Context) ([]*Account, error) {
 	return out, rows.Err()
 }
 
-func (r *registry) deleteAccount(ctx context.Context, username string) error {
+// DeleteAccount implements AccountStore.
+func (r *SQLiteRegistry) DeleteAccount(ctx context.Context, username string) error {
 	res, err := r.db.ExecContext(ctx, `DELETE FROM account WHERE username = ?`, username)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: account %q", ErrNotFound, username)
+	}
+	return nil
+}
+
+// --- initial access tokens
+
+const registrationTokenSchema = `CREATE TABLE IF NOT EXISTS registration_token (
+		id TEXT PRIMARY KEY,
+		sandbox TEXT NOT NULL REFERENCES sandbox(id) ON DELETE CASCADE,
+		hash BLOB NOT NULL UNIQUE,
+		body TEXT NOT NULL,
+		expires INTEGER NOT NULL,
+		max_uses INTEGER NOT NULL,
+		uses INTEGER NOT NULL
+	)`
+
+// CreateRegistrationToken implements RegistrationTokenStore.
+func (r *SQLiteRegistry) CreateRegistrationToken(ctx context.Context, t *RegistrationToken, hash []byte) error {
+	body, _ := json.Marshal(t)
+	_, err := r.db.ExecContext(ctx, `INSERT INTO registration_token (id, sandbox, hash, body, expires, max_uses, uses)
+		VALUES (?, ?, ?, ?, ?, ?, 0)`, t.ID, t.Sandbox, hash, string(body), ms(t.Expires), t.MaxUses)
+	if isUnique(err) {
+		return fmt.Errorf("%w: initial access token %q", ErrExists, t.ID)
+	}
+	return err
+}
+
+func scanRegistrationToken(row interface{ Scan(...any) error }) (*RegistrationToken, error) {
+	var body string
+	var uses int
+	if err := row.Scan(&body, &uses); err != nil {
+		return nil, err
+	}
+	var t RegistrationToken
+	if err := json.Unmarshal([]byte(body), &t); err != nil {
+		return nil, fmt.Errorf("tenant: stored initial access token: %w", err)
+	}
+	t.Uses = uses
+	return &t, nil
+}
+
+// RegistrationTokenByHash implements RegistrationTokenStore.
+func (r *SQLiteRegistry) RegistrationTokenByHash(ctx context.Context, hash []byte) (*RegistrationToken, error) {
+	t, err := scanRegistrationToken(r.db.QueryRowContext(ctx, `SELECT body, uses FROM registration_token WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return t, err
+}
+
+// RegistrationTokens implements RegistrationTokenStore.
+func (r *SQLiteRegistry) RegistrationTokens(ctx context.Context, sandbox string) ([]*RegistrationToken, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT body, uses FROM registration_token WHERE sandbox = ? ORDER BY rowid DESC`, sandbox)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*RegistrationToken{}
+	for rows.Next() {
+		t, err := scanRegistrationToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// UseRegistrationToken counts one registration against the token with
+// hash, if it is still of sandbox, unexpired and not used up at now; a
+// single statement, so that two registrations racing for a token's last
+// use cannot both have it.
+func (r *SQLiteRegistry) UseRegistrationToken(ctx context.Context, sandbox string, hash []byte, now time.Time) error {
+	res, err := r.db.ExecContext(ctx, `UPDATE registration_token SET uses = uses + 1
+		WHERE hash = ? AND sandbox = ? AND expires > ? AND (max_uses = 0 OR uses < max_uses)`, hash, sandbox, ms(now))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrBadRegistrationToken
+	}
+	return nil
+}
+
+// DeleteRegistrationToken implements RegistrationTokenStore.
+func (r *SQLiteRegistry) DeleteRegistrationToken(ctx context.Context, sandbox, id string) error {
+	res, err := r.db.ExecContext(ctx, `DELETE FROM registration_token WHERE id = ? AND sandbox = ?`, id, sandbox)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: initial access token %q", ErrNotFound, id)
 	}
 	return nil
 }

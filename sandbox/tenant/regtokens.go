@@ -3,10 +3,7 @@ package tenant
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -85,7 +82,7 @@ func (s *Service) IssueRegistrationToken(ctx context.Context, who *Account, sand
 	t := &RegistrationToken{ID: "iat-" + randomID(6), Sandbox: sandbox, Description: desc, CreatedBy: who.Username,
 		Created: now, Expires: now.Add(ttl), MaxUses: uses}
 	secret := registrationTokenPrefix + randomID(32)
-	if err := s.reg.insertRegistrationToken(ctx, t, registrationTokenHash(secret)); err != nil {
+	if err := s.reg.CreateRegistrationToken(ctx, t, registrationTokenHash(secret)); err != nil {
 		return nil, "", err
 	}
 	s.log.Info("initial access token issued", "sandbox", sandbox, "token_id", t.ID, "by", who.Username,
@@ -99,7 +96,7 @@ func (s *Service) RegistrationTokens(ctx context.Context, who *Account, sandbox 
 	if _, err := s.SandboxFor(ctx, who, sandbox); err != nil {
 		return nil, err
 	}
-	return s.reg.registrationTokens(ctx, sandbox)
+	return s.reg.RegistrationTokens(ctx, sandbox)
 }
 
 // RevokeRegistrationToken removes an initial access token of a sandbox who
@@ -108,7 +105,7 @@ func (s *Service) RevokeRegistrationToken(ctx context.Context, who *Account, san
 	if _, err := s.changeable(ctx, who, sandbox); err != nil {
 		return err
 	}
-	if err := s.reg.deleteRegistrationToken(ctx, sandbox, id); err != nil {
+	if err := s.reg.DeleteRegistrationToken(ctx, sandbox, id); err != nil {
 		return err
 	}
 	s.log.Info("initial access token revoked", "sandbox", sandbox, "token_id", id, "by", who.Username)
@@ -123,7 +120,7 @@ func registrationTokenHash(token string) []byte {
 // checkRegistrationToken returns the token's record if token is a usable
 // initial access token of sandbox, ErrBadRegistrationToken otherwise.
 func (s *Service) checkRegistrationToken(ctx context.Context, sandbox, token string) (*RegistrationToken, error) {
-	t, err := s.reg.registrationTokenByHash(ctx, registrationTokenHash(token))
+	t, err := s.reg.RegistrationTokenByHash(ctx, registrationTokenHash(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrBadRegistrationToken
 	}
@@ -134,92 +131,4 @@ func (s *Service) checkRegistrationToken(ctx context.Context, sandbox, token str
 		return nil, ErrBadRegistrationToken
 	}
 	return t, nil
-}
-
-// --- registry
-
-const registrationTokenSchema = `CREATE TABLE IF NOT EXISTS registration_token (
-		id TEXT PRIMARY KEY,
-		sandbox TEXT NOT NULL REFERENCES sandbox(id) ON DELETE CASCADE,
-		hash BLOB NOT NULL UNIQUE,
-		body TEXT NOT NULL,
-		expires INTEGER NOT NULL,
-		max_uses INTEGER NOT NULL,
-		uses INTEGER NOT NULL
-	)`
-
-func (r *registry) insertRegistrationToken(ctx context.Context, t *RegistrationToken, hash []byte) error {
-	body, _ := json.Marshal(t)
-	_, err := r.db.ExecContext(ctx, `INSERT INTO registration_token (id, sandbox, hash, body, expires, max_uses, uses)
-		VALUES (?, ?, ?, ?, ?, ?, 0)`, t.ID, t.Sandbox, hash, string(body), ms(t.Expires), t.MaxUses)
-	if isUnique(err) {
-		return fmt.Errorf("%w: initial access token %q", ErrExists, t.ID)
-	}
-	return err
-}
-
-func scanRegistrationToken(row interface{ Scan(...any) error }) (*RegistrationToken, error) {
-	var body string
-	var uses int
-	if err := row.Scan(&body, &uses); err != nil {
-		return nil, err
-	}
-	var t RegistrationToken
-	if err := json.Unmarshal([]byte(body), &t); err != nil {
-		return nil, fmt.Errorf("tenant: stored initial access token: %w", err)
-	}
-	t.Uses = uses
-	return &t, nil
-}
-
-func (r *registry) registrationTokenByHash(ctx context.Context, hash []byte) (*RegistrationToken, error) {
-	t, err := scanRegistrationToken(r.db.QueryRowContext(ctx, `SELECT body, uses FROM registration_token WHERE hash = ?`, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return t, err
-}
-
-func (r *registry) registrationTokens(ctx context.Context, sandbox string) ([]*RegistrationToken, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT body, uses FROM registration_token WHERE sandbox = ? ORDER BY rowid DESC`, sandbox)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*RegistrationToken{}
-	for rows.Next() {
-		t, err := scanRegistrationToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
-// useRegistrationToken counts one registration against the token with
-// hash, if it is still of sandbox, unexpired and not used up at now; a
-// single statement, so that two registrations racing for a token's last
-// use cannot both have it.
-func (r *registry) useRegistrationToken(ctx context.Context, sandbox string, hash []byte, now time.Time) error {
-	res, err := r.db.ExecContext(ctx, `UPDATE registration_token SET uses = uses + 1
-		WHERE hash = ? AND sandbox = ? AND expires > ? AND (max_uses = 0 OR uses < max_uses)`, hash, sandbox, ms(now))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrBadRegistrationToken
-	}
-	return nil
-}
-
-func (r *registry) deleteRegistrationToken(ctx context.Context, sandbox, id string) error {
-	res, err := r.db.ExecContext(ctx, `DELETE FROM registration_token WHERE id = ? AND sandbox = ?`, id, sandbox)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: initial access token %q", ErrNotFound, id)
-	}
-	return nil
 }

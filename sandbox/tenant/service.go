@@ -22,6 +22,9 @@ import (
 type Options struct {
 	// Path is the registry file; empty keeps the registry in memory (tests).
 	Path string
+	// Registry, if not nil, is used instead of the SQLite file at Path:
+	// another backend of the registry. The Service closes it.
+	Registry Registry
 	// Store holds the sandboxes' FHIR data; it must implement
 	// fhirstore.Eraser for reset and delete.
 	Store fhirstore.Store
@@ -50,7 +53,7 @@ type Options struct {
 // Service is the registry with the rules and work around it. It is safe for
 // concurrent use.
 type Service struct {
-	reg     *registry
+	reg     Registry
 	store   fhirstore.Store
 	onErase func(ctx context.Context, sandbox string)
 	onDel   func(ctx context.Context, sandbox string)
@@ -73,9 +76,13 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Store == nil {
 		return nil, errors.New("tenant: Options.Store is required")
 	}
-	reg, err := openRegistry(ctx, opts.Path)
-	if err != nil {
-		return nil, err
+	reg := opts.Registry
+	if reg == nil {
+		r, err := OpenSQLiteRegistry(ctx, opts.Path)
+		if err != nil {
+			return nil, err
+		}
+		reg = r
 	}
 	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, onDel: opts.OnDelete, log: opts.Logger, now: opts.Now,
 		busy: map[string]bool{}}
@@ -90,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		s.cost = bcrypt.DefaultCost
 	}
 	if s.cost < bcrypt.MinCost || s.cost > bcrypt.MaxCost {
-		reg.close()
+		reg.Close()
 		return nil, fmt.Errorf("tenant: Options.BcryptCost %d: want %d to %d, or 0 for %d", opts.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost, bcrypt.DefaultCost)
 	}
 	s.dummyHash = sync.OnceValue(func() []byte {
@@ -114,17 +121,17 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	}
 	// The default sandbox's name, settings and seed are the server's
 	// configuration, so they are written on every start.
-	old, err := reg.sandbox(ctx, def.ID)
+	old, err := reg.Sandbox(ctx, def.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		def.Created, def.ResetAt = s.now().UTC(), s.now().UTC()
-		err = reg.insertSandbox(ctx, &def)
+		err = reg.CreateSandbox(ctx, &def)
 	case err == nil:
 		def.Created, def.ResetAt = old.Created, old.ResetAt
-		err = reg.updateSandbox(ctx, &def)
+		err = reg.UpdateSandbox(ctx, &def)
 	}
 	if err != nil {
-		reg.close()
+		reg.Close()
 		return nil, err
 	}
 	s.warnOfOpenRegistrations(ctx)
@@ -137,13 +144,13 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 // system/*.cruds in a sandbox open to registration. They keep working;
 // their sandbox's owner or an operator should look at them.
 func (s *Service) warnOfOpenRegistrations(ctx context.Context) {
-	sbs, err := s.reg.sandboxes(ctx, "")
+	sbs, err := s.reg.Sandboxes(ctx, "")
 	if err != nil {
 		s.log.Warn("listing sandboxes to check dynamically registered apps", "err", err)
 		return
 	}
 	for _, sb := range sbs {
-		apps, err := s.reg.apps(ctx, sb.ID)
+		apps, err := s.reg.Apps(ctx, sb.ID)
 		if err != nil {
 			s.log.Warn("listing apps to check dynamically registered apps", "sandbox", sb.ID, "err", err)
 			return
@@ -173,18 +180,18 @@ func anonymousMay(a *App) bool {
 }
 
 // Close closes the registry.
-func (s *Service) Close() error { return s.reg.close() }
+func (s *Service) Close() error { return s.reg.Close() }
 
 // Sandbox returns the sandbox id, whoever asks: for the gateway, which
 // routes by it. A nil error means it exists.
 func (s *Service) Sandbox(ctx context.Context, id string) (*Sandbox, error) {
-	return s.reg.sandbox(ctx, id)
+	return s.reg.Sandbox(ctx, id)
 }
 
 // SandboxFor returns the sandbox id if who may see it, ErrNotFound
 // otherwise.
 func (s *Service) SandboxFor(ctx context.Context, who *Account, id string) (*Sandbox, error) {
-	sb, err := s.reg.sandbox(ctx, id)
+	sb, err := s.reg.Sandbox(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +217,12 @@ func (s *Service) changeable(ctx context.Context, who *Account, id string) (*San
 func (s *Service) Sandboxes(ctx context.Context, who *Account) ([]*Sandbox, error) {
 	switch who.Role {
 	case RoleOperator, RoleReviewer:
-		return s.reg.sandboxes(ctx, "")
+		return s.reg.Sandboxes(ctx, "")
 	case RoleSupplier:
 		if who.Supplier == "" {
 			return nil, nil
 		}
-		return s.reg.sandboxes(ctx, who.Supplier)
+		return s.reg.Sandboxes(ctx, who.Supplier)
 	}
 	return nil, nil
 }
@@ -285,14 +292,14 @@ func (s *Service) CreateSandbox(ctx context.Context, who *Account, req NewSandbo
 		return nil, fmt.Errorf("%w: sandbox %q", ErrExists, sb.ID)
 	}
 	defer s.unlock(sb.ID)
-	if err := s.reg.insertSandbox(ctx, sb); err != nil {
+	if err := s.reg.CreateSandbox(ctx, sb); err != nil {
 		return nil, err
 	}
 	// Data of an earlier sandbox of the same id, had its delete failed
 	// half-way, must not show through.
 	if err := s.seed(ctx, sb, true); err != nil {
 		_ = s.erase(context.WithoutCancel(ctx), sb.ID)
-		_ = s.reg.deleteSandbox(context.WithoutCancel(ctx), sb.ID)
+		_ = s.reg.DeleteSandbox(context.WithoutCancel(ctx), sb.ID)
 		return nil, err
 	}
 	s.log.Info("sandbox created", "sandbox", sb.ID, "supplier", sb.Supplier, "by", who.Username)
@@ -314,7 +321,7 @@ func (s *Service) UpdateSandbox(ctx context.Context, who *Account, id string, na
 	if err := sb.validate(); err != nil {
 		return nil, err
 	}
-	if err := s.reg.updateSandbox(ctx, sb); err != nil {
+	if err := s.reg.UpdateSandbox(ctx, sb); err != nil {
 		return nil, err
 	}
 	return sb, nil
@@ -337,7 +344,7 @@ func (s *Service) ResetSandbox(ctx context.Context, who *Account, id string) (*S
 		return nil, err
 	}
 	sb.ResetAt = s.now().UTC()
-	if err := s.reg.updateSandbox(ctx, sb); err != nil {
+	if err := s.reg.UpdateSandbox(ctx, sb); err != nil {
 		return nil, err
 	}
 	s.log.Info("sandbox reset", "sandbox", id, "by", who.Username, "duration_ms", s.now().Sub(start).Milliseconds())
@@ -362,7 +369,7 @@ func (s *Service) DeleteSandbox(ctx context.Context, who *Account, id string) er
 	defer s.unlock(id)
 	// The registry row goes first, so that the gateway stops routing to the
 	// sandbox before its data is erased.
-	if err := s.reg.deleteSandbox(ctx, id); err != nil {
+	if err := s.reg.DeleteSandbox(ctx, id); err != nil {
 		return err
 	}
 	if err := s.erase(ctx, id); err != nil {

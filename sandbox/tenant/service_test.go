@@ -211,7 +211,7 @@ func TestRegistry_SurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := s.reg.path
+	path := s.reg.(*SQLiteRegistry).path
 	s.Close()
 	s2, err := Open(ctx, Options{Path: path, Store: store})
 	if err != nil {
@@ -224,5 +224,25 @@ func TestRegistry_SurvivesReopen(t *testing.T) {
 	}
 	if _, err := s2.Clients().Client(ctx, app.ClientID); err != nil {
 		t.Errorf("reopened app: %v", err)
+	}
+}
+
+func TestOpen_WithRegistry_KeepsEverythingThere(t *testing.T) {
+	ctx := context.Background()
+	reg, err := OpenSQLiteRegistry(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newService(t, Options{Registry: reg})
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "given", Name: "Given", SeedPatients: intp(-1)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{fhirstore.DefaultSandbox, "given"} {
+		if _, err := reg.Sandbox(ctx, id); err != nil {
+			t.Errorf("sandbox %s is not in the given registry: %v", id, err)
+		}
+	}
+	if s.reg != Registry(reg) {
+		t.Error("the service opened a registry of its own")
 	}
 }

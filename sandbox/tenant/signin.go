@@ -123,7 +123,7 @@ func (s *Service) Authenticate(ctx context.Context, in SignIn) (*Account, error)
 
 // checkPassword checks a password against the registry's hash.
 func (s *Service) checkPassword(ctx context.Context, username, password string) (*Account, error) {
-	a, err := s.reg.account(ctx, "username", username)
+	a, err := s.reg.Account(ctx, username)
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same time as a wrong password, so that timing does not
 		// tell which usernames exist.
@@ -133,7 +133,7 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	if err != nil {
 		return nil, err
 	}
-	if len(a.passwordHash) == 0 || bcrypt.CompareHashAndPassword(a.passwordHash, []byte(password)) != nil {
+	if len(a.PasswordHash) == 0 || bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(password)) != nil {
 		return nil, ErrBadCredentials
 	}
 	s.creds.put(username, password, a)
