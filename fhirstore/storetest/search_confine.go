@@ -37,20 +37,39 @@ var confineData = []string{
 		"subject":{"reference":"Patient/me"},"hasMember":[{"reference":"Observation/theirs"}]}`,
 }
 
-func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
-	ctx := context.Background()
+// seedConfinement writes confineData and returns two confinements to the
+// compartment of Patient/me: of every type, and of Patients only.
+func seedConfinement(t *testing.T, s fhirstore.Store) (every, patients *search.Confinement) {
+	t.Helper()
 	for _, b := range confineData {
 		r, err := fhirjson.Parse([]byte(b))
 		if err != nil {
 			t.Fatalf("test resource invalid: %v\n%s", err, b)
 		}
-		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+		if _, _, err := s.Update(context.Background(), sb, r, fhirstore.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	me := search.Compartment{Type: "Patient", ID: "me"}
-	every := &search.Confinement{Compartment: me}
-	patients := &search.Confinement{Compartment: me, Types: []string{"Patient"}}
+	return &search.Confinement{Compartment: me}, &search.Confinement{Compartment: me, Types: []string{"Patient"}}
+}
+
+// searchConfined runs typ?query unconfined or under confine.
+func searchConfined(t *testing.T, s fhirstore.Store, typ, query string, confine *search.Confinement, confined bool) *fhirstore.SearchPage {
+	t.Helper()
+	ctx := context.Background()
+	if confined {
+		ctx = search.ConfineTo(ctx, confine)
+	}
+	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: parseSearch(t, typ, query)})
+	if err != nil {
+		t.Fatalf("%s?%s (confined %v): %v", typ, query, confined, err)
+	}
+	return p
+}
+
+func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
+	every, patients := seedConfinement(t, s)
 	tests := []struct {
 		name, typ, query string
 		confine          *search.Confinement
@@ -83,15 +102,11 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, confined := range []bool{false, true} {
-				cctx, want := ctx, tt.open
+				want := tt.open
 				if confined {
-					cctx, want = search.ConfineTo(ctx, tt.confine), tt.confined
+					want = tt.confined
 				}
-				q := parseSearch(t, tt.typ, tt.query+"&_total=accurate")
-				p, err := s.Search(cctx, sb, fhirstore.SearchQuery{Query: q})
-				if err != nil {
-					t.Fatalf("%s?%s (confined %v): %v", tt.typ, tt.query, confined, err)
-				}
+				p := searchConfined(t, s, tt.typ, tt.query+"&_total=accurate", tt.confine, confined)
 				got := ids(p.Matches)
 				if strings.Join(got, ",") != want {
 					t.Errorf("%s?%s (confined %v) = [%s], want [%s]", tt.typ, tt.query, confined, strings.Join(got, ","), want)
@@ -105,19 +120,7 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 }
 
 func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) {
-	ctx := context.Background()
-	for _, b := range confineData {
-		r, err := fhirjson.Parse([]byte(b))
-		if err != nil {
-			t.Fatalf("test resource invalid: %v\n%s", err, b)
-		}
-		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	me := search.Compartment{Type: "Patient", ID: "me"}
-	every := &search.Confinement{Compartment: me}
-	patients := &search.Confinement{Compartment: me, Types: []string{"Patient"}}
+	every, patients := seedConfinement(t, s)
 	tests := []struct {
 		name, typ, query string
 		confine          *search.Confinement
@@ -138,15 +141,11 @@ func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, confined := range []bool{false, true} {
-				cctx, want := ctx, tt.open
+				want := tt.open
 				if confined {
-					cctx, want = search.ConfineTo(ctx, tt.confine), tt.confined
+					want = tt.confined
 				}
-				p, err := s.Search(cctx, sb, fhirstore.SearchQuery{Query: parseSearch(t, tt.typ, tt.query)})
-				if err != nil {
-					t.Fatalf("%s?%s (confined %v): %v", tt.typ, tt.query, confined, err)
-				}
-				got := ids(p.Included)
+				got := ids(searchConfined(t, s, tt.typ, tt.query, tt.confine, confined).Included)
 				slices.Sort(got)
 				var w []string
 				if want != "" {

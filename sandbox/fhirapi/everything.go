@@ -93,21 +93,10 @@ func (a *API) everything(r *request, segs []string) {
 			return
 		}
 	}
-	b := newBundle("searchset", page.Total, searchLinks(r.base+"/"+strings.Join(segs, "/"), params, q, page))
-	if page.Total < 0 {
-		b.Total = nil
-	}
-	for _, v := range page.Matches {
-		if err := addSearchEntry(b, r.base, v, "match", q); err != nil {
-			writeError(r.c, err)
-			return
-		}
-	}
-	for _, v := range referenced {
-		if err := addSearchEntry(b, r.base, v, "include", q); err != nil {
-			writeError(r.c, err)
-			return
-		}
+	b, err := searchset(r, r.base+"/"+strings.Join(segs, "/"), params, q, page, referenced)
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
 	writeBundle(r, b)
 }

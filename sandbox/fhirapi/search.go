@@ -92,21 +92,10 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 		writeError(r.c, err)
 		return
 	}
-	b := newBundle("searchset", page.Total, searchLinks(r.base+path, params, q, page))
-	if page.Total < 0 {
-		b.Total = nil
-	}
-	for _, v := range page.Matches {
-		if err := addSearchEntry(b, r.base, v, "match", q); err != nil {
-			writeError(r.c, err)
-			return
-		}
-	}
-	for _, v := range page.Included {
-		if err := addSearchEntry(b, r.base, v, "include", q); err != nil {
-			writeError(r.c, err)
-			return
-		}
+	b, err := searchset(r, r.base+path, params, q, page, page.Included)
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
 	if len(q.Ignored) > 0 {
 		b.Entry = append(b.Entry, entryJSON{
@@ -117,6 +106,26 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 		})
 	}
 	writeBundle(r, b)
+}
+
+// searchset is the Bundle of a page of matches (counted in total) and the
+// resources added to them (search mode include), with the page's links.
+func searchset(r *request, self string, params url.Values, q *search.Query, page *fhirstore.SearchPage, added []*fhirstore.Resource) (*bundleJSON, error) {
+	b := newBundle("searchset", page.Total, searchLinks(self, params, q, page))
+	if page.Total < 0 {
+		b.Total = nil
+	}
+	for _, v := range page.Matches {
+		if err := addSearchEntry(b, r.base, v, "match", q); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range added {
+		if err := addSearchEntry(b, r.base, v, "include", q); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func addSearchEntry(b *bundleJSON, base string, v *fhirstore.Resource, mode string, q *search.Query) error {

@@ -76,12 +76,7 @@ func (l *Limiter) Try(key string) time.Duration {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.live(key, now)
-	if c == nil {
-		l.makeRoom(now)
-		c = &count{}
-		l.keys[key] = c
-	}
+	c := l.liveOrNew(key, now)
 	if wait := l.waitOf(c, now); wait > 0 {
 		return wait
 	}
@@ -97,13 +92,8 @@ func (l *Limiter) Fail(key string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.live(key, now)
-	if c == nil {
-		// Forgotten or evicted while the attempt ran: count it afresh.
-		l.makeRoom(now)
-		c = &count{}
-		l.keys[key] = c
-	}
+	// Forgotten or evicted while the attempt ran: counted afresh.
+	c := l.liveOrNew(key, now)
 	c.pending = max(0, c.pending-1)
 	c.failures++
 	c.lastFail = now
@@ -150,6 +140,18 @@ func (l *Limiter) Wait(key string) time.Duration {
 		return 0
 	}
 	return l.waitOf(c, now)
+}
+
+// liveOrNew returns key's count, made (with room for it) when there is
+// none. The caller holds l.mu.
+func (l *Limiter) liveOrNew(key string, now time.Time) *count {
+	c := l.live(key, now)
+	if c == nil {
+		l.makeRoom(now)
+		c = &count{}
+		l.keys[key] = c
+	}
+	return c
 }
 
 // Len returns how many keys the limiter holds.
