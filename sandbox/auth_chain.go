@@ -28,7 +28,10 @@ import (
 // search cannot be parsed.
 func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
 	if err := c.Request.ParseForm(); err != nil {
-		return true // the API refuses the form, before searching
+		// Refused here: a form read once and failed reads as empty the
+		// next time, and the search would run unchecked on the query.
+		writeOutcome(c, outcome.New(http.StatusBadRequest, outcome.Invalid, "the form body cannot be read: %v", err))
+		return false
 	}
 	q, err := search.Parse(in.typ, c.Request.Form, search.Options{Base: a.base})
 	if err != nil {

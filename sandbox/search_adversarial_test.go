@@ -78,6 +78,23 @@ func TestAdversarial_ChainAndHas_AreNoOracleUnderAPatientToken(t *testing.T) {
 			t.Errorf("POST _search %s: %d total=%v, want 200 total=0", filter, resp.StatusCode, body["total"])
 		}
 	}
+	// A form too large to read is refused, not searched without it (the
+	// query's chain unchecked).
+	for _, filter := range []string{"focus:Patient.birthdate=ge1980", "focus:Patient.birthdate=lt1980"} {
+		big := "_id=" + own + "&pad=" + strings.Repeat("x", 11<<20)
+		req, _ := http.NewRequest("POST", env.fhirBase()+"/Observation/_search?_total=accurate&"+filter, strings.NewReader(big))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := map[string]any{}
+		decode(t, resp, &body)
+		if resp.StatusCode == http.StatusOK && body["total"] != float64(0) {
+			t.Errorf("POST _search with an unreadable form and %s: 200 total=%v, want a refusal or nothing", filter, body["total"])
+		}
+	}
 	// _include and _revinclude add only what lies in the compartment: the
 	// answer neither shows pat-b nor refuses itself because pat-b is there
 	// (a 403 would tell that another patient's data points at pat-a).
