@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/smart"
 )
 
@@ -47,8 +49,46 @@ func (g *guard) enforceBundle(c *gin.Context, a *access) {
 			forbid(c, "Bundle.entry[%d]: %v", i, err)
 			return
 		}
+		if err := a.conditionalReferences(e.Resource); err != nil {
+			forbid(c, "Bundle.entry[%d]: %v", i, err)
+			return
+		}
 	}
 	c.Next()
+}
+
+// conditionalReferences checks the conditional references (Type?criteria)
+// of an entry's resource, which the server resolves by searching: the token
+// must be allowed to search their type unconfined (a patient-level or
+// constrained search cannot be applied to them yet), and their criteria
+// read only what it may read. Otherwise whether the entry succeeds would
+// tell what another patient's record holds.
+func (a *access) conditionalReferences(resource []byte) error {
+	if len(resource) == 0 || !bytes.Contains(resource, []byte("?")) {
+		return nil
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, resource) != nil {
+		return nil // the API refuses the entry
+	}
+	var refused error
+	_, _ = fhirjson.MapReferences(compact.Bytes(), func(ref string) (string, bool, error) {
+		typ, criteria, ok := strings.Cut(ref, "?")
+		if !ok || !fhirjson.IsType(typ) || refused != nil {
+			return "", false, nil
+		}
+		p, err := a.permit(typ, smart.Search)
+		switch {
+		case err != nil:
+			refused = fmt.Errorf("the conditional reference %s needs search on %s, which the token's scopes do not permit", ref, typ)
+		case confined(p):
+			refused = fmt.Errorf("conditional references (%s) are not available to patient-level or constrained scopes on %s", ref, typ)
+		default:
+			refused = a.conditionReads(typ, criteria)
+		}
+		return "", false, nil
+	})
+	return refused
 }
 
 // checkEntry checks one bundle entry's request.

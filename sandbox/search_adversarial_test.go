@@ -227,3 +227,40 @@ func TestAdversarial_ConditionsAndBatchSearches_NeedSearchOnTheTypesTheyRead(t *
 		t.Errorf("conditional update within scope: %d (%s)", resp.StatusCode, diagnostics(b))
 	}
 }
+
+// A conditional reference (Patient?criteria) in a transaction is resolved
+// by searching the whole sandbox: under a token that may not search its
+// type unconfined, whether the entry succeeds would say whether another
+// patient matches — and the reference, resolved, would name them.
+func TestAdversarial_ConditionalReferences_NeedAnUnconfinedSearchOfTheirType(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	patient, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.cruds")
+	obsOnly, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "openid", "fhirUser", "user/Observation.cruds")
+	everything, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "openid", "fhirUser", "user/*.cruds")
+	noEncounters, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "openid", "fhirUser", "user/Observation.cruds", "user/Patient.rs")
+	transaction := func(subject, focus string) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Observation",` +
+			`"status":"final","code":{"text":"probe"},"subject":{"reference":"` + subject + `"},"focus":[{"reference":"` + focus + `"}]},` +
+			`"request":{"method":"POST","url":"Observation"}}]}`
+	}
+	tests := []struct {
+		name, token, subject, focus string
+		want                        int
+	}{
+		{"patient token, another patient's birth date", patient.AccessToken, "Patient/pat-a", "Patient?family=hansen&birthdate=ge1980", http.StatusForbidden},
+		{"patient token, the other half", patient.AccessToken, "Patient/pat-a", "Patient?family=hansen&birthdate=lt1980", http.StatusForbidden},
+		{"patient token, own patient by identifier", patient.AccessToken, "Patient/pat-a", "Patient?_id=pat-a", http.StatusForbidden},
+		{"no Patient scope", obsOnly.AccessToken, "Patient/pat-a", "Patient?family=hansen&birthdate=ge1980", http.StatusForbidden},
+		{"a _has into an unscoped type", noEncounters.AccessToken, "Patient/pat-a", "Patient?_has:Encounter:subject:status=finished", http.StatusForbidden},
+		{"a _has into a scoped type", noEncounters.AccessToken, "Patient/pat-a", "Patient?_has:Observation:subject:code=4548-4", http.StatusOK},
+		{"user scope on every type", everything.AccessToken, "Patient/pat-a", "Patient?family=hansen&birthdate=ge1980", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := env.fhir(t, "POST", "", tt.token, transaction(tt.subject, tt.focus))
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.want, diagnostics(body))
+			}
+		})
+	}
+}
