@@ -70,11 +70,18 @@ func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 	if len(types) == 0 {
 		types = searchparam.ResourceTypes()
 	}
+	exclude := func(typ string) {
+		if !slices.Contains(conf.Excluded, typ) {
+			conf.Excluded = append(conf.Excluded, typ)
+		}
+	}
 	for _, typ := range types {
-		// A type the token cannot search is left to the check of the
-		// answer, which refuses what it should not see.
+		// A type the token cannot search is never seen (a system search
+		// names types, or all of them, that the token may not read).
 		if p, err := a.permit(typ, smart.Search); err == nil {
 			confine(typ, p)
+		} else if len(q.Types) != 1 {
+			exclude(typ)
 		}
 	}
 	var walk func(fs []*search.Filter) error
@@ -115,14 +122,17 @@ func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 	if err := walk(q.Filters); err != nil {
 		return nil, err
 	}
-	// What _include and _revinclude may add is confined the same way; a
-	// type the token cannot read at all is left to the check of the answer.
+	// What _include and _revinclude may add is confined the same way, and
+	// a type the token cannot read at all is never added: else whether the
+	// answer is refused would tell that such a resource points at a match.
 	for _, typ := range includedTypes(q) {
 		if p, err := a.permit(typ, smart.Read); err == nil {
 			confine(typ, p)
+		} else {
+			exclude(typ)
 		}
 	}
-	if len(conf.Types) == 0 {
+	if len(conf.Types) == 0 && len(conf.Excluded) == 0 {
 		return nil, nil
 	}
 	conf.Compartment = search.Compartment{Type: "Patient", ID: patient}

@@ -264,3 +264,34 @@ func TestAdversarial_ConditionalReferences_NeedAnUnconfinedSearchOfTheirType(t *
 		})
 	}
 }
+
+// An include of a type the token may not read adds nothing, rather than
+// refusing the answer when something of that type points at a match:
+// the refusal told a token that cannot read Observations whether another
+// patient's Observation points at its patient.
+func TestAdversarial_IncludesOfUnreadableTypes_AddNothing(t *testing.T) {
+	env := newGatewayEnv(t, true)
+	patientsOnly, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/Patient.rs")
+	userPatients, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "", "openid", "fhirUser", "user/Patient.rs")
+	writeDirect(t, env, `{"resourceType":"Observation","id":"obs-b-focus","status":"final",
+		"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/pat-b"},
+		"focus":[{"reference":"Patient/pat-a"}]}`)
+	for _, tt := range []struct{ token, path string }{
+		{patientsOnly.AccessToken, "/Patient?_id=pat-a&_revinclude=Observation:focus"},
+		{patientsOnly.AccessToken, "/Patient?_id=pat-a&_revinclude=*"},
+		{userPatients.AccessToken, "/Patient?_id=pat-a&_revinclude=Observation:focus&_revinclude=Observation:subject"},
+		{userPatients.AccessToken, "/?_type=Patient,Observation&_id=pat-a,obs-a"},
+	} {
+		resp, body := env.fhir(t, "GET", tt.path, tt.token, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, want 200: %s", tt.path, resp.StatusCode, diagnostics(body))
+			continue
+		}
+		entries, _ := body["entry"].([]any)
+		for _, e := range entries {
+			if r := e.(map[string]any)["resource"].(map[string]any); r["resourceType"] == "Observation" {
+				t.Errorf("%s: an Observation was added: %v", tt.path, r["id"])
+			}
+		}
+	}
+}

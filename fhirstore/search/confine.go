@@ -20,11 +20,20 @@ type Confinement struct {
 	// Types are the resource types the confinement applies to; nil means
 	// every type.
 	Types []string
+	// Excluded are types the searcher may not read at all: no resource of
+	// them is seen, in any compartment. They win over Types.
+	Excluded []string
 }
 
-// Applies reports whether resources of typ are confined.
+// Applies reports whether resources of typ are confined to the
+// compartment.
 func (c *Confinement) Applies(typ string) bool {
-	return c != nil && (c.Types == nil || slices.Contains(c.Types, typ))
+	return c != nil && !c.Excludes(typ) && (c.Types == nil || slices.Contains(c.Types, typ))
+}
+
+// Excludes reports whether resources of typ are never seen.
+func (c *Confinement) Excludes(typ string) bool {
+	return c != nil && slices.Contains(c.Excluded, typ)
 }
 
 type confineKey struct{}

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"slices"
+
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -89,6 +91,10 @@ func (c *compiler) has(alias string, types []string, h *search.Has) {
 // confined writes " AND" the condition that the resource row alias (of
 // typ) lies in the confinement's compartment, when typ is confined.
 func (c *compiler) confined(alias, typ string) {
+	if c.confine.Excludes(typ) {
+		c.w(" AND 1 = 0")
+		return
+	}
 	if !c.confine.Applies(typ) {
 		return
 	}
@@ -118,6 +124,9 @@ func (c *compiler) confinedRows(alias string, types []string) {
 	comp := &c.confine.Compartment
 	var free []string
 	for _, typ := range types {
+		if c.confine.Excludes(typ) {
+			continue // never seen
+		}
 		if !c.confine.Applies(typ) {
 			free = append(free, typ)
 			continue
@@ -137,7 +146,7 @@ func (c *compiler) confinedRows(alias string, types []string) {
 	case all && c.confine.Types != nil:
 		or()
 		c.w(alias, ".type NOT IN ")
-		c.list(c.confine.Types)
+		c.list(append(slices.Clone(c.confine.Types), c.confine.Excluded...))
 	case !all && len(free) > 0:
 		or()
 		c.w(alias, ".type IN ")

@@ -70,6 +70,7 @@ func searchConfined(t *testing.T, s fhirstore.Store, typ, query string, confine 
 
 func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 	every, patients := seedConfinement(t, s)
+	excluded := &search.Confinement{Compartment: every.Compartment, Types: []string{"Patient"}, Excluded: []string{"Observation"}}
 	tests := []struct {
 		name, typ, query string
 		confine          *search.Confinement
@@ -98,6 +99,8 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 		{"TypesOnly_ChainToOtherPatientConfined", "Observation", "_id=mine&focus:Patient.birthdate=ge2001", patients, "mine", ""},
 		{"TypesOnly_OtherTypesFree", "Observation", "code=2345-7", patients, "theirs", "theirs"},
 		{"TypesOnly_ChainIntoFreeType", "Observation", "_id=linked&has-member:Observation.value-quantity=gt10", patients, "linked", "linked"},
+		{"Excluded_NeverMatches", "", "_id=mine,theirs,me,dr", excluded, "dr,me,theirs,mine", "dr,me"},
+		{"Excluded_ChainNeverReads", "Patient", "_has:Observation:subject:code=8867-4", excluded, "me", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +124,9 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 
 func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) {
 	every, patients := seedConfinement(t, s)
+	// A searcher who may not read Observations at all, and sees only its
+	// own Patient.
+	noObservations := &search.Confinement{Compartment: every.Compartment, Types: []string{"Patient"}, Excluded: []string{"Observation"}}
 	tests := []struct {
 		name, typ, query string
 		confine          *search.Confinement
@@ -137,6 +143,8 @@ func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) 
 		{"RevInclude_OwnDataKept", "Patient", "_id=me&_revinclude=Observation:subject", every, "mine,linked", "mine,linked"},
 		{"TypesOnly_FreeTypeIncluded", "Observation", "_id=mine&_include=Observation:performer", patients, "dr", "dr"},
 		{"TypesOnly_ConfinedTypeLeftOut", "Observation", "_id=mine&_include=Observation:focus", patients, "other", ""},
+		{"Excluded_TypeNeverIncluded", "Patient", "_id=me&_revinclude=Observation:focus&_revinclude=Observation:subject", noObservations, "theirs,mine,linked", ""},
+		{"Excluded_OtherTypesStillIncluded", "Patient", "_id=me&_include=Patient:general-practitioner", noObservations, "dr", "dr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
