@@ -55,8 +55,10 @@ func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
 
 // searchReads checks the types a parsed search reads through chains and
 // _has (search permission needed, no v2 constraints), and returns the
-// confinement the store must apply: the patient-level types among those
-// and the searched ones, or nil when there are none.
+// confinement the store must apply, or nil when it needs none: the
+// patient-level types among those, the searched ones and those _include
+// and _revinclude may add, and as excluded the searched (system search) and
+// added types the token may not read at all.
 func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 	conf := &search.Confinement{Types: []string{}}
 	patient := ""
@@ -84,7 +86,6 @@ func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 			exclude(typ)
 		}
 	}
-	var walk func(fs []*search.Filter) error
 	read := func(name, typ string) error {
 		p, err := a.permit(typ, smart.Search)
 		if err != nil {
@@ -96,31 +97,29 @@ func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 		confine(typ, p)
 		return nil
 	}
-	walk = func(fs []*search.Filter) error {
-		for _, f := range fs {
-			switch {
-			case f.Chain != nil:
-				for _, t := range f.Chain.Types {
-					if err := read(f.Name, t); err != nil {
-						return err
-					}
-				}
-				if err := walk([]*search.Filter{f.Chain.Filter}); err != nil {
-					return err
-				}
-			case f.Has != nil:
-				if err := read(f.Name, f.Has.Type); err != nil {
-					return err
-				}
-				if err := walk([]*search.Filter{f.Has.Filter}); err != nil {
+	// A chain reads its target types, a _has its type, and so on down.
+	var walk func(f *search.Filter) error
+	walk = func(f *search.Filter) error {
+		switch {
+		case f.Chain != nil:
+			for _, t := range f.Chain.Types {
+				if err := read(f.Name, t); err != nil {
 					return err
 				}
 			}
+			return walk(f.Chain.Filter)
+		case f.Has != nil:
+			if err := read(f.Name, f.Has.Type); err != nil {
+				return err
+			}
+			return walk(f.Has.Filter)
 		}
 		return nil
 	}
-	if err := walk(q.Filters); err != nil {
-		return nil, err
+	for _, f := range q.Filters {
+		if err := walk(f); err != nil {
+			return nil, err
+		}
 	}
 	// What _include and _revinclude may add is confined the same way, and
 	// a type the token cannot read at all is never added: else whether the
@@ -140,9 +139,13 @@ func (a *access) searchReads(q *search.Query) (*search.Confinement, error) {
 }
 
 // conditionReads checks the types a conditional interaction's criteria
-// (query, on typ) read through chains and _has. Criteria that do not parse
-// are left to the API, which refuses them before searching.
+// (query, on typ; none for an interaction that is not conditional) read
+// through chains and _has. Criteria that do not parse are left to the API,
+// which refuses them before searching.
 func (a *access) conditionReads(typ, query string) error {
+	if query == "" {
+		return nil
+	}
 	params, err := url.ParseQuery(query)
 	if err != nil {
 		return nil

@@ -109,9 +109,13 @@ func (g *guard) enforce(c *gin.Context, a *access, in interaction) {
 		if in.kind == kindDelete {
 			si, verb = smart.Delete, "delete"
 		}
+		criteria := "" // a conditional update or delete names no id
+		if in.id == "" {
+			criteria = c.Request.URL.RawQuery
+		}
 		if p, ok := need(in.typ, si); !ok {
 			return
-		} else if err := a.conditionReads(in.typ, c.Request.URL.RawQuery); in.id == "" && err != nil {
+		} else if err := a.conditionReads(in.typ, criteria); err != nil {
 			fail(err)
 			return
 		} else if !confined(p) {
