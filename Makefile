@@ -33,6 +33,8 @@ build:
 ## report (cmd/testreport) ends with every skipped test and why it skipped
 test: lint
 	set -o pipefail; $(GO) test -race -count=1 -json $(PKGS) 2>&1 | $(GO) run ./cmd/testreport
+	@# Allocation counts are exact only without the race detector.
+	$(GO) test -count=1 -run 'Alloc' ./sandbox/requestlog/...
 
 ## lint: go vet, gofmt, and go.mod tidy
 lint:

@@ -191,6 +191,9 @@ func TestNoteOf_OutsideMiddleware_Nil(t *testing.T) {
 }
 
 func TestMiddleware_RequestPath_AddsNoAllocation(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector's sync.Pool drops items at random, so allocation counts vary; make test runs this test again without it")
+	}
 	rec := requestlog.New(&countingStore{}, requestlog.Options{QueueSize: 1 << 16})
 	defer closeRecorder(t, rec)
 	off, on := gin.New(), newEngine(rec)
