@@ -15,7 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
-	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -77,6 +77,7 @@ func (a *API) Mount(g *gin.RouterGroup, sandbox SandboxFunc) {
 // request is one FHIR request after routing.
 type request struct {
 	c       *gin.Context
+	in      *interaction.Request
 	sandbox string
 	base    string // absolute FHIR base URL, without trailing slash
 	typ, id string
@@ -87,121 +88,58 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		writeError(c, err)
 		return
 	}
-	segs := splitPath(c.Param("path"))
-	r := &request{c: c, sandbox: sandbox, base: a.baseURL(c)}
-	if len(segs) > 0 && !strings.HasPrefix(segs[0], "$") && !strings.HasPrefix(segs[0], "_") && segs[0] != "metadata" {
-		r.typ = segs[0]
-		if !fhirjson.IsType(r.typ) {
-			writeError(c, outcome.New(http.StatusNotFound, outcome.NotSupported,
-				"%q is not a FHIR R4 resource type known to this server", r.typ))
-			return
+	in, err := interaction.Route(c.Request.Method, c.Param("path"))
+	if err != nil {
+		var na *interaction.NotAllowedError
+		if errors.As(err, &na) {
+			c.Header("Allow", na.Allow)
 		}
-	}
-	if len(segs) > 1 && !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[1], "$") {
-		r.id = segs[1]
-		if !fhirjson.ValidID(r.id) {
-			writeError(c, outcome.New(http.StatusBadRequest, outcome.Value,
-				"%q is not a valid resource id (%s)", r.id, fhirjson.IDRule))
-			return
-		}
-	}
-	route := a.route(c.Request.Method, segs)
-	if route == nil {
-		writeError(c, notRouted(c.Request.Method, segs))
+		writeError(c, err)
 		return
 	}
-	route(r, segs)
+	r := &request{c: c, in: in, sandbox: sandbox, base: a.baseURL(c), typ: in.Type, id: in.ID}
+	a.handler(in)(r, in.Segments)
 }
 
 type handler func(r *request, segs []string)
 
-// route chooses the interaction from the method and the path's shape.
-func (a *API) route(method string, segs []string) handler {
-	if len(segs) > 0 && (strings.HasPrefix(segs[0], "$") || strings.HasPrefix(segs[len(segs)-1], "$")) {
-		return a.operation(method, segs)
-	}
-	if method == http.MethodPatch && len(segs) == 2 && !strings.HasPrefix(segs[1], "_") {
+// handler is the function serving a routed interaction.
+func (a *API) handler(in *interaction.Request) handler {
+	switch in.Kind {
+	case interaction.Capabilities:
+		return a.capabilityStatement
+	case interaction.Read:
+		return a.read
+	case interaction.VRead:
+		return a.vread
+	case interaction.Update:
+		return a.update
+	case interaction.ConditionalUpdate:
+		return a.conditionalUpdate
+	case interaction.Patch:
 		return a.patch
-	}
-	switch len(segs) {
-	case 0:
-		switch method {
-		case http.MethodPost:
-			return a.bundle
-		case http.MethodGet, http.MethodHead:
-			return a.searchSystem
-		}
-		return nil
-	case 1:
-		switch {
-		case segs[0] == "metadata":
-			return only(method, http.MethodGet, a.capabilityStatement)
-		case segs[0] == "_history":
-			return only(method, http.MethodGet, a.history)
-		case segs[0] == "_search":
-			return only(method, http.MethodPost, a.searchSystem)
-		case strings.HasPrefix(segs[0], "$") || strings.HasPrefix(segs[0], "_"):
-			return nil
-		case method == http.MethodGet:
-			return a.search
-		case method == http.MethodPost:
-			return a.create
-		case method == http.MethodPut:
-			return a.conditionalUpdate
-		case method == http.MethodDelete:
-			return a.conditionalDelete
-		}
-	case 2:
-		switch {
-		case segs[1] == "_history":
-			return only(method, http.MethodGet, a.history)
-		case segs[1] == "_search":
-			return only(method, http.MethodPost, a.search)
-		case strings.HasPrefix(segs[1], "_") || strings.HasPrefix(segs[1], "$"):
-			return nil
-		case method == http.MethodGet || method == http.MethodHead:
-			return a.read
-		case method == http.MethodPut:
-			return a.update
-		case method == http.MethodDelete:
-			return a.delete
-		}
-	case 3:
-		if segs[2] == "_history" && !strings.HasPrefix(segs[1], "_") {
-			return only(method, http.MethodGet, a.history)
-		}
-		if !strings.HasPrefix(segs[1], "_") && !strings.HasPrefix(segs[2], "_") {
-			return only(method, http.MethodGet, a.searchCompartment)
-		}
-	case 4:
-		if segs[2] == "_history" && !strings.HasPrefix(segs[1], "_") {
-			return only(method, http.MethodGet, a.vread)
-		}
-	}
-	return nil
-}
-
-func only(method, want string, h handler) handler {
-	if method == want || (want == http.MethodGet && method == http.MethodHead) {
-		return h
+	case interaction.Delete:
+		return a.delete
+	case interaction.ConditionalDelete:
+		return a.conditionalDelete
+	case interaction.Create:
+		return a.create
+	case interaction.SearchType:
+		return a.search
+	case interaction.SearchSystem:
+		return a.searchSystem
+	case interaction.SearchCompartment:
+		return a.searchCompartment
+	case interaction.HistoryInstance, interaction.HistoryType, interaction.HistorySystem:
+		return a.history
+	case interaction.Bundle:
+		return a.bundle
+	case interaction.Operation:
+		return a.operation(in)
 	}
 	return func(r *request, _ []string) {
-		r.c.Header("Allow", want)
-		writeError(r.c, outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported,
-			"%s is not allowed here; use %s", method, want))
+		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
 	}
-}
-
-// notRouted explains a request no interaction serves.
-func notRouted(method string, segs []string) *outcome.Error {
-	path := strings.Join(segs, "/")
-	switch {
-	case len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$"):
-		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
-	case len(segs) >= 1 && len(segs) <= 2 && !strings.HasPrefix(segs[0], "_"):
-		return outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
-	}
-	return outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", "/"+path)
 }
 
 func splitPath(p string) []string {

@@ -7,37 +7,31 @@ import (
 	"strings"
 
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
-// operation routes a path whose first or last segment is $name.
-func (a *API) operation(method string, segs []string) handler {
-	name := segs[len(segs)-1]
-	switch {
-	case segs[0] == "$export-status" && len(segs) == 2:
-		if method == http.MethodDelete {
-			return a.exportStatus
-		}
-		return only(method, http.MethodGet, a.exportStatus)
-	case segs[0] == "$export-file" && len(segs) == 3:
-		return only(method, http.MethodGet, a.exportFile)
-	case name == "$export":
-		return only(method, http.MethodGet, a.exportKickOff)
-	case (name == "$meta" || name == "$meta-add" || name == "$meta-delete") &&
-		(len(segs) == 3 || (len(segs) == 5 && segs[2] == "_history")):
-		if name == "$meta" {
-			if method == http.MethodPost {
-				return a.metaRead
-			}
-			return only(method, http.MethodGet, a.metaRead)
-		}
-		return only(method, http.MethodPost, a.metaChange)
-	case name == "$everything" && len(segs) == 3:
-		return only(method, http.MethodGet, a.everything)
-	case name == "$validate" && (len(segs) == 2 || len(segs) == 3):
-		return only(method, http.MethodPost, a.validate)
+// operation is the handler of a routed $operation.
+func (a *API) operation(in *interaction.Request) handler {
+	switch in.Operation {
+	case "$export-status":
+		return a.exportStatus
+	case "$export-file":
+		return a.exportFile
+	case "$export":
+		return a.exportKickOff
+	case "$meta":
+		return a.metaRead
+	case "$meta-add", "$meta-delete":
+		return a.metaChange
+	case "$everything":
+		return a.everything
+	case "$validate":
+		return a.validate
 	}
-	return nil
+	return func(r *request, _ []string) {
+		writeError(r.c, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", in.Operation))
+	}
 }
 
 // validate serves [type]/$validate and [type]/[id]/$validate: the body, a

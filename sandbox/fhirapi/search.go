@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"hpsandbox/fhirstore"
-	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
 )
@@ -24,21 +23,12 @@ func (a *API) searchSystem(r *request, _ []string) {
 	a.runSearch(r, "", nil, "")
 }
 
-// searchCompartment serves GET [base]/Patient/[id]/[type].
-func (a *API) searchCompartment(r *request, segs []string) {
-	typ := segs[2]
-	if !fhirjson.IsType(typ) {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotSupported,
-			"%q is not a FHIR R4 resource type known to this server", typ))
-		return
-	}
-	if r.typ != "Patient" {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported,
-			"compartment search is supported for the Patient compartment, not %s", r.typ))
-		return
-	}
-	comp := &search.Compartment{Type: r.typ, ID: r.id}
-	a.runSearch(r, typ, comp, "/"+r.typ+"/"+r.id+"/"+typ)
+// searchCompartment serves GET [base]/Patient/[id]/[type]; the router
+// checked the compartment and the type.
+func (a *API) searchCompartment(r *request, _ []string) {
+	in := r.in
+	comp := &search.Compartment{Type: in.CompartmentType, ID: in.Compartment}
+	a.runSearch(r, in.Type, comp, "/"+in.CompartmentType+"/"+in.Compartment+"/"+in.Type)
 }
 
 // searchParams are the request's search parameters: the query string, and
