@@ -30,6 +30,8 @@ type entryJSON struct {
 	Issues        []issueJSON `json:"issues,omitempty"`
 	Scopes        string      `json:"scopes,omitempty"`
 	RequestID     string      `json:"request_id,omitempty"`
+	Connector     string      `json:"connector,omitempty"`
+	Channel       string      `json:"channel,omitempty"`
 }
 
 // issueJSON is one OperationOutcome issue of a logged error response.
@@ -52,7 +54,8 @@ type requestPageJSON struct {
 func toEntryJSON(e *requestlog.Entry) entryJSON {
 	v := entryJSON{ID: e.ID, Time: e.Time.UTC(), ClientID: e.ClientID, Method: e.Method, Path: e.Path,
 		Query: e.Query, Status: e.Status, LatencyMS: float64(e.Latency.Microseconds()) / 1000,
-		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID}
+		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID,
+		Connector: e.Connector, Channel: e.Channel}
 	for _, is := range e.Issues {
 		v.Issues = append(v.Issues, issueJSON(is))
 	}
