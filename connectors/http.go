@@ -59,14 +59,17 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 		x.ClientID, x.Scopes = caller.ClientID, caller.Scopes.String()
 	}
 	rw := &capture{ResponseWriter: w}
-	var counted *countingBody
-	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-		counted = &countingBody{ReadCloser: r.Body}
-		r.Body = counted
+	var read *countingBody
+	if r.Body != nil && r.Body != http.NoBody {
+		read = &countingBody{ReadCloser: r.Body}
+		r.Body = read
 	}
 	defer func() {
-		if counted != nil {
-			x.RequestBytes = counted.n
+		if read != nil {
+			x.Request = read.kept
+			if r.ContentLength < 0 {
+				x.RequestBytes = read.n
+			}
 		}
 		if p := recover(); p != nil {
 			s.log.Error("connectors: a route panicked", "connector", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
@@ -188,14 +191,22 @@ func (w *capture) statusOr200() int {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *capture) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingBody counts the bytes read from a request body.
+// countingBody counts the bytes read from a request body and keeps the
+// first maxKeptRequest of them, for checks.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n    int64
+	kept []byte
 }
+
+// maxKeptRequest bounds the request body an Exchange keeps for checks.
+const maxKeptRequest = 1 << 20
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if room := maxKeptRequest - len(b.kept); room > 0 {
+		b.kept = append(b.kept, p[:min(n, room)]...)
+	}
 	return n, err
 }

@@ -103,3 +103,63 @@ func (l *Listeners) Close() error {
 	defer l.mu.Unlock()
 	return errors.Join(l.errs...)
 }
+
+// ServeConns accepts connections on l and serves each with handle in a
+// goroutine of its own, until ctx ends: then it closes l and every open
+// connection, waits for every handle to return, and returns nil. It is
+// the owner a ListenConnector's Serve delegates to, so that no connector
+// repeats it. handle's ctx ends with ctx; handle need not close conn.
+// An error of Accept other than the closing ends serving the same way and
+// is returned.
+func ServeConns(ctx context.Context, l net.Listener, handle func(ctx context.Context, conn net.Conn)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		mu     sync.Mutex
+		conns  = map[net.Conn]struct{}{}
+		closed bool
+		wg     sync.WaitGroup
+	)
+	closing := make(chan struct{})
+	// Runs once ctx ends, which the deferred cancel makes sure of.
+	context.AfterFunc(ctx, func() {
+		defer close(closing)
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		closed = true
+		for c := range conns {
+			c.Close()
+		}
+	})
+	defer func() {
+		cancel()
+		<-closing
+		wg.Wait()
+	}()
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		mu.Lock()
+		if closed {
+			mu.Unlock()
+			conn.Close()
+			return nil
+		}
+		conns[conn] = struct{}{}
+		mu.Unlock()
+		wg.Go(func() {
+			defer func() {
+				mu.Lock()
+				delete(conns, conn)
+				mu.Unlock()
+				conn.Close()
+			}()
+			handle(ctx, conn)
+		})
+	}
+}
