@@ -55,6 +55,9 @@ const (
 type Note struct {
 	ClientID string
 	Scopes   string
+	// Connector names the connector a request was for when the gateway
+	// answered it before the connector did (refusing its token, say).
+	Connector string
 }
 
 // Issue is one OperationOutcome.issue of a recorded response.
