@@ -51,8 +51,9 @@ type ListenConnector interface {
 // CheckConnector is a connector that contributes conformance checks.
 type CheckConnector interface {
 	Connector
-	// Checks are the connector's checks; their ids are unique among all
-	// connectors' (start them with the connector's id).
+	// Checks are the connector's checks. Their ids start with the
+	// connector's id and a hyphen, which keeps them unique among all
+	// connectors' checks.
 	Checks() []Check
 }
 

@@ -162,3 +162,56 @@ func TestSet_Listen_AllOrNone(t *testing.T) {
 		t.Fatalf("Listen of nothing: %v", err)
 	}
 }
+
+// starter records its starts and stops in a shared log.
+type starter struct {
+	plain
+	log  *[]string
+	fail bool
+}
+
+func (s *starter) Start(context.Context) error {
+	*s.log = append(*s.log, "start "+s.id)
+	if s.fail {
+		return errors.New("cannot start")
+	}
+	return nil
+}
+
+func (s *starter) Stop(context.Context) error {
+	*s.log = append(*s.log, "stop "+s.id)
+	return nil
+}
+
+func TestSet_StartStop_InOrderAndUndoneOnFailure(t *testing.T) {
+	var log []string
+	open := func(fail bool) *connectors.Set {
+		log = nil
+		var r connectors.Registry
+		_ = r.Register("a", opener(&starter{plain: plain{id: "a"}, log: &log}))
+		_ = r.Register("plain", opener(&plain{id: "plain"}))
+		_ = r.Register("b", opener(&starter{plain: plain{id: "b"}, log: &log, fail: fail}))
+		set, err := r.Open(connectors.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	ctx := context.Background()
+	set := open(false)
+	if err := set.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(log, ", "); got != "start a, start b, stop b, stop a" {
+		t.Errorf("order: %s", got)
+	}
+	if err := open(true).Start(ctx); err == nil || !strings.Contains(err.Error(), "starting b") {
+		t.Fatalf("Start: %v, want b's failure", err)
+	}
+	if got := strings.Join(log, ", "); got != "start a, start b, stop a" {
+		t.Errorf("after a failed start: %s, want a stopped again", got)
+	}
+}

@@ -1,6 +1,8 @@
 // Package sandbox is the gateway: it builds the gin engine, its middleware
 // (request id, logging, recovery, body limits, SMART access control) and
-// mounts the FHIR API of each sandbox and the SMART authorization server.
+// mounts the FHIR API of each sandbox, the SMART authorization server, and
+// the routes and listeners of the configured connectors (package
+// connectors).
 // Sub-packages serve the parts (fhirapi: the FHIR REST API); the
 // authorization server itself is package smart.
 package sandbox

@@ -2,12 +2,17 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"hpsandbox/connectors/example"
+	"hpsandbox/connectors/mllp"
+	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/requestlog"
 )
 
@@ -128,6 +133,54 @@ func TestConnectors_NotConfigured_NotServed(t *testing.T) {
 	resp, body := env.fhirAt(t, env.srv.URL+"/connectors/example", http.MethodPost, "/Observation", "", connectorObservation)
 	if resp.StatusCode != http.StatusNotFound || issueCode(body) != "not-found" {
 		t.Fatalf("%d %v, want 404 with an OperationOutcome", resp.StatusCode, body)
+	}
+}
+
+// TestConnectors_Listener_WritesToItsConfiguredSandbox: --connector-listen
+// binds the connector's listener, whose messages land in the sandbox
+// configured for it and in its request log.
+func TestConnectors_Listener_WritesToItsConfiguredSandbox(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	env := newGatewayEnvWith(t, func(c *Config, _ *parts) {
+		c.Connectors, c.ConnectorListen = example.ID, example.ID+"="+addr+"@"+fhirstore.DefaultSandbox
+	})
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := mllp.WriteFrame(conn, []byte(connectorObservation)); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := mllp.NewReader(conn, 0).ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored map[string]any
+	if err := json.Unmarshal(ans, &stored); err != nil || stored["resourceType"] != "Observation" {
+		t.Fatalf("answer %s: %v", ans, err)
+	}
+	if resp, _ := env.fhir(t, http.MethodGet, "/Observation/"+stored["id"].(string), "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the Observation is not in the default sandbox: %d", resp.StatusCode)
+	}
+	ctx := context.Background()
+	var entries []requestlog.Entry
+	for deadline := time.Now().Add(5 * time.Second); len(entries) == 0 && time.Now().Before(deadline); {
+		_ = env.gw.recorder.Flush(ctx)
+		page, err := env.gw.requests.Query(ctx, requestlog.Filter{Sandbox: fhirstore.DefaultSandbox, Connector: example.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = page.Entries
+	}
+	if len(entries) != 1 || entries[0].Channel != requestlog.ChannelMLLP || entries[0].Status != http.StatusCreated {
+		t.Fatalf("entries %+v, want the one message over mllp", entries)
 	}
 }
 

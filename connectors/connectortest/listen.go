@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +185,9 @@ func testChecks(t *testing.T, s Subject) {
 		if ch.ID == "" || ch.Description == "" || ch.Judge == nil {
 			t.Errorf("check %+v: want an id, a description and a Judge", ch)
 			continue
+		}
+		if !strings.HasPrefix(ch.ID, e.c.ID()+"-") {
+			t.Errorf("check id %s does not start with %s-, which keeps ids unique among connectors", ch.ID, e.c.ID())
 		}
 		if seen[ch.ID] {
 			t.Errorf("check id %s is used twice", ch.ID)
