@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/connectors"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -98,7 +99,7 @@ const (
 )
 
 // filterParams are the query parameters of the requests endpoint.
-var filterParams = []string{"client_id", "method", "status", "path", "since", "until", "before", "limit"}
+var filterParams = []string{"client_id", "connector", "method", "status", "path", "since", "until", "before", "limit"}
 
 // parseFilter reads the query of GET /sandboxes/{id}/requests into a
 // filter of sandbox's log. It refuses unknown and repeated parameters, so
@@ -157,6 +158,11 @@ func setFilterParam(f *requestlog.Filter, name, v string) string {
 		} else {
 			f.ClientID = v
 		}
+	case "connector":
+		if !connectors.ValidID(v) {
+			return fmt.Sprintf("%q: want a connector id, 1–32 lower-case letters, digits and hyphens", v)
+		}
+		f.Connector = v
 	case "method":
 		m := strings.ToUpper(v)
 		if m == "" || len(m) > maxMethodLen || strings.TrimLeft(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
