@@ -71,7 +71,12 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 				x.RequestBytes = read.n
 			}
 		}
-		if p := recover(); p != nil {
+		p := recover()
+		if p == http.ErrAbortHandler {
+			// The route chose to abort the answer: record it, and let
+			// net/http drop the connection as it asked.
+			defer panic(p)
+		} else if p != nil {
 			s.log.Error("connectors: a route panicked", "connector", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
 			if !rw.written {
 				writeOutcome(rw, outcome.New(http.StatusInternalServerError, outcome.Exception, "the connector failed"))

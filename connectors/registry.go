@@ -127,7 +127,7 @@ func muxOf(routes []Route) (mux *http.ServeMux, err error) {
 	return mux, nil
 }
 
-// Set is the opened connectors of a gateway.
+// Set is the opened connectors of a gateway; Registry.Open makes it.
 type Set struct {
 	list []Connector
 	byID map[string]*mounted
