@@ -68,6 +68,15 @@ func testListenerStops(t *testing.T, s Subject) {
 	}
 	time.Sleep(50 * time.Millisecond) // let both be accepted
 	cancel()
+	// The context alone stops it: the server closes both connections.
+	for _, conn := range []net.Conn{idle, partial} {
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err == nil {
+			t.Error("a connection is still open after the listener's context ended")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Error("a connection is still open 5s after the listener's context ended")
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- ls.Close() }()
 	select {
@@ -77,13 +86,6 @@ func testListenerStops(t *testing.T, s Subject) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the listener did not stop within 10s of its context ending")
-	}
-	// The connections were closed by the server.
-	for _, conn := range []net.Conn{idle, partial} {
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := conn.Read(make([]byte, 1)); err == nil {
-			t.Error("a connection is still open after the listener stopped")
-		}
 	}
 	if n := settledGoroutines(base); n > base {
 		buf := make([]byte, 1<<16)
