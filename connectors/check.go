@@ -26,6 +26,8 @@ const (
 	Fail
 )
 
+// String is the verdict as a TestReport result code: pass, fail, or
+// not-applicable.
 func (v Verdict) String() string {
 	switch v {
 	case Pass:
