@@ -26,8 +26,7 @@ const (
 	Fail
 )
 
-// String is the verdict as a TestReport result code: pass, fail, or
-// not-applicable.
+// String is the verdict in words: pass, fail or not-applicable.
 func (v Verdict) String() string {
 	switch v {
 	case Pass:
