@@ -1,6 +1,8 @@
 // Package sandbox is the gateway: it builds the gin engine, its middleware
 // (request id, logging, recovery, body limits, SMART access control) and
-// mounts the FHIR API of each sandbox and the SMART authorization server.
+// mounts the FHIR API of each sandbox, the SMART authorization server, and
+// the routes and listeners of the configured connectors (package
+// connectors).
 // Sub-packages serve the parts (fhirapi: the FHIR REST API); the
 // authorization server itself is package smart.
 package sandbox
@@ -60,6 +62,12 @@ type Config struct {
 	PortalOIDCClientID     string // HPS_PORTAL_OIDC_CLIENT_ID, --portal-oidc-client-id
 	PortalOIDCClientSecret string // HPS_PORTAL_OIDC_CLIENT_SECRET
 	PortalOIDCName         string // HPS_PORTAL_OIDC_NAME, --portal-oidc-name
+	// Connectors are the ids of the connectors to serve, comma-separated
+	// (see package connectors); none by default.
+	Connectors string // HPS_CONNECTORS, --connectors
+	// ConnectorListen are the connectors' listeners, comma-separated, each
+	// id=host:port@sandbox (e.g. example=127.0.0.1:2575@default).
+	ConnectorListen string // HPS_CONNECTOR_LISTEN, --connector-listen
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -96,6 +104,8 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_PORTAL_OIDC_CLIENT_ID", &c.PortalOIDCClientID)
 	str("HPS_PORTAL_OIDC_CLIENT_SECRET", &c.PortalOIDCClientSecret)
 	str("HPS_PORTAL_OIDC_NAME", &c.PortalOIDCName)
+	str("HPS_CONNECTORS", &c.Connectors)
+	str("HPS_CONNECTOR_LISTEN", &c.ConnectorListen)
 	for key, dst := range map[string]*bool{"HPS_SECURE": &c.Secure, "HPS_SMART_SKIP_LOGIN": &c.SkipLogin, "HPS_SMART_SKIP_CONSENT": &c.SkipConsent} {
 		if v := getenv(key); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -162,6 +172,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PortalOIDCIssuer, "portal-oidc-issuer", c.PortalOIDCIssuer, "issuer URL of an OpenID Connect provider for portal sign-in, besides local accounts (env HPS_PORTAL_OIDC_ISSUER; the client secret only as HPS_PORTAL_OIDC_CLIENT_SECRET)")
 	fs.StringVar(&c.PortalOIDCClientID, "portal-oidc-client-id", c.PortalOIDCClientID, "the portal's client_id at the OpenID Connect provider (env HPS_PORTAL_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.PortalOIDCName, "portal-oidc-name", c.PortalOIDCName, "the provider's name on the sign-in button (env HPS_PORTAL_OIDC_NAME)")
+	fs.StringVar(&c.Connectors, "connectors", c.Connectors, "connectors to serve, comma-separated, at /connectors/{id}/ and /sandboxes/{sandbox}/connectors/{id}/ (env HPS_CONNECTORS); the connectors are "+strings.Join(catalogueIDs(), ", "))
+	fs.StringVar(&c.ConnectorListen, "connector-listen", c.ConnectorListen, "connector listeners, comma-separated id=host:port@sandbox, e.g. example=127.0.0.1:2575@default (env HPS_CONNECTOR_LISTEN)")
 	fs.StringVar(&c.DemoBackendJWKS, "demo-backend-jwks", c.DemoBackendJWKS, "JWKS URL or file with the public keys of the backend-services demo client sandbox-backend (env HPS_DEMO_BACKEND_JWKS); default: no such client")
 }
 
@@ -212,7 +224,7 @@ func (c *Config) Validate() error {
 	if _, err := c.Level(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateConnectors()
 }
 
 // Issuer is the SMART authorization server's fixed base URL, the `iss` of

@@ -195,6 +195,18 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 			requests = requestlog.NewMemoryStore(cfg.RequestLogMax)
 		}
 		rec = requestlog.New(requests, requestlog.Options{Logger: log})
+	}
+	// Connectors stop before the recorder closes, so that their last
+	// exchanges are recorded.
+	set, stopConnectors, err := openConnectors(cfg, store, rec, log)
+	if err != nil {
+		if rec != nil {
+			_ = rec.Close(context.Background())
+		}
+		return nil, err
+	}
+	track(stopConnectors)
+	if rec != nil {
 		// The recorder's queue is written before the stores close.
 		track(func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -276,6 +288,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	api.Mount(e.Group(fhirBasePath, g.handle(defaultOf)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
 	api.Mount(perSandbox.Group(fhirBasePath, g.handle(sandboxParam)), sandboxParam)
+
+	gate := &connectorGate{set: set, authz: authz, maxBody: cfg.MaxBodyBytes, secured: sbs.secured, clientIn: sbs.clientIn}
+	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))
+	perSandbox.Any(connectorsPath+"/*rest", gate.handle(sandboxParam))
 
 	e.POST(registerPath, gin.WrapH(tenants.RegistrationHandler(func(*http.Request) string { return fhirstore.DefaultSandbox })))
 	perSandbox.POST(registerPath, func(c *gin.Context) {

@@ -203,13 +203,16 @@ func (s *sandboxes) routeSandbox(c *gin.Context) {
 }
 
 // recorded names the sandbox whose request log records the request: the
-// default sandbox for /fhir and /auth/register, the sandbox of
+// default sandbox for /fhir, /auth/register and /connectors, the sandbox of
 // /sandboxes/{id}/… when it exists, and none otherwise (so that requests
 // to made-up sandboxes cannot fill the log with new sandboxes).
 func (s *sandboxes) recorded(c *gin.Context) string {
 	route := c.FullPath()
 	switch {
-	case strings.HasPrefix(route, fhirBasePath), route == registerPath:
+	case c.GetBool(connectorServed):
+		// The connector recorded the exchange itself, as evidence of it.
+		return ""
+	case strings.HasPrefix(route, fhirBasePath), route == registerPath, strings.HasPrefix(route, connectorsPath+"/"):
 		return fhirstore.DefaultSandbox
 	case strings.HasPrefix(route, sandboxesPath+"/:sandbox/"):
 		id := c.Param("sandbox")

@@ -20,7 +20,7 @@ func FuzzRequestFilter(f *testing.F) {
 	for _, seed := range []string{
 		"", "status=4xx", "status=404&method=get", "path=%2FPatient&client_id=app-1",
 		"since=2025-03-01T09:00:00%2B01:00&until=2025-03-02T00:00:00.5Z", "since=2025-03-01T09:00:00+01:00",
-		"before=42&limit=500", "limit=0", "status=5XX&status=1xx", "stauts=1", "before=-1", "%zz", "method=%00",
+		"before=42&limit=500", "limit=0", "status=5XX&status=1xx", "stauts=1", "before=-1", "%zz", "method=%00", "connector=example", "connector=Ex",
 	} {
 		f.Add(seed)
 	}
@@ -64,6 +64,7 @@ func filterQuery(f requestlog.Filter) url.Values {
 		}
 	}
 	set("client_id", f.ClientID, f.ClientID != "")
+	set("connector", f.Connector, f.Connector != "")
 	set("method", f.Method, f.Method != "")
 	set("status", strconv.Itoa(f.Status), f.Status != 0)
 	set("status", strconv.Itoa(f.StatusClass)+"xx", f.StatusClass != 0)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/connectors"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -30,6 +31,8 @@ type entryJSON struct {
 	Issues        []issueJSON `json:"issues,omitempty"`
 	Scopes        string      `json:"scopes,omitempty"`
 	RequestID     string      `json:"request_id,omitempty"`
+	Connector     string      `json:"connector,omitempty"`
+	Channel       string      `json:"channel,omitempty"`
 }
 
 // issueJSON is one OperationOutcome issue of a logged error response.
@@ -52,7 +55,8 @@ type requestPageJSON struct {
 func toEntryJSON(e *requestlog.Entry) entryJSON {
 	v := entryJSON{ID: e.ID, Time: e.Time.UTC(), ClientID: e.ClientID, Method: e.Method, Path: e.Path,
 		Query: e.Query, Status: e.Status, LatencyMS: float64(e.Latency.Microseconds()) / 1000,
-		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID}
+		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID,
+		Connector: e.Connector, Channel: e.Channel}
 	for _, is := range e.Issues {
 		v.Issues = append(v.Issues, issueJSON(is))
 	}
@@ -95,7 +99,7 @@ const (
 )
 
 // filterParams are the query parameters of the requests endpoint.
-var filterParams = []string{"client_id", "method", "status", "path", "since", "until", "before", "limit"}
+var filterParams = []string{"client_id", "connector", "method", "status", "path", "since", "until", "before", "limit"}
 
 // parseFilter reads the query of GET /sandboxes/{id}/requests into a
 // filter of sandbox's log. It refuses unknown and repeated parameters, so
@@ -154,6 +158,11 @@ func setFilterParam(f *requestlog.Filter, name, v string) string {
 		} else {
 			f.ClientID = v
 		}
+	case "connector":
+		if !connectors.ValidID(v) {
+			return fmt.Sprintf("%q: want a connector id, 1–32 lower-case letters, digits and hyphens", v)
+		}
+		f.Connector = v
 	case "method":
 		m := strings.ToUpper(v)
 		if m == "" || len(m) > maxMethodLen || strings.TrimLeft(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {

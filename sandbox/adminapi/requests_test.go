@@ -24,6 +24,8 @@ func TestParseFilter_ReadsEachParameterAndNamesEveryBadOne(t *testing.T) {
 		{"", requestlog.Filter{}, nil},
 		{"client_id=app-1&method=post&path=/Patient", requestlog.Filter{ClientID: "app-1", Method: "POST", PathContains: "/Patient"}, nil},
 		{"status=404", requestlog.Filter{Status: 404}, nil},
+		{"connector=example", requestlog.Filter{Connector: "example"}, nil},
+		{"connector=Example", requestlog.Filter{}, []string{"connector"}},
 		{"status=4xx", requestlog.Filter{StatusClass: 4}, nil},
 		{"status=5XX", requestlog.Filter{StatusClass: 5}, nil},
 		{"since=2025-03-01T09:00:00%2B01:00&until=2025-03-02T00:00:00.5Z", requestlog.Filter{Since: since, Until: time.Date(2025, 3, 2, 0, 0, 0, 5e8, time.UTC)}, nil},

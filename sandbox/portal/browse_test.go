@@ -181,6 +181,8 @@ func TestRequestLog_FiltersNewestFirstAndPages(t *testing.T) {
 			en.Issues = []requestlog.Issue{{Severity: "error", Code: "invalid", Diagnostics: "value is not a valid code", Expression: "Observation.status"}}
 		case i%10 == 7:
 			en.ClientID, en.Scopes, en.Status = "", "", 401
+		case i == 58:
+			en.Connector, en.Channel = "example", requestlog.ChannelMLLP
 		}
 		entries = append(entries, en)
 	}
@@ -195,7 +197,8 @@ func TestRequestLog_FiltersNewestFirstAndPages(t *testing.T) {
 	first := alice.get(base)
 	wantStatus(t, "log", first, http.StatusOK)
 	wantContains(t, "log", first, "2026-03-01 12:00:59 UTC", "/fhir/Patient/p59", "1.5 ms", "2.0 kB", "512 B",
-		"value is not a valid code", "Observation.status", `<code class="scope">launch/patient</code>`, "no token", "Older →")
+		"value is not a valid code", "Observation.status", `<code class="scope">launch/patient</code>`, "no token", "Older →",
+		"connector <code>example</code> over mllp")
 	wantLacks(t, "log", first, "bravo-secret", "← Newest entries")
 	if n := rows(first); n != requestsPerPage {
 		t.Errorf("first page has %d rows, want %d", n, requestsPerPage)

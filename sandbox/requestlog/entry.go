@@ -30,17 +30,34 @@ type Entry struct {
 	Issues    []Issue
 	Scopes    string // the scopes granted to the token used, space-separated
 	RequestID string // the X-Request-Id the gateway answered with
+	// Connector is the id of the connector that took the exchange, ""
+	// for the FHIR API and the gateway's other endpoints.
+	Connector string
+	// Channel is how a connector's exchange arrived: ChannelHTTP, or a
+	// message transport such as ChannelMLLP; "" for the FHIR API. For a
+	// message, Method is its kind (e.g. "ORU^R01") and Path the channel's
+	// name or address.
+	Channel string
 
 	// outcome is an error body that the Recorder's writer parses into
 	// Issues, so that parsing costs the request nothing.
 	outcome []byte
 }
 
+// Channels a connector's exchange arrives by.
+const (
+	ChannelHTTP = "http"
+	ChannelMLLP = "mllp" // HL7 v2 over the Minimal Lower Layer Protocol (TCP)
+)
+
 // Note is what the auth layer learns about a request and the log keeps:
 // the client and the scopes granted to its token, never the token.
 type Note struct {
 	ClientID string
 	Scopes   string
+	// Connector names the connector a request was for when the gateway
+	// answered it before the connector did (refusing its token, say).
+	Connector string
 }
 
 // Issue is one OperationOutcome.issue of a recorded response.
@@ -90,6 +107,7 @@ type Filter struct {
 	Status       int    // exact status code
 	StatusClass  int    // 1 to 5: 4 matches 400–499
 	PathContains string // substring of Path, case-sensitive
+	Connector    string // exact connector id
 	Since        time.Time
 	Until        time.Time // exclusive
 	// Before is a cursor: only entries with an ID below it, as returned
@@ -133,6 +151,7 @@ func (f Filter) Match(e *Entry) bool {
 		(f.Status == 0 || e.Status == f.Status) &&
 		(f.StatusClass == 0 || e.Status/100 == f.StatusClass) &&
 		(f.PathContains == "" || strings.Contains(e.Path, f.PathContains)) &&
+		(f.Connector == "" || e.Connector == f.Connector) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
 		(f.Until.IsZero() || e.Time.Before(f.Until))
 }

@@ -125,6 +125,10 @@ type storedEntry struct {
 	Issues        []storedIssue `json:"x,omitempty"`
 	Scopes        string        `json:"g,omitempty"`
 	RequestID     string        `json:"r,omitempty"`
+	// Connector and Channel came after the format: chunks written before
+	// them lack the keys and read as the FHIR API's exchanges, "" both.
+	Connector string `json:"k,omitempty"`
+	Channel   string `json:"n,omitempty"`
 }
 
 // storedIssue is an Issue as stored.
@@ -190,7 +194,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox strin
 		e := &entries[i]
 		se := storedEntry{Time: e.Time.UnixNano(), ClientID: e.ClientID, Method: e.Method, Path: e.Path, Query: e.Query,
 			Status: e.Status, Latency: int64(e.Latency), RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes,
-			Scopes: e.Scopes, RequestID: e.RequestID}
+			Scopes: e.Scopes, RequestID: e.RequestID, Connector: e.Connector, Channel: e.Channel}
 		for _, is := range e.Issues {
 			se.Issues = append(se.Issues, storedIssue(is))
 		}
@@ -353,7 +357,8 @@ func (s *SQLiteStore) Query(ctx context.Context, f Filter) (Page, error) {
 func (se *storedEntry) entry(sandbox string, id int64) Entry {
 	e := Entry{ID: id, Sandbox: sandbox, Time: time.Unix(0, se.Time).UTC(), ClientID: se.ClientID, Method: se.Method,
 		Path: se.Path, Query: se.Query, Status: se.Status, Latency: time.Duration(se.Latency),
-		RequestBytes: se.RequestBytes, ResponseBytes: se.ResponseBytes, Scopes: se.Scopes, RequestID: se.RequestID}
+		RequestBytes: se.RequestBytes, ResponseBytes: se.ResponseBytes, Scopes: se.Scopes, RequestID: se.RequestID,
+		Connector: se.Connector, Channel: se.Channel}
 	if len(se.Issues) > 0 {
 		e.Issues = make([]Issue, len(se.Issues))
 		for i, is := range se.Issues {

@@ -97,6 +97,36 @@ func TestOpenSQLite_NewerSchema_Refuses(t *testing.T) {
 	}
 }
 
+// A log file written before entries named their connector and channel
+// holds chunks without those keys: they read as exchanges of the FHIR API,
+// and the file needs no migration.
+func TestSQLiteStore_ChunkWithoutConnectorKeys_ReadsAsFHIRAPI(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "requestlog.db")
+	s := openSQLite(t, path, 10)
+	in := []requestlog.Entry{{Sandbox: "a", Method: "POST", Path: "/Observation", Status: 201,
+		Connector: "example", Channel: requestlog.ChannelHTTP}}
+	if err := s.Append(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE chunks SET body = json_remove(body, '$[0].k', '$[0].n')`)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("rewriting the chunk as an older binary wrote it: %d rows, %v", n, err)
+	}
+	p, err := s.Query(ctx, requestlog.Filter{Sandbox: "a"})
+	if err != nil || len(p.Entries) != 1 {
+		t.Fatalf("Query: %d entries, %v", len(p.Entries), err)
+	}
+	if e := p.Entries[0]; e.Connector != "" || e.Channel != "" || e.Path != "/Observation" || e.Status != 201 {
+		t.Fatalf("old chunk read as %+v, want the entry without connector and channel", e)
+	}
+}
+
 // TestSQLiteStore_BoundCutsThroughChunks: the SQLite store writes an
 // append's entries of a sandbox as one chunk; the bound hides the oldest
 // entries of a chunk it cuts through, and paging crosses chunks exactly.

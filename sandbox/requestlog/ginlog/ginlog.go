@@ -120,6 +120,9 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 	if w.counted {
 		e.RequestBytes = w.reqBody.n
 	}
+	if w.note.Connector != "" {
+		e.Connector, e.Channel = w.note.Connector, requestlog.ChannelHTTP
+	}
 	if status >= 400 {
 		e.AttachOutcome(first(w.Header()["Content-Type"]), w.body)
 	}

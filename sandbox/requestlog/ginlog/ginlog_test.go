@@ -61,6 +61,13 @@ func newEngine(rec *requestlog.Recorder) *gin.Engine {
 	sb.GET("/Medication/:id", func(c *gin.Context) {
 		c.Data(http.StatusNotFound, "application/fhir+json", []byte(oo422+strings.Repeat(" ", 10<<10)))
 	})
+	sb.GET("/connector-refused", func(c *gin.Context) {
+		// As the gateway refuses a token on a connector's route.
+		if n := ginlog.NoteOf(c); n != nil {
+			n.Connector = "example"
+		}
+		c.Data(http.StatusUnauthorized, "application/fhir+json", []byte(oo422))
+	})
 	sb.GET("/html", func(c *gin.Context) { c.Data(http.StatusForbidden, "text/html", []byte(oo422)) })
 	sb.GET("/panic", func(c *gin.Context) { panic("boom") })
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
@@ -131,6 +138,20 @@ func TestMiddleware_RecordsEachExchange(t *testing.T) {
 			exchange{"GET", "/sandboxes/s1/fhir/html", nil, ""},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Status != 403 || e.Issues != nil {
+					t.Fatalf("got %+v", e)
+				}
+			}},
+		{"RefusedForAConnector_NamesTheConnectorOverHTTP",
+			exchange{"GET", "/sandboxes/s1/fhir/connector-refused", nil, ""},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.Status != 401 || e.Connector != "example" || e.Channel != requestlog.ChannelHTTP || !equalIssues(e.Issues, wantIssues) {
+					t.Fatalf("got %+v", e)
+				}
+			}},
+		{"FHIRAPI_NamesNoConnector",
+			exchange{"GET", "/sandboxes/s1/fhir/Patient/1", nil, ""},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.Connector != "" || e.Channel != "" {
 					t.Fatalf("got %+v", e)
 				}
 			}},

@@ -136,6 +136,7 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 			{Severity: "warning", Code: "value", Diagnostics: "ÆØÅ"},
 		},
 		Scopes: "patient/Observation.cruds openid", RequestID: "req-1",
+		Connector: "mtu", Channel: requestlog.ChannelMLLP,
 	}
 	want := appendAll(t, s, in)[0]
 	got := query(t, s, requestlog.Filter{Sandbox: "a"}).Entries
@@ -179,6 +180,9 @@ func testFilters(t *testing.T, newStore Factory) {
 		mk(5, "other", "DELETE", "/fhir/Patient/2", 500),
 	)
 	es = append(es, appendAll(t, s, mk(6, "app", "GET", "/fhir/Patient/1", 404))...)
+	msg := mk(7, "", "ORU^R01", "device-feed", 200)
+	msg.Connector, msg.Channel = "mtu", requestlog.ChannelMLLP
+	es = append(es, appendAll(t, s, msg)...)
 	other := entry("b", 7) // matches most filters, but is of another sandbox
 	other.Status = 404
 	appendAll(t, s, other)
@@ -200,16 +204,18 @@ func testFilters(t *testing.T, newStore Factory) {
 		{"MethodIsExact", requestlog.Filter{Method: "get"}, nil},
 		{"Status", requestlog.Filter{Status: 404}, id(2, 6)},
 		{"StatusClass4", requestlog.Filter{StatusClass: 4}, id(2, 3, 6)},
-		{"StatusClass2", requestlog.Filter{StatusClass: 2}, id(0, 1, 4)},
+		{"StatusClass2", requestlog.Filter{StatusClass: 2}, id(0, 1, 4, 7)},
 		{"StatusClass5", requestlog.Filter{StatusClass: 5}, id(5)},
 		{"PathContains", requestlog.Filter{PathContains: "Observation"}, id(1, 2)},
 		{"PathContainsIsCaseSensitive", requestlog.Filter{PathContains: "observation"}, nil},
 		{"PathContainsNoWildcards", requestlog.Filter{PathContains: "%"}, nil},
-		{"SinceInclusive", requestlog.Filter{Since: es[4].Time}, id(4, 5, 6)},
+		{"SinceInclusive", requestlog.Filter{Since: es[4].Time}, id(4, 5, 6, 7)},
 		{"UntilExclusive", requestlog.Filter{Until: es[2].Time}, id(0, 1)},
 		{"SinceAndUntil", requestlog.Filter{Since: es[1].Time, Until: es[3].Time}, id(1, 2)},
 		{"FarPastAndFuture", requestlog.Filter{Since: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ClientID: "other"}, id(2, 5)},
 		{"Combined", requestlog.Filter{ClientID: "app", StatusClass: 4, PathContains: "Patient"}, id(3, 6)},
+		{"Connector", requestlog.Filter{Connector: "mtu"}, id(7)},
+		{"ConnectorIsExact", requestlog.Filter{Connector: "mt"}, nil},
 		{"NoMatch", requestlog.Filter{ClientID: "nobody"}, nil},
 	}
 	for _, tt := range tests {

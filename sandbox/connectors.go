@@ -1,0 +1,181 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/connectors"
+	"hpsandbox/connectors/example"
+	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/sandbox/requestlog/ginlog"
+	"hpsandbox/smart"
+)
+
+// connectorsPath is where connectors' routes are served below a sandbox:
+// /connectors/{id}/… for the default sandbox (beside /fhir), and
+// /sandboxes/{sandbox}/connectors/{id}/… for the others. A connector's
+// routes are per sandbox, as the FHIR API is, so that a token of one
+// sandbox is refused on another's, by path.
+const connectorsPath = "/connectors"
+
+// catalogue is the connectors compiled into the gateway; Config.Connectors
+// picks those served.
+var catalogue = map[string]connectors.Opener{
+	example.ID: example.Open,
+}
+
+// catalogueIDs are the ids of the catalogue, sorted, for messages.
+func catalogueIDs() []string {
+	ids := make([]string, 0, len(catalogue))
+	for id := range catalogue {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// connectorIDs are the connectors Config.Connectors names, in order.
+func (c *Config) connectorIDs() []string {
+	var ids []string
+	for id := range strings.SplitSeq(c.Connectors, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// connectorListens are the listeners Config.ConnectorListen configures.
+func (c *Config) connectorListens() ([]connectors.Listen, error) {
+	var ls []connectors.Listen
+	for s := range strings.SplitSeq(c.ConnectorListen, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		l, err := connectors.ParseListen(s)
+		if err != nil {
+			return nil, fmt.Errorf("--connector-listen: %w", err)
+		}
+		if !slices.Contains(c.connectorIDs(), l.Connector) {
+			return nil, fmt.Errorf("--connector-listen %q: connector %s is not served; add it to --connectors", s, l.Connector)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// validateConnectors checks the connector settings.
+func (c *Config) validateConnectors() error {
+	for _, id := range c.connectorIDs() {
+		if catalogue[id] == nil {
+			return fmt.Errorf("--connectors: there is no connector %q; the connectors are %s", id, strings.Join(catalogueIDs(), ", "))
+		}
+	}
+	_, err := c.connectorListens()
+	return err
+}
+
+// openConnectors opens the configured connectors, writing into store and
+// recording into rec (nil when the request log is off), and starts them
+// and their listeners; stop stops the listeners, then the connectors.
+func openConnectors(cfg Config, store fhirstore.Store, rec *requestlog.Recorder, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
+	var reg connectors.Registry
+	for _, id := range cfg.connectorIDs() {
+		if err := reg.Register(id, catalogue[id]); err != nil {
+			return nil, nil, err
+		}
+	}
+	deps := connectors.Deps{Engine: connectors.StoreEngine{Store: store}, Logger: log}
+	if rec != nil {
+		deps.Recorder = rec
+	}
+	if set, err = reg.Open(deps); err != nil {
+		return nil, nil, err
+	}
+	listens, err := cfg.connectorListens()
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := context.Background()
+	if err := set.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	ls, err := set.Listen(ctx, listens)
+	if err != nil {
+		return nil, nil, errors.Join(err, set.Stop(ctx))
+	}
+	for i, a := range ls.Addrs() {
+		log.Info("connector listening", "connector", listens[i].Connector, "addr", a.String(), "sandbox", listens[i].Sandbox)
+	}
+	return set, func() error { return errors.Join(ls.Close(), set.Stop(context.Background())) }, nil
+}
+
+// connectorGate serves connectors' routes behind the same authentication
+// as the FHIR API: a secured sandbox needs a token, a token that is sent
+// is always checked, and it must be of this sandbox and of an app still
+// registered there. What the token's scopes allow is the connector's to
+// judge, from the Caller the gate hands it.
+type connectorGate struct {
+	set      *connectors.Set
+	authz    *smart.Server
+	maxBody  int64
+	secured  func(ctx context.Context, sandbox string) bool
+	clientIn func(ctx context.Context, clientID, sandbox string) (bool, error)
+}
+
+// connectorServed marks a request the Set recorded itself, so that the
+// gateway's request log leaves it out.
+const connectorServed = "hps.connector-served"
+
+func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		sandbox := sandboxOf(c)
+		caller := connectors.Caller{Sandbox: sandbox}
+		if c.GetHeader("Authorization") != "" || g.secured(c.Request.Context(), sandbox) {
+			// A refusal is recorded by the gateway's log, under the
+			// connector the path names.
+			if n := ginlog.NoteOf(c); n != nil {
+				if id, _, _ := strings.Cut(strings.TrimPrefix(c.Param("rest"), "/"), "/"); connectors.ValidID(id) {
+					n.Connector = id
+				}
+			}
+			grant, err := g.authz.Authenticate(c.Request)
+			if err != nil {
+				denyOAuth(c, err)
+				return
+			}
+			if n := ginlog.NoteOf(c); n != nil {
+				n.ClientID, n.Scopes = grant.ClientID, grant.Scopes.String()
+			}
+			granted := grant.Sandbox
+			if granted == "" {
+				granted = fhirstore.DefaultSandbox
+			}
+			if granted != sandbox {
+				denyOAuth(c, errOtherSandbox)
+				return
+			}
+			if ok, err := g.clientIn(c.Request.Context(), grant.ClientID, sandbox); err != nil {
+				denyOAuth(c, smart.ErrServerError)
+				return
+			} else if !ok {
+				denyOAuth(c, errAppGone)
+				return
+			}
+			caller.Token, caller.ClientID, caller.Scopes = true, grant.ClientID, grant.Scopes
+		}
+		c.Set(connectorServed, true)
+		r := c.Request.WithContext(connectors.WithCaller(c.Request.Context(), caller))
+		r.Body = http.MaxBytesReader(c.Writer, r.Body, g.maxBody)
+		g.set.ServeRoute(c.Writer, r, c.Param("rest"))
+		c.Abort()
+	}
+}
