@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,3 +115,38 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
 }
+
+// BenchmarkCreate_Concurrent16 measures single creates (each its own
+// request to the store, parsed and validated by its caller) from 16
+// concurrent callers: what group commit is for.
+func BenchmarkCreate_Concurrent16(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, b.TempDir(), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.SetParallelism((16 + runtimeProcs() - 1) / runtimeProcs())
+	b.ResetTimer()
+	start := time.Now()
+	var seq atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r, err := fhirjson.Parse(observation(int(seq.Add(1))))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := s.Create(ctx, "bench", r, ""); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creates/s")
+	if g, w := s.GroupCommits(); g > 0 {
+		b.ReportMetric(float64(w)/float64(g), "writes/commit")
+	}
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

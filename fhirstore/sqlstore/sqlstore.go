@@ -76,6 +76,7 @@ type Store struct {
 	// extracting bounds the index extractions running beside writers.
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
+	gc         *committer    // group commit of single writes
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -138,6 +139,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
 	s.startCheckpointer()
+	s.startCommitter()
 	return s, nil
 }
 
@@ -161,6 +163,7 @@ func rebind(d Dialect, q string) string {
 
 // Close closes the statements and both pools.
 func (s *Store) Close() error {
+	s.stopCommitter()
 	s.stopCheckpointer()
 	err := s.stmts.close()
 	for i := range s.rst {
@@ -235,34 +238,46 @@ func (s *Store) Search(ctx context.Context, sandbox string, q fhirstore.SearchQu
 	return (&tx{s: s, q: s.read}).Search(ctx, sandbox, q)
 }
 
-// Create implements fhirstore.Writer in a transaction of its own.
+// Create implements fhirstore.Writer; the write shares a transaction with
+// concurrent single writes (group commit) and returns once it committed.
 func (s *Store) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (res *fhirstore.Resource, err error) {
-	err = s.Tx(ctx, func(t fhirstore.Tx) error {
+	err = s.single(ctx, func(ctx context.Context, t *tx) error {
 		res, err = t.Create(ctx, sandbox, r, id)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
-// Update implements fhirstore.Writer in a transaction of its own.
+// Update implements fhirstore.Writer by group commit (see Create).
 func (s *Store) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (res *fhirstore.Resource, created bool, err error) {
-	err = s.Tx(ctx, func(t fhirstore.Tx) error {
+	err = s.single(ctx, func(ctx context.Context, t *tx) error {
 		res, created, err = t.Update(ctx, sandbox, r, opts)
 		return err
 	})
-	return res, created, err
+	if err != nil {
+		return nil, false, err
+	}
+	return res, created, nil
 }
 
-// ReplaceMeta implements fhirstore.Writer in a transaction of its own.
+// ReplaceMeta implements fhirstore.Writer by group commit (see Create).
 func (s *Store) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
-	return s.Tx(ctx, func(t fhirstore.Tx) error { return t.ReplaceMeta(ctx, sandbox, typ, id, version, body) })
+	return s.single(ctx, func(ctx context.Context, t *tx) error {
+		return t.ReplaceMeta(ctx, sandbox, typ, id, version, body)
+	})
 }
 
-// Delete implements fhirstore.Writer in a transaction of its own.
+// Delete implements fhirstore.Writer by group commit (see Create).
 func (s *Store) Delete(ctx context.Context, sandbox, typ, id string) (res *fhirstore.Resource, err error) {
-	err = s.Tx(ctx, func(t fhirstore.Tx) error {
+	err = s.single(ctx, func(ctx context.Context, t *tx) error {
 		res, err = t.Delete(ctx, sandbox, typ, id)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }

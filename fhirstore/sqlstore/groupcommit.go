@@ -1,0 +1,243 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Group commit: the single writes (Create, Update, Delete, ReplaceMeta
+// outside Store.Tx) of concurrent callers share database transactions. One
+// goroutine, the committer, takes whatever writes are queued (at most
+// groupMax), runs each inside a savepoint of one transaction and commits
+// once. A write that fails is rolled back to its savepoint and answered
+// with its own error; the others still commit. Every caller is answered
+// only after the commit that holds its write, so a write acknowledged is a
+// write committed, exactly as with a transaction of its own.
+//
+// The committer runs a write with its caller's context values but not its
+// cancellation: SQLite rolls back the whole transaction when a statement
+// inside it is interrupted, which would undo the neighbours' writes. A
+// caller that gives up while queued is answered with its context's error
+// and its write never runs; one that gives up while its write runs waits
+// for the commit like any other.
+
+// groupMax bounds the writes one group transaction holds, so that a long
+// queue does not make the first writer wait for the last.
+const groupMax = 128
+
+// writeJob is one queued single write.
+type writeJob struct {
+	ctx  context.Context
+	run  func(ctx context.Context, t *tx) error
+	done chan error
+}
+
+// committer owns the goroutine that commits groups; it runs from New until
+// Close.
+type committer struct {
+	jobs chan *writeJob
+	quit chan struct{}
+	wg   sync.WaitGroup
+	// mu guards closed: no job is queued once Close began, so that every
+	// queued job is answered, by the committer or by its drain.
+	mu     sync.RWMutex
+	closed bool
+	// groups and writes count the group transactions committed and the
+	// writes they held.
+	groups, writes atomic.Uint64
+}
+
+// GroupCommits reports how many group transactions committed and how many
+// single writes they held in all; writes/groups is the mean group size.
+func (s *Store) GroupCommits() (groups, writes uint64) {
+	return s.gc.groups.Load(), s.gc.writes.Load()
+}
+
+// ErrClosed is the error of a write queued after Close.
+var ErrClosed = errors.New("sqlstore: store is closed")
+
+func (s *Store) startCommitter() {
+	s.gc = &committer{jobs: make(chan *writeJob, groupMax), quit: make(chan struct{})}
+	s.gc.wg.Add(1)
+	go func() {
+		defer s.gc.wg.Done()
+		batch := make([]*writeJob, 0, groupMax)
+		for {
+			select {
+			case <-s.gc.quit:
+				s.drainClosed()
+				return
+			case j := <-s.gc.jobs:
+				batch = append(batch[:0], j)
+			}
+			s.gc.take(&batch)
+			s.commitGroup(batch)
+			clear(batch)
+		}
+	}()
+}
+
+// take adds to batch whatever is queued, without waiting: writers that
+// arrive while a group commits form the next group.
+func (c *committer) take(batch *[]*writeJob) {
+	for len(*batch) < groupMax {
+		select {
+		case j := <-c.jobs:
+			*batch = append(*batch, j)
+		default:
+			return
+		}
+	}
+}
+
+// stopCommitter answers the writes still queued with ErrClosed and waits
+// for the committer to stop; a group under way commits first.
+func (s *Store) stopCommitter() {
+	if s.gc == nil {
+		return
+	}
+	s.gc.mu.Lock()
+	s.gc.closed = true
+	s.gc.mu.Unlock()
+	close(s.gc.quit)
+	s.gc.wg.Wait()
+}
+
+func (s *Store) drainClosed() {
+	for {
+		select {
+		case j := <-s.gc.jobs:
+			j.done <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// single runs one write in the next group transaction and returns its
+// error once that transaction committed (or failed).
+func (s *Store) single(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &writeJob{ctx: ctx, run: run, done: make(chan error, 1)}
+	s.gc.mu.RLock()
+	if s.gc.closed {
+		s.gc.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.gc.jobs <- j:
+	case <-ctx.Done():
+		s.gc.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.gc.mu.RUnlock()
+	return <-j.done
+}
+
+// commitGroup runs the batch in one transaction and answers every job.
+func (s *Store) commitGroup(batch []*writeJob) {
+	errs := make([]error, len(batch))
+	answer := func(commitErr error) {
+		for i, j := range batch {
+			if errs[i] == nil {
+				errs[i] = commitErr
+			}
+			j.done <- errs[i]
+		}
+	}
+	// The transaction is not any caller's: no caller's cancellation may
+	// end it.
+	sqlTx, err := s.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		answer(fmt.Errorf("%s: begin: %w", s.d.Name, err))
+		return
+	}
+	t := &tx{s: s, sqlTx: sqlTx}
+	t.q = flushing{t}
+	ran := 0
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err // given up while queued: never ran
+			continue
+		}
+		errs[i] = t.savepoint(context.WithoutCancel(j.ctx), j.run)
+		if errs[i] == nil {
+			ran++
+		}
+		if errors.Is(errs[i], errTxBroken) {
+			// The transaction itself failed: nothing of the group lands.
+			for k := range batch {
+				if errs[k] == nil {
+					errs[k] = errs[i]
+				}
+			}
+			t.settle()
+			_ = sqlTx.Rollback()
+			answer(nil)
+			return
+		}
+	}
+	t.settle()
+	if ran == 0 {
+		_ = sqlTx.Rollback()
+		answer(nil)
+		return
+	}
+	if err := sqlTx.Commit(); err != nil {
+		// No write of the group was acknowledged, and none landed.
+		for i := range errs {
+			errs[i] = nil
+		}
+		answer(fmt.Errorf("%s: commit: %w", s.d.Name, err))
+		return
+	}
+	s.committed()
+	s.gc.groups.Add(1)
+	s.gc.writes.Add(uint64(ran))
+	answer(nil)
+}
+
+// errTxBroken marks a failure that leaves the group transaction unusable
+// (a savepoint that cannot be rolled back to).
+var errTxBroken = errors.New("group transaction broken")
+
+// savepoint runs one write inside a savepoint of the group transaction,
+// with its index rows flushed before the savepoint is released, so that
+// any failure of the write — its statements, its index extraction — is
+// rolled back alone.
+func (t *tx) savepoint(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
+	if _, err := t.sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return fmt.Errorf("%w: %s: savepoint: %w", errTxBroken, t.s.d.Name, err)
+	}
+	err := run(ctx, t)
+	if err == nil {
+		err = t.flushIndex(ctx)
+	}
+	if err == nil {
+		if _, err := t.sqlTx.ExecContext(ctx, "RELEASE w"); err != nil {
+			return fmt.Errorf("%w: %s: release: %w", errTxBroken, t.s.d.Name, err)
+		}
+		return nil
+	}
+	// Forget what the write left queued, then undo what it wrote.
+	t.settle()
+	clear(t.pending)
+	t.pending = t.pending[:0]
+	for tab := range t.rows {
+		clear(t.rows[tab])
+		t.rows[tab] = t.rows[tab][:0]
+	}
+	t.flushErr = nil
+	if _, rbErr := t.sqlTx.ExecContext(ctx, "ROLLBACK TO w"); rbErr != nil {
+		return fmt.Errorf("%w: %s: rollback to savepoint: %w (after %w)", errTxBroken, t.s.d.Name, rbErr, err)
+	}
+	if _, rbErr := t.sqlTx.ExecContext(ctx, "RELEASE w"); rbErr != nil {
+		return fmt.Errorf("%w: %s: release: %w (after %w)", errTxBroken, t.s.d.Name, rbErr, err)
+	}
+	return err
+}
