@@ -110,14 +110,14 @@ func Route(method, path string) (*Request, error) {
 	if len(segs) > 0 && !special(segs[0]) && segs[0] != "metadata" {
 		r.Type = segs[0]
 		if !fhirjson.IsType(r.Type) {
-			return nil, outcome.New(http.StatusNotFound, outcome.NotSupported,
+			return nil, outcome.New(outcome.Missing, outcome.NotSupported,
 				"%q is not a FHIR R4 resource type known to this server", r.Type)
 		}
 	}
 	if len(segs) > 1 && !special(segs[1]) {
 		r.ID = segs[1]
 		if !fhirjson.ValidID(r.ID) {
-			return nil, outcome.New(http.StatusBadRequest, outcome.Value,
+			return nil, outcome.New(outcome.Incorrect, outcome.Value,
 				"%q is not a valid resource id (%s)", r.ID, fhirjson.IDRule)
 		}
 	}
@@ -143,7 +143,7 @@ func (r *Request) only(want string, k Kind) error {
 		r.Kind = k
 		return nil
 	}
-	return &NotAllowedError{Allow: want, Outcome: outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported,
+	return &NotAllowedError{Allow: want, Outcome: outcome.New(outcome.NotAllowed, outcome.NotSupported,
 		"%s is not allowed here; use %s", r.Method, want)}
 }
 
@@ -226,11 +226,11 @@ func (r *Request) routeCompartment() error {
 	}
 	typ := r.Segments[2]
 	if !fhirjson.IsType(typ) {
-		return outcome.New(http.StatusNotFound, outcome.NotSupported,
+		return outcome.New(outcome.Missing, outcome.NotSupported,
 			"%q is not a FHIR R4 resource type known to this server", typ)
 	}
 	if r.Type != "Patient" {
-		return outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		return outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"compartment search is supported for the Patient compartment, not %s", r.Type)
 	}
 	r.CompartmentType, r.Compartment = r.Type, r.ID
@@ -288,11 +288,11 @@ func notRouted(method string, segs []string) *outcome.Error {
 	path := strings.Join(segs, "/")
 	switch {
 	case len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$"):
-		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
+		return outcome.New(outcome.Unimplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
 	case len(segs) >= 1 && len(segs) <= 2 && !strings.HasPrefix(segs[0], "_"):
-		return outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
+		return outcome.New(outcome.NotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
 	}
-	return outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", "/"+path)
+	return outcome.New(outcome.Missing, outcome.NotFound, "no FHIR interaction at %q", "/"+path)
 }
 
 func splitPath(p string) []string {

@@ -138,7 +138,7 @@ func (a *API) handler(in *interaction.Request) handler {
 		return a.operation(in)
 	}
 	return func(r *request, _ []string) {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
 	}
 }
 
@@ -179,14 +179,14 @@ func storeError(err error, typ, id string) error {
 	var gone *fhirstore.GoneError
 	switch {
 	case errors.Is(err, fhirstore.ErrNotFound):
-		return outcome.New(http.StatusNotFound, outcome.NotFound, "%s/%s is not known", typ, id).Wrap(err)
+		return outcome.New(outcome.Missing, outcome.NotFound, "%s/%s is not known", typ, id).Wrap(err)
 	case errors.As(err, &gone):
-		return outcome.New(http.StatusGone, outcome.Deleted, "%s/%s was deleted (version %d)", typ, id, gone.Resource.Version).Wrap(err)
+		return outcome.New(outcome.Gone, outcome.Deleted, "%s/%s was deleted (version %d)", typ, id, gone.Resource.Version).Wrap(err)
 	case errors.Is(err, fhirstore.ErrVersionConflict):
-		return outcome.New(http.StatusPreconditionFailed, outcome.Conflict,
+		return outcome.New(outcome.PreconditionFailed, outcome.Conflict,
 			"%s/%s: the version in If-Match is not the current version", typ, id).Wrap(err)
 	case errors.Is(err, fhirstore.ErrExists):
-		return outcome.New(http.StatusConflict, outcome.Duplicate, "%s/%s already exists", typ, id).Wrap(err)
+		return outcome.New(outcome.Conflicting, outcome.Duplicate, "%s/%s already exists", typ, id).Wrap(err)
 	}
 	return err
 }

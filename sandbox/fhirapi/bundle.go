@@ -66,14 +66,14 @@ func paging(r *request) (count, offset int, err error) {
 	if s, ok := r.c.GetQuery("_count"); ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return 0, 0, outcome.New(http.StatusBadRequest, outcome.Value, "_count must be a non-negative integer, not %q", s).At("_count")
+			return 0, 0, outcome.New(outcome.Incorrect, outcome.Value, "_count must be a non-negative integer, not %q", s).At("_count")
 		}
 		count = min(n, maxCount)
 	}
 	if s, ok := r.c.GetQuery("_offset"); ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return 0, 0, outcome.New(http.StatusBadRequest, outcome.Value, "_offset must be a non-negative integer, not %q", s).At("_offset")
+			return 0, 0, outcome.New(outcome.Incorrect, outcome.Value, "_offset must be a non-negative integer, not %q", s).At("_offset")
 		}
 		offset = n
 	}
@@ -138,7 +138,7 @@ func (a *API) history(r *request, segs []string) {
 	keep := url.Values{}
 	if s, ok := r.c.GetQuery("_since"); ok {
 		if q.Since, err = parseInstant(s); err != nil {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_since: %v", err).At("_since"))
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_since: %v", err).At("_since"))
 			return
 		}
 		keep.Set("_since", s)
@@ -148,7 +148,7 @@ func (a *API) history(r *request, segs []string) {
 	// store chooses it on the first page.
 	if s, ok := r.c.GetQuery("_snapshot"); ok {
 		if q.Before, err = parseInstant(s); err != nil {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_snapshot: %v", err).At("_snapshot"))
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_snapshot: %v", err).At("_snapshot"))
 			return
 		}
 	}

@@ -24,17 +24,17 @@ const DefaultConditionalDeleteMax = 1
 func (a *API) matches(ctx context.Context, rd fhirstore.Reader, sandbox, base, typ, criteria string, limit int) ([]*fhirstore.Resource, error) {
 	params, err := url.ParseQuery(criteria)
 	if err != nil {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid, "search criteria %q: %v", criteria, err)
+		return nil, outcome.New(outcome.Incorrect, outcome.Invalid, "search criteria %q: %v", criteria, err)
 	}
 	if len(params) == 0 {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "a conditional interaction needs search criteria")
+		return nil, outcome.New(outcome.Incorrect, outcome.Required, "a conditional interaction needs search criteria")
 	}
 	q, err := search.Parse(typ, params, search.Options{Base: base, DefaultCount: limit + 1, MaxCount: limit + 1})
 	if err != nil {
 		return nil, err
 	}
 	if len(q.Ignored) > 0 {
-		return nil, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		return nil, outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"search parameters %v are not supported, so the condition cannot be evaluated", q.Ignored).At(q.Ignored...)
 	}
 	q.Count, q.Total = limit+1, search.TotalNone
@@ -47,7 +47,7 @@ func (a *API) matches(ctx context.Context, rd fhirstore.Reader, sandbox, base, t
 }
 
 func tooMany(typ, criteria string) error {
-	return outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+	return outcome.New(outcome.PreconditionFailed, outcome.MultipleMatches,
 		"%s?%s matches more than one resource", typ, criteria)
 }
 
@@ -111,7 +111,7 @@ func (a *API) conditionalUpdate(r *request, _ []string) {
 			return tooMany(r.typ, criteria)
 		case len(found) == 1:
 			if res.ID != "" && res.ID != found[0].ID {
-				return outcome.New(http.StatusBadRequest, outcome.Invalid,
+				return outcome.New(outcome.Incorrect, outcome.Invalid,
 					"the criteria select %s/%s but the body has id %q", r.typ, found[0].ID, res.ID).At(r.typ + ".id")
 			}
 			res.ID = found[0].ID
@@ -121,7 +121,7 @@ func (a *API) conditionalUpdate(r *request, _ []string) {
 			return err
 		case !fhirjson.ValidID(res.ID):
 			// The body's id would become the new resource's address.
-			return outcome.New(http.StatusBadRequest, outcome.Value,
+			return outcome.New(outcome.Incorrect, outcome.Value,
 				"%q cannot name a new resource (%s)", res.ID, fhirjson.IDRule).At(r.typ + ".id")
 		}
 		v, created, err = tx.Update(ctx, r.sandbox, res, opts)
@@ -151,7 +151,7 @@ func (a *API) conditionalDelete(r *request, _ []string) {
 			return err
 		}
 		if len(found) > limit {
-			return outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+			return outcome.New(outcome.PreconditionFailed, outcome.MultipleMatches,
 				"%s?%s matches more than %d resource(s), the most one conditional delete may remove", r.typ, criteria, limit)
 		}
 		for _, f := range found {

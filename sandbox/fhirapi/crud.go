@@ -55,20 +55,20 @@ func notModified(r *request, v *fhirstore.Resource) bool {
 func (a *API) vread(r *request, segs []string) {
 	ver, err := strconv.ParseInt(segs[3], 10, 64)
 	if err != nil || ver < 1 {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "%q is not a version id", segs[3]))
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "%q is not a version id", segs[3]))
 		return
 	}
 	v, err := a.store.VRead(r.c.Request.Context(), r.sandbox, r.typ, r.id, ver)
 	if err != nil {
 		if errors.Is(err, fhirstore.ErrNotFound) {
-			err = outcome.New(http.StatusNotFound, outcome.NotFound, "%s/%s has no version %d", r.typ, r.id, ver).Wrap(err)
+			err = outcome.New(outcome.Missing, outcome.NotFound, "%s/%s has no version %d", r.typ, r.id, ver).Wrap(err)
 		}
 		writeError(r.c, err)
 		return
 	}
 	setVersionHeaders(r.c, v)
 	if v.Deleted() {
-		writeError(r.c, outcome.New(http.StatusGone, outcome.Deleted, "version %d of %s/%s records its deletion", ver, r.typ, r.id))
+		writeError(r.c, outcome.New(outcome.Gone, outcome.Deleted, "version %d of %s/%s records its deletion", ver, r.typ, r.id))
 		return
 	}
 	writeBody(r.c, http.StatusOK, v.Body)
@@ -86,7 +86,7 @@ func (a *API) body(r *request) (*fhirjson.Resource, error) {
 		return nil, err
 	}
 	if res.Type != r.typ {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+		return nil, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"resource type %s in the body does not match %s in the URL", res.Type, r.typ).At("resourceType")
 	}
 	return res, nil
@@ -98,7 +98,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 	if err := checkContentType(r.c); err != nil {
 		return nil, err
 	}
-	tooLarge := outcome.New(http.StatusRequestEntityTooLarge, outcome.TooLong,
+	tooLarge := outcome.New(outcome.TooLarge, outcome.TooLong,
 		"request body is larger than the limit of %d bytes", a.cfg.MaxBodyBytes)
 	if r.c.Request.ContentLength > a.cfg.MaxBodyBytes {
 		return nil, tooLarge
@@ -109,7 +109,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, tooLarge
 		}
-		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "reading request body: %v", err)
+		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "reading request body: %v", err)
 	}
 	// A byte-order mark is not JSON, but some tools write one; other
 	// servers ignore it, and so does every body this API reads.
@@ -119,7 +119,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 		if want == "" {
 			want = "Bundle"
 		}
-		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "request body is empty; send %s resource", outcome.Article(want))
+		return nil, outcome.New(outcome.Incorrect, outcome.Required, "request body is empty; send %s resource", outcome.Article(want))
 	}
 	return data, nil
 }
@@ -174,11 +174,11 @@ func (a *API) update(r *request, _ []string) {
 // carries the id of the URL.
 func checkUpdateID(typ, id string, res *fhirjson.Resource) error {
 	if res.ID == "" {
-		return outcome.New(http.StatusBadRequest, outcome.Required,
+		return outcome.New(outcome.Incorrect, outcome.Required,
 			"the body of an update must carry id %q", id).At(typ + ".id")
 	}
 	if res.ID != id {
-		return outcome.New(http.StatusBadRequest, outcome.Invalid,
+		return outcome.New(outcome.Incorrect, outcome.Invalid,
 			"id %q in the body does not match id %q in the URL", res.ID, id).At(typ + ".id")
 	}
 	return nil
@@ -192,7 +192,7 @@ func updateOptions(ifMatch string) (fhirstore.UpdateOptions, error) {
 	}
 	v, err := parseETag(ifMatch)
 	if err != nil {
-		return opts, outcome.New(http.StatusBadRequest, outcome.Value, "If-Match: %v", err)
+		return opts, outcome.New(outcome.Incorrect, outcome.Value, "If-Match: %v", err)
 	}
 	opts.IfMatch = v
 	return opts, nil

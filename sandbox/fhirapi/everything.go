@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -39,12 +38,12 @@ var everythingParams = map[string]bool{"_since": true, "_type": true, "_count": 
 func (a *API) everything(r *request, segs []string) {
 	ctx := r.c.Request.Context()
 	if r.typ != "Patient" || r.id == "" {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotSupported, "$everything is served at Patient/[id]/$everything"))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotSupported, "$everything is served at Patient/[id]/$everything"))
 		return
 	}
 	confined, isConfined := confinedPatient(ctx)
 	if isConfined && confined != r.id {
-		writeError(r.c, outcome.New(http.StatusForbidden, outcome.Forbidden, "$everything is available for Patient/%s only", confined))
+		writeError(r.c, outcome.New(outcome.Denied, outcome.Forbidden, "$everything is available for Patient/%s only", confined))
 		return
 	}
 	if _, err := a.store.Read(ctx, r.sandbox, "Patient", r.id); err != nil {
@@ -161,20 +160,20 @@ func parseEverything(params url.Values) (*everythingQuery, error) {
 	ev := &everythingQuery{}
 	for k := range params {
 		if !everythingParams[k] {
-			return nil, outcome.New(http.StatusBadRequest, outcome.NotSupported, "$everything does not take %s", k).At(k)
+			return nil, outcome.New(outcome.Incorrect, outcome.NotSupported, "$everything does not take %s", k).At(k)
 		}
 	}
 	if since := params.Get("_since"); since != "" {
 		t, err := parseInstant(since)
 		if err != nil {
-			return nil, outcome.New(http.StatusBadRequest, outcome.Value, "_since: %v", err).At("_since")
+			return nil, outcome.New(outcome.Incorrect, outcome.Value, "_since: %v", err).At("_since")
 		}
 		ev.since = t
 	}
 	if s := params.Get("_type"); s != "" {
 		for _, t := range strings.Split(s, ",") {
 			if !fhirjson.IsType(t) {
-				return nil, outcome.New(http.StatusBadRequest, outcome.Value, "_type: %q is not a FHIR R4 resource type", t).At("_type")
+				return nil, outcome.New(outcome.Incorrect, outcome.Value, "_type: %q is not a FHIR R4 resource type", t).At("_type")
 			}
 			ev.types = append(ev.types, t)
 			if inCompartmentDefinition(t) {
@@ -331,7 +330,7 @@ func encodeRefCursor(c refCursor) string {
 }
 
 func decodeRefCursor(s string) (*refCursor, error) {
-	bad := outcome.New(http.StatusBadRequest, outcome.Value,
+	bad := outcome.New(outcome.Incorrect, outcome.Value,
 		"_cursor is not a paging cursor of this search; follow the bundle's links").At("_cursor")
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {

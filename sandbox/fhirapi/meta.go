@@ -109,14 +109,14 @@ func (a *API) metaTarget(r *request, segs []string) (*fhirstore.Resource, error)
 	if len(segs) == 5 {
 		vid, err := strconv.ParseInt(segs[3], 10, 64)
 		if err != nil || vid < 1 {
-			return nil, outcome.New(http.StatusBadRequest, outcome.Value, "%q is not a version id", segs[3])
+			return nil, outcome.New(outcome.Incorrect, outcome.Value, "%q is not a version id", segs[3])
 		}
 		v, err := a.store.VRead(ctx, r.sandbox, r.typ, r.id, vid)
 		if err != nil {
 			return nil, storeError(err, r.typ, r.id)
 		}
 		if v.Deleted() {
-			return nil, outcome.New(http.StatusGone, outcome.Deleted, "version %d of %s/%s records its deletion", vid, r.typ, r.id)
+			return nil, outcome.New(outcome.Gone, outcome.Deleted, "version %d of %s/%s records its deletion", vid, r.typ, r.id)
 		}
 		return v, nil
 	}
@@ -165,7 +165,7 @@ func (a *API) metaChange(r *request, segs []string) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&in); err != nil || in.ResourceType != "Parameters" || len(in.Parameter) != 1 || in.Parameter[0].Name != "meta" {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Invalid,
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"%s takes a Parameters resource with one parameter named meta (valueMeta)", segs[len(segs)-1]))
 		return
 	}

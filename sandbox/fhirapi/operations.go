@@ -30,7 +30,7 @@ func (a *API) operation(in *interaction.Request) handler {
 		return a.validate
 	}
 	return func(r *request, _ []string) {
-		writeError(r.c, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", in.Operation))
+		writeError(r.c, outcome.New(outcome.Unimplemented, outcome.NotSupported, "operation %s is not supported", in.Operation))
 	}
 }
 
@@ -57,12 +57,12 @@ func (a *API) validate(r *request, _ []string) {
 	switch mode {
 	case "", "create", "update", "delete":
 	default:
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "mode %q is not create, update or delete", mode).At("mode"))
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "mode %q is not create, update or delete", mode).At("mode"))
 		return
 	}
 	if mode == "delete" {
 		if r.id == "" {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Required, "mode=delete validates [type]/[id]/$validate"))
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Required, "mode=delete validates [type]/[id]/$validate"))
 			return
 		}
 		if _, err := a.store.Read(r.c.Request.Context(), r.sandbox, r.typ, r.id); err != nil {
@@ -74,7 +74,7 @@ func (a *API) validate(r *request, _ []string) {
 	}
 	res, err := fhirjson.Parse(data)
 	if err == nil && res.Type != r.typ {
-		err = outcome.New(http.StatusBadRequest, outcome.Invalid,
+		err = outcome.New(outcome.Incorrect, outcome.Invalid,
 			"resource type %s does not match %s in the URL", res.Type, r.typ).At("resourceType")
 	}
 	if err == nil && (mode == "update" || r.id != "") {
@@ -86,7 +86,7 @@ func (a *API) validate(r *request, _ []string) {
 	}
 	if err != nil {
 		oe := outcome.From(err)
-		if oe.Status >= 500 {
+		if oe.Category.Server() {
 			writeError(r.c, err)
 			return
 		}
@@ -141,7 +141,7 @@ func unwrapValidateParameters(data []byte, typ string) ([]byte, string, error) {
 		}
 	}
 	if res == nil && mode != "delete" {
-		return nil, "", outcome.New(http.StatusBadRequest, outcome.Required,
+		return nil, "", outcome.New(outcome.Incorrect, outcome.Required,
 			"a Parameters body of $validate needs a parameter named resource").At("Parameters.parameter")
 	}
 	return res, mode, nil

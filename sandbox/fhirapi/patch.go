@@ -30,7 +30,7 @@ func (a *API) patch(r *request, _ []string) {
 	case "application/fhir+json", "application/json", "":
 		apply = fhirpatch.Apply
 	default:
-		writeError(r.c, outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
+		writeError(r.c, outcome.New(outcome.UnsupportedMedia, outcome.NotSupported,
 			"PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch), not %q", r.c.GetHeader("Content-Type")))
 		return
 	}
@@ -62,25 +62,25 @@ func (a *API) patch(r *request, _ []string) {
 		patched, err := apply(cur.Body, doc)
 		switch {
 		case errors.Is(err, jsonpatch.ErrInvalid), errors.Is(err, fhirpatch.ErrInvalid):
-			return outcome.New(http.StatusBadRequest, outcome.Invalid, "%v", err)
+			return outcome.New(outcome.Incorrect, outcome.Invalid, "%v", err)
 		case errors.Is(err, jsonpatch.ErrNotApplicable), errors.Is(err, fhirpatch.ErrNotApplicable):
-			return outcome.New(http.StatusUnprocessableEntity, outcome.Processing, "%v", err)
+			return outcome.New(outcome.Unprocessable, outcome.Processing, "%v", err)
 		case err != nil:
 			return err
 		}
 		res, err := fhirjson.Parse(patched)
 		if err != nil {
 			oe := outcome.From(err)
-			if oe.Status < 500 {
+			if !oe.Category.Server() {
 				// The patch was well-formed; its result is what is wrong.
 				c := *oe
-				c.Status = http.StatusUnprocessableEntity
+				c.Category = outcome.Unprocessable
 				return &c
 			}
 			return err
 		}
 		if res.Type != r.typ || res.ID != r.id {
-			return outcome.New(http.StatusUnprocessableEntity, outcome.BusinessRule,
+			return outcome.New(outcome.Unprocessable, outcome.BusinessRule,
 				"a patch may not change resourceType or id")
 		}
 		v, _, err = tx.Update(ctx, r.sandbox, res, fhirstore.UpdateOptions{IfMatch: cur.Version})

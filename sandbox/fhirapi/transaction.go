@@ -12,6 +12,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -240,7 +241,7 @@ func (a *API) targets(ctx context.Context, tx fhirstore.Tx, r *request, entries 
 		}
 		if (e.method == "PUT" || e.method == "DELETE") && e.id != "" {
 			if j, dup := seen[target]; dup {
-				return nil, entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
+				return nil, entryError(e.index, outcome.New(outcome.Incorrect, outcome.Duplicate,
 					"%s is also the target of entry %d; a transaction may change a resource once", target, j))
 			}
 			seen[target] = e.index
@@ -267,7 +268,7 @@ func (a *API) finalBodies(ctx context.Context, tx fhirstore.Tx, r *request, entr
 				return "", err
 			}
 			if len(found) != 1 {
-				return "", outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+				return "", outcome.New(outcome.PreconditionFailed, outcome.MultipleMatches,
 					"conditional reference %s?%s matches %d resources; it must match exactly one", typ, criteria, len(found))
 			}
 			return typ + "/" + found[0].ID, nil
@@ -330,7 +331,7 @@ func (a *API) run(ctx context.Context, tx fhirstore.Tx, r *request, e *entry) er
 	case "PUT":
 		if e.criteria != "" {
 			if e.res.ID != "" && e.res.ID != e.id {
-				return outcome.New(http.StatusBadRequest, outcome.Invalid,
+				return outcome.New(outcome.Incorrect, outcome.Invalid,
 					"the criteria select %s/%s but the resource has id %q", e.typ, e.id, e.res.ID)
 			}
 			e.res.ID = e.id
@@ -357,7 +358,7 @@ func (a *API) run(ctx context.Context, tx fhirstore.Tx, r *request, e *entry) er
 			return ferr
 		}
 		if len(found) > limit {
-			return outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+			return outcome.New(outcome.PreconditionFailed, outcome.MultipleMatches,
 				"%s?%s matches more than %d resource(s), the most one conditional delete may remove", e.typ, e.criteria, limit)
 		}
 		for _, f := range found {
@@ -389,7 +390,7 @@ func rewriteReferences(body []byte, ids map[string]string, cond func(typ, criter
 			return target, true, nil
 		}
 		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
-			return "", false, outcome.New(http.StatusBadRequest, outcome.NotFound,
+			return "", false, outcome.New(outcome.Incorrect, outcome.NotFound,
 				"reference %q names no entry's fullUrl in this transaction", ref)
 		}
 		if typ, criteria, ok := strings.Cut(ref, "?"); ok && fhirjson.IsType(typ) && cond != nil {
@@ -411,7 +412,7 @@ func (a *API) writeBundleResponse(r *request, typ string, entries []*entry) {
 		out := entryJSON{Response: &responseJSON{}}
 		switch {
 		case e.errResult != nil:
-			out.Response.Status = fmt.Sprintf("%d %s", e.errResult.Status, http.StatusText(e.errResult.Status))
+			out.Response.Status = interaction.StatusLine(e.errResult)
 			out.Response.Outcome = e.errResult.JSON()
 		default:
 			out.Response.Status = fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))

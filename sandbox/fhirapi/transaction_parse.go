@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,22 +24,22 @@ func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
 	case errors.As(err, &oe):
 		return nil, nil, oe
 	case err != nil:
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(shell, &top); err != nil {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
 	}
 	if string(top["resourceType"]) != `"Bundle"` {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
 	}
 	b = &bundleIn{}
 	if err := json.Unmarshal(shell, b); err != nil {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle: %v", err)
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "Bundle: %v", err)
 	}
 	if b.Type != "transaction" && b.Type != "batch" {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Value,
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Value,
 			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
 	}
 	for i := range b.Entry {
@@ -76,7 +75,7 @@ func entryError(i int, err error) *outcome.Error {
 // parseEntry reads an entry's request.
 func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 	bad := func(format string, args ...any) error {
-		return entryError(i, outcome.New(http.StatusBadRequest, outcome.Invalid, format, args...))
+		return entryError(i, outcome.New(outcome.Incorrect, outcome.Invalid, format, args...))
 	}
 	if in.Request == nil || in.Request.Method == "" || in.Request.URL == "" {
 		return nil, bad("entry has no request with method and url")
@@ -86,7 +85,7 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		return nil, bad("request.method %q is not one of GET, HEAD, POST, PUT, DELETE, PATCH", e.method)
 	}
 	if e.method == "PATCH" {
-		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
+		return nil, entryError(i, outcome.New(outcome.Unimplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
 	}
 	e.ifNoneExist = in.Request.IfNoneExist
 	if e.ifNoneExist != "" && e.method != "POST" {
@@ -95,7 +94,7 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 	u := strings.TrimPrefix(in.Request.URL, r.base+"/")
 	if path, query, conditional := strings.Cut(u, "?"); conditional {
 		if e.method != "PUT" && e.method != "DELETE" {
-			return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported,
+			return nil, entryError(i, outcome.New(outcome.Unimplemented, outcome.NotSupported,
 				"request.url %q: searches in bundles are not supported yet", in.Request.URL))
 		}
 		if query == "" {
