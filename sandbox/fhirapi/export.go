@@ -15,6 +15,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/bulkexport"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -88,7 +89,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 		return
 	}
 	if s := q.Get("_since"); s != "" {
-		t, err := parseInstant(s)
+		t, err := interaction.ParseInstant(s)
 		if err != nil {
 			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_since: %v", err).At("_since"))
 			return
@@ -106,7 +107,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 	}
 	if req.Level == bulkexport.Group {
 		if _, err := a.store.Read(r.c.Request.Context(), r.sandbox, "Group", req.Group); err != nil {
-			writeError(r.c, storeError(err, "Group", req.Group))
+			writeError(r.c, interaction.StoreError(err, "Group", req.Group))
 			return
 		}
 	}

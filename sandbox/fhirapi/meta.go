@@ -8,6 +8,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -113,7 +114,7 @@ func (a *API) metaTarget(r *request, segs []string) (*fhirstore.Resource, error)
 		}
 		v, err := a.store.VRead(ctx, r.sandbox, r.typ, r.id, vid)
 		if err != nil {
-			return nil, storeError(err, r.typ, r.id)
+			return nil, interaction.StoreError(err, r.typ, r.id)
 		}
 		if v.Deleted() {
 			return nil, outcome.New(outcome.Gone, outcome.Deleted, "version %d of %s/%s records its deletion", vid, r.typ, r.id)
@@ -122,7 +123,7 @@ func (a *API) metaTarget(r *request, segs []string) (*fhirstore.Resource, error)
 	}
 	v, err := a.store.Read(ctx, r.sandbox, r.typ, r.id)
 	if err != nil {
-		return nil, storeError(err, r.typ, r.id)
+		return nil, interaction.StoreError(err, r.typ, r.id)
 	}
 	return v, nil
 }
@@ -190,7 +191,7 @@ func (a *API) metaChange(r *request, segs []string) {
 		return
 	}
 	if err := a.store.ReplaceMeta(r.c.Request.Context(), r.sandbox, r.typ, r.id, v.Version, body); err != nil {
-		writeError(r.c, storeError(err, r.typ, r.id))
+		writeError(r.c, interaction.StoreError(err, r.typ, r.id))
 		return
 	}
 	writeBody(r.c, http.StatusOK, parametersWithMeta(m))

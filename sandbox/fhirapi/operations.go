@@ -1,14 +1,13 @@
 package fhirapi
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"net/http"
 	"strings"
 
-	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/search"
 )
 
 // operation is the handler of a routed $operation.
@@ -45,104 +44,55 @@ func (a *API) validate(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
-	mode := r.c.Query("mode")
-	data, paramMode, err := unwrapValidateParameters(data, r.typ)
+	issues, err := a.engine.Validate(r.c.Request.Context(), &interaction.ValidateRequest{
+		Sandbox: r.sandbox, Type: r.typ, ID: r.id, Body: data, Mode: r.c.Query("mode")})
 	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	if paramMode != "" {
-		mode = paramMode
-	}
-	switch mode {
-	case "", "create", "update", "delete":
-	default:
-		writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "mode %q is not create, update or delete", mode).At("mode"))
-		return
-	}
-	if mode == "delete" {
-		if r.id == "" {
-			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Required, "mode=delete validates [type]/[id]/$validate"))
-			return
-		}
-		if _, err := a.store.Read(r.c.Request.Context(), r.sandbox, r.typ, r.id); err != nil {
-			writeError(r.c, storeError(err, r.typ, r.id))
-			return
-		}
-		writeValidation(r, nil, fmt.Sprintf("%s/%s may be deleted", r.typ, r.id))
-		return
-	}
-	res, err := fhirjson.Parse(data)
-	if err == nil && res.Type != r.typ {
-		err = outcome.New(outcome.Incorrect, outcome.Invalid,
-			"resource type %s does not match %s in the URL", res.Type, r.typ).At("resourceType")
-	}
-	if err == nil && (mode == "update" || r.id != "") {
-		id := r.id
-		if id == "" {
-			id = res.ID
-		}
-		err = checkUpdateID(r.typ, id, res)
-	}
-	if err != nil {
-		oe := outcome.From(err)
-		if oe.Category.Server() {
-			writeError(r.c, err)
-			return
-		}
-		writeValidation(r, oe.Issues, "")
-		return
-	}
-	writeValidation(r, nil, fmt.Sprintf("%s is valid FHIR R4", r.typ))
-}
-
-func writeValidation(r *request, issues []outcome.Issue, ok string) {
-	if len(issues) == 0 {
-		issues = []outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational, Diagnostics: ok}}
-	}
 	writeBody(r.c, http.StatusOK, outcome.JSON(issues))
 }
 
-// unwrapValidateParameters returns the resource of a Parameters body (and
-// its mode), or the body itself when it is not a Parameters. At
-// Parameters/$validate, a Parameters whose parameters are not all inputs
-// of $validate (resource, mode, profile) is the resource to validate:
-// the specification asks for it to be wrapped, but a Parameters of some
-// other operation cannot be mistaken for $validate's own.
-func unwrapValidateParameters(data []byte, typ string) ([]byte, string, error) {
-	var head struct {
-		ResourceType string `json:"resourceType"`
-		Parameter    []struct {
-			Name      string          `json:"name"`
-			Resource  json.RawMessage `json:"resource"`
-			ValueCode string          `json:"valueCode"`
-		} `json:"parameter"`
+// everything serves GET Patient/[id]/$everything as a paged searchset
+// (interaction.Engine.Everything says what it holds).
+func (a *API) everything(r *request, segs []string) {
+	params := r.c.Request.URL.Query()
+	ev, err := a.engine.Everything(r.c.Request.Context(), &interaction.EverythingRequest{
+		Sandbox: r.sandbox, Base: r.base, Type: r.typ, ID: r.id, Params: params})
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
-	if err := json.Unmarshal(data, &head); err != nil || head.ResourceType != "Parameters" {
-		return data, "", nil
+	b, err := searchset(r, r.base+"/"+strings.Join(segs, "/"), params, ev.Query, ev.Page, ev.Referenced)
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
-	if typ == "Parameters" {
-		for _, p := range head.Parameter {
-			switch strings.TrimSpace(p.Name) {
-			case "resource", "mode", "profile":
-			default:
-				return data, "", nil
-			}
-		}
+	writeBundle(r, b)
+}
+
+// bundle serves POST [base] with a transaction or batch Bundle.
+func (a *API) bundle(r *request, _ []string) {
+	data, err := a.readBody(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
-	var res json.RawMessage
-	var mode string
-	for _, p := range head.Parameter {
-		switch strings.TrimSpace(p.Name) {
-		case "resource":
-			res = p.Resource
-		case "mode":
-			mode = p.ValueCode
-		}
+	out, err := a.engine.Bundle(r.c.Request.Context(), &interaction.BundleRequest{Sandbox: r.sandbox, Base: r.base, Body: data,
+		Representation: r.c.GetHeader("Prefer") != "" && preferReturn(r.c) == returnRepresentation})
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
-	if res == nil && mode != "delete" {
-		return nil, "", outcome.New(outcome.Incorrect, outcome.Required,
-			"a Parameters body of $validate needs a parameter named resource").At("Parameters.parameter")
-	}
-	return res, mode, nil
+	writeBody(r.c, http.StatusOK, out)
+}
+
+// ConfineEverything returns a context under which
+// Patient/[patient]/$everything answers what a token confined to that
+// patient's compartment may see (see interaction.Engine.Everything).
+//
+// Deprecated: set search.ConfineTo with the Patient compartment; the
+// engine reads the confinement from there.
+func ConfineEverything(ctx context.Context, patient string) context.Context {
+	return search.ConfineTo(ctx, &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: patient}})
 }

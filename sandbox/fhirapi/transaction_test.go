@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"hpsandbox/sandbox/fhirapi"
 )
 
 type bundleResponse struct {
@@ -222,19 +220,6 @@ func TestBundleEndpoint_BundleErrorComesBeforeEntryErrors(t *testing.T) {
 	if list.Total != 0 {
 		t.Errorf("%d patients written by refused bundles", list.Total)
 	}
-}
-
-// Alone, a transaction writes its entries as they are validated; beside
-// another it validates them all before it takes the writer. The outcome is
-// the same.
-func TestTransaction_BesideAnotherTransaction_SameOutcomes(t *testing.T) {
-	defer fhirapi.BesideAnotherTransaction()()
-	t.Run("resolves, rewrites and orders", TestTransaction_ResolvesFullURLsRewritesReferencesAndOrders)
-	t.Run("failing entry rolls back", TestTransaction_FailingEntryRollsBackEverythingAndIsNamed)
-	t.Run("Bundle error first", TestBundleEndpoint_BundleErrorComesBeforeEntryErrors)
-	t.Run("invalid entry first", TestTransaction_InvalidEntryComesBeforeWhatTheStoreFinds)
-	t.Run("conditional entries", TestTransaction_ConditionalEntriesAndReferences)
-	t.Run("conditional references", TestTransaction_AmbiguousOrMissingConditionalReferenceFailsWhole)
 }
 
 // An invalid resource is the answer even when the transaction would fail

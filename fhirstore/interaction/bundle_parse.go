@@ -1,4 +1,4 @@
-package fhirapi
+package interaction
 
 import (
 	"encoding/json"
@@ -72,8 +72,8 @@ func entryError(i int, err error) *outcome.Error {
 	return c.Wrap(err)
 }
 
-// parseEntry reads an entry's request.
-func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
+// parseEntry reads an entry's request, routed as the HTTP API routes it.
+func (r *bundleRun) parseEntry(i int, in entryIn) (*entry, error) {
 	bad := func(format string, args ...any) error {
 		return entryError(i, outcome.New(outcome.Incorrect, outcome.Invalid, format, args...))
 	}
@@ -92,7 +92,8 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		return nil, bad("ifNoneExist belongs to POST entries")
 	}
 	u := strings.TrimPrefix(in.Request.URL, r.base+"/")
-	if path, query, conditional := strings.Cut(u, "?"); conditional {
+	path, query, conditional := strings.Cut(u, "?")
+	if conditional {
 		if e.method != "PUT" && e.method != "DELETE" {
 			return nil, entryError(i, outcome.New(outcome.Unimplemented, outcome.NotSupported,
 				"request.url %q: searches in bundles are not supported yet", in.Request.URL))
@@ -100,30 +101,33 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		if query == "" {
 			return nil, bad("request.url %q has an empty search", in.Request.URL)
 		}
-		e.criteria, u = query, path
+		e.criteria = query
 	}
-	segs := splitPath(u)
-	if len(segs) == 0 || !fhirjson.IsType(segs[0]) {
+	if typ, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/"); !fhirjson.IsType(typ) {
 		return nil, bad("request.url %q does not start with a resource type", in.Request.URL)
 	}
-	e.typ = segs[0]
+	req, err := Route(e.method, path)
+	if err != nil {
+		var oe *outcome.Error
+		if errors.As(err, &oe) && oe.Category == outcome.Incorrect {
+			return nil, bad("request.url %q: %s", in.Request.URL, oe.Issues[0].Diagnostics)
+		}
+		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
+	}
+	e.kind, e.typ, e.id = req.Kind, req.Type, req.ID
 	switch {
-	case e.criteria != "" && len(segs) == 1:
-	case e.method == "POST" && len(segs) == 1:
-	case (e.method == "PUT" || e.method == "DELETE" || e.method == "GET" || e.method == "HEAD") && len(segs) == 2:
-		e.id = segs[1]
-	case (e.method == "GET" || e.method == "HEAD") && len(segs) == 4 && segs[2] == "_history":
-		e.id = segs[1]
-		v, err := strconv.ParseInt(segs[3], 10, 64)
+	case conditional && (e.kind == ConditionalUpdate || e.kind == ConditionalDelete):
+	case conditional:
+		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
+	case e.kind == Create, e.kind == Update, e.kind == Delete, e.kind == Read:
+	case e.kind == VRead:
+		v, err := strconv.ParseInt(req.Version, 10, 64)
 		if err != nil || v < 1 {
-			return nil, bad("request.url %q: %q is not a version", in.Request.URL, segs[3])
+			return nil, bad("request.url %q: %q is not a version", in.Request.URL, req.Version)
 		}
 		e.version = v
 	default:
 		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
-	}
-	if e.id != "" && !fhirjson.ValidID(e.id) {
-		return nil, bad("request.url %q: %q is not a valid id (%s)", in.Request.URL, e.id, fhirjson.IDRule)
 	}
 	if e.method == "POST" || e.method == "PUT" {
 		if len(in.Resource) == 0 {

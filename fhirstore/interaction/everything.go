@@ -1,4 +1,4 @@
-package fhirapi
+package interaction
 
 import (
 	"context"
@@ -22,39 +22,60 @@ import (
 var everythingParams = map[string]bool{"_since": true, "_type": true, "_count": true,
 	"_cursor": true, "_format": true, "_pretty": true}
 
-// everything serves GET Patient/[id]/$everything: the patient's record as
-// a paged searchset. Its matches are the Patient and every resource in its
-// compartment (the specification's CompartmentDefinition), in the store's
-// stable order; after them come, as search mode include, the resources
-// those reference that lie outside the compartment (one level, each once,
-// in Type/id order): the Device behind a series of measurements, the GP,
-// the organisation, the Medication of a prescription. _type narrows both to
-// the types named, and _since to resources updated at or after it.
-// Bundle.total counts the matches.
+// EverythingRequest is Patient/[id]/$everything.
+type EverythingRequest struct {
+	Sandbox string
+	// Base is the absolute FHIR base URL (Config.BaseURL when empty), for
+	// which references in the record count as local.
+	Base     string
+	Type, ID string
+	// Params are the request's parameters: _since, _type, _count, _cursor
+	// (and _format, _pretty, which the engine ignores).
+	Params url.Values
+}
+
+// EverythingPage is one page of a patient's record.
+type EverythingPage struct {
+	// Query is the search of the matches, whose Count, Summary and
+	// Elements the page's Bundle keeps.
+	Query *search.Query
+	// Page holds the matches, their total, and the cursor of the next page.
+	Page *fhirstore.SearchPage
+	// Referenced are the resources the record references from outside the
+	// compartment (search mode include).
+	Referenced []*fhirstore.Resource
+}
+
+// Everything answers Patient/[id]/$everything: the patient's record as
+// pages. Its matches are the Patient and every resource in its compartment
+// (the specification's CompartmentDefinition), in the store's stable
+// order; after them come, as search mode include, the resources those
+// reference that lie outside the compartment (one level, each once, in
+// Type/id order): the Device behind a series of measurements, the GP, the
+// organisation, the Medication of a prescription. _type narrows both to
+// the types named, and _since to resources updated at or after it. The
+// total counts the matches.
 //
-// Under ConfineEverything (a patient-level token), referenced resources of
-// a type that a Patient compartment can hold are left out: they lie in
-// another patient's compartment or in none, never in this one.
-func (a *API) everything(r *request, segs []string) {
-	ctx := r.c.Request.Context()
-	if r.typ != "Patient" || r.id == "" {
-		writeError(r.c, outcome.New(outcome.Missing, outcome.NotSupported, "$everything is served at Patient/[id]/$everything"))
-		return
+// Under a search.Confinement to a Patient compartment (a patient-level
+// token), another patient's $everything is refused, and referenced
+// resources of a type that a Patient compartment can hold are left out:
+// they lie in another patient's compartment or in none, never in this one.
+func (e *Engine) Everything(ctx context.Context, req *EverythingRequest) (*EverythingPage, error) {
+	if req.Type != "Patient" || req.ID == "" {
+		return nil, outcome.New(outcome.Missing, outcome.NotSupported, "$everything is served at Patient/[id]/$everything")
 	}
+	r := &everythingRun{e: e, sandbox: req.Sandbox, base: e.base(req.Base), patient: req.ID}
 	confined, isConfined := confinedPatient(ctx)
-	if isConfined && confined != r.id {
-		writeError(r.c, outcome.New(outcome.Denied, outcome.Forbidden, "$everything is available for Patient/%s only", confined))
-		return
+	if isConfined && confined != req.ID {
+		return nil, outcome.New(outcome.Denied, outcome.Forbidden, "$everything is available for Patient/%s only", confined)
 	}
-	if _, err := a.store.Read(ctx, r.sandbox, "Patient", r.id); err != nil {
-		writeError(r.c, storeError(err, "Patient", r.id))
-		return
+	if _, err := e.store.Read(ctx, req.Sandbox, "Patient", req.ID); err != nil {
+		return nil, StoreError(err, "Patient", req.ID)
 	}
-	params := r.c.Request.URL.Query()
+	params := req.Params
 	ev, err := parseEverything(params)
 	if err != nil {
-		writeError(r.c, err)
-		return
+		return nil, err
 	}
 	ev.confined = isConfined
 	// The matches: a compartment search by the store, unless the cursor is
@@ -68,42 +89,40 @@ func (a *API) everything(r *request, segs []string) {
 	if !ev.since.IsZero() {
 		sq.Set("_lastUpdated", "ge"+params.Get("_since"))
 	}
-	q, err := search.Parse("", sq, search.Options{Base: r.base, DefaultCount: defaultCount, MaxCount: maxCount})
+	q, err := search.Parse("", sq, search.Options{Base: r.base, DefaultCount: DefaultCount, MaxCount: MaxCount})
 	if err != nil {
-		writeError(r.c, err)
-		return
+		return nil, err
 	}
-	q.Compartment = &search.Compartment{Type: "Patient", ID: r.id}
+	q.Compartment = &search.Compartment{Type: "Patient", ID: req.ID}
 	page := &fhirstore.SearchPage{}
 	if ev.after != nil {
 		page.Total = ev.after.Total
 		q.Cursor = params.Get("_cursor")
 	} else if len(ev.compartmentTypes) > 0 {
-		if page, err = a.store.Search(ctx, r.sandbox, fhirstore.SearchQuery{Query: q}); err != nil {
-			writeError(r.c, err)
-			return
+		if page, err = e.store.Search(ctx, req.Sandbox, fhirstore.SearchQuery{Query: q}); err != nil {
+			return nil, err
 		}
 	}
 	var referenced []*fhirstore.Resource
 	if page.Next == "" && q.Count > 0 {
 		// The last page of matches has room for referenced resources.
-		if referenced, err = a.referencedPage(ctx, r, ev, q, page); err != nil {
-			writeError(r.c, err)
-			return
+		if referenced, err = r.referencedPage(ctx, ev, q, page); err != nil {
+			return nil, err
 		}
 	}
-	b, err := searchset(r, r.base+"/"+strings.Join(segs, "/"), params, q, page, referenced)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	writeBundle(r, b)
+	return &EverythingPage{Query: q, Page: page, Referenced: referenced}, nil
+}
+
+// everythingRun is one $everything request being answered.
+type everythingRun struct {
+	e                      *Engine
+	sandbox, base, patient string
 }
 
 // referencedPage returns the referenced resources that fill the room page
 // leaves (q.Count less its matches), after the cursor's, and sets
 // page.Next when more follow.
-func (a *API) referencedPage(ctx context.Context, r *request, ev *everythingQuery, q *search.Query, page *fhirstore.SearchPage) ([]*fhirstore.Resource, error) {
+func (r *everythingRun) referencedPage(ctx context.Context, ev *everythingQuery, q *search.Query, page *fhirstore.SearchPage) ([]*fhirstore.Resource, error) {
 	if !slices.ContainsFunc(ev.types, ev.mayInclude) && len(ev.types) > 0 {
 		return nil, nil // _type names no type a referenced resource may have
 	}
@@ -118,7 +137,7 @@ func (a *API) referencedPage(ctx context.Context, r *request, ev *everythingQuer
 	if q.Cursor == "" && len(ev.types) == 0 && ev.since.IsZero() {
 		whole = page.Matches // the first and only page is the compartment
 	}
-	keys, err := a.referencedKeys(ctx, r, whole)
+	keys, err := r.referencedKeys(ctx, whole)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +145,7 @@ func (a *API) referencedPage(ctx context.Context, r *request, ev *everythingQuer
 	if ev.after != nil {
 		after = ev.after.After
 	}
-	referenced, more, err := a.readReferenced(ctx, r.sandbox, ev, keys, after, q.Count-len(page.Matches))
+	referenced, more, err := r.readReferenced(ctx, ev, keys, after, q.Count-len(page.Matches))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +183,7 @@ func parseEverything(params url.Values) (*everythingQuery, error) {
 		}
 	}
 	if since := params.Get("_since"); since != "" {
-		t, err := parseInstant(since)
+		t, err := ParseInstant(since)
 		if err != nil {
 			return nil, outcome.New(outcome.Incorrect, outcome.Value, "_since: %v", err).At("_since")
 		}
@@ -220,12 +239,12 @@ const scanPage = 1000
 // every literal reference in the bodies, not only those a search parameter
 // indexes: Encounter.hospitalization.origin counts as much as
 // Observation.device.
-func (a *API) referencedKeys(ctx context.Context, r *request, whole []*fhirstore.Resource) ([]string, error) {
+func (r *everythingRun) referencedKeys(ctx context.Context, whole []*fhirstore.Resource) ([]string, error) {
 	if whole == nil {
-		q := &search.Query{Types: compartmentTypes(), Compartment: &search.Compartment{Type: "Patient", ID: r.id},
+		q := &search.Query{Types: compartmentTypes(), Compartment: &search.Compartment{Type: "Patient", ID: r.patient},
 			Count: scanPage, Total: search.TotalNone}
 		for {
-			p, err := a.store.Search(ctx, r.sandbox, fhirstore.SearchQuery{Query: q})
+			p, err := r.e.store.Search(ctx, r.sandbox, fhirstore.SearchQuery{Query: q})
 			if err != nil {
 				return nil, err
 			}
@@ -284,7 +303,7 @@ func localKey(ref, base string) string {
 // the referenced resources the request keeps (by _type, _since and the
 // confinement), skipping those that do not exist or were deleted; more
 // says whether another one follows.
-func (a *API) readReferenced(ctx context.Context, sandbox string, ev *everythingQuery, keys []string, after string, room int) (out []*fhirstore.Resource, more bool, err error) {
+func (r *everythingRun) readReferenced(ctx context.Context, ev *everythingQuery, keys []string, after string, room int) (out []*fhirstore.Resource, more bool, err error) {
 	start, _ := slices.BinarySearch(keys, after)
 	if start < len(keys) && keys[start] == after {
 		start++
@@ -294,7 +313,7 @@ func (a *API) readReferenced(ctx context.Context, sandbox string, ev *everything
 		if (len(ev.types) > 0 && !slices.Contains(ev.types, typ)) || !ev.mayInclude(typ) {
 			continue
 		}
-		v, err := a.store.Read(ctx, sandbox, typ, id)
+		v, err := r.e.store.Read(ctx, r.sandbox, typ, id)
 		var gone *fhirstore.GoneError
 		switch {
 		case errors.Is(err, fhirstore.ErrNotFound), errors.As(err, &gone):
@@ -343,20 +362,12 @@ func decodeRefCursor(s string) (*refCursor, error) {
 	return &c, nil
 }
 
-type everythingKey struct{}
-
-// ConfineEverything returns a context under which
-// Patient/[patient]/$everything answers what a token confined to that
-// patient's compartment may see: the compartment, and of the resources it
-// references only those of types that no Patient compartment holds
-// (Practitioner, Organization, Location, Device, Medication, …), which are
-// part of the patient's record; never another Patient or a resource of
-// another patient's compartment. Another patient's $everything is refused.
-func ConfineEverything(ctx context.Context, patient string) context.Context {
-	return context.WithValue(ctx, everythingKey{}, patient)
-}
-
+// confinedPatient returns the patient whose compartment a confinement ctx
+// carries holds the request in.
 func confinedPatient(ctx context.Context) (string, bool) {
-	p, ok := ctx.Value(everythingKey{}).(string)
-	return p, ok
+	c := search.ConfinementOf(ctx)
+	if c == nil || c.Compartment.Type != "Patient" {
+		return "", false
+	}
+	return c.Compartment.ID, true
 }

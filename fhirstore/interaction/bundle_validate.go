@@ -1,4 +1,4 @@
-package fhirapi
+package interaction
 
 import (
 	"runtime"
@@ -22,7 +22,7 @@ func (e *entry) prepare() error {
 		return entryError(e.index, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"resource type %s does not match %s in request.url", res.Type, e.typ))
 	}
-	if e.method == "PUT" && e.criteria == "" {
+	if e.kind == Update {
 		if err := checkUpdateID(e.typ, e.id, res); err != nil {
 			return entryError(e.index, err)
 		}
