@@ -1,0 +1,8 @@
+package interaction
+
+// BesideAnotherTransaction makes transactions run as they do beside
+// another Bundle (validating before they take the writer) until restore.
+func BesideAnotherTransaction() (restore func()) {
+	bundlesRunning.Add(1)
+	return func() { bundlesRunning.Add(-1) }
+}
