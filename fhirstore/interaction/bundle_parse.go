@@ -1,6 +1,7 @@
 package interaction
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,15 +43,21 @@ func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
 		return nil, nil, outcome.New(outcome.Incorrect, outcome.Value,
 			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
 	}
-	for i := range b.Entry {
-		b.Entry[i].Resource = resources[i]
-	}
 	verdict := make(chan error, 1)
 	go func() {
 		_, err := fhirjson.Parse(shell)
 		verdict <- err
 	}()
-	return b, sync.OnceValue(func() error { return <-verdict }), nil
+	check = sync.OnceValue(func() error { return <-verdict })
+	if len(resources) != len(b.Entry) {
+		// encoding/json took the entries from a member whose name differs
+		// from "entry" in case only, which the Bundle's validation refuses.
+		return nil, nil, cmp.Or(check(), error(outcome.New(outcome.Incorrect, outcome.Structure, "Bundle.entry cannot be read")))
+	}
+	for i := range b.Entry {
+		b.Entry[i].Resource = resources[i]
+	}
+	return b, check, nil
 }
 
 // entryError is an error of entry i, naming it.

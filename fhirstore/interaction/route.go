@@ -1,11 +1,16 @@
 // Package interaction holds the FHIR interactions of one sandbox, below
-// HTTP: which interaction a request asks for (Route), and what it means
-// over a fhirstore.Store. The HTTP adapter (sandbox/fhirapi), the access
-// guard (sandbox/access), Bundle entries and connectors all read the same
-// parsed Request, so that a path is routed one way only.
+// HTTP: which interaction a request asks for (Route), and the Engine that
+// performs those that are more than one store call (conditional create,
+// update and delete, PATCH, batch and transaction, $everything,
+// $validate) over a fhirstore.Store. The HTTP adapter (sandbox/fhirapi),
+// the access guard, Bundle entries and connectors all read the same parsed
+// Request and write through the same Engine, so that a path is routed one
+// way only and a conditional write means one thing.
 //
 // It knows nothing of Gin or net/http handlers; method names are the HTTP
-// verbs FHIR's REST API and Bundle.entry.request.method share.
+// verbs FHIR's REST API and Bundle.entry.request.method share, and the
+// status codes of Status are those FHIR records in Bundle responses too.
+// Headers, content negotiation and Prefer are the adapter's.
 package interaction
 
 import (

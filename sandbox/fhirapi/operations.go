@@ -1,13 +1,10 @@
 package fhirapi
 
 import (
-	"context"
 	"net/http"
-	"strings"
 
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
-	"hpsandbox/fhirstore/search"
 )
 
 // operation is the handler of a routed $operation.
@@ -53,24 +50,6 @@ func (a *API) validate(r *request, _ []string) {
 	writeBody(r.c, http.StatusOK, outcome.JSON(issues))
 }
 
-// everything serves GET Patient/[id]/$everything as a paged searchset
-// (interaction.Engine.Everything says what it holds).
-func (a *API) everything(r *request, segs []string) {
-	params := r.c.Request.URL.Query()
-	ev, err := a.engine.Everything(r.c.Request.Context(), &interaction.EverythingRequest{
-		Sandbox: r.sandbox, Base: r.base, Type: r.typ, ID: r.id, Params: params})
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	b, err := searchset(r, r.base+"/"+strings.Join(segs, "/"), params, ev.Query, ev.Page, ev.Referenced)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	writeBundle(r, b)
-}
-
 // bundle serves POST [base] with a transaction or batch Bundle.
 func (a *API) bundle(r *request, _ []string) {
 	data, err := a.readBody(r)
@@ -85,14 +64,4 @@ func (a *API) bundle(r *request, _ []string) {
 		return
 	}
 	writeBody(r.c, http.StatusOK, out)
-}
-
-// ConfineEverything returns a context under which
-// Patient/[patient]/$everything answers what a token confined to that
-// patient's compartment may see (see interaction.Engine.Everything).
-//
-// Deprecated: set search.ConfineTo with the Patient compartment; the
-// engine reads the confinement from there.
-func ConfineEverything(ctx context.Context, patient string) context.Context {
-	return search.ConfineTo(ctx, &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: patient}})
 }
