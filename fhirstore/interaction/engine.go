@@ -72,11 +72,7 @@ func (e *Engine) base(b string) string {
 // Create stores resource (FHIR JSON) as a new resource of its type under
 // a server-assigned id, as POST [type] does.
 func (e *Engine) Create(ctx context.Context, sandbox string, resource []byte) (*fhirstore.Resource, error) {
-	res, err := fhirjson.Parse(resource)
-	if err != nil {
-		return nil, err
-	}
-	r, err := e.Write(ctx, &Write{Kind: Create, Sandbox: sandbox, Type: res.Type, Body: resource})
+	r, err := e.Write(ctx, &Write{Kind: Create, Sandbox: sandbox, Body: resource})
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,9 @@ type Write struct {
 	Sandbox string
 	// Base is the absolute FHIR base URL the request came through, against
 	// which search criteria resolve references; Config.BaseURL when empty.
-	Base     string
+	Base string
+	// Type and ID are those of the URL; a Create without a Type takes the
+	// body's.
 	Type, ID string
 	// Body is the resource of a create or update, the patch document of a
 	// patch.
@@ -62,12 +64,18 @@ type Result struct {
 // Write performs w in one store transaction.
 func (e *Engine) Write(ctx context.Context, w *Write) (*Result, error) {
 	base := e.base(w.Base)
+	if w.Type == "" && w.Kind != Create {
+		return nil, outcome.New(outcome.Incorrect, outcome.Required, "a %s names the resource type", w.Kind)
+	}
 	out := &Result{}
 	var res *fhirjson.Resource
 	if w.Kind == Create || w.Kind == Update || w.Kind == ConditionalUpdate {
 		var err error
 		if res, err = parseBody(w.Body, w.Type); err != nil {
 			return nil, err
+		}
+		if w.Type == "" && w.Kind == Create {
+			w.Type = res.Type
 		}
 	}
 	var fn func(tx fhirstore.Tx) error
@@ -143,7 +151,7 @@ func parseBody(body []byte, typ string) (*fhirjson.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.Type != typ {
+	if res.Type != typ && typ != "" {
 		return nil, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"resource type %s in the body does not match %s in the URL", res.Type, typ).At("resourceType")
 	}

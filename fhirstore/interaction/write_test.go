@@ -72,6 +72,7 @@ func TestWrite_CreateUpdateDelete(t *testing.T) {
 		"invalid resource":                      {interaction.Write{Kind: interaction.Create, Type: "Patient", Body: []byte(`{"resourceType":"Patient","birthDate":"soon"}`)}, outcome.Incorrect},
 		"broken rule":                           {interaction.Write{Kind: interaction.Create, Type: "Observation", Body: []byte(`{"resourceType":"Observation","code":{"text":"x"}}`)}, outcome.Unprocessable},
 		"not a write":                           {interaction.Write{Kind: interaction.Read, Type: "Patient", ID: "p1"}, outcome.Fault},
+		"update without a type":                 {interaction.Write{Kind: interaction.Update, ID: "p1", Body: []byte(patientP1)}, outcome.Incorrect},
 	} {
 		if _, err := f.write(tc.w); category(err) != tc.want {
 			t.Errorf("%s: %v, want %s", name, err, tc.want)
