@@ -16,10 +16,8 @@ func (a *API) operation(in *interaction.Request) handler {
 		return a.exportFile
 	case "$export":
 		return a.exportKickOff
-	case "$meta":
-		return a.metaRead
-	case "$meta-add", "$meta-delete":
-		return a.metaChange
+	case "$meta", "$meta-add", "$meta-delete":
+		return a.meta
 	case "$everything":
 		return a.everything
 	case "$validate":
@@ -28,6 +26,26 @@ func (a *API) operation(in *interaction.Request) handler {
 	return func(r *request, _ []string) {
 		writeError(r.c, outcome.New(outcome.Unimplemented, outcome.NotSupported, "operation %s is not supported", in.Operation))
 	}
+}
+
+// meta serves [type]/[id](/_history/[vid])/$meta, $meta-add and
+// $meta-delete (interaction.Engine.Meta).
+func (a *API) meta(r *request, _ []string) {
+	req := &interaction.MetaRequest{Sandbox: r.sandbox, Type: r.typ, ID: r.id, Version: r.in.Version, Operation: r.in.Operation}
+	if req.Operation != "$meta" {
+		data, err := a.readBody(r)
+		if err != nil {
+			writeError(r.c, err)
+			return
+		}
+		req.Body = data
+	}
+	out, err := a.engine.Meta(r.c.Request.Context(), req)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	writeBody(r.c, http.StatusOK, out)
 }
 
 // validate serves [type]/$validate and [type]/[id]/$validate: the body, a
