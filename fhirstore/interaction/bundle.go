@@ -349,7 +349,7 @@ func (r *bundleRun) run(ctx context.Context, tx fhirstore.Tx, e *entry) error {
 		if e.kind == ConditionalUpdate {
 			e.res.ID = e.id
 		}
-		ifMatch, oerr := parseIfMatch(e.ifMatch)
+		ifMatch, oerr := ParseIfMatch(e.ifMatch)
 		if oerr != nil {
 			return oerr
 		}

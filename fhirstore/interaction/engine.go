@@ -115,8 +115,9 @@ func ParseETag(s string) (int64, error) {
 	return v, nil
 }
 
-// parseIfMatch reads an If-Match value ("" is none).
-func parseIfMatch(ifMatch string) (int64, error) {
+// ParseIfMatch reads an If-Match value, of a header or of
+// Bundle.entry.request.ifMatch, into a version; "" is none (0).
+func ParseIfMatch(ifMatch string) (int64, error) {
 	if ifMatch == "" {
 		return 0, nil
 	}

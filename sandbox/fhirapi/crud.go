@@ -114,7 +114,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 func (a *API) write(r *request, w *interaction.Write, verb string) {
 	w.Sandbox, w.Base, w.Type, w.ID = r.sandbox, r.base, r.typ, r.id
 	if w.Kind == interaction.Update || w.Kind == interaction.ConditionalUpdate || w.Kind == interaction.Patch {
-		v, err := ifMatch(r)
+		v, err := interaction.ParseIfMatch(r.c.GetHeader("If-Match"))
 		if err != nil {
 			writeError(r.c, err)
 			return
@@ -136,8 +136,8 @@ func (a *API) write(r *request, w *interaction.Write, verb string) {
 	}
 }
 
-// writeBody reads the request's resource and performs a create or update
-// of it.
+// writeResource reads the request's body (a resource or a patch) and
+// performs w with it.
 func (a *API) writeResource(r *request, w *interaction.Write, verb string) {
 	data, err := a.readBody(r)
 	if err != nil {
@@ -185,19 +185,6 @@ func (a *API) patch(r *request, _ []string) {
 	}
 	r.c.Request.Header.Set("Content-Type", "application/json") // for readBody's check
 	a.writeResource(r, w, "patched")
-}
-
-// ifMatch reads the If-Match header's version; 0 when there is none.
-func ifMatch(r *request) (int64, error) {
-	h := r.c.GetHeader("If-Match")
-	if h == "" {
-		return 0, nil
-	}
-	v, err := interaction.ParseETag(h)
-	if err != nil {
-		return 0, outcome.New(outcome.Incorrect, outcome.Value, "If-Match: %v", err)
-	}
-	return v, nil
 }
 
 // written answers a successful create or update as Prefer asks.
