@@ -101,23 +101,25 @@ func denyOAuth(c *gin.Context, err error) {
 	if h := e.WWWAuthenticate(); h != "" {
 		c.Header("WWW-Authenticate", h)
 	}
-	code := outcome.Forbidden
+	cat, code := outcome.Denied, outcome.Forbidden
 	msg := e.Description
 	switch {
 	case e.Status == http.StatusUnauthorized:
-		code = outcome.Login
+		cat, code = outcome.Unauthenticated, outcome.Login
 		if msg == "" {
 			msg = "this sandbox requires a SMART access token in an Authorization: Bearer header"
 		}
+	case e.Status == http.StatusBadRequest:
+		cat = outcome.Incorrect
 	case e.Status >= 500:
-		code = outcome.Exception
+		cat, code = outcome.Fault, outcome.Exception
 	}
-	writeOutcome(c, outcome.New(e.Status, code, "%s", msg))
+	writeOutcome(c, outcome.New(cat, code, "%s", msg))
 }
 
 // forbid answers 403 insufficient_scope with an OperationOutcome saying why.
 func forbid(c *gin.Context, format string, args ...any) {
-	oe := outcome.New(http.StatusForbidden, outcome.Forbidden, format, args...)
+	oe := outcome.New(outcome.Denied, outcome.Forbidden, format, args...)
 	c.Header("WWW-Authenticate", (&smart.Error{Code: smart.ErrInsufficientScope.Code, Status: http.StatusForbidden,
 		Description: oe.Issues[0].Diagnostics}).WWWAuthenticate())
 	writeOutcome(c, oe)
@@ -129,7 +131,7 @@ func writeOutcome(c *gin.Context, oe *outcome.Error) {
 		h.Del(k)
 	}
 	c.Header("Cache-Control", "no-store")
-	c.Data(oe.Status, "application/fhir+json; charset=utf-8", oe.JSON())
+	c.Data(fhirapi.Status(oe), "application/fhir+json; charset=utf-8", oe.JSON())
 	c.Abort()
 }
 

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 
@@ -30,14 +29,14 @@ func (g *guard) confineReads(c *gin.Context, a *access, in interaction) bool {
 	if err := c.Request.ParseForm(); err != nil {
 		// Refused here: a form read once and failed reads as empty the
 		// next time, and the search would run unchecked on the query.
-		writeOutcome(c, outcome.New(http.StatusBadRequest, outcome.Invalid, "the form body cannot be read: %v", err))
+		writeOutcome(c, outcome.New(outcome.Incorrect, outcome.Invalid, "the form body cannot be read: %v", err))
 		return false
 	}
 	q, err := search.Parse(in.typ, c.Request.Form, search.Options{Base: a.base})
 	if err != nil {
 		var oe *outcome.Error
 		if !errors.As(err, &oe) {
-			oe = outcome.New(http.StatusBadRequest, outcome.Invalid, "%v", err)
+			oe = outcome.New(outcome.Incorrect, outcome.Invalid, "%v", err)
 		}
 		writeOutcome(c, oe)
 		return false

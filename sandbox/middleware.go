@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/fhirapi"
 )
 
 // RequestIDHeader carries the id of a request in and out.
@@ -80,10 +81,10 @@ func recoverPanics(log *slog.Logger) gin.HandlerFunc {
 				c.Abort()
 				return
 			}
-			oe := outcome.New(http.StatusInternalServerError, outcome.Exception,
+			oe := outcome.New(outcome.Fault, outcome.Exception,
 				"internal server error (request id %s)", c.GetString("request_id"))
 			c.Header("Content-Type", "application/fhir+json; charset=utf-8")
-			c.AbortWithStatus(oe.Status)
+			c.AbortWithStatus(fhirapi.Status(oe))
 			_, _ = c.Writer.Write(oe.JSON())
 		}()
 		c.Next()
@@ -98,9 +99,9 @@ func notFound(admin gin.HandlerFunc) gin.HandlerFunc {
 			admin(c) // an RFC 9457 problem, as the rest of the admin API answers
 			return
 		}
-		oe := outcome.New(http.StatusNotFound, outcome.NotFound, "nothing is served at %q", c.Request.URL.Path)
+		oe := outcome.New(outcome.Missing, outcome.NotFound, "nothing is served at %q", c.Request.URL.Path)
 		if strings.HasPrefix(c.Request.URL.Path, "/fhir") || strings.HasPrefix(c.Request.URL.Path, "/sandboxes/") {
-			c.Data(oe.Status, "application/fhir+json; charset=utf-8", oe.JSON())
+			c.Data(fhirapi.Status(oe), "application/fhir+json; charset=utf-8", oe.JSON())
 			return
 		}
 		c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": oe.Issues[0].Diagnostics})

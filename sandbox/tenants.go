@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -193,11 +192,11 @@ func (s *sandboxes) routeSandbox(c *gin.Context) {
 	sb, err := s.get(c.Request.Context(), id)
 	switch {
 	case err != nil:
-		writeOutcome(c, outcome.New(http.StatusInternalServerError, outcome.Exception, "looking up the sandbox failed"))
+		writeOutcome(c, outcome.New(outcome.Fault, outcome.Exception, "looking up the sandbox failed"))
 	case sb == nil || id == fhirstore.DefaultSandbox:
 		// The default sandbox lives at /fhir only, so that each sandbox has
 		// one base and one audience.
-		writeOutcome(c, outcome.New(http.StatusNotFound, outcome.NotFound,
+		writeOutcome(c, outcome.New(outcome.Missing, outcome.NotFound,
 			"there is no sandbox %q; sandboxes are created in the portal or with POST /admin/api/sandboxes", id))
 	}
 }

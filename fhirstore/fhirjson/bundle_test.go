@@ -79,7 +79,7 @@ func FuzzSplitBundle(f *testing.F) {
 		}
 		if err != nil {
 			var oe *outcome.Error
-			if !errors.As(err, &oe) || oe.Status != 400 {
+			if !errors.As(err, &oe) || oe.Category != outcome.Incorrect {
 				t.Fatalf("error %v is not a 400 outcome", err)
 			}
 			checkPositionIn(t, text, oe.Issues[0].Diagnostics)

@@ -15,26 +15,26 @@ func TestParse_RefusesWithPathNamingIssue(t *testing.T) {
 	tests := []struct {
 		name       string
 		body       string
-		status     int
+		cat        outcome.Category
 		code       outcome.Code
 		expression string
 	}{
-		{"invalid JSON", `{"resourceType":"Patient",`, 400, outcome.Structure, ""},
-		{"array instead of object", `[{"resourceType":"Patient"}]`, 400, outcome.Structure, ""},
-		{"no resourceType", `{"id":"x"}`, 400, outcome.Required, "resourceType"},
-		{"resourceType not a string", `{"resourceType":7}`, 400, outcome.Structure, "resourceType"},
-		{"unknown resource type", `{"resourceType":"Nope"}`, 400, outcome.NotSupported, "resourceType"},
-		{"unknown top-level element", `{"resourceType":"Patient","foo":1}`, 400, outcome.Structure, "Patient.foo"},
-		{"unknown nested element", `{"resourceType":"Patient","name":[{"family":"X","foo":1}]}`, 400, outcome.Structure, "Patient.name[0].foo"},
-		{"wrong date format", `{"resourceType":"Patient","birthDate":"1980-13-01"}`, 400, outcome.Value, "Patient.birthDate"},
-		{"wrong boolean", `{"resourceType":"Patient","active":"yes"}`, 400, outcome.Value, "Patient.active"},
-		{"code not in required binding", `{"resourceType":"Observation","status":"bogus","code":{"text":"x"}}`, 400, outcome.Invalid, "Observation.status"},
-		{"missing required element", `{"resourceType":"Observation","code":{"text":"x"}}`, 422, outcome.Required, "Observation.status"},
-		{"missing required nested element", `{"resourceType":"Patient","link":[{"type":"seealso"}]}`, 422, outcome.Required, "Patient.link[0].other"},
-		{"malformed id", `{"resourceType":"Patient","id":"x y"}`, 422, outcome.Value, "Patient.id"},
-		{"reference to a non-resource type", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"focus":[{"reference":"Patient/p1"},{"reference":"Nonsense/1"}]}`, 422, outcome.Value, "Observation.focus[1].reference"},
-		{"reference to a non-resource type in an extension", `{"resourceType":"Patient","extension":[{"url":"http://x","valueReference":{"reference":"Foo/2/_history/1"}}]}`, 422, outcome.Value, "Patient.extension[0].valueReference.reference"},
-		{"unknown element in contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","foo":1}]}`, 400, outcome.Structure, ""},
+		{"invalid JSON", `{"resourceType":"Patient",`, outcome.Incorrect, outcome.Structure, ""},
+		{"array instead of object", `[{"resourceType":"Patient"}]`, outcome.Incorrect, outcome.Structure, ""},
+		{"no resourceType", `{"id":"x"}`, outcome.Incorrect, outcome.Required, "resourceType"},
+		{"resourceType not a string", `{"resourceType":7}`, outcome.Incorrect, outcome.Structure, "resourceType"},
+		{"unknown resource type", `{"resourceType":"Nope"}`, outcome.Incorrect, outcome.NotSupported, "resourceType"},
+		{"unknown top-level element", `{"resourceType":"Patient","foo":1}`, outcome.Incorrect, outcome.Structure, "Patient.foo"},
+		{"unknown nested element", `{"resourceType":"Patient","name":[{"family":"X","foo":1}]}`, outcome.Incorrect, outcome.Structure, "Patient.name[0].foo"},
+		{"wrong date format", `{"resourceType":"Patient","birthDate":"1980-13-01"}`, outcome.Incorrect, outcome.Value, "Patient.birthDate"},
+		{"wrong boolean", `{"resourceType":"Patient","active":"yes"}`, outcome.Incorrect, outcome.Value, "Patient.active"},
+		{"code not in required binding", `{"resourceType":"Observation","status":"bogus","code":{"text":"x"}}`, outcome.Incorrect, outcome.Invalid, "Observation.status"},
+		{"missing required element", `{"resourceType":"Observation","code":{"text":"x"}}`, outcome.Unprocessable, outcome.Required, "Observation.status"},
+		{"missing required nested element", `{"resourceType":"Patient","link":[{"type":"seealso"}]}`, outcome.Unprocessable, outcome.Required, "Patient.link[0].other"},
+		{"malformed id", `{"resourceType":"Patient","id":"x y"}`, outcome.Unprocessable, outcome.Value, "Patient.id"},
+		{"reference to a non-resource type", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"focus":[{"reference":"Patient/p1"},{"reference":"Nonsense/1"}]}`, outcome.Unprocessable, outcome.Value, "Observation.focus[1].reference"},
+		{"reference to a non-resource type in an extension", `{"resourceType":"Patient","extension":[{"url":"http://x","valueReference":{"reference":"Foo/2/_history/1"}}]}`, outcome.Unprocessable, outcome.Value, "Patient.extension[0].valueReference.reference"},
+		{"unknown element in contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","foo":1}]}`, outcome.Incorrect, outcome.Structure, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,8 +43,8 @@ func TestParse_RefusesWithPathNamingIssue(t *testing.T) {
 			if !errors.As(err, &oe) {
 				t.Fatalf("Parse error = %v, want *outcome.Error", err)
 			}
-			if oe.Status != tt.status {
-				t.Errorf("status = %d, want %d (%v)", oe.Status, tt.status, oe)
+			if oe.Category != tt.cat {
+				t.Errorf("category = %s, want %s (%v)", oe.Category, tt.cat, oe)
 			}
 			is := oe.Issues[0]
 			if is.Code != tt.code {
@@ -148,7 +148,7 @@ func FuzzParseAndStamp(f *testing.F) {
 		r, err := Parse(in)
 		if err != nil {
 			var oe *outcome.Error
-			if !errors.As(err, &oe) || oe.Status < 400 || oe.Status > 499 {
+			if !errors.As(err, &oe) || oe.Category.Server() {
 				t.Fatalf("Parse(%q) error %v is not a 4xx outcome", in, err)
 			}
 			return

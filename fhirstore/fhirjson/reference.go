@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
@@ -85,7 +84,7 @@ func checkReferences(typ string, compact []byte) *outcome.Error {
 	_ = json.Unmarshal(compact, &doc)
 	paths := map[string][]string{}
 	findReferences(doc, typ, paths)
-	oe := &outcome.Error{Status: http.StatusUnprocessableEntity}
+	oe := &outcome.Error{Category: outcome.Unprocessable}
 	for _, ref := range bad {
 		is := outcome.Issue{Severity: outcome.ErrorLevel, Code: outcome.Value,
 			Diagnostics: fmt.Sprintf("reference %q names %q, which is not a FHIR R4 resource type", ref, relativeRef.FindStringSubmatch(ref)[1])}

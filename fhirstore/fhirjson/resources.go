@@ -3,7 +3,6 @@ package fhirjson
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -245,12 +244,12 @@ func validateInner(in inner, nesting int) *outcome.Error {
 		return &c
 	}
 	if nesting > maxResourceNesting {
-		return outcome.New(http.StatusBadRequest, outcome.Structure,
+		return outcome.New(outcome.Incorrect, outcome.Structure,
 			"resources are nested more than %d deep", maxResourceNesting).At(in.path)
 	}
 	fields, err := splitObject(in.body)
 	if err != nil {
-		return outcome.New(http.StatusBadRequest, outcome.Structure, "the resource is not a JSON object").At(in.path)
+		return outcome.New(outcome.Incorrect, outcome.Structure, "the resource is not a JSON object").At(in.path)
 	}
 	typ := ""
 	for _, f := range fields {
@@ -260,9 +259,9 @@ func validateInner(in inner, nesting int) *outcome.Error {
 	}
 	switch {
 	case typ == "":
-		return outcome.New(http.StatusBadRequest, outcome.Required, "the resource has no resourceType").At(in.path + ".resourceType")
+		return outcome.New(outcome.Incorrect, outcome.Required, "the resource has no resourceType").At(in.path + ".resourceType")
 	case !IsType(typ):
-		return outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		return outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"%q is not a FHIR R4 resource type", typ).At(in.path + ".resourceType")
 	}
 	if oe := validate(in.body, fields, typ, nesting); oe != nil {

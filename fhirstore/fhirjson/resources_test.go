@@ -16,33 +16,33 @@ func TestParse_ResourceTypedElementsHoldValidatedResources(t *testing.T) {
 	tests := []struct {
 		name       string
 		body       string
-		status     int // 0: accepted
+		cat        outcome.Category // "": accepted
 		expression string
 	}{
-		{"Parameters.parameter.resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","id":"x","active":true}}]}`, 0, ""},
-		{"Parameters.parameter.part.resource", `{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b","resource":{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"Patient/1"},"payor":[{"reference":"Organization/o"}]}}]}]}`, 0, ""},
-		{"Parameters in Parameters", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Parameters","parameter":[{"name":"q","resource":{"resourceType":"Patient"}}]}}]}`, 0, ""},
-		{"contained Parameters holding a resource", `{"resourceType":"Patient","contained":[{"resourceType":"Parameters","id":"c","parameter":[{"name":"x","resource":{"resourceType":"Patient"}}]}]}`, 0, ""},
-		{"Bundle.entry.resource", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient"}}]}}]}`, 0, ""},
-		{"Bundle.entry.response.outcome", `{"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"400","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}}}]}`, 0, ""},
+		{"Parameters.parameter.resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","id":"x","active":true}}]}`, "", ""},
+		{"Parameters.parameter.part.resource", `{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b","resource":{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"Patient/1"},"payor":[{"reference":"Organization/o"}]}}]}]}`, "", ""},
+		{"Parameters in Parameters", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Parameters","parameter":[{"name":"q","resource":{"resourceType":"Patient"}}]}}]}`, "", ""},
+		{"contained Parameters holding a resource", `{"resourceType":"Patient","contained":[{"resourceType":"Parameters","id":"c","parameter":[{"name":"x","resource":{"resourceType":"Patient"}}]}]}`, "", ""},
+		{"Bundle.entry.resource", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient"}}]}}]}`, "", ""},
+		{"Bundle.entry.response.outcome", `{"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"400","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}}}]}`, "", ""},
 
-		{"unknown element in a parameter's resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","foo":1}}]}`, 400, "Parameters.parameter[0].resource.Patient.foo"},
-		{"unknown element in a part's resource", `{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b"},{"name":"c","resource":{"resourceType":"Patient","foo":1}}]}]}`, 400, "Parameters.parameter[0].part[1].resource.Patient.foo"},
-		{"wrong primitive in a parameter's resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","birthDate":"1.2.1980"}}]}`, 400, "Parameters.parameter[0].resource.Patient.birthDate"},
-		{"missing required element in a parameter's resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Observation","code":{"text":"x"}}}]}`, 422, "Parameters.parameter[0].resource.Observation.status"},
-		{"missing required element in a contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"o","code":{"text":"x"}}]}`, 422, "Patient.contained[0].Observation.status"},
-		{"unknown element in a contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o"},{"resourceType":"Organization","foo":1}]}`, 400, "Patient.contained[1].Organization.foo"},
-		{"missing required element in an entry's resource", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","code":{"text":"x"}}}]}`, 422, "Bundle.entry[0].resource.Observation.status"},
-		{"missing required element in a response outcome", `{"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"400","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error"}]}}}]}`, 422, "Bundle.entry[0].response.outcome.OperationOutcome.issue[0].code"},
-		{"a resource without resourceType", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"id":"a"}}]}`, 400, "Parameters.parameter[0].resource.resourceType"},
-		{"a resource of no FHIR type", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Nope"}}]}`, 400, "Parameters.parameter[0].resource.resourceType"},
-		{"a resource that is not an object", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":"Patient/1"}]}`, 400, "Parameters.parameter[0].resource"},
-		{"a parse failure beside a broken rule is a 400", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Observation","code":{"text":"x"}}},{"name":"q","resource":{"resourceType":"Patient","foo":1}}]}`, 400, "Parameters.parameter[0].resource.Observation.status"},
+		{"unknown element in a parameter's resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","foo":1}}]}`, outcome.Incorrect, "Parameters.parameter[0].resource.Patient.foo"},
+		{"unknown element in a part's resource", `{"resourceType":"Parameters","parameter":[{"name":"a","part":[{"name":"b"},{"name":"c","resource":{"resourceType":"Patient","foo":1}}]}]}`, outcome.Incorrect, "Parameters.parameter[0].part[1].resource.Patient.foo"},
+		{"wrong primitive in a parameter's resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Patient","birthDate":"1.2.1980"}}]}`, outcome.Incorrect, "Parameters.parameter[0].resource.Patient.birthDate"},
+		{"missing required element in a parameter's resource", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Observation","code":{"text":"x"}}}]}`, outcome.Unprocessable, "Parameters.parameter[0].resource.Observation.status"},
+		{"missing required element in a contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Observation","id":"o","code":{"text":"x"}}]}`, outcome.Unprocessable, "Patient.contained[0].Observation.status"},
+		{"unknown element in a contained resource", `{"resourceType":"Patient","contained":[{"resourceType":"Organization","id":"o"},{"resourceType":"Organization","foo":1}]}`, outcome.Incorrect, "Patient.contained[1].Organization.foo"},
+		{"missing required element in an entry's resource", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","code":{"text":"x"}}}]}`, outcome.Unprocessable, "Bundle.entry[0].resource.Observation.status"},
+		{"missing required element in a response outcome", `{"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"400","outcome":{"resourceType":"OperationOutcome","issue":[{"severity":"error"}]}}}]}`, outcome.Unprocessable, "Bundle.entry[0].response.outcome.OperationOutcome.issue[0].code"},
+		{"a resource without resourceType", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"id":"a"}}]}`, outcome.Incorrect, "Parameters.parameter[0].resource.resourceType"},
+		{"a resource of no FHIR type", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Nope"}}]}`, outcome.Incorrect, "Parameters.parameter[0].resource.resourceType"},
+		{"a resource that is not an object", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":"Patient/1"}]}`, outcome.Incorrect, "Parameters.parameter[0].resource"},
+		{"a parse failure beside a broken rule is a 400", `{"resourceType":"Parameters","parameter":[{"name":"p","resource":{"resourceType":"Observation","code":{"text":"x"}}},{"name":"q","resource":{"resourceType":"Patient","foo":1}}]}`, outcome.Incorrect, "Parameters.parameter[0].resource.Observation.status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := Parse([]byte(tt.body))
-			if tt.status == 0 {
+			if tt.cat == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
@@ -55,8 +55,8 @@ func TestParse_ResourceTypedElementsHoldValidatedResources(t *testing.T) {
 			if !errors.As(err, &oe) {
 				t.Fatalf("error %v, want an outcome", err)
 			}
-			if oe.Status != tt.status || len(oe.Issues[0].Expression) == 0 || oe.Issues[0].Expression[0] != tt.expression {
-				t.Errorf("got %v, want %d at %s", oe, tt.status, tt.expression)
+			if oe.Category != tt.cat || len(oe.Issues[0].Expression) == 0 || oe.Issues[0].Expression[0] != tt.expression {
+				t.Errorf("got %v, want %s at %s", oe, tt.cat, tt.expression)
 			}
 		})
 	}

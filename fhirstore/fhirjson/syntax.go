@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"unicode/utf8"
 
 	"hpsandbox/fhirstore/outcome"
@@ -19,8 +18,8 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 func TrimBOM(body []byte) []byte { return bytes.TrimPrefix(body, bom) }
 
 // CheckJSON returns nil when body (after a byte-order mark) is valid JSON,
-// and otherwise a 400 that names the line and column of the fault, as
-// Parse does.
+// and otherwise an outcome.Incorrect error that names the line and column
+// of the fault, as Parse does.
 func CheckJSON(body []byte) *outcome.Error {
 	body = TrimBOM(body)
 	if json.Valid(body) {
@@ -29,7 +28,7 @@ func CheckJSON(body []byte) *outcome.Error {
 	return syntaxError(body)
 }
 
-// syntaxError describes body, which is not valid JSON, as a 400 naming
+// syntaxError describes body, which is not valid JSON, as an outcome.Incorrect error naming
 // where the decoder gave up: "invalid JSON at line 3, column 14: invalid
 // character '}' looking for beginning of object key string". Only the
 // error path pays for the second decoding that finds the offset
@@ -40,10 +39,10 @@ func syntaxError(body []byte) *outcome.Error {
 	var se *json.SyntaxError
 	if !errors.As(err, &se) {
 		// Not a syntax error (or none at all): say so without a position.
-		return outcome.New(http.StatusBadRequest, outcome.Structure, "invalid JSON: %v", err)
+		return outcome.New(outcome.Incorrect, outcome.Structure, "invalid JSON: %v", err)
 	}
 	line, col := Position(body, se.Offset)
-	return outcome.New(http.StatusBadRequest, outcome.Structure, "invalid JSON at line %d, column %d: %v", line, col, se)
+	return outcome.New(outcome.Incorrect, outcome.Structure, "invalid JSON at line %d, column %d: %v", line, col, se)
 }
 
 // Position returns the line and column, both from 1, of the byte that a

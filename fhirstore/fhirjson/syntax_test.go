@@ -55,7 +55,7 @@ func TestParse_MalformedJSONNamesLineAndColumn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.body))
 			var oe *outcome.Error
-			if !errors.As(err, &oe) || oe.Status != 400 || oe.Issues[0].Code != outcome.Structure {
+			if !errors.As(err, &oe) || oe.Category != outcome.Incorrect || oe.Issues[0].Code != outcome.Structure {
 				t.Fatalf("error %v, want a 400 structure outcome", err)
 			}
 			if got := oe.Issues[0].Diagnostics; got != tt.want {
@@ -123,7 +123,7 @@ func FuzzParse_ByteOrderMarkAndErrorPosition(f *testing.F) {
 			t.Fatalf("error %q with a byte-order mark, %q without", err2, err1)
 		}
 		var oe *outcome.Error
-		if !errors.As(err1, &oe) || oe.Status < 400 || oe.Status > 499 {
+		if !errors.As(err1, &oe) || oe.Category.Server() {
 			t.Fatalf("error %v is not a 4xx outcome", err1)
 		}
 		for _, is := range oe.Issues {

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"regexp"
 	"sort"
@@ -117,8 +116,9 @@ func ValidID(id string) bool {
 
 // Parse validates body as a FHIR R4 resource and returns it compacted; a
 // leading UTF-8 byte-order mark is ignored.
-// The error is an *outcome.Error: 400 for input that cannot be parsed as
-// FHIR (not JSON, unknown elements, wrong primitive formats), 422 for a
+// The error is an *outcome.Error: outcome.Incorrect for input that cannot be
+// parsed as FHIR (not JSON, unknown elements, wrong primitive formats),
+// outcome.Unprocessable for a
 // parsed resource that breaks the specification's rules (missing required
 // elements, wrong reference targets, malformed ids).
 func Parse(body []byte) (*Resource, error) {
@@ -136,7 +136,7 @@ func Parse(body []byte) (*Resource, error) {
 		return nil, err
 	}
 	if !IsType(head.resourceType) {
-		return nil, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		return nil, outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"%q is not a FHIR R4 resource type", head.resourceType).At("resourceType")
 	}
 	if oe := validate(compact.Bytes(), fields, head.resourceType, 0); oe != nil {
@@ -151,36 +151,36 @@ func Parse(body []byte) (*Resource, error) {
 // validate validates body, a compacted resource of type typ whose members
 // are fields: the parser reads it without its resource-typed elements
 // (see resources.go), and each of those is validated on its own. A parse
-// failure anywhere makes the answer 400, else a broken rule 422; the
-// issues of all are reported, ordered by path. nesting is how deep body
-// lies within other resources.
+// failure anywhere makes the error incorrect, else a broken rule
+// unprocessable; the issues of all are reported, ordered by path. nesting
+// is how deep body lies within other resources.
 func validate(body []byte, fields []field, typ string, nesting int) *outcome.Error {
 	var inners []inner
 	shell, err := takeResources(body, fields, resourceMessages[typ], typ, 0, &inners)
 	if err != nil {
-		return outcome.New(http.StatusBadRequest, outcome.Structure, "%s is not a well-formed JSON object", typ)
+		return outcome.New(outcome.Incorrect, outcome.Structure, "%s is not a well-formed JSON object", typ)
 	}
 	var issues []outcome.Issue
-	status := 0
+	var cat outcome.Category
 	rep := &reporter{}
 	if _, err := parser.UnmarshalWithErrorReporter(shell, rep); err != nil {
-		issues, status = parseError(err).Issues, http.StatusBadRequest
+		issues, cat = parseError(err).Issues, outcome.Incorrect
 	} else if len(rep.issues) > 0 {
-		issues, status = rep.issues, http.StatusUnprocessableEntity
+		issues, cat = rep.issues, outcome.Unprocessable
 	}
 	for _, in := range inners {
 		if oe := validateInner(in, nesting+1); oe != nil {
 			issues = append(issues, oe.Issues...)
-			if status == 0 || oe.Status == http.StatusBadRequest {
-				status = oe.Status
+			if cat == "" || oe.Category == outcome.Incorrect {
+				cat = oe.Category
 			}
 		}
 	}
-	if status == 0 {
+	if cat == "" {
 		return nil
 	}
 	sortIssues(issues)
-	return &outcome.Error{Status: status, Issues: issues}
+	return &outcome.Error{Category: cat, Issues: issues}
 }
 
 type head struct{ resourceType, id string }
@@ -190,17 +190,17 @@ type head struct{ resourceType, id string }
 func peekHead(b []byte) (head, []field, error) {
 	var h head
 	if len(b) == 0 || b[0] != '{' {
-		return h, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body must be a JSON object holding one FHIR resource")
+		return h, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body must be a JSON object holding one FHIR resource")
 	}
 	fields, err := splitObject(b)
 	if err != nil {
-		return h, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not valid JSON: %v", err)
+		return h, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not valid JSON: %v", err)
 	}
 	for _, f := range fields {
 		switch f.key {
 		case "resourceType":
 			if err := json.Unmarshal(f.val, &h.resourceType); err != nil {
-				return h, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "resourceType must be a string").At("resourceType")
+				return h, nil, outcome.New(outcome.Incorrect, outcome.Structure, "resourceType must be a string").At("resourceType")
 			}
 		case "id":
 			// A non-string id is reported by the validator with its path.
@@ -208,7 +208,7 @@ func peekHead(b []byte) (head, []field, error) {
 		}
 	}
 	if h.resourceType == "" {
-		return h, nil, outcome.New(http.StatusBadRequest, outcome.Required, "body has no resourceType").At("resourceType")
+		return h, nil, outcome.New(outcome.Incorrect, outcome.Required, "body has no resourceType").At("resourceType")
 	}
 	return h, fields, nil
 }
@@ -286,7 +286,7 @@ func parseError(err error) *outcome.Error {
 	if len(errs) == 0 {
 		errs = []error{err}
 	}
-	oe := &outcome.Error{Status: http.StatusBadRequest}
+	oe := &outcome.Error{Category: outcome.Incorrect}
 	for _, e := range errs {
 		is := issueFor("", e, outcome.ErrorLevel)
 		if is.Code == outcome.Invalid && len(is.Expression) == 0 {

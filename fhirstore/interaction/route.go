@@ -1,11 +1,16 @@
 // Package interaction holds the FHIR interactions of one sandbox, below
-// HTTP: which interaction a request asks for (Route), and what it means
-// over a fhirstore.Store. The HTTP adapter (sandbox/fhirapi), the access
-// guard (sandbox/access), Bundle entries and connectors all read the same
-// parsed Request, so that a path is routed one way only.
+// HTTP: which interaction a request asks for (Route), and the Engine that
+// performs those that are more than one store call (conditional create,
+// update and delete, PATCH, batch and transaction, $everything,
+// $validate) over a fhirstore.Store. The HTTP adapter (sandbox/fhirapi),
+// the access guard, Bundle entries and connectors all read the same parsed
+// Request and write through the same Engine, so that a path is routed one
+// way only and a conditional write means one thing.
 //
 // It knows nothing of Gin or net/http handlers; method names are the HTTP
-// verbs FHIR's REST API and Bundle.entry.request.method share.
+// verbs FHIR's REST API and Bundle.entry.request.method share, and the
+// status codes of Status are those FHIR records in Bundle responses too.
+// Headers, content negotiation and Prefer are the adapter's.
 package interaction
 
 import (
@@ -110,14 +115,14 @@ func Route(method, path string) (*Request, error) {
 	if len(segs) > 0 && !special(segs[0]) && segs[0] != "metadata" {
 		r.Type = segs[0]
 		if !fhirjson.IsType(r.Type) {
-			return nil, outcome.New(http.StatusNotFound, outcome.NotSupported,
+			return nil, outcome.New(outcome.Missing, outcome.NotSupported,
 				"%q is not a FHIR R4 resource type known to this server", r.Type)
 		}
 	}
 	if len(segs) > 1 && !special(segs[1]) {
 		r.ID = segs[1]
 		if !fhirjson.ValidID(r.ID) {
-			return nil, outcome.New(http.StatusBadRequest, outcome.Value,
+			return nil, outcome.New(outcome.Incorrect, outcome.Value,
 				"%q is not a valid resource id (%s)", r.ID, fhirjson.IDRule)
 		}
 	}
@@ -143,7 +148,7 @@ func (r *Request) only(want string, k Kind) error {
 		r.Kind = k
 		return nil
 	}
-	return &NotAllowedError{Allow: want, Outcome: outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported,
+	return &NotAllowedError{Allow: want, Outcome: outcome.New(outcome.NotAllowed, outcome.NotSupported,
 		"%s is not allowed here; use %s", r.Method, want)}
 }
 
@@ -226,11 +231,11 @@ func (r *Request) routeCompartment() error {
 	}
 	typ := r.Segments[2]
 	if !fhirjson.IsType(typ) {
-		return outcome.New(http.StatusNotFound, outcome.NotSupported,
+		return outcome.New(outcome.Missing, outcome.NotSupported,
 			"%q is not a FHIR R4 resource type known to this server", typ)
 	}
 	if r.Type != "Patient" {
-		return outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		return outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"compartment search is supported for the Patient compartment, not %s", r.Type)
 	}
 	r.CompartmentType, r.Compartment = r.Type, r.ID
@@ -288,11 +293,11 @@ func notRouted(method string, segs []string) *outcome.Error {
 	path := strings.Join(segs, "/")
 	switch {
 	case len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "$"):
-		return outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
+		return outcome.New(outcome.Unimplemented, outcome.NotSupported, "operation %s is not supported", segs[len(segs)-1])
 	case len(segs) >= 1 && len(segs) <= 2 && !strings.HasPrefix(segs[0], "_"):
-		return outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
+		return outcome.New(outcome.NotAllowed, outcome.NotSupported, "%s is not allowed on %s", method, path)
 	}
-	return outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", "/"+path)
+	return outcome.New(outcome.Missing, outcome.NotFound, "no FHIR interaction at %q", "/"+path)
 }
 
 func splitPath(p string) []string {

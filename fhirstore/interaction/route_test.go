@@ -2,7 +2,6 @@ package interaction
 
 import (
 	"errors"
-	"net/http"
 	"testing"
 
 	"hpsandbox/fhirstore/outcome"
@@ -66,26 +65,26 @@ func TestRoute_ChoosesTheInteractionFromMethodAndPath(t *testing.T) {
 func TestRoute_RefusesWhatNoInteractionServes(t *testing.T) {
 	tests := []struct {
 		method, path string
-		status       int
+		cat          outcome.Category
 		allow        string
 	}{
-		{"GET", "Patiënt", http.StatusNotFound, ""},
-		{"GET", "Patient/..", http.StatusBadRequest, ""},
-		{"GET", "Patient/a_b", http.StatusBadRequest, ""},
-		{"GET", "Patient/" + string(make([]byte, 70)), http.StatusBadRequest, ""},
-		{"DELETE", "metadata", http.StatusMethodNotAllowed, "GET"},
-		{"POST", "_history", http.StatusMethodNotAllowed, "GET"},
-		{"GET", "_search", http.StatusMethodNotAllowed, "POST"},
-		{"HEAD", "Patient", http.StatusMethodNotAllowed, ""},
-		{"POST", "Patient/p1", http.StatusMethodNotAllowed, ""},
-		{"PUT", "Patient/p1/_history", http.StatusMethodNotAllowed, "GET"},
-		{"GET", "Observation/o1/Patient", http.StatusBadRequest, ""},
-		{"GET", "Patient/p1/Nothing", http.StatusNotFound, ""},
-		{"POST", "Patient/p1/Observation", http.StatusMethodNotAllowed, "GET"},
-		{"GET", "Patient/p1/$frobnicate", http.StatusNotImplemented, ""},
-		{"POST", "Patient/p1/$everything", http.StatusMethodNotAllowed, "GET"},
-		{"GET", "Patient/$validate", http.StatusMethodNotAllowed, "POST"},
-		{"GET", "_foo/bar/baz/qux/quux", http.StatusNotFound, ""},
+		{"GET", "Patiënt", outcome.Missing, ""},
+		{"GET", "Patient/..", outcome.Incorrect, ""},
+		{"GET", "Patient/a_b", outcome.Incorrect, ""},
+		{"GET", "Patient/" + string(make([]byte, 70)), outcome.Incorrect, ""},
+		{"DELETE", "metadata", outcome.NotAllowed, "GET"},
+		{"POST", "_history", outcome.NotAllowed, "GET"},
+		{"GET", "_search", outcome.NotAllowed, "POST"},
+		{"HEAD", "Patient", outcome.NotAllowed, ""},
+		{"POST", "Patient/p1", outcome.NotAllowed, ""},
+		{"PUT", "Patient/p1/_history", outcome.NotAllowed, "GET"},
+		{"GET", "Observation/o1/Patient", outcome.Incorrect, ""},
+		{"GET", "Patient/p1/Nothing", outcome.Missing, ""},
+		{"POST", "Patient/p1/Observation", outcome.NotAllowed, "GET"},
+		{"GET", "Patient/p1/$frobnicate", outcome.Unimplemented, ""},
+		{"POST", "Patient/p1/$everything", outcome.NotAllowed, "GET"},
+		{"GET", "Patient/$validate", outcome.NotAllowed, "POST"},
+		{"GET", "_foo/bar/baz/qux/quux", outcome.Missing, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -94,8 +93,8 @@ func TestRoute_RefusesWhatNoInteractionServes(t *testing.T) {
 				t.Fatalf("Route(%s %q) = %+v, want an error", tt.method, tt.path, *got)
 			}
 			var oe *outcome.Error
-			if !errors.As(err, &oe) || oe.Status != tt.status {
-				t.Fatalf("Route(%s %q): %v, want status %d", tt.method, tt.path, err, tt.status)
+			if !errors.As(err, &oe) || oe.Category != tt.cat {
+				t.Fatalf("Route(%s %q): %v, want %s", tt.method, tt.path, err, tt.cat)
 			}
 			var na *NotAllowedError
 			if tt.allow != "" && (!errors.As(err, &na) || na.Allow != tt.allow) {

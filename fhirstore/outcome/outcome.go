@@ -1,18 +1,74 @@
-// Package outcome carries FHIR errors as values: each error knows its HTTP
-// status and its issues (severity, issue type code, diagnostics, element
+// Package outcome carries FHIR errors as values: each error knows its
+// category (what kind of failure it is: incorrect, not found, conflict,
+// fault, …) and its issues (severity, issue type code, diagnostics, element
 // path) and renders as one OperationOutcome resource.
 //
 // It is not a logger and does not decide policy: the packages that detect a
-// problem build the Error, and the gateway only renders it.
+// problem build the Error. Nor does it speak HTTP: the edge that answers
+// (sandbox/fhirapi for HTTP, a Bundle's response entries) maps the category
+// to a status code, in one place.
 package outcome
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 )
+
+// Category is the kind of failure an Error reports, as the party that
+// detects it knows it: the request is incorrect, the resource is missing,
+// the server is busy. The edge that answers maps it to a status code; the
+// set is closed and distinguishes every status the FHIR API answers.
+type Category string
+
+// The categories of failure.
+const (
+	// Incorrect: the request is malformed or breaks a rule of the API
+	// (HTTP 400).
+	Incorrect Category = "incorrect"
+	// Unauthenticated: the request carries no credentials or bad ones (401).
+	Unauthenticated Category = "unauthenticated"
+	// Denied: the credentials do not allow what is asked (403).
+	Denied Category = "forbidden"
+	// Missing: what the request addresses does not exist (404).
+	Missing Category = "not-found"
+	// NotAllowed: the address exists but does not take this method (405).
+	NotAllowed Category = "not-allowed"
+	// NotAcceptable: no representation the client accepts can be given
+	// (406).
+	NotAcceptable Category = "not-acceptable"
+	// Conflicting: the request conflicts with the current state, e.g. a
+	// resource that already exists (409).
+	Conflicting Category = "conflict"
+	// Gone: the resource existed and was deleted (410).
+	Gone Category = "gone"
+	// PreconditionFailed: a condition of the request does not hold: a
+	// stale If-Match version, criteria matching more than they may (412).
+	PreconditionFailed Category = "precondition-failed"
+	// TooLarge: the request body exceeds the limit (413).
+	TooLarge Category = "too-large"
+	// UnsupportedMedia: the request body is of a media type not taken
+	// (415).
+	UnsupportedMedia Category = "unsupported-media-type"
+	// Unprocessable: the request is well-formed but its content cannot be
+	// processed: a resource that breaks a rule, a patch that does not apply
+	// (422).
+	Unprocessable Category = "unprocessable"
+	// Throttled: the client sent too many requests (429).
+	Throttled Category = "throttled"
+	// Fault: the server failed (500).
+	Fault Category = "fault"
+	// Unimplemented: the server does not implement what is asked (501).
+	Unimplemented Category = "unimplemented"
+	// Busy: the server cannot do it now: a time budget ran out, it is
+	// overloaded (503).
+	Busy Category = "busy"
+)
+
+// Server reports whether the category blames the server rather than the
+// request (a 5xx in HTTP).
+func (c Category) Server() bool { return c == Fault || c == Unimplemented || c == Busy }
 
 // Severity is an OperationOutcome.issue.severity code.
 type Severity string
@@ -68,16 +124,16 @@ type Issue struct {
 	Expression []string `json:"expression,omitempty"`
 }
 
-// Error is a FHIR error: an HTTP status and the issues that explain it.
+// Error is a FHIR error: its category and the issues that explain it.
 type Error struct {
-	Status int
-	Issues []Issue
-	cause  error
+	Category Category
+	Issues   []Issue
+	cause    error
 }
 
 // New returns an Error with one issue of severity error.
-func New(status int, code Code, format string, args ...any) *Error {
-	return &Error{Status: status, Issues: []Issue{{
+func New(category Category, code Code, format string, args ...any) *Error {
+	return &Error{Category: category, Issues: []Issue{{
 		Severity:    ErrorLevel,
 		Code:        code,
 		Diagnostics: fmt.Sprintf(format, args...),
@@ -101,7 +157,8 @@ func (e *Error) Wrap(cause error) *Error {
 	return &c
 }
 
-// Error implements error with the diagnostics of every issue.
+// Error implements error with the category and the diagnostics of every
+// issue.
 func (e *Error) Error() string {
 	parts := make([]string, 0, len(e.Issues))
 	for _, is := range e.Issues {
@@ -111,25 +168,35 @@ func (e *Error) Error() string {
 		}
 		parts = append(parts, s)
 	}
-	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), strings.Join(parts, "; "))
+	return fmt.Sprintf("%s: %s", e.Category, strings.Join(parts, "; "))
 }
 
 // Unwrap returns the error that caused e, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// From returns err as an *Error; an error that is not one becomes a 500
+// From returns err as an *Error; an error that is not one becomes a Fault
 // with a generic diagnostic, so that internal details never reach a client.
 func From(err error) *Error {
 	var fe *Error
 	if errors.As(err, &fe) {
 		return fe
 	}
-	return New(http.StatusInternalServerError, Exception, "internal server error").Wrap(err)
+	return New(Fault, Exception, "internal server error").Wrap(err)
 }
 
 type resourceJSON struct {
 	ResourceType string  `json:"resourceType"`
 	Issue        []Issue `json:"issue"`
+}
+
+// CategoryOf returns the category of err: that of the *Error it wraps, or
+// Fault.
+func CategoryOf(err error) Category {
+	var fe *Error
+	if errors.As(err, &fe) && fe.Category != "" {
+		return fe.Category
+	}
+	return Fault
 }
 
 // JSON renders the issues as an OperationOutcome resource.

@@ -1,7 +1,6 @@
 package search
 
 import (
-	"net/http"
 	"slices"
 
 	"hpsandbox/fhirstore/outcome"
@@ -9,7 +8,7 @@ import (
 
 // Limits of one search. A real client stays far below them; beyond them a
 // search costs more than any answer is worth (and would run into the SQL
-// engine's own limits), so it is refused with a 400 that names the limit.
+// engine's own limits), so it is refused as incorrect, naming the limit.
 // Repeats of the same parameter, value, sort key or include are dropped
 // before counting.
 const (
@@ -29,9 +28,9 @@ const (
 	MaxIncludeDepth = 4
 )
 
-// tooCostly is the 400 of a search beyond one of the limits.
+// tooCostly is the error of a search beyond one of the limits.
 func tooCostly(param, format string, args ...any) *outcome.Error {
-	return outcome.New(http.StatusBadRequest, outcome.TooCostly, format, args...).At(param)
+	return outcome.New(outcome.Incorrect, outcome.TooCostly, format, args...).At(param)
 }
 
 // checkLimits refuses q when it goes beyond a limit.

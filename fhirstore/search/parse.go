@@ -1,7 +1,6 @@
 package search
 
 import (
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -77,7 +76,7 @@ func Parse(resourceType string, params url.Values, opts Options) (*Query, error)
 type parser struct{ opts Options }
 
 func badRequest(param, format string, args ...any) *outcome.Error {
-	return outcome.New(http.StatusBadRequest, outcome.Value, format, args...).At(param)
+	return outcome.New(outcome.Incorrect, outcome.Value, format, args...).At(param)
 }
 
 func (p *parser) types(q *Query, raw []string) error {
@@ -102,7 +101,7 @@ func (p *parser) types(q *Query, raw []string) error {
 func (p *parser) param(q *Query, key string, vals []string) error {
 	name, mod, _ := strings.Cut(key, ":")
 	if msg, ok := refused[name]; ok {
-		return outcome.New(http.StatusBadRequest, outcome.NotSupported, "%s", msg).At(key)
+		return outcome.New(outcome.Incorrect, outcome.NotSupported, "%s", msg).At(key)
 	}
 	if silent[key] {
 		return nil
@@ -273,7 +272,7 @@ func (p *parser) modifier(f *Filter, mod string) error {
 		}
 	}
 	if !ok {
-		return outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		return outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"modifier :%s is not supported on %s parameter %s", mod, f.Param.Type, f.Param.Code).At(f.Name)
 	}
 	f.Modifier = m

@@ -2,7 +2,6 @@ package search
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func TestParse_MalformedValues_Are400NamingTheParameter(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			_, err := parse(t, tt.typ, tt.query)
 			var oe *outcome.Error
-			if !errors.As(err, &oe) || oe.Status != http.StatusBadRequest {
+			if !errors.As(err, &oe) || oe.Category != outcome.Incorrect {
 				t.Fatalf("err %v, want a 400 outcome", err)
 			}
 			if len(oe.Issues[0].Expression) == 0 || oe.Issues[0].Expression[0] != tt.param {

@@ -4,7 +4,7 @@
 // _revinclude, _total, _summary, _elements).
 //
 // It checks every value against the parameter's type and reports a
-// malformed one as an *outcome.Error of status 400 naming the parameter.
+// malformed one as an *outcome.Error (outcome.Incorrect) naming the parameter.
 // Parameters it does not know are not errors: they are listed in
 // Query.Ignored, and the caller decides (the FHIR API reports them, or
 // refuses them under Prefer: handling=strict).

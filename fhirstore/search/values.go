@@ -2,7 +2,6 @@ package search
 
 import (
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +39,7 @@ func (p *parser) value(f *Filter, mod, s string) (Value, error) {
 	case searchparam.Composite:
 		err = p.composite(f, s, &v)
 	default:
-		err = outcome.New(http.StatusBadRequest, outcome.NotSupported, "%s parameters are not supported", f.Param.Type).At(f.Name)
+		err = outcome.New(outcome.Incorrect, outcome.NotSupported, "%s parameters are not supported", f.Param.Type).At(f.Name)
 	}
 	return v, err
 }

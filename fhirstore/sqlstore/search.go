@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +25,7 @@ var errBudget = errors.New("the search's time budget is spent")
 
 // Search implements fhirstore.Reader within the store's time budget of a
 // search: at the budget, the statement running is interrupted and the
-// search answers 503.
+// search fails as outcome.Busy (503 at the HTTP edge).
 func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (page *fhirstore.SearchPage, err error) {
 	err = t.withinBudget(ctx, func(ctx context.Context) error {
 		page, err = t.search(ctx, sandbox, sq)
@@ -36,7 +35,7 @@ func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 }
 
 // withinBudget runs fn with a context that ends at the search budget, and
-// turns the error of a search stopped there into a 503.
+// turns the error of a search stopped there into an outcome.Busy error.
 func (t *tx) withinBudget(ctx context.Context, fn func(context.Context) error) error {
 	budget := t.s.searchTimeout
 	if budget <= 0 {
@@ -46,7 +45,7 @@ func (t *tx) withinBudget(ctx context.Context, fn func(context.Context) error) e
 	defer cancel()
 	err := fn(ctx)
 	if err != nil && errors.Is(context.Cause(ctx), errBudget) {
-		return outcome.New(http.StatusServiceUnavailable, outcome.Timeout,
+		return outcome.New(outcome.Busy, outcome.Timeout,
 			"the search took longer than the server's time budget of %v and was stopped: "+
 				"narrow it with more selective parameters, or sort, count (_total) or include less", budget).Wrap(err)
 	}

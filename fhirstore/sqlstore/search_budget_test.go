@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
@@ -36,7 +35,7 @@ func TestSearch_PastTheBudget_IsInterruptedAndAnswers503(t *testing.T) {
 			select {
 			case err := <-done:
 				var oe *outcome.Error
-				if !errors.As(err, &oe) || oe.Status != http.StatusServiceUnavailable || oe.Issues[0].Code != outcome.Timeout {
+				if !errors.As(err, &oe) || oe.Category != outcome.Busy || oe.Issues[0].Code != outcome.Timeout {
 					t.Fatalf("got %v, want a 503 timeout", err)
 				}
 			case <-time.After(time.Minute):

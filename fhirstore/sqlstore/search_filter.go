@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"math"
-	"net/http"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ func (c *compiler) tooLarge() error {
 	if len(c.args) <= maxArgs {
 		return nil
 	}
-	return outcome.New(http.StatusBadRequest, outcome.TooCostly,
+	return outcome.New(outcome.Incorrect, outcome.TooCostly,
 		"the search needs %d SQL parameters; the store takes at most %d (maxArgs): use fewer values, parameters or _type", len(c.args), maxArgs)
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 
 	"hpsandbox/fhirstore/outcome"
@@ -55,7 +54,7 @@ func decodeCursor(s string, nkeys int) (*cursor, error) {
 	if s == "" {
 		return nil, nil
 	}
-	bad := outcome.New(http.StatusBadRequest, outcome.Value,
+	bad := outcome.New(outcome.Incorrect, outcome.Value,
 		"_cursor is not a paging cursor of this search; follow the bundle's links").At("_cursor")
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {

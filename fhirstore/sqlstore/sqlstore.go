@@ -46,7 +46,7 @@ type Options struct {
 	// NewID makes server-assigned ids; fhirstore.NewID when nil.
 	NewID func() string
 	// SearchTimeout is the time budget of one search: past it the search
-	// is stopped (its statement interrupted) and answers 503.
+	// is stopped (its statement interrupted) and fails as outcome.Busy.
 	// DefaultSearchTimeout when zero; a negative budget is none.
 	SearchTimeout time.Duration
 }

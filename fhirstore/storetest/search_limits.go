@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -128,7 +127,7 @@ func testSearchBeyondLimits(t *testing.T, s fhirstore.Store, c *Clock) {
 			}
 			_, err = search.Parse(tc.typ, v, search.Options{Base: searchBase})
 			var oe *outcome.Error
-			if !errors.As(err, &oe) || oe.Status != http.StatusBadRequest || oe.Issues[0].Code != outcome.TooCostly ||
+			if !errors.As(err, &oe) || oe.Category != outcome.Incorrect || oe.Issues[0].Code != outcome.TooCostly ||
 				!strings.Contains(oe.Issues[0].Diagnostics, tc.limit) {
 				t.Fatalf("%s: %v, want a 400 too-costly naming %s", tc.name, err, tc.limit)
 			}
@@ -146,7 +145,7 @@ func testSearchTooLargeForTheStore(t *testing.T, s fhirstore.Store, c *Clock) {
 	every := strings.Join(searchparam.ResourceTypes(), ",")
 	_, err := s.Search(context.Background(), sb, fhirstore.SearchQuery{Query: parseSearch(t, "", "_type="+every+"&"+tags)})
 	var oe *outcome.Error
-	if !errors.As(err, &oe) || oe.Status != http.StatusBadRequest || oe.Issues[0].Code != outcome.TooCostly ||
+	if !errors.As(err, &oe) || oe.Category != outcome.Incorrect || oe.Issues[0].Code != outcome.TooCostly ||
 		!strings.Contains(oe.Issues[0].Diagnostics, "maxArgs") {
 		t.Errorf("system search of every type with %d parameters: %v, want a 400 too-costly naming maxArgs", search.MaxParameters, err)
 	}

@@ -1,15 +1,16 @@
-// Package fhirapi serves the FHIR R4 REST API of one sandbox base over a
-// fhirstore.Store: routing of FHIR paths, content negotiation, the
-// interactions and their status codes and headers. It parses requests and
-// renders responses; what the interactions mean is fhirstore's.
+// Package fhirapi is the HTTP adapter of the FHIR R4 REST API of one
+// sandbox base: it routes a request (interaction.Route), reads its headers,
+// query and body, calls the store or the interaction engine, and renders
+// the answer with its status code and headers (ETag, Location,
+// Last-Modified, Prefer, content negotiation). What the interactions mean
+// is the engine's (fhirstore/interaction) and the store's; errors are
+// mapped to statuses in one place (Status).
 package fhirapi
 
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -43,9 +44,14 @@ type Config struct {
 	Security json.RawMessage
 }
 
+// DefaultConditionalDeleteMax is how many resources one conditional delete
+// may remove when Config sets nothing.
+const DefaultConditionalDeleteMax = interaction.DefaultConditionalDeleteMax
+
 // API serves the FHIR interactions.
 type API struct {
 	store   fhirstore.Store
+	engine  *interaction.Engine
 	cfg     Config
 	caps    *capabilities
 	exports *exports
@@ -59,7 +65,8 @@ func New(store fhirstore.Store, cfg Config) *API {
 	if cfg.ConditionalDeleteMax <= 0 {
 		cfg.ConditionalDeleteMax = DefaultConditionalDeleteMax
 	}
-	return &API{store: store, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg.ExportDir)}
+	engine := interaction.New(store, interaction.Config{ConditionalDeleteMax: cfg.ConditionalDeleteMax})
+	return &API{store: store, engine: engine, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg.ExportDir)}
 }
 
 // SandboxFunc names the sandbox a request addresses.
@@ -138,7 +145,7 @@ func (a *API) handler(in *interaction.Request) handler {
 		return a.operation(in)
 	}
 	return func(r *request, _ []string) {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
 	}
 }
 
@@ -174,37 +181,8 @@ func (a *API) baseURL(c *gin.Context) string {
 	return root + path
 }
 
-// storeError turns a store error into the FHIR error a client should see.
-func storeError(err error, typ, id string) error {
-	var gone *fhirstore.GoneError
-	switch {
-	case errors.Is(err, fhirstore.ErrNotFound):
-		return outcome.New(http.StatusNotFound, outcome.NotFound, "%s/%s is not known", typ, id).Wrap(err)
-	case errors.As(err, &gone):
-		return outcome.New(http.StatusGone, outcome.Deleted, "%s/%s was deleted (version %d)", typ, id, gone.Resource.Version).Wrap(err)
-	case errors.Is(err, fhirstore.ErrVersionConflict):
-		return outcome.New(http.StatusPreconditionFailed, outcome.Conflict,
-			"%s/%s: the version in If-Match is not the current version", typ, id).Wrap(err)
-	case errors.Is(err, fhirstore.ErrExists):
-		return outcome.New(http.StatusConflict, outcome.Duplicate, "%s/%s already exists", typ, id).Wrap(err)
-	}
-	return err
-}
-
 // setVersionHeaders sets ETag and Last-Modified of a version.
 func setVersionHeaders(c *gin.Context, v *fhirstore.Resource) {
 	c.Header("ETag", v.ETag())
 	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
-}
-
-// parseETag reads a version from W/"n", "n" or n.
-func parseETag(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "W/")
-	s = strings.Trim(s, `"`)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 1 {
-		return 0, fmt.Errorf("%q is not a version entity tag like W/\"3\"", s)
-	}
-	return v, nil
 }

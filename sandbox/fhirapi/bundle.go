@@ -11,13 +11,14 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
 // Page sizes of history and search.
 const (
-	defaultCount = 50
-	maxCount     = 1000
+	defaultCount = interaction.DefaultCount
+	maxCount     = interaction.MaxCount
 )
 
 type bundleJSON struct {
@@ -66,14 +67,14 @@ func paging(r *request) (count, offset int, err error) {
 	if s, ok := r.c.GetQuery("_count"); ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return 0, 0, outcome.New(http.StatusBadRequest, outcome.Value, "_count must be a non-negative integer, not %q", s).At("_count")
+			return 0, 0, outcome.New(outcome.Incorrect, outcome.Value, "_count must be a non-negative integer, not %q", s).At("_count")
 		}
 		count = min(n, maxCount)
 	}
 	if s, ok := r.c.GetQuery("_offset"); ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return 0, 0, outcome.New(http.StatusBadRequest, outcome.Value, "_offset must be a non-negative integer, not %q", s).At("_offset")
+			return 0, 0, outcome.New(outcome.Incorrect, outcome.Value, "_offset must be a non-negative integer, not %q", s).At("_offset")
 		}
 		offset = n
 	}
@@ -137,8 +138,8 @@ func (a *API) history(r *request, segs []string) {
 	q := fhirstore.HistoryQuery{Type: r.typ, ID: r.id, Count: count, Offset: offset}
 	keep := url.Values{}
 	if s, ok := r.c.GetQuery("_since"); ok {
-		if q.Since, err = parseInstant(s); err != nil {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_since: %v", err).At("_since"))
+		if q.Since, err = interaction.ParseInstant(s); err != nil {
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_since: %v", err).At("_since"))
 			return
 		}
 		keep.Set("_since", s)
@@ -147,14 +148,14 @@ func (a *API) history(r *request, segs []string) {
 	// writes after the first page do not shift the pages after it; the
 	// store chooses it on the first page.
 	if s, ok := r.c.GetQuery("_snapshot"); ok {
-		if q.Before, err = parseInstant(s); err != nil {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_snapshot: %v", err).At("_snapshot"))
+		if q.Before, err = interaction.ParseInstant(s); err != nil {
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_snapshot: %v", err).At("_snapshot"))
 			return
 		}
 	}
 	page, err := a.store.History(r.c.Request.Context(), r.sandbox, q)
 	if err != nil {
-		writeError(r.c, storeError(err, r.typ, r.id))
+		writeError(r.c, interaction.StoreError(err, r.typ, r.id))
 		return
 	}
 	keep.Set("_snapshot", fhirjson.FormatInstant(page.Snapshot))
@@ -186,14 +187,4 @@ func (a *API) history(r *request, segs []string) {
 		b.Entry = append(b.Entry, e)
 	}
 	writeBundle(r, b)
-}
-
-// parseInstant reads a FHIR instant or dateTime with a time zone.
-func parseInstant(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an instant like 2026-01-02T10:00:00Z", s)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,13 +12,14 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
 func (a *API) read(r *request, _ []string) {
 	v, err := a.store.Read(r.c.Request.Context(), r.sandbox, r.typ, r.id)
 	if err != nil {
-		writeError(r.c, storeError(err, r.typ, r.id))
+		writeError(r.c, interaction.StoreError(err, r.typ, r.id))
 		return
 	}
 	if notModified(r, v) {
@@ -38,7 +40,7 @@ func notModified(r *request, v *fhirstore.Resource) bool {
 			if tag == "*" {
 				return true
 			}
-			if n, err := parseETag(tag); err == nil && n == v.Version {
+			if n, err := interaction.ParseETag(tag); err == nil && n == v.Version {
 				return true
 			}
 		}
@@ -55,41 +57,23 @@ func notModified(r *request, v *fhirstore.Resource) bool {
 func (a *API) vread(r *request, segs []string) {
 	ver, err := strconv.ParseInt(segs[3], 10, 64)
 	if err != nil || ver < 1 {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "%q is not a version id", segs[3]))
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "%q is not a version id", segs[3]))
 		return
 	}
 	v, err := a.store.VRead(r.c.Request.Context(), r.sandbox, r.typ, r.id, ver)
 	if err != nil {
 		if errors.Is(err, fhirstore.ErrNotFound) {
-			err = outcome.New(http.StatusNotFound, outcome.NotFound, "%s/%s has no version %d", r.typ, r.id, ver).Wrap(err)
+			err = outcome.New(outcome.Missing, outcome.NotFound, "%s/%s has no version %d", r.typ, r.id, ver).Wrap(err)
 		}
 		writeError(r.c, err)
 		return
 	}
 	setVersionHeaders(r.c, v)
 	if v.Deleted() {
-		writeError(r.c, outcome.New(http.StatusGone, outcome.Deleted, "version %d of %s/%s records its deletion", ver, r.typ, r.id))
+		writeError(r.c, outcome.New(outcome.Gone, outcome.Deleted, "version %d of %s/%s records its deletion", ver, r.typ, r.id))
 		return
 	}
 	writeBody(r.c, http.StatusOK, v.Body)
-}
-
-// body reads and validates the request's resource, refusing bodies over
-// the limit, of the wrong media type, or of another type than the URL's.
-func (a *API) body(r *request) (*fhirjson.Resource, error) {
-	data, err := a.readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	res, err := fhirjson.Parse(data)
-	if err != nil {
-		return nil, err
-	}
-	if res.Type != r.typ {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"resource type %s in the body does not match %s in the URL", res.Type, r.typ).At("resourceType")
-	}
-	return res, nil
 }
 
 // readBody reads a non-empty JSON request body within the size limit,
@@ -98,7 +82,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 	if err := checkContentType(r.c); err != nil {
 		return nil, err
 	}
-	tooLarge := outcome.New(http.StatusRequestEntityTooLarge, outcome.TooLong,
+	tooLarge := outcome.New(outcome.TooLarge, outcome.TooLong,
 		"request body is larger than the limit of %d bytes", a.cfg.MaxBodyBytes)
 	if r.c.Request.ContentLength > a.cfg.MaxBodyBytes {
 		return nil, tooLarge
@@ -109,7 +93,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, tooLarge
 		}
-		return nil, outcome.New(http.StatusBadRequest, outcome.Structure, "reading request body: %v", err)
+		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "reading request body: %v", err)
 	}
 	// A byte-order mark is not JSON, but some tools write one; other
 	// servers ignore it, and so does every body this API reads.
@@ -119,83 +103,88 @@ func (a *API) readBody(r *request) ([]byte, error) {
 		if want == "" {
 			want = "Bundle"
 		}
-		return nil, outcome.New(http.StatusBadRequest, outcome.Required, "request body is empty; send %s resource", outcome.Article(want))
+		return nil, outcome.New(outcome.Incorrect, outcome.Required, "request body is empty; send %s resource", outcome.Article(want))
 	}
 	return data, nil
 }
 
+// write performs w (of the routed sandbox, base, type and id) with the
+// request's If-Match, and answers as Prefer asks; verb says what happened
+// to a resource that was not created.
+func (a *API) write(r *request, w *interaction.Write, verb string) {
+	w.Sandbox, w.Base, w.Type, w.ID = r.sandbox, r.base, r.typ, r.id
+	if w.Kind == interaction.Update || w.Kind == interaction.ConditionalUpdate || w.Kind == interaction.Patch {
+		v, err := interaction.ParseIfMatch(r.c.GetHeader("If-Match"))
+		if err != nil {
+			writeError(r.c, err)
+			return
+		}
+		w.IfMatch = v
+	}
+	res, err := a.engine.Write(r.c.Request.Context(), w)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	switch {
+	case res.Created:
+		a.written(r, res.Resource, http.StatusCreated, "created")
+	case res.Existing:
+		a.written(r, res.Resource, http.StatusOK, "already exists (If-None-Exist) at")
+	default:
+		a.written(r, res.Resource, http.StatusOK, verb)
+	}
+}
+
+// writeResource reads the request's body (a resource or a patch) and
+// performs w with it.
+func (a *API) writeResource(r *request, w *interaction.Write, verb string) {
+	data, err := a.readBody(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	w.Body = data
+	a.write(r, w, verb)
+}
+
+// create serves POST [type], conditional with If-None-Exist: the resource
+// is created only when the criteria match nothing; one match is answered
+// with 200 and that resource, several with 412.
 func (a *API) create(r *request, _ []string) {
-	res, err := a.body(r)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	if criteria := r.c.GetHeader("If-None-Exist"); criteria != "" {
-		a.conditionalCreate(r, res, criteria)
-		return
-	}
-	// The specification says a server ignores an id in a create's body.
-	v, err := a.store.Create(r.c.Request.Context(), r.sandbox, res, "")
-	if err != nil {
-		writeError(r.c, storeError(err, r.typ, ""))
-		return
-	}
-	a.written(r, v, http.StatusCreated, "created")
+	a.writeResource(r, &interaction.Write{Kind: interaction.Create, IfNoneExist: r.c.GetHeader("If-None-Exist")}, "created")
 }
 
+// update serves PUT [type]/[id].
 func (a *API) update(r *request, _ []string) {
-	res, err := a.body(r)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	if err := checkUpdateID(r.typ, r.id, res); err != nil {
-		writeError(r.c, err)
-		return
-	}
-	opts, err := updateOptions(r.c.GetHeader("If-Match"))
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	v, created, err := a.store.Update(r.c.Request.Context(), r.sandbox, res, opts)
-	if err != nil {
-		writeError(r.c, storeError(err, r.typ, r.id))
-		return
-	}
-	if created {
-		a.written(r, v, http.StatusCreated, "created")
-		return
-	}
-	a.written(r, v, http.StatusOK, "updated")
+	a.writeResource(r, &interaction.Write{Kind: interaction.Update}, "updated")
 }
 
-// checkUpdateID enforces the specification's rule for update: the body
-// carries the id of the URL.
-func checkUpdateID(typ, id string, res *fhirjson.Resource) error {
-	if res.ID == "" {
-		return outcome.New(http.StatusBadRequest, outcome.Required,
-			"the body of an update must carry id %q", id).At(typ + ".id")
-	}
-	if res.ID != id {
-		return outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"id %q in the body does not match id %q in the URL", res.ID, id).At(typ + ".id")
-	}
-	return nil
+// conditionalUpdate serves PUT [type]?criteria: no match creates the
+// resource (under its body id, or a new one), one match updates it, several
+// are refused with 412.
+func (a *API) conditionalUpdate(r *request, _ []string) {
+	a.writeResource(r, &interaction.Write{Kind: interaction.ConditionalUpdate, Criteria: r.c.Request.URL.RawQuery}, "updated")
 }
 
-// updateOptions reads an If-Match value.
-func updateOptions(ifMatch string) (fhirstore.UpdateOptions, error) {
-	var opts fhirstore.UpdateOptions
-	if ifMatch == "" {
-		return opts, nil
+// patch serves PATCH [type]/[id] with a JSON Patch document
+// (application/json-patch+json) or a FHIRPath Patch Parameters resource
+// (application/fhir+json); a patch that leaves the resource invalid is
+// refused with 422.
+func (a *API) patch(r *request, _ []string) {
+	w := &interaction.Write{Kind: interaction.Patch}
+	switch mt, _, _ := mime.ParseMediaType(r.c.GetHeader("Content-Type")); mt {
+	case "application/json-patch+json":
+		w.Patch = interaction.JSONPatch
+	case "application/fhir+json", "application/json", "":
+		w.Patch = interaction.FHIRPathPatch
+	default:
+		writeError(r.c, outcome.New(outcome.UnsupportedMedia, outcome.NotSupported,
+			"PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch), not %q", r.c.GetHeader("Content-Type")))
+		return
 	}
-	v, err := parseETag(ifMatch)
-	if err != nil {
-		return opts, outcome.New(http.StatusBadRequest, outcome.Value, "If-Match: %v", err)
-	}
-	opts.IfMatch = v
-	return opts, nil
+	r.c.Request.Header.Set("Content-Type", "application/json") // for readBody's check
+	a.writeResource(r, w, "patched")
 }
 
 // written answers a successful create or update as Prefer asks.
@@ -217,17 +206,37 @@ func (a *API) written(r *request, v *fhirstore.Resource, status int, verb string
 	}
 }
 
+// delete serves DELETE [type]/[id].
 func (a *API) delete(r *request, _ []string) {
-	v, err := a.store.Delete(r.c.Request.Context(), r.sandbox, r.typ, r.id)
+	res, err := a.engine.Write(r.c.Request.Context(), &interaction.Write{Kind: interaction.Delete,
+		Sandbox: r.sandbox, Base: r.base, Type: r.typ, ID: r.id})
 	if err != nil {
-		writeError(r.c, storeError(err, r.typ, r.id))
+		writeError(r.c, err)
 		return
 	}
 	msg := fmt.Sprintf("%s/%s did not exist or was already deleted", r.typ, r.id)
-	if v != nil {
+	if v := res.Resource; v != nil {
 		r.c.Header("ETag", v.ETag())
 		msg = fmt.Sprintf("%s/%s deleted as version %d", r.typ, r.id, v.Version)
 	}
+	a.deleted(r, msg)
+}
+
+// conditionalDelete serves DELETE [type]?criteria, removing the matches,
+// at most Config.ConditionalDeleteMax of them (412 beyond).
+func (a *API) conditionalDelete(r *request, _ []string) {
+	res, err := a.engine.Write(r.c.Request.Context(), &interaction.Write{Kind: interaction.ConditionalDelete,
+		Sandbox: r.sandbox, Base: r.base, Type: r.typ, Criteria: r.c.Request.URL.RawQuery})
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	a.deleted(r, fmt.Sprintf("%d %s resource(s) deleted", res.Deleted, r.typ))
+}
+
+// deleted answers a delete: 204, or 200 with an OperationOutcome saying
+// msg when Prefer asks for one.
+func (a *API) deleted(r *request, msg string) {
 	if preferReturn(r.c) == returnOutcome {
 		writeBody(r.c, http.StatusOK, outcome.JSON([]outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational, Diagnostics: msg}}))
 		return

@@ -15,6 +15,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/bulkexport"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -56,7 +57,7 @@ func (a *API) Close() error {
 // [base]/Group/[id]/$export.
 func (a *API) exportKickOff(r *request, segs []string) {
 	if !preferAsync(r) {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Required,
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.Required,
 			"$export runs asynchronously: send Prefer: respond-async"))
 		return
 	}
@@ -69,7 +70,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 	case len(segs) == 3 && segs[0] == "Group":
 		req.Level, req.Group = bulkexport.Group, segs[1]
 	default:
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotSupported, "$export is served at [base], [base]/Patient and [base]/Group/[id]"))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotSupported, "$export is served at [base], [base]/Patient and [base]/Group/[id]"))
 		return
 	}
 	q := r.c.Request.URL.Query()
@@ -77,20 +78,20 @@ func (a *API) exportKickOff(r *request, segs []string) {
 		switch k {
 		case "_outputFormat", "_type", "_since":
 		default:
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported, "$export parameter %s is not supported", k).At(k))
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.NotSupported, "$export parameter %s is not supported", k).At(k))
 			return
 		}
 	}
 	switch f := q.Get("_outputFormat"); f {
 	case "", "application/fhir+ndjson", "application/ndjson", "ndjson":
 	default:
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported, "_outputFormat %q: only application/fhir+ndjson", f).At("_outputFormat"))
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.NotSupported, "_outputFormat %q: only application/fhir+ndjson", f).At("_outputFormat"))
 		return
 	}
 	if s := q.Get("_since"); s != "" {
-		t, err := parseInstant(s)
+		t, err := interaction.ParseInstant(s)
 		if err != nil {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_since: %v", err).At("_since"))
+			writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_since: %v", err).At("_since"))
 			return
 		}
 		req.Since = t
@@ -98,7 +99,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 	if s := q.Get("_type"); s != "" {
 		for _, t := range strings.Split(s, ",") {
 			if t = strings.TrimSpace(t); !fhirjson.IsType(t) {
-				writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "_type: %q is not a resource type", t).At("_type"))
+				writeError(r.c, outcome.New(outcome.Incorrect, outcome.Value, "_type: %q is not a resource type", t).At("_type"))
 				return
 			}
 			req.Types = append(req.Types, strings.TrimSpace(t))
@@ -106,7 +107,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 	}
 	if req.Level == bulkexport.Group {
 		if _, err := a.store.Read(r.c.Request.Context(), r.sandbox, "Group", req.Group); err != nil {
-			writeError(r.c, storeError(err, "Group", req.Group))
+			writeError(r.c, interaction.StoreError(err, "Group", req.Group))
 			return
 		}
 	}
@@ -197,7 +198,7 @@ type manifestOutput struct {
 func (a *API) exportStatus(r *request, segs []string) {
 	job := a.exports.job(r.sandbox, segs[1])
 	if job == nil {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotFound, "no export job %q", segs[1]))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no export job %q", segs[1]))
 		return
 	}
 	if r.c.Request.Method == http.MethodDelete {
@@ -219,7 +220,7 @@ func (a *API) exportStatus(r *request, segs []string) {
 		r.c.Header("Retry-After", "1")
 		r.c.Status(http.StatusAccepted)
 	case err != nil:
-		writeError(r.c, outcome.New(http.StatusInternalServerError, outcome.Exception, "export failed: %v", err))
+		writeError(r.c, outcome.New(outcome.Fault, outcome.Exception, "export failed: %v", err))
 	default:
 		m := manifestJSON{TransactionTime: fhirjson.FormatInstant(res.TransactionTime), Request: job.request,
 			RequiresAccessToken: false, Output: []manifestOutput{}, Error: []manifestOutput{}}
@@ -237,12 +238,12 @@ func (a *API) exportFile(r *request, segs []string) {
 	job := a.exports.job(r.sandbox, segs[1])
 	name := segs[2]
 	if job == nil || !strings.HasSuffix(name, ".ndjson") || !fhirjson.IsType(strings.TrimSuffix(name, ".ndjson")) {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotFound, "no such export file"))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no such export file"))
 		return
 	}
 	f, err := os.Open(filepath.Join(a.exports.jobDir(job.id), name))
 	if errors.Is(err, os.ErrNotExist) {
-		writeError(r.c, outcome.New(http.StatusNotFound, outcome.NotFound, "no such export file"))
+		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no such export file"))
 		return
 	}
 	if err != nil {

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -34,7 +34,7 @@ func checkFormat(c *gin.Context) *outcome.Error {
 		if jsonTypes[mt] && mt != "*/*" && mt != "application/*" {
 			return nil
 		}
-		return outcome.New(http.StatusNotAcceptable, outcome.NotSupported,
+		return outcome.New(outcome.NotAcceptable, outcome.NotSupported,
 			"_format %q is not supported; this server speaks JSON only (_format=json)", f).At("_format")
 	}
 	accept := c.GetHeader("Accept")
@@ -53,7 +53,7 @@ func checkFormat(c *gin.Context) *outcome.Error {
 			return nil
 		}
 	}
-	return outcome.New(http.StatusNotAcceptable, outcome.NotSupported,
+	return outcome.New(outcome.NotAcceptable, outcome.NotSupported,
 		"Accept %q names no representation this server produces; it speaks application/fhir+json only", accept)
 }
 
@@ -68,7 +68,7 @@ func checkContentType(c *gin.Context) *outcome.Error {
 	if err == nil && jsonTypes[mt] && mt != "*/*" && mt != "application/*" && mt != "json" {
 		return nil
 	}
-	return outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
+	return outcome.New(outcome.UnsupportedMedia, outcome.NotSupported,
 		"Content-Type %q is not supported; send application/fhir+json", ct)
 }
 
@@ -121,12 +121,20 @@ func writeBody(c *gin.Context, status int, body []byte) {
 	c.Data(status, ContentType, body)
 }
 
+// Status returns the HTTP status code that answers err, by its
+// outcome.Category: the one mapping of errors to statuses, shared by
+// everything that answers with an OperationOutcome (this API, the gateway's
+// middleware and access guard, the portal) and by Bundle responses
+// (interaction.Status).
+func Status(err error) int { return interaction.Status(err) }
+
 // writeError renders err as an OperationOutcome with its status.
 func writeError(c *gin.Context, err error) {
 	oe := outcome.From(err)
-	if oe.Status >= 500 {
+	status := Status(oe)
+	if status >= 500 {
 		_ = c.Error(err) // the logging middleware reports the cause
 	}
 	c.Header("Cache-Control", "no-store")
-	writeBody(c, oe.Status, oe.JSON())
+	writeBody(c, status, oe.JSON())
 }

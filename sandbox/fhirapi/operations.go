@@ -1,12 +1,8 @@
 package fhirapi
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 
-	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 )
@@ -20,18 +16,36 @@ func (a *API) operation(in *interaction.Request) handler {
 		return a.exportFile
 	case "$export":
 		return a.exportKickOff
-	case "$meta":
-		return a.metaRead
-	case "$meta-add", "$meta-delete":
-		return a.metaChange
+	case "$meta", "$meta-add", "$meta-delete":
+		return a.meta
 	case "$everything":
 		return a.everything
 	case "$validate":
 		return a.validate
 	}
 	return func(r *request, _ []string) {
-		writeError(r.c, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "operation %s is not supported", in.Operation))
+		writeError(r.c, outcome.New(outcome.Unimplemented, outcome.NotSupported, "operation %s is not supported", in.Operation))
 	}
+}
+
+// meta serves [type]/[id](/_history/[vid])/$meta, $meta-add and
+// $meta-delete (interaction.Engine.Meta).
+func (a *API) meta(r *request, _ []string) {
+	req := &interaction.MetaRequest{Sandbox: r.sandbox, Type: r.typ, ID: r.id, Version: r.in.Version, Operation: r.in.Operation}
+	if req.Operation != "$meta" {
+		data, err := a.readBody(r)
+		if err != nil {
+			writeError(r.c, err)
+			return
+		}
+		req.Body = data
+	}
+	out, err := a.engine.Meta(r.c.Request.Context(), req)
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
+	writeBody(r.c, http.StatusOK, out)
 }
 
 // validate serves [type]/$validate and [type]/[id]/$validate: the body, a
@@ -45,104 +59,27 @@ func (a *API) validate(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
-	mode := r.c.Query("mode")
-	data, paramMode, err := unwrapValidateParameters(data, r.typ)
+	issues, err := a.engine.Validate(r.c.Request.Context(), &interaction.ValidateRequest{
+		Sandbox: r.sandbox, Type: r.typ, ID: r.id, Body: data, Mode: r.c.Query("mode")})
 	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	if paramMode != "" {
-		mode = paramMode
-	}
-	switch mode {
-	case "", "create", "update", "delete":
-	default:
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Value, "mode %q is not create, update or delete", mode).At("mode"))
-		return
-	}
-	if mode == "delete" {
-		if r.id == "" {
-			writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Required, "mode=delete validates [type]/[id]/$validate"))
-			return
-		}
-		if _, err := a.store.Read(r.c.Request.Context(), r.sandbox, r.typ, r.id); err != nil {
-			writeError(r.c, storeError(err, r.typ, r.id))
-			return
-		}
-		writeValidation(r, nil, fmt.Sprintf("%s/%s may be deleted", r.typ, r.id))
-		return
-	}
-	res, err := fhirjson.Parse(data)
-	if err == nil && res.Type != r.typ {
-		err = outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"resource type %s does not match %s in the URL", res.Type, r.typ).At("resourceType")
-	}
-	if err == nil && (mode == "update" || r.id != "") {
-		id := r.id
-		if id == "" {
-			id = res.ID
-		}
-		err = checkUpdateID(r.typ, id, res)
-	}
-	if err != nil {
-		oe := outcome.From(err)
-		if oe.Status >= 500 {
-			writeError(r.c, err)
-			return
-		}
-		writeValidation(r, oe.Issues, "")
-		return
-	}
-	writeValidation(r, nil, fmt.Sprintf("%s is valid FHIR R4", r.typ))
-}
-
-func writeValidation(r *request, issues []outcome.Issue, ok string) {
-	if len(issues) == 0 {
-		issues = []outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational, Diagnostics: ok}}
-	}
 	writeBody(r.c, http.StatusOK, outcome.JSON(issues))
 }
 
-// unwrapValidateParameters returns the resource of a Parameters body (and
-// its mode), or the body itself when it is not a Parameters. At
-// Parameters/$validate, a Parameters whose parameters are not all inputs
-// of $validate (resource, mode, profile) is the resource to validate:
-// the specification asks for it to be wrapped, but a Parameters of some
-// other operation cannot be mistaken for $validate's own.
-func unwrapValidateParameters(data []byte, typ string) ([]byte, string, error) {
-	var head struct {
-		ResourceType string `json:"resourceType"`
-		Parameter    []struct {
-			Name      string          `json:"name"`
-			Resource  json.RawMessage `json:"resource"`
-			ValueCode string          `json:"valueCode"`
-		} `json:"parameter"`
+// bundle serves POST [base] with a transaction or batch Bundle.
+func (a *API) bundle(r *request, _ []string) {
+	data, err := a.readBody(r)
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
-	if err := json.Unmarshal(data, &head); err != nil || head.ResourceType != "Parameters" {
-		return data, "", nil
+	out, err := a.engine.Bundle(r.c.Request.Context(), &interaction.BundleRequest{Sandbox: r.sandbox, Base: r.base, Body: data,
+		Representation: r.c.GetHeader("Prefer") != "" && preferReturn(r.c) == returnRepresentation})
+	if err != nil {
+		writeError(r.c, err)
+		return
 	}
-	if typ == "Parameters" {
-		for _, p := range head.Parameter {
-			switch strings.TrimSpace(p.Name) {
-			case "resource", "mode", "profile":
-			default:
-				return data, "", nil
-			}
-		}
-	}
-	var res json.RawMessage
-	var mode string
-	for _, p := range head.Parameter {
-		switch strings.TrimSpace(p.Name) {
-		case "resource":
-			res = p.Resource
-		case "mode":
-			mode = p.ValueCode
-		}
-	}
-	if res == nil && mode != "delete" {
-		return nil, "", outcome.New(http.StatusBadRequest, outcome.Required,
-			"a Parameters body of $validate needs a parameter named resource").At("Parameters.parameter")
-	}
-	return res, mode, nil
+	writeBody(r.c, http.StatusOK, out)
 }

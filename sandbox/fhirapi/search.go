@@ -40,13 +40,13 @@ func (a *API) searchParams(r *request) (url.Values, error) {
 	}
 	if ct := r.c.GetHeader("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, outcome.New(http.StatusUnsupportedMediaType, outcome.NotSupported,
+			return nil, outcome.New(outcome.UnsupportedMedia, outcome.NotSupported,
 				"POST _search takes application/x-www-form-urlencoded, not %q", ct)
 		}
 	}
 	r.c.Request.Body = http.MaxBytesReader(r.c.Writer, r.c.Request.Body, a.cfg.MaxBodyBytes)
 	if err := r.c.Request.ParseForm(); err != nil {
-		return nil, outcome.New(http.StatusBadRequest, outcome.Invalid, "the form body cannot be read: %v", err)
+		return nil, outcome.New(outcome.Incorrect, outcome.Invalid, "the form body cannot be read: %v", err)
 	}
 	for k, vs := range r.c.Request.PostForm {
 		params[k] = append(params[k], vs...)
@@ -66,7 +66,7 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 		return
 	}
 	if len(q.Ignored) > 0 && preferStrict(r.c) {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.NotSupported,
+		writeError(r.c, outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"search parameters %v are not supported (Prefer: handling=strict)", q.Ignored).At(q.Ignored...))
 		return
 	}

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"hpsandbox/sandbox/fhirapi"
 )
 
 type bundleResponse struct {
@@ -76,65 +74,6 @@ func TestTransaction_ResolvesFullURLsRewritesReferencesAndOrders(t *testing.T) {
 	mustDo(t, e, call{method: "GET", path: "/fhir/Patient/old"}, http.StatusGone)
 }
 
-func TestTransaction_FailingEntryRollsBackEverythingAndIsNamed(t *testing.T) {
-	tests := []struct {
-		name       string
-		bad        string
-		status     int
-		expression string
-	}{
-		{"invalid resource", `{"resource":{"resourceType":"Patient","id":"x","birthDate":"soon"},"request":{"method":"PUT","url":"Patient/x"}}`, 400, "Bundle.entry[2].resource.Patient.birthDate"},
-		{"missing required", `{"resource":{"resourceType":"Observation","code":{"text":"x"}},"request":{"method":"POST","url":"Observation"}}`, 422, "Bundle.entry[2].resource.Observation.status"},
-		{"stale If-Match", `{"resource":{"resourceType":"Patient","id":"p2"},"request":{"method":"PUT","url":"Patient/p2","ifMatch":"W/\"9\""}}`, 412, "Bundle.entry[2]"},
-		{"read of unknown", `{"request":{"method":"GET","url":"Patient/nobody"}}`, 404, "Bundle.entry[2]"},
-		{"dangling urn:uuid", `{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-00000000dead"}},"request":{"method":"POST","url":"Observation"}}`, 400, "Bundle.entry[2]"},
-		{"same resource twice", `{"request":{"method":"DELETE","url":"Patient/p1"}}`, 400, "Bundle.entry[2]"},
-		{"no request", `{"resource":` + patientP1 + `}`, 400, "Bundle.entry[2]"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e, _ := newEngine(t)
-			mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/p1", body: patientP1}, http.StatusCreated)
-			body := `{"resourceType":"Bundle","type":"transaction","entry":[
-			 {"fullUrl":"urn:uuid:9a3c1c7e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","name":[{"family":"New"}]},"request":{"method":"POST","url":"Patient"}},
-			 {"resource":` + strings.Replace(patientP1, "Nordmann", "Changed", 1) + `,"request":{"method":"PUT","url":"Patient/p1"}},
-			 ` + tt.bad + `]}`
-			rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
-			if rec.Code != tt.status {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
-			}
-			var oo struct {
-				ResourceType string
-				Issue        []struct {
-					Diagnostics string
-					Expression  []string
-				}
-			}
-			decode(t, rec, &oo)
-			if oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 || len(oo.Issue[0].Expression) == 0 ||
-				oo.Issue[0].Expression[0] != tt.expression || !strings.Contains(oo.Issue[0].Diagnostics, "Bundle.entry[2]") {
-				t.Errorf("outcome does not name the entry: %s", rec.Body)
-			}
-			// Nothing of the transaction remains.
-			var p struct{ Name []struct{ Family string } }
-			decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient/p1"}, http.StatusOK), &p)
-			if p.Name[0].Family != "Nordmann" {
-				t.Errorf("p1 changed by a rolled-back transaction")
-			}
-			var list struct{ Total int }
-			decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient"}, http.StatusOK), &list)
-			if list.Total != 1 {
-				t.Errorf("%d patients after rollback, want 1", list.Total)
-			}
-			var hist struct{ Total int }
-			decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/_history"}, http.StatusOK), &hist)
-			if hist.Total != 1 {
-				t.Errorf("history holds %d versions after rollback, want 1", hist.Total)
-			}
-		})
-	}
-}
-
 func TestBatch_EntriesSucceedOrFailIndependently(t *testing.T) {
 	e, _ := newEngine(t)
 	body := `{"resourceType":"Bundle","type":"batch","entry":[
@@ -187,129 +126,6 @@ func TestBundleEndpoint_RefusesOtherBundlesAndResources(t *testing.T) {
 				t.Errorf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
 		})
-	}
-}
-
-// The Bundle around the entries is validated while the entries are; its
-// error is the answer, before any entry's, and nothing is written.
-func TestBundleEndpoint_BundleErrorComesBeforeEntryErrors(t *testing.T) {
-	e, _ := newEngine(t)
-	for name, body := range map[string]string{
-		"transaction, entry without request": `{"resourceType":"Bundle","type":"transaction","foo":1,"entry":[
-			{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"}}]}`,
-		"transaction, dangling urn:uuid": `{"resourceType":"Bundle","type":"transaction","foo":1,"entry":[
-			{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-00000000dead"}},"request":{"method":"POST","url":"Observation"}}]}`,
-		"transaction, invalid resource": `{"resourceType":"Bundle","type":"transaction","foo":1,"entry":[
-			{"resource":{"resourceType":"Patient","birthDate":"soon"},"request":{"method":"POST","url":"Patient"}}]}`,
-		"batch, valid entry": `{"resourceType":"Bundle","type":"batch","foo":1,"entry":[
-			{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}]}`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
-			var oo struct {
-				ResourceType string
-				Issue        []struct{ Expression []string }
-			}
-			decode(t, rec, &oo)
-			if rec.Code != http.StatusBadRequest || oo.ResourceType != "OperationOutcome" ||
-				len(oo.Issue) != 1 || len(oo.Issue[0].Expression) != 1 || oo.Issue[0].Expression[0] != "Bundle.foo" {
-				t.Errorf("status %d: %s, want 400 naming Bundle.foo", rec.Code, rec.Body)
-			}
-		})
-	}
-	var list struct{ Total int }
-	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient"}, http.StatusOK), &list)
-	if list.Total != 0 {
-		t.Errorf("%d patients written by refused bundles", list.Total)
-	}
-}
-
-// Alone, a transaction writes its entries as they are validated; beside
-// another it validates them all before it takes the writer. The outcome is
-// the same.
-func TestTransaction_BesideAnotherTransaction_SameOutcomes(t *testing.T) {
-	defer fhirapi.BesideAnotherTransaction()()
-	t.Run("resolves, rewrites and orders", TestTransaction_ResolvesFullURLsRewritesReferencesAndOrders)
-	t.Run("failing entry rolls back", TestTransaction_FailingEntryRollsBackEverythingAndIsNamed)
-	t.Run("Bundle error first", TestBundleEndpoint_BundleErrorComesBeforeEntryErrors)
-	t.Run("invalid entry first", TestTransaction_InvalidEntryComesBeforeWhatTheStoreFinds)
-	t.Run("conditional entries", TestTransaction_ConditionalEntriesAndReferences)
-	t.Run("conditional references", TestTransaction_AmbiguousOrMissingConditionalReferenceFailsWhole)
-}
-
-// An invalid resource is the answer even when the transaction would fail
-// in the store anyway (here: a conditional create matching two resources,
-// which is found first).
-func TestTransaction_InvalidEntryComesBeforeWhatTheStoreFinds(t *testing.T) {
-	e, _ := newEngine(t)
-	for _, id := range []string{"a", "b"} {
-		mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/" + id,
-			body: `{"resourceType":"Patient","id":"` + id + `","name":[{"family":"Twin"}]}`}, http.StatusCreated)
-	}
-	body := `{"resourceType":"Bundle","type":"transaction","entry":[
-	 {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"family=Twin"}},
-	 {"resource":{"resourceType":"Patient","birthDate":"soon"},"request":{"method":"POST","url":"Patient"}}]}`
-	rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
-	var oo struct {
-		Issue []struct{ Expression []string }
-	}
-	decode(t, rec, &oo)
-	if rec.Code != http.StatusBadRequest || len(oo.Issue) == 0 || len(oo.Issue[0].Expression) == 0 ||
-		oo.Issue[0].Expression[0] != "Bundle.entry[1].resource.Patient.birthDate" {
-		t.Errorf("status %d: %s, want 400 naming Bundle.entry[1]", rec.Code, rec.Body)
-	}
-	var list struct{ Total int }
-	decode(t, mustDo(t, e, call{method: "GET", path: "/fhir/Patient"}, http.StatusOK), &list)
-	if list.Total != 2 {
-		t.Errorf("%d patients, want the 2 from before", list.Total)
-	}
-}
-
-// TestTransaction_ConcurrentIfMatchNeverLosesAnUpdate runs 20 clients that
-// each update the same two resources in one transaction guarded by
-// If-Match, retrying on 412: every client wins exactly once, and the final
-// versions count every win.
-func TestTransaction_ConcurrentIfMatchNeverLosesAnUpdate(t *testing.T) {
-	e, _ := newEngine(t)
-	for _, id := range []string{"a", "b"} {
-		mustDo(t, e, call{method: "PUT", path: "/fhir/Patient/" + id, body: `{"resourceType":"Patient","id":"` + id + `"}`}, http.StatusCreated)
-	}
-	const clients = 20
-	errs := make(chan error, clients)
-	var conflicts atomicCounter
-	for c := 0; c < clients; c++ {
-		go func(c int) {
-			for attempt := 0; attempt < 200; attempt++ {
-				va := do(t, e, call{method: "GET", path: "/fhir/Patient/a"}).Header().Get("ETag")
-				vb := do(t, e, call{method: "GET", path: "/fhir/Patient/b"}).Header().Get("ETag")
-				body := `{"resourceType":"Bundle","type":"transaction","entry":[` +
-					`{"resource":{"resourceType":"Patient","id":"a","gender":"female"},"request":{"method":"PUT","url":"Patient/a","ifMatch":` + jsonString(va) + `}},` +
-					`{"resource":{"resourceType":"Patient","id":"b","gender":"male"},"request":{"method":"PUT","url":"Patient/b","ifMatch":` + jsonString(vb) + `}}]}`
-				rec := do(t, e, call{method: "POST", path: "/fhir", body: body})
-				switch rec.Code {
-				case http.StatusOK:
-					errs <- nil
-					return
-				case http.StatusPreconditionFailed:
-					conflicts.add()
-				default:
-					errs <- &httpError{rec.Code, rec.Body.String()}
-					return
-				}
-			}
-			errs <- &httpError{0, "client never won"}
-		}(c)
-	}
-	for c := 0; c < clients; c++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, id := range []string{"a", "b"} {
-		rec := mustDo(t, e, call{method: "GET", path: "/fhir/Patient/" + id}, http.StatusOK)
-		if got, want := rec.Header().Get("ETag"), `W/"21"`; got != want {
-			t.Errorf("Patient/%s ETag %s, want %s: an update was lost (%d conflicts retried)", id, got, want, conflicts.get())
-		}
 	}
 }
 

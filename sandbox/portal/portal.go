@@ -15,6 +15,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -277,7 +278,7 @@ func (p *Portal) fail(c *gin.Context, v *visit, err error) {
 		p.renderStatus(c, v, http.StatusConflict, "Already exists", "That id or username is taken. Choose another.")
 	case errors.As(err, &inv):
 		p.renderStatus(c, v, http.StatusBadRequest, "Not accepted", inv.Error())
-	case errors.As(err, &oe) && oe.Status < 500:
+	case errors.As(err, &oe) && fhirapi.Status(oe) < 500:
 		// A search the store refused: a malformed or stale paging cursor.
 		p.renderStatus(c, v, http.StatusBadRequest, "Search not accepted", oe.Error())
 	default:

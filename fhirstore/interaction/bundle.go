@@ -1,19 +1,35 @@
-package fhirapi
+package interaction
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
 )
+
+// BundleRequest is a batch or transaction: POST [base] with a Bundle.
+type BundleRequest struct {
+	Sandbox string
+	// Base is the absolute FHIR base URL the request came through
+	// (Config.BaseURL when empty): entries' request.url may be under it,
+	// and the response's fullUrls are.
+	Base string
+	// Body is the Bundle, of type transaction or batch.
+	Body []byte
+	// Representation asks for the resources written in the response
+	// entries (Prefer: return=representation); otherwise only those that
+	// GET entries read are there, for Bundles are large.
+	Representation bool
+}
 
 // bundleIn is the part of a posted Bundle the processor reads; the rest
 // was validated by fhirjson with the resources taken out.
@@ -36,6 +52,7 @@ type entryIn struct {
 // entry is one bundle entry ready to run.
 type entry struct {
 	index   int
+	kind    Kind
 	method  string
 	typ, id string
 	version int64 // vread
@@ -50,71 +67,72 @@ type entry struct {
 	criteria, ifNoneExist string
 	existing              *fhirstore.Resource
 	result                *fhirstore.Resource
-	status                int
+	status                string
 	errResult             *outcome.Error
+}
+
+// bundleRun is one Bundle being processed.
+type bundleRun struct {
+	e             *Engine
+	sandbox, base string
 }
 
 // methodOrder is the processing order of a transaction (FHIR http.html#trules).
 var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 
-// bundle serves POST [base] with a transaction or batch Bundle.
-func (a *API) bundle(r *request, _ []string) {
+// Bundle processes a transaction (all entries or none, in the
+// specification's order, fullUrls resolved and references rewritten) or a
+// batch (each entry on its own) and returns the response Bundle. The error
+// is the failure of a transaction as a whole, or of a Bundle that cannot be
+// processed.
+func (e *Engine) Bundle(ctx context.Context, req *BundleRequest) ([]byte, error) {
 	bundlesRunning.Add(1)
 	defer bundlesRunning.Add(-1)
-	data, err := a.readBody(r)
+	r := &bundleRun{e: e, sandbox: req.Sandbox, base: e.base(req.Base)}
+	b, checkBundle, err := parseBundle(fhirjson.TrimBOM(req.Body))
 	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	b, checkBundle, err := parseBundle(data)
-	if err != nil {
-		writeError(r.c, err)
-		return
+		return nil, err
 	}
 	entries := make([]*entry, len(b.Entry))
-	for i, e := range b.Entry {
-		if entries[i], err = a.parseEntry(r, i, e); err != nil && b.Type == "transaction" {
-			writeError(r.c, cmp.Or(checkBundle(), err))
-			return
+	for i, in := range b.Entry {
+		if entries[i], err = r.parseEntry(i, in); err != nil && b.Type == "transaction" {
+			return nil, cmp.Or(checkBundle(), err)
 		}
 		if err != nil {
 			entries[i] = &entry{index: i, errResult: outcome.From(err)}
 		}
 	}
-	ctx := r.c.Request.Context()
 	if b.Type == "transaction" {
-		if err := a.transaction(ctx, r, entries, checkBundle); err != nil {
-			writeError(r.c, err)
-			return
+		if err := r.transaction(ctx, entries, checkBundle); err != nil {
+			return nil, err
 		}
 	} else {
 		validate(entries).wait()
 		if err := checkBundle(); err != nil {
-			writeError(r.c, err)
-			return
+			return nil, err
 		}
-		for _, e := range entries {
-			if e.errResult != nil {
+		for _, en := range entries {
+			if en.errResult != nil {
 				continue
 			}
-			err := a.store.Tx(ctx, func(tx fhirstore.Tx) error {
-				if err := a.resolve(ctx, tx, r, e); err != nil {
+			err := e.store.Tx(ctx, func(tx fhirstore.Tx) error {
+				if err := r.resolve(ctx, tx, en); err != nil {
 					return err
 				}
-				return a.run(ctx, tx, r, e)
+				return r.run(ctx, tx, en)
 			})
 			if err != nil {
-				e.errResult = outcome.From(storeError(err, e.typ, e.id))
+				en.errResult = outcome.From(StoreError(err, en.typ, en.id))
 			}
 		}
 	}
-	a.writeBundleResponse(r, b.Type+"-response", entries)
+	return r.response(b.Type+"-response", entries, req.Representation)
 }
 
 // transaction runs every entry in one store transaction, in the
 // specification's order, after resolving the entries' fullUrls. checkBundle
 // is the verdict on the rest of the Bundle, whose error comes first.
-func (a *API) transaction(ctx context.Context, r *request, entries []*entry, checkBundle func() error) error {
+func (r *bundleRun) transaction(ctx context.Context, entries []*entry, checkBundle func() error) error {
 	original, err := provisionalBodies(entries)
 	if err != nil {
 		return cmp.Or(checkBundle(), err)
@@ -130,9 +148,9 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry, che
 		if err := checkBundle(); err != nil {
 			return err
 		}
-		for _, e := range entries {
-			if e.errResult != nil {
-				return e.errResult
+		for _, en := range entries {
+			if en.errResult != nil {
+				return en.errResult
 			}
 		}
 		return nil
@@ -146,24 +164,24 @@ func (a *API) transaction(ctx context.Context, r *request, entries []*entry, che
 			return err
 		}
 	}
-	err = a.store.Tx(ctx, func(tx fhirstore.Tx) error {
-		ids, err := a.targets(ctx, tx, r, entries)
+	err = r.e.store.Tx(ctx, func(tx fhirstore.Tx) error {
+		ids, err := r.targets(ctx, tx, entries)
 		if err != nil {
 			return err
 		}
-		final, err := a.finalBodies(ctx, tx, r, entries, original, ids)
+		final, err := r.finalBodies(ctx, tx, entries, original, ids)
 		if err != nil {
 			return err
 		}
-		for _, e := range order {
-			if !v.valid(e) {
-				return e.errResult
+		for _, en := range order {
+			if !v.valid(en) {
+				return en.errResult
 			}
-			if e.res != nil {
-				e.res.Body = final[e.index]
+			if en.res != nil {
+				en.res.Body = final[en.index]
 			}
-			if err := a.run(ctx, tx, r, e); err != nil {
-				return entryError(e.index, storeError(err, e.typ, e.id))
+			if err := r.run(ctx, tx, en); err != nil {
+				return entryError(en.index, StoreError(err, en.typ, en.id))
 			}
 		}
 		return invalid()
@@ -219,9 +237,9 @@ func provisionalBodies(entries []*entry) (original [][]byte, err error) {
 
 // targets resolves the conditional entries and returns what each fullUrl
 // stands for (Type/id); a resource changed by two entries is an error.
-func (a *API) targets(ctx context.Context, tx fhirstore.Tx, r *request, entries []*entry) (map[string]string, error) {
+func (r *bundleRun) targets(ctx context.Context, tx fhirstore.Tx, entries []*entry) (map[string]string, error) {
 	for _, e := range entries {
-		if err := a.resolve(ctx, tx, r, e); err != nil {
+		if err := r.resolve(ctx, tx, e); err != nil {
 			return nil, entryError(e.index, err)
 		}
 		if e.method == "POST" && e.existing == nil && e.newID == "" {
@@ -240,7 +258,7 @@ func (a *API) targets(ctx context.Context, tx fhirstore.Tx, r *request, entries 
 		}
 		if (e.method == "PUT" || e.method == "DELETE") && e.id != "" {
 			if j, dup := seen[target]; dup {
-				return nil, entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Duplicate,
+				return nil, entryError(e.index, outcome.New(outcome.Incorrect, outcome.Duplicate,
 					"%s is also the target of entry %d; a transaction may change a resource once", target, j))
 			}
 			seen[target] = e.index
@@ -255,19 +273,19 @@ func (a *API) targets(ctx context.Context, tx fhirstore.Tx, r *request, entries 
 // finalBodies rewrites the references of the posted bodies to what they
 // resolved to. It runs before the first write, so that conditional
 // references find what was there before the transaction.
-func (a *API) finalBodies(ctx context.Context, tx fhirstore.Tx, r *request, entries []*entry, original [][]byte, ids map[string]string) ([][]byte, error) {
+func (r *bundleRun) finalBodies(ctx context.Context, tx fhirstore.Tx, entries []*entry, original [][]byte, ids map[string]string) ([][]byte, error) {
 	final := make([][]byte, len(entries))
 	for i, e := range entries {
 		if original[i] == nil {
 			continue
 		}
 		body, err := rewriteReferences(original[i], ids, func(typ, criteria string) (string, error) {
-			found, err := a.matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
+			found, err := matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
 			if err != nil {
 				return "", err
 			}
 			if len(found) != 1 {
-				return "", outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
+				return "", outcome.New(outcome.PreconditionFailed, outcome.MultipleMatches,
 					"conditional reference %s?%s matches %d resources; it must match exactly one", typ, criteria, len(found))
 			}
 			return typ + "/" + found[0].ID, nil
@@ -280,101 +298,82 @@ func (a *API) finalBodies(ctx context.Context, tx fhirstore.Tx, r *request, entr
 	return final, nil
 }
 
-// resolve evaluates a conditional create or update entry's search: a
-// create that finds its resource does not create, an update takes the id of
-// what it finds (or of its body, or a new one, when it finds nothing).
-func (a *API) resolve(ctx context.Context, tx fhirstore.Tx, r *request, e *entry) error {
+// resolve evaluates a conditional create or update entry's search, as the
+// single interactions do: a create that finds its resource does not
+// create, an update takes the id of what it finds (or of its body, or a
+// new one, when it finds nothing).
+func (r *bundleRun) resolve(ctx context.Context, tx fhirstore.Tx, e *entry) error {
 	var criteria string
 	switch {
-	case e.method == "POST" && e.ifNoneExist != "":
+	case e.kind == Create && e.ifNoneExist != "":
 		criteria = e.ifNoneExist
-	case e.method == "PUT" && e.criteria != "":
+	case e.kind == ConditionalUpdate:
 		criteria = e.criteria
 	default:
 		return nil
 	}
-	found, err := a.matches(ctx, tx, r.sandbox, r.base, e.typ, criteria, 1)
-	switch {
-	case err != nil:
+	found, err := matchOne(ctx, tx, r.sandbox, r.base, e.typ, criteria)
+	if err != nil {
 		return err
-	case len(found) > 1:
-		return tooMany(e.typ, criteria)
-	case len(found) == 1 && e.method == "POST":
-		e.existing = found[0]
-	case len(found) == 1:
-		e.id = found[0].ID
-	case e.method == "PUT":
-		var head struct {
-			ID string `json:"id"`
-		}
-		_ = json.Unmarshal(e.body, &head)
-		e.id = head.ID
-		if e.id == "" {
-			e.id = fhirstore.NewID()
-		}
+	}
+	if e.kind == Create {
+		e.existing = found
+		return nil
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(e.body, &head)
+	if e.id, err = updateTarget(e.typ, found, head.ID); err != nil {
+		return err
+	}
+	if e.id == "" {
+		// A new resource, whose id the transaction's references need now.
+		e.id = fhirstore.NewID()
 	}
 	return nil
 }
 
 // run performs one entry on tx.
-func (a *API) run(ctx context.Context, tx fhirstore.Tx, r *request, e *entry) error {
+func (r *bundleRun) run(ctx context.Context, tx fhirstore.Tx, e *entry) error {
 	var err error
-	switch e.method {
-	case "POST":
+	switch e.kind {
+	case Create:
 		if e.existing != nil {
-			e.result, e.status = e.existing, http.StatusOK
+			e.result, e.status = e.existing, "200 OK"
 			return nil
 		}
-		e.result, err = tx.Create(ctx, r.sandbox, e.res, e.newID)
-		e.status = http.StatusCreated
-	case "PUT":
-		if e.criteria != "" {
-			if e.res.ID != "" && e.res.ID != e.id {
-				return outcome.New(http.StatusBadRequest, outcome.Invalid,
-					"the criteria select %s/%s but the resource has id %q", e.typ, e.id, e.res.ID)
-			}
+		e.result, err = createIn(ctx, tx, r.sandbox, e.res, e.newID)
+		e.status = "201 Created"
+	case Update, ConditionalUpdate:
+		if e.kind == ConditionalUpdate {
 			e.res.ID = e.id
 		}
-		opts, oerr := updateOptions(e.ifMatch)
+		ifMatch, oerr := ParseIfMatch(e.ifMatch)
 		if oerr != nil {
 			return oerr
 		}
 		var created bool
-		e.result, created, err = tx.Update(ctx, r.sandbox, e.res, opts)
-		e.status = http.StatusOK
+		e.result, created, err = updateIn(ctx, tx, r.sandbox, e.res, ifMatch)
+		e.status = "200 OK"
 		if created {
-			e.status = http.StatusCreated
+			e.status = "201 Created"
 		}
-	case "DELETE":
-		e.status = http.StatusNoContent
-		if e.criteria == "" {
-			e.result, err = tx.Delete(ctx, r.sandbox, e.typ, e.id)
-			break
+	case Delete:
+		e.status = "204 No Content"
+		e.result, err = deleteIn(ctx, tx, r.sandbox, e.typ, e.id)
+	case ConditionalDelete:
+		e.status = "204 No Content"
+		e.result, _, err = deleteMatches(ctx, tx, r.sandbox, r.base, e.typ, e.criteria, r.e.cfg.ConditionalDeleteMax)
+	case Read:
+		e.result, err = tx.Read(ctx, r.sandbox, e.typ, e.id)
+		e.status = "200 OK"
+	case VRead:
+		e.result, err = tx.VRead(ctx, r.sandbox, e.typ, e.id, e.version)
+		if err == nil && e.result.Deleted() {
+			err = &fhirstore.GoneError{Resource: e.result}
 		}
-		limit := a.cfg.ConditionalDeleteMax
-		found, ferr := a.matches(ctx, tx, r.sandbox, r.base, e.typ, e.criteria, limit)
-		if ferr != nil {
-			return ferr
-		}
-		if len(found) > limit {
-			return outcome.New(http.StatusPreconditionFailed, outcome.MultipleMatches,
-				"%s?%s matches more than %d resource(s), the most one conditional delete may remove", e.typ, e.criteria, limit)
-		}
-		for _, f := range found {
-			if e.result, err = tx.Delete(ctx, r.sandbox, f.Type, f.ID); err != nil {
-				break
-			}
-		}
-	case "GET", "HEAD":
-		if e.version > 0 {
-			e.result, err = tx.VRead(ctx, r.sandbox, e.typ, e.id, e.version)
-			if err == nil && e.result.Deleted() {
-				err = &fhirstore.GoneError{Resource: e.result}
-			}
-		} else {
-			e.result, err = tx.Read(ctx, r.sandbox, e.typ, e.id)
-		}
-		e.status = http.StatusOK
+		e.status = "200 OK"
 	}
 	return err
 }
@@ -389,7 +388,7 @@ func rewriteReferences(body []byte, ids map[string]string, cond func(typ, criter
 			return target, true, nil
 		}
 		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
-			return "", false, outcome.New(http.StatusBadRequest, outcome.NotFound,
+			return "", false, outcome.New(outcome.Incorrect, outcome.NotFound,
 				"reference %q names no entry's fullUrl in this transaction", ref)
 		}
 		if typ, criteria, ok := strings.Cut(ref, "?"); ok && fhirjson.IsType(typ) && cond != nil {
@@ -400,21 +399,42 @@ func rewriteReferences(body []byte, ids map[string]string, cond func(typ, criter
 	})
 }
 
-// writeBundleResponse renders the response Bundle, its entries in the
-// order of the request's.
-func (a *API) writeBundleResponse(r *request, typ string, entries []*entry) {
-	b := newBundle(typ, 0, nil)
-	b.Total = nil
-	// Entries carry their resources only when asked: bundles are large.
-	representation := r.c.GetHeader("Prefer") != "" && preferReturn(r.c) == returnRepresentation
+type responseBundle struct {
+	ResourceType string          `json:"resourceType"`
+	ID           string          `json:"id"`
+	Meta         map[string]any  `json:"meta"`
+	Type         string          `json:"type"`
+	Entry        []responseEntry `json:"entry,omitempty"`
+}
+
+type responseEntry struct {
+	FullURL  string          `json:"fullUrl,omitempty"`
+	Resource json.RawMessage `json:"resource,omitempty"`
+	Response *entryResponse  `json:"response,omitempty"`
+}
+
+type entryResponse struct {
+	Status       string          `json:"status"`
+	Location     string          `json:"location,omitempty"`
+	Etag         string          `json:"etag,omitempty"`
+	LastModified string          `json:"lastModified,omitempty"`
+	Outcome      json.RawMessage `json:"outcome,omitempty"`
+}
+
+// response renders the response Bundle, its entries in the order of the
+// request's.
+func (r *bundleRun) response(typ string, entries []*entry, representation bool) ([]byte, error) {
+	now := time.Now()
+	b := &responseBundle{ResourceType: "Bundle", ID: fmt.Sprintf("%x", now.UnixNano()),
+		Meta: map[string]any{"lastUpdated": fhirjson.FormatInstant(now)}, Type: typ}
 	for _, e := range entries {
-		out := entryJSON{Response: &responseJSON{}}
+		out := responseEntry{Response: &entryResponse{}}
 		switch {
 		case e.errResult != nil:
-			out.Response.Status = fmt.Sprintf("%d %s", e.errResult.Status, http.StatusText(e.errResult.Status))
+			out.Response.Status = StatusLine(e.errResult)
 			out.Response.Outcome = e.errResult.JSON()
 		default:
-			out.Response.Status = fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))
+			out.Response.Status = e.status
 			if v := e.result; v != nil {
 				out.Response.Etag = v.ETag()
 				out.Response.LastModified = fhirjson.FormatInstant(v.LastUpdated)
@@ -429,5 +449,11 @@ func (a *API) writeBundleResponse(r *request, typ string, entries []*entry) {
 		}
 		b.Entry = append(b.Entry, out)
 	}
-	writeBundle(r, b)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as every Bundle of the API
+	if err := enc.Encode(b); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }

@@ -1,4 +1,4 @@
-package fhirapi
+package interaction
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package fhirapi
+package interaction
 
 // BesideAnotherTransaction makes transactions run as they do beside
 // another Bundle (validating before they take the writer) until restore.

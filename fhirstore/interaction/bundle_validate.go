@@ -1,7 +1,6 @@
-package fhirapi
+package interaction
 
 import (
-	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -20,10 +19,10 @@ func (e *entry) prepare() error {
 		return entryError(e.index, err)
 	}
 	if res.Type != e.typ {
-		return entryError(e.index, outcome.New(http.StatusBadRequest, outcome.Invalid,
+		return entryError(e.index, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"resource type %s does not match %s in request.url", res.Type, e.typ))
 	}
-	if e.method == "PUT" && e.criteria == "" {
+	if e.kind == Update {
 		if err := checkUpdateID(e.typ, e.id, res); err != nil {
 			return entryError(e.index, err)
 		}

@@ -1,10 +1,10 @@
-package fhirapi
+package interaction
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,33 +25,39 @@ func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
 	case errors.As(err, &oe):
 		return nil, nil, oe
 	case err != nil:
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(shell, &top); err != nil {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "body is not a JSON object: %v", err)
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
 	}
 	if string(top["resourceType"]) != `"Bundle"` {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Invalid,
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Invalid,
 			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
 	}
 	b = &bundleIn{}
 	if err := json.Unmarshal(shell, b); err != nil {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Structure, "Bundle: %v", err)
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "Bundle: %v", err)
 	}
 	if b.Type != "transaction" && b.Type != "batch" {
-		return nil, nil, outcome.New(http.StatusBadRequest, outcome.Value,
+		return nil, nil, outcome.New(outcome.Incorrect, outcome.Value,
 			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
-	}
-	for i := range b.Entry {
-		b.Entry[i].Resource = resources[i]
 	}
 	verdict := make(chan error, 1)
 	go func() {
 		_, err := fhirjson.Parse(shell)
 		verdict <- err
 	}()
-	return b, sync.OnceValue(func() error { return <-verdict }), nil
+	check = sync.OnceValue(func() error { return <-verdict })
+	if len(resources) != len(b.Entry) {
+		// encoding/json took the entries from a member whose name differs
+		// from "entry" in case only, which the Bundle's validation refuses.
+		return nil, nil, cmp.Or(check(), error(outcome.New(outcome.Incorrect, outcome.Structure, "Bundle.entry cannot be read")))
+	}
+	for i := range b.Entry {
+		b.Entry[i].Resource = resources[i]
+	}
+	return b, check, nil
 }
 
 // entryError is an error of entry i, naming it.
@@ -73,10 +79,10 @@ func entryError(i int, err error) *outcome.Error {
 	return c.Wrap(err)
 }
 
-// parseEntry reads an entry's request.
-func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
+// parseEntry reads an entry's request, routed as the HTTP API routes it.
+func (r *bundleRun) parseEntry(i int, in entryIn) (*entry, error) {
 	bad := func(format string, args ...any) error {
-		return entryError(i, outcome.New(http.StatusBadRequest, outcome.Invalid, format, args...))
+		return entryError(i, outcome.New(outcome.Incorrect, outcome.Invalid, format, args...))
 	}
 	if in.Request == nil || in.Request.Method == "" || in.Request.URL == "" {
 		return nil, bad("entry has no request with method and url")
@@ -86,45 +92,49 @@ func (a *API) parseEntry(r *request, i int, in entryIn) (*entry, error) {
 		return nil, bad("request.method %q is not one of GET, HEAD, POST, PUT, DELETE, PATCH", e.method)
 	}
 	if e.method == "PATCH" {
-		return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
+		return nil, entryError(i, outcome.New(outcome.Unimplemented, outcome.NotSupported, "PATCH entries are not supported yet"))
 	}
 	e.ifNoneExist = in.Request.IfNoneExist
 	if e.ifNoneExist != "" && e.method != "POST" {
 		return nil, bad("ifNoneExist belongs to POST entries")
 	}
 	u := strings.TrimPrefix(in.Request.URL, r.base+"/")
-	if path, query, conditional := strings.Cut(u, "?"); conditional {
+	path, query, conditional := strings.Cut(u, "?")
+	if conditional {
 		if e.method != "PUT" && e.method != "DELETE" {
-			return nil, entryError(i, outcome.New(http.StatusNotImplemented, outcome.NotSupported,
+			return nil, entryError(i, outcome.New(outcome.Unimplemented, outcome.NotSupported,
 				"request.url %q: searches in bundles are not supported yet", in.Request.URL))
 		}
 		if query == "" {
 			return nil, bad("request.url %q has an empty search", in.Request.URL)
 		}
-		e.criteria, u = query, path
+		e.criteria = query
 	}
-	segs := splitPath(u)
-	if len(segs) == 0 || !fhirjson.IsType(segs[0]) {
+	if typ, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/"); !fhirjson.IsType(typ) {
 		return nil, bad("request.url %q does not start with a resource type", in.Request.URL)
 	}
-	e.typ = segs[0]
+	req, err := Route(e.method, path)
+	if err != nil {
+		var oe *outcome.Error
+		if errors.As(err, &oe) && oe.Category == outcome.Incorrect {
+			return nil, bad("request.url %q: %s", in.Request.URL, oe.Issues[0].Diagnostics)
+		}
+		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
+	}
+	e.kind, e.typ, e.id = req.Kind, req.Type, req.ID
 	switch {
-	case e.criteria != "" && len(segs) == 1:
-	case e.method == "POST" && len(segs) == 1:
-	case (e.method == "PUT" || e.method == "DELETE" || e.method == "GET" || e.method == "HEAD") && len(segs) == 2:
-		e.id = segs[1]
-	case (e.method == "GET" || e.method == "HEAD") && len(segs) == 4 && segs[2] == "_history":
-		e.id = segs[1]
-		v, err := strconv.ParseInt(segs[3], 10, 64)
+	case conditional && (e.kind == ConditionalUpdate || e.kind == ConditionalDelete):
+	case conditional:
+		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
+	case e.kind == Create, e.kind == Update, e.kind == Delete, e.kind == Read:
+	case e.kind == VRead:
+		v, err := strconv.ParseInt(req.Version, 10, 64)
 		if err != nil || v < 1 {
-			return nil, bad("request.url %q: %q is not a version", in.Request.URL, segs[3])
+			return nil, bad("request.url %q: %q is not a version", in.Request.URL, req.Version)
 		}
 		e.version = v
 	default:
 		return nil, bad("request.url %q does not fit method %s", in.Request.URL, e.method)
-	}
-	if e.id != "" && !fhirjson.ValidID(e.id) {
-		return nil, bad("request.url %q: %q is not a valid id (%s)", in.Request.URL, e.id, fhirjson.IDRule)
 	}
 	if e.method == "POST" || e.method == "PUT" {
 		if len(in.Resource) == 0 {

@@ -1,9 +1,9 @@
-package fhirapi
+package interaction
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"net/http"
 	"strconv"
 
 	"hpsandbox/fhirstore"
@@ -102,55 +102,35 @@ func parametersWithMeta(m *metaJSON) []byte {
 	return b
 }
 
-// metaTarget reads the version an instance-level meta operation names:
-// [type]/[id]/$op or [type]/[id]/_history/[vid]/$op.
-func (a *API) metaTarget(r *request, segs []string) (*fhirstore.Resource, error) {
-	ctx := r.c.Request.Context()
-	if len(segs) == 5 {
-		vid, err := strconv.ParseInt(segs[3], 10, 64)
-		if err != nil || vid < 1 {
-			return nil, outcome.New(http.StatusBadRequest, outcome.Value, "%q is not a version id", segs[3])
-		}
-		v, err := a.store.VRead(ctx, r.sandbox, r.typ, r.id, vid)
+// MetaRequest is $meta, $meta-add or $meta-delete at [type]/[id] or
+// [type]/[id]/_history/[vid].
+type MetaRequest struct {
+	Sandbox  string
+	Type, ID string
+	// Version is the version id of the path, "" for the current version.
+	Version string
+	// Operation is $meta, $meta-add or $meta-delete.
+	Operation string
+	// Body is the Parameters of $meta-add and $meta-delete, with one
+	// parameter named meta (valueMeta).
+	Body []byte
+}
+
+// Meta answers $meta with the version's meta, and $meta-add and
+// $meta-delete by changing its profiles, tags and security labels in
+// place, without a new version, as the specification defines these
+// operations; the answer is a Parameters resource holding the meta.
+func (e *Engine) Meta(ctx context.Context, req *MetaRequest) ([]byte, error) {
+	if req.Operation == "$meta" {
+		v, err := metaTarget(ctx, e.store, req)
 		if err != nil {
-			return nil, storeError(err, r.typ, r.id)
+			return nil, err
 		}
-		if v.Deleted() {
-			return nil, outcome.New(http.StatusGone, outcome.Deleted, "version %d of %s/%s records its deletion", vid, r.typ, r.id)
+		m, err := metaOf(v.Body)
+		if err != nil {
+			return nil, err
 		}
-		return v, nil
-	}
-	v, err := a.store.Read(ctx, r.sandbox, r.typ, r.id)
-	if err != nil {
-		return nil, storeError(err, r.typ, r.id)
-	}
-	return v, nil
-}
-
-// metaRead serves [type]/[id](/_history/[vid])/$meta.
-func (a *API) metaRead(r *request, segs []string) {
-	v, err := a.metaTarget(r, segs)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	m, err := metaOf(v.Body)
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	writeBody(r.c, http.StatusOK, parametersWithMeta(m))
-}
-
-// metaChange serves $meta-add and $meta-delete: the named version's
-// profiles, tags and security labels change in place, without a new
-// version, as the specification defines these operations.
-func (a *API) metaChange(r *request, segs []string) {
-	remove := segs[len(segs)-1] == "$meta-delete"
-	data, err := a.readBody(r)
-	if err != nil {
-		writeError(r.c, err)
-		return
+		return parametersWithMeta(m), nil
 	}
 	var in struct {
 		ResourceType string `json:"resourceType"`
@@ -159,39 +139,62 @@ func (a *API) metaChange(r *request, segs []string) {
 			ValueMeta metaJSON `json:"valueMeta"`
 		} `json:"parameter"`
 	}
-	if oe := fhirjson.CheckJSON(data); oe != nil {
-		writeError(r.c, oe)
-		return
+	if oe := fhirjson.CheckJSON(req.Body); oe != nil {
+		return nil, oe
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(req.Body))
 	if err := dec.Decode(&in); err != nil || in.ResourceType != "Parameters" || len(in.Parameter) != 1 || in.Parameter[0].Name != "meta" {
-		writeError(r.c, outcome.New(http.StatusBadRequest, outcome.Invalid,
-			"%s takes a Parameters resource with one parameter named meta (valueMeta)", segs[len(segs)-1]))
-		return
+		return nil, outcome.New(outcome.Incorrect, outcome.Invalid,
+			"%s takes a Parameters resource with one parameter named meta (valueMeta)", req.Operation)
 	}
-	v, err := a.metaTarget(r, segs)
+	var m *metaJSON
+	err := e.store.Tx(ctx, func(tx fhirstore.Tx) error {
+		v, err := metaTarget(ctx, tx, req)
+		if err != nil {
+			return err
+		}
+		if err := replaced(ctx, tx, req.Sandbox, req.Type, req.ID); err != nil {
+			return err
+		}
+		if m, err = metaOf(v.Body); err != nil {
+			return err
+		}
+		m.merge(&in.Parameter[0].ValueMeta, req.Operation == "$meta-delete")
+		meta, _ := json.Marshal(m)
+		body, err := fhirjson.WithMeta(v.Body, meta)
+		if err == nil {
+			_, err = fhirjson.Parse(body) // the added codings must be valid FHIR
+		}
+		if err != nil {
+			return err
+		}
+		return tx.ReplaceMeta(ctx, req.Sandbox, req.Type, req.ID, v.Version, body)
+	})
 	if err != nil {
-		writeError(r.c, err)
-		return
+		return nil, StoreError(err, req.Type, req.ID)
 	}
-	m, err := metaOf(v.Body)
+	return parametersWithMeta(m), nil
+}
+
+// metaTarget reads the version a meta operation names.
+func metaTarget(ctx context.Context, rd fhirstore.Reader, req *MetaRequest) (*fhirstore.Resource, error) {
+	if req.Version != "" {
+		vid, err := strconv.ParseInt(req.Version, 10, 64)
+		if err != nil || vid < 1 {
+			return nil, outcome.New(outcome.Incorrect, outcome.Value, "%q is not a version id", req.Version)
+		}
+		v, err := rd.VRead(ctx, req.Sandbox, req.Type, req.ID, vid)
+		if err != nil {
+			return nil, StoreError(err, req.Type, req.ID)
+		}
+		if v.Deleted() {
+			return nil, outcome.New(outcome.Gone, outcome.Deleted, "version %d of %s/%s records its deletion", vid, req.Type, req.ID)
+		}
+		return v, nil
+	}
+	v, err := rd.Read(ctx, req.Sandbox, req.Type, req.ID)
 	if err != nil {
-		writeError(r.c, err)
-		return
+		return nil, StoreError(err, req.Type, req.ID)
 	}
-	m.merge(&in.Parameter[0].ValueMeta, remove)
-	meta, _ := json.Marshal(m)
-	body, err := fhirjson.WithMeta(v.Body, meta)
-	if err == nil {
-		_, err = fhirjson.Parse(body) // the added codings must be valid FHIR
-	}
-	if err != nil {
-		writeError(r.c, err)
-		return
-	}
-	if err := a.store.ReplaceMeta(r.c.Request.Context(), r.sandbox, r.typ, r.id, v.Version, body); err != nil {
-		writeError(r.c, storeError(err, r.typ, r.id))
-		return
-	}
-	writeBody(r.c, http.StatusOK, parametersWithMeta(m))
+	return v, nil
 }
