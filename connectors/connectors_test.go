@@ -2,8 +2,6 @@ package connectors_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
@@ -69,10 +67,10 @@ func TestExchange_Entry(t *testing.T) {
 	}{
 		{"AckAccepted", connectors.Exchange{Ack: "AA"}, 200, 0},
 		{"AckErrorWithIssues", connectors.Exchange{Ack: "AE", Issues: []outcome.Issue{{Severity: "error", Code: "value", Diagnostics: "OBX-5"}}}, 422, 1},
-		{"AckRejectIssuesFromResponse", connectors.Exchange{Ack: "AR", Response: outcome.New(400, outcome.Structure, "bad MSH").JSON(), ResponseType: "application/fhir+json"}, 400, 1},
+		{"AckRejectIssuesFromResponse", connectors.Exchange{Ack: "AR", Response: outcome.New(outcome.Incorrect, outcome.Structure, "bad MSH").JSON(), ResponseType: "application/fhir+json"}, 400, 1},
 		{"StatusWinsOverAck", connectors.Exchange{Ack: "AA", Status: 201}, 201, 0},
-		{"HTTPError", connectors.Exchange{Status: 404, Response: outcome.New(404, outcome.NotFound, "no").JSON(), ResponseType: "application/fhir+json"}, 404, 1},
-		{"SuccessBodyNotRead", connectors.Exchange{Status: 201, Response: outcome.New(400, outcome.Structure, "x").JSON(), ResponseType: "application/fhir+json"}, 201, 0},
+		{"HTTPError", connectors.Exchange{Status: 404, Response: outcome.New(outcome.Missing, outcome.NotFound, "no").JSON(), ResponseType: "application/fhir+json"}, 404, 1},
+		{"SuccessBodyNotRead", connectors.Exchange{Status: 201, Response: outcome.New(outcome.Incorrect, outcome.Structure, "x").JSON(), ResponseType: "application/fhir+json"}, 201, 0},
 	}
 	log := requestlog.NewMemoryStore(0)
 	rec := requestlog.New(log, requestlog.Options{})
@@ -109,65 +107,3 @@ func openStore(t *testing.T) fhirstore.Store {
 }
 
 const obsJSON = `{"resourceType":"Observation","id":"ignored","status":"final","code":{"text":"pulse"}}`
-
-func TestStoreEngine_Create(t *testing.T) {
-	ctx := context.Background()
-	store := openStore(t)
-	e := connectors.StoreEngine{Store: store}
-	r, err := e.Create(ctx, "a", []byte(obsJSON))
-	if err != nil || r.Type != "Observation" || r.ID == "ignored" || r.Version != 1 {
-		t.Fatalf("Create: %+v %v; want version 1 under a new id", r, err)
-	}
-	if _, err := store.Read(ctx, "b", "Observation", r.ID); !errors.Is(err, fhirstore.ErrNotFound) {
-		t.Errorf("the resource is visible in another sandbox: %v", err)
-	}
-	var oe *outcome.Error
-	if _, err := e.Create(ctx, "a", []byte(`{"resourceType":"Observation","code":{"text":"no status"}}`)); !errors.As(err, &oe) || oe.Status/100 != 4 {
-		t.Errorf("invalid Observation: %v, want a 4xx *outcome.Error", err)
-	}
-}
-
-func TestStoreEngine_Transaction_AllOrNothing(t *testing.T) {
-	ctx := context.Background()
-	store := openStore(t)
-	e := connectors.StoreEngine{Store: store}
-	entry := `{"resource":` + obsJSON + `,"request":{"method":"POST","url":"Observation"}}`
-	resp, err := e.Transaction(ctx, "a", []byte(`{"resourceType":"Bundle","type":"transaction","entry":[`+entry+`,`+entry+`]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		Type  string `json:"type"`
-		Entry []struct {
-			Response struct{ Status, Location string } `json:"response"`
-		} `json:"entry"`
-	}
-	if err := json.Unmarshal(resp, &b); err != nil || b.Type != "transaction-response" || len(b.Entry) != 2 || b.Entry[1].Response.Status != "201 Created" {
-		t.Fatalf("response %s: %v", resp, err)
-	}
-	count := func() int {
-		p, err := store.History(ctx, "a", fhirstore.HistoryQuery{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p.Total
-	}
-	before := count()
-	for name, bundle := range map[string]string{
-		"Batch":         `{"resourceType":"Bundle","type":"batch","entry":[` + entry + `]}`,
-		"Update":        `{"resourceType":"Bundle","type":"transaction","entry":[` + entry + `,{"resource":` + obsJSON + `,"request":{"method":"PUT","url":"Observation/x"}}]}`,
-		"URLMismatch":   `{"resourceType":"Bundle","type":"transaction","entry":[` + entry + `,{"resource":` + obsJSON + `,"request":{"method":"POST","url":"Patient"}}]}`,
-		"InvalidSecond": `{"resourceType":"Bundle","type":"transaction","entry":[` + entry + `,{"resource":{"resourceType":"Observation"},"request":{"method":"POST","url":"Observation"}}]}`,
-		"URNReference":  `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:2"}},"request":{"method":"POST","url":"Observation"}}]}`,
-		"NotJSON":       `{"resourceType":`,
-		"NotABundle":    obsJSON,
-	} {
-		var oe *outcome.Error
-		if _, err := e.Transaction(ctx, "a", []byte(bundle)); !errors.As(err, &oe) || oe.Status/100 != 4 {
-			t.Errorf("%s: %v, want a 4xx *outcome.Error", name, err)
-		}
-	}
-	if got := count(); got != before {
-		t.Errorf("refused transactions stored %d versions", got-before)
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/requestlog"
 )
@@ -19,7 +20,7 @@ func (s *Set) Handler(prefix string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 		if !ok {
-			writeOutcome(w, outcome.New(http.StatusNotFound, outcome.NotFound, "no connector is served at %s", r.URL.Path))
+			writeOutcome(w, outcome.New(outcome.Missing, outcome.NotFound, "no connector is served at %s", r.URL.Path))
 			return
 		}
 		s.ServeRoute(w, r, rest)
@@ -39,7 +40,7 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 	caller, ok := CallerFrom(r.Context())
 	if !ok {
 		s.log.Error("connectors: a route was served without a caller; the gateway must authenticate it", "path", r.URL.Path)
-		writeOutcome(w, outcome.New(http.StatusInternalServerError, outcome.Exception, "the connector was reached without a sandbox"))
+		writeOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "the connector was reached without a sandbox"))
 		return
 	}
 	id, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
@@ -79,7 +80,7 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 		} else if p != nil {
 			s.log.Error("connectors: a route panicked", "connector", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
 			if !rw.written {
-				writeOutcome(rw, outcome.New(http.StatusInternalServerError, outcome.Exception, "the connector failed"))
+				writeOutcome(rw, outcome.New(outcome.Fault, outcome.Exception, "the connector failed"))
 			} else {
 				rw.status = http.StatusInternalServerError
 			}
@@ -91,10 +92,10 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 	}()
 	switch {
 	case m == nil:
-		writeOutcome(rw, outcome.New(http.StatusNotFound, outcome.NotFound,
+		writeOutcome(rw, outcome.New(outcome.Missing, outcome.NotFound,
 			"there is no connector %q; the connectors are %s", id, strings.Join(s.routeIDs(), ", ")))
 	case m.mux == nil:
-		writeOutcome(rw, outcome.New(http.StatusNotFound, outcome.NotFound, "connector %s has no HTTP routes", id))
+		writeOutcome(rw, outcome.New(outcome.Missing, outcome.NotFound, "connector %s has no HTTP routes", id))
 	default:
 		s.serveRoute(rw, r, m, "/"+sub)
 	}
@@ -119,7 +120,7 @@ func (s *Set) serveRoute(w http.ResponseWriter, r *http.Request, m *mounted, pat
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeOutcome(w, outcome.New(http.StatusMethodNotAllowed, outcome.NotSupported,
+		writeOutcome(w, outcome.New(outcome.NotAllowed, outcome.NotSupported,
 			"%s does not take %s; it takes %s", r.URL.Path, r.Method, strings.Join(allowed, ", ")))
 		return
 	}
@@ -127,7 +128,7 @@ func (s *Set) serveRoute(w http.ResponseWriter, r *http.Request, m *mounted, pat
 	for _, rt := range m.routes {
 		known = append(known, rt.Method+" "+rt.Path)
 	}
-	writeOutcome(w, outcome.New(http.StatusNotFound, outcome.NotFound,
+	writeOutcome(w, outcome.New(outcome.Missing, outcome.NotFound,
 		"connector %s has no route %s %s; its routes are %s", m.c.ID(), r.Method, path, strings.Join(known, ", ")))
 }
 
@@ -153,7 +154,7 @@ func WriteOutcome(w http.ResponseWriter, err error) { writeOutcome(w, outcome.Fr
 func writeOutcome(w http.ResponseWriter, oe *outcome.Error) {
 	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(oe.Status)
+	w.WriteHeader(interaction.Status(oe))
 	_, _ = w.Write(oe.JSON())
 }
 

@@ -14,6 +14,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
 	"hpsandbox/fhirstore"
+	engine "hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/smart"
@@ -93,7 +94,7 @@ func openConnectors(cfg Config, store fhirstore.Store, rec *requestlog.Recorder,
 			return nil, nil, err
 		}
 	}
-	deps := connectors.Deps{Engine: connectors.StoreEngine{Store: store}, Logger: log}
+	deps := connectors.Deps{Engine: sandboxEngine{engine.New(store, engine.Config{}), cfg.Issuer()}, Logger: log}
 	if rec != nil {
 		deps.Recorder = rec
 	}
@@ -178,4 +179,33 @@ func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerF
 		g.set.ServeRoute(c.Writer, r, c.Param("rest"))
 		c.Abort()
 	}
+}
+
+// sandboxEngine is the FHIR engine connectors write through: each sandbox's
+// writes are answered under that sandbox's own FHIR base, as its API would
+// answer them.
+type sandboxEngine struct {
+	e    *engine.Engine
+	root string // the server's URL, without the FHIR paths
+}
+
+var _ connectors.Engine = sandboxEngine{}
+
+func (s sandboxEngine) base(sandbox string) string {
+	if sandbox == fhirstore.DefaultSandbox {
+		return s.root + fhirBasePath
+	}
+	return s.root + sandboxesPath + "/" + sandbox + fhirBasePath
+}
+
+func (s sandboxEngine) Create(ctx context.Context, sandbox string, resource []byte) (*fhirstore.Resource, error) {
+	r, err := s.e.Write(ctx, &engine.Write{Kind: engine.Create, Sandbox: sandbox, Base: s.base(sandbox), Body: resource})
+	if err != nil {
+		return nil, err
+	}
+	return r.Resource, nil
+}
+
+func (s sandboxEngine) Transaction(ctx context.Context, sandbox string, bundle []byte) ([]byte, error) {
+	return s.e.Bundle(ctx, &engine.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle})
 }

@@ -6,7 +6,7 @@
 // The suite runs the connector as the gateway does — opened by a
 // connectors.Registry, its routes served by the Set, its listener owned by
 // Set.Listen — over real storage: a fhirstore/sqlite store in a temporary
-// directory behind connectors.StoreEngine, and a requestlog.Recorder.
+// directory behind the FHIR engine (fhirstore/interaction), and a requestlog.Recorder.
 package connectortest
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"hpsandbox/connectors"
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox/requestlog"
@@ -108,7 +109,7 @@ func newEnv(t *testing.T, s Subject) *env {
 	if err := reg.Register(s.ID, s.Open); err != nil {
 		t.Fatal(err)
 	}
-	set, err := reg.Open(connectors.Deps{Engine: connectors.StoreEngine{Store: store}, Recorder: rec})
+	set, err := reg.Open(connectors.Deps{Engine: interaction.New(store, interaction.Config{BaseURL: "http://127.0.0.1/fhir"}), Recorder: rec})
 	if err != nil {
 		t.Fatalf("opening %s: %v", s.ID, err)
 	}

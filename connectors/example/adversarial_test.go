@@ -3,13 +3,16 @@ package example_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/smart"
@@ -26,7 +29,7 @@ func openSet(t *testing.T) (*connectors.Set, fhirstore.Store) {
 	if err := r.Register(example.ID, example.Open); err != nil {
 		t.Fatal(err)
 	}
-	set, err := r.Open(connectors.Deps{Engine: connectors.StoreEngine{Store: store}})
+	set, err := r.Open(connectors.Deps{Engine: interaction.New(store, interaction.Config{BaseURL: "http://127.0.0.1/fhir"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +94,44 @@ func TestExample_WritesOnlyTheCallersSandbox(t *testing.T) {
 	}
 	if n := versions(t, store, "b"); n != 0 {
 		t.Errorf("sandbox b holds %d versions written by a caller of a", n)
+	}
+}
+
+// A caller judged for creating Observations cannot update, delete or
+// read through the Bundle route: only transactions of POST entries pass,
+// and a refused Bundle changes nothing.
+func TestExample_BundleRouteCreatesOnly(t *testing.T) {
+	set, store := openSet(t)
+	scopes, _ := smart.ParseScopes("system/Observation.c")
+	a := connectors.Caller{Sandbox: "a", Token: true, ClientID: "app-a", Scopes: scopes}
+	w := post(set, a, "/Observation", observation)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	var created struct{ ID string }
+	if err := json.Unmarshal(w.Body.Bytes(), &created); err != nil || created.ID == "" {
+		t.Fatalf("created: %s %v", w.Body, err)
+	}
+	entry := func(method, url, resource string) string {
+		e := `{"request":{"method":"` + method + `","url":"` + url + `"}`
+		if resource != "" {
+			e += `,"resource":` + resource
+		}
+		return e + "}"
+	}
+	for name, bundle := range map[string]string{
+		"Update":            `{"resourceType":"Bundle","type":"transaction","entry":[` + entry("PUT", "Observation/"+created.ID, strings.Replace(observation, `"resourceType":"Observation"`, `"resourceType":"Observation","id":"`+created.ID+`"`, 1)) + `]}`,
+		"Delete":            `{"resourceType":"Bundle","type":"transaction","entry":[` + entry("DELETE", "Observation/"+created.ID, "") + `]}`,
+		"ConditionalDelete": `{"resourceType":"Bundle","type":"transaction","entry":[` + entry("DELETE", "Observation?status=final", "") + `]}`,
+		"Read":              `{"resourceType":"Bundle","type":"batch","entry":[` + entry("GET", "Observation/"+created.ID, "") + `]}`,
+		"Batch":             `{"resourceType":"Bundle","type":"batch","entry":[` + entry("POST", "Observation", observation) + `]}`,
+	} {
+		if w := post(set, a, "/Bundle", bundle); w.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d %s, want 422", name, w.Code, w.Body)
+		}
+	}
+	if n := versions(t, store, "a"); n != 1 {
+		t.Fatalf("refused Bundles changed the sandbox: %d versions, want 1", n)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/mllp"
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/requestlog"
 )
@@ -125,24 +127,24 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 func (c *Connector) admit(w http.ResponseWriter, r *http.Request) (connectors.Caller, []byte, bool) {
 	caller, ok := connectors.CallerFrom(r.Context())
 	if !ok {
-		connectors.WriteOutcome(w, outcome.New(http.StatusInternalServerError, outcome.Exception, "no sandbox for the request"))
+		connectors.WriteOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "no sandbox for the request"))
 		return caller, nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessageBytes))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		connectors.WriteOutcome(w, outcome.New(http.StatusRequestEntityTooLarge, outcome.TooLong,
+		connectors.WriteOutcome(w, outcome.New(outcome.TooLarge, outcome.TooLong,
 			"the body is larger than %d bytes", MaxMessageBytes))
 		return caller, nil, false
 	case err != nil:
-		connectors.WriteOutcome(w, outcome.New(http.StatusBadRequest, outcome.Structure, "the body could not be read"))
+		connectors.WriteOutcome(w, outcome.New(outcome.Incorrect, outcome.Structure, "the body could not be read"))
 		return caller, nil, false
 	}
 	return caller, body, true
 }
 
-var errForbidden = outcome.New(http.StatusForbidden, outcome.Forbidden,
+var errForbidden = outcome.New(outcome.Denied, outcome.Forbidden,
 	"the token does not grant creating Observations: the example connector needs user/Observation.c or system/Observation.c (patient-level scopes do not suffice)")
 
 // store checks that body is an Observation the caller may create, and
@@ -152,27 +154,40 @@ func (c *Connector) store(ctx context.Context, caller connectors.Caller, body []
 		return nil, errForbidden
 	}
 	if typ := resourceType(body); typ != "Observation" {
-		return nil, outcome.New(http.StatusUnprocessableEntity, outcome.Invalid,
+		return nil, outcome.New(outcome.Unprocessable, outcome.Invalid,
 			"the example connector takes an Observation, not %s", describe(typ)).At("resourceType")
 	}
 	return c.engine.Create(ctx, caller.Sandbox, body)
 }
 
-// onlyObservations refuses a Bundle any of whose entries is not an
-// Observation; the engine judges the rest.
+// onlyObservations refuses a Bundle that is not a transaction creating
+// Observations: the caller was judged for creating Observations only, so
+// no entry may update, delete or read. The engine judges the rest.
 func onlyObservations(body []byte) error {
 	var b struct {
+		Type  string `json:"type"`
 		Entry []struct {
 			Resource json.RawMessage `json:"resource"`
+			Request  struct {
+				Method string `json:"method"`
+			} `json:"request"`
 		} `json:"entry"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
 		return nil // not JSON, or not shaped as a Bundle: the engine says how
 	}
-	for _, e := range b.Entry {
+	if b.Type != "transaction" {
+		return outcome.New(outcome.Unprocessable, outcome.Invalid,
+			"the example connector takes a transaction Bundle, not type %q", b.Type).At("Bundle.type")
+	}
+	for i, e := range b.Entry {
 		if typ := resourceType(e.Resource); typ != "Observation" {
-			return outcome.New(http.StatusUnprocessableEntity, outcome.Invalid,
-				"the example connector stores Observations only, not %s", describe(typ)).At("Bundle.entry.resource")
+			return outcome.New(outcome.Unprocessable, outcome.Invalid,
+				"the example connector stores Observations only, not %s", describe(typ)).At(fmt.Sprintf("Bundle.entry[%d].resource", i))
+		}
+		if e.Request.Method != "POST" {
+			return outcome.New(outcome.Unprocessable, outcome.Invalid,
+				"the example connector creates Observations only: entry %d's request.method is %q, not POST", i, e.Request.Method).At(fmt.Sprintf("Bundle.entry[%d].request.method", i))
 		}
 	}
 	return nil
@@ -228,7 +243,7 @@ func (c *Connector) serveConn(ctx context.Context, caller connectors.Caller, con
 		stored, err := c.store(ctx, caller, msg)
 		if err != nil {
 			oe := outcome.From(err)
-			x.Status, x.Issues = oe.Status, oe.Issues
+			x.Status, x.Issues = interaction.Status(oe), oe.Issues
 			c.answer(conn, x, oe.JSON())
 			continue
 		}
