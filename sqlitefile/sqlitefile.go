@@ -93,6 +93,10 @@ func dsnQuery(o Options) url.Values {
 	if o.ForeignKeys {
 		q.Add("_pragma", "foreign_keys(ON)")
 	}
+	// Temporary files in memory: above all the sub-journal of savepoints,
+	// which group commit opens for every write and which SQLite would
+	// otherwise write to a file page by page.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if o.CacheKiB > 0 {
 		q.Add("_pragma", "cache_size(-"+strconv.Itoa(o.CacheKiB)+")")
 	}

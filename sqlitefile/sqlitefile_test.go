@@ -44,6 +44,7 @@ func TestOpen_SetsThePragmasOnEveryConnection(t *testing.T) {
 		{w, "cache_size", "-32000"},
 		{w, "wal_autocheckpoint", "10000"},
 		{w, "query_only", "0"},
+		{w, "temp_store", "2"}, // MEMORY
 		{r, "busy_timeout", "10000"},
 		{r, "journal_mode", "wal"},
 		{r, "synchronous", "1"},

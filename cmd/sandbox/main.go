@@ -4,6 +4,7 @@
 //	sandbox serve [--addr 127.0.0.1:8080] [--data ./data] [--seed-patients 100]
 //	sandbox seed [--patients N] [--seed S]
 //	sandbox fixtures export [--format ndjson|bundle] DIR
+//	sandbox bench [--target URL] [--duration 5s] [--workloads …]
 //	sandbox version
 package main
 
@@ -45,6 +46,10 @@ commands:
                     Bundle (--format ndjson|bundle DIR)
   import FILE…      load NDJSON files and Bundles into a sandbox
                     (--data DIR --sandbox ID); all or nothing
+  bench             start a sandbox on a free loopback port (or use
+                    --target) and drive it with the built-in load
+                    generator: create, transaction, read, mixed, search
+                    (--duration 5s --workloads create,read …)
   version           print the version
 `
 
@@ -68,6 +73,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return importCmd(ctx, args[1:], getenv, stderr)
+	case "bench":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil

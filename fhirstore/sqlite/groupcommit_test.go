@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/sqlite"
@@ -144,5 +145,107 @@ func TestGroupCommit_WriteAfterCloseIsRefused(t *testing.T) {
 	s.Close()
 	if _, err := s.Create(context.Background(), "default", storetest.Patient(t, "", "Late"), ""); !errors.Is(err, sqlstore.ErrClosed) {
 		t.Fatalf("create after close: %v, want ErrClosed", err)
+	}
+}
+
+// Store.Tx shares group transactions too: a transaction whose function
+// fails or panics rolls back alone, the panic reaches its caller, and
+// transactions beside it land whole.
+func TestGroupCommit_TransactionsRollBackAlone(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	panics := make([]any, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.Tx(ctx, func(tx fhirstore.Tx) error {
+				for j := 0; j < 3; j++ {
+					if _, err := tx.Create(ctx, "default", storetest.Patient(t, "", "T"), fmt.Sprintf("t%d-%d", i, j)); err != nil {
+						return err
+					}
+				}
+				switch i % 6 {
+				case 1:
+					return errors.New("the function fails")
+				case 2:
+					panic("the function panics")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		landed := 0
+		for j := 0; j < 3; j++ {
+			if _, err := s.Read(ctx, "default", "Patient", fmt.Sprintf("t%d-%d", i, j)); err == nil {
+				landed++
+			}
+		}
+		switch i % 6 {
+		case 1:
+			if errs[i] == nil || landed != 0 {
+				t.Errorf("failing transaction %d: err %v, %d of 3 landed", i, errs[i], landed)
+			}
+		case 2:
+			if panics[i] != "the function panics" || landed != 0 {
+				t.Errorf("panicking transaction %d: recovered %v, %d of 3 landed", i, panics[i], landed)
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil || landed != 3 {
+				t.Errorf("transaction %d beside failing ones: err %v, panic %v, %d of 3 landed", i, errs[i], panics[i], landed)
+			}
+		}
+	}
+}
+
+// A caller that gives up while its write runs does not undo the writes
+// that share its transaction: SQLite would roll the whole transaction back
+// on an interrupted insert.
+func TestGroupCommit_CancelledCallerDoesNotUndoItsNeighbours(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := ctx
+			if i%4 == 0 {
+				var cancel context.CancelFunc
+				c, cancel = context.WithTimeout(ctx, time.Duration(i%7)*100*time.Microsecond)
+				defer cancel()
+			}
+			errs[i] = s.Tx(c, func(tx fhirstore.Tx) error {
+				for j := 0; j < 5; j++ {
+					if _, err := tx.Create(c, "default", storetest.Patient(t, "", "C"), fmt.Sprintf("c%d-%d", i, j)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		landed := 0
+		for j := 0; j < 5; j++ {
+			if _, err := s.Read(ctx, "default", "Patient", fmt.Sprintf("c%d-%d", i, j)); err == nil {
+				landed++
+			}
+		}
+		if i%4 != 0 && (errs[i] != nil || landed != 5) {
+			t.Errorf("transaction %d, never cancelled: err %v, %d of 5 landed", i, errs[i], landed)
+		}
+		if errs[i] == nil && landed != 5 || errs[i] != nil && landed != 0 {
+			t.Errorf("transaction %d: err %v but %d of 5 landed", i, errs[i], landed)
+		}
 	}
 }

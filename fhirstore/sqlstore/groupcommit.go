@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // Group commit: the single writes (Create, Update, Delete, ReplaceMeta
@@ -136,8 +139,19 @@ func (s *Store) single(ctx context.Context, run func(ctx context.Context, t *tx)
 		return ctx.Err()
 	}
 	s.gc.mu.RUnlock()
-	return <-j.done
+	err := <-j.done
+	var p *panicked
+	if errors.As(err, &p) {
+		panic(p.value)
+	}
+	return err
 }
+
+// panicked carries a panic of a write from the committer's goroutine back
+// to its caller's.
+type panicked struct{ value any }
+
+func (p *panicked) Error() string { return fmt.Sprintf("write panicked: %v", p.value) }
 
 // commitGroup runs the batch in one transaction and answers every job.
 func (s *Store) commitGroup(batch []*writeJob) {
@@ -214,7 +228,7 @@ func (t *tx) savepoint(ctx context.Context, run func(ctx context.Context, t *tx)
 	if _, err := t.sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("%w: %s: savepoint: %w", errTxBroken, t.s.d.Name, err)
 	}
-	err := run(ctx, t)
+	err := runGuarded(ctx, t, run)
 	if err == nil {
 		err = t.flushIndex(ctx)
 	}
@@ -240,4 +254,38 @@ func (t *tx) savepoint(ctx context.Context, run func(ctx context.Context, t *tx)
 		return fmt.Errorf("%w: %s: release: %w (after %w)", errTxBroken, t.s.d.Name, rbErr, err)
 	}
 	return err
+}
+
+// runGuarded runs one write, turning a panic into an error that its
+// savepoint rolls back and its caller raises again.
+func runGuarded(ctx context.Context, t *tx, run func(ctx context.Context, t *tx) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicked{value: v}
+		}
+	}()
+	return run(ctx, t)
+}
+
+// groupTx is the fhirstore.Tx that Store.Tx hands to its function. Its
+// writes run without their caller's cancellation: SQLite answers an
+// interrupted INSERT, UPDATE or DELETE by rolling back the whole
+// transaction, which holds the neighbours' writes too. Reads stay
+// cancellable, since an interrupted SELECT fails alone.
+type groupTx struct{ *tx }
+
+func (g groupTx) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
+	return g.tx.Create(context.WithoutCancel(ctx), sandbox, r, id)
+}
+
+func (g groupTx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (*fhirstore.Resource, bool, error) {
+	return g.tx.Update(context.WithoutCancel(ctx), sandbox, r, opts)
+}
+
+func (g groupTx) Delete(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
+	return g.tx.Delete(context.WithoutCancel(ctx), sandbox, typ, id)
+}
+
+func (g groupTx) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
+	return g.tx.ReplaceMeta(context.WithoutCancel(ctx), sandbox, typ, id, version, body)
 }

@@ -291,6 +291,10 @@ func (t *tx) flushIndex(ctx context.Context) error {
 	if t.flushErr != nil || len(t.pending) == 0 {
 		return t.flushErr
 	}
+	// Inserting is writing: an interrupted insert would roll back the
+	// whole (group) transaction, so the flush runs to its end even for a
+	// caller that gave up; what it flushed goes with its savepoint.
+	ctx = context.WithoutCancel(ctx)
 	for _, p := range t.pending {
 		<-p.done
 		if p.err != nil {

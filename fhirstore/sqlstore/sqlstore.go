@@ -187,35 +187,13 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Tx runs fn in one database transaction.
-func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) (err error) {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = sqlTx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			_ = sqlTx.Rollback()
-		}
-	}()
-	t := &tx{s: s, sqlTx: sqlTx}
-	t.q = flushing{t}
-	defer t.settle()
-	if err = fn(t); err != nil {
-		return err
-	}
-	if err = t.flushIndex(ctx); err != nil {
-		return err
-	}
-	if err = sqlTx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", s.d.Name, err)
-	}
-	s.committed()
-	return nil
+// Tx runs fn as one transaction: all of its writes land or none. It
+// shares the database transaction with concurrent writers (group commit,
+// see groupcommit.go) inside a savepoint of its own, and returns once that
+// transaction committed. fn runs on the committer's goroutine; a panic in
+// it rolls back its writes and is raised again in the caller's goroutine.
+func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) error {
+	return s.single(ctx, func(_ context.Context, t *tx) error { return fn(groupTx{t}) })
 }
 
 // Read implements fhirstore.Reader.

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// op is one request of a workload: its kind (for the latency of each kind
+// in a mixed load), how many resources it carried, and whether the server
+// answered it as expected.
+type op struct {
+	kind      string
+	resources int
+	ok        bool
+}
+
+// opFunc sends one request; rng is the client's own.
+type opFunc func(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, seq int) (op, error)
+
+// row is one line of the bench table.
+type row struct {
+	name       string
+	clients    int
+	requests   float64 // per second
+	resources  float64 // per second
+	p50, p99   time.Duration
+	errors     int
+	note       string
+	hasResRate bool
+}
+
+func (r row) String() string {
+	res := "-"
+	if r.hasResRate {
+		res = fmt.Sprintf("%.0f", r.resources)
+	}
+	return fmt.Sprintf("%-34s %7d %10.0f %12s %9s %9s %7d  %s", r.name, r.clients, r.requests, res,
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.note)
+}
+
+// drive runs fn from clients goroutines for d and returns, per kind, the
+// latencies, and the totals.
+func drive(ctx context.Context, c *http.Client, env *benchEnv, clients int, d time.Duration, fn opFunc) (map[string][]time.Duration, int, int, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	type result struct {
+		lat       map[string][]time.Duration
+		resources int
+		errors    int
+		err       error
+	}
+	results := make([]result, clients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			r := &results[w]
+			r.lat = map[string][]time.Duration{}
+			for seq := 0; ctx.Err() == nil; seq++ {
+				t0 := time.Now()
+				o, err := fn(ctx, c, env, rng, w*1_000_000+seq)
+				if ctx.Err() != nil {
+					return // cut by the end of the run: not counted
+				}
+				if err != nil {
+					r.err = err
+					return
+				}
+				r.lat[o.kind] = append(r.lat[o.kind], time.Since(t0))
+				if o.ok {
+					r.resources += o.resources
+				} else {
+					r.errors++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	lat := map[string][]time.Duration{}
+	resources, errs := 0, 0
+	for _, r := range results {
+		if r.err != nil {
+			return nil, 0, 0, 0, r.err
+		}
+		for k, v := range r.lat {
+			lat[k] = append(lat[k], v...)
+		}
+		resources += r.resources
+		errs += r.errors
+	}
+	return lat, resources, errs, elapsed, nil
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+// send does one request and reads the answer whole; ok is whether the
+// status is want.
+func send(ctx context.Context, c *http.Client, method, u string, body []byte, want int) (bool, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, r)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		return false, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == want, nil
+}
+
+// workload is one line (or, for mixed, lines) of the table.
+type workload struct {
+	name string
+	run  func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error)
+}
+
+// simple is a workload of one kind of request from clients clients.
+func simple(name string, clients, perOp int, fn opFunc) workload {
+	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
+		lat, res, errs, elapsed, err := drive(ctx, c, env, clients, d, fn)
+		if err != nil {
+			return nil, err
+		}
+		var all []time.Duration
+		for _, v := range lat {
+			all = append(all, v...)
+		}
+		slices.Sort(all)
+		return []row{{name: name, clients: clients, requests: float64(len(all)) / elapsed.Seconds(),
+			resources: float64(res) / elapsed.Seconds(), hasResRate: perOp > 1,
+			p50: percentile(all, 0.5), p99: percentile(all, 0.99), errors: errs}}, nil
+	}}
+}
+
+func createOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, seq int) (op, error) {
+	p := env.patients[rng.IntN(len(env.patients))]
+	ok, err := send(ctx, c, http.MethodPost, env.base+"/Observation", observation(p, seq), http.StatusCreated)
+	return op{kind: "create", resources: 1, ok: ok}, err
+}
+
+func transactionOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, seq int) (op, error) {
+	p := env.patients[rng.IntN(len(env.patients))]
+	ok, err := send(ctx, c, http.MethodPost, env.base, transaction(p, 50, seq), http.StatusOK)
+	return op{kind: "transaction", resources: 50, ok: ok}, err
+}
+
+func readOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, _ int) (op, error) {
+	p := env.patients[rng.IntN(len(env.patients))]
+	ok, err := send(ctx, c, http.MethodGet, env.base+"/Patient/"+p, nil, http.StatusOK)
+	return op{kind: "read", resources: 1, ok: ok}, err
+}
+
+func searchOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, _ int) (op, error) {
+	p := env.patients[rng.IntN(len(env.patients))]
+	ok, err := send(ctx, c, http.MethodGet, env.base+"/Observation?subject=Patient/"+p+"&_count=10", nil, http.StatusOK)
+	return op{kind: "search", resources: 1, ok: ok}, err
+}
+
+func chainOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, _ int) (op, error) {
+	f := env.families[rng.IntN(len(env.families))]
+	ok, err := send(ctx, c, http.MethodGet, env.base+"/Observation?subject:Patient.family="+url.QueryEscape(f)+"&_count=10", nil, http.StatusOK)
+	return op{kind: "chain", resources: 1, ok: ok}, err
+}
+
+func dateOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, _ int) (op, error) {
+	day := 1 + rng.IntN(27)
+	u := fmt.Sprintf("%s/Observation?date=ge2026-11-%02d&date=lt2026-11-%02d&_count=10", env.base, day, day+1)
+	ok, err := send(ctx, c, http.MethodGet, u, nil, http.StatusOK)
+	return op{kind: "date", resources: 1, ok: ok}, err
+}
+
+// mixedOp is 50 % read, 35 % search, 15 % create.
+func mixedOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand, seq int) (op, error) {
+	switch x := rng.IntN(100); {
+	case x < 50:
+		return readOp(ctx, c, env, rng, seq)
+	case x < 85:
+		return searchOp(ctx, c, env, rng, seq)
+	default:
+		return createOp(ctx, c, env, rng, seq)
+	}
+}
+
+func mixed(clients int) workload {
+	name := "mixed 50/35/15 read/search/create"
+	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
+		lat, _, errs, elapsed, err := drive(ctx, c, env, clients, d, mixedOp)
+		if err != nil {
+			return nil, err
+		}
+		var all []time.Duration
+		for _, v := range lat {
+			all = append(all, v...)
+		}
+		slices.Sort(all)
+		rows := []row{{name: name, clients: clients, requests: float64(len(all)) / elapsed.Seconds(),
+			p50: percentile(all, 0.5), p99: percentile(all, 0.99), errors: errs}}
+		for _, k := range []string{"read", "search", "create"} {
+			v := lat[k]
+			slices.Sort(v)
+			rows = append(rows, row{name: "  of which " + k, clients: clients, requests: float64(len(v)) / elapsed.Seconds(),
+				p50: percentile(v, 0.5), p99: percentile(v, 0.99)})
+		}
+		return rows, nil
+	}}
+}
+
+// readRatio measures read by id against a bare net/http handler that
+// serves the same bytes with the same headers, in the same run: the cost
+// of the gateway over the network stack.
+func readRatio(clients int) workload {
+	name := "read by id vs bare handler"
+	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range env.readHeader {
+				w.Header()[k] = v
+			}
+			_, _ = w.Write(env.readBody)
+		})}
+		go func() { _ = bare.Serve(l) }()
+		defer bare.Close()
+		gw, err := simple(name, clients, 1, readOp).run(ctx, c, env, d)
+		if err != nil {
+			return nil, err
+		}
+		bareEnv := *env
+		bareEnv.base = "http://" + l.Addr().String() + "/fhir"
+		b, err := simple("  bare net/http handler", clients, 1, readOp).run(ctx, c, &bareEnv, d)
+		if err != nil {
+			return nil, err
+		}
+		gw[0].note = fmt.Sprintf("ratio %.2f", gw[0].requests/b[0].requests)
+		return append(gw, b...), nil
+	}}
+}
+
+var workloads = []workload{
+	simple("create, 16 clients", 16, 1, createOp),
+	simple("transaction of 50, 16 clients", 16, 50, transactionOp),
+	readRatio(16),
+	mixed(64),
+	simple("chain search subject:Patient.family", 16, 1, chainOp),
+	simple("date range search", 16, 1, dateOp),
+}
+
+func workloadNames() []string {
+	var out []string
+	for _, w := range workloads {
+		out = append(out, strings.SplitN(w.name, ",", 2)[0])
+	}
+	return out
+}
+
+// selectWorkloads picks workloads by the start of their names.
+func selectWorkloads(list string) ([]workload, error) {
+	if list == "" {
+		return workloads, nil
+	}
+	var out []workload
+	for _, want := range strings.Split(list, ",") {
+		want = strings.TrimSpace(want)
+		found := false
+		for _, w := range workloads {
+			if strings.HasPrefix(w.name, want) {
+				out = append(out, w)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no workload %q; the workloads are %s", want, strings.Join(workloadNames(), ", "))
+		}
+	}
+	return out, nil
+}
