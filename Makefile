@@ -8,6 +8,7 @@ PKGS    ?= ./...
 ADDR    ?=
 DATA    ?=
 BENCH   ?= .
+BENCH_FLAGS ?=
 FUZZTIME ?= 30s
 REDIS_PORT ?= 6379
 REDIS_URL ?=
@@ -17,7 +18,7 @@ REDIS_DIR = $(or $(DATA),$(HPS_DATA),./data)/redis
 # that the build cache serves them all.
 export GOFLAGS := $(strip $(GOFLAGS) -tags=nomsgpack)
 
-.PHONY: run build test bench lint generate fuzz clean redis
+.PHONY: run build test bench bench-http lint generate fuzz clean redis
 
 ## run: build bin/sandbox and start it on the embedded store (./data, http://127.0.0.1:8080/fhir unless ADDR, DATA or HPS_ADDR, HPS_DATA say otherwise)
 run:
@@ -48,6 +49,11 @@ bench:
 	set -o pipefail; $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime 2s \
 		./fhirstore/... ./sandbox/... ./fixtures/... ./smart/... ./cmd/... | tee bench.out
 	@echo; echo "== figures =="; grep -E 'creates/s|ratio|resources/s|µs|ns/op' bench.out | sed 's/^/  /'
+
+## bench-http: start a sandbox on a free loopback port and drive it over HTTP (sandbox bench; BENCH_FLAGS="--duration 10s")
+bench-http:
+	$(GO) build -o bin/sandbox ./cmd/sandbox
+	bin/sandbox bench $(BENCH_FLAGS)
 
 ## generate: regenerate generated code from the data in the repository
 generate:
