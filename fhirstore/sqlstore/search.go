@@ -165,7 +165,7 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 			c.w(")")
 		}
 	}
-	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0) {
+	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0 || len(c.confine.Constraints) > 0) {
 		c.probe = true
 		c.confinedRows("r", q.Types)
 		c.probe = false
