@@ -222,3 +222,10 @@ func (s *sandboxes) recorded(c *gin.Context) string {
 
 // sandboxParam names the sandbox of a request below /sandboxes/:sandbox.
 func sandboxParam(c *gin.Context) string { return c.Param("sandbox") }
+
+// writeOutcome answers with a FHIR error and stops the chain.
+func writeOutcome(c *gin.Context, oe *outcome.Error) {
+	c.Header("Cache-Control", "no-store")
+	c.Data(oe.Status, "application/fhir+json; charset=utf-8", oe.JSON())
+	c.Abort()
+}
