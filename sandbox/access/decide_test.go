@@ -16,7 +16,7 @@ import (
 const vitalSigns = "http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"
 
 // token is a grant of scopes for the sandbox sb, with pat-a in context.
-func token(t *testing.T, sb, scopes string) *smart.Grant {
+func token(t testing.TB, sb, scopes string) *smart.Grant {
 	t.Helper()
 	sc, err := smart.ParseScopes(scopes)
 	if err != nil {
@@ -28,7 +28,7 @@ func token(t *testing.T, sb, scopes string) *smart.Grant {
 // request routes and parses a request as the guard does: the search of a
 // search, the criteria of a conditional interaction (query, or for a
 // create the If-None-Exist header's value).
-func request(t *testing.T, method, target string) *Request {
+func request(t testing.TB, method, target string) *Request {
 	t.Helper()
 	path, query, _ := strings.Cut(target, "?")
 	route, err := interaction.Route(method, path)

@@ -20,13 +20,14 @@ func visible(ctx context.Context, store fhirstore.Store, sandbox, typ, id string
 	if !ok {
 		return fmt.Errorf("access to %s/%s cannot be checked", typ, id)
 	}
-	q := &search.Query{Types: []string{typ}, Count: 1, Total: search.TotalNone,
+	// A count, which reads index rows only, not the resource's body.
+	q := &search.Query{Types: []string{typ}, Count: 0, Total: search.TotalAccurate,
 		Filters: []*search.Filter{{Name: "_id", Param: sp, Values: []search.Value{{Code: id}}}}}
 	page, err := store.Search(search.ConfineTo(ctx, d.Confinement), sandbox, fhirstore.SearchQuery{Query: q})
 	if err != nil {
 		return fmt.Errorf("access to %s/%s cannot be checked now: the store failed", typ, id)
 	}
-	if len(page.Matches) > 0 {
+	if page.Total > 0 {
 		return nil
 	}
 	// Not visible: refused if it exists, else left to the API's 404 or 410.

@@ -14,7 +14,7 @@ import (
 
 // visibleStore holds Patient/pat-a's vital sign, Patient/pat-b's, and a
 // laboratory result of pat-a.
-func visibleStore(t *testing.T) fhirstore.Store {
+func visibleStore(t testing.TB) fhirstore.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
