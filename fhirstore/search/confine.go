@@ -25,6 +25,12 @@ type Confinement struct {
 	// Types are the resource types the compartment applies to; nil means
 	// every type.
 	Types []string
+	// Base, when set, is the server's FHIR base: a reference by absolute
+	// URL puts a resource in the compartment only when it is under Base
+	// (another server's Patient/1 is not this one's). Relative references
+	// always count. When empty, any reference counts, as in a compartment
+	// search.
+	Base string
 	// Excluded are types the searcher may not read at all: no resource of
 	// them is seen, in any compartment. They win over Types.
 	Excluded []string

@@ -158,14 +158,14 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 			c.w("(r.type = ")
 			c.arg(typ)
 			c.w(" AND ")
-			c.compartment("r", typ, q.Compartment)
+			c.compartment("r", typ, q.Compartment, "")
 			c.w(")")
 		}
 		if len(q.Types) > 0 {
 			c.w(")")
 		}
 	}
-	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0 || len(c.confine.Constraints) > 0) {
+	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0 || len(c.confine.Constraints) > 0 || c.confine.Base != "") {
 		c.probe = true
 		c.confinedRows("r", q.Types)
 		c.probe = false

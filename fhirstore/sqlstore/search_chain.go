@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"strings"
+
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
 )
@@ -97,7 +99,7 @@ func (c *compiler) confined(alias, typ string) {
 	}
 	if c.confine.Applies(typ) {
 		c.w(" AND ")
-		c.compartment(alias, typ, &c.confine.Compartment)
+		c.compartment(alias, typ, &c.confine.Compartment, c.confine.Base)
 	}
 	if cs, ok := c.confine.ConstraintsOf(typ); ok {
 		c.w(" AND ")
@@ -172,7 +174,7 @@ func (c *compiler) confinedRows(alias string, types []string) {
 		c.arg(typ)
 		if inComp {
 			c.w(" AND ")
-			c.compartment(alias, typ, comp)
+			c.compartment(alias, typ, comp, c.confine.Base)
 		}
 		if constrained {
 			c.w(" AND ")
@@ -201,8 +203,9 @@ func (c *compiler) confinedRows(alias string, types []string) {
 
 // compartment writes the condition that the resource row alias (of typ) is
 // in the Patient (or other) compartment: one of the compartment's reference
-// parameters of typ points to the compartment's resource.
-func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
+// parameters of typ points to the compartment's resource, relatively or,
+// when base is set, by an absolute URL under base (any URL when it is not).
+func (c *compiler) compartment(alias, typ string, comp *search.Compartment, base string) {
 	var params []string
 	if comp.Type == "Patient" {
 		params = searchparam.PatientCompartment(typ)
@@ -239,5 +242,13 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
 	c.arg(comp.Type)
 	c.w(" AND ", x, ".target_id = ")
 	c.arg(comp.ID)
+	if base != "" {
+		prefix := strings.TrimSuffix(base, "/") + "/"
+		c.w(" AND (", x, ".url = '' OR substr(", x, ".url, 1, ")
+		c.arg(len(prefix))
+		c.w(") = ")
+		c.arg(prefix)
+		c.w(")")
+	}
 	c.w(")")
 }

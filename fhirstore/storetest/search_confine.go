@@ -212,3 +212,52 @@ func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) 
 		})
 	}
 }
+
+// A reference by absolute URL puts a resource in the confinement's
+// compartment only under the server's base, when the confinement names
+// it: another server's Patient/me is not this one's.
+func testSearchConfinementOfAbsoluteReferences(t *testing.T, s fhirstore.Store, c *Clock) {
+	for _, b := range []string{
+		`{"resourceType":"Patient","id":"me"}`,
+		`{"resourceType":"Observation","id":"relative","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/me"}}`,
+		`{"resourceType":"Observation","id":"here","status":"final","code":{"text":"x"},"subject":{"reference":"https://sandbox.test/fhir/Patient/me"}}`,
+		`{"resourceType":"Observation","id":"there","status":"final","code":{"text":"x"},"subject":{"reference":"https://elsewhere.test/fhir/Patient/me"}}`,
+	} {
+		r, err := fhirjson.Parse([]byte(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(context.Background(), sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	me := search.Compartment{Type: "Patient", ID: "me"}
+	anyURL := &search.Confinement{Compartment: me, Types: []string{"Observation"}}
+	underBase := &search.Confinement{Compartment: me, Types: []string{"Observation"}, Base: "https://sandbox.test/fhir"}
+	tests := []struct {
+		name, query string
+		compartment bool
+		confine     *search.Confinement
+		want        string
+	}{
+		{"NoBase_AnyURLCounts", "_sort=_id", false, anyURL, "here,relative,there"},
+		{"Base_OnlyThisServersCount", "_sort=_id", false, underBase, "here,relative"},
+		{"Base_InACompartmentSearchToo", "_sort=_id", true, underBase, "here,relative"},
+		{"Base_Unsorted", "status=final", false, underBase, "relative,here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := parseSearch(t, "Observation", tt.query+"&_total=accurate")
+			if tt.compartment {
+				q.Compartment = &me
+			}
+			p, err := s.Search(search.ConfineTo(context.Background(), tt.confine), sb, fhirstore.SearchQuery{Query: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ids(p.Matches), ","); got != tt.want || p.Total != len(p.Matches) {
+				t.Errorf("Observation?%s = [%s] (total %d), want [%s]", tt.query, got, p.Total, tt.want)
+			}
+		})
+	}
+}

@@ -58,9 +58,15 @@ func (g *Guard) checkBundle(c *gin.Context, tok *smart.Grant, sandbox, base stri
 		if ds[i] = decide(gr, e); ds[i].Effect == Refuse {
 			return entryErr(i, ds[i].Err)
 		}
+		if c := ds[i].Confinement; c != nil && c.Compartment.Type != "" {
+			c.Base = base
+		}
 		all.merge(ds[i].Confinement)
 	}
 	if conf := all.result(); conf != nil {
+		if conf.Compartment.Type != "" {
+			conf.Base = base
+		}
 		c.Request = c.Request.WithContext(search.ConfineTo(c.Request.Context(), conf))
 	}
 	for i, e := range entries {

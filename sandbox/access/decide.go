@@ -18,6 +18,10 @@ import (
 type Request struct {
 	// Sandbox is the sandbox the request addresses.
 	Sandbox string
+	// Base is the server's FHIR base: a resource is in a patient's
+	// compartment by a reference relative or under it, not by another
+	// server's URL.
+	Base string
 	// Route is the routed interaction.
 	Route *interaction.Request
 	// Search is the parsed search of a search, or the parsed criteria of
@@ -137,7 +141,11 @@ func Decide(tok *smart.Grant, r *Request) Decision {
 	if sandboxOr(tok.Sandbox) != sandboxOr(r.Sandbox) {
 		return Decision{Err: ErrOtherSandbox}
 	}
-	return decide(&grant{Grant: tok}, r)
+	d := decide(&grant{Grant: tok}, r)
+	if d.Confinement != nil && d.Confinement.Compartment.Type != "" {
+		d.Confinement.Base = r.Base
+	}
+	return d
 }
 
 func sandboxOr(s string) string {

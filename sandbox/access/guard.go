@@ -114,7 +114,7 @@ func (g *Guard) Handler(sandboxOf func(*gin.Context) string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		g.enforce(c, tok, &Request{Sandbox: sandbox, Route: route})
+		g.enforce(c, tok, &Request{Sandbox: sandbox, Route: route, Base: g.cfg.Authz.Config().FHIRBase})
 	}
 }
 
@@ -128,8 +128,7 @@ var errAppGone = &smart.Error{Code: smart.ErrInvalidToken.Code, Status: http.Sta
 // the request context, and the checks it leaves run before the API (or,
 // for history, on its answer).
 func (g *Guard) enforce(c *gin.Context, tok *smart.Grant, r *Request) {
-	in := r.Route
-	base := g.cfg.Authz.Config().FHIRBase
+	in, base := r.Route, r.Base
 	switch {
 	case in.Kind.IsSearch():
 		if err := c.Request.ParseForm(); err != nil {

@@ -12,6 +12,8 @@ import (
 	"hpsandbox/fhirstore/sqlstore"
 )
 
+const base = "http://sandbox.test/fhir"
+
 // visibleStore holds Patient/pat-a's vital sign, Patient/pat-b's, and a
 // laboratory result of pat-a.
 func visibleStore(t testing.TB) fhirstore.Store {
@@ -21,15 +23,19 @@ func visibleStore(t testing.TB) fhirstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	obs := func(id, patient, category, code string) string {
+	obs := func(id, subject, category, code string) string {
 		return `{"resourceType":"Observation","id":"` + id + `","status":"final",
 			"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"` + category + `"}]}],
-			"code":{"coding":[{"system":"http://loinc.org","code":"` + code + `"}]},"subject":{"reference":"Patient/` + patient + `"}}`
+			"code":{"coding":[{"system":"http://loinc.org","code":"` + code + `"}]},"subject":{"reference":"` + subject + `"}}`
 	}
 	for _, b := range []string{
 		`{"resourceType":"Patient","id":"pat-a"}`, `{"resourceType":"Patient","id":"pat-b"}`,
-		obs("obs-a", "pat-a", "vital-signs", "8867-4"), obs("obs-b", "pat-b", "vital-signs", "8867-4"),
-		obs("obs-a-lab", "pat-a", "laboratory", "4548-4"),
+		obs("obs-a", "Patient/pat-a", "vital-signs", "8867-4"), obs("obs-b", "Patient/pat-b", "vital-signs", "8867-4"),
+		obs("obs-a-lab", "Patient/pat-a", "laboratory", "4548-4"),
+		// pat-a's by absolute URL: under this server's base, and another
+		// server's patient of the same id.
+		obs("obs-a-here", base+"/Patient/pat-a", "vital-signs", "8867-4"),
+		obs("obs-a-there", "https://elsewhere.test/fhir/Patient/pat-a", "vital-signs", "8867-4"),
 	} {
 		r, err := fhirjson.Parse([]byte(b))
 		if err != nil {
@@ -95,12 +101,16 @@ func TestVisible_ReadAtPatientLevel_IsTheCompartmentAsTheStoreSeesIt(t *testing.
 		{"patient/*.rs", "Observation", "obs-b", "not in the compartment of Patient/pat-a"},
 		{"patient/*.rs", "Patient", "pat-b", "not in the compartment of Patient/pat-a"},
 		{"patient/*.rs", "Observation", "no-such", ""}, // left to the API's 404
+		{"patient/*.rs", "Observation", "obs-a-here", ""},
+		{"patient/*.rs", "Observation", "obs-a-there", "not in the compartment of Patient/pat-a"},
 		{"patient/Observation.rs?category=laboratory", "Observation", "obs-a-lab", ""},
 		{"patient/Observation.rs?category=laboratory", "Observation", "obs-a", "or does not match the constraints"},
 		{"user/Observation.rs?category=laboratory", "Observation", "obs-b", "does not match the constraints of the token's Observation scope"},
 	}
 	for _, tt := range tests {
-		d := Decide(token(t, "", "launch/patient "+tt.scopes), request(t, "GET", tt.typ+"/"+tt.id))
+		r := request(t, "GET", tt.typ+"/"+tt.id)
+		r.Base = base
+		d := Decide(token(t, "", "launch/patient "+tt.scopes), r)
 		err := visible(context.Background(), s, fhirstore.DefaultSandbox, tt.typ, tt.id, d)
 		switch {
 		case tt.want == "" && err != nil:
