@@ -142,7 +142,9 @@ func Decide(tok *smart.Grant, r *Request) Decision {
 		return Decision{Err: ErrOtherSandbox}
 	}
 	d := decide(&grant{Grant: tok}, r)
-	if d.Confinement != nil && d.Confinement.Compartment.Type != "" {
+	if d.Confinement != nil && d.Confinement.Compartment.Type != "" && !d.Has(CheckEverything) {
+		// $everything is the compartment as the specification defines it,
+		// which its own query reads.
 		d.Confinement.Base = r.Base
 	}
 	return d
