@@ -60,6 +60,17 @@ const (
 	AllowNarrowed
 )
 
+// String names the effect.
+func (e Effect) String() string {
+	switch e {
+	case Allow:
+		return "allow"
+	case AllowNarrowed:
+		return "allow narrowed"
+	}
+	return "refuse"
+}
+
 // Check is what a decision leaves to be checked against stored data or
 // the request body, after the decision and before (or, for history, while)
 // the API serves the request.
@@ -84,10 +95,11 @@ const (
 	// Past versions are not indexed, so this reads their bodies.
 	CheckHistory
 	// CheckEntries: each entry of a batch or transaction, decided as a
-	// request of its own (DecideEntries).
+	// request of its own (Request.Entry) before any entry runs.
 	CheckEntries
-	// CheckEverything: $everything of the token's own patient, confined
-	// to its compartment.
+	// CheckEverything: $everything of the token's own patient, whose
+	// answer leaves out what another patient's compartment could hold
+	// (the API reads the confinement's compartment).
 	CheckEverything
 )
 
@@ -106,8 +118,6 @@ type Decision struct {
 	// Permission is the token's permission of the interaction on the
 	// request's type, which the checks apply.
 	Permission smart.Permission
-	// Interaction is the SMART interaction the permission is of.
-	Interaction smart.Interaction
 }
 
 // Has reports whether the decision asks for check c.
@@ -206,12 +216,12 @@ func (g *grant) one(typ string, si smart.Interaction, checks Check) Decision {
 		return refuse("the token's scopes do not permit %s on %s", interactionName(si), typ)
 	}
 	if !confined(p) {
-		return Decision{Effect: Allow, Permission: p, Interaction: si}
+		return Decision{Effect: Allow, Permission: p}
 	}
 	var b confinement
 	b.add(typ, p)
 	d := narrowed(&b, checks)
-	d.Permission, d.Interaction = p, si
+	d.Permission = p
 	return d
 }
 
@@ -273,7 +283,7 @@ func (g *grant) decideWrite(r *Request) Decision {
 		}
 	}
 	if !confined(p) {
-		return Decision{Effect: Allow, Permission: p, Interaction: si}
+		return Decision{Effect: Allow, Permission: p}
 	}
 	if conditional {
 		return refuse("conditional %s is not available to patient-level or constrained scopes: its search is not confined", verb)
@@ -385,7 +395,7 @@ func (g *grant) decideEntry(r *Request) Decision {
 		}
 	}
 	if !confined(p) {
-		return Decision{Effect: Allow, Permission: p, Interaction: si}
+		return Decision{Effect: Allow, Permission: p}
 	}
 	switch {
 	case r.Conditional:
