@@ -166,10 +166,25 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 		}
 	}
 	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0 || len(c.confine.Constraints) > 0 || c.confine.Base != "") {
-		c.probe = true
+		// A type search confined to a compartment is a compartment search:
+		// the compartment may drive the statement, as q.Compartment's does.
+		// A search of given ids tests each row's compartment instead, which
+		// costs what the ids are, not what the compartment holds.
+		c.probe = c.probeAll || q.Compartment != nil || len(q.Types) != 1 || !c.confine.Applies(q.Types[0])
+		c.correlate = byID(q)
 		c.confinedRows("r", q.Types)
-		c.probe = false
+		c.probe, c.correlate = false, false
 	}
+}
+
+// byID reports whether q's matches are bounded by a list of ids.
+func byID(q *search.Query) bool {
+	for _, f := range q.Filters {
+		if f.Param != nil && f.Param.Code == "_id" && f.Modifier == search.NoModifier {
+			return true
+		}
+	}
+	return false
 }
 
 // fromWhere writes the SELECT (by cols), FROM and WHERE of the matches of q

@@ -226,7 +226,11 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment, base
 	}
 	x := c.alias("x")
 	c.ridIn(alias, false)
-	c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".sandbox = ")
+	c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+	if c.correlate {
+		c.w(x, ".rid = ", alias, ".rid AND ")
+	}
+	c.w(x, ".sandbox = ")
 	c.arg(c.sandbox)
 	c.w(" AND ", x, ".type = ")
 	c.arg(typ)

@@ -32,6 +32,10 @@ type compiler struct {
 	// probeAll makes every rid IN (…) condition a probe: the statement
 	// is driven by something else (see windowPage).
 	probeAll bool
+	// correlate makes compartment conditions look up the row's own
+	// references (by rid) rather than gather the compartment's: for rows
+	// already few, as those of given ids.
+	correlate bool
 	// order is the ORDER BY of a page's statement by column name, and nkeys
 	// the number of its sort keys (see pageColumns and orderBy).
 	order []string
