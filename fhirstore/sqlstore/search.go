@@ -177,10 +177,12 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	}
 }
 
-// byID reports whether q's matches are bounded by a list of ids.
+// byID reports whether q's matches are bounded by a short list of ids,
+// few enough that looking up each one's index rows costs less than
+// gathering a compartment's or a constraint's.
 func byID(q *search.Query) bool {
 	for _, f := range q.Filters {
-		if f.Param != nil && f.Param.Code == "_id" && f.Modifier == search.NoModifier {
+		if f.Param != nil && f.Param.Code == "_id" && f.Modifier == search.NoModifier && len(f.Values) <= 32 {
 			return true
 		}
 	}

@@ -125,7 +125,12 @@ func (c *compiler) constrained(alias, typ string, cs []search.Constraint) {
 			if j > 0 {
 				c.w(" AND ")
 			}
+			if c.correlate && f.Chain == nil && f.Has == nil {
+				// Rows already few (given ids): read their own index rows.
+				c.rowOf = alias
+			}
 			c.filter(alias, []string{typ}, f)
+			c.rowOf = ""
 		}
 	})
 	c.probe = probe
