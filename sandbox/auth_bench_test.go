@@ -82,3 +82,39 @@ func benchSecured(b *testing.B, env *gatewayEnv, path string) {
 	b.ReportMetric(us(u-open), "added-user-µs")
 	b.ReportMetric(us(p-open), "added-patient-µs")
 }
+
+// BenchmarkSearch_PerToken measures one kind of request per run, so that
+// -benchmem reports the time, bytes and allocations of one request: a
+// search of the patient's vital signs with a chain and an include, open,
+// with a user-level token and with a patient-level token (which the guard
+// has the store confine, without holding the answer back).
+func BenchmarkSearch_PerToken(b *testing.B) {
+	env := newGatewayEnv(b, false)
+	h := env.srv.Config.Handler
+	const path = "/fhir/Observation?subject:Patient.family=nordmann&_include=Observation:subject"
+	patient, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
+	user, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "", "user/*.rs")
+	for _, tc := range []struct{ name, token string }{{"open", ""}, {"user", user.AccessToken}, {"patient", patient.AccessToken}} {
+		b.Run(tc.name, func(b *testing.B) {
+			search := func() {
+				req := httptest.NewRequest(http.MethodGet, path, nil)
+				if tc.token != "" {
+					req.Header.Set("Authorization", "Bearer "+tc.token)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("search: %d %s", rec.Code, rec.Body)
+				}
+			}
+			for range 100 { // warm caches and prepared statements
+				search()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				search()
+			}
+		})
+	}
+}

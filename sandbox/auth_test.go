@@ -269,9 +269,9 @@ func TestGateway_PatientLevelSearch_IsNarrowedToTheCompartment(t *testing.T) {
 		{"patients", tok.AccessToken, "/Patient", 1},
 		{"v2 constraint added", vitals.AccessToken, "/Observation", 1},
 		{"v2 constraint, count", vitals.AccessToken, "/Observation?_summary=count", 1},
-		{"system search count", tok.AccessToken, "/?_type=Observation&_summary=count", -1},
+		{"system search count", tok.AccessToken, "/?_type=Observation&_summary=count", 2},
 		{"either constraint", either.AccessToken, "/Observation", 2},
-		{"either constraint, count", either.AccessToken, "/Observation?_summary=count", -1},
+		{"either constraint, count", either.AccessToken, "/Observation?_summary=count", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,10 +14,10 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
 	"hpsandbox/fhirstore"
-	engine "hpsandbox/fhirstore/interaction"
+	"hpsandbox/fhirstore/interaction"
+	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
-	"hpsandbox/smart"
 )
 
 // connectorsPath is where connectors' routes are served below a sandbox:
@@ -94,7 +94,7 @@ func openConnectors(cfg Config, store fhirstore.Store, rec *requestlog.Recorder,
 			return nil, nil, err
 		}
 	}
-	deps := connectors.Deps{Engine: sandboxEngine{engine.New(store, engine.Config{}), cfg.Issuer()}, Logger: log}
+	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, interaction.Config{}), cfg.Issuer()}, Logger: log}
 	if rec != nil {
 		deps.Recorder = rec
 	}
@@ -125,11 +125,9 @@ func openConnectors(cfg Config, store fhirstore.Store, rec *requestlog.Recorder,
 // registered there. What the token's scopes allow is the connector's to
 // judge, from the Caller the gate hands it.
 type connectorGate struct {
-	set      *connectors.Set
-	authz    *smart.Server
-	maxBody  int64
-	secured  func(ctx context.Context, sandbox string) bool
-	clientIn func(ctx context.Context, clientID, sandbox string) (bool, error)
+	set     *connectors.Set
+	guard   *access.Guard // authenticates as in front of the FHIR API
+	maxBody int64
 }
 
 // connectorServed marks a request the Set recorded itself, so that the
@@ -140,37 +138,18 @@ func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerF
 	return func(c *gin.Context) {
 		sandbox := sandboxOf(c)
 		caller := connectors.Caller{Sandbox: sandbox}
-		if c.GetHeader("Authorization") != "" || g.secured(c.Request.Context(), sandbox) {
-			// A refusal is recorded by the gateway's log, under the
-			// connector the path names.
-			if n := ginlog.NoteOf(c); n != nil {
-				if id, _, _ := strings.Cut(strings.TrimPrefix(c.Param("rest"), "/"), "/"); connectors.ValidID(id) {
-					n.Connector = id
-				}
+		// A refusal is recorded by the gateway's log, under the connector
+		// the path names.
+		if n := ginlog.NoteOf(c); n != nil {
+			if id, _, _ := strings.Cut(strings.TrimPrefix(c.Param("rest"), "/"), "/"); connectors.ValidID(id) {
+				n.Connector = id
 			}
-			grant, err := g.authz.Authenticate(c.Request)
-			if err != nil {
-				denyOAuth(c, err)
-				return
-			}
-			if n := ginlog.NoteOf(c); n != nil {
-				n.ClientID, n.Scopes = grant.ClientID, grant.Scopes.String()
-			}
-			granted := grant.Sandbox
-			if granted == "" {
-				granted = fhirstore.DefaultSandbox
-			}
-			if granted != sandbox {
-				denyOAuth(c, errOtherSandbox)
-				return
-			}
-			if ok, err := g.clientIn(c.Request.Context(), grant.ClientID, sandbox); err != nil {
-				denyOAuth(c, smart.ErrServerError)
-				return
-			} else if !ok {
-				denyOAuth(c, errAppGone)
-				return
-			}
+		}
+		grant, ok := g.guard.Authenticate(c, sandbox)
+		if !ok {
+			return
+		}
+		if grant != nil {
 			caller.Token, caller.ClientID, caller.Scopes = true, grant.ClientID, grant.Scopes
 		}
 		c.Set(connectorServed, true)
@@ -185,7 +164,7 @@ func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerF
 // writes are answered under that sandbox's own FHIR base, as its API would
 // answer them.
 type sandboxEngine struct {
-	e    *engine.Engine
+	e    *interaction.Engine
 	root string // the server's URL, without the FHIR paths
 }
 
@@ -199,7 +178,7 @@ func (s sandboxEngine) base(sandbox string) string {
 }
 
 func (s sandboxEngine) Create(ctx context.Context, sandbox string, resource []byte) (*fhirstore.Resource, error) {
-	r, err := s.e.Write(ctx, &engine.Write{Kind: engine.Create, Sandbox: sandbox, Base: s.base(sandbox), Body: resource})
+	r, err := s.e.Write(ctx, &interaction.Write{Kind: interaction.Create, Sandbox: sandbox, Base: s.base(sandbox), Body: resource})
 	if err != nil {
 		return nil, err
 	}
@@ -207,5 +186,5 @@ func (s sandboxEngine) Create(ctx context.Context, sandbox string, resource []by
 }
 
 func (s sandboxEngine) Transaction(ctx context.Context, sandbox string, bundle []byte) ([]byte, error) {
-	return s.e.Bundle(ctx, &engine.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle})
+	return s.e.Bundle(ctx, &interaction.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/requestlog"
@@ -283,13 +284,14 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		ExportDir:    p.exportDir,
 	})
 	track(api.Close)
-	g := &guard{authz: authz, store: store, below: below, maxBody: cfg.MaxBodyBytes, secured: sbs.secured, clientIn: sbs.clientIn}
+	g := access.New(access.Config{Authz: authz, Store: store, Below: below, MaxBody: cfg.MaxBodyBytes,
+		Secured: sbs.secured, ClientIn: sbs.clientIn})
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
-	api.Mount(e.Group(fhirBasePath, g.handle(defaultOf)), defaultOf)
+	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
-	api.Mount(perSandbox.Group(fhirBasePath, g.handle(sandboxParam)), sandboxParam)
+	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam)), sandboxParam)
 
-	gate := &connectorGate{set: set, authz: authz, maxBody: cfg.MaxBodyBytes, secured: sbs.secured, clientIn: sbs.clientIn}
+	gate := &connectorGate{set: set, guard: g, maxBody: cfg.MaxBodyBytes}
 	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))
 	perSandbox.Any(connectorsPath+"/*rest", gate.handle(sandboxParam))
 

@@ -132,9 +132,9 @@ func TestAdversarial_ChainAndHas_AreNoOracleUnderAPatientToken(t *testing.T) {
 }
 
 // A chain or _has reads resources of its own type: the token must be
-// allowed to search that type, and a constrained scope on it (which a
-// chain cannot honour yet) refuses, rather than the filter reading what
-// the scopes hide.
+// allowed to search that type, and reads only what its scope on that type
+// lets it see (the compartment, the constraints), rather than the filter
+// reading what the scopes hide.
 func TestAdversarial_ChainAndHas_NeedSearchOnTheTypesTheyRead(t *testing.T) {
 	env := newGatewayEnv(t, true)
 	patientsOnly, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/Patient.rs")
@@ -149,7 +149,8 @@ func TestAdversarial_ChainAndHas_NeedSearchOnTheTypesTheyRead(t *testing.T) {
 	}{
 		{"patient scope, _has into an unscoped type", patientsOnly.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 403, 0},
 		{"patient scope, chain into an unscoped type", patientsOnly.AccessToken, "/Patient?general-practitioner:Practitioner.family=lege", 403, 0},
-		{"constrained scope, _has reading hidden labs", vitalsOnly.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 403, 0},
+		{"constrained scope, _has reading hidden labs", vitalsOnly.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 200, 0},
+		{"constrained scope, _has reading visible vitals", vitalsOnly.AccessToken, "/Patient?_has:Observation:subject:code=8867-4", 200, 1},
 		{"user scope, _has into an unscoped type", practitioner.AccessToken, "/Patient?_has:Observation:subject:code=4548-4", 403, 0},
 		{"user scope, chain within the scoped type", practitioner.AccessToken, "/Patient?link:Patient.family=hansen", 200, 0},
 		{"user scope, plain search", practitioner.AccessToken, "/Patient?family=hansen", 200, 1},

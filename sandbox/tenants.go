@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
@@ -224,3 +225,10 @@ func (s *sandboxes) recorded(c *gin.Context) string {
 
 // sandboxParam names the sandbox of a request below /sandboxes/:sandbox.
 func sandboxParam(c *gin.Context) string { return c.Param("sandbox") }
+
+// writeOutcome answers with a FHIR error and stops the chain.
+func writeOutcome(c *gin.Context, oe *outcome.Error) {
+	c.Header("Cache-Control", "no-store")
+	c.Data(interaction.Status(oe), "application/fhir+json; charset=utf-8", oe.JSON())
+	c.Abort()
+}

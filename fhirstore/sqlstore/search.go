@@ -157,18 +157,35 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 			c.w("(r.type = ")
 			c.arg(typ)
 			c.w(" AND ")
-			c.compartment("r", typ, q.Compartment)
+			c.compartment("r", typ, q.Compartment, "")
 			c.w(")")
 		}
 		if len(q.Types) > 0 {
 			c.w(")")
 		}
 	}
-	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0) {
-		c.probe = true
+	if c.confine != nil && (q.Compartment == nil || *q.Compartment != c.confine.Compartment || len(c.confine.Excluded) > 0 || len(c.confine.Constraints) > 0 || c.confine.Base != "") {
+		// A type search confined to a compartment is a compartment search:
+		// the compartment may drive the statement, as q.Compartment's does.
+		// A search of given ids tests each row's compartment instead, which
+		// costs what the ids are, not what the compartment holds.
+		c.probe = c.probeAll || q.Compartment != nil || len(q.Types) != 1 || !c.confine.Applies(q.Types[0])
+		c.correlate = byID(q)
 		c.confinedRows("r", q.Types)
-		c.probe = false
+		c.probe, c.correlate = false, false
 	}
+}
+
+// byID reports whether q's matches are bounded by a short list of ids,
+// few enough that looking up each one's index rows costs less than
+// gathering a compartment's or a constraint's.
+func byID(q *search.Query) bool {
+	for _, f := range q.Filters {
+		if f.Param != nil && f.Param.Code == "_id" && f.Modifier == search.NoModifier && len(f.Values) <= 32 {
+			return true
+		}
+	}
+	return false
 }
 
 // fromWhere writes the SELECT (by cols), FROM and WHERE of the matches of q

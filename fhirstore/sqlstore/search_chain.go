@@ -1,7 +1,7 @@
 package sqlstore
 
 import (
-	"slices"
+	"strings"
 
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
@@ -88,23 +88,57 @@ func (c *compiler) has(alias string, types []string, h *search.Has) {
 	c.w("))")
 }
 
-// confined writes " AND" the condition that the resource row alias (of
-// typ) lies in the confinement's compartment, when typ is confined.
+// confined writes " AND" the conditions the confinement puts on the
+// resource row alias (of typ): in the compartment when typ is confined to
+// it, matching a constraint when typ is constrained, nothing when typ is
+// excluded.
 func (c *compiler) confined(alias, typ string) {
 	if c.confine.Excludes(typ) {
 		c.w(" AND 1 = 0")
 		return
 	}
-	if !c.confine.Applies(typ) {
+	if c.confine.Applies(typ) {
+		c.w(" AND ")
+		c.compartment(alias, typ, &c.confine.Compartment, c.confine.Base)
+	}
+	if cs, ok := c.confine.ConstraintsOf(typ); ok {
+		c.w(" AND ")
+		c.constrained(alias, typ, cs)
+	}
+}
+
+// constrained writes the condition that the resource row alias (of typ)
+// meets one of the alternatives cs: all filters of one of them match.
+// Its subqueries are probes: the statement is driven by what it confines.
+func (c *compiler) constrained(alias, typ string, cs []search.Constraint) {
+	if len(cs) == 0 {
+		c.w("1 = 0")
 		return
 	}
-	c.w(" AND ")
-	c.compartment(alias, typ, &c.confine.Compartment)
+	probe := c.probe
+	c.probe = true
+	c.anyOf(len(cs), func(i int) {
+		if len(cs[i]) == 0 {
+			c.w("1 = 1")
+		}
+		for j, f := range cs[i] {
+			if j > 0 {
+				c.w(" AND ")
+			}
+			if c.correlate && f.Chain == nil && f.Has == nil {
+				// Rows already few (given ids): read their own index rows.
+				c.rowOf = alias
+			}
+			c.filter(alias, []string{typ}, f)
+			c.rowOf = ""
+		}
+	})
+	c.probe = probe
 }
 
 // confinedRows writes " AND" the condition that the resource rows alias
-// (of types, or of any type for none) lie in the confinement's compartment
-// where their type is confined.
+// (of types, or of any type for none) meet the confinement where it limits
+// their type (see confined); types it leaves alone match as they are.
 func (c *compiler) confinedRows(alias string, types []string) {
 	if c.confine == nil {
 		return
@@ -122,31 +156,45 @@ func (c *compiler) confinedRows(alias string, types []string) {
 		n++
 	}
 	comp := &c.confine.Compartment
-	var free []string
+	var free, limited []string
 	for _, typ := range types {
-		if c.confine.Excludes(typ) {
-			continue // never seen
-		}
-		if !c.confine.Applies(typ) {
+		if !c.confine.Limits(typ) {
 			free = append(free, typ)
 			continue
 		}
-		if typ != comp.Type && comp.Type == "Patient" && len(searchparam.PatientCompartment(typ)) == 0 {
+		limited = append(limited, typ)
+		if c.confine.Excludes(typ) {
+			continue // never seen
+		}
+		inComp := c.confine.Applies(typ)
+		if inComp && typ != comp.Type && comp.Type == "Patient" && len(searchparam.PatientCompartment(typ)) == 0 {
 			continue // never in the compartment
+		}
+		cs, constrained := c.confine.ConstraintsOf(typ)
+		if constrained && len(cs) == 0 {
+			continue // meets no constraint
 		}
 		or()
 		c.w("(", alias, ".type = ")
 		c.arg(typ)
-		c.w(" AND ")
-		c.compartment(alias, typ, comp)
+		if inComp {
+			c.w(" AND ")
+			c.compartment(alias, typ, comp, c.confine.Base)
+		}
+		if constrained {
+			c.w(" AND ")
+			c.constrained(alias, typ, cs)
+		}
 		c.w(")")
 	}
-	// Types the confinement leaves alone match as they are.
 	switch {
-	case all && c.confine.Types != nil:
+	case all && len(limited) == 0:
+		or()
+		c.w("1 = 1")
+	case all && len(free) > 0:
 		or()
 		c.w(alias, ".type NOT IN ")
-		c.list(append(slices.Clone(c.confine.Types), c.confine.Excluded...))
+		c.list(limited)
 	case !all && len(free) > 0:
 		or()
 		c.w(alias, ".type IN ")
@@ -160,8 +208,9 @@ func (c *compiler) confinedRows(alias string, types []string) {
 
 // compartment writes the condition that the resource row alias (of typ) is
 // in the Patient (or other) compartment: one of the compartment's reference
-// parameters of typ points to the compartment's resource.
-func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
+// parameters of typ points to the compartment's resource, relatively or,
+// when base is set, by an absolute URL under base (any URL when it is not).
+func (c *compiler) compartment(alias, typ string, comp *search.Compartment, base string) {
 	var params []string
 	if comp.Type == "Patient" {
 		params = searchparam.PatientCompartment(typ)
@@ -182,7 +231,11 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
 	}
 	x := c.alias("x")
 	c.ridIn(alias, false)
-	c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".sandbox = ")
+	c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+	if c.correlate {
+		c.w(x, ".rid = ", alias, ".rid AND ")
+	}
+	c.w(x, ".sandbox = ")
 	c.arg(c.sandbox)
 	c.w(" AND ", x, ".type = ")
 	c.arg(typ)
@@ -198,5 +251,13 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment) {
 	c.arg(comp.Type)
 	c.w(" AND ", x, ".target_id = ")
 	c.arg(comp.ID)
+	if base != "" {
+		prefix := strings.TrimSuffix(base, "/") + "/"
+		c.w(" AND (", x, ".url = '' OR substr(", x, ".url, 1, ")
+		c.arg(len(prefix))
+		c.w(") = ")
+		c.arg(prefix)
+		c.w(")")
+	}
 	c.w(")")
 }

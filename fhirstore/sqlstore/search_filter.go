@@ -31,6 +31,13 @@ type compiler struct {
 	// probeAll makes every rid IN (…) condition a probe: the statement
 	// is driven by something else (see windowPage).
 	probeAll bool
+	// correlate makes compartment conditions look up the row's own
+	// references (by rid) rather than gather the compartment's: for rows
+	// already few, as those of given ids.
+	correlate bool
+	// rowOf, when set, is the alias of the one row whose index rows a
+	// filter's subqueries read (see constrained).
+	rowOf string
 	// order is the ORDER BY of a page's statement by column name, and nkeys
 	// the number of its sort keys (see pageColumns and orderBy).
 	order []string
@@ -222,6 +229,9 @@ func (c *compiler) filter(alias string, types []string, f *search.Filter) {
 
 // indexRows writes the conditions selecting the rows of one parameter.
 func (c *compiler) indexRows(x string, types []string, param string) {
+	if c.rowOf != "" {
+		c.w(x, ".rid = ", c.rowOf, ".rid AND ")
+	}
 	c.w(x, ".sandbox = ")
 	c.arg(c.sandbox)
 	if len(types) == 1 {

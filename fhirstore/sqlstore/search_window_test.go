@@ -58,9 +58,62 @@ func TestSearch_SortWindow_GivesThePagesOfOrderingEveryMatch(t *testing.T) {
 	}
 }
 
+// A confined search sorted through a window of the sort order keeps only
+// what the confinement lets it see: its pages are those of the same search
+// with the constraint as a filter, ordered whole.
+func TestSearch_SortWindow_AppliesTheConfinement(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 40; i++ {
+		body := fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","gender":%q,"birthDate":"19%02d","name":[{"family":"F%d"}]}`,
+			i, []string{"female", "male", "other"}[i%3], 50+(i*37)%40, (i*13)%17)
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	female, err := search.Parse("Patient", url.Values{"gender": {"female"}}, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	confined := search.ConfineTo(ctx, &search.Confinement{
+		Constraints: map[string][]search.Constraint{"Patient": {search.Constraint(female.Filters)}}})
+	for _, query := range []string{"birthdate=lt1980&_sort=-birthdate", "name=f&_sort=family", "gender:not=other&_sort=birthdate"} {
+		restore := sqlstore.SetSortWindow(0)
+		want, _ := walkPages(t, s, query+"&gender=female&_count=100")
+		restore()
+		if len(want) == 0 {
+			t.Fatalf("Patient?%s&gender=female matches nothing; the case cannot fail", query)
+		}
+		for _, window := range []int{1, 3, 1000} {
+			restore := sqlstore.SetSortWindow(window)
+			for _, count := range []int{1, 4} {
+				forward, back := walkPagesIn(confined, t, s, fmt.Sprintf("%s&_count=%d", query, count))
+				if !slices.Equal(forward, want) || !slices.Equal(back, want) {
+					t.Errorf("Patient?%s confined, window %d, _count=%d: forward %v, back %v, want %v", query, window, count, forward, back, want)
+				}
+			}
+			restore()
+		}
+	}
+}
+
 // walkPages follows next links from the first page to the last, then
 // previous links back; back is in the forward order.
 func walkPages(t *testing.T, s fhirstore.Store, query string) (forward, back []string) {
+	t.Helper()
+	return walkPagesIn(context.Background(), t, s, query)
+}
+
+// walkPagesIn is walkPages under ctx (a confinement).
+func walkPagesIn(ctx context.Context, t *testing.T, s fhirstore.Store, query string) (forward, back []string) {
 	t.Helper()
 	read := func(cursor string) *fhirstore.SearchPage {
 		v, err := url.ParseQuery(query)
@@ -72,7 +125,7 @@ func walkPages(t *testing.T, s fhirstore.Store, query string) (forward, back []s
 			t.Fatal(err)
 		}
 		q.Cursor = cursor
-		p, err := s.Search(context.Background(), sb, fhirstore.SearchQuery{Query: q})
+		p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: q})
 		if err != nil {
 			t.Fatalf("Patient?%s: %v", query, err)
 		}

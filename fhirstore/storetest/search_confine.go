@@ -68,9 +68,34 @@ func searchConfined(t *testing.T, s fhirstore.Store, typ, query string, confine 
 	return p
 }
 
+// constrained is a confinement of Observations to SMART v2 scope
+// constraints (alternatives, each a query of filters that must all
+// match), in the compartment of comp unless comp is the zero value.
+func constrained(t *testing.T, comp search.Compartment, alternatives ...string) *search.Confinement {
+	t.Helper()
+	cs := []search.Constraint{}
+	for _, a := range alternatives {
+		cs = append(cs, search.Constraint(parseSearch(t, "Observation", a).Filters))
+	}
+	c := &search.Confinement{Compartment: comp, Constraints: map[string][]search.Constraint{"Observation": cs}}
+	if comp.Type != "" {
+		c.Types = []string{"Observation", "Patient"}
+	}
+	return c
+}
+
 func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 	every, patients := seedConfinement(t, s)
 	excluded := &search.Confinement{Compartment: every.Compartment, Types: []string{"Patient"}, Excluded: []string{"Observation"}}
+	var anywhere search.Compartment
+	heartRate := constrained(t, anywhere, "code=8867-4")
+	glucose := constrained(t, anywhere, "code=2345-7")
+	either := constrained(t, anywhere, "code=2345-7", "code="+loinc+"|8867-4")
+	none := constrained(t, anywhere)
+	final := constrained(t, anywhere, "code=8867-4&status=final")
+	amended := constrained(t, anywhere, "code=8867-4&status=amended")
+	myGlucose := constrained(t, every.Compartment, "code=2345-7")
+	myHeartRate := constrained(t, every.Compartment, "code=8867-4")
 	tests := []struct {
 		name, typ, query string
 		confine          *search.Confinement
@@ -101,6 +126,21 @@ func testSearchConfinement(t *testing.T, s fhirstore.Store, c *Clock) {
 		{"TypesOnly_ChainIntoFreeType", "Observation", "_id=linked&has-member:Observation.value-quantity=gt10", patients, "linked", "linked"},
 		{"Excluded_NeverMatches", "", "_id=mine,theirs,me,dr", excluded, "dr,me,theirs,mine", "dr,me"},
 		{"Excluded_ChainNeverReads", "Patient", "_has:Observation:subject:code=8867-4", excluded, "me", ""},
+		{"Constraint_MatchesLeftOut", "Observation", "_sort=code", heartRate, "theirs,mine,linked", "mine,linked"},
+		{"Constraint_OtherMatchesLeftOut", "Observation", "_sort=code", glucose, "theirs,mine,linked", "theirs"},
+		{"Constraint_Alternatives_EitherMatches", "Observation", "_sort=code", either, "theirs,mine,linked", "theirs,mine,linked"},
+		{"Constraint_NoAlternative_MatchesNothing", "Observation", "_sort=code", none, "theirs,mine,linked", ""},
+		{"Constraint_AllFiltersOfAnAlternative", "Observation", "_sort=code", final, "theirs,mine,linked", "mine,linked"},
+		{"Constraint_AllFiltersOfAnAlternative_OneFails", "Observation", "_sort=code", amended, "theirs,mine,linked", ""},
+		{"Constraint_Unsorted", "Observation", "status=final", heartRate, "theirs,mine,linked", "mine,linked"},
+		{"Constraint_OtherTypesFree", "Patient", "_sort=_id", heartRate, "me,other", "me,other"},
+		{"Constraint_ChainReadsOnlyWhatItAllows", "Observation", "_id=linked&has-member:Observation.code=2345-7", heartRate, "linked", ""},
+		{"Constraint_HasReadsOnlyWhatItAllows", "Patient", "_has:Observation:subject:code=2345-7", heartRate, "other", ""},
+		{"Constraint_HasOfAllowed_StillMatches", "Patient", "_has:Observation:subject:code=8867-4", heartRate, "me", "me"},
+		{"Constraint_System", "", "_id=mine,theirs,dr", heartRate, "dr,theirs,mine", "dr,mine"},
+		{"Constraint_AndCompartment_BothHold", "Observation", "_sort=code", myGlucose, "theirs,mine,linked", ""},
+		{"Constraint_AndCompartment_Kept", "Observation", "_sort=code", myHeartRate, "theirs,mine,linked", "mine,linked"},
+		{"Constraint_AndCompartment_ChainToOtherPatient", "Observation", "_id=mine&focus:Patient.birthdate=ge2001", myHeartRate, "mine", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +167,7 @@ func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) 
 	// A searcher who may not read Observations at all, and sees only its
 	// own Patient.
 	noObservations := &search.Confinement{Compartment: every.Compartment, Types: []string{"Patient"}, Excluded: []string{"Observation"}}
+	heartRate := constrained(t, search.Compartment{}, "code=8867-4")
 	tests := []struct {
 		name, typ, query string
 		confine          *search.Confinement
@@ -145,6 +186,10 @@ func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) 
 		{"TypesOnly_ConfinedTypeLeftOut", "Observation", "_id=mine&_include=Observation:focus", patients, "other", ""},
 		{"Excluded_TypeNeverIncluded", "Patient", "_id=me&_revinclude=Observation:focus&_revinclude=Observation:subject", noObservations, "theirs,mine,linked", ""},
 		{"Excluded_OtherTypesStillIncluded", "Patient", "_id=me&_include=Patient:general-practitioner", noObservations, "dr", "dr"},
+		{"Constraint_RevIncludeLeftOut", "Patient", "_id=other&_revinclude=Observation:subject", heartRate, "theirs", ""},
+		{"Constraint_RevIncludeKept", "Patient", "_id=me&_revinclude=Observation:subject", heartRate, "mine,linked", "mine,linked"},
+		{"Constraint_IncludeLeftOut", "Observation", "_id=linked&_include=Observation:has-member", heartRate, "theirs", ""},
+		{"Constraint_OtherTypesIncluded", "Observation", "_id=mine&_include=Observation:performer", heartRate, "dr", "dr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,6 +208,55 @@ func testSearchConfinementOfIncludes(t *testing.T, s fhirstore.Store, c *Clock) 
 				if strings.Join(got, ",") != strings.Join(w, ",") {
 					t.Errorf("%s?%s (confined %v) included [%s], want [%s]", tt.typ, tt.query, confined, strings.Join(got, ","), strings.Join(w, ","))
 				}
+			}
+		})
+	}
+}
+
+// A reference by absolute URL puts a resource in the confinement's
+// compartment only under the server's base, when the confinement names
+// it: another server's Patient/me is not this one's.
+func testSearchConfinementOfAbsoluteReferences(t *testing.T, s fhirstore.Store, c *Clock) {
+	for _, b := range []string{
+		`{"resourceType":"Patient","id":"me"}`,
+		`{"resourceType":"Observation","id":"relative","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/me"}}`,
+		`{"resourceType":"Observation","id":"here","status":"final","code":{"text":"x"},"subject":{"reference":"https://sandbox.test/fhir/Patient/me"}}`,
+		`{"resourceType":"Observation","id":"there","status":"final","code":{"text":"x"},"subject":{"reference":"https://elsewhere.test/fhir/Patient/me"}}`,
+	} {
+		r, err := fhirjson.Parse([]byte(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(context.Background(), sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	me := search.Compartment{Type: "Patient", ID: "me"}
+	anyURL := &search.Confinement{Compartment: me, Types: []string{"Observation"}}
+	underBase := &search.Confinement{Compartment: me, Types: []string{"Observation"}, Base: "https://sandbox.test/fhir"}
+	tests := []struct {
+		name, query string
+		compartment bool
+		confine     *search.Confinement
+		want        string
+	}{
+		{"NoBase_AnyURLCounts", "_sort=_id", false, anyURL, "here,relative,there"},
+		{"Base_OnlyThisServersCount", "_sort=_id", false, underBase, "here,relative"},
+		{"Base_InACompartmentSearchToo", "_sort=_id", true, underBase, "here,relative"},
+		{"Base_Unsorted", "status=final", false, underBase, "relative,here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := parseSearch(t, "Observation", tt.query+"&_total=accurate")
+			if tt.compartment {
+				q.Compartment = &me
+			}
+			p, err := s.Search(search.ConfineTo(context.Background(), tt.confine), sb, fhirstore.SearchQuery{Query: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ids(p.Matches), ","); got != tt.want || p.Total != len(p.Matches) {
+				t.Errorf("Observation?%s = [%s] (total %d), want [%s]", tt.query, got, p.Total, tt.want)
 			}
 		})
 	}

@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Totals", testSearchTotals},
 		{"Search_Confinement_ChainsAndHasSeeOnlyTheCompartment", testSearchConfinement},
 		{"Search_Confinement_IncludesStayInTheCompartment", testSearchConfinementOfIncludes},
+		{"Search_Confinement_AbsoluteReferencesOnlyUnderTheBase", testSearchConfinementOfAbsoluteReferences},
 		{"Search_Paging_FollowsCursorsToTheEnd", testSearchPaging},
 		{"Search_Paging_StableUnderWrites", testSearchPagingUnderWrites},
 		{"Search_Paging_RepeatedValueComesOnce", testSearchPagingRepeatedValues},

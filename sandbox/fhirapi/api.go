@@ -95,7 +95,10 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		writeError(c, err)
 		return
 	}
-	in, err := interaction.Route(c.Request.Method, c.Param("path"))
+	in, err := interaction.RequestOf(c.Request.Context()), error(nil)
+	if in == nil {
+		in, err = interaction.Route(c.Request.Method, c.Param("path"))
+	}
 	if err != nil {
 		var na *interaction.NotAllowedError
 		if errors.As(err, &na) {

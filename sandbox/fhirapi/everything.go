@@ -1,11 +1,9 @@
 package fhirapi
 
 import (
-	"context"
 	"strings"
 
 	"hpsandbox/fhirstore/interaction"
-	"hpsandbox/fhirstore/search"
 )
 
 // everything serves GET Patient/[id]/$everything as a paged searchset
@@ -24,14 +22,4 @@ func (a *API) everything(r *request, segs []string) {
 		return
 	}
 	writeBundle(r, b)
-}
-
-// ConfineEverything returns a context under which
-// Patient/[patient]/$everything answers what a token confined to that
-// patient's compartment may see (see interaction.Engine.Everything).
-//
-// Deprecated: set search.ConfineTo with the Patient compartment; the
-// engine reads the confinement from there.
-func ConfineEverything(ctx context.Context, patient string) context.Context {
-	return search.ConfineTo(ctx, &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: patient}})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox/fhirapi"
@@ -114,7 +115,7 @@ func TestEverything_ConfinedLeavesOutOtherCompartmentsButKeepsTheRecord(t *testi
 	t.Cleanup(func() { api.Close() })
 	g := e.Group("/fhir", func(c *gin.Context) {
 		if p := c.GetHeader("X-Test-Confine"); p != "" {
-			c.Request = c.Request.WithContext(fhirapi.ConfineEverything(c.Request.Context(), p))
+			c.Request = c.Request.WithContext(search.ConfineTo(c.Request.Context(), &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: p}}))
 		}
 	})
 	api.Mount(g, func(*gin.Context) string { return fhirstore.DefaultSandbox })
