@@ -285,7 +285,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	})
 	track(api.Close)
 	g := access.New(access.Config{Authz: authz, Store: store, Below: below, MaxBody: cfg.MaxBodyBytes,
-		Secured: sbs.secured, ClientIn: sbs.clientIn})
+		Secured: sbs.secured, ClientIn: sbs.clientIn, PublicURL: cfg.PublicURL})
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
 	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)

@@ -24,9 +24,9 @@ func RequestOf(ctx context.Context) *Request {
 }
 
 // WithSearch returns a context carrying q, the parsed search of the
-// request, so that it is parsed once. The access guard parses it with the
-// server's FHIR base and no paging options (search.Options Base only): a
-// handler that runs it must parse with the same options to take it.
+// request, so that it is parsed once: the access guard parses it with the
+// options the API parses with (fhirapi.SearchOptions at the request's
+// base), and the API runs it as it is.
 func WithSearch(ctx context.Context, q *search.Query) context.Context {
 	return context.WithValue(ctx, searchKey{}, q)
 }

@@ -13,10 +13,10 @@ import (
 
 // The checks of resource bodies in this file are what stays of the guard's
 // own copy of compartment and token matching. They judge what the store
-// has not indexed: a resource a create or update is about to write
-// (TEMPORARY: until the engine checks writes under search.ConfinementOf
-// inside its transaction), and past versions (vread, history), whose
-// index rows are not kept. Everything current is judged by the store.
+// has not indexed: past versions (vread, history), whose index rows are
+// not kept. Everything current is judged by the store: reads and searches
+// under the confinement, and what a write writes by the engine inside its
+// transaction.
 
 // allows checks that a resource body lies within permission p: in the
 // patient's compartment at patient level, and matching a constraint when

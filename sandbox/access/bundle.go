@@ -73,11 +73,7 @@ func (g *Guard) checkBundle(c *gin.Context, tok *smart.Grant, sandbox, base stri
 		if e == nil {
 			continue
 		}
-		res := []byte(b.Entry[i].Resource)
-		if res == nil {
-			res = []byte{} // an entry's body is its resource, even when missing
-		}
-		if err := g.check(c, sandbox, base, e.Route, ds[i], res); err != nil {
+		if err := g.check(c, sandbox, base, e.Route, ds[i]); err != nil {
 			return entryErr(i, err)
 		}
 	}

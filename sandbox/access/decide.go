@@ -86,10 +86,6 @@ const (
 	// token may read. Past versions are not indexed, so this reads its
 	// body.
 	CheckVersion
-	// CheckBody: the resource a create or update writes must lie within
-	// what the token may write. TEMPORARY: until the engine checks writes
-	// under search.ConfinementOf inside its transaction.
-	CheckBody
 	// CheckHistory: every version a history answers must lie within what
 	// the token may read; the answer is held back until it is checked.
 	// Past versions are not indexed, so this reads their bodies.
@@ -265,10 +261,13 @@ func (g *grant) decideSearch(r *Request) Decision {
 // (create, update).
 func (g *grant) decideWrite(r *Request) Decision {
 	in := r.Route
-	si, verb, checks := smart.Create, "create", CheckBody
+	// What a create or update writes is judged by the engine, inside its
+	// transaction, under the confinement (interaction: writes under a
+	// confinement): the written resource must be visible under it.
+	si, verb, checks := smart.Create, "create", Check(0)
 	switch in.Kind {
 	case interaction.Update, interaction.ConditionalUpdate:
-		si, verb, checks = smart.Update, "update", CheckVisible|CheckBody
+		si, verb, checks = smart.Update, "update", CheckVisible
 	case interaction.Delete, interaction.ConditionalDelete:
 		si, verb, checks = smart.Delete, "delete", CheckVisible
 	}
@@ -371,9 +370,9 @@ func (g *grant) decideEntry(r *Request) Decision {
 	case interaction.SearchType, interaction.SearchCompartment:
 		si = smart.Search
 	case interaction.Create:
-		si, checks = smart.Create, CheckBody
+		si = smart.Create
 	case interaction.Update, interaction.ConditionalUpdate:
-		si, checks = smart.Update, CheckVisible|CheckBody
+		si, checks = smart.Update, CheckVisible
 	case interaction.Delete, interaction.ConditionalDelete:
 		si, checks = smart.Delete, CheckVisible
 	default:

@@ -161,8 +161,13 @@ func splitPath(p string) []string {
 }
 
 // baseURL is the absolute URL of the FHIR base the request came through.
-func (a *API) baseURL(c *gin.Context) string {
-	root := strings.TrimRight(a.cfg.PublicURL, "/")
+func (a *API) baseURL(c *gin.Context) string { return BaseURL(c, a.cfg.PublicURL) }
+
+// BaseURL is the absolute URL of the FHIR base a request came through:
+// publicURL (the server's, when configured) or the scheme and host the
+// request names, and the path of the group the API is mounted on.
+func BaseURL(c *gin.Context, publicURL string) string {
+	root := strings.TrimRight(publicURL, "/")
 	if root == "" {
 		scheme := "http"
 		if c.Request.TLS != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
 )
@@ -60,10 +61,14 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 		writeError(r.c, err)
 		return
 	}
-	q, err := search.Parse(typ, params, search.Options{Base: r.base, DefaultCount: defaultCount, MaxCount: maxCount})
-	if err != nil {
-		writeError(r.c, err)
-		return
+	// The access guard parsed the search already, with these options, to
+	// decide on it: the API runs what was decided on.
+	q := interaction.SearchOf(r.c.Request.Context())
+	if q == nil {
+		if q, err = search.Parse(typ, params, SearchOptions(r.base)); err != nil {
+			writeError(r.c, err)
+			return
+		}
 	}
 	if len(q.Ignored) > 0 && preferStrict(r.c) {
 		writeError(r.c, outcome.New(outcome.Incorrect, outcome.NotSupported,
@@ -96,6 +101,13 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 		})
 	}
 	writeBundle(r, b)
+}
+
+// SearchOptions are the options the API parses a search with at base;
+// a search parsed elsewhere with them (the access guard's) is run as it
+// is.
+func SearchOptions(base string) search.Options {
+	return search.Options{Base: base, DefaultCount: defaultCount, MaxCount: maxCount}
 }
 
 // searchset is the Bundle of a page of matches (counted in total) and the
