@@ -23,9 +23,9 @@ type Engine interface {
 	// Create validates resource, a FHIR R4 resource in JSON, and stores it
 	// in sandbox under a new id (an id in the body is ignored, as in the
 	// FHIR create interaction). It returns the stored version.
-	Create(ctx context.Context, sandbox string, resource []byte) (*fhirstore.Resource, error)
+	Create(ctx context.Context, sandbox fhirstore.Sandbox, resource []byte) (*fhirstore.Resource, error)
 	// Transaction processes bundle, a FHIR transaction Bundle in JSON, in
 	// sandbox: every entry lands or none does. It returns the
 	// transaction-response Bundle in JSON.
-	Transaction(ctx context.Context, sandbox string, bundle []byte) ([]byte, error)
+	Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error)
 }

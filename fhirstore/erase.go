@@ -9,5 +9,5 @@ import "context"
 type Eraser interface {
 	// EraseSandbox removes everything stored for sandbox in one
 	// transaction; erasing an empty or unknown sandbox does nothing.
-	EraseSandbox(ctx context.Context, sandbox string) error
+	EraseSandbox(ctx context.Context, sandbox Sandbox) error
 }

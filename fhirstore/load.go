@@ -22,7 +22,7 @@ type LoadOptions struct {
 // writes them into sandbox as creates-or-updates, in transactions of
 // opts.Batch. Validation runs on every core before any write, so input with
 // an invalid resource writes nothing; the error names its index.
-func Load(ctx context.Context, s Store, sandbox string, bodies [][]byte, opts LoadOptions) error {
+func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts LoadOptions) error {
 	if opts.Batch <= 0 {
 		opts.Batch = 1000
 	}

@@ -23,6 +23,12 @@ import (
 // DefaultSandbox is the key of the sandbox served at /fhir.
 const DefaultSandbox = "default"
 
+// Sandbox is the key of a sandbox (a tenant) in a Store: every call names
+// the sandbox it reads or writes as one, so that it cannot be swapped with
+// a resource type or id by mistake. Rows of different sandboxes never
+// meet.
+type Sandbox string
+
 // Method says how a version came to be, as history bundles report it.
 type Method string
 
@@ -132,16 +138,16 @@ type SearchPage struct {
 type Reader interface {
 	// Read returns the current version; ErrNotFound, or *GoneError when it
 	// was deleted.
-	Read(ctx context.Context, sandbox, typ, id string) (*Resource, error)
+	Read(ctx context.Context, sandbox Sandbox, typ, id string) (*Resource, error)
 	// VRead returns the given version, which may be a deletion.
-	VRead(ctx context.Context, sandbox, typ, id string, version int64) (*Resource, error)
+	VRead(ctx context.Context, sandbox Sandbox, typ, id string, version int64) (*Resource, error)
 	// History returns versions newest first.
-	History(ctx context.Context, sandbox string, q HistoryQuery) (*HistoryPage, error)
+	History(ctx context.Context, sandbox Sandbox, q HistoryQuery) (*HistoryPage, error)
 	// Search returns current resources matching q. Under a context
 	// carrying a search.Confinement (search.ConfineTo), the matches, every
 	// resource a chain or _has reads to decide them, and the resources
 	// _include and _revinclude add are confined.
-	Search(ctx context.Context, sandbox string, q SearchQuery) (*SearchPage, error)
+	Search(ctx context.Context, sandbox Sandbox, q SearchQuery) (*SearchPage, error)
 }
 
 // Writer writes new versions. Each write stamps the body with the id,
@@ -149,18 +155,18 @@ type Reader interface {
 type Writer interface {
 	// Create stores r as version 1 under a new server-assigned id, or under
 	// id when it is not empty (ErrExists if that id is in use).
-	Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*Resource, error)
+	Create(ctx context.Context, sandbox Sandbox, r *fhirjson.Resource, id string) (*Resource, error)
 	// Update stores r as the next version of r.Type/r.ID, creating it when it
 	// does not exist or was deleted; created says which.
-	Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts UpdateOptions) (res *Resource, created bool, err error)
+	Update(ctx context.Context, sandbox Sandbox, r *fhirjson.Resource, opts UpdateOptions) (res *Resource, created bool, err error)
 	// Delete records a deletion and returns it; deleting a resource that does
 	// not exist or is already deleted returns (nil, nil).
-	Delete(ctx context.Context, sandbox, typ, id string) (*Resource, error)
+	Delete(ctx context.Context, sandbox Sandbox, typ, id string) (*Resource, error)
 	// ReplaceMeta rewrites the body of a stored version in place, without a
 	// new version or timestamp, re-indexing it when it is current. It is for
 	// $meta-add and $meta-delete only: body must differ from the stored one
 	// in meta alone. ErrNotFound when no such version holds a body.
-	ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error
+	ReplaceMeta(ctx context.Context, sandbox Sandbox, typ, id string, version int64, body []byte) error
 }
 
 // Tx is a transaction: its reads see its own writes.

@@ -60,7 +60,7 @@ func ehrLaunch(authz *smart.Server, clients smart.ClientStore, store fhirstore.S
 		}
 		for _, ref := range refs {
 			typ, id, _ := strings.Cut(ref, "/")
-			_, err := store.Read(ctx, sandbox, typ, id)
+			_, err := store.Read(ctx, fhirstore.Sandbox(sandbox), typ, id)
 			var gone *fhirstore.GoneError
 			if errors.Is(err, fhirstore.ErrNotFound) || errors.As(err, &gone) || id == "" {
 				bad(http.StatusNotFound, "%s is not in the sandbox %s", ref, sandbox)

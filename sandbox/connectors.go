@@ -170,14 +170,14 @@ type sandboxEngine struct {
 
 var _ connectors.Engine = sandboxEngine{}
 
-func (s sandboxEngine) base(sandbox string) string {
+func (s sandboxEngine) base(sandbox fhirstore.Sandbox) string {
 	if sandbox == fhirstore.DefaultSandbox {
 		return s.root + fhirBasePath
 	}
-	return s.root + sandboxesPath + "/" + sandbox + fhirBasePath
+	return s.root + sandboxesPath + "/" + string(sandbox) + fhirBasePath
 }
 
-func (s sandboxEngine) Create(ctx context.Context, sandbox string, resource []byte) (*fhirstore.Resource, error) {
+func (s sandboxEngine) Create(ctx context.Context, sandbox fhirstore.Sandbox, resource []byte) (*fhirstore.Resource, error) {
 	r, err := s.e.Write(ctx, &interaction.Write{Kind: interaction.Create, Sandbox: sandbox, Base: s.base(sandbox), Body: resource})
 	if err != nil {
 		return nil, err
@@ -185,6 +185,6 @@ func (s sandboxEngine) Create(ctx context.Context, sandbox string, resource []by
 	return r.Resource, nil
 }
 
-func (s sandboxEngine) Transaction(ctx context.Context, sandbox string, bundle []byte) ([]byte, error) {
+func (s sandboxEngine) Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error) {
 	return s.e.Bundle(ctx, &interaction.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle})
 }

@@ -51,7 +51,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	defer store.Close()
 	start := time.Now()
 	bar := newProgress(stderr, "importing")
-	if err := fhirstore.Load(ctx, store, *sb, bodies, fhirstore.LoadOptions{Progress: bar.update}); err != nil {
+	if err := fhirstore.Load(ctx, store, fhirstore.Sandbox(*sb), bodies, fhirstore.LoadOptions{Progress: bar.update}); err != nil {
 		return err
 	}
 	bar.done()

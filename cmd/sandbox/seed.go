@@ -85,7 +85,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	bar := newProgress(stderr, "seeding")
-	if err := fhirstore.Load(ctx, store, *sb, bodies, fhirstore.LoadOptions{Progress: bar.update}); err != nil {
+	if err := fhirstore.Load(ctx, store, fhirstore.Sandbox(*sb), bodies, fhirstore.LoadOptions{Progress: bar.update}); err != nil {
 		return err
 	}
 	bar.done()

@@ -141,7 +141,7 @@ func (e *env) do(req Request, caller *connectors.Caller) *httptest.ResponseRecor
 // versions counts the versions stored in a sandbox.
 func (e *env) versions(sandbox string) int {
 	e.t.Helper()
-	p, err := e.store.History(context.Background(), sandbox, fhirstore.HistoryQuery{})
+	p, err := e.store.History(context.Background(), fhirstore.Sandbox(sandbox), fhirstore.HistoryQuery{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

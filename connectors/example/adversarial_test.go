@@ -46,7 +46,7 @@ func post(set *connectors.Set, caller connectors.Caller, path, body string) *htt
 
 func versions(t *testing.T, store fhirstore.Store, sandbox string) int {
 	t.Helper()
-	p, err := store.History(context.Background(), sandbox, fhirstore.HistoryQuery{})
+	p, err := store.History(context.Background(), fhirstore.Sandbox(sandbox), fhirstore.HistoryQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}

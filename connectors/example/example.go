@@ -114,7 +114,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	resp, err := c.engine.Transaction(r.Context(), caller.Sandbox, body)
+	resp, err := c.engine.Transaction(r.Context(), fhirstore.Sandbox(caller.Sandbox), body)
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
@@ -157,7 +157,7 @@ func (c *Connector) store(ctx context.Context, caller connectors.Caller, body []
 		return nil, outcome.New(outcome.Unprocessable, outcome.Invalid,
 			"the example connector takes an Observation, not %s", describe(typ)).At("resourceType")
 	}
-	return c.engine.Create(ctx, caller.Sandbox, body)
+	return c.engine.Create(ctx, fhirstore.Sandbox(caller.Sandbox), body)
 }
 
 // onlyObservations refuses a Bundle that is not a transaction creating

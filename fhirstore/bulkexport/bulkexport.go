@@ -115,7 +115,7 @@ func typesFor(req Request) ([]string, error) {
 }
 
 func groupMembers(ctx context.Context, r fhirstore.Reader, sandbox, id string) (map[string]bool, error) {
-	g, err := r.Read(ctx, sandbox, "Group", id)
+	g, err := r.Read(ctx, fhirstore.Sandbox(sandbox), "Group", id)
 	if err != nil {
 		return nil, fmt.Errorf("%w: Group/%s: %v", ErrGroupNotFound, id, err)
 	}
@@ -162,7 +162,7 @@ func exportType(ctx context.Context, r fhirstore.Reader, sandbox string, req Req
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p, err := r.Search(ctx, sandbox, fhirstore.SearchQuery{Type: typ, Count: page, Offset: offset})
+		p, err := r.Search(ctx, fhirstore.Sandbox(sandbox), fhirstore.SearchQuery{Type: typ, Count: page, Offset: offset})
 		if err != nil {
 			return nil, err
 		}

@@ -18,7 +18,7 @@ import (
 
 // BundleRequest is a batch or transaction: POST [base] with a Bundle.
 type BundleRequest struct {
-	Sandbox string
+	Sandbox fhirstore.Sandbox
 	// Base is the absolute FHIR base URL the request came through
 	// (Config.BaseURL when empty): entries' request.url may be under it,
 	// and the response's fullUrls are.
@@ -73,8 +73,9 @@ type entry struct {
 
 // bundleRun is one Bundle being processed.
 type bundleRun struct {
-	e             *Engine
-	sandbox, base string
+	e       *Engine
+	sandbox fhirstore.Sandbox
+	base    string
 }
 
 // methodOrder is the processing order of a transaction (FHIR http.html#trules).

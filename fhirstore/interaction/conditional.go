@@ -19,7 +19,7 @@ import (
 // select, read through rd. Criteria are required, and parameters the
 // server does not know are refused: ignoring one would select more than
 // the client meant.
-func matches(ctx context.Context, rd fhirstore.Reader, sandbox, base, typ, criteria string, limit int) ([]*fhirstore.Resource, error) {
+func matches(ctx context.Context, rd fhirstore.Reader, sandbox fhirstore.Sandbox, base, typ, criteria string, limit int) ([]*fhirstore.Resource, error) {
 	params, err := url.ParseQuery(criteria)
 	if err != nil {
 		return nil, outcome.New(outcome.Incorrect, outcome.Invalid, "search criteria %q: %v", criteria, err)
@@ -47,7 +47,7 @@ func matches(ctx context.Context, rd fhirstore.Reader, sandbox, base, typ, crite
 // matchOne evaluates the criteria of a conditional create or update: the
 // one match, or nil when there is none; more than one fails as
 // outcome.PreconditionFailed.
-func matchOne(ctx context.Context, rd fhirstore.Reader, sandbox, base, typ, criteria string) (*fhirstore.Resource, error) {
+func matchOne(ctx context.Context, rd fhirstore.Reader, sandbox fhirstore.Sandbox, base, typ, criteria string) (*fhirstore.Resource, error) {
 	found, err := matches(ctx, rd, sandbox, base, typ, criteria, 1)
 	switch {
 	case err != nil:
@@ -82,7 +82,7 @@ func updateTarget(typ string, found *fhirstore.Resource, bodyID string) (string,
 // deleteMatches removes what the criteria of a conditional delete select,
 // at most limit resources (outcome.PreconditionFailed beyond), and returns
 // the last deletion (nil when nothing matched) and how many it made.
-func deleteMatches(ctx context.Context, tx fhirstore.Tx, sandbox, base, typ, criteria string, limit int) (*fhirstore.Resource, int, error) {
+func deleteMatches(ctx context.Context, tx fhirstore.Tx, sandbox fhirstore.Sandbox, base, typ, criteria string, limit int) (*fhirstore.Resource, int, error) {
 	found, err := matches(ctx, tx, sandbox, base, typ, criteria, limit)
 	if err != nil {
 		return nil, 0, err

@@ -16,7 +16,7 @@ import (
 // write calls it in its transaction for what it writes and what it
 // replaces, so that what the confinement hides can neither be written nor
 // overwritten; the error (outcome.Denied) rolls the transaction back.
-func visible(ctx context.Context, rd fhirstore.Reader, sandbox, typ, id string) error {
+func visible(ctx context.Context, rd fhirstore.Reader, sandbox fhirstore.Sandbox, typ, id string) error {
 	c := search.ConfinementOf(ctx)
 	if c == nil {
 		return nil
@@ -41,7 +41,7 @@ func visible(ctx context.Context, rd fhirstore.Reader, sandbox, typ, id string) 
 // replaced checks, under a confinement, that the current version of
 // typ/id, if there is one, is visible: an update or delete may not replace
 // what it could not read.
-func replaced(ctx context.Context, tx fhirstore.Tx, sandbox, typ, id string) error {
+func replaced(ctx context.Context, tx fhirstore.Tx, sandbox fhirstore.Sandbox, typ, id string) error {
 	if search.ConfinementOf(ctx) == nil {
 		return nil
 	}

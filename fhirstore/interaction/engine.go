@@ -71,7 +71,7 @@ func (e *Engine) base(b string) string {
 
 // Create stores resource (FHIR JSON) as a new resource of its type under
 // a server-assigned id, as POST [type] does.
-func (e *Engine) Create(ctx context.Context, sandbox string, resource []byte) (*fhirstore.Resource, error) {
+func (e *Engine) Create(ctx context.Context, sandbox fhirstore.Sandbox, resource []byte) (*fhirstore.Resource, error) {
 	r, err := e.Write(ctx, &Write{Kind: Create, Sandbox: sandbox, Body: resource})
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (e *Engine) Create(ctx context.Context, sandbox string, resource []byte) (*
 
 // Transaction processes bundle, a Bundle of type transaction or batch, as
 // POST [base] does, and returns the response Bundle.
-func (e *Engine) Transaction(ctx context.Context, sandbox string, bundle []byte) ([]byte, error) {
+func (e *Engine) Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error) {
 	return e.Bundle(ctx, &BundleRequest{Sandbox: sandbox, Body: bundle})
 }
 

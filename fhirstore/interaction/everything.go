@@ -24,7 +24,7 @@ var everythingParams = map[string]bool{"_since": true, "_type": true, "_count": 
 
 // EverythingRequest is Patient/[id]/$everything.
 type EverythingRequest struct {
-	Sandbox string
+	Sandbox fhirstore.Sandbox
 	// Base is the absolute FHIR base URL (Config.BaseURL when empty), for
 	// which references in the record count as local.
 	Base     string
@@ -115,8 +115,9 @@ func (e *Engine) Everything(ctx context.Context, req *EverythingRequest) (*Every
 
 // everythingRun is one $everything request being answered.
 type everythingRun struct {
-	e                      *Engine
-	sandbox, base, patient string
+	e             *Engine
+	sandbox       fhirstore.Sandbox
+	base, patient string
 }
 
 // referencedPage returns the referenced resources that fill the room page

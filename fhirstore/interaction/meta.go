@@ -105,7 +105,7 @@ func parametersWithMeta(m *metaJSON) []byte {
 // MetaRequest is $meta, $meta-add or $meta-delete at [type]/[id] or
 // [type]/[id]/_history/[vid].
 type MetaRequest struct {
-	Sandbox  string
+	Sandbox  fhirstore.Sandbox
 	Type, ID string
 	// Version is the version id of the path, "" for the current version.
 	Version string

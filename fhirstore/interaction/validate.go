@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"strings"
 
+	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
 )
 
 // ValidateRequest is [type]/$validate or [type]/[id]/$validate.
 type ValidateRequest struct {
-	Sandbox  string
+	Sandbox  fhirstore.Sandbox
 	Type, ID string
 	// Body is a resource, or a Parameters with a "resource" parameter (and
 	// perhaps "mode").

@@ -29,7 +29,7 @@ type Write struct {
 	// Kind is Create, Update, ConditionalUpdate, Patch, Delete or
 	// ConditionalDelete.
 	Kind    Kind
-	Sandbox string
+	Sandbox fhirstore.Sandbox
 	// Base is the absolute FHIR base URL the request came through, against
 	// which search criteria resolve references; Config.BaseURL when empty.
 	Base string
@@ -159,7 +159,7 @@ func parseBody(body []byte, typ string) (*fhirjson.Resource, error) {
 }
 
 // createIn creates res in tx under id (a new one when empty).
-func createIn(ctx context.Context, tx fhirstore.Tx, sandbox string, res *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
+func createIn(ctx context.Context, tx fhirstore.Tx, sandbox fhirstore.Sandbox, res *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
 	v, err := tx.Create(ctx, sandbox, res, id)
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func createIn(ctx context.Context, tx fhirstore.Tx, sandbox string, res *fhirjso
 
 // updateIn stores res as the next version of res.Type/res.ID in tx,
 // requiring version ifMatch to be current when it is not 0.
-func updateIn(ctx context.Context, tx fhirstore.Tx, sandbox string, res *fhirjson.Resource, ifMatch int64) (*fhirstore.Resource, bool, error) {
+func updateIn(ctx context.Context, tx fhirstore.Tx, sandbox fhirstore.Sandbox, res *fhirjson.Resource, ifMatch int64) (*fhirstore.Resource, bool, error) {
 	if err := replaced(ctx, tx, sandbox, res.Type, res.ID); err != nil {
 		return nil, false, err
 	}
@@ -187,7 +187,7 @@ func updateIn(ctx context.Context, tx fhirstore.Tx, sandbox string, res *fhirjso
 }
 
 // deleteIn deletes typ/id in tx; nil when there was nothing to delete.
-func deleteIn(ctx context.Context, tx fhirstore.Tx, sandbox, typ, id string) (*fhirstore.Resource, error) {
+func deleteIn(ctx context.Context, tx fhirstore.Tx, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
 	if err := replaced(ctx, tx, sandbox, typ, id); err != nil {
 		return nil, err
 	}

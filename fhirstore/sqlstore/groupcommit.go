@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
@@ -30,6 +31,11 @@ import (
 // groupMax bounds the writes one group transaction holds, so that a long
 // queue does not make the first writer wait for the last.
 const groupMax = 128
+
+// groupBudget bounds the time a group transaction spends running writes:
+// a write starts in the group only within it of the group's first. A
+// commit costs far less, so the wait a group adds stays near this.
+const groupBudget = 10 * time.Millisecond
 
 // writeJob is one queued single write.
 type writeJob struct {
@@ -77,7 +83,9 @@ func (s *Store) startCommitter() {
 				batch = append(batch[:0], j)
 			}
 			s.gc.take(&batch)
-			s.commitGroup(batch)
+			for rest := batch; len(rest) > 0; {
+				rest = s.commitGroup(rest)
+			}
 			clear(batch)
 		}
 	}()
@@ -153,11 +161,15 @@ type panicked struct{ value any }
 
 func (p *panicked) Error() string { return fmt.Sprintf("write panicked: %v", p.value) }
 
-// commitGroup runs the batch in one transaction and answers every job.
-func (s *Store) commitGroup(batch []*writeJob) {
+// commitGroup runs jobs of batch in one transaction — as many as start
+// within groupBudget of the first — answers them, and returns the jobs left
+// for the next group: a group of large transactions does not keep the
+// first of them waiting for the last.
+func (s *Store) commitGroup(batch []*writeJob) (rest []*writeJob) {
 	errs := make([]error, len(batch))
+	n := len(batch) // the jobs this group took
 	answer := func(commitErr error) {
-		for i, j := range batch {
+		for i, j := range batch[:n] {
 			if errs[i] == nil {
 				errs[i] = commitErr
 			}
@@ -169,12 +181,17 @@ func (s *Store) commitGroup(batch []*writeJob) {
 	sqlTx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		answer(fmt.Errorf("%s: begin: %w", s.d.Name, err))
-		return
+		return nil
 	}
 	t := &tx{s: s, sqlTx: sqlTx}
 	t.q = flushing{t}
+	start := time.Now()
 	ran := 0
 	for i, j := range batch {
+		if i > 0 && time.Since(start) >= groupBudget {
+			n = i
+			break
+		}
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = err // given up while queued: never ran
 			continue
@@ -185,7 +202,8 @@ func (s *Store) commitGroup(batch []*writeJob) {
 		}
 		if errors.Is(errs[i], errTxBroken) {
 			// The transaction itself failed: nothing of the group lands.
-			for k := range batch {
+			n = i + 1
+			for k := range batch[:n] {
 				if errs[k] == nil {
 					errs[k] = errs[i]
 				}
@@ -193,14 +211,14 @@ func (s *Store) commitGroup(batch []*writeJob) {
 			t.settle()
 			_ = sqlTx.Rollback()
 			answer(nil)
-			return
+			return batch[n:]
 		}
 	}
 	t.settle()
 	if ran == 0 {
 		_ = sqlTx.Rollback()
 		answer(nil)
-		return
+		return batch[n:]
 	}
 	if err := sqlTx.Commit(); err != nil {
 		// No write of the group was acknowledged, and none landed.
@@ -208,12 +226,13 @@ func (s *Store) commitGroup(batch []*writeJob) {
 			errs[i] = nil
 		}
 		answer(fmt.Errorf("%s: commit: %w", s.d.Name, err))
-		return
+		return batch[n:]
 	}
 	s.committed()
 	s.gc.groups.Add(1)
 	s.gc.writes.Add(uint64(ran))
 	answer(nil)
+	return batch[n:]
 }
 
 // errTxBroken marks a failure that leaves the group transaction unusable
@@ -274,18 +293,18 @@ func runGuarded(ctx context.Context, t *tx, run func(ctx context.Context, t *tx)
 // cancellable, since an interrupted SELECT fails alone.
 type groupTx struct{ *tx }
 
-func (g groupTx) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
+func (g groupTx) Create(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
 	return g.tx.Create(context.WithoutCancel(ctx), sandbox, r, id)
 }
 
-func (g groupTx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (*fhirstore.Resource, bool, error) {
+func (g groupTx) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (*fhirstore.Resource, bool, error) {
 	return g.tx.Update(context.WithoutCancel(ctx), sandbox, r, opts)
 }
 
-func (g groupTx) Delete(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
+func (g groupTx) Delete(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
 	return g.tx.Delete(context.WithoutCancel(ctx), sandbox, typ, id)
 }
 
-func (g groupTx) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
+func (g groupTx) ReplaceMeta(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64, body []byte) error {
 	return g.tx.ReplaceMeta(context.WithoutCancel(ctx), sandbox, typ, id, version, body)
 }

@@ -26,9 +26,9 @@ var errBudget = errors.New("the search's time budget is spent")
 // Search implements fhirstore.Reader within the store's time budget of a
 // search: at the budget, the statement running is interrupted and the
 // search fails as outcome.Busy (503 at the HTTP edge).
-func (t *tx) Search(ctx context.Context, sandbox string, sq fhirstore.SearchQuery) (page *fhirstore.SearchPage, err error) {
+func (t *tx) Search(ctx context.Context, sandbox fhirstore.Sandbox, sq fhirstore.SearchQuery) (page *fhirstore.SearchPage, err error) {
 	err = t.withinBudget(ctx, func(ctx context.Context) error {
-		page, err = t.search(ctx, sandbox, sq)
+		page, err = t.search(ctx, string(sandbox), sq)
 		return err
 	})
 	return page, err

@@ -197,28 +197,28 @@ func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) error {
 }
 
 // Read implements fhirstore.Reader.
-func (s *Store) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
+func (s *Store) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
 	return (&tx{s: s, q: s.read}).Read(ctx, sandbox, typ, id)
 }
 
 // VRead implements fhirstore.Reader.
-func (s *Store) VRead(ctx context.Context, sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
+func (s *Store) VRead(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
 	return (&tx{s: s, q: s.read}).VRead(ctx, sandbox, typ, id, version)
 }
 
 // History implements fhirstore.Reader.
-func (s *Store) History(ctx context.Context, sandbox string, q fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
+func (s *Store) History(ctx context.Context, sandbox fhirstore.Sandbox, q fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
 	return (&tx{s: s, q: s.read}).History(ctx, sandbox, q)
 }
 
 // Search implements fhirstore.Reader.
-func (s *Store) Search(ctx context.Context, sandbox string, q fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
+func (s *Store) Search(ctx context.Context, sandbox fhirstore.Sandbox, q fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
 	return (&tx{s: s, q: s.read}).Search(ctx, sandbox, q)
 }
 
 // Create implements fhirstore.Writer; the write shares a transaction with
 // concurrent single writes (group commit) and returns once it committed.
-func (s *Store) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (res *fhirstore.Resource, err error) {
+func (s *Store) Create(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, id string) (res *fhirstore.Resource, err error) {
 	err = s.single(ctx, func(ctx context.Context, t *tx) error {
 		res, err = t.Create(ctx, sandbox, r, id)
 		return err
@@ -230,7 +230,7 @@ func (s *Store) Create(ctx context.Context, sandbox string, r *fhirjson.Resource
 }
 
 // Update implements fhirstore.Writer by group commit (see Create).
-func (s *Store) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (res *fhirstore.Resource, created bool, err error) {
+func (s *Store) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (res *fhirstore.Resource, created bool, err error) {
 	err = s.single(ctx, func(ctx context.Context, t *tx) error {
 		res, created, err = t.Update(ctx, sandbox, r, opts)
 		return err
@@ -242,14 +242,14 @@ func (s *Store) Update(ctx context.Context, sandbox string, r *fhirjson.Resource
 }
 
 // ReplaceMeta implements fhirstore.Writer by group commit (see Create).
-func (s *Store) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
+func (s *Store) ReplaceMeta(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64, body []byte) error {
 	return s.single(ctx, func(ctx context.Context, t *tx) error {
 		return t.ReplaceMeta(ctx, sandbox, typ, id, version, body)
 	})
 }
 
 // Delete implements fhirstore.Writer by group commit (see Create).
-func (s *Store) Delete(ctx context.Context, sandbox, typ, id string) (res *fhirstore.Resource, err error) {
+func (s *Store) Delete(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (res *fhirstore.Resource, err error) {
 	err = s.single(ctx, func(ctx context.Context, t *tx) error {
 		res, err = t.Delete(ctx, sandbox, typ, id)
 		return err

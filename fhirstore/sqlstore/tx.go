@@ -80,8 +80,8 @@ func scanVersion(sc interface{ Scan(...any) error }) (*fhirstore.Resource, error
 	return &r, nil
 }
 
-func (t *tx) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
-	r, err := scanVersion(t.stmt(ctx, stRead).QueryRowContext(ctx, sandbox, typ, id))
+func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
+	r, err := scanVersion(t.stmt(ctx, stRead).QueryRowContext(ctx, string(sandbox), typ, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
@@ -94,8 +94,8 @@ func (t *tx) Read(ctx context.Context, sandbox, typ, id string) (*fhirstore.Reso
 	return r, nil
 }
 
-func (t *tx) VRead(ctx context.Context, sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
-	r, err := scanVersion(t.stmt(ctx, stVRead).QueryRowContext(ctx, sandbox, typ, id, version, sandbox, typ, id, version))
+func (t *tx) VRead(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
+	r, err := scanVersion(t.stmt(ctx, stVRead).QueryRowContext(ctx, string(sandbox), typ, id, version, string(sandbox), typ, id, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
@@ -142,11 +142,11 @@ func (t *tx) stampTime(prev *current) int64 {
 // taken, and a row not inserted is ErrExists. Most creates carry an id that
 // was just made (a transaction's POST entries), which a look-up would only
 // confirm is free.
-func (t *tx) Create(ctx context.Context, sandbox string, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
+func (t *tx) Create(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, id string) (*fhirstore.Resource, error) {
 	if id == "" {
 		id = t.s.newID()
 	}
-	return t.insert(ctx, sandbox, r, id, fhirstore.MethodCreate)
+	return t.insert(ctx, string(sandbox), r, id, fhirstore.MethodCreate)
 }
 
 // insert writes version 1 of a resource; ErrExists when its id is taken
@@ -192,11 +192,11 @@ func (t *tx) stamped(r *fhirjson.Resource, id string, version, ms int64, m fhirs
 	return &fhirstore.Resource{Type: r.Type, ID: id, Version: version, LastUpdated: lu, Method: m, Body: body}, nil
 }
 
-func (t *tx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (*fhirstore.Resource, bool, error) {
+func (t *tx) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (*fhirstore.Resource, bool, error) {
 	if r.ID == "" {
 		return nil, false, errors.New("sqlstore: update of a resource without id")
 	}
-	c, err := t.current(ctx, sandbox, r.Type, r.ID)
+	c, err := t.current(ctx, string(sandbox), r.Type, r.ID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -204,7 +204,7 @@ func (t *tx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, o
 		return nil, false, fmt.Errorf("%s/%s: expected version %d: %w", r.Type, r.ID, opts.IfMatch, fhirstore.ErrVersionConflict)
 	}
 	if c == nil {
-		res, err := t.insert(ctx, sandbox, r, r.ID, fhirstore.MethodUpdate)
+		res, err := t.insert(ctx, string(sandbox), r, r.ID, fhirstore.MethodUpdate)
 		return res, err == nil, err
 	}
 	ms := t.stampTime(c)
@@ -212,7 +212,7 @@ func (t *tx) Update(ctx context.Context, sandbox string, r *fhirjson.Resource, o
 	if err != nil {
 		return nil, false, err
 	}
-	if err := t.replace(ctx, sandbox, c, res); err != nil {
+	if err := t.replace(ctx, string(sandbox), c, res); err != nil {
 		return nil, false, err
 	}
 	return res, c.method == fhirstore.MethodDelete, nil
@@ -246,21 +246,21 @@ func (t *tx) replace(ctx context.Context, sandbox string, c *current, res *fhirs
 	return t.writeIndex(ctx, sandbox, c.rid, res.Type, res.Body)
 }
 
-func (t *tx) Delete(ctx context.Context, sandbox, typ, id string) (*fhirstore.Resource, error) {
-	c, err := t.current(ctx, sandbox, typ, id)
+func (t *tx) Delete(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
+	c, err := t.current(ctx, string(sandbox), typ, id)
 	if err != nil || c == nil || c.method == fhirstore.MethodDelete {
 		return nil, err
 	}
 	ms := t.stampTime(c)
 	res := &fhirstore.Resource{Type: typ, ID: id, Version: c.version + 1,
 		LastUpdated: time.UnixMilli(ms).UTC(), Method: fhirstore.MethodDelete}
-	if err := t.replace(ctx, sandbox, c, res); err != nil {
+	if err := t.replace(ctx, string(sandbox), c, res); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
+func (t *tx) History(ctx context.Context, sandbox fhirstore.Sandbox, hq fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
 	conds := []string{"sandbox = ?"}
 	args := []any{sandbox}
 	if hq.Type != "" {
@@ -316,8 +316,8 @@ func (t *tx) History(ctx context.Context, sandbox string, hq fhirstore.HistoryQu
 	return page, nil
 }
 
-func (t *tx) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version int64, body []byte) error {
-	c, err := t.current(ctx, sandbox, typ, id)
+func (t *tx) ReplaceMeta(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64, body []byte) error {
+	c, err := t.current(ctx, string(sandbox), typ, id)
 	if err != nil {
 		return err
 	}
@@ -329,14 +329,14 @@ func (t *tx) ReplaceMeta(ctx context.Context, sandbox, typ, id string, version i
 		if err := t.stmt(ctx, stReadBody).QueryRowContext(ctx, c.rid).Scan(&old); err != nil {
 			return t.wrap("read old body", err)
 		}
-		if err := t.dropIndex(ctx, sandbox, c.rid, typ, old); err != nil {
+		if err := t.dropIndex(ctx, string(sandbox), c.rid, typ, old); err != nil {
 			return err
 		}
 		q := rebind(t.s.d, `UPDATE resource SET body = ? WHERE rid = ?`)
 		if _, err := t.q.ExecContext(ctx, q, body, c.rid); err != nil {
 			return t.wrap("replace meta", err)
 		}
-		return t.writeIndex(ctx, sandbox, c.rid, typ, body)
+		return t.writeIndex(ctx, string(sandbox), c.rid, typ, body)
 	}
 	q := rebind(t.s.d, `UPDATE resource_history SET body = ? WHERE sandbox = ? AND type = ? AND id = ? AND version = ? AND body IS NOT NULL`)
 	res, err := t.q.ExecContext(ctx, q, body, sandbox, typ, id, version)

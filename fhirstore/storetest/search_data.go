@@ -81,7 +81,7 @@ func seedSearch(t *testing.T, s fhirstore.Store) {
 		if err != nil {
 			t.Fatalf("test resource invalid: %v\n%s", err, body)
 		}
-		if _, _, err := s.Update(ctx, sandbox, r, fhirstore.UpdateOptions{}); err != nil {
+		if _, _, err := s.Update(ctx, fhirstore.Sandbox(sandbox), r, fhirstore.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

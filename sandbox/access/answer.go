@@ -76,7 +76,7 @@ func (g *Guard) checkHistory(ctx context.Context, gr *grant, sandbox, base strin
 // storedAllows judges the stored current version of typ/id; one that does
 // not exist passes.
 func (g *Guard) storedAllows(ctx context.Context, sandbox, base, typ, id string, p smart.Permission) error {
-	res, err := g.cfg.Store.Read(ctx, sandbox, typ, id)
+	res, err := g.cfg.Store.Read(ctx, fhirstore.Sandbox(sandbox), typ, id)
 	var gone *fhirstore.GoneError
 	switch {
 	case errors.Is(err, fhirstore.ErrNotFound), errors.As(err, &gone):

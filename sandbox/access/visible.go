@@ -23,7 +23,7 @@ func visible(ctx context.Context, store fhirstore.Store, sandbox, typ, id string
 	// A count, which reads index rows only, not the resource's body.
 	q := &search.Query{Types: []string{typ}, Count: 0, Total: search.TotalAccurate,
 		Filters: []*search.Filter{{Name: "_id", Param: sp, Values: []search.Value{{Code: id}}}}}
-	page, err := store.Search(search.ConfineTo(ctx, d.Confinement), sandbox, fhirstore.SearchQuery{Query: q})
+	page, err := store.Search(search.ConfineTo(ctx, d.Confinement), fhirstore.Sandbox(sandbox), fhirstore.SearchQuery{Query: q})
 	if err != nil {
 		return fmt.Errorf("access to %s/%s cannot be checked now: the store failed", typ, id)
 	}
@@ -31,7 +31,7 @@ func visible(ctx context.Context, store fhirstore.Store, sandbox, typ, id string
 		return nil
 	}
 	// Not visible: refused if it exists, else left to the API's 404 or 410.
-	_, err = store.Read(ctx, sandbox, typ, id)
+	_, err = store.Read(ctx, fhirstore.Sandbox(sandbox), typ, id)
 	var gone *fhirstore.GoneError
 	switch {
 	case errors.Is(err, fhirstore.ErrNotFound), errors.As(err, &gone):
@@ -51,7 +51,7 @@ func versionVisible(ctx context.Context, store fhirstore.Store, sandbox, base, t
 	if err != nil {
 		return nil
 	}
-	res, err := store.VRead(ctx, sandbox, typ, id, v)
+	res, err := store.VRead(ctx, fhirstore.Sandbox(sandbox), typ, id, v)
 	var gone *fhirstore.GoneError
 	switch {
 	case errors.Is(err, fhirstore.ErrNotFound), errors.As(err, &gone):

@@ -217,7 +217,7 @@ func (d Directory) Patients(ctx context.Context, sandbox, text, cursor string, c
 	if err != nil {
 		return PatientPage{}, err
 	}
-	res, err := d.Store.Search(ctx, sandbox, fhirstore.SearchQuery{Query: q})
+	res, err := d.Store.Search(ctx, fhirstore.Sandbox(sandbox), fhirstore.SearchQuery{Query: q})
 	if err != nil {
 		return PatientPage{}, err
 	}
@@ -231,7 +231,7 @@ func (d Directory) Patients(ctx context.Context, sandbox, text, cursor string, c
 // Patient reads a current patient; a deleted or unknown one is
 // fhirstore.ErrNotFound.
 func (d Directory) Patient(ctx context.Context, sandbox, id string) (Patient, error) {
-	r, err := d.Store.Read(ctx, sandbox, "Patient", id)
+	r, err := d.Store.Read(ctx, fhirstore.Sandbox(sandbox), "Patient", id)
 	var gone *fhirstore.GoneError
 	if errors.As(err, &gone) {
 		err = fhirstore.ErrNotFound
@@ -250,7 +250,7 @@ func (d Directory) Practitioners(ctx context.Context, sandbox string, limit int)
 	if err != nil {
 		return nil, err
 	}
-	res, err := d.Store.Search(ctx, sandbox, fhirstore.SearchQuery{Query: q})
+	res, err := d.Store.Search(ctx, fhirstore.Sandbox(sandbox), fhirstore.SearchQuery{Query: q})
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (d Directory) Encounters(ctx context.Context, sandbox, patient string, limi
 	if err != nil {
 		return nil, err
 	}
-	res, err := d.Store.Search(ctx, sandbox, fhirstore.SearchQuery{Query: q})
+	res, err := d.Store.Search(ctx, fhirstore.Sandbox(sandbox), fhirstore.SearchQuery{Query: q})
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func TestDirectory_SearchesOneSandboxByNameOrIdentifierInNameOrder(t *testing.T)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := store.Update(ctx, sandbox, r, fhirstore.UpdateOptions{}); err != nil {
+		if _, _, err := store.Update(ctx, fhirstore.Sandbox(sandbox), r, fhirstore.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

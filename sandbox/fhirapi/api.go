@@ -85,7 +85,7 @@ func (a *API) Mount(g *gin.RouterGroup, sandbox SandboxFunc) {
 type request struct {
 	c       *gin.Context
 	in      *interaction.Request
-	sandbox string
+	sandbox fhirstore.Sandbox
 	base    string // absolute FHIR base URL, without trailing slash
 	typ, id string
 }
@@ -107,7 +107,7 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		writeError(c, err)
 		return
 	}
-	r := &request{c: c, in: in, sandbox: sandbox, base: a.baseURL(c), typ: in.Type, id: in.ID}
+	r := &request{c: c, in: in, sandbox: fhirstore.Sandbox(sandbox), base: a.baseURL(c), typ: in.Type, id: in.ID}
 	a.handler(in)(r, in.Segments)
 }
 

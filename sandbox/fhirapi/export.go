@@ -111,7 +111,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 			return
 		}
 	}
-	job, err := a.exports.start(a.store, r.sandbox, r.base+"/"+strings.Join(segs, "/")+queryOf(r), req)
+	job, err := a.exports.start(a.store, string(r.sandbox), r.base+"/"+strings.Join(segs, "/")+queryOf(r), req)
 	if err != nil {
 		writeError(r.c, err)
 		return
@@ -196,7 +196,7 @@ type manifestOutput struct {
 
 // exportStatus serves GET and DELETE [base]/$export-status/[job].
 func (a *API) exportStatus(r *request, segs []string) {
-	job := a.exports.job(r.sandbox, segs[1])
+	job := a.exports.job(string(r.sandbox), segs[1])
 	if job == nil {
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no export job %q", segs[1]))
 		return
@@ -235,7 +235,7 @@ func (a *API) exportStatus(r *request, segs []string) {
 
 // exportFile serves GET [base]/$export-file/[job]/[Type].ndjson.
 func (a *API) exportFile(r *request, segs []string) {
-	job := a.exports.job(r.sandbox, segs[1])
+	job := a.exports.job(string(r.sandbox), segs[1])
 	name := segs[2]
 	if job == nil || !strings.HasSuffix(name, ".ndjson") || !fhirjson.IsType(strings.TrimSuffix(name, ".ndjson")) {
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no such export file"))

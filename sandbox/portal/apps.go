@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
@@ -223,7 +224,7 @@ func (p *Portal) launchStart(c *gin.Context, v *visit) {
 		return
 	}
 	if encounter != "" {
-		r, err := p.d.Store.Read(ctx, sb.ID, "Encounter", encounter)
+		r, err := p.d.Store.Read(ctx, fhirstore.Sandbox(sb.ID), "Encounter", encounter)
 		if err != nil {
 			p.showLaunch(c, v, http.StatusBadRequest, sb, app, "That encounter is not in the sandbox; choose another.")
 			return

@@ -152,7 +152,7 @@ func encounterNotOf(t *testing.T, e *env, sandbox, patient string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.store.Search(context.Background(), sandbox, fhirstore.SearchQuery{Type: "Encounter", Query: q})
+	res, err := e.store.Search(context.Background(), fhirstore.Sandbox(sandbox), fhirstore.SearchQuery{Type: "Encounter", Query: q})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func intp(n int) *int { return &n }
 // count returns how many current resources of typ the sandbox holds.
 func count(t testing.TB, store fhirstore.Store, sandbox, typ string) int {
 	t.Helper()
-	h, err := store.History(context.Background(), sandbox, fhirstore.HistoryQuery{Type: typ})
+	h, err := store.History(context.Background(), fhirstore.Sandbox(sandbox), fhirstore.HistoryQuery{Type: typ})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -404,7 +404,7 @@ func (s *Service) erase(ctx context.Context, id string) error {
 	if !ok {
 		return errors.New("tenant: the FHIR store cannot erase a sandbox (it does not implement fhirstore.Eraser)")
 	}
-	if err := e.EraseSandbox(ctx, id); err != nil {
+	if err := e.EraseSandbox(ctx, fhirstore.Sandbox(id)); err != nil {
 		return err
 	}
 	if s.onErase != nil {
@@ -436,7 +436,7 @@ func (s *Service) seed(ctx context.Context, sb *Sandbox, erase bool) error {
 			return err
 		}
 	}
-	if err := fhirstore.Load(ctx, s.store, sb.ID, bodies, fhirstore.LoadOptions{}); err != nil {
+	if err := fhirstore.Load(ctx, s.store, fhirstore.Sandbox(sb.ID), bodies, fhirstore.LoadOptions{}); err != nil {
 		return fmt.Errorf("tenant: seeding sandbox %s: %w", sb.ID, err)
 	}
 	return nil

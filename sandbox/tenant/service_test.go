@@ -133,7 +133,7 @@ func TestResetSandbox_ReturnsDataToTheSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.Update(ctx, sb.ID, r, fhirstore.UpdateOptions{}); err != nil {
+	if _, _, err := store.Update(ctx, fhirstore.Sandbox(sb.ID), r, fhirstore.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := store.Update(ctx, "bystander", r, fhirstore.UpdateOptions{}); err != nil {
@@ -144,7 +144,7 @@ func TestResetSandbox_ReturnsDataToTheSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Read(ctx, sb.ID, "Patient", "written"); !errors.Is(err, fhirstore.ErrNotFound) {
+	if _, err := store.Read(ctx, fhirstore.Sandbox(sb.ID), "Patient", "written"); !errors.Is(err, fhirstore.ErrNotFound) {
 		t.Errorf("a resource written before the reset: %v, want ErrNotFound", err)
 	}
 	if got := count(t, store, sb.ID, "Patient"); got != seeded {
@@ -172,7 +172,7 @@ func TestDeleteSandbox_RemovesDataAndApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := store.Update(ctx, sb.ID, r, fhirstore.UpdateOptions{}); err != nil {
+	if _, _, err := store.Update(ctx, fhirstore.Sandbox(sb.ID), r, fhirstore.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	app, _, err := s.RegisterApp(ctx, supplierA, sb.ID, NewApp{Name: "App", Type: "public", RedirectURIs: []string{"https://app.example/cb"}})
