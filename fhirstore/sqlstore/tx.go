@@ -262,7 +262,7 @@ func (t *tx) Delete(ctx context.Context, sandbox fhirstore.Sandbox, typ, id stri
 
 func (t *tx) History(ctx context.Context, sandbox fhirstore.Sandbox, hq fhirstore.HistoryQuery) (*fhirstore.HistoryPage, error) {
 	conds := []string{"sandbox = ?"}
-	args := []any{sandbox}
+	args := []any{string(sandbox)}
 	if hq.Type != "" {
 		conds = append(conds, "type = ?")
 		args = append(args, hq.Type)
