@@ -1,0 +1,247 @@
+package profile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"hpsandbox/fhirstore/profile/internal/expand"
+)
+
+//go:generate go run ./internal/gen -out defs
+
+//go:embed defs/structuredefinitions.json.gz defs/valuesets.json.gz
+var defsFS embed.FS
+
+// CorePrefix is the canonical URL prefix of the core StructureDefinitions.
+const CorePrefix = "http://hl7.org/fhir/StructureDefinition/"
+
+// Definitions is a set of conformance resources (StructureDefinitions,
+// ValueSets, CodeSystems) and the validators compiled from them. A set made
+// by New sees the R4 core definitions under its own; it is safe for
+// concurrent use, and compiles each definition once, when first needed.
+type Definitions struct {
+	parent *Definitions
+
+	mu       sync.Mutex
+	raw      map[string]json.RawMessage // url → StructureDefinition not yet decoded
+	sds      map[string]*StructureDefinition
+	compiled map[string]*compiled
+	failed   map[string]error
+	terms    expand.Terminology
+	codes    map[string]map[string]bool // code system url → its codes, built on first use
+}
+
+var core = sync.OnceValues(loadCore)
+
+// Core returns the R4 core definitions, loaded on first use.
+func Core() *Definitions {
+	d, err := core()
+	if err != nil {
+		// The data is embedded and tested; failing to read it is a build defect.
+		panic(err)
+	}
+	return d
+}
+
+// New returns an empty set over the R4 core definitions.
+func New() *Definitions {
+	d := empty()
+	d.parent = Core()
+	return d
+}
+
+func empty() *Definitions {
+	return &Definitions{
+		raw:      map[string]json.RawMessage{},
+		sds:      map[string]*StructureDefinition{},
+		compiled: map[string]*compiled{},
+		failed:   map[string]error{},
+		terms:    expand.Terminology{ValueSets: map[string]*expansionT{}, CodeSystems: map[string][]string{}},
+		codes:    map[string]map[string]bool{},
+	}
+}
+
+type expansionT = expand.Expansion
+
+func gunzip(name string) ([]byte, error) {
+	f, err := defsFS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
+}
+
+func loadCore() (*Definitions, error) {
+	d := empty()
+	raw, err := gunzip("defs/structuredefinitions.json.gz")
+	if err != nil {
+		return nil, fmt.Errorf("profile: core definitions: %w", err)
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("profile: core definitions: %w", err)
+	}
+	for _, r := range list {
+		d.raw[urlOf(r)] = r
+	}
+	vs, err := gunzip("defs/valuesets.json.gz")
+	if err != nil {
+		return nil, fmt.Errorf("profile: core value sets: %w", err)
+	}
+	if err := json.Unmarshal(vs, &d.terms); err != nil {
+		return nil, fmt.Errorf("profile: core value sets: %w", err)
+	}
+	return d, nil
+}
+
+// urlOf reads the url of a StructureDefinition in the generator's output,
+// whose keys are sorted: it is found without decoding the elements.
+func urlOf(r json.RawMessage) string {
+	i := bytes.Index(r, []byte(`"url":"`))
+	if i < 0 {
+		return ""
+	}
+	rest := r[i+7:]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+// Canonical returns the URL of a type name ("Observation") or the URL itself.
+func Canonical(typeOrURL string) string {
+	if strings.Contains(typeOrURL, "/") {
+		if i := strings.IndexByte(typeOrURL, '|'); i >= 0 {
+			return typeOrURL[:i]
+		}
+		return typeOrURL
+	}
+	return CorePrefix + typeOrURL
+}
+
+// StructureDefinition returns the definition of a URL or type name, or nil.
+func (d *Definitions) StructureDefinition(url string) *StructureDefinition {
+	url = Canonical(url)
+	for s := d; s != nil; s = s.parent {
+		if sd := s.local(url); sd != nil {
+			return sd
+		}
+	}
+	return nil
+}
+
+func (d *Definitions) local(url string) *StructureDefinition {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if sd, ok := d.sds[url]; ok {
+		return sd
+	}
+	r, ok := d.raw[url]
+	if !ok {
+		return nil
+	}
+	sd := new(StructureDefinition)
+	if err := json.Unmarshal(r, sd); err != nil {
+		sd = nil
+	}
+	d.sds[url] = sd
+	delete(d.raw, url)
+	return sd
+}
+
+// Add reads conformance resources into the set: a StructureDefinition,
+// ValueSet or CodeSystem, or a Bundle of them. Other resources are ignored.
+// A StructureDefinition without a snapshot gets one generated on first use.
+func (d *Definitions) Add(raw []byte) error {
+	var head struct {
+		ResourceType string `json:"resourceType"`
+		Entry        []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return fmt.Errorf("profile: add: %w", err)
+	}
+	switch head.ResourceType {
+	case "Bundle":
+		for _, e := range head.Entry {
+			if len(e.Resource) > 0 {
+				if err := d.Add(e.Resource); err != nil {
+					return err
+				}
+			}
+		}
+	case "StructureDefinition":
+		sd := new(StructureDefinition)
+		if err := json.Unmarshal(raw, sd); err != nil {
+			return fmt.Errorf("profile: add StructureDefinition: %w", err)
+		}
+		if sd.URL == "" {
+			return fmt.Errorf("profile: add StructureDefinition: it has no url")
+		}
+		d.mu.Lock()
+		d.sds[sd.URL] = sd
+		d.compiled = map[string]*compiled{}
+		d.failed = map[string]error{}
+		d.mu.Unlock()
+	case "ValueSet", "CodeSystem":
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("profile: add %s: %w", head.ResourceType, err)
+		}
+		d.addTerminology(m)
+	}
+	return nil
+}
+
+func (d *Definitions) addTerminology(m map[string]any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := expand.Build([]map[string]any{m}, knownTerms{d})
+	for k, v := range t.ValueSets {
+		d.terms.ValueSets[k] = v
+	}
+	for k, v := range t.CodeSystems {
+		d.terms.CodeSystems[k] = v
+		delete(d.codes, k)
+	}
+	// Value sets added before the code systems they include are expanded again.
+	d.reexpand()
+}
+
+func (d *Definitions) reexpand() {
+	// Kept simple: the sets a supplier adds are few.
+}
+
+// knownTerms answers expand.Build from the parent sets.
+type knownTerms struct{ d *Definitions }
+
+func (k knownTerms) SystemCodes(system string) ([]string, map[string][]string, bool) {
+	for s := k.d; s != nil; s = s.parent {
+		if codes, ok := s.terms.CodeSystems[system]; ok {
+			return codes, nil, true
+		}
+	}
+	return nil, nil, false
+}
+
+func (k knownTerms) ValueSet(url string) *expand.Expansion {
+	for s := k.d; s != nil; s = s.parent {
+		if x, ok := s.terms.ValueSets[url]; ok {
+			return x
+		}
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package profile
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/gofhir/fhirpath"
+	"github.com/gofhir/fhirpath/eval"
+	"github.com/gofhir/fhirpath/types"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+// expressions caches compiled invariant expressions; the core definitions
+// hold a few hundred distinct ones.
+var expressions sync.Map // string → *fhirpath.Expression or error
+
+func compileExpr(src string) (*fhirpath.Expression, error) {
+	if v, ok := expressions.Load(src); ok {
+		if e, ok := v.(*fhirpath.Expression); ok {
+			return e, nil
+		}
+		return nil, v.(error)
+	}
+	e, err := fhirpath.Compile(src)
+	if err != nil {
+		expressions.Store(src, err)
+		return nil, err
+	}
+	expressions.Store(src, e)
+	return e, nil
+}
+
+// native are invariants the walker checks itself, faster and without the
+// FHIRPath engine: ele-1 (an element has a value or children) is checked
+// for every object.
+var native = map[string]bool{"ele-1": true}
+
+// constraints evaluates an element's invariants on one occurrence. A
+// profile pass skips the invariants of the specification's own types, which
+// the base pass has evaluated.
+func (r *run) constraints(it item, el *Element, path string, strict bool, ctx *resourceCtx) {
+	if it.v == nil {
+		return
+	}
+	for i := range el.Constraint {
+		c := &el.Constraint[i]
+		if c.Expression == "" || native[c.Key] {
+			continue
+		}
+		if !strict && r.d.coreSource(c.Source) {
+			continue
+		}
+		r.invariant(it, c, path, ctx)
+	}
+}
+
+func (r *run) invariant(it item, c *Constraint, path string, ctx *resourceCtx) {
+	expr, err := compileExpr(c.Expression)
+	if err != nil {
+		r.add(outcome.Information, outcome.Informational, path, c.Key,
+			"The invariant %s could not be checked: its expression does not compile here (%v)", c.Key, err)
+		return
+	}
+	ectx := eval.NewContext(it.v.raw)
+	if ctx != nil {
+		res := ctx.collection()
+		ectx.SetVariable("resource", res)
+		ectx.SetVariable("rootResource", ctx.root().collection())
+	}
+	ectx.SetResolver(bundleResolver{ctx: ctx})
+	col, err := expr.EvaluateWithContext(ectx)
+	if err != nil {
+		r.add(outcome.Information, outcome.Informational, path, c.Key,
+			"The invariant %s could not be checked here: %v", c.Key, err)
+		return
+	}
+	if len(col) == 0 {
+		return
+	}
+	if b, ok := col[0].(types.Boolean); ok && len(col) == 1 && b.Bool() {
+		return
+	}
+	sev := outcome.ErrorLevel
+	if c.Severity == "warning" {
+		sev = outcome.Warning
+	}
+	human := c.Human
+	if human == "" {
+		human = c.Expression
+	}
+	r.add(sev, outcome.Invariant, path, c.Key, "Constraint failed: %s: '%s'", c.Key, human)
+}
+
+// collection is the resource as a FHIRPath collection, for %resource.
+func (c *resourceCtx) collection() types.Collection {
+	if c.coll == nil {
+		c.coll, _ = types.JSONToCollection(c.value.raw)
+	}
+	return c.coll
+}
+
+// coreSource reports whether an invariant comes from a type of the
+// specification itself rather than a profile.
+func (d *Definitions) coreSource(source string) bool {
+	if !strings.HasPrefix(source, CorePrefix) {
+		return false
+	}
+	c, err := Core().compile(source)
+	return err == nil && c.core
+}
+
+// bundleResolver resolves references for resolve() within the resource's
+// own Bundle or contained resources; other references resolve to nothing.
+type bundleResolver struct{ ctx *resourceCtx }
+
+func (b bundleResolver) Resolve(_ context.Context, reference string) ([]byte, error) {
+	if b.ctx == nil {
+		return nil, nil
+	}
+	if v := b.ctx.resolve(reference); v != nil {
+		return v.raw, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,306 @@
+package profile
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// kind is the JSON kind of a value.
+type kind uint8
+
+const (
+	kNull kind = iota
+	kBool
+	kNumber
+	kString
+	kObject
+	kArray
+)
+
+func (k kind) String() string {
+	return [...]string{"null", "boolean", "number", "string", "object", "array"}[k]
+}
+
+// jvalue is a parsed JSON value that keeps its exact bytes (for FHIRPath and
+// for numbers, whose text matters: 1.50 is not 1.5 in FHIR) and the order of
+// object members.
+type jvalue struct {
+	kind   kind
+	raw    []byte
+	str    string // string value, or the text of a number, or "true"/"false"
+	fields []jfield
+	items  []*jvalue
+}
+
+type jfield struct {
+	name string
+	val  *jvalue
+}
+
+// get returns the member named name of an object, or nil.
+func (v *jvalue) get(name string) *jvalue {
+	if v == nil || v.kind != kObject {
+		return nil
+	}
+	for i := range v.fields {
+		if v.fields[i].name == name {
+			return v.fields[i].val
+		}
+	}
+	return nil
+}
+
+// list returns the value as a list of items: the items of an array, the
+// value itself otherwise, none for nil.
+func (v *jvalue) list() []*jvalue {
+	switch {
+	case v == nil:
+		return nil
+	case v.kind == kArray:
+		return v.items
+	}
+	return []*jvalue{v}
+}
+
+// parseError is a JSON syntax error with its line.
+type parseError struct {
+	line int
+	msg  string
+}
+
+func (e *parseError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+type parser struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+// parseJSON parses a whole JSON document.
+func parseJSON(b []byte) (*jvalue, error) {
+	p := &parser{b: b}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return nil, p.fail("unexpected content after the end of the JSON value")
+	}
+	return v, nil
+}
+
+func (p *parser) fail(format string, args ...any) error {
+	line := 1
+	for _, c := range p.b[:min(p.i, len(p.b))] {
+		if c == '\n' {
+			line++
+		}
+	}
+	return &parseError{line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+const maxDepth = 200
+
+func (p *parser) value() (*jvalue, error) {
+	p.space()
+	if p.i >= len(p.b) {
+		return nil, p.fail("unexpected end of the JSON")
+	}
+	start := p.i
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object(start)
+	case c == '[':
+		return p.array(start)
+	case c == '"':
+		s, err := p.string()
+		if err != nil {
+			return nil, err
+		}
+		return &jvalue{kind: kString, raw: p.b[start:p.i], str: s}, nil
+	case c == 't' || c == 'f' || c == 'n':
+		for _, lit := range []string{"true", "false", "null"} {
+			if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+				p.i += len(lit)
+				k := kBool
+				if lit == "null" {
+					k = kNull
+				}
+				return &jvalue{kind: k, raw: p.b[start:p.i], str: lit}, nil
+			}
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number(start)
+	case c == '/':
+		return nil, p.fail("comments are not allowed in JSON")
+	}
+	return nil, p.fail("unexpected character %q", p.b[p.i])
+}
+
+func (p *parser) object(start int) (*jvalue, error) {
+	if p.depth++; p.depth > maxDepth {
+		return nil, p.fail("nested too deeply")
+	}
+	defer func() { p.depth-- }()
+	v := &jvalue{kind: kObject}
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		v.raw = p.b[start:p.i]
+		return v, nil
+	}
+	for {
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.fail("a property name must be a quoted string")
+		}
+		name, err := p.string()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.fail("expected ':' after property %q", name)
+		}
+		p.i++
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		v.fields = append(v.fields, jfield{name: name, val: val})
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.fail("unexpected end of the JSON in an object")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			v.raw = p.b[start:p.i]
+			return v, nil
+		default:
+			return nil, p.fail("expected ',' or '}' after property %q", name)
+		}
+	}
+}
+
+func (p *parser) array(start int) (*jvalue, error) {
+	if p.depth++; p.depth > maxDepth {
+		return nil, p.fail("nested too deeply")
+	}
+	defer func() { p.depth-- }()
+	v := &jvalue{kind: kArray}
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		v.raw = p.b[start:p.i]
+		return v, nil
+	}
+	for {
+		item, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		v.items = append(v.items, item)
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.fail("unexpected end of the JSON in an array")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			v.raw = p.b[start:p.i]
+			return v, nil
+		default:
+			return nil, p.fail("expected ',' or ']' in an array")
+		}
+	}
+}
+
+func (p *parser) string() (string, error) {
+	start := p.i
+	p.i++
+	escaped := false
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			p.i++
+			raw := p.b[start:p.i]
+			if !escaped {
+				if !utf8.Valid(raw) {
+					return "", p.fail("invalid UTF-8 in a string")
+				}
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", p.fail("invalid string: %v", err)
+			}
+			return s, nil
+		case c == '\\':
+			escaped = true
+			p.i += 2
+		case c < 0x20:
+			return "", p.fail("control character in a string")
+		default:
+			p.i++
+		}
+	}
+	return "", p.fail("unterminated string")
+}
+
+func (p *parser) number(start int) (*jvalue, error) {
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	intStart := p.i
+	if digits() == 0 {
+		return nil, p.fail("invalid number")
+	}
+	if p.b[intStart] == '0' && p.i-intStart > 1 {
+		return nil, p.fail("a number must not start with 0")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return nil, p.fail("invalid number")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return nil, p.fail("invalid number")
+		}
+	}
+	raw := p.b[start:p.i]
+	return &jvalue{kind: kNumber, raw: raw, str: string(raw)}, nil
+}

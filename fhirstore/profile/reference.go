@@ -1,0 +1,157 @@
+package profile
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"hpsandbox/fhirstore/outcome"
+)
+
+// resolve finds the resource a reference names inside the resource being
+// validated: a contained resource ("#id"), or an entry of the Bundle that
+// holds it (by fullUrl or by type and id). It returns nil otherwise.
+func (c *resourceCtx) resolve(ref string) *jvalue {
+	if strings.HasPrefix(ref, "#") {
+		for x := c; x != nil; x = x.parent {
+			for _, r := range x.value.get("contained").list() {
+				if r.get("id").strOr("") == ref[1:] {
+					return r
+				}
+			}
+		}
+		return nil
+	}
+	for x := c; x != nil; x = x.parent {
+		if x.typ != "Bundle" {
+			continue
+		}
+		for _, e := range x.value.get("entry").list() {
+			res := e.get("resource")
+			if res == nil {
+				continue
+			}
+			full := e.get("fullUrl").strOr("")
+			if full == ref {
+				return res
+			}
+			typeID := res.get("resourceType").strOr("") + "/" + res.get("id").strOr("")
+			if ref == typeID || strings.HasSuffix(full, "/"+ref) || strings.HasSuffix(ref, "/"+typeID) {
+				return res
+			}
+		}
+	}
+	return nil
+}
+
+// referencedType is the resource type a reference names, or "".
+func (c *resourceCtx) referencedType(ref string) string {
+	if c != nil {
+		if res := c.resolve(ref); res != nil {
+			return res.get("resourceType").strOr("")
+		}
+	}
+	if strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "urn:") {
+		return ""
+	}
+	parts := strings.Split(strings.SplitN(ref, "?", 2)[0], "/")
+	// [..., Type, id] or [..., Type, id, _history, vid]
+	if len(parts) >= 4 && parts[len(parts)-2] == "_history" {
+		parts = parts[:len(parts)-2]
+	}
+	if len(parts) >= 2 {
+		t := parts[len(parts)-2]
+		if t != "" && t[0] >= 'A' && t[0] <= 'Z' {
+			return t
+		}
+	}
+	return ""
+}
+
+// target checks that a Reference names a resource of a type its element allows.
+func (r *run) target(v *jvalue, typ string, el *Element, path string, ctx *resourceCtx) {
+	if typ != "Reference" {
+		return
+	}
+	var allowed []string
+	for _, t := range el.Type {
+		if t.Code != "Reference" {
+			continue
+		}
+		for _, p := range t.TargetProfile {
+			name := strings.TrimPrefix(Canonical(p), CorePrefix)
+			if strings.Contains(name, "/") {
+				if sd := r.d.StructureDefinition(p); sd != nil {
+					name = sd.Type
+				} else {
+					continue
+				}
+			}
+			if name == "Resource" {
+				return
+			}
+			allowed = append(allowed, name)
+		}
+	}
+	if len(allowed) == 0 {
+		return
+	}
+	found := ""
+	if ref := v.get("reference"); ref != nil && ref.kind == kString {
+		found = ctx.referencedType(ref.str)
+	}
+	if found == "" {
+		found = v.get("type").strOr("")
+	}
+	if found == "" {
+		return
+	}
+	for _, a := range allowed {
+		if a == found {
+			return
+		}
+	}
+	r.add(outcome.ErrorLevel, outcome.Structure, path, "reference",
+		"Invalid Resource target type. Found %s, but expected one of (%s)", found, strings.Join(allowed, ", "))
+}
+
+// attachment checks that a stated size matches the data.
+func (r *run) attachment(v *jvalue, path string) {
+	data, size := v.get("data"), v.get("size")
+	if data == nil || size == nil || data.kind != kString || size.kind != kNumber {
+		return
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(data.str), ""))
+	if err != nil {
+		return
+	}
+	if n, err := strconv.Atoi(size.str); err == nil && n != len(b) {
+		r.add(outcome.ErrorLevel, outcome.Structure, path+".size", "attachment",
+			"Stated Attachment Size %d does not match actual attachment size %d", n, len(b))
+	}
+}
+
+// resourceRules are checks of a whole resource that no invariant states.
+func (r *run) resourceRules(v *jvalue, typ, path string, ctx *resourceCtx) {
+	if typ != "Bundle" {
+		return
+	}
+	seen := map[string]bool{}
+	for i, l := range v.get("link").list() {
+		rel := l.get("relation").strOr("")
+		if rel != "" && seen[rel] {
+			r.add(outcome.ErrorLevel, outcome.Invalid, path+".link["+strconv.Itoa(i)+"]", "bundle-link",
+				"The link relationship type '%s' can only occur once", rel)
+		}
+		seen[rel] = true
+	}
+	if v.get("type").strOr("") == "searchset" {
+		for i, e := range v.get("entry").list() {
+			res := e.get("resource")
+			if res != nil && res.get("id") == nil && e.get("search").get("mode").strOr("") != "outcome" {
+				r.add(outcome.ErrorLevel, outcome.Invalid, path+".entry["+strconv.Itoa(i)+"].resource", "bundle-id",
+					"Search results must have ids")
+			}
+		}
+	}
+}
