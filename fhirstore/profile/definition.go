@@ -30,7 +30,7 @@ type Element struct {
 	Path             string       `json:"path"`
 	SliceName        string       `json:"sliceName,omitempty"`
 	Min              *int         `json:"min,omitempty"`
-	Max              string       `json:"max,omitempty"`
+	Max              maxString    `json:"max,omitempty"`
 	ContentReference string       `json:"contentReference,omitempty"`
 	MaxLength        int          `json:"maxLength,omitempty"`
 	IsModifier       bool         `json:"isModifier,omitempty"`
@@ -85,6 +85,25 @@ type Slicing struct {
 type Discriminator struct {
 	Type string `json:"type"`
 	Path string `json:"path"`
+}
+
+// maxString is ElementDefinition.max, read also from the number some
+// hand-written definitions put there.
+type maxString string
+
+// UnmarshalJSON accepts "1", "*" and 1.
+func (m *maxString) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*m = maxString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*m = maxString(n.String())
+	return nil
 }
 
 type elementJSON Element
@@ -159,7 +178,7 @@ func (e *Element) MaxCount() int {
 		return -1
 	}
 	n := 0
-	for _, c := range e.Max {
+	for _, c := range string(e.Max) {
 		if c < '0' || c > '9' {
 			return -1
 		}

@@ -35,6 +35,8 @@ type Definitions struct {
 	failed   map[string]error
 	terms    expand.Terminology
 	codes    map[string]map[string]bool // code system url → its codes, built on first use
+	termSrc  []map[string]any           // the ValueSets and CodeSystems added, for re-expansion
+	globals  map[string][]string        // resource type → profiles an ImplementationGuide applies to all
 }
 
 var core = sync.OnceValues(loadCore)
@@ -64,6 +66,7 @@ func empty() *Definitions {
 		failed:   map[string]error{},
 		terms:    expand.Terminology{ValueSets: map[string]*expansionT{}, CodeSystems: map[string][]string{}},
 		codes:    map[string]map[string]bool{},
+		globals:  map[string][]string{},
 	}
 }
 
@@ -196,6 +199,21 @@ func (d *Definitions) Add(raw []byte) error {
 		d.compiled = map[string]*compiled{}
 		d.failed = map[string]error{}
 		d.mu.Unlock()
+	case "ImplementationGuide":
+		var ig struct {
+			Global []struct {
+				Type    string `json:"type"`
+				Profile string `json:"profile"`
+			} `json:"global"`
+		}
+		if err := json.Unmarshal(raw, &ig); err != nil {
+			return fmt.Errorf("profile: add ImplementationGuide: %w", err)
+		}
+		d.mu.Lock()
+		for _, g := range ig.Global {
+			d.globals[g.Type] = append(d.globals[g.Type], g.Profile)
+		}
+		d.mu.Unlock()
 	case "ValueSet", "CodeSystem":
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -206,29 +224,39 @@ func (d *Definitions) Add(raw []byte) error {
 	return nil
 }
 
+// addTerminology expands again all the value sets added so far, so that the
+// order in which a ValueSet and its CodeSystem arrive does not matter.
 func (d *Definitions) addTerminology(m map[string]any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := expand.Build([]map[string]any{m}, knownTerms{d})
-	for k, v := range t.ValueSets {
-		d.terms.ValueSets[k] = v
+	d.termSrc = append(d.termSrc, m)
+	known := knownTerms{}
+	if d.parent != nil {
+		known.d = d.parent
 	}
-	for k, v := range t.CodeSystems {
-		d.terms.CodeSystems[k] = v
-		delete(d.codes, k)
-	}
-	// Value sets added before the code systems they include are expanded again.
-	d.reexpand()
+	d.terms = expand.Build(d.termSrc, known)
+	d.codes = map[string]map[string]bool{}
 }
 
-func (d *Definitions) reexpand() {
-	// Kept simple: the sets a supplier adds are few.
+// globalProfiles are the profiles added ImplementationGuides apply to every
+// resource of a type.
+func (d *Definitions) globalProfiles(typ string) []string {
+	var out []string
+	for s := d; s != nil; s = s.parent {
+		s.mu.Lock()
+		out = append(out, s.globals[typ]...)
+		s.mu.Unlock()
+	}
+	return out
 }
 
 // knownTerms answers expand.Build from the parent sets.
 type knownTerms struct{ d *Definitions }
 
 func (k knownTerms) SystemCodes(system string) ([]string, map[string][]string, bool) {
+	if k.d == nil {
+		return nil, nil, false
+	}
 	for s := k.d; s != nil; s = s.parent {
 		if codes, ok := s.terms.CodeSystems[system]; ok {
 			return codes, nil, true
@@ -238,6 +266,9 @@ func (k knownTerms) SystemCodes(system string) ([]string, map[string][]string, b
 }
 
 func (k knownTerms) ValueSet(url string) *expand.Expansion {
+	if k.d == nil {
+		return nil
+	}
 	for s := k.d; s != nil; s = s.parent {
 		if x, ok := s.terms.ValueSets[url]; ok {
 			return x

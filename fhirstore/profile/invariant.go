@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -23,7 +24,8 @@ func compileExpr(src string) (*fhirpath.Expression, error) {
 		}
 		return nil, v.(error)
 	}
-	e, err := fhirpath.Compile(src)
+	// trace() returns its input; the engine also prints it to stdout.
+	e, err := fhirpath.Compile(traceCall.ReplaceAllString(src, ""))
 	if err != nil {
 		expressions.Store(src, err)
 		return nil, err
@@ -32,10 +34,13 @@ func compileExpr(src string) (*fhirpath.Expression, error) {
 	return e, nil
 }
 
+var traceCall = regexp.MustCompile(`\.trace\(\s*'[^']*'(\s*,[^()]*)?\)`)
+
 // native are invariants the walker checks itself, faster and without the
 // FHIRPath engine: ele-1 (an element has a value or children) is checked
-// for every object.
-var native = map[string]bool{"ele-1": true}
+// for every object; per-1 compares dates of different precision, which the
+// engine refuses to.
+var native = map[string]bool{"ele-1": true, "per-1": true}
 
 // constraints evaluates an element's invariants on one occurrence. A
 // profile pass skips the invariants of the specification's own types, which
@@ -46,6 +51,12 @@ func (r *run) constraints(it item, el *Element, path string, strict bool, ctx *r
 	}
 	for i := range el.Constraint {
 		c := &el.Constraint[i]
+		if c.Key == "per-1" && strings.HasPrefix(c.Source, CorePrefix) || c.Key == "per-1" && c.Source == "" {
+			if !periodOrdered(it.v) {
+				r.add(severityOf(c), outcome.Invariant, path, c.Key, "Constraint failed: %s: '%s'", c.Key, c.Human)
+			}
+			continue
+		}
 		if c.Expression == "" || native[c.Key] {
 			continue
 		}
@@ -76,16 +87,15 @@ func (r *run) invariant(it item, c *Constraint, path string, ctx *resourceCtx) {
 			"The invariant %s could not be checked here: %v", c.Key, err)
 		return
 	}
+	// An invariant that evaluates to nothing holds (ref-1 on a Reference
+	// without a reference), as in HL7's validator.
 	if len(col) == 0 {
 		return
 	}
 	if b, ok := col[0].(types.Boolean); ok && len(col) == 1 && b.Bool() {
 		return
 	}
-	sev := outcome.ErrorLevel
-	if c.Severity == "warning" {
-		sev = outcome.Warning
-	}
+	sev := severityOf(c)
 	human := c.Human
 	if human == "" {
 		human = c.Expression
@@ -123,4 +133,11 @@ func (b bundleResolver) Resolve(_ context.Context, reference string) ([]byte, er
 		return v.raw, nil
 	}
 	return nil, nil
+}
+
+func severityOf(c *Constraint) outcome.Severity {
+	if c.Severity == "warning" {
+		return outcome.Warning
+	}
+	return outcome.ErrorLevel
 }

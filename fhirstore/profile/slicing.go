@@ -205,7 +205,10 @@ func (r *run) conforms(it item, n *node, ctx *resourceCtx) bool {
 		return false
 	}
 	sub := &run{d: r.d, depth: r.depth + 1}
-	if it.v.get("resourceType") != nil && n.parent == nil {
+	if rt := it.v.get("resourceType"); rt != nil && n.parent == nil {
+		if t := n.el.Path; t != rt.str && t != "Resource" && t != "DomainResource" {
+			return false
+		}
 		c := &resourceCtx{value: it.v, typ: it.v.get("resourceType").str, parent: ctx}
 		sub.occurrence(it, n, "x", false, c)
 	} else {

@@ -33,6 +33,9 @@ func (d *Definitions) Snapshot(sd *StructureDefinition) ([]*Element, error) {
 		c := el.clone()
 		c.ID = ids[i]
 		g.els = append(g.els, c)
+		o := el.clone()
+		o.ID = ids[i]
+		g.base = append(g.base, o)
 	}
 	var diff []*Element
 	if sd.Differential != nil {
@@ -70,9 +73,10 @@ func normalizeChoice(id string, de *Element) (string, string) {
 }
 
 type generator struct {
-	d   *Definitions
-	url string
-	els []*Element
+	d    *Definitions
+	url  string
+	els  []*Element
+	base []*Element // the base snapshot as it was, for content references
 }
 
 func (g *generator) find(id string) int {
@@ -213,21 +217,28 @@ func (g *generator) expand(i int) error {
 }
 
 func (g *generator) expandReference(i int) error {
+	// The reference names the base's element, not the profile's changes to it.
 	el := g.els[i]
-	target := strings.TrimPrefix(el.ContentReference[strings.IndexByte(el.ContentReference, '#')+1:], "")
-	ti := g.find(target)
+	target := el.ContentReference[strings.IndexByte(el.ContentReference, '#')+1:]
+	ti := -1
+	for j, b := range g.base {
+		if b.ID == target {
+			ti = j
+			break
+		}
+	}
 	if ti < 0 {
 		return fmt.Errorf("element %s: content reference %s not found", el.ID, el.ContentReference)
 	}
 	var copies []*Element
-	for j := ti + 1; j < len(g.els) && strings.HasPrefix(g.els[j].ID, target+"."); j++ {
-		c := g.els[j].clone()
+	for j := ti + 1; j < len(g.base) && strings.HasPrefix(g.base[j].ID, target+"."); j++ {
+		c := g.base[j].clone()
 		c.ID = el.ID + strings.TrimPrefix(c.ID, target)
-		c.Path = el.Path + strings.TrimPrefix(c.Path, g.els[ti].Path)
+		c.Path = el.Path + strings.TrimPrefix(c.Path, g.base[ti].Path)
 		copies = append(copies, c)
 	}
 	el.ContentReference = ""
-	el.Type = append([]TypeRef(nil), g.els[ti].Type...)
+	el.Type = append([]TypeRef(nil), g.base[ti].Type...)
 	g.insert(i+1, copies)
 	return nil
 }

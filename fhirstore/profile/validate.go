@@ -135,6 +135,9 @@ func (r *run) resource(v *jvalue, path string, profiles []string, meta bool, roo
 		r.element(v, def.root, rt.str, path, true, ctx)
 		r.resourceRules(v, rt.str, path, ctx)
 	}
+	if base {
+		profiles = append(profiles, r.d.globalProfiles(rt.str)...)
+	}
 	if meta {
 		for _, p := range v.get("meta").get("profile").list() {
 			if p.kind != kString {

@@ -94,10 +94,21 @@ func (r *run) extension(v *jvalue, path string, ctx *resourceCtx) {
 	r.occurrence(item{v: v, typ: "Extension"}, c.root, path, false, ctx)
 }
 
-// hl7Space reports whether a URL is in a namespace HL7 publishes, where an
-// unknown extension is an error rather than a local addition.
+// hl7Space reports whether a URL is in the namespace of an implementation
+// guide HL7 publishes, where an unknown extension is an error rather than a
+// local addition. The specification's own extension space is not: HL7's
+// extension pack and the cross-version extensions live there, and are not
+// all held here.
 func hl7Space(url string) bool {
-	return strings.HasPrefix(url, "http://hl7.org/fhir/") || strings.HasPrefix(url, "http://terminology.hl7.org/")
+	rest, ok := strings.CutPrefix(url, "http://hl7.org/fhir/")
+	if !ok {
+		return false
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	if seg == "StructureDefinition" || seg == "" || (seg[0] >= '0' && seg[0] <= '9') {
+		return false
+	}
+	return true
 }
 
 // typeProfiles are the profiles an element's definition requires of the type.
