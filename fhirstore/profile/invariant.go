@@ -63,22 +63,51 @@ func (r *run) constraints(it item, el *Element, path string, strict bool, ctx *r
 		if !strict && r.d.coreSource(c.Source) {
 			continue
 		}
-		r.invariant(it, c, path, ctx)
+		r.invariant(it, el, c, path, ctx)
 	}
 }
 
-func (r *run) invariant(it item, c *Constraint, path string, ctx *resourceCtx) {
+func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *resourceCtx) {
+	if it.v.kind == kObject {
+		if holds, ok := coreGuard(c, it.v); ok {
+			if !holds {
+				r.failed(c, path)
+			}
+			return
+		}
+	}
+	sh := shapeOf(c.Expression)
+	if sh.local && it.v.kind == kObject && !sh.reads(it.v) {
+		if holds, ok := holdsOnEmpty(c.Expression, engineType(it, el)); ok {
+			if !holds {
+				r.failed(c, path)
+			}
+			return
+		}
+	}
 	expr, err := compileExpr(c.Expression)
 	if err != nil {
 		r.add(outcome.Information, outcome.Informational, path, c.Key,
 			"The invariant %s could not be checked: its expression does not compile here (%v)", c.Key, err)
 		return
 	}
-	ectx := eval.NewContext(it.v.raw)
+	focus := it.v.raw
+	if sh.projectable {
+		focus = sh.project(it.v)
+	}
+	ectx := eval.NewContext(focus)
+	ectx.SetModel(coreModel)
+	if it.v.kind == kObject {
+		ectx = ectx.WithThis(types.Collection{types.NewObjectValueWithType(focus, engineType(it, el))})
+	}
 	if ctx != nil {
-		res := ctx.collection()
-		ectx.SetVariable("resource", res)
-		ectx.SetVariable("rootResource", ctx.root().collection())
+		if sh.projectable {
+			ectx.SetVariable("resource", types.Collection{types.NewObjectValue(sh.project(ctx.value))})
+			ectx.SetVariable("rootResource", types.Collection{types.NewObjectValue(sh.project(ctx.root().value))})
+		} else {
+			ectx.SetVariable("resource", ctx.collection())
+			ectx.SetVariable("rootResource", ctx.root().collection())
+		}
 	}
 	ectx.SetResolver(bundleResolver{ctx: ctx})
 	col, err := expr.EvaluateWithContext(ectx)
@@ -95,12 +124,16 @@ func (r *run) invariant(it item, c *Constraint, path string, ctx *resourceCtx) {
 	if b, ok := col[0].(types.Boolean); ok && len(col) == 1 && b.Bool() {
 		return
 	}
-	sev := severityOf(c)
+	r.failed(c, path)
+}
+
+// failed reports a broken invariant.
+func (r *run) failed(c *Constraint, path string) {
 	human := c.Human
 	if human == "" {
 		human = c.Expression
 	}
-	r.add(sev, outcome.Invariant, path, c.Key, "Constraint failed: %s: '%s'", c.Key, human)
+	r.add(severityOf(c), outcome.Invariant, path, c.Key, "Constraint failed: %s: '%s'", c.Key, human)
 }
 
 // collection is the resource as a FHIRPath collection, for %resource.
@@ -140,4 +173,18 @@ func severityOf(c *Constraint) outcome.Severity {
 		return outcome.Warning
 	}
 	return outcome.ErrorLevel
+}
+
+// engineType is the type the FHIRPath engine is told an object has: its
+// resource type, its data type, or for a backbone element its path, which
+// the model knows.
+func engineType(it item, el *Element) string {
+	if rt := it.v.get("resourceType"); rt != nil && rt.kind == kString {
+		return rt.str
+	}
+	switch it.typ {
+	case "", "BackboneElement", "Element":
+		return el.Path
+	}
+	return it.typ
 }

@@ -114,10 +114,10 @@ func (r *run) discriminator(it item, s *node, d Discriminator, ctx *resourceCtx)
 	values := r.valuesAt(it, d.Path, ctx)
 	switch d.Type {
 	case "value", "pattern":
-		if len(defs) == 0 {
+		def, ok := valueDef(defs)
+		if !ok {
 			return true
 		}
-		def := defs[0]
 		switch {
 		case def.want != "":
 			for _, v := range values {
@@ -197,6 +197,19 @@ func (r *run) discriminator(it item, s *node, d Discriminator, ctx *resourceCtx)
 		return false
 	}
 	return true
+}
+
+// valueDef is the first definition on a discriminator path that states a
+// value: a url an extension profile fixes, a fixed or pattern value, or a
+// required binding.
+func valueDef(defs []defAt) (defAt, bool) {
+	for _, d := range defs {
+		el := d.n.el
+		if d.want != "" || el.Fixed != nil || el.Pattern != nil || (el.Binding != nil && el.Binding.Strength == "required") {
+			return d, true
+		}
+	}
+	return defAt{}, false
 }
 
 // conforms runs a quiet profile pass and reports whether it found no error.
@@ -285,7 +298,13 @@ func (r *run) defStep(n *node, seg string) []defAt {
 	}
 	for _, k := range r.kidsOf(n) {
 		if k.name == seg || k.choicePrefix() == seg {
-			return []defAt{{n: k}}
+			// The value may be fixed on the element or on its slices
+			// (component.code.coding:SBPCode.code).
+			out := []defAt{{n: k}}
+			for _, sl := range k.slices {
+				out = append(out, defAt{n: sl})
+			}
+			return out
 		}
 	}
 	return nil

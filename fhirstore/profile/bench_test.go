@@ -1,0 +1,52 @@
+package profile
+
+import (
+	"os"
+	"testing"
+)
+
+// BenchmarkValidate_ObservationBP validates a blood-pressure Observation
+// against its type and the core bp profile (slicing on category, code and
+// component; invariants obs-6, obs-7, vs-1 …), definitions compiled.
+func BenchmarkValidate_ObservationBP(b *testing.B) {
+	raw, err := os.ReadFile("testdata/resources/observation-bp.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := Core()
+	if issues := d.Validate(raw, Options{}); HasErrors(issues) {
+		b.Fatalf("the example does not validate: %v", issues)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d.Validate(raw, Options{})
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "validations/s")
+}
+
+// BenchmarkCompile_Core loads the embedded core definitions and compiles
+// every resource type, as a server that compiled all eagerly would.
+func BenchmarkCompile_Core(b *testing.B) {
+	for b.Loop() {
+		d, err := loadCore()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for url := range d.raw {
+			if c, err := d.compile(url); err == nil && c.sd.Kind == "resource" {
+				_ = c
+			}
+		}
+	}
+}
+
+// BenchmarkLoad_Core is the start-up cost: reading the embedded data, with
+// compilation left to first use.
+func BenchmarkLoad_Core(b *testing.B) {
+	for b.Loop() {
+		if _, err := loadCore(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
