@@ -42,8 +42,18 @@ func (n *node) kids() []*node {
 
 // compile returns the compiled form of the StructureDefinition at url,
 // generating its snapshot if it has none.
-func (d *Definitions) compile(url string) (*compiled, error) {
-	url = Canonical(url)
+func (d *Definitions) compile(name string) (*compiled, error) {
+	if c, ok := d.fast.Load(name); ok {
+		return c.(*compiled), nil
+	}
+	c, err := d.compileSlow(Canonical(name))
+	if err == nil {
+		d.fast.Store(name, c)
+	}
+	return c, err
+}
+
+func (d *Definitions) compileSlow(url string) (*compiled, error) {
 	for s := d; s != nil; s = s.parent {
 		s.mu.Lock()
 		c, ok := s.compiled[url]

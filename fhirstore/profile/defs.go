@@ -32,6 +32,8 @@ type Definitions struct {
 	raw      map[string]json.RawMessage // url → StructureDefinition not yet decoded
 	sds      map[string]*StructureDefinition
 	compiled map[string]*compiled
+	fast     sync.Map // name or url as asked → *compiled, read without the lock
+	defCache sync.Map // defKey → []defAt, the definitions a discriminator path reaches
 	failed   map[string]error
 	terms    expand.Terminology
 	codes    map[string]map[string]bool // code system url → its codes, built on first use
@@ -198,6 +200,8 @@ func (d *Definitions) Add(raw []byte) error {
 		d.sds[sd.URL] = sd
 		d.compiled = map[string]*compiled{}
 		d.failed = map[string]error{}
+		d.fast.Clear()
+		d.defCache.Clear()
 		d.mu.Unlock()
 	case "ImplementationGuide":
 		var ig struct {

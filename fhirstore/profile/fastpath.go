@@ -28,6 +28,8 @@ type shape struct {
 	// projectable is true when members of the focus and of %resource not
 	// named can be dropped before evaluation.
 	projectable bool
+	// vars is true when the expression reads %resource or %rootResource.
+	vars bool
 }
 
 var shapes sync.Map // expression → *shape
@@ -45,6 +47,7 @@ func shapeOf(expr string) *shape {
 		}
 	}
 	s.local = s.projectable && !strings.Contains(expr, "%")
+	s.vars = strings.Contains(expr, "%resource") || strings.Contains(expr, "%rootResource")
 	shapes.Store(expr, s)
 	return s
 }
@@ -207,4 +210,49 @@ func coreGuard(c *Constraint, v *jvalue) (holds, decided bool) {
 		return (v.get("extension") != nil) != hasValue, true
 	}
 	return false, false
+}
+
+// memo remembers the value of invariants on the projections they were
+// evaluated on: an expression that reads only named members is a function
+// of those members (and of the type), so the same projection gives the same
+// answer. Device data repeats itself (the same codes, units and systems in
+// every reading); the memo is bounded and starts afresh when full.
+var memo = &memoTable{}
+
+const memoSize = 1 << 14
+
+type memoTable struct {
+	mu sync.RWMutex
+	m  map[string]bool
+}
+
+func (t *memoTable) get(key string) (bool, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	v, ok := t.m[key]
+	return v, ok
+}
+
+func (t *memoTable) put(key string, holds bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil || len(t.m) >= memoSize {
+		t.m = make(map[string]bool, 256)
+	}
+	t.m[key] = holds
+}
+
+func memoKey(expr, typ string, focus, res, root []byte) string {
+	var b strings.Builder
+	b.Grow(len(expr) + len(typ) + len(focus) + len(res) + len(root) + 4)
+	b.WriteString(expr)
+	b.WriteByte(0)
+	b.WriteString(typ)
+	b.WriteByte(0)
+	b.Write(focus)
+	b.WriteByte(0)
+	b.Write(res)
+	b.WriteByte(0)
+	b.Write(root)
+	return b.String()
 }

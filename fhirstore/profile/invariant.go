@@ -91,9 +91,22 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 			"The invariant %s could not be checked: its expression does not compile here (%v)", c.Key, err)
 		return
 	}
-	focus := it.v.raw
+	var focus, res, root []byte
+	var key string
 	if sh.projectable {
 		focus = sh.project(it.v)
+		if ctx != nil && sh.vars {
+			res, root = sh.project(ctx.value), sh.project(ctx.root().value)
+		}
+		key = memoKey(c.Expression, engineType(it, el), focus, res, root)
+		if holds, ok := memo.get(key); ok {
+			if !holds {
+				r.failed(c, path)
+			}
+			return
+		}
+	} else {
+		focus = it.v.raw
 	}
 	ectx := eval.NewContext(focus)
 	ectx.SetModel(coreModel)
@@ -102,8 +115,11 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 	}
 	if ctx != nil {
 		if sh.projectable {
-			ectx.SetVariable("resource", types.Collection{types.NewObjectValue(sh.project(ctx.value))})
-			ectx.SetVariable("rootResource", types.Collection{types.NewObjectValue(sh.project(ctx.root().value))})
+			if res == nil {
+				res, root = []byte("{}"), []byte("{}")
+			}
+			ectx.SetVariable("resource", types.Collection{types.NewObjectValue(res)})
+			ectx.SetVariable("rootResource", types.Collection{types.NewObjectValue(root)})
 		} else {
 			ectx.SetVariable("resource", ctx.collection())
 			ectx.SetVariable("rootResource", ctx.root().collection())
@@ -118,10 +134,16 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 	}
 	// An invariant that evaluates to nothing holds (ref-1 on a Reference
 	// without a reference), as in HL7's validator.
-	if len(col) == 0 {
-		return
+	holds := len(col) == 0
+	if b, ok := col[0:min(1, len(col))], len(col) == 1; ok {
+		if v, isBool := b[0].(types.Boolean); isBool && v.Bool() {
+			holds = true
+		}
 	}
-	if b, ok := col[0].(types.Boolean); ok && len(col) == 1 && b.Bool() {
+	if key != "" {
+		memo.put(key, holds)
+	}
+	if holds {
 		return
 	}
 	r.failed(c, path)

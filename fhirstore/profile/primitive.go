@@ -20,13 +20,9 @@ var primitiveForms = map[string]*regexp.Regexp{
 	"dateTime":    regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`),
 	"instant":     regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`),
 	"time":        regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$`),
-	"code":        regexp.MustCompile(`^[^\s]+( [^\s]+)*$`),
 	"id":          regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`),
 	"oid":         regexp.MustCompile(`^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$`),
 	"uuid":        regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`),
-	"uri":         regexp.MustCompile(`^\S*$`),
-	"url":         regexp.MustCompile(`^\S*$`),
-	"canonical":   regexp.MustCompile(`^\S*$`),
 }
 
 // jsonKind is the JSON kind a primitive type takes.
@@ -57,7 +53,7 @@ func (r *run) primitive(v *jvalue, typ, path string) {
 		r.add(outcome.ErrorLevel, outcome.Invalid, path, "type", "Invalid Resource id: Too long (%d chars)", len(v.str))
 		return
 	}
-	if re := primitiveForms[typ]; re != nil && !re.MatchString(v.str) {
+	if !lexical(typ, v.str) {
 		what := map[string]string{"id": "Invalid Resource id: Invalid Characters"}[typ]
 		if what == "" {
 			what = "Not a valid " + typ
@@ -77,6 +73,25 @@ func (r *run) primitive(v *jvalue, typ, path string) {
 	case "xhtml":
 		r.xhtml(v.str, path)
 	}
+}
+
+// lexical checks a value's lexical form; the most frequent forms (code,
+// uri) are checked without a regular expression.
+func lexical(typ, s string) bool {
+	switch typ {
+	case "code":
+		// [^\s]+( [^\s]+)*: no leading, trailing or double spaces, no other whitespace.
+		if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' || strings.Contains(s, "  ") {
+			return false
+		}
+		return !strings.ContainsAny(s, "\t\n\r\v\f")
+	case "uri", "url", "canonical":
+		return !strings.ContainsAny(s, " \t\n\r\v\f")
+	case "string", "markdown", "xhtml", "base64Binary", "boolean":
+		return true
+	}
+	re := primitiveForms[typ]
+	return re == nil || re.MatchString(s)
 }
 
 func short(s string) string {

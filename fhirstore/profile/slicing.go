@@ -237,8 +237,24 @@ type defAt struct {
 	want string
 }
 
-// defsAt follows a discriminator path through a slice's definitions.
+type defKey struct {
+	n    *node
+	path string
+}
+
+// defsAt follows a discriminator path through a slice's definitions; the
+// answer depends only on the definitions, and is kept.
 func (r *run) defsAt(s *node, path string) []defAt {
+	key := defKey{s, path}
+	if v, ok := r.d.defCache.Load(key); ok {
+		return v.([]defAt)
+	}
+	out := r.walkDefs(s, path)
+	r.d.defCache.Store(key, out)
+	return out
+}
+
+func (r *run) walkDefs(s *node, path string) []defAt {
 	cur := []defAt{{n: s}}
 	for _, seg := range pathSegments(path) {
 		var next []defAt

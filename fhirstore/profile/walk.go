@@ -154,8 +154,15 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 	if strict && len(v.fields) == 0 {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "ele-1", "All FHIR elements must have a @value or children")
 	}
-	members := make(map[*node]*member, len(v.fields))
-	order := make([]*member, 0, len(v.fields))
+	order := make([]member, 0, len(v.fields))
+	find := func(k *node) *member {
+		for i := range order {
+			if order[i].node == k {
+				return &order[i]
+			}
+		}
+		return nil
+	}
 	for _, f := range v.fields {
 		name := f.name
 		if name == "resourceType" && root {
@@ -172,11 +179,10 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 			}
 			continue
 		}
-		m := members[k]
+		m := find(k)
 		if m == nil {
-			m = &member{node: k, typ: typ, name: name}
-			members[k] = m
-			order = append(order, m)
+			order = append(order, member{node: k, typ: typ, name: name})
+			m = &order[len(order)-1]
 		}
 		if ext {
 			m.ext = f.val
@@ -186,7 +192,7 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 		}
 	}
 	for _, k := range kids {
-		m := members[k]
+		m := find(k)
 		if m == nil {
 			if min := k.el.MinCount(); min > 0 {
 				r.add(outcome.ErrorLevel, outcome.Required, path, "cardinality",
