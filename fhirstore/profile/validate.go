@@ -130,7 +130,7 @@ func (r *run) resource(v *jvalue, path string, profiles []string, meta bool, roo
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "resourceType", "Unknown resource type '%s'", rt.str)
 		return
 	}
-	ctx := &resourceCtx{value: v, typ: rt.str, parent: rootOf}
+	ctx := &resourceCtx{value: v, typ: rt.str, parent: rootOf, contained: strings.HasSuffix(path, "]") && strings.Contains(lastSegment(path), "contained")}
 	if base {
 		r.element(v, def.root, rt.str, path, true, ctx)
 		r.resourceRules(v, rt.str, path, ctx)
@@ -179,10 +179,13 @@ type resourceCtx struct {
 	typ    string
 	parent *resourceCtx
 	coll   types.Collection
+	// contained is true for a contained resource, whose %rootResource is
+	// the resource that contains it; a Bundle entry is its own root.
+	contained bool
 }
 
 func (c *resourceCtx) root() *resourceCtx {
-	for c.parent != nil {
+	for c.contained && c.parent != nil {
 		c = c.parent
 	}
 	return c
