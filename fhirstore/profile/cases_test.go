@@ -12,10 +12,11 @@ import (
 // The yardstick: HL7's validator test cases (testdata/validator-cases, see
 // its SOURCE.md) with the verdicts of the reference Java validator. The
 // floors are the agreement reached; raise them as it improves. The cases are
-// a sample: nothing in the engine may know their names or files.
+// a sample: nothing in the engine may know their names or files. The
+// targets of issue 14 are 95 % and 90 %; the floors are what is reached.
 const (
-	baseFloor    = 0.95
-	profileFloor = 0.90
+	baseFloor    = 1.0
+	profileFloor = 1.0
 )
 
 type validatorCase struct {

@@ -128,8 +128,15 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 	ectx.SetResolver(bundleResolver{ctx: ctx})
 	col, err := expr.EvaluateWithContext(ectx)
 	if err != nil {
-		r.add(outcome.Information, outcome.Informational, path, c.Key,
-			"The invariant %s could not be checked here: %v", c.Key, err)
+		// Said once per invariant: the engine fails the same way everywhere.
+		if r.unchecked == nil {
+			r.unchecked = map[string]bool{}
+		}
+		if !r.unchecked[c.Key] {
+			r.unchecked[c.Key] = true
+			r.add(outcome.Information, outcome.Informational, path, c.Key,
+				"The invariant %s could not be checked here: %v", c.Key, err)
+		}
 		return
 	}
 	// An invariant that evaluates to nothing holds (ref-1 on a Reference

@@ -133,9 +133,21 @@ func (r *run) attachment(v *jvalue, path string) {
 
 // resourceRules are checks of a whole resource that no invariant states.
 func (r *run) resourceRules(v *jvalue, typ, path string, ctx *resourceCtx) {
-	if typ != "Bundle" {
-		return
+	switch typ {
+	case "SearchParameter":
+		r.searchParameter(v, path)
+	case "CapabilityStatement":
+		r.capabilityStatement(v, path)
+	case "StructureDefinition":
+		r.structureDefinition(v, path)
+	case "Bundle":
+		r.bundle(v, path)
 	}
+}
+
+// bundle checks what the Bundle's invariants leave out: unique link
+// relations, and ids on search results.
+func (r *run) bundle(v *jvalue, path string) {
 	seen := map[string]bool{}
 	for i, l := range v.get("link").list() {
 		rel := l.get("relation").strOr("")

@@ -113,6 +113,12 @@ func (g *generator) ensure(id string, depth int) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	// The parent may have been found under another id (a choice named by
+	// its type: valueIdentifier is value[x]); its children carry that id.
+	id = join(g.els[pi].ID, lastSegment(id))
+	if i := g.find(id); i >= 0 {
+		return i, nil
+	}
 	if !g.hasChildren(pi) {
 		if err := g.expand(pi); err != nil {
 			return -1, err
@@ -121,8 +127,9 @@ func (g *generator) ensure(id string, depth int) (int, error) {
 			return i, nil
 		}
 	}
-	// A choice element named by one of its types below the top level.
+	// A choice element named by one of its types.
 	if i := g.choiceOf(id); i >= 0 {
+		g.restrictChoice(i, lastSegment(id))
 		return i, nil
 	}
 	return -1, fmt.Errorf("element %s is not in the base", id)
@@ -138,6 +145,22 @@ func (g *generator) choiceOf(id string) int {
 		}
 	}
 	return -1
+}
+
+// restrictChoice keeps of a choice element the type a name such as
+// valueIdentifier picks.
+func (g *generator) restrictChoice(i int, name string) {
+	el := g.els[i]
+	prefix := strings.TrimSuffix(lastSegment(el.ID), "[x]")
+	var kept []TypeRef
+	for _, t := range el.Type {
+		if prefix+upperFirst(t.Code) == name {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) > 0 {
+		el.Type = kept
+	}
 }
 
 func (g *generator) hasChildren(i int) bool {

@@ -60,8 +60,11 @@ func (d *Definitions) Validate(resource []byte, opts Options) []Issue {
 type run struct {
 	d      *Definitions
 	issues []Issue
-	// quiet counts nested matches (slice profiles) whose issues are dropped.
+	// depth counts nested conformance checks (slices by profile), whose
+	// issues are dropped.
 	depth int
+	// unchecked are the invariants the engine could not evaluate, reported once.
+	unchecked map[string]bool
 }
 
 func (r *run) add(sev outcome.Severity, code outcome.Code, path, rule, format string, args ...any) {

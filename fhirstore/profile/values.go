@@ -2,6 +2,7 @@ package profile
 
 import (
 	"strconv"
+	"time"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -184,17 +185,27 @@ func (r *run) bounds(v *jvalue, el *Element, path string) {
 		if bound == nil {
 			return
 		}
-		c, ok := compareBound(v, bound.parsed())
+		want := bound.parsed()
+		if bound.Type == "Duration" && v.kind == kString {
+			// A duration bounds a date from now: the minimum lies that far in
+			// the past, the maximum that far in the future.
+			limit, ok := fromNow(want, below)
+			if !ok {
+				return
+			}
+			want = &jvalue{kind: kString, str: limit}
+		}
+		c, ok := compareBound(v, want)
 		if !ok {
 			return
 		}
 		if below && c < 0 {
 			r.add(outcome.ErrorLevel, outcome.Value, path, "minValue",
-				"The value in the instance (%s) is less than the specified minimum value (%s)", display(v), display(bound.parsed()))
+				"The value in the instance (%s) is less than the specified minimum value (%s)", display(v), display(want))
 		}
 		if !below && c > 0 {
 			r.add(outcome.ErrorLevel, outcome.Value, path, "maxValue",
-				"The value in the instance (%s) is greater than the specified maximum value (%s)", display(v), display(bound.parsed()))
+				"The value in the instance (%s) is greater than the specified maximum value (%s)", display(v), display(want))
 		}
 	}
 	check(el.MinValue, true)
@@ -285,4 +296,40 @@ func ucumFactor(code string) (unit, bool) {
 		"L": {"volume", 1}, "mL": {"volume", 1e-3}, "dL": {"volume", 1e-1},
 	}[code]
 	return u, ok
+}
+
+// now is the clock bounds by duration read; tests may set it.
+var now = time.Now
+
+// fromNow is the date a Duration away from today: back for a minimum,
+// forward for a maximum.
+func fromNow(d *jvalue, back bool) (string, bool) {
+	v, err := strconv.ParseFloat(d.get("value").strOr(""), 64)
+	if err != nil {
+		return "", false
+	}
+	if back {
+		v = -v
+	}
+	t := now().UTC()
+	n := int(v)
+	switch d.get("code").strOr(d.get("unit").strOr("")) {
+	case "a":
+		t = t.AddDate(n, 0, 0)
+	case "mo":
+		t = t.AddDate(0, n, 0)
+	case "wk":
+		t = t.AddDate(0, 0, 7*n)
+	case "d":
+		t = t.AddDate(0, 0, n)
+	case "h":
+		t = t.Add(time.Duration(v * float64(time.Hour)))
+	case "min":
+		t = t.Add(time.Duration(v * float64(time.Minute)))
+	case "s":
+		t = t.Add(time.Duration(v * float64(time.Second)))
+	default:
+		return "", false
+	}
+	return t.Format("2006-01-02T15:04:05Z"), true
 }
