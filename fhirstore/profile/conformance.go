@@ -3,8 +3,8 @@ package profile
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 
 	"hpsandbox/fhirstore/outcome"

@@ -2,9 +2,9 @@ package profile
 
 import (
 	"strconv"
-	"time"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"hpsandbox/fhirstore/outcome"
