@@ -15,9 +15,14 @@ func (d *Definitions) valueSet(url string) *expand.Expansion {
 		url = url[:i]
 	}
 	for s := d; s != nil; s = s.parent {
-		s.mu.Lock()
-		x := s.terms.ValueSets[url]
-		s.mu.Unlock()
+		var x *expand.Expansion
+		if s.parent == nil {
+			x = s.terms.ValueSets[url] // the core set never changes
+		} else {
+			s.mu.Lock()
+			x = s.terms.ValueSets[url]
+			s.mu.Unlock()
+		}
 		if x != nil {
 			return x
 		}

@@ -28,17 +28,18 @@ const CorePrefix = "http://hl7.org/fhir/StructureDefinition/"
 type Definitions struct {
 	parent *Definitions
 
-	mu       sync.Mutex
-	raw      map[string]json.RawMessage // url → StructureDefinition not yet decoded
-	sds      map[string]*StructureDefinition
-	compiled map[string]*compiled
-	fast     sync.Map // name or url as asked → *compiled, read without the lock
-	defCache sync.Map // defKey → []defAt, the definitions a discriminator path reaches
-	failed   map[string]error
-	terms    expand.Terminology
-	codes    map[string]map[string]bool // code system url → its codes, built on first use
-	termSrc  []map[string]any           // the ValueSets and CodeSystems added, for re-expansion
-	globals  map[string][]string        // resource type → profiles an ImplementationGuide applies to all
+	mu          sync.Mutex
+	raw         map[string]json.RawMessage // url → StructureDefinition not yet decoded
+	sds         map[string]*StructureDefinition
+	compiled    map[string]*compiled
+	fast        sync.Map // name or url as asked → *compiled, read without the lock
+	defCache    sync.Map // defKey → []defAt, the definitions a discriminator path reaches
+	targetCache sync.Map // *Element → *targetSet
+	failed      map[string]error
+	terms       expand.Terminology
+	codes       map[string]map[string]bool // code system url → its codes, built on first use
+	termSrc     []map[string]any           // the ValueSets and CodeSystems added, for re-expansion
+	globals     map[string][]string        // resource type → profiles an ImplementationGuide applies to all
 }
 
 var core = sync.OnceValues(loadCore)
@@ -170,6 +171,9 @@ func (d *Definitions) local(url string) *StructureDefinition {
 // ValueSet or CodeSystem, or a Bundle of them. Other resources are ignored.
 // A StructureDefinition without a snapshot gets one generated on first use.
 func (d *Definitions) Add(raw []byte) error {
+	if d.parent == nil {
+		return fmt.Errorf("profile: the core definitions are read-only; add to a set made by New")
+	}
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		Entry        []struct {
@@ -202,6 +206,7 @@ func (d *Definitions) Add(raw []byte) error {
 		d.failed = map[string]error{}
 		d.fast.Clear()
 		d.defCache.Clear()
+		d.targetCache.Clear()
 		d.mu.Unlock()
 	case "ImplementationGuide":
 		var ig struct {

@@ -3,6 +3,8 @@ package profile
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -75,6 +77,16 @@ type parser struct {
 	b     []byte
 	i     int
 	depth int
+	slab  []jvalue // values are cut from chunks: one allocation for many
+}
+
+// alloc returns a new value from the parser's current chunk.
+func (p *parser) alloc(v jvalue) *jvalue {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]jvalue, 0, 64)
+	}
+	p.slab = append(p.slab, v)
+	return &p.slab[len(p.slab)-1]
 }
 
 // parseJSON parses a whole JSON document.
@@ -130,7 +142,7 @@ func (p *parser) value() (*jvalue, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &jvalue{kind: kString, raw: p.b[start:p.i], str: s}, nil
+		return p.alloc(jvalue{kind: kString, raw: p.b[start:p.i], str: s}), nil
 	case c == 't' || c == 'f' || c == 'n':
 		for _, lit := range []string{"true", "false", "null"} {
 			if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
@@ -139,7 +151,7 @@ func (p *parser) value() (*jvalue, error) {
 				if lit == "null" {
 					k = kNull
 				}
-				return &jvalue{kind: k, raw: p.b[start:p.i], str: lit}, nil
+				return p.alloc(jvalue{kind: k, raw: p.b[start:p.i], str: lit}), nil
 			}
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -155,7 +167,7 @@ func (p *parser) object(start int) (*jvalue, error) {
 		return nil, p.fail("nested too deeply")
 	}
 	defer func() { p.depth-- }()
-	v := &jvalue{kind: kObject}
+	v := p.alloc(jvalue{kind: kObject})
 	p.i++
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
@@ -168,7 +180,7 @@ func (p *parser) object(start int) (*jvalue, error) {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, p.fail("a property name must be a quoted string")
 		}
-		name, err := p.string()
+		name, err := p.stringAs(true)
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +216,7 @@ func (p *parser) array(start int) (*jvalue, error) {
 		return nil, p.fail("nested too deeply")
 	}
 	defer func() { p.depth-- }()
-	v := &jvalue{kind: kArray}
+	v := p.alloc(jvalue{kind: kArray})
 	p.i++
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
@@ -235,7 +247,11 @@ func (p *parser) array(start int) (*jvalue, error) {
 	}
 }
 
-func (p *parser) string() (string, error) {
+func (p *parser) string() (string, error) { return p.stringAs(false) }
+
+// stringAs reads a string; a property name is interned, since resources
+// repeat the same few hundred names.
+func (p *parser) stringAs(name bool) (string, error) {
 	start := p.i
 	p.i++
 	escaped := false
@@ -247,6 +263,9 @@ func (p *parser) string() (string, error) {
 			if !escaped {
 				if !utf8.Valid(raw) {
 					return "", p.fail("invalid UTF-8 in a string")
+				}
+				if name {
+					return intern(raw[1 : len(raw)-1]), nil
 				}
 				return string(raw[1 : len(raw)-1]), nil
 			}
@@ -302,5 +321,39 @@ func (p *parser) number(start int) (*jvalue, error) {
 		}
 	}
 	raw := p.b[start:p.i]
-	return &jvalue{kind: kNumber, raw: raw, str: string(raw)}, nil
+	return p.alloc(jvalue{kind: kNumber, raw: raw, str: string(raw)}), nil
+}
+
+// names holds interned property names. It is replaced, never changed, so
+// that lookups need no lock; it stops growing at maxNames, so that
+// resources with made-up names cannot grow it without bound.
+var names atomic.Pointer[map[string]string]
+
+const maxNames = 4096
+
+var namesMu sync.Mutex
+
+func intern(b []byte) string {
+	if m := names.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	s := string(b)
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	old := names.Load()
+	if old != nil && len(*old) >= maxNames {
+		return s
+	}
+	m := make(map[string]string, 64)
+	if old != nil {
+		m = make(map[string]string, len(*old)+1)
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[s] = s
+	names.Store(&m)
+	return s
 }

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,6 +74,43 @@ func (r *run) target(v *jvalue, typ string, el *Element, path string, ctx *resou
 	if typ != "Reference" {
 		return
 	}
+	allowed, anyType := r.targets(el)
+	if anyType || len(allowed) == 0 {
+		return
+	}
+	found := ""
+	if ref := v.get("reference"); ref != nil && ref.kind == kString {
+		found = ctx.referencedType(ref.str)
+	}
+	if found == "" {
+		found = v.get("type").strOr("")
+	}
+	if found == "" || slices.Contains(allowed, found) {
+		return
+	}
+	r.add(outcome.ErrorLevel, outcome.Structure, path, "reference",
+		"Invalid Resource target type. Found %s, but expected one of (%s)", found, strings.Join(allowed, ", "))
+}
+
+type targetSet struct {
+	types []string
+	any   bool
+}
+
+// targets are the resource types an element's target profiles allow (any
+// is true when one of them is Resource), kept per element.
+func (r *run) targets(el *Element) ([]string, bool) {
+	if v, ok := r.d.targetCache.Load(el); ok {
+		t := v.(*targetSet)
+		return t.types, t.any
+	}
+	t := &targetSet{}
+	t.types, t.any = r.allowedTargets(el)
+	r.d.targetCache.Store(el, t)
+	return t.types, t.any
+}
+
+func (r *run) allowedTargets(el *Element) ([]string, bool) {
 	var allowed []string
 	for _, t := range el.Type {
 		if t.Code != "Reference" {
@@ -88,31 +126,12 @@ func (r *run) target(v *jvalue, typ string, el *Element, path string, ctx *resou
 				}
 			}
 			if name == "Resource" {
-				return
+				return nil, true
 			}
 			allowed = append(allowed, name)
 		}
 	}
-	if len(allowed) == 0 {
-		return
-	}
-	found := ""
-	if ref := v.get("reference"); ref != nil && ref.kind == kString {
-		found = ctx.referencedType(ref.str)
-	}
-	if found == "" {
-		found = v.get("type").strOr("")
-	}
-	if found == "" {
-		return
-	}
-	for _, a := range allowed {
-		if a == found {
-			return
-		}
-	}
-	r.add(outcome.ErrorLevel, outcome.Structure, path, "reference",
-		"Invalid Resource target type. Found %s, but expected one of (%s)", found, strings.Join(allowed, ", "))
+	return allowed, false
 }
 
 // attachment checks that a stated size matches the data.

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"strings"
+	"sync"
 
 	"hpsandbox/fhirstore/outcome"
 )
@@ -401,9 +402,20 @@ func isPrimitiveName(suffix string) bool {
 	return false
 }
 
+var segmentCache sync.Map // path → []string
+
 // pathSegments splits a FHIRPath of a discriminator at the dots outside
-// parentheses and quotes.
+// parentheses and quotes. The few paths of the definitions are kept split.
 func pathSegments(path string) []string {
+	if v, ok := segmentCache.Load(path); ok {
+		return v.([]string)
+	}
+	out := splitPath(path)
+	segmentCache.Store(path, out)
+	return out
+}
+
+func splitPath(path string) []string {
 	var out []string
 	depth, quote, start := 0, byte(0), 0
 	for i := 0; i < len(path); i++ {

@@ -65,6 +65,10 @@ type run struct {
 	depth int
 	// unchecked are the invariants the engine could not evaluate, reported once.
 	unchecked map[string]bool
+	// Scratch stacks of the walk, reused across objects.
+	members []member
+	items   []item
+	paths   []string
 }
 
 func (r *run) add(sev outcome.Severity, code outcome.Code, path, rule, format string, args ...any) {

@@ -154,7 +154,11 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 	if strict && len(v.fields) == 0 {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "ele-1", "All FHIR elements must have a @value or children")
 	}
-	order := make([]member, 0, len(v.fields))
+	// The members live on the run's scratch stack: a segment per object,
+	// released on return (nested objects push theirs above it).
+	mark := len(r.members)
+	defer func() { r.members = r.members[:mark] }()
+	order := r.members[mark:mark]
 	find := func(k *node) *member {
 		for i := range order {
 			if order[i].node == k {
@@ -181,7 +185,8 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 		}
 		m := find(k)
 		if m == nil {
-			order = append(order, member{node: k, typ: typ, name: name})
+			r.members = append(r.members, member{node: k, typ: typ, name: name})
+			order = r.members[mark:]
 			m = &order[len(order)-1]
 		}
 		if ext {
@@ -253,8 +258,9 @@ func (r *run) member(m *member, path string, strict bool, ctx *resourceCtx) {
 		values = nil
 	}
 	n := max(len(values), len(exts))
-	items := make([]item, 0, n)
-	paths := make([]string, 0, n)
+	mark := len(r.items)
+	defer func() { r.items, r.paths = r.items[:mark], r.paths[:mark] }()
+
 	for i := 0; i < n; i++ {
 		it := item{typ: m.typ}
 		if i < len(values) && values[i].kind != kNull {
@@ -266,13 +272,13 @@ func (r *run) member(m *member, path string, strict bool, ctx *resourceCtx) {
 		if it.v == nil && it.ext == nil {
 			continue
 		}
-		items = append(items, it)
 		p := base
 		if array {
 			p += "[" + strconv.Itoa(i) + "]"
 		}
-		paths = append(paths, p)
+		r.items, r.paths = append(r.items, it), append(r.paths, p)
 	}
+	items, paths := r.items[mark:], r.paths[mark:]
 	el := k.el
 	if min := el.MinCount(); len(items) < min {
 		r.add(outcome.ErrorLevel, outcome.Required, base, "cardinality",
