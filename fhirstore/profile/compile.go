@@ -22,6 +22,9 @@ type node struct {
 	slices   []*node // the slices of a sliced element, in order
 	ref      *node   // the element a contentReference names
 	parent   *node
+	// plain is true in a profile for an element (and its descendants)
+	// that adds nothing to the core definition: a profile pass skips it.
+	plain bool
 }
 
 // choicePrefix is the name of a choice element without "[x]", or "".
@@ -111,7 +114,13 @@ func (d *Definitions) build(sd *StructureDefinition) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sd.URL, err)
 	}
-	return &compiled{sd: sd, root: root, core: sd.Derivation != "constraint" && strings.HasPrefix(sd.URL, CorePrefix)}, nil
+	c := &compiled{sd: sd, root: root, core: sd.Derivation != "constraint" && strings.HasPrefix(sd.URL, CorePrefix)}
+	if !c.core && sd.Derivation == "constraint" {
+		for _, k := range root.children {
+			d.markPlain(k)
+		}
+	}
+	return c, nil
 }
 
 // snapshot returns the definition's snapshot, generated when absent.

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -137,8 +138,7 @@ func (s *shape) project(v *jvalue) []byte {
 	b.WriteByte('{')
 	first := true
 	for _, f := range v.fields {
-		if f.name != "resourceType" && !s.names[f.name] && !s.names[choiceBase(f.name)] &&
-			!(strings.HasPrefix(f.name, "_") && s.names[choiceBase(f.name[1:])]) {
+		if !s.keeps(f.name) {
 			continue
 		}
 		if !first {
@@ -152,6 +152,12 @@ func (s *shape) project(v *jvalue) []byte {
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// keeps reports whether a projection keeps a member.
+func (s *shape) keeps(name string) bool {
+	return name == "resourceType" || s.names[name] || s.names[choiceBase(name)] ||
+		(strings.HasPrefix(name, "_") && s.names[choiceBase(name[1:])])
 }
 
 // emptyResults caches each local expression's value on an empty object of
@@ -216,43 +222,67 @@ func coreGuard(c *Constraint, v *jvalue) (holds, decided bool) {
 // evaluated on: an expression that reads only named members is a function
 // of those members (and of the type), so the same projection gives the same
 // answer. Device data repeats itself (the same codes, units and systems in
-// every reading); the memo is bounded and starts afresh when full.
+// every reading); the memo is bounded and starts afresh when full. Its keys
+// are two independent 64-bit hashes of the expression, the type and the
+// projected members, written without building the projection.
 var memo = &memoTable{}
 
 const memoSize = 1 << 14
 
+type memoKey [2]uint64
+
 type memoTable struct {
 	mu sync.RWMutex
-	m  map[string]bool
+	m  map[memoKey]bool
 }
 
-func (t *memoTable) get(key string) (bool, bool) {
+func (t *memoTable) get(key memoKey) (bool, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	v, ok := t.m[key]
 	return v, ok
 }
 
-func (t *memoTable) put(key string, holds bool) {
+func (t *memoTable) put(key memoKey, holds bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil || len(t.m) >= memoSize {
-		t.m = make(map[string]bool, 256)
+		t.m = make(map[memoKey]bool, 256)
 	}
 	t.m[key] = holds
 }
 
-func memoKey(expr, typ string, focus, res, root []byte) string {
-	var b strings.Builder
-	b.Grow(len(expr) + len(typ) + len(focus) + len(res) + len(root) + 4)
-	b.WriteString(expr)
-	b.WriteByte(0)
-	b.WriteString(typ)
-	b.WriteByte(0)
-	b.Write(focus)
-	b.WriteByte(0)
-	b.Write(res)
-	b.WriteByte(0)
-	b.Write(root)
-	return b.String()
+var seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// key hashes what an evaluation reads: the expression, the focus's type
+// and the named members of the focus and of %resource and %rootResource.
+func (s *shape) key(expr, typ string, focus, res, root *jvalue) memoKey {
+	var k memoKey
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(seeds[i])
+		h.WriteString(expr)
+		h.WriteByte(0)
+		h.WriteString(typ)
+		for _, v := range []*jvalue{focus, res, root} {
+			h.WriteByte(0)
+			if v == nil {
+				continue
+			}
+			if v.kind != kObject {
+				h.Write(v.raw)
+				continue
+			}
+			for _, f := range v.fields {
+				if s.keeps(f.name) {
+					h.WriteString(f.name)
+					h.WriteByte(':')
+					h.Write(f.val.raw)
+					h.WriteByte(',')
+				}
+			}
+		}
+		k[i] = h.Sum64()
+	}
+	return k
 }

@@ -92,18 +92,22 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 		return
 	}
 	var focus, res, root []byte
-	var key string
+	var key memoKey
 	if sh.projectable {
-		focus = sh.project(it.v)
+		var resV, rootV *jvalue
 		if ctx != nil && sh.vars {
-			res, root = sh.project(ctx.value), sh.project(ctx.root().value)
+			resV, rootV = ctx.value, ctx.root().value
 		}
-		key = memoKey(c.Expression, engineType(it, el), focus, res, root)
+		key = sh.key(c.Expression, engineType(it, el), it.v, resV, rootV)
 		if holds, ok := memo.get(key); ok {
 			if !holds {
 				r.failed(c, path)
 			}
 			return
+		}
+		focus = sh.project(it.v)
+		if resV != nil {
+			res, root = sh.project(resV), sh.project(rootV)
 		}
 	} else {
 		focus = it.v.raw
@@ -147,7 +151,7 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 			holds = true
 		}
 	}
-	if key != "" {
+	if sh.projectable {
 		memo.put(key, holds)
 	}
 	if holds {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // kind is the JSON kind of a value.
@@ -254,20 +255,26 @@ func (p *parser) string() (string, error) { return p.stringAs(false) }
 func (p *parser) stringAs(name bool) (string, error) {
 	start := p.i
 	p.i++
-	escaped := false
+	escaped, ascii := false, true
 	for p.i < len(p.b) {
 		switch c := p.b[p.i]; {
 		case c == '"':
 			p.i++
 			raw := p.b[start:p.i]
 			if !escaped {
-				if !utf8.Valid(raw) {
+				if !ascii && !utf8.Valid(raw) {
 					return "", p.fail("invalid UTF-8 in a string")
 				}
+				body := raw[1 : len(raw)-1]
 				if name {
-					return intern(raw[1 : len(raw)-1]), nil
+					return intern(body), nil
 				}
-				return string(raw[1 : len(raw)-1]), nil
+				if len(body) == 0 {
+					return "", nil
+				}
+				// The value aliases the document: Validate reads it while it
+				// runs and copies what it reports.
+				return unsafe.String(&body[0], len(body)), nil
 			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
@@ -280,6 +287,9 @@ func (p *parser) stringAs(name bool) (string, error) {
 		case c < 0x20:
 			return "", p.fail("control character in a string")
 		default:
+			if c >= 0x80 {
+				ascii = false
+			}
 			p.i++
 		}
 	}
@@ -321,7 +331,7 @@ func (p *parser) number(start int) (*jvalue, error) {
 		}
 	}
 	raw := p.b[start:p.i]
-	return p.alloc(jvalue{kind: kNumber, raw: raw, str: string(raw)}), nil
+	return p.alloc(jvalue{kind: kNumber, raw: raw, str: unsafe.String(&raw[0], len(raw))}), nil
 }
 
 // names holds interned property names. It is replaced, never changed, so

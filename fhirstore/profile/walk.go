@@ -197,6 +197,9 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 		}
 	}
 	for _, k := range kids {
+		if k.plain && !strict {
+			continue
+		}
 		m := find(k)
 		if m == nil {
 			if min := k.el.MinCount(); min > 0 {
