@@ -49,6 +49,8 @@ func (d *Definitions) compile(name string) (*compiled, error) {
 	if c, ok := d.fast.Load(name); ok {
 		return c.(*compiled), nil
 	}
+	// The name may alias a resource being validated; what is kept is a copy.
+	name = strings.Clone(name)
 	c, err := d.compileSlow(Canonical(name))
 	if err == nil {
 		d.fast.Store(name, c)

@@ -162,7 +162,7 @@ func (d *Definitions) local(url string) *StructureDefinition {
 	if err := json.Unmarshal(r, sd); err != nil {
 		sd = nil
 	}
-	d.sds[url] = sd
+	d.sds[strings.Clone(url)] = sd
 	delete(d.raw, url)
 	return sd
 }

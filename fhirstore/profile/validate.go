@@ -130,7 +130,7 @@ func (r *run) resource(v *jvalue, path string, profiles []string, meta bool, roo
 		return
 	}
 	if path == "" {
-		path = rt.str
+		path = strings.Clone(rt.str) // rt.str aliases the document; paths outlive it
 	}
 	def, err := r.d.compile(rt.str)
 	if err != nil || def.sd.Kind != "resource" || def.sd.Derivation == "constraint" {
