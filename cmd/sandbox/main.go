@@ -4,6 +4,7 @@
 //	sandbox serve [--addr 127.0.0.1:8080] [--data ./data] [--seed-patients 100]
 //	sandbox seed [--patients N] [--seed S]
 //	sandbox fixtures export [--format ndjson|bundle] DIR
+//	sandbox validate [--profile URL] [--ig DIR] FILE…
 //	sandbox version
 package main
 
@@ -29,6 +30,9 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		if errors.Is(err, errInvalid) {
+			os.Exit(1)
+		}
 		os.Exit(2)
 	}
 }
@@ -45,6 +49,9 @@ commands:
                     Bundle (--format ndjson|bundle DIR)
   import FILE…      load NDJSON files and Bundles into a sandbox
                     (--data DIR --sandbox ID); all or nothing
+  validate FILE…    check resources against their type and profiles
+                    (--profile URL --ig DIR --json); exit status 1 when
+                    any has errors
   version           print the version
 `
 
@@ -68,6 +75,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return importCmd(ctx, args[1:], getenv, stderr)
+	case "validate":
+		return validateCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil
