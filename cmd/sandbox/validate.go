@@ -33,7 +33,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) error {
 	fl.SetOutput(stderr)
 	var profiles, igs stringList
 	fl.Var(&profiles, "profile", "canonical URL of a profile the resources must conform to (repeatable)")
-	fl.Var(&igs, "ig", "folder of conformance resources (StructureDefinition, ValueSet, CodeSystem JSON) to load (repeatable)")
+	fl.Var(&igs, "ig", "folder of conformance resources (StructureDefinition, ValueSet, CodeSystem; JSON or XML) to load (repeatable)")
 	asJSON := fl.Bool("json", false, "print each outcome as an OperationOutcome")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -67,16 +67,21 @@ func validateCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadIG adds every JSON conformance resource under dir; other resources
-// (examples) are ignored by the definitions.
+// loadIG adds every conformance resource under dir, JSON or XML; other
+// resources (examples) are ignored by the definitions.
 func loadIG(defs *profile.Definitions, dir string) error {
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") && !strings.HasSuffix(path, ".xml") {
 			return err
 		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		if strings.HasSuffix(path, ".xml") {
+			if raw, err = defs.FromXML(raw); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
 		}
 		if err := defs.Add(raw); err != nil {
 			return fmt.Errorf("%s: %w", path, err)

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,6 +56,24 @@ func FuzzSnapshot(f *testing.F) {
 			}
 			_, _ = d.Snapshot(sd)
 			d.Validate(patient, Options{Profiles: []string{url}})
+		}
+	})
+}
+
+// FuzzFromXML: no XML document makes the conversion panic, and what it
+// returns is JSON.
+func FuzzFromXML(f *testing.F) {
+	files, _ := filepath.Glob("testdata/xml/*.xml")
+	for _, file := range files {
+		if raw, err := os.ReadFile(file); err == nil {
+			f.Add(raw)
+		}
+	}
+	f.Add([]byte(`<Patient xmlns="http://hl7.org/fhir"><contained><Patient><id value="x"/></Patient></contained><name><given value="A"/><given value="B"><extension url="u"><valueString value="v"/></extension></given></name></Patient>`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out, err := Core().FromXML(raw)
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("not JSON: %s", out)
 		}
 	})
 }
