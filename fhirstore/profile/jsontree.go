@@ -79,6 +79,10 @@ type parser struct {
 	i     int
 	depth int
 	slab  []jvalue // values are cut from chunks: one allocation for many
+	// Members and items are gathered on stacks and copied out at the end
+	// of their object or array, into a slice of the exact size.
+	fields []jfield
+	items  []*jvalue
 }
 
 // alloc returns a new value from the parser's current chunk.
@@ -176,6 +180,8 @@ func (p *parser) object(start int) (*jvalue, error) {
 		v.raw = p.b[start:p.i]
 		return v, nil
 	}
+	mark := len(p.fields)
+	defer func() { p.fields = p.fields[:mark] }()
 	for {
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -194,7 +200,7 @@ func (p *parser) object(start int) (*jvalue, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.fields = append(v.fields, jfield{name: name, val: val})
+		p.fields = append(p.fields, jfield{name: name, val: val})
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, p.fail("unexpected end of the JSON in an object")
@@ -205,6 +211,7 @@ func (p *parser) object(start int) (*jvalue, error) {
 		case '}':
 			p.i++
 			v.raw = p.b[start:p.i]
+			v.fields = append([]jfield(nil), p.fields[mark:]...)
 			return v, nil
 		default:
 			return nil, p.fail("expected ',' or '}' after property %q", name)
@@ -225,12 +232,14 @@ func (p *parser) array(start int) (*jvalue, error) {
 		v.raw = p.b[start:p.i]
 		return v, nil
 	}
+	mark := len(p.items)
+	defer func() { p.items = p.items[:mark] }()
 	for {
 		item, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		v.items = append(v.items, item)
+		p.items = append(p.items, item)
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, p.fail("unexpected end of the JSON in an array")
@@ -241,6 +250,7 @@ func (p *parser) array(start int) (*jvalue, error) {
 		case ']':
 			p.i++
 			v.raw = p.b[start:p.i]
+			v.items = append([]*jvalue(nil), p.items[mark:]...)
 			return v, nil
 		default:
 			return nil, p.fail("expected ',' or ']' in an array")
