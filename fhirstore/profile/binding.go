@@ -94,7 +94,7 @@ func codes(v *jvalue, typ string) ([]coded, bool) {
 }
 
 // binding checks a coded value against the value set its element is bound to.
-func (r *run) binding(v *jvalue, typ string, b *Binding, path string) {
+func (r *run) binding(v *jvalue, typ string, b *Binding, path pathID) {
 	var sev outcome.Severity
 	switch b.Strength {
 	case "required":
@@ -186,7 +186,7 @@ func inValueSet(x *expand.Expansion, c coded) answer {
 
 // codeSystem checks a Coding's code against its system when the system is
 // one held here in full.
-func (r *run) codeSystem(v *jvalue, path string) {
+func (r *run) codeSystem(v *jvalue, path pathID) {
 	sys, code := v.get("system"), v.get("code")
 	if sys == nil || code == nil || sys.kind != kString || code.kind != kString {
 		return
@@ -196,7 +196,7 @@ func (r *run) codeSystem(v *jvalue, path string) {
 		return
 	}
 	if !known[code.str] {
-		r.add(outcome.ErrorLevel, codeInvalid, path+".code", "code",
+		r.add(outcome.ErrorLevel, codeInvalid, r.child(path, "code"), "code",
 			"Unknown code '%s' in the code system %s", code.str, sys.str)
 	}
 }

@@ -3,7 +3,6 @@ package profile
 import (
 	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -39,25 +38,25 @@ var coreParams = sync.OnceValue(func() map[string]*coreParam {
 	return out
 })
 
-func (r *run) searchParameter(v *jvalue, path string) {
+func (r *run) searchParameter(v *jvalue, path pathID) {
 	from := v.get("derivedFrom").strOr("")
 	cp := coreParams()[stripVersion(from)]
 	if cp == nil {
 		return
 	}
 	if typ := v.get("type").strOr(""); typ != "" && typ != cp.typ {
-		r.add(outcome.ErrorLevel, outcome.BusinessRule, path+".type", "searchparameter",
+		r.add(outcome.ErrorLevel, outcome.BusinessRule, r.child(path, "type"), "searchparameter",
 			"The type %s is different to the type %s in the derivedFrom SearchParameter %s", typ, cp.typ, from)
 	}
 	for i, b := range v.get("base").list() {
 		if b.kind == kString && !slices.Contains(cp.bases, b.str) && !slices.Contains(cp.bases, "Resource") {
-			r.add(outcome.ErrorLevel, outcome.BusinessRule, path+".base["+strconv.Itoa(i)+"]", "searchparameter",
+			r.add(outcome.ErrorLevel, outcome.BusinessRule, r.at(r.child(path, "base"), i), "searchparameter",
 				"The resource type %s is not listed as a base in the SearchParameter this is derived from (%s)", b.str, from)
 		}
 	}
 }
 
-func (r *run) capabilityStatement(v *jvalue, path string) {
+func (r *run) capabilityStatement(v *jvalue, path pathID) {
 	for i, rest := range v.get("rest").list() {
 		for j, res := range rest.get("resource").list() {
 			for k, sp := range res.get("searchParam").list() {
@@ -68,7 +67,7 @@ func (r *run) capabilityStatement(v *jvalue, path string) {
 					continue
 				}
 				r.add(outcome.ErrorLevel, outcome.BusinessRule,
-					path+".rest["+strconv.Itoa(i)+"].resource["+strconv.Itoa(j)+"].searchParam["+strconv.Itoa(k)+"]", "searchparameter",
+					r.at(r.child(r.at(r.child(r.at(r.child(path, "rest"), i), "resource"), j), "searchParam"), k), "searchparameter",
 					"Type mismatch - SearchParameter %s type is %s, but type here is %s", def, cp.typ, typ)
 			}
 		}
@@ -86,7 +85,7 @@ func stripVersion(url string) string {
 
 // structureDefinition checks that the discriminators a profile's
 // differential declares name an element of what they slice.
-func (r *run) structureDefinition(v *jvalue, path string) {
+func (r *run) structureDefinition(v *jvalue, path pathID) {
 	sd := new(StructureDefinition)
 	if err := json.Unmarshal(v.raw, sd); err != nil || sd.Differential == nil || sd.BaseDefinition == "" || sd.Snapshot != nil {
 		return

@@ -45,7 +45,7 @@ var native = map[string]bool{"ele-1": true, "per-1": true}
 // constraints evaluates an element's invariants on one occurrence. A
 // profile pass skips the invariants of the specification's own types, which
 // the base pass has evaluated.
-func (r *run) constraints(it item, el *Element, path string, strict bool, ctx *resourceCtx) {
+func (r *run) constraints(it item, el *Element, path pathID, strict bool, ctx *resourceCtx) {
 	if it.v == nil {
 		return
 	}
@@ -67,7 +67,7 @@ func (r *run) constraints(it item, el *Element, path string, strict bool, ctx *r
 	}
 }
 
-func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *resourceCtx) {
+func (r *run) invariant(it item, el *Element, c *Constraint, path pathID, ctx *resourceCtx) {
 	if it.v.kind == kObject {
 		if holds, ok := coreGuard(c, it.v); ok {
 			if !holds {
@@ -161,7 +161,7 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path string, ctx *r
 }
 
 // failed reports a broken invariant.
-func (r *run) failed(c *Constraint, path string) {
+func (r *run) failed(c *Constraint, path pathID) {
 	human := c.Human
 	if human == "" {
 		human = c.Expression

@@ -38,7 +38,7 @@ func jsonKind(typ string) kind {
 }
 
 // primitive checks a primitive value's JSON kind and lexical form.
-func (r *run) primitive(v *jvalue, typ, path string) {
+func (r *run) primitive(v *jvalue, typ string, path pathID) {
 	want := jsonKind(typ)
 	if v.kind != want {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "type",
@@ -103,7 +103,7 @@ func short(s string) string {
 
 // xhtml checks that a narrative is well-formed XHTML in a div, with only
 // XML's own entities.
-func (r *run) xhtml(s, path string) {
+func (r *run) xhtml(s string, path pathID) {
 	if !strings.HasPrefix(strings.TrimSpace(s), "<div") {
 		r.add(outcome.ErrorLevel, outcome.Invalid, path, "txt-1", "The narrative must be a single XHTML div element")
 		return

@@ -70,7 +70,7 @@ func (c *resourceCtx) referencedType(ref string) string {
 }
 
 // target checks that a Reference names a resource of a type its element allows.
-func (r *run) target(v *jvalue, typ string, el *Element, path string, ctx *resourceCtx) {
+func (r *run) target(v *jvalue, typ string, el *Element, path pathID, ctx *resourceCtx) {
 	if typ != "Reference" {
 		return
 	}
@@ -135,7 +135,7 @@ func (r *run) allowedTargets(el *Element) ([]string, bool) {
 }
 
 // attachment checks that a stated size matches the data.
-func (r *run) attachment(v *jvalue, path string) {
+func (r *run) attachment(v *jvalue, path pathID) {
 	data, size := v.get("data"), v.get("size")
 	if data == nil || size == nil || data.kind != kString || size.kind != kNumber {
 		return
@@ -145,13 +145,13 @@ func (r *run) attachment(v *jvalue, path string) {
 		return
 	}
 	if n, err := strconv.Atoi(size.str); err == nil && n != len(b) {
-		r.add(outcome.ErrorLevel, outcome.Structure, path+".size", "attachment",
+		r.add(outcome.ErrorLevel, outcome.Structure, r.child(path, "size"), "attachment",
 			"Stated Attachment Size %d does not match actual attachment size %d", n, len(b))
 	}
 }
 
 // resourceRules are checks of a whole resource that no invariant states.
-func (r *run) resourceRules(v *jvalue, typ, path string, ctx *resourceCtx) {
+func (r *run) resourceRules(v *jvalue, typ string, path pathID, ctx *resourceCtx) {
 	switch typ {
 	case "SearchParameter":
 		r.searchParameter(v, path)
@@ -166,12 +166,12 @@ func (r *run) resourceRules(v *jvalue, typ, path string, ctx *resourceCtx) {
 
 // bundle checks what the Bundle's invariants leave out: unique link
 // relations, and ids on search results.
-func (r *run) bundle(v *jvalue, path string) {
+func (r *run) bundle(v *jvalue, path pathID) {
 	seen := map[string]bool{}
 	for i, l := range v.get("link").list() {
 		rel := l.get("relation").strOr("")
 		if rel != "" && seen[rel] {
-			r.add(outcome.ErrorLevel, outcome.Invalid, path+".link["+strconv.Itoa(i)+"]", "bundle-link",
+			r.add(outcome.ErrorLevel, outcome.Invalid, r.at(r.child(path, "link"), i), "bundle-link",
 				"The link relationship type '%s' can only occur once", rel)
 		}
 		seen[rel] = true
@@ -180,7 +180,7 @@ func (r *run) bundle(v *jvalue, path string) {
 		for i, e := range v.get("entry").list() {
 			res := e.get("resource")
 			if res != nil && res.get("id") == nil && e.get("search").get("mode").strOr("") != "outcome" {
-				r.add(outcome.ErrorLevel, outcome.Invalid, path+".entry["+strconv.Itoa(i)+"].resource", "bundle-id",
+				r.add(outcome.ErrorLevel, outcome.Invalid, r.child(r.at(r.child(path, "entry"), i), "resource"), "bundle-id",
 					"Search results must have ids")
 			}
 		}

@@ -10,7 +10,7 @@ import (
 // sliced validates the occurrences of a sliced element: each goes to the
 // first slice whose discriminators it matches, the slices' cardinalities are
 // checked, and the slicing rules (closed, openAtEnd, ordered) enforced.
-func (r *run) sliced(items []item, paths []string, k *node, strict bool, ctx *resourceCtx) {
+func (r *run) sliced(items []item, paths []pathID, base pathID, k *node, strict bool, ctx *resourceCtx) {
 	discs, rules, ordered := slicingOf(k)
 	slot := make([]int, len(items))
 	counts := make([]int, len(k.slices))
@@ -24,7 +24,6 @@ func (r *run) sliced(items []item, paths []string, k *node, strict bool, ctx *re
 			}
 		}
 	}
-	base := strings.TrimSuffix(paths0(paths), "[0]")
 	for si, s := range k.slices {
 		name := k.el.Path + ":" + s.el.SliceName
 		if min := s.el.MinCount(); counts[si] < min {
@@ -67,13 +66,6 @@ func (r *run) sliced(items []item, paths []string, k *node, strict bool, ctx *re
 			r.occurrence(it, k, paths[i], strict, ctx)
 		}
 	}
-}
-
-func paths0(paths []string) string {
-	if len(paths) == 0 {
-		return ""
-	}
-	return paths[0]
 }
 
 // slicingOf returns a sliced element's discriminators and rules; slices of a
@@ -218,15 +210,16 @@ func (r *run) conforms(it item, n *node, ctx *resourceCtx) bool {
 	if r.depth > 8 || it.v == nil {
 		return false
 	}
-	sub := &run{d: r.d, depth: r.depth + 1}
+	sub := newRun(r.d, r.depth+1)
+	defer sub.release()
 	if rt := it.v.get("resourceType"); rt != nil && n.parent == nil {
 		if t := n.el.Path; t != rt.str && t != "Resource" && t != "DomainResource" {
 			return false
 		}
 		c := &resourceCtx{value: it.v, typ: it.v.get("resourceType").str, parent: ctx}
-		sub.occurrence(it, n, "x", false, c)
+		sub.occurrence(it, n, sub.root("x"), false, c)
 	} else {
-		sub.occurrence(it, n, "x", false, ctx)
+		sub.occurrence(it, n, sub.root("x"), false, ctx)
 	}
 	return !HasErrors(sub.issues)
 }

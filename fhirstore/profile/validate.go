@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gofhir/fhirpath/types"
 
@@ -42,17 +43,18 @@ func HasErrors(issues []Issue) bool {
 // profiles it declares and opts.Profiles. The issues come sorted by
 // expression, severity and text; an empty result means the resource conforms.
 func (d *Definitions) Validate(resource []byte, opts Options) []Issue {
-	r := &run{d: d}
+	r := newRun(d, 0)
+	defer r.release()
 	v, err := parseJSON(resource)
 	if err != nil {
-		r.add(outcome.Fatal, outcome.Structure, "", "json", "The content is not valid JSON: %v", err)
-		return r.issues
+		r.add(outcome.Fatal, outcome.Structure, noPath, "json", "The content is not valid JSON: %v", err)
+		return r.finish()
 	}
 	if v.kind != kObject {
-		r.add(outcome.Fatal, outcome.Structure, "", "json", "A resource must be a JSON object, not %s", v.kind)
-		return r.issues
+		r.add(outcome.Fatal, outcome.Structure, noPath, "json", "A resource must be a JSON object, not %s", v.kind)
+		return r.finish()
 	}
-	r.resource(v, "", opts.Profiles, !opts.IgnoreMetaProfile, nil, true)
+	r.resource(v, noPath, opts.Profiles, !opts.IgnoreMetaProfile, nil, true, false)
 	return r.finish()
 }
 
@@ -68,13 +70,30 @@ type run struct {
 	// Scratch stacks of the walk, reused across objects.
 	members []member
 	items   []item
-	paths   []string
+	paths   []pathID
+	segs    []pathSeg
 }
 
-func (r *run) add(sev outcome.Severity, code outcome.Code, path, rule, format string, args ...any) {
+// runs keeps the scratch stacks of finished runs for the next ones.
+var runs = sync.Pool{New: func() any { return new(run) }}
+
+func newRun(d *Definitions, depth int) *run {
+	r := runs.Get().(*run)
+	r.d, r.depth = d, depth
+	return r
+}
+
+// release returns the run to the pool; its issues belong to the caller.
+func (r *run) release() {
+	r.d, r.issues, r.unchecked = nil, nil, nil
+	r.members, r.items, r.paths, r.segs = r.members[:0], r.items[:0], r.paths[:0], r.segs[:0]
+	runs.Put(r)
+}
+
+func (r *run) add(sev outcome.Severity, code outcome.Code, path pathID, rule, format string, args ...any) {
 	is := Issue{Issue: outcome.Issue{Severity: sev, Code: code, Diagnostics: fmt.Sprintf(format, args...)}, Rule: rule}
-	if path != "" {
-		is.Expression = []string{path}
+	if path != noPath {
+		is.Expression = []string{r.text(path)}
 	}
 	r.issues = append(r.issues, is)
 }
@@ -120,24 +139,24 @@ func sevRank(s outcome.Severity) int {
 	return 3
 }
 
-// resource validates a resource at path ("" for the root) against its type
-// (when base is true), the given profiles and, when meta is true, its
-// meta.profile.
-func (r *run) resource(v *jvalue, path string, profiles []string, meta bool, rootOf *resourceCtx, base bool) {
+// resource validates a resource at path (noPath for the root) against its
+// type (when base is true), the given profiles and, when meta is true, its
+// meta.profile. contained is true for a contained resource.
+func (r *run) resource(v *jvalue, path pathID, profiles []string, meta bool, rootOf *resourceCtx, base, contained bool) {
 	rt := v.get("resourceType")
 	if rt == nil || rt.kind != kString || rt.str == "" {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "resourceType", "The resource has no resourceType")
 		return
 	}
-	if path == "" {
-		path = strings.Clone(rt.str) // rt.str aliases the document; paths outlive it
+	if path == noPath {
+		path = r.root(strings.Clone(rt.str)) // rt.str aliases the document; issues outlive it
 	}
 	def, err := r.d.compile(rt.str)
 	if err != nil || def.sd.Kind != "resource" || def.sd.Derivation == "constraint" {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "resourceType", "Unknown resource type '%s'", rt.str)
 		return
 	}
-	ctx := &resourceCtx{value: v, typ: rt.str, parent: rootOf, contained: strings.HasSuffix(path, "]") && strings.Contains(lastSegment(path), "contained")}
+	ctx := &resourceCtx{value: v, typ: rt.str, parent: rootOf, contained: contained}
 	if base {
 		r.element(v, def.root, rt.str, path, true, ctx)
 		r.resourceRules(v, rt.str, path, ctx)
@@ -151,7 +170,7 @@ func (r *run) resource(v *jvalue, path string, profiles []string, meta bool, roo
 				continue
 			}
 			if _, err := r.d.compile(p.str); err != nil {
-				r.add(outcome.Warning, outcome.Processing, path+".meta.profile", "profile",
+				r.add(outcome.Warning, outcome.Processing, r.child(r.child(path, "meta"), "profile"), "profile",
 					"Profile %s was not checked: it is not known here", p.str)
 				continue
 			}

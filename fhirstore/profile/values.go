@@ -27,7 +27,7 @@ func (t *TypedValue) parsed() *jvalue {
 
 // values checks an occurrence's own value: format, fixed and pattern
 // values, bounds, length, binding and reference target.
-func (r *run) values(it item, el *Element, path string, strict bool, ctx *resourceCtx) {
+func (r *run) values(it item, el *Element, path pathID, strict bool, ctx *resourceCtx) {
 	v := it.v
 	if strict && isPrimitive(it.typ) {
 		typ := it.typ
@@ -78,17 +78,17 @@ func compact(raw []byte) string {
 }
 
 // fixedMismatch names what differs from a fixed value, as a supplier reads it.
-func (r *run) fixedMismatch(v, want *jvalue, path, rule string) {
+func (r *run) fixedMismatch(v, want *jvalue, path pathID, rule string) {
 	if v.kind == kObject && want.kind == kObject {
 		for _, f := range v.fields {
 			if want.get(f.name) == nil {
-				r.add(outcome.ErrorLevel, outcome.Value, path+"."+f.name, rule,
+				r.add(outcome.ErrorLevel, outcome.Value, r.child(path, f.name), rule,
 					"The element %s is present in the instance but not allowed in the applicable fixed value specified in the profile", f.name)
 			}
 		}
 		for _, f := range want.fields {
 			if got := v.get(f.name); got == nil || !equalJSON(f.val, got, true) {
-				r.add(outcome.ErrorLevel, outcome.Value, path+"."+f.name, rule,
+				r.add(outcome.ErrorLevel, outcome.Value, r.child(path, f.name), rule,
 					"The value of %s must be %s as the profile fixes it", f.name, compact(f.val.raw))
 			}
 		}
@@ -180,7 +180,7 @@ func containsJSON(v, pattern *jvalue) bool {
 }
 
 // bounds checks minValue[x] and maxValue[x].
-func (r *run) bounds(v *jvalue, el *Element, path string) {
+func (r *run) bounds(v *jvalue, el *Element, path pathID) {
 	check := func(bound *TypedValue, below bool) {
 		if bound == nil {
 			return

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"strconv"
 	"strings"
 
 	"hpsandbox/fhirstore/outcome"
@@ -30,11 +29,11 @@ func isPrimitive(code string) bool {
 // element validates one occurrence against the node that defines it. strict
 // is the base pass, which also checks structure (unknown properties,
 // primitive formats); a profile pass checks only its own rules.
-func (r *run) element(v *jvalue, n *node, typ, path string, strict bool, ctx *resourceCtx) {
+func (r *run) element(v *jvalue, n *node, typ string, path pathID, strict bool, ctx *resourceCtx) {
 	r.occurrence(item{v: v, typ: typ}, n, path, strict, ctx)
 }
 
-func (r *run) occurrence(it item, n *node, path string, strict bool, ctx *resourceCtx) {
+func (r *run) occurrence(it item, n *node, path pathID, strict bool, ctx *resourceCtx) {
 	el := n.el
 	if it.v != nil {
 		r.values(it, el, path, strict, ctx)
@@ -50,7 +49,7 @@ func (r *run) occurrence(it item, n *node, path string, strict bool, ctx *resour
 		return
 	}
 	if isResourceType(it.typ) {
-		r.resource(v, path, typeProfiles(el, it.typ), strict, ctx, strict)
+		r.resource(v, path, typeProfiles(el, it.typ), strict, ctx, strict, strings.HasSuffix(el.Path, ".contained"))
 		return
 	}
 	if kids := n.kids(); len(kids) > 0 {
@@ -75,7 +74,7 @@ func (r *run) occurrence(it item, n *node, path string, strict bool, ctx *resour
 }
 
 // extension checks an extension against its definition, found by url.
-func (r *run) extension(v *jvalue, path string, ctx *resourceCtx) {
+func (r *run) extension(v *jvalue, path pathID, ctx *resourceCtx) {
 	u := v.get("url")
 	if u == nil || u.kind != kString || !strings.Contains(u.str, "/") {
 		return // a nested extension of a complex extension: its parent's definition judges it
@@ -127,7 +126,7 @@ func isResourceType(code string) bool {
 }
 
 // primitiveExtension checks the "_name" part of a primitive: an id and extensions.
-func (r *run) primitiveExtension(ext *jvalue, path string, ctx *resourceCtx) {
+func (r *run) primitiveExtension(ext *jvalue, path pathID, ctx *resourceCtx) {
 	if ext.kind != kObject {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "structure", "The extension part of a primitive must be an object, not %s", ext.kind)
 		return
@@ -150,7 +149,7 @@ type member struct {
 
 // children validates the members of an object against the child
 // definitions; root is true for the top of a resource, which has resourceType.
-func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *resourceCtx, root bool) {
+func (r *run) children(v *jvalue, kids []*node, path pathID, strict bool, ctx *resourceCtx, root bool) {
 	if strict && len(v.fields) == 0 {
 		r.add(outcome.ErrorLevel, outcome.Structure, path, "ele-1", "All FHIR elements must have a @value or children")
 	}
@@ -179,7 +178,7 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 		k, typ := match(kids, name)
 		if k == nil {
 			if strict {
-				r.add(outcome.ErrorLevel, outcome.Structure, path+"."+f.name, "structure", "Unrecognized property '%s'", f.name)
+				r.add(outcome.ErrorLevel, outcome.Structure, r.child(path, f.name), "structure", "Unrecognized property '%s'", f.name)
 			}
 			continue
 		}
@@ -204,7 +203,7 @@ func (r *run) children(v *jvalue, kids []*node, path string, strict bool, ctx *r
 		if m == nil {
 			if min := k.el.MinCount(); min > 0 {
 				r.add(outcome.ErrorLevel, outcome.Required, path, "cardinality",
-					"%s: minimum required = %d, but only found 0", join(path, k.name), min)
+					"%s: minimum required = %d, but only found 0", r.text(r.child(path, k.name)), min)
 			}
 			continue
 		}
@@ -245,13 +244,13 @@ func upperFirst(s string) string {
 }
 
 // member validates every occurrence of one child element.
-func (r *run) member(m *member, path string, strict bool, ctx *resourceCtx) {
+func (r *run) member(m *member, path pathID, strict bool, ctx *resourceCtx) {
 	k := m.node
 	name := m.name
 	if k.choicePrefix() != "" {
 		name = k.choicePrefix() + upperFirst(m.typ)
 	}
-	base := join(path, name)
+	base := r.child(path, name)
 	array := (m.value != nil && m.value.kind == kArray) || (m.ext != nil && m.ext.kind == kArray)
 	if strict {
 		r.shape(m, base, array)
@@ -277,7 +276,7 @@ func (r *run) member(m *member, path string, strict bool, ctx *resourceCtx) {
 		}
 		p := base
 		if array {
-			p += "[" + strconv.Itoa(i) + "]"
+			p = r.at(base, i)
 		}
 		r.items, r.paths = append(r.items, it), append(r.paths, p)
 	}
@@ -285,22 +284,22 @@ func (r *run) member(m *member, path string, strict bool, ctx *resourceCtx) {
 	el := k.el
 	if min := el.MinCount(); len(items) < min {
 		r.add(outcome.ErrorLevel, outcome.Required, base, "cardinality",
-			"%s: minimum required = %d, but only found %d", base, min, len(items))
+			"%s: minimum required = %d, but only found %d", r.text(base), min, len(items))
 	}
 	if max := el.MaxCount(); max >= 0 && len(items) > max {
 		if max == 0 {
 			r.add(outcome.ErrorLevel, outcome.Structure, base, "cardinality",
-				"%s: this element is not allowed here (max allowed = 0, found %d)", base, len(items))
+				"%s: this element is not allowed here (max allowed = 0, found %d)", r.text(base), len(items))
 		} else {
 			r.add(outcome.ErrorLevel, outcome.Structure, base, "cardinality",
-				"%s: max allowed = %d, but found %d", base, max, len(items))
+				"%s: max allowed = %d, but found %d", r.text(base), max, len(items))
 		}
 	}
 	if m.typ == "" && len(el.Type) > 1 && k.choicePrefix() == "" {
 		return
 	}
 	if len(k.slices) > 0 {
-		r.sliced(items, paths, k, strict, ctx)
+		r.sliced(items, paths, base, k, strict, ctx)
 		return
 	}
 	for i, it := range items {
@@ -309,7 +308,7 @@ func (r *run) member(m *member, path string, strict bool, ctx *resourceCtx) {
 }
 
 // shape checks that a member is an array exactly when it repeats.
-func (r *run) shape(m *member, path string, array bool) {
+func (r *run) shape(m *member, path pathID, array bool) {
 	repeats := m.node.el.Max != "1" && m.node.el.Max != "0"
 	if b := baseMax(m.node); b != "" {
 		repeats = b != "1" && b != "0"
