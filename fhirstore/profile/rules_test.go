@@ -255,3 +255,23 @@ func dump(issues []Issue) string {
 	}
 	return b.String()
 }
+
+// TestValidate_RememberedInvariantsFollowTheValues: invariant answers are
+// remembered per projection of what they read; alternating documents that
+// differ only there must keep getting their own answers.
+func TestValidate_RememberedInvariantsFollowTheValues(t *testing.T) {
+	good := []byte(`{"resourceType":"Observation","status":"final","code":{"text":"w"},"valueQuantity":{"value":1,"system":"http://unitsofmeasure.org","code":"kg"}}`)
+	bad := []byte(`{"resourceType":"Observation","status":"final","code":{"text":"w"},"valueQuantity":{"value":1,"code":"kg"}}`)
+	absent := []byte(`{"resourceType":"Observation","status":"final","code":{"text":"w"},"valueQuantity":{"value":1},"dataAbsentReason":{"text":"x"}}`)
+	for range 3 {
+		if issues := Core().Validate(good, Options{}); HasErrors(issues) {
+			t.Fatalf("good: %s", dump(issues))
+		}
+		if issues := Core().Validate(bad, Options{}); !hasIssue(issues, want{"qty-3", outcome.ErrorLevel, "Observation.valueQuantity"}) {
+			t.Fatalf("bad: no qty-3 in %s", dump(issues))
+		}
+		if issues := Core().Validate(absent, Options{}); !hasIssue(issues, want{"obs-6", outcome.ErrorLevel, "Observation"}) {
+			t.Fatalf("absent: no obs-6 in %s", dump(issues))
+		}
+	}
+}
