@@ -67,13 +67,11 @@ func empty() *Definitions {
 		sds:      map[string]*StructureDefinition{},
 		compiled: map[string]*compiled{},
 		failed:   map[string]error{},
-		terms:    expand.Terminology{ValueSets: map[string]*expansionT{}, CodeSystems: map[string][]string{}},
+		terms:    expand.Terminology{ValueSets: map[string]*expand.Expansion{}, CodeSystems: map[string][]string{}},
 		codes:    map[string]map[string]bool{},
 		globals:  map[string][]string{},
 	}
 }
-
-type expansionT = expand.Expansion
 
 func gunzip(name string) ([]byte, error) {
 	f, err := defsFS.Open(name)

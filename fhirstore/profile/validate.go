@@ -217,7 +217,8 @@ func (c *resourceCtx) root() *resourceCtx {
 	return c
 }
 
-// typeNames turns the type codes of an element into FHIR type names.
+// typeName turns a type code into the name a supplier reads: System.String
+// for the FHIRPath system types of primitive values.
 func typeName(code string) string {
 	if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") {
 		return "System." + strings.TrimPrefix(code, "http://hl7.org/fhirpath/System.")

@@ -309,10 +309,10 @@ func (r *run) member(m *member, path pathID, strict bool, ctx *resourceCtx) {
 
 // shape checks that a member is an array exactly when it repeats.
 func (r *run) shape(m *member, path pathID, array bool) {
+	// The compact definitions keep no base cardinality; a profile's
+	// narrowing of max to 1 would make a JSON array look wrong, but the
+	// shape is judged in the base pass, on the core definition.
 	repeats := m.node.el.Max != "1" && m.node.el.Max != "0"
-	if b := baseMax(m.node); b != "" {
-		repeats = b != "1" && b != "0"
-	}
 	for _, v := range []*jvalue{m.value, m.ext} {
 		if v == nil {
 			continue
@@ -335,7 +335,3 @@ func (r *run) shape(m *member, path pathID, array bool) {
 		}
 	}
 }
-
-// baseMax is "" here: snapshot elements carry no base cardinality in the
-// compact data, so the element's own max is used.
-func baseMax(*node) string { return "" }
