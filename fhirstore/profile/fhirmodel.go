@@ -85,6 +85,8 @@ func (m *model) lookup(path string) *pathInfo {
 		switch code := el.Type[0].Code; code {
 		case "BackboneElement", "Element":
 			pi.typ = el.Path
+		case "Resource", "DomainResource":
+			// A resource says its own type (resourceType); the engine reads it.
 		default:
 			pi.typ = typeName(code)
 			if strings.HasPrefix(pi.typ, "System.") {
