@@ -35,7 +35,7 @@ type shape struct {
 
 var shapes sync.Map // expression → *shape
 
-var wholeFocus = []string{"descendants", "children", "repeat", "$this", "resolve", "hasValue", "conformsTo", "memberOf", "toString", "trace", "htmlChecks", "%context", "%ucum", "%sct", "%loinc", "%vs-", "%ext-", "%`"}
+var wholeFocus = []string{"descendants", "children", "repeat", "$this", "resolve", "hasValue", "conformsTo", "memberOf", "toString", "trace", "htmlChecks", "%context", "%vs-", "%ext-", "%`"}
 
 func shapeOf(expr string) *shape {
 	if v, ok := shapes.Load(expr); ok {

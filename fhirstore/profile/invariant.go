@@ -130,6 +130,9 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path pathID, ctx *r
 		}
 	}
 	ectx.SetResolver(bundleResolver{ctx: ctx})
+	for name, value := range environment {
+		ectx.SetVariable(name, value)
+	}
 	col, err := expr.EvaluateWithContext(ectx)
 	if err != nil {
 		// Said once per invariant: the engine fails the same way everywhere.
@@ -158,6 +161,13 @@ func (r *run) invariant(it item, el *Element, c *Constraint, path pathID, ctx *r
 		return
 	}
 	r.failed(c, path)
+}
+
+// environment are the constants FHIR's invariants may name (%ucum …).
+var environment = map[string]types.Collection{
+	"ucum":  {types.NewString("http://unitsofmeasure.org")},
+	"sct":   {types.NewString("http://snomed.info/sct")},
+	"loinc": {types.NewString("http://loinc.org")},
 }
 
 // failed reports a broken invariant.
