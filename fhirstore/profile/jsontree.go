@@ -96,6 +96,11 @@ func (p *parser) alloc(v jvalue) *jvalue {
 
 // parseJSON parses a whole JSON document.
 func parseJSON(b []byte) (*jvalue, error) {
+	// A UTF-8 byte order mark is not JSON, but editors write it; the
+	// content after it is read.
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		b = b[3:]
+	}
 	p := &parser{b: b}
 	v, err := p.value()
 	if err != nil {

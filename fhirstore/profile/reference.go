@@ -74,8 +74,13 @@ func (r *run) target(v *jvalue, typ string, el *Element, path pathID, ctx *resou
 	if typ != "Reference" {
 		return
 	}
-	allowed, anyType := r.targets(el)
-	if anyType || len(allowed) == 0 {
+	t := r.targets(el)
+	for _, p := range t.unknown {
+		r.add(outcome.ErrorLevel, outcome.NotFound, path, "reference",
+			"Unable to resolve the profile reference '%s', so the target of this reference cannot be checked", p)
+	}
+	allowed := t.types
+	if t.any || len(allowed) == 0 {
 		return
 	}
 	found := ""
@@ -93,25 +98,24 @@ func (r *run) target(v *jvalue, typ string, el *Element, path pathID, ctx *resou
 }
 
 type targetSet struct {
-	types []string
-	any   bool
+	types   []string
+	any     bool
+	unknown []string // target profiles not known here
 }
 
 // targets are the resource types an element's target profiles allow (any
 // is true when one of them is Resource), kept per element.
-func (r *run) targets(el *Element) ([]string, bool) {
+func (r *run) targets(el *Element) *targetSet {
 	if v, ok := r.d.targetCache.Load(el); ok {
-		t := v.(*targetSet)
-		return t.types, t.any
+		return v.(*targetSet)
 	}
-	t := &targetSet{}
-	t.types, t.any = r.allowedTargets(el)
+	t := r.allowedTargets(el)
 	r.d.targetCache.Store(el, t)
-	return t.types, t.any
+	return t
 }
 
-func (r *run) allowedTargets(el *Element) ([]string, bool) {
-	var allowed []string
+func (r *run) allowedTargets(el *Element) *targetSet {
+	out := &targetSet{}
 	for _, t := range el.Type {
 		if t.Code != "Reference" {
 			continue
@@ -122,16 +126,17 @@ func (r *run) allowedTargets(el *Element) ([]string, bool) {
 				if sd := r.d.StructureDefinition(p); sd != nil {
 					name = sd.Type
 				} else {
+					out.unknown = append(out.unknown, p)
 					continue
 				}
 			}
 			if name == "Resource" {
-				return nil, true
+				out.any = true
 			}
-			allowed = append(allowed, name)
+			out.types = append(out.types, name)
 		}
 	}
-	return allowed, false
+	return out
 }
 
 // attachment checks that a stated size matches the data.

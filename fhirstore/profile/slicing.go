@@ -166,8 +166,8 @@ func (r *run) discriminator(it item, s *node, d Discriminator, ctx *resourceCtx)
 			return len(values) == 0 && len(defs) == 0
 		}
 		for _, v := range values {
-			for _, t := range defs[0].n.el.Type {
-				if t.Code == v.typ || (v.v != nil && v.v.get("resourceType").strOr("") == t.Code) {
+			for _, code := range typeCodes(defs[0].n) {
+				if code == v.typ || (v.v != nil && v.v.get("resourceType").strOr("") == code) {
 					return true
 				}
 			}
@@ -190,6 +190,19 @@ func (r *run) discriminator(it item, s *node, d Discriminator, ctx *resourceCtx)
 		return false
 	}
 	return true
+}
+
+// typeCodes are the types a definition allows; the root of a resource's
+// definition (reached through resolve()) is of its resource type.
+func typeCodes(n *node) []string {
+	if len(n.el.Type) == 0 && n.parent == nil {
+		return []string{n.el.Path}
+	}
+	codes := make([]string, 0, len(n.el.Type))
+	for _, t := range n.el.Type {
+		codes = append(codes, t.Code)
+	}
+	return codes
 }
 
 // valueDef is the first definition on a discriminator path that states a

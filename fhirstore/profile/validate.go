@@ -160,6 +160,9 @@ func (r *run) resource(v *jvalue, path pathID, profiles []string, meta bool, roo
 	if base {
 		r.element(v, def.root, rt.str, path, true, ctx)
 		r.resourceRules(v, rt.str, path, ctx)
+		if !contained {
+			r.narrativeLinks(v, path)
+		}
 	}
 	if base {
 		profiles = append(profiles, r.d.globalProfiles(rt.str)...)

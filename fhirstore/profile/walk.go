@@ -48,7 +48,7 @@ func (r *run) occurrence(it item, n *node, path pathID, strict bool, ctx *resour
 	if v == nil || v.kind != kObject {
 		return
 	}
-	if isResourceType(it.typ) {
+	if n.parent != nil && r.d.isResourceType(it.typ) {
 		r.resource(v, path, typeProfiles(el, it.typ), strict, ctx, strict, strings.HasSuffix(el.Path, ".contained"))
 		return
 	}
@@ -121,8 +121,18 @@ func typeProfiles(el *Element, typ string) []string {
 	return out
 }
 
-func isResourceType(code string) bool {
-	return code == "Resource" || code == "DomainResource"
+// isResourceType reports whether an element's type code is a resource:
+// Resource, or a resource type a profile narrowed it to (Bundle.entry.resource
+// as Organization).
+func (d *Definitions) isResourceType(code string) bool {
+	if code == "Resource" || code == "DomainResource" {
+		return true
+	}
+	if code == "" || code[0] < 'A' || code[0] > 'Z' {
+		return false
+	}
+	c, err := d.compile(code)
+	return err == nil && c.sd.Kind == "resource"
 }
 
 // primitiveExtension checks the "_name" part of a primitive: an id and extensions.

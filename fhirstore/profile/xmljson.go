@@ -216,7 +216,7 @@ func (d *Definitions) xmlValue(x *xnode, k *node, typ string) (any, any, error) 
 	switch {
 	case x.markup != "":
 		return x.markup, nil, nil
-	case isResourceType(typ):
+	case d.isResourceType(typ):
 		if len(x.children) != 1 {
 			return nil, nil, fmt.Errorf("profile: from XML: %s must hold one resource", x.name)
 		}
