@@ -45,6 +45,16 @@ func (c *resourceCtx) resolve(ref string) *jvalue {
 	return nil
 }
 
+// bundle is the Bundle the resource is an entry of (or contained in), or nil.
+func (c *resourceCtx) bundle() *resourceCtx {
+	for x := c; x != nil; x = x.parent {
+		if x.typ == "Bundle" && x != c {
+			return x
+		}
+	}
+	return nil
+}
+
 // referencedType is the resource type a reference names, or "".
 func (c *resourceCtx) referencedType(ref string) string {
 	if c != nil {
@@ -73,6 +83,18 @@ func (c *resourceCtx) referencedType(ref string) string {
 func (r *run) target(v *jvalue, typ string, el *Element, path pathID, ctx *resourceCtx) {
 	if typ != "Reference" {
 		return
+	}
+	if ref := v.get("reference"); ref != nil && ref.kind == kString && (strings.HasPrefix(ref.str, "urn:uuid:") || strings.HasPrefix(ref.str, "urn:oid:")) {
+		if b := ctx.bundle(); b != nil && ctx.resolve(ref.str) == nil {
+			// A document or a message must hold what it refers to; other
+			// Bundles may point outside themselves.
+			sev := outcome.Warning
+			if t := b.value.get("type").strOr(""); t == "document" || t == "message" {
+				sev = outcome.ErrorLevel
+			}
+			r.add(sev, outcome.NotFound, path, "reference",
+				"Can't find '%s' in the bundle: a urn reference names an entry's fullUrl", ref.str)
+		}
 	}
 	t := r.targets(el)
 	for _, p := range t.unknown {

@@ -189,6 +189,9 @@ func (r *run) children(v *jvalue, kids []*node, path pathID, strict bool, ctx *r
 		if k == nil {
 			if strict {
 				r.add(outcome.ErrorLevel, outcome.Structure, r.child(path, f.name), "structure", "Unrecognized property '%s'", f.name)
+			} else if c := choiceOf(kids, name); c != nil && !ext {
+				r.add(outcome.ErrorLevel, outcome.Structure, r.child(path, f.name), "type",
+					"The definition of %s allows the types [%s], but found %s", c.el.Path, typeList(c.el), f.name)
 			}
 			continue
 		}
@@ -244,6 +247,25 @@ func match(kids []*node, name string) (*node, string) {
 		}
 	}
 	return nil, ""
+}
+
+// choiceOf is the choice element a member name such as valueUri belongs to,
+// when the name's type is not among those the definition allows.
+func choiceOf(kids []*node, name string) *node {
+	for _, k := range kids {
+		if p := k.choicePrefix(); p != "" && strings.HasPrefix(name, p) && len(name) > len(p) && name[len(p)] >= 'A' && name[len(p)] <= 'Z' {
+			return k
+		}
+	}
+	return nil
+}
+
+func typeList(el *Element) string {
+	codes := make([]string, 0, len(el.Type))
+	for _, t := range el.Type {
+		codes = append(codes, t.Code)
+	}
+	return strings.Join(codes, ", ")
 }
 
 func upperFirst(s string) string {
