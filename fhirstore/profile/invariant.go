@@ -39,8 +39,9 @@ var traceCall = regexp.MustCompile(`\.trace\(\s*'[^']*'(\s*,[^()]*)?\)`)
 // native are invariants the walker checks itself, faster and without the
 // FHIRPath engine: ele-1 (an element has a value or children) is checked
 // for every object; per-1 compares dates of different precision, which the
-// engine refuses to.
-var native = map[string]bool{"ele-1": true, "per-1": true}
+// engine refuses to; txt-1 and txt-2 call htmlChecks(), which it lacks
+// (the narrative's XHTML is checked with its primitive type, and txt-2 here).
+var native = map[string]bool{"ele-1": true, "per-1": true, "txt-1": true, "txt-2": true}
 
 // constraints evaluates an element's invariants on one occurrence. A
 // profile pass skips the invariants of the specification's own types, which
@@ -56,6 +57,9 @@ func (r *run) constraints(it item, el *Element, path pathID, strict bool, ctx *r
 				r.add(severityOf(c), outcome.Invariant, path, c.Key, "Constraint failed: %s: '%s'", c.Key, c.Human)
 			}
 			continue
+		}
+		if c.Key == "txt-2" && it.v.kind == kString && !narrativeHasContent(it.v.str) {
+			r.failed(c, path)
 		}
 		if c.Expression == "" || native[c.Key] {
 			continue

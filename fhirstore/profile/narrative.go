@@ -65,3 +65,26 @@ func (r *run) narrativeLinks(v *jvalue, path pathID) {
 		}
 	}
 }
+
+// narrativeHasContent is invariant txt-2: the narrative has some
+// non-whitespace text, or an image.
+func narrativeHasContent(div string) bool {
+	dec := xml.NewDecoder(strings.NewReader(div))
+	dec.Strict = false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if strings.TrimSpace(string(t)) != "" {
+				return true
+			}
+		case xml.StartElement:
+			if t.Name.Local == "img" {
+				return true
+			}
+		}
+	}
+}

@@ -35,6 +35,11 @@ func (r *run) element(v *jvalue, n *node, typ string, path pathID, strict bool, 
 
 func (r *run) occurrence(it item, n *node, path pathID, strict bool, ctx *resourceCtx) {
 	el := n.el
+	if strict && it.v != nil && it.typ != "" && !isPrimitive(it.typ) && it.v.kind != kObject {
+		r.add(outcome.ErrorLevel, outcome.Structure, path, "type",
+			"The value of a %s must be a JSON object, not %s", it.typ, it.v.kind)
+		return
+	}
 	if it.v != nil {
 		r.values(it, el, path, strict, ctx)
 	}
