@@ -3,6 +3,7 @@ package profile
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 )
 
 // StructureDefinition is what validation reads of a FHIR StructureDefinition.
@@ -50,6 +51,9 @@ type Element struct {
 type TypedValue struct {
 	Type  string
 	Value json.RawMessage
+
+	once sync.Once
+	tree *jvalue // Value parsed, on first use
 }
 
 // TypeRef is an ElementDefinition.type.

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofhir/fhirpath/eval"
 	"github.com/gofhir/fhirpath/types"
@@ -164,6 +165,10 @@ func (s *shape) keeps(name string) bool {
 // a type: expression + "\x00" + type → bool.
 var emptyResults sync.Map
 
+var emptyCount atomic.Int64
+
+const maxEmptyResults = 1 << 16
+
 // holdsOnEmpty evaluates a local expression on an empty object of a type, once.
 func holdsOnEmpty(expr, typ string) (bool, bool) {
 	key := expr + "\x00" + typ
@@ -188,7 +193,11 @@ func holdsOnEmpty(expr, typ string) (bool, bool) {
 			holds = v.Bool()
 		}
 	}
-	emptyResults.Store(key, holds)
+	// The type may come from a document (its resourceType); the cache
+	// stops growing at a bound the definitions never reach.
+	if emptyCount.Add(1) < maxEmptyResults {
+		emptyResults.Store(key, holds)
+	}
 	return holds, true
 }
 

@@ -3,26 +3,22 @@ package profile
 import (
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"hpsandbox/fhirstore/outcome"
 )
 
-var parsedValues sync.Map // *TypedValue → *jvalue
-
 // parsed returns the typed value as a JSON tree, parsed once.
 func (t *TypedValue) parsed() *jvalue {
-	if v, ok := parsedValues.Load(t); ok {
-		return v.(*jvalue)
-	}
-	v, err := parseJSON(t.Value)
-	if err != nil {
-		v = &jvalue{kind: kNull}
-	}
-	parsedValues.Store(t, v)
-	return v
+	t.once.Do(func() {
+		v, err := parseJSON(t.Value)
+		if err != nil {
+			v = &jvalue{kind: kNull}
+		}
+		t.tree = v
+	})
+	return t.tree
 }
 
 // values checks an occurrence's own value: format, fixed and pattern
