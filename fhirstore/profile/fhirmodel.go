@@ -45,7 +45,11 @@ func (m *model) info(path string) *pathInfo {
 		return v.(*pathInfo)
 	}
 	pi := m.lookup(path)
-	m.cache.Store(path, pi)
+	// Paths of unknown types (a document may name any resourceType) are
+	// not kept: the cache holds only what the definitions can answer.
+	if pi != nil {
+		m.cache.Store(path, pi)
+	}
 	return pi
 }
 
