@@ -73,3 +73,33 @@ func TestValidate_ConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestDefinitions_ValueSetReplacedAndRemoved(t *testing.T) {
+	d := New()
+	vs := func(code string) []byte {
+		return []byte(`{"resourceType":"ValueSet","url":"http://example.org/vs/c","compose":{"include":[{"system":"http://example.org/cs","concept":[{"code":"` + code + `"}]}]}}`)
+	}
+	sd := []byte(`{"resourceType":"StructureDefinition","url":"http://example.org/sd/c","name":"C","type":"Observation","kind":"resource",
+		"derivation":"constraint","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Observation",
+		"differential":{"element":[{"id":"Observation.method","path":"Observation.method","binding":{"strength":"required","valueSet":"http://example.org/vs/c"}}]}}`)
+	obs := []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"method":{"coding":[{"system":"http://example.org/cs","code":"b"}]}}`)
+	opts := Options{Profiles: []string{"http://example.org/sd/c"}}
+	for _, r := range [][]byte{sd, vs("a")} {
+		if err := d.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !HasErrors(d.Validate(obs, opts)) {
+		t.Fatal("code b passed a value set of a")
+	}
+	if err := d.Add(vs("b")); err != nil {
+		t.Fatal(err)
+	}
+	if issues := d.Validate(obs, opts); HasErrors(issues) {
+		t.Fatalf("the replaced value set was not used: %s", dump(issues))
+	}
+	d.Remove("http://example.org/sd/c")
+	if issues := d.Validate(obs, opts); !hasIssue(issues, want{"profile", "error", "Observation"}) {
+		t.Fatalf("a removed profile was still applied: %s", dump(issues))
+	}
+}

@@ -231,12 +231,48 @@ func (d *Definitions) Add(raw []byte) error {
 	return nil
 }
 
+// Remove forgets the conformance resource with a canonical URL that was
+// added to the set (a StructureDefinition, ValueSet or CodeSystem); what
+// was compiled from the set is compiled again on next use. The core
+// definitions cannot be removed.
+func (d *Definitions) Remove(url string) {
+	if d.parent == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.sds, url)
+	delete(d.raw, url)
+	kept := d.termSrc[:0]
+	for _, m := range d.termSrc {
+		if u, _ := m["url"].(string); u != url {
+			kept = append(kept, m)
+		}
+	}
+	d.termSrc = kept
+	known := knownTerms{d: d.parent}
+	d.terms = expand.Build(d.termSrc, known)
+	d.codes = map[string]map[string]bool{}
+	d.compiled = map[string]*compiled{}
+	d.failed = map[string]error{}
+	d.fast.Clear()
+	d.defCache.Clear()
+	d.targetCache.Clear()
+}
+
 // addTerminology expands again all the value sets added so far, so that the
 // order in which a ValueSet and its CodeSystem arrive does not matter.
 func (d *Definitions) addTerminology(m map[string]any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.termSrc = append(d.termSrc, m)
+	// A resource added again replaces its earlier version.
+	kept := d.termSrc[:0]
+	for _, old := range d.termSrc {
+		if old["url"] != m["url"] || old["resourceType"] != m["resourceType"] {
+			kept = append(kept, old)
+		}
+	}
+	d.termSrc = append(kept, m)
 	known := knownTerms{}
 	if d.parent != nil {
 		known.d = d.parent

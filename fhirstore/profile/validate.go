@@ -29,6 +29,15 @@ type Options struct {
 	IgnoreMetaProfile bool
 }
 
+// OutcomeIssues returns the issues as OperationOutcome issues.
+func OutcomeIssues(issues []Issue) []outcome.Issue {
+	out := make([]outcome.Issue, len(issues))
+	for i, is := range issues {
+		out[i] = is.Issue
+	}
+	return out
+}
+
 // HasErrors reports whether any issue is an error or fatal.
 func HasErrors(issues []Issue) bool {
 	for _, is := range issues {
