@@ -5,6 +5,7 @@
 //	sandbox seed [--patients N] [--seed S]
 //	sandbox fixtures export [--format ndjson|bundle] DIR
 //	sandbox bench [--target URL] [--duration 5s] [--workloads …]
+//	sandbox validate [--profile URL] [--ig DIR] FILE…
 //	sandbox version
 package main
 
@@ -30,6 +31,9 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		if errors.Is(err, errInvalid) {
+			os.Exit(1)
+		}
 		os.Exit(2)
 	}
 }
@@ -50,6 +54,9 @@ commands:
                     --target) and drive it with the built-in load
                     generator: create, transaction, read, mixed, search
                     (--duration 5s --workloads create,read …)
+  validate FILE…    check resources against their type and profiles
+                    (--profile URL --ig DIR --json); exit status 1 when
+                    any has errors
   version           print the version
 `
 
@@ -77,6 +84,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "validate":
+		return validateCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil

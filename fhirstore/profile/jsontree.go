@@ -1,0 +1,384 @@
+package profile
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// kind is the JSON kind of a value.
+type kind uint8
+
+const (
+	kNull kind = iota
+	kBool
+	kNumber
+	kString
+	kObject
+	kArray
+)
+
+func (k kind) String() string {
+	return [...]string{"null", "boolean", "number", "string", "object", "array"}[k]
+}
+
+// jvalue is a parsed JSON value that keeps its exact bytes (for FHIRPath and
+// for numbers, whose text matters: 1.50 is not 1.5 in FHIR) and the order of
+// object members.
+type jvalue struct {
+	kind   kind
+	raw    []byte
+	str    string // string value, or the text of a number, or "true"/"false"
+	fields []jfield
+	items  []*jvalue
+}
+
+type jfield struct {
+	name string
+	val  *jvalue
+}
+
+// get returns the member named name of an object, or nil.
+func (v *jvalue) get(name string) *jvalue {
+	if v == nil || v.kind != kObject {
+		return nil
+	}
+	for i := range v.fields {
+		if v.fields[i].name == name {
+			return v.fields[i].val
+		}
+	}
+	return nil
+}
+
+// list returns the value as a list of items: the items of an array, the
+// value itself otherwise, none for nil.
+func (v *jvalue) list() []*jvalue {
+	switch {
+	case v == nil:
+		return nil
+	case v.kind == kArray:
+		return v.items
+	}
+	return []*jvalue{v}
+}
+
+// parseError is a JSON syntax error with its line.
+type parseError struct {
+	line int
+	msg  string
+}
+
+func (e *parseError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+type parser struct {
+	b     []byte
+	i     int
+	depth int
+	slab  []jvalue // values are cut from chunks: one allocation for many
+	// Members and items are gathered on stacks and copied out at the end
+	// of their object or array, into a slice of the exact size.
+	fields []jfield
+	items  []*jvalue
+}
+
+// alloc returns a new value from the parser's current chunk.
+func (p *parser) alloc(v jvalue) *jvalue {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]jvalue, 0, 64)
+	}
+	p.slab = append(p.slab, v)
+	return &p.slab[len(p.slab)-1]
+}
+
+// parseJSON parses a whole JSON document.
+func parseJSON(b []byte) (*jvalue, error) {
+	// A UTF-8 byte order mark is not JSON, but editors write it; the
+	// content after it is read.
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		b = b[3:]
+	}
+	p := &parser{b: b}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return nil, p.fail("unexpected content after the end of the JSON value")
+	}
+	return v, nil
+}
+
+func (p *parser) fail(format string, args ...any) error {
+	line := 1
+	for _, c := range p.b[:min(p.i, len(p.b))] {
+		if c == '\n' {
+			line++
+		}
+	}
+	return &parseError{line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+const maxDepth = 200
+
+func (p *parser) value() (*jvalue, error) {
+	p.space()
+	if p.i >= len(p.b) {
+		return nil, p.fail("unexpected end of the JSON")
+	}
+	start := p.i
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object(start)
+	case c == '[':
+		return p.array(start)
+	case c == '"':
+		s, err := p.string()
+		if err != nil {
+			return nil, err
+		}
+		return p.alloc(jvalue{kind: kString, raw: p.b[start:p.i], str: s}), nil
+	case c == 't' || c == 'f' || c == 'n':
+		for _, lit := range []string{"true", "false", "null"} {
+			if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+				p.i += len(lit)
+				k := kBool
+				if lit == "null" {
+					k = kNull
+				}
+				return p.alloc(jvalue{kind: k, raw: p.b[start:p.i], str: lit}), nil
+			}
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number(start)
+	case c == '/':
+		return nil, p.fail("comments are not allowed in JSON")
+	}
+	return nil, p.fail("unexpected character %q", p.b[p.i])
+}
+
+func (p *parser) object(start int) (*jvalue, error) {
+	if p.depth++; p.depth > maxDepth {
+		return nil, p.fail("nested too deeply")
+	}
+	defer func() { p.depth-- }()
+	v := p.alloc(jvalue{kind: kObject})
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		v.raw = p.b[start:p.i]
+		return v, nil
+	}
+	mark := len(p.fields)
+	defer func() { p.fields = p.fields[:mark] }()
+	for {
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.fail("a property name must be a quoted string")
+		}
+		name, err := p.stringAs(true)
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.fail("expected ':' after property %q", name)
+		}
+		p.i++
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		p.fields = append(p.fields, jfield{name: name, val: val})
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.fail("unexpected end of the JSON in an object")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			v.raw = p.b[start:p.i]
+			v.fields = append([]jfield(nil), p.fields[mark:]...)
+			return v, nil
+		default:
+			return nil, p.fail("expected ',' or '}' after property %q", name)
+		}
+	}
+}
+
+func (p *parser) array(start int) (*jvalue, error) {
+	if p.depth++; p.depth > maxDepth {
+		return nil, p.fail("nested too deeply")
+	}
+	defer func() { p.depth-- }()
+	v := p.alloc(jvalue{kind: kArray})
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		v.raw = p.b[start:p.i]
+		return v, nil
+	}
+	mark := len(p.items)
+	defer func() { p.items = p.items[:mark] }()
+	for {
+		item, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		p.items = append(p.items, item)
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.fail("unexpected end of the JSON in an array")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			v.raw = p.b[start:p.i]
+			v.items = append([]*jvalue(nil), p.items[mark:]...)
+			return v, nil
+		default:
+			return nil, p.fail("expected ',' or ']' in an array")
+		}
+	}
+}
+
+func (p *parser) string() (string, error) { return p.stringAs(false) }
+
+// stringAs reads a string; a property name is interned, since resources
+// repeat the same few hundred names.
+func (p *parser) stringAs(name bool) (string, error) {
+	start := p.i
+	p.i++
+	escaped, ascii := false, true
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			p.i++
+			raw := p.b[start:p.i]
+			if !escaped {
+				if !ascii && !utf8.Valid(raw) {
+					return "", p.fail("invalid UTF-8 in a string")
+				}
+				body := raw[1 : len(raw)-1]
+				if name {
+					return intern(body), nil
+				}
+				if len(body) == 0 {
+					return "", nil
+				}
+				// The value aliases the document: Validate reads it while it
+				// runs and copies what it reports.
+				return unsafe.String(&body[0], len(body)), nil
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", p.fail("invalid string: %v", err)
+			}
+			return s, nil
+		case c == '\\':
+			escaped = true
+			p.i += 2
+		case c < 0x20:
+			return "", p.fail("control character in a string")
+		default:
+			if c >= 0x80 {
+				ascii = false
+			}
+			p.i++
+		}
+	}
+	return "", p.fail("unterminated string")
+}
+
+func (p *parser) number(start int) (*jvalue, error) {
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	intStart := p.i
+	if digits() == 0 {
+		return nil, p.fail("invalid number")
+	}
+	if p.b[intStart] == '0' && p.i-intStart > 1 {
+		return nil, p.fail("a number must not start with 0")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return nil, p.fail("invalid number")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return nil, p.fail("invalid number")
+		}
+	}
+	raw := p.b[start:p.i]
+	return p.alloc(jvalue{kind: kNumber, raw: raw, str: unsafe.String(&raw[0], len(raw))}), nil
+}
+
+// names holds interned property names. It is replaced, never changed, so
+// that lookups need no lock; it stops growing at maxNames, so that
+// resources with made-up names cannot grow it without bound.
+var names atomic.Pointer[map[string]string]
+
+const maxNames = 4096
+
+var namesMu sync.Mutex
+
+func intern(b []byte) string {
+	if m := names.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	s := string(b)
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	old := names.Load()
+	if old != nil && len(*old) >= maxNames {
+		return s
+	}
+	m := make(map[string]string, 64)
+	if old != nil {
+		m = make(map[string]string, len(*old)+1)
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[s] = s
+	names.Store(&m)
+	return s
+}
