@@ -83,15 +83,25 @@ func benchSecured(b *testing.B, env *gatewayEnv, path string) {
 	b.ReportMetric(us(p-open), "added-patient-µs")
 }
 
+// BenchmarkRead_PerToken is BenchmarkSearch_PerToken for a read by id:
+// open, user-level, and patient-level, whose visibility the store decides
+// (a confined count of the id).
+func BenchmarkRead_PerToken(b *testing.B) {
+	benchPerToken(b, "/fhir/Observation/obs-a")
+}
+
 // BenchmarkSearch_PerToken measures one kind of request per run, so that
 // -benchmem reports the time, bytes and allocations of one request: a
 // search of the patient's vital signs with a chain and an include, open,
 // with a user-level token and with a patient-level token (which the guard
 // has the store confine, without holding the answer back).
 func BenchmarkSearch_PerToken(b *testing.B) {
+	benchPerToken(b, "/fhir/Observation?subject:Patient.family=nordmann&_include=Observation:subject")
+}
+
+func benchPerToken(b *testing.B, path string) {
 	env := newGatewayEnv(b, false)
 	h := env.srv.Config.Handler
-	const path = "/fhir/Observation?subject:Patient.family=nordmann&_include=Observation:subject"
 	patient, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
 	user, _ := env.standaloneLaunch(b, "Practitioner/prac-1", "", "user/*.rs")
 	for _, tc := range []struct{ name, token string }{{"open", ""}, {"user", user.AccessToken}, {"patient", patient.AccessToken}} {
