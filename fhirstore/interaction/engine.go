@@ -11,6 +11,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/profile"
 )
 
 // DefaultConditionalDeleteMax is how many resources one conditional delete
@@ -30,6 +31,9 @@ type Config struct {
 	// Create and Transaction. Search criteria resolve references against
 	// it, and a response Bundle's fullUrls are under it.
 	BaseURL string
+	// Profiles are the StructureDefinitions, value sets and code systems
+	// $validate judges against; the R4 core definitions when nil.
+	Profiles *profile.Definitions
 	// ConditionalDeleteMax is how many resources one conditional delete may
 	// remove (DefaultConditionalDeleteMax when zero); more matches fail as
 	// outcome.PreconditionFailed.
@@ -151,4 +155,12 @@ func ParseInstant(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not an instant like 2026-01-02T10:00:00Z", s)
+}
+
+// profiles is the definitions $validate judges against.
+func (e *Engine) profiles() *profile.Definitions {
+	if e.cfg.Profiles != nil {
+		return e.cfg.Profiles
+	}
+	return profile.Core()
 }

@@ -9,6 +9,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/profile"
 )
 
 // ValidateRequest is [type]/$validate or [type]/[id]/$validate.
@@ -20,6 +21,10 @@ type ValidateRequest struct {
 	Body []byte
 	// Mode is create, update, delete or "" (a mode parameter in Body wins).
 	Mode string
+	// Profiles are canonical URLs of StructureDefinitions the resource
+	// must conform to besides its type and the profiles it declares (the
+	// profile parameter; those of a Parameters body are added).
+	Profiles []string
 }
 
 // Validate validates a resource as a write would, and writes nothing. The
@@ -27,10 +32,11 @@ type ValidateRequest struct {
 // informational issue when it is); the error is a request the operation
 // cannot run.
 func (e *Engine) Validate(ctx context.Context, req *ValidateRequest) ([]outcome.Issue, error) {
-	data, paramMode, err := unwrapValidateParameters(req.Body, req.Type)
+	data, paramMode, paramProfiles, err := unwrapValidateParameters(req.Body, req.Type)
 	if err != nil {
 		return nil, err
 	}
+	profiles := append(append([]string(nil), req.Profiles...), paramProfiles...)
 	mode := req.Mode
 	if paramMode != "" {
 		mode = paramMode
@@ -68,7 +74,17 @@ func (e *Engine) Validate(ctx context.Context, req *ValidateRequest) ([]outcome.
 		}
 		return oe.Issues, nil
 	}
-	return valid(fmt.Sprintf("%s is valid FHIR R4", req.Type)), nil
+	// The resource parses as R4: judge it against its definition and
+	// profiles (cardinality, bindings, slicing, invariants).
+	issues := e.profiles().Validate(data, profile.Options{Profiles: profiles})
+	if profile.HasErrors(issues) {
+		return profile.OutcomeIssues(issues), nil
+	}
+	verdict := fmt.Sprintf("%s is valid FHIR R4", req.Type)
+	if len(profiles) > 0 {
+		verdict += " and conforms to " + strings.Join(profiles, ", ")
+	}
+	return append(profile.OutcomeIssues(issues), valid(verdict)...), nil
 }
 
 func valid(diagnostics string) []outcome.Issue {
@@ -81,40 +97,47 @@ func valid(diagnostics string) []outcome.Issue {
 // of $validate (resource, mode, profile) is the resource to validate:
 // the specification asks for it to be wrapped, but a Parameters of some
 // other operation cannot be mistaken for $validate's own.
-func unwrapValidateParameters(data []byte, typ string) ([]byte, string, error) {
+func unwrapValidateParameters(data []byte, typ string) ([]byte, string, []string, error) {
 	var head struct {
 		ResourceType string `json:"resourceType"`
 		Parameter    []struct {
-			Name      string          `json:"name"`
-			Resource  json.RawMessage `json:"resource"`
-			ValueCode string          `json:"valueCode"`
+			Name           string          `json:"name"`
+			Resource       json.RawMessage `json:"resource"`
+			ValueCode      string          `json:"valueCode"`
+			ValueURI       string          `json:"valueUri"`
+			ValueCanonical string          `json:"valueCanonical"`
 		} `json:"parameter"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil || head.ResourceType != "Parameters" {
-		return data, "", nil
+		return data, "", nil, nil
 	}
 	if typ == "Parameters" {
 		for _, p := range head.Parameter {
 			switch strings.TrimSpace(p.Name) {
 			case "resource", "mode", "profile":
 			default:
-				return data, "", nil
+				return data, "", nil, nil
 			}
 		}
 	}
 	var res json.RawMessage
 	var mode string
+	var profiles []string
 	for _, p := range head.Parameter {
 		switch strings.TrimSpace(p.Name) {
 		case "resource":
 			res = p.Resource
 		case "mode":
 			mode = p.ValueCode
+		case "profile":
+			if u := p.ValueCanonical + p.ValueURI; u != "" {
+				profiles = append(profiles, u)
+			}
 		}
 	}
 	if res == nil && mode != "delete" {
-		return nil, "", outcome.New(outcome.Incorrect, outcome.Required,
+		return nil, "", nil, outcome.New(outcome.Incorrect, outcome.Required,
 			"a Parameters body of $validate needs a parameter named resource").At("Parameters.parameter")
 	}
-	return res, mode, nil
+	return res, mode, profiles, nil
 }

@@ -60,7 +60,8 @@ func (a *API) validate(r *request, _ []string) {
 		return
 	}
 	issues, err := a.engine.Validate(r.c.Request.Context(), &interaction.ValidateRequest{
-		Sandbox: r.sandbox, Type: r.typ, ID: r.id, Body: data, Mode: r.c.Query("mode")})
+		Sandbox: r.sandbox, Type: r.typ, ID: r.id, Body: data, Mode: r.c.Query("mode"),
+		Profiles: r.c.QueryArray("profile")})
 	if err != nil {
 		writeError(r.c, err)
 		return

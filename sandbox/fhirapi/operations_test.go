@@ -67,6 +67,7 @@ func TestValidate_ReportsWithoutWriting(t *testing.T) {
 		{"wrapped in Parameters", "/fhir/Patient/$validate", `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":` + patientP1 + `}]}`, `"severity":"information"`, 200},
 		{"bad mode", "/fhir/Patient/$validate?mode=upsert", patientP1, `"mode"`, 400},
 		{"delete mode on unknown", "/fhir/Patient/nobody/$validate?mode=delete", patientP1, `not-found`, 404},
+		{"profile from the query", "/fhir/Patient/$validate?profile=http://hl7.org/fhir/StructureDefinition/bp", patientP1, `"severity":"error"`, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
