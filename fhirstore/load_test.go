@@ -96,3 +96,67 @@ func TestLoad_RefusesIDsMadeOnlyOfDots(t *testing.T) {
 		}
 	}
 }
+
+// pieces returns a next func over bodies cut into pieces of n.
+func pieces(bodies [][]byte, n int) func() ([][]byte, error) {
+	return func() ([][]byte, error) {
+		if len(bodies) == 0 {
+			return nil, nil
+		}
+		k := min(n, len(bodies))
+		p := bodies[:k]
+		bodies = bodies[k:]
+		return p, nil
+	}
+}
+
+func TestLoadStream_WritesEveryPieceInOrder(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	last := 0
+	n, err := fhirstore.LoadStream(ctx, s, "sb", pieces(patients(57), 10), fhirstore.LoadOptions{Batch: 4, Progress: func(done, _ int) {
+		if done <= last {
+			t.Errorf("progress went from %d to %d", last, done)
+		}
+		last = done
+	}})
+	if err != nil || n != 57 || last != 57 {
+		t.Fatalf("LoadStream: %d written, last progress %d, %v", n, last, err)
+	}
+	for _, id := range []string{"p0", "p31", "p56"} {
+		if _, err := s.Read(ctx, "sb", "Patient", id); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+}
+
+// An invalid resource stops the load: the pieces before it are written,
+// its own piece and those after it are not, and the error names its place
+// in the whole input.
+func TestLoadStream_InvalidResourceStopsAfterThePiecesBefore(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	bodies := patients(30)
+	bodies[23] = []byte(`{"resourceType":"Patient","id":"bad","birthDate":"yesterday"}`)
+	n, err := fhirstore.LoadStream(ctx, s, "sb", pieces(bodies, 10), fhirstore.LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "resource 23") {
+		t.Fatalf("LoadStream: %v, want the error of resource 23", err)
+	}
+	if n != 20 {
+		t.Errorf("%d written, want the 20 of the pieces before", n)
+	}
+	if _, err := s.Read(ctx, "sb", "Patient", "p20"); !errors.Is(err, fhirstore.ErrNotFound) {
+		t.Errorf("p20 of the invalid piece: %v, want not found", err)
+	}
+	failing := errors.New("the input broke")
+	calls := 0
+	_, err = fhirstore.LoadStream(ctx, s, "other", func() ([][]byte, error) {
+		if calls++; calls > 1 {
+			return nil, failing
+		}
+		return patients(3), nil
+	}, fhirstore.LoadOptions{})
+	if !errors.Is(err, failing) {
+		t.Errorf("LoadStream of a failing input: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"hpsandbox/fhirstore"
@@ -17,18 +18,62 @@ import (
 	"hpsandbox/sandbox"
 )
 
-// population generates the personas and n patients from seed as bodies
-// for fhirstore.Load.
-func population(n int, seed int64) ([][]byte, error) {
-	rs, err := fixtures.Generate(fixtures.Options{Seed: seed, Patients: n, Personas: true})
-	if err != nil {
-		return nil, err
+// seedStream writes the personas and n patients generated from seed into
+// sandbox as they are generated (fixtures.Stream into fhirstore.LoadStream),
+// so that memory stays bounded whatever n. progress, when set, gets the
+// resources written so far and an estimate of the total (from the
+// resources per patient generated so far). It returns the resources
+// written.
+func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sandbox, n int, seed int64, progress func(done, total int)) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pieces := make(chan [][]byte)
+	genErr := make(chan error, 1)
+	var generated, first, patients atomic.Int64 // resources; of the first piece (no patients); patients
+	go func() {
+		defer close(pieces)
+		pieceNo := 0
+		genErr <- fixtures.Stream(fixtures.Options{Seed: seed, Patients: n, Personas: true}, func(rs []fixtures.Resource) error {
+			bodies := make([][]byte, len(rs))
+			for i, r := range rs {
+				bodies[i] = r.Body
+			}
+			generated.Add(int64(len(rs)))
+			if pieceNo == 0 {
+				first.Store(int64(len(rs)))
+			} else {
+				patients.Store(min(int64(pieceNo)*fixtures.StreamChunk, int64(n)))
+			}
+			pieceNo++
+			select {
+			case pieces <- bodies:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	next := func() ([][]byte, error) {
+		b, ok := <-pieces
+		if !ok {
+			if err := <-genErr; err != nil {
+				return nil, err
+			}
+			return nil, nil
+		}
+		return b, nil
 	}
-	bodies := make([][]byte, len(rs))
-	for i, r := range rs {
-		bodies[i] = r.Body
+	var opts fhirstore.LoadOptions
+	if progress != nil {
+		opts.Progress = func(done, _ int) {
+			total := int(generated.Load())
+			if p := patients.Load(); p > 0 && p < int64(n) {
+				total = int(first.Load() + (generated.Load()-first.Load())*int64(n)/p)
+			}
+			progress(done, max(total, done))
+		}
 	}
-	return bodies, nil
+	return fhirstore.LoadStream(ctx, store, sandbox, next, opts)
 }
 
 // seedIfEmpty fills the default sandbox when nothing was ever written to it.
@@ -44,14 +89,11 @@ func seedIfEmpty(ctx context.Context, store fhirstore.Store, cfg sandbox.Config,
 		return nil
 	}
 	start := time.Now()
-	bodies, err := population(cfg.SeedPatients, cfg.Seed)
+	written, err := seedStream(ctx, store, fhirstore.DefaultSandbox, cfg.SeedPatients, cfg.Seed, nil)
 	if err != nil {
-		return err
-	}
-	if err := fhirstore.Load(ctx, store, fhirstore.DefaultSandbox, bodies, fhirstore.LoadOptions{}); err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
-	log.Info("seeded the default sandbox", "resources", len(bodies), "patients", cfg.SeedPatients,
+	log.Info("seeded the default sandbox", "resources", written, "patients", cfg.SeedPatients,
 		"seed", cfg.Seed, "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }
@@ -80,17 +122,15 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer store.Close()
 	start := time.Now()
-	bodies, err := population(*patients, *seed)
+	bar := newProgress(stderr, "seeding")
+	written, err := seedStream(ctx, store, fhirstore.Sandbox(*sb), *patients, *seed, bar.update)
 	if err != nil {
 		return err
 	}
-	bar := newProgress(stderr, "seeding")
-	if err := fhirstore.Load(ctx, store, fhirstore.Sandbox(*sb), bodies, fhirstore.LoadOptions{Progress: bar.update}); err != nil {
-		return err
-	}
 	bar.done()
-	fmt.Fprintf(stderr, "seeded %d resources (%d patients + personas, seed %d) into sandbox %q in %s\n",
-		len(bodies), *patients, *seed, *sb, time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	fmt.Fprintf(stderr, "seeded %d resources (%d patients + personas, seed %d) into sandbox %q in %s (%.0f resources/s)\n",
+		written, *patients, *seed, *sb, took.Round(time.Millisecond), float64(written)/took.Seconds())
 	return nil
 }
 
@@ -151,10 +191,11 @@ type progress struct {
 	w     io.Writer
 	label string
 	tty   bool
+	start time.Time
 }
 
 func newProgress(w io.Writer, label string) *progress {
-	p := &progress{w: w, label: label}
+	p := &progress{w: w, label: label, start: time.Now()}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.tty = true
@@ -168,8 +209,14 @@ func (p *progress) update(done, total int) {
 		return
 	}
 	const width = 30
-	n := done * width / total
-	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+	n := min(done*width/total, width)
+	line := fmt.Sprintf("\r%s [%s%s] %d/%d", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+	if el := time.Since(p.start).Seconds(); el > 0 && done > 0 {
+		rate := float64(done) / el
+		left := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
+		line += fmt.Sprintf("  %.0f/s, %s left ", rate, left)
+	}
+	fmt.Fprint(p.w, line)
 }
 
 func (p *progress) done() {
