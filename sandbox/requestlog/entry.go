@@ -38,6 +38,15 @@ type Entry struct {
 	// message, Method is its kind (e.g. "ORU^R01") and Path the channel's
 	// name or address.
 	Channel string
+	// Accept is the request's Accept header (cut to 128 bytes), evidence
+	// of the media type a client asks for.
+	Accept string
+	// Preconditions names the conditional-request headers sent, space
+	// separated, in the order If-Match, If-None-Match, If-None-Exist.
+	Preconditions string
+	// OAuth holds the authorization server's facts of a request to its
+	// endpoints; nil for every other exchange.
+	OAuth *OAuth
 
 	// outcome is an error body that the Recorder's writer parses into
 	// Issues, so that parsing costs the request nothing.
@@ -58,6 +67,12 @@ type Note struct {
 	// Connector names the connector a request was for when the gateway
 	// answered it before the connector did (refusing its token, say).
 	Connector string
+	// Sandbox names the sandbox of a request whose route names none: the
+	// authorization server's endpoints serve every sandbox and learn the
+	// sandbox from the client.
+	Sandbox string
+	// OAuth is what the authorization server learnt of the request.
+	OAuth *OAuth
 }
 
 // Issue is one OperationOutcome.issue of a recorded response.

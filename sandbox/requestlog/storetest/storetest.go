@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -137,6 +138,14 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 		},
 		Scopes: "patient/Observation.cruds openid", RequestID: "req-1",
 		Connector: "mtu", Channel: requestlog.ChannelMLLP,
+		Accept: "application/fhir+json", Preconditions: "If-Match",
+		// Every fact set, so that one the store forgets shows.
+		OAuth: &requestlog.OAuth{Endpoint: "token", ResponseType: "code", PKCEMethod: "S256", Challenge: true,
+			StateLen: 36, StateBits: 128, RedirectURI: "https://app.example/cb", RedirectExact: true,
+			Scope: "openid fhirUser", Aud: "https://sandbox.example/fhir", AudMatches: true, Launch: true,
+			GrantType: "client_credentials", ClientAuth: "private_key_jwt", Verifier: true,
+			AssertionAlg: "ES384", AssertionLifetime: 300, AssertionIssSub: true, AssertionJTI: true, JTIReplayed: true,
+			Error: "invalid_client"},
 	}
 	want := appendAll(t, s, in)[0]
 	got := query(t, s, requestlog.Filter{Sandbox: "a"}).Entries
@@ -147,7 +156,7 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 		t.Errorf("Time = %v, want %v", got[0].Time, want.Time)
 	}
 	got[0].Time = want.Time
-	if fmt.Sprintf("%+v", got[0]) != fmt.Sprintf("%+v", want) {
+	if !reflect.DeepEqual(got[0], want) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got[0], want)
 	}
 }
