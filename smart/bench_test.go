@@ -129,3 +129,53 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 		}
 	})
 }
+
+// discard is an Observer that keeps nothing, so that the benchmark below
+// measures what observing costs the server, not what keeping costs.
+type discard struct{}
+
+func (discard) Observe(context.Context, Event) {}
+
+// BenchmarkToken_Observed measures what gathering evidence costs the
+// token endpoint (target: at most 5 %): the same requests with and without
+// an Observer, for a backend service's client assertion (which the
+// evidence reads a second time) and for a public client's code.
+func BenchmarkToken_Observed(b *testing.B) {
+	for _, observe := range []bool{false, true} {
+		name := "unobserved"
+		if observe {
+			name = "observed"
+		}
+		b.Run("client_credentials/"+name, func(b *testing.B) {
+			env := newTestEnv(b, nil)
+			if observe {
+				env.srv.observer = discard{}
+			}
+			env.srv.clients.(*MemoryClients).Put(&Client{ID: backendES, Sandbox: testSandbox, Type: ConfidentialAsymmetric, Scopes: "system/*.rs",
+				JWKS: &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: testECKey().Public(), KeyID: "es-1", Algorithm: "ES384", Use: "sig"}}}})
+			forms := make([]url.Values, b.N)
+			for i := range forms {
+				forms[i] = url.Values{
+					"grant_type": {"client_credentials"}, "scope": {"system/*.rs"},
+					"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+					"client_assertion":      {env.assertion(b, backendES, testECKey(), jose.ES384, "es-1", nil)},
+				}
+			}
+			benchTokens(b, env.srv.Handler(), forms)
+		})
+		b.Run("authorization_code/"+name, func(b *testing.B) {
+			env := newTestEnv(b, skipAll)
+			forms := make([]url.Values, b.N)
+			for i := range forms {
+				forms[i] = url.Values{
+					"grant_type": {"authorization_code"}, "code": {env.codeFor(b, env.authorizeParams("offline_access user/*.rs"))},
+					"redirect_uri": {testRedirect}, "client_id": {publicID}, "code_verifier": {testVerifier},
+				}
+			}
+			if observe {
+				env.srv.observer = discard{}
+			}
+			benchTokens(b, env.srv.Handler(), forms)
+		})
+	}
+}
