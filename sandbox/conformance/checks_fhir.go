@@ -46,7 +46,7 @@ func fhirChecks() []Check {
 		{ID: "fhir.accept-fhir-json", Title: "Asks for application/fhir+json", Cite: citeMimeType, Severity: SeverityWarning,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, func(_ *requestlog.Entry, v *view) bool { return v.fhir }, asksFHIRJSON,
-					"FHIR requests ask for application/fhir+json (Accept or _format)")
+					"FHIR requests", "ask for application/fhir+json (by Accept or _format)")
 			}},
 		{ID: "fhir.follows-next-link", Title: "Pages by following the Bundle's next link, not by inventing offsets", Cite: citePaging,
 			Severity: SeverityWarning,
@@ -59,7 +59,7 @@ func fhirChecks() []Check {
 					return q.Has("_cursor") || hasAny(q.Has, inventedPaging)
 				}, func(e *requestlog.Entry, _ *view) bool {
 					return !hasAny(queryParams(e).Has, inventedPaging)
-				}, "searches for a further page follow the next link")
+				}, "searches for a further page", "follow the next link (_cursor) rather than inventing an offset")
 			}},
 		{ID: "fhir.count-valid", Title: "Asks for page sizes the server gives (_count from 0 to 1000)", Cite: citeCount,
 			Severity: SeverityWarning,
@@ -73,13 +73,13 @@ func fhirChecks() []Check {
 						}
 					}
 					return true
-				}, "searches with _count ask for a whole number from 0 to 1000")
+				}, "searches with _count", "ask for a whole number from 0 to 1000")
 			}},
 		{ID: "fhir.valid-writes", Title: "Writes carry resources the server accepts as valid", Cite: citeCreate, Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, isWrite, func(e *requestlog.Entry, _ *view) bool {
 					return e.Status != 400 && e.Status != 422
-				}, "creates and updates are accepted as valid (no 400 or 422)")
+				}, "creates and updates", "carry a resource the server accepts (no 400 or 422)")
 			}},
 		{ID: "fhir.safe-retries", Title: "Creates are conditional (If-None-Exist) and updates name the version (If-Match)",
 			Cite: citeConditional, Severity: SeverityWarning,
@@ -89,7 +89,7 @@ func fhirChecks() []Check {
 						return strings.Contains(e.Preconditions, "If-None-Exist")
 					}
 					return strings.Contains(e.Preconditions, "If-Match")
-				}, "creates send If-None-Exist and updates If-Match, so that a retry neither duplicates nor overwrites")
+				}, "creates and updates", "guard against a retry (If-None-Exist on a create, If-Match on an update)")
 			}},
 	}
 }

@@ -41,26 +41,26 @@ func authorizationChecks() []Check {
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, authorize, func(e *requestlog.Entry, _ *view) bool {
 					return e.OAuth.Challenge && e.OAuth.PKCEMethod == "S256"
-				}, "authorization requests send a code_challenge with code_challenge_method S256")
+				}, "authorization requests", "send a code_challenge with code_challenge_method S256")
 			}},
 		{ID: "smart.state-entropy", Title: "Authorization requests send a state of at least 122 bits of entropy", Cite: citeAuthorize,
 			Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, authorize, func(e *requestlog.Entry, _ *view) bool {
 					return e.OAuth.StateLen > 0 && e.OAuth.StateBits >= minStateBits
-				}, "authorization requests send a state with at least 122 bits of entropy")
+				}, "authorization requests", "send a state with at least 122 bits of entropy")
 			}},
 		{ID: "smart.aud-fhir-base", Title: "Authorization requests name the sandbox's FHIR base as aud", Cite: citeAuthorize,
 			Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, authorize, func(e *requestlog.Entry, _ *view) bool { return e.OAuth.AudMatches },
-					"authorization requests send the FHIR base URL as aud")
+					"authorization requests", "send the FHIR base URL as aud")
 			}},
 		{ID: "smart.redirect-uri-exact", Title: "Authorization requests send a registered redirect_uri, exactly", Cite: citeRedirect,
 			Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, authorize, func(e *requestlog.Entry, _ *view) bool { return e.OAuth.RedirectExact },
-					"authorization requests send a redirect_uri registered for the app, character for character")
+					"authorization requests", "send a redirect_uri registered for the app, character for character")
 			}},
 	}
 }
@@ -72,25 +72,25 @@ func assertionChecks() []Check {
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, withAssertion, func(e *requestlog.Entry, _ *view) bool {
 					return e.OAuth.AssertionAlg == "RS384" || e.OAuth.AssertionAlg == "ES384"
-				}, "client assertions are signed with RS384 or ES384")
+				}, "client assertions", "are signed with RS384 or ES384")
 			}},
 		{ID: "smart.assertion-lifetime", Title: "Client assertions expire within five minutes", Cite: citeAssertion, Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, withAssertion, func(e *requestlog.Entry, _ *view) bool {
 					return e.OAuth.AssertionLifetime > 0 && e.OAuth.AssertionLifetime <= maxAssertionSeconds
-				}, "client assertions have an exp in the future and at most five minutes ahead")
+				}, "client assertions", "have an exp in the future and at most five minutes ahead")
 			}},
 		{ID: "smart.assertion-jti", Title: "Client assertions carry a jti never used before", Cite: citeAssertion, Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, withAssertion, func(e *requestlog.Entry, _ *view) bool {
 					return e.OAuth.AssertionJTI && !e.OAuth.JTIReplayed
-				}, "client assertions carry a fresh jti")
+				}, "client assertions", "carry a jti not used before")
 			}},
 		{ID: "smart.assertion-iss-sub", Title: "Client assertions name the client as both iss and sub", Cite: citeAssertion,
 			Severity: SeverityError,
 			Evaluate: func(ev *Evidence) Result {
 				return judgeEach(ev, withAssertion, func(e *requestlog.Entry, _ *view) bool { return e.OAuth.AssertionIssSub },
-					"client assertions have iss and sub both the client id")
+					"client assertions", "name the client as both iss and sub")
 			}},
 	}
 }

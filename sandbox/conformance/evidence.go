@@ -128,11 +128,12 @@ func skip(format string, args ...any) Result {
 	return Result{Status: Skip, Message: fmt.Sprintf(format, args...)}
 }
 
-// judgeEach is a check that looks at some entries one at a time: those
-// about returns true for, which fail when ok returns false. It passes
-// when every such entry is ok, and skips when there is none.
+// judgeEach is a check that looks at the client's entries one at a
+// time: those about returns true for (noun names them), which fail when
+// ok returns false (rule says what ok asks). It passes when every such
+// entry is ok, and skips when there is none.
 func judgeEach(ev *Evidence, about func(e *requestlog.Entry, v *view) bool, ok func(e *requestlog.Entry, v *view) bool,
-	what string) Result {
+	noun, rule string) Result {
 	var good, bad refs
 	views := ev.views()
 	for i := range ev.Entries {
@@ -148,9 +149,9 @@ func judgeEach(ev *Evidence, about func(e *requestlog.Entry, v *view) bool, ok f
 	}
 	switch {
 	case bad.n > 0:
-		return fail(bad, "%d of %d %s do not", bad.n, bad.n+good.n, what)
+		return fail(bad, "%d of %d %s do not %s", bad.n, bad.n+good.n, noun, rule)
 	case good.n > 0:
-		return pass(good, "all %d %s do", good.n, what)
+		return pass(good, "all %d %s %s", good.n, noun, rule)
 	}
-	return skip("no %s in the evidence", what)
+	return skip("no %s in the evidence", noun)
 }
