@@ -1,0 +1,51 @@
+package conformance
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+)
+
+// StoreReports keeps TestReports in the sandbox's FHIR store, where any
+// FHIR client of the sandbox reads them too.
+type StoreReports struct {
+	Store fhirstore.Store
+}
+
+var _ Reports = StoreReports{}
+
+// Save implements Reports.
+func (s StoreReports) Save(ctx context.Context, sandbox, id string, report []byte) error {
+	r, err := fhirjson.Parse(report)
+	if err != nil {
+		return err
+	}
+	_, err = s.Store.Create(ctx, sandbox, r, id)
+	return err
+}
+
+// maxListed bounds the TestReports List reads to sort.
+const maxListed = 1000
+
+// List implements Reports: the newest by meta.lastUpdated first.
+func (s StoreReports) List(ctx context.Context, sandbox string, limit int) ([][]byte, error) {
+	page, err := s.Store.Search(ctx, sandbox, fhirstore.SearchQuery{Type: "TestReport", Count: maxListed})
+	if err != nil {
+		return nil, err
+	}
+	matches := page.Matches
+	slices.SortStableFunc(matches, func(a, b *fhirstore.Resource) int {
+		if c := b.LastUpdated.Compare(a.LastUpdated); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	out := make([][]byte, 0, min(limit, len(matches)))
+	for _, m := range matches[:min(limit, len(matches))] {
+		out = append(out, m.Body)
+	}
+	return out, nil
+}
