@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 
+	"hpsandbox/connectors"
+	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/smart"
 )
@@ -28,4 +30,21 @@ func (oauthEvidence) Observe(ctx context.Context, ev smart.Event) {
 	}
 	facts := requestlog.OAuth(ev.Facts)
 	n.OAuth = &facts
+}
+
+// checkRegistry is the conformance registry: the sandbox's own checks and
+// those of the connectors in set.
+func checkRegistry(set *connectors.Set) (*conformance.Registry, error) {
+	reg := conformance.Default()
+	if set == nil {
+		return reg, nil
+	}
+	for _, c := range set.Connectors() {
+		if cc, ok := c.(connectors.CheckConnector); ok {
+			if err := reg.AddConnector(c.ID(), c.ID()+" connector", cc.Checks()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return reg, nil
 }

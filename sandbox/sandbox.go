@@ -307,8 +307,12 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	if sessionKey == nil {
 		sessionKey = randomKey()
 	}
+	checks, err := checkRegistry(set)
+	if err != nil {
+		return nil, err
+	}
 	if err := (web{cfg: cfg, tenants: tenants, store: store, requests: requests, recorder: rec, sandboxes: sbs,
-		sessionKey: sessionKey, launchPath: launchPath}).mount(e); err != nil {
+		sessionKey: sessionKey, launchPath: launchPath, checks: checks}).mount(e); err != nil {
 		return nil, err
 	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
