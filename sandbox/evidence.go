@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"path/filepath"
 
 	"hpsandbox/connectors"
 	"hpsandbox/sandbox/conformance"
@@ -48,3 +49,10 @@ func checkRegistry(set *connectors.Set) (*conformance.Registry, error) {
 	}
 	return reg, nil
 }
+
+// RequestLogPath is the file in which Open keeps the request log of a
+// data directory.
+func RequestLogPath(dataDir string) string { return filepath.Join(dataDir, requestLogFile) }
+
+// FHIRBase is the absolute FHIR base URL of sandbox id under c's issuer.
+func (c Config) FHIRBase(id string) string { return c.Issuer() + sandboxPrefix(id) + fhirBasePath }

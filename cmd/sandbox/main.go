@@ -4,6 +4,7 @@
 //	sandbox serve [--addr 127.0.0.1:8080] [--data ./data] [--seed-patients 100]
 //	sandbox seed [--patients N] [--seed S]
 //	sandbox fixtures export [--format ndjson|bundle] DIR
+//	sandbox conformance report --sandbox ID --client ID [--since T] [--json F] [--junit F] [--html F]
 //	sandbox version
 package main
 
@@ -27,7 +28,13 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, errRunFailed):
+		// The report was made; it found failures. CI reads the status.
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(2)
 	}
@@ -45,6 +52,10 @@ commands:
                     Bundle (--format ndjson|bundle DIR)
   import FILE…      load NDJSON files and Bundles into a sandbox
                     (--data DIR --sandbox ID); all or nothing
+  conformance report
+                    judge a client's recorded exchanges against a profile
+                    (--sandbox ID --client ID --profile P --since T
+                    --json F --junit F --html F); exit status 1 on failure
   version           print the version
 `
 
@@ -68,6 +79,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return importCmd(ctx, args[1:], getenv, stderr)
+	case "conformance":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return conformanceCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil
