@@ -169,7 +169,8 @@ func (f *Facts) fromAssertion(assertion string, now time.Time) string {
 	f.AssertionJTI = claims.Jti != ""
 	var exp float64
 	if len(claims.Exp) > 0 && json.Unmarshal(bytes.TrimSpace(claims.Exp), &exp) == nil && !math.IsInf(exp, 0) && !math.IsNaN(exp) {
-		f.AssertionLifetime = int64(exp) - now.Unix()
+		// Clamped, so that an absurd exp cannot overflow the lifetime.
+		f.AssertionLifetime = int64(max(min(exp, 1e15), -1e15)) - now.Unix()
 	}
 	return claims.Iss
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -174,4 +175,34 @@ func TestEntropyBits_ShortAndRepetitiveValuesScoreLow(t *testing.T) {
 			t.Errorf("entropyBits(%q) = %d, want %d to %d", tt.value, got, tt.min, tt.max)
 		}
 	}
+}
+
+// FuzzFacts_FromAssertion reads client assertions as the evidence does,
+// unverified: whatever a client sends, it must not panic, and the facts
+// must stay bounded.
+func FuzzFacts_FromAssertion(f *testing.F) {
+	f.Add("eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJhIiwic3ViIjoiYSIsImp0aSI6IngiLCJleHAiOjE3MDAwMDAwMDB9.c2ln")
+	f.Add("a.b.c")
+	f.Add("...")
+	f.Add("eyJhbGciOiJub25lIn0.eyJleHAiOjFlMzA4fQ.")
+	f.Fuzz(func(t *testing.T, assertion string) {
+		var facts Facts
+		iss := facts.fromAssertion(assertion, time.Unix(1_700_000_000, 0))
+		if len(facts.AssertionAlg) > 16 || len(iss) > len(assertion) {
+			t.Fatalf("facts %+v, iss %q", facts, iss)
+		}
+	})
+}
+
+// FuzzEntropyBits: any state a client sends gets an estimate no greater
+// than its length times the bits of the widest alphabet counted.
+func FuzzEntropyBits(f *testing.F) {
+	for _, s := range []string{"", "st-123", "9b2f6c1e-4a7d-4f3b-8e2a-1c5d7e9f0a3b", "ÆØÅ\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got := entropyBits(s); got < 0 || got > len(s)*7 {
+			t.Fatalf("entropyBits(%q) = %d", s, got)
+		}
+	})
 }
