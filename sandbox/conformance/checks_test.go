@@ -69,6 +69,17 @@ func checkCases() []checkCase {
 		{"smart.least-privilege", "WriteNeverUsed_Fails", evidence(granted("patient/Observation.rs patient/Observation.c"), read), Fail, "req-1"},
 		{"smart.least-privilege", "NoGrant_Skips", evidence(read), Skip, ""},
 
+		{"smart.refresh-not-reauthorize", "Refreshes_Passes", evidence(authz(nil), granted("offline_access patient/Observation.rs"),
+			oauth(requestlog.OAuth{Endpoint: "token", GrantType: "refresh_token"}, nil)), Pass, "req-3"},
+		{"smart.refresh-not-reauthorize", "AuthorizesAgain_Fails", evidence(authz(nil), granted("offline_access patient/Observation.rs"),
+			authz(nil)), Fail, "req-3"},
+		{"smart.refresh-not-reauthorize", "NoRefreshToken_Skips", evidence(authz(nil), granted("patient/Observation.rs"), authz(nil)), Skip, ""},
+
+		{"smart.patient-compartment", "OwnPatient_Passes", evidence(with(read, func(e *entry) { e.Scopes = "launch/patient patient/Observation.rs" })), Pass, "req-1"},
+		{"smart.patient-compartment", "OtherPatient_Fails", evidence(with(read, func(e *entry) { e.Scopes = "patient/*.rs" }),
+			with(fhir("GET", "/Patient/other", 403), func(e *entry) { e.Scopes = "patient/*.rs" })), Fail, "req-2"},
+		{"smart.patient-compartment", "UserToken_Skips", evidence(with(fhir("GET", "/Patient/other", 403), func(e *entry) { e.Scopes = "user/*.rs" })), Skip, ""},
+
 		{"http.back-off", "WaitsAfter429_Passes", evidence(fhir("GET", "/Patient", 429), after(5*time.Second, fhir("GET", "/Patient", 200))), Pass, ""},
 		{"http.back-off", "Hammers429_Fails", evidence(fhir("GET", "/Patient", 429), after(100*time.Millisecond, fhir("GET", "/Patient", 429))), Fail, "req-2"},
 		{"http.back-off", "Repeats401_Fails", evidence(fhir("GET", "/Patient", 401), after(time.Second, fhir("GET", "/Patient", 401)),

@@ -21,7 +21,7 @@ func PassiveChecks() []Check {
 	var out []Check
 	out = append(out, authorizationChecks()...)
 	out = append(out, assertionChecks()...)
-	out = append(out, discoveryFirst(), noTokenInURL(), leastPrivilege(), backOff())
+	out = append(out, discoveryFirst(), noTokenInURL(), leastPrivilege(), refreshNotReauthorize(), patientCompartment(), backOff())
 	out = append(out, fhirChecks()...)
 	return out
 }
@@ -32,7 +32,7 @@ var fhirClientChecks = []string{"smart.discovery-first", "oauth.no-token-in-url"
 
 // appChecks are what an app that users launch is held to besides.
 var appChecks = []string{"smart.pkce-s256", "smart.state-entropy", "smart.aud-fhir-base", "smart.redirect-uri-exact",
-	"smart.least-privilege"}
+	"smart.least-privilege", "smart.refresh-not-reauthorize"}
 
 // backendChecks are what a backend service is held to besides.
 var backendChecks = []string{"smart.assertion-alg", "smart.assertion-lifetime", "smart.assertion-jti",
@@ -44,7 +44,7 @@ func DefaultProfiles() []Profile {
 	return []Profile{
 		{ID: ProfilePatientApp, Title: "SMART app, patient-facing",
 			Description: "An app a patient launches standalone: SMART App Launch authorization and a careful FHIR client.",
-			Checks:      join(appChecks, fhirClientChecks)},
+			Checks:      join(join(appChecks, []string{"smart.patient-compartment"}), fhirClientChecks)},
 		{ID: ProfileClinicianApp, Title: "SMART app, clinician-facing",
 			Description: "An app a clinician launches from the EHR or standalone: SMART App Launch authorization and a careful FHIR client.",
 			Checks:      join(appChecks, fhirClientChecks)},
