@@ -115,6 +115,7 @@ func (a *API) routes() []route {
 		{http.MethodGet, "/sandboxes/:id/requests", "listRequests", a.listRequests},
 		{http.MethodGet, "/sandboxes/:id/runs", "listRuns", a.listRuns},
 		{http.MethodPost, "/sandboxes/:id/runs", "startRun", a.startRun},
+		{http.MethodGet, "/sandboxes/:id/runs/:run_id", "getRun", a.getRun},
 		{http.MethodGet, "/checks", "listChecks", a.listChecks},
 		{http.MethodGet, "/accounts", "listAccounts", a.listAccounts},
 		{http.MethodPost, "/accounts", "createAccount", a.createAccount},

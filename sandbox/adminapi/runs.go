@@ -1,8 +1,10 @@
 package adminapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -126,5 +128,57 @@ func (a *API) listRuns(c *gin.Context, who *tenant.Account) error {
 		}
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// runFormats are the renderings GET /runs/{run_id} answers, by ?format.
+var runFormats = map[string]struct {
+	contentType string
+	write       func(*conformance.Run, io.Writer) error
+}{
+	"junit": {"application/xml; charset=utf-8", (*conformance.Run).WriteJUnit},
+	"html":  {"text/html; charset=utf-8", (*conformance.Run).WriteHTML},
+}
+
+// getRun answers one run's TestReport, or (?format=junit or html) its
+// JUnit XML or standalone HTML page.
+func (a *API) getRun(c *gin.Context, who *tenant.Account) error {
+	if err := a.visibleSandbox(c, who); err != nil {
+		return err
+	}
+	format := "json"
+	for name, vs := range c.Request.URL.Query() {
+		if name != "format" || len(vs) != 1 {
+			return problem(kindBadRequest, "The only query parameter is format, once.")
+		}
+		format = vs[0]
+	}
+	render, ok := runFormats[format]
+	if !ok && format != "json" {
+		return problem(kindBadRequest, "format is json, junit or html.")
+	}
+	if a.d.Conformance.Reports == nil {
+		return notFound("run")
+	}
+	b, err := a.d.Conformance.Reports.Get(c.Request.Context(), c.Param("id"), c.Param("run_id"))
+	if errors.Is(err, conformance.ErrNoRun) {
+		return notFound("run")
+	}
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		c.Data(http.StatusOK, "application/json", b)
+		return nil
+	}
+	run, err := conformance.ParseTestReport(b, c.Param("id"), a.d.Conformance.Registry)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := render.write(run, &out); err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, render.contentType, out.Bytes())
 	return nil
 }

@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"context"
+	"encoding/xml"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,6 +76,25 @@ func TestRuns_SupplierJudgesItsAppAndReadsTheReport(t *testing.T) {
 	if len(list.Runs) != 1 || list.Runs[0].ID != report.ID {
 		t.Fatalf("runs %+v", list.Runs)
 	}
+	// The stored run renders again, as JSON, JUnit XML and HTML.
+	path := "/sandboxes/acme-dev/runs/" + report.ID
+	var again testReport
+	e.must(http.StatusOK, "GET", path, aliceUser, nil).json(t, &again)
+	if again.ID != report.ID || again.Result != "fail" {
+		t.Errorf("GET run: %+v", again)
+	}
+	junit := e.must(http.StatusOK, "GET", path+"?format=junit", aliceUser, nil)
+	if err := xml.Unmarshal(junit.body, new(struct{})); err != nil || !strings.Contains(string(junit.body), "smart.pkce-s256") {
+		t.Errorf("JUnit: %v\n%s", err, junit.body)
+	}
+	html := e.must(http.StatusOK, "GET", path+"?format=html", aliceUser, nil)
+	if !strings.HasPrefix(html.header.Get("Content-Type"), "text/html") || !strings.Contains(string(html.body), "<!DOCTYPE html>") {
+		t.Errorf("HTML: %s %.200s", html.header.Get("Content-Type"), html.body)
+	}
+	e.must(http.StatusBadRequest, "GET", path+"?format=pdf", aliceUser, nil)
+	e.must(http.StatusNotFound, "GET", "/sandboxes/acme-dev/runs/run-nope", aliceUser, nil)
+	e.must(http.StatusNotFound, "GET", path, bobUser, nil)
+
 	// A reviewer reads and runs too; another supplier sees nothing.
 	e.must(http.StatusOK, "GET", "/sandboxes/acme-dev/runs", revUser, nil)
 	e.must(http.StatusCreated, "POST", "/sandboxes/acme-dev/runs", revUser, map[string]any{"client_id": "app-1", "profile": "fhir-client"})

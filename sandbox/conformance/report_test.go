@@ -160,3 +160,35 @@ func TestRender_HTML_GoldenAndStandalone(t *testing.T) {
 		t.Error("the page does not name the failed check")
 	}
 }
+
+// TestParseTestReport_RoundTrip: a stored report renders as the run did.
+func TestParseTestReport_RoundTrip(t *testing.T) {
+	run := sloppyRun(t)
+	b, err := run.TestReport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseTestReport(b, run.Sandbox, Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, render := range map[string]func(*Run, *bytes.Buffer) error{
+		"json":  func(r *Run, w *bytes.Buffer) error { return r.WriteJSON(w) },
+		"junit": func(r *Run, w *bytes.Buffer) error { return r.WriteJUnit(w) },
+		"html":  func(r *Run, w *bytes.Buffer) error { return r.WriteHTML(w) },
+	} {
+		var want, got bytes.Buffer
+		if err := render(run, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := render(back, &got); err != nil {
+			t.Fatal(err)
+		}
+		if want.String() != got.String() {
+			t.Errorf("%s differs after a round trip:\n%s\nwant\n%s", name, got.String(), want.String())
+		}
+	}
+	if _, err := ParseTestReport([]byte(`{"resourceType":"Patient"}`), "s", Default()); err == nil {
+		t.Error("a Patient was read as a TestReport")
+	}
+}

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -25,6 +27,20 @@ func (s StoreReports) Save(ctx context.Context, sandbox, id string, report []byt
 	}
 	_, err = s.Store.Create(ctx, sandbox, r, id)
 	return err
+}
+
+// Get implements Reports. A TestReport deleted through the FHIR API is
+// no longer a run.
+func (s StoreReports) Get(ctx context.Context, sandbox, id string) ([]byte, error) {
+	r, err := s.Store.Read(ctx, sandbox, "TestReport", id)
+	var gone *fhirstore.GoneError
+	if errors.Is(err, fhirstore.ErrNotFound) || errors.As(err, &gone) {
+		return nil, fmt.Errorf("%w: %q", ErrNoRun, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.Body, nil
 }
 
 // maxListed bounds the TestReports List reads to sort.

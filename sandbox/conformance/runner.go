@@ -25,7 +25,13 @@ type Reports interface {
 	Save(ctx context.Context, sandbox, id string, report []byte) error
 	// List returns the sandbox's TestReports, newest first, at most limit.
 	List(ctx context.Context, sandbox string, limit int) ([][]byte, error)
+	// Get returns the TestReport of run id, or an error wrapping
+	// ErrNoRun.
+	Get(ctx context.Context, sandbox, id string) ([]byte, error)
 }
+
+// ErrNoRun is wrapped by errors about a run that is not kept.
+var ErrNoRun = errors.New("conformance: no such run")
 
 // ErrBadRun is wrapped by errors about a run request that cannot be run.
 var ErrBadRun = errors.New("conformance: bad run request")

@@ -54,6 +54,14 @@ func TestRunner_RunsOverTheLogAndKeepsTheReport(t *testing.T) {
 	if other, _ := r.Reports.List(ctx, "other-sandbox", 10); len(other) != 0 {
 		t.Fatal("another sandbox sees the report")
 	}
+	if b, err := r.Reports.Get(ctx, fxSandbox, run.ID); err != nil || !json.Valid(b) {
+		t.Fatalf("Get = %v", err)
+	}
+	for sb, id := range map[string]string{fxSandbox: "run-nope", "other-sandbox": run.ID} {
+		if _, err := r.Reports.Get(ctx, sb, id); !errors.Is(err, ErrNoRun) {
+			t.Errorf("Get(%s, %s) = %v, want ErrNoRun", sb, id, err)
+		}
+	}
 
 	// The window leaves out what came before it.
 	late, err := r.Run(ctx, fxSandbox, RunRequest{ClientID: fxClient, Profile: ProfilePatientApp, Since: ev.Entries[3].Time})

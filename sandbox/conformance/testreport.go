@@ -19,6 +19,8 @@ const (
 	ClientSystem = "urn:hpsandbox:client:"
 	// WindowExtension holds the run's time window, a Period.
 	WindowExtension = "urn:hpsandbox:extension:conformance-window"
+	// ExchangesExtension holds how many exchanges the run judged.
+	ExchangesExtension = "urn:hpsandbox:extension:conformance-exchanges"
 	// engineURI is the test engine participant.
 	engineURI = "urn:hpsandbox:conformance-engine"
 )
@@ -41,8 +43,9 @@ type (
 		Test         []reportTest  `json:"test,omitempty"`
 	}
 	extension struct {
-		URL         string `json:"url"`
-		ValuePeriod period `json:"valuePeriod"`
+		URL          string  `json:"url"`
+		ValuePeriod  *period `json:"valuePeriod,omitempty"`
+		ValueInteger *int    `json:"valueInteger,omitempty"`
 	}
 	period struct {
 		Start string `json:"start,omitempty"`
@@ -129,8 +132,10 @@ func (run *Run) TestReport() ([]byte, error) {
 		w.End = fhirTime(run.Until)
 	}
 	if w != (period{}) {
-		tr.Extension = []extension{{URL: WindowExtension, ValuePeriod: w}}
+		tr.Extension = append(tr.Extension, extension{URL: WindowExtension, ValuePeriod: &w})
 	}
+	n := run.Exchanges
+	tr.Extension = append(tr.Extension, extension{URL: ExchangesExtension, ValueInteger: &n})
 	for _, o := range run.Outcomes {
 		desc := o.Check.Title
 		if o.Check.Cite != "" {
