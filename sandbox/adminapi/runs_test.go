@@ -76,6 +76,23 @@ func TestRuns_SupplierJudgesItsAppAndReadsTheReport(t *testing.T) {
 	if len(list.Runs) != 1 || list.Runs[0].ID != report.ID {
 		t.Fatalf("runs %+v", list.Runs)
 	}
+	// The evidence a report names is found in the log, with its facts.
+	var page struct {
+		Entries []struct {
+			RequestID string `json:"request_id"`
+			OAuth     struct {
+				Endpoint   string `json:"endpoint"`
+				StateBits  int    `json:"state_entropy_bits"`
+				PKCEMethod string `json:"pkce_method"`
+			} `json:"oauth"`
+		} `json:"entries"`
+	}
+	e.must(http.StatusOK, "GET", "/sandboxes/acme-dev/requests?request_id=req-a", aliceUser, nil).json(t, &page)
+	if len(page.Entries) != 1 || page.Entries[0].OAuth.Endpoint != "authorize" || page.Entries[0].OAuth.StateBits != 150 ||
+		page.Entries[0].OAuth.PKCEMethod != "" {
+		t.Errorf("the evidence req-a: %+v", page.Entries)
+	}
+
 	// The stored run renders again, as JSON, JUnit XML and HTML.
 	path := "/sandboxes/acme-dev/runs/" + report.ID
 	var again testReport

@@ -123,6 +123,7 @@ type Filter struct {
 	StatusClass  int    // 1 to 5: 4 matches 400–499
 	PathContains string // substring of Path, case-sensitive
 	Connector    string // exact connector id
+	RequestID    string // exact X-Request-Id, as a report's evidence names it
 	Since        time.Time
 	Until        time.Time // exclusive
 	// Before is a cursor: only entries with an ID below it, as returned
@@ -167,6 +168,7 @@ func (f Filter) Match(e *Entry) bool {
 		(f.StatusClass == 0 || e.Status/100 == f.StatusClass) &&
 		(f.PathContains == "" || strings.Contains(e.Path, f.PathContains)) &&
 		(f.Connector == "" || e.Connector == f.Connector) &&
+		(f.RequestID == "" || e.RequestID == f.RequestID) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
 		(f.Until.IsZero() || e.Time.Before(f.Until))
 }

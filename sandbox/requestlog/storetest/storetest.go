@@ -189,7 +189,9 @@ func testFilters(t *testing.T, newStore Factory) {
 		mk(5, "other", "DELETE", "/fhir/Patient/2", 500),
 	)
 	es = append(es, appendAll(t, s, mk(6, "app", "GET", "/fhir/Patient/1", 404))...)
+	es[2].RequestID = "never-stored" // appended already: the store's copy has none
 	msg := mk(7, "", "ORU^R01", "device-feed", 200)
+	msg.RequestID = "req-7"
 	msg.Connector, msg.Channel = "mtu", requestlog.ChannelMLLP
 	es = append(es, appendAll(t, s, msg)...)
 	other := entry("b", 7) // matches most filters, but is of another sandbox
@@ -225,6 +227,9 @@ func testFilters(t *testing.T, newStore Factory) {
 		{"Combined", requestlog.Filter{ClientID: "app", StatusClass: 4, PathContains: "Patient"}, id(3, 6)},
 		{"Connector", requestlog.Filter{Connector: "mtu"}, id(7)},
 		{"ConnectorIsExact", requestlog.Filter{Connector: "mt"}, nil},
+		{"RequestID", requestlog.Filter{RequestID: "req-7"}, id(7)},
+		{"RequestIDIsExact", requestlog.Filter{RequestID: "req-"}, nil},
+		{"RequestIDOnlyAsStored", requestlog.Filter{RequestID: "never-stored"}, nil},
 		{"NoMatch", requestlog.Filter{ClientID: "nobody"}, nil},
 	}
 	for _, tt := range tests {
