@@ -96,7 +96,8 @@ func (w web) mount(e *gin.Engine) error {
 	issuer := w.cfg.Issuer()
 	d := portal.Deps{Tenants: w.tenants, Store: w.store, Requests: preqs, FHIRBase: w.sandboxes.fhirBase,
 		RegistrationEndpoint: w.sandboxes.registrationEndpoint,
-		EHRLaunchPath:        w.launchPath, SessionKey: w.sessionKey, SecureCookies: strings.HasPrefix(issuer, "https://")}
+		EHRLaunchPath:        w.launchPath, SessionKey: w.sessionKey, SecureCookies: strings.HasPrefix(issuer, "https://"),
+		Conformance: runner}
 	if w.cfg.PortalOIDCIssuer != "" {
 		d.OIDC = &portal.OIDCConfig{Name: w.cfg.PortalOIDCName, Issuer: w.cfg.PortalOIDCIssuer,
 			ClientID: w.cfg.PortalOIDCClientID, ClientSecret: w.cfg.PortalOIDCClientSecret,
