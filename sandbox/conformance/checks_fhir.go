@@ -45,7 +45,10 @@ func fhirChecks() []Check {
 	return []Check{
 		{ID: "fhir.accept-fhir-json", Title: "Asks for application/fhir+json", Cite: citeMimeType, Severity: SeverityWarning,
 			Evaluate: func(ev *Evidence) Result {
-				return judgeEach(ev, func(_ *requestlog.Entry, v *view) bool { return v.fhir }, asksFHIRJSON,
+				// The well-known documents are plain JSON, not FHIR.
+				return judgeEach(ev, func(_ *requestlog.Entry, v *view) bool {
+					return v.fhir && !strings.HasPrefix(v.rest, "/.well-known/")
+				}, asksFHIRJSON,
 					"FHIR requests", "ask for application/fhir+json (by Accept or _format)")
 			}},
 		{ID: "fhir.follows-next-link", Title: "Pages by following the Bundle's next link, not by inventing offsets", Cite: citePaging,

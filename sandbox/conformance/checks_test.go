@@ -89,6 +89,8 @@ func checkCases() []checkCase {
 
 		{"fhir.accept-fhir-json", "Accept_Passes", evidence(read), Pass, "req-1"},
 		{"fhir.accept-fhir-json", "FormatParameter_Passes", evidence(with(read, func(e *entry) { e.Accept, e.Query = "*/*", "_format=json" })), Pass, "req-1"},
+		{"fhir.accept-fhir-json", "WellKnownAsJSON_NotJudged", evidence(read, with(fhir("GET", "/.well-known/smart-configuration", 200),
+			func(e *entry) { e.Accept = "application/json" })), Pass, "req-1"},
 		{"fhir.accept-fhir-json", "AnyType_Fails", evidence(read, with(read, func(e *entry) { e.Accept = "*/*" })), Fail, "req-2"},
 
 		{"fhir.follows-next-link", "Cursor_Passes", evidence(read, fhir("GET", "/Observation?patient=1&_cursor=abc", 200)), Pass, "req-2"},

@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -34,7 +35,11 @@ func ParseTestReport(b []byte, sandbox string, reg *Registry) (*Run, error) {
 				run.FHIRBase = p.URI
 			}
 		case "client":
-			run.ClientID = strings.TrimPrefix(p.URI, ClientSystem)
+			id := strings.TrimPrefix(p.URI, ClientSystem)
+			if un, err := url.PathUnescape(id); err == nil {
+				id = un
+			}
+			run.ClientID = id
 		}
 	}
 	for _, x := range tr.Extension {

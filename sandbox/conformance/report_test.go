@@ -188,6 +188,15 @@ func TestParseTestReport_RoundTrip(t *testing.T) {
 			t.Errorf("%s differs after a round trip:\n%s\nwant\n%s", name, got.String(), want.String())
 		}
 	}
+	// A client id that is no URI path segment survives the round trip.
+	run.ClientID = "app 1/ø"
+	b, _ = run.TestReport()
+	if back, err := ParseTestReport(b, run.Sandbox, Default()); err != nil || back.ClientID != run.ClientID {
+		t.Errorf("client id %q came back as %q (%v)", run.ClientID, back.ClientID, err)
+	}
+	if _, err := fhirjson.Parse(b); err != nil {
+		t.Errorf("a report of client %q does not validate: %v", run.ClientID, err)
+	}
 	if _, err := ParseTestReport([]byte(`{"resourceType":"Patient"}`), "s", Default()); err == nil {
 		t.Error("a Patient was read as a TestReport")
 	}

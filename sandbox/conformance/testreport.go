@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -112,7 +113,7 @@ func (run *Run) TestReport() ([]byte, error) {
 		Participant: []participant{
 			{Type: "test-engine", URI: engineURI, Display: "HP Sandbox conformance engine"},
 			{Type: "server", URI: run.FHIRBase, Display: "sandbox " + run.Sandbox},
-			{Type: "client", URI: ClientSystem + run.ClientID, Display: run.ClientID},
+			{Type: "client", URI: ClientSystem + url.PathEscape(run.ClientID), Display: run.ClientID},
 		},
 	}
 	if run.ID != "" {
