@@ -2,8 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/conformance"
+	"hpsandbox/sandbox/requestlog"
 )
 
 // TestConformance_GatewayEvidence_CarefulAppPassesSloppyAppFails drives
@@ -57,7 +60,8 @@ func TestConformance_GatewayEvidence_CarefulAppPassesSloppyAppFails(t *testing.T
 	next := step(t, func() (*http.Response, error) { return noRedirect.Get(env.srv.URL + "/auth/authorize?" + q.Encode()) })
 	form := url.Values{"session": {next.Query().Get("session")}, "patient": {"pat-a"}}
 	next = step(t, func() (*http.Response, error) { return noRedirect.PostForm(env.srv.URL+next.Path, form) })
-	resp, body := env.postForm(t, "/auth/token", url.Values{"grant_type": {"authorization_code"}, "code": {next.Query().Get("code")},
+	code := next.Query().Get("code")
+	resp, body := env.postForm(t, "/auth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {"http://127.0.0.1/callback"}, "client_id": {DemoClientID}, "code_verifier": {verifier}})
 	tok, _ := body["access_token"].(string)
 	if resp.StatusCode != http.StatusOK || tok == "" {
@@ -81,6 +85,27 @@ func TestConformance_GatewayEvidence_CarefulAppPassesSloppyAppFails(t *testing.T
 
 	if err := env.gw.recorder.Flush(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	// The evidence holds facts, never the secrets they are facts of.
+	page, err := env.gw.requests.Query(context.Background(), requestlog.Filter{Sandbox: fhirstore.DefaultSandbox, Limit: requestlog.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := json.Marshal(page.Entries)
+	for name, secret := range map[string]string{"state": "9b2f6c1e-4a7d-4f3b-8e2a-1c5d7e9f0a3b", "code": code,
+		"code_verifier": verifier, "access token": tok} {
+		if strings.Contains(string(all), secret) {
+			t.Errorf("the request log holds the %s", name)
+		}
+	}
+	oauthEntries := 0
+	for _, e := range page.Entries {
+		if e.OAuth != nil {
+			oauthEntries++
+		}
+	}
+	if oauthEntries != 3 { // two authorizations and a token request
+		t.Errorf("%d entries with the authorization server's facts, want 3", oauthEntries)
 	}
 	reg, err := checkRegistry(nil)
 	if err != nil {
