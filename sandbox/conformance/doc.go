@@ -14,7 +14,12 @@
 // connectors' own checks judge through the same registry (FromConnector).
 //
 // The passive checks here read recorded traffic only: they never call the
-// client or the server. The package knows nothing of HTTP servers or gin;
+// client or the server. What they judge is what was sent in a client's
+// name: an authorization request is a browser's, unauthenticated by
+// nature, so anyone can send one naming a client, and a refused token
+// request names the client it claimed to be. A report therefore names the
+// exchanges it rests on, for a reviewer to look at, and a run's window
+// should cover the client's own test session. The package knows nothing of HTTP servers or gin;
 // the admin API and the command line run it.
 //
 // It is not the request log, not the FHIR validator (a check reads the
