@@ -35,6 +35,7 @@ type entryJSON struct {
 	Channel       string      `json:"channel,omitempty"`
 	Accept        string      `json:"accept,omitempty"`
 	Preconditions string      `json:"preconditions,omitempty"`
+	RetryAfterS   int64       `json:"retry_after_s,omitempty"`
 	OAuth         *oauthJSON  `json:"oauth,omitempty"`
 }
 
@@ -85,7 +86,8 @@ func toEntryJSON(e *requestlog.Entry) entryJSON {
 	v := entryJSON{ID: e.ID, Time: e.Time.UTC(), ClientID: e.ClientID, Method: e.Method, Path: e.Path,
 		Query: e.Query, Status: e.Status, LatencyMS: float64(e.Latency.Microseconds()) / 1000,
 		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID,
-		Connector: e.Connector, Channel: e.Channel, Accept: e.Accept, Preconditions: e.Preconditions}
+		Connector: e.Connector, Channel: e.Channel, Accept: e.Accept, Preconditions: e.Preconditions,
+		RetryAfterS: int64(e.RetryAfter / time.Second)}
 	if e.OAuth != nil {
 		o := oauthJSON(*e.OAuth)
 		v.OAuth = &o

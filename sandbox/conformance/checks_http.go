@@ -63,9 +63,10 @@ const (
 )
 
 // backOff judges what the client did after being refused: the same
-// request (method, path and query) again within minRetryWait of a 429 or
-// 503, or asked maxRepeats more times within repeatWindow of a 401 or 403
-// that kept coming, is hammering.
+// request (method, path and query) again before the Retry-After of a 429
+// or 503 (or within minRetryWait when it named none), or asked maxRepeats
+// more times within repeatWindow of a 401 or 403 that kept coming, is
+// hammering.
 func backOff() Check {
 	return Check{ID: "http.back-off", Title: "Backs off after 401, 403, 429 and 503 instead of hammering",
 		Cite: "https://www.rfc-editor.org/rfc/rfc6585#section-4", Severity: SeverityWarning,
@@ -74,7 +75,8 @@ func backOff() Check {
 			type refusal struct {
 				at, burst time.Time // the last refusal, and the first of its burst
 				status    int
-				repeats   int // identical requests since the burst's first
+				wait      time.Duration // the Retry-After of a 429 or 503
+				repeats   int           // identical requests since the burst's first
 			}
 			open := map[string]*refusal{}
 			var bad refs
@@ -88,7 +90,7 @@ func backOff() Check {
 				r := open[key]
 				if r != nil {
 					switch {
-					case (r.status == 429 || r.status == 503) && e.Time.Sub(r.at) < minRetryWait:
+					case (r.status == 429 || r.status == 503) && e.Time.Sub(r.at) < max(minRetryWait, r.wait):
 						bad.add(e)
 					case (r.status == 401 || r.status == 403) && e.Time.Sub(r.burst) < repeatWindow:
 						r.repeats++
@@ -103,14 +105,14 @@ func backOff() Check {
 				}
 				refused++
 				if r == nil || e.Time.Sub(r.burst) >= repeatWindow {
-					open[key] = &refusal{at: e.Time, burst: e.Time, status: e.Status}
+					open[key] = &refusal{at: e.Time, burst: e.Time, status: e.Status, wait: e.RetryAfter}
 				} else {
-					r.at, r.status = e.Time, e.Status
+					r.at, r.status, r.wait = e.Time, e.Status, e.RetryAfter
 				}
 			}
 			switch {
 			case bad.n > 0:
-				return fail(bad, "%d requests repeat a refused one too soon (within %s of a 429 or 503, or %d times within %s of a 401 or 403)",
+				return fail(bad, "%d requests repeat a refused one too soon (before its Retry-After, or within %s, of a 429 or 503; or %d times within %s of a 401 or 403)",
 					bad.n, minRetryWait, maxRepeats, repeatWindow)
 			case refused > 0:
 				return Result{Status: Pass, Message: "the client waited after every refusal"}

@@ -82,6 +82,10 @@ func checkCases() []checkCase {
 
 		{"http.back-off", "WaitsAfter429_Passes", evidence(fhir("GET", "/Patient", 429), after(5*time.Second, fhir("GET", "/Patient", 200))), Pass, ""},
 		{"http.back-off", "Hammers429_Fails", evidence(fhir("GET", "/Patient", 429), after(100*time.Millisecond, fhir("GET", "/Patient", 429))), Fail, "req-2"},
+		{"http.back-off", "BeforeRetryAfter_Fails", evidence(with(fhir("GET", "/Patient", 503), func(e *entry) { e.RetryAfter = 30 * time.Second }),
+			after(5*time.Second, fhir("GET", "/Patient", 200))), Fail, "req-2"},
+		{"http.back-off", "AfterRetryAfter_Passes", evidence(with(fhir("GET", "/Patient", 503), func(e *entry) { e.RetryAfter = 30 * time.Second }),
+			after(31*time.Second, fhir("GET", "/Patient", 200))), Pass, ""},
 		{"http.back-off", "Repeats401_Fails", evidence(fhir("GET", "/Patient", 401), after(time.Second, fhir("GET", "/Patient", 401)),
 			after(time.Second, fhir("GET", "/Patient", 401)), after(time.Second, fhir("GET", "/Patient", 401))), Fail, "req-4"},
 		{"http.back-off", "Retries401Twice_Passes", evidence(fhir("GET", "/Patient", 401), after(time.Second, fhir("GET", "/Patient", 200))), Pass, ""},

@@ -44,6 +44,9 @@ type Entry struct {
 	// Preconditions names the conditional-request headers sent, space
 	// separated, in the order If-Match, If-None-Match, If-None-Exist.
 	Preconditions string
+	// RetryAfter is the delay a 429 or 503 answer asked for in its
+	// Retry-After header (delay-seconds only), 0 when it asked none.
+	RetryAfter time.Duration
 	// OAuth holds the authorization server's facts of a request to its
 	// endpoints; nil for every other exchange.
 	OAuth *OAuth

@@ -132,6 +132,7 @@ type storedEntry struct {
 	// Accept, Preconditions and OAuth came later still.
 	Accept        string       `json:"h,omitempty"`
 	Preconditions string       `json:"w,omitempty"`
+	RetryAfter    int64        `json:"y,omitempty"` // seconds
 	OAuth         *storedOAuth `json:"a,omitempty"`
 }
 
@@ -225,7 +226,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox strin
 		se := storedEntry{Time: e.Time.UnixNano(), ClientID: e.ClientID, Method: e.Method, Path: e.Path, Query: e.Query,
 			Status: e.Status, Latency: int64(e.Latency), RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes,
 			Scopes: e.Scopes, RequestID: e.RequestID, Connector: e.Connector, Channel: e.Channel,
-			Accept: e.Accept, Preconditions: e.Preconditions}
+			Accept: e.Accept, Preconditions: e.Preconditions, RetryAfter: int64(e.RetryAfter / time.Second)}
 		if e.OAuth != nil {
 			o := storedOAuth(*e.OAuth)
 			se.OAuth = &o
@@ -393,7 +394,8 @@ func (se *storedEntry) entry(sandbox string, id int64) Entry {
 	e := Entry{ID: id, Sandbox: sandbox, Time: time.Unix(0, se.Time).UTC(), ClientID: se.ClientID, Method: se.Method,
 		Path: se.Path, Query: se.Query, Status: se.Status, Latency: time.Duration(se.Latency),
 		RequestBytes: se.RequestBytes, ResponseBytes: se.ResponseBytes, Scopes: se.Scopes, RequestID: se.RequestID,
-		Connector: se.Connector, Channel: se.Channel, Accept: se.Accept, Preconditions: se.Preconditions}
+		Connector: se.Connector, Channel: se.Channel, Accept: se.Accept, Preconditions: se.Preconditions,
+		RetryAfter: time.Duration(se.RetryAfter) * time.Second}
 	if se.OAuth != nil {
 		o := OAuth(*se.OAuth)
 		e.OAuth = &o

@@ -8,6 +8,7 @@ package ginlog
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -146,6 +147,9 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 	if status >= 400 {
 		e.AttachOutcome(first(w.Header()["Content-Type"]), w.body)
 	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		e.RetryAfter = retryAfter(first(w.Header()["Retry-After"]))
+	}
 	return e
 }
 
@@ -186,6 +190,20 @@ func preconditions(h http.Header) string {
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// maxRetryAfter bounds the Retry-After kept: a day is already an answer
+// no client waits out.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter reads a Retry-After of delay-seconds (RFC 9110 §10.2.3); an
+// HTTP date, which the gateway does not send, reads as none.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, maxRetryAfter)
 }
 
 // first is a header's first value. The keys looked up are canonical, so

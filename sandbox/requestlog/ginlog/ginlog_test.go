@@ -69,6 +69,10 @@ func newEngine(rec *requestlog.Recorder) *gin.Engine {
 		}
 		c.Data(http.StatusUnauthorized, "application/fhir+json", []byte(oo422))
 	})
+	sb.GET("/busy", func(c *gin.Context) {
+		c.Header("Retry-After", c.Query("after"))
+		c.Status(http.StatusTooManyRequests)
+	})
 	sb.GET("/html", func(c *gin.Context) { c.Data(http.StatusForbidden, "text/html", []byte(oo422)) })
 	sb.GET("/panic", func(c *gin.Context) { panic("boom") })
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
@@ -172,6 +176,20 @@ func TestMiddleware_RecordsEachExchange(t *testing.T) {
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Accept != "application/fhir+json" || e.Preconditions != "If-Match If-None-Exist" {
 					t.Fatalf("got Accept %q, Preconditions %q", e.Accept, e.Preconditions)
+				}
+			}},
+		{"TooManyRequests_KeepsRetryAfter",
+			exchange{"GET", "/sandboxes/s1/fhir/busy?after=7", nil, "", nil},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.Status != 429 || e.RetryAfter != 7*time.Second {
+					t.Fatalf("status %d, RetryAfter %s", e.Status, e.RetryAfter)
+				}
+			}},
+		{"RetryAfterDate_NotKept",
+			exchange{"GET", "/sandboxes/s1/fhir/busy?after=Wed,+21+Oct+2026+07:28:00+GMT", nil, "", nil},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.RetryAfter != 0 {
+					t.Fatalf("RetryAfter %s", e.RetryAfter)
 				}
 			}},
 		{"AuthorizationServer_NoteNamesSandboxAndFacts",

@@ -138,7 +138,7 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 		},
 		Scopes: "patient/Observation.cruds openid", RequestID: "req-1",
 		Connector: "mtu", Channel: requestlog.ChannelMLLP,
-		Accept: "application/fhir+json", Preconditions: "If-Match",
+		Accept: "application/fhir+json", Preconditions: "If-Match", RetryAfter: 30 * time.Second,
 		// Every fact set, so that one the store forgets shows.
 		OAuth: &requestlog.OAuth{Endpoint: "token", ResponseType: "code", PKCEMethod: "S256", Challenge: true,
 			StateLen: 36, StateBits: 128, RedirectURI: "https://app.example/cb", RedirectExact: true,
