@@ -247,6 +247,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	track(tenants.Close)
 	registered := tenants.Clients(append(clients, p.clients...)...)
 	sbs.clients = registered
+	var observer smart.Observer
+	if rec != nil {
+		observer = oauthEvidence{}
+	}
 	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath,
 		SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent}, smart.Deps{
 		Keys:     p.keys,
@@ -256,6 +260,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Patients: launchDirectory{dir: directory.Directory{Store: store}},
 		Logger:   log,
 		Now:      p.now,
+		Observer: observer,
 	})
 	if err != nil {
 		return nil, err
@@ -270,7 +275,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 			below[r.Method+" /"+rest] = r.Handler
 			continue
 		}
-		e.Handle(r.Method, r.Path, gin.WrapH(r.Handler))
+		e.Handle(r.Method, r.Path, ginlog.ShareNote, gin.WrapH(r.Handler))
 	}
 	launchPath := strings.TrimSuffix(urlPath(authz.Endpoints().Authorize), "/authorize") + "/ehr-launch"
 	e.GET(launchPath, ehrLaunch(authz, registered, store))
@@ -304,8 +309,12 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	if sessionKey == nil {
 		sessionKey = randomKey()
 	}
+	checks, err := checkRegistry(set)
+	if err != nil {
+		return nil, err
+	}
 	if err := (web{cfg: cfg, tenants: tenants, store: store, requests: requests, recorder: rec, sandboxes: sbs,
-		sessionKey: sessionKey, launchPath: launchPath}).mount(e); err != nil {
+		sessionKey: sessionKey, launchPath: launchPath, checks: checks}).mount(e); err != nil {
 		return nil, err
 	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

@@ -14,6 +14,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox/adminapi"
+	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/portal"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
@@ -69,6 +70,7 @@ type web struct {
 	sandboxes  *sandboxes
 	sessionKey []byte
 	launchPath string
+	checks     *conformance.Registry
 }
 
 // mount serves the admin API at /admin/api and the portal at /portal,
@@ -81,15 +83,21 @@ func (w web) mount(e *gin.Engine) error {
 		reqs, preqs = w.requests, w.requests
 		dropped = w.recorder.Dropped
 	}
+	var runner *conformance.Runner
+	if w.requests != nil {
+		runner = &conformance.Runner{Registry: w.checks, Log: w.requests, Reports: conformance.StoreReports{Store: w.store},
+			FHIRBase: w.sandboxes.fhirBase}
+	}
 	api := adminapi.New(adminapi.Deps{Tenants: w.tenants, Requests: reqs, Dropped: dropped,
-		FHIRBase: w.sandboxes.fhirBase, RegistrationEndpoint: w.sandboxes.registrationEndpoint})
+		FHIRBase: w.sandboxes.fhirBase, RegistrationEndpoint: w.sandboxes.registrationEndpoint, Conformance: runner})
 	api.Mount(e.Group(adminAPIPath))
 	e.NoRoute(notFound(api.NoRoute))
 
 	issuer := w.cfg.Issuer()
 	d := portal.Deps{Tenants: w.tenants, Store: w.store, Requests: preqs, FHIRBase: w.sandboxes.fhirBase,
 		RegistrationEndpoint: w.sandboxes.registrationEndpoint,
-		EHRLaunchPath:        w.launchPath, SessionKey: w.sessionKey, SecureCookies: strings.HasPrefix(issuer, "https://")}
+		EHRLaunchPath:        w.launchPath, SessionKey: w.sessionKey, SecureCookies: strings.HasPrefix(issuer, "https://"),
+		Conformance: runner}
 	if w.cfg.PortalOIDCIssuer != "" {
 		d.OIDC = &portal.OIDCConfig{Name: w.cfg.PortalOIDCName, Issuer: w.cfg.PortalOIDCIssuer,
 			ClientID: w.cfg.PortalOIDCClientID, ClientSecret: w.cfg.PortalOIDCClientSecret,

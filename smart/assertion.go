@@ -101,7 +101,9 @@ func (s *Server) checkAssertionClaims(ctx context.Context, clientID string, c jw
 		return ErrServerError.describe("internal error")
 	}
 	if !fresh {
-		return ErrInvalidClient.describe("client_assertion jti was already used")
+		e := ErrInvalidClient.describe("client_assertion jti was already used")
+		e.jtiReplayed = true
+		return e
 	}
 	return nil
 }

@@ -49,13 +49,22 @@ type redirectError struct {
 
 func (e *redirectError) Error() string { return e.err.Error() }
 
+// Unwrap gives the OAuth error, so that errors.As finds its code.
+func (e *redirectError) Unwrap() error { return e.err }
+
 // authorize handles GET and POST (authorize-post) authorization requests.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		s.renderError(w, ErrInvalidRequest.describe("malformed request"))
 		return
 	}
-	sess, err := s.newSession(r.Context(), r.Form)
+	ev := s.newEvent(EndpointAuthorize)
+	if ev != nil {
+		ev.fromAuthorize(r.Form)
+	}
+	sess, err := s.newSession(r.Context(), r.Form, ev)
+	s.lookupSandbox(r.Context(), ev)
+	s.observe(r.Context(), ev, err)
 	if err != nil {
 		s.answerAuthorizeError(w, r, err)
 		return
@@ -77,7 +86,9 @@ func (s *Server) answerAuthorizeError(w http.ResponseWriter, r *http.Request, er
 }
 
 // newSession validates an authorization request and returns its session.
-func (s *Server) newSession(ctx context.Context, form url.Values) (*authSession, error) {
+// When ev is not nil, it records in ev what it learns on the way: the
+// client's sandbox, whether redirect_uri and aud match.
+func (s *Server) newSession(ctx context.Context, form url.Values, ev *Event) (*authSession, error) {
 	for _, p := range []string{"client_id", "redirect_uri"} {
 		if len(form[p]) > 1 {
 			return nil, ErrInvalidRequest.describe("%s given more than once", p)
@@ -96,6 +107,10 @@ func (s *Server) newSession(ctx context.Context, form url.Values) (*authSession,
 		return nil, ErrServerError.describe("client lookup failed")
 	}
 	redirectURI := form.Get("redirect_uri")
+	if ev != nil {
+		ev.fromClient(client)
+		ev.Facts.RedirectExact = client.hasRedirectURI(redirectURI)
+	}
 	if redirectURI == "" {
 		return nil, ErrInvalidRequest.describe("redirect_uri is required")
 	}
@@ -120,7 +135,11 @@ func (s *Server) newSession(ctx context.Context, form url.Values) (*authSession,
 		s.log.WarnContext(ctx, "authorize for a sandbox without policy", "client_id", client.ID, "err", err)
 		return nil, fail(ErrInvalidRequest.describe("the client's sandbox is not available"))
 	}
-	if aud := strings.TrimRight(form.Get("aud"), "/"); aud != pol.FHIRBase {
+	aud := strings.TrimRight(form.Get("aud"), "/")
+	if ev != nil {
+		ev.Facts.AudMatches = aud == pol.FHIRBase
+	}
+	if aud != pol.FHIRBase {
 		return nil, fail(ErrInvalidRequest.describe("aud must be the FHIR base URL %s", pol.FHIRBase))
 	}
 	challenge, method := form.Get("code_challenge"), form.Get("code_challenge_method")

@@ -15,7 +15,10 @@
 // It exposes plain net/http handlers (see Server.Routes) and a small API for
 // the gateway: Server.Authenticate turns a request's bearer token into a
 // Grant, and Grant.Permit says whether that grant may perform an interaction
-// on a resource type and under which constraints.
+// on a resource type and under which constraints. An optional Observer
+// (Deps.Observer) is told the facts of every authorize, token,
+// introspection and revocation request, which the gateway keeps as
+// conformance evidence; the facts never hold a credential.
 //
 // It is not a FHIR server, does not know how patients are stored (the
 // gateway supplies a PatientLister), does not render the supplier portal and

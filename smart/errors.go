@@ -24,6 +24,9 @@ type Error struct {
 	// HTTP Basic authentication, which RFC 6749 §5.2 answers with a
 	// WWW-Authenticate: Basic challenge.
 	basicChallenge bool
+	// jtiReplayed marks the refusal of a client assertion whose jti was
+	// used before, a fact the evidence keeps.
+	jtiReplayed bool
 }
 
 // The errors of RFC 6749, RFC 6750 and RFC 7009 the server answers with.

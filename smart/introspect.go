@@ -27,28 +27,34 @@ type introspection struct {
 // introspect is the RFC 7662 endpoint. Callers authenticate as a
 // confidential client or with a backend-services (system scope) token.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	ev := s.newEvent(EndpointIntrospect)
 	form, err := s.parsePostForm(w, r)
+	if err == nil {
+		if ev != nil {
+			ev.fromTokenForm(r, form, s.now())
+		}
+		err = s.authorizeIntrospection(r, form, ev)
+	}
+	if err == nil && form.Get("token") == "" {
+		err = ErrInvalidRequest.describe("token is required")
+	}
+	s.lookupSandbox(r.Context(), ev)
+	s.observe(r.Context(), ev, err)
 	if err != nil {
 		writeJSONError(w, err)
 		return
 	}
-	if err := s.authorizeIntrospection(r, form); err != nil {
-		writeJSONError(w, err)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		writeJSONError(w, ErrInvalidRequest.describe("token is required"))
-		return
-	}
-	writeJSON(w, http.StatusOK, s.introspectToken(r.Context(), token))
+	writeJSON(w, http.StatusOK, s.introspectToken(r.Context(), form.Get("token")))
 }
 
-func (s *Server) authorizeIntrospection(r *http.Request, form url.Values) error {
+func (s *Server) authorizeIntrospection(r *http.Request, form url.Values, ev *Event) error {
 	if r.Header.Get("Authorization") != "" && !hasBasicAuth(r) {
 		g, err := s.Authenticate(r)
 		if err != nil {
 			return err
+		}
+		if ev != nil {
+			ev.ClientID, ev.Sandbox, ev.Known = g.ClientID, g.Sandbox, true
 		}
 		if !g.Scopes.HasLevel(LevelSystem) {
 			return ErrInsufficientScope.describe("introspection needs a backend-services token with system scopes")
@@ -58,6 +64,9 @@ func (s *Server) authorizeIntrospection(r *http.Request, form url.Values) error 
 	c, err := s.authenticateClient(r.Context(), r, form)
 	if err != nil {
 		return err
+	}
+	if ev != nil {
+		ev.fromClient(c.Client)
 	}
 	if c.method == authNone {
 		return ErrInvalidClient.describe("introspection needs client authentication; public clients cannot introspect")
@@ -99,21 +108,30 @@ func (s *Server) introspectToken(ctx context.Context, token string) introspectio
 // was known, so clients learn nothing about other clients' tokens.
 // Revoking a refresh token revokes its whole grant.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	ev := s.newEvent(EndpointRevoke)
 	form, err := s.parsePostForm(w, r)
-	if err != nil {
-		writeJSONError(w, err)
-		return
+	var c *authenticatedClient
+	if err == nil {
+		if ev != nil {
+			ev.fromTokenForm(r, form, s.now())
+		}
+		c, err = s.authenticateClient(r.Context(), r, form)
 	}
-	c, err := s.authenticateClient(r.Context(), r, form)
+	if err == nil {
+		if ev != nil {
+			ev.fromClient(c.Client)
+		}
+		if form.Get("token") == "" {
+			err = ErrInvalidRequest.describe("token is required")
+		}
+	}
+	s.lookupSandbox(r.Context(), ev)
+	s.observe(r.Context(), ev, err)
 	if err != nil {
 		writeJSONError(w, err)
 		return
 	}
 	token := form.Get("token")
-	if token == "" {
-		writeJSONError(w, ErrInvalidRequest.describe("token is required"))
-		return
-	}
 	ctx := r.Context()
 	var ac accessClaims
 	if err := s.keys.verify(token, &ac); err == nil && ac.ClientID == c.ID && ac.ID != "" {

@@ -24,6 +24,8 @@ type Server struct {
 	jwksCache *jwksCache
 	// verified remembers access tokens whose signature was checked.
 	verified *verifiedTokens
+	// observer, when set, receives the facts of requests (observe.go).
+	observer Observer
 }
 
 // Deps are what the server needs from the rest of the sandbox. Keys and
@@ -51,6 +53,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
+	// Observer, when set, receives the facts of every request to the
+	// authorize, token, introspection and revocation endpoints.
+	Observer Observer
 }
 
 // New returns a server for cfg (defaults filled in) using deps.
@@ -60,7 +65,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, clients: deps.Clients, policies: deps.Policies, state: deps.State,
-		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates, verified: newVerifiedTokens()}
+		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates, verified: newVerifiedTokens(),
+		observer: deps.Observer}
 	if s.keys == nil {
 		return nil, errMissingDep("Keys", "smart.NewKeys()")
 	}

@@ -28,11 +28,34 @@ type grantHandler func(ctx context.Context, c *authenticatedClient, form url.Val
 
 // token is the token endpoint.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	ev := s.newEvent(EndpointToken)
 	form, err := s.parsePostForm(w, r)
+	if err != nil {
+		s.observe(r.Context(), ev, err)
+		writeJSONError(w, err)
+		return
+	}
+	if ev != nil {
+		ev.fromTokenForm(r, form, s.now())
+	}
+	resp, err := s.grant(r, form, ev)
+	if ev != nil {
+		s.lookupSandbox(r.Context(), ev)
+		if resp != nil {
+			ev.Granted = resp.Scope
+		}
+	}
+	s.observe(r.Context(), ev, err)
 	if err != nil {
 		writeJSONError(w, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// grant authenticates the client of a token request and runs the handler
+// of its grant_type.
+func (s *Server) grant(r *http.Request, form url.Values, ev *Event) (*tokenResponse, error) {
 	handlers := map[string]grantHandler{
 		"authorization_code": s.grantAuthorizationCode,
 		"refresh_token":      s.grantRefreshToken,
@@ -42,26 +65,25 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	handle, ok := handlers[grantType]
 	if !ok {
 		if grantType == "" {
-			writeJSONError(w, ErrInvalidRequest.describe("grant_type is required"))
-		} else {
-			writeJSONError(w, ErrUnsupportedGrantType.describe("grant_type %q is not supported", truncate(grantType, 60)))
+			return nil, ErrInvalidRequest.describe("grant_type is required")
 		}
-		return
+		return nil, ErrUnsupportedGrantType.describe("grant_type %q is not supported", truncate(grantType, 60))
 	}
 	client, err := s.authenticateClient(r.Context(), r, form)
 	if err != nil {
-		writeJSONError(w, err)
-		return
+		return nil, err
+	}
+	if ev != nil {
+		ev.fromClient(client.Client)
 	}
 	resp, err := handle(r.Context(), client, form)
 	if err != nil {
 		if e := asError(err); e.Code == ErrServerError.Code {
 			s.log.ErrorContext(r.Context(), "token request failed", "grant_type", grantType, "client_id", client.ID, "err", err)
 		}
-		writeJSONError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 // maxFormBytes bounds the body of token, introspection and revocation

@@ -6,6 +6,7 @@
 //	sandbox fixtures export [--format ndjson|bundle] DIR
 //	sandbox bench [--target URL] [--duration 5s] [--workloads …]
 //	sandbox validate [--profile URL] [--ig DIR] FILE…
+//	sandbox conformance report --sandbox ID --client ID [--since T] [--json F] [--junit F] [--html F]
 //	sandbox version
 package main
 
@@ -29,11 +30,15 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, errRunFailed), errors.Is(err, errInvalid):
+		// The report or the validation was made, and found failures or
+		// errors: CI reads the status.
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
-		if errors.Is(err, errInvalid) {
-			os.Exit(1)
-		}
+		os.Exit(1)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(2)
 	}
 }
@@ -57,6 +62,10 @@ commands:
   validate FILE…    check resources against their type and profiles
                     (--profile URL --ig DIR --json); exit status 1 when
                     any has errors
+  conformance report
+                    judge a client's recorded exchanges against a profile
+                    (--sandbox ID --client ID --profile P --since T
+                    --json F --junit F --html F); exit status 1 on failure
   version           print the version
 `
 
@@ -86,6 +95,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return validateCmd(args[1:], stdout, stderr)
+	case "conformance":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return conformanceCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -47,6 +48,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Conformance runs checks over the request log and keeps their
+	// reports; nil runs conformance.Default's checks over Requests and
+	// keeps no reports.
+	Conformance *conformance.Runner
 }
 
 // API is the admin REST API. Make one with New and Mount it.
@@ -66,6 +71,9 @@ func New(d Deps) *API {
 	}
 	if d.Requests == nil {
 		d.Requests = requestlog.NewMemoryStore(1)
+	}
+	if d.Conformance == nil {
+		d.Conformance = &conformance.Runner{Registry: conformance.Default(), Log: d.Requests, FHIRBase: d.FHIRBase}
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
@@ -105,6 +113,10 @@ func (a *API) routes() []route {
 		{http.MethodPost, "/sandboxes/:id/registration-tokens", "issueRegistrationToken", a.issueRegistrationToken},
 		{http.MethodDelete, "/sandboxes/:id/registration-tokens/:token_id", "revokeRegistrationToken", a.revokeRegistrationToken},
 		{http.MethodGet, "/sandboxes/:id/requests", "listRequests", a.listRequests},
+		{http.MethodGet, "/sandboxes/:id/runs", "listRuns", a.listRuns},
+		{http.MethodPost, "/sandboxes/:id/runs", "startRun", a.startRun},
+		{http.MethodGet, "/sandboxes/:id/runs/:run_id", "getRun", a.getRun},
+		{http.MethodGet, "/checks", "listChecks", a.listChecks},
 		{http.MethodGet, "/accounts", "listAccounts", a.listAccounts},
 		{http.MethodPost, "/accounts", "createAccount", a.createAccount},
 		{http.MethodGet, "/accounts/:username", "getAccount", a.getAccount},

@@ -2,7 +2,10 @@
 // /admin/api/ for the operator who runs it, the reviewers who read its
 // evidence and the suppliers who test in it. It manages sandboxes (create,
 // change settings, reset, delete), the apps registered in them and the
-// accounts that sign in, and searches a sandbox's request log.
+// accounts that sign in, searches a sandbox's request log, and runs the
+// conformance checks (package sandbox/conformance) over it: a run's
+// TestReport is kept in the sandbox's FHIR store and rendered again on
+// request as JSON, JUnit XML or HTML.
 //
 // Every call but GET /openapi.json authenticates with HTTP Basic and an
 // account's username and password; what the account may do is decided by

@@ -18,6 +18,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -88,6 +89,8 @@ func newEnv(t testing.TB) *env {
 		Dropped:              e.dropped.Load,
 		FHIRBase:             func(sb string) string { return "http://127.0.0.1/fhir/" + sb },
 		RegistrationEndpoint: func(sb string) string { return "http://127.0.0.1/fhir/" + sb + "/register" },
+		Conformance: &conformance.Runner{Registry: conformance.Default(), Log: log,
+			Reports: conformance.StoreReports{Store: store}, FHIRBase: func(sb string) string { return "http://127.0.0.1/fhir/" + sb }},
 	})
 	engine := gin.New()
 	api.Mount(engine.Group("/admin/api"))

@@ -33,6 +33,36 @@ type entryJSON struct {
 	RequestID     string      `json:"request_id,omitempty"`
 	Connector     string      `json:"connector,omitempty"`
 	Channel       string      `json:"channel,omitempty"`
+	Accept        string      `json:"accept,omitempty"`
+	Preconditions string      `json:"preconditions,omitempty"`
+	RetryAfterS   int64       `json:"retry_after_s,omitempty"`
+	OAuth         *oauthJSON  `json:"oauth,omitempty"`
+}
+
+// oauthJSON is what the authorization server learnt of a request to its
+// endpoints (requestlog.OAuth): facts, never a credential.
+type oauthJSON struct {
+	Endpoint          string `json:"endpoint"`
+	ResponseType      string `json:"response_type,omitempty"`
+	PKCEMethod        string `json:"pkce_method,omitempty"`
+	Challenge         bool   `json:"code_challenge_sent,omitempty"`
+	StateLen          int    `json:"state_length,omitempty"`
+	StateBits         int    `json:"state_entropy_bits,omitempty"`
+	RedirectURI       string `json:"redirect_uri,omitempty"`
+	RedirectExact     bool   `json:"redirect_uri_registered,omitempty"`
+	Scope             string `json:"scope,omitempty"`
+	Aud               string `json:"aud,omitempty"`
+	AudMatches        bool   `json:"aud_is_fhir_base,omitempty"`
+	Launch            bool   `json:"launch,omitempty"`
+	GrantType         string `json:"grant_type,omitempty"`
+	ClientAuth        string `json:"client_auth,omitempty"`
+	Verifier          bool   `json:"code_verifier_sent,omitempty"`
+	AssertionAlg      string `json:"assertion_alg,omitempty"`
+	AssertionLifetime int64  `json:"assertion_lifetime_s,omitempty"`
+	AssertionIssSub   bool   `json:"assertion_iss_sub_client,omitempty"`
+	AssertionJTI      bool   `json:"assertion_jti_sent,omitempty"`
+	JTIReplayed       bool   `json:"assertion_jti_replayed,omitempty"`
+	Error             string `json:"error,omitempty"`
 }
 
 // issueJSON is one OperationOutcome issue of a logged error response.
@@ -56,7 +86,12 @@ func toEntryJSON(e *requestlog.Entry) entryJSON {
 	v := entryJSON{ID: e.ID, Time: e.Time.UTC(), ClientID: e.ClientID, Method: e.Method, Path: e.Path,
 		Query: e.Query, Status: e.Status, LatencyMS: float64(e.Latency.Microseconds()) / 1000,
 		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID,
-		Connector: e.Connector, Channel: e.Channel}
+		Connector: e.Connector, Channel: e.Channel, Accept: e.Accept, Preconditions: e.Preconditions,
+		RetryAfterS: int64(e.RetryAfter / time.Second)}
+	if e.OAuth != nil {
+		o := oauthJSON(*e.OAuth)
+		v.OAuth = &o
+	}
 	for _, is := range e.Issues {
 		v.Issues = append(v.Issues, issueJSON(is))
 	}
@@ -99,7 +134,7 @@ const (
 )
 
 // filterParams are the query parameters of the requests endpoint.
-var filterParams = []string{"client_id", "connector", "method", "status", "path", "since", "until", "before", "limit"}
+var filterParams = []string{"client_id", "connector", "method", "status", "path", "request_id", "since", "until", "before", "limit"}
 
 // parseFilter reads the query of GET /sandboxes/{id}/requests into a
 // filter of sandbox's log. It refuses unknown and repeated parameters, so
@@ -149,13 +184,16 @@ func parseFilter(sandbox string, q url.Values) (requestlog.Filter, error) {
 // setFilterParam sets one parameter of f, or says what is wrong with v.
 func setFilterParam(f *requestlog.Filter, name, v string) string {
 	switch name {
-	case "client_id", "path":
+	case "client_id", "path", "request_id":
 		if v == "" || len(v) > maxFilterParam {
 			return fmt.Sprintf("want 1–%d bytes", maxFilterParam)
 		}
-		if name == "path" {
+		switch name {
+		case "path":
 			f.PathContains = v
-		} else {
+		case "request_id":
+			f.RequestID = v
+		default:
 			f.ClientID = v
 		}
 	case "connector":

@@ -1,7 +1,9 @@
 // Package portal is the sandbox's developer portal: server-rendered pages
 // where suppliers create and reset sandboxes, register SMART apps, browse
 // the synthetic patients, launch their apps as an EHR would and read the
-// request log of what their apps sent; where reviewers read all of it; and
+// request log of what their apps sent, and judge it against the
+// conformance checks (a run's report read on the page, or kept as HTML,
+// JUnit XML or a FHIR TestReport); where reviewers read all of it; and
 // where operators also manage the accounts.
 //
 // It is a thin layer of HTTP over sandbox/tenant, which holds the rules of

@@ -15,6 +15,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
@@ -59,6 +60,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
+	// Conformance runs checks over the request log and keeps their
+	// reports; nil lists the checks but runs none.
+	Conformance *conformance.Runner
 }
 
 // DefaultSessionTTL is how long a sign-in lasts unless Deps says otherwise:
@@ -160,6 +164,10 @@ func (p *Portal) Mount(e *gin.Engine) {
 	g.GET("/sandboxes/:sb/patients", p.signedIn(p.patientsPage))
 	g.GET("/sandboxes/:sb/patients/:patient", p.signedIn(p.patientPage))
 	g.GET("/sandboxes/:sb/requests", p.signedIn(p.requestsPage))
+	g.GET("/sandboxes/:sb/runs", p.signedIn(p.runsPage))
+	g.POST("/sandboxes/:sb/runs", p.signedIn(p.startRun))
+	g.GET("/sandboxes/:sb/runs/:run", p.signedIn(p.runPage))
+	g.GET("/checks", p.signedIn(p.checksPage))
 
 	g.GET("/accounts", p.signedIn(p.accountsPage))
 	g.POST("/accounts", p.signedIn(p.createAccount))

@@ -39,11 +39,15 @@ type requestsData struct {
 // logFilter is the filter form as the query carries it.
 type logFilter struct {
 	Client, Method, Class, Path string
+	// RequestID picks one exchange, as a conformance run's evidence
+	// names it.
+	RequestID string
 }
 
 func (f logFilter) values() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"client": f.Client, "method": f.Method, "class": f.Class, "path": f.Path} {
+	for k, v := range map[string]string{"client": f.Client, "method": f.Method, "class": f.Class, "path": f.Path,
+		"request_id": f.RequestID} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -64,7 +68,7 @@ func (p *Portal) requestsPage(c *gin.Context, v *visit) {
 		return
 	}
 	lf := logFilter{Client: c.Query("client"), Method: strings.ToUpper(c.Query("method")),
-		Class: c.Query("class"), Path: c.Query("path")}
+		Class: c.Query("class"), Path: c.Query("path"), RequestID: c.Query("request_id")}
 	d := requestsData{Sandbox: sb, Kept: p.d.Requests != nil, Apps: apps, Methods: logMethods, Filter: lf}
 	path := c.Request.URL.Path
 	d.NewestURL = path + "?" + lf.values().Encode()
@@ -72,7 +76,8 @@ func (p *Portal) requestsPage(c *gin.Context, v *visit) {
 		p.render(c, v, http.StatusOK, "requests", "Request log of "+sb.Name, d)
 		return
 	}
-	f := requestlog.Filter{Sandbox: sb.ID, ClientID: lf.Client, Method: lf.Method, PathContains: lf.Path, Limit: requestsPerPage}
+	f := requestlog.Filter{Sandbox: sb.ID, ClientID: lf.Client, Method: lf.Method, PathContains: lf.Path,
+		RequestID: lf.RequestID, Limit: requestsPerPage}
 	if lf.Class != "" {
 		if f.StatusClass, err = strconv.Atoi(lf.Class); err != nil || f.StatusClass < 1 || f.StatusClass > 5 {
 			p.renderStatus(c, v, http.StatusBadRequest, "Not accepted", "Status class: want 1 to 5 (2 for 2xx, 4 for 4xx …).")

@@ -16,9 +16,15 @@
 // keeps at most a fixed number of entries per sandbox, the newest;
 // MemoryStore and SQLiteStore pass the same suite (package storetest).
 //
-// The log never holds headers, tokens or secrets: query parameters that
-// carry credentials are redacted (see RedactQuery), and the client id and
-// scopes come from the auth layer through a Note, not from the request.
+// The log never holds tokens or secrets: query parameters that carry
+// credentials are redacted (see RedactQuery), and the client id and scopes
+// come from the auth layer through a Note, not from the request. Of the
+// headers it keeps only the Accept header and the names of the
+// conditional-request headers sent. The authorization server adds what it
+// learnt of a request to its endpoints (OAuth: PKCE method, the length and
+// estimated entropy of state, whether redirect_uri and aud matched, grant
+// type, client authentication, a client assertion's alg and lifetime):
+// facts, never the credential, code, state or token itself.
 //
 // It is not an access log for operators (the gateway logs with slog), not
 // a metrics system, and not an audit trail with guaranteed delivery: an

@@ -38,6 +38,18 @@ type Entry struct {
 	// message, Method is its kind (e.g. "ORU^R01") and Path the channel's
 	// name or address.
 	Channel string
+	// Accept is the request's Accept header (cut to 128 bytes), evidence
+	// of the media type a client asks for.
+	Accept string
+	// Preconditions names the conditional-request headers sent, space
+	// separated, in the order If-Match, If-None-Match, If-None-Exist.
+	Preconditions string
+	// RetryAfter is the delay a 429 or 503 answer asked for in its
+	// Retry-After header (delay-seconds only), 0 when it asked none.
+	RetryAfter time.Duration
+	// OAuth holds the authorization server's facts of a request to its
+	// endpoints; nil for every other exchange.
+	OAuth *OAuth
 
 	// outcome is an error body that the Recorder's writer parses into
 	// Issues, so that parsing costs the request nothing.
@@ -58,6 +70,12 @@ type Note struct {
 	// Connector names the connector a request was for when the gateway
 	// answered it before the connector did (refusing its token, say).
 	Connector string
+	// Sandbox names the sandbox of a request whose route names none: the
+	// authorization server's endpoints serve every sandbox and learn the
+	// sandbox from the client.
+	Sandbox string
+	// OAuth is what the authorization server learnt of the request.
+	OAuth *OAuth
 }
 
 // Issue is one OperationOutcome.issue of a recorded response.
@@ -108,6 +126,7 @@ type Filter struct {
 	StatusClass  int    // 1 to 5: 4 matches 400–499
 	PathContains string // substring of Path, case-sensitive
 	Connector    string // exact connector id
+	RequestID    string // exact X-Request-Id, as a report's evidence names it
 	Since        time.Time
 	Until        time.Time // exclusive
 	// Before is a cursor: only entries with an ID below it, as returned
@@ -152,6 +171,7 @@ func (f Filter) Match(e *Entry) bool {
 		(f.StatusClass == 0 || e.Status/100 == f.StatusClass) &&
 		(f.PathContains == "" || strings.Contains(e.Path, f.PathContains)) &&
 		(f.Connector == "" || e.Connector == f.Connector) &&
+		(f.RequestID == "" || e.RequestID == f.RequestID) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
 		(f.Until.IsZero() || e.Time.Before(f.Until))
 }

@@ -43,6 +43,10 @@ func (s *MemoryStore) Append(ctx context.Context, entries []Entry) error {
 		e := entries[i]
 		// The caller may reuse its slices; the log must not change with them.
 		e.Issues = slices.Clone(e.Issues)
+		if e.OAuth != nil {
+			o := *e.OAuth
+			e.OAuth = &o
+		}
 		r := s.rings[e.Sandbox]
 		if r == nil {
 			r = &ring{}
@@ -86,6 +90,10 @@ func (s *MemoryStore) Query(ctx context.Context, f Filter) (Page, error) {
 		}
 		c := *e
 		c.Issues = slices.Clone(e.Issues)
+		if c.OAuth != nil {
+			o := *c.OAuth
+			c.OAuth = &o
+		}
 		p.Entries = append(p.Entries, c)
 	}
 	return p, nil

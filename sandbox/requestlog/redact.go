@@ -14,9 +14,10 @@ const Redacted = "REDACTED"
 // the log must stay clean when one does.
 //
 // Kept on purpose, because the conformance checks judge them and none is a
-// credential: state (echoed in the clear to the redirect URI; its presence
-// and length are what the CSRF check looks at), code_challenge (a hash, the
-// evidence of PKCE), nonce, launch, scope, aud, client_id, redirect_uri.
+// credential: code_challenge (a hash, the evidence of PKCE), nonce, launch,
+// scope, aud, client_id, redirect_uri. The authorization server records
+// the length and entropy of state (OAuth.StateLen), so its value, which
+// binds a browser to its session, is redacted like code.
 var secretParams = []string{
 	"access_token",     // RFC 6750 §2.3, the URI query form of a bearer token
 	"refresh_token",    // RFC 6749 §6
@@ -35,8 +36,8 @@ var secretParams = []string{
 
 // RedactQuery returns rawQuery with the values of credential parameters
 // replaced by Redacted (see secretParams). The authorization code ("code")
-// is a credential too, except on a FHIR interaction, where code is the
-// search parameter of Observation, Condition, ValueSet/$expand and others
+// and OAuth's state are credentials too, except on a FHIR interaction,
+// where code is the search parameter of Observation, Condition, ValueSet/$expand and others
 // and its value is evidence: a path is one when its last segment is a
 // resource type (Observation) or an operation or _search after one
 // (Observation/$lastn, ValueSet/123/$validate-code).
@@ -98,7 +99,7 @@ func redacts(pair string, fhir func() bool) bool {
 		}
 		name = n
 	}
-	if equalFoldASCII(name, "code") {
+	if equalFoldASCII(name, "code") || equalFoldASCII(name, "state") {
 		return !fhir()
 	}
 	for _, s := range secretParams {

@@ -24,9 +24,9 @@ func TestRedactQuery(t *testing.T) {
 		{"RepeatedParameter", "/fhir/Patient", "access_token=a&access_token=b", "access_token=REDACTED&access_token=REDACTED"},
 		{"EmptyValue_Unchanged", "/fhir/Patient", "access_token=&access_token", "access_token=&access_token"},
 		{"KeepsOrderAndEmptyPairs", "/fhir/Patient", "a=1&&password=p&b=2&", "a=1&&password=REDACTED&b=2&"},
-		{"StateAndPKCEChallenge_Kept", "/auth/authorize",
+		{"State_OnAuthEndpoint_RedactedButPKCEChallengeKept", "/auth/authorize",
 			"response_type=code&client_id=app&state=xyz&code_challenge=abc&code_challenge_method=S256&scope=openid",
-			"response_type=code&client_id=app&state=xyz&code_challenge=abc&code_challenge_method=S256&scope=openid"},
+			"response_type=code&client_id=app&state=REDACTED&code_challenge=abc&code_challenge_method=S256&scope=openid"},
 		{"Code_OnAuthEndpoint_Redacted", "/auth/token", "grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA", "grant_type=authorization_code&code=REDACTED"},
 		{"Code_OnUnknownPath_Redacted", "/callback", "code=abc", "code=REDACTED"},
 		{"Code_OnSandboxAuthEndpoint_Redacted", "/sandboxes/Acme/auth/token", "code=abc", "code=REDACTED"},
@@ -35,6 +35,7 @@ func TestRedactQuery(t *testing.T) {
 		{"Code_OnTypeOperation_Kept", "/fhir/Observation/$lastn", "code=8867-4", "code=8867-4"},
 		{"Code_OnInstanceOperation_Kept", "/fhir/ValueSet/vs1/$validate-code", "code=x&system=y", "code=x&system=y"},
 		{"Code_OnSearchPost_Kept", "/fhir/Observation/_search/", "code=x", "code=x"},
+		{"State_OnFHIRSearch_Kept", "/fhir/Location", "state=x", "state=x"},
 		{"Code_ButTokenStill_Redacted", "/fhir/Observation", "code=x&access_token=t", "code=x&access_token=REDACTED"},
 	}
 	for _, tt := range tests {

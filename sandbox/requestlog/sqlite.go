@@ -129,6 +129,37 @@ type storedEntry struct {
 	// them lack the keys and read as the FHIR API's exchanges, "" both.
 	Connector string `json:"k,omitempty"`
 	Channel   string `json:"n,omitempty"`
+	// Accept, Preconditions and OAuth came later still.
+	Accept        string       `json:"h,omitempty"`
+	Preconditions string       `json:"w,omitempty"`
+	RetryAfter    int64        `json:"y,omitempty"` // seconds
+	OAuth         *storedOAuth `json:"a,omitempty"`
+}
+
+// storedOAuth is an OAuth as stored; it has OAuth's fields, so that
+// each converts to the other.
+type storedOAuth struct {
+	Endpoint          string `json:"e"`
+	ResponseType      string `json:"rt,omitempty"`
+	PKCEMethod        string `json:"pm,omitempty"`
+	Challenge         bool   `json:"pc,omitempty"`
+	StateLen          int    `json:"sl,omitempty"`
+	StateBits         int    `json:"sb,omitempty"`
+	RedirectURI       string `json:"ru,omitempty"`
+	RedirectExact     bool   `json:"rx,omitempty"`
+	Scope             string `json:"sc,omitempty"`
+	Aud               string `json:"au,omitempty"`
+	AudMatches        bool   `json:"am,omitempty"`
+	Launch            bool   `json:"la,omitempty"`
+	GrantType         string `json:"gt,omitempty"`
+	ClientAuth        string `json:"ca,omitempty"`
+	Verifier          bool   `json:"cv,omitempty"`
+	AssertionAlg      string `json:"aa,omitempty"`
+	AssertionLifetime int64  `json:"al,omitempty"`
+	AssertionIssSub   bool   `json:"ai,omitempty"`
+	AssertionJTI      bool   `json:"aj,omitempty"`
+	JTIReplayed       bool   `json:"jr,omitempty"`
+	Error             string `json:"er,omitempty"`
 }
 
 // storedIssue is an Issue as stored.
@@ -194,7 +225,12 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox strin
 		e := &entries[i]
 		se := storedEntry{Time: e.Time.UnixNano(), ClientID: e.ClientID, Method: e.Method, Path: e.Path, Query: e.Query,
 			Status: e.Status, Latency: int64(e.Latency), RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes,
-			Scopes: e.Scopes, RequestID: e.RequestID, Connector: e.Connector, Channel: e.Channel}
+			Scopes: e.Scopes, RequestID: e.RequestID, Connector: e.Connector, Channel: e.Channel,
+			Accept: e.Accept, Preconditions: e.Preconditions, RetryAfter: int64(e.RetryAfter / time.Second)}
+		if e.OAuth != nil {
+			o := storedOAuth(*e.OAuth)
+			se.OAuth = &o
+		}
 		for _, is := range e.Issues {
 			se.Issues = append(se.Issues, storedIssue(is))
 		}
@@ -358,7 +394,12 @@ func (se *storedEntry) entry(sandbox string, id int64) Entry {
 	e := Entry{ID: id, Sandbox: sandbox, Time: time.Unix(0, se.Time).UTC(), ClientID: se.ClientID, Method: se.Method,
 		Path: se.Path, Query: se.Query, Status: se.Status, Latency: time.Duration(se.Latency),
 		RequestBytes: se.RequestBytes, ResponseBytes: se.ResponseBytes, Scopes: se.Scopes, RequestID: se.RequestID,
-		Connector: se.Connector, Channel: se.Channel}
+		Connector: se.Connector, Channel: se.Channel, Accept: se.Accept, Preconditions: se.Preconditions,
+		RetryAfter: time.Duration(se.RetryAfter) * time.Second}
+	if se.OAuth != nil {
+		o := OAuth(*se.OAuth)
+		e.OAuth = &o
+	}
 	if len(se.Issues) > 0 {
 		e.Issues = make([]Issue, len(se.Issues))
 		for i, is := range se.Issues {

@@ -8,6 +8,8 @@ package ginlog
 import (
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,14 +28,26 @@ func NoteOf(c *gin.Context) *requestlog.Note {
 	return n
 }
 
+// ShareNote is middleware for routes whose handlers are plain
+// net/http handlers (the authorization server's): it puts the request's
+// Note in the request's context, where requestlog.NoteFrom finds it. It
+// does nothing outside the Middleware.
+func ShareNote(c *gin.Context) {
+	if n := NoteOf(c); n != nil {
+		c.Request = c.Request.WithContext(requestlog.WithNote(c.Request.Context(), n))
+	}
+	c.Next()
+}
+
 // requestIDHeader is where the gateway answers with the request's id
 // (canonical form).
 const requestIDHeader = "X-Request-Id"
 
 // Middleware records every request that sandboxOf assigns to a sandbox
-// (sandboxOf returns "" for requests outside any sandbox, which are not
-// recorded). sandboxOf is called after the handlers, so route parameters
-// and whatever they set are available.
+// (sandboxOf returns "" for requests outside any sandbox), or that a
+// handler assigned to one through the Note's Sandbox; other requests are
+// not recorded. sandboxOf is called after the handlers, so route
+// parameters and whatever they set are available.
 //
 // On the request path it only measures, keeps the first MaxOutcomeBytes of
 // an error response's body (status 400 and above) to read its issues, and
@@ -48,7 +62,11 @@ func Middleware(rec *requestlog.Recorder, sandboxOf func(*gin.Context) string) g
 		completed := false
 		defer func() {
 			w.uninstall(c)
-			if sandbox := sandboxOf(c); sandbox != "" {
+			sandbox := sandboxOf(c)
+			if sandbox == "" {
+				sandbox = w.note.Sandbox
+			}
+			if sandbox != "" {
 				rec.Record(w.entry(c, sandbox, start, completed))
 			}
 			// After a panic the recovery middleware may still use the
@@ -116,6 +134,9 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 		ResponseBytes: int64(max(w.Size(), 0)),
 		Scopes:        w.note.Scopes,
 		RequestID:     first(w.Header()[requestIDHeader]),
+		Accept:        cutHeader(first(r.Header["Accept"]), maxAcceptBytes),
+		Preconditions: preconditions(r.Header),
+		OAuth:         w.note.OAuth,
 	}
 	if w.counted {
 		e.RequestBytes = w.reqBody.n
@@ -126,7 +147,63 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 	if status >= 400 {
 		e.AttachOutcome(first(w.Header()["Content-Type"]), w.body)
 	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		e.RetryAfter = retryAfter(first(w.Header()["Retry-After"]))
+	}
 	return e
+}
+
+// maxAcceptBytes bounds the Accept header kept; what a check reads of it
+// is at its start.
+const maxAcceptBytes = 128
+
+// cutHeader returns v cut to n bytes.
+func cutHeader(v string, n int) string {
+	if len(v) > n {
+		return v[:n]
+	}
+	return v
+}
+
+// preconditions names the conditional-request headers of h, without
+// their values, in a fixed order; constant strings keep the common cases
+// free of allocation.
+func preconditions(h http.Header) string {
+	m, nm, ne := len(h["If-Match"]) > 0, len(h["If-None-Match"]) > 0, len(h["If-None-Exist"]) > 0
+	switch {
+	case !m && !nm && !ne:
+		return ""
+	case m && !nm && !ne:
+		return "If-Match"
+	case !m && nm && !ne:
+		return "If-None-Match"
+	case !m && !nm && ne:
+		return "If-None-Exist"
+	}
+	var names []string
+	for _, n := range []struct {
+		set  bool
+		name string
+	}{{m, "If-Match"}, {nm, "If-None-Match"}, {ne, "If-None-Exist"}} {
+		if n.set {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+// maxRetryAfter bounds the Retry-After kept: a day is already an answer
+// no client waits out.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter reads a Retry-After of delay-seconds (RFC 9110 §10.2.3); an
+// HTTP date, which the gateway does not send, reads as none.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, maxRetryAfter)
 }
 
 // first is a header's first value. The keys looked up are canonical, so

@@ -44,6 +44,7 @@ func newEngine(rec *requestlog.Recorder) *gin.Engine {
 	sb.GET("/Patient/:id", func(c *gin.Context) {
 		c.Data(http.StatusOK, "application/fhir+json", []byte(`{"resourceType":"Patient","id":"`+c.Param("id")+`"}`))
 	})
+	sb.PUT("/Patient/:id", func(c *gin.Context) { c.Status(http.StatusOK) })
 	sb.POST("/Observation", func(c *gin.Context) {
 		_, _ = io.Copy(io.Discard, c.Request.Body)
 		c.Data(http.StatusUnprocessableEntity, "application/fhir+json; charset=utf-8", []byte(oo422))
@@ -68,9 +69,22 @@ func newEngine(rec *requestlog.Recorder) *gin.Engine {
 		}
 		c.Data(http.StatusUnauthorized, "application/fhir+json", []byte(oo422))
 	})
+	sb.GET("/busy", func(c *gin.Context) {
+		c.Header("Retry-After", c.Query("after"))
+		c.Status(http.StatusTooManyRequests)
+	})
 	sb.GET("/html", func(c *gin.Context) { c.Data(http.StatusForbidden, "text/html", []byte(oo422)) })
 	sb.GET("/panic", func(c *gin.Context) { panic("boom") })
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	// Like the authorization server: a net/http handler, outside any
+	// sandbox's routes, that learns the sandbox from the client.
+	e.POST("/auth/token", ginlog.ShareNote, gin.WrapH(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := requestlog.NoteFrom(r.Context()); n != nil {
+			n.Sandbox, n.ClientID = "s3", "backend-1"
+			n.OAuth = &requestlog.OAuth{Endpoint: "token", GrantType: "client_credentials", ClientAuth: "private_key_jwt"}
+		}
+		w.WriteHeader(http.StatusOK)
+	})))
 	return e
 }
 
@@ -78,6 +92,7 @@ type exchange struct {
 	method, path string
 	body         io.Reader
 	client       string
+	header       http.Header
 }
 
 func TestMiddleware_RecordsEachExchange(t *testing.T) {
@@ -88,7 +103,7 @@ func TestMiddleware_RecordsEachExchange(t *testing.T) {
 		check func(t *testing.T, e requestlog.Entry, respBytes int64)
 	}{
 		{"Read_RecordsEveryFieldAndRedactsTheToken",
-			exchange{"GET", "/sandboxes/s1/fhir/Patient/7?_format=json&access_token=eyJ.secret.sig", nil, "app-1"},
+			exchange{"GET", "/sandboxes/s1/fhir/Patient/7?_format=json&access_token=eyJ.secret.sig", nil, "app-1", nil},
 			func(t *testing.T, e requestlog.Entry, respBytes int64) {
 				want := requestlog.Entry{ID: e.ID, Sandbox: "s1", Time: e.Time, ClientID: "app-1", Method: "GET",
 					Path: "/sandboxes/s1/fhir/Patient/7", Query: "_format=json&access_token=REDACTED",
@@ -99,7 +114,7 @@ func TestMiddleware_RecordsEachExchange(t *testing.T) {
 				}
 			}},
 		{"CreateRefused_KeepsTheOutcomeIssuesAndSizes",
-			exchange{"POST", "/sandboxes/s2/fhir/Observation", strings.NewReader(`{"resourceType":"Observation"}`), "app-2"},
+			exchange{"POST", "/sandboxes/s2/fhir/Observation", strings.NewReader(`{"resourceType":"Observation"}`), "app-2", nil},
 			func(t *testing.T, e requestlog.Entry, respBytes int64) {
 				if e.Status != 422 || e.RequestBytes != 30 || e.ResponseBytes != int64(len(oo422)) || e.ResponseBytes != respBytes ||
 					!equalIssues(e.Issues, wantIssues) {
@@ -107,56 +122,86 @@ func TestMiddleware_RecordsEachExchange(t *testing.T) {
 				}
 			}},
 		{"ChunkedBody_CountsTheBytesRead",
-			exchange{"POST", "/sandboxes/s1/fhir/Observation", io.MultiReader(strings.NewReader(strings.Repeat("x", 5000))), ""},
+			exchange{"POST", "/sandboxes/s1/fhir/Observation", io.MultiReader(strings.NewReader(strings.Repeat("x", 5000))), "", nil},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.RequestBytes != 5000 || e.ClientID != "" || e.Scopes != "" {
 					t.Fatalf("got %+v, want 5000 request bytes and no client", e)
 				}
 			}},
 		{"ErrorWrittenAsStrings_KeepsIssues",
-			exchange{"GET", "/sandboxes/s1/fhir/Observation?code=8867-4", nil, "app-1"},
+			exchange{"GET", "/sandboxes/s1/fhir/Observation?code=8867-4", nil, "app-1", nil},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Status != 400 || e.Query != "code=8867-4" || !equalIssues(e.Issues, wantIssues) {
 					t.Fatalf("got %+v", e)
 				}
 			}},
 		{"LargeErrorBody_NoIssuesButFullSize",
-			exchange{"GET", "/sandboxes/s1/fhir/Binary/1", nil, ""},
+			exchange{"GET", "/sandboxes/s1/fhir/Binary/1", nil, "", nil},
 			func(t *testing.T, e requestlog.Entry, respBytes int64) {
 				if e.Status != 404 || e.Issues != nil || respBytes <= requestlog.MaxOutcomeBytes || e.ResponseBytes != respBytes {
 					t.Fatalf("got %+v (response of %d bytes)", e, respBytes)
 				}
 			}},
 		{"MidSizeErrorBody_KeepsIssues",
-			exchange{"GET", "/sandboxes/s1/fhir/Medication/1", nil, ""},
+			exchange{"GET", "/sandboxes/s1/fhir/Medication/1", nil, "", nil},
 			func(t *testing.T, e requestlog.Entry, respBytes int64) {
 				if e.Status != 404 || !equalIssues(e.Issues, wantIssues) || e.ResponseBytes != respBytes {
 					t.Fatalf("got %+v (response of %d bytes)", e, respBytes)
 				}
 			}},
 		{"ErrorNotJSON_NoIssues",
-			exchange{"GET", "/sandboxes/s1/fhir/html", nil, ""},
+			exchange{"GET", "/sandboxes/s1/fhir/html", nil, "", nil},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Status != 403 || e.Issues != nil {
 					t.Fatalf("got %+v", e)
 				}
 			}},
 		{"RefusedForAConnector_NamesTheConnectorOverHTTP",
-			exchange{"GET", "/sandboxes/s1/fhir/connector-refused", nil, ""},
+			exchange{"GET", "/sandboxes/s1/fhir/connector-refused", nil, "", nil},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Status != 401 || e.Connector != "example" || e.Channel != requestlog.ChannelHTTP || !equalIssues(e.Issues, wantIssues) {
 					t.Fatalf("got %+v", e)
 				}
 			}},
 		{"FHIRAPI_NamesNoConnector",
-			exchange{"GET", "/sandboxes/s1/fhir/Patient/1", nil, ""},
+			exchange{"GET", "/sandboxes/s1/fhir/Patient/1", nil, "", nil},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Connector != "" || e.Channel != "" {
 					t.Fatalf("got %+v", e)
 				}
 			}},
+		{"HeaderFacts_AcceptAndPreconditionsKept",
+			exchange{"PUT", "/sandboxes/s1/fhir/Patient/1", nil, "", http.Header{
+				"Accept": {"application/fhir+json"}, "If-Match": {`W/"3"`}, "If-None-Exist": {"identifier=x"}}},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.Accept != "application/fhir+json" || e.Preconditions != "If-Match If-None-Exist" {
+					t.Fatalf("got Accept %q, Preconditions %q", e.Accept, e.Preconditions)
+				}
+			}},
+		{"TooManyRequests_KeepsRetryAfter",
+			exchange{"GET", "/sandboxes/s1/fhir/busy?after=7", nil, "", nil},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.Status != 429 || e.RetryAfter != 7*time.Second {
+					t.Fatalf("status %d, RetryAfter %s", e.Status, e.RetryAfter)
+				}
+			}},
+		{"RetryAfterDate_NotKept",
+			exchange{"GET", "/sandboxes/s1/fhir/busy?after=Wed,+21+Oct+2026+07:28:00+GMT", nil, "", nil},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				if e.RetryAfter != 0 {
+					t.Fatalf("RetryAfter %s", e.RetryAfter)
+				}
+			}},
+		{"AuthorizationServer_NoteNamesSandboxAndFacts",
+			exchange{"POST", "/auth/token", nil, "", nil},
+			func(t *testing.T, e requestlog.Entry, _ int64) {
+				want := &requestlog.OAuth{Endpoint: "token", GrantType: "client_credentials", ClientAuth: "private_key_jwt"}
+				if e.Sandbox != "s3" || e.ClientID != "backend-1" || !reflect.DeepEqual(e.OAuth, want) {
+					t.Fatalf("got %+v (OAuth %+v)", e, e.OAuth)
+				}
+			}},
 		{"Panic_RecordedAs500",
-			exchange{"GET", "/sandboxes/s1/fhir/panic", nil, "app-1"},
+			exchange{"GET", "/sandboxes/s1/fhir/panic", nil, "app-1", nil},
 			func(t *testing.T, e requestlog.Entry, _ int64) {
 				if e.Status != 500 || e.ClientID != "app-1" {
 					t.Fatalf("got %+v", e)
@@ -196,7 +241,7 @@ func TestMiddleware_NoSandbox_NotRecorded(t *testing.T) {
 	rec := requestlog.New(store, requestlog.Options{})
 	srv := httptest.NewServer(newEngine(rec))
 	defer srv.Close()
-	do(t, srv, exchange{"GET", "/healthz", nil, ""}, "h")
+	do(t, srv, exchange{"GET", "/healthz", nil, "", nil}, "h")
 	srv.Close()
 	closeRecorder(t, rec)
 	if n := store.written(); n != 0 {
@@ -253,6 +298,9 @@ func do(t *testing.T, srv *httptest.Server, ex exchange, id string) int64 {
 	if ex.client != "" {
 		req.Header.Set("X-Test-Client", ex.client)
 	}
+	for k, vs := range ex.header {
+		req.Header[k] = vs
+	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +317,7 @@ func do(t *testing.T, srv *httptest.Server, ex exchange, id string) int64 {
 func all(t *testing.T, s *requestlog.MemoryStore) []requestlog.Entry {
 	t.Helper()
 	var out []requestlog.Entry
-	for _, sandbox := range []string{"s1", "s2"} {
+	for _, sandbox := range []string{"s1", "s2", "s3"} {
 		p, err := s.Query(context.Background(), requestlog.Filter{Sandbox: sandbox, Limit: requestlog.MaxLimit})
 		if err != nil {
 			t.Fatal(err)

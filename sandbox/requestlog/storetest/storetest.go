@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -137,6 +138,14 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 		},
 		Scopes: "patient/Observation.cruds openid", RequestID: "req-1",
 		Connector: "mtu", Channel: requestlog.ChannelMLLP,
+		Accept: "application/fhir+json", Preconditions: "If-Match", RetryAfter: 30 * time.Second,
+		// Every fact set, so that one the store forgets shows.
+		OAuth: &requestlog.OAuth{Endpoint: "token", ResponseType: "code", PKCEMethod: "S256", Challenge: true,
+			StateLen: 36, StateBits: 128, RedirectURI: "https://app.example/cb", RedirectExact: true,
+			Scope: "openid fhirUser", Aud: "https://sandbox.example/fhir", AudMatches: true, Launch: true,
+			GrantType: "client_credentials", ClientAuth: "private_key_jwt", Verifier: true,
+			AssertionAlg: "ES384", AssertionLifetime: 300, AssertionIssSub: true, AssertionJTI: true, JTIReplayed: true,
+			Error: "invalid_client"},
 	}
 	want := appendAll(t, s, in)[0]
 	got := query(t, s, requestlog.Filter{Sandbox: "a"}).Entries
@@ -147,7 +156,7 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 		t.Errorf("Time = %v, want %v", got[0].Time, want.Time)
 	}
 	got[0].Time = want.Time
-	if fmt.Sprintf("%+v", got[0]) != fmt.Sprintf("%+v", want) {
+	if !reflect.DeepEqual(got[0], want) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got[0], want)
 	}
 }
@@ -180,7 +189,9 @@ func testFilters(t *testing.T, newStore Factory) {
 		mk(5, "other", "DELETE", "/fhir/Patient/2", 500),
 	)
 	es = append(es, appendAll(t, s, mk(6, "app", "GET", "/fhir/Patient/1", 404))...)
+	es[2].RequestID = "never-stored" // appended already: the store's copy has none
 	msg := mk(7, "", "ORU^R01", "device-feed", 200)
+	msg.RequestID = "req-7"
 	msg.Connector, msg.Channel = "mtu", requestlog.ChannelMLLP
 	es = append(es, appendAll(t, s, msg)...)
 	other := entry("b", 7) // matches most filters, but is of another sandbox
@@ -216,6 +227,9 @@ func testFilters(t *testing.T, newStore Factory) {
 		{"Combined", requestlog.Filter{ClientID: "app", StatusClass: 4, PathContains: "Patient"}, id(3, 6)},
 		{"Connector", requestlog.Filter{Connector: "mtu"}, id(7)},
 		{"ConnectorIsExact", requestlog.Filter{Connector: "mt"}, nil},
+		{"RequestID", requestlog.Filter{RequestID: "req-7"}, id(7)},
+		{"RequestIDIsExact", requestlog.Filter{RequestID: "req-"}, nil},
+		{"RequestIDOnlyAsStored", requestlog.Filter{RequestID: "never-stored"}, nil},
 		{"NoMatch", requestlog.Filter{ClientID: "nobody"}, nil},
 	}
 	for _, tt := range tests {
