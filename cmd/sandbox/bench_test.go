@@ -16,7 +16,7 @@ func TestBench_DrivesASandboxAndPrintsEveryWorkload(t *testing.T) {
 	addr, stop := startServe(t, nil, "--data", t.TempDir(), "--seed-patients", "20", "--log-level", "error")
 	defer stop()
 	var out bytes.Buffer
-	err := benchCmd(context.Background(), []string{"--target", "http://" + addr + "/fhir", "--duration", "1500ms"}, &out, io.Discard)
+	err := benchCmd(context.Background(), []string{"--target", "http://" + addr + "/fhir", "--duration", "500ms"}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
