@@ -92,6 +92,15 @@ var migrations = [][]string{
 		`CREATE INDEX idx_sort_lo ON idx_sort (sandbox, type, param, lo, rid)`,
 		`CREATE INDEX idx_sort_hi ON idx_sort (sandbox, type, param, hi, rid)`,
 	),
+	// Index facts of past versions (see history_index.go), filled from
+	// the stored history by fillHistoryIndex.
+	historyIndexMigration,
+}
+
+// migrationFills are the steps in Go that follow a migration's statements
+// (by its number), in its transaction: backfills that need the extractor.
+var migrationFills = map[int]func(context.Context, *sql.Tx, Dialect) error{
+	4: fillHistoryIndex,
 }
 
 // sortBackfill fills idx_sort from the plain (group 0) rows of the other
@@ -144,6 +153,11 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	for v := current; v < len(migrations); v++ {
 		for _, stmt := range migrations[v] {
 			if _, err := tx.ExecContext(ctx, r.Replace(stmt)); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+		}
+		if fill := migrationFills[v+1]; fill != nil {
+			if err := fill(ctx, tx, d); err != nil {
 				return fmt.Errorf("migration %d: %w", v+1, err)
 			}
 		}
