@@ -64,45 +64,51 @@ func (f *historyFacts) add(k versionKey, x *searchparam.Index) {
 	}
 }
 
-// historyInsertRows is the most rows one INSERT of facts carries.
-const historyInsertRows = 64
+// historyInsertStmt is the prepared INSERT of insertSizes[size] rows of
+// facts into historyTables[table].
+func historyInsertStmt(table, size int) stmt {
+	return stHistoryInsert + stmt(table*len(insertSizes)+size)
+}
 
-// write inserts the facts on q; a fact already there is skipped.
-func (f *historyFacts) write(ctx context.Context, q querier, d Dialect) error {
-	for tab, width := range [...]int{historyRefCols, historyTokenCols} {
+// historyWidth is the number of columns of a row of historyTables[tab].
+func historyWidth(tab int) int {
+	return [...]int{historyRefCols, historyTokenCols}[tab]
+}
+
+// write inserts the facts, a fact already there skipped, by exec: the
+// INSERT of n rows into table tab, one of insertSizes, with args.
+func (f *historyFacts) write(exec func(tab, size int, args []any) error) error {
+	for tab := range f {
+		width := historyWidth(tab)
 		vals := f[tab]
 		for len(vals) > 0 {
-			n := min(len(vals)/width, historyInsertRows)
-			if _, err := q.ExecContext(ctx, historyInsertSQL(d, tab, n), vals[:n*width]...); err != nil {
+			n := len(vals) / width
+			j := 0
+			for insertSizes[j] > n {
+				j++
+			}
+			if err := exec(tab, j, vals[:insertSizes[j]*width]); err != nil {
 				return fmt.Errorf("%s: %w", historyTables[tab], err)
 			}
-			vals = vals[n*width:]
+			vals = vals[insertSizes[j]*width:]
 		}
 	}
 	return nil
 }
 
-var historyInsertText sync.Map // [3]any{dialect name, table, rows} → SQL
-
-// historyInsertSQL is the INSERT of n rows of facts into table tab.
+// historyInsertSQL is the INSERT of n rows of facts into table tab, with
+// "?" placeholders.
 func historyInsertSQL(d Dialect, tab, n int) string {
-	key := [3]any{d.Name, tab, n}
-	if s, ok := historyInsertText.Load(key); ok {
-		return s.(string)
-	}
 	cols := "sandbox, type, id, version, param, target_type, target_id, url"
-	width := historyRefCols
 	if tab == 1 {
-		cols, width = "sandbox, type, id, version, param, system, code", historyTokenCols
+		cols = "sandbox, type, id, version, param, system, code"
 	}
-	one := "(" + strings.Repeat("?, ", width-1) + "?)"
+	one := "(" + strings.Repeat("?, ", historyWidth(tab)-1) + "?)"
 	verb, tail := "INSERT OR IGNORE INTO ", ""
 	if d.Name != "sqlite" {
 		verb, tail = "INSERT INTO ", " ON CONFLICT DO NOTHING"
 	}
-	s := rebind(d, verb+historyTables[tab]+" ("+cols+") VALUES "+strings.Repeat(one+", ", n-1)+one+tail)
-	historyInsertText.Store(key, s)
-	return s
+	return verb + historyTables[tab] + " (" + cols + ") VALUES " + strings.Repeat(one+", ", n-1) + one + tail
 }
 
 // archiveIndex writes the facts of the archived version k, whose index
@@ -110,7 +116,11 @@ func historyInsertSQL(d Dialect, tab, n int) string {
 func (t *tx) archiveIndex(ctx context.Context, k versionKey, x *searchparam.Index) error {
 	var f historyFacts
 	f.add(k, x)
-	if err := f.write(ctx, t.q, t.s.d); err != nil {
+	err := f.write(func(tab, size int, args []any) error {
+		_, err := t.stmt(ctx, historyInsertStmt(tab, size)).ExecContext(ctx, args...)
+		return err
+	})
+	if err != nil {
 		return t.wrap("archive index", err)
 	}
 	return nil
@@ -143,6 +153,27 @@ func fillHistoryIndex(ctx context.Context, q *sql.Tx, d Dialect) error {
 	next := rebind(d, `SELECT sandbox, type, id, version, body FROM resource_history
 		WHERE body IS NOT NULL AND (sandbox > ? OR sandbox = ? AND (type > ? OR type = ? AND (id > ? OR id = ? AND version > ?)))
 		ORDER BY sandbox, type, id, version LIMIT ?`)
+	// The INSERTs are prepared once, on the transaction.
+	var insert [len(historyTables) * len(insertSizes)]*sql.Stmt
+	defer func() {
+		for _, st := range insert {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
+	exec := func(tab, size int, args []any) error {
+		i := tab*len(insertSizes) + size
+		if insert[i] == nil {
+			st, err := q.PrepareContext(ctx, rebind(d, historyInsertSQL(d, tab, insertSizes[size])))
+			if err != nil {
+				return err
+			}
+			insert[i] = st
+		}
+		_, err := insert[i].ExecContext(ctx, args...)
+		return err
+	}
 	var last versionKey
 	for {
 		keys, bodies, err := readVersions(ctx, q, next, last)
@@ -175,7 +206,7 @@ func fillHistoryIndex(ctx context.Context, q *sql.Tx, d Dialect) error {
 			}
 			f.add(k, idx[i])
 		}
-		if err := f.write(ctx, q, d); err != nil {
+		if err := f.write(exec); err != nil {
 			return err
 		}
 		last = keys[len(keys)-1]

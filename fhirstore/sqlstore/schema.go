@@ -186,7 +186,11 @@ const (
 	// tables: for table i and the j-th of insertSizes,
 	// stIndexInsert + i*len(insertSizes) + j.
 	stIndexInsert = stIndexDelete + numIndexTables
-	numStmts      = stIndexInsert + numIndexTables*stmt(len(insertSizes))
+	// stHistoryInsert is the first of the multi-row INSERTs of past
+	// versions' facts, for table i of historyTables and the j-th of
+	// insertSizes: stHistoryInsert + i*len(insertSizes) + j.
+	stHistoryInsert = stIndexInsert + numIndexTables*stmt(len(insertSizes))
+	numStmts        = stHistoryInsert + stmt(len(historyTables)*len(insertSizes))
 )
 
 const versionCols = `type, id, version, last_updated, method, body`
@@ -210,6 +214,11 @@ func statementText(d Dialect) [numStmts]string {
 		q[stIndexDelete+stmt(i)] = it.deleteSQL()
 		for j, n := range insertSizes {
 			q[indexInsertStmt(i, j)] = it.insertSQL(d, n)
+		}
+	}
+	for i := range historyTables {
+		for j, n := range insertSizes {
+			q[historyInsertStmt(i, j)] = historyInsertSQL(d, i, n)
 		}
 	}
 	for i := range q {
