@@ -229,3 +229,28 @@ func testHistoryConfinementAfterReplaceMeta(t *testing.T, s fhirstore.Store, c *
 		t.Errorf("versions tagged shared: %v, want the one retagged", got)
 	}
 }
+
+// Erasing a sandbox erases what its past versions kept: the versions of a
+// resource written again under the same id are judged by themselves.
+func testHistoryConfinementAfterErase(t *testing.T, s fhirstore.Store, c *Clock) {
+	e, ok := s.(fhirstore.Eraser)
+	if !ok {
+		t.Skip("store does not implement fhirstore.Eraser")
+	}
+	seedConfinedHistory(t, s)
+	ctx := context.Background()
+	if err := e.EraseSandbox(ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range []string{"Patient/b", "Patient/b"} {
+		if _, _, err := s.Update(ctx, sb, versionObservation(t, "moved", subject, "vital-signs"), fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := confinedHistory(t, s, compartmentOf("a"), fhirstore.HistoryQuery{Type: "Observation"}, 10); err != nil || len(got) != 0 {
+		t.Errorf("A's history after the erase and B's versions: %v %v, want none", got, err)
+	}
+	if got, err := confinedHistory(t, s, compartmentOf("b"), fhirstore.HistoryQuery{Type: "Observation", ID: "moved"}, 10); err != nil || len(got) != 2 {
+		t.Errorf("B's history after the erase: %v %v, want both versions", got, err)
+	}
+}

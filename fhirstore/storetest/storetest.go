@@ -88,6 +88,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"History_Confinement_EachVersionJudgedAsItWas", testHistoryConfinement},
 		{"VRead_Confinement_AVersionNotSeenIsNotFound", testVReadConfinement},
 		{"History_Confinement_ReplaceMetaRejudgesTheVersion", testHistoryConfinementAfterReplaceMeta},
+		{"History_Confinement_EraseLeavesNothingOfThePast", testHistoryConfinementAfterErase},
 		{"EraseSandbox_RemovesEverythingOfOneSandboxOnly", testErase},
 	}
 	for _, tt := range tests {
