@@ -151,7 +151,7 @@ const historyFillBatch = 512
 // extracted once, on every core.
 func fillHistoryIndex(ctx context.Context, q *sql.Tx, d Dialect) error {
 	next := rebind(d, `SELECT sandbox, type, id, version, body FROM resource_history
-		WHERE body IS NOT NULL AND (sandbox > ? OR sandbox = ? AND (type > ? OR type = ? AND (id > ? OR id = ? AND version > ?)))
+		WHERE (sandbox, type, id, version) > (?, ?, ?, ?) AND body IS NOT NULL
 		ORDER BY sandbox, type, id, version LIMIT ?`)
 	// The INSERTs are prepared once, on the transaction.
 	var insert [len(historyTables) * len(insertSizes)]*sql.Stmt
@@ -215,7 +215,7 @@ func fillHistoryIndex(ctx context.Context, q *sql.Tx, d Dialect) error {
 
 // readVersions reads the next batch of archived versions after last.
 func readVersions(ctx context.Context, q *sql.Tx, next string, last versionKey) ([]versionKey, [][]byte, error) {
-	rows, err := q.QueryContext(ctx, next, last.sandbox, last.sandbox, last.typ, last.typ, last.id, last.id, last.version, historyFillBatch)
+	rows, err := q.QueryContext(ctx, next, last.sandbox, last.typ, last.id, last.version, historyFillBatch)
 	if err != nil {
 		return nil, nil, err
 	}
