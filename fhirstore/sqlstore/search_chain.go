@@ -149,9 +149,10 @@ func (c *compiler) confinedRows(alias string, types []string) {
 }
 
 // limitRows writes " AND" the condition that the rows alias (of types, or
-// of any type for none) meet the confinement where it limits their type:
-// inCompartment writes that a row of typ lies in the compartment, meets that it
-// meets one of the alternatives cs: each as the rows' kind keeps them.
+// of any type for none) meet the confinement where it limits their type.
+// What a row holds is read as its kind keeps it: inCompartment writes that
+// a row of typ lies in the compartment, meets that it meets one of the
+// alternatives cs.
 func (c *compiler) limitRows(alias string, types []string, inCompartment func(typ string), meets func(typ string, cs []search.Constraint)) {
 	all := len(types) == 0
 	if all {
