@@ -139,9 +139,14 @@ type Reader interface {
 	// Read returns the current version; ErrNotFound, or *GoneError when it
 	// was deleted.
 	Read(ctx context.Context, sandbox Sandbox, typ, id string) (*Resource, error)
-	// VRead returns the given version, which may be a deletion.
+	// VRead returns the given version, which may be a deletion. Under a
+	// search.Confinement, a version it does not let be seen is
+	// ErrNotFound.
 	VRead(ctx context.Context, sandbox Sandbox, typ, id string, version int64) (*Resource, error)
-	// History returns versions newest first.
+	// History returns versions newest first. Under a search.Confinement,
+	// only the versions it lets be seen, in the page and in its Total:
+	// each version as it was when current (its compartment, its tokens),
+	// and a deletion as the version it deleted.
 	History(ctx context.Context, sandbox Sandbox, q HistoryQuery) (*HistoryPage, error)
 	// Search returns current resources matching q. Under a context
 	// carrying a search.Confinement (search.ConfineTo), the matches, every

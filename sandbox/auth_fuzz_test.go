@@ -34,6 +34,8 @@ func FuzzGuard_PatientTokenSeesOnlyItsCompartment(f *testing.F) {
 		{2, "/_search", "_type=Observation&subject.birthdate=ge1980&_revinclude=*"},
 		{0, "/_history", ""},
 		{0, "/Observation/obs-b/_history/1", ""},
+		{0, "/Observation/_history?_count=2", ""},
+		{0, "/Observation/obs-b/_history", ""},
 		{2, "/", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/obs-b"}}]}`},
 		{2, "/Observation/_search", "subject=Patient/pat-b"},
 		{0, "/$export", ""},

@@ -91,3 +91,13 @@ func ConfinementOf(ctx context.Context) *Confinement {
 	c, _ := ctx.Value(confineKey{}).(*Confinement)
 	return c
 }
+
+// Unconfined returns a context under which searches are not confined,
+// whatever ctx carries: for a check that must know whether something
+// exists at all.
+func Unconfined(ctx context.Context) context.Context {
+	if ConfinementOf(ctx) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, confineKey{}, (*Confinement)(nil))
+}

@@ -12,7 +12,7 @@ var _ fhirstore.Eraser = (*Store)(nil)
 // EraseSandbox implements fhirstore.Eraser. Every table's key starts with
 // the sandbox, so each DELETE is a range of one index.
 func (s *Store) EraseSandbox(ctx context.Context, sandbox fhirstore.Sandbox) error {
-	tables := []string{"resource", "resource_history"}
+	tables := append([]string{"resource", "resource_history"}, historyTables[:]...)
 	for _, it := range indexTables {
 		tables = append(tables, it.name)
 	}

@@ -329,14 +329,15 @@ func (t *tx) flushIndex(ctx context.Context) error {
 
 // dropIndex deletes the index rows of rid, whose stored body is old: it
 // extracts them again and deletes them by their key (most index tables have
-// no index on rid; see the schema).
-func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ string, old []byte) error {
+// no index on rid; see the schema). It returns the index extracted, which
+// the version keeps once archived (see archiveIndex).
+func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ string, old []byte) (*searchparam.Index, error) {
 	if err := t.flushIndex(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	x, err := extract(typ, old)
 	if err != nil {
-		return t.wrap("unindex", err)
+		return nil, t.wrap("unindex", err)
 	}
 	var rows [numIndexTables][]any
 	appendIndexRows(&rows, sandbox, rid, x)
@@ -351,7 +352,7 @@ func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ strin
 		st := t.stmt(ctx, stIndexDelete+stmt(tab))
 		if tab == tabSort {
 			if _, err := st.ExecContext(ctx, rid); err != nil {
-				return t.wrap("unindex "+it.name, err)
+				return nil, t.wrap("unindex "+it.name, err)
 			}
 			continue
 		}
@@ -364,9 +365,9 @@ func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ strin
 				}
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return t.wrap("unindex "+it.name, err)
+				return nil, t.wrap("unindex "+it.name, err)
 			}
 		}
 	}
-	return nil
+	return x, nil
 }

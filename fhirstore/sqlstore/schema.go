@@ -92,6 +92,15 @@ var migrations = [][]string{
 		`CREATE INDEX idx_sort_lo ON idx_sort (sandbox, type, param, lo, rid)`,
 		`CREATE INDEX idx_sort_hi ON idx_sort (sandbox, type, param, hi, rid)`,
 	),
+	// Index facts of past versions (see history_index.go), filled from
+	// the stored history by fillHistoryIndex.
+	historyIndexMigration,
+}
+
+// migrationFills are the steps in Go that follow a migration's statements
+// (by its number), in its transaction: backfills that need the extractor.
+var migrationFills = map[int]func(context.Context, *sql.Tx, Dialect) error{
+	4: fillHistoryIndex,
 }
 
 // sortBackfill fills idx_sort from the plain (group 0) rows of the other
@@ -147,6 +156,11 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 				return fmt.Errorf("migration %d: %w", v+1, err)
 			}
 		}
+		if fill := migrationFills[v+1]; fill != nil {
+			if err := fill(ctx, tx, d); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, rebind(d, `INSERT INTO schema_version (version) VALUES (?)`), v+1); err != nil {
 			return err
 		}
@@ -172,7 +186,11 @@ const (
 	// tables: for table i and the j-th of insertSizes,
 	// stIndexInsert + i*len(insertSizes) + j.
 	stIndexInsert = stIndexDelete + numIndexTables
-	numStmts      = stIndexInsert + numIndexTables*stmt(len(insertSizes))
+	// stHistoryInsert is the first of the multi-row INSERTs of past
+	// versions' facts, for table i of historyTables and the j-th of
+	// insertSizes: stHistoryInsert + i*len(insertSizes) + j.
+	stHistoryInsert = stIndexInsert + numIndexTables*stmt(len(insertSizes))
+	numStmts        = stHistoryInsert + stmt(len(historyTables)*len(insertSizes))
 )
 
 const versionCols = `type, id, version, last_updated, method, body`
@@ -196,6 +214,11 @@ func statementText(d Dialect) [numStmts]string {
 		q[stIndexDelete+stmt(i)] = it.deleteSQL()
 		for j, n := range insertSizes {
 			q[indexInsertStmt(i, j)] = it.insertSQL(d, n)
+		}
+	}
+	for i := range historyTables {
+		for j, n := range insertSizes {
+			q[historyInsertStmt(i, j)] = historyInsertSQL(d, i, n)
 		}
 	}
 	for i := range q {

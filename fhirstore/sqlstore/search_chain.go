@@ -143,6 +143,17 @@ func (c *compiler) confinedRows(alias string, types []string) {
 	if c.confine == nil {
 		return
 	}
+	c.limitRows(alias, types,
+		func(typ string) { c.compartment(alias, typ, &c.confine.Compartment, c.confine.Base) },
+		func(typ string, cs []search.Constraint) { c.constrained(alias, typ, cs) })
+}
+
+// limitRows writes " AND" the condition that the rows alias (of types, or
+// of any type for none) meet the confinement where it limits their type.
+// What a row holds is read as its kind keeps it: inCompartment writes that
+// a row of typ lies in the compartment, meets that it meets one of the
+// alternatives cs.
+func (c *compiler) limitRows(alias string, types []string, inCompartment func(typ string), meets func(typ string, cs []search.Constraint)) {
 	all := len(types) == 0
 	if all {
 		types = searchparam.ResourceTypes()
@@ -179,11 +190,11 @@ func (c *compiler) confinedRows(alias string, types []string) {
 		c.arg(typ)
 		if inComp {
 			c.w(" AND ")
-			c.compartment(alias, typ, comp, c.confine.Base)
+			inCompartment(typ)
 		}
 		if constrained {
 			c.w(" AND ")
-			c.constrained(alias, typ, cs)
+			meets(typ, cs)
 		}
 		c.w(")")
 	}

@@ -10,6 +10,8 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
 )
 
 // tx runs the store's operations on one querier: a transaction for writes,
@@ -101,6 +103,13 @@ func (t *tx) VRead(ctx context.Context, sandbox fhirstore.Sandbox, typ, id strin
 	}
 	if err != nil {
 		return nil, t.wrap("vread", err)
+	}
+	// Under a confinement a version it does not let be seen is not there.
+	if ok, err := t.versionVisible(ctx, string(sandbox), typ, id, version); err != nil || !ok {
+		if err == nil {
+			err = fhirstore.ErrNotFound
+		}
+		return nil, err
 	}
 	return r, nil
 }
@@ -221,17 +230,24 @@ func (t *tx) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.
 // replace moves the current row to history, writes res in its place and
 // replaces the row's search index (a deletion has none).
 func (t *tx) replace(ctx context.Context, sandbox string, c *current, res *fhirstore.Resource) error {
+	var x *searchparam.Index
 	if c.method != fhirstore.MethodDelete {
 		var old []byte
 		if err := t.stmt(ctx, stReadBody).QueryRowContext(ctx, c.rid).Scan(&old); err != nil {
 			return t.wrap("read old body", err)
 		}
-		if err := t.dropIndex(ctx, sandbox, c.rid, res.Type, old); err != nil {
+		var err error
+		if x, err = t.dropIndex(ctx, sandbox, c.rid, res.Type, old); err != nil {
 			return err
 		}
 	}
 	if _, err := t.stmt(ctx, stArchive).ExecContext(ctx, c.rid); err != nil {
 		return t.wrap("archive", err)
+	}
+	if x != nil {
+		if err := t.archiveIndex(ctx, versionKey{sandbox, res.Type, res.ID, c.version}, x); err != nil {
+			return err
+		}
 	}
 	var body any
 	if res.Body != nil {
@@ -283,9 +299,15 @@ func (t *tx) History(ctx context.Context, sandbox fhirstore.Sandbox, hq fhirstor
 	conds = append(conds, "last_updated <= ?")
 	args = append(args, snapshot)
 	where := strings.Join(conds, " AND ")
-	both := append(append([]any{}, args...), args...)
+	// Under a confinement, only the versions it lets be seen.
+	var types []string
+	if hq.Type != "" {
+		types = []string{hq.Type}
+	}
+	cur, curArgs, past, pastArgs := confinedVersions(string(sandbox), search.ConfinementOf(ctx), types, hq.ID != "")
+	both := append(append(append(append([]any{}, args...), curArgs...), args...), pastArgs...)
 	page := &fhirstore.HistoryPage{Snapshot: time.UnixMilli(snapshot).UTC()}
-	count := rebind(t.s.d, `SELECT (SELECT COUNT(*) FROM resource WHERE `+where+`) + (SELECT COUNT(*) FROM resource_history WHERE `+where+`)`)
+	count := rebind(t.s.d, `SELECT (SELECT COUNT(*) FROM resource r WHERE `+where+cur+`) + (SELECT COUNT(*) FROM resource_history h WHERE `+where+past+`)`)
 	if err := t.q.QueryRowContext(ctx, count, both...).Scan(&page.Total); err != nil {
 		return nil, t.wrap("history count", err)
 	}
@@ -295,8 +317,8 @@ func (t *tx) History(ctx context.Context, sandbox fhirstore.Sandbox, hq fhirstor
 	if hq.Count <= 0 || page.Total == 0 {
 		return page, nil
 	}
-	list := rebind(t.s.d, `SELECT `+versionCols+` FROM resource WHERE `+where+
-		` UNION ALL SELECT `+versionCols+` FROM resource_history WHERE `+where+
+	list := rebind(t.s.d, `SELECT `+versionCols+` FROM resource r WHERE `+where+cur+
+		` UNION ALL SELECT `+versionCols+` FROM resource_history h WHERE `+where+past+
 		` ORDER BY last_updated DESC, type, id, version DESC LIMIT ? OFFSET ?`)
 	rows, err := t.q.QueryContext(ctx, list, append(both, hq.Count, hq.Offset)...)
 	if err != nil {
@@ -329,7 +351,7 @@ func (t *tx) ReplaceMeta(ctx context.Context, sandbox fhirstore.Sandbox, typ, id
 		if err := t.stmt(ctx, stReadBody).QueryRowContext(ctx, c.rid).Scan(&old); err != nil {
 			return t.wrap("read old body", err)
 		}
-		if err := t.dropIndex(ctx, string(sandbox), c.rid, typ, old); err != nil {
+		if _, err := t.dropIndex(ctx, string(sandbox), c.rid, typ, old); err != nil {
 			return err
 		}
 		q := rebind(t.s.d, `UPDATE resource SET body = ? WHERE rid = ?`)
@@ -346,5 +368,5 @@ func (t *tx) ReplaceMeta(ctx context.Context, sandbox fhirstore.Sandbox, typ, id
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fhirstore.ErrNotFound
 	}
-	return nil
+	return t.reindexVersion(ctx, versionKey{string(sandbox), typ, id, version}, body)
 }

@@ -85,6 +85,10 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Paging_FollowsCursorsToTheEnd", testSearchPaging},
 		{"Search_Paging_StableUnderWrites", testSearchPagingUnderWrites},
 		{"Search_Paging_RepeatedValueComesOnce", testSearchPagingRepeatedValues},
+		{"History_Confinement_EachVersionJudgedAsItWas", testHistoryConfinement},
+		{"VRead_Confinement_AVersionNotSeenIsNotFound", testVReadConfinement},
+		{"History_Confinement_ReplaceMetaRejudgesTheVersion", testHistoryConfinementAfterReplaceMeta},
+		{"History_Confinement_EraseLeavesNothingOfThePast", testHistoryConfinementAfterErase},
 		{"EraseSandbox_RemovesEverythingOfOneSandboxOnly", testErase},
 	}
 	for _, tt := range tests {

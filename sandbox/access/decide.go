@@ -10,6 +10,7 @@ import (
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
 	"hpsandbox/smart"
 )
 
@@ -72,8 +73,8 @@ func (e Effect) String() string {
 }
 
 // Check is what a decision leaves to be checked against stored data or
-// the request body, after the decision and before (or, for history, while)
-// the API serves the request.
+// the request body, after the decision and before the API serves the
+// request.
 type Check uint8
 
 // The checks a decision may ask for.
@@ -82,13 +83,14 @@ const (
 	// confinement (a store query, in the compartment and matching the
 	// constraints); one that does not exist is left to the API.
 	CheckVisible Check = 1 << iota
-	// CheckVersion: the version a vread names must lie within what the
-	// token may read. Past versions are not indexed, so this reads its
-	// body.
+	// CheckVersion: the version a vread names must be visible under the
+	// confinement (the store judges it as it was); one that does not
+	// exist is left to the API.
 	CheckVersion
-	// CheckHistory: every version a history answers must lie within what
-	// the token may read; the answer is held back until it is checked.
-	// Past versions are not indexed, so this reads their bodies.
+	// CheckHistory: the history answers the versions visible under the
+	// confinement (the store judges each as it was); the history of a
+	// resource none of whose versions is visible is refused, as a read
+	// of it is.
 	CheckHistory
 	// CheckEntries: each entry of a batch or transaction, decided as a
 	// request of its own (Request.Entry) before any entry runs.
@@ -179,11 +181,11 @@ func decide(g *grant, r *Request) Decision {
 		return g.decideSearch(r)
 	case interaction.HistoryType:
 		if in.Type == "" { // metadata/_history, which the API serves as the system's
-			return Decision{Effect: Allow, Checks: CheckHistory}
+			return g.decideSystemHistory()
 		}
 		return g.one(in.Type, smart.Search, CheckHistory)
 	case interaction.HistorySystem:
-		return Decision{Effect: Allow, Checks: CheckHistory}
+		return g.decideSystemHistory()
 	case interaction.Create, interaction.Update, interaction.ConditionalUpdate, interaction.Delete, interaction.ConditionalDelete:
 		return g.decideWrite(r)
 	case interaction.Patch:
@@ -219,6 +221,26 @@ func (g *grant) one(typ string, si smart.Interaction, checks Check) Decision {
 	d := narrowed(&b, checks)
 	d.Permission = p
 	return d
+}
+
+// decideSystemHistory decides the history of the whole sandbox: the
+// types the token may not read are never seen in it, and it is refused to
+// patient-level and constrained scopes on any type. It interleaves every
+// patient's record, so that such a token had it refused before whenever
+// another patient's data had ever been written; the history of a type or
+// of a resource is the one it may have, narrowed.
+func (g *grant) decideSystemHistory() Decision {
+	var b confinement
+	for _, typ := range searchparam.ResourceTypes() {
+		p, err := g.permit(typ, smart.Read)
+		switch {
+		case err != nil:
+			b.exclude(typ)
+		case confined(p):
+			return refuse("the history of the whole sandbox is not available to patient-level or constrained scopes; ask the history of a type")
+		}
+	}
+	return narrowed(&b, 0)
 }
 
 // decideSearch decides a search: the searched type needs search

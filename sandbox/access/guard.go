@@ -146,8 +146,7 @@ var errAppGone = &smart.Error{Code: smart.ErrInvalidToken.Code, Status: http.Sta
 
 // enforce parses what the decision reads, decides, and applies the
 // decision: the routed request, its search and the confinement go into
-// the request context, and the checks it leaves run before the API (or,
-// for history, on its answer).
+// the request context, and the checks it leaves run before the API.
 func (g *Guard) enforce(c *gin.Context, tok *smart.Grant, r *Request) {
 	in, base := r.Route, r.Base
 	switch {
@@ -190,9 +189,6 @@ func (g *Guard) enforce(c *gin.Context, tok *smart.Grant, r *Request) {
 	switch {
 	case d.Has(CheckEntries):
 		err = g.checkBundle(c, tok, r.Sandbox, base)
-	case d.Has(CheckHistory):
-		g.serveHistory(c, &grant{Grant: tok}, r.Sandbox, base)
-		return
 	default:
 		err = g.check(c, r.Sandbox, base, in, d)
 	}
@@ -204,8 +200,9 @@ func (g *Guard) enforce(c *gin.Context, tok *smart.Grant, r *Request) {
 }
 
 // check runs the checks d leaves on the resource in names: visible under
-// the confinement, and the version a vread names. What a write writes is
-// the engine's to judge, inside its transaction.
+// the confinement, and so the version a vread names and some version of
+// the history of one. What a write writes is the engine's to judge, inside
+// its transaction.
 func (g *Guard) check(c *gin.Context, sandbox, base string, in *interaction.Request, d Decision) error {
 	ctx := c.Request.Context()
 	if d.Has(CheckVisible) && in.ID != "" {
@@ -214,7 +211,12 @@ func (g *Guard) check(c *gin.Context, sandbox, base string, in *interaction.Requ
 		}
 	}
 	if d.Has(CheckVersion) {
-		if err := versionVisible(ctx, g.cfg.Store, sandbox, base, in.Type, in.ID, in.Version, d); err != nil {
+		if err := versionVisible(ctx, g.cfg.Store, sandbox, in.Type, in.ID, in.Version, d); err != nil {
+			return forbidden(err)
+		}
+	}
+	if d.Has(CheckHistory) && in.ID != "" {
+		if err := historyVisible(ctx, g.cfg.Store, sandbox, in.Type, in.ID, d); err != nil {
 			return forbidden(err)
 		}
 	}

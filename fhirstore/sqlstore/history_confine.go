@@ -1,0 +1,169 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
+)
+
+// A history or a vread under a confinement answers only the versions it
+// lets be seen: a current version as a search would see it (its index
+// rows), a past one by the facts its archiving kept (history_index.go),
+// and a deletion as the version it deleted, so that a resource's removal
+// is seen by those who saw the resource.
+
+// pastDeleted is the version whose facts judge a history row h: its own,
+// or for a deletion the one before it.
+const pastDeleted = "CASE WHEN h.method = 'DELETE' THEN h.version - 1 ELSE h.version END"
+
+// confinedVersions returns the conditions, each " AND …" (or "" when conf
+// is nil), and their arguments, that keep the rows of resource (alias r)
+// and of resource_history (alias h) of types (every type for none) to the
+// versions conf lets be seen. few says the rows are few (one resource's):
+// each then looks up its own index rows.
+func confinedVersions(sandbox string, conf *search.Confinement, types []string, few bool) (cur string, curArgs []any, past string, pastArgs []any) {
+	if conf == nil {
+		return "", nil, "", nil
+	}
+	c := &compiler{sandbox: sandbox, confine: conf, probe: true, correlate: few}
+	c.w(" AND (r.method <> 'DELETE'")
+	c.confinedRows("r", types)
+	c.w(" OR r.method = 'DELETE'")
+	c.pastRows("r", "r.version - 1", types)
+	c.w(")")
+	cur, curArgs = c.b.String(), c.args
+	c.b.Reset()
+	c.args = nil
+	c.pastRows("h", pastDeleted, types)
+	return cur, curArgs, c.b.String(), c.args
+}
+
+// pastRows writes " AND" the condition that the versions alias (of types,
+// or of any type for none) meet the confinement, judged by the facts of
+// their version version (an SQL expression).
+func (c *compiler) pastRows(alias, version string, types []string) {
+	c.limitRows(alias, types,
+		func(typ string) { c.pastCompartment(alias, version, typ) },
+		func(typ string, cs []search.Constraint) { c.pastConstrained(alias, version, typ, cs) })
+}
+
+// factsOf writes the start of a subquery of the facts in table of the
+// version of alias: "EXISTS (SELECT 1 FROM table x WHERE <x is its>".
+func (c *compiler) factsOf(table, x, alias, version string) {
+	c.w("EXISTS (SELECT 1 FROM ", table, " ", x, " WHERE ", x, ".sandbox = ", alias, ".sandbox AND ",
+		x, ".type = ", alias, ".type AND ", x, ".id = ", alias, ".id AND ", x, ".version = ", version)
+}
+
+// pastCompartment writes the condition that the version of alias (of typ)
+// lies in the compartment, as compartment does for current rows.
+func (c *compiler) pastCompartment(alias, version, typ string) {
+	comp, base := &c.confine.Compartment, c.confine.Base
+	var params []string
+	if comp.Type == "Patient" {
+		params = searchparam.PatientCompartment(typ)
+	}
+	if typ == comp.Type {
+		c.w("(", alias, ".id = ")
+		c.arg(comp.ID)
+		if len(params) == 0 {
+			c.w(")")
+			return
+		}
+		c.w(" OR ")
+		defer c.w(")")
+	}
+	if len(params) == 0 {
+		c.w("1 = 0")
+		return
+	}
+	x := c.alias("x")
+	c.factsOf(historyTables[0], x, alias, version)
+	c.w(" AND (")
+	for i, p := range params {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		c.paramIs(x, []string{typ}, p)
+	}
+	c.w(") AND ", x, ".target_type = ")
+	c.arg(comp.Type)
+	c.w(" AND ", x, ".target_id = ")
+	c.arg(comp.ID)
+	if base != "" {
+		prefix := strings.TrimSuffix(base, "/") + "/"
+		c.w(" AND (", x, ".url = '' OR substr(", x, ".url, 1, ")
+		c.arg(len(prefix))
+		c.w(") = ")
+		c.arg(prefix)
+		c.w(")")
+	}
+	c.w(")")
+}
+
+// pastConstrained writes the condition that the version of alias (of typ)
+// meets one of the alternatives cs. Past versions keep token values only:
+// a filter of another kind, or with a modifier, matches none of them.
+func (c *compiler) pastConstrained(alias, version, typ string, cs []search.Constraint) {
+	if len(cs) == 0 {
+		c.w("1 = 0")
+		return
+	}
+	c.anyOf(len(cs), func(i int) {
+		c.w("(")
+		if len(cs[i]) == 0 {
+			c.w("1 = 1")
+		}
+		for j, f := range cs[i] {
+			if j > 0 {
+				c.w(" AND ")
+			}
+			c.pastToken(alias, version, typ, f)
+		}
+		c.w(")")
+	})
+}
+
+// pastToken writes the condition that the version of alias (of typ) has a
+// value of the token filter f.
+func (c *compiler) pastToken(alias, version, typ string, f *search.Filter) {
+	switch {
+	case f.Param == nil || f.Param.Type != searchparam.Token || f.Modifier != search.NoModifier || f.Chain != nil || f.Has != nil:
+		c.w("1 = 0")
+		return
+	case f.Param.Code == "_id":
+		c.idFilter(alias, f)
+		return
+	}
+	x := c.alias("x")
+	c.factsOf(historyTables[1], x, alias, version)
+	c.w(" AND (")
+	c.paramIs(x, []string{typ}, f.Param.Code)
+	c.w(") AND (")
+	c.anyOf(len(f.Values), func(i int) {
+		c.w("(")
+		c.token(x, search.NoModifier, &f.Values[i])
+		c.w(")")
+	})
+	c.w("))")
+}
+
+// versionVisible reports whether version of typ/id is one that the
+// confinement of ctx lets be seen (true when ctx has none that limits typ).
+func (t *tx) versionVisible(ctx context.Context, sandbox, typ, id string, version int64) (bool, error) {
+	conf := search.ConfinementOf(ctx)
+	if !conf.Limits(typ) {
+		return true, nil
+	}
+	cur, curArgs, past, pastArgs := confinedVersions(sandbox, conf, []string{typ}, true)
+	key := " sandbox = ? AND type = ? AND id = ? AND version = ?"
+	q := rebind(t.s.d, `SELECT COUNT(*) FROM (SELECT 1 AS one FROM resource r WHERE`+key+cur+
+		` UNION ALL SELECT 1 AS one FROM resource_history h WHERE`+key+past+`) v`)
+	args := append(append(append(append([]any{}, sandbox, typ, id, version), curArgs...), sandbox, typ, id, version), pastArgs...)
+	var n int
+	if err := t.q.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return false, t.wrap("vread confined", err)
+	}
+	return n > 0, nil
+}
