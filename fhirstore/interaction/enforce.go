@@ -73,27 +73,33 @@ func (c *conformance) check(typ string, body []byte) error {
 	if c == nil {
 		return nil
 	}
-	required := c.policy.Required[typ]
-	declared := c.policy.Declared && declaresProfile(body)
-	if len(required) == 0 && !declared {
+	profiles := c.policy.Required[typ]
+	if c.policy.Declared {
+		// Named as requested profiles, declared ones that the sandbox does
+		// not know are errors, not the warnings $validate gives: a write
+		// cannot be shown to conform to them.
+		profiles = append(declaredProfiles(body), profiles...)
+	}
+	if len(profiles) == 0 {
 		return nil
 	}
-	issues := c.defs.Validate(body, profile.Options{Profiles: required, IgnoreMetaProfile: !c.policy.Declared})
+	issues := c.defs.Validate(body, profile.Options{Profiles: profiles, IgnoreMetaProfile: true})
 	if !profile.HasErrors(issues) {
 		return nil
 	}
 	return &outcome.Error{Category: outcome.Unprocessable, Issues: profile.OutcomeIssues(issues)}
 }
 
-// declaresProfile reports whether a resource's meta.profile names a profile.
-func declaresProfile(body []byte) bool {
+// declaredProfiles returns the profiles a resource's meta.profile names.
+func declaredProfiles(body []byte) []string {
 	if !bytes.Contains(body, []byte(`"profile"`)) {
-		return false
+		return nil
 	}
 	var head struct {
 		Meta struct {
 			Profile []string `json:"profile"`
 		} `json:"meta"`
 	}
-	return json.Unmarshal(body, &head) == nil && len(head.Meta.Profile) > 0
+	_ = json.Unmarshal(body, &head)
+	return head.Meta.Profile
 }
