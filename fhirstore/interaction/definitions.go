@@ -2,6 +2,7 @@ package interaction
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -108,21 +109,13 @@ func (c *DefinitionCache) load(sandbox fhirstore.Sandbox) (*profile.Definitions,
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 	q := &search.Query{Types: []string{"CodeSystem", "StructureDefinition", "ValueSet"}, Count: loadPage, Total: search.TotalNone}
-	var defs *profile.Definitions
+	var found []*fhirstore.Resource
 	for {
 		page, err := c.store.Search(ctx, sandbox, fhirstore.SearchQuery{Query: q})
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range page.Matches {
-			if defs == nil {
-				defs = profile.New()
-			}
-			// A resource the set cannot read (a StructureDefinition without
-			// url) defines nothing; profiles naming it stay unknown, which
-			// $validate reports.
-			_ = defs.Add(r.Body)
-		}
+		found = append(found, page.Matches...)
 		if page.Next == "" || len(page.Matches) == 0 {
 			break
 		}
@@ -130,8 +123,38 @@ func (c *DefinitionCache) load(sandbox fhirstore.Sandbox) (*profile.Definitions,
 		next.Cursor = page.Next
 		q = &next
 	}
-	if defs == nil {
+	if len(found) == 0 {
 		return profile.Core(), nil
+	}
+	defs := profile.New()
+	for _, r := range found {
+		if r.Type == "StructureDefinition" {
+			// A resource the set cannot read (one without url) defines
+			// nothing; profiles naming it stay unknown, which $validate
+			// reports.
+			_ = defs.Add(r.Body)
+		}
+	}
+	// Value sets and code systems go in together, as a Bundle, so that
+	// they are expanded once rather than once per resource.
+	type entry struct {
+		Resource json.RawMessage `json:"resource"`
+	}
+	terms := struct {
+		ResourceType string  `json:"resourceType"`
+		Entry        []entry `json:"entry"`
+	}{ResourceType: "Bundle"}
+	for _, r := range found {
+		if r.Type == "ValueSet" || r.Type == "CodeSystem" {
+			terms.Entry = append(terms.Entry, entry{Resource: r.Body})
+		}
+	}
+	if len(terms.Entry) > 0 {
+		raw, err := json.Marshal(terms)
+		if err != nil {
+			return nil, err
+		}
+		_ = defs.Add(raw)
 	}
 	return defs, nil
 }
