@@ -3,6 +3,7 @@ package interaction_test
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"hpsandbox/fhirstore"
@@ -117,5 +118,35 @@ func TestValidate_SandboxDefinitions_ReadsEveryPage(t *testing.T) {
 	f.put(strings.Replace(bornProfile("1"), `"id":"patient-born"`, `"id":"zz-last"`, 1))
 	if bad, text := f.verdict(sb, unborn, birthProfile); !bad || !strings.Contains(text, "Patient.birthDate") {
 		t.Errorf("the profile stored after 250 value sets was not read: %s", text)
+	}
+}
+
+// Validations and writes of definitions in parallel share one cache
+// safely (run with -race), and the last write is what counts.
+func TestValidate_SandboxDefinitions_ConcurrentWrites(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				if g == 0 {
+					min := strconv.Itoa(i % 2)
+					if _, err := f.write(interaction.Write{Kind: interaction.Update, Type: "StructureDefinition", ID: "patient-born", Body: []byte(bornProfile(min))}); err != nil {
+						t.Error(err)
+					}
+					continue
+				}
+				if _, err := f.eng.Validate(f.ctx, &interaction.ValidateRequest{Sandbox: sb, Type: "Patient", Body: []byte(unborn), Profiles: []string{birthProfile}}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// The last version written makes birthDate optional (min 0).
+	if bad, text := f.verdict(sb, unborn, birthProfile); bad {
+		t.Errorf("the last version written is not in force: %s", text)
 	}
 }

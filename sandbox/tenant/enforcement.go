@@ -47,19 +47,6 @@ func (p *ProfileEnforcement) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Off reports whether nothing is enforced.
-func (p ProfileEnforcement) Off() bool {
-	if p.Declared {
-		return false
-	}
-	for _, urls := range p.Required {
-		if len(urls) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func (p ProfileEnforcement) validate() error {
 	const field = "settings.profile_enforcement.required"
 	if len(p.Required) > maxRequiredTypes {
