@@ -84,17 +84,18 @@ func (c *Config) validateConnectors() error {
 	return err
 }
 
-// openConnectors opens the configured connectors, writing into store and
-// recording into rec (nil when the request log is off), and starts them
-// and their listeners; stop stops the listeners, then the connectors.
-func openConnectors(cfg Config, store fhirstore.Store, rec *requestlog.Recorder, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
+// openConnectors opens the configured connectors, writing into store
+// through an engine configured by engineCfg and recording into rec (nil
+// when the request log is off), and starts them and their listeners; stop
+// stops the listeners, then the connectors.
+func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec *requestlog.Recorder, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
 	var reg connectors.Registry
 	for _, id := range cfg.connectorIDs() {
 		if err := reg.Register(id, catalogue[id]); err != nil {
 			return nil, nil, err
 		}
 	}
-	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, interaction.Config{}), cfg.Issuer()}, Logger: log}
+	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, engineCfg), cfg.Issuer()}, Logger: log}
 	if rec != nil {
 		deps.Recorder = rec
 	}

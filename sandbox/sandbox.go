@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
@@ -197,9 +199,23 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		}
 		rec = requestlog.New(requests, requestlog.Options{Logger: log})
 	}
+	// Every door into a sandbox (the FHIR API, connectors) judges writes
+	// with the same per-sandbox definitions, and under the sandbox's
+	// profile enforcement once the tenant registry is open: connectors
+	// start before it, and what they write until then is not judged.
+	var policies atomic.Pointer[sandboxes]
+	engineCfg := interaction.Config{
+		Definitions: interaction.NewDefinitionCache(store),
+		Enforcement: func(ctx context.Context, sb fhirstore.Sandbox) (interaction.Enforcement, error) {
+			if p := policies.Load(); p != nil {
+				return p.enforcement(ctx, sb)
+			}
+			return interaction.Enforcement{}, nil
+		},
+	}
 	// Connectors stop before the recorder closes, so that their last
 	// exchanges are recorded.
-	set, stopConnectors, err := openConnectors(cfg, store, rec, log)
+	set, stopConnectors, err := openConnectors(cfg, store, engineCfg, rec, log)
 	if err != nil {
 		if rec != nil {
 			_ = rec.Close(context.Background())
@@ -222,7 +238,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
 			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent,
 				DynamicRegistration: true, RegistrationScopes: defaultRegistrationScopes}},
-		OnErase: func(_ context.Context, id string) { sbs.forget(id) },
+		OnErase: func(_ context.Context, id string) {
+			sbs.forget(id)
+			engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
+		},
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
 				return
@@ -241,6 +260,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		return nil, err
 	}
 	sbs = newSandboxes(tenants, issuer, p.now)
+	policies.Store(sbs)
 	if rec != nil {
 		e.Use(ginlog.Middleware(rec, sbs.recorded))
 	}
@@ -287,6 +307,8 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Version:      Version,
 		Security:     smartSecurity(authz.Endpoints()),
 		ExportDir:    p.exportDir,
+		Definitions:  engineCfg.Definitions,
+		Enforcement:  engineCfg.Enforcement,
 	})
 	track(api.Close)
 	g := access.New(access.Config{Authz: authz, Store: store, Below: below, MaxBody: cfg.MaxBodyBytes,

@@ -155,6 +155,18 @@ func (s *sandboxes) secured(ctx context.Context, id string) bool {
 	return err != nil || sb == nil || sb.Settings.Secured
 }
 
+// enforcement is the profile enforcement of sandbox id, as the FHIR
+// engine asks for it on every write; nothing for a sandbox that does not
+// exist (its writes fail elsewhere).
+func (s *sandboxes) enforcement(ctx context.Context, id fhirstore.Sandbox) (interaction.Enforcement, error) {
+	sb, err := s.get(ctx, sandboxOr(string(id)))
+	if err != nil || sb == nil {
+		return interaction.Enforcement{}, err
+	}
+	pe := sb.Settings.ProfileEnforcement
+	return interaction.Enforcement{Declared: pe.Declared, Required: pe.Required}, nil
+}
+
 // fhirBase is the absolute FHIR base URL of sandbox id.
 func (s *sandboxes) fhirBase(id string) string {
 	return s.issuer + sandboxPrefix(id) + fhirBasePath

@@ -76,6 +76,19 @@ type bundleRun struct {
 	e       *Engine
 	sandbox fhirstore.Sandbox
 	base    string
+	// conf judges the resources the Bundle writes (nil: nothing enforced).
+	conf *conformance
+}
+
+// wrote tells the definition cache of the entries that may have written
+// conformance resources, whether or not they succeeded.
+func (r *bundleRun) wrote(entries []*entry) {
+	for _, en := range entries {
+		if en != nil && en.method != "GET" && en.method != "HEAD" && IsConformanceType(en.typ) {
+			r.e.cfg.Definitions.Invalidate(r.sandbox)
+			return
+		}
+	}
 }
 
 // methodOrder is the processing order of a transaction (FHIR http.html#trules).
@@ -94,7 +107,11 @@ func (e *Engine) Bundle(ctx context.Context, req *BundleRequest) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	if r.conf, err = e.conformance(ctx, req.Sandbox); err != nil {
+		return nil, err
+	}
 	entries := make([]*entry, len(b.Entry))
+	defer r.wrote(entries)
 	for i, in := range b.Entry {
 		if entries[i], err = r.parseEntry(i, in); err != nil && b.Type == "transaction" {
 			return nil, cmp.Or(checkBundle(), err)
@@ -108,7 +125,7 @@ func (e *Engine) Bundle(ctx context.Context, req *BundleRequest) ([]byte, error)
 			return nil, err
 		}
 	} else {
-		validate(entries).wait()
+		validate(entries, r.conf).wait()
 		if err := checkBundle(); err != nil {
 			return nil, err
 		}
@@ -140,7 +157,7 @@ func (r *bundleRun) transaction(ctx context.Context, entries []*entry, checkBund
 	}
 	order := append([]*entry(nil), entries...)
 	sort.SliceStable(order, func(i, j int) bool { return methodOrder[order[i].method] < methodOrder[order[j].method] })
-	v := validate(order)
+	v := validate(order, r.conf)
 	defer v.wait()
 	// Validation's errors come first, as if it had all run before the store
 	// transaction: the Bundle's, then the first invalid entry's.

@@ -9,8 +9,9 @@ import (
 	"hpsandbox/fhirstore/outcome"
 )
 
-// prepare validates the entry's resource, after references were rewritten.
-func (e *entry) prepare() error {
+// prepare validates the entry's resource, after references were rewritten,
+// and judges it under the sandbox's enforcement (conf) when it is written.
+func (e *entry) prepare(conf *conformance) error {
 	if e.body == nil {
 		return nil
 	}
@@ -27,6 +28,9 @@ func (e *entry) prepare() error {
 			return entryError(e.index, err)
 		}
 	}
+	if err := conf.check(res.Type, res.Body); err != nil {
+		return entryError(e.index, err)
+	}
 	e.res = res
 	return nil
 }
@@ -39,9 +43,9 @@ type validation struct {
 	wg   sync.WaitGroup
 }
 
-// validate starts the validation of entries; wait (or valid of each)
-// before reading them.
-func validate(entries []*entry) *validation {
+// validate starts the validation of entries, judged under conf; wait (or
+// valid of each) before reading them.
+func validate(entries []*entry, conf *conformance) *validation {
 	v := &validation{done: make(map[*entry]chan struct{}, len(entries))}
 	for _, e := range entries {
 		v.done[e] = make(chan struct{})
@@ -55,7 +59,7 @@ func validate(entries []*entry) *validation {
 			for i := next.Add(1) - 1; i < int64(len(entries)); i = next.Add(1) - 1 {
 				e := entries[i]
 				if e.errResult == nil {
-					if err := e.prepare(); err != nil {
+					if err := e.prepare(conf); err != nil {
 						e.errResult = outcome.From(err)
 					}
 				}

@@ -31,9 +31,14 @@ type Config struct {
 	// Create and Transaction. Search criteria resolve references against
 	// it, and a response Bundle's fullUrls are under it.
 	BaseURL string
-	// Profiles are the StructureDefinitions, value sets and code systems
-	// $validate judges against; the R4 core definitions when nil.
-	Profiles *profile.Definitions
+	// Definitions are the per-sandbox definitions $validate and
+	// enforcement judge against; engines over one store share them so that
+	// a definition written through one is seen by all. A cache of its own
+	// when nil.
+	Definitions *DefinitionCache
+	// Enforcement says what each sandbox requires of the resources written
+	// into it beyond valid R4; nothing when nil.
+	Enforcement EnforcementFunc
 	// ConditionalDeleteMax is how many resources one conditional delete may
 	// remove (DefaultConditionalDeleteMax when zero); more matches fail as
 	// outcome.PreconditionFailed.
@@ -62,6 +67,9 @@ func New(store fhirstore.Store, cfg Config) *Engine {
 		cfg.ConditionalDeleteMax = DefaultConditionalDeleteMax
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.Definitions == nil {
+		cfg.Definitions = NewDefinitionCache(store)
+	}
 	return &Engine{store: store, cfg: cfg}
 }
 
@@ -157,10 +165,20 @@ func ParseInstant(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not an instant like 2026-01-02T10:00:00Z", s)
 }
 
-// profiles is the definitions $validate judges against.
-func (e *Engine) profiles() *profile.Definitions {
-	if e.cfg.Profiles != nil {
-		return e.cfg.Profiles
+// definitions are those of sandbox: the core definitions and the
+// conformance resources stored there.
+func (e *Engine) definitions(ctx context.Context, sandbox fhirstore.Sandbox) (*profile.Definitions, error) {
+	defs, err := e.cfg.Definitions.Definitions(ctx, sandbox)
+	if err != nil {
+		return nil, outcome.New(outcome.Fault, outcome.Exception, "reading the sandbox's definitions failed").Wrap(err)
 	}
-	return profile.Core()
+	return defs, nil
+}
+
+// wrote tells the definition cache that a write of typ into sandbox
+// happened (or may have): a conformance resource changes the sandbox's set.
+func (e *Engine) wrote(sandbox fhirstore.Sandbox, typ string) {
+	if IsConformanceType(typ) {
+		e.cfg.Definitions.Invalidate(sandbox)
+	}
 }

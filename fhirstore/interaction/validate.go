@@ -76,7 +76,11 @@ func (e *Engine) Validate(ctx context.Context, req *ValidateRequest) ([]outcome.
 	}
 	// The resource parses as R4: judge it against its definition and
 	// profiles (cardinality, bindings, slicing, invariants).
-	issues := e.profiles().Validate(data, profile.Options{Profiles: profiles})
+	defs, err := e.definitions(ctx, req.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	issues := defs.Validate(data, profile.Options{Profiles: profiles})
 	if profile.HasErrors(issues) {
 		return profile.OutcomeIssues(issues), nil
 	}

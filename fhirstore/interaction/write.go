@@ -77,6 +77,16 @@ func (e *Engine) Write(ctx context.Context, w *Write) (*Result, error) {
 		if w.Type == "" && w.Kind == Create {
 			w.Type = res.Type
 		}
+		// Judged before the transaction, so that the single writer is not
+		// held while the validator works; a conditional create that would
+		// find its resource is judged too.
+		conf, err := e.conformance(ctx, w.Sandbox)
+		if err != nil {
+			return nil, err
+		}
+		if err := conf.check(res.Type, res.Body); err != nil {
+			return nil, err
+		}
 	}
 	var fn func(tx fhirstore.Tx) error
 	id := w.ID
@@ -138,7 +148,9 @@ func (e *Engine) Write(ctx context.Context, w *Write) (*Result, error) {
 	default:
 		return nil, outcome.New(outcome.Fault, outcome.Exception, "%s is not a write", w.Kind)
 	}
-	if err := e.store.Tx(ctx, fn); err != nil {
+	err := e.store.Tx(ctx, fn)
+	e.wrote(w.Sandbox, w.Type)
+	if err != nil {
 		return nil, StoreError(err, w.Type, id)
 	}
 	return out, nil
@@ -207,8 +219,13 @@ func (e *Engine) patch(ctx context.Context, w *Write) (*Result, error) {
 	if oe := fhirjson.CheckJSON(w.Body); oe != nil {
 		return nil, oe
 	}
+	conf, err := e.conformance(ctx, w.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	defer e.wrote(w.Sandbox, w.Type)
 	out := &Result{}
-	err := e.store.Tx(ctx, func(tx fhirstore.Tx) error {
+	err = e.store.Tx(ctx, func(tx fhirstore.Tx) error {
 		cur, err := tx.Read(ctx, w.Sandbox, w.Type, w.ID)
 		if err != nil {
 			return StoreError(err, w.Type, w.ID)
@@ -239,6 +256,9 @@ func (e *Engine) patch(ctx context.Context, w *Write) (*Result, error) {
 		if res.Type != w.Type || res.ID != w.ID {
 			return outcome.New(outcome.Unprocessable, outcome.BusinessRule,
 				"a patch may not change resourceType or id")
+		}
+		if err := conf.check(res.Type, res.Body); err != nil {
+			return err
 		}
 		out.Resource, _, err = updateIn(ctx, tx, w.Sandbox, res, cur.Version)
 		return err

@@ -48,7 +48,13 @@ func (r *run) searchParameter(v *jvalue, path pathID) {
 		r.add(outcome.ErrorLevel, outcome.BusinessRule, r.child(path, "type"), "searchparameter",
 			"The type %s is different to the type %s in the derivedFrom SearchParameter %s", typ, cp.typ, from)
 	}
+	// The parameters of Resource and DomainResource are indexed per type,
+	// so their bases here are the types; their own base is theirs too.
+	generic := strings.Contains(from, "/SearchParameter/Resource-") || strings.Contains(from, "/SearchParameter/DomainResource-")
 	for i, b := range v.get("base").list() {
+		if generic && (b.str == "Resource" || b.str == "DomainResource") {
+			continue
+		}
 		if b.kind == kString && !slices.Contains(cp.bases, b.str) && !slices.Contains(cp.bases, "Resource") {
 			r.add(outcome.ErrorLevel, outcome.BusinessRule, r.at(r.child(path, "base"), i), "searchparameter",
 				"The resource type %s is not listed as a base in the SearchParameter this is derived from (%s)", b.str, from)

@@ -183,12 +183,27 @@ func (d *Definitions) Add(raw []byte) error {
 	}
 	switch head.ResourceType {
 	case "Bundle":
+		// Value sets are expanded again on every addition of terminology:
+		// a Bundle's are added together, and expanded once.
+		var terms []map[string]any
 		for _, e := range head.Entry {
-			if len(e.Resource) > 0 {
-				if err := d.Add(e.Resource); err != nil {
-					return err
-				}
+			if len(e.Resource) == 0 {
+				continue
 			}
+			var m map[string]any
+			if err := json.Unmarshal(e.Resource, &m); err != nil {
+				return fmt.Errorf("profile: add: %w", err)
+			}
+			if rt := m["resourceType"]; rt == "ValueSet" || rt == "CodeSystem" {
+				terms = append(terms, m)
+				continue
+			}
+			if err := d.Add(e.Resource); err != nil {
+				return err
+			}
+		}
+		if len(terms) > 0 {
+			d.addTerminology(terms...)
 		}
 	case "StructureDefinition":
 		sd := new(StructureDefinition)
@@ -262,17 +277,19 @@ func (d *Definitions) Remove(url string) {
 
 // addTerminology expands again all the value sets added so far, so that the
 // order in which a ValueSet and its CodeSystem arrive does not matter.
-func (d *Definitions) addTerminology(m map[string]any) {
+func (d *Definitions) addTerminology(ms ...map[string]any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	// A resource added again replaces its earlier version.
-	kept := d.termSrc[:0]
-	for _, old := range d.termSrc {
-		if old["url"] != m["url"] || old["resourceType"] != m["resourceType"] {
-			kept = append(kept, old)
+	for _, m := range ms {
+		// A resource added again replaces its earlier version.
+		kept := d.termSrc[:0]
+		for _, old := range d.termSrc {
+			if old["url"] != m["url"] || old["resourceType"] != m["resourceType"] {
+				kept = append(kept, old)
+			}
 		}
+		d.termSrc = append(kept, m)
 	}
-	d.termSrc = append(kept, m)
 	known := knownTerms{}
 	if d.parent != nil {
 		known.d = d.parent

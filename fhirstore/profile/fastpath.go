@@ -218,7 +218,10 @@ func coreGuard(c *Constraint, v *jvalue) (holds, decided bool) {
 	case "ext-1":
 		hasValue := false
 		for _, f := range v.fields {
-			if strings.HasPrefix(f.name, "value") && len(f.name) > 5 {
+			// A primitive value with extensions only (_valueString) is a
+			// value too.
+			name := strings.TrimPrefix(f.name, "_")
+			if strings.HasPrefix(name, "value") && len(name) > 5 {
 				hasValue = true
 			}
 		}

@@ -93,8 +93,15 @@ func (m *model) lookup(path string) *pathInfo {
 			// A resource says its own type (resourceType); the engine reads it.
 		default:
 			pi.typ = typeName(code)
-			if strings.HasPrefix(pi.typ, "System.") {
-				pi.typ = ""
+			switch pi.typ {
+			case "System.String":
+				// Resource.id, Element.id, Extension.url: strings, which the
+				// engine must not read as dates or numbers ("1111").
+				pi.typ = "string"
+			default:
+				if strings.HasPrefix(pi.typ, "System.") {
+					pi.typ = ""
+				}
 			}
 		}
 	}

@@ -143,14 +143,14 @@ func (r *run) allowedTargets(el *Element) *targetSet {
 			continue
 		}
 		for _, p := range t.TargetProfile {
+			// A core profile (vitalsigns) stands for its type, as any
+			// profile does; a core type's definition has its own name.
 			name := strings.TrimPrefix(Canonical(p), CorePrefix)
-			if strings.Contains(name, "/") {
-				if sd := r.d.StructureDefinition(p); sd != nil {
-					name = sd.Type
-				} else {
-					out.unknown = append(out.unknown, p)
-					continue
-				}
+			if sd := r.d.StructureDefinition(p); sd != nil && sd.Type != "" {
+				name = sd.Type
+			} else if strings.Contains(name, "/") {
+				out.unknown = append(out.unknown, p)
+				continue
 			}
 			if name == "Resource" {
 				out.any = true

@@ -57,6 +57,19 @@ func TestCreateSandbox_AnswersCreatedWithLocationLinksAndDefaultsForSettingsLeft
 	if len(p.Errors) != 1 || p.Errors[0].Field != "settings.registration_scopes" {
 		t.Errorf("system/*.cruds for anonymous registration: %+v, want errors naming settings.registration_scopes", p)
 	}
+	// Profile enforcement is set as a whole and checked.
+	const hr = "http://hl7.org/fhir/StructureDefinition/heartrate"
+	var enforced sandboxJSON
+	e.must(http.StatusOK, "PATCH", "/sandboxes/acme-dev", aliceUser,
+		map[string]any{"settings": map[string]any{"profile_enforcement": map[string]any{"declared": true, "required": map[string]any{"Observation": []string{hr}}}}}).json(t, &enforced)
+	if pe := enforced.Settings.ProfileEnforcement; !pe.Declared || len(pe.Required["Observation"]) != 1 || !enforced.Settings.Secured {
+		t.Errorf("settings %+v after enforcing profiles", enforced.Settings)
+	}
+	p = e.must(http.StatusUnprocessableEntity, "PATCH", "/sandboxes/acme-dev", aliceUser,
+		map[string]any{"settings": map[string]any{"profile_enforcement": map[string]any{"required": map[string]any{"Observations": []string{hr}}}}}).problem(t)
+	if len(p.Errors) != 1 || p.Errors[0].Field != "settings.profile_enforcement.required" {
+		t.Errorf("an unknown resource type: %+v, want errors naming settings.profile_enforcement.required", p)
+	}
 }
 
 func TestCreateSandbox_BadRequestsNameTheField(t *testing.T) {

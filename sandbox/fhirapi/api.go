@@ -42,6 +42,13 @@ type Config struct {
 	// Security, when set, is the CapabilityStatement's rest.security (a
 	// JSON object), e.g. the SMART on FHIR service and OAuth endpoints.
 	Security json.RawMessage
+	// Definitions are the per-sandbox definitions of $validate and
+	// enforcement, shared with the other engines over the store (the API's
+	// own when nil).
+	Definitions *interaction.DefinitionCache
+	// Enforcement says which profiles writes into a sandbox must conform
+	// to; nothing when nil.
+	Enforcement interaction.EnforcementFunc
 }
 
 // DefaultConditionalDeleteMax is how many resources one conditional delete
@@ -65,7 +72,8 @@ func New(store fhirstore.Store, cfg Config) *API {
 	if cfg.ConditionalDeleteMax <= 0 {
 		cfg.ConditionalDeleteMax = DefaultConditionalDeleteMax
 	}
-	engine := interaction.New(store, interaction.Config{ConditionalDeleteMax: cfg.ConditionalDeleteMax})
+	engine := interaction.New(store, interaction.Config{ConditionalDeleteMax: cfg.ConditionalDeleteMax,
+		Definitions: cfg.Definitions, Enforcement: cfg.Enforcement})
 	return &API{store: store, engine: engine, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg.ExportDir)}
 }
 

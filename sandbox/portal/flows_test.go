@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,13 +38,19 @@ func TestSandbox_CreateResetDelete_ThroughThePortal(t *testing.T) {
 		t.Fatalf("created sandbox: %+v, %v", sb, err)
 	}
 
+	const hr = "http://hl7.org/fhir/StructureDefinition/heartrate"
 	got = alice.post("/portal/sandboxes/acme-life/settings", url.Values{"name": {"Acme renamed"}, "skip_login": {"on"},
-		"access_token_seconds": {"600"}})
+		"access_token_seconds": {"600"}, "enforce_declared": {"on"}, "required_profiles": {"Observation " + hr + "\r\n\r\n"}})
 	wantStatus(t, "settings", got, http.StatusSeeOther)
 	sb, _ = e.tenants.Sandbox(ctx, "acme-life")
-	if want := (tenant.Settings{SkipLogin: true, AccessTokenSeconds: 600}); sb.Name != "Acme renamed" || sb.Settings != want {
+	if want := (tenant.Settings{SkipLogin: true, AccessTokenSeconds: 600, ProfileEnforcement: tenant.ProfileEnforcement{
+		Declared: true, Required: map[string][]string{"Observation": {hr}}}}); sb.Name != "Acme renamed" || !reflect.DeepEqual(sb.Settings, want) {
 		t.Errorf("after settings: %q %+v, want %+v", sb.Name, sb.Settings, want)
 	}
+	wantContains(t, "enforced profiles shown", alice.get("/portal/sandboxes/acme-life"), "Observation "+hr)
+	got = alice.post("/portal/sandboxes/acme-life/settings", url.Values{"name": {"Acme renamed"}, "required_profiles": {"Observations " + hr}})
+	wantStatus(t, "settings with an unknown type", got, http.StatusBadRequest)
+	wantContains(t, "settings with an unknown type", got, "profile_enforcement")
 	got = alice.post("/portal/sandboxes/acme-life/settings", url.Values{"name": {"Acme renamed"}, "access_token_seconds": {"5"}})
 	wantStatus(t, "settings with a 5 s token", got, http.StatusBadRequest)
 	wantContains(t, "settings with a 5 s token", got, "access_token_seconds", "Acme renamed")

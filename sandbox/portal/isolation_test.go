@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestSupplier_OtherSuppliersSandbox_AnswersAsIfItDidNotExist(t *testing.T) {
 	}
 	wantStatus(t, "launching B's app from A's sandbox",
 		alice.get("/portal/sandboxes/"+acmeSandbox+"/apps/"+bobApp+"/launch/start?patient="+persona), http.StatusNotFound)
-	if after := e.bravoState(t); after != before {
+	if after := e.bravoState(t); !reflect.DeepEqual(after, before) {
 		t.Errorf("B's sandbox changed: %+v, was %+v", after, before)
 	}
 }
@@ -144,7 +145,7 @@ func TestReviewer_SeesEverything_ChangesNothing(t *testing.T) {
 			wantStatus(t, p.path, rev.post(p.path, form), http.StatusForbidden)
 		})
 	}
-	if after := e.bravoState(t); after != before {
+	if after := e.bravoState(t); !reflect.DeepEqual(after, before) {
 		t.Errorf("the sandbox changed: %+v, was %+v", after, before)
 	}
 	for _, user := range []string{"rev-made", bobUser} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestSettings_RegistrationScopesAreSavedAndOnlyReadScopesAccepted(t *testing
 	got := alice.post(settings, form)
 	wantStatus(t, "system scope", got, http.StatusBadRequest)
 	wantContains(t, "system scope", got, "registration_scopes")
-	if after, _ := e.tenants.Sandbox(context.Background(), acmeSandbox); after.Settings != sb.Settings {
+	if after, _ := e.tenants.Sandbox(context.Background(), acmeSandbox); !reflect.DeepEqual(after.Settings, sb.Settings) {
 		t.Errorf("a refused form changed the settings: %+v", after.Settings)
 	}
 }

@@ -25,6 +25,7 @@ var assets embed.FS
 type pageTemplate = *template.Template
 
 var templateFuncs = template.FuncMap{
+	"requiredProfiles": requiredProfilesText,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

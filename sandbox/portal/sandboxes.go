@@ -3,7 +3,9 @@ package portal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -184,7 +186,14 @@ func (p *Portal) updateSandbox(c *gin.Context, v *visit) {
 		Secured: c.PostForm("secured") != "", SkipLogin: c.PostForm("skip_login") != "",
 		SkipConsent: c.PostForm("skip_consent") != "", DynamicRegistration: c.PostForm("dynamic_registration") != "",
 		RegistrationScopes: strings.Join(strings.Fields(c.PostForm("registration_scopes")), " "),
+		ProfileEnforcement: tenant.ProfileEnforcement{Declared: c.PostForm("enforce_declared") != ""},
 	}
+	required, err := parseRequiredProfiles(c.PostForm("required_profiles"))
+	if err != nil {
+		p.showSandbox(c, v, http.StatusBadRequest, "required_profiles: "+err.Error())
+		return
+	}
+	set.ProfileEnforcement.Required = required
 	for field, dst := range map[string]*int{"access_token_seconds": &set.AccessTokenSeconds, "refresh_token_seconds": &set.RefreshTokenSeconds} {
 		raw := strings.TrimSpace(c.PostForm(field))
 		if raw == "" {
@@ -197,7 +206,7 @@ func (p *Portal) updateSandbox(c *gin.Context, v *visit) {
 		}
 		*dst = n
 	}
-	_, err := p.d.Tenants.UpdateSandbox(c.Request.Context(), v.account, sb.ID, &name, &set)
+	_, err = p.d.Tenants.UpdateSandbox(c.Request.Context(), v.account, sb.ID, &name, &set)
 	var inv *tenant.InvalidError
 	switch {
 	case errors.As(err, &inv):
@@ -238,3 +247,42 @@ func (p *Portal) deleteSandbox(c *gin.Context, v *visit) {
 
 // sandboxPath is the sandbox page's path.
 func sandboxPath(id string) string { return basePath + "/sandboxes/" + id }
+
+// parseRequiredProfiles reads the form's required profiles: one
+// "ResourceType canonical-URL" pair a line; the tenant registry checks
+// the types and URLs.
+func parseRequiredProfiles(text string) (map[string][]string, error) {
+	var out map[string][]string
+	for i, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		switch len(f) {
+		case 0:
+			continue
+		case 2:
+		default:
+			return nil, fmt.Errorf("line %d: want a resource type and a profile's canonical URL, such as Observation http://hl7.org/fhir/StructureDefinition/heartrate", i+1)
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[f[0]] = append(out[f[0]], f[1])
+	}
+	return out, nil
+}
+
+// requiredProfilesText writes required profiles as the form reads them,
+// sorted by type.
+func requiredProfilesText(required map[string][]string) string {
+	types := make([]string, 0, len(required))
+	for typ := range required {
+		types = append(types, typ)
+	}
+	slices.Sort(types)
+	var b strings.Builder
+	for _, typ := range types {
+		for _, u := range required[typ] {
+			b.WriteString(typ + " " + u + "\n")
+		}
+	}
+	return b.String()
+}

@@ -116,6 +116,9 @@ type Settings struct {
 	// Backend services (client_credentials) and write or system/ scopes
 	// always need one.
 	RegistrationScopes string `json:"registration_scopes"`
+	// ProfileEnforcement says which profiles writes must conform to;
+	// nothing by default.
+	ProfileEnforcement ProfileEnforcement `json:"profile_enforcement"`
 }
 
 // DefaultSettings are those of a new supplier sandbox: secured, and closed
@@ -137,7 +140,7 @@ func (s Settings) validate() error {
 	if _, err := parseRegistrationScopes(s.RegistrationScopes); err != nil {
 		return invalid("settings.registration_scopes", "%v", err)
 	}
-	return nil
+	return s.ProfileEnforcement.validate()
 }
 
 // parseRegistrationScopes parses Settings.RegistrationScopes: resource

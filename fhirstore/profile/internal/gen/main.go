@@ -146,7 +146,7 @@ func element(el map[string]any) map[string]any {
 		var types []any
 		for _, t := range ts {
 			tm := t.(map[string]any)
-			types = append(types, pick(tm, "code", "profile", "targetProfile"))
+			types = append(types, hl7Only(pick(tm, "code", "profile", "targetProfile")))
 		}
 		out["type"] = types
 	}
@@ -164,6 +164,31 @@ func element(el map[string]any) map[string]any {
 		out["constraint"] = kept
 	}
 	return out
+}
+
+// hl7Only drops from a type's profiles and target profiles those that are
+// not HL7's: the package adds its own server's resources (Bot,
+// ClientApplication) as targets of core references, which the R4
+// specification does not define and no example can meet.
+func hl7Only(t map[string]any) map[string]any {
+	for _, k := range []string{"profile", "targetProfile"} {
+		list, ok := t[k].([]any)
+		if !ok {
+			continue
+		}
+		kept := []any{}
+		for _, p := range list {
+			if s, _ := p.(string); strings.HasPrefix(s, "http://hl7.org/fhir/") {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			delete(t, k)
+		} else {
+			t[k] = kept
+		}
+	}
+	return t
 }
 
 func pick(m map[string]any, keys ...string) map[string]any {
