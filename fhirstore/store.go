@@ -65,6 +65,9 @@ var (
 	ErrVersionConflict = errors.New("fhirstore: version conflict")
 	// ErrExists: a create named an id that is already in use.
 	ErrExists = errors.New("fhirstore: resource already exists")
+	// ErrNotVisible: under a search.Confinement, Read found the current
+	// version but the confinement does not let it be seen.
+	ErrNotVisible = errors.New("fhirstore: resource not visible under the confinement")
 )
 
 // GoneError reports a read of a resource whose current version is a
@@ -137,7 +140,9 @@ type SearchPage struct {
 // Reader reads resources and their history.
 type Reader interface {
 	// Read returns the current version; ErrNotFound, or *GoneError when it
-	// was deleted.
+	// was deleted. Under a context carrying a search.Confinement that
+	// limits typ, a current version the confinement does not let be seen
+	// is ErrNotVisible (it is judged in the same store as searches are).
 	Read(ctx context.Context, sandbox Sandbox, typ, id string) (*Resource, error)
 	// VRead returns the given version, which may be a deletion. Under a
 	// search.Confinement, a version it does not let be seen is

@@ -111,6 +111,9 @@ func StoreError(err error, typ, id string) error {
 			"%s/%s: the version in If-Match is not the current version", typ, id).Wrap(err)
 	case errors.Is(err, fhirstore.ErrExists):
 		return outcome.New(outcome.Conflicting, outcome.Duplicate, "%s/%s already exists", typ, id).Wrap(err)
+	case errors.Is(err, fhirstore.ErrNotVisible):
+		return outcome.New(outcome.Denied, outcome.Forbidden,
+			"%s/%s is outside what the token may read: the compartment of the patient in context, or the constraints of its scopes", typ, id).Wrap(err)
 	}
 	return err
 }

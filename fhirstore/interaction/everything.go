@@ -314,7 +314,10 @@ func (r *everythingRun) readReferenced(ctx context.Context, ev *everythingQuery,
 		if (len(ev.types) > 0 && !slices.Contains(ev.types, typ)) || !ev.mayInclude(typ) {
 			continue
 		}
-		v, err := r.e.store.Read(ctx, r.sandbox, typ, id)
+		// The confinement's rule for referenced resources is mayInclude's
+		// (types no patient's compartment holds are part of the record),
+		// not the compartment's own: read them unconfined.
+		v, err := r.e.store.Read(search.Unconfined(ctx), r.sandbox, typ, id)
 		var gone *fhirstore.GoneError
 		switch {
 		case errors.Is(err, fhirstore.ErrNotFound), errors.As(err, &gone):

@@ -93,6 +93,11 @@ func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string
 	if r.Deleted() {
 		return nil, &fhirstore.GoneError{Resource: r}
 	}
+	if ok, err := t.currentVisible(ctx, string(sandbox), typ, id); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("%s/%s: %w", typ, id, fhirstore.ErrNotVisible)
+	}
 	return r, nil
 }
 

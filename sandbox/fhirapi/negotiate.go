@@ -135,6 +135,15 @@ func writeError(c *gin.Context, err error) {
 	if status >= 500 {
 		_ = c.Error(err) // the logging middleware reports the cause
 	}
+	if oe.Category == outcome.Denied && len(oe.Issues) > 0 {
+		// Refused for the token's scopes (RFC 6750 §3.1), as the access
+		// guard's own refusals say.
+		c.Header("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="`+
+			strings.NewReplacer(`"`, `'`, `\`, `/`).Replace(oe.Issues[0].Diagnostics)+`"`)
+	}
+	for _, k := range []string{"ETag", "Last-Modified", "Location", "Content-Location"} {
+		c.Writer.Header().Del(k)
+	}
 	c.Header("Cache-Control", "no-store")
 	writeBody(c, status, oe.JSON())
 }
