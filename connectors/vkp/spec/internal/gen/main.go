@@ -31,8 +31,8 @@ var folders = []string{"StructureDefinition", "CodeSystem", "ValueSet"}
 
 // skipped are the guide's files that cannot be used, and why.
 var skipped = map[string]string{
-	"StructureDefinition/vkp-ImplementationGuide-v090.xml":                       "an STU3 ImplementationGuide (fhirVersion 3.0.1, STU3 element names)",
-	"StructureDefinition/vkp-CarePlan-v090.structuredefinition-profile.xml":      "STU3 element names (CarePlan.context, R4 encounter)",
+	"StructureDefinition/vkp-ImplementationGuide-v090.xml":                       "an STU3 ImplementationGuide (fhirVersion 3.0.1; dependency and package are STU3 elements)",
+	"StructureDefinition/vkp-CarePlan-v090.structuredefinition-profile.xml":      "STU3 element names (CarePlan.context; R4 has encounter)",
 	"StructureDefinition/vkp-MessageHeader-v090.structuredefinition-profile.xml": "STU3 element names (MessageHeader.receiver, .sender, .responsible at the top level; R4 moved them into destination and source)",
 	"StructureDefinition/vkp-Patient-v090.structuredefinition-profile.xml":       "based on no-basis-Patient (hl7.fhir.no.basis), which is not held here",
 	"StructureDefinition/vkp-Address-v090.structuredefinition-profile.xml":       "based on no-basis-Address (hl7.fhir.no.basis), which is not held here",
@@ -55,19 +55,29 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gen: no VKP R4 guide at %s (set HPS_VKP_R4); kept the committed %s\n", dir, *out)
 		return
 	}
-	lines, err := convert(dir)
+	data, n, err := generate(dir)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if err := os.WriteFile(*out, data, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "gen: wrote %d resources to %s\n", n, *out)
+}
+
+// generate is the content of vkp-r4.json made from the guide at dir, and
+// the number of resources in it.
+func generate(dir string) ([]byte, int, error) {
+	lines, err := convert(dir)
+	if err != nil {
+		return nil, 0, err
 	}
 	var buf bytes.Buffer
 	for _, l := range lines {
 		buf.Write(l)
 		buf.WriteByte('\n')
 	}
-	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Fprintf(os.Stderr, "gen: wrote %d resources to %s\n", len(lines), *out)
+	return buf.Bytes(), len(lines), nil
 }
 
 // convert reads the guide's resources, converts and checks them, and returns
