@@ -18,6 +18,7 @@ var examples = []struct {
 	{"alarm.json", Encounter},
 	{"supervision.json", DigitalEncounter},
 	{"dispense.json", MedicationDispense},
+	{"detectedissue.json", DetectedIssue},
 	{"heartrate.json", HeartRate},
 	{"bloodpressure.json", BloodPressure},
 	{"oxygensat.json", OxygenSaturation},
@@ -109,9 +110,11 @@ var broken = []struct {
 	{"alarm-device-without-displayname.json", Encounter, "displayName", "Encounter.extension[0].extension"},
 	{"dispense-device-without-type.json", MedicationDispense, "type", "MedicationDispense.extension[0].extension"},
 	{"heartrate-no-loinc-code.json", HeartRate, "HeartRateCode", "Observation.code.coding"},
+	{"detectedissue-no-patient.json", DetectedIssue, "cardinality", "DetectedIssue"},
 	// Codes outside a required binding.
 	{"alarm-reason-not-in-valueset.json", Encounter, "binding", "Encounter.reasonCode[0]"},
 	{"dispense-category-not-in-valueset.json", MedicationDispense, "binding", "MedicationDispense.category"},
+	{"detectedissue-code-not-in-valueset.json", DetectedIssue, "binding", "DetectedIssue.code"},
 	// A missing component slice.
 	{"bloodpressure-no-diastolic.json", BloodPressure, "DiastolicBP", "Observation.component"},
 	// Wrong units.
