@@ -13,6 +13,7 @@ package spec
 import (
 	"bytes"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -55,9 +56,21 @@ func Definitions() (*profile.Definitions, error) {
 	return defs, err
 }
 
+// Resources returns the VKP conformance resources, each its own copy of
+// one resource in FHIR JSON, for a caller that loads them elsewhere (into a
+// sandbox's own definitions, as a supplier would PUT them).
+func Resources() []json.RawMessage {
+	lines := bytes.Split(bytes.TrimSpace(resources), []byte("\n"))
+	out := make([]json.RawMessage, len(lines))
+	for i, l := range lines {
+		out[i] = bytes.Clone(l)
+	}
+	return out
+}
+
 func load() (*profile.Definitions, error) {
 	d := profile.New()
-	for i, line := range bytes.Split(bytes.TrimSpace(resources), []byte("\n")) {
+	for i, line := range Resources() {
 		if err := d.Add(line); err != nil {
 			return nil, fmt.Errorf("spec: resource %d of vkp-r4.json: %w", i+1, err)
 		}

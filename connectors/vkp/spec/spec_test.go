@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +64,20 @@ func TestDefinitions_HoldTheVKPProfiles(t *testing.T) {
 	}
 	if again, _ := Definitions(); again != d {
 		t.Error("Definitions built the set twice")
+	}
+}
+
+func TestResources_AreTheGuidesConformanceResources(t *testing.T) {
+	kinds := map[string]int{}
+	for _, r := range Resources() {
+		var head struct{ ResourceType, URL string }
+		if err := json.Unmarshal(r, &head); err != nil || head.URL == "" {
+			t.Fatalf("not a conformance resource (%v): %.80s", err, r)
+		}
+		kinds[head.ResourceType]++
+	}
+	if want := map[string]int{"StructureDefinition": 22, "CodeSystem": 13, "ValueSet": 12}; !maps.Equal(kinds, want) {
+		t.Errorf("resources by type: %v, want %v (see SOURCE.md)", kinds, want)
 	}
 }
 
