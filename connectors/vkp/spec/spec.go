@@ -43,17 +43,17 @@ const (
 )
 
 var (
-	once sync.Once
-	defs *profile.Definitions
-	err  error
+	once    sync.Once
+	defs    *profile.Definitions
+	defsErr error
 )
 
 // Definitions returns the R4 core definitions with the VKP resources added,
 // built on first use and shared after; the set is safe for concurrent use,
 // and callers must not add to or remove from it.
 func Definitions() (*profile.Definitions, error) {
-	once.Do(func() { defs, err = load() })
-	return defs, err
+	once.Do(func() { defs, defsErr = load() })
+	return defs, defsErr
 }
 
 // Resources returns the VKP conformance resources, each its own copy of
