@@ -97,7 +97,13 @@ func (r *run) target(v *jvalue, typ string, el *Element, path pathID, ctx *resou
 		}
 	}
 	t := r.targets(el)
+	// A reference by identifier only (as Norwegian profiles send patients,
+	// by national id) names no resource whose profile could be checked.
+	hasRef := v.get("reference") != nil
 	for _, p := range t.unknown {
+		if !hasRef {
+			break
+		}
 		r.add(outcome.ErrorLevel, outcome.NotFound, path, "reference",
 			"Unable to resolve the profile reference '%s', so the target of this reference cannot be checked", p)
 	}

@@ -77,6 +77,9 @@ type generator struct {
 	url  string
 	els  []*Element
 	base []*Element // the base snapshot as it was, for content references
+	// baseMin is the min of each element whose min the differential
+	// changed, as it was before: a slice added later starts from it.
+	baseMin map[string]*int
 }
 
 func (g *generator) find(id string) int {
@@ -190,6 +193,12 @@ func (g *generator) addSlice(bi int, id, name string) int {
 	var copies []*Element
 	s := base.clone()
 	s.ID, s.SliceName, s.Slicing = id, name, nil
+	// The sliced element's cardinality counts all its slices together
+	// (subject.identifier 1..1 sliced into FNR, DNR and FHN): a slice
+	// starts from the base's min, not the one the differential set.
+	if m, ok := g.baseMin[base.ID]; ok {
+		s.Min = m
+	}
 	copies = append(copies, s)
 	for j := bi + 1; j < end; j++ {
 		el := g.els[j]
@@ -273,6 +282,12 @@ func (g *generator) insert(at int, els []*Element) {
 // merge applies a differential element to its snapshot element.
 func (g *generator) merge(dst, de *Element, restrict string) {
 	if de.Min != nil {
+		if _, ok := g.baseMin[dst.ID]; !ok {
+			if g.baseMin == nil {
+				g.baseMin = map[string]*int{}
+			}
+			g.baseMin[dst.ID] = dst.Min
+		}
 		m := *de.Min
 		dst.Min = &m
 	}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCommittedDataIsCurrent: vkp-r4.json is what the generator makes from
+// the guide, when the guide is at hand (HPS_VKP_R4 or beside the repository).
+func TestCommittedDataIsCurrent(t *testing.T) {
+	dir := os.Getenv("HPS_VKP_R4")
+	if dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(root, "..", "shared", "specs", "vkp-r4")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no VKP R4 guide at %s (set HPS_VKP_R4)", dir)
+	}
+	want, _, err := generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("../../vkp-r4.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("vkp-r4.json is not what the generator makes from the guide: run go generate ./connectors/vkp/spec")
+	}
+}
