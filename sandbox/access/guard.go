@@ -84,19 +84,19 @@ func (g *Guard) Handler(sandboxOf func(*gin.Context) string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		sandbox := sandboxOf(c)
-		route, rerr := interaction.Route(c.Request.Method, path)
-		tok, ok := g.Authenticate(c, sandbox)
+		tok, ok := g.Authenticate(c, sandboxOf(c))
 		if !ok {
 			return
 		}
 		if tok == nil {
-			if rerr == nil {
-				c.Request = c.Request.WithContext(interaction.WithRequest(c.Request.Context(), route))
-			}
+			// An open sandbox without a token: nothing to decide, so the
+			// API routes the request itself (carrying the route would copy
+			// the http.Request for nothing).
 			c.Next()
 			return
 		}
+		sandbox := sandboxOf(c)
+		route, rerr := interaction.Route(c.Request.Method, path)
 		if rerr != nil {
 			// The API answers the same error; a request no interaction
 			// serves reads nothing.
