@@ -46,7 +46,11 @@ func logRequests(log *slog.Logger) gin.HandlerFunc {
 		c.Next()
 		status := c.Writer.Status()
 		level := slog.LevelInfo
-		if status >= 500 {
+		// A client that hung up is not the server's fault: the work it
+		// cancelled fails (often as a 500 nobody receives), and the line
+		// says so at the level of any other request.
+		gone := c.Request.Context().Err() != nil
+		if status >= 500 && !gone {
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
@@ -59,6 +63,9 @@ func logRequests(log *slog.Logger) gin.HandlerFunc {
 		}
 		if len(c.Errors) > 0 {
 			attrs = append(attrs, slog.String("error", c.Errors.String()))
+		}
+		if gone {
+			attrs = append(attrs, slog.Bool("client_gone", true))
 		}
 		log.LogAttrs(c.Request.Context(), level, "request", attrs...)
 	}

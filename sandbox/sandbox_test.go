@@ -40,6 +40,27 @@ func get(h http.Handler, path string, header map[string]string) *httptest.Respon
 	return rec
 }
 
+// A request whose client hung up is logged as such, at info: the 500 that
+// its cancelled work produced reached nobody and is not a server fault.
+// A 500 of a client still there stays an error.
+func TestLog_ClientThatHungUpIsNotAnError(t *testing.T) {
+	e, logs := newGateway(t)
+	e.GET("/fhir-test-fail", func(c *gin.Context) { c.Status(http.StatusInternalServerError) })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("GET", "/fhir-test-fail", nil).WithContext(ctx)
+	e.ServeHTTP(httptest.NewRecorder(), req)
+	line := logs.String()
+	if !strings.Contains(line, `"client_gone":true`) || strings.Contains(line, `"level":"ERROR"`) {
+		t.Errorf("a hung-up client's request logged as %s", line)
+	}
+	logs.Reset()
+	get(e, "/fhir-test-fail", nil)
+	if line := logs.String(); !strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "client_gone") {
+		t.Errorf("a 500 to a client still there logged as %s", line)
+	}
+}
+
 func TestRecover_PanicBecomes500OperationOutcomeAndServerGoesOn(t *testing.T) {
 	e, logs := newGateway(t)
 	e.GET("/fhir-test-panic", func(*gin.Context) { panic("boom") })
