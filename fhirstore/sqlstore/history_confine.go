@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
@@ -59,47 +58,9 @@ func (c *compiler) factsOf(table, x, alias, version string) {
 // pastCompartment writes the condition that the version of alias (of typ)
 // lies in the compartment, as compartment does for current rows.
 func (c *compiler) pastCompartment(alias, version, typ string) {
-	comp, base := &c.confine.Compartment, c.confine.Base
-	var params []string
-	if comp.Type == "Patient" {
-		params = searchparam.PatientCompartment(typ)
-	}
-	if typ == comp.Type {
-		c.w("(", alias, ".id = ")
-		c.arg(comp.ID)
-		if len(params) == 0 {
-			c.w(")")
-			return
-		}
-		c.w(" OR ")
-		defer c.w(")")
-	}
-	if len(params) == 0 {
-		c.w("1 = 0")
-		return
-	}
-	x := c.alias("x")
-	c.factsOf(historyTables[0], x, alias, version)
-	c.w(" AND (")
-	for i, p := range params {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		c.paramIs(x, []string{typ}, p)
-	}
-	c.w(") AND ", x, ".target_type = ")
-	c.arg(comp.Type)
-	c.w(" AND ", x, ".target_id = ")
-	c.arg(comp.ID)
-	if base != "" {
-		prefix := strings.TrimSuffix(base, "/") + "/"
-		c.w(" AND (", x, ".url = '' OR substr(", x, ".url, 1, ")
-		c.arg(len(prefix))
-		c.w(") = ")
-		c.arg(prefix)
-		c.w(")")
-	}
-	c.w(")")
+	c.inCompartment(alias, typ, &c.confine.Compartment, c.confine.Base, func(x string) {
+		c.factsOf(historyTables[0], x, alias, version)
+	})
 }
 
 // pastConstrained writes the condition that the version of alias (of typ)

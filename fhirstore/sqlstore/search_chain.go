@@ -222,6 +222,23 @@ func (c *compiler) limitRows(alias string, types []string, inCompartment func(ty
 // parameters of typ points to the compartment's resource, relatively or,
 // when base is set, by an absolute URL under base (any URL when it is not).
 func (c *compiler) compartment(alias, typ string, comp *search.Compartment, base string) {
+	c.inCompartment(alias, typ, comp, base, func(x string) {
+		c.ridIn(alias, false)
+		c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+		if c.correlate {
+			c.w(x, ".rid = ", alias, ".rid AND ")
+		}
+		c.w(x, ".sandbox = ")
+		c.arg(c.sandbox)
+		c.w(" AND ", x, ".type = ")
+		c.arg(typ)
+	})
+}
+
+// inCompartment writes the condition of compartment (and pastCompartment):
+// the row is the compartment's resource, or one of the reference rows that
+// rows opens (a subquery over the rows x, closed here) points to it.
+func (c *compiler) inCompartment(alias, typ string, comp *search.Compartment, base string, rows func(x string)) {
 	var params []string
 	if comp.Type == "Patient" {
 		params = searchparam.PatientCompartment(typ)
@@ -241,15 +258,7 @@ func (c *compiler) compartment(alias, typ string, comp *search.Compartment, base
 		return
 	}
 	x := c.alias("x")
-	c.ridIn(alias, false)
-	c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
-	if c.correlate {
-		c.w(x, ".rid = ", alias, ".rid AND ")
-	}
-	c.w(x, ".sandbox = ")
-	c.arg(c.sandbox)
-	c.w(" AND ", x, ".type = ")
-	c.arg(typ)
+	rows(x)
 	c.w(" AND (")
 	for i, p := range params {
 		if i > 0 {
