@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"net/url"
 
 	"hpsandbox/fhirstore"
 )
@@ -28,4 +29,17 @@ type Engine interface {
 	// sandbox: every entry lands or none does. It returns the
 	// transaction-response Bundle in JSON.
 	Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error)
+	// Update stores resource, a FHIR R4 resource in JSON with its id, as
+	// the next version of its type and id (creating it when new), as PUT
+	// [type]/[id] does; ifMatch, when not zero, is the version that must
+	// be current (else 412).
+	Update(ctx context.Context, sandbox fhirstore.Sandbox, resource []byte, ifMatch int64) (*fhirstore.Resource, error)
+	// Read returns the current version of typ/id: 404 when unknown, 410
+	// when deleted.
+	Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error)
+	// Search runs a search of typ with the REST API's parameters
+	// (filters, _count, _sort, _include, the paging cursor) and returns
+	// one page; 400 for a malformed value. Unknown parameters are ignored,
+	// as the REST API does without Prefer: handling=strict.
+	Search(ctx context.Context, sandbox fhirstore.Sandbox, typ string, params url.Values) (*fhirstore.SearchPage, error)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -184,6 +185,18 @@ func (s sandboxEngine) Create(ctx context.Context, sandbox fhirstore.Sandbox, re
 		return nil, err
 	}
 	return r.Resource, nil
+}
+
+func (s sandboxEngine) Update(ctx context.Context, sandbox fhirstore.Sandbox, resource []byte, ifMatch int64) (*fhirstore.Resource, error) {
+	return s.e.UpdateAt(ctx, sandbox, s.base(sandbox), resource, ifMatch)
+}
+
+func (s sandboxEngine) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
+	return s.e.Read(ctx, sandbox, typ, id)
+}
+
+func (s sandboxEngine) Search(ctx context.Context, sandbox fhirstore.Sandbox, typ string, params url.Values) (*fhirstore.SearchPage, error) {
+	return s.e.Query(ctx, &interaction.SearchRequest{Sandbox: sandbox, Base: s.base(sandbox), Type: typ, Params: params})
 }
 
 func (s sandboxEngine) Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error) {
