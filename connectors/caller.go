@@ -19,6 +19,13 @@ type Caller struct {
 	Token    bool
 	ClientID string
 	Scopes   smart.Scopes
+	// Grant is the accepted token's grant (its every scope string, its
+	// claims, its DPoP binding); nil without a token.
+	Grant *smart.Grant
+	// DPoP is true when the token is DPoP-bound (Grant.DPoPKey) and the
+	// request carried a DPoP proof (RFC 9449) the gateway verified for
+	// this request and this token.
+	DPoP bool
 }
 
 // MayCreate reports whether the caller may create resources of

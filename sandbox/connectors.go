@@ -152,7 +152,7 @@ func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerF
 			return
 		}
 		if grant != nil {
-			caller.Token, caller.ClientID, caller.Scopes = true, grant.ClientID, grant.Scopes
+			caller.Token, caller.ClientID, caller.Scopes, caller.Grant = true, grant.ClientID, grant.Scopes, grant
 		}
 		c.Set(connectorServed, true)
 		r := c.Request.WithContext(connectors.WithCaller(c.Request.Context(), caller))

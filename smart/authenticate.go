@@ -29,6 +29,18 @@ type Grant struct {
 	Encounter string
 	// Scopes are the granted scopes.
 	Scopes Scopes
+	// Scope is every scope string the token was granted, as issued and in
+	// order: the SMART scopes Scopes parses and any others, such as
+	// HelseID-style "nhn:jft/api", that a connector judges itself.
+	Scope []string
+	// Claims are further string claims the token carries because the
+	// client's registration adds them (such as the welfare-technology
+	// hub's "vkp-id"); nil when none.
+	Claims map[string]string
+	// DPoPKey is the JWK SHA-256 thumbprint (RFC 7638) the token is bound
+	// to (its cnf.jkt, RFC 9449); empty for a bearer token. A request
+	// with a bound token must prove possession of that key.
+	DPoPKey string
 	// IssuedAt and ExpiresAt bound the token's life.
 	IssuedAt, ExpiresAt time.Time
 }
@@ -107,6 +119,7 @@ func (s *Server) AuthenticateToken(ctx context.Context, token string) (*Grant, e
 	return &Grant{
 		TokenID: c.ID, ClientID: c.ClientID, Sandbox: c.Sandbox, Subject: c.Subject,
 		FHIRUser: c.FHIRUser, Patient: c.Patient, Encounter: c.Encounter, Scopes: scopes,
+		Scope:    strings.Fields(c.Scope),
 		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(),
 	}, nil
 }
