@@ -20,7 +20,7 @@ import (
 
 // env is a store with a manager following it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *sqlstore.Store
 	m     *Manager
 	hub   *Hub
@@ -32,7 +32,7 @@ func fastConfig() Config {
 		Base: func(sb fhirstore.Sandbox) string { return "http://sandbox.test/" + string(sb) + "/fhir" }}
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
