@@ -1,6 +1,10 @@
 package fhirstore
 
-import "hpsandbox/fhirstore/search"
+import (
+	"context"
+
+	"hpsandbox/fhirstore/search"
+)
 
 // Change is one version a committed write stored: what a subscription, a
 // cache or a replica needs to follow a store without polling it.
@@ -11,6 +15,33 @@ type Change struct {
 	// of its context), nil for an unconfined writer: what the writer could
 	// see, so that what is derived from its write sees no more.
 	Confinement *search.Confinement
+	// Writer is what the writer may read, when the door the write came
+	// through declared it (WithWriterScope); nil when it declared nothing.
+	// A request's confinement covers only the types it touches; this is
+	// the writer's reach over every type.
+	Writer *WriterScope
+}
+
+// WriterScope is what a writer may read: a door into a store (the
+// gateway, for a token) declares it on the context of the writes it makes,
+// so that what is derived from a write later (a subscription's matches)
+// sees no more than its writer could.
+type WriterScope struct {
+	// Confinement limits what the writer may read; nil: everything.
+	Confinement *search.Confinement
+}
+
+type writerKey struct{}
+
+// WithWriterScope returns a context whose writes are reported with s.
+func WithWriterScope(ctx context.Context, s *WriterScope) context.Context {
+	return context.WithValue(ctx, writerKey{}, s)
+}
+
+// WriterScopeOf returns the WriterScope ctx carries, or nil.
+func WriterScopeOf(ctx context.Context) *WriterScope {
+	s, _ := ctx.Value(writerKey{}).(*WriterScope)
+	return s
 }
 
 // CommitObserver is told of the changes of each committed database

@@ -309,14 +309,17 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		ExportDir:    p.exportDir,
 		Definitions:  engineCfg.Definitions,
 		Enforcement:  engineCfg.Enforcement,
+		WebsocketURL: websocketURL,
 	})
 	track(api.Close)
 	g := access.New(access.Config{Authz: authz, Store: store, Below: below, MaxBody: cfg.MaxBodyBytes,
 		Secured: sbs.secured, ClientIn: sbs.clientIn, PublicURL: cfg.PublicURL})
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
-	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf)), defaultOf)
+	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf), declareWriterScope(authz, defaultOf)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
-	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam)), sandboxParam)
+	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam)), sandboxParam)
+
+	mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
 
 	gate := &connectorGate{set: set, guard: g, maxBody: cfg.MaxBodyBytes}
 	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))

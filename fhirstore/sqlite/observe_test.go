@@ -63,7 +63,8 @@ func TestObserveCommits_ReportsCommittedVersionsInOrder_NeverRolledBack(t *testi
 	// A transaction's writes, in the order it made them, under its
 	// writer's confinement.
 	conf := &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: "p1"}}
-	cctx := search.ConfineTo(ctx, conf)
+	scope := &fhirstore.WriterScope{Confinement: conf}
+	cctx := fhirstore.WithWriterScope(search.ConfineTo(ctx, conf), scope)
 	err = s.Tx(cctx, func(tx fhirstore.Tx) error {
 		if _, _, err := tx.Update(cctx, "b", storetest.Patient(t, "p2", "Two"), fhirstore.UpdateOptions{}); err != nil {
 			return err
@@ -85,6 +86,9 @@ func TestObserveCommits_ReportsCommittedVersionsInOrder_NeverRolledBack(t *testi
 	last := got.commits[len(got.commits)-1]
 	if last[0].Confinement != conf {
 		t.Errorf("confinement of the transaction's writes = %v, want the writer's", last[0].Confinement)
+	}
+	if last[0].Writer != scope || got.commits[0][0].Writer != nil {
+		t.Errorf("writer scopes %v, %v: want the one declared, and none where none was", last[0].Writer, got.commits[0][0].Writer)
 	}
 }
 

@@ -54,5 +54,5 @@ func (s *Store) report(changes []fhirstore.Change) {
 // forgets the versions written inside it (see savepoint).
 func (t *tx) changed(ctx context.Context, sandbox string, res *fhirstore.Resource) {
 	t.changes = append(t.changes, fhirstore.Change{Sandbox: fhirstore.Sandbox(sandbox), Resource: res,
-		Confinement: search.ConfinementOf(ctx)})
+		Confinement: search.ConfinementOf(ctx), Writer: fhirstore.WriterScopeOf(ctx)})
 }

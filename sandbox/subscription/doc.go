@@ -36,9 +36,12 @@
 // # Confinement of the subscriber
 //
 // A subscription sees only its own sandbox's resources, and only what the
-// token that created it could see: the manager keeps the writer's
-// search.Confinement (a patient-level token's compartment, SMART v2
-// constraints) with the subscription and matches under it. A confinement
+// token that created it could see: the manager keeps what the writer may
+// read (the fhirstore.WriterScope the gateway declares for a token's
+// writes of Subscriptions, over every type: a patient-level token's
+// compartment, SMART v2 constraints, types it may not read at all; else
+// the confinement the write ran under) with the subscription and matches
+// under it. Criteria of a type the writer may not read are refused. A confinement
 // lives in memory only; the manager marks a confined subscription with the
 // meta.tag ConfinedTag, and one it finds so marked after a restart is
 // switched off (its confinement is unknown) with an error asking the

@@ -261,7 +261,16 @@ func (m *Manager) subscriptionChanged(c fhirstore.Change) {
 	if err == nil && m.notifiers[s.channel] == nil {
 		err = refuse("channel %s is not served by this server", s.channel)
 	}
-	r := &running{spec: s, conf: c.Confinement}
+	// What the writer may read: as its door declared it, else the
+	// confinement its write ran under.
+	conf := c.Confinement
+	if c.Writer != nil {
+		conf = c.Writer.Confinement
+	}
+	if err == nil && conf.Excludes(s.typ) {
+		err = refuse("the token that wrote this subscription may not read %s", s.typ)
+	}
+	r := &running{spec: s, conf: conf}
 	if err != nil {
 		m.write(r, StatusError, err.Error())
 		return

@@ -78,8 +78,8 @@ func TestRestHook_MatchesCriteria_InCommitOrder(t *testing.T) {
 		hookChannel(rcv.URL, map[string]any{"payload": "application/fhir+json"}))
 	e.waitStatus("a", id, StatusActive)
 
-	e.observation(ctx, "a", "", "p2", "vital-signs", 1)  // another patient
-	e.observation(ctx, "a", "", "p1", "laboratory", 2)   // another category
+	e.observation(ctx, "a", "", "p2", "vital-signs", 1) // another patient
+	e.observation(ctx, "a", "", "p1", "laboratory", 2)  // another category
 	const n = 20
 	obs := e.observation(ctx, "a", "", "p1", "vital-signs", 0)
 	for i := 1; i < n; i++ {
@@ -89,7 +89,7 @@ func TestRestHook_MatchesCriteria_InCommitOrder(t *testing.T) {
 		got := rcv.next(t)
 		var body struct {
 			Meta          struct{ VersionID string } `json:"meta"`
-			ValueQuantity struct{ Value float64 }     `json:"valueQuantity"`
+			ValueQuantity struct{ Value float64 }    `json:"valueQuantity"`
 		}
 		if err := json.Unmarshal([]byte(got.Body), &body); err != nil {
 			t.Fatal(err)

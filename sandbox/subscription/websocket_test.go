@@ -55,10 +55,10 @@ func TestWebsocket_BindWithTokenThenPing(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := []struct{ send, want string }{
-		{"bind " + id, "error authenticate first"},           // no credentials
+		{"bind " + id, "error authenticate first"},                  // no credentials
 		{"bind-with-token token-b", "error the token is not valid"}, // another sandbox's token
 		{"bind-with-token token-a", "authenticated"},
-		{"bind " + other, "error no Subscription/" + other},  // another sandbox's subscription
+		{"bind " + other, "error no Subscription/" + other}, // another sandbox's subscription
 		{"bind " + hook, "error Subscription/" + hook + " is not a websocket"},
 		{"bind ../x", "error bind needs a subscription id"},
 		{"hello", "error unknown message"},
