@@ -315,9 +315,11 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	g := access.New(access.Config{Authz: authz, Store: store, Below: below, MaxBody: cfg.MaxBodyBytes,
 		Secured: sbs.secured, ClientIn: sbs.clientIn, PublicURL: cfg.PublicURL})
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
-	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf), declareWriterScope(authz, defaultOf)), defaultOf)
+	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf), declareWriterScope(authz, defaultOf),
+		judgePHDUploads(rec, defaultOf, cfg.MaxBodyBytes, log)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
-	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam)), sandboxParam)
+	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam),
+		judgePHDUploads(rec, sandboxParam, cfg.MaxBodyBytes, log)), sandboxParam)
 
 	mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
 
