@@ -218,3 +218,30 @@ func TestGateway_SubscriptionWebsocketNeedsATokenOfTheSandbox(t *testing.T) {
 		t.Errorf("bind across sandboxes: %q %v", b, err)
 	}
 }
+
+// A Subscription written in a transaction Bundle is confined as one
+// written alone.
+func TestGateway_SubscriptionInABundleIsConfinedAsAlone(t *testing.T) {
+	env := newGatewayEnvWith(t, func(c *Config, _ *parts) { c.SubscriptionLoopback = true; c.Secure = true })
+	hook, got := hookReceiver(t)
+	user, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "openid", "fhirUser",
+		"user/Observation.rs?category=laboratory", "user/Subscription.cruds")
+	sub := subscriptionBody("Observation?subject=Patient/pat-a",
+		fmt.Sprintf(`{"type":"rest-hook","endpoint":%q,"payload":"application/fhir+json"}`, hook.URL))
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + sub + `,"request":{"method":"POST","url":"Subscription"}}]}`
+	resp, body := env.fhir(t, http.MethodPost, "", user.AccessToken, bundle)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("transaction: %d %v", resp.StatusCode, body)
+	}
+	loc := body["entry"].([]any)[0].(map[string]any)["response"].(map[string]any)["location"].(string)
+	id := strings.Split(strings.TrimPrefix(loc, "Subscription/"), "/")[0]
+	backend := env.backendToken(t, DemoBackendClientID, "system/*.cruds")
+	env.waitSubscription(t, backend, id, "active")
+	env.fhir(t, http.MethodPost, "/Observation", backend, obs("", "pat-a", "vital-signs", "8867-4", 60))
+	resp, body = env.fhir(t, http.MethodPost, "/Observation", backend, obs("", "pat-a", "laboratory", "4548-4", 6))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", resp.StatusCode, body)
+	}
+	expectHook(t, got, "PUT /Observation/"+body["id"].(string))
+	expectNoHook(t, got)
+}

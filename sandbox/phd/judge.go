@@ -119,7 +119,8 @@ func IsUpload(body []byte) bool {
 }
 
 // Judge applies every rule to a PHD upload (a Bundle, FHIR JSON) and
-// returns one verdict per rule, in the order of Rules.
+// returns one verdict per rule, in the order of Rules. With defs nil the
+// profiles rule is not applied (it does not apply).
 func Judge(defs *profile.Definitions, body []byte) []Verdict {
 	out := make([]Verdict, len(Rules))
 	for i, r := range Rules {
@@ -143,7 +144,9 @@ func Judge(defs *profile.Definitions, body []byte) []Verdict {
 		}
 	}
 	u := &upload{b: &b, res: res}
-	u.profiles(defs, &out[1])
+	if defs != nil {
+		u.profiles(defs, &out[1])
+	}
 	u.deviceIdentity(&out[2])
 	u.deviceReference(&out[3])
 	u.effectiveZone(&out[4])

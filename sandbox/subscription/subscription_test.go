@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -289,4 +291,53 @@ func TestSubscription_OffAndDeletedStop(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	e.observation(ctx, "a", "", "p1", "vital-signs", 1)
 	rcv.none(t, 150*time.Millisecond)
+}
+
+// What the writer may read, as its door declared it, rules over the
+// confinement its write ran under: a type it may not read refuses the
+// subscription, and constraints on the criteria type confine the matches.
+func TestSubscription_WriterScopeConfinesMatches(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, fastConfig())
+	rcv := newReceiver(t, 0)
+	excluded := fhirstore.WithWriterScope(ctx, &fhirstore.WriterScope{Confinement: &search.Confinement{Excluded: []string{"Observation"}}})
+	id := e.subscribe(excluded, "a", "Observation?category=vital-signs", hookChannel(rcv.URL, nil))
+	if s := e.waitStatus("a", id, StatusError); !contains(s.Error, "may not read Observation") {
+		t.Errorf("error %q", s.Error)
+	}
+
+	q, err := search.Parse("Observation", map[string][]string{"category": {"laboratory"}}, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labOnly := fhirstore.WithWriterScope(ctx, &fhirstore.WriterScope{Confinement: &search.Confinement{Types: []string{},
+		Constraints: map[string][]search.Constraint{"Observation": {q.Filters}}}})
+	id = e.subscribe(labOnly, "a", "Observation?subject=Patient/p1",
+		hookChannel(rcv.URL, map[string]any{"payload": "application/fhir+json"}))
+	e.waitStatus("a", id, StatusActive)
+	e.observation(ctx, "a", "", "p1", "vital-signs", 1)
+	lab := e.observation(ctx, "a", "", "p1", "laboratory", 2)
+	if got := rcv.next(t); got.Path != "/Observation/"+lab.ID {
+		t.Errorf("notified %s, want only the laboratory Observation/%s", got.Path, lab.ID)
+	}
+	rcv.none(t, 100*time.Millisecond)
+}
+
+// Redirects are not followed: a 3xx answer is a failed delivery, so an
+// allowed endpoint cannot send the sandbox on to another address.
+func TestRestHook_RedirectIsNotFollowed(t *testing.T) {
+	ctx := context.Background()
+	cfg := fastConfig()
+	cfg.MaxAttempts = 1
+	e := newEnv(t, cfg)
+	target := newReceiver(t, 0)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	id := e.subscribe(ctx, "a", "Observation?category=vital-signs", hookChannel(redirect.URL, nil))
+	e.waitStatus("a", id, StatusActive)
+	e.observation(ctx, "a", "", "p1", "vital-signs", 1)
+	if s := e.waitStatus("a", id, StatusOff); !contains(s.Error, "307") {
+		t.Errorf("error %q", s.Error)
+	}
+	target.none(t, 50*time.Millisecond)
 }
