@@ -232,6 +232,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		})
 	}
 	var sbs *sandboxes // made from tenants, which tells it of erasures
+	forgetSubscriptions := func(string) {}
 	tenants, err := tenant.Open(context.Background(), tenant.Options{
 		Path:  p.tenants,
 		Store: store,
@@ -241,6 +242,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		OnErase: func(_ context.Context, id string) {
 			sbs.forget(id)
 			engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
+			forgetSubscriptions(id)
 		},
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
@@ -321,7 +323,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam),
 		judgePHDUploads(rec, sandboxParam, cfg.MaxBodyBytes, log)), sandboxParam)
 
-	mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
+	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
 
 	gate := &connectorGate{set: set, guard: g, maxBody: cfg.MaxBodyBytes}
 	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))

@@ -45,13 +45,14 @@ func websocketURL(base string) string {
 }
 
 // mountSubscriptions runs the subscription manager over store when the
-// store reports its commits, and serves the websocket channel.
+// store reports its commits, and serves the websocket channel. It returns
+// what stops the subscriptions of an erased sandbox.
 func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, store fhirstore.Store,
-	authz *smart.Server, sbs *sandboxes, log *slog.Logger, track func(func() error)) {
+	authz *smart.Server, sbs *sandboxes, log *slog.Logger, track func(func() error)) (forget func(sandbox string)) {
 	reporter, ok := store.(fhirstore.CommitReporter)
 	if !ok {
 		log.Warn("subscriptions are off: the store does not report its commits")
-		return
+		return func(string) {}
 	}
 	hub := subscription.NewHub(subscription.HubConfig{
 		Store:   store,
@@ -85,6 +86,7 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 	track(func() error { stop(); return m.Close() })
 	e.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, fhirstore.DefaultSandbox) })
 	perSandbox.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, c.Param("sandbox")) })
+	return func(sandbox string) { m.Forget(fhirstore.Sandbox(sandbox)) }
 }
 
 // declareWriterScope is the middleware, after the access guard, that

@@ -84,10 +84,12 @@ type versionKey struct {
 	version int64
 }
 
-// event is a commit, or a status a deliverer asks to record.
+// event is a commit, a status a deliverer asks to record, or a sandbox
+// to forget.
 type event struct {
 	changes []fhirstore.Change
 	status  *statusChange
+	forget  fhirstore.Sandbox
 }
 
 type statusChange struct {
@@ -135,6 +137,13 @@ func (m *Manager) push(e event) {
 	}
 }
 
+// Forget stops the subscriptions of a sandbox that was erased: its rows
+// went without commits, and a sandbox made again under its id must not
+// inherit them.
+func (m *Manager) Forget(sandbox fhirstore.Sandbox) {
+	m.push(event{forget: sandbox})
+}
+
 // Close stops the manager and its deliveries; notifications not yet
 // delivered are dropped.
 func (m *Manager) Close() error {
@@ -172,6 +181,14 @@ func (m *Manager) loop() {
 				}
 				if e.status != nil {
 					m.recordStatus(e.status)
+					continue
+				}
+				if e.forget != "" {
+					for id := range m.subs[e.forget] {
+						m.stop(e.forget, id)
+					}
+					delete(m.subs, e.forget)
+					delete(m.loaded, e.forget)
 					continue
 				}
 				m.commit(e.changes)

@@ -341,3 +341,19 @@ func TestRestHook_RedirectIsNotFollowed(t *testing.T) {
 	}
 	target.none(t, 50*time.Millisecond)
 }
+
+// An erased sandbox's subscriptions stop: a sandbox made again under its
+// id does not inherit them.
+func TestSubscription_ForgottenWithAnErasedSandbox(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, fastConfig())
+	rcv := newReceiver(t, 0)
+	id := e.subscribe(ctx, "a", "Observation?category=vital-signs", hookChannel(rcv.URL, nil))
+	e.waitStatus("a", id, StatusActive)
+	if err := e.store.EraseSandbox(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	e.m.Forget("a")
+	e.observation(ctx, "a", "", "p1", "vital-signs", 1)
+	rcv.none(t, 150*time.Millisecond)
+}
