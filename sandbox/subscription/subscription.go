@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/search"
 )
 
@@ -137,6 +139,9 @@ func (s *spec) judge(j *subscriptionJSON) error {
 	typ, query, _ := strings.Cut(j.Criteria, "?")
 	if typ == "" || strings.ContainsAny(typ, "/:") {
 		return refuse("criteria %q is not a search like Observation?patient=123", j.Criteria)
+	}
+	if !slices.Contains(fhirjson.Types(), typ) {
+		return refuse("criteria %q: %s is not a FHIR R4 resource type", j.Criteria, typ)
 	}
 	params, err := url.ParseQuery(query)
 	if err != nil {

@@ -192,6 +192,7 @@ func TestSubscription_RefusedWithReason(t *testing.T) {
 		{"result parameter", "Observation?category=vital-signs&_include=Observation:subject", hookChannel("https://hooks.example.org/h", nil), strict, "_include"},
 		{"unknown parameter", "Observation?colour=blue", hookChannel("https://hooks.example.org/h", nil), strict, "colour"},
 		{"no type", "?category=x", hookChannel("https://hooks.example.org/h", nil), strict, "criteria"},
+		{"unknown type", "Vitals", hookChannel("https://hooks.example.org/h", nil), strict, "not a FHIR R4 resource type"},
 		{"xml payload", "Observation?category=vital-signs", hookChannel("https://hooks.example.org/h", map[string]any{"payload": "application/fhir+xml"}), strict, "payload"},
 		{"email channel", "Observation?category=vital-signs", map[string]any{"type": "email", "endpoint": "mailto:a@b.c"}, strict, "email"},
 		{"subscriptions on subscriptions", "Subscription?status=active", hookChannel("https://hooks.example.org/h", nil), strict, "Subscription"},
@@ -356,4 +357,37 @@ func TestSubscription_ForgottenWithAnErasedSandbox(t *testing.T) {
 	e.m.Forget("a")
 	e.observation(ctx, "a", "", "p1", "vital-signs", 1)
 	rcv.none(t, 150*time.Millisecond)
+}
+
+// Concurrent writers of one resource: its notifications arrive in the
+// order of its versions, which is commit order.
+func TestRestHook_ConcurrentWritersNotifiedInCommitOrder(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, fastConfig())
+	rcv := newReceiver(t, 0)
+	id := e.subscribe(ctx, "a", "Observation?category=vital-signs",
+		hookChannel(rcv.URL, map[string]any{"payload": "application/fhir+json"}))
+	e.waitStatus("a", id, StatusActive)
+	const n = 30
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			e.observation(ctx, "a", "same", "p1", "vital-signs", float64(i))
+		}()
+	}
+	for range n {
+		<-done
+	}
+	for i := range n {
+		var body struct {
+			Meta struct{ VersionID string } `json:"meta"`
+		}
+		if err := json.Unmarshal([]byte(rcv.next(t).Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Meta.VersionID != fmt.Sprint(i+1) {
+			t.Fatalf("notification %d carries version %s", i, body.Meta.VersionID)
+		}
+	}
 }
