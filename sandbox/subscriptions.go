@@ -83,7 +83,7 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 		Logger: log,
 	})
 	stop := reporter.ObserveCommits(m.Committed)
-	track(func() error { stop(); return m.Close() })
+	track(func() error { stop(); return errors.Join(m.Close(), hub.Close()) })
 	e.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, fhirstore.DefaultSandbox) })
 	perSandbox.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, c.Param("sandbox")) })
 	return func(sandbox string) { m.Forget(fhirstore.Sandbox(sandbox)) }

@@ -43,6 +43,11 @@ type Hub struct {
 	cfg   HubConfig
 	mu    sync.Mutex
 	bound map[subKey]map[*wsConn]struct{}
+	// open are the connections served, each with what ends it; closed is
+	// set by Close.
+	open   map[*wsConn]context.CancelFunc
+	closed bool
+	wg     sync.WaitGroup
 }
 
 type subKey struct {
@@ -59,7 +64,20 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Secured == nil {
 		cfg.Secured = func(context.Context, string) bool { return true }
 	}
-	return &Hub{cfg: cfg, bound: map[subKey]map[*wsConn]struct{}{}}
+	return &Hub{cfg: cfg, bound: map[subKey]map[*wsConn]struct{}{}, open: map[*wsConn]context.CancelFunc{}}
+}
+
+// Close ends every connection and waits for their handlers; later
+// upgrades are refused.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	for _, cancel := range h.open {
+		cancel()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+	return nil
 }
 
 // Notify implements Notifier: it pings the connections bound to the
@@ -89,20 +107,34 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sandbox string) {
 		}
 		authed = true
 	}
+	c := &wsConn{send: make(chan string, wsSendQueue)}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		http.Error(w, "the server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	h.open[c] = cancel
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
 	// Any origin: the socket carries no ambient credential (no cookie),
 	// only the token the client sends, so a page of another origin gains
 	// nothing a script could not do with the token itself.
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{"*"}})
 	if err != nil {
+		h.mu.Lock()
+		delete(h.open, c)
+		h.mu.Unlock()
 		return // Accept answered the request
 	}
 	ws.SetReadLimit(wsMaxMessage)
-	c := &wsConn{send: make(chan string, wsSendQueue)}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var keys []subKey
 	defer func() {
 		h.mu.Lock()
+		delete(h.open, c)
 		for _, k := range keys {
 			delete(h.bound[k], c)
 			if len(h.bound[k]) == 0 {

@@ -91,3 +91,22 @@ func TestWebsocket_AuthorizationHeader(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestWebsocket_CloseEndsConnections(t *testing.T) {
+	e := newEnv(t, fastConfig())
+	c, _, err := dialHub(t, e, "a", http.Header{"Authorization": {"Bearer token-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, err := c.Read(ctx); err == nil || ctx.Err() != nil {
+		t.Errorf("read after Close: %v (ctx %v), want the connection ended", err, ctx.Err())
+	}
+	if _, resp, err := dialHub(t, e, "a", nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial after Close: %v, want 503", err)
+	}
+}
