@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -385,10 +386,13 @@ func (u *upload) conditional(v *Verdict) {
 		v.Applies = true
 		switch e.Request.Method {
 		case "POST":
-			if strings.TrimSpace(e.Request.IfNoneExist) == "" {
+			switch {
+			case strings.TrimSpace(e.Request.IfNoneExist) == "":
 				v.fail(at(i, "request.ifNoneExist"), "a %s is created without ifNoneExist: a resent upload would make it again", r.ResourceType)
-			} else if r.ResourceType == "Observation" && len(r.Identifier) == 0 {
-				v.fail(at(i, "resource.identifier"), "the Observation carries no identifier for its conditional create to find it by")
+			case len(r.Identifier) == 0:
+				v.fail(at(i, "resource.identifier"), "the %s carries no identifier for its conditional create to find it by", r.ResourceType)
+			case !namesOwnIdentifier(e.Request.IfNoneExist, r):
+				v.fail(at(i, "request.ifNoneExist"), "ifNoneExist %q does not search by the %s's own identifier, so a resend may not find it", e.Request.IfNoneExist, r.ResourceType)
 			}
 		case "PUT":
 			// An update of a named or conditional id is idempotent.
@@ -396,4 +400,25 @@ func (u *upload) conditional(v *Verdict) {
 			v.fail(at(i, "request.method"), "a %s is uploaded with %s, not a conditional create or an update", r.ResourceType, e.Request.Method)
 		}
 	}
+}
+
+// namesOwnIdentifier reports whether a conditional create's criteria
+// search by one of the resource's identifiers (identifier=[system|]value).
+func namesOwnIdentifier(criteria string, r *resourceJSON) bool {
+	q, err := url.ParseQuery(strings.TrimPrefix(criteria, "?"))
+	if err != nil {
+		return false
+	}
+	for _, want := range q["identifier"] {
+		system, value, hasSystem := strings.Cut(want, "|")
+		if !hasSystem {
+			system, value = "", want
+		}
+		for _, id := range r.Identifier {
+			if id.Value == value && (!hasSystem || id.System == system) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -58,28 +58,33 @@ func TestJudge_EachRuleCatchesItsBreach(t *testing.T) {
 		rule   string
 		breach func(doc map[string]any)
 		want   string
+		also   string // a rule the breach breaks as well
 	}{
-		{RuleTransaction, func(d map[string]any) { d["type"] = "batch" }, "transaction"},
+		{RuleTransaction, func(d map[string]any) { d["type"] = "batch" }, "transaction", ""},
 		{RuleDeviceIdentity, func(d map[string]any) {
 			ids := resource(d, 0)["identifier"].([]any)
 			ids[0].(map[string]any)["value"] = "not-an-eui"
-		}, "EUI-64"},
-		{RuleDeviceIdentity, func(d map[string]any) { delete(resource(d, 0), "identifier") }, "no system id"},
-		{RuleDeviceReference, func(d map[string]any) { delete(resource(d, 2), "device") }, "names no device"},
+			entry(d, 0)["request"].(map[string]any)["ifNoneExist"] = "identifier=" + systemIDSystem + "|not-an-eui"
+		}, "EUI-64", ""},
+		{RuleDeviceIdentity, func(d map[string]any) { delete(resource(d, 0), "identifier") }, "no system id", RuleConditionalCreate},
+		{RuleDeviceReference, func(d map[string]any) { delete(resource(d, 2), "device") }, "names no device", ""},
 		{RuleDeviceReference, func(d map[string]any) {
 			resource(d, 2)["device"] = map[string]any{"reference": "urn:uuid:6f0c6a1e-2b1d-4c39-9a35-3f5f0a1a0002"}
-		}, "not a Device"},
-		{RuleEffectiveTimeZone, func(d map[string]any) { resource(d, 2)["effectiveDateTime"] = "2018-11-11T19:07:36" }, "zone"},
-		{RuleEffectiveTimeZone, func(d map[string]any) { resource(d, 2)["effectiveDateTime"] = "2018-11-11" }, "zone"},
+		}, "not a Device", ""},
+		{RuleEffectiveTimeZone, func(d map[string]any) { resource(d, 2)["effectiveDateTime"] = "2018-11-11T19:07:36" }, "zone", ""},
+		{RuleEffectiveTimeZone, func(d map[string]any) { resource(d, 2)["effectiveDateTime"] = "2018-11-11" }, "zone", ""},
 		{RuleRelated, func(d map[string]any) {
 			resource(d, 3)["derivedFrom"] = []any{map[string]any{"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"}}
-		}, "names no entry"},
+		}, "names no entry", ""},
 		{RuleRelated, func(d map[string]any) {
 			resource(d, 3)["hasMember"] = []any{map[string]any{"reference": "urn:uuid:6f0c6a1e-2b1d-4c39-9a35-3f5f0a1a0001"}}
-		}, "not a Observation"},
-		{RuleConditionalCreate, func(d map[string]any) { delete(entry(d, 0)["request"].(map[string]any), "ifNoneExist") }, "ifNoneExist"},
-		{RuleConditionalCreate, func(d map[string]any) { delete(resource(d, 2), "identifier") }, "identifier"},
-		{RuleProfiles, func(d map[string]any) { delete(resource(d, 2), "status") }, "PhdNumericObservation"},
+		}, "not a Observation", ""},
+		{RuleConditionalCreate, func(d map[string]any) { delete(entry(d, 0)["request"].(map[string]any), "ifNoneExist") }, "ifNoneExist", ""},
+		{RuleConditionalCreate, func(d map[string]any) { delete(resource(d, 2), "identifier") }, "identifier", ""},
+		{RuleConditionalCreate, func(d map[string]any) {
+			entry(d, 0)["request"].(map[string]any)["ifNoneExist"] = "type=531981"
+		}, "own identifier", ""},
+		{RuleProfiles, func(d map[string]any) { delete(resource(d, 2), "status") }, "PhdNumericObservation", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule+" "+tt.want, func(t *testing.T) {
@@ -94,7 +99,7 @@ func TestJudge_EachRuleCatchesItsBreach(t *testing.T) {
 				t.Errorf("issue %q does not mention %q", v.Issues[0].Diagnostics, tt.want)
 			}
 			for rule, other := range got {
-				if rule != tt.rule && rule != RuleProfiles && !other.Pass() && other.Applies {
+				if rule != tt.rule && rule != tt.also && rule != RuleProfiles && !other.Pass() && other.Applies {
 					t.Errorf("breaking %s also failed %s: %+v", tt.rule, rule, other.Issues)
 				}
 			}
