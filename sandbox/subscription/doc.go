@@ -29,6 +29,9 @@
 // judged (and, if it matches, notified) for each commit, with the payload
 // of the version each commit wrote. Deletions notify nothing.
 //
+// A sandbox's subscriptions are taken up from the store at its first
+// commit after the manager starts (notifications only follow writes).
+//
 // Notifications follow commits: nothing of a rolled-back transaction is
 // ever seen, and each subscription receives its notifications in commit
 // order (one delivery at a time, retries included).
@@ -41,7 +44,10 @@
 // writes of Subscriptions, over every type: a patient-level token's
 // compartment, SMART v2 constraints, types it may not read at all; else
 // the confinement the write ran under) with the subscription and matches
-// under it. Criteria of a type the writer may not read are refused. A confinement
+// under it. Criteria of a type the writer may not read are refused. A
+// patient-level token cannot write a Subscription at all: the access guard
+// confines its writes to its patient's compartment, which holds no
+// Subscription. A confinement
 // lives in memory only; the manager marks a confined subscription with the
 // meta.tag ConfinedTag, and one it finds so marked after a restart is
 // switched off (its confinement is unknown) with an error asking the
