@@ -68,6 +68,12 @@ type Config struct {
 	// ConnectorListen are the connectors' listeners, comma-separated, each
 	// id=host:port@sandbox (e.g. example=127.0.0.1:2575@default).
 	ConnectorListen string // HPS_CONNECTOR_LISTEN, --connector-listen
+	// SubscriptionHosts are the hosts rest-hook Subscriptions may notify
+	// (https only), comma-separated, "*.example.org" for a domain; none by
+	// default. SubscriptionLoopback also allows loopback endpoints (local
+	// development). See package subscription.
+	SubscriptionHosts    string // HPS_SUBSCRIPTION_HOSTS, --subscription-hosts
+	SubscriptionLoopback bool   // HPS_SUBSCRIPTION_LOOPBACK, --subscription-loopback
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -106,7 +112,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_PORTAL_OIDC_NAME", &c.PortalOIDCName)
 	str("HPS_CONNECTORS", &c.Connectors)
 	str("HPS_CONNECTOR_LISTEN", &c.ConnectorListen)
-	for key, dst := range map[string]*bool{"HPS_SECURE": &c.Secure, "HPS_SMART_SKIP_LOGIN": &c.SkipLogin, "HPS_SMART_SKIP_CONSENT": &c.SkipConsent} {
+	str("HPS_SUBSCRIPTION_HOSTS", &c.SubscriptionHosts)
+	for key, dst := range map[string]*bool{"HPS_SECURE": &c.Secure, "HPS_SMART_SKIP_LOGIN": &c.SkipLogin, "HPS_SMART_SKIP_CONSENT": &c.SkipConsent,
+		"HPS_SUBSCRIPTION_LOOPBACK": &c.SubscriptionLoopback} {
 		if v := getenv(key); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -174,6 +182,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PortalOIDCName, "portal-oidc-name", c.PortalOIDCName, "the provider's name on the sign-in button (env HPS_PORTAL_OIDC_NAME)")
 	fs.StringVar(&c.Connectors, "connectors", c.Connectors, "connectors to serve, comma-separated, at /connectors/{id}/ and /sandboxes/{sandbox}/connectors/{id}/ (env HPS_CONNECTORS); the connectors are "+strings.Join(catalogueIDs(), ", "))
 	fs.StringVar(&c.ConnectorListen, "connector-listen", c.ConnectorListen, "connector listeners, comma-separated id=host:port@sandbox, e.g. example=127.0.0.1:2575@default (env HPS_CONNECTOR_LISTEN)")
+	fs.StringVar(&c.SubscriptionHosts, "subscription-hosts", c.SubscriptionHosts, "hosts rest-hook Subscriptions may notify over https, comma-separated, *.example.org for a domain (env HPS_SUBSCRIPTION_HOSTS); default: none")
+	fs.BoolVar(&c.SubscriptionLoopback, "subscription-loopback", c.SubscriptionLoopback, "let rest-hook Subscriptions notify loopback addresses, for local development (env HPS_SUBSCRIPTION_LOOPBACK=true)")
 	fs.StringVar(&c.DemoBackendJWKS, "demo-backend-jwks", c.DemoBackendJWKS, "JWKS URL or file with the public keys of the backend-services demo client sandbox-backend (env HPS_DEMO_BACKEND_JWKS); default: no such client")
 }
 

@@ -37,6 +37,9 @@ func (oauthEvidence) Observe(ctx context.Context, ev smart.Event) {
 // those of the connectors in set.
 func checkRegistry(set *connectors.Set) (*conformance.Registry, error) {
 	reg := conformance.Default()
+	if err := addPHDChecks(reg); err != nil {
+		return nil, err
+	}
 	if set == nil {
 		return reg, nil
 	}

@@ -232,6 +232,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		})
 	}
 	var sbs *sandboxes // made from tenants, which tells it of erasures
+	forgetSubscriptions := func(string) {}
 	tenants, err := tenant.Open(context.Background(), tenant.Options{
 		Path:  p.tenants,
 		Store: store,
@@ -241,6 +242,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		OnErase: func(_ context.Context, id string) {
 			sbs.forget(id)
 			engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
+			forgetSubscriptions(id)
 		},
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
@@ -309,14 +311,19 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		ExportDir:    p.exportDir,
 		Definitions:  engineCfg.Definitions,
 		Enforcement:  engineCfg.Enforcement,
+		WebsocketURL: websocketURL,
 	})
 	track(api.Close)
 	g := access.New(access.Config{Authz: authz, Store: store, Below: below, MaxBody: cfg.MaxBodyBytes,
 		Secured: sbs.secured, ClientIn: sbs.clientIn, PublicURL: cfg.PublicURL})
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
-	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf)), defaultOf)
+	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf), declareWriterScope(authz, defaultOf),
+		judgePHDUploads(rec, defaultOf, cfg.MaxBodyBytes, log)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
-	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam)), sandboxParam)
+	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam),
+		judgePHDUploads(rec, sandboxParam, cfg.MaxBodyBytes, log)), sandboxParam)
+
+	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
 
 	gate := &connectorGate{set: set, guard: g, maxBody: cfg.MaxBodyBytes}
 	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))

@@ -229,6 +229,7 @@ func (s *Store) commitGroup(batch []*writeJob) (rest []*writeJob) {
 		return batch[n:]
 	}
 	s.committed()
+	s.report(t.changes)
 	s.gc.groups.Add(1)
 	s.gc.writes.Add(uint64(ran))
 	answer(nil)
@@ -247,6 +248,7 @@ func (t *tx) savepoint(ctx context.Context, run func(ctx context.Context, t *tx)
 	if _, err := t.sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("%w: %s: savepoint: %w", errTxBroken, t.s.d.Name, err)
 	}
+	changes := len(t.changes)
 	err := runGuarded(ctx, t, run)
 	if err == nil {
 		err = t.flushIndex(ctx)
@@ -258,6 +260,8 @@ func (t *tx) savepoint(ctx context.Context, run func(ctx context.Context, t *tx)
 		return nil
 	}
 	// Forget what the write left queued, then undo what it wrote.
+	clear(t.changes[changes:])
+	t.changes = t.changes[:changes]
 	t.settle()
 	clear(t.pending)
 	t.pending = t.pending[:0]

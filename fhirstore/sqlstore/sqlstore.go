@@ -77,6 +77,7 @@ type Store struct {
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
 	gc         *committer    // group commit of single writes
+	observers  observers     // told of each commit (observe.go)
 }
 
 var _ fhirstore.Store = (*Store)(nil)

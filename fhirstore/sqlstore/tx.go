@@ -26,6 +26,9 @@ type tx struct {
 	pending  []*pendingIndex
 	rows     [numIndexTables][]any
 	flushErr error
+	// changes are the versions written, in order, for the commit
+	// observers (observe.go).
+	changes []fhirstore.Change
 }
 
 // flushing is the querier of a write transaction: before any statement it
@@ -194,6 +197,7 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 	if err := t.writeIndex(ctx, sandbox, rid, res.Type, res.Body); err != nil {
 		return nil, err
 	}
+	t.changed(ctx, sandbox, res)
 	return res, nil
 }
 
@@ -229,6 +233,7 @@ func (t *tx) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.
 	if err := t.replace(ctx, string(sandbox), c, res); err != nil {
 		return nil, false, err
 	}
+	t.changed(ctx, string(sandbox), res)
 	return res, c.method == fhirstore.MethodDelete, nil
 }
 
@@ -278,6 +283,7 @@ func (t *tx) Delete(ctx context.Context, sandbox fhirstore.Sandbox, typ, id stri
 	if err := t.replace(ctx, string(sandbox), c, res); err != nil {
 		return nil, err
 	}
+	t.changed(ctx, string(sandbox), res)
 	return res, nil
 }
 

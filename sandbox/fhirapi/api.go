@@ -49,6 +49,10 @@ type Config struct {
 	// Enforcement says which profiles writes into a sandbox must conform
 	// to; nothing when nil.
 	Enforcement interaction.EnforcementFunc
+	// WebsocketURL, when set, returns the subscription websocket of the
+	// sandbox whose FHIR base is base, which the CapabilityStatement
+	// advertises (capabilitystatement-websocket).
+	WebsocketURL func(base string) string
 }
 
 // DefaultConditionalDeleteMax is how many resources one conditional delete

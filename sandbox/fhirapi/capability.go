@@ -40,12 +40,21 @@ type capabilityJSON struct {
 }
 
 type restJSON struct {
+	Extension   []extension     `json:"extension,omitempty"`
 	Mode        string          `json:"mode"`
 	Security    json.RawMessage `json:"security,omitempty"`
 	Resource    []capResource   `json:"resource"`
 	Interaction []code          `json:"interaction"`
 	Operation   []capOperation  `json:"operation,omitempty"`
 }
+
+type extension struct {
+	URL      string `json:"url"`
+	ValueURI string `json:"valueUri"`
+}
+
+// websocketExtension names the websocket of Subscriptions (R4).
+const websocketExtension = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
 
 type code struct {
 	Code string `json:"code"`
@@ -153,6 +162,9 @@ func (c *capabilities) json(base string) []byte {
 		Format:      []string{"application/fhir+json", "json"},
 		PatchFormat: []string{"application/json-patch+json"},
 		Rest:        []restJSON{{Mode: "server", Security: c.cfg.Security, Resource: resources, Interaction: sys, Operation: systemOperations}},
+	}
+	if c.cfg.WebsocketURL != nil {
+		doc.Rest[0].Extension = []extension{{URL: websocketExtension, ValueURI: c.cfg.WebsocketURL(base)}}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -1,0 +1,94 @@
+// Package subscription runs FHIR R4 Subscriptions: it follows the commits
+// of a store (fhirstore.CommitReporter), decides which active subscriptions
+// of the written resource's sandbox match it, and notifies them over the
+// rest-hook and websocket channels. It does not import gin; the gateway
+// mounts its websocket handler and wires it to the store.
+//
+// # Lifecycle
+//
+// Subscriptions are ordinary resources of a sandbox's store, written
+// through the FHIR API like any other. The manager sees every committed
+// write of a Subscription: one the manager did not write itself is a
+// request, which it judges and turns `active`, or `error` with the reason in
+// Subscription.error when its criteria, channel or endpoint are refused.
+// Status `off` (written by the client) or a deletion stops it. Deliveries
+// that fail set `error` (with the failure) and are retried with
+// exponential back-off; a notification that still fails after
+// Config.MaxAttempts switches the subscription `off`. A delivery that
+// succeeds again returns it to `active`.
+//
+// # Matching
+//
+// Criteria mean exactly what a search means: a written resource matches
+// when the criteria, with _id set to its id, find it in the store, run as
+// a search under the confinement its creator was under. Only filters are
+// allowed in criteria (no _count, _sort, _include, …) and a parameter the
+// server does not know refuses the subscription rather than matching
+// everything. Matching runs after the commit against the store, so it
+// judges the resource as it is then: a resource changed again at once is
+// judged (and, if it matches, notified) for each commit, with the payload
+// of the version each commit wrote. Deletions notify nothing.
+//
+// A sandbox's subscriptions are taken up from the store at its first
+// commit after the manager starts (notifications only follow writes).
+//
+// Notifications follow commits: nothing of a rolled-back transaction is
+// ever seen, and each subscription receives its notifications in commit
+// order (one delivery at a time, retries included).
+//
+// # Confinement of the subscriber
+//
+// A subscription sees only its own sandbox's resources, and only what the
+// token that created it could see: the manager keeps what the writer may
+// read (the fhirstore.WriterScope the gateway declares for a token's
+// writes of Subscriptions, over every type: a patient-level token's
+// compartment, SMART v2 constraints, types it may not read at all; else
+// the confinement the write ran under) with the subscription and matches
+// under it. Criteria of a type the writer may not read are refused. A
+// patient-level token cannot write a Subscription at all: the access guard
+// confines its writes to its patient's compartment, which holds no
+// Subscription. A confinement
+// lives in memory only; the manager marks a confined subscription with the
+// meta.tag ConfinedTag, and one it finds so marked after a restart is
+// switched off (its confinement is unknown) with an error asking the
+// client to write it again.
+//
+// # Rest-hook endpoints
+//
+// A supplier's subscription must not make the sandbox call arbitrary
+// addresses (SSRF). EndpointPolicy is the operator's allow-list: an
+// endpoint must be https on a listed host, or, when AllowLoopback is set
+// (tests, a local development setup), http(s) on a loopback address. The
+// dialer checks every address a name resolves to at connection time, so a
+// listed name resolving to a loopback, link-local (cloud metadata),
+// unspecified or — unless AllowPrivate — private address is refused too.
+// Redirects are not followed. With no hosts listed and loopback not
+// allowed, rest-hook subscriptions are refused.
+//
+// # Payloads
+//
+// channel.payload absent, or with the backport content extension set to
+// "empty": POST to the endpoint with no body. "id-only": POST with no
+// body and Content-Location naming the version that matched.
+// application/fhir+json with "full-resource" (or no extension): PUT
+// [endpoint]/[type]/[id] with the resource, as R4 describes. channel.header
+// entries ("Name: value") are sent with every delivery; those that would
+// change the framing (Host, Content-Length, …) are refused.
+//
+// # Websocket
+//
+// The R4 websocket protocol: a client connects to the sandbox's websocket
+// URL (advertised in the CapabilityStatement), sends `bind <id>` for a
+// websocket Subscription of that sandbox, is answered `bound <id>`, and
+// receives `ping <id>` on each match. In a secured sandbox the client first
+// authenticates with `bind-with-token <access token>` (or the upgrade
+// request's Authorization header): the token must be valid and issued for
+// that sandbox. Errors are answered `error <text>`.
+//
+// # Scale-out
+//
+// The manager consumes commits through Committed, a
+// fhirstore.CommitObserver, and delivers through the Channel interface;
+// with several gateways, one consumer of a shared change feed would feed
+// Committed instead of the local store.
+package subscription

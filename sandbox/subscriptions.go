@@ -1,0 +1,160 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/interaction"
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/sandbox/access"
+	"hpsandbox/sandbox/subscription"
+	"hpsandbox/smart"
+)
+
+// websocketPath is where a sandbox's subscription websocket is served,
+// beside its FHIR base: /websocket for the default sandbox,
+// /sandboxes/{id}/websocket for the others.
+const websocketPath = "/websocket"
+
+// subscriptionPolicy is the rest-hook endpoint policy of cfg.
+func subscriptionPolicy(cfg Config) subscription.EndpointPolicy {
+	var hosts []string
+	for _, h := range strings.Split(cfg.SubscriptionHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return subscription.EndpointPolicy{AllowHosts: hosts, AllowLoopback: cfg.SubscriptionLoopback}
+}
+
+// websocketURL is the websocket of the sandbox whose FHIR base is base, as
+// the CapabilityStatement advertises it.
+func websocketURL(base string) string {
+	u := strings.TrimSuffix(base, fhirBasePath) + websocketPath
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	return "ws://" + strings.TrimPrefix(u, "http://")
+}
+
+// mountSubscriptions runs the subscription manager over store when the
+// store reports its commits, and serves the websocket channel. It returns
+// what stops the subscriptions of an erased sandbox.
+func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, store fhirstore.Store,
+	authz *smart.Server, sbs *sandboxes, log *slog.Logger, track func(func() error)) (forget func(sandbox string)) {
+	reporter, ok := store.(fhirstore.CommitReporter)
+	if !ok {
+		log.Warn("subscriptions are off: the store does not report its commits")
+		return func(string) {}
+	}
+	hub := subscription.NewHub(subscription.HubConfig{
+		Store:   store,
+		Secured: sbs.secured,
+		Authenticate: func(ctx context.Context, sandbox, token string) error {
+			g, err := authz.AuthenticateToken(ctx, token)
+			if err != nil {
+				return err
+			}
+			if sandboxOr(g.Sandbox) != sandbox {
+				return errors.New("the token is for another sandbox")
+			}
+			if in, err := sbs.clientIn(ctx, g.ClientID, sandbox); err != nil || !in {
+				return errors.New("the token's app is not registered in this sandbox")
+			}
+			return nil
+		},
+	})
+	issuer := cfg.Issuer()
+	m := subscription.New(store, hub, subscription.Config{
+		Endpoints: subscriptionPolicy(cfg),
+		Base: func(sb fhirstore.Sandbox) string {
+			if sb == fhirstore.DefaultSandbox {
+				return issuer + fhirBasePath
+			}
+			return issuer + sandboxesPath + "/" + string(sb) + fhirBasePath
+		},
+		Logger: log,
+	})
+	stop := reporter.ObserveCommits(m.Committed)
+	track(func() error { stop(); return errors.Join(m.Close(), hub.Close()) })
+	e.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, fhirstore.DefaultSandbox) })
+	perSandbox.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, c.Param("sandbox")) })
+	return func(sandbox string) { m.Forget(fhirstore.Sandbox(sandbox)) }
+}
+
+// declareWriterScope is the middleware, after the access guard, that
+// declares what a token's writer may read (fhirstore.WriterScope) on the
+// requests that may write a Subscription: those to /Subscription and
+// Bundles to the base. The guard's confinement covers only the types a
+// request touches; a subscription's matches must be confined as its
+// writer's reads of the criteria type would be (package subscription).
+func declareWriterScope(authz *smart.Server, sandboxOf func(*gin.Context) string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		m := c.Request.Method
+		if m != http.MethodPost && m != http.MethodPut && m != http.MethodPatch {
+			return
+		}
+		path := strings.Trim(c.Param("path"), "/")
+		if path != "" && path != "Subscription" && !strings.HasPrefix(path, "Subscription/") {
+			return
+		}
+		_, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+		if !ok {
+			return
+		}
+		// The guard verified the token (and any DPoP proof) already.
+		g, err := authz.AuthenticateToken(c.Request.Context(), strings.TrimSpace(token))
+		if err != nil {
+			return
+		}
+		scope := &fhirstore.WriterScope{Confinement: readConfinement(g, sandboxOf(c), authz.Config().FHIRBase)}
+		c.Request = c.Request.WithContext(fhirstore.WithWriterScope(c.Request.Context(), scope))
+	}
+}
+
+// readConfinement is what g may read in sandbox, over every resource type:
+// as the access guard decides a search of each; nil when g reads
+// everything.
+func readConfinement(g *smart.Grant, sandbox, base string) *search.Confinement {
+	var out search.Confinement
+	confined := false
+	for _, typ := range fhirjson.Types() {
+		d := access.Decide(g, &access.Request{Sandbox: sandbox, Base: base,
+			Route: &interaction.Request{Method: http.MethodGet, Kind: interaction.SearchType, Type: typ}})
+		switch {
+		case d.Effect == access.Refuse:
+			out.Excluded = append(out.Excluded, typ)
+			confined = true
+		case d.Confinement != nil:
+			confined = true
+			c := d.Confinement
+			if c.Applies(typ) {
+				out.Compartment, out.Base = c.Compartment, c.Base
+				out.Types = append(out.Types, typ)
+			}
+			if cs, ok := c.ConstraintsOf(typ); ok {
+				if out.Constraints == nil {
+					out.Constraints = map[string][]search.Constraint{}
+				}
+				out.Constraints[typ] = cs
+			}
+			if c.Excludes(typ) {
+				out.Excluded = append(out.Excluded, typ)
+			}
+		}
+	}
+	if !confined {
+		return nil
+	}
+	if out.Types == nil {
+		out.Types = []string{} // only the types named, never every type
+	}
+	return &out
+}
