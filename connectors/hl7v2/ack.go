@@ -60,6 +60,7 @@ type AckError struct {
 	Field    int    // 1-based field number, 0 for the segment as a whole
 	Code     string // table 0357
 	Severity string // E, W or I
+	AppCode  string // ERR-5, the receiver's own error code, "" for none
 	Text     string
 }
 
@@ -106,7 +107,7 @@ func Ack(msg *Message, code, controlID string, now time.Time, errs []AckError) *
 			sev = SeverityError
 		}
 		cwe := e.Code + string(d.Component) + d.Escape(codeText[e.Code]) + string(d.Component) + "HL70357"
-		ack.Segments = append(ack.Segments, d.NewSegment("ERR", "", loc, cwe, sev, "", "", "", d.Escape(e.Text)))
+		ack.Segments = append(ack.Segments, d.NewSegment("ERR", "", loc, cwe, sev, d.Escape(e.AppCode), "", "", d.Escape(e.Text)))
 	}
 	return ack
 }
