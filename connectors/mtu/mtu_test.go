@@ -83,6 +83,16 @@ func (e *env) search(t testing.TB, typ string, params url.Values) []map[string]a
 	return out
 }
 
+// total counts the matches of a search.
+func (e *env) total(t testing.TB, typ string) int {
+	t.Helper()
+	page, err := e.engine.Search(context.Background(), sandbox, typ, url.Values{"_total": {"accurate"}, "_count": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Total
+}
+
 func (e *env) count(t testing.TB) int {
 	n := 0
 	for _, typ := range []string{"Observation", "Device", "DetectedIssue", "Flag", "Patient"} {
