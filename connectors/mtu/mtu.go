@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,10 @@ const ResponseType = "x-application/hl7-v2+er7"
 // idleTimeout closes a connection that sends nothing for this long.
 const idleTimeout = 5 * time.Minute
 
+// devicesMax bounds the Device ids remembered, per sandbox and of
+// sandboxes.
+const devicesMax = 10000
+
 // seenMax bounds the message control ids remembered for telling a
 // resent message from a new one.
 const seenMax = 100000
@@ -66,6 +72,7 @@ type Connector struct {
 	mu       sync.Mutex
 	seen     map[string]struct{} // sandbox, sender and control id of messages stored
 	seenRing []string
+	devices  map[string]map[string]string // sandbox → device query → Device/id
 	seenNext int
 }
 
@@ -95,7 +102,7 @@ func Opener(cfg Config) connectors.Opener {
 			now = time.Now
 		}
 		return &Connector{engine: deps.Engine, ev: deps.Evidence(ID), log: log, cfg: cfg, now: now,
-			seen: map[string]struct{}{}, seenRing: make([]string, seenMax)}, nil
+			seen: map[string]struct{}{}, seenRing: make([]string, seenMax), devices: map[string]map[string]string{}}, nil
 	}
 }
 
@@ -259,7 +266,8 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 		ps.warn("MSH", 1, 10, hl7v2.CodeDuplicateKey, "message control id %s was taken before from this sender; the message is not stored again", h.ControlID)
 		return m, ps
 	}
-	b := &builder{m: m, h: h, loc: c.cfg.Location, ps: &ps, devices: map[string]string{}}
+	b := &builder{m: m, h: h, loc: c.cfg.Location, ps: &ps, devices: map[string]string{},
+		known: func(query string) string { return c.knownDevice(sandbox, query) }}
 	msh := m.Segment("MSH")
 	if ts, ok := b.time("MSH", 1, 7, msh.Field(7)); ok {
 		b.msgTime = fhirTime(ts)
@@ -297,10 +305,13 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 		return m, ps
 	}
 	bundle, err := b.bundle()
+	var resp []byte
 	if err == nil {
-		_, err = c.engine.Transaction(ctx, fhirstore.Sandbox(sandbox), bundle)
+		resp, err = c.engine.Transaction(ctx, fhirstore.Sandbox(sandbox), bundle)
 	}
 	if err != nil {
+		// A Device known from before may be gone: look it up again next time.
+		c.forgetDevices(sandbox)
 		oe := outcome.From(err)
 		for _, is := range oe.Issues {
 			ps.fail("", 0, 0, hl7v2.CodeInternal, "%s", issueText(is))
@@ -312,7 +323,61 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 		return m, ps
 	}
 	c.remember(key)
+	c.learnDevices(sandbox, b.created, resp)
 	return m, ps
+}
+
+// knownDevice is the Device/id a device's conditional create resolved to
+// in sandbox before, so that later messages of the device refer to it
+// without searching for it inside the write.
+func (c *Connector) knownDevice(sandbox, query string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.devices[sandbox][query]
+}
+
+// learnDevices notes the Device ids a transaction's response gives the
+// Device entries created (entry index → query).
+func (c *Connector) learnDevices(sandbox string, created map[int]string, resp []byte) {
+	if len(created) == 0 {
+		return
+	}
+	var b struct {
+		Entry []struct {
+			Response struct {
+				Location string `json:"location"`
+			} `json:"response"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(resp, &b) != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.devices[sandbox] == nil {
+		if len(c.devices) >= devicesMax {
+			clear(c.devices)
+		}
+		c.devices[sandbox] = map[string]string{}
+	}
+	for i, query := range created {
+		if i >= len(b.Entry) {
+			continue
+		}
+		loc := b.Entry[i].Response.Location
+		if typ, rest, ok := strings.Cut(loc, "/"); ok && typ == "Device" {
+			id, _, _ := strings.Cut(rest, "/")
+			if len(c.devices[sandbox]) < devicesMax {
+				c.devices[sandbox][query] = "Device/" + id
+			}
+		}
+	}
+}
+
+func (c *Connector) forgetDevices(sandbox string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.devices, sandbox)
 }
 
 func issueText(is outcome.Issue) string {

@@ -20,8 +20,10 @@ type builder struct {
 	ps      *problems
 	patient obj // the subject reference
 	msgTime string
-	devices map[string]string // device identifier → fullUrl of its entry
-	gateway string            // fullUrl of the sending device (MSH-3), "" when it names none
+	devices map[string]string         // device identifier → fullUrl of its entry, or its Device/id when known
+	known   func(query string) string // the Device/id stored before for a query, "" when none is known
+	created map[int]string            // entry index → query, of the Device entries added
+	gateway string                    // fullUrl of the sending device (MSH-3), "" when it names none
 	entries []obj
 	rows    []*row
 }
@@ -98,6 +100,12 @@ func (b *builder) deviceOf(id, name, uid, idType string, typ obj) string {
 	if url, ok := b.devices[query]; ok {
 		return url
 	}
+	if b.known != nil {
+		if ref := b.known(query); ref != "" {
+			b.devices[query] = ref
+			return ref
+		}
+	}
 	dev := obj{"resourceType": "Device", "identifier": []obj{ident}, "status": "active"}
 	if name != "" {
 		dev["deviceName"] = []obj{{"name": name, "type": "user-friendly-name"}}
@@ -107,6 +115,10 @@ func (b *builder) deviceOf(id, name, uid, idType string, typ obj) string {
 	}
 	url := newUUID()
 	b.devices[query] = url
+	if b.created == nil {
+		b.created = map[int]string{}
+	}
+	b.created[len(b.entries)] = query
 	b.entries = append(b.entries, obj{"fullUrl": url, "resource": dev,
 		"request": obj{"method": "POST", "url": "Device", "ifNoneExist": query}})
 	return url

@@ -82,7 +82,7 @@ func replace(s, old, new string) string {
 }
 
 // serve serves the connector on a free loopback port until the test ends.
-func serve(t *testing.T, c *Connector) string {
+func serve(t testing.TB, c *Connector) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,7 +101,7 @@ func serve(t *testing.T, c *Connector) string {
 }
 
 // roundTrip sends msg on conn and returns MSA-1 and MSA-2 of the answer.
-func roundTrip(t *testing.T, conn net.Conn, r *mllp.Reader, msg []byte) (string, string) {
+func roundTrip(t testing.TB, conn net.Conn, r *mllp.Reader, msg []byte) (string, string) {
 	t.Helper()
 	if err := mllp.WriteFrame(conn, msg); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func roundTrip(t *testing.T, conn net.Conn, r *mllp.Reader, msg []byte) (string,
 	return ack.Segment("MSA").Get(1, 1), ack.Segment("MSA").Get(2, 1)
 }
 
-func dialT(t *testing.T, addr string) (net.Conn, *mllp.Reader) {
+func dialT(t testing.TB, addr string) (net.Conn, *mllp.Reader) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {

@@ -1,0 +1,52 @@
+package mtu
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hpsandbox/connectors/hl7v2"
+)
+
+// benchMessage is a small PCD-01 message: one SpO2 and one pulse rate.
+func benchMessage(id string) []byte {
+	return []byte("MSH|^~\\&|Sim^ACDE48234567ABCD^EUI-64||HPSANDBOX|default|20260301120000+0100||ORU^R01^ORU_R01|" + id + "|P|2.6|||AL|NE\r" +
+		"PID|||" + fnr + "^^^&2.16.578.1.12.4.1.4.1&ISO^NNNOR\r" +
+		"OBR|1|||182777000^monitoring of patient^SNOMED-CT|||20260301115950+0100\r" +
+		"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|97|262688^MDC_DIM_PERCENT^MDC|||||F|||20260301115959+0100||||0123456789ABCDEF^^^EUI-64\r" +
+		"OBX|2|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.1.1.2|72|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F|||20260301115959+0100||||0123456789ABCDEF^^^EUI-64\r")
+}
+
+// BenchmarkMLLPToObservations measures HL7 v2 messages per second over
+// MLLP through to stored Observations: each connection sends a message,
+// waits for its ACK (AA) and sends the next, as PCD-01 senders do.
+func BenchmarkMLLPToObservations(b *testing.B) {
+	for _, conns := range []int{1, 8} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			e := newEnv(b, Config{})
+			addr := serve(b, e.c)
+			var seq atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			per := (b.N + conns - 1) / conns
+			for range conns {
+				conn, r := dialT(b, addr)
+				wg.Go(func() {
+					for range per {
+						id := fmt.Sprintf("B%d", seq.Add(1))
+						if code, _ := roundTrip(b, conn, r, benchMessage(id)); code != hl7v2.AA {
+							b.Errorf("message %s answered %s", id, code)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(per*conns)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
