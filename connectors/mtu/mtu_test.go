@@ -236,7 +236,7 @@ func TestHandle_PCD04_AlertBecomesDetectedIssueAndFlag(t *testing.T) {
 		t.Fatalf("%d DetectedIssues", len(issues))
 	}
 	di := issues[0]
-	if di["severity"] != "high" || di["status"] != "preliminary" || codings(di, "code")[0] != systemMDC+"|196674" ||
+	if di["severity"] != "high" || di["status"] != "preliminary" || codings(di, "code")[0] != systemMDC+"|196652" ||
 		di["patient"].(map[string]any)["reference"] != e.patient || di["identifiedDateTime"] != "2026-03-01T12:04:55+01:00" {
 		t.Errorf("DetectedIssue %v", di)
 	}
