@@ -327,3 +327,65 @@ func judgeAccepted(x *connectors.Exchange) connectors.Result {
 	}
 	return verdict(is)
 }
+
+// findings are the checks a message fails, as warnings for its ACK and
+// the request log: the sender learns at once what the conformance report
+// will say of the message. ps are the message's problems so far, from
+// which the ACK the checks read follows. Checks that restate the ACK
+// (mtu-accepted) are left out.
+func (c *Connector) findings(x *connectors.Exchange, m *hl7v2.Message, ps problems) problems {
+	if m == nil {
+		return nil
+	}
+	probe := *x
+	probe.Connector, probe.Ack = ID, ps.ack()
+	probe.Response = hl7v2.Ack(m, ps.ack(), "", c.now(), ps.errs()).Bytes()
+	var out problems
+	for _, ch := range c.Checks() {
+		if ch.ID == "mtu-accepted" {
+			continue
+		}
+		res := ch.Judge(&probe)
+		if res.Verdict != connectors.Fail {
+			continue
+		}
+		for _, is := range res.Issues {
+			e := hl7v2.AckError{Code: errCodeOf(is.Code), Severity: hl7v2.SeverityWarning, AppCode: ch.ID, Text: is.Diagnostics}
+			if len(is.Expression) > 0 {
+				e.Segment, e.Sequence, e.Field = location(is.Expression[0])
+			}
+			out = append(out, problem{"", e})
+		}
+	}
+	return out
+}
+
+// errCodeOf is the table 0357 code of an issue's kind.
+func errCodeOf(code outcome.Code) string {
+	switch code {
+	case outcome.Required:
+		return hl7v2.CodeRequiredMissing
+	case outcome.Duplicate:
+		return hl7v2.CodeDuplicateKey
+	case outcome.NotSupported:
+		return hl7v2.CodeUnsupportedMessage
+	}
+	return hl7v2.CodeDataType
+}
+
+// location reads the checks' expressions, "MSH-12", "OBX[3]-14" or
+// "PID-3[1].4", as an ERR-2 location.
+func location(expr string) (seg string, seq, field int) {
+	if len(expr) < 3 {
+		return "", 0, 0
+	}
+	seg, rest, seq := expr[:3], expr[3:], 1
+	if strings.HasPrefix(rest, "[") {
+		if _, err := fmt.Sscanf(rest, "[%d]-%d", &seq, &field); err != nil {
+			return seg, seq, 0
+		}
+		return seg, seq, field
+	}
+	_, _ = fmt.Sscanf(rest, "-%d", &field)
+	return seg, seq, field
+}

@@ -162,6 +162,7 @@ func (c *Connector) serveConn(ctx context.Context, caller connectors.Caller, con
 				Text: "this message was sent before the ACK of the message before it"}})
 		}
 		early = frameAhead(br)
+		ps = append(ps, c.findings(x, m, ps)...)
 		c.answer(conn, x, m, ps)
 	}
 }
@@ -205,16 +206,16 @@ func (c *Connector) ackID() string {
 	return "HPS" + strconv.FormatUint(c.ackSeq.Add(1), 10)
 }
 
-// issues are a refusal's problems as OperationOutcome issues, for the
-// request log; nil for an accepted message.
+// issues are the problems as OperationOutcome issues, for the request
+// log: a refusal's errors, and the warnings (failed checks, a resent
+// message) of an accepted message.
 func issues(ps problems) []outcome.Issue {
-	if ps.ack() == hl7v2.AA {
-		return nil
-	}
 	var out []outcome.Issue
 	for _, p := range ps {
 		sev, code := outcome.ErrorLevel, outcome.Invalid
 		switch {
+		case p.err.Severity == hl7v2.SeverityInfo:
+			sev = outcome.Information
 		case p.ack == "":
 			sev = outcome.Warning
 		case p.ack == hl7v2.AR:

@@ -131,7 +131,7 @@ func dialT(t testing.TB, addr string) (net.Conn, *mllp.Reader) {
 func TestListener_ManyConcurrentConnections_EachMessageAcknowledgedOnItsOwn(t *testing.T) {
 	e := newEnv(t, Config{})
 	addr := serve(t, e.c)
-	const conns, perConn = 12, 8
+	const conns, perConn = 8, 4
 	monitor := string(testdata(t, "pcd01-monitor.hl7"))
 	var wg sync.WaitGroup
 	for i := range conns {
