@@ -17,29 +17,54 @@ const appCodePipelined = "HPS-PIPELINED"
 // Checks implements connectors.CheckConnector: IHE PCD-01/PCD-04
 // conformance of each message, judged from the message and its ACK.
 func (c *Connector) Checks() []connectors.Check {
-	return []connectors.Check{
-		{ID: "mtu-msh-header", Judge: judgeHeader,
-			Description: "MSH-9 is ORU^R01^ORU_R01 (or ORU^R40^ORU_R40), MSH-10 holds a control id, MSH-11 is a processing id of table 0103 and MSH-12 is version 2.6, as IHE PCD-01 says."},
-		{ID: "mtu-control-id-unique", Judge: judgeControlID,
-			Description: "Each message carries a message control id (MSH-10) the sender has not used before."},
-		{ID: "mtu-pid-assigning-authority", Judge: judgeAssigningAuthority,
-			Description: "Every patient identifier in PID-3 names its assigning authority (PID-3.4), e.g. &2.16.578.1.12.4.1.4.1&ISO for a Norwegian national identity number."},
-		{ID: "mtu-obx-value-type", Judge: judgeValueType,
-			Description: "Every OBX with a value has a value type (OBX-2) of table 0125 that its value (OBX-5) is written in."},
-		{ID: "mtu-obx-units", Judge: judgeUnits,
-			Description: "Every numeric OBX names its unit (OBX-6) in MDC or UCUM."},
-		{ID: "mtu-obx-timestamp", Judge: judgeTimestamp,
-			Description: "Every OBX with a value is timed (OBX-14) to the second, with its zone offset."},
-		{ID: "mtu-obx-equipment", Judge: judgeEquipment,
-			Description: "Every OBX with a value names the device that measured it (OBX-18) by its EUI-64."},
-		{ID: "mtu-obx-codes", Judge: judgeCodes,
-			Description: "OBX-11 is a result status of table 0085 and every abnormal flag in OBX-8 is of table 0078."},
-		{ID: "mtu-ack-mode", Judge: judgeAckMode,
-			Description: "The message asks for the acknowledgments IHE PCD-01 uses: accept acknowledgment AL (MSH-15) and application acknowledgment NE (MSH-16)."},
-		{ID: "mtu-ack-awaited", Judge: judgeAckAwaited,
-			Description: "The sender waits for each message's ACK before it sends the next on the connection."},
-		{ID: "mtu-accepted", Judge: judgeAccepted,
-			Description: "The message is accepted (MSA-1 AA): its patient is known and every value could be stored."},
+	out := make([]connectors.Check, len(checks))
+	for i, ch := range checks {
+		judge := ch.judge
+		out[i] = connectors.Check{ID: ch.id, Description: ch.description, Judge: func(x *connectors.Exchange) connectors.Result {
+			j, ok := about(x)
+			if !ok {
+				return notApplicable
+			}
+			return judge(j)
+		}}
+	}
+	return out
+}
+
+// check is one of the connector's checks, judging a parsed exchange.
+type check struct {
+	id, description string
+	judge           func(j judged) connectors.Result
+}
+
+// checks are the connector's checks; the table is filled in init, as the
+// judges refer to it through findings.
+var checks []check
+
+func init() {
+	checks = []check{
+		{id: "mtu-msh-header", judge: judgeHeader,
+			description: "MSH-9 is ORU^R01^ORU_R01 (or ORU^R40^ORU_R40), MSH-10 holds a control id, MSH-11 is a processing id of table 0103 and MSH-12 is version 2.6, as IHE PCD-01 says."},
+		{id: "mtu-control-id-unique", judge: judgeControlID,
+			description: "Each message carries a message control id (MSH-10) the sender has not used before."},
+		{id: "mtu-pid-assigning-authority", judge: judgeAssigningAuthority,
+			description: "Every patient identifier in PID-3 names its assigning authority (PID-3.4), e.g. &2.16.578.1.12.4.1.4.1&ISO for a Norwegian national identity number."},
+		{id: "mtu-obx-value-type", judge: judgeValueType,
+			description: "Every OBX with a value has a value type (OBX-2) of table 0125 that its value (OBX-5) is written in."},
+		{id: "mtu-obx-units", judge: judgeUnits,
+			description: "Every numeric OBX names its unit (OBX-6) in MDC or UCUM."},
+		{id: "mtu-obx-timestamp", judge: judgeTimestamp,
+			description: "Every OBX with a value is timed (OBX-14) to the second, with its zone offset."},
+		{id: "mtu-obx-equipment", judge: judgeEquipment,
+			description: "Every OBX with a value names the device that measured it (OBX-18) by its EUI-64."},
+		{id: "mtu-obx-codes", judge: judgeCodes,
+			description: "OBX-11 is a result status of table 0085 and every abnormal flag in OBX-8 is of table 0078."},
+		{id: "mtu-ack-mode", judge: judgeAckMode,
+			description: "The message asks for the acknowledgments IHE PCD-01 uses: accept acknowledgment AL (MSH-15) and application acknowledgment NE (MSH-16)."},
+		{id: "mtu-ack-awaited", judge: judgeAckAwaited,
+			description: "The sender waits for each message's ACK before it sends the next on the connection."},
+		{id: "mtu-accepted", judge: judgeAccepted,
+			description: "The message is accepted (MSA-1 AA): its patient is known and every value could be stored."},
 	}
 }
 
@@ -80,11 +105,7 @@ func issue(code outcome.Code, at string, format string, args ...any) outcome.Iss
 	return outcome.Issue{Severity: outcome.ErrorLevel, Code: code, Diagnostics: fmt.Sprintf(format, args...), Expression: []string{at}}
 }
 
-func judgeHeader(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeHeader(j judged) connectors.Result {
 	msh := j.msg.Segment("MSH")
 	var is []outcome.Issue
 	trigger := msh.Get(9, 2)
@@ -110,9 +131,8 @@ func judgeHeader(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeControlID(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok || j.ack == nil {
+func judgeControlID(j judged) connectors.Result {
+	if j.ack == nil {
 		return notApplicable
 	}
 	if j.msg.Segment("MSH").Field(10).Empty() {
@@ -126,11 +146,7 @@ func judgeControlID(x *connectors.Exchange) connectors.Result {
 	return verdict(nil)
 }
 
-func judgeAssigningAuthority(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeAssigningAuthority(j judged) connectors.Result {
 	pid := j.msg.Segment("PID")
 	if pid == nil || pid.Field(3).Empty() {
 		return verdict([]outcome.Issue{issue(outcome.Required, "PID-3", "the message names no patient identifier (PID-3)")})
@@ -159,11 +175,7 @@ func obxRows(m *hl7v2.Message, fn func(seq int, s *hl7v2.Segment)) {
 
 func at(seq, field int) string { return fmt.Sprintf("OBX[%d]-%d", seq, field) }
 
-func judgeValueType(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeValueType(j judged) connectors.Result {
 	var is []outcome.Issue
 	obxRows(j.msg, func(seq int, s *hl7v2.Segment) {
 		vt, v := s.Get(2, 1), s.Field(5)
@@ -192,11 +204,7 @@ func judgeValueType(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeUnits(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeUnits(j judged) connectors.Result {
 	var is []outcome.Issue
 	obxRows(j.msg, func(seq int, s *hl7v2.Segment) {
 		if s.Get(2, 1) != "NM" {
@@ -213,11 +221,7 @@ func judgeUnits(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeTimestamp(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeTimestamp(j judged) connectors.Result {
 	var is []outcome.Issue
 	obxRows(j.msg, func(seq int, s *hl7v2.Segment) {
 		if s.Field(5).Empty() {
@@ -237,11 +241,7 @@ func judgeTimestamp(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeEquipment(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeEquipment(j judged) connectors.Result {
 	var is []outcome.Issue
 	obxRows(j.msg, func(seq int, s *hl7v2.Segment) {
 		if s.Field(5).Empty() {
@@ -258,11 +258,7 @@ func judgeEquipment(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeCodes(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeCodes(j judged) connectors.Result {
 	var is []outcome.Issue
 	obxRows(j.msg, func(seq int, s *hl7v2.Segment) {
 		if st := s.Get(11, 1); !inTable("0085", st) {
@@ -277,11 +273,7 @@ func judgeCodes(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeAckMode(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok {
-		return notApplicable
-	}
+func judgeAckMode(j judged) connectors.Result {
 	msh := j.msg.Segment("MSH")
 	var is []outcome.Issue
 	if v := msh.Get(15, 1); v != "AL" {
@@ -293,9 +285,8 @@ func judgeAckMode(x *connectors.Exchange) connectors.Result {
 	return verdict(is)
 }
 
-func judgeAckAwaited(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok || j.ack == nil {
+func judgeAckAwaited(j judged) connectors.Result {
+	if j.ack == nil {
 		return notApplicable
 	}
 	for _, s := range j.ack.Segments {
@@ -307,9 +298,8 @@ func judgeAckAwaited(x *connectors.Exchange) connectors.Result {
 	return verdict(nil)
 }
 
-func judgeAccepted(x *connectors.Exchange) connectors.Result {
-	j, ok := about(x)
-	if !ok || j.ack == nil {
+func judgeAccepted(j judged) connectors.Result {
+	if j.ack == nil {
 		return notApplicable
 	}
 	msa := j.ack.Segment("MSA")
@@ -337,20 +327,21 @@ func (c *Connector) findings(x *connectors.Exchange, m *hl7v2.Message, ps proble
 	if m == nil {
 		return nil
 	}
-	probe := *x
-	probe.Connector, probe.Ack = ID, ps.ack()
-	probe.Response = hl7v2.Ack(m, ps.ack(), "", c.now(), ps.errs()).Bytes()
+	if m.Segment("MSH").Get(9, 1) != "ORU" {
+		return nil
+	}
+	j := judged{msg: m, x: x, ack: hl7v2.Ack(m, ps.ack(), "", c.now(), ps.errs())}
 	var out problems
-	for _, ch := range c.Checks() {
-		if ch.ID == "mtu-accepted" {
+	for _, ch := range checks {
+		if ch.id == "mtu-accepted" {
 			continue
 		}
-		res := ch.Judge(&probe)
+		res := ch.judge(j)
 		if res.Verdict != connectors.Fail {
 			continue
 		}
 		for _, is := range res.Issues {
-			e := hl7v2.AckError{Code: errCodeOf(is.Code), Severity: hl7v2.SeverityWarning, AppCode: ch.ID, Text: is.Diagnostics}
+			e := hl7v2.AckError{Code: errCodeOf(is.Code), Severity: hl7v2.SeverityWarning, AppCode: ch.id, Text: is.Diagnostics}
 			if len(is.Expression) > 0 {
 				e.Segment, e.Sequence, e.Field = location(is.Expression[0])
 			}

@@ -91,3 +91,14 @@ func TestChecks_NotAboutOtherExchanges(t *testing.T) {
 		}
 	}
 }
+
+// judgeByID judges x by the check of that id.
+func judgeByID(id string, x *connectors.Exchange) connectors.Result {
+	c := &Connector{}
+	for _, ch := range c.Checks() {
+		if ch.ID == id {
+			return ch.Judge(x)
+		}
+	}
+	panic("no check " + id)
+}

@@ -221,7 +221,7 @@ func TestHandle_DuplicateControlID_AcknowledgedNotStoredAgain(t *testing.T) {
 	if after := e.count(t); after != before {
 		t.Errorf("%d resources after the resend, %d before", after, before)
 	}
-	if res := judgeControlID(exchangeOf(msg, m, ps)); res.Verdict != connectors.Fail {
+	if res := judgeByID("mtu-control-id-unique", exchangeOf(msg, m, ps)); res.Verdict != connectors.Fail {
 		t.Errorf("mtu-control-id-unique judged the resend %v", res.Verdict)
 	}
 }

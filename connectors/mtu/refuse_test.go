@@ -220,11 +220,11 @@ func TestListener_SenderThatDoesNotAwaitTheACK_Flagged(t *testing.T) {
 		acks = append(acks, ans)
 	}
 	x := &connectors.Exchange{Connector: ID, Channel: "mllp", Request: []byte(replace(monitor, "MSG00001", "P2")), Response: acks[1]}
-	if res := judgeAckAwaited(x); res.Verdict != connectors.Fail {
+	if res := judgeByID("mtu-ack-awaited", x); res.Verdict != connectors.Fail {
 		t.Errorf("the pipelined message judged %v; its ACK %q", res.Verdict, acks[1])
 	}
 	x.Response = acks[0]
-	if res := judgeAckAwaited(x); res.Verdict != connectors.Pass {
+	if res := judgeByID("mtu-ack-awaited", x); res.Verdict != connectors.Pass {
 		t.Errorf("the first message judged %v", res.Verdict)
 	}
 }
