@@ -33,7 +33,20 @@
 // The connector's checks (Checks) judge each message's conformance to
 // IHE PCD-01: header fields, unique control ids, PID-3 with an assigning
 // authority, OBX value types, units, timestamps with a zone, equipment
-// identifiers, and the acknowledgment mode the sender asks for.
+// identifiers, the acknowledgment mode the sender asks for, and whether
+// the sender waits for each ACK before the next message (a frame that
+// arrived before the previous ACK was written is marked in its own ACK,
+// ERR-5 HPS-PIPELINED). The conformance engine runs them as the profile
+// connector-mtu; the listener also runs them on each message as it
+// arrives and answers what fails as ERR warnings (ERR-4 W, ERR-5 the
+// check id) in the ACK and as warning issues in the request log, so that
+// a sender learns at once what the report will say.
+//
+// One listener serves one sandbox (--connector-listen
+// mtu=127.0.0.1:2575@SANDBOX): MSH-5/6 are echoed in the ACK but do not
+// route. A device's Device is created once, by a conditional create on
+// its identifier; later messages refer to the stored Device by id, which
+// keeps the search out of the store's write path.
 //
 // It does not take PHD FHIR uploads, batches (FHS/BHS), enhanced-mode
 // acknowledgments, or waveforms (OBX-2 NA/MA are acknowledged with a
