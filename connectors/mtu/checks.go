@@ -276,11 +276,18 @@ func judgeCodes(j judged) connectors.Result {
 func judgeAckMode(j judged) connectors.Result {
 	msh := j.msg.Segment("MSH")
 	var is []outcome.Issue
-	if v := msh.Get(15, 1); v != "AL" {
-		is = append(is, issue(outcome.Value, "MSH-15", "MSH-15 (accept acknowledgment type) is %q, want AL", v))
-	}
-	if v := msh.Get(16, 1); v != "NE" {
-		is = append(is, issue(outcome.Value, "MSH-16", "MSH-16 (application acknowledgment type) is %q, want NE", v))
+	for _, f := range []struct {
+		field      int
+		name, want string
+	}{{15, "accept acknowledgment type", "AL"}, {16, "application acknowledgment type", "NE"}} {
+		at := fmt.Sprintf("MSH-%d", f.field)
+		switch v := msh.Get(f.field, 1); {
+		case v == f.want:
+		case v != "" && !inTable("0155", v):
+			is = append(is, issue(outcome.Value, at, "%s (%s) %q is not a condition of HL7 table 0155; IHE PCD-01 wants %s", at, f.name, v, f.want))
+		default:
+			is = append(is, issue(outcome.Value, at, "%s (%s) is %q; IHE PCD-01 wants %s", at, f.name, v, f.want))
+		}
 	}
 	return verdict(is)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"hpsandbox/connectors/hl7v2"
 	"hpsandbox/connectors/mllp"
@@ -91,4 +93,44 @@ func (noEngine) Read(context.Context, fhirstore.Sandbox, string, string) (*fhirs
 }
 func (noEngine) Search(context.Context, fhirstore.Sandbox, string, url.Values) (*fhirstore.SearchPage, error) {
 	return nil, errNoEngine
+}
+
+func TestListener_ConnectionsBeyondTheBound_RefusedOthersServed(t *testing.T) {
+	e := newEnv(t, Config{MaxConnections: 2})
+	addr := serve(t, e.c)
+	monitor := string(testdata(t, "pcd01-monitor.hl7"))
+	c1, r1 := dialT(t, addr)
+	c2, r2 := dialT(t, addr)
+	if code, _ := roundTrip(t, c1, r1, []byte(monitor)); code != hl7v2.AA {
+		t.Fatalf("first connection: %s", code)
+	}
+	if code, _ := roundTrip(t, c2, r2, []byte(replace(monitor, "MSG00001", "MSG00002"))); code != hl7v2.AA {
+		t.Fatalf("second connection: %s", code)
+	}
+	c3, r3 := dialT(t, addr)
+	ans, err := r3.ReadFrame()
+	if err != nil || !strings.Contains(string(ans), "MSA|AR|") {
+		t.Fatalf("a third connection answered %q, %v", ans, err)
+	}
+	if _, err := r3.ReadFrame(); err == nil {
+		t.Error("the third connection stays open")
+	}
+	c3.Close()
+	c2.Close()
+	// Room again once one closes.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c4, r4 := dialT(t, addr)
+		if err := mllp.WriteFrame(c4, []byte(replace(monitor, "MSG00001", "MSG00004"))); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := r4.ReadFrame()
+		if err == nil && strings.Contains(string(ans), "MSA|AA|") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a connection closed: %q %v", ans, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -58,7 +58,14 @@ type Config struct {
 	// Location is the zone of timestamps that name no offset (UTC when
 	// nil); the conformance checks flag such timestamps.
 	Location *time.Location
+	// MaxConnections bounds the connections served at once
+	// (DefaultMaxConnections when not positive); one more is answered
+	// with an AR and closed.
+	MaxConnections int
 }
+
+// DefaultMaxConnections bounds a listener's open connections.
+const DefaultMaxConnections = 512
 
 // Connector is the device-feed connector. Make it with Open or Opener.
 type Connector struct {
@@ -68,6 +75,7 @@ type Connector struct {
 	cfg    Config
 	now    func() time.Time
 	ackSeq atomic.Uint64
+	conns  atomic.Int64 // connections being served
 
 	mu       sync.Mutex
 	seen     map[string]struct{} // sandbox, sender and control id of messages stored
@@ -92,6 +100,9 @@ func Opener(cfg Config) connectors.Opener {
 		}
 		if cfg.Location == nil {
 			cfg.Location = time.UTC
+		}
+		if cfg.MaxConnections <= 0 {
+			cfg.MaxConnections = DefaultMaxConnections
 		}
 		log := deps.Logger
 		if log == nil {
@@ -123,6 +134,13 @@ func (c *Connector) Serve(ctx context.Context, l net.Listener) error {
 		return errors.New("mtu: a listener needs the sandbox to write to (connectors.WithCaller)")
 	}
 	return connectors.ServeConns(ctx, l, func(ctx context.Context, conn net.Conn) {
+		defer c.conns.Add(-1)
+		if c.conns.Add(1) > int64(c.cfg.MaxConnections) {
+			x := c.exchange(caller, l.Addr().String(), nil)
+			c.answer(conn, x, nil, problems{{hl7v2.AR, hl7v2.AckError{Code: hl7v2.CodeInternal, Severity: hl7v2.SeverityError,
+				Text: fmt.Sprintf("more than %d connections are open: close idle ones, or send over one connection", c.cfg.MaxConnections)}}})
+			return
+		}
 		c.serveConn(ctx, caller, conn, l.Addr().String())
 	})
 }
