@@ -183,6 +183,9 @@ func judgeValueType(j judged) connectors.Result {
 			is = append(is, issue(outcome.Value, at(seq, 2), "OBX-2 %q is not a value type of HL7 table 0125", vt))
 			return
 		}
+		if v.Empty() {
+			return // no value, as for a result that could not be obtained
+		}
 		var bad bool
 		switch vt {
 		case "NM":

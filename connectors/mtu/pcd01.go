@@ -47,6 +47,7 @@ type row struct {
 	metric         metric
 	mapped         bool
 	hierarchy      bool // a device-hierarchy row (MDS, VMD, CHAN) without a value
+	skip           bool // a value of a type the connector does not store
 	obr            int  // occurrence of the OBR the row belongs to
 }
 
@@ -218,6 +219,11 @@ func (b *builder) readRow(s *hl7v2.Segment, seq, obr int, obrTime string) *row {
 // readValue reads OBX-5 as OBX-2 types it.
 func (b *builder) readValue(s *hl7v2.Segment, r *row) {
 	v := s.Field(5)
+	if v.Empty() && r.valueType != "" {
+		// No value, as for a result that could not be obtained (OBX-11
+		// X): stored with a data-absent reason.
+		return
+	}
 	switch r.valueType {
 	case "NM":
 		n, ok := fhirNumber(v.String())
@@ -250,6 +256,7 @@ func (b *builder) readValue(s *hl7v2.Segment, r *row) {
 	case "":
 		b.ps.fail("OBX", r.seq, 2, hl7v2.CodeRequiredMissing, "OBX-2 (value type) is empty but OBX-5 holds a value")
 	default:
+		r.skip = true
 		b.ps.warn("OBX", r.seq, 2, hl7v2.CodeDataType, "value type %s is not stored (NM, ST, TX, FT, CWE, CE, CNE, DTM and TS are)", r.valueType)
 	}
 }
@@ -336,7 +343,7 @@ func (b *builder) observations() int {
 	panelObs := map[key]obj{}
 	n := 0
 	for _, r := range b.rows {
-		if r.hierarchy || r.status == "" {
+		if r.hierarchy || r.skip || r.status == "" {
 			continue
 		}
 		if !r.mapped || r.metric.Panel == "" || r.valueKey != "valueQuantity" {

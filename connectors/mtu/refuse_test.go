@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +71,24 @@ func TestHandle_BadMessages_AnsweredAEOrARAndWriteNothing(t *testing.T) {
 	// A refused message may be sent again, corrected, under the same id.
 	if _, ps := e.c.Handle(context.Background(), sandbox, []byte(monitor)); ps.ack() != hl7v2.AA {
 		t.Errorf("the corrected message: %+v", ps)
+	}
+}
+
+func TestHandle_WaveformSkippedWithAWarning_CancelledResultStoredWithoutValue(t *testing.T) {
+	e := newEnv(t, Config{})
+	msg := replace(string(testdata(t, "pcd01-monitor.hl7")), "OBX|9|NM|150364^MDC_TEMP_BODY^MDC|1.3.1.1|37.2|268192^MDC_DIM_DEGC^MDC|||||R|",
+		"OBX|9|NM|150364^MDC_TEMP_BODY^MDC|1.3.1.1||268192^MDC_DIM_DEGC^MDC|||||X|")
+	msg += "OBX|10|NA|131330^MDC_ECG_ELEC_POTL_II^MDC|1.4.1.1|1^2^3^2^1|266418^MDC_DIM_MILLI_VOLT^MDC|||||R|||20260301115959+0100||||0123456789ABCDEF^^^EUI-64\r"
+	_, ps := e.c.Handle(context.Background(), sandbox, []byte(msg))
+	if ps.ack() != hl7v2.AA || len(ps) != 1 || ps[0].err.Segment != "OBX" || ps[0].err.Sequence != 10 || ps[0].err.Severity != hl7v2.SeverityWarning {
+		t.Fatalf("problems %+v, want AA with a warning on OBX 10", ps)
+	}
+	obs := e.search(t, "Observation", url.Values{"code": {"http://loinc.org|8310-5"}})
+	if len(obs) != 1 || obs[0]["status"] != "cancelled" || obs[0]["dataAbsentReason"] == nil || obs[0]["valueQuantity"] != nil {
+		t.Errorf("temperature %v, want cancelled without a value", obs)
+	}
+	if n := e.total(t, "Observation"); n != 4 {
+		t.Errorf("%d Observations, want 4 (the waveform is not stored)", n)
 	}
 }
 
