@@ -19,6 +19,7 @@ type ParseError struct {
 	Msg     string
 }
 
+// Error says where and what, e.g. "hl7v2: segment 3 (OBX), field 5: …".
 func (e *ParseError) Error() string {
 	switch {
 	case e.Field > 0:
