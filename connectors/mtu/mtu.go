@@ -286,7 +286,7 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 		return m, ps
 	}
 	b := &builder{m: m, h: h, loc: c.cfg.Location, ps: &ps, devices: map[string]string{},
-		known: func(query string) string { return c.knownDevice(sandbox, query) }}
+		known: func(query string) string { return c.knownDevice(ctx, sandbox, query) }}
 	msh := m.Segment("MSH")
 	if ts, ok := b.time("MSH", 1, 7, msh.Field(7)); ok {
 		b.msgTime = fhirTime(ts)
@@ -349,10 +349,22 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 // knownDevice is the Device/id a device's conditional create resolved to
 // in sandbox before, so that later messages of the device refer to it
 // without searching for it inside the write.
-func (c *Connector) knownDevice(sandbox, query string) string {
+// The Device is read first (a read, outside the write path): one deleted
+// since, or gone with its sandbox's data, is created again.
+func (c *Connector) knownDevice(ctx context.Context, sandbox, query string) string {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.devices[sandbox][query]
+	ref := c.devices[sandbox][query]
+	c.mu.Unlock()
+	if ref == "" {
+		return ""
+	}
+	if _, err := c.engine.Read(ctx, fhirstore.Sandbox(sandbox), "Device", strings.TrimPrefix(ref, "Device/")); err != nil {
+		c.mu.Lock()
+		delete(c.devices[sandbox], query)
+		c.mu.Unlock()
+		return ""
+	}
+	return ref
 }
 
 // learnDevices notes the Device ids a transaction's response gives the

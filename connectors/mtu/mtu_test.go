@@ -14,6 +14,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/connectortest"
 	"hpsandbox/connectors/hl7v2"
+	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
@@ -38,6 +39,7 @@ func testdata(t testing.TB, name string) []byte {
 type env struct {
 	c       *Connector
 	engine  *interaction.Engine
+	store   fhirstore.Store
 	patient string // Patient/id
 }
 
@@ -58,7 +60,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{c: c.(*Connector), engine: engine, patient: "Patient/" + p.ID}
+	return &env{c: c.(*Connector), engine: engine, store: store, patient: "Patient/" + p.ID}
 }
 
 // search returns the bodies of every match.
@@ -206,6 +208,27 @@ func TestHandle_PCD01_StoresObservationsOnThePatientWithLOINCAndMDC(t *testing.T
 	}
 	if n := len(e.search(t, "Device", url.Values{"identifier": {systemEUI64 + "|0123456789ABCDEF"}})); n != 1 {
 		t.Errorf("%d Devices after a second message from the monitor, want 1", n)
+	}
+	// A Device deleted since is created again, not referred to.
+	if _, err := e.store.Delete(ctx, sandbox, "Device", devs[0]["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	third := bytes.Replace(testdata(t, "pcd01-monitor.hl7"), []byte("MSG00001"), []byte("MSG00003"), 1)
+	if _, ps := e.c.Handle(ctx, sandbox, third); ps.ack() != hl7v2.AA {
+		t.Fatalf("third message: %+v", ps)
+	}
+	devs = e.search(t, "Device", url.Values{"identifier": {systemEUI64 + "|0123456789ABCDEF"}})
+	if len(devs) != 1 {
+		t.Fatalf("%d Devices after the monitor's Device was deleted and it sent again, want 1", len(devs))
+	}
+	third3 := e.search(t, "Observation", url.Values{"identifier": {"urn:hpsandbox:mtu:obx|MSG00003/3"}})
+	if len(third3) != 1 {
+		t.Fatalf("%d Observations of OBX 3 of the third message", len(third3))
+	}
+	for _, o := range third3 {
+		if ref := o["device"].(map[string]any)["reference"]; ref != "Device/"+devs[0]["id"].(string) {
+			t.Errorf("the Observation refers to %v, want the new Device", ref)
+		}
 	}
 }
 
