@@ -7,6 +7,7 @@
 //	sandbox bench [--target URL] [--duration 5s] [--workloads …]
 //	sandbox validate [--profile URL] [--ig DIR] FILE…
 //	sandbox conformance report --sandbox ID --client ID [--since T] [--json F] [--junit F] [--html F]
+//	sandbox devices simulate --patient ID --device KIND [--rate N] [--duration D] [--as pcd01]
 //	sandbox version
 package main
 
@@ -66,6 +67,10 @@ commands:
                     judge a client's recorded exchanges against a profile
                     (--sandbox ID --client ID --profile P --since T
                     --json F --junit F --html F); exit status 1 on failure
+  devices simulate  send a simulated device's readings to a sandbox's
+                    device listener as IHE PCD-01 over MLLP (--patient ID
+                    --device pulse-oximeter|bp|scale|glucose|monitor
+                    --rate N --duration D --addr HOST:PORT)
   version           print the version
 `
 
@@ -99,6 +104,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return conformanceCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "devices":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return devicesCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil

@@ -1,0 +1,135 @@
+package mtu
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hpsandbox/connectors"
+	"hpsandbox/connectors/hl7v2"
+	"hpsandbox/fhirstore"
+)
+
+// benchMessage is a small PCD-01 message: one SpO2 and one pulse rate.
+func benchMessage(id string) []byte {
+	return []byte("MSH|^~\\&|Sim^ACDE48234567ABCD^EUI-64||HPSANDBOX|default|20260301120000+0100||ORU^R01^ORU_R01|" + id + "|P|2.6|||AL|NE\r" +
+		"PID|||" + fnr + "^^^&2.16.578.1.12.4.1.4.1&ISO^NNNOR\r" +
+		"OBR|1|||182777000^monitoring of patient^SNOMED-CT|||20260301115950+0100\r" +
+		"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|97|262688^MDC_DIM_PERCENT^MDC|||||F|||20260301115959+0100||||0123456789ABCDEF^^^EUI-64\r" +
+		"OBX|2|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.1.1.2|72|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F|||20260301115959+0100||||0123456789ABCDEF^^^EUI-64\r")
+}
+
+// BenchmarkMLLPToObservations measures HL7 v2 messages per second over
+// MLLP through to stored Observations: each connection sends a message,
+// waits for its ACK (AA) and sends the next, as PCD-01 senders do.
+func BenchmarkMLLPToObservations(b *testing.B) {
+	for _, conns := range []int{1, 8} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			e := newEnv(b, Config{})
+			addr := serve(b, e.c)
+			var seq atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			per := (b.N + conns - 1) / conns
+			for range conns {
+				conn, r := dialT(b, addr)
+				wg.Go(func() {
+					for range per {
+						id := fmt.Sprintf("B%d", seq.Add(1))
+						if code, _ := roundTrip(b, conn, r, benchMessage(id)); code != hl7v2.AA {
+							b.Errorf("message %s answered %s", id, code)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(per*conns)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkHandleWithoutStore measures the connector's own work per
+// message (parse, judge, map to FHIR JSON, the checks' findings) with an
+// engine that stores nothing: what the connector costs apart from the
+// store.
+func BenchmarkHandleWithoutStore(b *testing.B) {
+	var sent []byte
+	c, err := Opener(Config{})(connectors.Deps{Engine: &recordingEngine{sent: &sent}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn := c.(*Connector)
+	conn.cfg.RegisterPatients = true
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			msg := benchMessage(fmt.Sprintf("H%d", seq.Add(1)))
+			m, ps := conn.Handle(context.Background(), "bench", msg)
+			x := &connectors.Exchange{Request: msg}
+			if ps.ack() != hl7v2.AA || len(conn.findings(x, m, ps)) != 0 {
+				b.Fatalf("%+v", ps)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkStoreTransaction measures the store alone: the FHIR
+// transaction one message becomes (two Observations, the Device known),
+// written through the engine by 1 and 8 writers.
+func BenchmarkStoreTransaction(b *testing.B) {
+	for _, writers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			e := newEnv(b, Config{})
+			var bundle []byte
+			rec := &recordingEngine{sent: &bundle}
+			c, _ := Opener(Config{})(connectors.Deps{Engine: rec})
+			rc := c.(*Connector)
+			rc.devices = e.c.devices
+			// Learn the Device ids once, through the real store.
+			if _, ps := e.c.Handle(context.Background(), sandbox, benchMessage("warm")); ps.ack() != hl7v2.AA {
+				b.Fatal(ps)
+			}
+			rc.devices = e.c.devices
+			rc.engine = patientEngine{rec, e.patient}
+			if _, ps := rc.Handle(context.Background(), sandbox, benchMessage("build")); ps.ack() != hl7v2.AA {
+				b.Fatal(ps)
+			}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			per := (b.N + writers - 1) / writers
+			start := time.Now()
+			for range writers {
+				wg.Go(func() {
+					for range per {
+						if _, err := e.engine.Transaction(context.Background(), sandbox, bundle); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(per*writers)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// patientEngine finds the one patient and records transactions.
+type patientEngine struct {
+	*recordingEngine
+	patient string
+}
+
+func (p patientEngine) Search(context.Context, fhirstore.Sandbox, string, url.Values) (*fhirstore.SearchPage, error) {
+	return &fhirstore.SearchPage{Matches: []*fhirstore.Resource{{Type: "Patient", ID: strings.TrimPrefix(p.patient, "Patient/")}}}, nil
+}
