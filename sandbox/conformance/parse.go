@@ -49,6 +49,8 @@ func ParseTestReport(b []byte, sandbox string, reg *Registry) (*Run, error) {
 			run.Until, _ = time.Parse(time.RFC3339Nano, x.ValuePeriod.End)
 		case x.URL == ExchangesExtension && x.ValueInteger != nil:
 			run.Exchanges = *x.ValueInteger
+		case x.URL == ActiveExtension && x.ValueBoolean != nil:
+			run.Active = *x.ValueBoolean
 		}
 	}
 	for _, t := range tr.Test {
@@ -75,7 +77,7 @@ func ParseTestReport(b []byte, sandbox string, reg *Registry) (*Run, error) {
 			res.Status = Skip
 		}
 		if ids, found := strings.CutPrefix(a.Detail, "evidence: "); found {
-			res.Evidence = strings.Fields(ids)
+			res.Evidence = run.splitEvidence(ids)
 		}
 		run.Outcomes = append(run.Outcomes, Outcome{Check: c, Result: res})
 	}

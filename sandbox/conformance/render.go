@@ -74,11 +74,14 @@ func (run *Run) WriteJUnit(w io.Writer) error {
 	s := junitSuite{Name: run.Profile.ID, Tests: len(run.Outcomes), Timestamp: run.Issued.UTC().Format("2006-01-02T15:04:05"),
 		Properties: []junitProperty{{"sandbox", run.Sandbox}, {"client", run.ClientID}, {"profile", run.Profile.Title},
 			{"score", fmt.Sprint(run.Score())}}}
+	if run.Active {
+		s.Properties[0] = junitProperty{"server", run.FHIRBase}
+	}
 	for _, o := range run.Outcomes {
 		c := junitCase{Name: o.Check.ID + ": " + o.Check.Title, Classname: "conformance." + run.Profile.ID}
 		detail := o.Result.Message
 		if len(o.Result.Evidence) > 0 {
-			detail += "\nevidence: " + strings.Join(o.Result.Evidence, " ")
+			detail += "\nevidence: " + strings.Join(o.Result.Evidence, run.evidenceSep())
 		}
 		if o.Check.Cite != "" {
 			detail += "\nsee " + o.Check.Cite
@@ -125,5 +128,6 @@ func (run *Run) WriteHTML(w io.Writer) error {
 		Counts Counts
 		Score  float64
 		Passed bool
-	}{run, run.Counts(), run.Score(), run.Passed()})
+		Sep    string
+	}{run, run.Counts(), run.Score(), run.Passed(), map[bool]string{false: ", ", true: "; "}[run.Active]})
 }

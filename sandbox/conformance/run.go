@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,9 +18,31 @@ type Run struct {
 	Since, Until time.Time
 	// Issued is when the run was evaluated.
 	Issued time.Time
-	// Exchanges is how many exchanges the evidence held.
+	// Exchanges is how many exchanges the evidence held; of an active run,
+	// how many requests it sent.
 	Exchanges int
-	Outcomes  []Outcome
+	// Active marks a run that probed a server (package active) rather than
+	// judged a client's recorded exchanges: FHIRBase is the server tested,
+	// ClientID the backend client the run used, if any, and no Sandbox.
+	Active   bool
+	Outcomes []Outcome
+}
+
+// evidenceSep separates the evidence of a Result in the renderings: an
+// active run's evidence is requests ("GET url → 404"), which hold spaces.
+func (run *Run) evidenceSep() string {
+	if run.Active {
+		return "; "
+	}
+	return " "
+}
+
+// splitEvidence reads back what evidenceSep joined.
+func (run *Run) splitEvidence(s string) []string {
+	if run.Active {
+		return strings.Split(s, "; ")
+	}
+	return strings.Fields(s)
 }
 
 // Outcome is one check's result in a run.

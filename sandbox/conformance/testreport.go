@@ -22,6 +22,8 @@ const (
 	WindowExtension = "urn:hpsandbox:extension:conformance-window"
 	// ExchangesExtension holds how many exchanges the run judged.
 	ExchangesExtension = "urn:hpsandbox:extension:conformance-exchanges"
+	// ActiveExtension, true, marks an active run: one that probed a server.
+	ActiveExtension = "urn:hpsandbox:extension:conformance-active"
 	// engineURI is the test engine participant.
 	engineURI = "urn:hpsandbox:conformance-engine"
 )
@@ -47,6 +49,7 @@ type (
 		URL          string  `json:"url"`
 		ValuePeriod  *period `json:"valuePeriod,omitempty"`
 		ValueInteger *int    `json:"valueInteger,omitempty"`
+		ValueBoolean *bool   `json:"valueBoolean,omitempty"`
 	}
 	period struct {
 		Start string `json:"start,omitempty"`
@@ -122,6 +125,15 @@ func (run *Run) TestReport() ([]byte, error) {
 	if run.FHIRBase == "" {
 		tr.Participant[1].URI = "urn:hpsandbox:sandbox:" + run.Sandbox
 	}
+	if run.Active {
+		tr.Name = fmt.Sprintf("%s: server %s", run.Profile.Title, run.FHIRBase)
+		tr.Participant[1].Display = "server under test"
+		if run.ClientID == "" {
+			tr.Participant = tr.Participant[:2]
+		}
+		yes := true
+		tr.Extension = append(tr.Extension, extension{URL: ActiveExtension, ValueBoolean: &yes})
+	}
 	if !run.Passed() {
 		tr.Result = "fail"
 	}
@@ -144,7 +156,7 @@ func (run *Run) TestReport() ([]byte, error) {
 		}
 		a := assert{Result: assertResult(o), Message: o.Result.Message}
 		if len(o.Result.Evidence) > 0 {
-			a.Detail = "evidence: " + strings.Join(o.Result.Evidence, " ")
+			a.Detail = "evidence: " + strings.Join(o.Result.Evidence, run.evidenceSep())
 		}
 		tr.Test = append(tr.Test, reportTest{Name: o.Check.ID, Description: desc, Action: []action{{Assert: a}}})
 	}
