@@ -1,0 +1,161 @@
+package active
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/fixtures"
+	"hpsandbox/sandbox"
+	"hpsandbox/sandbox/conformance"
+)
+
+// backendKey is the key of the sandbox's demo backend client in tests.
+var backendKey = sync.OnceValue(func() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// population is the personas, generated once.
+var population = sync.OnceValues(func() ([][]byte, error) {
+	rs, err := fixtures.Generate(fixtures.Options{Seed: 1, Personas: true})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(rs))
+	for i, r := range rs {
+		out[i] = r.Body
+	}
+	return out, nil
+})
+
+// testPatient and the backend client of the runs against the sandbox.
+const (
+	testPatient  = "persona-copd"
+	backendID    = "sandbox-backend"
+	demoClientID = "sandbox-demo"
+)
+
+// sandboxServer is a secured sandbox with the personas, served on a
+// free loopback port through wrap (nil serves it as it is), with the
+// demo backend client registered with backendKey's public key.
+type sandboxServer struct {
+	srv *httptest.Server
+	gw  http.Handler
+}
+
+func (s *sandboxServer) base() string { return s.srv.URL + "/fhir" }
+
+func startSandbox(t testing.TB, secure bool, wrap func(http.Handler) http.Handler) *sandboxServer {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	bodies, err := population()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fhirstore.Load(ctx, store, fhirstore.DefaultSandbox, bodies, fhirstore.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kid, err := Thumbprint(backendKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: backendKey().Public(), KeyID: kid, Algorithm: "ES384", Use: "sig"}}})
+	jwksFile := filepath.Join(dir, "backend.jwks")
+	if err := os.WriteFile(jwksFile, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sandboxServer{srv: httptest.NewUnstartedServer(nil)}
+	t.Cleanup(s.srv.Close)
+	cfg := sandbox.Defaults()
+	cfg.DataDir, cfg.PublicURL, cfg.DemoBackendJWKS, cfg.Secure = dir, "http://"+s.srv.Listener.Addr().String(), jwksFile, secure
+	cfg.OperatorPassword = "operator-password-for-tests"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := sandbox.Open(ctx, cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gw.Close() })
+	s.gw = gw
+	s.srv.Config.Handler = gw
+	if wrap != nil {
+		s.srv.Config.Handler = wrap(gw)
+	}
+	s.srv.Start()
+	return s
+}
+
+// fixedNow is the clock of the runs whose reports are golden.
+var fixedNow = time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+
+// config is a run's configuration against s: the backend client and the
+// simulated login as testPatient.
+func (s *sandboxServer) config() Config {
+	return Config{Base: s.base(), ClientID: backendID, Key: backendKey(), SimulatedLogin: true, Patient: testPatient}
+}
+
+// statuses maps each test id of run to its status.
+func statuses(run *conformance.Run) map[string]conformance.Status {
+	out := map[string]conformance.Status{}
+	for _, o := range run.Outcomes {
+		out[o.Check.ID] = o.Result.Status
+	}
+	return out
+}
+
+// pemKey writes key as a PKCS #8 PEM file and returns its path.
+func pemKey(t testing.TB, key any) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRun_AgainstTheSandbox_Passes(t *testing.T) {
+	s := startSandbox(t, true, nil)
+	run, err := Run(context.Background(), s.config(), ProfileServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range run.Outcomes {
+		t.Logf("%-5s %-45s %s", o.Result.Status, o.Check.ID, o.Result.Message)
+		if o.Result.Status != conformance.Pass {
+			t.Errorf("%s: %s: %s\n%v", o.Check.ID, o.Result.Status, o.Result.Message, o.Result.Evidence)
+		}
+	}
+}
