@@ -212,9 +212,15 @@ func obj(m map[string]any, k string) map[string]any {
 }
 
 // pass, fail and skip make Results.
-func pass(format string, args ...any) conformance.Result { return result(conformance.Pass, format, args...) }
-func fail(format string, args ...any) conformance.Result { return result(conformance.Fail, format, args...) }
-func skip(format string, args ...any) conformance.Result { return result(conformance.Skip, format, args...) }
+func pass(format string, args ...any) conformance.Result {
+	return result(conformance.Pass, format, args...)
+}
+func fail(format string, args ...any) conformance.Result {
+	return result(conformance.Fail, format, args...)
+}
+func skip(format string, args ...any) conformance.Result {
+	return result(conformance.Skip, format, args...)
+}
 
 func result(st conformance.Status, format string, args ...any) conformance.Result {
 	return conformance.Result{Status: st, Message: fmt.Sprintf(format, args...)}
