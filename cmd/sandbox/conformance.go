@@ -22,11 +22,15 @@ var errRunFailed = errors.New("the run failed: a check of severity error failed"
 
 // conformanceCmd is `sandbox conformance …`.
 func conformanceCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "report" {
-		fmt.Fprint(stderr, "usage: sandbox conformance report --sandbox ID --client ID [--profile P] [--since T] [--until T] [--json F] [--junit F] [--html F]\n")
-		return errors.New("conformance: the subcommand is report")
+	switch {
+	case len(args) > 0 && args[0] == "report":
+		return reportCmd(ctx, args[1:], getenv, time.Now, stdout, stderr)
+	case len(args) > 0 && args[0] == "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
 	}
-	return reportCmd(ctx, args[1:], getenv, time.Now, stdout, stderr)
+	fmt.Fprint(stderr, "usage: sandbox conformance report --sandbox ID --client ID [--profile P] [--since T] [--until T] [--json F] [--junit F] [--html F]\n"+
+		"       sandbox conformance run --target URL [--client-id ID --key FILE] [--profile P] [--patient-token T --patient ID | --simulated-login] [--json F] [--junit F] [--html F]\n")
+	return errors.New("conformance: the subcommands are report and run")
 }
 
 // reportCmd judges a client's recorded exchanges in the request log of

@@ -76,7 +76,7 @@ func TestConformanceReport_RefusesWhatItCannotDo(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			if args == nil {
-				err = conformanceCmd(context.Background(), []string{"run"}, getenv, &bytes.Buffer{}, &bytes.Buffer{})
+				err = conformanceCmd(context.Background(), []string{"judge"}, getenv, &bytes.Buffer{}, &bytes.Buffer{})
 			} else {
 				err = reportCmd(context.Background(), args, getenv, time.Now, &bytes.Buffer{}, &bytes.Buffer{})
 			}

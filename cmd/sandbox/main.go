@@ -7,6 +7,7 @@
 //	sandbox bench [--target URL] [--duration 5s] [--workloads …]
 //	sandbox validate [--profile URL] [--ig DIR] FILE…
 //	sandbox conformance report --sandbox ID --client ID [--since T] [--json F] [--junit F] [--html F]
+//	sandbox conformance run --target URL [--client-id ID --key FILE] [--json F] [--junit F] [--html F]
 //	sandbox devices simulate --patient ID --device KIND [--rate N] [--duration D] [--as pcd01]
 //	sandbox version
 package main
@@ -66,6 +67,9 @@ commands:
   conformance report
                     judge a client's recorded exchanges against a profile
                     (--sandbox ID --client ID --profile P --since T
+                    --json F --junit F --html F); exit status 1 on failure
+  conformance run   test a FHIR R4 + SMART server with the active suite
+                    (--target URL --client-id ID --key FILE --profile P
                     --json F --junit F --html F); exit status 1 on failure
   devices simulate  send a simulated device's readings to a sandbox's
                     device listener as IHE PCD-01 over MLLP (--patient ID
