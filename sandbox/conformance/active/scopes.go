@@ -159,13 +159,18 @@ func leaks(body []byte, own string, others map[string]bool) []string {
 	return slices.Compact(out)
 }
 
-// patientOf is the id of a Patient reference, relative or absolute.
+// patientOf is the id of a Patient reference, relative (Patient/id) or
+// absolute (…/Patient/id, a version after it or not).
 func patientOf(ref string) (string, bool) {
-	i := strings.LastIndex(ref, "Patient/")
-	if i < 0 || (i > 0 && ref[i-1] != '/') {
-		return "", false
+	rest, ok := strings.CutPrefix(ref, "Patient/")
+	if !ok {
+		i := strings.LastIndex(ref, "/Patient/")
+		if i < 0 || !strings.Contains(ref[:i], "://") {
+			return "", false
+		}
+		rest = ref[i+len("/Patient/"):]
 	}
-	id, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
+	id, _, _ := strings.Cut(rest, "/")
 	return id, id != ""
 }
 
