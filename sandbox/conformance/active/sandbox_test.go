@@ -37,18 +37,59 @@ var backendKey = sync.OnceValue(func() *ecdsa.PrivateKey {
 	return k
 })
 
-// population is the personas, generated once.
-var population = sync.OnceValues(func() ([][]byte, error) {
+// populationDir holds a store with the personas, loaded once (loading
+// validates every resource, which takes long under the race detector)
+// and copied for each sandbox.
+var populationDir = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "active-population-")
+	if err != nil {
+		return "", err
+	}
+	madePopulation = dir
 	rs, err := fixtures.Generate(fixtures.Options{Seed: 1, Personas: true})
 	if err != nil {
-		return nil, err
+		return dir, err
 	}
-	out := make([][]byte, len(rs))
+	bodies := make([][]byte, len(rs))
 	for i, r := range rs {
-		out[i] = r.Body
+		bodies[i] = r.Body
 	}
-	return out, nil
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		return dir, err
+	}
+	if err := fhirstore.Load(ctx, store, fhirstore.DefaultSandbox, bodies, fhirstore.LoadOptions{}); err != nil {
+		store.Close()
+		return dir, err
+	}
+	return dir, store.Close()
 })
+
+// madePopulation is the directory populationDir made, for TestMain to
+// remove.
+var madePopulation string
+
+// copyPopulation copies the personas' store into dir.
+func copyPopulation(dir string) error {
+	src, err := populationDir()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(src, sqlite.FileName))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, sqlite.FileName), b, 0o600)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if madePopulation != "" {
+		os.RemoveAll(madePopulation)
+	}
+	os.Exit(code)
+}
 
 // testPatient and the backend client of the runs against the sandbox.
 const (
@@ -71,18 +112,14 @@ func startSandbox(t testing.TB, secure bool, wrap func(http.Handler) http.Handle
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
+	if err := copyPopulation(dir); err != nil {
+		t.Fatal(err)
+	}
 	store, err := sqlite.Open(ctx, dir, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	bodies, err := population()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fhirstore.Load(ctx, store, fhirstore.DefaultSandbox, bodies, fhirstore.LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	kid, err := Thumbprint(backendKey())
 	if err != nil {
 		t.Fatal(err)
