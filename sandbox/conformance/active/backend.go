@@ -44,6 +44,8 @@ func backendTests() []Test {
 			Cite: citeAssertion, Severity: conformance.SeverityError, Needs: []Need{NeedBackend}, Run: testBadSignature},
 		{ID: "active.backend-rejects-wrong-alg", Title: "Refuses a client assertion with alg none or a symmetric alg",
 			Cite: citeAssertion, Severity: conformance.SeverityError, Needs: []Need{NeedBackend}, Run: testWrongAlg},
+		{ID: "active.backend-rejects-wrong-aud", Title: "Refuses a client assertion whose aud is not the token endpoint",
+			Cite: citeAssertion, Severity: conformance.SeverityError, Needs: []Need{NeedBackend}, Run: testWrongAud},
 	}
 }
 
@@ -227,4 +229,15 @@ func testWrongAlg(ctx context.Context, s *Session) conformance.Result {
 		return res
 	}
 	return pass("alg none and HS256 refused with RFC 6749 error JSON")
+}
+
+func testWrongAud(ctx context.Context, s *Session) conformance.Result {
+	c := s.claims()
+	c["aud"] = s.base
+	a, err := s.sign(s.cfg.Key, c)
+	if err != nil {
+		return fail("signing: %v", err)
+	}
+	r, err := s.tokenRequest(ctx, a)
+	return judgeRefusal(r, err, "an assertion whose aud is the FHIR base, not the token endpoint")
 }

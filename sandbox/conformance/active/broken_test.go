@@ -92,6 +92,7 @@ func copyResponse(w http.ResponseWriter, status int, h http.Header, body []byte)
 // brokenFailures are the tests the broken server must fail, no more.
 var brokenFailures = []string{
 	"active.backend-rejects-replayed-jti",
+	"active.error-401-invalid-token",
 	"active.search-paging-next",
 	"active.error-404-operationoutcome",
 	"active.error-400-operationoutcome",

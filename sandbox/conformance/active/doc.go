@@ -14,10 +14,12 @@
 //   - backend services (with a client id and its private key, RS384 or
 //     ES384): a client_credentials token with a private_key_jwt
 //     assertion, then a replayed jti, an expired assertion, another
-//     key's signature, and alg none or HS256, each of which must be
-//     refused with RFC 6749 error JSON;
+//     key's signature, alg none or HS256, and an aud other than the
+//     token endpoint, each of which must be refused with RFC 6749 error
+//     JSON;
 //   - the FHIR API, read with that token: 401 with WWW-Authenticate
-//     without one (a server that answers is open, and the test skips),
+//     without one (a server that answers is open, and the test skips)
+//     and with error="invalid_token" for a forged one,
 //     a read of each declared core type, a sample of declared search
 //     parameters, an undeclared interaction refused, searchset Bundles,
 //     _count and next-link paging (followed only on the server's own

@@ -12,6 +12,7 @@ const (
 	citeHTTPStatus = "https://hl7.org/fhir/R4/http.html#Status-Codes"
 	citeSearchErr  = "https://hl7.org/fhir/R4/search.html#errors"
 	citeBearer     = "https://www.rfc-editor.org/rfc/rfc6750#section-3"
+	citeBearerErr  = "https://www.rfc-editor.org/rfc/rfc6750#section-3.1"
 	citeMIME       = "https://hl7.org/fhir/R4/http.html#search"
 )
 
@@ -22,6 +23,8 @@ func errorTests() []Test {
 	return []Test{
 		{ID: "active.error-401-no-token", Title: "A secured server answers a request without a token with 401 and WWW-Authenticate",
 			Cite: citeBearer, Severity: conformance.SeverityError, Run: testNoToken},
+		{ID: "active.error-401-invalid-token", Title: "A token the server did not issue answers 401 with error=\"invalid_token\"",
+			Cite: citeBearerErr, Severity: conformance.SeverityError, Run: testInvalidToken},
 		{ID: "active.error-404-operationoutcome", Title: "Reading an unknown id answers 404 with an OperationOutcome",
 			Cite: citeHTTPStatus, Severity: conformance.SeverityError, Needs: []Need{NeedAccess}, Run: testUnknownID},
 		{ID: "active.error-400-operationoutcome", Title: "A malformed search value answers 400 with an OperationOutcome",
@@ -47,6 +50,25 @@ func testNoToken(ctx context.Context, s *Session) conformance.Result {
 		return fail("401 without a WWW-Authenticate: Bearer challenge (got %q)", ch)
 	}
 	return pass("401 with WWW-Authenticate: %s", r.Header.Get("WWW-Authenticate"))
+}
+
+// forgedToken is a bearer token no server issued: a JWT-shaped string
+// whose signature is nobody's.
+const forgedToken = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJocHMtYWN0aXZlIn0.bm90LWEtc2lnbmF0dXJl"
+
+func testInvalidToken(ctx context.Context, s *Session) conformance.Result {
+	r, err := s.send(ctx, request{Method: "GET", URL: "Patient?_count=1", Token: forgedToken})
+	if err != nil {
+		return fail("no answer: %v", err)
+	}
+	if r.Status != 401 {
+		return fail("a forged bearer token answered %d, not 401", r.Status)
+	}
+	ch := r.Header.Get("WWW-Authenticate")
+	if !strings.HasPrefix(strings.ToLower(ch), "bearer") || !strings.Contains(ch, "invalid_token") {
+		return fail("401 without a WWW-Authenticate: Bearer challenge naming invalid_token (got %q)", ch)
+	}
+	return pass("a forged bearer token: 401 with WWW-Authenticate: %s", ch)
 }
 
 // judgeError passes an answer of one of the statuses with an

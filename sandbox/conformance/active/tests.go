@@ -24,7 +24,7 @@ const (
 // API, its errors, and patient scopes.
 func Tests() []Test {
 	errs := errorTests()
-	return slices.Concat(discoveryTests(), backendTests(), errs[:1], fhirTests(), errs[1:], scopeTests())
+	return slices.Concat(discoveryTests(), backendTests(), errs[:2], fhirTests(), errs[2:], scopeTests())
 }
 
 // Profiles returns the profiles of the active suite, with their tests'
@@ -37,7 +37,7 @@ func Profiles() []conformance.Profile {
 		switch {
 		case t.ID == "active.backend-token-flow" || t.ID == "active.discovery-smart-configuration":
 			fhir, smart = append(fhir, t.ID), append(smart, t.ID)
-		case t.ID == "active.error-401-no-token":
+		case t.ID == "active.error-401-no-token" || t.ID == "active.error-401-invalid-token":
 			fhir, smart = append(fhir, t.ID), append(smart, t.ID)
 		case family == "capability" || family == "search" || family == "error" ||
 			t.ID == "active.discovery-capability-statement":
