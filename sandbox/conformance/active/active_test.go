@@ -332,3 +332,19 @@ func TestReply_OutcomeProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_RS384Key: the backend tests pass with an RSA key (RS384) too.
+func TestRun_RS384Key(t *testing.T) {
+	s := startSandbox(t, true, nil)
+	cfg := s.config()
+	cfg.Key, cfg.SimulatedLogin = backendRSAKey(), false
+	run, err := Run(context.Background(), cfg, ProfileSMART)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range run.Outcomes {
+		if strings.HasPrefix(o.Check.ID, "active.backend-") && o.Result.Status != conformance.Pass {
+			t.Errorf("%s: %s %q", o.Check.ID, o.Result.Status, o.Result.Message)
+		}
+	}
+}

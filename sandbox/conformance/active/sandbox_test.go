@@ -2,9 +2,11 @@ package active
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -31,6 +33,15 @@ import (
 // backendKey is the key of the sandbox's demo backend client in tests.
 var backendKey = sync.OnceValue(func() *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// backendRSAKey is the backend client's second key, for RS384.
+var backendRSAKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		panic(err)
 	}
@@ -120,11 +131,15 @@ func startSandbox(t testing.TB, secure bool, wrap func(http.Handler) http.Handle
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	kid, err := Thumbprint(backendKey())
-	if err != nil {
-		t.Fatal(err)
+	var set jose.JSONWebKeySet
+	for alg, key := range map[string]crypto.Signer{"ES384": backendKey(), "RS384": backendRSAKey()} {
+		kid, err := Thumbprint(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: key.Public(), KeyID: kid, Algorithm: alg, Use: "sig"})
 	}
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: backendKey().Public(), KeyID: kid, Algorithm: "ES384", Use: "sig"}}})
+	jwks, _ := json.Marshal(set)
 	jwksFile := filepath.Join(dir, "backend.jwks")
 	if err := os.WriteFile(jwksFile, jwks, 0o600); err != nil {
 		t.Fatal(err)

@@ -195,7 +195,7 @@ func (s *Session) probeLeaks(ctx context.Context, reqs []request) conformance.Re
 			return fail("%s %s answered %d with another patient's resources: %s", req.Method, req.URL, r.Status, strings.Join(l, ", "))
 		}
 	}
-	return pass("%d requests for Patient/%s's data: %d refused, the rest revealed nothing of it", len(reqs), s.otherPatient, refused)
+	return pass("%d of %d requests for Patient/%s's data refused, the rest revealed nothing of it", refused, len(reqs), s.otherPatient)
 }
 
 // otherOf returns up to n of the other patient's resources of type typ.
