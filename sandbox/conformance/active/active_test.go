@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"hpsandbox/sandbox"
 	"hpsandbox/sandbox/conformance"
 )
 
@@ -346,5 +347,23 @@ func TestRun_RS384Key(t *testing.T) {
 		if strings.HasPrefix(o.Check.ID, "active.backend-") && o.Result.Status != conformance.Pass {
 			t.Errorf("%s: %s %q", o.Check.ID, o.Result.Status, o.Result.Message)
 		}
+	}
+}
+
+// TestRun_SimulatedLogin_WithoutLoginAndConsentPages: a sandbox that
+// leaves the login and consent pages out still shows the patient
+// picker, which the simulated login answers.
+func TestRun_SimulatedLogin_WithoutLoginAndConsentPages(t *testing.T) {
+	s := startSandbox(t, true, nil, func(c *sandbox.Config) { c.SkipLogin, c.SkipConsent = true, true })
+	run, err := Run(context.Background(), s.config(), ProfileSMART)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resultOf(run, "active.patient-launch")
+	if res.Status != conformance.Pass || !slices.ContainsFunc(res.Evidence, func(e string) bool { return strings.Contains(e, "/auth/select-patient") }) {
+		t.Fatalf("patient-launch: %s %q %q", res.Status, res.Message, res.Evidence)
+	}
+	if !run.Passed() {
+		t.Error("the run failed")
 	}
 }

@@ -119,7 +119,7 @@ type sandboxServer struct {
 
 func (s *sandboxServer) base() string { return s.srv.URL + "/fhir" }
 
-func startSandbox(t testing.TB, secure bool, wrap func(http.Handler) http.Handler) *sandboxServer {
+func startSandbox(t testing.TB, secure bool, wrap func(http.Handler) http.Handler, adjust ...func(*sandbox.Config)) *sandboxServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -149,6 +149,9 @@ func startSandbox(t testing.TB, secure bool, wrap func(http.Handler) http.Handle
 	cfg := sandbox.Defaults()
 	cfg.DataDir, cfg.PublicURL, cfg.DemoBackendJWKS, cfg.Secure = dir, "http://"+s.srv.Listener.Addr().String(), jwksFile, secure
 	cfg.OperatorPassword = "operator-password-for-tests"
+	for _, a := range adjust {
+		a(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
