@@ -43,6 +43,8 @@ func fhirTests() []Test {
 			Cite: citeCount, Severity: conformance.SeverityError, Needs: access, Run: testCount},
 		{ID: "active.search-paging-next", Title: "Following next links pages through new matches without duplicates",
 			Cite: citePaging, Severity: conformance.SeverityError, Needs: access, Run: testPaging},
+		{ID: "active.search-paging-complete", Title: "Paging through a patient's search yields its total, each match once",
+			Cite: citePaging, Severity: conformance.SeverityError, Needs: access, Run: testPagingComplete},
 	}
 }
 
@@ -270,28 +272,33 @@ func (s *Session) searchType() string {
 }
 
 func testSearchset(ctx context.Context, s *Session) conformance.Result {
-	t := s.searchType()
-	if t == "" {
+	types := s.declared("search-type")
+	if len(types) == 0 {
 		return skip("the server declares search on none of %s", strings.Join(coreTypes, ", "))
 	}
-	r, b, err := s.search(ctx, t+"?_count=5")
-	switch {
-	case err != nil:
-		return fail("no answer: %v", err)
-	case r.Status != 200:
-		return fail("%s?_count=5 answered %d", t, r.Status)
-	case b == nil:
-		return fail("%s?_count=5 answered no Bundle", t)
-	case b.Type != "searchset":
-		return fail("the Bundle is of type %q, not searchset", b.Type)
-	case !b.HasTotal:
-		return fail("the searchset has no total")
-	case b.Links["self"] == "":
-		return fail("the searchset has no self link")
-	case b.Total < len(b.Matches):
-		return fail("total is %d, but the page holds %d matches", b.Total, len(b.Matches))
+	var seen []string
+	for _, t := range types {
+		q := t + "?_count=5"
+		r, b, err := s.search(ctx, q)
+		switch {
+		case err != nil:
+			return fail("%s: no answer: %v", q, err)
+		case r.Status != 200:
+			return fail("%s answered %d", q, r.Status)
+		case b == nil:
+			return fail("%s answered no Bundle", q)
+		case b.Type != "searchset":
+			return fail("%s: the Bundle is of type %q, not searchset", q, b.Type)
+		case !b.HasTotal:
+			return fail("%s: the searchset has no total", q)
+		case b.Links["self"] == "":
+			return fail("%s: the searchset has no self link", q)
+		case b.Total < len(b.Matches):
+			return fail("%s: total is %d, but the page holds %d matches", q, b.Total, len(b.Matches))
+		}
+		seen = append(seen, fmt.Sprintf("%s total %d", t, b.Total))
 	}
-	return pass("%s?_count=5: searchset, total %d, %d matches on the page, self link", t, b.Total, len(b.Matches))
+	return pass("searchsets with total and a self link: %s", strings.Join(seen, ", "))
 }
 
 func testCount(ctx context.Context, s *Session) conformance.Result {
@@ -359,6 +366,8 @@ func testPaging(ctx context.Context, s *Session) conformance.Result {
 			return fail("page %d answered %d without a Bundle", pages+1, r.Status)
 		case len(pb.Matches) == 0:
 			return fail("page %d, behind a next link, holds no match", pages+1)
+		case len(pb.Matches) > pageSize:
+			return fail("page %d holds %d matches, more than _count=%d", pages+1, len(pb.Matches), pageSize)
 		}
 		for _, m := range pb.Matches {
 			if seen[m] {
@@ -369,4 +378,69 @@ func testPaging(ctx context.Context, s *Session) conformance.Result {
 		next = pb.Links["next"]
 	}
 	return pass("%d pages of %s, %d distinct matches", pages, t, len(seen))
+}
+
+// Bounds of the complete paging: a search of one patient's resources
+// with a total in (completePage, completeMax], pages of completePage.
+const (
+	completePage = 3
+	completeMax  = 60
+)
+
+func testPagingComplete(ctx context.Context, s *Session) conformance.Result {
+	ids := s.patientIDs(ctx)
+	if len(ids) == 0 {
+		return skip("no patient found to search the resources of")
+	}
+	for _, id := range ids[:min(3, len(ids))] {
+		for _, t := range []string{"Condition", "Encounter", "Observation"} {
+			if r := s.caps.Resources[t]; r == nil || !r.Interactions["search-type"] {
+				continue
+			}
+			q := t + "?" + url.Values{"patient": {id}, "_count": {fmt.Sprint(completePage)}}.Encode()
+			r, b, err := s.search(ctx, q)
+			if err != nil || r.Status != 200 || b == nil || !b.HasTotal || b.Total <= completePage || b.Total > completeMax {
+				continue
+			}
+			return s.pageThrough(ctx, q, b)
+		}
+	}
+	return skip("no patient's Condition, Encounter or Observation search has between %d and %d matches", completePage+1, completeMax)
+}
+
+// pageThrough follows first's next links to the end and compares the
+// distinct matches with its total.
+func (s *Session) pageThrough(ctx context.Context, q string, first *bundle) conformance.Result {
+	seen := map[string]bool{}
+	b := first
+	for page := 1; ; page++ {
+		for _, m := range b.Matches {
+			if seen[m] {
+				return fail("%s: page %d repeats %s", q, page, m)
+			}
+			seen[m] = true
+		}
+		next := b.Links["next"]
+		if next == "" {
+			break
+		}
+		if page > completeMax/completePage+1 {
+			return fail("%s: still a next link after %d pages of a total of %d", q, page, first.Total)
+		}
+		if !s.sameOrigin(next) {
+			return fail("%s: page %d's next link %q is not on the server under test (not followed)", q, page, next)
+		}
+		r, pb, err := s.search(ctx, next)
+		switch {
+		case err != nil:
+			return fail("%s: page %d: no answer: %v", q, page+1, err)
+		case r.Status != 200 || pb == nil:
+			return fail("%s: page %d answered %d without a Bundle", q, page+1, r.Status)
+		}
+		b = pb
+	}
+	if len(seen) != first.Total {
+		return fail("%s: total %d, but the pages held %d distinct matches", q, first.Total, len(seen))
+	}
+	return pass("%s: %d matches, each once, as total says", q, len(seen))
 }

@@ -36,7 +36,7 @@ func scopeTests() []Test {
 			Cite: citePatientScopes, Severity: conformance.SeverityError, Needs: leak, Run: testIncludeOther},
 		{ID: "active.patient-scope-chain", Title: "A patient token's chained searches cannot reach another patient",
 			Cite: citePatientScopes, Severity: conformance.SeverityError, Needs: leak, Run: testChainOther},
-		{ID: "active.patient-scope-transaction", Title: "A patient token's transaction cannot read another patient",
+		{ID: "active.patient-scope-transaction", Title: "A patient token's transaction or batch cannot read another patient",
 			Cite: citePatientScopes, Severity: conformance.SeverityError, Needs: leak, Run: testTransactionOther},
 	}
 }
@@ -213,7 +213,8 @@ func (s *Session) otherOf(typ string, n int) []string {
 func get(u string) request { return request{Method: "GET", URL: u} }
 
 func testReadOther(ctx context.Context, s *Session) conformance.Result {
-	reqs := []request{get("Patient/" + s.otherPatient)}
+	o := url.PathEscape(s.otherPatient)
+	reqs := []request{get("Patient/" + o), get("Patient/" + o + "/_history"), get("Patient/" + o + "/$everything")}
 	for _, t := range compartmentTypes {
 		for _, ref := range s.otherOf(t, 1) {
 			reqs = append(reqs, get(ref))
@@ -228,6 +229,8 @@ func testSearchOther(ctx context.Context, s *Session) conformance.Result {
 		get("Patient?_id=" + o), get("Patient?_count=50"),
 		get("Observation?patient=" + o), get("Observation?subject=Patient/" + o), get("Observation?_count=50"),
 		get("Encounter?patient=" + o), get("Condition?patient=" + o),
+		get("Patient/" + url.PathEscape(s.otherPatient) + "/Observation"),
+		{Method: "POST", URL: "Observation/_search", ContentType: "application/x-www-form-urlencoded", Body: "patient=" + o},
 	})
 }
 
@@ -262,6 +265,10 @@ func testTransactionOther(ctx context.Context, s *Session) conformance.Result {
 	for _, ref := range s.otherOf("Observation", 2) {
 		entries = append(entries, map[string]any{"request": map[string]any{"method": "GET", "url": ref}})
 	}
-	b, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
-	return s.probeLeaks(ctx, []request{{Method: "POST", URL: s.base, ContentType: "application/fhir+json", Body: string(b)}})
+	var reqs []request
+	for _, typ := range []string{"transaction", "batch"} {
+		b, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": typ, "entry": entries})
+		reqs = append(reqs, request{Method: "POST", URL: s.base, ContentType: "application/fhir+json", Body: string(b)})
+	}
+	return s.probeLeaks(ctx, reqs)
 }
