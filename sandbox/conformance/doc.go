@@ -23,6 +23,7 @@
 // the admin API and the command line run it.
 //
 // It is not the request log, not the FHIR validator (a check reads the
-// server's validation outcome from the log) and not an active test suite
-// that probes a server.
+// server's validation outcome from the log) and not the active test suite
+// that probes a server (package active, whose runs are Runs with Active
+// set and render through the same TestReport, JUnit and HTML).
 package conformance
