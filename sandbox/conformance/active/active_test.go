@@ -367,3 +367,42 @@ func TestRun_SimulatedLogin_WithoutLoginAndConsentPages(t *testing.T) {
 		t.Error("the run failed")
 	}
 }
+
+// TestRun_UndeclaredInteractionServed_Fails: a CapabilityStatement that
+// declares less than the server serves fails the consistency test.
+func TestRun_UndeclaredInteractionServed_Fails(t *testing.T) {
+	var first string
+	s := startSandbox(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			if r.URL.Path == "/fhir/metadata" {
+				var cs map[string]any
+				if err := json.Unmarshal(body, &cs); err != nil {
+					t.Error(err)
+				}
+				rest := list(cs, "rest")[0].(map[string]any)
+				r0 := list(rest, "resource")[0].(map[string]any)
+				first = str(r0, "type")
+				var kept []any
+				for _, i := range list(r0, "interaction") {
+					if str(i.(map[string]any), "code") != "history-type" {
+						kept = append(kept, i)
+					}
+				}
+				r0["interaction"] = kept
+				body, _ = json.Marshal(cs)
+			}
+			copyResponse(w, rec.Code, rec.Header(), body)
+		})
+	})
+	run, err := Run(context.Background(), s.config(), ProfileFHIRAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resultOf(run, "active.capability-undeclared-refused")
+	if res.Status != conformance.Fail || !strings.Contains(res.Message, "history-type is not declared for "+first) {
+		t.Errorf("%s %q", res.Status, res.Message)
+	}
+}

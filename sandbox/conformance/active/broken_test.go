@@ -168,7 +168,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func TestRender_BrokenServerRun_GoldenJSONAndJUnit(t *testing.T) {
+func TestRender_BrokenServerRun_GoldenJSONJUnitAndHTML(t *testing.T) {
 	run, s := brokenRun(t)
 	var js, ju bytes.Buffer
 	if err := run.WriteJSON(&js); err != nil {
@@ -182,6 +182,14 @@ func TestRender_BrokenServerRun_GoldenJSONAndJUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "broken.junit.xml", normalise(ju.Bytes(), s.srv.URL))
+	var page bytes.Buffer
+	if err := run.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "broken.html", normalise(page.Bytes(), s.srv.URL))
+	if !bytes.Contains(page.Bytes(), []byte("Server <code>"+run.FHIRBase+"</code>")) {
+		t.Error("the page does not name the server tested")
+	}
 
 	var doc struct {
 		XMLName xml.Name `xml:"testsuites"`

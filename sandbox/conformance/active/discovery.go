@@ -38,24 +38,32 @@ type capability struct {
 	// Order is the types in the statement's order.
 	Order    []string
 	Security map[string]any
+	// System are the system interactions (rest.interaction).
+	System map[string]bool
 }
 
 type capResource struct {
 	Interactions map[string]bool
 	Search       []searchParam
+	// Includes are the declared _include values (searchInclude).
+	Includes []string
 }
 
 type searchParam struct{ Name, Type string }
 
 // parseCapability reads a CapabilityStatement's server rest part.
 func parseCapability(m map[string]any) *capability {
-	c := &capability{Resources: map[string]*capResource{}}
+	c := &capability{Resources: map[string]*capResource{}, System: map[string]bool{}}
 	for _, r := range list(m, "rest") {
 		rest, _ := r.(map[string]any)
 		if str(rest, "mode") != "server" {
 			continue
 		}
 		c.Security = obj(rest, "security")
+		for _, i := range list(rest, "interaction") {
+			io, _ := i.(map[string]any)
+			c.System[str(io, "code")] = true
+		}
 		for _, x := range list(rest, "resource") {
 			res, _ := x.(map[string]any)
 			typ := str(res, "type")
@@ -71,6 +79,11 @@ func parseCapability(m map[string]any) *capability {
 				po, _ := p.(map[string]any)
 				if n := str(po, "name"); n != "" {
 					cr.Search = append(cr.Search, searchParam{Name: n, Type: str(po, "type")})
+				}
+			}
+			for _, inc := range list(res, "searchInclude") {
+				if v, ok := inc.(string); ok && v != "" && v != "*" {
+					cr.Includes = append(cr.Includes, v)
 				}
 			}
 			c.Resources[typ] = cr

@@ -33,7 +33,7 @@ func fhirTests() []Test {
 	return []Test{
 		{ID: "active.capability-read-works", Title: "Reading a resource of each declared core type by id works",
 			Cite: citeRead, Severity: conformance.SeverityError, Needs: access, Run: testReadWorks},
-		{ID: "active.capability-search-params-work", Title: "Declared search parameters of the core types are accepted",
+		{ID: "active.capability-search-params-work", Title: "Declared search parameters and includes of the core types are accepted",
 			Cite: citeParams, Severity: conformance.SeverityError, Needs: access, Run: testSearchParams},
 		{ID: "active.capability-undeclared-refused", Title: "An interaction the CapabilityStatement does not declare is refused",
 			Cite: citeRefuse, Severity: conformance.SeverityError, Needs: access, Run: testUndeclared},
@@ -200,25 +200,31 @@ func testSearchParams(ctx context.Context, s *Session) conformance.Result {
 	tried := 0
 	var problems []string
 	for _, t := range types {
+		var queries []string
 		for _, p := range sample(s.caps.Resources[t].Search, paramsSample) {
-			q := t + "?" + url.Values{p.Name: {probeValue(p.Type)}}.Encode()
+			queries = append(queries, t+"?"+url.Values{p.Name: {probeValue(p.Type)}}.Encode())
+		}
+		if inc := s.caps.Resources[t].Includes; len(inc) > 0 {
+			queries = append(queries, t+"?"+url.Values{"_include": {inc[0]}, "_count": {"1"}}.Encode())
+		}
+		for _, q := range queries {
 			tried++
 			r, err := s.get(ctx, q)
 			switch {
 			case err != nil:
 				problems = append(problems, q+": no answer")
 			case r.Status != 200:
-				problems = append(problems, fmt.Sprintf("%s (%s): %d", q, p.Type, r.Status))
+				problems = append(problems, fmt.Sprintf("%s: %d", q, r.Status))
 			}
 		}
 	}
 	if tried == 0 {
-		return skip("the core types declare no search parameter of a type the suite probes")
+		return skip("the core types declare no search parameter of a type the suite probes, nor an include")
 	}
 	if len(problems) > 0 {
 		return fail("%d of %d declared parameters refused: %s", len(problems), tried, strings.Join(problems, "; "))
 	}
-	return pass("%d declared search parameters of %s accepted", tried, strings.Join(types, ", "))
+	return pass("%d declared search parameters and includes of %s accepted", tried, strings.Join(types, ", "))
 }
 
 // readOnlyProbes are interactions the suite may try when undeclared:
@@ -247,6 +253,21 @@ func testUndeclared(ctx context.Context, s *Session) conformance.Result {
 			}
 			return pass("%s is not declared for %s, and %s %s answered %d", p.interaction, t, p.method, u, r.Status)
 		}
+	}
+	for _, p := range []struct{ interaction, path string }{
+		{"history-system", "_history?_count=1"}, {"search-system", "?_type=Patient&_count=1"},
+	} {
+		if s.caps.System[p.interaction] {
+			continue
+		}
+		r, err := s.get(ctx, s.base+"/"+p.path)
+		if err != nil {
+			return fail("GET %s: no answer: %v", p.path, err)
+		}
+		if r.Status < 400 {
+			return fail("%s is not declared, yet GET %s answered %d", p.interaction, p.path, r.Status)
+		}
+		return pass("%s is not declared, and GET %s answered %d", p.interaction, p.path, r.Status)
 	}
 	// Every type declares every interaction probed: a type the server
 	// does not know must be refused then.
