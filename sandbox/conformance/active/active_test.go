@@ -215,10 +215,9 @@ func TestRun_WithoutCredentials_SkipsWithReasons(t *testing.T) {
 	}
 }
 
-// TestRun_TokenRefused_DependentsSkip: a key the server does not know
+// tokenRefusedDependentsSkip: a key the server does not know
 // fails the token flow, and what needs the token skips naming why.
-func TestRun_TokenRefused_DependentsSkip(t *testing.T) {
-	s := startSandbox(t, true, nil)
+func tokenRefusedDependentsSkip(t *testing.T, s *sandboxServer) {
 	cfg := s.config()
 	cfg.Key, _ = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	cfg.SimulatedLogin = false
@@ -238,10 +237,9 @@ func TestRun_TokenRefused_DependentsSkip(t *testing.T) {
 	}
 }
 
-// TestRun_GivenPatientToken: a patient token got elsewhere (here through
+// givenPatientToken: a patient token got elsewhere (here through
 // the same simulated login) drives the scope tests as well.
-func TestRun_GivenPatientToken(t *testing.T) {
-	s := startSandbox(t, true, nil)
+func givenPatientToken(t *testing.T, s *sandboxServer) {
 	sess, err := newSession(Config{Base: s.base()})
 	if err != nil {
 		t.Fatal(err)
@@ -334,9 +332,8 @@ func TestReply_OutcomeProblem(t *testing.T) {
 	}
 }
 
-// TestRun_RS384Key: the backend tests pass with an RSA key (RS384) too.
-func TestRun_RS384Key(t *testing.T) {
-	s := startSandbox(t, true, nil)
+// rs384Key: the backend tests pass with an RSA key (RS384) too.
+func rs384Key(t *testing.T, s *sandboxServer) {
 	cfg := s.config()
 	cfg.Key, cfg.SimulatedLogin = backendRSAKey(), false
 	run, err := Run(context.Background(), cfg, ProfileSMART)
