@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/conformance/active"
@@ -30,6 +32,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	other := fs.String("other-patient", "", "a patient the patient token must not see (default: found with the backend token)")
 	simulated := fs.Bool("simulated-login", false, "get a patient token from an HP Sandbox through its simulated login and consent pages")
 	loginClient := fs.String("login-client", "sandbox-demo", "public client of the simulated login (loopback redirect URIs)")
+	timeout := fs.Duration("request-timeout", 30*time.Second, "time limit of each request")
 	jsonOut := fs.String("json", "", "write the FHIR TestReport (JSON) to this file")
 	junitOut := fs.String("junit", "", "write JUnit XML to this file")
 	htmlOut := fs.String("html", "", "write a standalone HTML report to this file")
@@ -39,11 +42,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("conformance run takes no arguments besides flags (got %q)", fs.Arg(0))
 	}
+	if *timeout <= 0 {
+		return errors.New("--request-timeout must be positive, e.g. 30s")
+	}
 	if *target == "" {
 		return errors.New("--target is required: the FHIR base URL of the server to test")
 	}
 	cfg := active.Config{Base: *target, ClientID: *clientID, KeyID: *keyID, Scope: *scope, PatientToken: *patientToken,
-		Patient: *patient, OtherPatient: *other, SimulatedLogin: *simulated, LoginClient: *loginClient}
+		Patient: *patient, OtherPatient: *other, SimulatedLogin: *simulated, LoginClient: *loginClient,
+		HTTP: &http.Client{Timeout: *timeout}}
 	if *keyFile != "" {
 		b, err := os.ReadFile(*keyFile)
 		if err != nil {

@@ -161,6 +161,7 @@ func TestConformanceRun_ExitStatus(t *testing.T) {
 		"UnknownFlag":       {"conformance", "run", "--target", base, "--frobnicate"},
 		"UnknownSubcommand": {"conformance", "judge"},
 		"StrayArgument":     {"conformance", "run", "--target", base, "extra"},
+		"ZeroTimeout":       {"conformance", "run", "--target", base, "--request-timeout", "0s"},
 	} {
 		t.Run("UsageWithTwo/"+name, func(t *testing.T) {
 			if code, stdout := exitStatus(t, args...); code != 2 {
