@@ -89,6 +89,8 @@ func TestLeaks_NamesAnotherPatientsResources(t *testing.T) {
 		{"NotAPatientRef", `{"resourceType":"Observation","id":"o-a","subject":{"reference":"Group/Patient/x"}}`, nil},
 		{"InABundle", `{"resourceType":"Bundle","id":"b1","entry":[{"resource":{"resourceType":"Patient","id":"a"}},` +
 			`{"resource":{"resourceType":"Patient","id":"b"}}]}`, []string{"Patient/b"}},
+		{"ContainedIsPartOfItsHolder", `{"resourceType":"Observation","id":"o-a","subject":{"reference":"Patient/a"},` +
+			`"contained":[{"resourceType":"Patient","id":"p1"}]}`, nil},
 		{"OutcomeIgnored", `{"resourceType":"OperationOutcome","id":"x","issue":[{"code":"forbidden"}]}`, nil},
 		{"NotJSON", `<html>Patient/b</html>`, nil},
 	} {

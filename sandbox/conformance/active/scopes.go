@@ -149,8 +149,12 @@ func leaks(body []byte, own string, others map[string]bool) []string {
 					}
 				}
 			}
-			for _, e := range x {
-				walk(e, depth+1)
+			for k, e := range x {
+				// A contained resource is part of the one holding it, whose
+				// own subject says whose it is.
+				if k != "contained" {
+					walk(e, depth+1)
+				}
 			}
 		}
 	}
