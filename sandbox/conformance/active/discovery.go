@@ -47,6 +47,9 @@ type capResource struct {
 	Search       []searchParam
 	// Includes are the declared _include values (searchInclude).
 	Includes []string
+	// Versioning is the declared versioning ("no-version", "versioned",
+	// "versioned-update"), "" when not declared.
+	Versioning string
 }
 
 type searchParam struct{ Name, Type string }
@@ -70,7 +73,7 @@ func parseCapability(m map[string]any) *capability {
 			if typ == "" || c.Resources[typ] != nil {
 				continue
 			}
-			cr := &capResource{Interactions: map[string]bool{}}
+			cr := &capResource{Interactions: map[string]bool{}, Versioning: str(res, "versioning")}
 			for _, i := range list(res, "interaction") {
 				io, _ := i.(map[string]any)
 				cr.Interactions[str(io, "code")] = true

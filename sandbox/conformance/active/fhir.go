@@ -13,7 +13,7 @@ import (
 // Specification sections the FHIR API tests cite.
 const (
 	citeRead     = "https://hl7.org/fhir/R4/http.html#read"
-	citeSearch   = "https://hl7.org/fhir/R4/search.html"
+	citeVersion  = "https://hl7.org/fhir/R4/http.html#versioning"
 	citeParams   = "https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.searchParam"
 	citeRefuse   = "https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.interaction"
 	citeSearchs  = "https://hl7.org/fhir/R4/bundle.html#searchset"
@@ -33,6 +33,8 @@ func fhirTests() []Test {
 	return []Test{
 		{ID: "active.capability-read-works", Title: "Reading a resource of each declared core type by id works",
 			Cite: citeRead, Severity: conformance.SeverityError, Needs: access, Run: testReadWorks},
+		{ID: "active.read-etag-version", Title: "A read answers an ETag that is the resource's meta.versionId, and Last-Modified",
+			Cite: citeVersion, Severity: conformance.SeverityWarning, Needs: access, Run: testETag},
 		{ID: "active.capability-search-params-work", Title: "Declared search parameters and includes of the core types are accepted",
 			Cite: citeParams, Severity: conformance.SeverityError, Needs: access, Run: testSearchParams},
 		{ID: "active.capability-undeclared-refused", Title: "An interaction the CapabilityStatement does not declare is refused",
@@ -467,4 +469,33 @@ func (s *Session) pageThrough(ctx context.Context, q string, first *bundle) conf
 		return fail("%s: total %d, but the pages held %d distinct matches", q, first.Total, len(seen))
 	}
 	return pass("%s: %d matches, each once, as total says", q, len(seen))
+}
+
+func testETag(ctx context.Context, s *Session) conformance.Result {
+	for _, t := range s.declared("read") {
+		cr := s.caps.Resources[t]
+		if cr.Versioning == "no-version" || !cr.Interactions["search-type"] {
+			continue
+		}
+		_, b, err := s.search(ctx, t+"?_count=1")
+		if err != nil || b == nil || len(b.Matches) == 0 {
+			continue
+		}
+		r, err := s.get(ctx, b.Matches[0])
+		if err != nil || r.Status != 200 {
+			return fail("%s could not be read", b.Matches[0])
+		}
+		version := str(obj(r.object(), "meta"), "versionId")
+		etag := r.Header.Get("ETag")
+		switch {
+		case version == "":
+			return fail("%s has no meta.versionId although %s declares versioning %q", b.Matches[0], t, cr.Versioning)
+		case etag != `W/"`+version+`"`:
+			return fail("%s: ETag %q, not W/\"%s\" (its meta.versionId)", b.Matches[0], etag, version)
+		case r.Header.Get("Last-Modified") == "":
+			return fail("%s: no Last-Modified", b.Matches[0])
+		}
+		return pass("%s: ETag %s, its meta.versionId, and a Last-Modified", b.Matches[0], etag)
+	}
+	return skip("no versioned resource of %s found to read", strings.Join(coreTypes, ", "))
 }
