@@ -183,9 +183,28 @@ func TestTests_IDsAreStableUniqueAndCite(t *testing.T) {
 	if err := reg.Add(checks...); err != nil {
 		t.Fatal(err)
 	}
+	in := map[string]map[string]bool{}
 	for _, p := range Profiles() {
 		if err := reg.AddProfile(p); err != nil {
 			t.Fatal(err)
+		}
+		in[p.ID] = map[string]bool{}
+		for _, id := range p.Checks {
+			in[p.ID][id] = true
+		}
+	}
+	for _, tc := range Tests() {
+		switch {
+		case !in[ProfileServer][tc.ID]:
+			t.Errorf("%s is not in the profile of every test", tc.ID)
+		case !in[ProfileFHIRAPI][tc.ID] && !in[ProfileSMART][tc.ID]:
+			t.Errorf("%s is in neither %s nor %s", tc.ID, ProfileFHIRAPI, ProfileSMART)
+		}
+	}
+	for id, want := range map[string]string{"active.read-etag-version": ProfileFHIRAPI, "active.search-paging-next": ProfileFHIRAPI,
+		"active.patient-scope-chain": ProfileSMART, "active.backend-rejects-wrong-aud": ProfileSMART} {
+		if !in[want][id] {
+			t.Errorf("%s is not in %s", id, want)
 		}
 	}
 }

@@ -30,23 +30,21 @@ func Tests() []Test {
 // Profiles returns the profiles of the active suite, with their tests'
 // ids in run order.
 func Profiles() []conformance.Profile {
+	// Both profiles need the discovery documents and the backend token
+	// to read a secured server, and say whether it is secured.
+	both := []string{"active.discovery-smart-configuration", "active.discovery-capability-statement",
+		"active.backend-token-flow", "active.error-401-no-token", "active.error-401-invalid-token"}
 	var all, fhir, smart []string
 	for _, t := range Tests() {
 		all = append(all, t.ID)
 		family, _, _ := strings.Cut(strings.TrimPrefix(t.ID, "active."), "-")
 		switch {
-		case t.ID == "active.backend-token-flow" || t.ID == "active.discovery-smart-configuration":
+		case slices.Contains(both, t.ID):
 			fhir, smart = append(fhir, t.ID), append(smart, t.ID)
-		case t.ID == "active.error-401-no-token" || t.ID == "active.error-401-invalid-token":
-			fhir, smart = append(fhir, t.ID), append(smart, t.ID)
-		case family == "capability" || family == "search" || family == "error" ||
-			t.ID == "active.discovery-capability-statement":
-			fhir = append(fhir, t.ID)
-			if t.ID == "active.discovery-capability-statement" {
-				smart = append(smart, t.ID)
-			}
-		default:
+		case family == "discovery" || family == "backend" || family == "patient":
 			smart = append(smart, t.ID)
+		default:
+			fhir = append(fhir, t.ID)
 		}
 	}
 	return []conformance.Profile{
