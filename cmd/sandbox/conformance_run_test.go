@@ -108,7 +108,9 @@ func serveSecured(t *testing.T) (base, keyFile string) {
 		return "http://" + addr + "/fhir", writeKey(t, dir, "key.pem", key)
 	case err := <-done:
 		t.Fatalf("serve ended: %v\n%s", err, logs.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(3 * time.Minute):
+		// Seeding validates every persona's resource: slow under the
+		// race detector on a busy machine.
 		t.Fatal("serve did not start")
 	}
 	return "", ""
