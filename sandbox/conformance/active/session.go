@@ -103,7 +103,7 @@ type request struct {
 // URL is resolved against the FHIR base.
 func (s *Session) send(ctx context.Context, req request) (*reply, error) {
 	target := req.URL
-	if !strings.Contains(target, "://") {
+	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
 		target = s.base + "/" + strings.TrimLeft(target, "/")
 	}
 	var body io.Reader
