@@ -153,6 +153,8 @@ func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerF
 		}
 		if grant != nil {
 			caller.Token, caller.ClientID, caller.Scopes, caller.Grant = true, grant.ClientID, grant.Scopes, grant
+			// The guard verified the request's DPoP proof for a bound token.
+			caller.DPoP = grant.DPoPKey != ""
 		}
 		c.Set(connectorServed, true)
 		r := c.Request.WithContext(connectors.WithCaller(c.Request.Context(), caller))

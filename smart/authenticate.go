@@ -116,7 +116,7 @@ func (s *Server) AuthenticateToken(ctx context.Context, token string) (*Grant, e
 		Scope:    strings.Fields(c.Scope),
 		Claims:   c.Extra,
 		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(),
-		DPoPKey:  c.Cnf.jkt(),
+		DPoPKey: c.Cnf.jkt(),
 	}, nil
 }
 
