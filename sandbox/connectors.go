@@ -14,6 +14,7 @@ import (
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
+	"hpsandbox/connectors/jft"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
@@ -32,6 +33,7 @@ const connectorsPath = "/connectors"
 // picks those served.
 var catalogue = map[string]connectors.Opener{
 	example.ID: example.Open,
+	jft.ID:     jft.Open,
 }
 
 // catalogueIDs are the ids of the catalogue, sorted, for messages.
