@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -175,14 +176,18 @@ func (c *Connector) submit(w http.ResponseWriter, q *request) {
 	ctx := q.r.Context()
 	if ident != "" {
 		defer c.lock(q.caller.Sandbox + "\x00" + q.typ + "\x00" + ident)()
-		prev, err := c.engine.Search(ctx, q.sandbox(), q.typ, submissionQuery(map[string][]string{"identifier": {ident}, "_count": {"1"}}))
+		// By identifier alone, uncounted: the cheapest query the store
+		// answers from its index; what is no submission is passed over.
+		prev, err := c.engine.Search(ctx, q.sandbox(), q.typ, url.Values{"identifier": {ident}, "_count": {"20"}, "_total": {"none"}})
 		if err != nil {
 			connectors.WriteOutcome(w, err)
 			return
 		}
-		if len(prev.Matches) > 0 {
-			c.accepted(w, q, prev.Matches[0].ID, "a retry of a submission already taken; nothing more was stored")
-			return
+		for _, m := range prev.Matches {
+			if _, ok := lifecycleOf(m.Body); ok {
+				c.accepted(w, q, m.ID, "a retry of a submission already taken; nothing more was stored")
+				return
+			}
 		}
 	}
 	body, err := withLifecycle(q.body, Lifecycle{State: Registered, Registered: c.now()})
