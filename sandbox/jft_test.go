@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hpsandbox/connectors"
 	"hpsandbox/connectors/helseid/helseidtest"
 	"hpsandbox/connectors/jft"
 	"hpsandbox/sandbox/tenant"
@@ -365,4 +366,27 @@ func BenchmarkJFTSubmit_DPoP(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "submissions/s")
+}
+
+// TestJFT_ConformanceProfiles: the connector's checks are in the registry
+// under the profiles "JFT sender" and "JFT reader (EHR side)".
+func TestJFT_ConformanceProfiles(t *testing.T) {
+	var reg connectors.Registry
+	if err := reg.Register(jft.ID, jft.Open); err != nil {
+		t.Fatal(err)
+	}
+	set, err := reg.Open(connectors.Deps{Engine: sandboxEngine{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, err := checkRegistry(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, title := range map[string]string{jft.ProfileSender: "JFT sender", jft.ProfileReader: "JFT reader (EHR side)"} {
+		p, ok := checks.Profile(id)
+		if !ok || p.Title != title || len(p.Checks) == 0 {
+			t.Errorf("profile %s: %+v, %v; want %q with checks", id, p, ok, title)
+		}
+	}
 }

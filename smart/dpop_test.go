@@ -153,6 +153,9 @@ func TestDPoP_HelseIDClient_NonceChallengeThenBoundTokenWithClaims(t *testing.T)
 	if g.DPoPKey != k.jkt || g.Claims["vkp-id"] != "Acme_Care_5001" || !strings.Contains(strings.Join(g.Scope, " "), jftScope) {
 		t.Errorf("grant %+v", g)
 	}
+	if in := env.srv.introspectToken(t.Context(), at); in.TokenType != "DPoP" || in.Cnf.jkt() != k.jkt {
+		t.Errorf("introspection %+v: want token_type DPoP and cnf.jkt", in)
+	}
 }
 
 func TestDPoP_TokenEndpointRefusals(t *testing.T) {
