@@ -182,6 +182,16 @@ func TestJFT_RoundTrip_SenderAndEHRWithDPoPTokens(t *testing.T) {
 		t.Errorf("the acknowledged submission is still listed as not journaled: %v", list)
 	}
 
+	// Another sandbox's client does not reach the submission through its
+	// own sandbox's path.
+	otherTok := e.token(t, e.other, "nhn:jft/api")
+	otherSub := strings.Replace(sub, "/sandboxes/care-dev/", "/sandboxes/other-dev/", 1)
+	for _, u := range []string{otherSub, otherSub + "/$status"} {
+		if resp, b := e.call(t, e.other, http.MethodGet, u, otherTok, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("another sandbox's client on %s: %d %v, want 404", u, resp.StatusCode, b)
+		}
+	}
+
 	// The FHIR API takes the bound token with DPoP only.
 	fhir := e.srv.URL + "/sandboxes/care-dev/fhir/Composition"
 	if resp, b := e.call(t, e.client, http.MethodGet, fhir, tok, nil); resp.StatusCode != 200 || b["total"] != 1.0 {

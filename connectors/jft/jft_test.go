@@ -313,3 +313,22 @@ func FuzzAcknowledgement(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSubmission(f *testing.F) {
+	f.Add(testdata(f, "composition.json"))
+	f.Add(testdata(f, "bundle.json"))
+	f.Add([]byte(`{"resourceType":"Composition","meta":{"tag":[{"system":"` + TagSystem + `","code":"journaled"}],"extension":[1]}}`))
+	f.Add([]byte(`{"meta":null,"identifier":[{"system":"a","value":"b"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, _, _ = head(body)
+		now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+		out, err := withLifecycle(body, Lifecycle{State: Registered, Registered: now})
+		if err != nil {
+			return
+		}
+		l, ok := lifecycleOf(out)
+		if !ok || l.State != Registered || !l.Registered.Equal(now) {
+			t.Fatalf("the lifecycle written is not read back: %+v %v from %s", l, ok, out)
+		}
+	})
+}

@@ -54,23 +54,27 @@ type extension struct {
 // lifecycleOf reads the lifecycle kept in a stored resource's meta; ok is
 // false for a resource that is no submission.
 func lifecycleOf(body []byte) (Lifecycle, bool) {
+	// Element by element, so that one malformed tag or extension (which
+	// the engine would not have stored) does not hide the others.
 	var r struct {
 		Meta struct {
-			Tag       []coding    `json:"tag"`
-			Extension []extension `json:"extension"`
+			Tag       []json.RawMessage `json:"tag"`
+			Extension []json.RawMessage `json:"extension"`
 		} `json:"meta"`
 	}
 	var l Lifecycle
 	if json.Unmarshal(body, &r) != nil {
 		return l, false
 	}
-	for _, t := range r.Meta.Tag {
-		if t.System == TagSystem {
+	for _, raw := range r.Meta.Tag {
+		var t coding
+		if json.Unmarshal(raw, &t) == nil && t.System == TagSystem {
 			l.State = State(t.Code)
 		}
 	}
-	for _, e := range r.Meta.Extension {
-		if e.URL != LifecycleExtension {
+	for _, raw := range r.Meta.Extension {
+		var e extension
+		if json.Unmarshal(raw, &e) != nil || e.URL != LifecycleExtension {
 			continue
 		}
 		for _, sub := range e.Extension {
