@@ -15,6 +15,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/helseid/helseidtest"
 	"hpsandbox/connectors/jft"
+	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
 
@@ -189,6 +190,24 @@ func TestJFT_RoundTrip_SenderAndEHRWithDPoPTokens(t *testing.T) {
 	for _, u := range []string{otherSub, otherSub + "/$status"} {
 		if resp, b := e.call(t, e.other, http.MethodGet, u, otherTok, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("another sandbox's client on %s: %d %v, want 404", u, resp.StatusCode, b)
+		}
+	}
+
+	// Every message is evidence of the connector, with the token's scopes.
+	ctx := context.Background()
+	if err := e.gw.recorder.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := e.gw.requests.Query(ctx, requestlog.Filter{Sandbox: "care-dev", Connector: jft.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) < 7 {
+		t.Errorf("%d request-log entries of the connector; want one per message", len(page.Entries))
+	}
+	for _, en := range page.Entries {
+		if en.Status < 400 && (!strings.Contains(en.Scopes, "nhn:jft/api") || en.ClientID != e.client.ClientID) {
+			t.Errorf("entry %s %s: scopes %q, client %q; want the token's", en.Method, en.Path, en.Scopes, en.ClientID)
 		}
 	}
 
