@@ -96,7 +96,7 @@ func (s *Server) checkAssertionClaims(ctx context.Context, client *Client, c jwt
 		return ErrInvalidClient.describe("client_assertion iat is in the future")
 	case c.ID == "":
 		return ErrInvalidClient.describe("client_assertion must have jti")
-	case client.HelseID && (c.IssuedAt == nil || exp.Sub(c.IssuedAt.Time()) > helseIDAssertionLifetime):
+	case client.HelseID && (c.IssuedAt == nil || exp.Sub(c.IssuedAt.Time()) > helseIDAssertionLifetime || exp.Sub(now) > helseIDAssertionLifetime):
 		return ErrInvalidClient.describe("client_assertion must have iat, and exp at most %d seconds after it (HelseID)", int(helseIDAssertionLifetime/time.Second))
 	}
 	fresh, err := s.state.PutIfAbsent(ctx, "jti:"+hashKey(clientID+"\x00"+c.ID), []byte{1}, exp.Sub(now)+clockSkew)

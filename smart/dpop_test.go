@@ -196,6 +196,14 @@ func TestDPoP_TokenEndpointRefusals(t *testing.T) {
 		{"HelseID_NoNonce", helseIDClient, jftScope, k.proof(t, now, "POST", tokenURL, "", "", nil), short, 400, "use_dpop_nonce"},
 		{"HelseID_WrongNonce", helseIDClient, jftScope, k.proof(t, now, "POST", tokenURL, "bogus", "", nil), short, 400, "use_dpop_nonce"},
 		{"HelseID_AssertionLivesOver60s", helseIDClient, jftScope, k.proof(t, now, "POST", tokenURL, nonce, "", nil), nil, 401, "invalid_client"},
+		{"HelseID_AssertionWithoutIAT", helseIDClient, jftScope, k.proof(t, now, "POST", tokenURL, nonce, "", nil), func(c map[string]any) {
+			delete(c, "iat")
+			c["exp"] = now.Add(30 * time.Second).Unix()
+		}, 401, "invalid_client"},
+		{"HelseID_AssertionIATLongBeforeEXP", helseIDClient, jftScope, k.proof(t, now, "POST", tokenURL, nonce, "", nil), func(c map[string]any) {
+			c["iat"] = now.Add(-2 * time.Minute).Unix()
+			c["exp"] = now.Add(30 * time.Second).Unix()
+		}, 401, "invalid_client"},
 		{"HelseID_UnregisteredNHNScope", helseIDClient, "nhn:vkp/api/user/Patient.read", k.proof(t, now, "POST", tokenURL, nonce, "", nil), short, 400, "invalid_scope"},
 		{"SMARTClient_NHNScope", backendES, jftScope, "", nil, 400, "invalid_scope"},
 		{"Proof_WrongHTU", dpopClient, "system/*.rs", k.proof(t, now, "POST", env.cfg.Issuer+"/auth/other", nonce, "", nil), nil, 400, "invalid_dpop_proof"},
