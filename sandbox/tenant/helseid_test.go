@@ -2,7 +2,11 @@ package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +62,56 @@ func TestRegisterApp_HelseIDFields_Refused(t *testing.T) {
 				t.Fatalf("err %v; want an InvalidError on %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// TestRegistrationHandler_HelseIDNeedsAnInitialAccessToken: in a sandbox
+// open to registration, an app without a token cannot give itself the
+// HelseID profile or its scopes; with the owner's token it can, and the
+// answer echoes the metadata.
+func TestRegistrationHandler_HelseIDNeedsAnInitialAccessToken(t *testing.T) {
+	s, _ := newService(t, Options{})
+	ctx := context.Background()
+	if _, err := s.CreateSandbox(ctx, supplierA, NewSandbox{ID: "open", Name: "Open", SeedPatients: intp(-1), Settings: openRegistration()}); err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := s.IssueRegistrationToken(ctx, supplierA, "open", NewRegistrationToken{MaxUses: intp(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.RegistrationHandler(func(*http.Request) string { return "open" }))
+	defer srv.Close()
+	pub, _ := publicJWKS(t)
+	post := func(body, tok string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&got)
+		return resp.StatusCode, got
+	}
+	for _, body := range []string{
+		`{"client_name":"x","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":` + string(pub) + `,"helseid":true,"scope":"nhn:jft/api"}`,
+		`{"client_name":"x","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":` + string(pub) + `,"helseid":true}`,
+	} {
+		if status, got := post(body, ""); status != 400 || got["error"] != "invalid_client_metadata" {
+			t.Errorf("without a token: %d %v; want 400 invalid_client_metadata", status, got)
+		}
+	}
+	status, got := post(`{"client_name":"H","token_endpoint_auth_method":"private_key_jwt","grant_types":["client_credentials"],"jwks":`+string(pub)+
+		`,"helseid":true,"dpop_bound_access_tokens":true,"vkp_id":"Acme_Journal_5001","scope":"nhn:jft/api"}`, token)
+	if status != 201 || got["helseid"] != true || got["dpop_bound_access_tokens"] != true || got["vkp_id"] != "Acme_Journal_5001" {
+		t.Fatalf("with a token: %d %v", status, got)
+	}
+	c, err := s.Clients().Client(ctx, got["client_id"].(string))
+	if err != nil || !c.HelseID || !c.DPoPBound || c.Claims["vkp-id"] != "Acme_Journal_5001" {
+		t.Fatalf("client %+v, %v", c, err)
 	}
 }

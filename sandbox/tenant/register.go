@@ -244,6 +244,10 @@ func (st Settings) admitAnonymous(sandbox string, spec *NewApp, grants []string)
 		return regError(http.StatusBadRequest, "invalid_client_metadata",
 			"grant_types client_credentials: a backend service registers only with an initial access token (RFC 7591 §3) from the sandbox's owner")
 	}
+	if _, external := smart.SplitScopes(spec.Scopes); len(external) > 0 || spec.HelseID {
+		return regError(http.StatusBadRequest, "invalid_client_metadata",
+			"the HelseID profile and its scopes need an initial access token (RFC 7591 §3) from the sandbox's owner")
+	}
 	may := append(slices.Clone(anonymousNamedScopes), allowed...)
 	if strings.TrimSpace(spec.Scopes) == "" {
 		spec.Scopes = may.String()
