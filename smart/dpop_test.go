@@ -1,6 +1,7 @@
 package smart
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -358,4 +359,45 @@ func FuzzDPoPProof(f *testing.F) {
 			t.Fatalf("error %v is not invalid_dpop_proof", err)
 		}
 	})
+}
+
+// BenchmarkAuthenticateAt_DPoP is the resource server's share of a DPoP
+// request: the bound token (cached after its first check) and a fresh
+// proof verified, its jti recorded.
+func BenchmarkAuthenticateAt_DPoP(b *testing.B) {
+	env := dpopEnv(b)
+	k := newDPoPKey(b)
+	tokenURL := env.cfg.Issuer + "/auth/token"
+	nonce, _ := env.srv.DPoPNonce(context.Background())
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"system/*.rs"},
+		"client_assertion_type": {jwtBearerAssertion},
+		"client_assertion":      {env.assertion(b, dpopClient, testECKey(), jose.ES384, "es-1", nil)}}
+	req, _ := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("DPoP", k.proof(b, env.clock.Now(), http.MethodPost, tokenURL, nonce, "", nil))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	at, _ := body["access_token"].(string)
+	if at == "" {
+		b.Fatalf("no token: %v", body)
+	}
+	resURL := env.cfg.FHIRBase + "/Composition"
+	proofs := make([]string, b.N)
+	for i := range proofs {
+		proofs[i] = k.proof(b, env.clock.Now(), http.MethodPost, resURL, nonce, at, nil)
+	}
+	r, _ := http.NewRequest(http.MethodPost, resURL, nil)
+	r.Header.Set("Authorization", "DPoP "+at)
+	b.ResetTimer()
+	for i := range b.N {
+		r.Header.Set("DPoP", proofs[i])
+		if _, err := env.srv.AuthenticateAt(r, resURL); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
