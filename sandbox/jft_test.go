@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -181,6 +183,17 @@ func TestJFT_RoundTrip_SenderAndEHRWithDPoPTokens(t *testing.T) {
 	}
 	if _, list := e.call(t, e.client, http.MethodGet, e.conn+"/Composition?"+q.Encode(), tok, nil); list["total"] != 0.0 {
 		t.Errorf("the acknowledged submission is still listed as not journaled: %v", list)
+	}
+
+	// The other types, a VKP-profiled dispensing among them.
+	for typ, file := range map[string]string{"Bundle": "bundle.json", "MedicationDispense": "dispense.json"} {
+		doc, err := os.ReadFile(filepath.Join("..", "connectors", "jft", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, b := e.call(t, e.client, http.MethodPost, e.conn+"/"+typ, tok, doc); resp.StatusCode != http.StatusAccepted {
+			t.Errorf("submitting %s: %d %v", file, resp.StatusCode, b)
+		}
 	}
 
 	// Another sandbox's client does not reach the submission through its
