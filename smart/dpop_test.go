@@ -136,6 +136,9 @@ func TestDPoP_HelseIDClient_NonceChallengeThenBoundTokenWithClaims(t *testing.T)
 	if resp.StatusCode != http.StatusOK || body["token_type"] != "DPoP" {
 		t.Fatalf("token: %d %v", resp.StatusCode, body)
 	}
+	if n, _ := env.srv.DPoPNonce(t.Context()); resp.Header.Get("DPoP-Nonce") != n {
+		t.Errorf("DPoP-Nonce %q on the token response, want the current nonce", resp.Header.Get("DPoP-Nonce"))
+	}
 	if body["scope"] != "system/Patient.rs nhn:jft/api" {
 		t.Errorf("scope %q", body["scope"])
 	}

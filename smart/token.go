@@ -51,6 +51,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
+	if resp.TokenType == "DPoP" {
+		// The resource server demands the same nonce (RFC 9449 §8.2): given
+		// now, it spares the client a challenge on its first request.
+		if n, err := s.DPoPNonce(r.Context()); err == nil {
+			w.Header().Set("DPoP-Nonce", n)
+		}
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

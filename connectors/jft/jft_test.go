@@ -332,3 +332,33 @@ func FuzzSubmission(f *testing.F) {
 		}
 	})
 }
+
+func TestReader_LastUpdated_ListsOnlyLaterChanges(t *testing.T) {
+	e := newEnv(t)
+	w, _ := e.do(open, http.MethodPost, "/jft/v1/Composition", testdata(t, "composition.json"))
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	time.Sleep(20 * time.Millisecond)
+	since := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	time.Sleep(20 * time.Millisecond)
+	w, _ = e.do(open, http.MethodPost, "/jft/v1/MedicationDispense", testdata(t, "dispense.json"))
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	first := strings.TrimPrefix(w.Header().Get("Location"), "/sandboxes/s1/connectors/jft")
+	q := url.Values{"_lastUpdated": {"gt" + since}}
+	for typ, want := range map[string]float64{"Composition": 0, "MedicationDispense": 1} {
+		if _, b := e.do(open, http.MethodGet, "/jft/v1/"+typ+"?"+q.Encode(), nil); b["total"] != want {
+			t.Errorf("%s changed after %s: %v, want %v", typ, since, b["total"], want)
+		}
+	}
+	// Reading marks the dispensing read: a change the reader sees again.
+	if w, _ := e.do(open, http.MethodGet, first, nil); w.Code != 200 {
+		t.Fatalf("read: %d", w.Code)
+	}
+	q = url.Values{"_tag": {TagSystem + "|read"}}
+	if _, b := e.do(open, http.MethodGet, "/jft/v1/MedicationDispense?"+q.Encode(), nil); b["total"] != 1.0 {
+		t.Errorf("listing by _tag read: %v, want 1", b["total"])
+	}
+}
