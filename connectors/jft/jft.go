@@ -52,7 +52,7 @@ type Connector struct {
 	// locks serialise the submissions of one business identifier and the
 	// changes of one submission's lifecycle, so that a retry racing its
 	// original stores one copy.
-	locks [64]sync.Mutex
+	locks [1024]sync.Mutex
 }
 
 var (
