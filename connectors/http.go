@@ -58,6 +58,10 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	if caller.Token {
 		x.ClientID, x.Scopes = caller.ClientID, caller.Scopes.String()
+		if caller.Grant != nil {
+			// Every granted scope, the HelseID-style ones included.
+			x.Scopes = strings.Join(caller.Grant.Scope, " ")
+		}
 	}
 	rw := &capture{ResponseWriter: w}
 	var read *countingBody

@@ -14,6 +14,7 @@ import (
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
+	"hpsandbox/connectors/jft"
 	"hpsandbox/connectors/mtu"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
@@ -33,6 +34,7 @@ const connectorsPath = "/connectors"
 // picks those served.
 var catalogue = map[string]connectors.Opener{
 	example.ID: example.Open,
+	jft.ID:     jft.Open,
 	mtu.ID:     mtu.Open,
 }
 
@@ -155,6 +157,8 @@ func (g *connectorGate) handle(sandboxOf func(*gin.Context) string) gin.HandlerF
 		}
 		if grant != nil {
 			caller.Token, caller.ClientID, caller.Scopes, caller.Grant = true, grant.ClientID, grant.Scopes, grant
+			// The guard verified the request's DPoP proof for a bound token.
+			caller.DPoP = grant.DPoPKey != ""
 		}
 		c.Set(connectorServed, true)
 		r := c.Request.WithContext(connectors.WithCaller(c.Request.Context(), caller))

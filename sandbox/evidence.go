@@ -48,6 +48,13 @@ func checkRegistry(set *connectors.Set) (*conformance.Registry, error) {
 			if err := reg.AddConnector(c.ID(), c.ID()+" connector", cc.Checks()); err != nil {
 				return nil, err
 			}
+			if pc, ok := c.(connectors.ProfileConnector); ok {
+				for _, p := range pc.Profiles() {
+					if err := reg.AddProfile(conformance.Profile{ID: p.ID, Title: p.Title, Description: p.Description, Checks: p.Checks}); err != nil {
+						return nil, err
+					}
+				}
+			}
 		}
 	}
 	return reg, nil

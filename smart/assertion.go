@@ -67,14 +67,15 @@ func (s *Server) verifyClientAssertion(ctx context.Context, assertion, formClien
 	if err := tok.Claims(key, &claims); err != nil {
 		return nil, ErrInvalidClient.describe("client_assertion signature does not verify")
 	}
-	if err := s.checkAssertionClaims(ctx, client.ID, claims); err != nil {
+	if err := s.checkAssertionClaims(ctx, client, claims); err != nil {
 		return nil, err
 	}
 	return client, nil
 }
 
 // checkAssertionClaims checks audience, lifetime and single use.
-func (s *Server) checkAssertionClaims(ctx context.Context, clientID string, c jwt.Claims) error {
+func (s *Server) checkAssertionClaims(ctx context.Context, client *Client, c jwt.Claims) error {
+	clientID := client.ID
 	now := s.now()
 	tokenURL := s.url(pathToken)
 	if !c.Audience.Contains(tokenURL) {
@@ -95,6 +96,8 @@ func (s *Server) checkAssertionClaims(ctx context.Context, clientID string, c jw
 		return ErrInvalidClient.describe("client_assertion iat is in the future")
 	case c.ID == "":
 		return ErrInvalidClient.describe("client_assertion must have jti")
+	case client.HelseID && (c.IssuedAt == nil || exp.Sub(c.IssuedAt.Time()) > helseIDAssertionLifetime || exp.Sub(now) > helseIDAssertionLifetime):
+		return ErrInvalidClient.describe("client_assertion must have iat, and exp at most %d seconds after it (HelseID)", int(helseIDAssertionLifetime/time.Second))
 	}
 	fresh, err := s.state.PutIfAbsent(ctx, "jti:"+hashKey(clientID+"\x00"+c.ID), []byte{1}, exp.Sub(now)+clockSkew)
 	if err != nil {

@@ -93,21 +93,15 @@ func (g *Grant) patientContext() string {
 	return id
 }
 
-// Authenticate checks the request's `Authorization: Bearer` access token:
-// signature (current or previous key), issuer, audience (the FHIR base),
-// expiry and revocation. Errors are *Error values: ErrMissingToken without
-// a token, ErrInvalidRequest for a malformed header, ErrInvalidToken
-// otherwise; answer them with Status and WWWAuthenticate().
+// Authenticate checks the request's access token: signature (current or
+// previous key), issuer, audience (the FHIR base), expiry and revocation,
+// and for a DPoP-bound token its DPoP proof (AuthenticateAt, with the URL
+// the request names). Errors are *Error values: ErrMissingToken without a
+// token, ErrInvalidRequest for a malformed header, ErrInvalidToken,
+// ErrInvalidDPoPProof or ErrUseDPoPNonce otherwise; answer them with
+// Status, WWWAuthenticate() and DPoPNonce.
 func (s *Server) Authenticate(r *http.Request) (*Grant, error) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return nil, ErrMissingToken
-	}
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return nil, ErrInvalidRequest.describe("Authorization header must be: Bearer <access token>")
-	}
-	return s.AuthenticateToken(r.Context(), strings.TrimSpace(token))
+	return s.AuthenticateAt(r, requestURL(r))
 }
 
 // AuthenticateToken is Authenticate for a token taken from elsewhere.
@@ -120,7 +114,9 @@ func (s *Server) AuthenticateToken(ctx context.Context, token string) (*Grant, e
 		TokenID: c.ID, ClientID: c.ClientID, Sandbox: c.Sandbox, Subject: c.Subject,
 		FHIRUser: c.FHIRUser, Patient: c.Patient, Encounter: c.Encounter, Scopes: scopes,
 		Scope:    strings.Fields(c.Scope),
+		Claims:   c.Extra,
 		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(),
+		DPoPKey: c.Cnf.jkt(),
 	}, nil
 }
 
@@ -130,7 +126,8 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	c, scopes, ok := s.verified.get(token, s.keys)
 	if !ok {
 		var claims accessClaims
-		kid, err := s.keys.verifyKID(token, &claims)
+		var extra extraClaims
+		kid, err := s.keys.verifyKID(token, &claims, &extra)
 		if err != nil {
 			return nil, nil, ErrInvalidToken.describe("token is malformed or not signed by this server")
 		}
@@ -145,9 +142,11 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 		case claims.Expiry == nil || claims.IssuedAt == nil || claims.ID == "":
 			return nil, nil, ErrInvalidToken.describe("token lacks exp, iat or jti")
 		}
-		if scopes, err = ParseScopes(claims.Scope); err != nil {
+		smartPart, _ := SplitScopes(claims.Scope)
+		if scopes, err = ParseScopes(smartPart); err != nil {
 			return nil, nil, ErrInvalidToken.describe("token scope does not parse")
 		}
+		claims.Extra = extra
 		c = &claims
 		s.verified.put(token, c, scopes, kid, s.now())
 	}

@@ -198,7 +198,8 @@ func (s *Server) checkRequestedScopes(client *Client, raw string) (Scopes, error
 	if len(requested) == 0 {
 		return nil, ErrInvalidScope.describe("scope is required")
 	}
-	allowed, err := ParseScopes(client.Scopes)
+	registered, _ := SplitScopes(client.Scopes)
+	allowed, err := ParseScopes(registered)
 	if err != nil {
 		return nil, ErrServerError.describe("the client's registered scopes do not parse")
 	}

@@ -66,7 +66,23 @@ type Client struct {
 	JWKS *jose.JSONWebKeySet
 	// JWKSURL is where they are fetched from.
 	JWKSURL string
+	// DPoPBound is the client's dpop_bound_access_tokens (RFC 9449 §5.2):
+	// every token request must carry a DPoP proof with the server's nonce,
+	// and every token is bound to the proof's key.
+	DPoPBound bool
+	// HelseID marks a client of the HelseID profile (helseid.go): short
+	// client assertions, HelseID-style scopes from its Scopes, its Claims
+	// in its tokens, and DPoP as if DPoPBound.
+	HelseID bool
+	// Claims are string claims every access token of the client carries,
+	// such as the welfare-technology hub's "vkp-id"; names must pass
+	// ValidClientClaim.
+	Claims map[string]string
 }
+
+// requiresDPoP reports whether the client's token requests need a DPoP
+// proof with the server's nonce.
+func (c *Client) requiresDPoP() bool { return c.DPoPBound || c.HelseID }
 
 // HashSecret returns the bcrypt hash to store as Client.SecretHash.
 func HashSecret(secret string) ([]byte, error) {

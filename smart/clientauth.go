@@ -23,6 +23,9 @@ const (
 type authenticatedClient struct {
 	*Client
 	method string
+	// jkt is the thumbprint of the key of the request's DPoP proof; empty
+	// without one.
+	jkt string
 }
 
 // authenticateClient authenticates the client of a token, introspection or
@@ -60,13 +63,13 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 			}
 			return nil, err
 		}
-		return &authenticatedClient{c, authSecretBasic}, nil
+		return &authenticatedClient{Client: c, method: authSecretBasic}, nil
 	case secret != "":
 		c, err := s.checkSecretClient(ctx, formID, secret)
 		if err != nil {
 			return nil, err
 		}
-		return &authenticatedClient{c, authSecretPost}, nil
+		return &authenticatedClient{Client: c, method: authSecretPost}, nil
 	case assertion != "":
 		if form.Get("client_assertion_type") != jwtBearerAssertion {
 			return nil, ErrInvalidClient.describe("client_assertion_type must be %s", jwtBearerAssertion)
@@ -75,7 +78,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		if err != nil {
 			return nil, err
 		}
-		return &authenticatedClient{c, authPrivateKeyJWT}, nil
+		return &authenticatedClient{Client: c, method: authPrivateKeyJWT}, nil
 	}
 	if formID == "" {
 		return nil, ErrInvalidClient.describe("client authentication required (client_id, secret or client_assertion)")
@@ -87,7 +90,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if c.Type != Public {
 		return nil, ErrInvalidClient.describe("this client is %s and must authenticate", c.Type)
 	}
-	return &authenticatedClient{c, authNone}, nil
+	return &authenticatedClient{Client: c, method: authNone}, nil
 }
 
 // basic marks an invalid_client error as an answer to Basic

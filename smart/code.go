@@ -25,6 +25,10 @@ type grantRecord struct {
 	Family      string
 	RedirectURI string // authorization codes only
 	Challenge   string // authorization codes only
+	// JKT is the thumbprint of the DPoP key the tokens are bound to.
+	JKT string `json:",omitempty"`
+	// Claims are the client's extra claims (Client.Claims).
+	Claims map[string]string `json:",omitempty"`
 }
 
 // issueCode stores the session's grant under a new authorization code.

@@ -39,6 +39,7 @@ type smartConfiguration struct {
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	DPoPSigningAlgs                   []string `json:"dpop_signing_alg_values_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	Capabilities                      []string `json:"capabilities,omitempty"`
 	// OpenID Connect Discovery fields (also in openid-configuration).
@@ -61,6 +62,7 @@ func (s *Server) discovery() smartConfiguration {
 		TokenEndpointAuthMethodsSupported: []string{"private_key_jwt", "client_secret_basic", "client_secret_post", "none"},
 		TokenEndpointAuthSigningAlgs:      []string{"RS384", "ES384"},
 		ScopesSupported:                   scopesSupported,
+		DPoPSigningAlgs:                   DPoPAlgs,
 	}
 }
 

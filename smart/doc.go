@@ -12,6 +12,16 @@
 // RS256. State lives behind StateStore: MemoryState here, Redis in
 // smart/redisstate.
 //
+// DPoP (RFC 9449, dpop.go): the token endpoint binds a token to the key of
+// the request's DPoP proof (cnf.jkt, token_type DPoP), and demands the
+// server's rotating nonce (use_dpop_nonce, DPoP-Nonce) from clients
+// registered with dpop_bound_access_tokens; AuthenticateAt checks the proof
+// of every request with a bound token (htm, htu, iat, single-use jti, ath,
+// key, nonce) and refuses a bound token sent as Bearer. Clients of the
+// HelseID profile (helseid.go) get assertions of at most 60 s, "nhn:…"
+// scopes as registered, their Claims (such as vkp-id) in their tokens, and
+// DPoP as mandatory.
+//
 // It exposes plain net/http handlers (see Server.Routes) and a small API for
 // the gateway: Server.Authenticate turns a request's bearer token into a
 // Grant, and Grant.Permit says whether that grant may perform an interaction

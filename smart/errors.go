@@ -27,6 +27,12 @@ type Error struct {
 	// jtiReplayed marks the refusal of a client assertion whose jti was
 	// used before, a fact the evidence keeps.
 	jtiReplayed bool
+	// DPoPNonce, when set, is the server's current DPoP nonce, answered in
+	// the DPoP-Nonce header (RFC 9449 §8 and §9).
+	DPoPNonce string
+	// dpopChallenge marks a resource server's refusal of a DPoP request,
+	// which is challenged with the DPoP scheme (RFC 9449 §7.1).
+	dpopChallenge bool
 }
 
 // The errors of RFC 6749, RFC 6750 and RFC 7009 the server answers with.
@@ -42,6 +48,12 @@ var (
 	ErrServerError             = &Error{Code: "server_error", Status: http.StatusInternalServerError}
 	ErrInvalidToken            = &Error{Code: "invalid_token", Status: http.StatusUnauthorized}
 	ErrInsufficientScope       = &Error{Code: "insufficient_scope", Status: http.StatusForbidden}
+	// ErrInvalidDPoPProof and ErrUseDPoPNonce are RFC 9449's: a DPoP proof
+	// that is malformed or does not match the request, and one without the
+	// server's current nonce (answered with the nonce in DPoP-Nonce). The
+	// resource server answers both with 401 and a DPoP challenge.
+	ErrInvalidDPoPProof = &Error{Code: "invalid_dpop_proof", Status: http.StatusBadRequest}
+	ErrUseDPoPNonce     = &Error{Code: "use_dpop_nonce", Status: http.StatusBadRequest}
 	// ErrMissingToken is a resource request without any bearer token; RFC
 	// 6750 §3.1 answers it with 401 and a challenge without an error code.
 	ErrMissingToken = &Error{Code: "", Status: http.StatusUnauthorized}
@@ -77,6 +89,17 @@ func (e *Error) describe(format string, args ...any) *Error {
 func (e *Error) WWWAuthenticate() string {
 	if e.basicChallenge {
 		return `Basic realm="hp-sandbox"`
+	}
+	if e.dpopChallenge {
+		var b strings.Builder
+		fmt.Fprintf(&b, `DPoP realm="hp-sandbox", algs=%q`, strings.Join(DPoPAlgs, " "))
+		if e.Code != "" {
+			fmt.Fprintf(&b, `, error=%q`, e.Code)
+		}
+		if e.Description != "" {
+			fmt.Fprintf(&b, `, error_description=%q`, quoteSafe(e.Description))
+		}
+		return b.String()
 	}
 	switch e.Code {
 	case "":
@@ -118,6 +141,9 @@ func writeJSONError(w http.ResponseWriter, err error) {
 	e := asError(err)
 	if h := e.WWWAuthenticate(); h != "" && (e.basicChallenge || e.Status == http.StatusUnauthorized) {
 		w.Header().Set("WWW-Authenticate", h)
+	}
+	if e.DPoPNonce != "" {
+		w.Header().Set("DPoP-Nonce", e.DPoPNonce)
 	}
 	body := map[string]string{"error": e.Code}
 	if e.Description != "" {

@@ -22,6 +22,8 @@ type introspection struct {
 	Encounter string `json:"encounter,omitempty"`
 	FHIRUser  string `json:"fhirUser,omitempty"`
 	Sandbox   string `json:"sandbox,omitempty"`
+	// Cnf is a DPoP-bound token's key binding (RFC 9449 §6.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // introspect is the RFC 7662 endpoint. Callers authenticate as a
@@ -86,12 +88,16 @@ func (s *Server) introspectToken(ctx context.Context, token string) introspectio
 		if len(c.Audience) > 0 {
 			aud = c.Audience[0]
 		}
-		return introspection{
+		in := introspection{
 			Active: true, Scope: c.Scope, ClientID: c.ClientID, Sub: c.Subject, Iss: c.Issuer,
 			Aud: aud, Exp: c.Expiry.Time().Unix(), Iat: c.IssuedAt.Time().Unix(),
 			Jti: c.ID, TokenType: "Bearer", Patient: c.Patient, Encounter: c.Encounter,
 			FHIRUser: c.FHIRUser, Sandbox: c.Sandbox,
 		}
+		if c.Cnf.jkt() != "" {
+			in.TokenType, in.Cnf = "DPoP", c.Cnf
+		}
+		return in
 	}
 	var g grantRecord
 	if err := loadJSON(ctx, s.state, "rt:"+hashKey(token), &g); err == nil && !s.familyRevoked(ctx, g.Family) {

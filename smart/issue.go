@@ -22,6 +22,11 @@ type accessClaims struct {
 	// so that its record and the grant's revocation mark can be read in
 	// one round trip.
 	Family string `json:"fam,omitempty"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
+	// Extra are the client's claims (Client.Claims), signed as top-level
+	// claims beside these.
+	Extra map[string]string `json:"-"`
 }
 
 // idClaims are the claims of an OpenID Connect id_token.
@@ -95,7 +100,17 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 		ClientID: g.ClientID, Scope: scope, Patient: g.Patient, Encounter: g.Encounter,
 		FHIRUser: g.FHIRUser, Sandbox: g.Sandbox, Family: g.Family,
 	}
-	at, err := s.keys.signAccess(claims)
+	tokenType := "Bearer"
+	if g.JKT != "" {
+		claims.Cnf, tokenType = &confirmation{JKT: g.JKT}, "DPoP"
+	}
+	signed := any(claims)
+	if len(g.Claims) > 0 {
+		if signed, err = withExtraClaims(claims, g.Claims); err != nil {
+			return nil, err
+		}
+	}
+	at, err := s.keys.signAccess(signed)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +118,12 @@ func (s *Server) issueTokens(ctx context.Context, g grantRecord, scope string, a
 		return nil, err
 	}
 	resp := &tokenResponse{
-		AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(pol.AccessTokenTTL / time.Second),
+		AccessToken: at, TokenType: tokenType, ExpiresIn: int64(pol.AccessTokenTTL / time.Second),
 		Scope: scope, Patient: g.Patient, Encounter: g.Encounter,
 		SmartStyleURL: g.StyleURL, Intent: g.Intent,
 	}
-	granted, _ := ParseScopes(g.Scope)
+	smartPart, _ := SplitScopes(g.Scope)
+	granted, _ := ParseScopes(smartPart)
 	if granted.Has("launch") || granted.Has("launch/patient") || g.Patient != "" {
 		banner := g.NeedBanner
 		resp.NeedPatientBanner = &banner

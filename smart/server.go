@@ -26,6 +26,8 @@ type Server struct {
 	verified *verifiedTokens
 	// observer, when set, receives the facts of requests (observe.go).
 	observer Observer
+	// nonces makes the DPoP nonces (dpop.go).
+	nonces *dpopNonces
 }
 
 // Deps are what the server needs from the rest of the sandbox. Keys and
@@ -66,7 +68,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, keys: deps.Keys, clients: deps.Clients, policies: deps.Policies, state: deps.State,
 		patients: deps.Patients, log: deps.Logger, now: deps.Now, pages: pageTemplates, verified: newVerifiedTokens(),
-		observer: deps.Observer}
+		observer: deps.Observer, nonces: &dpopNonces{}}
 	if s.keys == nil {
 		return nil, errMissingDep("Keys", "smart.NewKeys()")
 	}

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // tokenResponse is the token endpoint's success answer (RFC 6749 §5.1 with
@@ -50,6 +51,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
+	if resp.TokenType == "DPoP" {
+		// The resource server demands the same nonce (RFC 9449 §8.2): given
+		// now, it spares the client a challenge on its first request.
+		if n, err := s.DPoPNonce(r.Context()); err == nil {
+			w.Header().Set("DPoP-Nonce", n)
+		}
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -69,10 +77,20 @@ func (s *Server) grant(r *http.Request, form url.Values, ev *Event) (*tokenRespo
 		}
 		return nil, ErrUnsupportedGrantType.describe("grant_type %q is not supported", truncate(grantType, 60))
 	}
+	// The DPoP proof is checked first, so that a client sent back for the
+	// server's nonce has not spent its client assertion.
+	jkt, err := s.tokenDPoP(r, form)
+	if err != nil {
+		return nil, err
+	}
 	client, err := s.authenticateClient(r.Context(), r, form)
 	if err != nil {
 		return nil, err
 	}
+	if client.requiresDPoP() && jkt == "" {
+		return nil, ErrInvalidDPoPProof.describe("this client's token requests must carry a DPoP proof (dpop_bound_access_tokens)")
+	}
+	client.jkt = jkt
 	if ev != nil {
 		ev.fromClient(client.Client)
 	}
@@ -147,7 +165,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c *authenticatedCli
 		return nil, ErrInvalidGrant.describe("authorization code was already used; tokens issued from it are revoked")
 	}
 	_ = s.state.Delete(ctx, "code:"+key)
-	g.RedirectURI, g.Challenge = "", ""
+	g.RedirectURI, g.Challenge, g.JKT = "", "", c.jkt
 	return s.issueTokens(ctx, g, g.Scope, true)
 }
 
@@ -198,6 +216,7 @@ func (s *Server) grantRefreshToken(ctx context.Context, c *authenticatedClient, 
 		return nil, ErrInvalidGrant.describe("refresh token was already used; the grant is revoked")
 	}
 	_ = s.state.Delete(ctx, "rt:"+key)
+	g.JKT = c.jkt
 	return s.issueTokens(ctx, g, scope, true)
 }
 
@@ -207,9 +226,15 @@ func (s *Server) grantClientCredentials(ctx context.Context, c *authenticatedCli
 	if c.method != authPrivateKeyJWT {
 		return nil, ErrUnauthorizedClient.describe("client_credentials requires private_key_jwt client authentication (SMART Backend Services)")
 	}
-	scopes, err := s.checkRequestedScopes(c.Client, form.Get("scope"))
+	smartPart, external, err := checkExternalScopes(c.Client, form.Get("scope"))
 	if err != nil {
 		return nil, err
+	}
+	var scopes Scopes
+	if smartPart != "" || len(external) == 0 {
+		if scopes, err = s.checkRequestedScopes(c.Client, smartPart); err != nil {
+			return nil, err
+		}
 	}
 	for _, sc := range scopes {
 		if sc.Level != LevelSystem {
@@ -220,6 +245,10 @@ func (s *Server) grantClientCredentials(ctx context.Context, c *authenticatedCli
 	if err != nil {
 		return nil, err
 	}
-	g := grantRecord{ClientID: c.ID, Sandbox: c.Sandbox, Scope: scopes.String(), Family: family}
+	scope := strings.TrimSpace(scopes.String() + " " + strings.Join(external, " "))
+	g := grantRecord{ClientID: c.ID, Sandbox: c.Sandbox, Scope: scope, Family: family, JKT: c.jkt}
+	if c.HelseID {
+		g.Claims = c.Claims
+	}
 	return s.issueTokens(ctx, g, g.Scope, false)
 }

@@ -117,7 +117,7 @@ func (g *Guard) Authenticate(c *gin.Context, sandbox string) (tok *smart.Grant, 
 	if c.GetHeader("Authorization") == "" && !g.cfg.Secured(c.Request.Context(), sandbox) {
 		return nil, true
 	}
-	tok, err := g.cfg.Authz.Authenticate(c.Request)
+	tok, err := g.cfg.Authz.AuthenticateAt(c.Request, g.requestURL(c))
 	if err != nil {
 		denyOAuth(c, err)
 		return nil, false
@@ -137,6 +137,23 @@ func (g *Guard) Authenticate(c *gin.Context, sandbox string) (tok *smart.Grant, 
 		return nil, false
 	}
 	return tok, true
+}
+
+// requestURL is the absolute URL of the request without its query, under
+// the API's public URL: what a DPoP proof's htu must name.
+func (g *Guard) requestURL(c *gin.Context) string {
+	root := strings.TrimRight(g.cfg.PublicURL, "/")
+	if root == "" {
+		scheme := "http"
+		if c.Request.TLS != nil {
+			scheme = "https"
+		}
+		if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
+			scheme = p
+		}
+		root = scheme + "://" + c.Request.Host
+	}
+	return root + c.Request.URL.EscapedPath()
 }
 
 // errAppGone refuses a token whose app was deleted, or whose sandbox was
@@ -273,6 +290,9 @@ func denyOAuth(c *gin.Context, err error) {
 	}
 	if h := e.WWWAuthenticate(); h != "" {
 		c.Header("WWW-Authenticate", h)
+	}
+	if e.DPoPNonce != "" {
+		c.Header("DPoP-Nonce", e.DPoPNonce)
 	}
 	cat, code := outcome.Denied, outcome.Forbidden
 	msg := e.Description

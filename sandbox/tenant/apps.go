@@ -23,6 +23,16 @@ type NewApp struct {
 	Scopes  string          `json:"scopes,omitempty"`
 	JWKS    json.RawMessage `json:"jwks,omitempty"`
 	JWKSURL string          `json:"jwks_url,omitempty"`
+	// DPoPBoundAccessTokens is RFC 9449 §5.2's dpop_bound_access_tokens:
+	// the app's tokens are DPoP-bound, its token requests need a proof.
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
+	// HelseID registers a confidential-asymmetric app for the HelseID
+	// profile (smart.Client.HelseID): it may then have "nhn:…" scopes,
+	// and VKPID.
+	HelseID bool `json:"helseid,omitempty"`
+	// VKPID is the welfare-technology hub's id of a HelseID app,
+	// Supplier_System_Municipality, carried in its tokens as "vkp-id".
+	VKPID string `json:"vkp_id,omitempty"`
 }
 
 // RegisterApp registers an app in a sandbox who may change. For a
@@ -51,7 +61,8 @@ func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, d
 func (s *Service) newApp(sandbox string, req NewApp, dynamic bool) (*App, string, error) {
 	a := &App{ClientID: "app-" + randomID(10), Sandbox: sandbox, Name: strings.TrimSpace(req.Name), Type: req.Type,
 		RedirectURIs: req.RedirectURIs, LaunchURL: req.LaunchURL, Scopes: strings.Join(strings.Fields(req.Scopes), " "),
-		JWKS: req.JWKS, JWKSURL: req.JWKSURL, Dynamic: dynamic, Created: s.now().UTC()}
+		JWKS: req.JWKS, JWKSURL: req.JWKSURL, Dynamic: dynamic, Created: s.now().UTC(),
+		DPoPBoundAccessTokens: req.DPoPBoundAccessTokens, HelseID: req.HelseID, VKPID: req.VKPID}
 	if a.RedirectURIs == nil {
 		a.RedirectURIs = []string{}
 	}

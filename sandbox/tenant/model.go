@@ -211,6 +211,16 @@ type App struct {
 	Scopes  string          `json:"scopes"`
 	JWKS    json.RawMessage `json:"jwks,omitempty"`
 	JWKSURL string          `json:"jwks_url,omitempty"`
+	// DPoPBoundAccessTokens is RFC 9449 §5.2's dpop_bound_access_tokens:
+	// the app's tokens are DPoP-bound, its token requests need a proof.
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
+	// HelseID registers a confidential-asymmetric app for the HelseID
+	// profile (smart.Client.HelseID): it may then have "nhn:…" scopes,
+	// and VKPID.
+	HelseID bool `json:"helseid,omitempty"`
+	// VKPID is the welfare-technology hub's id of a HelseID app,
+	// Supplier_System_Municipality, carried in its tokens as "vkp-id".
+	VKPID string `json:"vkp_id,omitempty"`
 	// Dynamic says the app registered itself (RFC 7591).
 	Dynamic bool `json:"dynamic"`
 	// RegistrationToken is the id of the initial access token it registered
@@ -254,8 +264,12 @@ func (a *App) validate() error {
 	if typ != smart.ConfidentialAsymmetric && len(a.RedirectURIs) == 0 {
 		return invalid("redirect_uris", "a %s app needs at least one redirect URI", a.Type)
 	}
-	if _, err := smart.ParseScopes(a.Scopes); err != nil {
+	smartScopes, external := smart.SplitScopes(a.Scopes)
+	if _, err := smart.ParseScopes(smartScopes); err != nil {
 		return invalid("scopes", "%v", err)
+	}
+	if err := a.validateHelseID(typ, external); err != nil {
+		return err
 	}
 	switch {
 	case typ != smart.ConfidentialAsymmetric && (len(a.JWKS) > 0 || a.JWKSURL != ""):
@@ -317,7 +331,10 @@ func publicKeySet(raw json.RawMessage) (*jose.JSONWebKeySet, error) {
 func (a *App) client() (*smart.Client, error) {
 	c := &smart.Client{ID: a.ClientID, Name: a.Name, Sandbox: a.Sandbox, Type: appTypes[a.Type],
 		SecretHash: a.SecretHash, RedirectURIs: a.RedirectURIs, LaunchURL: a.LaunchURL,
-		Scopes: a.Scopes, JWKSURL: a.JWKSURL}
+		Scopes: a.Scopes, JWKSURL: a.JWKSURL, DPoPBound: a.DPoPBoundAccessTokens, HelseID: a.HelseID}
+	if a.VKPID != "" {
+		c.Claims = map[string]string{"vkp-id": a.VKPID}
+	}
 	if len(a.JWKS) > 0 {
 		set, err := publicKeySet(a.JWKS)
 		if err != nil {
@@ -326,4 +343,30 @@ func (a *App) client() (*smart.Client, error) {
 		c.JWKS = set
 	}
 	return c, nil
+}
+
+// vkpIDPattern is the form of a welfare-technology hub id:
+// Supplier_System_Municipality.
+var vkpIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}_[A-Za-z0-9-]{1,64}_[A-Za-z0-9-]{1,64}$`)
+
+// validateHelseID checks the HelseID profile's fields: only a
+// confidential-asymmetric app may have it, and only it may have "nhn:…"
+// scopes and a vkp-id.
+func (a *App) validateHelseID(typ smart.ClientType, external []string) error {
+	switch {
+	case a.HelseID && typ != smart.ConfidentialAsymmetric:
+		return invalid("helseid", "the HelseID profile is for confidential-asymmetric apps (private_key_jwt)")
+	case !a.HelseID && len(external) > 0:
+		return invalid("scopes", "scope %q is a HelseID scope; register the app with the HelseID profile", external[0])
+	case !a.HelseID && a.VKPID != "":
+		return invalid("vkp_id", "only an app of the HelseID profile has a vkp-id")
+	case a.VKPID != "" && !vkpIDPattern.MatchString(a.VKPID):
+		return invalid("vkp_id", "%q: want Supplier_System_Municipality, e.g. Acme_CareApp_5001", a.VKPID)
+	}
+	for _, sc := range external {
+		if !smart.ValidExternalScope(sc) {
+			return invalid("scopes", "%q is not a well-formed HelseID scope such as nhn:jft/api", sc)
+		}
+	}
+	return nil
 }

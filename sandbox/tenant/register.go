@@ -27,6 +27,11 @@ type registrationRequest struct {
 	// LaunchURI is not in RFC 7591: it is where an EHR launch opens the
 	// app (SMART's launch URL), registered the same way.
 	LaunchURI string `json:"launch_uri"`
+	// DPoPBoundAccessTokens is RFC 9449 §5.2's.
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+	// HelseID and VKPID are the sandbox's own: NewApp's.
+	HelseID bool   `json:"helseid"`
+	VKPID   string `json:"vkp_id"`
 }
 
 // registrationResponse is the client information response of RFC 7591 §3.2.1.
@@ -44,6 +49,9 @@ type registrationResponse struct {
 	JWKSURI                 string          `json:"jwks_uri,omitempty"`
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	LaunchURI               string          `json:"launch_uri,omitempty"`
+	DPoPBoundAccessTokens   bool            `json:"dpop_bound_access_tokens,omitempty"`
+	HelseID                 bool            `json:"helseid,omitempty"`
+	VKPID                   string          `json:"vkp_id,omitempty"`
 }
 
 // registrationError is the error response of RFC 7591 §3.2.2.
@@ -236,6 +244,10 @@ func (st Settings) admitAnonymous(sandbox string, spec *NewApp, grants []string)
 		return regError(http.StatusBadRequest, "invalid_client_metadata",
 			"grant_types client_credentials: a backend service registers only with an initial access token (RFC 7591 §3) from the sandbox's owner")
 	}
+	if _, external := smart.SplitScopes(spec.Scopes); len(external) > 0 || spec.HelseID {
+		return regError(http.StatusBadRequest, "invalid_client_metadata",
+			"the HelseID profile and its scopes need an initial access token (RFC 7591 §3) from the sandbox's owner")
+	}
 	may := append(slices.Clone(anonymousNamedScopes), allowed...)
 	if strings.TrimSpace(spec.Scopes) == "" {
 		spec.Scopes = may.String()
@@ -314,7 +326,8 @@ func (req *registrationRequest) resolve() (NewApp, *registrationResponse, error)
 		responses = []string{}
 	}
 	spec := NewApp{Name: req.ClientName, Type: typ, RedirectURIs: req.RedirectURIs, LaunchURL: req.LaunchURI,
-		Scopes: req.Scope, JWKS: req.JWKS, JWKSURL: req.JWKSURI}
+		Scopes: req.Scope, JWKS: req.JWKS, JWKSURL: req.JWKSURI,
+		DPoPBoundAccessTokens: req.DPoPBoundAccessTokens, HelseID: req.HelseID, VKPID: req.VKPID}
 	if spec.Name == "" {
 		spec.Name = "Dynamically registered app"
 	}
@@ -322,5 +335,6 @@ func (req *registrationRequest) resolve() (NewApp, *registrationResponse, error)
 		spec.Scopes = "system/*.rs"
 	}
 	return spec, &registrationResponse{TokenEndpointAuthMethod: method, GrantTypes: grants, ResponseTypes: responses,
-		ClientName: spec.Name, JWKSURI: req.JWKSURI, JWKS: req.JWKS, LaunchURI: req.LaunchURI}, nil
+		ClientName: spec.Name, JWKSURI: req.JWKSURI, JWKS: req.JWKS, LaunchURI: req.LaunchURI,
+		DPoPBoundAccessTokens: req.DPoPBoundAccessTokens, HelseID: req.HelseID, VKPID: req.VKPID}, nil
 }
