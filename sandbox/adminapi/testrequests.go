@@ -9,13 +9,25 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/sandbox/conformance"
+	"hpsandbox/sandbox/signoff"
 	"hpsandbox/sandbox/tenant"
 )
 
+// signoff is the review of test requests over the API's registry and runner.
+func (a *API) signoff() signoff.Service {
+	return signoff.Service{Tenants: a.d.Tenants, Runner: a.d.Conformance}
+}
+
 // knownProfile is the registry's answer to whether a profile exists.
-func (a *API) knownProfile(id string) bool {
-	_, ok := a.d.Conformance.Registry.Profile(id)
-	return ok
+func (a *API) knownProfile(id string) bool { return a.signoff().Known(id) }
+
+// orNoRun answers an error about a run that is not the request's (or
+// not kept) as 404, and a tenant error as usual.
+func orNoRun(err error) error {
+	if errors.Is(err, conformance.ErrNoRun) {
+		return notFound("run of this test request")
+	}
+	return orNotFound(err, "test request")
 }
 
 // listTestRequests answers the test requests the account may see: a
@@ -94,24 +106,15 @@ func (a *API) startRequestRun(c *gin.Context, who *tenant.Account) error {
 	if err := a.decodeBody(c, &req); err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	t, err := a.d.Tenants.CheckRunnable(ctx, who, c.Param("id"), req.Profile)
-	if err != nil {
-		return orNotFound(err, "test request")
-	}
 	r, err := runRequest(req, a.d.Conformance.Registry)
 	if err != nil {
 		return err
 	}
-	run, err := a.d.Conformance.Run(ctx, t.Sandbox, r)
+	run, _, err := a.signoff().Run(c.Request.Context(), who, c.Param("id"), r)
 	if errors.Is(err, conformance.ErrBadRun) || errors.Is(err, conformance.ErrUnknownProfile) {
 		return problem(kindInvalid, err.Error())
 	}
 	if err != nil {
-		return err
-	}
-	if _, err := a.d.Tenants.RecordRun(ctx, who, t.ID, tenant.RequestRun{ID: run.ID, Profile: r.Profile,
-		ClientID: r.ClientID, Passed: run.Passed()}); err != nil {
 		return orNotFound(err, "test request")
 	}
 	report, err := run.TestReport()
@@ -121,31 +124,6 @@ func (a *API) startRequestRun(c *gin.Context, who *tenant.Account) error {
 	c.Header("Location", c.Request.URL.EscapedPath()+"/"+url.PathEscape(run.ID))
 	c.Data(http.StatusCreated, "application/json", report)
 	return nil
-}
-
-// requestReport returns the TestReport of run in the request t: the
-// sealed copy once the run is approved (what the approval's hash is of),
-// else what the sandbox's store holds.
-func (a *API) requestReport(c *gin.Context, who *tenant.Account, t *tenant.TestRequest, run string) ([]byte, error) {
-	if _, ok := t.Run(run); !ok {
-		return nil, notFound("run of this test request")
-	}
-	ctx := c.Request.Context()
-	sealed, err := a.d.Tenants.SealedReportFor(ctx, who, t.ID, run)
-	switch {
-	case err == nil:
-		return sealed.Canonical, nil
-	case !errors.Is(err, tenant.ErrNotFound):
-		return nil, err
-	}
-	if a.d.Conformance.Reports == nil {
-		return nil, notFound("run of this test request")
-	}
-	b, err := a.d.Conformance.Reports.Get(ctx, t.Sandbox, run)
-	if errors.Is(err, conformance.ErrNoRun) {
-		return nil, notFound("run of this test request")
-	}
-	return b, err
 }
 
 // getRequestRun answers a run of the request as getRun does.
@@ -158,9 +136,9 @@ func (a *API) getRequestRun(c *gin.Context, who *tenant.Account) error {
 	if err != nil {
 		return err
 	}
-	b, err := a.requestReport(c, who, t, c.Param("run_id"))
+	b, err := a.signoff().Report(c.Request.Context(), who, t, c.Param("run_id"))
 	if err != nil {
-		return err
+		return orNoRun(err)
 	}
 	return a.writeRun(c, b, t.Sandbox, format)
 }
@@ -178,25 +156,9 @@ func (a *API) decideRun(c *gin.Context, who *tenant.Account) error {
 	if err := a.decodeBody(c, &req); err != nil {
 		return err
 	}
-	t, err := a.testRequest(c, who)
+	t, err := a.signoff().Decide(c.Request.Context(), who, c.Param("id"), c.Param("run_id"), req.Verdict, req.Comment)
 	if err != nil {
-		return err
-	}
-	if who.Role == tenant.RoleSupplier {
-		return problem(kindForbidden, "A supplier does not decide on its own runs; a reviewer or an operator does.")
-	}
-	b, err := a.requestReport(c, who, t, c.Param("run_id"))
-	if err != nil {
-		return err
-	}
-	canonical, sum, err := conformance.ContentHash(b)
-	if err != nil {
-		return err
-	}
-	t, err = a.d.Tenants.DecideRun(c.Request.Context(), who, t.ID, tenant.Verdict{Run: c.Param("run_id"),
-		Verdict: req.Verdict, Comment: req.Comment, Canonical: canonical, SHA256: sum})
-	if err != nil {
-		return orNotFound(err, "test request")
+		return orNoRun(err)
 	}
 	c.JSON(http.StatusOK, t)
 	return nil
@@ -226,27 +188,20 @@ func (a *API) diffRuns(c *gin.Context, who *tenant.Account) error {
 	if err != nil {
 		return err
 	}
-	var runs [2]*conformance.Run
-	for i, id := range []string{q.Get("from"), q.Get("to")} {
-		b, err := a.requestReport(c, who, t, id)
-		if err != nil {
-			return err
-		}
-		if runs[i], err = conformance.ParseTestReport(b, t.Sandbox, a.d.Conformance.Registry); err != nil {
-			return err
-		}
+	cmp, err := a.signoff().Compare(c.Request.Context(), who, t, q.Get("from"), q.Get("to"))
+	if err != nil {
+		return orNoRun(err)
 	}
-	diff := conformance.Diff(runs[0], runs[1])
 	out := struct {
 		From   string          `json:"from"`
 		To     string          `json:"to"`
 		Counts map[string]int  `json:"counts"`
 		Checks []checkDiffJSON `json:"checks"`
 	}{From: q.Get("from"), To: q.Get("to"), Counts: map[string]int{}, Checks: []checkDiffJSON{}}
-	for ch, n := range conformance.DiffCounts(diff) {
+	for ch, n := range cmp.Counts {
 		out.Counts[string(ch)] = n
 	}
-	for _, d := range diff {
+	for _, d := range cmp.Checks {
 		out.Checks = append(out.Checks, checkDiffJSON{ID: d.Check.ID, Title: d.Check.Title, Before: d.Before, After: d.After, Change: string(d.Change)})
 	}
 	c.JSON(http.StatusOK, out)
