@@ -116,6 +116,26 @@ func (r *SQLiteRegistry) UpdateTestRequest(ctx context.Context, t *TestRequest, 
 	return tx.Commit()
 }
 
+// SealedReports implements TestRequestStore.
+func (r *SQLiteRegistry) SealedReports(ctx context.Context, sandbox string) ([]*SealedReport, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT run, request, sha256, report, at FROM sealed_report WHERE sandbox = ? ORDER BY rowid`, sandbox)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*SealedReport{}
+	for rows.Next() {
+		sr := SealedReport{Sandbox: sandbox}
+		var at int64
+		if err := rows.Scan(&sr.Run, &sr.Request, &sr.SHA256, &sr.Canonical, &at); err != nil {
+			return nil, err
+		}
+		sr.At = fromMS(at)
+		out = append(out, &sr)
+	}
+	return out, rows.Err()
+}
+
 // SealedReport implements TestRequestStore.
 func (r *SQLiteRegistry) SealedReport(ctx context.Context, sandbox, run string) (*SealedReport, error) {
 	sr := SealedReport{Sandbox: sandbox, Run: run}

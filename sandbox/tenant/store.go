@@ -124,4 +124,7 @@ type TestRequestStore interface {
 	// SealedReport returns the sealed report of run in sandbox;
 	// ErrNotFound if there is none.
 	SealedReport(ctx context.Context, sandbox, run string) (*SealedReport, error)
+	// SealedReports lists the sealed reports of sandbox, in the order
+	// they were sealed, as a non-nil slice.
+	SealedReports(ctx context.Context, sandbox string) ([]*SealedReport, error)
 }

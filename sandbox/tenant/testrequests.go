@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // ErrState: the test request is not in a state that allows what was asked
@@ -342,6 +345,15 @@ func (s *Service) CheckRunnable(ctx context.Context, who *Account, id, profile s
 	if !slices.Contains(t.Profiles, profile) {
 		return nil, invalid("profile", "%q is not one of the request's profiles (%s)", profile, strings.Join(t.Profiles, ", "))
 	}
+	// A sandbox deleted since, whose id another supplier took, is not the
+	// request's.
+	sb, err := s.reg.Sandbox(ctx, t.Sandbox)
+	if errors.Is(err, ErrNotFound) || (err == nil && sb.Supplier != t.Supplier) {
+		return nil, fmt.Errorf("%w: the sandbox %s of test request %s was deleted", ErrState, t.Sandbox, id)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -418,6 +430,26 @@ func (s *Service) DecideRun(ctx context.Context, who *Account, id string, v Verd
 	}
 	s.log.Info("test request decided", "request", id, "run", v.Run, "verdict", v.Verdict, "by", who.Username, "sha256", v.SHA256)
 	return t, nil
+}
+
+// restoreSealed writes the sealed reports of a sandbox back into its
+// FHIR store after a reset erased them: an approved report stays readable
+// where it was, with the content its hash is of.
+func (s *Service) restoreSealed(ctx context.Context, sandbox string) error {
+	sealed, err := s.reg.SealedReports(ctx, sandbox)
+	if err != nil {
+		return err
+	}
+	for _, sr := range sealed {
+		r, err := fhirjson.Parse(sr.Canonical)
+		if err != nil {
+			return fmt.Errorf("tenant: sealed report %s: %w", sr.Run, err)
+		}
+		if _, err := s.store.Create(ctx, fhirstore.Sandbox(sandbox), r, sr.Run); err != nil && !errors.Is(err, fhirstore.ErrExists) {
+			return fmt.Errorf("tenant: restoring sealed report %s: %w", sr.Run, err)
+		}
+	}
+	return nil
 }
 
 // Sealed reports whether the TestReport run of sandbox is an approved

@@ -257,3 +257,47 @@ func TestWithdrawTestRequest_SupplierOrOperatorBeforeADecision(t *testing.T) {
 		t.Errorf("a withdrawn request accepted: %v", err)
 	}
 }
+
+func TestResetSandbox_RestoresTheSealedReports(t *testing.T) {
+	s, tr := requestFixture(t)
+	ctx := context.Background()
+	report := []byte(`{"id":"run-1","resourceType":"TestReport","result":"pass","status":"completed","testScript":{"identifier":{"system":"urn:x","value":"p"}}}`)
+	if _, err := s.AcceptTestRequest(ctx, reviewer, tr.ID, Acceptance{Sandbox: "acme-dev"}, knownProfiles); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordRun(ctx, reviewer, tr.ID, RequestRun{ID: "run-1", Profile: "smart-app-patient"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DecideRun(ctx, reviewer, tr.ID, Verdict{Run: "run-1", Verdict: VerdictApproved, Canonical: report, SHA256: verdictHash}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ResetSandbox(ctx, supplierA, "acme-dev"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.store.Read(ctx, "acme-dev", "TestReport", "run-1")
+	if err != nil || !strings.Contains(string(got.Body), `"result":"pass"`) {
+		t.Fatalf("after the reset: %v %s", err, got.Body)
+	}
+	// Resetting again finds it there.
+	if _, err := s.ResetSandbox(ctx, supplierA, "acme-dev"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckRunnable_RefusesASandboxDeletedSince(t *testing.T) {
+	s, tr := requestFixture(t)
+	ctx := context.Background()
+	if _, err := s.AcceptTestRequest(ctx, reviewer, tr.ID, Acceptance{Sandbox: "acme-dev"}, knownProfiles); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSandbox(ctx, supplierA, "acme-dev"); err != nil {
+		t.Fatal(err)
+	}
+	// Another supplier takes the id.
+	if _, err := s.CreateSandbox(ctx, supplierB, NewSandbox{ID: "acme-dev", Name: "mine now", SeedPatients: intp(-1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckRunnable(ctx, reviewer, tr.ID, "smart-app-patient"); !errors.Is(err, ErrState) {
+		t.Fatalf("a run in another supplier's sandbox of the same id: %v", err)
+	}
+}

@@ -125,4 +125,10 @@ func testSealOnce(t *testing.T, r tenant.Registry) {
 	if _, err := r.SealedReport(ctx, "acme-dev", "run-2"); !errors.Is(err, tenant.ErrNotFound) {
 		t.Errorf("missing: %v", err)
 	}
+	if list, err := r.SealedReports(ctx, "acme-dev"); err != nil || len(list) != 1 || !reflect.DeepEqual(list[0], seal) {
+		t.Errorf("SealedReports = %+v, %v", list, err)
+	}
+	if list, err := r.SealedReports(ctx, "bravo-dev"); err != nil || list == nil || len(list) != 0 {
+		t.Errorf("SealedReports of another sandbox = %v, %v", list, err)
+	}
 }
