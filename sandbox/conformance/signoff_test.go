@@ -204,3 +204,27 @@ func TestSealedStore_RefusesWritesToASealedReportOnly(t *testing.T) {
 		t.Fatalf("the sealed report changed: %+v %v", got, err)
 	}
 }
+
+// BenchmarkContentHash is what approving adds to reading a report: its
+// canonical JSON and SHA-256 (a patient-app report of 15 checks).
+func BenchmarkContentHash(b *testing.B) {
+	report, err := sloppyRun(b).TestReport()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(report)))
+	for b.Loop() {
+		if _, _, err := ContentHash(report); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDiff compares two runs of a patient-app profile.
+func BenchmarkDiff(b *testing.B) {
+	before, after := sloppyRun(b), sloppyRun(b)
+	outcomeOf(after, "smart.pkce-s256", Pass, SeverityError)
+	for b.Loop() {
+		Diff(before, after)
+	}
+}
