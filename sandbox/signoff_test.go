@@ -79,6 +79,8 @@ func TestSignoff_ApprovedReportIsImmutableThroughTheFHIRAPI(t *testing.T) {
 		{"JSON patch", "PATCH", "/TestReport/%s", patch, "application/json-patch+json"},
 		{"conditional delete", "DELETE", "/TestReport?identifier=" + conformance.RunSystem + "|%s", "", ""},
 		{"transaction", "POST", "", "", ""},
+		{"$meta-add", "POST", "/TestReport/%s/$meta-add",
+			`{"resourceType":"Parameters","parameter":[{"name":"meta","valueMeta":{"tag":[{"system":"urn:x","code":"changed"}]}}]}`, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, id := range []string{approved, newRun(false)} {
