@@ -14,7 +14,10 @@
 //     is, and passes the Caller in the request's context.
 //   - ListenConnector: a listener of its own, such as MLLP over TCP for
 //     device feeds, served until its context ends.
-//   - CheckConnector: conformance checks that judge one Exchange.
+//   - CheckConnector: conformance checks that judge one Exchange. The
+//     connector's Evidence runs them on every exchange it records, and
+//     the request log keeps their verdicts (requestlog.Verdict), since it
+//     keeps no bodies: a conformance run over the log reads them.
 //   - Starter: work to start before serving and stop after.
 //
 // A connector writes through an Engine (create, transaction), never to a

@@ -1,8 +1,11 @@
 package connectors
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/requestlog"
@@ -104,6 +107,7 @@ type Evidence struct {
 	rec       Recorder
 	connector string
 	now       func() time.Time
+	checks    *checkList // the connector's checks, nil when none
 }
 
 // NewEvidence returns the Evidence of connector, recording into rec.
@@ -137,5 +141,60 @@ func (ev *Evidence) Record(x *Exchange) {
 	if x.Latency == 0 && !x.Start.IsZero() {
 		x.Latency = ev.now().Sub(x.Start)
 	}
-	ev.rec.Record(x.Entry())
+	e := x.Entry()
+	if ev.checks != nil {
+		e.Verdicts = Judge(ev.checks.checks, x)
+	}
+	ev.rec.Record(e)
+}
+
+// maxVerdictMessage bounds a verdict's message in the request log.
+const maxVerdictMessage = 300
+
+// Judge judges x with every check and returns the verdicts of those that
+// were about it, as the request log keeps them: the log has no bodies, so
+// checks are run when a message arrives and a conformance run reads their
+// verdicts. A check that panics fails, naming the panic, rather than
+// taking the connector down.
+func Judge(checks []Check, x *Exchange) []requestlog.Verdict {
+	var out []requestlog.Verdict
+	for _, c := range checks {
+		res := judgeOne(c, x)
+		if res.Verdict == NotApplicable {
+			continue
+		}
+		v := requestlog.Verdict{Check: c.ID, Pass: res.Verdict == Pass}
+		if len(res.Issues) > 0 {
+			v.Message = issueText(res.Issues[0])
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func judgeOne(c Check, x *Exchange) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = Result{Verdict: Fail, Issues: []outcome.Issue{{Severity: outcome.ErrorLevel, Code: outcome.Exception,
+				Diagnostics: fmt.Sprintf("the check %s failed on this message: %v", c.ID, p)}}}
+		}
+	}()
+	return c.Judge(x)
+}
+
+// issueText is an issue in words, cut to maxVerdictMessage bytes at a
+// character boundary.
+func issueText(is outcome.Issue) string {
+	s := is.Diagnostics
+	if len(is.Expression) > 0 {
+		s += " (" + strings.Join(is.Expression, ", ") + ")"
+	}
+	if len(s) > maxVerdictMessage {
+		cut := maxVerdictMessage
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }

@@ -20,10 +20,24 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+
+	// checks are the connector's own checks, known once it opened:
+	// Registry.Open sets them, and the Evidence made from these Deps
+	// judges every exchange it records with them.
+	checks *checkList
 }
 
-// Evidence returns the Evidence of connector id over d's Recorder.
-func (d Deps) Evidence(id string) *Evidence { return NewEvidence(d.Recorder, id, d.Now) }
+// checkList is a connector's checks, filled in after it opened.
+type checkList struct{ checks []Check }
+
+// Evidence returns the Evidence of connector id over d's Recorder. When
+// the Deps came from Registry.Open and the connector offers checks, the
+// Evidence judges each exchange with them as it records it.
+func (d Deps) Evidence(id string) *Evidence {
+	ev := NewEvidence(d.Recorder, id, d.Now)
+	ev.checks = d.checks
+	return ev
+}
 
 // Opener makes a connector from what the gateway gives it. Configuration
 // of its own is the Opener's to hold (dex's ConnectorConfig.Open shape).
@@ -71,6 +85,8 @@ func (r *Registry) Open(deps Deps) (*Set, error) {
 	}
 	checks := map[string]string{}
 	for _, id := range r.ids {
+		deps := deps
+		deps.checks = &checkList{}
 		c, err := r.opens[id](deps)
 		if err != nil {
 			return nil, fmt.Errorf("connectors: opening %s: %w", id, err)
@@ -95,6 +111,7 @@ func (r *Registry) Open(deps Deps) (*Set, error) {
 				}
 				checks[ch.ID] = id
 			}
+			deps.checks.checks = cc.Checks()
 		}
 		s.list = append(s.list, c)
 		s.byID[id] = m

@@ -3,6 +3,7 @@ package connectors_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"hpsandbox/connectors"
+	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/sandbox/requestlog"
 )
 
@@ -213,5 +215,73 @@ func TestSet_StartStop_InOrderAndUndoneOnFailure(t *testing.T) {
 	}
 	if got := strings.Join(log, ", "); got != "start a, start b, stop a" {
 		t.Errorf("after a failed start: %s, want a stopped again", got)
+	}
+}
+
+// The Set judges each message with its connector's checks as it records
+// it, so that the request log carries the verdicts of the checks that were
+// about the message (a run later has no body to judge); a check that
+// panics fails rather than taking the route down.
+func TestSet_RecordsVerdictsOfTheConnectorsChecks(t *testing.T) {
+	var r connectors.Registry
+	judgeBody := func(x *connectors.Exchange) connectors.Result {
+		switch string(x.Request) {
+		case "good":
+			return connectors.Result{Verdict: connectors.Pass}
+		case "bad":
+			return connectors.Result{Verdict: connectors.Fail, Issues: []outcome.Issue{{Severity: outcome.ErrorLevel, Code: outcome.Value,
+				Diagnostics: strings.Repeat("ø", 400)}}}
+		}
+		return connectors.Result{}
+	}
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // the Set keeps what the route read
+		w.WriteHeader(202)
+	})
+	_ = r.Register("v", opener(&plain{id: "v",
+		routes: []connectors.Route{{Method: "POST", Path: "/m", Summary: "takes a message", Handler: echo}},
+		checks: []connectors.Check{
+			{ID: "v-body", Description: "good bodies", Judge: judgeBody},
+			{ID: "v-panics", Description: "panics on bad", Judge: func(x *connectors.Exchange) connectors.Result {
+				if string(x.Request) == "bad" {
+					panic("index out of range")
+				}
+				return connectors.Result{}
+			}},
+		}}))
+	log := requestlog.NewMemoryStore(0)
+	rec := requestlog.New(log, requestlog.Options{})
+	defer rec.Close(context.Background())
+	set, err := r.Open(connectors.Deps{Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"good", "bad", "neither"} {
+		req := httptest.NewRequest("POST", "/v/m", strings.NewReader(body))
+		req = req.WithContext(connectors.WithCaller(req.Context(), connectors.Caller{Sandbox: "s"}))
+		w := httptest.NewRecorder()
+		set.Handler("").ServeHTTP(w, req)
+		if w.Code != 202 {
+			t.Fatalf("POST %s: %d", body, w.Code)
+		}
+	}
+	_ = rec.Flush(context.Background())
+	p, _ := log.Query(context.Background(), requestlog.Filter{Sandbox: "s"})
+	if len(p.Entries) != 3 {
+		t.Fatalf("%d entries, want 3", len(p.Entries))
+	}
+	neither, bad, good := p.Entries[0], p.Entries[1], p.Entries[2] // newest first
+	if len(neither.Verdicts) != 0 {
+		t.Errorf("a message no check is about has verdicts %+v", neither.Verdicts)
+	}
+	if len(good.Verdicts) != 1 || good.Verdicts[0] != (requestlog.Verdict{Check: "v-body", Pass: true}) {
+		t.Errorf("good message: verdicts %+v", good.Verdicts)
+	}
+	if len(bad.Verdicts) != 2 || bad.Verdicts[0].Check != "v-body" || bad.Verdicts[0].Pass ||
+		len(bad.Verdicts[0].Message) > 303 || !strings.HasSuffix(bad.Verdicts[0].Message, "…") {
+		t.Errorf("bad message: verdicts %+v, want v-body failed with its message cut", bad.Verdicts)
+	}
+	if len(bad.Verdicts) == 2 && (bad.Verdicts[1].Check != "v-panics" || bad.Verdicts[1].Pass || !strings.Contains(bad.Verdicts[1].Message, "index out of range")) {
+		t.Errorf("panicking check: %+v, want a failure naming the panic", bad.Verdicts[1])
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"hpsandbox/fhirstore/fhirjson"
@@ -16,6 +17,23 @@ type LoadOptions struct {
 	// Progress, when set, is called after each transaction with the number
 	// of resources written so far and the total.
 	Progress func(done, total int)
+	// Atomic makes LoadStream write the whole input in one transaction:
+	// an invalid resource anywhere, or an error of next, writes nothing.
+	// Memory stays bounded (the store spills what it writes to disk);
+	// other writers wait until the load commits. Load is always atomic
+	// for invalid input, since it validates everything first.
+	Atomic bool
+	// Name, when set, names the resource at a position of the input in
+	// errors (such as "patients.ndjson line 12"); "resource N" otherwise.
+	Name func(index int) string
+}
+
+// name names the resource at index i in errors.
+func (o *LoadOptions) name(i int) string {
+	if o.Name != nil {
+		return o.Name(i)
+	}
+	return "resource " + strconv.Itoa(i)
 }
 
 // Load validates bodies, each a resource with a client-assigned id, and
@@ -26,7 +44,7 @@ func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts L
 	if opts.Batch <= 0 {
 		opts.Batch = 1000
 	}
-	parsed, err := parseAll(bodies, 0)
+	parsed, err := parseAll(bodies, 0, opts.name)
 	if err != nil {
 		return err
 	}
@@ -35,7 +53,7 @@ func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts L
 		err := s.Tx(ctx, func(tx Tx) error {
 			for i := start; i < end; i++ {
 				if _, _, err := tx.Update(ctx, sandbox, parsed[i], UpdateOptions{}); err != nil {
-					return fmt.Errorf("resource %d (%s/%s): %w", i, parsed[i].Type, parsed[i].ID, err)
+					return fmt.Errorf("%s (%s/%s): %w", opts.name(i), parsed[i].Type, parsed[i].ID, err)
 				}
 			}
 			return nil
@@ -52,7 +70,7 @@ func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts L
 
 // parseAll validates bodies in parallel, keeping their order; errors name
 // a resource by its index plus offset.
-func parseAll(bodies [][]byte, offset int) ([]*fhirjson.Resource, error) {
+func parseAll(bodies [][]byte, offset int, name func(int) string) ([]*fhirjson.Resource, error) {
 	out := make([]*fhirjson.Resource, len(bodies))
 	errs := make([]error, len(bodies))
 	workers := runtime.GOMAXPROCS(0)
@@ -65,11 +83,11 @@ func parseAll(bodies [][]byte, offset int) ([]*fhirjson.Resource, error) {
 				r, err := fhirjson.Parse(bodies[i])
 				switch {
 				case err != nil:
-					errs[i] = fmt.Errorf("resource %d: %w", offset+i, err)
+					errs[i] = fmt.Errorf("%s: %w", name(offset+i), err)
 				case r.ID == "":
-					errs[i] = fmt.Errorf("resource %d (%s): has no id", offset+i, r.Type)
+					errs[i] = fmt.Errorf("%s (%s): has no id", name(offset+i), r.Type)
 				case !fhirjson.ValidID(r.ID):
-					errs[i] = fmt.Errorf("resource %d (%s): id %q cannot name a resource (%s)", offset+i, r.Type, r.ID, fhirjson.IDRule)
+					errs[i] = fmt.Errorf("%s (%s): id %q cannot name a resource (%s)", name(offset+i), r.Type, r.ID, fhirjson.IDRule)
 				default:
 					out[i] = r
 				}
@@ -116,7 +134,7 @@ func LoadStream(ctx context.Context, s Store, sandbox Sandbox, next func() ([][]
 				}
 				return
 			}
-			res, err := parseAll(bodies, offset)
+			res, err := parseAll(bodies, offset, opts.name)
 			select {
 			case pieces <- piece{res: res, offset: offset, err: err}:
 			case <-ctx.Done():
@@ -129,28 +147,59 @@ func LoadStream(ctx context.Context, s Store, sandbox Sandbox, next func() ([][]
 		}
 	}()
 	done := 0
-	for p := range pieces {
-		if p.err != nil {
-			return done, p.err
-		}
+	// write writes one piece, in transactions of opts.Batch, or within tx
+	// when the load is atomic.
+	write := func(p piece, in Tx) error {
 		for start := 0; start < len(p.res); start += opts.Batch {
 			end := min(start+opts.Batch, len(p.res))
-			err := s.Tx(ctx, func(tx Tx) error {
+			batch := func(tx Tx) error {
 				for i := start; i < end; i++ {
 					r := p.res[i]
 					if _, _, err := tx.Update(ctx, sandbox, r, UpdateOptions{}); err != nil {
-						return fmt.Errorf("resource %d (%s/%s): %w", p.offset+i, r.Type, r.ID, err)
+						return fmt.Errorf("%s (%s/%s): %w", opts.name(p.offset+i), r.Type, r.ID, err)
 					}
 				}
 				return nil
-			})
+			}
+			var err error
+			if in != nil {
+				err = batch(in)
+			} else {
+				err = s.Tx(ctx, batch)
+			}
 			if err != nil {
-				return done, err
+				return err
 			}
 			done += end - start
 			if opts.Progress != nil {
 				opts.Progress(done, 0)
 			}
+		}
+		return nil
+	}
+	if opts.Atomic {
+		err := s.Tx(ctx, func(tx Tx) error {
+			for p := range pieces {
+				if p.err != nil {
+					return p.err
+				}
+				if err := write(p, tx); err != nil {
+					return err
+				}
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return 0, err
+		}
+		return done, nil
+	}
+	for p := range pieces {
+		if p.err != nil {
+			return done, p.err
+		}
+		if err := write(p, nil); err != nil {
+			return done, err
 		}
 	}
 	return done, ctx.Err()

@@ -160,3 +160,42 @@ func TestLoadStream_InvalidResourceStopsAfterThePiecesBefore(t *testing.T) {
 		t.Errorf("LoadStream of a failing input: %v", err)
 	}
 }
+
+// Atomic: an invalid resource or a failing input anywhere writes nothing,
+// even after earlier pieces went through; a good input lands whole, and
+// errors name resources as Name says.
+func TestLoadStream_AtomicWritesAllOrNothing(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	bodies := patients(30)
+	bodies[23] = []byte(`{"resourceType":"Patient","id":"bad","birthDate":"yesterday"}`)
+	name := func(i int) string { return fmt.Sprintf("input #%d", i+1) }
+	_, err := fhirstore.LoadStream(ctx, s, "sb", pieces(bodies, 10), fhirstore.LoadOptions{Atomic: true, Batch: 4, Name: name})
+	if err == nil || !strings.Contains(err.Error(), "input #24") {
+		t.Fatalf("LoadStream: %v, want the error to name input #24", err)
+	}
+	if _, err := s.Read(ctx, "sb", "Patient", "p0"); !errors.Is(err, fhirstore.ErrNotFound) {
+		t.Errorf("p0 of the first piece: %v, want not found", err)
+	}
+	failing := errors.New("the input broke")
+	calls := 0
+	_, err = fhirstore.LoadStream(ctx, s, "sb", func() ([][]byte, error) {
+		if calls++; calls > 2 {
+			return nil, failing
+		}
+		return patients(3), nil
+	}, fhirstore.LoadOptions{Atomic: true})
+	if !errors.Is(err, failing) {
+		t.Errorf("LoadStream of a failing input: %v", err)
+	}
+	if _, err := s.Read(ctx, "sb", "Patient", "p0"); !errors.Is(err, fhirstore.ErrNotFound) {
+		t.Errorf("p0 after a failing input: %v, want not found", err)
+	}
+	n, err := fhirstore.LoadStream(ctx, s, "sb", pieces(patients(57), 10), fhirstore.LoadOptions{Atomic: true, Batch: 4})
+	if err != nil || n != 57 {
+		t.Fatalf("LoadStream: %d, %v", n, err)
+	}
+	if page, _ := s.Search(ctx, "sb", fhirstore.SearchQuery{Type: "Patient"}); page.Total != 57 {
+		t.Errorf("%d patients, want 57", page.Total)
+	}
+}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -109,6 +110,15 @@ func TestConnectors_RoutesServedPerSandboxBehindTheFHIRAPIsAuth(t *testing.T) {
 	}
 	if page.Entries[0].ClientID == "" {
 		t.Errorf("the accepted exchange's entry names no client: %+v", page.Entries[0])
+	}
+	// The connector's checks judged the accepted message when it arrived,
+	// and the log keeps their verdicts for the conformance runs.
+	var verdicts []string
+	for _, v := range page.Entries[0].Verdicts {
+		verdicts = append(verdicts, fmt.Sprintf("%s=%v", v.Check, v.Pass))
+	}
+	if want := "example-observation-loinc=true example-observation-subject=true"; strings.Join(verdicts, " ") != want {
+		t.Errorf("the accepted message's verdicts are %q, want %q", verdicts, want)
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"hpsandbox/fhirstore"
@@ -36,14 +38,6 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if fs.NArg() == 0 {
 		return fmt.Errorf("usage: sandbox import [--data DIR] [--sandbox ID] FILE.ndjson|FILE.json …")
 	}
-	var bodies [][]byte
-	for _, name := range fs.Args() {
-		got, err := readImportFile(name)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		bodies = append(bodies, got...)
-	}
 	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{})
 	if err != nil {
 		return err
@@ -51,12 +45,173 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	defer store.Close()
 	start := time.Now()
 	bar := newProgress(stderr, "importing")
-	if err := fhirstore.Load(ctx, store, fhirstore.Sandbox(*sb), bodies, fhirstore.LoadOptions{Progress: bar.update}); err != nil {
+	src := &importSource{files: fs.Args()}
+	defer src.close()
+	n, err := fhirstore.LoadStream(ctx, store, fhirstore.Sandbox(*sb), src.next, fhirstore.LoadOptions{
+		Atomic: true, Name: src.name,
+		Progress: func(done, _ int) { bar.update(done, max(done, src.total())) },
+	})
+	if err != nil {
 		return err
 	}
 	bar.done()
-	fmt.Fprintf(stderr, "imported %d resources into sandbox %q in %s\n", len(bodies), *sb, time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	fmt.Fprintf(stderr, "imported %d resources into sandbox %q in %s (%.0f resources/s)\n", n, *sb, took.Round(time.Millisecond), float64(n)/took.Seconds())
 	return nil
+}
+
+// importPiece is how many resources importSource hands over at a time.
+const importPiece = 1000
+
+// importSource reads the files of an import a piece at a time, so that
+// memory holds a few pieces whatever the input's size: NDJSON files
+// (*.ndjson) line by line, other files (one resource, or a Bundle whose
+// entries' resources are taken) whole. It remembers where the resources of
+// the last pieces came from, to name them in errors.
+type importSource struct {
+	files []string
+	file  int // index of the file being read
+	f     *os.File
+	sc    *bufio.Scanner
+	line  int
+	read  int // resources handed over so far
+
+	mu      sync.Mutex
+	origins []importOrigin // of the latest pieces, oldest first
+	bytes   struct{ done, all int64 }
+}
+
+// importOrigin says where the resources of one piece came from.
+type importOrigin struct {
+	offset int
+	file   string
+	lines  []int // line of each resource in an NDJSON file; nil otherwise
+}
+
+// next returns the next piece of resources, nil at the end.
+func (s *importSource) next() ([][]byte, error) {
+	var out [][]byte
+	var lines []int
+	var consumed int64
+	if s.file == 0 && s.sc == nil && s.read == 0 {
+		var all int64
+		for _, name := range s.files {
+			if fi, err := os.Stat(name); err == nil {
+				all += fi.Size()
+			}
+		}
+		s.mu.Lock()
+		s.bytes.all = all
+		s.mu.Unlock()
+	}
+	for len(out) < importPiece && s.file < len(s.files) {
+		name := s.files[s.file]
+		if !strings.HasSuffix(name, ".ndjson") {
+			if len(out) > 0 { // a whole file is a piece of its own
+				break
+			}
+			got, err := readImportFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if fi, err := os.Stat(name); err == nil {
+				consumed += fi.Size()
+			}
+			s.file++
+			out = got
+			break
+		}
+		if s.sc == nil {
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, err
+			}
+			s.f, s.line = f, 0
+			s.sc = bufio.NewScanner(f)
+			s.sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+		}
+		if !s.sc.Scan() {
+			err := s.sc.Err()
+			s.f.Close()
+			s.f, s.sc = nil, nil
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			s.file++
+			if len(out) > 0 {
+				break // a piece names one file
+			}
+			continue
+		}
+		s.line++
+		line := s.sc.Bytes()
+		consumed += int64(len(line)) + 1
+		if s.line == 1 {
+			line = fhirjson.TrimBOM(line)
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) {
+			return nil, fmt.Errorf("%s: line %d is not JSON", name, s.line)
+		}
+		out = append(out, append([]byte(nil), line...))
+		lines = append(lines, s.line)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	file := s.files[min(s.file, len(s.files)-1)]
+	if lines == nil || s.sc == nil {
+		file = s.files[s.file-1] // the piece finished its file
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bytes.done += consumed
+	s.origins = append(s.origins, importOrigin{offset: s.read, file: file, lines: lines})
+	// Errors name resources of the pieces being validated or written: a
+	// few behind the newest.
+	if len(s.origins) > 8 {
+		s.origins = slices.Delete(s.origins, 0, len(s.origins)-8)
+	}
+	s.read += len(out)
+	return out, nil
+}
+
+// name names the resource at index i of the input in errors; it is safe
+// for concurrent use.
+func (s *importSource) name(i int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := len(s.origins) - 1; k >= 0; k-- {
+		o := s.origins[k]
+		if i < o.offset {
+			continue
+		}
+		if o.lines != nil && i-o.offset < len(o.lines) {
+			return fmt.Sprintf("%s line %d", o.file, o.lines[i-o.offset])
+		}
+		return fmt.Sprintf("%s resource %d", o.file, i-o.offset+1)
+	}
+	return fmt.Sprintf("resource %d", i)
+}
+
+// total estimates the resources of the whole input from the share of its
+// bytes read so far, for the progress bar; it is safe for concurrent use.
+func (s *importSource) total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes.done <= 0 || s.bytes.all <= 0 {
+		return s.read
+	}
+	return int(float64(s.read) * float64(s.bytes.all) / float64(s.bytes.done))
+}
+
+func (s *importSource) close() {
+	if s.f != nil {
+		s.f.Close()
+	}
 }
 
 // readImportFile reads the resources of one file: NDJSON, or one JSON

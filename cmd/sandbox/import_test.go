@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ func TestImport_InvalidResourceImportsNothing(t *testing.T) {
 	good := writeFile(t, dir, "good.ndjson", `{"resourceType":"Patient","id":"a"}`+"\n")
 	bad := writeFile(t, dir, "bad.ndjson", `{"resourceType":"Patient","id":"b","birthDate":"soon"}`+"\n")
 	err := run([]string{"import", "--data", data, good, bad}, func(string) string { return "" }, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "resource 1") {
+	if err == nil || !strings.Contains(err.Error(), "bad.ndjson line 1") {
 		t.Fatalf("err %v", err)
 	}
 	s, err := sqlite.Open(context.Background(), data, sqlstore.Options{})
@@ -82,6 +83,59 @@ func TestImport_InvalidResourceImportsNothing(t *testing.T) {
 	notJSON := writeFile(t, dir, "x.ndjson", "{\"resourceType\":\"Patient\"}\nnot json\n")
 	if err := run([]string{"import", "--data", data, notJSON}, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("bad NDJSON line: %v", err)
+	}
+}
+
+// An import larger than a piece streams through in pieces, in one
+// transaction: a bad resource near the end of the second file writes
+// nothing, and the error names its file and line.
+func TestImport_StreamsPiecesAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	var a, b strings.Builder
+	for i := range 2500 {
+		fmt.Fprintf(&a, `{"resourceType":"Patient","id":"a%d"}`+"\n", i)
+	}
+	for i := range 1500 {
+		if i == 1203 {
+			b.WriteString("\n") // blank lines are skipped, not counted
+			b.WriteString(`{"resourceType":"Patient","id":"bad","gender":"sometimes"}` + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, `{"resourceType":"Patient","id":"b%d"}`+"\n", i)
+	}
+	fa := writeFile(t, dir, "a.ndjson", a.String())
+	fb := writeFile(t, dir, "b.ndjson", b.String())
+	err := run([]string{"import", "--data", data, fa, fb}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "b.ndjson line 1205") {
+		t.Fatalf("err %v, want it to name b.ndjson line 1205", err)
+	}
+	count := func() int {
+		s, err := sqlite.Open(context.Background(), data, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		p, err := s.Search(context.Background(), fhirstore.DefaultSandbox, fhirstore.SearchQuery{Type: "Patient", Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d patients imported from a run with an invalid resource", n)
+	}
+	// Without the bad line, all 3,999 land.
+	fb = writeFile(t, dir, "b.ndjson", strings.Replace(b.String(), `"id":"bad","gender":"sometimes"`, `"id":"bad"`, 1))
+	var errb bytes.Buffer
+	if err := run([]string{"import", "--data", data, fa, fb}, func(string) string { return "" }, io.Discard, &errb); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if n := count(); n != 4000 {
+		t.Errorf("imported %d patients, want 4000", n)
+	}
+	if !strings.Contains(errb.String(), "imported 4000 resources") {
+		t.Errorf("report: %s", errb.String())
 	}
 }
 

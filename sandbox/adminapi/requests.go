@@ -18,25 +18,33 @@ import (
 
 // entryJSON is one request-log entry as the API shows it.
 type entryJSON struct {
-	ID            int64       `json:"id"`
-	Time          time.Time   `json:"time"`
-	ClientID      string      `json:"client_id,omitempty"`
-	Method        string      `json:"method"`
-	Path          string      `json:"path"`
-	Query         string      `json:"query,omitempty"`
-	Status        int         `json:"status"`
-	LatencyMS     float64     `json:"latency_ms"`
-	RequestBytes  int64       `json:"request_bytes"`
-	ResponseBytes int64       `json:"response_bytes"`
-	Issues        []issueJSON `json:"issues,omitempty"`
-	Scopes        string      `json:"scopes,omitempty"`
-	RequestID     string      `json:"request_id,omitempty"`
-	Connector     string      `json:"connector,omitempty"`
-	Channel       string      `json:"channel,omitempty"`
-	Accept        string      `json:"accept,omitempty"`
-	Preconditions string      `json:"preconditions,omitempty"`
-	RetryAfterS   int64       `json:"retry_after_s,omitempty"`
-	OAuth         *oauthJSON  `json:"oauth,omitempty"`
+	ID            int64         `json:"id"`
+	Time          time.Time     `json:"time"`
+	ClientID      string        `json:"client_id,omitempty"`
+	Method        string        `json:"method"`
+	Path          string        `json:"path"`
+	Query         string        `json:"query,omitempty"`
+	Status        int           `json:"status"`
+	LatencyMS     float64       `json:"latency_ms"`
+	RequestBytes  int64         `json:"request_bytes"`
+	ResponseBytes int64         `json:"response_bytes"`
+	Issues        []issueJSON   `json:"issues,omitempty"`
+	Scopes        string        `json:"scopes,omitempty"`
+	RequestID     string        `json:"request_id,omitempty"`
+	Connector     string        `json:"connector,omitempty"`
+	Channel       string        `json:"channel,omitempty"`
+	Accept        string        `json:"accept,omitempty"`
+	Preconditions string        `json:"preconditions,omitempty"`
+	RetryAfterS   int64         `json:"retry_after_s,omitempty"`
+	OAuth         *oauthJSON    `json:"oauth,omitempty"`
+	Verdicts      []verdictJSON `json:"verdicts,omitempty"`
+}
+
+// verdictJSON is a connector check's judgement of the message.
+type verdictJSON struct {
+	Check   string `json:"check"`
+	Pass    bool   `json:"pass"`
+	Message string `json:"message,omitempty"`
 }
 
 // oauthJSON is what the authorization server learnt of a request to its
@@ -88,6 +96,9 @@ func toEntryJSON(e *requestlog.Entry) entryJSON {
 		RequestBytes: e.RequestBytes, ResponseBytes: e.ResponseBytes, Scopes: e.Scopes, RequestID: e.RequestID,
 		Connector: e.Connector, Channel: e.Channel, Accept: e.Accept, Preconditions: e.Preconditions,
 		RetryAfterS: int64(e.RetryAfter / time.Second)}
+	for _, vd := range e.Verdicts {
+		v.Verdicts = append(v.Verdicts, verdictJSON(vd))
+	}
 	if e.OAuth != nil {
 		o := oauthJSON(*e.OAuth)
 		v.OAuth = &o

@@ -8,8 +8,11 @@ import (
 )
 
 // FromConnector adapts a connector's check, which judges one message at a
-// time, to the registry: the adapted check judges every message of the
-// evidence that came through the connector, and fails when any fails.
+// time, to the registry: the adapted check reads the verdicts the
+// connector's Evidence recorded in the request log when each message
+// arrived (the log keeps no bodies), judges every message of the evidence
+// that comes with its body (Evidence.Exchanges), and fails when any
+// fails.
 // Its id and title are the connector's check's own, so that a report and
 // the connector's test suite name it alike.
 func FromConnector(connector string, c connectors.Check) Check {
@@ -19,6 +22,28 @@ func FromConnector(connector string, c connectors.Check) Check {
 		Evaluate: func(ev *Evidence) Result {
 			var passed, failed []string
 			var first string
+			for i := range ev.Entries {
+				e := &ev.Entries[i]
+				if e.Connector != connector {
+					continue
+				}
+				for _, v := range e.Verdicts {
+					if v.Check != c.ID {
+						continue
+					}
+					if v.Pass {
+						passed = append(passed, Ref(e))
+						continue
+					}
+					if first == "" {
+						first = v.Message
+						if first == "" {
+							first = "the check failed"
+						}
+					}
+					failed = append(failed, Ref(e))
+				}
+			}
 			for _, x := range ev.Exchanges {
 				if x.Connector != connector || (ev.Sandbox != "" && x.Sandbox != ev.Sandbox) {
 					continue

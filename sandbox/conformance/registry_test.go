@@ -7,6 +7,7 @@ import (
 
 	"hpsandbox/connectors"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/requestlog"
 )
 
 func okCheck(id string) Check {
@@ -126,6 +127,35 @@ func TestAddConnector_AdaptsChecksAndProfile(t *testing.T) {
 			}
 			if tt.want == Fail && !strings.Contains(got.Message, "not LOINC (Observation.code)") {
 				t.Errorf("message %q does not carry the issue", got.Message)
+			}
+		})
+	}
+	// A run over the request log reads the verdicts recorded when each
+	// message arrived, since the log keeps no bodies.
+	logged := func(id int64, connector string, vs ...requestlog.Verdict) requestlog.Entry {
+		return requestlog.Entry{ID: id, Sandbox: fxSandbox, Connector: connector, Verdicts: vs}
+	}
+	pass := requestlog.Verdict{Check: "example-loinc", Pass: true}
+	fail := requestlog.Verdict{Check: "example-loinc", Message: "not LOINC (Observation.code)"}
+	other := requestlog.Verdict{Check: "example-other"}
+	for _, tt := range []struct {
+		name    string
+		entries []requestlog.Entry
+		want    Status
+		ref     string
+	}{
+		{"Log_AllGood_Passes", []requestlog.Entry{logged(1, "example", pass), logged(2, "example", pass)}, Pass, "log-2"},
+		{"Log_OneBad_Fails", []requestlog.Entry{logged(1, "example", pass), logged(2, "example", fail, other)}, Fail, "log-2"},
+		{"Log_OtherChecksVerdict_Skips", []requestlog.Entry{logged(1, "example", other)}, Skip, ""},
+		{"Log_OtherConnector_Skips", []requestlog.Entry{logged(1, "other", fail)}, Skip, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.Evaluate(&Evidence{Sandbox: fxSandbox, Entries: tt.entries})
+			if got.Status != tt.want || (tt.ref != "" && !strings.Contains(strings.Join(got.Evidence, " "), tt.ref)) {
+				t.Fatalf("result %+v, want %s naming %q", got, tt.want, tt.ref)
+			}
+			if tt.want == Fail && !strings.Contains(got.Message, "not LOINC (Observation.code)") {
+				t.Errorf("message %q does not carry the verdict's message", got.Message)
 			}
 		})
 	}

@@ -50,10 +50,23 @@ type Entry struct {
 	// OAuth holds the authorization server's facts of a request to its
 	// endpoints; nil for every other exchange.
 	OAuth *OAuth
+	// Verdicts are the judgements of a connector's checks on the message,
+	// made when it arrived (the log keeps no bodies to judge later); only
+	// the checks that were about it.
+	Verdicts []Verdict
 
 	// outcome is an error body that the Recorder's writer parses into
 	// Issues, so that parsing costs the request nothing.
 	outcome []byte
+}
+
+// Verdict is one connector check's judgement of one message.
+type Verdict struct {
+	Check string // the check's id
+	Pass  bool
+	// Message says why it failed (or a remark on a pass), cut to 300
+	// bytes; never the message's content beyond what a diagnostic names.
+	Message string
 }
 
 // Channels a connector's exchange arrives by.

@@ -43,6 +43,7 @@ func (s *MemoryStore) Append(ctx context.Context, entries []Entry) error {
 		e := entries[i]
 		// The caller may reuse its slices; the log must not change with them.
 		e.Issues = slices.Clone(e.Issues)
+		e.Verdicts = slices.Clone(e.Verdicts)
 		if e.OAuth != nil {
 			o := *e.OAuth
 			e.OAuth = &o
@@ -90,6 +91,7 @@ func (s *MemoryStore) Query(ctx context.Context, f Filter) (Page, error) {
 		}
 		c := *e
 		c.Issues = slices.Clone(e.Issues)
+		c.Verdicts = slices.Clone(e.Verdicts)
 		if c.OAuth != nil {
 			o := *c.OAuth
 			c.OAuth = &o

@@ -134,6 +134,15 @@ type storedEntry struct {
 	Preconditions string       `json:"w,omitempty"`
 	RetryAfter    int64        `json:"y,omitempty"` // seconds
 	OAuth         *storedOAuth `json:"a,omitempty"`
+	// Verdicts came last.
+	Verdicts []storedVerdict `json:"v,omitempty"`
+}
+
+// storedVerdict is a Verdict as stored.
+type storedVerdict struct {
+	Check   string `json:"c"`
+	Pass    bool   `json:"p,omitempty"`
+	Message string `json:"m,omitempty"`
 }
 
 // storedOAuth is an OAuth as stored; it has OAuth's fields, so that
@@ -233,6 +242,9 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox strin
 		}
 		for _, is := range e.Issues {
 			se.Issues = append(se.Issues, storedIssue(is))
+		}
+		for _, v := range e.Verdicts {
+			se.Verdicts = append(se.Verdicts, storedVerdict(v))
 		}
 		stored[j] = se
 		idBuf = binary.AppendUvarint(idBuf, uint64(ids[i]-prev))
@@ -399,6 +411,9 @@ func (se *storedEntry) entry(sandbox string, id int64) Entry {
 	if se.OAuth != nil {
 		o := OAuth(*se.OAuth)
 		e.OAuth = &o
+	}
+	for _, v := range se.Verdicts {
+		e.Verdicts = append(e.Verdicts, Verdict(v))
 	}
 	if len(se.Issues) > 0 {
 		e.Issues = make([]Issue, len(se.Issues))

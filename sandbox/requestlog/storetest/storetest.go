@@ -146,6 +146,8 @@ func testRoundTrip(t *testing.T, newStore Factory) {
 			GrantType: "client_credentials", ClientAuth: "private_key_jwt", Verifier: true,
 			AssertionAlg: "ES384", AssertionLifetime: 300, AssertionIssSub: true, AssertionJTI: true, JTIReplayed: true,
 			Error: "invalid_client"},
+		Verdicts: []requestlog.Verdict{{Check: "mtu-msh-complete", Pass: true},
+			{Check: "mtu-obx-units", Message: "OBX-6 «mmHg» is not UCUM"}},
 	}
 	want := appendAll(t, s, in)[0]
 	got := query(t, s, requestlog.Filter{Sandbox: "a"}).Entries
