@@ -19,6 +19,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
+	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/requestlog"
@@ -213,9 +214,19 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 			return interaction.Enforcement{}, nil
 		},
 	}
+	// The FHIR API and the connectors write through a store that refuses
+	// to change or delete an approved conformance report; which reports
+	// are approved, the tenant registry says once it is open.
+	var sealer atomic.Pointer[tenant.Service]
+	writes := conformance.SealedStore{Store: store, Sealed: func(ctx context.Context, sb, id string) (bool, error) {
+		if t := sealer.Load(); t != nil {
+			return t.Sealed(ctx, sb, id)
+		}
+		return false, nil
+	}}
 	// Connectors stop before the recorder closes, so that their last
 	// exchanges are recorded.
-	set, stopConnectors, err := openConnectors(cfg, store, engineCfg, rec, log)
+	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, rec, log)
 	if err != nil {
 		if rec != nil {
 			_ = rec.Close(context.Background())
@@ -261,6 +272,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	if err != nil {
 		return nil, err
 	}
+	sealer.Store(tenants)
 	sbs = newSandboxes(tenants, issuer, p.now)
 	policies.Store(sbs)
 	if rec != nil {
@@ -302,7 +314,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	launchPath := strings.TrimSuffix(urlPath(authz.Endpoints().Authorize), "/authorize") + "/ehr-launch"
 	e.GET(launchPath, ehrLaunch(authz, registered, store))
 
-	api := fhirapi.New(store, fhirapi.Config{
+	api := fhirapi.New(writes, fhirapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		PublicURL:    cfg.PublicURL,
 		Software:     "HP Sandbox",

@@ -5,7 +5,10 @@
 // accounts that sign in, searches a sandbox's request log, and runs the
 // conformance checks (package sandbox/conformance) over it: a run's
 // TestReport is kept in the sandbox's FHIR store and rendered again on
-// request as JSON, JUnit XML or HTML.
+// request as JSON, JUnit XML or HTML. Suppliers file requests for test of
+// their products (/test-requests); reviewers accept them, run their
+// profiles, compare runs and approve or reject a run (package
+// sandbox/signoff), and an approved run's report is sealed.
 //
 // Every call but GET /openapi.json authenticates with HTTP Basic and an
 // account's username and password; what the account may do is decided by

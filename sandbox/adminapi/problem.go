@@ -48,6 +48,7 @@ const (
 	kindNotFound    = "NotFound"
 	kindExists      = "Exists"
 	kindBusy        = "Busy"
+	kindConflict    = "Conflict"
 	kindTooLarge    = "TooLarge"
 	kindMediaType   = "UnsupportedMediaType"
 	kindInvalid     = "Invalid"
@@ -66,6 +67,7 @@ var kinds = map[string]struct {
 	kindNotFound:    {http.StatusNotFound, "Not found"},
 	kindExists:      {http.StatusConflict, "Already exists"},
 	kindBusy:        {http.StatusConflict, "The sandbox is busy"},
+	kindConflict:    {http.StatusConflict, "Not allowed in the current state"},
 	kindTooLarge:    {http.StatusRequestEntityTooLarge, "The request body is too large"},
 	kindMediaType:   {http.StatusUnsupportedMediaType, "The request body is not JSON"},
 	kindInvalid:     {http.StatusUnprocessableEntity, "The request breaks a rule"},
@@ -115,6 +117,8 @@ func problemFor(err error) *Problem {
 		return problem(kindExists, err.Error())
 	case errors.Is(err, tenant.ErrBusy):
 		return problem(kindBusy, err.Error()+"; try again when it is done")
+	case errors.Is(err, tenant.ErrState):
+		return problem(kindConflict, err.Error())
 	case errors.Is(err, tenant.ErrBadCredentials):
 		return problem(kindUnauth, "Wrong username or password.")
 	case errors.Is(err, requestlog.ErrBadFilter):

@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -74,25 +73,9 @@ func (a *API) startRun(c *gin.Context, who *tenant.Account) error {
 	if err := a.decodeBody(c, &req); err != nil {
 		return err
 	}
-	var errs []FieldError
-	if req.ClientID == "" {
-		errs = append(errs, FieldError{Field: "client_id", Message: "the client whose exchanges to judge is required"})
-	}
-	if _, ok := a.d.Conformance.Registry.Profile(req.Profile); !ok {
-		errs = append(errs, FieldError{Field: "profile", Message: "not a profile of GET /checks"})
-	}
-	r := conformance.RunRequest{ClientID: req.ClientID, Profile: req.Profile}
-	if req.Since != nil {
-		r.Since = *req.Since
-	}
-	if req.Until != nil {
-		r.Until = *req.Until
-		if !r.Since.IsZero() && !r.Since.Before(r.Until) {
-			errs = append(errs, FieldError{Field: "until", Message: "must be after since"})
-		}
-	}
-	if len(errs) > 0 {
-		return problem(kindInvalid, "The run cannot be made as asked.", errs...)
+	r, err := runRequest(req, a.d.Conformance.Registry)
+	if err != nil {
+		return err
 	}
 	run, err := a.d.Conformance.Run(c.Request.Context(), c.Param("id"), r)
 	if errors.Is(err, conformance.ErrBadRun) || errors.Is(err, conformance.ErrUnknownProfile) {
@@ -108,6 +91,31 @@ func (a *API) startRun(c *gin.Context, who *tenant.Account) error {
 	c.Header("Location", c.Request.URL.EscapedPath()+"/"+url.PathEscape(run.ID))
 	c.Data(http.StatusCreated, "application/json", report)
 	return nil
+}
+
+// runRequest checks a run request of the API.
+func runRequest(req newRunJSON, reg *conformance.Registry) (conformance.RunRequest, error) {
+	var errs []FieldError
+	if req.ClientID == "" {
+		errs = append(errs, FieldError{Field: "client_id", Message: "the client whose exchanges to judge is required"})
+	}
+	if _, ok := reg.Profile(req.Profile); !ok {
+		errs = append(errs, FieldError{Field: "profile", Message: "not a profile of GET /checks"})
+	}
+	r := conformance.RunRequest{ClientID: req.ClientID, Profile: req.Profile}
+	if req.Since != nil {
+		r.Since = *req.Since
+	}
+	if req.Until != nil {
+		r.Until = *req.Until
+		if !r.Since.IsZero() && !r.Since.Before(r.Until) {
+			errs = append(errs, FieldError{Field: "until", Message: "must be after since"})
+		}
+	}
+	if len(errs) > 0 {
+		return r, problem(kindInvalid, "The run cannot be made as asked.", errs...)
+	}
+	return r, nil
 }
 
 // listRuns answers the sandbox's TestReports, newest first.
@@ -146,16 +154,9 @@ func (a *API) getRun(c *gin.Context, who *tenant.Account) error {
 	if err := a.visibleSandbox(c, who); err != nil {
 		return err
 	}
-	format := "json"
-	for name, vs := range c.Request.URL.Query() {
-		if name != "format" || len(vs) != 1 {
-			return problem(kindBadRequest, "The only query parameter is format, once.")
-		}
-		format = vs[0]
-	}
-	render, ok := runFormats[format]
-	if !ok && format != "json" {
-		return problem(kindBadRequest, "format is json, junit or html.")
+	format, err := runFormat(c)
+	if err != nil {
+		return err
 	}
 	if a.d.Conformance.Reports == nil {
 		return notFound("run")
@@ -167,18 +168,5 @@ func (a *API) getRun(c *gin.Context, who *tenant.Account) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		c.Data(http.StatusOK, "application/json", b)
-		return nil
-	}
-	run, err := conformance.ParseTestReport(b, c.Param("id"), a.d.Conformance.Registry)
-	if err != nil {
-		return err
-	}
-	var out bytes.Buffer
-	if err := render.write(run, &out); err != nil {
-		return err
-	}
-	c.Data(http.StatusOK, render.contentType, out.Bytes())
-	return nil
+	return a.writeRun(c, b, c.Param("id"), format)
 }

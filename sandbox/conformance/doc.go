@@ -5,7 +5,10 @@
 // them ("SMART app, patient-facing", "SMART backend service", …); runs
 // that evaluate a profile's checks over a time window of one client's
 // exchanges; and the run's report as a FHIR R4 TestReport, rendered as
-// JSON, JUnit XML and a standalone HTML page.
+// JSON, JUnit XML and a standalone HTML page. For a reviewer's sign-off it
+// gives a report's canonical JSON and SHA-256 (ContentHash), the
+// difference between two runs check by check (Diff), and SealedStore, a
+// FHIR store that refuses to change or delete an approved report.
 //
 // Evidence is what the request log (package requestlog) kept of each
 // exchange, including the authorization server's facts of its authorize

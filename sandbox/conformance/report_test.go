@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // sloppyRun is a patient app's run over evidence that passes some checks
 // and fails others, with a fixed clock.
-func sloppyRun(t *testing.T) *Run {
+func sloppyRun(t testing.TB) *Run {
 	t.Helper()
 	ev := evidence(
 		oauth(goodAuthorize(), func(f *requestlog.OAuth) { f.PKCEMethod, f.Challenge = "", false }),

@@ -4,7 +4,11 @@
 // request log of what their apps sent, and judge it against the
 // conformance checks (a run's report read on the page, or kept as HTML,
 // JUnit XML or a FHIR TestReport); where reviewers read all of it; and
-// where operators also manage the accounts.
+// where operators also manage the accounts. Suppliers file requests for
+// test of their products and follow them; reviewers work the queue:
+// accept a request into a supplier's sandbox, run its profiles, compare
+// two runs and approve or reject one with a comment (package
+// sandbox/signoff).
 //
 // It is a thin layer of HTTP over sandbox/tenant, which holds the rules of
 // who may see and change what: a supplier asking for another supplier's

@@ -169,6 +169,16 @@ func (p *Portal) Mount(e *gin.Engine) {
 	g.GET("/sandboxes/:sb/runs/:run", p.signedIn(p.runPage))
 	g.GET("/checks", p.signedIn(p.checksPage))
 
+	g.GET("/test-requests", p.signedIn(p.testRequestsPage))
+	g.POST("/test-requests", p.signedIn(p.fileTestRequest))
+	g.GET("/test-requests/:req", p.signedIn(p.testRequestPage))
+	g.POST("/test-requests/:req/accept", p.signedIn(p.acceptTestRequest))
+	g.POST("/test-requests/:req/withdraw", p.signedIn(p.withdrawTestRequest))
+	g.POST("/test-requests/:req/runs", p.signedIn(p.startRequestRun))
+	g.GET("/test-requests/:req/runs/:run", p.signedIn(p.requestRunPage))
+	g.POST("/test-requests/:req/runs/:run/decision", p.signedIn(p.decideRun))
+	g.GET("/test-requests/:req/diff", p.signedIn(p.requestDiffPage))
+
 	g.GET("/accounts", p.signedIn(p.accountsPage))
 	g.POST("/accounts", p.signedIn(p.createAccount))
 	g.POST("/accounts/:user/delete", p.signedIn(p.deleteAccount))

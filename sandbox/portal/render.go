@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,17 @@ var templateFuncs = template.FuncMap{
 		return ""
 	},
 	"fields": strings.Fields,
-	"join":   strings.Join,
+	// has reports whether list holds s.
+	"has": func(list []string, s string) bool { return slices.Contains(list, s) },
+	"inc": func(i int) int { return i + 1 },
+	// decisionOn is the decision on a run of a test request, or nil.
+	"decisionOn": func(t *tenant.TestRequest, run string) *tenant.Decision {
+		if d, ok := t.DecisionOn(run); ok {
+			return &d
+		}
+		return nil
+	},
+	"join": strings.Join,
 }
 
 // parsePages parses each page of templates/ together with the layout.

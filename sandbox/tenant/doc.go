@@ -9,7 +9,11 @@
 // It implements smart.ClientStore over the registered apps and serves RFC
 // 7591 dynamic client registration, guarded by the sandbox's settings and
 // by the initial access tokens its owner issues. It checks passwords, with
-// sign-in limits (sandbox/throttle) against guessing. It is not the FHIR
+// sign-in limits (sandbox/throttle) against guessing. It keeps suppliers'
+// requests for test of their products (submitted, accepted into one of
+// their sandboxes, approved or rejected, or withdrawn) with their runs,
+// decisions and history, and the sealed report of an approved run, which
+// no write may change and a reset writes back. It is not the FHIR
 // data (fhirstore) and not HTTP routing of the admin API or the portal
 // (sandbox/adminapi, sandbox/portal), which call it.
 package tenant

@@ -47,7 +47,8 @@ const (
 	// RoleOperator runs the sandbox: every sandbox, app and account.
 	RoleOperator Role = "operator"
 	// RoleReviewer reads every sandbox, app and request log, and changes
-	// nothing.
+	// none of them; it reviews suppliers' test requests (accepts them,
+	// runs their checks, approves or rejects runs).
 	RoleReviewer Role = "reviewer"
 	// RoleSupplier works in its own supplier's sandboxes only.
 	RoleSupplier Role = "supplier"

@@ -53,6 +53,9 @@ var schema = []string{
 	)`,
 	registrationTokenSchema,
 	`CREATE INDEX IF NOT EXISTS registration_token_sandbox ON registration_token (sandbox)`,
+	testRequestSchema,
+	`CREATE INDEX IF NOT EXISTS test_request_supplier ON test_request (supplier)`,
+	sealedReportSchema,
 }
 
 var _ Registry = (*SQLiteRegistry)(nil)

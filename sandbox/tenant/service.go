@@ -343,6 +343,9 @@ func (s *Service) ResetSandbox(ctx context.Context, who *Account, id string) (*S
 	if err := s.seed(ctx, sb, true); err != nil {
 		return nil, err
 	}
+	if err := s.restoreSealed(ctx, id); err != nil {
+		return nil, err
+	}
 	sb.ResetAt = s.now().UTC()
 	if err := s.reg.UpdateSandbox(ctx, sb); err != nil {
 		return nil, err

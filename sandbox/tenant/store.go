@@ -18,6 +18,7 @@ type Registry interface {
 	AppStore
 	RegistrationTokenStore
 	AccountStore
+	TestRequestStore
 	// Close releases the backend; the Service calls it from its Close.
 	Close() error
 }
@@ -102,4 +103,28 @@ type AccountStore interface {
 	// DeleteAccount removes the account username; ErrNotFound if there is
 	// none.
 	DeleteAccount(ctx context.Context, username string) error
+}
+
+// TestRequestStore stores suppliers' test requests by id, and the sealed
+// reports of the runs approved for them.
+type TestRequestStore interface {
+	// CreateTestRequest adds t; ErrExists if its id is taken.
+	CreateTestRequest(ctx context.Context, t *TestRequest) error
+	// TestRequest returns the request id; ErrNotFound if there is none.
+	TestRequest(ctx context.Context, id string) (*TestRequest, error)
+	// TestRequests lists the requests as a non-nil slice, the last
+	// created first: all of them when supplier is empty, else those of
+	// supplier.
+	TestRequests(ctx context.Context, supplier string) ([]*TestRequest, error)
+	// UpdateTestRequest writes t over the stored request if that is at
+	// version t.Version-1, else returns ErrState (it changed meanwhile)
+	// or ErrNotFound. With seal, it stores the sealed report in the same
+	// step; ErrState if that run is sealed already.
+	UpdateTestRequest(ctx context.Context, t *TestRequest, seal *SealedReport) error
+	// SealedReport returns the sealed report of run in sandbox;
+	// ErrNotFound if there is none.
+	SealedReport(ctx context.Context, sandbox, run string) (*SealedReport, error)
+	// SealedReports lists the sealed reports of sandbox, in the order
+	// they were sealed, as a non-nil slice.
+	SealedReports(ctx context.Context, sandbox string) ([]*SealedReport, error)
 }

@@ -48,6 +48,10 @@ func Run(t *testing.T, newRegistry Factory) {
 		{"UseRegistrationToken_CountsOnlyValidUses", testUseToken},
 		{"UseRegistrationToken_Concurrent_NeverExceedsMaxUses", testUseTokenConcurrent},
 		{"DeleteRegistrationToken_OnlyFromItsSandbox", testDeleteToken},
+		{"TestRequest_RoundTripsEveryField", testRequestRoundTrip},
+		{"TestRequests_BySupplier_NewestFirst", testRequestsBySupplier},
+		{"UpdateTestRequest_OnlyOverTheVersionRead", testUpdateRequestVersion},
+		{"UpdateTestRequest_SealsOnce_AndOutlivesTheSandbox", testSealOnce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newRegistry(t)) })
