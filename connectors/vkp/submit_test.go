@@ -1,0 +1,40 @@
+package vkp_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"hpsandbox/connectors/vkp"
+)
+
+func parseQuery(q string) (url.Values, error) { return url.ParseQuery(q) }
+
+func TestAlarm_RoundTrip_LandsOnThePatient(t *testing.T) {
+	h := newHub(t, vkp.Options{})
+	status, body, _ := h.post("/Bundle", readFile(t, "alarm.json"))
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	pats := h.search("Patient", "identifier=urn:oid:2.16.578.1.12.4.1.4.1|12883810110")
+	if len(pats) != 1 {
+		t.Fatalf("%d patients with the identifier, want 1 (registered)", len(pats))
+	}
+	pid := "Patient/" + pats[0]["id"].(string)
+	for _, typ := range []string{"Encounter", "Composition"} {
+		rs := h.search(typ, "subject="+pid)
+		if len(rs) != 1 {
+			t.Fatalf("%d %s on %s, want 1", len(rs), typ, pid)
+		}
+	}
+	if rs := h.search("DetectedIssue", "patient="+pid); len(rs) != 1 {
+		t.Fatalf("%d DetectedIssue on %s, want 1", len(rs), pid)
+	}
+	comp := h.search("Composition", "subject="+pid)[0]
+	if enc := comp["encounter"].(map[string]any)["reference"].(string); !strings.HasPrefix(enc, "Encounter/") {
+		t.Errorf("Composition.encounter = %q, want the stored Encounter", enc)
+	}
+	_ = json.Valid
+}
