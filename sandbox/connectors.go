@@ -15,6 +15,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
 	"hpsandbox/connectors/mtu"
+	"hpsandbox/connectors/vkp"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
@@ -34,6 +35,7 @@ const connectorsPath = "/connectors"
 var catalogue = map[string]connectors.Opener{
 	example.ID: example.Open,
 	mtu.ID:     mtu.Open,
+	vkp.ID:     vkp.Open,
 }
 
 // catalogueIDs are the ids of the catalogue, sorted, for messages.
