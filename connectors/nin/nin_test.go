@@ -108,7 +108,7 @@ func flip(s string, i int) string {
 }
 
 func TestSynthetic_EveryFixtureNumberPasses(t *testing.T) {
-	rs, err := fixtures.Generate(fixtures.Options{Patients: 300, Seed: 3})
+	rs, err := fixtures.Generate(fixtures.Options{Patients: 300, Seed: 3, Personas: true})
 	if err != nil {
 		t.Fatal(err)
 	}
