@@ -35,8 +35,7 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 			if x.Connector != id || !isSubmission(x) {
 				return na
 			}
-			switch x.Status {
-			case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			if !judged(x) {
 				return na
 			}
 			b := parseBundle(x.Request)
@@ -49,12 +48,15 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 	return []connectors.Check{
 		{ID: id + "-bundle-composition", Description: "A submission to the " + hub + " hub is a Bundle whose resources make one kind of submission (" + kindList(kinds) + ").",
 			Judge: func(x *connectors.Exchange) connectors.Result {
-				if x.Connector != id || !isSubmission(x) || x.Status == http.StatusTooManyRequests || x.Status == http.StatusServiceUnavailable {
+				if x.Connector != id || !isSubmission(x) || !judged(x) {
 					return na
 				}
 				b := parseBundle(x.Request)
 				if b == nil {
 					return fail(outcome.Structure, "the submission is not a Bundle with entries", "Bundle")
+				}
+				if b.typ != "transaction" && b.typ != "collection" {
+					return fail(outcome.Invalid, fmt.Sprintf("the Bundle's type is %q, not transaction or collection", clip(b.typ)), "Bundle.type")
 				}
 				kind, err := classify(b.entries)
 				if err != nil {
@@ -78,8 +80,8 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 		{ID: id + "-subject-identifier", Description: "Every resource of a submission names its person by national identity number (subject.identifier, system " + nin.SystemFNR + " or " + nin.SystemDNR + ", 11 digits).",
 			Judge: sub(func(b *bundle) connectors.Result {
 				var issues []outcome.Issue
+				s := &Submission{}
 				for i, e := range b.entries {
-					s := &Submission{}
 					if err := s.person(e, fmt.Sprintf("Bundle.entry[%d].resource", i)); err != nil {
 						issues = append(issues, outcome.From(err).Issues...)
 					} else if len(s.Person) != 11 {
@@ -90,7 +92,7 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 			})},
 		{ID: id + "-synthetic-persons", Description: "Every national identity number in a submission is synthetic (month + 80 or + 40), so that no real person's data reaches the sandbox.",
 			Judge: func(x *connectors.Exchange) connectors.Result {
-				if x.Connector != id || !isSubmission(x) || len(x.Request) == 0 || x.Status == http.StatusTooManyRequests || x.Status == http.StatusServiceUnavailable {
+				if x.Connector != id || !isSubmission(x) || len(x.Request) == 0 || !judged(x) {
 					return na
 				}
 				if err := nin.Check(x.Request, nil); err != nil && err.Category == outcome.Unprocessable {
@@ -180,13 +182,28 @@ func kindList(kinds []Kind) string {
 	return strings.Join(s, ", ")
 }
 
-// bundle is a submission's entries as a check reads them.
-type bundle struct{ entries []Entry }
+// judged reports whether the hub read the exchange's submission: not one
+// answered with an injected fault (429, 503) or refused before it was read
+// (401, 403, 404).
+func judged(x *connectors.Exchange) bool {
+	switch x.Status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return false
+	}
+	return true
+}
+
+// bundle is a submission's type and entries as a check reads them.
+type bundle struct {
+	typ     string
+	entries []Entry
+}
 
 // parseBundle reads a submitted Bundle's entries; nil when it is not one.
 func parseBundle(body []byte) *bundle {
 	var b struct {
 		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
 		Entry        []struct {
 			Resource json.RawMessage `json:"resource"`
 		} `json:"entry"`
@@ -194,7 +211,7 @@ func parseBundle(body []byte) *bundle {
 	if json.Unmarshal(body, &b) != nil || b.ResourceType != "Bundle" || len(b.Entry) == 0 || len(b.Entry) > MaxEntries {
 		return nil
 	}
-	out := &bundle{}
+	out := &bundle{typ: b.Type}
 	for _, e := range b.Entry {
 		dec := json.NewDecoder(bytes.NewReader(e.Resource))
 		dec.UseNumber()
