@@ -76,7 +76,9 @@ func valid(ddmm, yy string) string {
 	panic("no valid number for " + ddmm + yy)
 }
 
-func itoa3(n int) string { return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}) }
+func itoa3(n int) string {
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
 
 func digits(s string) []int {
 	d := make([]int, len(s))

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"hpsandbox/connectors"
@@ -80,31 +82,66 @@ func allDigits(s string) bool {
 	return true
 }
 
+// Faults holds each sandbox's Settings and counts its submissions; a hub
+// connector (this one, PMD) serves its settings routes and asks it about
+// each submission. The zero value is not usable; make it with NewFaults.
+type Faults struct {
+	hub   string // the connector's id, for log lines
+	sleep func(r *http.Request, d time.Duration)
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	settings map[string]*sandboxState // by sandbox
+}
+
+// NewFaults returns the fault injection of connector hub; sleep waits for
+// a slow answer (nil: a timer that ends with the request).
+func NewFaults(hub string, sleep func(r *http.Request, d time.Duration), log *slog.Logger) *Faults {
+	if sleep == nil {
+		sleep = sleepFor
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Faults{hub: hub, sleep: sleep, log: log, settings: map[string]*sandboxState{}}
+}
+
+// Routes are the settings endpoints, GET and PUT /settings.
+func (f *Faults) Routes() []connectors.Route {
+	return []connectors.Route{
+		{Method: http.MethodGet, Path: "/settings", Summary: "the sandbox's fault-injection and test-data settings of the hub",
+			Handler: http.HandlerFunc(f.getSettings)},
+		{Method: http.MethodPut, Path: "/settings", Summary: "set the sandbox's fault-injection and test-data settings of the hub",
+			Handler: http.HandlerFunc(f.putSettings)},
+	}
+}
+
 // sandboxState is a sandbox's settings and its count of submissions.
 type sandboxState struct {
 	Settings
 	submissions int
 }
 
-// fault is what the settings make of one submission.
-type fault struct {
+// Fault is what the settings make of one submission.
+type Fault struct {
 	status     int // 429 or 503, or 0
 	retryAfter int
 	delay      time.Duration
 	duplicate  bool
 }
 
-// next counts a submission of sandbox and returns its fault.
-func (c *Connector) next(sandbox string) (fault, []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := c.settings[sandbox]
+// Next counts a submission of sandbox and returns its fault and the
+// sandbox's allow-list.
+func (fs *Faults) Next(sandbox string) (Fault, []string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	st := fs.settings[sandbox]
 	if st == nil {
-		return fault{}, nil
+		return Fault{}, nil
 	}
 	st.submissions++
 	n := st.submissions
-	f := fault{delay: time.Duration(st.DelayMillis) * time.Millisecond}
+	f := Fault{delay: time.Duration(st.DelayMillis) * time.Millisecond}
 	switch {
 	case st.ThrottleEvery > 0 && n%st.ThrottleEvery == 0:
 		f.status, f.retryAfter = http.StatusTooManyRequests, max(st.RetryAfter, 1)
@@ -116,10 +153,13 @@ func (c *Connector) next(sandbox string) (fault, []string) {
 	return f, st.Allow
 }
 
-// inject applies f's delay and status; it reports whether it answered.
-func (c *Connector) inject(w http.ResponseWriter, r *http.Request, f fault) bool {
+// Duplicate reports whether the submission is to be delivered twice.
+func (f Fault) Duplicate() bool { return f.duplicate }
+
+// Inject applies f's delay and status; it reports whether it answered.
+func (fs *Faults) Inject(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	if f.delay > 0 {
-		c.opts.Sleep(r, f.delay)
+		fs.sleep(r, f.delay)
 	}
 	if f.status == 0 {
 		return false
@@ -137,7 +177,7 @@ func (c *Connector) inject(w http.ResponseWriter, r *http.Request, f fault) bool
 	return true
 }
 
-func (c *Connector) getSettings(w http.ResponseWriter, r *http.Request) {
+func (c *Faults) getSettings(w http.ResponseWriter, r *http.Request) {
 	caller, ok := connectors.CallerFrom(r.Context())
 	if !ok {
 		connectors.WriteOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "no sandbox for the request"))
@@ -157,7 +197,7 @@ func (c *Connector) getSettings(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-func (c *Connector) putSettings(w http.ResponseWriter, r *http.Request) {
+func (c *Faults) putSettings(w http.ResponseWriter, r *http.Request) {
 	caller, body, ok := admit(w, r)
 	if !ok {
 		return
@@ -176,7 +216,7 @@ func (c *Connector) putSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range s.Allow {
 		if ok, _ := nin.Synthetic(a, nil); !ok {
-			c.log.Info("vkp: a sandbox allows an identity number that does not look synthetic", "sandbox", caller.Sandbox)
+			c.log.Info(c.hub+": a sandbox allows an identity number that does not look synthetic", "sandbox", caller.Sandbox)
 		}
 	}
 	c.mu.Lock()

@@ -36,8 +36,8 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, allow := c.next(caller.Sandbox)
-	if c.inject(w, r, f) {
+	f, allow := c.faults.Next(caller.Sandbox)
+	if c.faults.Inject(w, r, f) {
 		return
 	}
 	s, err := Parse(body, append(slices.Clone(c.opts.Allow), allow...), Alarm, Supervision, Dispense, Measurements)
@@ -50,7 +50,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	resp, err := c.store(r.Context(), caller.Sandbox, s, f.duplicate)
+	resp, err := Deliver(r.Context(), c.engine, caller.Sandbox, s, ID, f.Duplicate())
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return

@@ -61,8 +61,8 @@ func TestRead_PatientsEpisodesCarePlans(t *testing.T) {
 			status, body, _ = h.do("GET", h.url(tt.path), nil)
 		}
 		var bundle struct {
-			Type string `json:"type"`
-			Link []struct{ Relation, URL string }
+			Type  string `json:"type"`
+			Link  []struct{ Relation, URL string }
 			Entry []struct {
 				FullURL  string          `json:"fullUrl"`
 				Resource json.RawMessage `json:"resource"`
@@ -87,7 +87,9 @@ func personaNIN(t *testing.T, h *hub) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p struct{ Identifier []struct{ System, Value string } }
+	var p struct {
+		Identifier []struct{ System, Value string }
+	}
 	_ = json.Unmarshal(res.Body, &p)
 	return p.Identifier[0].Value
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"hpsandbox/connectors"
 	"hpsandbox/connectors/nin"
 	"hpsandbox/connectors/vkp/spec"
 	"hpsandbox/fhirstore/outcome"
@@ -329,23 +330,26 @@ func describe(typ string) string {
 	return outcome.Article(clip(typ))
 }
 
-// store runs the submission's transaction in the sandbox, twice when the
-// sandbox's faults say to deliver it twice.
-func (c *Connector) store(ctx context.Context, sandbox string, s *Submission, twice bool) ([]byte, error) {
-	tx, err := s.Transaction(ID)
+// Deliver stores s in sandbox through engine as one transaction
+// (Submission.Transaction), tagging a registered Patient as connector
+// tag's; twice delivers it a second time, as a hub retrying its delivery
+// does, and the record must hold it once. It returns the first
+// transaction's response Bundle.
+func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *Submission, tag string, twice bool) ([]byte, error) {
+	tx, err := s.Transaction(tag)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.engine.Transaction(ctx, sandboxKey(sandbox), tx)
+	resp, err := engine.Transaction(ctx, sandboxKey(sandbox), tx)
 	if err != nil || !twice {
 		return resp, err
 	}
-	again, err := s.Transaction(ID)
+	again, err := s.Transaction(tag)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.engine.Transaction(ctx, sandboxKey(sandbox), again); err != nil {
-		c.log.Warn("vkp: the duplicate delivery failed", "sandbox", sandbox, "err", err)
+	if _, err := engine.Transaction(ctx, sandboxKey(sandbox), again); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -358,4 +362,3 @@ func issueList(err *outcome.Error) string {
 	}
 	return strings.Join(xs, ", ")
 }
-

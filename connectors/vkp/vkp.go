@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"hpsandbox/connectors"
@@ -46,9 +45,7 @@ type Connector struct {
 	log    *slog.Logger
 	opts   Options
 	munis  map[string]fixtures.Municipality // by organisation number
-
-	mu       sync.Mutex
-	settings map[string]*sandboxState // by sandbox
+	faults *Faults
 }
 
 var (
@@ -72,14 +69,11 @@ func OpenWith(opts Options) connectors.Opener {
 		if opts.Authorize == nil {
 			opts.Authorize = Authorize
 		}
-		if opts.Sleep == nil {
-			opts.Sleep = sleep
-		}
 		munis := map[string]fixtures.Municipality{}
 		for _, m := range fixtures.Municipalities() {
 			munis[m.OrgNumber] = m
 		}
-		return &Connector{engine: deps.Engine, log: log, opts: opts, munis: munis, settings: map[string]*sandboxState{}}, nil
+		return &Connector{engine: deps.Engine, log: log, opts: opts, munis: munis, faults: NewFaults(ID, opts.Sleep, log)}, nil
 	}
 }
 
@@ -96,7 +90,7 @@ func (c *Connector) CheckProfileTitle() string { return "welfare-technology send
 
 // Routes implements connectors.RouteConnector.
 func (c *Connector) Routes() []connectors.Route {
-	return []connectors.Route{
+	return append([]connectors.Route{
 		{Method: http.MethodPost, Path: Base + "/{orgnr}/Bundle", Summary: "submit an alarm, supervision, dispenser or measurement Bundle to the municipality",
 			Handler: http.HandlerFunc(c.postBundle)},
 		{Method: http.MethodGet, Path: Base + "/{orgnr}/{resource}/{id}", Summary: "read a Patient, EpisodeOfCare or CarePlan",
@@ -105,11 +99,7 @@ func (c *Connector) Routes() []connectors.Route {
 			Handler: http.HandlerFunc(c.search)},
 		{Method: http.MethodPost, Path: Base + "/{orgnr}/{resource}/_search", Summary: "search Patients, EpisodeOfCares or CarePlans with a form body",
 			Handler: http.HandlerFunc(c.search)},
-		{Method: http.MethodGet, Path: "/settings", Summary: "the sandbox's fault-injection and test-data settings of the hub",
-			Handler: http.HandlerFunc(c.getSettings)},
-		{Method: http.MethodPut, Path: "/settings", Summary: "set the sandbox's fault-injection and test-data settings of the hub",
-			Handler: http.HandlerFunc(c.putSettings)},
-	}
+	}, c.faults.Routes()...)
 }
 
 // municipality returns the municipality an organisation number names, or
@@ -157,7 +147,7 @@ func clip(s string) string {
 	return strings.ToValidUTF8(s, "?")
 }
 
-func sleep(r *http.Request, d time.Duration) {
+func sleepFor(r *http.Request, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
