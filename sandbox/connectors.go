@@ -15,6 +15,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/example"
 	"hpsandbox/connectors/mtu"
+	"hpsandbox/connectors/pmd"
 	"hpsandbox/connectors/vkp"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
@@ -36,6 +37,7 @@ var catalogue = map[string]connectors.Opener{
 	example.ID: example.Open,
 	mtu.ID:     mtu.Open,
 	vkp.ID:     vkp.Open,
+	pmd.ID:     pmd.Open,
 }
 
 // catalogueIDs are the ids of the catalogue, sorted, for messages.
