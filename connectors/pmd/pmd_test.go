@@ -164,7 +164,7 @@ func TestChecks_JudgeUploads(t *testing.T) {
 	}
 	bp := measurement(t, "bloodpressure")
 	for id, v := range judge(upload("5006", bp), 200) {
-		if v != "pass" {
+		if v == "fail" || (v != "pass" && id != "pmd-code-systems") { // measurements use no VKP code system
 			t.Errorf("valid upload: %s %s", id, v)
 		}
 	}
