@@ -51,7 +51,8 @@ type Config struct {
 	Token string
 	// Seed makes the stream repeatable.
 	Seed uint64
-	// Start is the first event's time (zero: the evening before now).
+	// Start is the evening before the first event (zero: for a night, last
+	// evening; for measurements, so that the last falls on today).
 	Start time.Time
 	// MaxRetries bounds the retries of one submission; MaxWait the wait
 	// before one (a longer Retry-After is cut to it).
@@ -101,7 +102,13 @@ func Run(ctx context.Context, cfg Config, report func(Event)) ([]Event, error) {
 	}
 	start := cfg.Start
 	if start.IsZero() {
-		y, m, d := time.Now().AddDate(0, 0, -1).Date()
+		// The night that ended this morning; the measurements of the
+		// week that ends today.
+		days := -1
+		if !p.welfare {
+			days = -(cfg.Events + 4) / 5
+		}
+		y, m, d := time.Now().In(oslo).AddDate(0, 0, days).Date()
 		start = time.Date(y, m, d, 21, 30, 0, 0, oslo)
 	}
 	g := &stream{r: rand.New(rand.NewPCG(cfg.Seed, 0x5ea)), p: p, t: start}
