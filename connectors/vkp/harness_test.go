@@ -25,7 +25,7 @@ import (
 // hub is the connector served over HTTP on a loopback port, as the
 // gateway mounts it at /connectors/vkp, over a fresh store.
 type hub struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	store  fhirstore.Store
 	engine *interaction.Engine
@@ -40,7 +40,6 @@ type hub struct {
 const sandbox = "vkp-test"
 
 func newHub(t testing.TB, opts vkp.Options) *hub {
-	tt, _ := t.(*testing.T)
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +57,7 @@ func newHub(t testing.TB, opts vkp.Options) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{t: tt, store: store, engine: engine, log: logStore, rec: rec, set: set, caller: connectors.Caller{Sandbox: sandbox}}
+	h := &hub{t: t, store: store, engine: engine, log: logStore, rec: rec, set: set, caller: connectors.Caller{Sandbox: sandbox}}
 	h.muni = municipality(t, "5006")
 	inner := set.Handler("/connectors")
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

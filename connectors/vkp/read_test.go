@@ -2,6 +2,7 @@ package vkp_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -23,7 +24,7 @@ func (h *hub) seed() {
 	if err := fixtures.WriteBundle(&buf, rs); err != nil {
 		h.t.Fatal(err)
 	}
-	if _, err := h.engine.Transaction(h.t.Context(), sandbox, buf.Bytes()); err != nil {
+	if _, err := h.engine.Transaction(context.Background(), sandbox, buf.Bytes()); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -3,6 +3,8 @@ package vkp
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -255,9 +257,11 @@ func (s *Submission) person(e Entry, at string) error {
 // the person as a conditional create (an unknown synthetic person is
 // registered, a known one found by identifier), each resource's subject
 // pointing at that Patient, and each resource with its own urn:uuid
-// identifier as a conditional update on it, so that a retried or
-// duplicated submission updates what the first stored instead of storing
-// it twice (and a later event of an alarm becomes its next version).
+// identifier as an update at the id that identifier makes (IDOf), so that
+// a retried or duplicated submission updates what the first stored
+// instead of storing it twice (and a later event of an alarm becomes its
+// next version). An update by id needs no search, which a conditional
+// update on the identifier would.
 func (s *Submission) Transaction(tag string) ([]byte, error) {
 	patientURL := "urn:uuid:" + newUUID()
 	person := map[string]any{"system": s.PersonSystem, "value": s.Person}
@@ -285,11 +289,43 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 		}
 		req := map[string]any{"method": "POST", "url": e.Type}
 		if own := ownIdentifier(r); own != "" {
-			req = map[string]any{"method": "PUT", "url": e.Type + "?identifier=" + url.QueryEscape(systemURI+"|"+own)}
+			id := IDOf(own)
+			r["id"] = id
+			req = map[string]any{"method": "PUT", "url": e.Type + "/" + id}
 		}
 		entries = append(entries, map[string]any{"fullUrl": full, "resource": r, "request": req})
 	}
 	return json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+// IDOf is the resource id a resource's own identifier (a urn:uuid, or
+// another URI) makes: the UUID itself, lower-case, or for another URI
+// "h-" and 40 hex digits of its SHA-256. Ids are per type, and UUIDs do not
+// collide, so a resource keeps its id across retries and events.
+func IDOf(own string) string {
+	if u, ok := strings.CutPrefix(own, "urn:uuid:"); ok && isUUID(u) {
+		return strings.ToLower(u)
+	}
+	sum := sha256.Sum256([]byte(own))
+	return "h-" + hex.EncodeToString(sum[:20])
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F'):
+			return false
+		}
+	}
+	return true
 }
 
 // TagSystem tags the Patients a connector registers.
