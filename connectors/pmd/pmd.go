@@ -13,7 +13,9 @@
 //	                           Bundle.meta.tag with system urn:oid:2.16.578.1.12.4.1.1.3402
 //	                           and the municipality number (fixtures.Municipalities)
 //	POST /Observation/_search  a form with patient.identifier=system|value (required), and
-//	                           date, code, _count, _sort as the FHIR API takes them
+//	                           date, code, category, _count, _sort as the FHIR API takes them;
+//	                           the next link carries only _cursor (the identity number stays
+//	                           out of URLs): POST it with the same form
 //	GET|PUT /settings          the sandbox's faults and allow-list (vkp.Settings)
 //
 // An upload is judged as the hub judges measurements (vkp.Parse: the

@@ -83,6 +83,19 @@ func TestRead_PatientsEpisodesCarePlans(t *testing.T) {
 	}
 }
 
+func TestRead_OtherSandboxSeesNothingOfThisOne(t *testing.T) {
+	h := newHub(t, vkp.Options{})
+	h.seed()
+	h.caller.Sandbox = "another"
+	if status, body, _ := h.do(http.MethodGet, h.url("/Patient/persona-home-care"), nil); status != 404 {
+		t.Fatalf("another sandbox's caller reads the patient: %d %s", status, body)
+	}
+	status, body, _ := h.do(http.MethodGet, h.url("/EpisodeOfCare"), nil)
+	if status != 200 || strings.Contains(string(body), `"entry":[{`) {
+		t.Fatalf("another sandbox's caller finds episodes: %d %.200s", status, body)
+	}
+}
+
 func personaNIN(t *testing.T, h *hub) string {
 	res, err := h.engine.Read(t.Context(), sandbox, "Patient", "persona-home-care")
 	if err != nil {
