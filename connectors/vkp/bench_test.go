@@ -53,3 +53,24 @@ func BenchmarkAlarmSubmission(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alarms/s")
 }
+
+// BenchmarkAlarmParse: the hub's own judging of an alarm (shape, test-data
+// guard, codes, VKP profiles) and building its transaction, without
+// storing it.
+func BenchmarkAlarmParse(b *testing.B) {
+	alarm := readFile(b, "alarm.json")
+	if _, err := vkp.Parse(alarm, nil, vkp.Alarm); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := vkp.Parse(alarm, nil, vkp.Alarm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Transaction(vkp.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
