@@ -48,7 +48,7 @@
 // tagged as the connector's when the sandbox does not know that
 // synthetic person; every resource's subject points at the Patient; a
 // resource with its own identifier (system urn:ietf:rfc:3986, a urn:uuid)
-// is stored at the id that identifier makes (IDOf: the UUID), so a retried
+// is stored at the id that identifier makes (IDOf: vkp- and the UUID), so a retried
 // or duplicated submission changes nothing new, and the later events of an alarm (a Composition's
 // event: 0 reported, 1 being handled, 3 acknowledged, …, the Encounter's
 // status in-progress to finished, the Composition's status preliminary to

@@ -289,7 +289,7 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 		}
 		req := map[string]any{"method": "POST", "url": e.Type}
 		if own := ownIdentifier(r); own != "" {
-			id := IDOf(own)
+			id := IDOf(tag, own)
 			r["id"] = id
 			req = map[string]any{"method": "PUT", "url": e.Type + "/" + id}
 		}
@@ -298,16 +298,18 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 	return json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
-// IDOf is the resource id a resource's own identifier (a urn:uuid, or
-// another URI) makes: the UUID itself, lower-case, or for another URI
-// "h-" and 40 hex digits of its SHA-256. Ids are per type, and UUIDs do not
-// collide, so a resource keeps its id across retries and events.
-func IDOf(own string) string {
+// IDOf is the resource id that a resource's own identifier (a urn:uuid, or
+// another URI) makes when connector tag stores it: the tag, a hyphen and
+// the UUID, lower-case, or for another URI the tag, "-h-" and 40 hex
+// digits of its SHA-256. Ids are per type and UUIDs do not collide, so a
+// resource keeps its id across retries and events; the tag keeps the ids
+// of what a connector stores apart from those any other writer chose.
+func IDOf(tag, own string) string {
 	if u, ok := strings.CutPrefix(own, "urn:uuid:"); ok && isUUID(u) {
-		return strings.ToLower(u)
+		return tag + "-" + strings.ToLower(u)
 	}
 	sum := sha256.Sum256([]byte(own))
-	return "h-" + hex.EncodeToString(sum[:20])
+	return tag + "-h-" + hex.EncodeToString(sum[:20])
 }
 
 func isUUID(s string) bool {

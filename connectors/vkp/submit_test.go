@@ -38,3 +38,19 @@ func TestAlarm_RoundTrip_LandsOnThePatient(t *testing.T) {
 	}
 	_ = json.Valid
 }
+
+func TestIDOf(t *testing.T) {
+	for _, tt := range []struct{ own, want string }{
+		{"urn:uuid:3F0C8A8E-1D2B-4C5E-9F60-7A8B9C0D1E01", "vkp-3f0c8a8e-1d2b-4c5e-9f60-7a8b9c0d1e01"},
+		{"urn:uuid:not-a-uuid", "vkp-h-"},
+		{"https://supplier.example/alarm/1", "vkp-h-"},
+	} {
+		got := vkp.IDOf("vkp", tt.own)
+		if !strings.HasPrefix(got, tt.want) || len(got) > 64 {
+			t.Errorf("IDOf(%q) = %q, want %q…", tt.own, got, tt.want)
+		}
+	}
+	if vkp.IDOf("vkp", "a") == vkp.IDOf("vkp", "b") || vkp.IDOf("vkp", "a") != vkp.IDOf("vkp", "a") {
+		t.Error("IDOf is not a stable function of the identifier")
+	}
+}
