@@ -53,8 +53,9 @@
 // event: 0 reported, 1 being handled, 3 acknowledged, …, the Encounter's
 // status in-progress to finished, the Composition's status preliminary to
 // final when it is journaled) are the next versions of the same
-// resources, visible in their _history. The answer is the
-// transaction-response Bundle.
+// resources, visible in their _history. A submission whose identifier is
+// already stored about another person is refused (409) before anything is
+// written. The answer is the transaction-response Bundle.
 //
 // # Access
 //

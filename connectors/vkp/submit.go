@@ -374,6 +374,9 @@ func describe(typ string) string {
 // does, and the record must hold it once. It returns the first
 // transaction's response Bundle.
 func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *Submission, tag string, twice bool) ([]byte, error) {
+	if err := s.samePerson(ctx, engine, sandbox, tag); err != nil {
+		return nil, err
+	}
 	tx, err := s.Transaction(tag)
 	if err != nil {
 		return nil, err
@@ -390,6 +393,40 @@ func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *S
 		return nil, err
 	}
 	return resp, nil
+}
+
+// samePerson refuses a submission that would move a stored resource to
+// another person: a resource already stored at the id its own identifier
+// makes must name the same national identity number. A retry or a later
+// event names the same person; another person means a reused identifier.
+func (s *Submission) samePerson(ctx context.Context, engine connectors.Engine, sandbox, tag string) error {
+	for i, e := range s.Entries {
+		own := ownIdentifier(e.Resource)
+		if own == "" {
+			continue
+		}
+		stored, err := engine.Read(ctx, sandboxKey(sandbox), e.Type, IDOf(tag, own))
+		if err != nil {
+			if c := outcome.CategoryOf(err); c == outcome.Missing || c == outcome.Gone {
+				continue
+			}
+			return err
+		}
+		var r map[string]json.RawMessage
+		if json.Unmarshal(stored.Body, &r) != nil {
+			continue
+		}
+		var subj struct {
+			Identifier struct{ System, Value string } `json:"identifier"`
+		}
+		_ = json.Unmarshal(r[subjectKey(e.Type)], &subj)
+		if subj.Identifier.Value != s.Person || subj.Identifier.System != s.PersonSystem {
+			return outcome.New(outcome.Conflicting, outcome.Conflict,
+				"%s with this identifier is already stored about another person; an identifier names one resource about one person, so send a new one",
+				outcome.Article(e.Type)).At(fmt.Sprintf("Bundle.entry[%d].resource.identifier", i))
+		}
+	}
+	return nil
 }
 
 // issueList is the expressions of an error's issues, for a log line.

@@ -54,3 +54,19 @@ func TestIDOf(t *testing.T) {
 		t.Error("IDOf is not a stable function of the identifier")
 	}
 }
+
+func TestSubmissions_ReusedIdentifierForAnotherPersonRefused(t *testing.T) {
+	h := newHub(t, vkp.Options{})
+	if status, body, _ := h.post("/Bundle", readFile(t, "alarm.json")); status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	before := h.versions()
+	other := replace(readFile(t, "alarm.json"), personNIN, nurseNIN)
+	status, body, _ := h.post("/Bundle", other)
+	if status != http.StatusConflict || !strings.Contains(string(body), "another person") {
+		t.Fatalf("status %d, want 409: %s", status, body)
+	}
+	if h.versions() != before {
+		t.Fatal("the refused submission stored something")
+	}
+}
