@@ -207,12 +207,14 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	for _, typ := range []string{"Observation", "QuestionnaireResponse"} {
-		if typ == "Observation" || strings.Contains(string(body), `"QuestionnaireResponse"`) {
-			if err := c.opts.Authorize(caller, typ, true); err != nil {
-				connectors.WriteOutcome(w, err)
-				return
-			}
+	types := vkp.EntryTypes(body)
+	if !slices.Contains(types, "Observation") {
+		types = append(types, "Observation") // what every upload needs
+	}
+	for _, typ := range types {
+		if err := c.opts.Authorize(caller, typ, true); err != nil {
+			connectors.WriteOutcome(w, err)
+			return
 		}
 	}
 	f, allow := c.faults.Next(caller.Sandbox)

@@ -22,6 +22,7 @@ import (
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/smart"
 )
 
 const (
@@ -176,5 +177,39 @@ func TestChecks_JudgeUploads(t *testing.T) {
 	}
 	if v := judge(upload("5006", bp), 429)["pmd-profiles"]; v != "not-applicable" {
 		t.Errorf("throttled upload judged: %s", v)
+	}
+}
+
+func TestAccess_Tokens(t *testing.T) {
+	tok := func(dpop bool, scopes ...string) connectors.Caller {
+		g := &smart.Grant{ClientID: "acme-scale", Sandbox: sandbox, Scope: scopes}
+		if dpop {
+			g.DPoPKey = "thumbprint"
+		}
+		return connectors.Caller{Sandbox: sandbox, Token: true, ClientID: g.ClientID, Grant: g, DPoP: dpop}
+	}
+	bp := upload("5006", measurement(t, "bloodpressure"))
+	form := []byte("patient.identifier=" + url.QueryEscape("urn:oid:2.16.578.1.12.4.1.4.1|"+personNIN))
+	for _, tt := range []struct {
+		name         string
+		caller       connectors.Caller
+		upload, read int
+	}{
+		{"no token", connectors.Caller{Sandbox: sandbox}, 200, 200},
+		{"bearer", tok(false, "nhn:pmd/api/user/Observation.*"), 403, 403},
+		{"DPoP, write and read", tok(true, "nhn:pmd/api/user/Observation.write", "nhn:pmd/api/user/Observation.read"), 200, 200},
+		{"DPoP, read only", tok(true, "nhn:pmd/api/user/Observation.read"), 403, 200},
+		{"DPoP, the hub's scope", tok(true, "nhn:vkp/api/user/Observation.*"), 403, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.caller = tt.caller
+			if status, body := e.post(t, "/Bundle", "application/fhir+json", bp); status != tt.upload {
+				t.Errorf("upload: %d, want %d: %s", status, tt.upload, body)
+			}
+			if status, body := e.post(t, "/Observation/_search", "application/x-www-form-urlencoded", form); status != tt.read {
+				t.Errorf("search: %d, want %d: %s", status, tt.read, body)
+			}
+		})
 	}
 }

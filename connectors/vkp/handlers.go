@@ -30,7 +30,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	for _, typ := range entryTypes(body) {
+	for _, typ := range EntryTypes(body) {
 		if err := c.opts.Authorize(caller, m, typ, true); err != nil {
 			connectors.WriteOutcome(w, err)
 			return
@@ -58,10 +58,10 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// entryTypes are the distinct resource types of a Bundle's entries, for
+// EntryTypes are the distinct resource types of a Bundle's entries, for
 // the access rule before the Bundle is judged; nil when body is no Bundle
 // (Parse then says why).
-func entryTypes(body []byte) []string {
+func EntryTypes(body []byte) []string {
 	var b struct {
 		Entry []struct {
 			Resource struct {
