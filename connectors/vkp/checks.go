@@ -28,15 +28,24 @@ func (c *Connector) Checks() []connectors.Check {
 // prefixed by id: isSubmission picks the exchanges that are submissions,
 // hub names the hub in descriptions, and kinds are the submissions it
 // takes. A submission the hub answered with an injected fault (429, 503)
-// or refused before reading it (401, 403, 404) is not judged.
+// or refused before reading it (401, 403, 404) is not judged. The checks
+// run as each message arrives (connectors.Evidence), so a submission the
+// hub accepted passes the rules it enforces without being judged again;
+// a refused one is judged in full, so that its report names every issue.
 func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bool, kinds ...Kind) []connectors.Check {
-	sub := func(judge func(b *bundle) connectors.Result) func(x *connectors.Exchange) connectors.Result {
+	// sub judges the exchange's Bundle. An accepted submission passes a
+	// rule the hub enforces (Parse refuses whatever breaks it) without
+	// being judged again: checks run as each message arrives.
+	sub := func(enforced bool, judge func(b *bundle) connectors.Result) func(x *connectors.Exchange) connectors.Result {
 		return func(x *connectors.Exchange) connectors.Result {
 			if x.Connector != id || !isSubmission(x) {
 				return na
 			}
 			if !judged(x) {
 				return na
+			}
+			if enforced && accepted(x) {
+				return pass
 			}
 			b := parseBundle(x.Request)
 			if b == nil {
@@ -50,6 +59,9 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 			Judge: func(x *connectors.Exchange) connectors.Result {
 				if x.Connector != id || !isSubmission(x) || !judged(x) {
 					return na
+				}
+				if accepted(x) {
+					return pass
 				}
 				b := parseBundle(x.Request)
 				if b == nil {
@@ -68,7 +80,7 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 				return pass
 			}},
 		{ID: id + "-code-systems", Description: "Every coding of a " + hub + " code system (vkp-alert-code, vkp-severity-level, vkp-composition-category, vkp-composition-event, …) has a code of that system.",
-			Judge: sub(func(b *bundle) connectors.Result {
+			Judge: sub(true, func(b *bundle) connectors.Result {
 				var issues []outcome.Issue
 				used := false
 				for i, e := range b.entries {
@@ -78,7 +90,7 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 				return verdict(issues, used)
 			})},
 		{ID: id + "-subject-identifier", Description: "Every resource of a submission names its person by national identity number (subject.identifier, system " + nin.SystemFNR + " or " + nin.SystemDNR + ", 11 digits).",
-			Judge: sub(func(b *bundle) connectors.Result {
+			Judge: sub(true, func(b *bundle) connectors.Result {
 				var issues []outcome.Issue
 				s := &Submission{}
 				for i, e := range b.entries {
@@ -95,13 +107,16 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 				if x.Connector != id || !isSubmission(x) || len(x.Request) == 0 || !judged(x) {
 					return na
 				}
+				if accepted(x) {
+					return pass
+				}
 				if err := nin.Check(x.Request, nil); err != nil && err.Category == outcome.Unprocessable {
 					return connectors.Result{Verdict: connectors.Fail, Issues: err.Issues}
 				}
 				return pass
 			}},
 		{ID: id + "-timestamps-zone", Description: "Every date-time with a time of day in a submission carries its time zone (Z or ±hh:mm), as FHIR requires.",
-			Judge: sub(func(b *bundle) connectors.Result {
+			Judge: sub(true, func(b *bundle) connectors.Result {
 				var issues []outcome.Issue
 				for i, e := range b.entries {
 					walkStrings(e.Resource, fmt.Sprintf("Bundle.entry[%d].resource.%s", i, e.Type), func(s, at string) {
@@ -113,7 +128,7 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 				return verdict(issues, true)
 			})},
 		{ID: id + "-profiles", Description: "Every resource of a submission conforms to its " + hub + " profile (VKP R4 0.9.0: vkp-Encounter, vkp-DetectedIssue, vkp-Composition, vkp-MedicationDispense, the vkp-Observation profiles).",
-			Judge: sub(func(b *bundle) connectors.Result {
+			Judge: sub(true, func(b *bundle) connectors.Result {
 				kind, err := classify(b.entries)
 				if err != nil {
 					return na
@@ -134,7 +149,7 @@ func SubmissionChecks(id, hub string, isSubmission func(*connectors.Exchange) bo
 				return verdict(issues, true)
 			})},
 		{ID: id + "-retry-safe", Description: "Every resource of a submission carries its own identifier (system urn:ietf:rfc:3986, a urn:uuid), so that a retried submission updates what the first stored instead of duplicating it.",
-			Judge: sub(func(b *bundle) connectors.Result {
+			Judge: sub(false, func(b *bundle) connectors.Result {
 				var issues []outcome.Issue
 				for i, e := range b.entries {
 					if ownIdentifier(e.Resource) == "" {
@@ -181,6 +196,10 @@ func kindList(kinds []Kind) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// accepted reports whether the hub accepted the exchange's submission,
+// which it does only when Parse found nothing wrong.
+func accepted(x *connectors.Exchange) bool { return x.Status/100 == 2 }
 
 // judged reports whether the hub read the exchange's submission: not one
 // answered with an injected fault (429, 503) or refused before it was read
