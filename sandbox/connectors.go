@@ -16,6 +16,8 @@ import (
 	"hpsandbox/connectors/example"
 	"hpsandbox/connectors/jft"
 	"hpsandbox/connectors/mtu"
+	"hpsandbox/connectors/pmd"
+	"hpsandbox/connectors/vkp"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
@@ -36,6 +38,8 @@ var catalogue = map[string]connectors.Opener{
 	example.ID: example.Open,
 	jft.ID:     jft.Open,
 	mtu.ID:     mtu.Open,
+	vkp.ID:     vkp.Open,
+	pmd.ID:     pmd.Open,
 }
 
 // catalogueIDs are the ids of the catalogue, sorted, for messages.

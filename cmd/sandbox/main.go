@@ -112,6 +112,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return devicesCmd(ctx, args[1:], stdout, stderr)
+	case "vkp":
+		return vkpCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil
