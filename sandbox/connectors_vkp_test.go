@@ -34,7 +34,7 @@ func TestCheckRegistry_HubConnectorsTitleTheirProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, title := range map[string]string{"connector-vkp": "welfare-technology sender (VKP R4)", "connector-pmd": "PMD sender"} {
+	for id, title := range map[string]string{vkp.ProfileSender: "welfare-technology sender (VKP R4)", pmd.ProfileSender: "PMD sender"} {
 		p, ok := checks.Profile(id)
 		if !ok || p.Title != title || len(p.Checks) < 7 {
 			t.Errorf("profile %s = %+v, %v; want %q with the connector's checks", id, p, ok, title)

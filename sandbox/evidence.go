@@ -45,11 +45,7 @@ func checkRegistry(set *connectors.Set) (*conformance.Registry, error) {
 	}
 	for _, c := range set.Connectors() {
 		if cc, ok := c.(connectors.CheckConnector); ok {
-			title := c.ID() + " connector"
-			if t, ok := c.(interface{ CheckProfileTitle() string }); ok {
-				title = t.CheckProfileTitle()
-			}
-			if err := reg.AddConnector(c.ID(), title, cc.Checks()); err != nil {
+			if err := reg.AddConnector(c.ID(), c.ID()+" connector", cc.Checks()); err != nil {
 				return nil, err
 			}
 			if pc, ok := c.(connectors.ProfileConnector); ok {

@@ -23,7 +23,7 @@ import (
 
 const jftComposition = `{"resourceType":"Composition","identifier":{"system":"urn:ietf:rfc:3986","value":"urn:uuid:%s"},` +
 	`"status":"final","type":{"coding":[{"system":"http://loinc.org","code":"11506-3"}]},` +
-	`"subject":{"identifier":{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"05073500186"}},` +
+	`"subject":{"identifier":{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"05873500141"}},` +
 	`"date":"2026-03-01T10:00:00+01:00","author":[{"display":"Hjemmetjenesten"}],"title":"Tilsynsnotat"}`
 
 var jftSeq atomic.Int64

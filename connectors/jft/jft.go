@@ -17,6 +17,7 @@ import (
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/helseid"
+	"hpsandbox/connectors/nin"
 	"hpsandbox/connectors/vkp/spec"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
@@ -35,14 +36,16 @@ var Types = []string{"Bundle", "Composition", "MedicationDispense"}
 // apiPath is where the service's API starts below the connector.
 const apiPath = "/jft/v1"
 
-// checkIdentities is the test-data guard: it refuses a submission in which
-// a national identity number is not synthetic, before anything is stored.
-// The gateway wires the guard here, as
-//
-//	var checkIdentities = func(doc []byte) error { if e := nin.Check(doc, nil); e != nil { return e }; return nil }
-//
-// (returning a nil *outcome.Error as an error would not be nil).
-var checkIdentities = func(doc []byte) error { return nil }
+// checkIdentities is the test-data guard (package connectors/nin): it
+// refuses a submission in which a national identity number is not
+// synthetic, before anything is stored, naming where it is but never the
+// number.
+func checkIdentities(doc []byte) error {
+	if e := nin.Check(doc, nil); e != nil {
+		return e
+	}
+	return nil
+}
 
 // Connector is the JFT emulator. Make it with Open.
 type Connector struct {

@@ -362,3 +362,19 @@ func TestReader_LastUpdated_ListsOnlyLaterChanges(t *testing.T) {
 		t.Errorf("listing by _tag read: %v, want 1", b["total"])
 	}
 }
+
+// The test-data guard refuses a submission naming a real-looking national
+// identity number, names where it is without repeating it, and stores
+// nothing.
+func TestSubmit_RealLookingIdentityNumberRefused(t *testing.T) {
+	e := newEnv(t)
+	real := bytes.ReplaceAll(testdata(t, "composition.json"), []byte("05873500141"), []byte("05073500186"))
+	w, _ := e.do(open, http.MethodPost, "/jft/v1/Composition", real)
+	if got := w.Body.String(); w.Code != http.StatusUnprocessableEntity || !strings.Contains(got, "not synthetic") || strings.Contains(got, "05073500186") {
+		t.Fatalf("real-looking number: %d %s; want 422 naming the element, not the number", w.Code, got)
+	}
+	w, _ = e.do(open, http.MethodGet, "/jft/v1/Composition", nil)
+	if strings.Contains(w.Body.String(), `"Composition"`) && strings.Contains(w.Body.String(), "entry") {
+		t.Errorf("the refused submission is listed: %s", w.Body)
+	}
+}

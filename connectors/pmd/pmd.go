@@ -116,8 +116,22 @@ func (c *Connector) Description() string {
 	return "PMD (patient-measured data): measurement uploads as collection Bundles, and a person's measurements by identity number"
 }
 
-// CheckProfileTitle names the conformance profile of the connector's checks.
-func (c *Connector) CheckProfileTitle() string { return "PMD sender" }
+// ProfileSender is the conformance profile of a system uploading
+// measurements.
+const ProfileSender = "pmd-sender"
+
+// Profiles implements connectors.ProfileConnector: one profile of every
+// check, for the systems that upload measurements.
+func (c *Connector) Profiles() []connectors.CheckProfile {
+	checks := c.Checks()
+	ids := make([]string, len(checks))
+	for i, ch := range checks {
+		ids[i] = ch.ID
+	}
+	return []connectors.CheckProfile{{ID: ProfileSender, Title: "PMD sender",
+		Description: "A system that uploads patient measurements: collection Bundles tagged with the municipality, valid measurement profiles, synthetic persons, zoned times.",
+		Checks:      ids}}
+}
 
 // Routes implements connectors.RouteConnector.
 func (c *Connector) Routes() []connectors.Route {

@@ -85,8 +85,25 @@ func (c *Connector) Description() string {
 	return "Welfare-technology hub (VKP R4): alarms, supervision, dispenser events and measurements into the record; patients, episodes and care plans out"
 }
 
-// CheckProfileTitle names the conformance profile of the connector's checks.
-func (c *Connector) CheckProfileTitle() string { return "welfare-technology sender (VKP R4)" }
+// ProfileSender is the conformance profile of a welfare-technology sender.
+const ProfileSender = "vkp-sender"
+
+// Profiles implements connectors.ProfileConnector: one profile of every
+// check, for the systems that send to the hub.
+func (c *Connector) Profiles() []connectors.CheckProfile {
+	return []connectors.CheckProfile{{ID: ProfileSender, Title: "welfare-technology sender (VKP R4)",
+		Description: "A welfare-technology system that sends alarms, supervision, dispenser events and measurements to the hub: complete Bundles, the guide's codes and profiles, synthetic persons named by national id, zoned times and retry-safe identifiers.",
+		Checks:      checkIDs(c.Checks())}}
+}
+
+// checkIDs are the ids of checks, in order.
+func checkIDs(checks []connectors.Check) []string {
+	ids := make([]string, len(checks))
+	for i, ch := range checks {
+		ids[i] = ch.ID
+	}
+	return ids
+}
 
 // Routes implements connectors.RouteConnector.
 func (c *Connector) Routes() []connectors.Route {
