@@ -3,12 +3,14 @@ module hpsandbox
 go 1.26.8
 
 require (
+	github.com/alecthomas/chroma/v2 v2.27.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-jose/go-jose/v4 v4.1.8
 	github.com/gofhir/fhirpath v1.4.0
 	github.com/google/fhir/go v0.7.4
 	github.com/redis/go-redis/v9 v9.7.0
+	github.com/yuin/goldmark v1.8.7
 	golang.org/x/crypto v0.48.0
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/text v0.34.0
@@ -26,6 +28,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.2.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
+	github.com/dlclark/regexp2/v2 v2.2.1 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
