@@ -12,6 +12,7 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 )
@@ -41,6 +42,10 @@ type Guide struct {
 	// Sections are its headings below the title, in order, with the
 	// text under each (for the table of contents and the search).
 	Sections []Section
+	// Anchors are the ids of all its headings, the title's included.
+	Anchors map[string]bool
+	// Links are the destinations of its links, as written.
+	Links []string
 }
 
 // Section is a heading of a guide and the plain text under it.
@@ -118,7 +123,22 @@ func (s *Set) Guide(slug string) *Guide { return s.bySlug[slug] }
 func render(md goldmark.Markdown, name string, src []byte) (*Guide, error) {
 	ctx := parser.NewContext(parser.WithIDs(&headingIDs{used: map[string]bool{}}))
 	doc := md.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
-	g := &Guide{File: name, Source: src, Slug: strings.TrimSuffix(name, ".md")}
+	g := &Guide{File: name, Source: src, Slug: strings.TrimSuffix(name, ".md"), Anchors: map[string]bool{}}
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch t := n.(type) {
+		case *ast.Heading:
+			if id, ok := t.AttributeString("id"); ok {
+				if b, ok := id.([]byte); ok {
+					g.Anchors[string(b)] = true
+				}
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	g.Links = allLinks(src)
 	if name == indexFile {
 		g.Slug = ""
 	}
@@ -187,19 +207,34 @@ func blockText(n ast.Node, src []byte) string {
 	return b.String()
 }
 
-// linkedGuides lists the guide files a Markdown text links, in order.
-func linkedGuides(src []byte) []string {
+// allLinks lists the destinations of a Markdown text's links, as
+// written (before they are rewritten for serving).
+func allLinks(src []byte) []string {
 	var out []string
-	doc := parser.NewParser(parser.WithBlockParsers(parser.DefaultBlockParsers()...),
-		parser.WithInlineParsers(parser.DefaultInlineParsers()...)).Parse(text.NewReader(src))
+	doc := goldmark.New(goldmark.WithExtensions(extension.GFM)).Parser().Parse(text.NewReader(src))
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if l, ok := n.(*ast.Link); ok && entering {
-			if u, err := url.Parse(string(l.Destination)); err == nil && u.Scheme == "" && u.Host == "" &&
-				strings.HasSuffix(u.Path, ".md") && !strings.Contains(u.Path, "/") {
-				out = append(out, u.Path)
-			}
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch t := n.(type) {
+		case *ast.Link:
+			out = append(out, string(t.Destination))
+		case *ast.AutoLink:
+			out = append(out, string(t.URL(src)))
 		}
 		return ast.WalkContinue, nil
 	})
+	return out
+}
+
+// linkedGuides lists the guide files a Markdown text links, in order.
+func linkedGuides(src []byte) []string {
+	var out []string
+	for _, l := range allLinks(src) {
+		if u, err := url.Parse(l); err == nil && u.Scheme == "" && u.Host == "" &&
+			strings.HasSuffix(u.Path, ".md") && !strings.Contains(u.Path, "/") {
+			out = append(out, u.Path)
+		}
+	}
 	return out
 }
