@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,20 +16,27 @@ func (e Expect) Check(status int, header http.Header, body []byte) (diffs []stri
 	if status != e.Status {
 		diffs = append(diffs, fmt.Sprintf("line %d: status %d, want %d%s", e.Line, status, e.Status, outcomeHint(body)))
 	}
+	captured = map[string]string{}
 	for _, h := range e.Headers {
 		got := strings.Join(header.Values(h.Name), ", ")
+		if h.Capture != "" {
+			if got == "" {
+				diffs = append(diffs, fmt.Sprintf("line %d: no %s header to keep as $%s", h.Line, h.Name, h.Capture))
+			}
+			captured[h.Capture] = got
+			continue
+		}
 		if !strings.Contains(strings.ToLower(got), strings.ToLower(h.Value)) {
 			diffs = append(diffs, fmt.Sprintf("line %d: %s is %q, want it to contain %q", h.Line, h.Name, got, h.Value))
 		}
 	}
 	if len(e.Fields) == 0 {
-		return diffs, nil
+		return diffs, captured
 	}
 	var doc any
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return append(diffs, fmt.Sprintf("line %d: the answer is not JSON (%v), so no field can be checked", e.Fields[0].Line, err)), nil
+		return append(diffs, fmt.Sprintf("line %d: the answer is not JSON (%v), so no field can be checked", e.Fields[0].Line, err)), captured
 	}
-	captured = map[string]string{}
 	for _, f := range e.Fields {
 		v, err := lookup(doc, f.Path)
 		if err != nil {
@@ -181,4 +190,32 @@ func pathText(steps []pathStep) string {
 		}
 	}
 	return b.String()
+}
+
+var varRef = regexp.MustCompile(`\$\{?([A-Z_][A-Z0-9_]*)\}?`)
+
+// With returns the block with $NAME in its expected values replaced by
+// the variables earlier examples captured; an unknown name stays as it is
+// and so fails to match.
+func (e Expect) With(vars map[string]string) Expect {
+	sub := func(s string) string {
+		return varRef.ReplaceAllStringFunc(s, func(m string) string {
+			if v, ok := vars[varRef.FindStringSubmatch(m)[1]]; ok {
+				return v
+			}
+			return m
+		})
+	}
+	out := e
+	out.Headers = slices.Clone(e.Headers)
+	for i := range out.Headers {
+		out.Headers[i].Value = sub(out.Headers[i].Value)
+	}
+	out.Fields = slices.Clone(e.Fields)
+	for i := range out.Fields {
+		if out.Fields[i].Op != "->" {
+			out.Fields[i].Value = sub(out.Fields[i].Value)
+		}
+	}
+	return out
 }

@@ -50,11 +50,14 @@ type Expect struct {
 	Fields  []FieldRule
 }
 
-// HeaderRule is "Name: text": the header must contain text.
+// HeaderRule is "Name: text": the header must contain text; or
+// "Name -> VAR": the header is present, and later examples of the guide
+// may use $VAR for its value.
 type HeaderRule struct {
-	Line  int
-	Name  string
-	Value string
+	Line    int
+	Name    string
+	Value   string
+	Capture string
 }
 
 // FieldRule is a rule on one field of a JSON answer, named by a path
@@ -218,6 +221,13 @@ func parseExpect(line int, body string) (Expect, error) {
 			}
 			r.Line = at
 			e.Fields = append(e.Fields, r)
+		case strings.Contains(l, " -> "):
+			name, v, _ := strings.Cut(l, " -> ")
+			name, v = strings.TrimSpace(name), strings.TrimSpace(v)
+			if strings.ContainsAny(name, " \t:") || name == "" || !isVarName(v) {
+				return e, fmt.Errorf("line %d: %q: want Header-Name -> VARIABLE", at, l)
+			}
+			e.Headers = append(e.Headers, HeaderRule{Line: at, Name: name, Capture: v})
 		default:
 			name, value, ok := strings.Cut(l, ":")
 			if !ok || strings.ContainsAny(name, " \t") || name == "" {
