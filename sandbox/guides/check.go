@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -195,10 +196,13 @@ func pathText(steps []pathStep) string {
 var varRef = regexp.MustCompile(`\$\{?([A-Z_][A-Z0-9_]*)\}?`)
 
 // With returns the block with $NAME in its expected values replaced by
-// the variables earlier examples captured; an unknown name stays as it is
-// and so fails to match.
-func (e Expect) With(vars map[string]string) Expect {
+// the variables earlier examples captured (an unknown name stays as it
+// is, and so fails to match), and DefaultBase, plain or URL-encoded, by
+// base.
+func (e Expect) With(vars map[string]string, base string) Expect {
+	rebase := strings.NewReplacer(DefaultBase, base, url.QueryEscape(DefaultBase), url.QueryEscape(base))
 	sub := func(s string) string {
+		s = rebase.Replace(s)
 		return varRef.ReplaceAllStringFunc(s, func(m string) string {
 			if v, ok := vars[varRef.FindStringSubmatch(m)[1]]; ok {
 				return v

@@ -77,7 +77,7 @@ func runExample(t *testing.T, base string, e guides.Example, vars map[string]str
 		t.Errorf("%s: reading the answer: %v", where, err)
 		return 0, nil
 	}
-	diffs, captured := e.Expect.With(vars).Check(resp.StatusCode, resp.Header, body)
+	diffs, captured := e.Expect.With(vars, base).Check(resp.StatusCode, resp.Header, body)
 	for _, d := range diffs {
 		t.Errorf("%s: %s %s: expect block %s", where, req.Method, strings.TrimPrefix(req.URL, base), d)
 	}
