@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hpsandbox/sandbox/guides"
+	"hpsandbox/sandbox/openapi/openapitest"
 )
 
 // TestGuides_ExamplesFollowTheConvention: every shell block of every
@@ -33,6 +34,11 @@ func TestGuides_ExamplesRunAgainstASandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := startSandbox(t, nil)
+	_, raw := get(t, base+"/openapi.json")
+	doc, err := openapitest.New([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
 	byFile := map[string][]guides.Example{}
 	var files []string
 	for _, e := range examples {
@@ -45,7 +51,7 @@ func TestGuides_ExamplesRunAgainstASandbox(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			vars := map[string]string{"OPERATOR_PASSWORD": operatorPassword}
 			for _, e := range byFile[file] {
-				runExample(t, base, e, vars)
+				runExample(t, base, e, vars, doc)
 			}
 		})
 	}
@@ -53,7 +59,8 @@ func TestGuides_ExamplesRunAgainstASandbox(t *testing.T) {
 
 // runExample sends one example's request and checks its answer; the
 // variables it captures are added to vars.
-func runExample(t *testing.T, base string, e guides.Example, vars map[string]string) (status int, body []byte) {
+// Each answer is also checked against the server's OpenAPI document.
+func runExample(t *testing.T, base string, e guides.Example, vars map[string]string, doc *openapitest.Checker) (status int, body []byte) {
 	t.Helper()
 	where := e.File + ":" + itoa(e.Line)
 	req, err := guides.ParseCurl(e.Command, base, vars)
@@ -80,6 +87,9 @@ func runExample(t *testing.T, base string, e guides.Example, vars map[string]str
 	diffs, captured := e.Expect.With(vars, base).Check(resp.StatusCode, resp.Header, body)
 	for _, d := range diffs {
 		t.Errorf("%s: %s %s: expect block %s", where, req.Method, strings.TrimPrefix(req.URL, base), d)
+	}
+	if err := doc.Check(hr, resp.StatusCode, resp.Header, body); err != nil {
+		t.Errorf("%s: the answer does not match the OpenAPI document: %v", where, err)
 	}
 	for k, v := range captured {
 		vars[k] = v
