@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-//go:embed page.html style.css
+//go:embed page.html style.css favicon.svg
 var assets embed.FS
 
 var pageTemplate = template.Must(template.ParseFS(assets, "page.html"))
@@ -85,12 +85,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(h.css)
 		return
+	case rest == "favicon.svg":
+		icon, _ := assets.ReadFile("favicon.svg")
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		_, _ = w.Write(icon)
+		return
 	case rest == "search":
 		p.Title, p.Search = "Search", true
 		p.Query = r.URL.Query().Get("q")
 		p.Hits = h.set.Search(p.Query)
 	case rest == "api" && h.ref != nil:
 		p.Title, p.Ref, p.Current = "API reference", h.ref, "api"
+		for _, g := range h.ref.Groups {
+			p.TOC = append(p.TOC, Section{Level: 2, ID: g.ID, Title: g.Name})
+		}
 	case strings.HasSuffix(rest, ".md"):
 		slug := strings.TrimSuffix(rest, ".md")
 		if slug == "README" {
