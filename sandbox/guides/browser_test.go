@@ -44,7 +44,7 @@ func TestBrowser_GuidesRenderInChromium(t *testing.T) {
 	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	base := startSandbox(t, nil)
+	base := startSandbox(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "testdata/screenshots.mjs", base, shots)

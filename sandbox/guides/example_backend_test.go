@@ -27,7 +27,7 @@ import (
 // by client_credentials with an ES384 assertion (x/oauth2's
 // clientcredentials, go-jose), a search, and a bulk export.
 func TestExample_BackendServiceExportsASandbox(t *testing.T) {
-	base := startSandbox(t, nil)
+	base := startSandbox(t)
 	ctx := context.Background()
 
 	// 1. The key pair; only the public JWK leaves the service.
@@ -35,17 +35,17 @@ func TestExample_BackendServiceExportsASandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	public := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "acme-ci-1", Algorithm: string(jose.ES384), Use: "sig"}
+	public := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "acme-go-1", Algorithm: string(jose.ES384), Use: "sig"}
 
 	// 2. A supplier's sandbox and the service registered in it (as the
 	// operator; a supplier's account does the same for its sandboxes).
-	admin(t, base, "POST", "/admin/api/sandboxes", map[string]any{"id": "acme-ci", "name": "Acme CI", "supplier": "acme", "seed_patients": 0}, nil)
+	admin(t, base, "POST", "/admin/api/sandboxes", map[string]any{"id": "acme-go", "name": "Acme CI", "supplier": "acme", "seed_patients": 0}, nil)
 	var app struct {
 		ClientID string `json:"client_id"`
 	}
-	admin(t, base, "POST", "/admin/api/sandboxes/acme-ci/apps", map[string]any{"name": "Acme nightly export",
+	admin(t, base, "POST", "/admin/api/sandboxes/acme-go/apps", map[string]any{"name": "Acme nightly export",
 		"type": "confidential-asymmetric", "scopes": "system/*.rs", "jwks": jose.JSONWebKeySet{Keys: []jose.JSONWebKey{public}}}, &app)
-	fhirBase := base + "/sandboxes/acme-ci/fhir"
+	fhirBase := base + "/sandboxes/acme-go/fhir"
 	var smart struct {
 		TokenEndpoint string `json:"token_endpoint"`
 	}
@@ -88,7 +88,7 @@ func TestExample_BackendServiceExportsASandbox(t *testing.T) {
 	}
 	getJSON(t, fhirBase+"/Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|12875327133", tok.AccessToken, &bundle)
 	if bundle.Total != 1 {
-		t.Fatalf("Kjell Moen in acme-ci: %d found", bundle.Total)
+		t.Fatalf("Kjell Moen in acme-go: %d found", bundle.Total)
 	}
 
 	// 5. Bulk export of the sandbox's patients: kick off, poll, fetch.
@@ -115,7 +115,7 @@ func TestExample_BackendServiceExportsASandbox(t *testing.T) {
 	// What an attacker would try: the token at another sandbox, the
 	// assertion again (its jti is spent), no token at all.
 	if got := getStatus(t, base+"/fhir/Patient/persona-copd", tok.AccessToken); got != http.StatusUnauthorized {
-		t.Errorf("acme-ci's token at the default sandbox: %d, want 401", got)
+		t.Errorf("acme-go's token at the default sandbox: %d, want 401", got)
 	}
 	if _, err := cc.Token(ctx); err == nil {
 		t.Error("a replayed assertion got a token")

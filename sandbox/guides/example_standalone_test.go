@@ -3,6 +3,7 @@ package guides_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // person would click through the sandbox's login, patient picker and
 // consent pages, the test posts their forms.
 func TestExample_StandaloneLaunchWithPKCE(t *testing.T) {
-	base := startSandbox(t, nil)
+	base := startSandbox(t)
 	fhirBase := base + "/fhir"
 	ctx := context.Background()
 
@@ -160,7 +161,8 @@ func getJSON(t *testing.T, u, token string, into any) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", u, resp.Status)
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %s: %s", u, resp.Status, b)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 		t.Fatal(err)

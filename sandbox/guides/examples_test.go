@@ -33,7 +33,7 @@ func TestGuides_ExamplesRunAgainstASandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := startSandbox(t, nil)
+	base := startSandbox(t)
 	_, raw := get(t, base+"/openapi.json")
 	doc, err := openapitest.New([]byte(raw))
 	if err != nil {

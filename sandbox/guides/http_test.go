@@ -25,7 +25,7 @@ func get(t *testing.T, url string) (*http.Response, string) {
 // stylesheet are served by the sandbox, self-contained (no script, nothing
 // from elsewhere), and what is not a guide is a 404.
 func TestGuides_ServedOverHTTP(t *testing.T) {
-	base := startSandbox(t, nil)
+	base := startSandbox(t)
 	tests := []struct {
 		name, path string
 		status     int

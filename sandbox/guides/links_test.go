@@ -53,7 +53,7 @@ func TestGuides_LinksResolve(t *testing.T) {
 	if len(serverPaths) == 0 {
 		return
 	}
-	base := startSandbox(t, nil)
+	base := startSandbox(t)
 	for _, sp := range serverPaths {
 		file, l, _ := strings.Cut(sp, " ")
 		resp, err := http.Get(base + l)
