@@ -11,7 +11,7 @@
 // Every shell example in the guides is executable: a fenced block marked
 // "sh example" holds one curl command, and the "expect" block after it
 // the status and fields its answer must have. The package's tests run
-// every example against a started sandbox (see CONTRIBUTING.md here for
+// every example against a started sandbox (see contributing.md here for
 // the convention), check the links between the guides, anchors included,
 // and check each answer against the server's OpenAPI document.
 //
