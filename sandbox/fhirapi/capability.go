@@ -174,6 +174,10 @@ func (c *capabilities) json(base string) []byte {
 	return b
 }
 
+// CapabilityStatement returns the statement served at [base]/metadata
+// for a FHIR base, for documents generated from it (the OpenAPI one).
+func (a *API) CapabilityStatement(base string) []byte { return a.caps.json(base) }
+
 func (a *API) capabilityStatement(r *request, _ []string) {
 	writeBody(r.c, http.StatusOK, a.caps.json(r.base))
 }

@@ -1,0 +1,53 @@
+package sandbox
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"hpsandbox/sandbox/adminapi"
+	"hpsandbox/sandbox/guides"
+	"hpsandbox/sandbox/openapi"
+	"hpsandbox/smart"
+)
+
+// guidesPath is where the API guides are served.
+const guidesPath = "/guides"
+
+// mountDocs serves the server's OpenAPI document at /openapi.json, built
+// from the admin API's document, the authorization server's routes and
+// the FHIR API's CapabilityStatement, and the API guides at /guides.
+func mountDocs(e *gin.Engine, capability []byte, authRoutes []smart.Route, launchPath string) error {
+	auth := make([]string, 0, len(authRoutes)+3)
+	for _, r := range authRoutes {
+		auth = append(auth, r.Method+" "+r.Path)
+	}
+	auth = append(auth, http.MethodGet+" "+launchPath, http.MethodPost+" "+registerPath)
+	doc, err := openapi.Build(openapi.Input{Admin: adminapi.OpenAPI(), AdminBase: adminAPIPath,
+		Capability: capability, FHIRBase: fhirBasePath, Auth: auth, Version: Version})
+	if err != nil {
+		return err
+	}
+	e.GET(openapi.Path, func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Data(http.StatusOK, "application/json", doc)
+	})
+	set, err := guides.Load(guides.Options{Prefix: guidesPath})
+	if err != nil {
+		return err
+	}
+	h, err := guides.NewHandler(set, guidesPath, doc, []guides.Link{
+		{Title: "OpenAPI document", URL: openapi.Path},
+		{Title: "CapabilityStatement", URL: fhirBasePath + "/metadata"},
+		{Title: "SMART configuration", URL: fhirBasePath + "/.well-known/smart-configuration"},
+	})
+	if err != nil {
+		return err
+	}
+	serve := gin.WrapH(h)
+	e.GET(guidesPath, serve)
+	e.GET(guidesPath+"/*rest", serve)
+	e.HEAD(guidesPath, serve)
+	e.HEAD(guidesPath+"/*rest", serve)
+	return nil
+}

@@ -1,0 +1,20 @@
+// Package guides holds the sandbox's API guides and serves them.
+//
+// The guides are Markdown files in this folder, written for the
+// repository host (links between them are relative, anchors are the
+// host's) and embedded in the binary. Load renders them with goldmark and
+// highlights their code with chroma on the server; Handler serves them as
+// HTML at /guides with a table of contents, a search across the guides,
+// links to the OpenAPI document and the CapabilityStatement, and the
+// rendered API reference. The pages load nothing from elsewhere.
+//
+// Every shell example in the guides is executable: a fenced block marked
+// "sh example" holds one curl command, and the "expect" block after it
+// the status and fields its answer must have. The package's tests run
+// every example against a started sandbox (see contributing.md here for
+// the convention), check the links between the guides, anchors included,
+// and check each answer against the server's OpenAPI document.
+//
+// It is not the portal (sandbox/portal) and not the OpenAPI document
+// itself (sandbox/openapi), which it only renders.
+package guides
