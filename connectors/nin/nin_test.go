@@ -16,7 +16,7 @@ import (
 // Numbers used below. The "real-looking" ones are well formed with an
 // ordinary month; they are made up, not anyone's on purpose.
 const (
-	realLike  = "05873500141" // the VKP guide's example number: ordinary month
+	realLike  = "05073500186" // the VKP guide's example number: ordinary month
 	dRealLike = "45073500186"
 )
 
@@ -161,7 +161,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"all synthetic", bundle(good, good), nil, "", nil},
 		{"no identity numbers", `{"resourceType":"Observation","status":"final"}`, nil, "", nil},
-		{"other identifier systems ignored", `{"resourceType":"Practitioner","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"05873500141"}]}`, nil, "", nil},
+		{"other identifier systems ignored", `{"resourceType":"Practitioner","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.4","value":"05073500186"}]}`, nil, "", nil},
 		{"real-looking in second entry", bundle(good, realLike), nil, outcome.Unprocessable,
 			[]string{"Bundle.entry[1].resource.subject.identifier.value"}},
 		{"allow-listed", bundle(realLike), []string{realLike}, "", nil},
@@ -218,7 +218,7 @@ func TestCheck_ManyOffendersCapped(t *testing.T) {
 var elevenDigits = regexp.MustCompile(`[0-9]{11}`)
 
 func FuzzCheck(f *testing.F) {
-	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"05873500141"}]}}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"05073500186"}]}}]}`))
 	f.Add([]byte(`{"system":"urn:oid:2.16.578.1.12.4.1.4.2","value":"45073500186"}`))
 	f.Add([]byte(`[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":null}]`))
 	f.Add([]byte(`not json`))

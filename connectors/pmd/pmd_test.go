@@ -27,7 +27,7 @@ import (
 
 const (
 	personNIN = "12883810110"
-	realLike  = "05873500141"
+	realLike  = "05073500186"
 	sandbox   = "pmd-test"
 )
 

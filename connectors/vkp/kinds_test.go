@@ -17,7 +17,7 @@ const (
 	personNIN = "12883810110"
 	nurseNIN  = "03854410082"
 	// realLike is the guide's example number: an ordinary month.
-	realLike = "05873500141"
+	realLike = "05073500186"
 )
 
 // example is one of the guide's valid examples (package spec's testdata)
