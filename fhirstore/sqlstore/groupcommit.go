@@ -128,9 +128,25 @@ func (s *Store) drainClosed() {
 	}
 }
 
+// maxRetries bounds how often single runs a write again that failed as
+// Dialect.Retryable says.
+const maxRetries = 5
+
 // single runs one write in the next group transaction and returns its
-// error once that transaction committed (or failed).
+// error once that transaction committed (or failed). A write that failed
+// only because a concurrent transaction got in its way (a deadlock or a
+// serialization failure, see Dialect.Retryable) left nothing behind, its
+// savepoint or its group rolled back, and runs again.
 func (s *Store) single(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
+	for try := 0; ; try++ {
+		err := s.singleOnce(ctx, run)
+		if err == nil || s.d.Retryable == nil || try == maxRetries || !s.d.Retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) singleOnce(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 // sandbox constrains every table it reads.
 type compiler struct {
 	b       strings.Builder
+	// d is the engine's dialect; the zero Dialect writes SQLite's SQL.
+	d Dialect
 	args    []any
 	sandbox string
 	now     time.Time

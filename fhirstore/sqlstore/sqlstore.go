@@ -32,6 +32,27 @@ type Dialect struct {
 	// AutoID is the column definition of an integer key assigned by the
 	// engine (INTEGER PRIMARY KEY, BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY).
 	AutoID string
+	// Text is the column type of text: TEXT, or one with a collation
+	// that compares bytes (as SQLite does), which the starts-with ranges
+	// of search (see prefix) and the order of sorts rely on.
+	Text string
+	// TextSortKeys: the engine's columns hold values of one type, so the
+	// sort keys of idx_sort, which are text or numbers by parameter, are
+	// stored as text (see sortKeyValue).
+	TextSortKeys bool
+	// MigrationLock, when set, is run first in the migration's
+	// transaction to keep concurrent migrations of one database (several
+	// gateways starting at once) apart: the second waits for the first
+	// and finds the schema current.
+	MigrationLock string
+	// RowLock is appended to the read of the row a write replaces (FOR
+	// UPDATE), for engines whose concurrent transactions could otherwise
+	// both read the version they replace; SQLite has one writer.
+	RowLock string
+	// Retryable, when set, reports whether a write failed only because a
+	// concurrent transaction (another gateway's) got in its way, so that
+	// running it again may succeed (see single).
+	Retryable func(error) bool
 	// Checkpoint, when set, copies a write-ahead log into the database
 	// without blocking writers (SQLite: PRAGMA wal_checkpoint(PASSIVE)). The
 	// store runs it on a read connection after commits, so that the writer
