@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -33,11 +32,6 @@ var Dialect = sqlstore.Dialect{
 	MigrationLock:        fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	RowLock:              " FOR UPDATE",
 	Retryable:            retryable,
-}
-
-// IsURL reports whether a --store setting names a PostgreSQL database.
-func IsURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
