@@ -21,11 +21,11 @@ import (
 // Config is the whole configuration of a sandbox server, filled from
 // defaults, then HPS_… environment variables, then flags.
 type Config struct {
-	Addr         string // HPS_ADDR, --addr
-	DataDir      string // HPS_DATA, --data
+	Addr    string // HPS_ADDR, --addr
+	DataDir string // HPS_DATA, --data
 	// Store is where the FHIR store lives: empty for SQLite in DataDir, or
 	// a postgres:// URL of a PostgreSQL database that gateways share.
-	Store string // HPS_STORE, --store
+	Store        string // HPS_STORE, --store
 	MaxBodyBytes int64  // HPS_MAX_BODY, --max-body
 	PublicURL    string // HPS_PUBLIC_URL, --public-url
 	LogLevel     string // HPS_LOG_LEVEL, --log-level

@@ -15,9 +15,9 @@ import (
 // resource table (current rows only) and the index tables by rid; the
 // sandbox constrains every table it reads.
 type compiler struct {
-	b       strings.Builder
+	b strings.Builder
 	// d is the engine's dialect; the zero Dialect writes SQLite's SQL.
-	d Dialect
+	d       Dialect
 	args    []any
 	sandbox string
 	now     time.Time
