@@ -21,11 +21,8 @@ import (
 // Config is the whole configuration of a sandbox server, filled from
 // defaults, then HPS_… environment variables, then flags.
 type Config struct {
-	Addr    string // HPS_ADDR, --addr
-	DataDir string // HPS_DATA, --data
-	// Store is where the FHIR store lives: empty for SQLite in DataDir, or
-	// a postgres:// URL of a PostgreSQL database that gateways share.
-	Store        string // HPS_STORE, --store
+	Addr         string // HPS_ADDR, --addr
+	DataDir      string // HPS_DATA, --data
 	MaxBodyBytes int64  // HPS_MAX_BODY, --max-body
 	PublicURL    string // HPS_PUBLIC_URL, --public-url
 	LogLevel     string // HPS_LOG_LEVEL, --log-level
@@ -40,6 +37,9 @@ type Config struct {
 	// RedisURL, when set, keeps SMART sessions, codes and token records in
 	// Redis so that several gateways share them; otherwise in memory.
 	RedisURL string // HPS_REDIS_URL, --redis-url
+	// Store is where the FHIR store lives: empty for SQLite in DataDir, or
+	// a postgres:// URL of a PostgreSQL database that gateways share.
+	Store string // HPS_STORE, --store
 	// DemoBackendJWKS, when set, registers the backend-services demo client
 	// "sandbox-backend" with the public keys at this http(s) URL or in this
 	// JWKS file.
