@@ -219,7 +219,18 @@ func (t *tx) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.
 	}
 	if c == nil {
 		res, err := t.insert(ctx, string(sandbox), r, r.ID, fhirstore.MethodUpdate)
-		return res, err == nil, err
+		if !errors.Is(err, fhirstore.ErrExists) {
+			return res, err == nil, err
+		}
+		// Another writer's transaction (another gateway's) created the
+		// resource since it was looked up, and has committed: this update
+		// replaces what it wrote.
+		if c, err = t.current(ctx, string(sandbox), r.Type, r.ID); err != nil {
+			return nil, false, err
+		}
+		if c == nil {
+			return nil, false, t.wrap("update", fmt.Errorf("%s/%s neither inserted nor found", r.Type, r.ID))
+		}
 	}
 	ms := t.stampTime(c)
 	res, err := t.stamped(r, r.ID, c.version+1, ms, fhirstore.MethodUpdate)
