@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/postgres"
+	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/fhirstore/storetest"
 	"hpsandbox/internal/testpg"
@@ -106,6 +109,50 @@ func TestGateways_ConcurrentUpsert_OneCreatesTheOtherUpdates(t *testing.T) {
 		r, err := gws[0].Read(ctx, "default", "Patient", id)
 		if err != nil || r.Version != 2 || created.Load() != 1 {
 			t.Fatalf("%s: version %v (%v), %d creations; want version 2 and one creation", id, r, err, created.Load())
+		}
+	}
+}
+
+// A transaction whose read decides its write (a conditional create: search
+// for the identifier, create when there is none), run by two gateways at
+// once, creates one resource: the transactions are serializable, and the
+// one that loses is run again and then finds the other's resource.
+func TestGateways_ConditionalCreate_CreatesOnce(t *testing.T) {
+	ctx := context.Background()
+	gws := gateways(t, 2)
+	for round := range 10 {
+		ident := fmt.Sprintf("n%d", round)
+		v, _ := url.ParseQuery("identifier=urn:test|" + ident)
+		q, err := search.Parse("Patient", v, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, s := range gws {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.Tx(ctx, func(tx fhirstore.Tx) error {
+					page, err := tx.Search(ctx, "default", fhirstore.SearchQuery{Query: q})
+					if err != nil || len(page.Matches) > 0 {
+						return err
+					}
+					r, err := fhirjson.Parse([]byte(`{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"` + ident + `"}]}`))
+					if err != nil {
+						return err
+					}
+					_, err = tx.Create(ctx, "default", r, "")
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		page, err := gws[0].Search(ctx, "default", fhirstore.SearchQuery{Query: q})
+		if err != nil || len(page.Matches) != 1 {
+			t.Fatalf("%s: %d patients (%v), want 1", ident, len(page.Matches), err)
 		}
 	}
 }

@@ -49,6 +49,13 @@ type Dialect struct {
 	// UPDATE), for engines whose concurrent transactions could otherwise
 	// both read the version they replace; SQLite has one writer.
 	RowLock string
+	// WritePerRequest is the engine's default of Options.WritePerRequest.
+	WritePerRequest bool
+	// TxIsolation is the isolation of a Store.Tx run per request. Its
+	// reads decide its writes (a conditional create searches first), so
+	// beside other writers it needs SERIALIZABLE; single writes lock the
+	// row they replace (RowLock) and need no more than the default.
+	TxIsolation sql.IsolationLevel
 	// Retryable, when set, reports whether a write failed only because a
 	// concurrent transaction (another gateway's) got in its way, so that
 	// running it again may succeed (see single).
@@ -66,6 +73,12 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes server-assigned ids; fhirstore.NewID when nil.
 	NewID func() string
+	// WritePerRequest runs each single write (and Store.Tx) in a
+	// transaction of its own instead of sharing group transactions: for
+	// engines with many writers, where group commit only queues writes
+	// behind one connection. The dialect's choice when unset
+	// (Dialect.WritePerRequest).
+	WritePerRequest *bool
 	// SearchTimeout is the time budget of one search: past it the search
 	// is stopped (its statement interrupted) and fails as outcome.Busy.
 	// DefaultSearchTimeout when zero; a negative budget is none.
@@ -98,6 +111,9 @@ type Store struct {
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
 	gc         *committer    // group commit of single writes
+	// groupCommit: single writes share group transactions (see
+	// Options.WritePerRequest).
+	groupCommit bool
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -141,6 +157,10 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		searchTimeout: opts.SearchTimeout, extracting: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if s.searchTimeout == 0 {
 		s.searchTimeout = DefaultSearchTimeout
+	}
+	s.groupCommit = !d.WritePerRequest
+	if opts.WritePerRequest != nil {
+		s.groupCommit = !*opts.WritePerRequest
 	}
 	s.stmts = newStmtCache(read, stmtCacheSize)
 	if s.now == nil {
@@ -214,7 +234,7 @@ type querier interface {
 // transaction committed. fn runs on the committer's goroutine; a panic in
 // it rolls back its writes and is raised again in the caller's goroutine.
 func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) error {
-	return s.single(ctx, func(_ context.Context, t *tx) error { return fn(groupTx{t}) })
+	return s.singleAt(ctx, s.d.TxIsolation, func(_ context.Context, t *tx) error { return fn(groupTx{t}) })
 }
 
 // Read implements fhirstore.Reader.
