@@ -22,7 +22,9 @@ func benchStore(b *testing.B, opts sqlstore.Options) *sqlstore.Store {
 	return s
 }
 
-func BenchmarkCreate_Batched(b *testing.B) { storetest.BenchCreateBatched(b, benchStore(b, sqlstore.Options{})) }
+func BenchmarkCreate_Batched(b *testing.B) {
+	storetest.BenchCreateBatched(b, benchStore(b, sqlstore.Options{}))
+}
 
 func BenchmarkRead_ByID(b *testing.B) { storetest.BenchReadByID(b, benchStore(b, sqlstore.Options{})) }
 

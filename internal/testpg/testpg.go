@@ -54,7 +54,7 @@ var (
 // Main runs the tests of m and then stops the server, if they started one.
 func Main(m *testing.M) {
 	code := m.Run()
-	if err := stop(); err != nil {
+	if err := Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "testpg:", err)
 		if code == 0 {
 			code = 1
@@ -67,6 +67,18 @@ func Main(m *testing.M) {
 // server, dropped when t ends. It skips t when neither Docker nor
 // PostgreSQL is installed (fails in CI).
 func Start(t testing.TB) (dsn string) {
+	t.Helper()
+	return start(t, true)
+}
+
+// StartShared is Start for a data set loaded once and read by many tests
+// or benchmarks: the database lives until the server stops.
+func StartShared(t testing.TB) (dsn string) {
+	t.Helper()
+	return start(t, false)
+}
+
+func start(t testing.TB, drop bool) string {
 	t.Helper()
 	once.Do(func() {
 		mu.Lock()
@@ -91,6 +103,9 @@ func Start(t testing.TB) (dsn string) {
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
 		t.Fatalf("testpg: create database: %v", err)
 	}
+	if !drop {
+		return srv.dsn(name)
+	}
 	t.Cleanup(func() {
 		// FORCE ends the connections a test left open (a store not closed
 		// after a failure).
@@ -101,8 +116,9 @@ func Start(t testing.TB) (dsn string) {
 	return srv.dsn(name)
 }
 
-// stop stops the server, if one was started.
-func stop() error {
+// Stop stops the server, if one was started; Main calls it. A TestMain of
+// its own calls it after closing what it kept open on the server.
+func Stop() error {
 	mu.Lock()
 	defer mu.Unlock()
 	if !started || srv == nil {
