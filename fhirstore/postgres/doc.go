@@ -1,8 +1,56 @@
-// Package postgres is the server backend of fhirstore: PostgreSQL through
-// pgx's database/sql driver, for gateways that share one database. Schema
-// and queries are fhirstore/sqlstore's, as for the embedded SQLite store;
-// this package only chooses the dialect and opens the database well.
+// Package postgres is the server backend of fhirstore: PostgreSQL (15 and
+// later) through pgx's database/sql driver, for gateways that share one
+// database. Schema, queries and search are fhirstore/sqlstore's, the same
+// as the embedded SQLite store's; this package chooses the dialect and
+// opens the database. It passes the whole fhirstore/storetest suite.
 //
 // It is selected by a postgres:// URL as the store setting (--store,
 // HPS_STORE); SQLite in the data directory stays the default.
+//
+// # What differs from SQLite
+//
+//   - Text columns are TEXT COLLATE "C": they compare by bytes as SQLite's
+//     do, whatever the database's default collation, so that sorts page in
+//     the same order on either engine and the starts-with ranges of string
+//     and URI search (a value up to value+U+10FFFF) hold; a linguistic
+//     collation may sort U+10FFFF anywhere.
+//   - The sort keys of idx_sort, numbers or text by parameter in SQLite's
+//     untyped columns, are text here, numbers and dates in an encoding
+//     whose byte order is their numeric order (sqlstore.Dialect.TextSortKeys).
+//   - Joins that SQLite is told to drive from the left (CROSS JOIN) are
+//     plain joins; PostgreSQL's planner orders them. A filter that only
+//     tests membership (SQLite's "+rid IN") is written as NOT … NOT IN,
+//     which PostgreSQL keeps a hashed subquery instead of making a semi-join
+//     of it: a search of 200 parameters otherwise spends a minute planning.
+//   - Migrations run in one transaction under pg_advisory_xact_lock, so
+//     gateways starting at once against a new database migrate it once;
+//     the others wait and find the schema current.
+//
+// # Writes: per request, not group commit
+//
+// Group commit (sqlstore's groupcommit.go) exists for SQLite's single
+// writer. PostgreSQL has many writers under MVCC, and there each single
+// write runs in a transaction of its own on its caller's goroutine
+// (sqlstore.Dialect.WritePerRequest); sqlstore.Options.WritePerRequest can
+// choose group commit instead. Measured with 16 concurrent creators on one
+// shared 2-core machine (BenchmarkCreate_Concurrent16, -benchtime=2s):
+// per request about 360 creates/s, group commit about 270 (3.7 writes a
+// commit): one group's writes queue on one connection while the server
+// could run them side by side.
+//
+// Correctness beside other gateways' transactions:
+//
+//   - A write reads the row it replaces with SELECT … FOR UPDATE, so two
+//     If-Match updates of one version cannot both succeed.
+//   - A create whose id another gateway's concurrent create took fails
+//     (ErrExists) as on SQLite; an update that creates finds the other's
+//     row after it committed and replaces it.
+//   - Store.Tx runs SERIALIZABLE: its reads decide its writes (a
+//     conditional create searches first), which READ COMMITTED would let
+//     two gateways both act on.
+//   - A serialization failure or deadlock (SQLSTATE 40001, 40P01) rolls the
+//     write back and the store runs it again, up to five times.
+//
+// It is not a place for other shared state (tenants, request logs): those
+// have stores of their own.
 package postgres

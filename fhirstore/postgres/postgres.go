@@ -31,6 +31,7 @@ var Dialect = sqlstore.Dialect{
 	TextSortKeys:         true,
 	MigrationLock:        fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	RowLock:              " FOR UPDATE",
+	InsertReturning:      true,
 	WritePerRequest:      true,
 	TxIsolation:          sql.LevelSerializable,
 	Retryable:            retryable,

@@ -248,6 +248,9 @@ func statementText(d Dialect) [numStmts]string {
 	// ErrExists; only the key's conflict is skipped, any other is an error.
 	q[stInsert] = `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (sandbox, type, id) DO NOTHING`
+	if d.InsertReturning {
+		q[stInsert] += ` RETURNING rid`
+	}
 	q[stArchive] = `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
 		SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`
 	q[stReplace] = `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`

@@ -13,8 +13,8 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
-	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/postgres"
+	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/internal/testpg"

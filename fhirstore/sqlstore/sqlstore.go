@@ -45,6 +45,9 @@ type Dialect struct {
 	// gateways starting at once) apart: the second waits for the first
 	// and finds the schema current.
 	MigrationLock string
+	// InsertReturning: the engine's INSERT returns the new row's rid
+	// (RETURNING), for drivers without LastInsertId.
+	InsertReturning bool
 	// RowLock is appended to the read of the row a write replaces (FOR
 	// UPDATE), for engines whose concurrent transactions could otherwise
 	// both read the version they replace; SQLite has one writer.

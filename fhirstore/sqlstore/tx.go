@@ -171,6 +171,20 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 	if err != nil {
 		return nil, err
 	}
+	if t.s.d.InsertReturning {
+		var rid int64
+		err := t.stmt(ctx, stInsert).QueryRowContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body).Scan(&rid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%s/%s: %w", r.Type, id, fhirstore.ErrExists)
+		}
+		if err != nil {
+			return nil, t.wrap("insert", err)
+		}
+		if err := t.writeIndex(ctx, sandbox, rid, res.Type, res.Body); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	result, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body)
 	if err != nil {
 		return nil, t.wrap("insert", err)
