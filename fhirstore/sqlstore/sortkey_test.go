@@ -15,7 +15,7 @@ func TestSortKeyValue_TextOrderIsNumericOrder(t *testing.T) {
 		vals []any // ascending
 	}{
 		{"dates", []any{int64(math.MinInt64), int64(-62135596800000), int64(-1), int64(0), int64(1), int64(1700000000000), int64(math.MaxInt64)}},
-		{"numbers", []any{-math.MaxFloat64, -1e300, -2.5, -1, -1e-300, 0.0, 1e-300, 0.1, 0.3, 1, 2.5, 1e300, math.MaxFloat64}},
+		{"numbers", []any{-math.MaxFloat64, -1e300, -2.5, -1.0, -1e-300, 0.0, 1e-300, 0.1, 0.3, 1.0, 2.5, 1e300, math.MaxFloat64}},
 	} {
 		var texts []string
 		for _, v := range tc.vals {
