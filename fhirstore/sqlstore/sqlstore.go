@@ -236,6 +236,8 @@ type querier interface {
 // see groupcommit.go) inside a savepoint of its own, and returns once that
 // transaction committed. fn runs on the committer's goroutine; a panic in
 // it rolls back its writes and is raised again in the caller's goroutine.
+// Written per request (Options.WritePerRequest) it is a transaction of its
+// own at Dialect.TxIsolation, run again when Dialect.Retryable says so.
 func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) error {
 	return s.singleAt(ctx, s.d.TxIsolation, func(_ context.Context, t *tx) error { return fn(groupTx{t}) })
 }
