@@ -32,6 +32,7 @@ var Dialect = sqlstore.Dialect{
 	MigrationLock:        fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	RowLock:              " FOR UPDATE",
 	InsertReturning:      true,
+	Analyze:              "ANALYZE",
 	WritePerRequest:      true,
 	TxIsolation:          sql.LevelSerializable,
 	Retryable:            retryable,

@@ -261,6 +261,7 @@ type pendingIndex struct {
 // one statement; the transaction flushes before anything of its own reads
 // the index (see flushing) and before it commits.
 func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
+	t.s.wrote(1)
 	p := &pendingIndex{sandbox: sandbox, rid: rid, done: make(chan struct{})}
 	t.pending = append(t.pending, p)
 	t.s.extracting <- struct{}{}

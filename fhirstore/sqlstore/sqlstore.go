@@ -63,6 +63,10 @@ type Dialect struct {
 	// concurrent transaction (another gateway's) got in its way, so that
 	// running it again may succeed (see single).
 	Retryable func(error) bool
+	// Analyze, when set, refreshes the planner's statistics (ANALYZE);
+	// the store runs it beside the writers after much was written (see
+	// analyzer).
+	Analyze string
 	// Checkpoint, when set, copies a write-ahead log into the database
 	// without blocking writers (SQLite: PRAGMA wal_checkpoint(PASSIVE)). The
 	// store runs it on a read connection after commits, so that the writer
@@ -113,6 +117,7 @@ type Store struct {
 	// extracting bounds the index extractions running beside writers.
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
+	az         *analyzer     // nil without Dialect.Analyze
 	gc         *committer    // group commit of single writes
 	// groupCommit: single writes share group transactions (see
 	// Options.WritePerRequest).
@@ -183,6 +188,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
 	s.startCheckpointer()
+	s.startAnalyzer()
 	s.startCommitter()
 	return s, nil
 }
@@ -209,6 +215,7 @@ func rebind(d Dialect, q string) string {
 func (s *Store) Close() error {
 	s.stopCommitter()
 	s.stopCheckpointer()
+	s.stopAnalyzer()
 	err := s.stmts.close()
 	for i := range s.rst {
 		for _, st := range []*sql.Stmt{s.rst[i], s.wst[i]} {
