@@ -59,9 +59,11 @@
 // only once a minute; a table filled since has none, and a read by id then
 // goes through the index of its type. The store runs ANALYZE itself after
 // commits that wrote 1,000 versions or a quarter of those analyzed
-// (sqlstore.Dialect.Analyze). Inside one very large transaction (a load of
-// tens of thousands of resources in one Tx) the statistics are those from
-// before it, and its look-ups slow down as it grows.
+// (sqlstore.Dialect.Analyze). A transaction's own writes are not committed
+// for it to see, so a large transaction (an atomic import) runs ANALYZE
+// itself after its first 1,000 versions and every 5,000 after: 20,000
+// upserts in one Tx took 92 s without (the look-ups slowing with every row)
+// and 10 s with.
 //
 // # Tests and figures
 //

@@ -48,6 +48,26 @@ func (s *Store) startAnalyzer() {
 	}()
 }
 
+// analyzeInTx is the number of versions a transaction writes between two
+// refreshes of the statistics inside it, after the first at analyzeAfter
+// (see tx.analyze).
+const analyzeInTx = 5000
+
+// analyze refreshes the statistics inside a large write transaction: what
+// it wrote is not committed, so the analyzer cannot see it, and the
+// look-ups of its later writes would be planned for the tables as they
+// were before it (a read by id through the index of its type, slower with
+// every row the transaction adds).
+func (t *tx) analyze(ctx context.Context) error {
+	if err := t.flushIndex(ctx); err != nil {
+		return err
+	}
+	if _, err := t.sqlTx.ExecContext(context.WithoutCancel(ctx), t.s.d.Analyze); err != nil {
+		return t.wrap("analyze", err)
+	}
+	return nil
+}
+
 // wrote counts n versions written, for the analyzer.
 func (s *Store) wrote(n int64) {
 	if s.az != nil {

@@ -262,6 +262,12 @@ type pendingIndex struct {
 // the index (see flushing) and before it commits.
 func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
 	t.s.wrote(1)
+	t.written++
+	if (t.written == analyzeAfter || t.written%analyzeInTx == 0) && t.sqlTx != nil && t.s.d.Analyze != "" {
+		if err := t.analyze(ctx); err != nil {
+			return err
+		}
+	}
 	p := &pendingIndex{sandbox: sandbox, rid: rid, done: make(chan struct{})}
 	t.pending = append(t.pending, p)
 	t.s.extracting <- struct{}{}

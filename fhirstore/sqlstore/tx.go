@@ -26,6 +26,8 @@ type tx struct {
 	pending  []*pendingIndex
 	rows     [numIndexTables][]any
 	flushErr error
+	// written counts the versions the transaction wrote (see analyze).
+	written int
 }
 
 // flushing is the querier of a write transaction: before any statement it
