@@ -37,6 +37,9 @@ type Config struct {
 	// RedisURL, when set, keeps SMART sessions, codes and token records in
 	// Redis so that several gateways share them; otherwise in memory.
 	RedisURL string // HPS_REDIS_URL, --redis-url
+	// Store is where the FHIR store lives: empty for SQLite in DataDir, or
+	// a postgres:// URL of a PostgreSQL database that gateways share.
+	Store string // HPS_STORE, --store
 	// DemoBackendJWKS, when set, registers the backend-services demo client
 	// "sandbox-backend" with the public keys at this http(s) URL or in this
 	// JWKS file.
@@ -101,6 +104,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	}
 	str("HPS_ADDR", &c.Addr)
 	str("HPS_DATA", &c.DataDir)
+	str("HPS_STORE", &c.Store)
 	str("HPS_PUBLIC_URL", &c.PublicURL)
 	str("HPS_LOG_LEVEL", &c.LogLevel)
 	str("HPS_REDIS_URL", &c.RedisURL)
@@ -166,6 +170,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (env HPS_ADDR)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory of the embedded store (env HPS_DATA)")
+	fs.StringVar(&c.Store, "store", c.Store, "FHIR store: a postgres://user@host:5432/db URL of a PostgreSQL database (env HPS_STORE); default: SQLite in the data directory")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "largest request body in bytes (env HPS_MAX_BODY)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the server at, e.g. https://sandbox.example.org (env HPS_PUBLIC_URL); default: taken from each request")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env HPS_LOG_LEVEL)")
@@ -194,6 +199,12 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		return fmt.Errorf("--data is empty: name a directory for the embedded store, e.g. ./data")
+	}
+	if c.Store != "" {
+		u, err := url.Parse(c.Store)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return fmt.Errorf("--store: want a PostgreSQL URL like postgres://user@host:5432/db, or nothing for SQLite in --data")
+		}
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("--max-body %d is too small: allow at least 1024 bytes", c.MaxBodyBytes)

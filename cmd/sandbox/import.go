@@ -16,7 +16,6 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
-	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox"
 )
@@ -38,7 +37,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if fs.NArg() == 0 {
 		return fmt.Errorf("usage: sandbox import [--data DIR] [--sandbox ID] FILE.ndjson|FILE.json …")
 	}
-	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{})
+	store, err := openStore(ctx, cfg, sqlstore.Options{})
 	if err != nil {
 		return err
 	}

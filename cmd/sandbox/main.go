@@ -26,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox"
 )
@@ -154,7 +153,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// The SMART issuer defaults to the address really listened on.
 	cfg.Addr = ln.Addr().String()
 
-	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{SearchTimeout: cfg.SearchTimeout})
+	store, err := openStore(ctx, cfg, sqlstore.Options{SearchTimeout: cfg.SearchTimeout})
 	if err != nil {
 		return err
 	}

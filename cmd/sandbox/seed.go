@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"hpsandbox/fhirstore"
-	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/fixtures"
 	"hpsandbox/sandbox"
@@ -116,7 +115,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if *patients < 0 || *patients > fixtures.MaxPatients {
 		return fmt.Errorf("--patients %d: want 0 to %d", *patients, fixtures.MaxPatients)
 	}
-	store, err := sqlite.Open(ctx, cfg.DataDir, sqlstore.Options{})
+	store, err := openStore(ctx, cfg, sqlstore.Options{})
 	if err != nil {
 		return err
 	}

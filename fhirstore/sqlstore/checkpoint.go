@@ -48,8 +48,10 @@ func (s *Store) startCheckpointer() {
 	}()
 }
 
-// committed tells the checkpointer that there is log to copy.
+// committed tells the checkpointer that there is log to copy, and the
+// analyzer that there may be statistics to refresh.
 func (s *Store) committed() {
+	s.analyzeIfDue()
 	if s.cp == nil {
 		return
 	}

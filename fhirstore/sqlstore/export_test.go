@@ -10,7 +10,7 @@ import (
 // PageSQL returns the statement (and its arguments) of the first page of
 // q, as Search runs it, for tests of query plans.
 func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
-	c := &compiler{sandbox: sandbox, now: time.Now()}
+	c := &compiler{d: d, sandbox: sandbox, now: time.Now()}
 	if sortedByIndex(q) {
 		c.indexedPage(q, nil, false, q.Count+1)
 	} else {

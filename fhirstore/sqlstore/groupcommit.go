@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -84,7 +85,7 @@ func (s *Store) startCommitter() {
 			}
 			s.gc.take(&batch)
 			for rest := batch; len(rest) > 0; {
-				rest = s.commitGroup(rest)
+				rest = s.commitGroup(rest, nil)
 			}
 			clear(batch)
 		}
@@ -128,9 +129,31 @@ func (s *Store) drainClosed() {
 	}
 }
 
+// maxRetries bounds how often single runs a write again that failed as
+// Dialect.Retryable says.
+const maxRetries = 5
+
 // single runs one write in the next group transaction and returns its
-// error once that transaction committed (or failed).
+// error once that transaction committed (or failed). A write that failed
+// only because a concurrent transaction got in its way (a deadlock or a
+// serialization failure, see Dialect.Retryable) left nothing behind, its
+// savepoint or its group rolled back, and runs again.
 func (s *Store) single(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
+	return s.singleAt(ctx, sql.LevelDefault, run)
+}
+
+// singleAt is single with the isolation of a write run per request (a
+// group transaction has the engine's default).
+func (s *Store) singleAt(ctx context.Context, iso sql.IsolationLevel, run func(ctx context.Context, t *tx) error) error {
+	for try := 0; ; try++ {
+		err := s.singleOnce(ctx, iso, run)
+		if err == nil || s.d.Retryable == nil || try == maxRetries || !s.d.Retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) singleOnce(ctx context.Context, iso sql.IsolationLevel, run func(ctx context.Context, t *tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -140,6 +163,13 @@ func (s *Store) single(ctx context.Context, run func(ctx context.Context, t *tx)
 		s.gc.mu.RUnlock()
 		return ErrClosed
 	}
+	if !s.groupCommit {
+		// A transaction of its own, on the caller's goroutine; Close
+		// waits for it (it holds the read lock).
+		s.commitGroup([]*writeJob{j}, &sql.TxOptions{Isolation: iso})
+		s.gc.mu.RUnlock()
+		return unpanic(<-j.done)
+	}
 	select {
 	case s.gc.jobs <- j:
 	case <-ctx.Done():
@@ -147,7 +177,11 @@ func (s *Store) single(ctx context.Context, run func(ctx context.Context, t *tx)
 		return ctx.Err()
 	}
 	s.gc.mu.RUnlock()
-	err := <-j.done
+	return unpanic(<-j.done)
+}
+
+// unpanic raises again in the caller's goroutine the panic of its write.
+func unpanic(err error) error {
 	var p *panicked
 	if errors.As(err, &p) {
 		panic(p.value)
@@ -165,7 +199,7 @@ func (p *panicked) Error() string { return fmt.Sprintf("write panicked: %v", p.v
 // within groupBudget of the first — answers them, and returns the jobs left
 // for the next group: a group of large transactions does not keep the
 // first of them waiting for the last.
-func (s *Store) commitGroup(batch []*writeJob) (rest []*writeJob) {
+func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*writeJob) {
 	errs := make([]error, len(batch))
 	n := len(batch) // the jobs this group took
 	answer := func(commitErr error) {
@@ -178,7 +212,7 @@ func (s *Store) commitGroup(batch []*writeJob) (rest []*writeJob) {
 	}
 	// The transaction is not any caller's: no caller's cancellation may
 	// end it.
-	sqlTx, err := s.write.BeginTx(context.Background(), nil)
+	sqlTx, err := s.write.BeginTx(context.Background(), opts)
 	if err != nil {
 		answer(fmt.Errorf("%s: begin: %w", s.d.Name, err))
 		return nil

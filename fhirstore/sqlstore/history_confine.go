@@ -138,7 +138,7 @@ func (t *tx) currentVisible(ctx context.Context, sandbox, typ, id string) (bool,
 	}
 	// The current version is not a deletion (Read answered that): only
 	// its index rows are read, as a search's of one id would be.
-	c := &compiler{sandbox: sandbox, confine: conf, probe: true, correlate: true}
+	c := &compiler{d: t.s.d, sandbox: sandbox, confine: conf, probe: true, correlate: true}
 	c.w(`SELECT COUNT(*) FROM resource r WHERE sandbox = ? AND type = ? AND id = ?`)
 	c.args = append(c.args, sandbox, typ, id)
 	c.confinedRows("r", []string{typ})

@@ -115,7 +115,10 @@ func extract(typ string, body []byte) (*searchparam.Index, error) {
 // appendIndexRows flattens an Index into the values of each table's rows,
 // the common columns included, and appends them to out. It returns the
 // number of rows.
-func appendIndexRows(out *[numIndexTables][]any, sandbox string, rid int64, x *searchparam.Index) int {
+//
+// With textKeys, the sort keys of numbers and dates are written as text
+// (see sortKeyValue).
+func appendIndexRows(out *[numIndexTables][]any, sandbox string, rid int64, x *searchparam.Index, textKeys bool) int {
 	// The values every row repeats are boxed once.
 	sb, id, typ := any(sandbox), any(rid), any(x.ResourceType)
 	common := func(tab int, param string, group, comp int) {
@@ -154,7 +157,7 @@ func appendIndexRows(out *[numIndexTables][]any, sandbox string, rid int64, x *s
 	keys := sortRows(x)
 	for _, k := range keys {
 		common(tabSort, k.param, 0, 0)
-		out[tabSort] = append(out[tabSort], k.lo, k.hi)
+		out[tabSort] = append(out[tabSort], sortKeyValue(textKeys, k.lo), sortKeyValue(textKeys, k.hi))
 	}
 	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) + len(x.Numbers) + len(x.Quantities) + len(x.URIs) + len(keys)
 }
@@ -258,6 +261,13 @@ type pendingIndex struct {
 // one statement; the transaction flushes before anything of its own reads
 // the index (see flushing) and before it commits.
 func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ string, body []byte) error {
+	t.s.wrote(1)
+	t.written++
+	if (t.written == analyzeAfter || t.written%analyzeInTx == 0) && t.sqlTx != nil && t.s.d.Analyze != "" {
+		if err := t.analyze(ctx); err != nil {
+			return err
+		}
+	}
 	p := &pendingIndex{sandbox: sandbox, rid: rid, done: make(chan struct{})}
 	t.pending = append(t.pending, p)
 	t.s.extracting <- struct{}{}
@@ -301,7 +311,7 @@ func (t *tx) flushIndex(ctx context.Context) error {
 			t.flushErr = t.wrap("index", p.err)
 			return t.flushErr
 		}
-		appendIndexRows(&t.rows, p.sandbox, p.rid, p.x)
+		appendIndexRows(&t.rows, p.sandbox, p.rid, p.x, t.s.d.TextSortKeys)
 	}
 	clear(t.pending)
 	t.pending = t.pending[:0]
@@ -340,7 +350,7 @@ func (t *tx) dropIndex(ctx context.Context, sandbox string, rid int64, typ strin
 		return nil, t.wrap("unindex", err)
 	}
 	var rows [numIndexTables][]any
-	appendIndexRows(&rows, sandbox, rid, x)
+	appendIndexRows(&rows, sandbox, rid, x, t.s.d.TextSortKeys)
 	for tab, it := range indexTables {
 		width := numCommonCols + len(it.cols)
 		skip := -1

@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
 // migrations are applied in order, each once; a migration is never edited
-// after it has shipped, only followed by another. {{AUTOID}} and {{BLOB}}
-// are replaced per dialect.
+// after it has shipped, only followed by another. {{AUTOID}}, {{BLOB}},
+// {{CLUSTERED}} and {{SORTKEY}} are replaced per dialect, and so is the
+// type TEXT where the dialect names its own (see Dialect.Text).
 var migrations = [][]string{
 	{
 		// The current version of every resource. Deleted resources keep a
@@ -86,7 +88,7 @@ var migrations = [][]string{
 	// idx_string and idx_date by rid before; their rid indexes stay for
 	// any composite join of their rows by rid.)
 	append(append([]string{
-		`CREATE TABLE idx_sort (` + indexCommonCols + `, lo, hi,
+		`CREATE TABLE idx_sort (` + indexCommonCols + `, lo{{SORTKEY}}, hi{{SORTKEY}},
 			PRIMARY KEY (rid, param)){{CLUSTERED}}`,
 	}, sortBackfill()...),
 		`CREATE INDEX idx_sort_lo ON idx_sort (sandbox, type, param, lo, rid)`,
@@ -109,11 +111,25 @@ func sortBackfill() []string {
 	var out []string
 	for tab, it := range indexTables[:tabSort] {
 		lo, hi := sortColumn(tab, false), sortColumn(tab, true)
-		out = append(out, `INSERT OR IGNORE INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
+		out = append(out, sortBackfillVerb+` idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
 			SELECT MIN(sandbox), rid, MIN(type), param, 0, 0, MIN(`+lo+`), MAX(`+hi+`)
 			FROM `+it.name+` WHERE grp = 0 GROUP BY rid, param`)
 	}
 	return out
+}
+
+// sortBackfillVerb begins the statements of sortBackfill.
+const sortBackfillVerb = "INSERT OR IGNORE INTO"
+
+// textType matches the type TEXT in a migration's statement.
+var textType = regexp.MustCompile(`\bTEXT\b`)
+
+// withText gives the text columns of stmt the dialect's type of text.
+func withText(d Dialect, stmt string) string {
+	if d.Text == "" || d.Text == "TEXT" {
+		return stmt
+	}
+	return textType.ReplaceAllLiteralString(stmt, d.Text)
 }
 
 // indexCommonCols start every index table: the row's sandbox, resource row
@@ -132,6 +148,16 @@ func clustered(d Dialect) string {
 	return ""
 }
 
+// orderedJoin is the inner join whose left table drives the plan. SQLite's
+// planner keeps the order of a CROSS JOIN, which takes an ON clause as an
+// inner join; elsewhere CROSS JOIN has no ON and the planner orders joins.
+func (d Dialect) orderedJoin() string {
+	if d.Name == "" || d.Name == "sqlite" {
+		return "CROSS JOIN"
+	}
+	return "JOIN"
+}
+
 // migrate brings the schema to the newest version in one transaction.
 func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -139,6 +165,11 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 		return err
 	}
 	defer tx.Rollback()
+	if d.MigrationLock != "" {
+		if _, err := tx.ExecContext(ctx, d.MigrationLock); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT)`); err != nil {
 		return err
 	}
@@ -149,10 +180,21 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	if current > len(migrations) {
 		return fmt.Errorf("database schema version %d is newer than this program knows (%d); use a newer release", current, len(migrations))
 	}
-	r := strings.NewReplacer("{{AUTOID}}", d.AutoID, "{{BLOB}}", d.Blob, "{{CLUSTERED}}", clustered(d))
+	sortKey := ""
+	if d.TextSortKeys {
+		sortKey = " TEXT" // the dialect's text (withText)
+	}
+	r := strings.NewReplacer("{{AUTOID}}", d.AutoID, "{{BLOB}}", d.Blob, "{{CLUSTERED}}", clustered(d), "{{SORTKEY}}", sortKey)
 	for v := current; v < len(migrations); v++ {
 		for _, stmt := range migrations[v] {
-			if _, err := tx.ExecContext(ctx, r.Replace(stmt)); err != nil {
+			if d.TextSortKeys && strings.HasPrefix(stmt, sortBackfillVerb) {
+				// The backfill of sort keys is for SQLite files written
+				// before them; a database of an engine with typed sort
+				// keys started at a schema that had them, and its
+				// tables are empty here.
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, withText(d, r.Replace(stmt))); err != nil {
 				return fmt.Errorf("migration %d: %w", v+1, err)
 			}
 		}
@@ -199,13 +241,16 @@ const versionCols = `type, id, version, last_updated, method, body`
 func statementText(d Dialect) [numStmts]string {
 	var q [numStmts]string
 	q[stRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
-	q[stReadForUpdate] = `SELECT rid, version, last_updated, method FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
+	q[stReadForUpdate] = `SELECT rid, version, last_updated, method FROM resource WHERE sandbox = ? AND type = ? AND id = ?` + d.RowLock
 	q[stVRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ? AND version = ?
 		UNION ALL SELECT ` + versionCols + ` FROM resource_history WHERE sandbox = ? AND type = ? AND id = ? AND version = ?`
 	// A taken key inserts nothing (RowsAffected 0), which Create reports as
 	// ErrExists; only the key's conflict is skipped, any other is an error.
 	q[stInsert] = `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (sandbox, type, id) DO NOTHING`
+	if d.InsertReturning {
+		q[stInsert] += ` RETURNING rid`
+	}
 	q[stArchive] = `INSERT INTO resource_history (sandbox, type, id, version, last_updated, method, body)
 		SELECT sandbox, type, id, version, last_updated, method, body FROM resource WHERE rid = ?`
 	q[stReplace] = `UPDATE resource SET version = ?, last_updated = ?, method = ?, body = ? WHERE rid = ?`

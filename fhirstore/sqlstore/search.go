@@ -254,7 +254,7 @@ func materialized(c *compiler) string {
 	for i := 1; i <= c.nkeys; i++ {
 		b.WriteString(", page.k" + itoa(i))
 	}
-	b.WriteString(" FROM page CROSS JOIN resource r ON r.rid = page.rid ORDER BY page.")
+	b.WriteString(" FROM page " + c.d.orderedJoin() + " resource r ON r.rid = page.rid ORDER BY page.")
 	b.WriteString(strings.Join(c.order, ", page."))
 	return b.String()
 }
@@ -315,7 +315,7 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 	case search.TotalEstimate:
 		capped = estimateTotalCap
 	}
-	c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
+	c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
 	c.w("SELECT COUNT(*) FROM (")
 	c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
 	if capped > 0 {

@@ -13,9 +13,11 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/postgres"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/internal/testpg"
 )
 
 // The search benchmark's data set: benchPatients patients, each with
@@ -53,62 +55,88 @@ var benchFamilies = func() []string {
 	return out // 200 families, 10 patients each
 }()
 
-var benchStore = struct {
+// benchBackends are the backends the search benchmarks compare, on the
+// same data set in the same run.
+var benchBackends = []string{"sqlite", "postgres"}
+
+type loadedStore struct {
 	once sync.Once
 	dir  string
 	s    *sqlstore.Store
 	err  error
 	load time.Duration
-}{}
+}
 
-// TestMain removes the benchmark's database after the run.
+var benchStores = map[string]*loadedStore{"sqlite": {}, "postgres": {}}
+
+// TestMain removes the benchmarks' databases after the run, and stops the
+// PostgreSQL server if they started one.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchStore.s != nil {
-		benchStore.s.Close()
+	for _, ls := range benchStores {
+		if ls.s != nil {
+			ls.s.Close()
+		}
+		if ls.dir != "" {
+			os.RemoveAll(ls.dir)
+		}
 	}
-	if benchStore.dir != "" {
-		os.RemoveAll(benchStore.dir)
+	if err := testpg.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = max(code, 1)
 	}
 	os.Exit(code)
 }
 
-// openBenchStore loads the data set once per test process.
-func openBenchStore(b *testing.B) *sqlstore.Store {
+// openBenchStore loads the data set into the backend once per test process.
+func openBenchStore(b *testing.B, backend string) *sqlstore.Store {
+	benchStore := benchStores[backend]
+	dsn := ""
+	if backend == "postgres" {
+		dsn = testpg.StartShared(b) // skips b without PostgreSQL
+	}
 	benchStore.once.Do(func() {
-		dir, err := os.MkdirTemp("", "searchbench")
-		benchStore.dir = dir
-		if err != nil {
-			benchStore.err = err
-			return
-		}
 		ctx := context.Background()
-		s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+		var s *sqlstore.Store
+		var err error
+		if backend == "postgres" {
+			s, err = postgres.Open(ctx, dsn, sqlstore.Options{})
+		} else {
+			benchStore.dir, err = os.MkdirTemp("", "searchbench")
+			if err == nil {
+				s, err = sqlite.Open(ctx, benchStore.dir, sqlstore.Options{})
+			}
+		}
 		if err != nil {
 			benchStore.err = err
 			return
 		}
 		start := time.Now()
-		benchStore.err = s.Tx(ctx, func(tx fhirstore.Tx) error {
-			for p := 0; p < benchPatients; p++ {
-				if err := benchCreate(ctx, tx, benchPatient(p)); err != nil {
-					return err
-				}
-				for o := 0; o < benchObsPerPatient; o++ {
-					if err := benchCreate(ctx, tx, benchObservation(p, o)); err != nil {
+		// In transactions of 1,000 resources, as fhirstore.Load writes:
+		// between them PostgreSQL's statistics follow the data.
+		const perTx = 20 // patients, each with 50 resources
+		for first := 0; first < benchPatients && benchStore.err == nil; first += perTx {
+			benchStore.err = s.Tx(ctx, func(tx fhirstore.Tx) error {
+				for p := first; p < min(first+perTx, benchPatients); p++ {
+					if err := benchCreate(ctx, tx, benchPatient(p)); err != nil {
+						return err
+					}
+					for o := 0; o < benchObsPerPatient; o++ {
+						if err := benchCreate(ctx, tx, benchObservation(p, o)); err != nil {
+							return err
+						}
+					}
+					if err := benchCreate(ctx, tx, benchRiskAssessment(p)); err != nil {
 						return err
 					}
 				}
-				if err := benchCreate(ctx, tx, benchRiskAssessment(p)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+				return nil
+			})
+		}
 		benchStore.load = time.Since(start)
 		benchStore.s = s
 		n := benchPatients * (2 + benchObsPerPatient)
-		fmt.Printf("search benchmark: loaded %d resources in %v (%.0f/s)\n", n,
+		fmt.Printf("search benchmark: %s loaded %d resources in %v (%.0f/s)\n", backend, n,
 			benchStore.load.Round(time.Millisecond), float64(n)/benchStore.load.Seconds())
 	})
 	if benchStore.err != nil {
@@ -157,7 +185,12 @@ func benchRiskAssessment(p int) string {
 // BenchmarkSearch reports p50 and p99 latency of typical searches over
 // 100,000 resources, each with _count=50, through the store (no HTTP).
 func BenchmarkSearch(b *testing.B) {
-	s := openBenchStore(b)
+	for _, backend := range benchBackends {
+		b.Run(backend, func(b *testing.B) { benchSearch(b, openBenchStore(b, backend)) })
+	}
+}
+
+func benchSearch(b *testing.B, s *sqlstore.Store) {
 	queries := []struct {
 		name, typ string
 		query     func(i int) string
@@ -213,7 +246,12 @@ func BenchmarkSearch(b *testing.B) {
 // resource of the type: 98,000 Observations and 2,000 RiskAssessments in
 // the default data set.
 func BenchmarkSearch_SortFirstPage(b *testing.B) {
-	s := openBenchStore(b)
+	for _, backend := range benchBackends {
+		b.Run(backend, func(b *testing.B) { benchSortFirstPage(b, openBenchStore(b, backend)) })
+	}
+}
+
+func benchSortFirstPage(b *testing.B, s *sqlstore.Store) {
 	sorts := []struct{ name, typ, sort string }{
 		{"Token", "Observation", "code"},
 		{"TokenDesc", "Observation", "-code"},

@@ -56,7 +56,7 @@ func (t *tx) include(ctx context.Context, sandbox string, q *search.Query, match
 // includeOne runs one _include (the resources that from refer to) or
 // _revinclude (the resources that refer to from).
 func (t *tx) includeOne(ctx context.Context, sandbox string, inc search.Include, reverse bool, from []*match) ([]*match, error) {
-	c := &compiler{sandbox: sandbox, now: time.Now(), confine: search.ConfinementOf(ctx)}
+	c := &compiler{d: t.s.d, sandbox: sandbox, now: time.Now(), confine: search.ConfinementOf(ctx)}
 	if !c.include(sandbox, inc, reverse, from) {
 		return nil, nil
 	}
@@ -69,7 +69,7 @@ func (t *tx) includeOne(ctx context.Context, sandbox string, inc search.Include,
 func (c *compiler) include(sandbox string, inc search.Include, reverse bool, from []*match) bool {
 	// CROSS JOIN keeps SQLite from scanning the resources of the sandbox
 	// first: the reference rows of a page are few.
-	c.w("SELECT DISTINCT t.rid, t.type, t.id, t.version, t.last_updated, t.method, t.body FROM idx_reference x CROSS JOIN resource t ON ")
+	c.w("SELECT DISTINCT t.rid, t.type, t.id, t.version, t.last_updated, t.method, t.body FROM idx_reference x ", c.d.orderedJoin(), " resource t ON ")
 	if !reverse {
 		rids := make([]any, 0, len(from))
 		for _, m := range from {

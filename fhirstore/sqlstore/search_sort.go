@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -25,7 +26,7 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 	// The index order serves whole types only: a confined search filters
 	// its matches (see whereFilters).
 	if !sortedByIndex(q) || confine != nil {
-		if window := sortWindow(q.Count); windowed(q, cur) {
+		if window := sortWindow(q.Count); windowed(q, cur, t.s.d.TextSortKeys) {
 			// With more matches than a window of the sort order holds, as
 			// when the filters keep most resources, the window may hold the
 			// page (see windowPage); with fewer, ordering them costs less.
@@ -34,7 +35,7 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 				return nil, 0, err
 			}
 			if many {
-				c := &compiler{sandbox: sandbox, now: now, confine: confine}
+				c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
 				c.windowPage(q, cur, window)
 				rows, raw, err := t.queryMatches(ctx, c, len(q.Sort))
 				if err != nil || raw > q.Count {
@@ -42,7 +43,7 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 				}
 			}
 		}
-		c := &compiler{sandbox: sandbox, now: now, confine: confine}
+		c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
 		c.selectPage(q, cur)
 		return t.queryMatches(ctx, c, len(q.Sort))
 	}
@@ -71,7 +72,7 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 				pc = &cursor{Backward: true, Keys: cur.Keys}
 			}
 		}
-		c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
+		c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
 		c.indexedPage(q, pc, missing, q.Count+1-raw)
 		rows, n, err := t.queryMatches(ctx, c, len(q.Sort))
 		if err != nil {
@@ -109,7 +110,7 @@ var sortWindow = func(count int) int { return min(max(32*(count+1), 1000), 20000
 // moreMatchesThan reports whether q has more than n matches, reading at most
 // n+1 of them.
 func (t *tx) moreMatchesThan(ctx context.Context, sandbox string, q *search.Query, now time.Time, n int) (bool, error) {
-	c := &compiler{sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
+	c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
 	c.w("SELECT COUNT(*) FROM (")
 	c.fromWhere(q, func() { c.w("SELECT r.rid") })
 	c.w(" LIMIT ")
@@ -129,13 +130,13 @@ func (t *tx) moreMatchesThan(ctx context.Context, sandbox string, q *search.Quer
 // that has filters: windowPage may find its page.
 // A cursor among the resources without a value (its key the one they sort
 // by) is past every window, and going back from it they come first.
-func windowed(q *search.Query, cur *cursor) bool {
+func windowed(q *search.Query, cur *cursor, textKeys bool) bool {
 	if len(q.Sort) != 1 || len(q.Types) != 1 || q.Offset > 0 {
 		return false
 	}
 	k := q.Sort[0]
 	tab := tableFor(k.Param.Type)
-	if cur != nil && (cur.Keys[0] == nil || cur.Keys[0] == sortLast(tab, k.Desc)) {
+	if cur != nil && (cur.Keys[0] == nil || cur.Keys[0] == sortKeyValue(textKeys, sortLast(tab, k.Desc))) {
 		return false
 	}
 	return tab >= 0 && !isResourceColumn(k.Param.Code) && !isAlias(q.Types[0], k.Param.Code)
@@ -182,7 +183,7 @@ func (c *compiler) windowPage(q *search.Query, cur *cursor, window int) {
 	c.w(" ORDER BY ", col, dir, ", s.rid", dir, " LIMIT ")
 	c.arg(window)
 	// The window drives; every filter is a test of its rows.
-	c.w(") w CROSS JOIN resource r ON r.rid = w.rid WHERE ")
+	c.w(") w ", c.d.orderedJoin(), " resource r ON r.rid = w.rid WHERE ")
 	c.probeAll = true
 	c.whereFilters(q, nil)
 	c.probeAll = false
@@ -342,7 +343,7 @@ func (c *compiler) sortKey(k search.SortKey, types []string) {
 	c.w("COALESCE((SELECT ", agg, "(", x, ".", col, ") FROM ", table, " ", x, " WHERE ", x, ".rid = r.rid AND (")
 	c.paramIs(x, types, k.Param.Code)
 	c.w(")), ")
-	c.arg(sortLast(tab, k.Desc))
+	c.arg(sortKeyValue(c.d.TextSortKeys, sortLast(tab, k.Desc)))
 	c.w(")")
 }
 
@@ -362,6 +363,34 @@ func sortColumn(tab int, desc bool) string {
 		return "high"
 	}
 	return "low"
+}
+
+// sortKeyValue is the value of a sort key as idx_sort stores it. SQLite
+// keeps numbers and dates as numbers in its untyped columns; an engine
+// whose columns have one type (Dialect.TextSortKeys) keeps them as text
+// whose byte order is their numeric order: 16 hex digits of the number's
+// bits, the sign bit flipped (and for a negative float every bit, since
+// its magnitude grows the other way). A parameter's keys are all of one
+// kind, so numbers and text never meet in one comparison.
+func sortKeyValue(textKeys bool, v any) any {
+	if !textKeys {
+		return v
+	}
+	var u uint64
+	switch n := v.(type) {
+	case int64:
+		u = uint64(n) ^ 1<<63
+	case float64:
+		u = math.Float64bits(n)
+		if u&(1<<63) != 0 {
+			u = ^u
+		} else {
+			u ^= 1 << 63
+		}
+	default:
+		return v
+	}
+	return fmt.Sprintf("%016x", u)
 }
 
 // sortLast is the key of a resource without a value: after every value.

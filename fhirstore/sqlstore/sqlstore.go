@@ -32,6 +32,41 @@ type Dialect struct {
 	// AutoID is the column definition of an integer key assigned by the
 	// engine (INTEGER PRIMARY KEY, BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY).
 	AutoID string
+	// Text is the column type of text: TEXT, or one with a collation
+	// that compares bytes (as SQLite does), which the starts-with ranges
+	// of search (see prefix) and the order of sorts rely on.
+	Text string
+	// TextSortKeys: the engine's columns hold values of one type, so the
+	// sort keys of idx_sort, which are text or numbers by parameter, are
+	// stored as text (see sortKeyValue).
+	TextSortKeys bool
+	// MigrationLock, when set, is run first in the migration's
+	// transaction to keep concurrent migrations of one database (several
+	// gateways starting at once) apart: the second waits for the first
+	// and finds the schema current.
+	MigrationLock string
+	// InsertReturning: the engine's INSERT returns the new row's rid
+	// (RETURNING), for drivers without LastInsertId.
+	InsertReturning bool
+	// RowLock is appended to the read of the row a write replaces (FOR
+	// UPDATE), for engines whose concurrent transactions could otherwise
+	// both read the version they replace; SQLite has one writer.
+	RowLock string
+	// WritePerRequest is the engine's default of Options.WritePerRequest.
+	WritePerRequest bool
+	// TxIsolation is the isolation of a Store.Tx run per request. Its
+	// reads decide its writes (a conditional create searches first), so
+	// beside other writers it needs SERIALIZABLE; single writes lock the
+	// row they replace (RowLock) and need no more than the default.
+	TxIsolation sql.IsolationLevel
+	// Retryable, when set, reports whether a write failed only because a
+	// concurrent transaction (another gateway's) got in its way, so that
+	// running it again may succeed (see single).
+	Retryable func(error) bool
+	// Analyze, when set, refreshes the planner's statistics (ANALYZE);
+	// the store runs it beside the writers after much was written (see
+	// analyzer).
+	Analyze string
 	// Checkpoint, when set, copies a write-ahead log into the database
 	// without blocking writers (SQLite: PRAGMA wal_checkpoint(PASSIVE)). The
 	// store runs it on a read connection after commits, so that the writer
@@ -45,6 +80,12 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes server-assigned ids; fhirstore.NewID when nil.
 	NewID func() string
+	// WritePerRequest runs each single write (and Store.Tx) in a
+	// transaction of its own instead of sharing group transactions: for
+	// engines with many writers, where group commit only queues writes
+	// behind one connection. The dialect's choice when unset
+	// (Dialect.WritePerRequest).
+	WritePerRequest *bool
 	// SearchTimeout is the time budget of one search: past it the search
 	// is stopped (its statement interrupted) and fails as outcome.Busy.
 	// DefaultSearchTimeout when zero; a negative budget is none.
@@ -76,8 +117,12 @@ type Store struct {
 	// extracting bounds the index extractions running beside writers.
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
+	az         *analyzer     // nil without Dialect.Analyze
 	gc         *committer    // group commit of single writes
 	observers  observers     // told of each commit (observe.go)
+	// groupCommit: single writes share group transactions (see
+	// Options.WritePerRequest).
+	groupCommit bool
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -122,6 +167,10 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 	if s.searchTimeout == 0 {
 		s.searchTimeout = DefaultSearchTimeout
 	}
+	s.groupCommit = !d.WritePerRequest
+	if opts.WritePerRequest != nil {
+		s.groupCommit = !*opts.WritePerRequest
+	}
 	s.stmts = newStmtCache(read, stmtCacheSize)
 	if s.now == nil {
 		s.now = time.Now
@@ -140,6 +189,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
 	s.startCheckpointer()
+	s.startAnalyzer()
 	s.startCommitter()
 	return s, nil
 }
@@ -166,6 +216,7 @@ func rebind(d Dialect, q string) string {
 func (s *Store) Close() error {
 	s.stopCommitter()
 	s.stopCheckpointer()
+	s.stopAnalyzer()
 	err := s.stmts.close()
 	for i := range s.rst {
 		for _, st := range []*sql.Stmt{s.rst[i], s.wst[i]} {
@@ -193,8 +244,10 @@ type querier interface {
 // see groupcommit.go) inside a savepoint of its own, and returns once that
 // transaction committed. fn runs on the committer's goroutine; a panic in
 // it rolls back its writes and is raised again in the caller's goroutine.
+// Written per request (Options.WritePerRequest) it is a transaction of its
+// own at Dialect.TxIsolation, run again when Dialect.Retryable says so.
 func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) error {
-	return s.single(ctx, func(_ context.Context, t *tx) error { return fn(groupTx{t}) })
+	return s.singleAt(ctx, s.d.TxIsolation, func(_ context.Context, t *tx) error { return fn(groupTx{t}) })
 }
 
 // Read implements fhirstore.Reader.

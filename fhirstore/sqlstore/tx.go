@@ -29,6 +29,8 @@ type tx struct {
 	// changes are the versions written, in order, for the commit
 	// observers (observe.go).
 	changes []fhirstore.Change
+	// written counts the versions the transaction wrote (see analyze).
+	written int
 }
 
 // flushing is the querier of a write transaction: before any statement it
@@ -174,6 +176,20 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 	if err != nil {
 		return nil, err
 	}
+	if t.s.d.InsertReturning {
+		var rid int64
+		err := t.stmt(ctx, stInsert).QueryRowContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body).Scan(&rid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%s/%s: %w", r.Type, id, fhirstore.ErrExists)
+		}
+		if err != nil {
+			return nil, t.wrap("insert", err)
+		}
+		if err := t.writeIndex(ctx, sandbox, rid, res.Type, res.Body); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	result, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body)
 	if err != nil {
 		return nil, t.wrap("insert", err)
@@ -223,7 +239,18 @@ func (t *tx) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.
 	}
 	if c == nil {
 		res, err := t.insert(ctx, string(sandbox), r, r.ID, fhirstore.MethodUpdate)
-		return res, err == nil, err
+		if !errors.Is(err, fhirstore.ErrExists) {
+			return res, err == nil, err
+		}
+		// Another writer's transaction (another gateway's) created the
+		// resource since it was looked up, and has committed: this update
+		// replaces what it wrote.
+		if c, err = t.current(ctx, string(sandbox), r.Type, r.ID); err != nil {
+			return nil, false, err
+		}
+		if c == nil {
+			return nil, false, t.wrap("update", fmt.Errorf("%s/%s neither inserted nor found", r.Type, r.ID))
+		}
 	}
 	ms := t.stampTime(c)
 	res, err := t.stamped(r, r.ID, c.version+1, ms, fhirstore.MethodUpdate)
