@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
+	"hpsandbox/internal/testpg"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testpg.Main(m) // runs the tests, then stops the PostgreSQL server they started
 }
 
 // exitStatus runs the command with args in a child process and returns

@@ -6,7 +6,6 @@ import (
 	"hpsandbox/internal/testpg"
 )
 
-func TestMain(m *testing.M) { testpg.Main(m) }
 
 // With --store (HPS_STORE) naming a PostgreSQL database, the FHIR data
 // lives there, not in the data directory: a gateway started on another,
