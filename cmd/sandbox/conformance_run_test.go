@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
-	"hpsandbox/internal/testpg"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/internal/testpg"
 	"hpsandbox/sandbox/conformance/active"
 )
 
