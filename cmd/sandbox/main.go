@@ -9,6 +9,7 @@
 //	sandbox conformance report --sandbox ID --client ID [--since T] [--json F] [--junit F] [--html F]
 //	sandbox conformance run --target URL [--client-id ID --key FILE] [--json F] [--junit F] [--html F]
 //	sandbox devices simulate --patient ID --device KIND [--rate N] [--duration D] [--as pcd01]
+//	sandbox vkp simulate [--target URL] [--sandbox ID] [--persona ID] [--events N]
 //	sandbox version
 package main
 
@@ -74,6 +75,10 @@ commands:
                     device listener as IHE PCD-01 over MLLP (--patient ID
                     --device pulse-oximeter|bp|scale|glucose|monitor
                     --rate N --duration D --addr HOST:PORT)
+  vkp simulate      send a persona's welfare-technology events (a night of
+                    a fall sensor, a week of home measurements) to the
+                    hub connector over HTTP (--target URL --sandbox ID
+                    --persona ID --events N --token T)
   version           print the version
 `
 

@@ -6,7 +6,6 @@ import (
 	"hpsandbox/internal/testpg"
 )
 
-
 // With --store (HPS_STORE) naming a PostgreSQL database, the FHIR data
 // lives there, not in the data directory: a gateway started on another,
 // empty data directory serves what the first one seeded.
