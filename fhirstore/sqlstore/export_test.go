@@ -19,6 +19,22 @@ func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
 	return rebind(d, c.b.String()), c.args
 }
 
+// SetChainWindowTargets makes a chained search try a window when its chain
+// reaches more than n resources, until the returned function restores it.
+func SetChainWindowTargets(n int) (restore func()) {
+	old := chainWindowTargets
+	chainWindowTargets = n
+	return func() { chainWindowTargets = old }
+}
+
+// ChainWindowSQL returns the statement of the first page of q through a
+// window of n rows (chainWindowPage), for tests of query plans.
+func ChainWindowSQL(d Dialect, sandbox string, q *search.Query, n int) (string, []any) {
+	c := &compiler{d: d, sandbox: sandbox, now: time.Now()}
+	c.chainWindowPage(q, nil, n)
+	return rebind(d, c.b.String()), c.args
+}
+
 // RunAsSearch runs statement, whose one column is rid, as Search runs a
 // page: within the budget, materialized in the given order (of columns of
 // statement), read row by row.

@@ -70,6 +70,44 @@ func (c *compiler) chain(types []string, f *search.Filter) {
 	}
 }
 
+// chainProbe writes chain's condition as a test of the row alias: one of
+// its own references f.Param (read by rid, from the reference table's rid
+// index) points to a resource that matches the chain's filter. The
+// targets are gathered once, as a list the test looks up; the row's
+// references are one seek. Without the sandbox and type, which rid
+// implies, no other index of the reference table can serve it.
+func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
+	c.w("(")
+	for i, target := range f.Chain.Types {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		x, t := c.alias("x"), c.alias("t")
+		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
+		c.paramIs(x, types, f.Param.Code)
+		c.w(") AND ", x, ".target_type = ")
+		c.arg(target)
+		// A membership test of the gathered targets, not a seek for each
+		// of them in every row's references (see ridIn for the forms).
+		if c.d.orderedJoin() == "JOIN" {
+			c.w(" AND NOT ", x, ".target_id NOT IN (SELECT ")
+		} else {
+			c.w(" AND +", x, ".target_id IN (SELECT ")
+		}
+		c.w(t, ".id FROM resource ", t, " WHERE ")
+		c.current(t, []string{target})
+		c.w(" AND ")
+		probe, correlate := c.probe, c.correlateChains
+		c.probe, c.correlateChains = false, false
+		c.filter(t, []string{target}, f.Chain.Filter)
+		c.probe = true
+		c.confined(t, target)
+		c.probe, c.correlateChains = probe, correlate
+		c.w("))")
+	}
+	c.w(")")
+}
+
 // has writes the condition that some resource of h.Type matching h.Filter
 // refers to the resource row alias through h.Param.
 func (c *compiler) has(alias string, types []string, h *search.Has) {

@@ -37,6 +37,11 @@ type compiler struct {
 	// references (by rid) rather than gather the compartment's: for rows
 	// already few, as those of given ids.
 	correlate bool
+	// correlateChains makes chain filters tests of the row's own
+	// references (see chainProbe) rather than gather every resource the
+	// chain reaches: for rows that something else drives, few of them
+	// (see chainWindowPage).
+	correlateChains bool
 	// rowOf, when set, is the alias of the one row whose index rows a
 	// filter's subqueries read (see constrained).
 	rowOf string
@@ -207,6 +212,9 @@ func (c *compiler) filter(alias string, types []string, f *search.Filter) {
 	switch {
 	case f.Has != nil:
 		c.has(alias, types, f.Has)
+		return
+	case f.Chain != nil && c.correlateChains:
+		c.chainProbe(alias, types, f)
 		return
 	case f.Chain != nil:
 		c.ridIn(alias, false)

@@ -115,19 +115,25 @@ func walkPages(t *testing.T, s fhirstore.Store, query string) (forward, back []s
 // walkPagesIn is walkPages under ctx (a confinement).
 func walkPagesIn(ctx context.Context, t *testing.T, s fhirstore.Store, query string) (forward, back []string) {
 	t.Helper()
+	return walkTypePages(ctx, t, s, "Patient", query)
+}
+
+// walkTypePages is walkPagesIn for a search of typ.
+func walkTypePages(ctx context.Context, t *testing.T, s fhirstore.Store, typ, query string) (forward, back []string) {
+	t.Helper()
 	read := func(cursor string) *fhirstore.SearchPage {
 		v, err := url.ParseQuery(query)
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := search.Parse("Patient", v, search.Options{})
+		q, err := search.Parse(typ, v, search.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		q.Cursor = cursor
 		p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: q})
 		if err != nil {
-			t.Fatalf("Patient?%s: %v", query, err)
+			t.Fatalf("%s?%s: %v", typ, query, err)
 		}
 		return p
 	}

@@ -29,6 +29,9 @@ type tx struct {
 	// changes are the versions written, in order, for the commit
 	// observers (observe.go).
 	changes []fhirstore.Change
+	// chainWindowed says the last page was found by a chain window
+	// (chainWindowPage), whose search leaves the default total out.
+	chainWindowed bool
 	// written counts the versions the transaction wrote (see analyze).
 	written int
 }
