@@ -165,7 +165,7 @@ func Judge(checks []Check, x *Exchange) []requestlog.Verdict {
 		}
 		v := requestlog.Verdict{Check: c.ID, Pass: res.Verdict == Pass}
 		if len(res.Issues) > 0 {
-			v.Message = issueText(res.Issues[0])
+			v.Message = cut(IssueText(res.Issues[0]), maxVerdictMessage)
 		}
 		out = append(out, v)
 	}
@@ -182,19 +182,23 @@ func judgeOne(c Check, x *Exchange) (res Result) {
 	return c.Judge(x)
 }
 
-// issueText is an issue in words, cut to maxVerdictMessage bytes at a
-// character boundary.
-func issueText(is outcome.Issue) string {
+// IssueText is an issue in words: its diagnostics and, in parentheses,
+// the elements it names.
+func IssueText(is outcome.Issue) string {
 	s := is.Diagnostics
 	if len(is.Expression) > 0 {
 		s += " (" + strings.Join(is.Expression, ", ") + ")"
 	}
-	if len(s) > maxVerdictMessage {
-		cut := maxVerdictMessage
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
 	return s
+}
+
+// cut cuts s to at most n bytes at a character boundary, marking the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"fmt"
-	"strings"
 
 	"hpsandbox/connectors"
 )
@@ -105,10 +104,5 @@ func issueText(res connectors.Result) string {
 	if len(res.Issues) == 0 {
 		return "the check failed"
 	}
-	is := res.Issues[0]
-	s := is.Diagnostics
-	if len(is.Expression) > 0 {
-		s += " (" + strings.Join(is.Expression, ", ") + ")"
-	}
-	return s
+	return connectors.IssueText(res.Issues[0])
 }
