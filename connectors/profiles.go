@@ -11,6 +11,15 @@ type ProfileConnector interface {
 	Profiles() []CheckProfile
 }
 
+// CheckIDs are the ids of checks, in order: a profile of all of them.
+func CheckIDs(checks []Check) []string {
+	ids := make([]string, len(checks))
+	for i, ch := range checks {
+		ids[i] = ch.ID
+	}
+	return ids
+}
+
 // CheckProfile is a named set of a connector's checks.
 type CheckProfile struct {
 	ID, Title, Description string

@@ -123,14 +123,9 @@ const ProfileSender = "pmd-sender"
 // Profiles implements connectors.ProfileConnector: one profile of every
 // check, for the systems that upload measurements.
 func (c *Connector) Profiles() []connectors.CheckProfile {
-	checks := c.Checks()
-	ids := make([]string, len(checks))
-	for i, ch := range checks {
-		ids[i] = ch.ID
-	}
 	return []connectors.CheckProfile{{ID: ProfileSender, Title: "PMD sender",
 		Description: "A system that uploads patient measurements: collection Bundles tagged with the municipality, valid measurement profiles, synthetic persons, zoned times.",
-		Checks:      ids}}
+		Checks:      connectors.CheckIDs(c.Checks())}}
 }
 
 // Routes implements connectors.RouteConnector.

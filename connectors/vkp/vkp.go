@@ -93,16 +93,7 @@ const ProfileSender = "vkp-sender"
 func (c *Connector) Profiles() []connectors.CheckProfile {
 	return []connectors.CheckProfile{{ID: ProfileSender, Title: "welfare-technology sender (VKP R4)",
 		Description: "A welfare-technology system that sends alarms, supervision, dispenser events and measurements to the hub: complete Bundles, the guide's codes and profiles, synthetic persons named by national id, zoned times and retry-safe identifiers.",
-		Checks:      checkIDs(c.Checks())}}
-}
-
-// checkIDs are the ids of checks, in order.
-func checkIDs(checks []connectors.Check) []string {
-	ids := make([]string, len(checks))
-	for i, ch := range checks {
-		ids[i] = ch.ID
-	}
-	return ids
+		Checks:      connectors.CheckIDs(c.Checks())}}
 }
 
 // Routes implements connectors.RouteConnector.
