@@ -52,22 +52,32 @@ func (c *compiler) chain(types []string, f *search.Filter) {
 		if i > 0 {
 			c.w(" UNION ")
 		}
-		x, t := c.alias("x"), c.alias("t")
+		x := c.alias("x")
 		c.w("SELECT ", x, ".rid FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
 		c.indexRows(x, types, f.Param.Code)
 		c.w(" AND ", x, ".target_type = ")
 		c.arg(target)
-		c.w(" AND ", x, ".target_id IN (SELECT ", t, ".id FROM resource ", t, " WHERE ")
-		c.current(t, []string{target})
-		c.w(" AND ")
-		probe := c.probe
-		c.probe = false
-		c.filter(t, []string{target}, f.Chain.Filter)
-		c.probe = true
-		c.confined(t, target)
-		c.probe = probe
+		c.w(" AND ", x, ".target_id IN (")
+		c.chainTargets("id", target, f)
 		c.w(")")
 	}
+}
+
+// chainTargets writes a SELECT of column col (id or rid) of what the chain
+// f reaches among resources of type target: the current ones that match
+// its filter, kept inside the confinement. Its filter drives; the
+// confinement tests what it finds.
+func (c *compiler) chainTargets(col, target string, f *search.Filter) {
+	t := c.alias("t")
+	c.w("SELECT ", t, ".", col, " FROM resource ", t, " WHERE ")
+	c.current(t, []string{target})
+	c.w(" AND ")
+	probe, correlate := c.probe, c.correlateChains
+	c.probe, c.correlateChains = false, false
+	c.filter(t, []string{target}, f.Chain.Filter)
+	c.probe = true
+	c.confined(t, target)
+	c.probe, c.correlateChains = probe, correlate
 }
 
 // chainProbe writes chain's condition as a test of the row alias: one of
@@ -82,7 +92,7 @@ func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 		if i > 0 {
 			c.w(" OR ")
 		}
-		x, t := c.alias("x"), c.alias("t")
+		x := c.alias("x")
 		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
 		c.paramIs(x, types, f.Param.Code)
 		c.w(") AND ", x, ".target_type = ")
@@ -90,19 +100,11 @@ func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 		// A membership test of the gathered targets, not a seek for each
 		// of them in every row's references (see ridIn for the forms).
 		if c.d.orderedJoin() == "JOIN" {
-			c.w(" AND NOT ", x, ".target_id NOT IN (SELECT ")
+			c.w(" AND NOT ", x, ".target_id NOT IN (")
 		} else {
-			c.w(" AND +", x, ".target_id IN (SELECT ")
+			c.w(" AND +", x, ".target_id IN (")
 		}
-		c.w(t, ".id FROM resource ", t, " WHERE ")
-		c.current(t, []string{target})
-		c.w(" AND ")
-		probe, correlate := c.probe, c.correlateChains
-		c.probe, c.correlateChains = false, false
-		c.filter(t, []string{target}, f.Chain.Filter)
-		c.probe = true
-		c.confined(t, target)
-		c.probe, c.correlateChains = probe, correlate
+		c.chainTargets("id", target, f)
 		c.w("))")
 	}
 	c.w(")")

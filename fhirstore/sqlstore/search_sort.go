@@ -308,14 +308,7 @@ func (t *tx) chainReachesMany(ctx context.Context, sandbox string, types []strin
 		if i > 0 {
 			c.w(" UNION ALL ")
 		}
-		tt := c.alias("t")
-		c.w("SELECT ", tt, ".rid FROM resource ", tt, " WHERE ")
-		c.current(tt, []string{target})
-		c.w(" AND ")
-		c.filter(tt, []string{target}, f.Chain.Filter)
-		c.probe = true
-		c.confined(tt, target)
-		c.probe = false
+		c.chainTargets("rid", target, f)
 	}
 	c.w(" LIMIT ")
 	c.arg(chainWindowTargets + 1)
