@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hpsandbox/internal/browsertest"
 )
 
 // fhirclientJS is the browser build of the npm fhirclient library, which
@@ -110,16 +112,7 @@ func TestBrowser_FHIRClientLibraryDoesAnEHRLaunchInHeadlessChromium(t *testing.T
 // why, when Chromium or fhirclient is not installed.
 func startBrowserApp(t *testing.T) (chromium string, app *httptest.Server, results chan browserResult) {
 	t.Helper()
-	chromium = ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		t.Skip("no Chromium (apt-get install chromium; .ci/run installs it): skipping the fhirclient browser test")
-	}
+	chromium = browsertest.Chromium(t, "the fhirclient browser test")
 	lib, err := os.ReadFile(fhirclientJS)
 	if err != nil {
 		t.Skip("fhirclient is not installed (cd sandbox/testdata/browser && npm ci --legacy-peer-deps; .ci/run does it): skipping the browser test")

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"hpsandbox/internal/browsertest"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -49,13 +50,7 @@ FHIR.oauth2.ready().then(async client => {
 // every page are kept with HPS_SCREENSHOTS=dir.
 func TestBrowser_PortalSignInCreateRegisterLaunchAndReadTheLog(t *testing.T) {
 	chromium, _, _ := startBrowserApp(t) // skips without Chromium or fhirclient
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node (apt-get install nodejs; .ci/run installs it): skipping the portal browser test")
-	}
-	if _, err := os.Stat("testdata/browser/node_modules/playwright-core/package.json"); err != nil {
-		t.Skip("playwright-core is not installed (cd sandbox/testdata/browser && npm ci --legacy-peer-deps): skipping")
-	}
+	node, _ := browsertest.Node(t, "testdata/browser", "the portal browser test")
 	lib, err := os.ReadFile(fhirclientJS)
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +97,7 @@ func TestBrowser_PortalSignInCreateRegisterLaunchAndReadTheLog(t *testing.T) {
 		Username: "pulse-dev", Name: "Pulse developer", Role: tenant.RoleSupplier, Supplier: "pulse", Password: password}); err != nil {
 		t.Fatal(err)
 	}
-	shots := os.Getenv("HPS_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
+	shots := browsertest.Screenshots(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "testdata/browser/portal.mjs", env.srv.URL, "pulse-dev", password, app.URL, shots)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hpsandbox/internal/browsertest"
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/signoff"
@@ -23,23 +24,9 @@ import (
 // and can see neither the request nor the report. The screenshots' paths
 // are logged; HPS_SCREENSHOTS=dir keeps them there.
 func TestBrowser_ReviewerApprovesAReport_OtherSupplierSeesNothing(t *testing.T) {
-	chromium := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		t.Skip("no Chromium (apt-get install chromium; .ci/run installs it): skipping the sign-off browser test")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node (apt-get install nodejs; .ci/run installs it): skipping the sign-off browser test")
-	}
-	if _, err := os.Stat("testdata/browser/node_modules/playwright-core/package.json"); err != nil {
-		t.Skip("playwright-core is not installed (cd sandbox/testdata/browser && npm ci --legacy-peer-deps): skipping")
-	}
+	const what = "the sign-off browser test"
+	chromium := browsertest.Chromium(t, what)
+	node, _ := browsertest.Node(t, "testdata/browser", what)
 
 	env := newGatewayEnv(t, false)
 	ctx := context.Background()
@@ -92,10 +79,7 @@ func TestBrowser_ReviewerApprovesAReport_OtherSupplierSeesNothing(t *testing.T) 
 		t.Fatal(err)
 	}
 
-	shots := os.Getenv("HPS_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
+	shots := browsertest.Screenshots(t)
 	dctx, cancel := context.WithTimeout(ctx, 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(dctx, node, "testdata/browser/signoff.mjs", env.srv.URL, tr.ID, run.ID, shots,

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hpsandbox/internal/browsertest"
 )
 
 // TestBrowser_GuidesRenderInChromium opens the index, a guide, a search
@@ -17,33 +19,10 @@ import (
 // request (the pages load nothing from elsewhere), and keeps screenshots
 // in $HPS_SCREENSHOTS when set.
 func TestBrowser_GuidesRenderInChromium(t *testing.T) {
-	chromium := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		t.Skip("no Chromium (apt-get install chromium; .ci/run installs it): skipping the guides' screenshots")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node (apt-get install nodejs): skipping the guides' screenshots")
-	}
-	pw, err := filepath.Abs("../testdata/browser/node_modules/playwright-core/index.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(pw); err != nil {
-		t.Skip("playwright-core is not installed (cd sandbox/testdata/browser && npm ci --legacy-peer-deps): skipping the guides' screenshots")
-	}
-	shots := os.Getenv("HPS_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	const what = "the guides' screenshots"
+	chromium := browsertest.Chromium(t, what)
+	node, pw := browsertest.Node(t, "../testdata/browser", what)
+	shots := browsertest.Screenshots(t)
 	base := startSandbox(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
