@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,7 +33,7 @@ func mountDocs(e *gin.Engine, capability []byte, authRoutes []smart.Route, launc
 		c.Header("Cache-Control", "public, max-age=300")
 		c.Data(http.StatusOK, "application/json", doc)
 	})
-	set, err := guides.Load(guides.Options{Prefix: guidesPath})
+	set, err := loadGuides()
 	if err != nil {
 		return err
 	}
@@ -51,3 +52,11 @@ func mountDocs(e *gin.Engine, capability []byte, authRoutes []smart.Route, launc
 	e.HEAD(guidesPath+"/*rest", serve)
 	return nil
 }
+
+// loadGuides renders the guides once per process: they are the binary's
+// own files, and rendering them (their code highlighted) costs most of a
+// second of CPU, which every gateway of a process (the tests start
+// hundreds) would otherwise pay again for the same pages.
+var loadGuides = sync.OnceValues(func() (*guides.Set, error) {
+	return guides.Load(guides.Options{Prefix: guidesPath})
+})
