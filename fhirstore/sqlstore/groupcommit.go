@@ -254,7 +254,9 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 		answer(nil)
 		return batch[n:]
 	}
+	turn := s.ticket()
 	if err := sqlTx.Commit(); err != nil {
+		s.settle(turn, nil)
 		// No write of the group was acknowledged, and none landed.
 		for i := range errs {
 			errs[i] = nil
@@ -263,7 +265,7 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 		return batch[n:]
 	}
 	s.committed()
-	s.report(t.changes)
+	s.settle(turn, t.changes)
 	s.gc.groups.Add(1)
 	s.gc.writes.Add(uint64(ran))
 	answer(nil)

@@ -10,13 +10,60 @@ import (
 
 var _ fhirstore.CommitReporter = (*Store)(nil)
 
-// observers are the fhirstore.CommitObservers of a Store. The committer
-// calls them after each commit, on its own goroutine, so that they see
-// commits in the order they happened.
+// observers are the fhirstore.CommitObservers of a Store, told of each
+// commit in the order the commits happened. With group commit the one
+// committer commits in turn. Without it (PostgreSQL) writers commit on
+// their own goroutines, so each takes a ticket just before its COMMIT
+// (see ticket) and its changes are reported in ticket order: a writer that
+// waited for another's row lock reaches its COMMIT after that one
+// committed, so writes to one resource are told in the order they
+// happened, whichever goroutine finishes first.
 type observers struct {
 	mu   sync.Mutex
 	next int
 	fns  map[int]fhirstore.CommitObserver
+
+	order   sync.Mutex
+	tickets uint64                        // the next ticket to give
+	turn    uint64                        // the ticket to report next
+	held    map[uint64][]fhirstore.Change // settled out of turn
+}
+
+// ticket gives the next place in the order of reports; its holder must
+// settle it, with the changes committed or none.
+func (s *Store) ticket() uint64 {
+	o := &s.observers
+	o.order.Lock()
+	defer o.order.Unlock()
+	t := o.tickets
+	o.tickets++
+	return t
+}
+
+// settle reports the changes of ticket t once every earlier ticket is
+// settled, and the later ones settled before it.
+func (s *Store) settle(t uint64, changes []fhirstore.Change) {
+	o := &s.observers
+	o.order.Lock()
+	defer o.order.Unlock()
+	if t != o.turn {
+		if o.held == nil {
+			o.held = map[uint64][]fhirstore.Change{}
+		}
+		o.held[t] = changes
+		return
+	}
+	s.report(changes)
+	o.turn++
+	for {
+		c, ok := o.held[o.turn]
+		if !ok {
+			return
+		}
+		delete(o.held, o.turn)
+		s.report(c)
+		o.turn++
+	}
 }
 
 // ObserveCommits implements fhirstore.CommitReporter.
