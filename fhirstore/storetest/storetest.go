@@ -90,6 +90,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"History_Confinement_ReplaceMetaRejudgesTheVersion", testHistoryConfinementAfterReplaceMeta},
 		{"History_Confinement_EraseLeavesNothingOfThePast", testHistoryConfinementAfterErase},
 		{"EraseSandbox_RemovesEverythingOfOneSandboxOnly", testErase},
+		{"ObserveCommits_CommittedVersionsInOrder_NeverRolledBack", testObserveCommits},
+		{"ObserveCommits_ConcurrentWritersInCommitOrder", testObserveConcurrentCommits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
