@@ -54,8 +54,19 @@ func Open(ctx context.Context, dsn string, opts sqlstore.Options) (*sqlstore.Sto
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
+	// Reads by id have connections of their own (Options.Lookups), so
+	// that they never wait for one behind searches and writes.
+	lookups, err := sql.Open("pgx", dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	lookups.SetMaxOpenConns(2 * runtime.GOMAXPROCS(0))
+	lookups.SetMaxIdleConns(2 * runtime.GOMAXPROCS(0))
+	opts.Lookups = lookups
 	s, err := sqlstore.New(ctx, db, db, Dialect, opts)
 	if err != nil {
+		lookups.Close()
 		db.Close()
 		return nil, err
 	}

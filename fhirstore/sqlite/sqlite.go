@@ -29,8 +29,8 @@ const FileName = "fhir.db"
 // Open opens (creating if needed) the store in the directory dir.
 //
 // Writes go through one connection, so writers queue in Go instead of
-// failing with SQLITE_BUSY; reads use a pool of read-only connections that
-// WAL lets run beside the writer. synchronous=NORMAL keeps every committed
+// failing with SQLITE_BUSY; reads use pools of read-only connections that
+// WAL lets run beside the writer, one for searches and one for reads by id. synchronous=NORMAL keeps every committed
 // write across a crash of the process; a power cut may lose the last
 // transactions, which a sandbox can afford for the write speed it buys.
 func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Store, error) {
@@ -55,8 +55,22 @@ func Open(ctx context.Context, dir string, opts sqlstore.Options) (*sqlstore.Sto
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	// Reads by id have a pool of their own (Options.Lookups): a search
+	// holds its connection for milliseconds, a read by id for tens of
+	// microseconds, and under load the reads would otherwise wait for
+	// connections behind the searches.
+	lookups, err := sqlitefile.Open(ctx, path, sqlitefile.Options{
+		ReadOnly: true, ForeignKeys: true, CacheKiB: 8000, MaxOpenConns: runtime.GOMAXPROCS(0),
+	})
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	opts.Lookups = lookups
 	s, err := sqlstore.New(ctx, read, write, Dialect, opts)
 	if err != nil {
+		lookups.Close()
 		read.Close()
 		write.Close()
 		return nil, err

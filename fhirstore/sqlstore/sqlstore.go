@@ -90,6 +90,11 @@ type Options struct {
 	// is stopped (its statement interrupted) and fails as outcome.Busy.
 	// DefaultSearchTimeout when zero; a negative budget is none.
 	SearchTimeout time.Duration
+	// Lookups is a pool for reads by id (Read, VRead), so that they never
+	// wait for a connection behind searches, which take longer and may
+	// hold every connection of the read pool under load; the read pool
+	// when nil. Store.Close closes it.
+	Lookups *sql.DB
 }
 
 // DefaultSearchTimeout is the time budget of a search when Options sets
@@ -103,9 +108,13 @@ const DefaultSearchTimeout = 5 * time.Second
 // connection so that writers queue in Go rather than fail as busy.
 type Store struct {
 	read, write *sql.DB
-	d           Dialect
-	now         func() time.Time
-	newID       func() string
+	// lookups serves reads by id (Options.Lookups); lst are prepared on
+	// it when it is not the read pool.
+	lookups *sql.DB
+	lst     [numStmts]*sql.Stmt
+	d       Dialect
+	now     func() time.Time
+	newID   func() string
 	// searchTimeout is the budget of a search (see Options); <= 0: none.
 	searchTimeout time.Duration
 	// rst are prepared on the read pool, wst on the write pool (and bound
@@ -188,6 +197,13 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 	if s.wst, err = prepare(ctx, write, d); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
+	s.lookups, s.lst = read, s.rst
+	if opts.Lookups != nil && opts.Lookups != read {
+		s.lookups = opts.Lookups
+		if s.lst, err = prepare(ctx, s.lookups, d); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Name, err)
+		}
+	}
 	s.startCheckpointer()
 	s.startAnalyzer()
 	s.startCommitter()
@@ -219,7 +235,11 @@ func (s *Store) Close() error {
 	s.stopAnalyzer()
 	err := s.stmts.close()
 	for i := range s.rst {
-		for _, st := range []*sql.Stmt{s.rst[i], s.wst[i]} {
+		sts := []*sql.Stmt{s.rst[i], s.wst[i]}
+		if s.lookups != s.read {
+			sts = append(sts, s.lst[i])
+		}
+		for _, st := range sts {
 			if st != nil {
 				err = errors.Join(err, st.Close())
 			}
@@ -228,6 +248,9 @@ func (s *Store) Close() error {
 	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.lookups != nil && s.lookups != s.read {
+		err = errors.Join(err, s.lookups.Close())
 	}
 	return err
 }
@@ -252,12 +275,12 @@ func (s *Store) Tx(ctx context.Context, fn func(fhirstore.Tx) error) error {
 
 // Read implements fhirstore.Reader.
 func (s *Store) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
-	return (&tx{s: s, q: s.read}).Read(ctx, sandbox, typ, id)
+	return (&tx{s: s, q: s.lookups, lookup: true}).Read(ctx, sandbox, typ, id)
 }
 
 // VRead implements fhirstore.Reader.
 func (s *Store) VRead(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
-	return (&tx{s: s, q: s.read}).VRead(ctx, sandbox, typ, id, version)
+	return (&tx{s: s, q: s.lookups, lookup: true}).VRead(ctx, sandbox, typ, id, version)
 }
 
 // History implements fhirstore.Reader.

@@ -20,7 +20,9 @@ type tx struct {
 	s     *Store
 	q     querier
 	sqlTx *sql.Tx // nil for reads on the read pool
-	bound [numStmts]*sql.Stmt
+	// lookup: a read by id, on the lookups pool (Options.Lookups).
+	lookup bool
+	bound  [numStmts]*sql.Stmt
 	// pending are the writes whose index rows wait to be inserted; rows is
 	// the flush's buffer of those rows, per table (see writeIndex).
 	pending  []*pendingIndex
@@ -66,6 +68,9 @@ func (f flushing) QueryRowContext(ctx context.Context, query string, args ...any
 // bound into the transaction, or the read pool's.
 func (t *tx) stmt(ctx context.Context, which stmt) *sql.Stmt {
 	if t.sqlTx == nil {
+		if t.lookup {
+			return t.s.lst[which]
+		}
 		return t.s.rst[which]
 	}
 	if t.bound[which] == nil {
