@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,7 +35,7 @@ func newEngine(t testing.TB) (*gin.Engine, fhirstore.Store) {
 // newEngineWith is newEngine with another API configuration.
 func newEngineWith(t testing.TB, cfg fhirapi.Config) (*gin.Engine, fhirstore.Store) {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{SearchTimeout: time.Minute}) // the budget is tested on its own (search_limits_test.go)
 	if err != nil {
 		t.Fatal(err)
 	}

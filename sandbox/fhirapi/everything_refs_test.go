@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,7 +105,7 @@ func TestEverything_NextLinksCarryOnIntoTheReferencedResources(t *testing.T) {
 }
 
 func TestEverything_ConfinedLeavesOutOtherCompartmentsButKeepsTheRecord(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{SearchTimeout: time.Minute}) // the budget is tested on its own (search_limits_test.go)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestEverything_RefCursorMustBeOneOfItsOwn(t *testing.T) {
 }
 
 func TestEverything_ReferencedResourcesComeFromTheSameSandboxOnly(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{SearchTimeout: time.Minute}) // the budget is tested on its own (search_limits_test.go)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -224,7 +225,7 @@ func TestSearch_PreviousLink_ReturnsThePageBefore(t *testing.T) {
 // TestSearch_SandboxesNeverMeet: the same ids and values in two sandboxes;
 // no search, include or revinclude in one returns the other's resources.
 func TestSearch_SandboxesNeverMeet(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{SearchTimeout: time.Minute}) // the budget is tested on its own (search_limits_test.go)
 	if err != nil {
 		t.Fatal(err)
 	}
