@@ -359,9 +359,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		return nil, err
 	}
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	if err := mountDocs(e, api.CapabilityStatement(cfg.Issuer()+fhirBasePath), authz.Routes(), launchPath); err != nil {
-		return nil, err
-	}
+	mountDocs(e, api.CapabilityStatement(cfg.Issuer()+fhirBasePath), authz.Routes(), launchPath)
 	return &built{engine: e, authz: authz, tenants: tenants, requests: requests, recorder: rec}, nil
 }
 
