@@ -17,27 +17,43 @@ const lockClass = 0x68707373
 
 var validName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
+// Store describes a store's schema and its connections.
+type Store struct {
+	// Schema is the name of the store's schema: lower case letters,
+	// digits and underscores.
+	Schema string
+	// Migrations are the schema's versions, in order (see Migrate).
+	Migrations []string
+	// MaxConns bounds the open connections; 0 leaves them unbounded.
+	MaxConns int
+	// Params are further run-time parameters of every connection
+	// (synchronous_commit, say).
+	Params map[string]string
+}
+
 // Open connects to the database at dsn (a postgres:// URL or key=value
-// string, as libpq reads them) with schema as the search_path of every
-// connection, and migrates the schema (see Migrate). maxConns bounds the
-// open connections.
-func Open(ctx context.Context, dsn, schema string, migrations []string, maxConns int) (*sql.DB, error) {
-	if !validName.MatchString(schema) {
-		return nil, fmt.Errorf("pgschema: %q is not a schema name this package makes", schema)
+// string, as libpq reads them) with st.Schema as the search_path of every
+// connection, and migrates the schema (see Migrate).
+func Open(ctx context.Context, dsn string, st Store) (*sql.DB, error) {
+	if !validName.MatchString(st.Schema) {
+		return nil, fmt.Errorf("pgschema: %q is not a schema name this package makes", st.Schema)
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgschema: %w", err)
 	}
-	cfg.RuntimeParams["search_path"] = schema
+	for k, v := range st.Params {
+		cfg.RuntimeParams[k] = v
+	}
+	cfg.RuntimeParams["search_path"] = st.Schema
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	db.SetMaxOpenConns(st.MaxConns)
+	db.SetMaxIdleConns(max(st.MaxConns, 2))
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("pgschema: connect: %w", err)
 	}
-	if err := Migrate(ctx, db, schema, migrations); err != nil {
+	if err := Migrate(ctx, db, st.Schema, st.Migrations); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func TestOpen_ConcurrentStartsOnEmptyDatabase_MigrateOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dbs[i], errs[i] = pgschema.Open(ctx, dsn, "hps_test", migrations, 2)
+			dbs[i], errs[i] = pgschema.Open(ctx, dsn, pgschema.Store{Schema: "hps_test", Migrations: migrations, MaxConns: 2})
 		}()
 	}
 	wg.Wait()
@@ -59,7 +59,7 @@ func TestOpen_ConcurrentStartsOnEmptyDatabase_MigrateOnce(t *testing.T) {
 func TestMigrate_AppliesNewOnes_RefusesNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	dsn := testpg.Start(t)
-	db, err := pgschema.Open(ctx, dsn, "hps_test", migrations[:1], 1)
+	db, err := pgschema.Open(ctx, dsn, pgschema.Store{Schema: "hps_test", Migrations: migrations[:1], MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +85,12 @@ func TestMigrate_AppliesNewOnes_RefusesNewerSchema(t *testing.T) {
 func TestOpen_SchemasAreSeparate(t *testing.T) {
 	ctx := context.Background()
 	dsn := testpg.Start(t)
-	a, err := pgschema.Open(ctx, dsn, "hps_a", migrations, 1)
+	a, err := pgschema.Open(ctx, dsn, pgschema.Store{Schema: "hps_a", Migrations: migrations, MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := pgschema.Open(ctx, dsn, "hps_b", migrations[:1], 1)
+	b, err := pgschema.Open(ctx, dsn, pgschema.Store{Schema: "hps_b", Migrations: migrations[:1], MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +104,11 @@ func TestOpen_SchemasAreSeparate(t *testing.T) {
 func TestOpen_RefusesBadSchemaNameAndDSN(t *testing.T) {
 	ctx := context.Background()
 	for _, schema := range []string{"", "Public", "a;drop", "a-b", strings.Repeat("a", 64)} {
-		if _, err := pgschema.Open(ctx, "postgres://127.0.0.1:1/x", schema, nil, 1); err == nil {
+		if _, err := pgschema.Open(ctx, "postgres://127.0.0.1:1/x", pgschema.Store{Schema: schema, Migrations: nil, MaxConns: 1}); err == nil {
 			t.Errorf("schema %q accepted", schema)
 		}
 	}
-	if _, err := pgschema.Open(ctx, "postgres://%zz", "hps_a", nil, 1); err == nil {
+	if _, err := pgschema.Open(ctx, "postgres://%zz", pgschema.Store{Schema: "hps_a", Migrations: nil, MaxConns: 1}); err == nil {
 		t.Error("bad DSN accepted")
 	}
 }

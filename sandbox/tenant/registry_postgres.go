@@ -81,7 +81,7 @@ var postgresMigrations = []string{
 func OpenPostgresRegistry(ctx context.Context, dsn string) (*SQLRegistry, error) {
 	// Writes are rare and small, reads by client id on token requests
 	// frequent and short: a few connections suffice.
-	db, err := pgschema.Open(ctx, dsn, PostgresSchema, postgresMigrations, 8)
+	db, err := pgschema.Open(ctx, dsn, pgschema.Store{Schema: PostgresSchema, Migrations: postgresMigrations, MaxConns: 8})
 	if err != nil {
 		return nil, fmt.Errorf("tenant: registry: %w", err)
 	}

@@ -55,7 +55,7 @@ func TestOpenPostgresRegistry_ConcurrentStartsOnEmptyDatabase(t *testing.T) {
 			t.Errorf("registry %d reads %+v, %v", i, sb, err)
 		}
 	}
-	db, err := pgschema.Open(ctx, dsn, tenant.PostgresSchema, nil, 1)
+	db, err := pgschema.Open(ctx, dsn, pgschema.Store{Schema: tenant.PostgresSchema, MaxConns: 1})
 	if err == nil {
 		db.Close()
 		t.Error("a binary that knows no migrations opened the migrated schema")
