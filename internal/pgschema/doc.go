@@ -10,7 +10,8 @@
 // hps_requestlog. What exists is not created again, so the gateways'
 // role needs the right to create schemas and tables only while there is
 // a migration to apply: an operator may migrate with an owner's role and
-// run the gateways with one that may only read and write the tables.
+// run the gateways with one that may only use the tables and their
+// sequences.
 //
 // Migrations are numbered by their place in a list and never edited once
 // released: a change of schema is a new entry at the end. Migrate applies
