@@ -175,3 +175,28 @@ func plausibleUCUM(s string) bool {
 	}
 	return depth == 0
 }
+
+// Vital is what the mapping tables say of an MDC metric measured in an
+// MDC unit: the UCUM unit and, when metrics.tsv maps the metric, its LOINC
+// coding and vital-signs panel.
+type Vital struct {
+	UCUM           string
+	LOINC, Display string // "" when the metric has no LOINC row
+	Panel          string // the panel's LOINC code, "" for none
+	PanelDisplay   string
+}
+
+// LookupMDC maps an MDC metric measured in an MDC unit (32-bit codes in
+// decimal) by metrics.tsv and units.tsv; ok is false when units.tsv does
+// not know the unit. Writers of PHD uploads (devicesim) use it so that
+// both feeds code a metric alike.
+func LookupMDC(metricCode, unitCode string) (v Vital, ok bool) {
+	v.UCUM, ok = unitsByCode[unitCode]
+	if !ok {
+		return Vital{}, false
+	}
+	if m, found := lookupMetric(metricCode, v.UCUM); found {
+		v.LOINC, v.Display, v.Panel, v.PanelDisplay = m.LOINC, m.Display, m.Panel, panels[m.Panel]
+	}
+	return v, true
+}
