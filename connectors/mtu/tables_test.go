@@ -166,3 +166,36 @@ func ucumFromMDC(ucum string) (string, bool) {
 	}
 	return "", false
 }
+
+// observationStatuses are the codes of FHIR R4's ObservationStatus.
+var observationStatuses = map[string]bool{"registered": true, "preliminary": true, "final": true, "amended": true,
+	"corrected": true, "cancelled": true, "entered-in-error": true, "unknown": true}
+
+// Every row of v2fhir.tsv maps a code of its HL7 v2 table (v2tables.json)
+// to a FHIR code, names a source, and no code is mapped twice.
+func TestV2FHIRTable_Integrity(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range rows(v2fhirTSV, 4) {
+		table, code, fhir, source := f[0], f[1], f[2], f[3]
+		row := table + " " + code
+		if !inTable(table, code) {
+			t.Errorf("%s: not a code of HL7 table %s", row, table)
+		}
+		if seen[row] {
+			t.Errorf("%s: mapped twice", row)
+		}
+		seen[row] = true
+		if table == "0085" && !observationStatuses[fhir] {
+			t.Errorf("%s: %q is not an ObservationStatus", row, fhir)
+		}
+		if source != "v2-to-fhir" && source != "pcd" {
+			t.Errorf("%s: source %q is not one the file names", row, source)
+		}
+	}
+	if observationStatus["F"] != "final" || observationStatus["R"] != "preliminary" || interpretations["HH"] != "HH" {
+		t.Errorf("maps: %v %v", observationStatus, interpretations)
+	}
+	if _, ok := interpretations["OBX"]; ok {
+		t.Error("0078 OBX (interpretation qualifiers in separate OBX) is no interpretation")
+	}
+}
