@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"hpsandbox/connectors/hl7v2"
 )
 
 var (
@@ -197,5 +199,22 @@ func TestV2FHIRTable_Integrity(t *testing.T) {
 	}
 	if _, ok := interpretations["OBX"]; ok {
 		t.Error("0078 OBX (interpretation qualifiers in separate OBX) is no interpretation")
+	}
+}
+
+// The acknowledgment and error codes package hl7v2 names as constants are
+// codes of their tables (0008, 0357) as the data has them.
+func TestHL7v2Constants_AreInTheirTables(t *testing.T) {
+	for _, c := range []string{hl7v2.AA, hl7v2.AE, hl7v2.AR} {
+		if !inTable("0008", c) {
+			t.Errorf("%s is not in table 0008", c)
+		}
+	}
+	for _, c := range []string{hl7v2.CodeAccepted, hl7v2.CodeSegmentSequence, hl7v2.CodeRequiredMissing, hl7v2.CodeDataType,
+		hl7v2.CodeTableValue, hl7v2.CodeUnsupportedMessage, hl7v2.CodeUnsupportedEvent, hl7v2.CodeUnsupportedProcID,
+		hl7v2.CodeUnsupportedVersion, hl7v2.CodeUnknownKey, hl7v2.CodeDuplicateKey, hl7v2.CodeInternal} {
+		if !inTable("0357", c) {
+			t.Errorf("%s is not in table 0357", c)
+		}
 	}
 }
