@@ -24,6 +24,12 @@
 // AR writes nothing; all of a message's resources are one FHIR
 // transaction. A message control id taken before from the same sender is
 // acknowledged AA with an ERR warning (205) and not stored again.
+// Each message is one Engine.Transaction, made without holding any of the
+// connector's locks (they guard only its maps of control ids and known
+// Devices, for a map operation at a time), so the messages of different
+// connections reach the store together and may share its commits; the
+// messages of one connection are serial, as a PCD-01 sender waits for
+// each ACK.
 //
 // The mapping tables are data and name their sources row by row:
 // metrics.tsv (MDC metric → LOINC, checked against the HL7 PHD IG, the FHIR
