@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,14 +27,14 @@ func addPHDChecks(reg *conformance.Registry) error {
 // judgePHDUploads is the middleware, after the access guard, that judges
 // each PHD upload (a Bundle POSTed to the FHIR base that names the PHD
 // guide's profiles or codes) by the guide's rules once it was answered,
-// and records the verdicts in the request log for the "PHD gateway"
-// checks. Without a request log it does nothing.
-func judgePHDUploads(rec *requestlog.Recorder, sandboxOf func(*gin.Context) string, maxBody int64, log *slog.Logger) gin.HandlerFunc {
+// and puts the verdicts on the upload's own request log entry (one per
+// rule that applies), where the "PHD gateway" checks read them. Without a
+// request log it does nothing.
+func judgePHDUploads(rec *requestlog.Recorder, maxBody int64, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if rec == nil || c.Request.Method != http.MethodPost || strings.Trim(c.Param("path"), "/") != "" || c.Request.Body == nil {
+		if rec == nil || ginlog.NoteOf(c) == nil || c.Request.Method != http.MethodPost || strings.Trim(c.Param("path"), "/") != "" || c.Request.Body == nil {
 			return
 		}
-		start := time.Now()
 		orig := c.Request.Body
 		head, err := io.ReadAll(io.LimitReader(orig, maxBody+1))
 		// The API reads the body as sent, its limit included.
@@ -52,10 +51,8 @@ func judgePHDUploads(rec *requestlog.Recorder, sandboxOf func(*gin.Context) stri
 			log.Error("PHD definitions", "err", err)
 			return
 		}
-		up := phd.Upload{Sandbox: sandboxOf(c), RequestID: c.Writer.Header().Get(RequestIDHeader), Time: start}
 		if n := ginlog.NoteOf(c); n != nil {
-			up.ClientID, up.Scopes = n.ClientID, n.Scopes
+			n.Verdicts = append(n.Verdicts, phd.LogVerdicts(phd.Judge(defs, head))...)
 		}
-		phd.Record(rec, up, phd.Judge(defs, head))
 	}
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/phd"
+	"hpsandbox/sandbox/requestlog"
 )
 
 // A PHD gateway's upload round trip: the transaction lands, a resend makes
@@ -49,28 +51,67 @@ func TestGateway_PHDUploadRoundTripAndJudgement(t *testing.T) {
 	if broken == string(upload) {
 		t.Fatal("test upload has no effectiveDateTime to break")
 	}
-	if resp, body := env.fhir(t, http.MethodPost, "", token, broken); resp.StatusCode != http.StatusOK {
+	resp, body := env.fhir(t, http.MethodPost, "", token, broken)
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("broken upload: %d %v", resp.StatusCode, body)
 	}
+	brokenID := resp.Header.Get(RequestIDHeader)
 	end := time.Now().UTC().Add(time.Second)
 
 	if err := env.gw.recorder.Flush(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	// The verdicts are on the upload's own entry, one per rule, the broken
+	// rule's alone failing; the log holds no entry of verdicts besides.
+	page, err := env.gw.requests.Query(context.Background(), requestlog.Filter{Sandbox: "default", Limit: requestlog.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploads := 0
+	for _, e := range page.Entries {
+		if len(e.Verdicts) > 0 && (e.Method != http.MethodPost || e.Connector != "") {
+			t.Errorf("verdicts on %s %s (connector %q), want them on uploads only", e.Method, e.Path, e.Connector)
+		}
+		if e.Method == http.MethodPost && len(e.Verdicts) > 0 {
+			uploads++
+		}
+		if e.RequestID != brokenID {
+			continue
+		}
+		var failing []requestlog.Verdict
+		for _, v := range e.Verdicts {
+			if !v.Pass {
+				failing = append(failing, v)
+			}
+		}
+		if len(e.Verdicts) != len(phd.Rules) || len(failing) != 1 || failing[0].Check != phd.RuleEffectiveTimeZone ||
+			!strings.Contains(failing[0].Message, "zone") {
+			t.Errorf("broken upload's verdicts %+v, want one per rule and %s alone failing", e.Verdicts, phd.RuleEffectiveTimeZone)
+		}
+	}
+	if uploads != 3 {
+		t.Errorf("%d uploads with verdicts, want 3", uploads)
 	}
 	reg, err := checkRegistry(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runner := &conformance.Runner{Registry: reg, Log: env.gw.requests}
+	var last *conformance.Run
 	statuses := func(since, until time.Time) map[string]conformance.Status {
 		run, err := runner.Run(context.Background(), "default", conformance.RunRequest{ClientID: DemoBackendClientID,
 			Profile: phd.ProfileID, Since: since, Until: until})
 		if err != nil {
 			t.Fatal(err)
 		}
+		last = run
 		out := map[string]conformance.Status{}
 		for _, o := range run.Outcomes {
 			out[o.Check.ID] = o.Result.Status
+			if o.Check.ID == phd.RuleEffectiveTimeZone && o.Result.Status == conformance.Fail &&
+				(len(o.Result.Evidence) != 1 || o.Result.Evidence[0] != brokenID) {
+				t.Errorf("failing rule's evidence %v, want the broken upload %s", o.Result.Evidence, brokenID)
+			}
 		}
 		return out
 	}
@@ -87,5 +128,12 @@ func TestGateway_PHDUploadRoundTripAndJudgement(t *testing.T) {
 		if st != want {
 			t.Errorf("with the broken upload: %s %s, want %s", id, st, want)
 		}
+	}
+	var report bytes.Buffer
+	if err := last.WriteJSON(&report); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(report.String(), brokenID) || !strings.Contains(report.String(), phd.RuleEffectiveTimeZone) {
+		t.Errorf("the report does not name the broken upload %s under %s", brokenID, phd.RuleEffectiveTimeZone)
 	}
 }

@@ -355,10 +355,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Secured: sbs.secured, ClientIn: sbs.clientIn, PublicURL: cfg.PublicURL})
 	defaultOf := func(*gin.Context) string { return fhirstore.DefaultSandbox }
 	api.Mount(e.Group(fhirBasePath, g.Handler(defaultOf), declareWriterScope(authz, defaultOf),
-		judgePHDUploads(rec, defaultOf, cfg.MaxBodyBytes, log)), defaultOf)
+		judgePHDUploads(rec, cfg.MaxBodyBytes, log)), defaultOf)
 	perSandbox := e.Group(sandboxesPath+"/:sandbox", sbs.routeSandbox)
 	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam),
-		judgePHDUploads(rec, sandboxParam, cfg.MaxBodyBytes, log)), sandboxParam)
+		judgePHDUploads(rec, cfg.MaxBodyBytes, log)), sandboxParam)
 
 	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
 

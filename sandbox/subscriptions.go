@@ -54,10 +54,17 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 		log.Warn("subscriptions are off: the store does not report its commits")
 		return func(string) {}
 	}
+	issuer := cfg.Issuer()
+	fhirBase := func(sb fhirstore.Sandbox) string {
+		if sb == fhirstore.DefaultSandbox {
+			return issuer + fhirBasePath
+		}
+		return issuer + sandboxesPath + "/" + string(sb) + fhirBasePath
+	}
 	hub := subscription.NewHub(subscription.HubConfig{
 		Store:   store,
 		Secured: sbs.secured,
-		Authenticate: func(ctx context.Context, sandbox, token string) error {
+		Authenticate: func(ctx context.Context, sandbox, token string, proof subscription.Proof) error {
 			g, err := authz.AuthenticateToken(ctx, token)
 			if err != nil {
 				return err
@@ -68,25 +75,55 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 			if in, err := sbs.clientIn(ctx, g.ClientID, sandbox); err != nil || !in {
 				return errors.New("the token's app is not registered in this sandbox")
 			}
+			if g.DPoPKey != "" {
+				return websocketDPoP(ctx, authz, token, proof)
+			}
 			return nil
 		},
+		URL:   func(sandbox string) string { return websocketURL(fhirBase(fhirstore.Sandbox(sandbox))) },
+		Nonce: authz.DPoPNonce,
 	})
-	issuer := cfg.Issuer()
 	m := subscription.New(store, hub, subscription.Config{
 		Endpoints: subscriptionPolicy(cfg),
-		Base: func(sb fhirstore.Sandbox) string {
-			if sb == fhirstore.DefaultSandbox {
-				return issuer + fhirBasePath
-			}
-			return issuer + sandboxesPath + "/" + string(sb) + fhirBasePath
-		},
-		Logger: log,
+		Base:      fhirBase,
+		Logger:    log,
 	})
 	stop := reporter.ObserveCommits(m.Committed)
 	track(func() error { stop(); return errors.Join(m.Close(), hub.Close()) })
 	e.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, fhirstore.DefaultSandbox) })
 	perSandbox.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, c.Param("sandbox")) })
 	return func(sandbox string) { m.Forget(fhirstore.Sandbox(sandbox)) }
+}
+
+// websocketDPoP checks the websocket upgrade's DPoP proof of a bound
+// token as the resource server checks a request's (smart's AuthenticateAt:
+// one proof, htm GET, htu the websocket's public URL, ath the token's
+// hash, the key the token is bound to, the server's nonce, a fresh jti).
+func websocketDPoP(ctx context.Context, authz *smart.Server, token string, proof subscription.Proof) error {
+	if len(proof.DPoP) == 0 {
+		return &subscription.DPoPError{Reason: "the websocket upgrade request must carry a DPoP proof (htm GET, htu " +
+			proof.URL + ", ath the token's hash, the server's nonce from the DPoP-Nonce header)"}
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, proof.URL, nil)
+	if err != nil {
+		return &subscription.DPoPError{Reason: "the websocket's URL is not valid"}
+	}
+	r.Header.Set("Authorization", "DPoP "+token)
+	for _, p := range proof.DPoP {
+		r.Header.Add("DPoP", p)
+	}
+	if _, err := authz.AuthenticateAt(r, proof.URL); err != nil {
+		var se *smart.Error
+		if errors.As(err, &se) && se.Description != "" {
+			reason := se.Description
+			if se.DPoPNonce != "" {
+				reason += " (DPoP-Nonce: " + se.DPoPNonce + ")"
+			}
+			return &subscription.DPoPError{Reason: reason}
+		}
+		return err
+	}
+	return nil
 }
 
 // declareWriterScope is the middleware, after the access guard, that

@@ -96,7 +96,7 @@ func TestDevicesSimulate_PCD01ReachesTheSandboxAndIsSearchable(t *testing.T) {
 	for _, bad := range [][]string{
 		{"devices"},
 		{"devices", "simulate", "--patient", fnr, "--device", "toaster"},
-		{"devices", "simulate", "--patient", fnr, "--as", "phd"},
+		{"devices", "simulate", "--patient", fnr, "--as", "hl7fhir"},
 		{"devices", "simulate", "--device", "bp"},
 		{"devices", "simulate", "--patient", fnr, "--rate", "0"},
 	} {

@@ -8,7 +8,7 @@
 //	sandbox validate [--profile URL] [--ig DIR] FILE…
 //	sandbox conformance report --sandbox ID --client ID [--since T] [--json F] [--junit F] [--html F]
 //	sandbox conformance run --target URL [--client-id ID --key FILE] [--json F] [--junit F] [--html F]
-//	sandbox devices simulate --patient ID --device KIND [--rate N] [--duration D] [--as pcd01]
+//	sandbox devices simulate --patient ID --device KIND [--rate N] [--duration D] [--as pcd01|phd]
 //	sandbox vkp simulate [--target URL] [--sandbox ID] [--persona ID] [--events N]
 //	sandbox version
 package main
@@ -74,7 +74,10 @@ commands:
   devices simulate  send a simulated device's readings to a sandbox's
                     device listener as IHE PCD-01 over MLLP (--patient ID
                     --device pulse-oximeter|bp|scale|glucose|monitor
-                    --rate N --duration D --addr HOST:PORT)
+                    --rate N --duration D --addr HOST:PORT), or as PHD
+                    gateway uploads through the FHIR API (--as phd
+                    --target URL --token T; --start TIME --readings N
+                    repeat a run)
   vkp simulate      send a persona's welfare-technology events (a night of
                     a fall sensor, a week of home measurements) to the
                     hub connector over HTTP (--target URL --sandbox ID

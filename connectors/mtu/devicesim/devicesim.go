@@ -2,11 +2,13 @@
 // for the mtu connector: seeded physiological streams (plausible ranges,
 // slow trends, noise, occasional artefacts and the alarms they raise)
 // written as IHE PCD-01 messages (ORU^R01, HL7 v2.6) and, for alarms,
-// PCD-04 (ORU^R40).
+// PCD-04 (ORU^R40), or, for the personal health devices, as the uploads of
+// a Personal Health Gateway by the HL7 PHD implementation guide (NextPHD:
+// one FHIR transaction Bundle a reading).
 //
-// A Device makes the messages of one reading at a time (Next); sending
-// them over MLLP and reading the ACKs is the caller's (cmd/sandbox's
-// `sandbox devices simulate`). The same seed gives the same readings.
+// A Device makes the messages of one reading at a time (Next, NextPHD);
+// sending them (over MLLP, reading the ACKs; or through the FHIR API) is
+// the caller's (cmd/sandbox's `sandbox devices simulate`). The same seed gives the same readings.
 // It is not a clinical model: the numbers are shaped to look like a
 // patient's, not to predict one.
 package devicesim
@@ -130,16 +132,7 @@ func (d *Device) EUI64() string { return d.eui }
 // reading, a PCD-04. ids makes the message control ids unique across runs
 // (e.g. the start time); the messages are in ER7 without framing.
 func (d *Device) Next(t time.Time, ids string) [][]byte {
-	dt := 1.0
-	if !d.last.IsZero() {
-		dt = t.Sub(d.last).Seconds()
-	}
-	d.last = t
-	artefact := d.cfg.ArtefactRate > 0 && d.rng.Float64() < d.cfg.ArtefactRate
-	readings := make([]reading, len(d.signals))
-	for i, s := range d.signals {
-		readings[i] = s.step(d.rng, t, dt, artefact && i == 0)
-	}
+	readings := d.read(t)
 	out := [][]byte{d.pcd01(t, ids, readings)}
 	for i, r := range readings {
 		s := d.signals[i]
@@ -156,6 +149,21 @@ func (d *Device) Next(t time.Time, ids string) [][]byte {
 		}
 	}
 	return out
+}
+
+// read steps every signal to t: one reading of each metric.
+func (d *Device) read(t time.Time) []reading {
+	dt := 1.0
+	if !d.last.IsZero() {
+		dt = t.Sub(d.last).Seconds()
+	}
+	d.last = t
+	artefact := d.cfg.ArtefactRate > 0 && d.rng.Float64() < d.cfg.ArtefactRate
+	readings := make([]reading, len(d.signals))
+	for i, s := range d.signals {
+		readings[i] = s.step(d.rng, t, dt, artefact && i == 0)
+	}
+	return readings
 }
 
 var esc = hl7v2.DefaultDelimiters.Escape

@@ -137,6 +137,7 @@ func (w *capture) entry(c *gin.Context, sandbox string, start time.Time, complet
 		Accept:        cutHeader(first(r.Header["Accept"]), maxAcceptBytes),
 		Preconditions: preconditions(r.Header),
 		OAuth:         w.note.OAuth,
+		Verdicts:      w.note.Verdicts,
 	}
 	if w.counted {
 		e.RequestBytes = w.reqBody.n
