@@ -2,6 +2,7 @@ package guides_test
 
 import (
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +60,9 @@ func TestGuides_ExamplesRunAgainstASandbox(t *testing.T) {
 
 // runExample sends one example's request and checks its answer; the
 // variables it captures are added to vars.
-// Each answer is also checked against the server's OpenAPI document.
+// Each answer is also checked against the server's OpenAPI document,
+// but for the connectors': their APIs are the national services' (the
+// hub's, JFT's, PMD's), which /openapi.json does not describe.
 func runExample(t *testing.T, base string, e guides.Example, vars map[string]string, doc *openapitest.Checker) (status int, body []byte) {
 	t.Helper()
 	where := e.File + ":" + itoa(e.Line)
@@ -84,17 +87,29 @@ func runExample(t *testing.T, base string, e guides.Example, vars map[string]str
 		t.Errorf("%s: reading the answer: %v", where, err)
 		return 0, nil
 	}
+	if os.Getenv("GUIDES_SHOW") != "" {
+		t.Logf("%s: %d %s", where, resp.StatusCode, body)
+	}
 	diffs, captured := e.Expect.With(vars, base).Check(resp.StatusCode, resp.Header, body)
 	for _, d := range diffs {
 		t.Errorf("%s: %s %s: expect block %s", where, req.Method, strings.TrimPrefix(req.URL, base), d)
 	}
-	if err := doc.Check(hr, resp.StatusCode, resp.Header, body); err != nil {
+	if err := doc.Check(hr, resp.StatusCode, resp.Header, body); err != nil && !connectorPath(hr.URL.Path) {
 		t.Errorf("%s: the answer does not match the OpenAPI document: %v", where, err)
 	}
 	for k, v := range captured {
 		vars[k] = v
 	}
 	return resp.StatusCode, body
+}
+
+// connectorPath reports whether path is below a sandbox's connectors.
+func connectorPath(path string) bool {
+	if rest, ok := strings.CutPrefix(path, "/sandboxes/"); ok {
+		_, path, _ = strings.Cut(rest, "/")
+		path = "/" + path
+	}
+	return strings.HasPrefix(path, "/connectors/")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
