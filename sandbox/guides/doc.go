@@ -20,7 +20,10 @@
 // check each answer of the sandbox's own APIs against its OpenAPI
 // document. Flows curl cannot make (a browser login, a signed assertion,
 // a DPoP proof, a websocket) are Go tests beside the guides
-// (example_*_test.go).
+// (example_*_test.go). The JavaScript example, fhirclient/, is two
+// static pages with the npm fhirclient library; the browser test serves
+// them from a test server of its own (the product does not serve them) and
+// drives a standalone launch through them in headless Chromium.
 //
 // It is not the portal (sandbox/portal) and not the OpenAPI document
 // itself (sandbox/openapi), which it only renders.
