@@ -3,8 +3,10 @@ package guides_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,8 @@ import (
 // sandbox: a Subscription to Kjell Moen's vital signs over the websocket
 // channel, a connection bound to it, a PCD-01 message over MLLP, and the
 // ping that follows its commit. Another patient's reading pings nothing.
+// Then the same over a rest-hook: the saturation PUT to the app's endpoint
+// with the resource.
 func TestExample_DeviceDataArrivesOnAWebsocket(t *testing.T) {
 	base := startSandbox(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -90,6 +94,42 @@ func TestExample_DeviceDataArrivesOnAWebsocket(t *testing.T) {
 	defer stop()
 	if _, b, err := c.Read(short); err == nil {
 		t.Errorf("a second notification %q: another patient's reading matched", b)
+	}
+
+	// 4. A rest-hook to an app's endpoint (on loopback, which the test
+	// sandbox allows as --subscription-loopback does), with the resource.
+	hooks := make(chan string, 8)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var res struct{ ResourceType, ID string }
+		_ = json.Unmarshal(b, &res)
+		select {
+		case hooks <- r.Method + " " + r.URL.Path + " " + res.ResourceType:
+		default:
+		}
+	}))
+	defer app.Close()
+	var hook struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	postJSON(t, base+"/fhir/Subscription", `{"resourceType":"Subscription","status":"requested","reason":"guide example",`+
+		`"criteria":"Observation?patient=persona-copd&code=http://loinc.org|2708-6",`+
+		`"channel":{"type":"rest-hook","endpoint":"`+app.URL+`/hook","payload":"application/fhir+json"}}`, &hook)
+	for deadline := time.Now().Add(10 * time.Second); hook.Status != "active"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rest-hook subscription is %q, not active", hook.Status)
+		}
+		getJSON(t, base+"/fhir/Subscription/"+hook.ID, "", &hook)
+	}
+	send("GUIDE-WS-3", "12875327133", "90")
+	select {
+	case got := <-hooks:
+		if !strings.HasPrefix(got, "PUT /hook/Observation/") || !strings.HasSuffix(got, " Observation") {
+			t.Errorf("the rest-hook got %q, want PUT /hook/Observation/{id} with the Observation", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("no rest-hook notification")
 	}
 }
 

@@ -78,7 +78,7 @@ func start() (base, mllpAddr string, stop func(), err error) {
 	}()
 	// Searches under the race detector on a busy machine take longer than
 	// a client should wait in production.
-	store, err := sqlite.Open(ctx, dir, sqlstore.Options{SearchTimeout: time.Minute})
+	store, err := sqlite.Open(ctx, dir, sqlstore.Options{SearchTimeout: 5 * time.Minute})
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -104,6 +104,9 @@ func start() (base, mllpAddr string, stop func(), err error) {
 		return "", "", nil, err
 	}
 	cfg.Connectors = "vkp,jft,pmd,mtu"
+	// The medical-device guide's rest-hook notifies a test server on
+	// loopback, as --subscription-loopback allows for local development.
+	cfg.SubscriptionLoopback = true
 	cfg.ConnectorListen = "mtu=" + mllpAddr + "@" + fhirstore.DefaultSandbox
 	g, err := sandbox.Open(ctx, cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
