@@ -69,3 +69,16 @@ func FuzzSearch(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseHL7Examples(f *testing.F) {
+	f.Add([]byte("```hl7 example\nMSH|^~\\&|A||B|C|20260301120000+0100||ORU^R01^ORU_R01|1|P|2.6\n```\n```expect\nMSA-1 = AA\nERR-3 ~ 205\n```\n"))
+	f.Add([]byte("```hl7\nPID|1\n```\n```hl7 norun\nx\n```\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		ex, _ := ParseHL7Examples("f.md", src)
+		for _, e := range ex {
+			// Checking any answer against a parsed block never panics.
+			e.Check(src)
+			e.Check([]byte("MSH|^~\\&|S||R||20260301120000+0100||ACK|1|P|2.6\rMSA|AA|1\r"))
+		}
+	})
+}

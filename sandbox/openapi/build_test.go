@@ -76,3 +76,57 @@ func TestBuild_RefusesWhatItCannotDescribe(t *testing.T) {
 		t.Error("an unreadable CapabilityStatement built a document")
 	}
 }
+
+// TestBuild_ResourceSchemasFollowTheCoreDefinitions: a resource type's
+// schema has its R4 elements with their JSON types, lists where R4 allows
+// more than one, a property per choice type, and data types as shared
+// schemas.
+func TestBuild_ResourceSchemasFollowTheCoreDefinitions(t *testing.T) {
+	raw, err := Build(Input{Admin: []byte(testAdmin), AdminBase: "/admin/api", Capability: []byte(testCapability), FHIRBase: "/fhir",
+		Auth: []string{"POST /auth/token"}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]map[string]any `json:"properties"`
+				Additional *bool                     `json:"additionalProperties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := d.Components.Schemas["fhir.Patient"]
+	if !ok || p.Additional == nil || *p.Additional {
+		t.Fatalf("fhir.Patient: %+v, want a closed schema", p)
+	}
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	for name, want := range map[string]string{
+		"resourceType":         `{"const":"Patient"}`,
+		"active":               `{"type":"boolean"}`,
+		"birthDate":            `{"type":"string"}`,
+		"multipleBirthInteger": `{"type":"integer"}`,
+		"deceasedBoolean":      `{"type":"boolean"}`,
+		"deceasedDateTime":     `{"type":"string"}`,
+		"name":                 `{"items":{"$ref":"#/components/schemas/fhir.dt.HumanName"},"type":"array"}`,
+		"maritalStatus":        `{"allOf":[{"$ref":"#/components/schemas/fhir.dt.CodeableConcept"}]}`,
+		"contained":            `{"items":{"$ref":"#/components/schemas/fhir.Resource"},"type":"array"}`,
+		"contact":              `{"items":{"type":"object"},"type":"array"}`,
+	} {
+		if got := js(p.Properties[name]); got != want {
+			t.Errorf("fhir.Patient.%s = %s, want %s", name, got, want)
+		}
+	}
+	if _, ok := p.Properties["deceased[x]"]; ok {
+		t.Error("a choice element is listed as deceased[x]")
+	}
+	hn := d.Components.Schemas["fhir.dt.HumanName"]
+	if got := js(hn.Properties["given"]); got != `{"items":{"type":"string"},"type":"array"}` {
+		t.Errorf("fhir.dt.HumanName.given = %s", got)
+	}
+	if got := js(hn.Properties["period"]); got != `{"type":"object"}` {
+		t.Errorf("fhir.dt.HumanName.period = %s, want an object one level down", got)
+	}
+}

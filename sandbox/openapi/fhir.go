@@ -158,14 +158,13 @@ func (d *doc) addFHIR(raw []byte, base string) error {
 			d.addExport(base, "", "exportSystem", set, op, header)
 		}
 	}
+	var types []string
 	for _, r := range rest.Resource {
 		t := r.Type
 		schema := "fhir." + t
-		if _, common := d.schemas[schema]; common {
+		if _, common := d.schemas[schema]; !common {
 			// Bundle and OperationOutcome have their own schemas above.
-		} else if err := put(d.schemas, schema, object{"allOf": []any{ref("schemas", "fhir.Resource"),
-			object{"properties": object{"resourceType": object{"const": t}}}}, "description": "A " + t + " (R4), see http://hl7.org/fhir/R4/" + lower(t) + ".html"}); err != nil {
-			return err
+			types = append(types, t)
 		}
 		d.tags = append(d.tags, object{"name": t, "description": "http://hl7.org/fhir/R4/" + lower(t) + ".html"})
 		typePath, instPath := base+"/"+t, base+"/"+t+"/{id}"
@@ -248,7 +247,7 @@ func (d *doc) addFHIR(raw []byte, base string) error {
 			}
 		}
 	}
-	return nil
+	return d.addResourceSchemas(types)
 }
 
 // addExport adds a Bulk Data kick-off below base+at, and the status and

@@ -189,3 +189,51 @@ func TestOpenAPI_AnswersMatchTheDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPI_ResourceSchemasCatchAWrongFieldType: an answer whose
+// elements have the wrong JSON type or cardinality, or an element R4 does
+// not have, does not match the document; the server's own answer does.
+func TestOpenAPI_ResourceSchemasCatchAWrongFieldType(t *testing.T) {
+	base := gateway(t)
+	_, raw := load(t, base)
+	c, err := openapitest.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("GET", base+"/fhir/Patient/p1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := http.Header{"Content-Type": {"application/fhir+json"}}
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"as R4 writes it", `{"resourceType":"Patient","id":"p1","active":true,"name":[{"family":"Nordmann","given":["Kari"]}],
+			"birthDate":"1985-01-01","_birthDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime","valueDateTime":"1985-01-01T08:00:00+01:00"}]},
+			"deceasedBoolean":false,"multipleBirthInteger":2,"meta":{"versionId":"1"}}`, true},
+		{"a date as a number", `{"resourceType":"Patient","birthDate":19850101}`, false},
+		{"a boolean as a string", `{"resourceType":"Patient","active":"true"}`, false},
+		{"one name where R4 has a list", `{"resourceType":"Patient","name":{"family":"Nordmann"}}`, false},
+		{"a list where R4 has one", `{"resourceType":"Patient","gender":["female"]}`, false},
+		{"an element R4 does not have", `{"resourceType":"Patient","nickname":"Kari"}`, false},
+		{"a choice type R4 does not list", `{"resourceType":"Patient","deceasedString":"yes"}`, false},
+		{"a data type's element of the wrong type", `{"resourceType":"Patient","name":[{"family":["Nordmann"]}]}`, false},
+		{"another resource type", `{"resourceType":"Observation","status":"final","code":{"text":"x"}}`, false},
+	} {
+		err := c.Check(req, 200, header, []byte(tc.body))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestOpenAPI_DocumentSize keeps the document small enough to load in a
+// browser's API reference: data types are shared schemas, not repeated.
+func TestOpenAPI_DocumentSize(t *testing.T) {
+	_, raw := load(t, gateway(t))
+	if len(raw) > 4<<20 {
+		t.Errorf("the document is %d bytes; keep it under 4 MiB", len(raw))
+	}
+	t.Logf("/openapi.json: %d bytes", len(raw))
+}
