@@ -69,9 +69,19 @@
 // # Faults and checks
 //
 // Settings inject faults into a sandbox's submissions (429 with
-// Retry-After, 503, slow answers, duplicate delivery into the record).
-// They are held by the connector in memory, per sandbox: they do not
-// survive a restart and are not shared between gateways.
+// Retry-After, 503, slow answers, duplicate delivery into the record, and
+// for callers with a DPoP-bound token a 401 use_dpop_nonce challenge with
+// a DPoP-Nonce, as a resource server that rotated its nonce answers, RFC
+// 9449 §9) and into what readers list (the entries of a page shuffled
+// within windows, deterministically by seed and page: events that arrive
+// out of the order they were sent in). The nonce a challenge names is the
+// gateway's nonce in force (the one the request's verified proof carried):
+// the gateway's nonces are shared by every resource it serves and rotate
+// on their own, and a nonce of the hub's own would be refused by it. They
+// are kept with the sandbox's own settings (connectors.SettingsStore, the
+// tenant registry), so they survive a restart; a gateway reads them again
+// after a few seconds, and counts submissions on its own. The journaling
+// service (connectors/jft) and PMD take the same settings.
 //
 // Checks judge every submission (SubmissionChecks): the kind of Bundle,
 // code-system membership, the subject identifier, synthetic persons, time

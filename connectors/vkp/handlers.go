@@ -36,7 +36,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, allow := c.faults.Next(caller.Sandbox)
+	f, allow := c.faults.Next(r.Context(), caller)
 	if c.faults.Inject(w, r, f) {
 		return
 	}
@@ -158,6 +158,7 @@ func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
+	page.Matches = Reorder(c.faults.Order(r.Context(), caller.Sandbox, params.Get("_cursor"), len(page.Matches)), page.Matches)
 	writeJSON(w, http.StatusOK, searchset(r, params, page))
 }
 
