@@ -217,7 +217,9 @@ func (s sandboxEngine) Transaction(ctx context.Context, sandbox fhirstore.Sandbo
 
 // connectorSettings keeps connectors' settings with the sandboxes' own in
 // the tenant registry, once it is open (connectors start before it).
-type connectorSettings struct{ tenants *atomic.Pointer[tenant.Service] }
+type connectorSettings struct {
+	tenants *atomic.Pointer[tenant.Service]
+}
 
 var errRegistryNotOpen = errors.New("the tenant registry is not open yet")
 

@@ -182,7 +182,7 @@ func TestHubFaults_RetryingReaderEndsWithExactlyTheEventsSent(t *testing.T) {
 			t.Fatalf("feed: %d %s", status, b)
 		}
 		var page struct {
-			Link []struct{ Relation, URL string }
+			Link  []struct{ Relation, URL string }
 			Entry []struct {
 				Resource struct {
 					Identifier struct{ Value string }
