@@ -3,6 +3,9 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,10 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"hpsandbox/connectors/helseid/helseidtest"
 	"hpsandbox/connectors/jft"
 	"hpsandbox/connectors/vkp"
+	"hpsandbox/connectors/vkp/sim"
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fixtures"
 	"hpsandbox/sandbox/tenant"
 )
@@ -275,5 +282,112 @@ func TestHubFaults_VKPNonceChallengeStoresNothingUntilAnswered(t *testing.T) {
 	proof, _ = e.client.Proof(http.MethodPost, submit, nonce, c.token, nil)
 	if resp, body := raw(t, http.MethodPost, submit, map[string]string{"Authorization": "DPoP " + c.token, "DPoP": proof}, alarm); resp.StatusCode != 200 {
 		t.Fatalf("the resend with the nonce: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestVKPSimulate_DPoPClientThroughNonceChallenges: the simulator, given
+// a HelseID app's client id and key, gets DPoP-bound tokens and sends a
+// night of events to a secured sandbox whose hub throttles and rotates
+// its nonce; every event is accepted. The same app's token is refused as
+// a bearer token.
+func TestVKPSimulate_DPoPClientThroughNonceChallenges(t *testing.T) {
+	env := newGatewayEnvWith(t, func(c *Config, _ *parts) { c.Connectors = vkp.ID })
+	ctx := context.Background()
+	who := &tenant.Account{Username: "sim-dev", Role: tenant.RoleSupplier, Supplier: "sim"}
+	if _, err := env.tenants.CreateSandbox(ctx, who, tenant.NewSandbox{ID: "sim-dev", Name: "Sim", SeedPatients: intPtr(-1),
+		Settings: &tenant.Settings{Secured: true}}); err != nil {
+		t.Fatal(err)
+	}
+	// The persona alone, whose municipality names the app's vkp-id.
+	rs, err := fixtures.Generate(fixtures.Options{Personas: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var muni fixtures.Municipality
+	for _, r := range rs {
+		if r.Type != "Patient" || r.ID != "persona-home-care" {
+			continue
+		}
+		res, err := fhirjson.Parse(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := env.store.Update(ctx, "sim-dev", res, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range fixtures.Municipalities() {
+			if strings.Contains(string(r.Body), `"code":"`+m.Code+`"`) {
+				muni = m
+			}
+		}
+	}
+	if muni.Code == "" {
+		t.Fatal("persona-home-care has no municipality in its address")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "sim-1", Algorithm: "ES384", Use: "sig"}}})
+	app, _, err := env.tenants.RegisterApp(ctx, who, "sim-dev", tenant.NewApp{Name: "Night sensors", Type: "confidential-asymmetric",
+		JWKS: jwks, HelseID: true, DPoPBoundAccessTokens: true, Scopes: sim.DefaultScope, VKPID: "Sim_Sensors_" + muni.Code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sim.Config{Target: env.srv.URL, Sandbox: "sim-dev", Persona: "persona-home-care", Events: 8, Seed: 3,
+		ClientID: app.ClientID, Key: key, KeyID: "sim-1", MaxWait: time.Millisecond}
+
+	// The hub's settings, set with the simulator's own kind of token.
+	hid, err := helseidtest.New(env.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settingsApp, _, err := env.tenants.RegisterApp(ctx, who, "sim-dev", tenant.NewApp{Name: "Settings", Type: "confidential-asymmetric",
+		JWKS: hid.JWKS(), HelseID: true, DPoPBoundAccessTokens: true, Scopes: "system/Patient.rs", VKPID: "Sim_Settings_" + muni.Code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hid.ClientID = settingsApp.ClientID
+	tok, err := hid.Token(ctx, "system/Patient.rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, env.srv.URL+"/sandboxes/sim-dev/connectors/vkp/settings",
+		strings.NewReader(`{"nonce_every":3,"throttle_every":4,"retry_after":1}`))
+	if resp, err := hid.Do(req, tok.AccessToken); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("settings: %v %v", resp, err)
+	}
+
+	events, err := sim.Run(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonces, retries := 0, 0
+	for _, ev := range events {
+		if ev.Status != 200 {
+			t.Errorf("%s %s: %d", ev.Kind, ev.What, ev.Status)
+		}
+		nonces += ev.NonceRetries
+		retries += ev.Retries
+	}
+	if len(events) != 8 || nonces == 0 || retries == 0 {
+		t.Errorf("%d events, %d nonce challenges, %d retries; want 8 with both", len(events), nonces, retries)
+	}
+	h, err := env.store.History(ctx, "sim-dev", fhirstore.HistoryQuery{Type: "Composition"})
+	if err != nil || h.Total == 0 {
+		t.Fatalf("no Composition stored: %v %v", h, err)
+	}
+
+	// Bearer mode is for apps that are not DPoP-bound: the bound token
+	// sent as a bearer token is refused before anything is sent.
+	bearer := cfg
+	bearer.ClientID, bearer.Key, bearer.Token = "", nil, tok.AccessToken
+	if _, err := sim.Run(ctx, bearer, nil); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a DPoP-bound token as a bearer token: %v; want the patient read refused (401)", err)
+	}
+	both := cfg
+	both.Token = "x"
+	if _, err := sim.Run(ctx, both, nil); err == nil {
+		t.Error("a client and a bearer token both were taken")
 	}
 }
