@@ -234,7 +234,8 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, outcome.New(outcome.Incorrect, outcome.Structure, "the body is empty: send a collection Bundle"))
 		return
 	}
-	if _, err := c.receiver(body); err != nil {
+	m, err := c.receiver(body)
+	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
 	}
@@ -246,6 +247,7 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
+	s.Municipality = m
 	resp, err := vkp.Deliver(r.Context(), c.engine, caller.Sandbox, s, ID, f.Duplicate())
 	if err != nil {
 		connectors.WriteOutcome(w, err)

@@ -57,6 +57,24 @@
 // already stored about another person is refused (409) before anything is
 // written. The answer is the transaction-response Bundle.
 //
+// # The municipality's records
+//
+// Reads and searches below {orgnr} serve that municipality's records only
+// (Resident): the Patients whose current address carries the basis
+// profile's municipality-number extension (no-basis-municipalitycode) with
+// the municipality's number — residence, which is what makes a person the
+// municipality's to serve, and what every patient of the synthetic world
+// carries — and the EpisodeOfCares (patient) and CarePlans (subject) about
+// such a Patient. managingOrganization does not decide it: the fixtures'
+// episodes are hospitals' as often as the municipality's. Another
+// municipality's record read by id is 404, as if it were not there; a
+// search (by identifier, by patient, by anything) lists none of them. A
+// search page reads the store's pages until it holds _count of the
+// municipality's (never more), and gives a total only when it saw every
+// match; _summary, _elements and _contained are refused, since the
+// decision needs the whole resource. A person a submission registers is
+// registered as a resident of the receiving municipality.
+//
 // # Access
 //
 // Authorize is the HelseID-style rule (Options.Authorize may replace it):
@@ -92,9 +110,7 @@
 // The guide's severity-level extension fixes coding.system to the value
 // set's URL, which its own required binding then refuses; the profile
 // validator reports that as an error, so a submission that carries the
-// extension is refused until the guide is corrected. Searches are not
-// narrowed to the municipality's own patients: every patient of the
-// sandbox is synthetic and visible to its callers.
+// extension is refused until the guide is corrected.
 //
 // It is not a message broker: no MessageHeader, no delivery to other
 // receivers, and no subscription back to the supplier.

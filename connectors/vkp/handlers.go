@@ -50,6 +50,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
+	s.Municipality = m
 	resp, err := Deliver(r.Context(), c.engine, caller.Sandbox, s, ID, f.Duplicate())
 	if err != nil {
 		connectors.WriteOutcome(w, err)
@@ -82,37 +83,43 @@ func EntryTypes(body []byte) []string {
 }
 
 // readable checks the path's municipality and resource type and the
-// caller's access to them.
-func (c *Connector) readable(w http.ResponseWriter, r *http.Request) (connectors.Caller, string, bool) {
+// caller's access to them, and returns the municipality's scope.
+func (c *Connector) readable(w http.ResponseWriter, r *http.Request) (connectors.Caller, string, *scope, bool) {
 	caller, ok := connectors.CallerFrom(r.Context())
 	if !ok {
 		connectors.WriteOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "no sandbox for the request"))
-		return caller, "", false
+		return caller, "", nil, false
 	}
 	m, err := c.municipality(r.PathValue("orgnr"))
 	if err != nil {
 		connectors.WriteOutcome(w, err)
-		return caller, "", false
+		return caller, "", nil, false
 	}
 	typ := r.PathValue("resource")
 	if !slices.Contains(ReadTypes, typ) {
 		connectors.WriteOutcome(w, outcome.New(outcome.Missing, outcome.NotFound,
 			"the hub serves %s, not %q", strings.Join(ReadTypes, ", "), clip(typ)))
-		return caller, "", false
+		return caller, "", nil, false
 	}
 	if err := c.opts.Authorize(caller, m, typ, false); err != nil {
 		connectors.WriteOutcome(w, err)
-		return caller, "", false
+		return caller, "", nil, false
 	}
-	return caller, typ, true
+	return caller, typ, c.scopeOf(caller.Sandbox, m), true
 }
 
 func (c *Connector) read(w http.ResponseWriter, r *http.Request) {
-	caller, typ, ok := c.readable(w, r)
+	caller, typ, sc, ok := c.readable(w, r)
 	if !ok {
 		return
 	}
-	res, err := c.engine.Read(r.Context(), sandboxKey(caller.Sandbox), typ, r.PathValue("id"))
+	id := r.PathValue("id")
+	res, err := c.engine.Read(r.Context(), sandboxKey(caller.Sandbox), typ, id)
+	if err == nil && !sc.holds(r.Context(), typ, res.Body) {
+		// As if it were not there: another municipality's record is not
+		// this one's to know of.
+		err = outcome.New(outcome.Missing, outcome.NotFound, "%s/%s is not known to %s's record", typ, clip(id), sc.m.Name)
+	}
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
@@ -122,7 +129,7 @@ func (c *Connector) read(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
-	caller, typ, ok := c.readable(w, r)
+	caller, typ, sc, ok := c.readable(w, r)
 	if !ok {
 		return
 	}
@@ -152,8 +159,13 @@ func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
 				"the hub does not include other resources (%s): it serves %s only", clip(k), strings.Join(ReadTypes, ", ")))
 			return
 		}
+		if k == "_summary" || k == "_elements" || k == "_contained" {
+			connectors.WriteOutcome(w, outcome.New(outcome.Incorrect, outcome.NotSupported,
+				"the hub does not take %s: it serves the municipality's records only, which it tells by the whole resource", k))
+			return
+		}
 	}
-	page, err := c.engine.Search(r.Context(), sandboxKey(caller.Sandbox), typ, params)
+	page, err := sc.search(r.Context(), typ, params)
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
