@@ -79,7 +79,9 @@ func TestMunicipality_ReadsAndSearchesAreTheMunicipalitysOwn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p struct{ Identifier []struct{ System, Value string } }
+		var p struct {
+			Identifier []struct{ System, Value string }
+		}
 		_ = json.Unmarshal(res.Body, &p)
 		return url.QueryEscape(p.Identifier[0].System + "|" + p.Identifier[0].Value)
 	}
