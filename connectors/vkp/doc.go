@@ -75,6 +75,13 @@
 // decision needs the whole resource. A person a submission registers is
 // registered as a resident of the receiving municipality.
 //
+// Patients served are judged by the Norwegian basis profile
+// (no-basis-Patient, package connectors/vkp/spec, BasisIssues): a search
+// reports a Patient that breaks one of its rules in an OperationOutcome
+// entry of search mode outcome (warnings naming the element), and serves
+// it still; a read by id, which has no place for it, tells the operator's
+// log.
+//
 // # Access
 //
 // Authorize is the HelseID-style rule (Options.Authorize may replace it):

@@ -124,6 +124,12 @@ func (c *Connector) read(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
+	if typ == "Patient" {
+		if issues := BasisIssues(res.ID, res.Body); len(issues) > 0 {
+			// A read has no place for them in FHIR; the operator hears.
+			c.log.Warn("vkp: a Patient served breaks the basis profile", "sandbox", caller.Sandbox, "patient", res.ID, "issues", issueList(&outcome.Error{Issues: issues}))
+		}
+	}
 	w.Header().Set("ETag", res.ETag())
 	writeJSON(w, http.StatusOK, res.Body)
 }
@@ -171,12 +177,18 @@ func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.Matches = Reorder(c.faults.Order(r.Context(), caller.Sandbox, params.Get("_cursor"), len(page.Matches)), page.Matches)
-	writeJSON(w, http.StatusOK, searchset(r, params, page))
+	var warnings []outcome.Issue
+	if typ == "Patient" {
+		for _, m := range page.Matches {
+			warnings = append(warnings, BasisIssues(m.ID, m.Body)...)
+		}
+	}
+	writeJSON(w, http.StatusOK, searchset(r, params, page, warnings))
 }
 
 // searchset renders a page as a Bundle whose links and fullUrls are the
 // hub's own addresses.
-func searchset(r *http.Request, params url.Values, page *fhirstore.SearchPage) []byte {
+func searchset(r *http.Request, params url.Values, page *fhirstore.SearchPage, warnings []outcome.Issue) []byte {
 	self := requestURL(r)
 	base := strings.TrimSuffix(self.Path, "/_search")
 	base = base[:strings.LastIndex(base, "/")] // without the type
@@ -207,6 +219,11 @@ func searchset(r *http.Request, params url.Values, page *fhirstore.SearchPage) [
 		u := *self
 		u.Path, u.RawQuery = base+"/"+m.Type+"/"+m.ID, ""
 		entries = append(entries, map[string]any{"fullUrl": u.String(), "resource": json.RawMessage(m.Body), "search": map[string]any{"mode": "match"}})
+	}
+	if len(warnings) > 0 {
+		// FHIR's place for what a server has to say about a search's
+		// results: an OperationOutcome entry of search mode outcome.
+		entries = append(entries, map[string]any{"resource": json.RawMessage(outcome.JSON(warnings)), "search": map[string]any{"mode": "outcome"}})
 	}
 	b := map[string]any{"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries}
 	if page.Total >= 0 {

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"hpsandbox/connectors"
+	"hpsandbox/connectors/vkp/spec"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/fhirstore/profile"
 	"hpsandbox/fixtures"
 )
 
@@ -171,4 +173,29 @@ func (s *scope) search(ctx context.Context, typ string, params url.Values) (*fhi
 		out.Total = len(out.Matches)
 	}
 	return out, nil
+}
+
+// BasisIssues are the rules of the Norwegian basis profile of Patient
+// (spec.NoBasisPatient) that the Patient body with id breaks, as warnings
+// naming the element, each diagnostic starting with Patient/id: what the
+// hub serves as the municipality's record is judged by it, and reported,
+// not withheld. VKP's own Patient profile (spec.Patient) is not used: its
+// Address closes out the basis profile's municipality number, by which the
+// hub tells a municipality's residents.
+func BasisIssues(id string, body []byte) []outcome.Issue {
+	defs, err := spec.Definitions()
+	if err != nil {
+		return nil
+	}
+	var out []outcome.Issue
+	for _, is := range defs.Validate(body, profile.Options{Profiles: []string{spec.NoBasisPatient}}) {
+		if is.Severity != outcome.ErrorLevel && is.Severity != outcome.Fatal {
+			continue
+		}
+		i := is.Issue
+		i.Severity = outcome.Warning
+		i.Diagnostics = "Patient/" + id + " does not conform to no-basis-Patient: " + i.Diagnostics
+		out = append(out, i)
+	}
+	return out
 }

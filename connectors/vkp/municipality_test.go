@@ -156,3 +156,49 @@ func TestMunicipality_ASubmittedPersonIsTheReceiversResident(t *testing.T) {
 		t.Fatalf("Trondheim's patients: %d %v", status, ids)
 	}
 }
+
+// TestBasis_PatientSearchReportsABrokenBasisRule: a Patient of the
+// municipality that breaks a rule of no-basis-Patient is served, and the
+// searchset says so in an OperationOutcome entry (search mode outcome)
+// naming the element; the Patient a submission registers conforms.
+func TestBasis_PatientSearchReportsABrokenBasisRule(t *testing.T) {
+	h := newHub(t, vkp.Options{})
+	if status, body, _ := h.post("/Bundle", readFile(t, "alarm.json")); status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	outcomes := func() []map[string]any {
+		status, body, _ := h.do(http.MethodGet, h.url("/Patient"), nil)
+		var b struct {
+			Entry []struct {
+				Resource map[string]any
+				Search   struct{ Mode string }
+			}
+		}
+		if status != 200 || json.Unmarshal(body, &b) != nil {
+			t.Fatalf("%d %s", status, body)
+		}
+		var out []map[string]any
+		for _, e := range b.Entry {
+			if e.Search.Mode == "outcome" {
+				out = append(out, e.Resource)
+			}
+		}
+		return out
+	}
+	if o := outcomes(); len(o) != 0 {
+		t.Fatalf("the registered Patient breaks the basis profile: %v", o)
+	}
+	broken := `{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.2"}],` +
+		`"address":[{"use":"home","extension":[{"url":"` + vkp.MunicipalityCodeURL + `","valueCoding":{"system":"urn:oid:2.16.578.1.12.4.1.1.3402","code":"5006"}}]}]}`
+	if _, err := h.engine.Create(t.Context(), sandbox, []byte(broken)); err != nil {
+		t.Fatal(err)
+	}
+	o := outcomes()
+	if len(o) != 1 || o[0]["resourceType"] != "OperationOutcome" {
+		t.Fatalf("outcome entries %v, want one OperationOutcome", o)
+	}
+	b, _ := json.Marshal(o[0])
+	if !strings.Contains(string(b), `"severity":"warning"`) || !strings.Contains(string(b), "Patient.identifier") || !strings.Contains(string(b), "no-basis-Patient") {
+		t.Errorf("the outcome %s does not name the broken rule", b)
+	}
+}
