@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,4 +391,60 @@ func TestVKPSimulate_DPoPClientThroughNonceChallenges(t *testing.T) {
 	if _, err := sim.Run(ctx, both, nil); err == nil {
 		t.Error("a client and a bearer token both were taken")
 	}
+}
+
+// BenchmarkVKPAlarm_DPoP measures alarm submissions per second (a Bundle
+// of DetectedIssue, Encounter and Composition, each alarm with its own
+// identifiers) through the gateway, each with a fresh DPoP proof that the
+// gateway verifies against the bound token, judged by the hub and stored.
+// The clients' proof signing runs in the same process.
+//
+//	go test -run '^$' -bench VKPAlarm_DPoP -benchtime 2s ./sandbox
+func BenchmarkVKPAlarm_DPoP(b *testing.B) {
+	e := newHubEnv(b)
+	tok, err := e.client.Token(context.Background(), hubScopes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	alarm, err := os.ReadFile(filepath.Join("..", "connectors", "vkp", "testdata", "alarm.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var orgnr string
+	for _, m := range fixtures.Municipalities() {
+		if m.Code == "5006" {
+			orgnr = m.OrgNumber
+		}
+	}
+	u := e.base + "/connectors/vkp" + vkp.Base + "/" + orgnr + "/Bundle"
+	post := func(body []byte) int {
+		req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, err := e.client.Do(req, tok.AccessToken)
+		if err != nil {
+			b.Error(err)
+			return 0
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := post(alarm); status != 200 { // the patient, and the nonce
+		b.Fatalf("status %d", status)
+	}
+	var n atomic.Int64
+	b.SetParallelism(64)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			body := strings.ReplaceAll(string(alarm), "3f0c8a8e-1d2b-4c5e-9f60-7a8b9c0d1e0", fmt.Sprintf("%08x-1d2b-4c5e-9f60-%011x", i, i))
+			if status := post([]byte(body)); status != 200 {
+				b.Errorf("status %d", status)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "alarms/s")
 }
