@@ -307,6 +307,12 @@ func proofNonce(r *http.Request) string {
 	if json.Unmarshal(b, &claims) != nil || len(claims.Nonce) > 512 {
 		return ""
 	}
+	// A nonce is NQCHARs (RFC 9449 §8.1), fit for a header as it is.
+	for i := range len(claims.Nonce) {
+		if c := claims.Nonce[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return ""
+		}
+	}
 	return claims.Nonce
 }
 

@@ -39,7 +39,7 @@ func (s *memSettings) SetConnectorSettings(_ context.Context, sandbox, connector
 	return nil
 }
 
-func putSettings(t *testing.T, f *vkp.Faults, sandbox, body string) *httptest.ResponseRecorder {
+func putSettings(t testing.TB, f *vkp.Faults, sandbox, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPut, "/settings", strings.NewReader(body))
 	r = r.WithContext(connectors.WithCaller(r.Context(), connectors.Caller{Sandbox: sandbox}))
@@ -130,4 +130,33 @@ func TestFaults_NonceChallengeIsForDPoPCallersOnly(t *testing.T) {
 		!strings.Contains(w.Header().Get("WWW-Authenticate"), `DPoP error="use_dpop_nonce"`) || !strings.Contains(w.Body.String(), "OperationOutcome") {
 		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 	}
+}
+
+// FuzzNonceChallenge: whatever DPoP header a request carries, the nonce
+// fault answers 401 with a challenge and a DPoP-Nonce of NQCHARs only, and
+// never panics.
+func FuzzNonceChallenge(f *testing.F) {
+	f.Add("e30.eyJub25jZSI6Im4tMSJ9.c2ln")
+	f.Add("e30.eyJub25jZSI6ImFcclxuU2V0LUNvb2tpZTogeCJ9.c2ln") // {"nonce":"a\r\nSet-Cookie: x"}
+	f.Add("")
+	f.Add("...")
+	f.Add("a.b")
+	faults := vkp.NewFaults(vkp.ID, nil, connectors.Deps{})
+	if w := putSettings(f, faults, "s1", `{"nonce_every":1}`); w.Code != 200 {
+		f.Fatal(w.Code)
+	}
+	dpop := connectors.Caller{Sandbox: "s1", Token: true, DPoP: true, Grant: &smart.Grant{DPoPKey: "jkt"}}
+	f.Fuzz(func(t *testing.T, header string) {
+		fault, _ := faults.Next(t.Context(), dpop)
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header["DPoP"] = []string{header}
+		w := httptest.NewRecorder()
+		if !faults.Inject(w, r, fault) || w.Code != 401 {
+			t.Fatalf("no challenge: %d", w.Code)
+		}
+		n := w.Header().Get("DPoP-Nonce")
+		if n == "" || strings.ContainsAny(n, "\r\n \"\\") {
+			t.Fatalf("DPoP-Nonce %q", n)
+		}
+	})
 }
