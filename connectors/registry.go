@@ -20,11 +20,25 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Settings keeps a connector's settings of a sandbox with the
+	// sandbox's own settings (nil: the connector keeps them in memory).
+	Settings SettingsStore
 
 	// checks are the connector's own checks, known once it opened:
 	// Registry.Open sets them, and the Evidence made from these Deps
 	// judges every exchange it records with them.
 	checks *checkList
+}
+
+// SettingsStore keeps connectors' settings of each sandbox where the
+// sandbox's own settings live, so that they survive a restart and every
+// gateway reads the same.
+type SettingsStore interface {
+	// ConnectorSettings returns the settings connector keeps for sandbox,
+	// nil when it keeps none.
+	ConnectorSettings(ctx context.Context, sandbox, connector string) ([]byte, error)
+	// SetConnectorSettings replaces them.
+	SetConnectorSettings(ctx context.Context, sandbox, connector string, settings []byte) error
 }
 
 // checkList is a connector's checks, filled in after it opened.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,6 +24,7 @@ import (
 	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
+	"hpsandbox/sandbox/tenant"
 )
 
 // connectorsPath is where connectors' routes are served below a sandbox:
@@ -97,14 +99,14 @@ func (c *Config) validateConnectors() error {
 // through an engine configured by engineCfg and recording into rec (nil
 // when the request log is off), and starts them and their listeners; stop
 // stops the listeners, then the connectors.
-func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec *requestlog.Recorder, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
+func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec *requestlog.Recorder, settings connectors.SettingsStore, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
 	var reg connectors.Registry
 	for _, id := range cfg.connectorIDs() {
 		if err := reg.Register(id, catalogue[id]); err != nil {
 			return nil, nil, err
 		}
 	}
-	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, engineCfg), cfg.Issuer()}, Logger: log}
+	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, engineCfg), cfg.Issuer()}, Logger: log, Settings: settings}
 	if rec != nil {
 		deps.Recorder = rec
 	}
@@ -211,4 +213,28 @@ func (s sandboxEngine) Search(ctx context.Context, sandbox fhirstore.Sandbox, ty
 
 func (s sandboxEngine) Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error) {
 	return s.e.Bundle(ctx, &interaction.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle})
+}
+
+// connectorSettings keeps connectors' settings with the sandboxes' own in
+// the tenant registry, once it is open (connectors start before it).
+type connectorSettings struct {
+	tenants *atomic.Pointer[tenant.Service]
+}
+
+var errRegistryNotOpen = errors.New("the tenant registry is not open yet")
+
+func (c connectorSettings) ConnectorSettings(ctx context.Context, sandbox, connector string) ([]byte, error) {
+	t := c.tenants.Load()
+	if t == nil {
+		return nil, errRegistryNotOpen
+	}
+	return t.ConnectorSettings(ctx, sandbox, connector)
+}
+
+func (c connectorSettings) SetConnectorSettings(ctx context.Context, sandbox, connector string, settings []byte) error {
+	t := c.tenants.Load()
+	if t == nil {
+		return errRegistryNotOpen
+	}
+	return t.SetConnectorSettings(ctx, sandbox, connector, settings)
 }

@@ -242,7 +242,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}}
 	// Connectors stop before the recorder closes, so that their last
 	// exchanges are recorded.
-	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, rec, log)
+	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, rec, connectorSettings{&sealer}, log)
 	if err != nil {
 		if rec != nil {
 			_ = rec.Close(context.Background())

@@ -31,6 +31,9 @@ type authSession struct {
 	// may continue without one).
 	EncounterAsked bool
 	AuthTime       int64
+	// DPoPJKT is the authorization request's dpop_jkt (RFC 9449 §10): the
+	// thumbprint of the key whose proof must come with the code.
+	DPoPJKT string `json:",omitempty"`
 }
 
 // codeChallengePattern is RFC 7636 §4.2: S256 yields 43 base64url chars.
@@ -151,6 +154,11 @@ func (s *Server) newSession(ctx context.Context, form url.Values, ev *Event) (*a
 	case !codeChallengePattern.MatchString(challenge):
 		return nil, fail(ErrInvalidRequest.describe("code_challenge must be the base64url SHA-256 of the verifier"))
 	}
+	jkt := form.Get("dpop_jkt")
+	if _, given := form["dpop_jkt"]; given && !codeChallengePattern.MatchString(jkt) {
+		// The RFC 7638 SHA-256 thumbprint, base64url: 43 characters too.
+		return nil, fail(ErrInvalidRequest.describe("dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the client's DPoP key"))
+	}
 	scopes, err := s.checkRequestedScopes(client, form.Get("scope"))
 	if err != nil {
 		return nil, fail(asError(err))
@@ -162,7 +170,7 @@ func (s *Server) newSession(ctx context.Context, form url.Values, ev *Event) (*a
 	}
 	sess := &authSession{
 		ClientID: client.ID, Sandbox: client.Sandbox, RedirectURI: redirectURI, State: state,
-		Nonce: form.Get("nonce"), Challenge: challenge, Scope: scopes.String(),
+		Nonce: form.Get("nonce"), Challenge: challenge, Scope: scopes.String(), DPoPJKT: jkt,
 		LoggedIn: pol.SkipLogin, Consented: pol.SkipConsent, AuthTime: s.now().Unix(),
 	}
 	launchID := form.Get("launch")

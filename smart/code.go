@@ -45,6 +45,8 @@ func (s *Server) issueCode(ctx context.Context, sess *authSession) (string, erro
 		ClientID: sess.ClientID, Sandbox: sess.Sandbox, Scope: sess.Scope, FHIRUser: sess.FHIRUser,
 		Patient: sess.Patient, Encounter: sess.Encounter, Nonce: sess.Nonce, AuthTime: sess.AuthTime,
 		Family: family, RedirectURI: sess.RedirectURI, Challenge: sess.Challenge,
+		// A code bound by dpop_jkt is redeemed with a proof of that key only.
+		JKT: sess.DPoPJKT,
 		// Standalone apps run outside any EHR frame, so they show the banner.
 		NeedBanner: true,
 	}

@@ -17,7 +17,10 @@
 // server's rotating nonce (use_dpop_nonce, DPoP-Nonce) from clients
 // registered with dpop_bound_access_tokens; AuthenticateAt checks the proof
 // of every request with a bound token (htm, htu, iat, single-use jti, ath,
-// key, nonce) and refuses a bound token sent as Bearer. Clients of the
+// key, nonce) and refuses a bound token sent as Bearer. An authorization
+// request's dpop_jkt (§10) binds the code to that key: the code exchange
+// without a proof of it is invalid_grant, and leaves the code unspent for
+// its client. Clients of the
 // HelseID profile (helseid.go) get assertions of at most 60 s, "nhn:…"
 // scopes as registered, their Claims (such as vkp-id) in their tokens, and
 // DPoP as mandatory.

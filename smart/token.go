@@ -2,6 +2,7 @@ package smart
 
 import (
 	"context"
+	"crypto/subtle"
 	"mime"
 	"net/http"
 	"net/url"
@@ -155,6 +156,11 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c *authenticatedCli
 		return nil, ErrInvalidGrant.describe("code_verifier is required (PKCE)")
 	case !verifyPKCE(form.Get("code_verifier"), g.Challenge):
 		return nil, ErrInvalidGrant.describe("code_verifier does not match the code_challenge")
+	case g.JKT != "" && c.jkt == "":
+		// RFC 9449 §10: the code is bound to the key dpop_jkt named.
+		return nil, ErrInvalidGrant.describe("the authorization request bound the code to a DPoP key (dpop_jkt): send a DPoP proof of that key")
+	case g.JKT != "" && subtle.ConstantTimeCompare([]byte(g.JKT), []byte(c.jkt)) != 1:
+		return nil, ErrInvalidGrant.describe("the DPoP proof's key is not the one the authorization request named (dpop_jkt)")
 	}
 	first, err := s.state.PutIfAbsent(ctx, "codeused:"+key, []byte(g.Family), s.familyTTL())
 	if err != nil {

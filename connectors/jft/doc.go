@@ -9,6 +9,7 @@
 //	GET  /jft/v1/{Type}?_lastUpdated&_tag&_tag:not&_count&_cursor  → searchset Bundle (EHR side)
 //	GET  /jft/v1/{Type}/{id}                                       → the submission (EHR side; marks it read)
 //	POST /jft/v1/{Type}/{id}/$journaling-acknowledged              → Parameters (EHR side)
+//	GET|PUT /settings                                              → the sandbox's fault settings
 //
 // Access is the national services': a HelseID-style token from the
 // sandbox's authorization server, DPoP-bound and presented with a proof
@@ -37,6 +38,13 @@
 // Parameters with outcome (journaled, the default for an empty body, or
 // failed) and reason; repeating it answers as the first did, and a
 // different one after it is 409.
+//
+// The sandbox's fault settings (GET|PUT /settings, vkp.Settings, kept
+// with the sandbox's settings) throttle, make unavailable, challenge for a
+// new DPoP nonce, deliver a submission twice (the feed then lists two
+// submissions of one business identifier, which a reader de-duplicates)
+// and shuffle the feed's pages within windows (a reader orders by the
+// documents' own times).
 //
 // Every exchange is evidence (the connector Set records it), judged by
 // the checks of the profiles "JFT sender" and "JFT reader (EHR side)".

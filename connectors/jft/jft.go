@@ -18,6 +18,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/helseid"
 	"hpsandbox/connectors/nin"
+	"hpsandbox/connectors/vkp"
 	"hpsandbox/connectors/vkp/spec"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/outcome"
@@ -40,8 +41,8 @@ const apiPath = "/jft/v1"
 // refuses a submission in which a national identity number is not
 // synthetic, before anything is stored, naming where it is but never the
 // number.
-func checkIdentities(doc []byte) error {
-	if e := nin.Check(doc, nil); e != nil {
+func checkIdentities(doc []byte, allow []string) error {
+	if e := nin.Check(doc, allow); e != nil {
 		return e
 	}
 	return nil
@@ -52,6 +53,8 @@ type Connector struct {
 	engine connectors.Engine
 	log    *slog.Logger
 	now    func() time.Time
+	// faults are the sandbox's injected faults (the hub's settings).
+	faults *vkp.Faults
 	// locks serialise the submissions of one business identifier and the
 	// changes of one submission's lifecycle, so that a retry racing its
 	// original stores one copy.
@@ -77,7 +80,7 @@ func Open(deps connectors.Deps) (connectors.Connector, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Connector{engine: deps.Engine, log: log, now: now}, nil
+	return &Connector{engine: deps.Engine, log: log, now: now, faults: vkp.NewFaults(ID, nil, deps)}, nil
 }
 
 // ID implements connectors.Connector.
@@ -101,7 +104,7 @@ func (c *Connector) Routes() []connectors.Route {
 			connectors.Route{Method: http.MethodPost, Path: p + "/{id}/$journaling-acknowledged", Summary: "EHR side: acknowledge a submission as journaled or failed", Handler: c.handle(typ, c.acknowledge)},
 		)
 	}
-	return rs
+	return append(rs, c.faults.Routes()...)
 }
 
 // request is one admitted request.
@@ -158,6 +161,7 @@ func (c *Connector) lock(key string) func() {
 // for a retry of one already taken (same business identifier) answered as
 // the original was, storing nothing more.
 func (c *Connector) submit(w http.ResponseWriter, q *request) {
+	ctx := q.r.Context()
 	typ, ident, err := head(q.body)
 	if err != nil {
 		connectors.WriteOutcome(w, err)
@@ -168,7 +172,11 @@ func (c *Connector) submit(w http.ResponseWriter, q *request) {
 			"this endpoint takes %s, not %s", outcome.Article(q.typ), describe(typ)).At("resourceType"))
 		return
 	}
-	if err := checkIdentities(q.body); err != nil {
+	f, allow := c.faults.Next(ctx, q.caller)
+	if c.faults.Inject(w, q.r, f) {
+		return
+	}
+	if err := checkIdentities(q.body, allow); err != nil {
 		connectors.WriteOutcome(w, err)
 		return
 	}
@@ -176,7 +184,6 @@ func (c *Connector) submit(w http.ResponseWriter, q *request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	ctx := q.r.Context()
 	if ident != "" {
 		defer c.lock(q.caller.Sandbox + "\x00" + q.typ + "\x00" + ident)()
 		// By identifier alone, uncounted: the cheapest query the store
@@ -202,6 +209,13 @@ func (c *Connector) submit(w http.ResponseWriter, q *request) {
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
+	}
+	if f.Duplicate() {
+		// Delivered twice, as a service that delivers at least once may:
+		// the reader sees two submissions of one business identifier.
+		if _, err := c.engine.Create(ctx, q.sandbox(), body); err != nil {
+			c.log.Warn("jft: the duplicate delivery a fault injects failed", "sandbox", q.caller.Sandbox, "err", err)
+		}
 	}
 	c.accepted(w, q, stored.ID, "taken for journaling")
 }

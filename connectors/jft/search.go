@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"hpsandbox/connectors"
+	"hpsandbox/connectors/vkp"
 	"hpsandbox/fhirstore/outcome"
 )
 
@@ -90,7 +91,8 @@ func (c *Connector) search(w http.ResponseWriter, q *request) {
 	if page.Next != "" {
 		b.Link = append(b.Link, link{"next", withCursor(page.Next)})
 	}
-	for _, m := range page.Matches {
+	order := c.faults.Order(q.r.Context(), q.caller.Sandbox, params.Get("_cursor"), len(page.Matches))
+	for _, m := range vkp.Reorder(order, page.Matches) {
 		e := entry{FullURL: self + "/" + m.ID, Resource: m.Body}
 		e.Search.Mode = "match"
 		b.Entry = append(b.Entry, e)

@@ -104,7 +104,7 @@ func OpenWith(opts Options) connectors.Opener {
 		for _, m := range fixtures.Municipalities() {
 			munis[m.Code] = m
 		}
-		return &Connector{engine: deps.Engine, log: log, opts: opts, munis: munis, faults: vkp.NewFaults(ID, nil, log)}, nil
+		return &Connector{engine: deps.Engine, log: log, opts: opts, munis: munis, faults: vkp.NewFaults(ID, nil, deps)}, nil
 	}
 }
 
@@ -226,7 +226,7 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, allow := c.faults.Next(caller.Sandbox)
+	f, allow := c.faults.Next(r.Context(), caller)
 	if c.faults.Inject(w, r, f) {
 		return
 	}
@@ -234,7 +234,8 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, outcome.New(outcome.Incorrect, outcome.Structure, "the body is empty: send a collection Bundle"))
 		return
 	}
-	if _, err := c.receiver(body); err != nil {
+	m, err := c.receiver(body)
+	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
 	}
@@ -246,6 +247,7 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
+	s.Municipality = m
 	resp, err := vkp.Deliver(r.Context(), c.engine, caller.Sandbox, s, ID, f.Duplicate())
 	if err != nil {
 		connectors.WriteOutcome(w, err)
@@ -305,7 +307,8 @@ func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entries := make([]any, 0, len(page.Matches))
-	for _, m := range page.Matches {
+	matches := vkp.Reorder(c.faults.Order(r.Context(), caller.Sandbox, params.Get("_cursor"), len(page.Matches)), page.Matches)
+	for _, m := range matches {
 		entries = append(entries, map[string]any{"fullUrl": "Observation/" + m.ID, "resource": json.RawMessage(m.Body), "search": map[string]any{"mode": "match"}})
 	}
 	out := map[string]any{"resourceType": "Bundle", "type": "searchset", "entry": entries}

@@ -57,6 +57,31 @@
 // already stored about another person is refused (409) before anything is
 // written. The answer is the transaction-response Bundle.
 //
+// # The municipality's records
+//
+// Reads and searches below {orgnr} serve that municipality's records only
+// (Resident): the Patients whose current address carries the basis
+// profile's municipality-number extension (no-basis-municipalitycode) with
+// the municipality's number — residence, which is what makes a person the
+// municipality's to serve, and what every patient of the synthetic world
+// carries — and the EpisodeOfCares (patient) and CarePlans (subject) about
+// such a Patient. managingOrganization does not decide it: the fixtures'
+// episodes are hospitals' as often as the municipality's. Another
+// municipality's record read by id is 404, as if it were not there; a
+// search (by identifier, by patient, by anything) lists none of them. A
+// search page reads the store's pages until it holds _count of the
+// municipality's (never more), and gives a total only when it saw every
+// match; _summary, _elements and _contained are refused, since the
+// decision needs the whole resource. A person a submission registers is
+// registered as a resident of the receiving municipality.
+//
+// Patients served are judged by the Norwegian basis profile
+// (no-basis-Patient, package connectors/vkp/spec, BasisIssues): a search
+// reports a Patient that breaks one of its rules in an OperationOutcome
+// entry of search mode outcome (warnings naming the element), and serves
+// it still; a read by id, which has no place for it, tells the operator's
+// log.
+//
 // # Access
 //
 // Authorize is the HelseID-style rule (Options.Authorize may replace it):
@@ -69,9 +94,19 @@
 // # Faults and checks
 //
 // Settings inject faults into a sandbox's submissions (429 with
-// Retry-After, 503, slow answers, duplicate delivery into the record).
-// They are held by the connector in memory, per sandbox: they do not
-// survive a restart and are not shared between gateways.
+// Retry-After, 503, slow answers, duplicate delivery into the record, and
+// for callers with a DPoP-bound token a 401 use_dpop_nonce challenge with
+// a DPoP-Nonce, as a resource server that rotated its nonce answers, RFC
+// 9449 §9) and into what readers list (the entries of a page shuffled
+// within windows, deterministically by seed and page: events that arrive
+// out of the order they were sent in). The nonce a challenge names is the
+// gateway's nonce in force (the one the request's verified proof carried):
+// the gateway's nonces are shared by every resource it serves and rotate
+// on their own, and a nonce of the hub's own would be refused by it. They
+// are kept with the sandbox's own settings (connectors.SettingsStore, the
+// tenant registry), so they survive a restart; a gateway reads them again
+// after a few seconds, and counts submissions on its own. The journaling
+// service (connectors/jft) and PMD take the same settings.
 //
 // Checks judge every submission (SubmissionChecks): the kind of Bundle,
 // code-system membership, the subject identifier, synthetic persons, time
@@ -82,9 +117,7 @@
 // The guide's severity-level extension fixes coding.system to the value
 // set's URL, which its own required binding then refuses; the profile
 // validator reports that as an error, so a submission that carries the
-// extension is refused until the guide is corrected. Searches are not
-// narrowed to the municipality's own patients: every patient of the
-// sandbox is synthetic and visible to its callers.
+// extension is refused until the guide is corrected.
 //
 // It is not a message broker: no MessageHeader, no delivery to other
 // receivers, and no subscription back to the supplier.

@@ -36,7 +36,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, allow := c.faults.Next(caller.Sandbox)
+	f, allow := c.faults.Next(r.Context(), caller)
 	if c.faults.Inject(w, r, f) {
 		return
 	}
@@ -50,6 +50,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
+	s.Municipality = m
 	resp, err := Deliver(r.Context(), c.engine, caller.Sandbox, s, ID, f.Duplicate())
 	if err != nil {
 		connectors.WriteOutcome(w, err)
@@ -82,47 +83,59 @@ func EntryTypes(body []byte) []string {
 }
 
 // readable checks the path's municipality and resource type and the
-// caller's access to them.
-func (c *Connector) readable(w http.ResponseWriter, r *http.Request) (connectors.Caller, string, bool) {
+// caller's access to them, and returns the municipality's scope.
+func (c *Connector) readable(w http.ResponseWriter, r *http.Request) (connectors.Caller, string, *scope, bool) {
 	caller, ok := connectors.CallerFrom(r.Context())
 	if !ok {
 		connectors.WriteOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "no sandbox for the request"))
-		return caller, "", false
+		return caller, "", nil, false
 	}
 	m, err := c.municipality(r.PathValue("orgnr"))
 	if err != nil {
 		connectors.WriteOutcome(w, err)
-		return caller, "", false
+		return caller, "", nil, false
 	}
 	typ := r.PathValue("resource")
 	if !slices.Contains(ReadTypes, typ) {
 		connectors.WriteOutcome(w, outcome.New(outcome.Missing, outcome.NotFound,
 			"the hub serves %s, not %q", strings.Join(ReadTypes, ", "), clip(typ)))
-		return caller, "", false
+		return caller, "", nil, false
 	}
 	if err := c.opts.Authorize(caller, m, typ, false); err != nil {
 		connectors.WriteOutcome(w, err)
-		return caller, "", false
+		return caller, "", nil, false
 	}
-	return caller, typ, true
+	return caller, typ, c.scopeOf(caller.Sandbox, m), true
 }
 
 func (c *Connector) read(w http.ResponseWriter, r *http.Request) {
-	caller, typ, ok := c.readable(w, r)
+	caller, typ, sc, ok := c.readable(w, r)
 	if !ok {
 		return
 	}
-	res, err := c.engine.Read(r.Context(), sandboxKey(caller.Sandbox), typ, r.PathValue("id"))
+	id := r.PathValue("id")
+	res, err := c.engine.Read(r.Context(), sandboxKey(caller.Sandbox), typ, id)
+	if err == nil && !sc.holds(r.Context(), typ, res.Body) {
+		// As if it were not there: another municipality's record is not
+		// this one's to know of.
+		err = outcome.New(outcome.Missing, outcome.NotFound, "%s/%s is not known to %s's record", typ, clip(id), sc.m.Name)
+	}
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
+	}
+	if typ == "Patient" {
+		if issues := BasisIssues(res.ID, res.Body); len(issues) > 0 {
+			// A read has no place for them in FHIR; the operator hears.
+			c.log.Warn("vkp: a Patient served breaks the basis profile", "sandbox", caller.Sandbox, "patient", res.ID, "issues", issueList(&outcome.Error{Issues: issues}))
+		}
 	}
 	w.Header().Set("ETag", res.ETag())
 	writeJSON(w, http.StatusOK, res.Body)
 }
 
 func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
-	caller, typ, ok := c.readable(w, r)
+	caller, typ, sc, ok := c.readable(w, r)
 	if !ok {
 		return
 	}
@@ -152,18 +165,30 @@ func (c *Connector) search(w http.ResponseWriter, r *http.Request) {
 				"the hub does not include other resources (%s): it serves %s only", clip(k), strings.Join(ReadTypes, ", ")))
 			return
 		}
+		if k == "_summary" || k == "_elements" || k == "_contained" {
+			connectors.WriteOutcome(w, outcome.New(outcome.Incorrect, outcome.NotSupported,
+				"the hub does not take %s: it serves the municipality's records only, which it tells by the whole resource", k))
+			return
+		}
 	}
-	page, err := c.engine.Search(r.Context(), sandboxKey(caller.Sandbox), typ, params)
+	page, err := sc.search(r.Context(), typ, params)
 	if err != nil {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, searchset(r, params, page))
+	page.Matches = Reorder(c.faults.Order(r.Context(), caller.Sandbox, params.Get("_cursor"), len(page.Matches)), page.Matches)
+	var warnings []outcome.Issue
+	if typ == "Patient" {
+		for _, m := range page.Matches {
+			warnings = append(warnings, BasisIssues(m.ID, m.Body)...)
+		}
+	}
+	writeJSON(w, http.StatusOK, searchset(r, params, page, warnings))
 }
 
 // searchset renders a page as a Bundle whose links and fullUrls are the
 // hub's own addresses.
-func searchset(r *http.Request, params url.Values, page *fhirstore.SearchPage) []byte {
+func searchset(r *http.Request, params url.Values, page *fhirstore.SearchPage, warnings []outcome.Issue) []byte {
 	self := requestURL(r)
 	base := strings.TrimSuffix(self.Path, "/_search")
 	base = base[:strings.LastIndex(base, "/")] // without the type
@@ -194,6 +219,11 @@ func searchset(r *http.Request, params url.Values, page *fhirstore.SearchPage) [
 		u := *self
 		u.Path, u.RawQuery = base+"/"+m.Type+"/"+m.ID, ""
 		entries = append(entries, map[string]any{"fullUrl": u.String(), "resource": json.RawMessage(m.Body), "search": map[string]any{"mode": "match"}})
+	}
+	if len(warnings) > 0 {
+		// FHIR's place for what a server has to say about a search's
+		// results: an OperationOutcome entry of search mode outcome.
+		entries = append(entries, map[string]any{"resource": json.RawMessage(outcome.JSON(warnings)), "search": map[string]any{"mode": "outcome"}})
 	}
 	b := map[string]any{"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries}
 	if page.Total >= 0 {

@@ -16,6 +16,7 @@ import (
 	"hpsandbox/connectors/vkp/spec"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/profile"
+	"hpsandbox/fixtures"
 )
 
 // Kind is what a submission reports, judged by the resources its Bundle
@@ -43,6 +44,9 @@ type Submission struct {
 	// and PersonSystem its identifier system; Display the name a resource
 	// gave, if any.
 	Person, PersonSystem, Display string
+	// Municipality is the receiving municipality's number: a person the
+	// sandbox does not know is registered as its resident.
+	Municipality fixtures.Municipality
 }
 
 // Entry is one resource of a submission.
@@ -272,6 +276,11 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 	}
 	if s.Display != "" {
 		patient["name"] = []any{map[string]any{"text": s.Display}}
+	}
+	if m := s.Municipality; m.Code != "" {
+		patient["address"] = []any{map[string]any{"use": "home", "district": m.Name,
+			"extension": []any{map[string]any{"url": MunicipalityCodeURL,
+				"valueCoding": map[string]any{"system": "urn:oid:2.16.578.1.12.4.1.1.3402", "code": m.Code, "display": m.Name}}}}}
 	}
 	entries := []any{map[string]any{
 		"fullUrl":  patientURL,

@@ -73,7 +73,7 @@ func OpenWith(opts Options) connectors.Opener {
 		for _, m := range fixtures.Municipalities() {
 			munis[m.OrgNumber] = m
 		}
-		return &Connector{engine: deps.Engine, log: log, opts: opts, munis: munis, faults: NewFaults(ID, opts.Sleep, log)}, nil
+		return &Connector{engine: deps.Engine, log: log, opts: opts, munis: munis, faults: NewFaults(ID, opts.Sleep, deps)}, nil
 	}
 }
 

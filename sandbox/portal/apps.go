@@ -19,7 +19,11 @@ import (
 // again.
 type appForm struct {
 	Name, Type, RedirectURIs, LaunchURL, Scopes, JWKS, JWKSURL string
-	Error                                                      string
+	// HelseID, DPoPBound and VKPID are the HelseID profile's fields, as
+	// the admin API takes them (tenant.NewApp).
+	HelseID, DPoPBound bool
+	VKPID              string
+	Error              string
 }
 
 // choice is one option of a form.
@@ -70,9 +74,12 @@ func (p *Portal) registerApp(c *gin.Context, v *visit) {
 	}
 	form := appForm{Name: c.PostForm("name"), Type: c.PostForm("type"), RedirectURIs: c.PostForm("redirect_uris"),
 		LaunchURL: strings.TrimSpace(c.PostForm("launch_url")), Scopes: c.PostForm("scopes"),
-		JWKS: strings.TrimSpace(c.PostForm("jwks")), JWKSURL: strings.TrimSpace(c.PostForm("jwks_url"))}
+		JWKS: strings.TrimSpace(c.PostForm("jwks")), JWKSURL: strings.TrimSpace(c.PostForm("jwks_url")),
+		HelseID: c.PostForm("helseid") == "on", DPoPBound: c.PostForm("dpop_bound_access_tokens") == "on",
+		VKPID: strings.TrimSpace(c.PostForm("vkp_id"))}
 	req := tenant.NewApp{Name: form.Name, Type: form.Type, RedirectURIs: strings.Fields(form.RedirectURIs),
-		LaunchURL: form.LaunchURL, Scopes: form.Scopes, JWKSURL: form.JWKSURL}
+		LaunchURL: form.LaunchURL, Scopes: form.Scopes, JWKSURL: form.JWKSURL,
+		HelseID: form.HelseID, DPoPBoundAccessTokens: form.DPoPBound, VKPID: form.VKPID}
 	if form.JWKS != "" {
 		if !json.Valid([]byte(form.JWKS)) {
 			form.Error = `jwks: not JSON; paste a JSON Web Key Set, {"keys":[…]}, with the public keys only.`

@@ -120,6 +120,10 @@ type Settings struct {
 	// ProfileEnforcement says which profiles writes must conform to;
 	// nothing by default.
 	ProfileEnforcement ProfileEnforcement `json:"profile_enforcement"`
+	// Connectors are the connectors' own settings of the sandbox (a hub's
+	// injected faults), by connector id, as each connector writes them;
+	// changing the other settings leaves them as they are.
+	Connectors map[string]json.RawMessage `json:"connectors,omitempty"`
 }
 
 // DefaultSettings are those of a new supplier sandbox: secured, and closed

@@ -329,7 +329,11 @@ func (s *Service) UpdateSandbox(ctx context.Context, who *Account, id string, na
 		sb.Name = strings.TrimSpace(*name)
 	}
 	if settings != nil {
+		kept := sb.Settings.Connectors
 		sb.Settings = *settings
+		if sb.Settings.Connectors == nil {
+			sb.Settings.Connectors = kept
+		}
 	}
 	if err := sb.validate(); err != nil {
 		return nil, err

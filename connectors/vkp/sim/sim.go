@@ -12,13 +12,20 @@
 // weight, heart rate, SpO2, body temperature) for the others
 // (persona-copd, persona-heart-failure, …).
 //
-// It does not make tokens: it sends --token as a bearer token when given,
-// so it suits open sandboxes and hub rules that take bearer tokens.
+// With a client (ClientID and Key) it is a HelseID client, as the hub's
+// access rule demands: it gets DPoP-bound access tokens with
+// client_credentials, a private_key_jwt assertion (at most 60 s, a
+// single-use jti) and a DPoP proof of a key made for the run, and sends
+// every request with Authorization: DPoP and a fresh proof, following the
+// server's use_dpop_nonce challenges with the nonce they give. Token, a
+// bearer token, is for a sandbox whose app is not DPoP-bound; without
+// either it suits an open sandbox.
 package sim
 
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +56,15 @@ type Config struct {
 	OrgNumber string
 	// Token, when set, is sent as a bearer token.
 	Token string
+	// ClientID and Key (RSA, or ECDSA on P-256 or P-384), when set, make
+	// the simulation a HelseID client of the sandbox's authorization
+	// server with DPoP-bound tokens; KeyID names the key in the client's
+	// JWKS (empty: its RFC 7638 thumbprint). Scope is what it asks for
+	// (empty: DefaultScope).
+	ClientID string
+	Key      crypto.Signer
+	KeyID    string
+	Scope    string
 	// Seed makes the stream repeatable.
 	Seed uint64
 	// Start is the evening before the first event (zero: for a night, last
@@ -68,6 +84,52 @@ type Event struct {
 	What    string
 	Status  int
 	Retries int
+	// NonceRetries counts the sends again after use_dpop_nonce.
+	NonceRetries int
+}
+
+// DefaultScope is what a HelseID client of the simulation asks for: the
+// hub's write scopes of every kind it sends, and the read of the patient.
+const DefaultScope = "nhn:vkp/api/user/DetectedIssue.write nhn:vkp/api/user/Encounter.write nhn:vkp/api/user/Composition.write " +
+	"nhn:vkp/api/user/MedicationDispense.write nhn:vkp/api/user/Observation.write nhn:vkp/api/user/QuestionnaireResponse.write " +
+	"system/Patient.rs"
+
+// maxNonceRetries bounds the nonce challenges one request follows.
+const maxNonceRetries = 3
+
+// sender sends the simulation's requests with its credentials.
+type sender struct {
+	cfg Config
+	hid *helseID // nil: bearer or no token
+}
+
+// do sends the request made by newReq, authorized, following up to
+// maxNonceRetries use_dpop_nonce challenges; the body is read.
+func (s *sender) do(newReq func() (*http.Request, error)) (resp *http.Response, body []byte, nonceRetries int, err error) {
+	for {
+		req, err := newReq()
+		if err != nil {
+			return nil, nil, nonceRetries, err
+		}
+		switch {
+		case s.hid != nil:
+			if err := s.hid.authorize(req); err != nil {
+				return nil, nil, nonceRetries, err
+			}
+		case s.cfg.Token != "":
+			req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+		}
+		resp, err := s.cfg.Client.Do(req)
+		if err != nil {
+			return nil, nil, nonceRetries, fmt.Errorf("sim: %w", err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if s.hid == nil || !s.hid.keepNonce(resp, body) || nonceRetries >= maxNonceRetries {
+			return resp, body, nonceRetries, nil
+		}
+		nonceRetries++
+	}
 }
 
 // Run sends the stream and reports each event to report (nil: none). It
@@ -90,7 +152,23 @@ func Run(ctx context.Context, cfg Config, report func(Event)) ([]Event, error) {
 	if cfg.Sandbox != "" && cfg.Sandbox != "default" {
 		root += "/sandboxes/" + cfg.Sandbox
 	}
-	p, err := patient(ctx, cfg, root)
+	s := &sender{cfg: cfg}
+	switch {
+	case cfg.Key != nil && cfg.Token != "":
+		return nil, errors.New("sim: give a client (--client-id and --key) for DPoP-bound tokens or a bearer --token, not both")
+	case cfg.Key != nil && cfg.ClientID == "":
+		return nil, errors.New("sim: a client key needs its client id")
+	case cfg.Key != nil:
+		if s.cfg.Scope == "" {
+			s.cfg.Scope = DefaultScope
+		}
+		hid, err := newHelseID(ctx, s.cfg, root)
+		if err != nil {
+			return nil, err
+		}
+		s.hid = hid
+	}
+	p, err := patient(ctx, s, root)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +198,7 @@ func Run(ctx context.Context, cfg Config, report func(Event)) ([]Event, error) {
 	var events []Event
 	for range cfg.Events {
 		ev, body := next()
-		ev.Status, ev.Retries, err = send(ctx, cfg, url, body)
+		ev.Status, ev.Retries, ev.NonceRetries, err = send(ctx, s, url, body)
 		if err != nil {
 			return events, err
 		}
@@ -146,21 +224,18 @@ type person struct {
 	welfare                      bool
 }
 
-func patient(ctx context.Context, cfg Config, root string) (*person, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, root+"/fhir/Patient/"+cfg.Persona, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/fhir+json")
-	if cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+cfg.Token)
-	}
-	resp, err := cfg.Client.Do(req)
+func patient(ctx context.Context, s *sender, root string) (*person, error) {
+	cfg := s.cfg
+	resp, body, _, err := s.do(func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, root+"/fhir/Patient/"+cfg.Persona, nil)
+		if err == nil {
+			req.Header.Set("Accept", "application/fhir+json")
+		}
+		return req, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sim: reading the patient: %w", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("sim: reading Patient/%s: status %d", cfg.Persona, resp.StatusCode)
 	}
@@ -205,26 +280,24 @@ func patient(ctx context.Context, cfg Config, root string) (*person, error) {
 }
 
 // send posts body, retrying 429 and 503 after their Retry-After (1 s when
-// absent), up to cfg.MaxRetries times.
-func send(ctx context.Context, cfg Config, url string, body []byte) (status, retries int, err error) {
+// absent), up to cfg.MaxRetries times, and following nonce challenges.
+func send(ctx context.Context, s *sender, url string, body []byte) (status, retries, nonceRetries int, err error) {
+	cfg := s.cfg
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		resp, _, n, err := s.do(func() (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+			if err == nil {
+				req.Header.Set("Content-Type", "application/fhir+json")
+				req.Header.Set("Accept", "application/fhir+json")
+			}
+			return req, err
+		})
+		nonceRetries += n
 		if err != nil {
-			return 0, retries, err
+			return 0, retries, nonceRetries, err
 		}
-		req.Header.Set("Content-Type", "application/fhir+json")
-		req.Header.Set("Accept", "application/fhir+json")
-		if cfg.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+cfg.Token)
-		}
-		resp, err := cfg.Client.Do(req)
-		if err != nil {
-			return 0, retries, fmt.Errorf("sim: %w", err)
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		if (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) || retries >= cfg.MaxRetries {
-			return resp.StatusCode, retries, nil
+			return resp.StatusCode, retries, nonceRetries, nil
 		}
 		wait := time.Second
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
@@ -234,7 +307,7 @@ func send(ctx context.Context, cfg Config, url string, body []byte) (status, ret
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, retries, ctx.Err()
+			return 0, retries, nonceRetries, ctx.Err()
 		case <-t.C:
 		}
 		retries++
