@@ -44,7 +44,7 @@ func (b Bars) SVG() string {
 	if w <= 0 {
 		w = 640
 	}
-	left, right := 200.0, float64(w-60)
+	left, right := 270.0, float64(w-50)
 	top := 34.0
 	h := int(top) + (barHeight+8)*max(1, len(b.Bars)) + 8
 	colour := map[string]Class{}
@@ -82,7 +82,7 @@ func (b Bars) SVG() string {
 	for i, bar := range b.Bars {
 		y := top + float64(i*(barHeight+8))
 		s.open("g", "class", "bar")
-		s.text("text", clip(bar.Label, 28), "x", num(left-8), "y", num(y+barHeight/2+4), "text-anchor", "end")
+		s.text("text", clip(bar.Label, 40), "x", num(left-8), "y", num(y+barHeight/2+4), "text-anchor", "end")
 		x, total := left, 0
 		for _, sg := range bar.Segments {
 			c, ok := colour[sg.Class]
