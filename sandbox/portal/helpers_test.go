@@ -99,8 +99,10 @@ func buildWorld() (*world, error) {
 	// as in production.
 	limits := tenant.DefaultSignInLimits()
 	limits.PerAddress.Free = 1 << 20
+	signUps := tenant.DefaultSignUpLimit()
+	signUps.Free = 1 << 20
 	tenants, err := tenant.Open(ctx, tenant.Options{Store: store, Path: dir + "/" + tenant.FileName, BcryptCost: bcrypt.MinCost,
-		SignInLimits: &limits})
+		SignInLimits: &limits, SignUpLimit: &signUps})
 	if err != nil {
 		store.Close()
 		return nil, err
