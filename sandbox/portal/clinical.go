@@ -88,7 +88,7 @@ func parseCondition(body []byte) clinicalRow {
 	}
 	_ = json.Unmarshal(body, &r)
 	row := clinicalRow{ID: "Condition/" + r.ID, Text: r.Code.String(), Status: r.ClinicalStatus.String(),
-		When: firstOf(r.Onset, r.OnsetPeriod.Start, r.Recorded)}
+		When: shortTime(firstOf(r.Onset, r.OnsetPeriod.Start, r.Recorded))}
 	if len(r.Category) > 0 {
 		row.Detail = r.Category[0].String()
 	}
@@ -115,7 +115,7 @@ func parseMedication(typ string, body []byte) clinicalRow {
 	}
 	_ = json.Unmarshal(body, &r)
 	row := clinicalRow{ID: typ + "/" + r.ID, Text: firstOf(r.Medication.String(), r.MedicationRef.Display), Status: r.Status,
-		When: firstOf(r.EffectiveDateTime, r.EffectivePeriod.Start, r.AuthoredOn)}
+		When: shortTime(firstOf(r.EffectiveDateTime, r.EffectivePeriod.Start, r.AuthoredOn))}
 	for _, d := range append(r.Dosage, r.DosageInstruction...) {
 		if d.Text != "" {
 			row.Detail = d.Text
@@ -142,7 +142,7 @@ func parseAllergy(body []byte) clinicalRow {
 	}
 	_ = json.Unmarshal(body, &r)
 	row := clinicalRow{ID: "AllergyIntolerance/" + r.ID, Text: r.Code.String(), Status: r.ClinicalStatus.String(),
-		When: firstOf(r.Onset, r.Recorded)}
+		When: shortTime(firstOf(r.Onset, r.Recorded))}
 	var parts []string
 	if r.Criticality != "" {
 		parts = append(parts, "criticality "+r.Criticality)
@@ -262,6 +262,19 @@ func (o *observation) valueText() string {
 		return strings.Join(parts, "/") + " " + o.Component[0].Quantity.unit()
 	}
 	return ""
+}
+
+// shortTime writes a FHIR date or dateTime for a table: a dateTime to the
+// minute in UTC, a date as it is.
+func shortTime(s string) string {
+	if len(s) <= len("2006-01-02") {
+		return s
+	}
+	t := parseFHIRTime(s)
+	if t.IsZero() {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04")
 }
 
 // parseFHIRTime reads a FHIR date or dateTime; zero when it is neither.

@@ -197,7 +197,7 @@ func (p *Portal) readChart(ctx context.Context, sandbox, patient string, d *pati
 	}
 	d.ObservationCount = len(obs)
 	for _, o := range obs[:min(len(obs), maxObservationRows)] {
-		d.Observations = append(d.Observations, observationRow{ID: "Observation/" + o.ID, When: firstOf(o.Effective, o.EffPeriod.Start, o.Issued),
+		d.Observations = append(d.Observations, observationRow{ID: "Observation/" + o.ID, When: shortTime(firstOf(o.Effective, o.EffPeriod.Start, o.Issued)),
 			Category: o.category(), Text: o.Code.String(), Value: o.valueText(), Status: o.Status})
 	}
 	for _, t := range trends(obs) {

@@ -206,7 +206,7 @@ func (p Plot) SVG() string {
 		s.text("text", formatValue(v, step), "x", num(a.x0-6), "y", num(y+4), "text-anchor", "end")
 	}
 	if p.Unit != "" {
-		s.text("text", p.Unit, "x", num(a.x0-6), "y", num(a.y0-10), "text-anchor", "end", "class", "unit")
+		s.text("text", p.Unit, "x", "4", "y", "17", "class", "unit")
 	}
 	s.close("g")
 
@@ -251,7 +251,8 @@ func (p Plot) SVG() string {
 
 	// Legend: the series' names, and the band's.
 	s.open("g", "class", "legend")
-	x := a.x0
+	// After the unit, which stands at the top left.
+	x := math.Max(a.x0, 4+7*float64(len([]rune(p.Unit)))+16)
 	if len(series) > 1 || (len(series) == 1 && series[0].Name != "") {
 		for i, se := range series {
 			colour := seriesColours[i%len(seriesColours)]

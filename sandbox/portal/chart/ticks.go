@@ -14,10 +14,14 @@ func niceStep(span float64, n int) float64 {
 	}
 	raw := span / float64(max(n, 1))
 	pow := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if raw <= m*pow {
-			return m * pow
-		}
+	// The round step nearest the raw one (on a log scale).
+	switch f := raw / pow; {
+	case f < 1.5:
+		return pow
+	case f < 3.5:
+		return 2 * pow
+	case f < 7.5:
+		return 5 * pow
 	}
 	return 10 * pow
 }
