@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,25 @@ func TestSupplierID(t *testing.T) {
 			t.Errorf("supplierID(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzSignUpInput: the sign-up form's email and organisation never panic,
+// and a supplier id made of an organisation's name is "" or of the
+// characters supplier ids allow, with no hyphen at either end.
+func FuzzSignUpInput(f *testing.F) {
+	f.Add("kari@example.no", "Fjord Helse AS")
+	f.Add("a <b@c>", "ÆØÅ---!!")
+	f.Add("\x00@\xff", "-")
+	f.Fuzz(func(t *testing.T, email, org string) {
+		_ = validEmail(email)
+		id := supplierID(org)
+		if len(id) > 40 || strings.HasPrefix(id, "-") || strings.HasSuffix(id, "-") || strings.Contains(id, "--") {
+			t.Fatalf("supplierID(%q) = %q", org, id)
+		}
+		for _, r := range id {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				t.Fatalf("supplierID(%q) = %q", org, id)
+			}
+		}
+	})
 }
