@@ -82,7 +82,7 @@ func TestBrowser_PicturesAndSignUp(t *testing.T) {
 		"portal-run-chart":              "SMART app, patient-facing",
 		"portal-signup-received":        "awaits an operator",
 		"portal-signup-pending-refused": "awaits an operator's approval",
-		"portal-accounts-pending":       "kari@fjordhelse.example",
+		"portal-accounts-pending":       "ingrid@nordlys.example",
 		"portal-accounts-approved":      "The account was approved",
 		"portal-signup-first-sign-in":   "Sandboxes",
 	} {

@@ -251,3 +251,17 @@ func FuzzPlot(f *testing.F) {
 		wellFormed(t, bars.SVG())
 	})
 }
+
+// BenchmarkPlot_YearOfDailyValues: a plot of a year's daily weights with
+// a band, as the chart page draws one per measure.
+func BenchmarkPlot_YearOfDailyValues(b *testing.B) {
+	pts := make([]Point, 365)
+	for i := range pts {
+		pts[i] = Point{T: day0.AddDate(0, 0, i), V: 80 + math.Sin(float64(i)/20)*3}
+	}
+	p := Plot{Title: "Weight", Unit: "kg", Series: []Series{{Points: pts}}, Range: &Range{Low: 70, High: 90}}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = p.SVG()
+	}
+}

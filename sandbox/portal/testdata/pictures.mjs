@@ -65,15 +65,15 @@ try {
   const newcomer = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await newcomer.goto(`${server}/portal/login`);
   await submit(newcomer, "a[href='/portal/signup']");
-  await newcomer.fill("input[name=name]", "Kari Nordmann");
-  await newcomer.fill("input[name=email]", "kari@fjordhelse.example");
-  await newcomer.fill("input[name=organisation]", "Fjord Helse AS");
-  await newcomer.fill("input[name=password]", "kari-password-1");
+  await newcomer.fill("input[name=name]", "Ingrid Nordlys");
+  await newcomer.fill("input[name=email]", "ingrid@nordlys.example");
+  await newcomer.fill("input[name=organisation]", "Nordlys Helse AS");
+  await newcomer.fill("input[name=password]", "ingrid-password-1");
   await shot(newcomer, "portal-signup");
   await submit(newcomer, "button.primary");
   await shot(newcomer, "portal-signup-received");
-  await newcomer.fill("input[name=username]", "kari@fjordhelse.example");
-  await newcomer.fill("input[name=password]", "kari-password-1");
+  await newcomer.fill("input[name=username]", "ingrid@nordlys.example");
+  await newcomer.fill("input[name=password]", "ingrid-password-1");
   await submit(newcomer, "button.primary");
   await shot(newcomer, "portal-signup-pending-refused");
 
@@ -81,10 +81,10 @@ try {
   await signIn(op, opUser, opPass);
   await op.goto(`${server}/portal/accounts`);
   await shot(op, "portal-accounts-pending");
-  await submit(op, "form[action='/portal/accounts/kari@fjordhelse.example/approve'] button");
+  await submit(op, "form[action='/portal/accounts/ingrid@nordlys.example/approve'] button");
   await shot(op, "portal-accounts-approved");
 
-  await signIn(newcomer, "kari@fjordhelse.example", "kari-password-1");
+  await signIn(newcomer, "ingrid@nordlys.example", "ingrid-password-1");
   await shot(newcomer, "portal-signup-first-sign-in");
 } finally {
   await browser.close();
