@@ -38,6 +38,10 @@ func TestSignUp_PendingUntilApproved(t *testing.T) {
 			_, err := s.Authenticate(ctx, SignIn{Username: "kari@example.no", Password: "kari-password"})
 			return err
 		}, ErrPending},
+		{"pending is refused as forbidden by every door (the admin API answers 403)", func() error {
+			_, err := s.Authenticate(ctx, SignIn{Username: "kari@example.no", Password: "kari-password"})
+			return err
+		}, ErrForbidden},
 		{"pending account, wrong password: as any wrong password", func() error {
 			_, err := s.Authenticate(ctx, SignIn{Username: "kari@example.no", Password: "wrong-password"})
 			return err
