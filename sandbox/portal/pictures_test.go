@@ -31,6 +31,9 @@ func TestRequestLog_Timeline_ShowsTheAppsCallsByStatusClass(t *testing.T) {
 		entries = append(entries, requestlog.Entry{Sandbox: acmeSandbox, Time: start.Add(time.Duration(i) * time.Minute), ClientID: app.ClientID,
 			Method: "GET", Path: "/sandboxes/" + acmeSandbox + "/fhir/Patient", Query: "name=<b>x</b>", Status: st})
 	}
+	// A call of two days before: left out, and counted.
+	entries = append(entries, requestlog.Entry{Sandbox: acmeSandbox, Time: start.Add(-48 * time.Hour), ClientID: app.ClientID,
+		Method: "GET", Path: "/sandboxes/" + acmeSandbox + "/fhir/metadata", Status: 200})
 	if err := e.log.Append(ctx, entries); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +42,7 @@ func TestRequestLog_Timeline_ShowsTheAppsCallsByStatusClass(t *testing.T) {
 	got := alice.get(base + "?client=" + url.QueryEscape(app.ClientID))
 	wantStatus(t, "request log", got, http.StatusOK)
 	wantContains(t, "timeline", got, `class="chart timeline"`, "Calls of "+app.ClientID+" over time, by status",
-		"7 calls from", "3 2xx success, 1 3xx redirect, 2 4xx client error, 1 5xx server error",
+		"1 older not shown", "7 calls from", "3 2xx success, 1 3xx redirect, 2 4xx client error, 1 5xx server error",
 		`fill="#c62828"`, "name=&lt;b&gt;x&lt;/b&gt;")
 	wantLacks(t, "timeline", got, "<b>x</b>")
 	if n := strings.Count(got.body, `<rect x=`) - strings.Count(got.body, `<rect x="4"`); n != 7 {

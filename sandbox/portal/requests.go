@@ -2,11 +2,13 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -60,17 +62,38 @@ func (f logFilter) values() url.Values {
 	return q
 }
 
+// timelineSpan is the longest stretch of time the timeline shows.
+const timelineSpan = 24 * time.Hour
+
 // callTimeline draws an app's calls over time, coloured by status class.
+// Calls more than timelineSpan before the app's newest are left out (and
+// counted in the caption), so that a session of calls reads apart rather
+// than as one line beside last month's.
 func callTimeline(client string, entries []requestlog.Entry) template.HTML {
 	marks := make([]chart.Mark, 0, len(entries))
+	var newest time.Time
+	older := 0
 	for _, e := range entries {
+		if e.Time.After(newest) {
+			newest = e.Time
+		}
+	}
+	for _, e := range entries {
+		if newest.Sub(e.Time) > timelineSpan {
+			older++
+			continue
+		}
 		label := e.Method + " " + e.Path
 		if e.Query != "" {
 			label += "?" + e.Query
 		}
 		marks = append(marks, chart.Mark{T: e.Time, Class: strconv.Itoa(e.Status / 100), Label: label + " → " + strconv.Itoa(e.Status)})
 	}
-	svg := chart.Timeline{Title: "Calls of " + client + " over time, by status", Classes: chart.StatusClasses, Marks: marks, Width: 960}.SVG()
+	title := "Calls of " + client + " over time, by status"
+	if older > 0 {
+		title += fmt.Sprintf(" (the last %d hours before its newest; %d older not shown)", int(timelineSpan.Hours()), older)
+	}
+	svg := chart.Timeline{Title: title, Classes: chart.StatusClasses, Marks: marks, Width: 960}.SVG()
 	// The chart package escapes every text it writes.
 	return template.HTML(svg) //nolint:gosec // see above
 }
