@@ -19,6 +19,19 @@ type accountsData struct {
 	// default issuer of a linked identity.
 	OIDCIssuer string
 	Notice     string
+	// Pending are the accounts awaiting approval, with whether each
+	// would join a supplier that has accounts already.
+	Pending []pendingAccount
+	// SignUpOpen is the setting "allow sign-up without approval".
+	SignUpOpen bool
+}
+
+// pendingAccount is a sign-up awaiting approval.
+type pendingAccount struct {
+	*tenant.Account
+	// Joins names the active accounts of the same supplier, whose
+	// sandboxes the account would see.
+	Joins []string
 }
 
 // accountForm is the create form's values (never the password) and error.
@@ -41,8 +54,29 @@ func (p *Portal) showAccounts(c *gin.Context, v *visit, status int, form account
 		p.fail(c, v, err)
 		return
 	}
-	d := accountsData{Accounts: accts, Form: form, Notice: notices[c.Query("done")],
+	d := accountsData{Form: form, Notice: notices[c.Query("done")],
 		Roles: []tenant.Role{tenant.RoleSupplier, tenant.RoleReviewer, tenant.RoleOperator}}
+	for _, a := range accts {
+		if !a.Pending() {
+			d.Accounts = append(d.Accounts, a)
+		}
+	}
+	for _, a := range accts {
+		if !a.Pending() {
+			continue
+		}
+		pa := pendingAccount{Account: a}
+		for _, o := range d.Accounts {
+			if o.Supplier != "" && o.Supplier == a.Supplier {
+				pa.Joins = append(pa.Joins, o.Username)
+			}
+		}
+		d.Pending = append(d.Pending, pa)
+	}
+	if d.SignUpOpen, err = p.d.Tenants.SignUpWithoutApproval(c.Request.Context()); err != nil {
+		p.fail(c, v, err)
+		return
+	}
 	if p.oidc != nil {
 		d.OIDCIssuer = p.oidc.cfg.Issuer
 		if form.OIDCIssuer == "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -51,6 +52,8 @@ type runsData struct {
 	Windows  []int
 	Runs     []*conformance.Run
 	Error    string
+	// Chart is the newest run's results per profile and app.
+	Chart template.HTML
 }
 
 // runsPage lists a sandbox's runs, newest first, with the form that
@@ -83,6 +86,7 @@ func (p *Portal) showRuns(c *gin.Context, v *visit, status int, formError string
 			}
 		}
 	}
+	d.Chart = runsChart(d.Runs)
 	p.render(c, v, status, "runs", "Conformance runs in "+sb.Name, d)
 }
 
@@ -127,6 +131,8 @@ type runData struct {
 	Run     *conformance.Run
 	Counts  conformance.Counts
 	Passed  bool
+	// Chart is the run's results as stacked bars.
+	Chart template.HTML
 }
 
 // runDownloads are the files a run page offers, by ?format.
@@ -182,5 +188,5 @@ func (p *Portal) runPage(c *gin.Context, v *visit) {
 		return
 	}
 	p.render(c, v, http.StatusOK, "run", run.Profile.Title+" — "+run.ClientID, runData{Sandbox: sb, Run: run,
-		Counts: run.Counts(), Passed: run.Passed()})
+		Counts: run.Counts(), Passed: run.Passed(), Chart: runChart(run)})
 }

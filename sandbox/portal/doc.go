@@ -1,10 +1,17 @@
 // Package portal is the sandbox's developer portal: server-rendered pages
-// where suppliers create and reset sandboxes, register SMART apps, browse
-// the synthetic patients, launch their apps as an EHR would and read the
-// request log of what their apps sent, and judge it against the
-// conformance checks (a run's report read on the page, or kept as HTML,
-// JUnit XML or a FHIR TestReport); where reviewers read all of it; and
-// where operators also manage the accounts. Suppliers file requests for
+// where suppliers sign up, create and reset sandboxes, register SMART apps,
+// read the synthetic patients' charts (problems, medications, allergies,
+// encounters, devices, observations with trend plots, the persona's
+// description and the FHIR and launch URLs to copy), launch their apps as
+// an EHR would and read the request log of what their apps sent (with a
+// timeline of an app's calls by status), and judge it against the
+// conformance checks (a run's report read on the page with a chart of its
+// results, or kept as HTML, JUnit XML or a FHIR TestReport); where
+// reviewers read all of it; and where operators also manage the accounts
+// and approve sign-ups. The pictures are SVG drawn on the server (package
+// sandbox/portal/chart): the pages need no script but the small
+// same-origin one that adds copy buttons, under a Content Security Policy
+// that allows nothing inline. Suppliers file requests for
 // test of their products and follow them; reviewers work the queue:
 // accept a request into a supplier's sandbox, run its profiles, compare
 // two runs and approve or reject one with a comment (package

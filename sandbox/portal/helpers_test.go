@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,8 +100,10 @@ func buildWorld() (*world, error) {
 	// as in production.
 	limits := tenant.DefaultSignInLimits()
 	limits.PerAddress.Free = 1 << 20
+	signUps := tenant.DefaultSignUpLimit()
+	signUps.Free = 1 << 20
 	tenants, err := tenant.Open(ctx, tenant.Options{Store: store, Path: dir + "/" + tenant.FileName, BcryptCost: bcrypt.MinCost,
-		SignInLimits: &limits})
+		SignInLimits: &limits, SignUpLimit: &signUps})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -180,8 +183,11 @@ func (c *testClock) Advance(d time.Duration) {
 func newEnv(t *testing.T, adjust func(d *Deps, portalURL string)) *env {
 	t.Helper()
 	e := &env{world: sharedWorld(t), clock: &testClock{t: time.Now()}}
-	var h http.Handler
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	// The handler is made after the server, which adjust may need the URL
+	// of; an atomic store orders it before requests that the race
+	// detector cannot see ordered (those of a browser in another process).
+	var h atomic.Pointer[gin.Engine]
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Load().ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 	d := Deps{
 		Tenants: e.tenants, Store: e.store, Requests: e.log,
@@ -198,7 +204,7 @@ func newEnv(t *testing.T, adjust func(d *Deps, portalURL string)) *env {
 	gin.SetMode(gin.TestMode)
 	eng := gin.New()
 	p.Mount(eng)
-	h = eng
+	h.Store(eng)
 	return e
 }
 

@@ -16,6 +16,8 @@ type loginData struct {
 	Next     string
 	Username string
 	Error    string
+	// Notice confirms a sign-up.
+	Notice string
 }
 
 // loginPage shows the sign-in form; a signed-in browser goes on.
@@ -27,7 +29,7 @@ func (p *Portal) loginPage(c *gin.Context, v *visit) {
 			return
 		}
 	}
-	p.render(c, v, http.StatusOK, "login", "Sign in", loginData{Next: next})
+	p.render(c, v, http.StatusOK, "login", "Sign in", loginData{Next: next, Notice: signUpNotices[c.Query("signup")]})
 }
 
 // login checks a local account's password and starts a session.
@@ -46,6 +48,11 @@ func (p *Portal) login(c *gin.Context, v *visit) {
 		p.log.InfoContext(ctx, "portal: sign-in refused", "username", username, "method", "password")
 		p.render(c, v, http.StatusUnauthorized, "login", "Sign in",
 			loginData{Next: next, Username: username, Error: "Wrong username or password."})
+		return
+	}
+	if errors.Is(err, tenant.ErrPending) {
+		p.log.InfoContext(ctx, "portal: sign-in of an account awaiting approval refused", "username", username)
+		p.render(c, v, http.StatusForbidden, "login", "Sign in", loginData{Next: next, Username: username, Error: pendingText})
 		return
 	}
 	if err != nil {

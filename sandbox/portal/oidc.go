@@ -201,6 +201,10 @@ func (p *Portal) oidcCallback(c *gin.Context, v *visit) {
 		return
 	}
 	p.clearCookie(c, oidcCookie)
+	if acct.Pending() {
+		p.renderStatus(c, v, http.StatusForbidden, "Awaiting approval", pendingText)
+		return
+	}
 	p.startSession(c, acct, "oidc")
 	c.Redirect(http.StatusSeeOther, flow.Next)
 }

@@ -143,6 +143,8 @@ func (p *Portal) Mount(e *gin.Engine) {
 	g.GET("/login/oidc", p.anonymous(p.oidcStart))
 	g.GET(oidcCallbackPath, p.anonymous(p.oidcCallback))
 	g.POST("/logout", p.signedIn(p.logout))
+	g.GET("/signup", p.anonymous(p.signUpPage))
+	g.POST("/signup", p.anonymous(p.signUp))
 
 	g.GET("/", p.signedIn(p.dashboard))
 	g.POST("/sandboxes", p.signedIn(p.createSandbox))
@@ -182,6 +184,9 @@ func (p *Portal) Mount(e *gin.Engine) {
 	g.GET("/accounts", p.signedIn(p.accountsPage))
 	g.POST("/accounts", p.signedIn(p.createAccount))
 	g.POST("/accounts/:user/delete", p.signedIn(p.deleteAccount))
+	g.POST("/accounts/:user/approve", p.signedIn(p.approveAccount))
+	g.POST("/accounts/:user/reject", p.signedIn(p.rejectAccount))
+	g.POST("/accounts/settings", p.signedIn(p.accountSettings))
 }
 
 // basePath is where the portal is mounted.
@@ -229,9 +234,9 @@ func (p *Portal) signedIn(h handler) gin.HandlerFunc {
 		var acct *tenant.Account
 		if ok && sess.User != "" {
 			a, err := p.d.Tenants.Account(c.Request.Context(), sess.User)
-			if err == nil {
+			if err == nil && !a.Pending() {
 				acct = a
-			} else if !errors.Is(err, tenant.ErrNotFound) {
+			} else if err != nil && !errors.Is(err, tenant.ErrNotFound) {
 				p.fail(c, &visit{sess: sess}, err)
 				return
 			}

@@ -2,13 +2,17 @@ package portal
 
 import (
 	"errors"
+	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"hpsandbox/sandbox/portal/chart"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -34,6 +38,9 @@ type requestsData struct {
 	NextURL, NewestURL string
 	// Paged says this is not the first page.
 	Paged bool
+	// Timeline is the chosen app's newest calls (up to
+	// requestlog.MaxLimit) drawn over time, "" when no app is chosen.
+	Timeline template.HTML
 }
 
 // logFilter is the filter form as the query carries it.
@@ -53,6 +60,42 @@ func (f logFilter) values() url.Values {
 		}
 	}
 	return q
+}
+
+// timelineSpan is the longest stretch of time the timeline shows.
+const timelineSpan = 24 * time.Hour
+
+// callTimeline draws an app's calls over time, coloured by status class.
+// Calls more than timelineSpan before the app's newest are left out (and
+// counted in the caption), so that a session of calls reads apart rather
+// than as one line beside last month's.
+func callTimeline(client string, entries []requestlog.Entry) template.HTML {
+	marks := make([]chart.Mark, 0, len(entries))
+	var newest time.Time
+	older := 0
+	for _, e := range entries {
+		if e.Time.After(newest) {
+			newest = e.Time
+		}
+	}
+	for _, e := range entries {
+		if newest.Sub(e.Time) > timelineSpan {
+			older++
+			continue
+		}
+		label := e.Method + " " + e.Path
+		if e.Query != "" {
+			label += "?" + e.Query
+		}
+		marks = append(marks, chart.Mark{T: e.Time, Class: strconv.Itoa(e.Status / 100), Label: label + " → " + strconv.Itoa(e.Status)})
+	}
+	title := "Calls of " + client + " over time, by status"
+	if older > 0 {
+		title += fmt.Sprintf(" (the last %d hours before its newest; %d older not shown)", int(timelineSpan.Hours()), older)
+	}
+	svg := chart.Timeline{Title: title, Classes: chart.StatusClasses, Marks: marks, Width: 960}.SVG()
+	// The chart package escapes every text it writes.
+	return template.HTML(svg) //nolint:gosec // see above
 }
 
 func (p *Portal) requestsPage(c *gin.Context, v *visit) {
@@ -101,6 +144,17 @@ func (p *Portal) requestsPage(c *gin.Context, v *visit) {
 		return
 	}
 	d.Entries = pg.Entries
+	if lf.Client != "" {
+		tf := f
+		tf.Before, tf.Limit = 0, requestlog.MaxLimit
+		if d.Paged || len(pg.Entries) == requestsPerPage {
+			if pg, err = p.d.Requests.Query(ctx, tf); err != nil {
+				p.fail(c, v, err)
+				return
+			}
+		}
+		d.Timeline = callTimeline(lf.Client, pg.Entries)
+	}
 	if pg.Next != 0 {
 		q := lf.values()
 		q.Set("before", strconv.FormatInt(pg.Next, 10))

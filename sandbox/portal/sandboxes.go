@@ -19,14 +19,17 @@ import (
 // notices are the fixed confirmations a redirect after a change may ask
 // for with ?done=…; the query never puts its own text on a page.
 var notices = map[string]string{
-	"created":       "The sandbox was created and seeded.",
-	"reset":         "The sandbox was reset: its data is back to the seeded state. Apps and settings are unchanged.",
-	"settings":      "The settings were saved.",
-	"deleted":       "The sandbox, its apps and its data were deleted.",
-	"app-deleted":   "The app was deleted; its tokens stop working.",
-	"token-revoked": "The initial access token was revoked; apps registered with it stay.",
-	"account":       "The account was created.",
-	"account-del":   "The account was deleted.",
+	"created":         "The sandbox was created and seeded.",
+	"reset":           "The sandbox was reset: its data is back to the seeded state. Apps and settings are unchanged.",
+	"settings":        "The settings were saved.",
+	"deleted":         "The sandbox, its apps and its data were deleted.",
+	"app-deleted":     "The app was deleted; its tokens stop working.",
+	"token-revoked":   "The initial access token was revoked; apps registered with it stay.",
+	"account":         "The account was created.",
+	"account-del":     "The account was deleted.",
+	"approved":        "The account was approved; it can sign in now.",
+	"rejected":        "The sign-up was rejected and its account removed.",
+	"signup-settings": "The sign-up setting was saved.",
 }
 
 // dashboardData is the dashboard's.

@@ -10,7 +10,9 @@
 // It implements smart.ClientStore over the registered apps and serves RFC
 // 7591 dynamic client registration, guarded by the sandbox's settings and
 // by the initial access tokens its owner issues. It checks passwords, with
-// sign-in limits (sandbox/throttle) against guessing. It keeps suppliers'
+// sign-in limits (sandbox/throttle) against guessing, and lets suppliers
+// sign up themselves: an account pending until an operator approves it,
+// unless the operator's setting lets a new organisation in at once. It keeps suppliers'
 // requests for test of their products (submitted, accepted into one of
 // their sandboxes, approved or rejected, or withdrawn) with their runs,
 // decisions and history, and the sealed report of an approved run, which

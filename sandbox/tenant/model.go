@@ -69,11 +69,19 @@ type Account struct {
 	OIDCIssuer  string    `json:"oidc_issuer,omitempty"`
 	OIDCSubject string    `json:"oidc_subject,omitempty"`
 	Created     time.Time `json:"created"`
+	// Email is the address a supplier signed up with (SignUp).
+	Email string `json:"email,omitempty"`
+	// Status is "" for an account in use, or StatusPending for one that
+	// signed up and awaits an operator's approval: it cannot sign in.
+	Status AccountStatus `json:"status,omitempty"`
 
 	// PasswordHash is the bcrypt hash of the password, if the account has
 	// one; it is never marshalled, so that no answer can carry it.
 	PasswordHash []byte `json:"-"`
 }
+
+// Pending reports whether the account awaits an operator's approval.
+func (a *Account) Pending() bool { return a.Status == StatusPending }
 
 // CanSee reports whether the account may see sb at all.
 func (a *Account) CanSee(sb *Sandbox) bool {

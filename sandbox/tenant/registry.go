@@ -104,6 +104,7 @@ var schema = []string{
 	testRequestSchema,
 	`CREATE INDEX IF NOT EXISTS test_request_supplier ON test_request (supplier)`,
 	sealedReportSchema,
+	settingSchema,
 }
 
 var _ Registry = (*SQLRegistry)(nil)

@@ -15,6 +15,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fixtures"
+	"hpsandbox/sandbox/throttle"
 	"hpsandbox/smart"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	// SignInLimits bound password guessing; nil means
 	// DefaultSignInLimits.
 	SignInLimits *SignInLimits
+	// SignUpLimit bounds sign-ups per client address; nil means
+	// DefaultSignUpLimit.
+	SignUpLimit *throttle.Policy
 	// BcryptCost is the cost of the bcrypt hashes of passwords and app
 	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
 	// to bcrypt.MinCost: a check costs what the stored hash says, so a
@@ -61,6 +65,7 @@ type Service struct {
 	now     func() time.Time
 	creds   *credentialCache
 	signIns signInLimiters
+	signUps *throttle.Limiter
 	cost    int
 	// dummyHash is checked for unknown usernames, at the service's cost,
 	// so that they take as long as a wrong password.
@@ -114,6 +119,11 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		limits = *opts.SignInLimits
 	}
 	s.signIns = newSignInLimiters(limits, s.now)
+	signUps := DefaultSignUpLimit()
+	if opts.SignUpLimit != nil {
+		signUps = *opts.SignUpLimit
+	}
+	s.signUps = throttle.New(signUps, s.now, limits.MaxKeys)
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
 	if def.Name == "" {

@@ -145,6 +145,11 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	if len(a.PasswordHash) == 0 || bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(password)) != nil {
 		return nil, ErrBadCredentials
 	}
+	if a.Pending() {
+		// Said only to whoever knows the password, so it tells no one
+		// else that the account exists.
+		return nil, ErrPending
+	}
 	s.creds.put(username, password, a)
 	return a, nil
 }

@@ -25,5 +25,19 @@ document.addEventListener("DOMContentLoaded", function () {
       });
       code.insertAdjacentElement("afterend", btn);
     });
+    // Links marked .copy-link get a button that copies their absolute URL.
+    document.querySelectorAll("a.copy-link").forEach(function (a) {
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "small copy-button";
+      btn.textContent = "Copy link";
+      btn.addEventListener("click", function () {
+        navigator.clipboard.writeText(new URL(a.getAttribute("href"), window.location.href).href).then(function () {
+          btn.textContent = "Copied";
+          setTimeout(function () { btn.textContent = "Copy link"; }, 1500);
+        });
+      });
+      a.insertAdjacentElement("afterend", btn);
+    });
   }
 });
