@@ -61,3 +61,31 @@ func TestOpenPostgresRegistry_ConcurrentStartsOnEmptyDatabase(t *testing.T) {
 		t.Error("a binary that knows no migrations opened the migrated schema")
 	}
 }
+
+// The operator's server-wide settings (sign-up without approval) are kept
+// by the PostgreSQL registry as by SQLite's, and one gateway sees what
+// another set.
+func TestPostgresRegistry_SettingsSharedByGateways(t *testing.T) {
+	ctx := context.Background()
+	dsn := testpg.Start(t)
+	var stores [2]tenant.SettingStore
+	for i := range stores {
+		r, err := tenant.OpenPostgresRegistry(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		stores[i] = r
+	}
+	if v, err := stores[1].Setting(ctx, "signup.open"); err != nil || v != "" {
+		t.Fatalf("unset setting = %q, %v; want empty", v, err)
+	}
+	for _, want := range []string{"true", "false"} {
+		if err := stores[0].SetSetting(ctx, "signup.open", want); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := stores[1].Setting(ctx, "signup.open"); err != nil || v != want {
+			t.Errorf("the other gateway reads %q, %v; want %q", v, err, want)
+		}
+	}
+}
