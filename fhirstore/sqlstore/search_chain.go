@@ -113,18 +113,46 @@ func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 // has writes the condition that some resource of h.Type matching h.Filter
 // refers to the resource row alias through h.Param.
 func (c *compiler) has(alias string, types []string, h *search.Has) {
-	x, o := c.alias("x"), c.alias("o")
+	x := c.alias("x")
 	c.w(alias, ".id IN (SELECT ", x, ".target_id FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
 	c.indexRows(x, []string{h.Type}, h.Param.Code)
-	c.w(" AND ", x, ".target_type = ", alias, ".type AND ", x, ".rid IN (SELECT ", o, ".rid FROM resource ", o, " WHERE ")
+	c.w(" AND ", x, ".target_type = ", alias, ".type AND ", x, ".rid IN (")
+	c.hasSources(h)
+	c.w("))")
+}
+
+// hasSources writes a SELECT of the rids of the resources of h.Type that
+// match h.Filter, kept inside the confinement: its filter drives, the
+// confinement tests what it finds.
+func (c *compiler) hasSources(h *search.Has) {
+	o := c.alias("o")
+	c.w("SELECT ", o, ".rid FROM resource ", o, " WHERE ")
 	c.current(o, []string{h.Type})
 	c.w(" AND ")
-	probe := c.probe
-	c.probe = false
+	probe, correlate := c.probe, c.correlateChains
+	c.probe, c.correlateChains = false, false
 	c.filter(o, []string{h.Type}, h.Filter)
 	c.probe = true
 	c.confined(o, h.Type)
-	c.probe = probe
+	c.probe, c.correlateChains = probe, correlate
+}
+
+// hasProbe writes has's condition as a test of the row alias: one of the
+// references to it, read from the reference table's value index by its
+// own type and id, comes from a resource that matches h.Filter. Those
+// resources are gathered once, as a list the test looks up (see
+// chainProbe).
+func (c *compiler) hasProbe(alias string, h *search.Has) {
+	x := c.alias("x")
+	c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+	c.indexRows(x, []string{h.Type}, h.Param.Code)
+	c.w(" AND ", x, ".target_id = ", alias, ".id AND ", x, ".target_type = ", alias, ".type AND ")
+	if c.d.orderedJoin() == "JOIN" {
+		c.w("NOT ", x, ".rid NOT IN (")
+	} else {
+		c.w("+", x, ".rid IN (")
+	}
+	c.hasSources(h)
 	c.w("))")
 }
 

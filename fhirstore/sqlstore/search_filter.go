@@ -37,10 +37,10 @@ type compiler struct {
 	// references (by rid) rather than gather the compartment's: for rows
 	// already few, as those of given ids.
 	correlate bool
-	// correlateChains makes chain filters tests of the row's own
-	// references (see chainProbe) rather than gather every resource the
-	// chain reaches: for rows that something else drives, few of them
-	// (see chainWindowPage).
+	// correlateChains makes chain and _has filters tests of the row's own
+	// references (see chainProbe, hasProbe) rather than gather every
+	// resource the chain reaches: for rows that something else drives, few
+	// of them (see chunkPage).
 	correlateChains bool
 	// rowOf, when set, is the alias of the one row whose index rows a
 	// filter's subqueries read (see constrained).
@@ -210,6 +210,9 @@ func tableFor(t searchparam.Type) int {
 // matches f.
 func (c *compiler) filter(alias string, types []string, f *search.Filter) {
 	switch {
+	case f.Has != nil && c.correlateChains:
+		c.hasProbe(alias, f.Has)
+		return
 	case f.Has != nil:
 		c.has(alias, types, f.Has)
 		return
