@@ -64,3 +64,20 @@ func SetSortWindow(n int) (restore func()) {
 	sortWindow = func(int) int { return n }
 	return func() { sortWindow = old }
 }
+
+// CountSQL returns the statement counting the matches of q accurately, as
+// total runs it, for tests of query plans.
+func CountSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
+	c := &compiler{d: d, sandbox: sandbox, now: time.Now()}
+	switch {
+	case countsType(c, q):
+		c.countType(q.Types)
+	case countsByIndex(c, q):
+		c.countByIndex(q, 0)
+	default:
+		c.w("SELECT COUNT(*) FROM (")
+		c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
+		c.w(") counted")
+	}
+	return rebind(d, c.b.String()), c.args
+}

@@ -97,6 +97,12 @@ var migrations = [][]string{
 	// Index facts of past versions (see history_index.go), filled from
 	// the stored history by fillHistoryIndex.
 	historyIndexMigration,
+	// The deleted rows of a type, alone: its count of resources is its
+	// rows in resource_type_rid less these, both read from an index
+	// (see countType).
+	{
+		`CREATE INDEX resource_deleted ON resource (sandbox, type, rid) WHERE method = 'DELETE'`,
+	},
 }
 
 // migrationFills are the steps in Go that follow a migration's statements

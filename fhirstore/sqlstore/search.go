@@ -321,13 +321,20 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		capped = estimateTotalCap
 	}
 	c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
-	c.w("SELECT COUNT(*) FROM (")
-	c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
-	if capped > 0 {
-		c.w(" LIMIT ")
-		c.arg(capped + 1)
+	switch {
+	case capped == 0 && countsType(c, q):
+		c.countType(q.Types)
+	case countsByIndex(c, q):
+		c.countByIndex(q, capped)
+	default:
+		c.w("SELECT COUNT(*) FROM (")
+		c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
+		if capped > 0 {
+			c.w(" LIMIT ")
+			c.arg(capped + 1)
+		}
+		c.w(") counted")
 	}
-	c.w(") counted")
 	if err := c.tooLarge(); err != nil {
 		return 0, err
 	}

@@ -1,9 +1,15 @@
 package sqlstore_test
 
 import (
+	"database/sql"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
 )
 
 // fullScan finds a step that reads a whole table (SCAN t) rather than
@@ -56,6 +62,63 @@ func TestSearch_EveryParameterKindSeeksAnIndex(t *testing.T) {
 		}
 		if !strings.Contains(p, tc.seeks) {
 			t.Errorf("%s?%s does not seek its index by %q:\n%s", tc.typ, tc.query, tc.seeks, p)
+		}
+	}
+}
+
+// explain returns SQLite's query plan of a statement, one line per step.
+func explain(t *testing.T, db *sql.DB, text string, args []any) string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+text, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// A count reads indexes only: a whole type its rows and its deleted rows
+// from two indexes, filters the rids of their index rows; no resource row
+// is read (a seek by INTEGER PRIMARY KEY), however many match.
+func TestSearch_CountsReadIndexesOnly(t *testing.T) {
+	db := openPlans(t)
+	for _, tc := range []struct{ typ, query, seeks string }{
+		{"Observation", "", "COVERING INDEX resource_type_rid (sandbox=? AND type=?)"},
+		{"Observation", "", "resource_deleted (sandbox=? AND type=?)"},
+		{"Observation", "code=8867-4", "code=?"},
+		{"Observation", "code=8867-4&subject:Patient.family=Hansen", "norm>? AND norm<?"},
+		{"Observation", "date=ge2024-01-01&date=lt2024-02-01&status=final", "low>? AND low<?"},
+		{"Observation", "value-quantity=gt100", "param=?"},
+		{"Patient", "family=Hansen&birthdate=1970", "norm>? AND norm<?"},
+		{"Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", "code=?"},
+	} {
+		v, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := search.Parse(tc.typ, v, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, args := sqlstore.CountSQL(sqlite.Dialect, sb, q)
+		p := explain(t, db, text, args)
+		if m := fullScan.FindString(p); m != "" {
+			t.Errorf("count of %s?%s scans a whole table (%s):\n%s", tc.typ, tc.query, m, p)
+		}
+		if strings.Contains(p, "INTEGER PRIMARY KEY") {
+			t.Errorf("count of %s?%s reads resource rows:\n%s", tc.typ, tc.query, p)
+		}
+		if !strings.Contains(p, tc.seeks) {
+			t.Errorf("count of %s?%s does not seek by %q:\n%s", tc.typ, tc.query, tc.seeks, p)
 		}
 	}
 }
