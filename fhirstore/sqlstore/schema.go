@@ -97,11 +97,17 @@ var migrations = [][]string{
 	// Index facts of past versions (see history_index.go), filled from
 	// the stored history by fillHistoryIndex.
 	historyIndexMigration,
-	// The deleted rows of a type, alone: its count of resources is its
-	// rows in resource_type_rid less these, both read from an index
-	// (see countType).
+	// Partial indexes of few rows, which the engine keeps without a
+	// statement of the write path. The deleted rows of a type, alone: its
+	// count of resources is its rows in resource_type_rid less these, both
+	// read from an index (see countType). The Ranges of number and
+	// quantity parameters by their high bound: a search of values greater
+	// than one reads the points past it from the key and the Ranges that
+	// reach past it from these (see search_number.go).
 	{
 		`CREATE INDEX resource_deleted ON resource (sandbox, type, rid) WHERE method = 'DELETE'`,
+		`CREATE INDEX idx_number_range ON idx_number (sandbox, type, param, high, rid) WHERE value IS NULL`,
+		`CREATE INDEX idx_quantity_range ON idx_quantity (sandbox, type, param, code, high, rid) WHERE value IS NULL`,
 	},
 }
 

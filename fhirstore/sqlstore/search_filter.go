@@ -280,6 +280,10 @@ func (c *compiler) matchingRids(types []string, f *search.Filter) {
 		c.dateRows(types, f.Param.Code, []*search.Value{&f.Values[0]})
 		return
 	}
+	if (f.Param.Type == searchparam.Number || f.Param.Type == searchparam.Quantity) && f.Modifier == search.NoModifier {
+		c.numberRids(types, f)
+		return
+	}
 	// Each list of values, and the rest together, is a SELECT of its own:
 	// SQLite reads an index for one IN list, but not for a disjunction of
 	// two.
@@ -333,19 +337,7 @@ func (c *compiler) value(x string, t searchparam.Type, mod search.Modifier, v *s
 	case searchparam.Number, searchparam.Quantity:
 		c.number(x, v)
 		if t == searchparam.Quantity {
-			switch {
-			case v.HasSystem:
-				c.w(" AND ", x, ".system = ")
-				c.arg(v.System)
-				c.w(" AND ", x, ".code = ")
-				c.arg(v.Code)
-			case v.Code != "":
-				c.w(" AND (", x, ".code = ")
-				c.arg(v.Code)
-				c.w(" OR ", x, ".unit = ")
-				c.arg(v.Code)
-				c.w(")")
-			}
+			c.unit(x, v)
 		}
 	case searchparam.URI:
 		switch mod {
@@ -449,8 +441,12 @@ func (c *compiler) dateRange(low, high string, v *search.Value) (bound int64, bo
 		if v.Prefix == search.NE {
 			c.w("NOT ")
 		}
+		// low <= high <= sh: the bound on low makes the index range end
+		// at the value's.
 		c.w("(", low, " >= ")
 		c.arg(sl)
+		c.w(" AND ", low, " <= ")
+		c.arg(sh)
 		c.w(" AND ", high, " <= ")
 		c.arg(sh)
 		c.w(")")
@@ -472,7 +468,9 @@ func (c *compiler) dateRange(low, high string, v *search.Value) (bound int64, bo
 		c.w(low, " >= ")
 		c.arg(sh)
 	case search.EB:
-		c.w(high, " <= ")
+		c.w(low, " <= ")
+		c.arg(sl)
+		c.w(" AND ", high, " <= ")
 		c.arg(sl)
 	case search.AP:
 		// Approximately: the value widened by a tenth of its distance from
@@ -495,11 +493,15 @@ func (c *compiler) number(x string, v *search.Value) {
 	lo, hi := x+".low", x+".high"
 	switch v.Prefix {
 	case search.EQ, search.NE:
+		// low <= high < v.NumHigh: the bound on low makes the index range
+		// end at the value's.
 		if v.Prefix == search.NE {
 			c.w("NOT ")
 		}
 		c.w("(", lo, " >= ")
 		c.arg(v.NumLow)
+		c.w(" AND ", lo, " < ")
+		c.arg(v.NumHigh)
 		c.w(" AND ", hi, " < ")
 		c.arg(v.NumHigh)
 		c.w(")")
@@ -519,7 +521,9 @@ func (c *compiler) number(x string, v *search.Value) {
 		c.w(lo, " > ")
 		c.arg(v.Number)
 	case search.EB:
-		c.w(hi, " < ")
+		c.w(lo, " < ")
+		c.arg(v.Number)
+		c.w(" AND ", hi, " < ")
 		c.arg(v.Number)
 	case search.AP:
 		d := math.Abs(v.Number) / 10

@@ -22,12 +22,12 @@ var fullScan = regexp.MustCompile(`(?m)^SCAN (resource|idx_\w+)\b`)
 // index, so that a search's cost follows what it matches and not how many
 // resources the sandbox holds: a plan with a full scan of the resources or
 // of an index table fails the test, and so does one that no longer seeks
-// by the column named.
+// by the columns named. Ranges (dates, numbers, quantities) seek both ends
+// of the value's range.
 //
-// Two seeks are still wider than the value: a number or quantity compared
-// with gt/ge (the row's high bound, which the key orders after its low
-// one) reads every row of the parameter (and unit), and :contains every
-// row of the parameter.
+// Still wider than the value: :contains reads every row of the parameter,
+// and a quantity compared without a unit every row of the parameter (the
+// key orders rows by unit before value).
 func TestSearch_EveryParameterKindSeeksAnIndex(t *testing.T) {
 	db := openPlans(t)
 	for _, tc := range []struct{ typ, query, seeks string }{
@@ -41,11 +41,21 @@ func TestSearch_EveryParameterKindSeeksAnIndex(t *testing.T) {
 		{"Observation", "subject=Patient/p1", `target_id=?`},
 		{"Observation", "patient=p1", `target_id=?`},
 		{"Observation", "date=ge2024-01-01&date=lt2024-02-01", `low>? AND low<?`},
-		{"Observation", "date=2024-01-15", `low`},
-		{"Patient", "birthdate=1970", `low`},
+		{"Observation", "date=2024-01-15", `low>? AND low<?`},
+		{"Observation", "date=eb2024-01-15", `low<?`},
+		{"Patient", "birthdate=1970", `low>? AND low<?`},
 		{"Observation", "value-quantity=gt100", `param=?`},
-		{"Observation", "value-quantity=5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low>?`},
-		{"RiskAssessment", "probability=gt0.5", `param=?`},
+		{"Observation", "value-quantity=5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low>? AND low<?`},
+		{"Observation", "value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low>?`},
+		{"Observation", "value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L", `idx_quantity_range (sandbox=? AND type=? AND param=? AND code=? AND high>?)`},
+		{"Observation", "value-quantity=le5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low<?`},
+		{"RiskAssessment", "probability=gt0.5", `param=? AND low>?`},
+		{"RiskAssessment", "probability=gt0.5", `idx_number_range (sandbox=? AND type=? AND param=? AND high>?)`},
+		{"RiskAssessment", "probability=ge0.5", `idx_number_range (sandbox=? AND type=? AND param=? AND high>?)`},
+		{"RiskAssessment", "probability=ap0.5", `param=? AND low>? AND low<?`},
+		{"RiskAssessment", "probability=0.5", `param=? AND low>? AND low<?`},
+		{"RiskAssessment", "probability=lt0.5", `param=? AND low<?`},
+		{"Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", `code=?`},
 		{"Observation", "_profile=http://hl7.org/fhir/StructureDefinition/vitalsigns", `value=?`},
 		{"Observation", "_id=o1", ``},
 		{"Observation", "_lastUpdated=ge2024-01-01", ``},
