@@ -103,11 +103,13 @@ var migrations = [][]string{
 	// read from an index (see countType). The Ranges of number and
 	// quantity parameters by their high bound: a search of values greater
 	// than one reads the points past it from the key and the Ranges that
-	// reach past it from these (see search_number.go).
+	// reach past it from these (see search_number.go). IF NOT EXISTS: a
+	// store rewound to an earlier version (as tests of the fills of
+	// earlier migrations do) runs them again over the same tables.
 	{
-		`CREATE INDEX resource_deleted ON resource (sandbox, type, rid) WHERE method = 'DELETE'`,
-		`CREATE INDEX idx_number_range ON idx_number (sandbox, type, param, high, rid) WHERE value IS NULL`,
-		`CREATE INDEX idx_quantity_range ON idx_quantity (sandbox, type, param, code, high, rid) WHERE value IS NULL`,
+		`CREATE INDEX IF NOT EXISTS resource_deleted ON resource (sandbox, type, rid) WHERE method = 'DELETE'`,
+		`CREATE INDEX IF NOT EXISTS idx_number_range ON idx_number (sandbox, type, param, high, rid) WHERE value IS NULL`,
+		`CREATE INDEX IF NOT EXISTS idx_quantity_range ON idx_quantity (sandbox, type, param, code, high, rid) WHERE value IS NULL`,
 	},
 }
 
