@@ -123,8 +123,17 @@ func (c *compiler) has(alias string, types []string, h *search.Has) {
 
 // hasSources writes a SELECT of the rids of the resources of h.Type that
 // match h.Filter, kept inside the confinement: its filter drives, the
-// confinement tests what it finds.
+// confinement tests what it finds. Without a confinement, a filter whose
+// matches are index rows (indexedFilter) is those rows' rids: a deleted
+// resource has none, so no resource row need be read.
 func (c *compiler) hasSources(h *search.Has) {
+	if c.confine == nil && indexedFilter(h.Filter) {
+		probe, correlate := c.probe, c.correlateChains
+		c.probe, c.correlateChains = false, false
+		c.indexedRids([]string{h.Type}, h.Filter)
+		c.probe, c.correlateChains = probe, correlate
+		return
+	}
 	o := c.alias("o")
 	c.w("SELECT ", o, ".rid FROM resource ", o, " WHERE ")
 	c.current(o, []string{h.Type})
