@@ -87,6 +87,10 @@ func (c *compiler) chainTargets(col, target string, f *search.Filter) {
 // references are one seek. Without the sandbox and type, which rid
 // implies, no other index of the reference table can serve it.
 func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
+	if c.confine == nil && lookedUpByRid(f.Chain.Filter) {
+		c.chainLookup(alias, types, f)
+		return
+	}
 	c.w("(")
 	for i, target := range f.Chain.Types {
 		if i > 0 {
@@ -105,6 +109,51 @@ func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 			c.w(" AND +", x, ".target_id IN (")
 		}
 		c.chainTargets("id", target, f)
+		c.w("))")
+	}
+	c.w(")")
+}
+
+// lookedUpByRid reports a chain's filter that a target's own index rows
+// answer by the rid index of their table (string, date, reference): a
+// value or :missing=false, whose rows exist only for current resources.
+func lookedUpByRid(f *search.Filter) bool {
+	if !indexedFilter(f) || f.Chain != nil || f.Modifier == search.Missing {
+		return false
+	}
+	switch f.Param.Type {
+	case searchparam.String, searchparam.Date, searchparam.Reference:
+		return true
+	}
+	return false
+}
+
+// chainLookup writes chain's condition as a test of the row alias that
+// gathers nothing: each of its references f.Param (by the reference
+// table's rid index) is followed to its target by the resource key, and
+// the target's own index rows (by their rid index) tested against the
+// chain's filter. Every step is a seek, whatever the chain reaches; the
+// target's index rows exist only while it is current.
+func (c *compiler) chainLookup(alias string, types []string, f *search.Filter) {
+	c.w("(")
+	for i, target := range f.Chain.Types {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		x, t := c.alias("x"), c.alias("t")
+		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
+		c.paramIs(x, types, f.Param.Code)
+		c.w(") AND ", x, ".target_type = ")
+		c.arg(target)
+		c.w(" AND EXISTS (SELECT 1 FROM resource ", t, " WHERE ", t, ".sandbox = ")
+		c.arg(c.sandbox)
+		c.w(" AND ", t, ".type = ")
+		c.arg(target)
+		c.w(" AND ", t, ".id = ", x, ".target_id AND ")
+		rowOf, probe, correlate := c.rowOf, c.probe, c.correlateChains
+		c.rowOf, c.probe, c.correlateChains = t, true, false
+		c.filter(t, []string{target}, f.Chain.Filter)
+		c.rowOf, c.probe, c.correlateChains = rowOf, probe, correlate
 		c.w("))")
 	}
 	c.w(")")

@@ -57,7 +57,7 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 	}
 	families := []string{"Hansen", "Berg", "Aune"}
 	for i := 0; i < 12; i++ {
-		put(fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":%q}]}`, i, families[i%3]))
+		put(fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":%q}],"birthDate":"%d"}`, i, families[i%3], 1970+i%4))
 		put(fmt.Sprintf(`{"resourceType":"Group","id":"g%d","type":"person","actual":true,"name":%q}`, i, families[i%3]))
 	}
 	for i := 0; i < 60; i++ {
@@ -86,6 +86,9 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 		{"Observation", "subject:Patient.family=Nobody"},
 		{"Observation", "patient.family=Hansen,Aune"},
 		{"Observation", "subject:Patient.family=Rønning"}, // sparse: past the first chunks
+		{"Observation", "subject:Patient.birthdate=1971"}, // a date, looked up by rid
+		{"Observation", "subject:Group.type=person"},      // a token, gathered
+		{"Observation", "subject:Patient.family:exact=Berg"},
 		{"Patient", "_has:Observation:subject:code=59408-5"},
 		{"Patient", "_has:Observation:subject:code=2339-0"}, // sparse
 		{"Patient", "_has:Observation:subject:code=59408-5&family=Berg"},
@@ -126,7 +129,9 @@ func TestSearch_ChainWindow_TestsEachRowsReferences(t *testing.T) {
 		typ, param, value string
 		seeks             []string
 	}{
-		{"Observation", "subject:Patient.family", "Hansen", []string{"idx_reference_rid", "resource_type_rid", "norm>? AND norm<?"}},
+		{"Observation", "subject:Patient.family", "Hansen", []string{"idx_reference_rid", "resource_type_rid", "COVERING INDEX resource_key (sandbox=? AND type=? AND id=?)", "COVERING INDEX idx_string_rid (rid=? AND param=?"}},
+		{"Observation", "subject:Patient.birthdate", "1970", []string{"idx_reference_rid", "resource_type_rid", "COVERING INDEX resource_key (sandbox=? AND type=? AND id=?)", "COVERING INDEX idx_date_rid (rid=? AND param=?"}},
+		{"Observation", "subject:Patient.gender", "female", []string{"idx_reference_rid", "resource_type_rid", "code=?"}},
 		{"Patient", "_has:Observation:subject:code", "8867-4", []string{"EXISTS USING PRIMARY KEY (sandbox=? AND type=? AND param=? AND target_id=? AND target_type=?)", "resource_type_rid", "code=?"}},
 	} {
 		q, err := search.Parse(tc.typ, url.Values{tc.param: {tc.value}, "_count": {"10"}}, search.Options{})
