@@ -120,22 +120,48 @@ func (c *compiler) countByIndex(q *search.Query, capped int) {
 	}
 	c.w(") k WHERE 1 = 1")
 	c.probe = true
-	for _, f := range rest {
-		c.w(" AND ")
-		c.filter("k", q.Types, f)
-	}
-	for _, code := range dates {
-		c.w(" AND ")
-		c.ridIn("k", false)
-		c.dateRows(q.Types, code, merged[code])
-		c.w(")")
-	}
+	c.filtersOn("k", q.Types, rest, dates, merged)
 	c.probe = false
 	if capped > 0 {
 		c.w(" LIMIT ")
 		c.arg(capped + 1)
 	}
 	c.w(") counted")
+}
+
+// indexedConditions writes " AND" each filter of q (which countsByIndex)
+// as a test of the rid of the row alias, dates of one parameter taken on
+// one row as whereFilters takes them.
+func (c *compiler) indexedConditions(alias string, q *search.Query) {
+	merged := map[string][]*search.Value{}
+	var dates []string
+	var rest []*search.Filter
+	for _, f := range q.Filters {
+		if mergeableDate(f) {
+			if _, ok := merged[f.Param.Code]; !ok {
+				dates = append(dates, f.Param.Code)
+			}
+			merged[f.Param.Code] = append(merged[f.Param.Code], &f.Values[0])
+			continue
+		}
+		rest = append(rest, f)
+	}
+	c.filtersOn(alias, q.Types, rest, dates, merged)
+}
+
+// filtersOn writes " AND" each of fs and each merged date parameter of
+// dates as a test of the rid of the row alias.
+func (c *compiler) filtersOn(alias string, types []string, fs []*search.Filter, dates []string, merged map[string][]*search.Value) {
+	for _, f := range fs {
+		c.w(" AND ")
+		c.filter(alias, types, f)
+	}
+	for _, code := range dates {
+		c.w(" AND ")
+		c.ridIn(alias, false)
+		c.dateRows(types, code, merged[code])
+		c.w(")")
+	}
 }
 
 // indexedRids writes a SELECT of the rids (column rid) that an

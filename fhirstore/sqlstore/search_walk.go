@@ -58,9 +58,19 @@ var walkRows = func(count int) int { return 16 * sortWindow(count) }
 func (t *tx) reachesMany(ctx context.Context, sandbox string, types []string, f *search.Filter, now time.Time) (bool, error) {
 	c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
 	c.w("SELECT COUNT(*) FROM (")
-	if f.Has != nil {
+	switch {
+	case f.Has != nil:
 		c.hasSources(f.Has)
-	} else {
+	case c.confine == nil && indexedFilter(f.Chain.Filter):
+		// Index rows are of current resources: counting them reads no
+		// resource row.
+		for i, target := range f.Chain.Types {
+			if i > 0 {
+				c.w(" UNION ALL ")
+			}
+			c.indexedRids([]string{target}, f.Chain.Filter)
+		}
+	default:
 		for i, target := range f.Chain.Types {
 			if i > 0 {
 				c.w(" UNION ALL ")
@@ -160,6 +170,7 @@ func (c *compiler) chunkPage(q *search.Query, from, to int64, backward bool, lim
 	if backward {
 		lower, upper = " AND w0.rid < ", " AND w0.rid >= "
 	}
+	indexOnly := countsByIndex(c, q)
 	c.pageColumns("w.rid", nil)
 	c.w(" FROM (SELECT w0.rid AS rid FROM resource w0 WHERE w0.sandbox = ")
 	c.arg(c.sandbox)
@@ -173,9 +184,17 @@ func (c *compiler) chunkPage(q *search.Query, from, to int64, backward bool, lim
 		c.w(upper)
 		c.arg(to)
 	}
-	c.w(") w ", c.d.orderedJoin(), " resource r ON r.rid = w.rid WHERE ")
 	c.probeAll, c.correlateChains = true, true
-	c.whereFilters(q, nil)
+	if indexOnly {
+		// Every filter is the row's index rows, which only a current
+		// resource has: the rows' rids alone are tested, and no resource
+		// row is read but the page's.
+		c.w(") w WHERE 1 = 1")
+		c.indexedConditions("w", q)
+	} else {
+		c.w(") w ", c.d.orderedJoin(), " resource r ON r.rid = w.rid WHERE ")
+		c.whereFilters(q, nil)
+	}
 	c.probeAll, c.correlateChains = false, false
 	c.orderBy(nil, nil, 1, "w.rid", false, backward)
 	c.w(" LIMIT ")
