@@ -85,9 +85,9 @@ func (t *tx) search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 	for _, m := range rows {
 		page.Matches = append(page.Matches, m.res)
 	}
-	// A page a chain window found leaves the default total out: counting
-	// would gather every resource the chain reaches, which the window
-	// spared (see chainWindowPage); _total=accurate or estimate counts.
+	// A page a walk found leaves the default total out: counting would
+	// gather every resource the chain reaches, which the walk spared (see
+	// walkPage); _total=accurate or estimate counts.
 	if t.chainWindowed && q.Total == search.TotalDefault {
 		page.Total = -1
 	} else if page.Total, err = t.total(ctx, sandbox, q, cur, now, len(rows), more); err != nil {
