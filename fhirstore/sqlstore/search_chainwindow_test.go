@@ -117,6 +117,29 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 			restore()
 		}
 	}
+	// Confined to one patient's compartment, a walk sees what the usual
+	// statement sees.
+	confined := search.ConfineTo(ctx, &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: "p1"}})
+	for _, tc := range []struct{ typ, query string }{
+		{"Observation", "subject:Patient.family=Berg"},
+		{"Patient", "_has:Observation:subject:code=59408-5"},
+		{"Observation", "subject.name=Berg"},
+	} {
+		restore := sqlstore.SetChainWindowTargets(1 << 30)
+		want, _ := walkTypePages(confined, t, s, tc.typ, tc.query+"&_count=100")
+		restore()
+		if len(want) == 0 {
+			t.Fatalf("%s?%s matches nothing confined; the test needs matches", tc.typ, tc.query)
+		}
+		for _, window := range []int{1, 1000} {
+			restore := sqlstore.SetSortWindow(window)
+			forward, back := walkTypePages(confined, t, s, tc.typ, tc.query+"&_count=2")
+			if !slices.Equal(forward, want) || !slices.Equal(back, want) {
+				t.Errorf("confined %s?%s, window %d: forward %v, back %v, want %v", tc.typ, tc.query, window, forward, back, want)
+			}
+			restore()
+		}
+	}
 }
 
 // A walk's statement reads the type's rows in rid order and tests each
