@@ -19,19 +19,28 @@ func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
 	return rebind(d, c.b.String()), c.args
 }
 
-// SetChainWindowTargets makes a chained search try a window when its chain
-// reaches more than n resources, until the returned function restores it.
+// SetChainWindowTargets makes a chained (or _has) search walk the type
+// when its chain reaches more than n resources, until the returned
+// function restores it.
 func SetChainWindowTargets(n int) (restore func()) {
-	old := chainWindowTargets
-	chainWindowTargets = n
-	return func() { chainWindowTargets = old }
+	old := walkTargets
+	walkTargets = n
+	return func() { walkTargets = old }
 }
 
-// ChainWindowSQL returns the statement of the first page of q through a
-// window of n rows (chainWindowPage), for tests of query plans.
+// SetWalkRows makes a walk give up after n rows, until the returned
+// function restores it.
+func SetWalkRows(n int) (restore func()) {
+	old := walkRows
+	walkRows = func(int) int { return n }
+	return func() { walkRows = old }
+}
+
+// ChainWindowSQL returns the statement of the first page of q among the
+// type's rows up to rid n (chunkPage), for tests of query plans.
 func ChainWindowSQL(d Dialect, sandbox string, q *search.Query, n int) (string, []any) {
 	c := &compiler{d: d, sandbox: sandbox, now: time.Now()}
-	c.chainWindowPage(q, nil, n)
+	c.chunkPage(q, 0, int64(n), false, q.Count+1)
 	return rebind(d, c.b.String()), c.args
 }
 
@@ -54,4 +63,21 @@ func SetSortWindow(n int) (restore func()) {
 	old := sortWindow
 	sortWindow = func(int) int { return n }
 	return func() { sortWindow = old }
+}
+
+// CountSQL returns the statement counting the matches of q accurately, as
+// total runs it, for tests of query plans.
+func CountSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
+	c := &compiler{d: d, sandbox: sandbox, now: time.Now()}
+	switch {
+	case countsType(c, q):
+		c.countType(q.Types)
+	case countsByIndex(c, q):
+		c.countByIndex(q, 0)
+	default:
+		c.w("SELECT COUNT(*) FROM (")
+		c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
+		c.w(") counted")
+	}
+	return rebind(d, c.b.String()), c.args
 }

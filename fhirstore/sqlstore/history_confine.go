@@ -2,6 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/searchparam"
@@ -22,10 +26,116 @@ const pastDeleted = "CASE WHEN h.method = 'DELETE' THEN h.version - 1 ELSE h.ver
 // and of resource_history (alias h) of types (every type for none) to the
 // versions conf lets be seen. few says the rows are few (one resource's):
 // each then looks up its own index rows.
+//
+// The text of a confinement without constraints (a patient's compartment,
+// say) depends on its shape only, not on the compartment's id or the
+// sandbox: it is built once per shape (confinedShapes) and its arguments
+// filled in per call. A system history's text holds a condition for every
+// type of the compartment and is long.
 func confinedVersions(sandbox string, conf *search.Confinement, types []string, few bool) (cur string, curArgs []any, past string, pastArgs []any) {
 	if conf == nil {
 		return "", nil, "", nil
 	}
+	key, ok := confinedShapeKey(conf, types, few)
+	if !ok {
+		return buildConfinedVersions(sandbox, conf, types, few)
+	}
+	v, hit := confinedShapes.Load(key)
+	if !hit {
+		shape := *conf
+		shape.Compartment.ID = idSlot
+		var s confinedShape
+		s.cur, s.curArgs, s.past, s.pastArgs = buildConfinedVersions(sandboxSlot, &shape, types, few)
+		s.curSlots, s.pastSlots = slotsOf(s.curArgs), slotsOf(s.pastArgs)
+		v = &s
+		if confinedShapeCount.Add(1) <= maxConfinedShapes {
+			confinedShapes.Store(key, v)
+		}
+	}
+	s := v.(*confinedShape)
+	fill := func(args []any, slots []int) []any {
+		out := slices.Clone(args)
+		for _, i := range slots {
+			if out[i] == sandboxSlot {
+				out[i] = sandbox
+			} else {
+				out[i] = conf.Compartment.ID
+			}
+		}
+		return out
+	}
+	return s.cur, fill(s.curArgs, s.curSlots), s.past, fill(s.pastArgs, s.pastSlots)
+}
+
+// slotsOf returns the places of sandboxSlot and idSlot in args.
+func slotsOf(args []any) []int {
+	var out []int
+	for i, a := range args {
+		if a == sandboxSlot || a == idSlot {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// confinedShape is the text of confinedVersions for one shape, with its
+// arguments; sandboxSlot and idSlot stand for the sandbox and the
+// compartment's id.
+type confinedShape struct {
+	cur, past           string
+	curArgs, pastArgs   []any
+	curSlots, pastSlots []int
+}
+
+// Stand-ins for the arguments that vary within a shape: no sandbox or id
+// holds a NUL.
+const (
+	sandboxSlot = "\x00sandbox"
+	idSlot      = "\x00id"
+)
+
+// confinedShapes holds the confinedShape of each key (confinedShapeKey),
+// at most maxConfinedShapes of them: shapes come from the scopes clients
+// are granted, which are few.
+var (
+	confinedShapes     sync.Map
+	confinedShapeCount atomic.Int64
+)
+
+const maxConfinedShapes = 1024
+
+// confinedShapeKey is the key of the shape of conf over types: everything
+// but the compartment's id and the sandbox. ok is false for a confinement
+// with constraints, whose filters are built per call.
+func confinedShapeKey(conf *search.Confinement, types []string, few bool) (key string, ok bool) {
+	if len(conf.Constraints) > 0 {
+		return "", false
+	}
+	var b strings.Builder
+	list := func(vs []string) {
+		if vs == nil {
+			b.WriteString("*")
+		}
+		for _, v := range vs {
+			b.WriteString(v)
+			b.WriteByte(',')
+		}
+		b.WriteByte('|')
+	}
+	list(types)
+	list(conf.Types)
+	list(conf.Excluded)
+	b.WriteString(conf.Compartment.Type)
+	b.WriteByte('|')
+	b.WriteString(conf.Base)
+	if few {
+		b.WriteString("|few")
+	}
+	return b.String(), true
+}
+
+// buildConfinedVersions builds what confinedVersions returns.
+func buildConfinedVersions(sandbox string, conf *search.Confinement, types []string, few bool) (cur string, curArgs []any, past string, pastArgs []any) {
 	c := &compiler{sandbox: sandbox, confine: conf, probe: true, correlate: few}
 	c.w(" AND (r.method <> 'DELETE'")
 	c.confinedRows("r", types)

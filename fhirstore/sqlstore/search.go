@@ -85,9 +85,9 @@ func (t *tx) search(ctx context.Context, sandbox string, sq fhirstore.SearchQuer
 	for _, m := range rows {
 		page.Matches = append(page.Matches, m.res)
 	}
-	// A page a chain window found leaves the default total out: counting
-	// would gather every resource the chain reaches, which the window
-	// spared (see chainWindowPage); _total=accurate or estimate counts.
+	// A page a walk found leaves the default total out: counting would
+	// gather every resource the chain reaches, which the walk spared (see
+	// walkPage); _total=accurate or estimate counts.
 	if t.chainWindowed && q.Total == search.TotalDefault {
 		page.Total = -1
 	} else if page.Total, err = t.total(ctx, sandbox, q, cur, now, len(rows), more); err != nil {
@@ -321,13 +321,20 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		capped = estimateTotalCap
 	}
 	c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
-	c.w("SELECT COUNT(*) FROM (")
-	c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
-	if capped > 0 {
-		c.w(" LIMIT ")
-		c.arg(capped + 1)
+	switch {
+	case capped == 0 && countsType(c, q):
+		c.countType(q.Types)
+	case countsByIndex(c, q):
+		c.countByIndex(q, capped)
+	default:
+		c.w("SELECT COUNT(*) FROM (")
+		c.fromWhere(q, func() { c.w("SELECT DISTINCT r.rid") })
+		if capped > 0 {
+			c.w(" LIMIT ")
+			c.arg(capped + 1)
+		}
+		c.w(") counted")
 	}
-	c.w(") counted")
 	if err := c.tooLarge(); err != nil {
 		return 0, err
 	}

@@ -87,6 +87,10 @@ func (c *compiler) chainTargets(col, target string, f *search.Filter) {
 // references are one seek. Without the sandbox and type, which rid
 // implies, no other index of the reference table can serve it.
 func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
+	if c.confine == nil && lookedUpByRid(f.Chain.Filter) {
+		c.chainLookup(alias, types, f)
+		return
+	}
 	c.w("(")
 	for i, target := range f.Chain.Types {
 		if i > 0 {
@@ -110,21 +114,103 @@ func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 	c.w(")")
 }
 
+// lookedUpByRid reports a chain's filter that a target's own index rows
+// answer by the rid index of their table (string, date, reference): a
+// value or :missing=false, whose rows exist only for current resources.
+func lookedUpByRid(f *search.Filter) bool {
+	if !indexedFilter(f) || f.Chain != nil || f.Modifier == search.Missing {
+		return false
+	}
+	switch f.Param.Type {
+	case searchparam.String, searchparam.Date, searchparam.Reference:
+		return true
+	}
+	return false
+}
+
+// chainLookup writes chain's condition as a test of the row alias that
+// gathers nothing: each of its references f.Param (by the reference
+// table's rid index) is followed to its target by the resource key, and
+// the target's own index rows (by their rid index) tested against the
+// chain's filter. Every step is a seek, whatever the chain reaches; the
+// target's index rows exist only while it is current.
+func (c *compiler) chainLookup(alias string, types []string, f *search.Filter) {
+	c.w("(")
+	for i, target := range f.Chain.Types {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		x, t := c.alias("x"), c.alias("t")
+		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
+		c.paramIs(x, types, f.Param.Code)
+		c.w(") AND ", x, ".target_type = ")
+		c.arg(target)
+		c.w(" AND EXISTS (SELECT 1 FROM resource ", t, " WHERE ", t, ".sandbox = ")
+		c.arg(c.sandbox)
+		c.w(" AND ", t, ".type = ")
+		c.arg(target)
+		c.w(" AND ", t, ".id = ", x, ".target_id AND ")
+		rowOf, probe, correlate := c.rowOf, c.probe, c.correlateChains
+		c.rowOf, c.probe, c.correlateChains = t, true, false
+		c.filter(t, []string{target}, f.Chain.Filter)
+		c.rowOf, c.probe, c.correlateChains = rowOf, probe, correlate
+		c.w("))")
+	}
+	c.w(")")
+}
+
 // has writes the condition that some resource of h.Type matching h.Filter
 // refers to the resource row alias through h.Param.
 func (c *compiler) has(alias string, types []string, h *search.Has) {
-	x, o := c.alias("x"), c.alias("o")
+	x := c.alias("x")
 	c.w(alias, ".id IN (SELECT ", x, ".target_id FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
 	c.indexRows(x, []string{h.Type}, h.Param.Code)
-	c.w(" AND ", x, ".target_type = ", alias, ".type AND ", x, ".rid IN (SELECT ", o, ".rid FROM resource ", o, " WHERE ")
+	c.w(" AND ", x, ".target_type = ", alias, ".type AND ", x, ".rid IN (")
+	c.hasSources(h)
+	c.w("))")
+}
+
+// hasSources writes a SELECT of the rids of the resources of h.Type that
+// match h.Filter, kept inside the confinement: its filter drives, the
+// confinement tests what it finds. Without a confinement, a filter whose
+// matches are index rows (indexedFilter) is those rows' rids: a deleted
+// resource has none, so no resource row need be read.
+func (c *compiler) hasSources(h *search.Has) {
+	if c.confine == nil && indexedFilter(h.Filter) {
+		probe, correlate := c.probe, c.correlateChains
+		c.probe, c.correlateChains = false, false
+		c.indexedRids([]string{h.Type}, h.Filter)
+		c.probe, c.correlateChains = probe, correlate
+		return
+	}
+	o := c.alias("o")
+	c.w("SELECT ", o, ".rid FROM resource ", o, " WHERE ")
 	c.current(o, []string{h.Type})
 	c.w(" AND ")
-	probe := c.probe
-	c.probe = false
+	probe, correlate := c.probe, c.correlateChains
+	c.probe, c.correlateChains = false, false
 	c.filter(o, []string{h.Type}, h.Filter)
 	c.probe = true
 	c.confined(o, h.Type)
-	c.probe = probe
+	c.probe, c.correlateChains = probe, correlate
+}
+
+// hasProbe writes has's condition as a test of the row alias: one of the
+// references to it, read from the reference table's value index by its
+// own type and id, comes from a resource that matches h.Filter. Those
+// resources are gathered once, as a list the test looks up (see
+// chainProbe).
+func (c *compiler) hasProbe(alias string, h *search.Has) {
+	x := c.alias("x")
+	c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ")
+	c.indexRows(x, []string{h.Type}, h.Param.Code)
+	c.w(" AND ", x, ".target_id = ", alias, ".id AND ", x, ".target_type = ", alias, ".type AND ")
+	if c.d.orderedJoin() == "JOIN" {
+		c.w("NOT ", x, ".rid NOT IN (")
+	} else {
+		c.w("+", x, ".rid IN (")
+	}
+	c.hasSources(h)
 	c.w("))")
 }
 

@@ -17,11 +17,12 @@ import (
 	"hpsandbox/internal/testpg"
 )
 
-// A chained search in rid order answers the same pages whether a window
-// of the type's first rows holds them (each row testing its own
-// references) or every resource the chain reaches is gathered first,
-// paged either way, whatever the window's size; deleted resources and
-// other filters count as in the usual statement.
+// A chained (or _has) search in rid order answers the same pages whether
+// it walks the type's rows in chunks (each row testing its own
+// references) or gathers every resource the chain reaches first, paged
+// either way, whatever the size of the first chunk and whether the walk
+// gives up; deleted resources, other filters and matches sparse enough to
+// lie past the first chunks count as in the usual statement.
 func TestSearch_ChainWindow_GivesThePagesOfGatheringEveryMatch(t *testing.T) {
 	for _, backend := range benchBackends {
 		t.Run(backend, func(t *testing.T) {
@@ -56,7 +57,7 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 	}
 	families := []string{"Hansen", "Berg", "Aune"}
 	for i := 0; i < 12; i++ {
-		put(fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":%q}]}`, i, families[i%3]))
+		put(fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":%q}],"birthDate":"%d"}`, i, families[i%3], 1970+i%4))
 		put(fmt.Sprintf(`{"resourceType":"Group","id":"g%d","type":"person","actual":true,"name":%q}`, i, families[i%3]))
 	}
 	for i := 0; i < 60; i++ {
@@ -67,68 +68,125 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 		code := []string{"8867-4", "59408-5"}[i%2]
 		put(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},"subject":{"reference":%q}}`, i, code, subject))
 	}
-	for _, id := range []string{"o5", "o17"} {
+	// One patient of a rare name whose Observations come last: a walk
+	// finds them only past every earlier chunk, or gives up and gathers.
+	put(`{"resourceType":"Patient","id":"rare","name":[{"family":"Rønning"}]}`)
+	for i := 0; i < 3; i++ {
+		put(fmt.Sprintf(`{"resourceType":"Observation","id":"late%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2339-0"}]},"subject":{"reference":"Patient/rare"}}`, i))
+	}
+	for _, id := range []string{"o5", "o17", "late1"} {
 		if _, err := s.Delete(ctx, sb, "Observation", id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	queries := []string{
-		"subject:Patient.family=Hansen",
-		"subject:Patient.family=Berg&code=59408-5",
-		"subject.name=Aune", // Patient or Group
-		"subject:Patient.family=Nobody",
-		"patient.family=Hansen,Aune",
+	queries := []struct{ typ, query string }{
+		{"Observation", "subject:Patient.family=Hansen"},
+		{"Observation", "subject:Patient.family=Berg&code=59408-5"},
+		{"Observation", "subject.name=Aune"}, // Patient or Group
+		{"Observation", "subject:Patient.family=Nobody"},
+		{"Observation", "patient.family=Hansen,Aune"},
+		{"Observation", "subject:Patient.family=Rønning"}, // sparse: past the first chunks
+		{"Observation", "subject:Patient.birthdate=1971"}, // a date, looked up by rid
+		{"Observation", "subject:Group.type=person"},      // a token, gathered
+		{"Observation", "subject:Patient.family:exact=Berg"},
+		{"Patient", "_has:Observation:subject:code=59408-5"},
+		{"Patient", "_has:Observation:subject:code=2339-0"}, // sparse
+		{"Patient", "_has:Observation:subject:code=59408-5&family=Berg"},
+		{"Group", "_has:Observation:subject:code=8867-4,59408-5"},
 	}
-	defer sqlstore.SetChainWindowTargets(0)() // every chain tries the window
-	for _, query := range queries {
-		restore := sqlstore.SetSortWindow(0) // an empty window: the usual statement
-		want, _ := walkTypePages(ctx, t, s, "Observation", query+"&_count=100")
+	defer sqlstore.SetChainWindowTargets(0)() // every chain walks
+	for _, tc := range queries {
+		restore := sqlstore.SetChainWindowTargets(1 << 30) // no walk: the usual statement
+		want, _ := walkTypePages(ctx, t, s, tc.typ, tc.query+"&_count=100")
 		restore()
-		if query != "subject:Patient.family=Nobody" && len(want) == 0 {
-			t.Fatalf("Observation?%s matches nothing; the test needs matches", query)
+		if tc.query != "subject:Patient.family=Nobody" && len(want) == 0 {
+			t.Fatalf("%s?%s matches nothing; the test needs matches", tc.typ, tc.query)
 		}
-		for _, window := range []int{1, 4, 13, 1000} {
-			restore := sqlstore.SetSortWindow(window)
-			for _, count := range []int{1, 2, 5} {
-				forward, back := walkTypePages(ctx, t, s, "Observation", fmt.Sprintf("%s&_count=%d", query, count))
-				if !slices.Equal(forward, want) || !slices.Equal(back, want) {
-					t.Errorf("Observation?%s, window %d, _count=%d: forward %v, back %v, want %v", query, window, count, forward, back, want)
+		for _, window := range []int{1, 13, 1000} {
+			restore := sqlstore.SetSortWindow(window) // the first chunk
+			for _, walk := range []int{2, 16 * window} {
+				restore := sqlstore.SetWalkRows(walk) // giving up early, or not
+				for _, count := range []int{2, 5} {
+					forward, back := walkTypePages(ctx, t, s, tc.typ, fmt.Sprintf("%s&_count=%d", tc.query, count))
+					if !slices.Equal(forward, want) || !slices.Equal(back, want) {
+						t.Errorf("%s?%s, window %d, walk %d, _count=%d: forward %v, back %v, want %v", tc.typ, tc.query, window, walk, count, forward, back, want)
+					}
 				}
+				restore()
+			}
+			restore()
+		}
+	}
+	// Confined to one patient's compartment, a walk sees what the usual
+	// statement sees.
+	confined := search.ConfineTo(ctx, &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: "p1"}})
+	for _, tc := range []struct{ typ, query string }{
+		{"Observation", "subject:Patient.family=Berg"},
+		{"Patient", "_has:Observation:subject:code=59408-5"},
+		{"Observation", "subject.name=Berg"},
+	} {
+		restore := sqlstore.SetChainWindowTargets(1 << 30)
+		want, _ := walkTypePages(confined, t, s, tc.typ, tc.query+"&_count=100")
+		restore()
+		if len(want) == 0 {
+			t.Fatalf("%s?%s matches nothing confined; the test needs matches", tc.typ, tc.query)
+		}
+		for _, window := range []int{1, 1000} {
+			restore := sqlstore.SetSortWindow(window)
+			forward, back := walkTypePages(confined, t, s, tc.typ, tc.query+"&_count=2")
+			if !slices.Equal(forward, want) || !slices.Equal(back, want) {
+				t.Errorf("confined %s?%s, window %d: forward %v, back %v, want %v", tc.typ, tc.query, window, forward, back, want)
 			}
 			restore()
 		}
 	}
 }
 
-// The window's statement reads the type's rows in rid order and tests
-// each one's references by their rid index: no step gathers what the
-// chain reaches from the reference table's value index.
+// A walk's statement reads the type's rows in rid order and tests each
+// one's references by an index: a chain its own references by the
+// reference table's rid index, a _has the references to it by their
+// target. No step scans a table, and a chain's walk reads indexes only.
 func TestSearch_ChainWindow_TestsEachRowsReferences(t *testing.T) {
 	db := openPlans(t)
-	q, err := search.Parse("Observation", url.Values{"subject:Patient.family": {"Hansen"}, "_count": {"10"}}, search.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, args := sqlstore.ChainWindowSQL(sqlite.Dialect, sb, q, 1000)
-	rows, err := db.Query("EXPLAIN QUERY PLAN "+text, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+	for _, tc := range []struct {
+		typ, param, value string
+		seeks             []string
+	}{
+		{"Observation", "subject:Patient.family", "Hansen", []string{"idx_reference_rid", "resource_type_rid", "COVERING INDEX resource_key (sandbox=? AND type=? AND id=?)", "COVERING INDEX idx_string_rid (rid=? AND param=?"}},
+		{"Observation", "subject:Patient.birthdate", "1970", []string{"idx_reference_rid", "resource_type_rid", "COVERING INDEX resource_key (sandbox=? AND type=? AND id=?)", "COVERING INDEX idx_date_rid (rid=? AND param=?"}},
+		{"Observation", "subject:Patient.gender", "female", []string{"idx_reference_rid", "resource_type_rid", "code=?"}},
+		{"Patient", "_has:Observation:subject:code", "8867-4", []string{"EXISTS USING PRIMARY KEY (sandbox=? AND type=? AND param=? AND target_id=? AND target_type=?)", "resource_type_rid", "code=?"}},
+	} {
+		q, err := search.Parse(tc.typ, url.Values{tc.param: {tc.value}, "_count": {"10"}}, search.Options{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		lines = append(lines, detail)
-	}
-	p := strings.Join(lines, "\n")
-	if !strings.Contains(p, "idx_reference_rid") || !strings.Contains(p, "resource_type_rid") {
-		t.Errorf("the chain window does not test rows by the rid index:\n%s", p)
-	}
-	if m := fullScan.FindString(p); m != "" {
-		t.Errorf("the chain window scans a whole table (%s):\n%s", m, p)
+		text, args := sqlstore.ChainWindowSQL(sqlite.Dialect, sb, q, 1000)
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+text, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, detail)
+		}
+		rows.Close()
+		p := strings.Join(lines, "\n")
+		for _, seek := range tc.seeks {
+			if !strings.Contains(p, seek) {
+				t.Errorf("%s?%s=%s: the walk does not seek by %s:\n%s", tc.typ, tc.param, tc.value, seek, p)
+			}
+		}
+		if m := fullScan.FindString(p); m != "" {
+			t.Errorf("%s?%s=%s: the walk scans a whole table (%s):\n%s", tc.typ, tc.param, tc.value, m, p)
+		}
+		if tc.typ == "Observation" && strings.Contains(p, "INTEGER PRIMARY KEY") {
+			t.Errorf("%s?%s=%s: the walk reads resource rows, not only indexes:\n%s", tc.typ, tc.param, tc.value, p)
+		}
 	}
 }

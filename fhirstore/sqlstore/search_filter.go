@@ -37,10 +37,10 @@ type compiler struct {
 	// references (by rid) rather than gather the compartment's: for rows
 	// already few, as those of given ids.
 	correlate bool
-	// correlateChains makes chain filters tests of the row's own
-	// references (see chainProbe) rather than gather every resource the
-	// chain reaches: for rows that something else drives, few of them
-	// (see chainWindowPage).
+	// correlateChains makes chain and _has filters tests of the row's own
+	// references (see chainProbe, hasProbe) rather than gather every
+	// resource the chain reaches: for rows that something else drives, few
+	// of them (see chunkPage).
 	correlateChains bool
 	// rowOf, when set, is the alias of the one row whose index rows a
 	// filter's subqueries read (see constrained).
@@ -210,6 +210,9 @@ func tableFor(t searchparam.Type) int {
 // matches f.
 func (c *compiler) filter(alias string, types []string, f *search.Filter) {
 	switch {
+	case f.Has != nil && c.correlateChains:
+		c.hasProbe(alias, f.Has)
+		return
 	case f.Has != nil:
 		c.has(alias, types, f.Has)
 		return
@@ -277,6 +280,10 @@ func (c *compiler) matchingRids(types []string, f *search.Filter) {
 		c.dateRows(types, f.Param.Code, []*search.Value{&f.Values[0]})
 		return
 	}
+	if (f.Param.Type == searchparam.Number || f.Param.Type == searchparam.Quantity) && f.Modifier == search.NoModifier {
+		c.numberRids(types, f)
+		return
+	}
 	// Each list of values, and the rest together, is a SELECT of its own:
 	// SQLite reads an index for one IN list, but not for a disjunction of
 	// two.
@@ -330,19 +337,7 @@ func (c *compiler) value(x string, t searchparam.Type, mod search.Modifier, v *s
 	case searchparam.Number, searchparam.Quantity:
 		c.number(x, v)
 		if t == searchparam.Quantity {
-			switch {
-			case v.HasSystem:
-				c.w(" AND ", x, ".system = ")
-				c.arg(v.System)
-				c.w(" AND ", x, ".code = ")
-				c.arg(v.Code)
-			case v.Code != "":
-				c.w(" AND (", x, ".code = ")
-				c.arg(v.Code)
-				c.w(" OR ", x, ".unit = ")
-				c.arg(v.Code)
-				c.w(")")
-			}
+			c.unit(x, v)
 		}
 	case searchparam.URI:
 		switch mod {
@@ -446,8 +441,12 @@ func (c *compiler) dateRange(low, high string, v *search.Value) (bound int64, bo
 		if v.Prefix == search.NE {
 			c.w("NOT ")
 		}
+		// low <= high <= sh: the bound on low makes the index range end
+		// at the value's.
 		c.w("(", low, " >= ")
 		c.arg(sl)
+		c.w(" AND ", low, " <= ")
+		c.arg(sh)
 		c.w(" AND ", high, " <= ")
 		c.arg(sh)
 		c.w(")")
@@ -469,7 +468,9 @@ func (c *compiler) dateRange(low, high string, v *search.Value) (bound int64, bo
 		c.w(low, " >= ")
 		c.arg(sh)
 	case search.EB:
-		c.w(high, " <= ")
+		c.w(low, " <= ")
+		c.arg(sl)
+		c.w(" AND ", high, " <= ")
 		c.arg(sl)
 	case search.AP:
 		// Approximately: the value widened by a tenth of its distance from
@@ -492,11 +493,15 @@ func (c *compiler) number(x string, v *search.Value) {
 	lo, hi := x+".low", x+".high"
 	switch v.Prefix {
 	case search.EQ, search.NE:
+		// low <= high < v.NumHigh: the bound on low makes the index range
+		// end at the value's.
 		if v.Prefix == search.NE {
 			c.w("NOT ")
 		}
 		c.w("(", lo, " >= ")
 		c.arg(v.NumLow)
+		c.w(" AND ", lo, " < ")
+		c.arg(v.NumHigh)
 		c.w(" AND ", hi, " < ")
 		c.arg(v.NumHigh)
 		c.w(")")
@@ -516,7 +521,9 @@ func (c *compiler) number(x string, v *search.Value) {
 		c.w(lo, " > ")
 		c.arg(v.Number)
 	case search.EB:
-		c.w(hi, " < ")
+		c.w(lo, " < ")
+		c.arg(v.Number)
+		c.w(" AND ", hi, " < ")
 		c.arg(v.Number)
 	case search.AP:
 		d := math.Abs(v.Number) / 10

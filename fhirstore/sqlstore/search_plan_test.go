@@ -1,9 +1,15 @@
 package sqlstore_test
 
 import (
+	"database/sql"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
 )
 
 // fullScan finds a step that reads a whole table (SCAN t) rather than
@@ -16,12 +22,12 @@ var fullScan = regexp.MustCompile(`(?m)^SCAN (resource|idx_\w+)\b`)
 // index, so that a search's cost follows what it matches and not how many
 // resources the sandbox holds: a plan with a full scan of the resources or
 // of an index table fails the test, and so does one that no longer seeks
-// by the column named.
+// by the columns named. Ranges (dates, numbers, quantities) seek both ends
+// of the value's range.
 //
-// Two seeks are still wider than the value: a number or quantity compared
-// with gt/ge (the row's high bound, which the key orders after its low
-// one) reads every row of the parameter (and unit), and :contains every
-// row of the parameter.
+// Still wider than the value: :contains reads every row of the parameter,
+// and a quantity compared without a unit every row of the parameter (the
+// key orders rows by unit before value).
 func TestSearch_EveryParameterKindSeeksAnIndex(t *testing.T) {
 	db := openPlans(t)
 	for _, tc := range []struct{ typ, query, seeks string }{
@@ -35,11 +41,21 @@ func TestSearch_EveryParameterKindSeeksAnIndex(t *testing.T) {
 		{"Observation", "subject=Patient/p1", `target_id=?`},
 		{"Observation", "patient=p1", `target_id=?`},
 		{"Observation", "date=ge2024-01-01&date=lt2024-02-01", `low>? AND low<?`},
-		{"Observation", "date=2024-01-15", `low`},
-		{"Patient", "birthdate=1970", `low`},
+		{"Observation", "date=2024-01-15", `low>? AND low<?`},
+		{"Observation", "date=eb2024-01-15", `low<?`},
+		{"Patient", "birthdate=1970", `low>? AND low<?`},
 		{"Observation", "value-quantity=gt100", `param=?`},
-		{"Observation", "value-quantity=5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low>?`},
-		{"RiskAssessment", "probability=gt0.5", `param=?`},
+		{"Observation", "value-quantity=5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low>? AND low<?`},
+		{"Observation", "value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low>?`},
+		{"Observation", "value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L", `idx_quantity_range (sandbox=? AND type=? AND param=? AND code=? AND high>?)`},
+		{"Observation", "value-quantity=le5.4|http://unitsofmeasure.org|mmol/L", `code=? AND low<?`},
+		{"RiskAssessment", "probability=gt0.5", `param=? AND low>?`},
+		{"RiskAssessment", "probability=gt0.5", `idx_number_range (sandbox=? AND type=? AND param=? AND high>?)`},
+		{"RiskAssessment", "probability=ge0.5", `idx_number_range (sandbox=? AND type=? AND param=? AND high>?)`},
+		{"RiskAssessment", "probability=ap0.5", `param=? AND low>? AND low<?`},
+		{"RiskAssessment", "probability=0.5", `param=? AND low>? AND low<?`},
+		{"RiskAssessment", "probability=lt0.5", `param=? AND low<?`},
+		{"Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", `code=?`},
 		{"Observation", "_profile=http://hl7.org/fhir/StructureDefinition/vitalsigns", `value=?`},
 		{"Observation", "_id=o1", ``},
 		{"Observation", "_lastUpdated=ge2024-01-01", ``},
@@ -56,6 +72,63 @@ func TestSearch_EveryParameterKindSeeksAnIndex(t *testing.T) {
 		}
 		if !strings.Contains(p, tc.seeks) {
 			t.Errorf("%s?%s does not seek its index by %q:\n%s", tc.typ, tc.query, tc.seeks, p)
+		}
+	}
+}
+
+// explain returns SQLite's query plan of a statement, one line per step.
+func explain(t *testing.T, db *sql.DB, text string, args []any) string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+text, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// A count reads indexes only: a whole type its rows and its deleted rows
+// from two indexes, filters the rids of their index rows; no resource row
+// is read (a seek by INTEGER PRIMARY KEY), however many match.
+func TestSearch_CountsReadIndexesOnly(t *testing.T) {
+	db := openPlans(t)
+	for _, tc := range []struct{ typ, query, seeks string }{
+		{"Observation", "", "COVERING INDEX resource_type_rid (sandbox=? AND type=?)"},
+		{"Observation", "", "resource_deleted (sandbox=? AND type=?)"},
+		{"Observation", "code=8867-4", "code=?"},
+		{"Observation", "code=8867-4&subject:Patient.family=Hansen", "norm>? AND norm<?"},
+		{"Observation", "date=ge2024-01-01&date=lt2024-02-01&status=final", "low>? AND low<?"},
+		{"Observation", "value-quantity=gt100", "param=?"},
+		{"Patient", "family=Hansen&birthdate=1970", "norm>? AND norm<?"},
+		{"Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", "code=?"},
+	} {
+		v, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := search.Parse(tc.typ, v, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, args := sqlstore.CountSQL(sqlite.Dialect, sb, q)
+		p := explain(t, db, text, args)
+		if m := fullScan.FindString(p); m != "" {
+			t.Errorf("count of %s?%s scans a whole table (%s):\n%s", tc.typ, tc.query, m, p)
+		}
+		if strings.Contains(p, "INTEGER PRIMARY KEY") {
+			t.Errorf("count of %s?%s reads resource rows:\n%s", tc.typ, tc.query, p)
+		}
+		if !strings.Contains(p, tc.seeks) {
+			t.Errorf("count of %s?%s does not seek by %q:\n%s", tc.typ, tc.query, tc.seeks, p)
 		}
 	}
 }

@@ -44,27 +44,23 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 				}
 			}
 		}
-		if f := chainWindowed(q, cur); f != nil {
-			// When the chain reaches many resources, the first rows of the
-			// type in rid order may hold the page, each tested by its own
-			// references (see chainWindowPage); gathering the references
-			// to them all would cost what they are.
-			many, err := t.chainReachesMany(ctx, sandbox, q.Types, f, now)
+		if f := walked(q, cur); f != nil {
+			// When the chain (or _has) reaches many resources, the type's
+			// rows in rid order hold the page early, each tested by its
+			// own references (see walkPage); gathering the references to
+			// them all would cost what they are.
+			many, err := t.reachesMany(ctx, sandbox, q.Types, f, now)
 			if err != nil {
 				return nil, 0, err
 			}
-			if !many {
-				goto usual
-			}
-			c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
-			c.chainWindowPage(q, cur, sortWindow(q.Count))
-			rows, raw, err := t.queryMatches(ctx, c, 0)
-			if err != nil || raw > q.Count {
-				t.chainWindowed = err == nil
-				return rows, raw, err
+			if many {
+				rows, found, err := t.walkPage(ctx, sandbox, q, cur, now, confine)
+				if err != nil || found {
+					t.chainWindowed = err == nil
+					return rows, len(rows), err
+				}
 			}
 		}
-	usual:
 		c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
 		c.selectPage(q, cur)
 		return t.queryMatches(ctx, c, len(q.Sort))
@@ -270,84 +266,6 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 	}
 	c.w(" LIMIT ")
 	c.arg(limit)
-}
-
-// chainWindowed reports a search in rid order of one type that a chain
-// narrows and no filter drives (drivingFilter): its usual statement
-// gathers every resource the chain reaches and every reference to them
-// before it takes a page, which at a common target (a family name shared
-// by a thousand patients) is ten thousand rows for a page of ten.
-//
-// It returns the chain, or nil for another search.
-func chainWindowed(q *search.Query, cur *cursor) *search.Filter {
-	if len(q.Sort) > 0 || len(q.Types) != 1 || q.Offset > 0 || q.Compartment != nil || (cur != nil && cur.Backward) {
-		return nil
-	}
-	if drivingFilter(q) != nil {
-		return nil
-	}
-	for _, f := range q.Filters {
-		if f.Chain != nil {
-			return f
-		}
-	}
-	return nil
-}
-
-// chainWindowTargets is how many resources a chain must reach for a page
-// to try a window (chainWindowPage) first: below it, gathering their
-// references costs less than a window that may hold no page.
-var chainWindowTargets = 500
-
-// chainReachesMany reports whether the chain f, on a search of types,
-// reaches more than chainWindowTargets resources, reading at most one more.
-func (t *tx) chainReachesMany(ctx context.Context, sandbox string, types []string, f *search.Filter, now time.Time) (bool, error) {
-	c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: search.ConfinementOf(ctx)}
-	c.w("SELECT COUNT(*) FROM (")
-	for i, target := range f.Chain.Types {
-		if i > 0 {
-			c.w(" UNION ALL ")
-		}
-		c.chainTargets("rid", target, f)
-	}
-	c.w(" LIMIT ")
-	c.arg(chainWindowTargets + 1)
-	c.w(") reached")
-	if err := c.tooLarge(); err != nil {
-		return false, err
-	}
-	n, err := t.searchCount(ctx, rebind(t.s.d, c.b.String()), c.args)
-	if err != nil {
-		return false, t.wrap("search count", err)
-	}
-	return n > chainWindowTargets, nil
-}
-
-// chainWindowPage writes the statement of a page of a chainWindowed
-// search over a window of the type's first rows after the cursor, in rid
-// order: the window drives, every filter tests its rows, and a chain
-// tests each row's own references (chainProbe). Its cost is the window's
-// whatever the chain reaches. When it finds no whole page the caller runs
-// the usual statement: the matches may lie beyond the window.
-func (c *compiler) chainWindowPage(q *search.Query, cur *cursor, window int) {
-	c.pageColumns("w.rid", nil)
-	c.w(" FROM (SELECT w0.rid AS rid FROM resource w0 WHERE w0.sandbox = ")
-	c.arg(c.sandbox)
-	c.w(" AND w0.type = ")
-	c.arg(q.Types[0])
-	if cur != nil {
-		c.w(" AND w0.rid > ")
-		c.arg(cur.RID)
-	}
-	c.w(" ORDER BY w0.rid LIMIT ")
-	c.arg(window)
-	c.w(") w ", c.d.orderedJoin(), " resource r ON r.rid = w.rid WHERE ")
-	c.probeAll, c.correlateChains = true, true
-	c.whereFilters(q, nil)
-	c.probeAll, c.correlateChains = false, false
-	c.orderBy(nil, nil, 1, "w.rid", false, false)
-	c.w(" LIMIT ")
-	c.arg(q.Count + 1)
 }
 
 // selectPage writes the statement of one page of a search that finds its

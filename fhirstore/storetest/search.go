@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/search"
 )
 
@@ -235,6 +236,110 @@ func testSearchTotals(t *testing.T, s fhirstore.Store, c *Clock) {
 		p, err := s.Search(context.Background(), sb, fhirstore.SearchQuery{Query: parseSearch(t, "Patient", tt.query)})
 		if err != nil || p.Total != tt.total {
 			t.Errorf("Patient?%s total %d (%v), want %d", tt.query, p.Total, err, tt.total)
+		}
+	}
+}
+
+// A count (_summary=count: no page, _total=accurate) of every search case,
+// and of whole types, is the number of its matches: deleted resources,
+// other sandboxes and other types left out, however the store counts
+// (from index rows alone where it can).
+func testSearchCounts(t *testing.T, s fhirstore.Store, c *Clock) {
+	seedSearch(t, s)
+	ctx := context.Background()
+	count := func(typ, query string) int {
+		t.Helper()
+		q := parseSearch(t, typ, query)
+		q.Count, q.Total = 0, search.TotalAccurate
+		p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: q})
+		if err != nil {
+			t.Fatalf("%s?%s: %v", typ, query, err)
+		}
+		return p.Total
+	}
+	for _, tc := range searchCases {
+		want := 0
+		if tc.want != "" {
+			want = len(strings.Split(tc.want, ","))
+		}
+		if got := count(tc.typ, tc.query); got != want {
+			t.Errorf("%s?%s counts %d, want %d", tc.typ, tc.query, got, want)
+		}
+	}
+	for _, typ := range []string{"Patient", "Observation", "Organization", "Encounter"} {
+		p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: parseSearch(t, typ, "_count=1000")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := count(typ, ""); got != len(p.Matches) {
+			t.Errorf("%s counts %d, want %d (%v)", typ, got, len(p.Matches), ids(p.Matches))
+		}
+	}
+	if got := count("Patient", "family=nordmann&gender=female,male&birthdate=ge1900&birthdate=lt2100"); got != 2 {
+		t.Errorf("Patient with three filters counts %d, want 2", got)
+	}
+}
+
+// Numbers and quantities compared with every prefix match points and
+// Ranges alike, a Range by its bounds: greater than a value when its high
+// bound is, though it starts below (the store reads such Ranges apart
+// from the points, see sqlstore's search_number.go).
+func testSearchNumberRanges(t *testing.T, s fhirstore.Store, c *Clock) {
+	ctx := context.Background()
+	for _, body := range []string{
+		`{"resourceType":"RiskAssessment","id":"pt2","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityDecimal":0.2}]}`,
+		`{"resourceType":"RiskAssessment","id":"rg4-6","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityRange":{"low":{"value":0.4},"high":{"value":0.6}}}]}`,
+		`{"resourceType":"RiskAssessment","id":"pt5","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityDecimal":0.5}]}`,
+		`{"resourceType":"RiskAssessment","id":"rg1-9","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityRange":{"low":{"value":0.1},"high":{"value":0.9}}}]}`,
+		`{"resourceType":"RiskAssessment","id":"pt8","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityDecimal":0.8}]}`,
+		`{"resourceType":"ActivityDefinition","id":"q15","status":"active","useContext":[{"code":{"system":"http://terminology.hl7.org/CodeSystem/usage-context-type","code":"age"},
+			"valueQuantity":{"value":15,"system":"http://unitsofmeasure.org","code":"a"}}]}`,
+		`{"resourceType":"ActivityDefinition","id":"q10-20","status":"active","useContext":[{"code":{"system":"http://terminology.hl7.org/CodeSystem/usage-context-type","code":"age"},
+			"valueRange":{"low":{"value":10,"system":"http://unitsofmeasure.org","code":"a"},"high":{"value":20,"system":"http://unitsofmeasure.org","code":"a"}}}]}`,
+		`{"resourceType":"ActivityDefinition","id":"q30","status":"active","useContext":[{"code":{"system":"http://terminology.hl7.org/CodeSystem/usage-context-type","code":"age"},
+			"valueQuantity":{"value":30,"system":"http://unitsofmeasure.org","code":"a"}}]}`,
+	} {
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const ucum = "|http://unitsofmeasure.org|a"
+	for _, tc := range []struct{ typ, query, want string }{
+		{"RiskAssessment", "probability=gt0.5", "rg4-6,rg1-9,pt8"},
+		{"RiskAssessment", "probability=ge0.6", "rg4-6,rg1-9,pt8"},
+		{"RiskAssessment", "probability=gt0.7", "rg1-9,pt8"}, // a Range's bounds widen by their precision: 0.6 reaches 0.65
+		{"RiskAssessment", "probability=ge0.5", "rg4-6,pt5,rg1-9,pt8"},
+		{"RiskAssessment", "probability=gt0.95", ""},
+		{"RiskAssessment", "probability=lt0.3", "pt2,rg1-9"},
+		{"RiskAssessment", "probability=le0.4", "pt2,rg4-6,rg1-9"},
+		{"RiskAssessment", "probability=sa0.3", "rg4-6,pt5,pt8"},
+		{"RiskAssessment", "probability=eb0.7", "pt2,rg4-6,pt5"},
+		{"RiskAssessment", "probability=0.5", "pt5"},
+		{"RiskAssessment", "probability=ap0.5", "rg4-6,pt5,rg1-9"},
+		{"RiskAssessment", "probability=ap0.1", "rg1-9"},
+		{"RiskAssessment", "probability=gt0.85,lt0.15", "rg1-9"},
+		{"RiskAssessment", "probability=gt0.7&probability=lt0.3", "rg1-9"},
+		{"ActivityDefinition", "context-quantity=gt16" + ucum, "q10-20,q30"},
+		{"ActivityDefinition", "context-quantity=ge20" + ucum, "q10-20,q30"},
+		{"ActivityDefinition", "context-quantity=gt21" + ucum, "q30"},
+		{"ActivityDefinition", "context-quantity=lt12" + ucum, "q10-20"},
+		{"ActivityDefinition", "context-quantity=15" + ucum, "q15"},
+		{"ActivityDefinition", "context-quantity=gt16", "q10-20,q30"},
+		{"ActivityDefinition", "context-quantity=gt16||a", "q10-20,q30"},
+	} {
+		p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: parseSearch(t, tc.typ, tc.query+"&_total=accurate")})
+		if err != nil {
+			t.Fatalf("%s?%s: %v", tc.typ, tc.query, err)
+		}
+		if got := strings.Join(ids(p.Matches), ","); got != tc.want {
+			t.Errorf("%s?%s = [%s], want [%s]", tc.typ, tc.query, got, tc.want)
+		}
+		if want := len(ids(p.Matches)); p.Total != want {
+			t.Errorf("%s?%s total %d, want %d", tc.typ, tc.query, p.Total, want)
 		}
 	}
 }

@@ -79,6 +79,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_CompartmentAndSystem", testSearchCompartmentAndSystem},
 		{"Search_Sandboxes_AreIsolated", testSearchIsolation},
 		{"Search_Totals", testSearchTotals},
+		{"Search_Counts_EveryCaseAndWholeTypes", testSearchCounts},
+		{"Search_NumberQuantity_RangesByTheirBounds", testSearchNumberRanges},
 		{"Search_Confinement_ChainsAndHasSeeOnlyTheCompartment", testSearchConfinement},
 		{"Search_Confinement_IncludesStayInTheCompartment", testSearchConfinementOfIncludes},
 		{"Search_Confinement_AbsoluteReferencesOnlyUnderTheBase", testSearchConfinementOfAbsoluteReferences},
