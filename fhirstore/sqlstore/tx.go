@@ -31,8 +31,8 @@ type tx struct {
 	// changes are the versions written, in order, for the commit
 	// observers (observe.go).
 	changes []fhirstore.Change
-	// chainWindowed says the last page was found by a chain window
-	// (chainWindowPage), whose search leaves the default total out.
+	// chainWindowed says the last page was found by walking the type
+	// (walkPage), whose search leaves the default total out.
 	chainWindowed bool
 	// written counts the versions the transaction wrote (see analyze).
 	written int
