@@ -21,6 +21,7 @@ import (
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox/observe"
+	"hpsandbox/smart/redisstate/redistest"
 )
 
 // scrapeText returns m's exposition after checking that it parses.
@@ -195,4 +196,23 @@ func TestReadyz_StoreAndRedis(t *testing.T) {
 			t.Errorf("checks %v", checks)
 		}
 	})
+}
+
+// A gateway opened with Redis is ready when Redis answers, and times its
+// Redis commands.
+func TestOpen_ReadyWithRedisAndTimesItsCommands(t *testing.T) {
+	cfg := Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.SeedPatients = -1
+	cfg.RedisURL = redistest.Start(t)
+	gw := openGateway(t, cfg)
+	code, body := readyz(t, gw)
+	if checks, _ := body["checks"].(map[string]any); code != http.StatusOK || checks["redis"] != "ok" || checks["store"] != "ok" {
+		t.Fatalf("%d %v", code, body)
+	}
+	rec := httptest.NewRecorder()
+	gw.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `hps_redis_command_duration_seconds_count{command="ping"}`) {
+		t.Errorf("no Redis timings in %.500s", rec.Body)
+	}
 }
