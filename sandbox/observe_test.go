@@ -18,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"hpsandbox/connectors/example"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox/observe"
@@ -215,4 +216,32 @@ func TestOpen_ReadyWithRedisAndTimesItsCommands(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `hps_redis_command_duration_seconds_count{command="ping"}`) {
 		t.Errorf("no Redis timings in %.500s", rec.Body)
 	}
+}
+
+// A connector's message is counted under the connector, and the request
+// under the default sandbox although the connector recorded it itself.
+func TestMetrics_ConnectorMessagesCounted(t *testing.T) {
+	m := observe.NewMetrics()
+	env := newGatewayEnvWith(t, func(c *Config, p *parts) { c.Connectors, p.metrics = example.ID, m })
+	resp, body := env.fhirAt(t, env.srv.URL+"/connectors/example", http.MethodPost, "/Observation", "", connectorObservation)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("%d %v", resp.StatusCode, body)
+	}
+	text := scrapeText(t, m)
+	if !strings.Contains(text, `hps_connector_messages_total{connector="example",verdict=`) {
+		t.Errorf("no connector message counted:\n%s", grepLines(text, "hps_connector"))
+	}
+	if !strings.Contains(text, `route="/connectors/*rest",sandbox="default",status="201"`) {
+		t.Errorf("the connector's request is not under the default sandbox:\n%s", grepLines(text, "http_requests_total"))
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for l := range strings.SplitSeq(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
