@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -244,4 +246,36 @@ func grepLines(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// With an OTLP endpoint, the gateway sends its request spans there; they
+// are flushed when it closes.
+func TestOpen_SendsSpansToTheOTLPEndpoint(t *testing.T) {
+	got := make(chan string, 16)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.URL.Path + " " + string(b)
+	}))
+	defer collector.Close()
+	cfg := Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.SeedPatients = -1
+	cfg.OTLPEndpoint = collector.URL
+	gw := openGateway(t, cfg)
+	rec := httptest.NewRecorder()
+	gw.ServeHTTP(rec, httptest.NewRequest("GET", "/fhir/metadata", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("metadata: %d", rec.Code)
+	}
+	if err := gw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case body := <-got:
+		if !strings.HasPrefix(body, "/v1/traces ") || !strings.Contains(body, "GET /fhir/metadata") {
+			t.Errorf("the collector received %.200q", body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collector received nothing")
+	}
 }

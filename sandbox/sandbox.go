@@ -100,16 +100,6 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	g := &Gateway{metrics: observe.NewMetrics()}
-	tp, stopTracing, err := observe.Tracing(ctx, cfg.OTLPEndpoint, Version)
-	if err != nil {
-		return nil, err
-	}
-	g.track(func() error {
-		// Spans still batched are sent before the process ends.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return stopTracing(ctx)
-	})
 	// Export jobs live in memory, so files a previous run left are
 	// unreachable: start with an empty directory.
 	exportDir := filepath.Join(cfg.DataDir, "exports")
@@ -121,7 +111,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track,
-		sessionKey: sessionKey, metrics: g.metrics, tracer: tp}
+		sessionKey: sessionKey, metrics: g.metrics}
 	if cfg.RequestLogMax > 0 {
 		st, err := requestlog.OpenSQLite(ctx, filepath.Join(cfg.DataDir, requestLogFile), cfg.RequestLogMax)
 		if err != nil {
@@ -129,10 +119,27 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		}
 		p.requestLog = st
 	}
+	tp, stopTracing, err := observe.Tracing(ctx, cfg.OTLPEndpoint, Version)
+	if err != nil {
+		if c, ok := p.requestLog.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+		return nil, err
+	}
+	p.tracer = tp
+	g.track(func() error {
+		// Spans still batched are sent before the process ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return stopTracing(ctx)
+	})
 	if cfg.RedisURL != "" {
 		rdb, err := openRedis(ctx, cfg.RedisURL, g.metrics, tp)
 		if err != nil {
 			_ = g.Close()
+			if c, ok := p.requestLog.(interface{ Close() error }); ok {
+				_ = c.Close()
+			}
 			return nil, err
 		}
 		p.state, p.redis = redisstate.New(rdb, redisPrefix), rdb
