@@ -79,6 +79,12 @@ type Config struct {
 	// development). See package subscription.
 	SubscriptionHosts    string // HPS_SUBSCRIPTION_HOSTS, --subscription-hosts
 	SubscriptionLoopback bool   // HPS_SUBSCRIPTION_LOOPBACK, --subscription-loopback
+	// MetricsAddr, when set, is the listener of the Prometheus /metrics
+	// endpoint, apart from the public one; off when empty.
+	MetricsAddr string // HPS_METRICS_ADDR, --metrics-addr
+	// OTLPEndpoint, when set, is the OTLP/HTTP base URL traces are sent
+	// to (see package observe); OTEL_EXPORTER_OTLP_ENDPOINT is read too.
+	OTLPEndpoint string // HPS_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, --otlp-endpoint
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -119,6 +125,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_CONNECTORS", &c.Connectors)
 	str("HPS_CONNECTOR_LISTEN", &c.ConnectorListen)
 	str("HPS_SUBSCRIPTION_HOSTS", &c.SubscriptionHosts)
+	str("HPS_METRICS_ADDR", &c.MetricsAddr)
+	str("OTEL_EXPORTER_OTLP_ENDPOINT", &c.OTLPEndpoint)
+	str("HPS_OTLP_ENDPOINT", &c.OTLPEndpoint)
 	for key, dst := range map[string]*bool{"HPS_SECURE": &c.Secure, "HPS_SMART_SKIP_LOGIN": &c.SkipLogin, "HPS_SMART_SKIP_CONSENT": &c.SkipConsent,
 		"HPS_SUBSCRIPTION_LOOPBACK": &c.SubscriptionLoopback} {
 		if v := getenv(key); v != "" {
@@ -191,6 +200,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ConnectorListen, "connector-listen", c.ConnectorListen, "connector listeners, comma-separated id=host:port@sandbox, e.g. example=127.0.0.1:2575@default (env HPS_CONNECTOR_LISTEN)")
 	fs.StringVar(&c.SubscriptionHosts, "subscription-hosts", c.SubscriptionHosts, "hosts rest-hook Subscriptions may notify over https, comma-separated, *.example.org for a domain (env HPS_SUBSCRIPTION_HOSTS); default: none")
 	fs.BoolVar(&c.SubscriptionLoopback, "subscription-loopback", c.SubscriptionLoopback, "let rest-hook Subscriptions notify loopback addresses, for local development (env HPS_SUBSCRIPTION_LOOPBACK=true)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "listen address of the Prometheus /metrics endpoint, e.g. 127.0.0.1:9090, apart from --addr (env HPS_METRICS_ADDR); default: no metrics endpoint")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "send OpenTelemetry traces over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 (env HPS_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT); default: no export")
 	fs.StringVar(&c.DemoBackendJWKS, "demo-backend-jwks", c.DemoBackendJWKS, "JWKS URL or file with the public keys of the backend-services demo client sandbox-backend (env HPS_DEMO_BACKEND_JWKS); default: no such client")
 }
 
@@ -206,6 +217,17 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.Store)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 			return fmt.Errorf("--store: want a PostgreSQL URL like postgres://user@host:5432/db, or nothing for SQLite in --data")
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: want host:port, e.g. 127.0.0.1:9090, or nothing for no metrics endpoint", c.MetricsAddr)
+		}
+	}
+	if c.OTLPEndpoint != "" {
+		u, err := url.Parse(c.OTLPEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--otlp-endpoint %q: want the collector's OTLP/HTTP URL, e.g. http://127.0.0.1:4318", c.OTLPEndpoint)
 		}
 	}
 	if c.MaxBodyBytes < 1024 {

@@ -22,7 +22,6 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
-	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -96,10 +95,11 @@ func (c *Config) validateConnectors() error {
 }
 
 // openConnectors opens the configured connectors, writing into store
-// through an engine configured by engineCfg and recording into rec (nil
-// when the request log is off), and starts them and their listeners; stop
+// through an engine configured by engineCfg and recording into rec (which
+// counts messages and hands them to the request log when it is on), and
+// starts them and their listeners; stop
 // stops the listeners, then the connectors.
-func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec *requestlog.Recorder, settings connectors.SettingsStore, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
+func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec messageMetrics, settings connectors.SettingsStore, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
 	var reg connectors.Registry
 	for _, id := range cfg.connectorIDs() {
 		if err := reg.Register(id, catalogue[id]); err != nil {
@@ -107,7 +107,7 @@ func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Con
 		}
 	}
 	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, engineCfg), cfg.Issuer()}, Logger: log, Settings: settings}
-	if rec != nil {
+	if rec.next != nil || rec.m != nil {
 		deps.Recorder = rec
 	}
 	if set, err = reg.Open(deps); err != nil {

@@ -83,7 +83,7 @@ func recoverPanics(log *slog.Logger) gin.HandlerFunc {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			log.Error("panic", "request_id", c.GetString("request_id"), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			log.ErrorContext(c.Request.Context(), "panic", "request_id", c.GetString("request_id"), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if c.Writer.Written() {
 				c.Abort()
 				return

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
@@ -22,6 +24,7 @@ import (
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
+	"hpsandbox/sandbox/observe"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/sandbox/tenant"
@@ -52,6 +55,7 @@ const redisPrefix = "hps:smart:"
 type Gateway struct {
 	http.Handler
 	closers []func() error
+	metrics *observe.Metrics
 }
 
 // Close releases what Open opened (running export jobs, the Redis
@@ -75,8 +79,8 @@ func New(cfg Config, store fhirstore.Store, log *slog.Logger) *Gateway {
 	if err != nil {
 		panic(err)
 	}
-	g := &Gateway{}
-	b, err := build(cfg, store, log, parts{keys: keys, track: g.track})
+	g := &Gateway{metrics: observe.NewMetrics()}
+	b, err := build(cfg, store, log, parts{keys: keys, track: g.track, metrics: g.metrics})
 	if err != nil {
 		panic(fmt.Sprintf("sandbox.New: %v", err))
 	}
@@ -97,7 +101,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{}
+	g := &Gateway{metrics: observe.NewMetrics()}
 	// Export jobs live in memory, so files a previous run left are
 	// unreachable: start with an empty directory.
 	exportDir := filepath.Join(cfg.DataDir, "exports")
@@ -109,7 +113,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track,
-		sessionKey: sessionKey}
+		sessionKey: sessionKey, metrics: g.metrics}
 	if cfg.RequestLogMax > 0 {
 		st, err := OpenRequestLog(ctx, cfg)
 		if err != nil {
@@ -118,13 +122,31 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		p.requestLog = st
 	}
 	p.store = cfg.Store
+	tp, stopTracing, err := observe.Tracing(ctx, cfg.OTLPEndpoint, Version)
+	if err != nil {
+		if c, ok := p.requestLog.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+		return nil, err
+	}
+	p.tracer = tp
+	g.track(func() error {
+		// Spans still batched are sent before the process ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return stopTracing(ctx)
+	})
 	if cfg.RedisURL != "" {
-		st, closeFn, err := redisstate.Open(ctx, cfg.RedisURL, redisPrefix)
+		rdb, err := openRedis(ctx, cfg.RedisURL, g.metrics, tp)
 		if err != nil {
+			_ = g.Close()
+			if c, ok := p.requestLog.(interface{ Close() error }); ok {
+				_ = c.Close()
+			}
 			return nil, err
 		}
-		p.state = st
-		g.closers = append(g.closers, closeFn)
+		p.state, p.redis = redisstate.New(rdb, redisPrefix), rdb
+		g.track(rdb.Close)
 	}
 	b, err := build(cfg, store, log, p)
 	if c, ok := p.requestLog.(interface{ Close() error }); ok {
@@ -177,6 +199,13 @@ type parts struct {
 	// bcryptCost is the registry's (tenant.Options.BcryptCost); tests
 	// lower it.
 	bcryptCost int
+	// metrics receives the gateway's series (none when nil); tracer makes
+	// its spans (ids only, recording nothing, when nil).
+	metrics *observe.Metrics
+	tracer  trace.TracerProvider
+	// redis is the client of the token state in Redis, which /readyz
+	// pings; nil when the state is in memory.
+	redis *redis.Client
 }
 
 // built is the gateway with the parts tests reach into.
@@ -195,7 +224,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
 	e.RedirectTrailingSlash = false
-	e.Use(requestID(), logRequests(log), recoverPanics(log), cors())
+	log = slog.New(observe.LogHandler(log.Handler()))
+	var sbs *sandboxes // made from tenants, which tells it of erasures
+	e.Use(observe.Middleware(p.metrics, p.tracer, func(c *gin.Context) string { return sbs.metricsSandbox(c) }),
+		requestID(), logRequests(log), recoverPanics(log), cors())
 	track := p.track
 	if track == nil {
 		track = func(func() error) {}
@@ -215,6 +247,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 			requests = requestlog.NewMemoryStore(cfg.RequestLogMax)
 		}
 		rec = requestlog.New(requests, requestlog.Options{Logger: log})
+		p.metrics.CountDropped(rec.Dropped)
 	}
 	// Every door into a sandbox (the FHIR API, connectors) judges writes
 	// with the same per-sandbox definitions, and under the sandbox's
@@ -234,7 +267,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	// to change or delete an approved conformance report; which reports
 	// are approved, the tenant registry says once it is open.
 	var sealer atomic.Pointer[tenant.Service]
-	writes := conformance.SealedStore{Store: store, Sealed: func(ctx context.Context, sb, id string) (bool, error) {
+	writes := conformance.SealedStore{Store: observe.NewStore(store, p.metrics, p.tracer), Sealed: func(ctx context.Context, sb, id string) (bool, error) {
 		if t := sealer.Load(); t != nil {
 			return t.Sealed(ctx, sb, id)
 		}
@@ -242,7 +275,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}}
 	// Connectors stop before the recorder closes, so that their last
 	// exchanges are recorded.
-	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, rec, connectorSettings{&sealer}, log)
+	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, messageMetrics{m: p.metrics, next: rec}, connectorSettings{&sealer}, log)
 	if err != nil {
 		if rec != nil {
 			_ = rec.Close(context.Background())
@@ -258,7 +291,6 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 			return rec.Close(ctx)
 		})
 	}
-	var sbs *sandboxes // made from tenants, which tells it of erasures
 	forgetSubscriptions := func(string) {}
 	var registry tenant.Registry // nil: SQLite at p.tenants
 	if p.store != "" {
@@ -306,9 +338,9 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	track(tenants.Close)
 	registered := tenants.Clients(append(clients, p.clients...)...)
 	sbs.clients = registered
-	var observer smart.Observer
+	observer := tokenMetrics{m: p.metrics}
 	if rec != nil {
-		observer = oauthEvidence{}
+		observer.next = oauthEvidence{}
 	}
 	authz, err := smart.New(smart.Config{Issuer: issuer, FHIRBase: issuer + fhirBasePath,
 		SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent}, smart.Deps{
@@ -383,7 +415,8 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		sessionKey: sessionKey, launchPath: launchPath, checks: checks}).mount(e); err != nil {
 		return nil, err
 	}
-	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/healthz", gin.WrapH(observe.Healthz()))
+	e.GET("/readyz", gin.WrapH(observe.Readyz(log, readinessChecks(store, p.redis)...)))
 	mountDocs(e, api.CapabilityStatement(cfg.Issuer()+fhirBasePath), authz.Routes(), launchPath)
 	return &built{engine: e, authz: authz, tenants: tenants, requests: requests, recorder: rec}, nil
 }

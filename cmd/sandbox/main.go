@@ -10,6 +10,8 @@
 //	sandbox conformance run --target URL [--client-id ID --key FILE] [--json F] [--junit F] [--html F]
 //	sandbox devices simulate --patient ID --device KIND [--rate N] [--duration D] [--as pcd01|phd]
 //	sandbox vkp simulate [--target URL] [--sandbox ID] [--persona ID] [--events N]
+//	sandbox migrate [--store postgres://…]
+//	sandbox healthcheck [--url http://127.0.0.1:8080/readyz]
 //	sandbox version
 package main
 
@@ -82,6 +84,10 @@ commands:
                     a fall sensor, a week of home measurements) to the
                     hub connector over HTTP (--target URL --sandbox ID
                     --persona ID --events N --token T)
+  migrate           bring the store's schema up to date and exit (serve's
+                    flags and environment: --store, --data)
+  healthcheck       GET a running server's /readyz (--url), exit status
+                    0 when it answers 200: a container's health check
   version           print the version
 `
 
@@ -121,6 +127,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return devicesCmd(ctx, args[1:], stdout, stderr)
 	case "vkp":
 		return vkpCmd(args[1:], stdout, stderr)
+	case "migrate":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return migrateCmd(ctx, args[1:], getenv, stderr)
+	case "healthcheck":
+		return healthcheckCmd(args[1:], getenv, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", sandbox.Version)
 		return nil
@@ -174,6 +186,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer gw.Close()
+	if cfg.MetricsAddr != "" {
+		stopMetrics, _, err := serveMetrics(cfg.MetricsAddr, gw.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics(context.Background())
+	}
 	srv := &http.Server{
 		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,
