@@ -92,6 +92,9 @@ func (g *Gateway) track(c func() error) { g.closers = append(g.closers, c) }
 // and token state in Redis when cfg.RedisURL is set.
 func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logger) (*Gateway, error) {
 	keys, err := loadSigningKey(cfg.DataDir)
+	if cfg.SigningKeyFile != "" {
+		keys, err = loadSigningKeyFile(cfg.SigningKeyFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +105,10 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
 	}
-	sessionKey, err := loadSessionKey(cfg.DataDir)
+	sessionKey, err := cfg.SessionKey()
+	if sessionKey == nil && err == nil {
+		sessionKey, err = loadSessionKey(cfg.DataDir)
+	}
 	if err != nil {
 		return nil, err
 	}

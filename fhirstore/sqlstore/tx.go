@@ -191,6 +191,7 @@ func (t *tx) insert(ctx context.Context, sandbox string, r *fhirjson.Resource, i
 		if err := t.writeIndex(ctx, sandbox, rid, res.Type, res.Body); err != nil {
 			return nil, err
 		}
+		t.changed(ctx, sandbox, res)
 		return res, nil
 	}
 	result, err := t.stmt(ctx, stInsert).ExecContext(ctx, sandbox, r.Type, id, int64(1), ms, string(m), res.Body)
