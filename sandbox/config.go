@@ -49,8 +49,10 @@ type Config struct {
 	// base64. Gateways that share it accept each other's sessions; when
 	// empty the key is kept in DataDir. Environment only: flags show in ps.
 	PortalSessionKey string // HPS_PORTAL_SESSION_KEY
-	// Store is where the FHIR store lives: empty for SQLite in DataDir, or
-	// a postgres:// URL of a PostgreSQL database that gateways share.
+	// Store is where the gateway's stores live: empty for SQLite in
+	// DataDir, or a postgres:// URL of a PostgreSQL database that gateways
+	// share, holding the FHIR store (schema public), the tenant registry
+	// (hps_tenant) and the request log (hps_requestlog).
 	Store string // HPS_STORE, --store
 	// DemoBackendJWKS, when set, registers the backend-services demo client
 	// "sandbox-backend" with the public keys at this http(s) URL or in this
@@ -184,7 +186,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (env HPS_ADDR)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory of the embedded store (env HPS_DATA)")
-	fs.StringVar(&c.Store, "store", c.Store, "FHIR store: a postgres://user@host:5432/db URL of a PostgreSQL database (env HPS_STORE); default: SQLite in the data directory")
+	fs.StringVar(&c.Store, "store", c.Store, "stores (FHIR data, tenant registry, request log): a postgres://user@host:5432/db URL of a PostgreSQL database (env HPS_STORE); default: SQLite in the data directory")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "largest request body in bytes (env HPS_MAX_BODY)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the server at, e.g. https://sandbox.example.org (env HPS_PUBLIC_URL); default: taken from each request")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env HPS_LOG_LEVEL)")

@@ -88,7 +88,9 @@ func New(cfg Config, store fhirstore.Store, log *slog.Logger) *Gateway {
 func (g *Gateway) track(c func() error) { g.closers = append(g.closers, c) }
 
 // Open returns the gateway `sandbox serve` runs: the SMART signing key is
-// kept in cfg.DataDir (made on first start, so tokens survive restarts)
+// kept in cfg.DataDir (made on first start, so tokens survive restarts),
+// the tenant registry and the request log there too or, when cfg.Store
+// names a PostgreSQL database, in that database beside the FHIR store,
 // and token state in Redis when cfg.RedisURL is set.
 func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logger) (*Gateway, error) {
 	keys, err := loadSigningKey(cfg.DataDir)
@@ -113,9 +115,9 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track,
-		sessionKey: sessionKey}
+		sessionKey: sessionKey, store: cfg.Store}
 	if cfg.RequestLogMax > 0 {
-		st, err := requestlog.OpenSQLite(ctx, filepath.Join(cfg.DataDir, requestLogFile), cfg.RequestLogMax)
+		st, err := OpenRequestLog(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -145,6 +147,16 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	return g, nil
 }
 
+// OpenRequestLog opens the request log cfg names: in the PostgreSQL
+// database of cfg.Store (schema hps_requestlog) when it is set, else in
+// its file in cfg.DataDir (RequestLogPath).
+func OpenRequestLog(ctx context.Context, cfg Config) (*requestlog.SQLStore, error) {
+	if cfg.Store != "" {
+		return requestlog.OpenPostgres(ctx, cfg.Store, cfg.RequestLogMax)
+	}
+	return requestlog.OpenSQLite(ctx, RequestLogPath(cfg.DataDir), cfg.RequestLogMax)
+}
+
 // parts are what build needs beyond the configuration; tests add clients
 // and a clock.
 type parts struct {
@@ -160,6 +172,9 @@ type parts struct {
 	// tenants is the registry file (tenant.FileName in the data
 	// directory); empty keeps it in memory.
 	tenants string
+	// store, when set, is the PostgreSQL database (Config.Store) that
+	// keeps the registry instead of the file tenants.
+	store string
 	// exportDir holds Bulk Data export files (a temporary directory when
 	// empty); track, when set, receives what the gateway must close.
 	exportDir string
@@ -250,9 +265,18 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}
 	var sbs *sandboxes // made from tenants, which tells it of erasures
 	forgetSubscriptions := func(string) {}
+	var registry tenant.Registry // nil: SQLite at p.tenants
+	if p.store != "" {
+		r, err := tenant.OpenPostgresRegistry(context.Background(), p.store)
+		if err != nil {
+			return nil, err
+		}
+		registry = r
+	}
 	tenants, err := tenant.Open(context.Background(), tenant.Options{
-		Path:  p.tenants,
-		Store: store,
+		Path:     p.tenants,
+		Registry: registry,
+		Store:    store,
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
 			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent,
 				DynamicRegistration: true, RegistrationScopes: defaultRegistrationScopes}},

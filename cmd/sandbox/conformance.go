@@ -13,7 +13,6 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/sandbox"
 	"hpsandbox/sandbox/conformance"
-	"hpsandbox/sandbox/requestlog"
 )
 
 // errRunFailed is returned when a report's run failed, so that the
@@ -45,6 +44,7 @@ func reportCmd(ctx context.Context, args []string, getenv func(string) string, n
 	fs := flag.NewFlagSet("conformance report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory of the server (env HPS_DATA)")
+	fs.StringVar(&cfg.Store, "store", cfg.Store, "the server's PostgreSQL database (env HPS_STORE), if its request log is kept there")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "the server's public URL, for the FHIR base in the report (env HPS_PUBLIC_URL)")
 	sb := fs.String("sandbox", fhirstore.DefaultSandbox, "sandbox whose log to judge")
 	client := fs.String("client", "", "client id whose exchanges to judge (required)")
@@ -69,11 +69,12 @@ func reportCmd(ctx context.Context, args []string, getenv func(string) string, n
 	if req.Until, err = parseWhen(*until, at); err != nil {
 		return fmt.Errorf("--until: %w", err)
 	}
-	path := sandbox.RequestLogPath(cfg.DataDir)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no request log at %s (%w); pass the server's --data", path, err)
+	if path := sandbox.RequestLogPath(cfg.DataDir); cfg.Store == "" {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no request log at %s (%w); pass the server's --data or --store", path, err)
+		}
 	}
-	log, err := requestlog.OpenSQLite(ctx, path, cfg.RequestLogMax)
+	log, err := sandbox.OpenRequestLog(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"hpsandbox/internal/testpg"
 	"hpsandbox/sandbox/requestlog"
 )
 
@@ -79,6 +80,16 @@ func BenchmarkSQLiteAppend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	benchAppend(b, s)
+}
+
+// BenchmarkPostgresAppend is BenchmarkSQLiteAppend on PostgreSQL
+// (internal/testpg's server, on loopback).
+func BenchmarkPostgresAppend(b *testing.B) {
+	benchAppend(b, openPostgres(b, testpg.Start(b), 4*requestlog.DefaultBatchSize))
+}
+
+func benchAppend(b *testing.B, s requestlog.Store) {
 	batch := make([]requestlog.Entry, requestlog.DefaultBatchSize)
 	for i := range batch {
 		batch[i] = sampleEntry()

@@ -14,7 +14,17 @@
 // half full, so that no request pays for waking it, and appends the queued
 // entries to a Store in batches (Recorder.Flush waits for them). A Store
 // keeps at most a fixed number of entries per sandbox, the newest;
-// MemoryStore and SQLiteStore pass the same suite (package storetest).
+// MemoryStore and SQLStore (an SQLite file, or the schema hps_requestlog
+// of the PostgreSQL database that --store names, which gateways then
+// share) pass the same suite (package storetest).
+//
+// SQLStore writes a batch as one row per sandbox (a chunk: the entries
+// encoded together), in one transaction: a batch of 256 entries of one
+// sandbox is three statements and a commit however many entries it holds,
+// which is what a multi-row INSERT or COPY would buy and a little more,
+// since the entries are not rows the database indexes. On PostgreSQL the
+// log's connections commit with synchronous_commit=off, as SQLite's file
+// runs with synchronous=NORMAL: the log is evidence, not a record of care.
 //
 // The log never holds tokens or secrets: query parameters that carry
 // credentials are redacted (see RedactQuery), and the client id and scopes

@@ -7,15 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"hpsandbox/sqlitefile"
 )
 
-// SQLiteStore is a Store in an SQLite file of its own (the gateway keeps
-// it at <data>/requestlog.db), so that the log's writes never contend
-// with the FHIR store's.
+// SQLStore is a Store in an SQL database: an SQLite file of its own
+// (OpenSQLite; the gateway keeps it at <data>/requestlog.db), so that the
+// log's writes never contend with the FHIR store's, or a schema of the
+// PostgreSQL database that gateways share (OpenPostgres). The queries are
+// the same on both engines.
 //
 // Entries are written a chunk at a time: one row holds the entries of one
 // sandbox from one Append, encoded together. The writer's cost per entry is
@@ -28,15 +32,72 @@ import (
 // the same transaction as each chunk; whole chunks beyond the bound are
 // deleted, and a floor id hides the oldest entries of a chunk that is only
 // partly beyond it.
-type SQLiteStore struct {
-	db    *sql.DB
+type SQLStore struct {
+	db    conn
 	bound int
 	// mu serialises this process's writers, which would otherwise only
-	// wait on each other inside SQLite's busy timeout.
+	// wait on each other inside the database.
 	mu sync.Mutex
 }
 
-var _ Store = (*SQLiteStore)(nil)
+// conn is the database with the log's queries written for its engine.
+type conn struct {
+	*sql.DB
+	// numbered: placeholders are $1, $2, … (PostgreSQL), not ?.
+	numbered bool
+	// snapshot is the isolation of a query's transaction, under which
+	// the floor and the chunks it reads are of one moment; SQLite's
+	// transactions are serializable whatever is asked.
+	snapshot sql.IsolationLevel
+}
+
+func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.DB.ExecContext(ctx, bind(q, c.numbered), args...)
+}
+
+// tx is a transaction of conn.
+type tx struct {
+	*sql.Tx
+	numbered bool
+}
+
+func (c conn) begin(ctx context.Context, opts *sql.TxOptions) (tx, error) {
+	t, err := c.DB.BeginTx(ctx, opts)
+	return tx{Tx: t, numbered: c.numbered}, err
+}
+
+func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, bind(q, t.numbered), args...)
+}
+
+func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, bind(q, t.numbered), args...)
+}
+
+func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, bind(q, t.numbered), args...)
+}
+
+// bind numbers the ? placeholders of q ($1, $2, …) when numbered. No
+// query of the log has a ? other than a placeholder.
+func bind(q string, numbered bool) string {
+	if !numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var _ Store = (*SQLStore)(nil)
 
 // schemaVersion is the PRAGMA user_version of the schema below. Version 1
 // (a row per entry) never left development; a file of it is started anew.
@@ -69,7 +130,7 @@ INSERT OR IGNORE INTO meta (k, v) VALUES ('last_id', 0);
 // perSandboxMax entries of each sandbox (DefaultPerSandboxMax if it is not
 // positive). A smaller bound than the file was kept with applies from the
 // next append on.
-func OpenSQLite(ctx context.Context, path string, perSandboxMax int) (*SQLiteStore, error) {
+func OpenSQLite(ctx context.Context, path string, perSandboxMax int) (*SQLStore, error) {
 	if perSandboxMax <= 0 {
 		perSandboxMax = DefaultPerSandboxMax
 	}
@@ -80,15 +141,15 @@ func OpenSQLite(ctx context.Context, path string, perSandboxMax int) (*SQLiteSto
 	if err != nil {
 		return nil, fmt.Errorf("requestlog: %w", err)
 	}
-	s := &SQLiteStore{db: db, bound: perSandboxMax}
-	if err := s.migrate(ctx); err != nil {
+	s := &SQLStore{db: conn{DB: db}, bound: perSandboxMax}
+	if err := s.migrateSQLite(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("requestlog: open %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func (s *SQLiteStore) migrate(ctx context.Context) error {
+func (s *SQLStore) migrateSQLite(ctx context.Context) error {
 	var v int
 	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 		return err
@@ -107,7 +168,7 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *SQLiteStore) Close() error { return s.db.Close() }
+func (s *SQLStore) Close() error { return s.db.Close() }
 
 // storedEntry is an Entry as stored, apart from the exported type so that
 // renaming a field cannot change the file format. The id and sandbox are
@@ -180,21 +241,26 @@ type storedIssue struct {
 }
 
 // Append implements Store.
-func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
+func (s *SQLStore) Append(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("requestlog: append: %w", err)
 	}
 	defer tx.Rollback()
+	// Taking the ids first locks the counter until commit: appends of
+	// gateways sharing a database commit in the order of their ids, so
+	// that a cursor (Filter.Before) never has newer entries appear below
+	// it.
 	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'last_id'`).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE meta SET v = v + ? WHERE k = 'last_id' RETURNING v`, len(entries)).Scan(&last); err != nil {
 		return fmt.Errorf("requestlog: append: %w", err)
 	}
+	last -= int64(len(entries))
 	ids := make([]int64, len(entries))
 	order := []string{}
 	bySandbox := map[string][]int{}
@@ -212,9 +278,6 @@ func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
 			return fmt.Errorf("requestlog: append: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE meta SET v = ? WHERE k = 'last_id'`, last); err != nil {
-		return fmt.Errorf("requestlog: append: %w", err)
-	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("requestlog: append: %w", err)
 	}
@@ -226,7 +289,7 @@ func (s *SQLiteStore) Append(ctx context.Context, entries []Entry) error {
 
 // appendChunk writes the entries at idx (all of sandbox) as one chunk and
 // trims the sandbox to its bound.
-func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox string, entries []Entry, ids []int64, idx []int) error {
+func (s *SQLStore) appendChunk(ctx context.Context, tx tx, sandbox string, entries []Entry, ids []int64, idx []int) error {
 	stored := make([]storedEntry, len(idx))
 	var idBuf []byte
 	prev := int64(0)
@@ -260,7 +323,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox strin
 	}
 	var visible, floor int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO sandboxes (sandbox, visible, floor) VALUES (?, ?, 0)
-		ON CONFLICT (sandbox) DO UPDATE SET visible = visible + excluded.visible RETURNING visible, floor`,
+		ON CONFLICT (sandbox) DO UPDATE SET visible = sandboxes.visible + excluded.visible RETURNING visible, floor`,
 		sandbox, len(idx)).Scan(&visible, &floor)
 	if err != nil {
 		return err
@@ -273,7 +336,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, tx *sql.Tx, sandbox strin
 
 // trim hides the excess oldest visible entries of sandbox: whole chunks
 // are deleted, and the floor rises into a chunk that keeps some.
-func (s *SQLiteStore) trim(ctx context.Context, tx *sql.Tx, sandbox string, excess, floor int64) error {
+func (s *SQLStore) trim(ctx context.Context, tx tx, sandbox string, excess, floor int64) error {
 	rows, err := tx.QueryContext(ctx, `SELECT rowid, ids FROM chunks WHERE sandbox = ? ORDER BY last_id`, sandbox)
 	if err != nil {
 		return err
@@ -335,12 +398,12 @@ func decodeIDs(b []byte) ([]int64, error) {
 }
 
 // Query implements Store.
-func (s *SQLiteStore) Query(ctx context.Context, f Filter) (Page, error) {
+func (s *SQLStore) Query(ctx context.Context, f Filter) (Page, error) {
 	f, err := f.Normalized()
 	if err != nil {
 		return Page{}, err
 	}
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.begin(ctx, &sql.TxOptions{Isolation: s.db.snapshot, ReadOnly: true})
 	if err != nil {
 		return Page{}, fmt.Errorf("requestlog: query: %w", err)
 	}
@@ -359,7 +422,7 @@ func (s *SQLiteStore) Query(ctx context.Context, f Filter) (Page, error) {
 		// the cursor, and the one (the oldest with last_id at or above it)
 		// that may hold some below it.
 		q = `SELECT ids, body FROM chunks WHERE sandbox = ? AND rowid IN (SELECT rowid FROM chunks WHERE sandbox = ? AND last_id < ?
-			UNION SELECT rowid FROM (SELECT rowid FROM chunks WHERE sandbox = ? AND last_id >= ? ORDER BY last_id LIMIT 1)) ORDER BY last_id DESC`
+			UNION SELECT rowid FROM (SELECT rowid FROM chunks WHERE sandbox = ? AND last_id >= ? ORDER BY last_id LIMIT 1) AS oldest) ORDER BY last_id DESC`
 		args = []any{f.Sandbox, f.Sandbox, f.Before, f.Sandbox, f.Before}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
@@ -425,15 +488,17 @@ func (se *storedEntry) entry(sandbox string, id int64) Entry {
 }
 
 // DeleteSandbox implements Store.
-func (s *SQLiteStore) DeleteSandbox(ctx context.Context, sandbox string) error {
+func (s *SQLStore) DeleteSandbox(ctx context.Context, sandbox string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.begin(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("requestlog: delete sandbox: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range []string{`DELETE FROM chunks WHERE sandbox = ?`, `DELETE FROM sandboxes WHERE sandbox = ?`} {
+	// The sandbox's count first, as Append locks it before it trims
+	// chunks: two gateways never wait on each other's locks.
+	for _, stmt := range []string{`DELETE FROM sandboxes WHERE sandbox = ?`, `DELETE FROM chunks WHERE sandbox = ?`} {
 		if _, err := tx.ExecContext(ctx, stmt, sandbox); err != nil {
 			return fmt.Errorf("requestlog: delete sandbox: %w", err)
 		}

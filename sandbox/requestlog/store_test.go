@@ -26,7 +26,7 @@ func TestSQLiteStore(t *testing.T) {
 	})
 }
 
-func openSQLite(t testing.TB, path string, perSandboxMax int) *requestlog.SQLiteStore {
+func openSQLite(t testing.TB, path string, perSandboxMax int) *requestlog.SQLStore {
 	t.Helper()
 	s, err := requestlog.OpenSQLite(context.Background(), path, perSandboxMax)
 	if err != nil {
@@ -127,16 +127,20 @@ func TestSQLiteStore_ChunkWithoutConnectorKeys_ReadsAsFHIRAPI(t *testing.T) {
 	}
 }
 
-// TestSQLiteStore_BoundCutsThroughChunks: the SQLite store writes an
+// TestSQLiteStore_BoundCutsThroughChunks: the SQL store writes an
 // append's entries of a sandbox as one chunk; the bound hides the oldest
 // entries of a chunk it cuts through, and paging crosses chunks exactly.
 func TestSQLiteStore_BoundCutsThroughChunks(t *testing.T) {
-	ctx := context.Background()
-	s, err := requestlog.OpenSQLite(ctx, filepath.Join(t.TempDir(), "log.db"), 7)
+	s, err := requestlog.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "log.db"), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	testBoundCutsThroughChunks(t, s)
+}
+
+func testBoundCutsThroughChunks(t *testing.T, s requestlog.Store) {
+	ctx := context.Background()
 	var want []int64 // sandbox a's ids, oldest first
 	for batch := 0; batch < 6; batch++ {
 		entries := make([]requestlog.Entry, 5)

@@ -2,9 +2,10 @@
 // register in them and the accounts that sign in to the portal and the
 // admin API: the rules of who may see and change what, and the work behind
 // create, reset and delete (seeding a sandbox's synthetic patients, erasing
-// its data), over a Registry that stores them: SQLiteRegistry (a file
-// beside the FHIR store) or another backend that passes the suite in
-// sandbox/tenant/tenanttest.
+// its data), over a Registry that stores them: SQLRegistry, in an SQLite file
+// beside the FHIR store or in the PostgreSQL database of --store (schema
+// hps_tenant, see OpenPostgresRegistry), or another backend that passes
+// the suite in sandbox/tenant/tenanttest.
 //
 // It implements smart.ClientStore over the registered apps and serves RFC
 // 7591 dynamic client registration, guarded by the sandbox's settings and

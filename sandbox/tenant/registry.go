@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -18,13 +19,56 @@ import (
 // FileName is the registry's database file inside a data directory.
 const FileName = "tenants.db"
 
-// SQLiteRegistry is the Registry in an SQLite file (tenants.db beside the
-// FHIR store): sandboxes, apps, initial access tokens and accounts, one
-// table each, the apps and tokens removed with their sandbox by foreign
-// key cascade.
-type SQLiteRegistry struct {
-	db   *sql.DB
+// SQLRegistry is the Registry in an SQL database: an SQLite file
+// (tenants.db beside the FHIR store, OpenSQLiteRegistry) or a PostgreSQL
+// schema (OpenPostgresRegistry). Sandboxes, apps, initial access tokens,
+// accounts, test requests and sealed reports are a table each, the apps
+// and tokens removed with their sandbox by foreign key cascade. The
+// queries are the same on both engines (written with ? placeholders,
+// numbered for PostgreSQL); the schemas differ only in their types, and
+// PostgreSQL's tables that are listed in order of insertion have a column
+// rowid of their own, standing for SQLite's.
+type SQLRegistry struct {
+	db   conn
 	path string
+}
+
+// conn is the database with the registry's queries written for its
+// engine.
+type conn struct {
+	*sql.DB
+	numbered bool
+}
+
+func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.DB.ExecContext(ctx, bind(q, c.numbered), args...)
+}
+
+func (c conn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.DB.QueryContext(ctx, bind(q, c.numbered), args...)
+}
+
+func (c conn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.DB.QueryRowContext(ctx, bind(q, c.numbered), args...)
+}
+
+// bind numbers the ? placeholders of q ($1, $2, …) when numbered. No
+// query of the registry has a ? other than a placeholder.
+func bind(q string, numbered bool) string {
+	if !numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 var schema = []string{
@@ -58,11 +102,11 @@ var schema = []string{
 	sealedReportSchema,
 }
 
-var _ Registry = (*SQLiteRegistry)(nil)
+var _ Registry = (*SQLRegistry)(nil)
 
 // OpenSQLiteRegistry opens (creating if needed) the registry file at path,
 // or an in-memory registry when path is empty.
-func OpenSQLiteRegistry(ctx context.Context, path string) (*SQLiteRegistry, error) {
+func OpenSQLiteRegistry(ctx context.Context, path string) (*SQLRegistry, error) {
 	// Writes are rare and small: one connection serialises them without
 	// SQLITE_BUSY, and keeps an in-memory registry alive.
 	db, err := sqlitefile.Open(ctx, path, sqlitefile.Options{ForeignKeys: true, MaxOpenConns: 1})
@@ -75,14 +119,20 @@ func OpenSQLiteRegistry(ctx context.Context, path string) (*SQLiteRegistry, erro
 			return nil, fmt.Errorf("tenant: schema of %s: %w", path, err)
 		}
 	}
-	return &SQLiteRegistry{db: db, path: path}, nil
+	return &SQLRegistry{db: conn{DB: db}, path: path}, nil
 }
 
-func (r *SQLiteRegistry) Close() error { return r.db.Close() }
+func (r *SQLRegistry) Close() error { return r.db.Close() }
 
+// isUnique reports whether err is a violation of a primary key or a
+// unique constraint, on either engine.
 func isUnique(err error) bool {
 	var se *sqlite.Error
-	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 }
 
 func ms(t time.Time) int64 {
@@ -102,7 +152,7 @@ func fromMS(v int64) time.Time {
 // --- sandboxes
 
 // CreateSandbox implements SandboxStore.
-func (r *SQLiteRegistry) CreateSandbox(ctx context.Context, sb *Sandbox) error {
+func (r *SQLRegistry) CreateSandbox(ctx context.Context, sb *Sandbox) error {
 	settings, _ := json.Marshal(sb.Settings)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO sandbox (id, name, supplier, settings, seed_patients, seed, created, reset_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sb.ID, sb.Name, sb.Supplier, string(settings), sb.SeedPatients, sb.Seed, ms(sb.Created), ms(sb.ResetAt))
@@ -113,7 +163,7 @@ func (r *SQLiteRegistry) CreateSandbox(ctx context.Context, sb *Sandbox) error {
 }
 
 // UpdateSandbox implements SandboxStore.
-func (r *SQLiteRegistry) UpdateSandbox(ctx context.Context, sb *Sandbox) error {
+func (r *SQLRegistry) UpdateSandbox(ctx context.Context, sb *Sandbox) error {
 	settings, _ := json.Marshal(sb.Settings)
 	res, err := r.db.ExecContext(ctx, `UPDATE sandbox SET name = ?, settings = ?, seed_patients = ?, seed = ?, reset_at = ? WHERE id = ?`,
 		sb.Name, string(settings), sb.SeedPatients, sb.Seed, ms(sb.ResetAt), sb.ID)
@@ -143,7 +193,7 @@ func scanSandbox(row interface{ Scan(...any) error }) (*Sandbox, error) {
 }
 
 // Sandbox implements SandboxStore.
-func (r *SQLiteRegistry) Sandbox(ctx context.Context, id string) (*Sandbox, error) {
+func (r *SQLRegistry) Sandbox(ctx context.Context, id string) (*Sandbox, error) {
 	sb, err := scanSandbox(r.db.QueryRowContext(ctx, `SELECT `+sandboxCols+` FROM sandbox WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: sandbox %q", ErrNotFound, id)
@@ -153,7 +203,7 @@ func (r *SQLiteRegistry) Sandbox(ctx context.Context, id string) (*Sandbox, erro
 
 // Sandboxes lists sandboxes by id, those of supplier only when it is not
 // empty.
-func (r *SQLiteRegistry) Sandboxes(ctx context.Context, supplier string) ([]*Sandbox, error) {
+func (r *SQLRegistry) Sandboxes(ctx context.Context, supplier string) ([]*Sandbox, error) {
 	q, args := `SELECT `+sandboxCols+` FROM sandbox ORDER BY id`, []any{}
 	if supplier != "" {
 		q, args = `SELECT `+sandboxCols+` FROM sandbox WHERE supplier = ? ORDER BY id`, []any{supplier}
@@ -176,7 +226,7 @@ func (r *SQLiteRegistry) Sandboxes(ctx context.Context, supplier string) ([]*San
 
 // DeleteSandbox removes the sandbox and, by cascade, its apps and initial
 // access tokens.
-func (r *SQLiteRegistry) DeleteSandbox(ctx context.Context, id string) error {
+func (r *SQLRegistry) DeleteSandbox(ctx context.Context, id string) error {
 	_, err := r.db.ExecContext(ctx, `DELETE FROM sandbox WHERE id = ?`, id)
 	return err
 }
@@ -184,7 +234,7 @@ func (r *SQLiteRegistry) DeleteSandbox(ctx context.Context, id string) error {
 // --- apps
 
 // CreateApp implements AppStore.
-func (r *SQLiteRegistry) CreateApp(ctx context.Context, a *App) error {
+func (r *SQLRegistry) CreateApp(ctx context.Context, a *App) error {
 	body, _ := json.Marshal(a)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO app (client_id, sandbox, body, secret_hash) VALUES (?, ?, ?, ?)`,
 		a.ClientID, a.Sandbox, string(body), a.SecretHash)
@@ -209,7 +259,7 @@ func scanApp(row interface{ Scan(...any) error }) (*App, error) {
 }
 
 // App implements AppStore.
-func (r *SQLiteRegistry) App(ctx context.Context, clientID string) (*App, error) {
+func (r *SQLRegistry) App(ctx context.Context, clientID string) (*App, error) {
 	a, err := scanApp(r.db.QueryRowContext(ctx, `SELECT body, secret_hash FROM app WHERE client_id = ?`, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: app %q", ErrNotFound, clientID)
@@ -218,7 +268,7 @@ func (r *SQLiteRegistry) App(ctx context.Context, clientID string) (*App, error)
 }
 
 // Apps implements AppStore.
-func (r *SQLiteRegistry) Apps(ctx context.Context, sandbox string) ([]*App, error) {
+func (r *SQLRegistry) Apps(ctx context.Context, sandbox string) ([]*App, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT body, secret_hash FROM app WHERE sandbox = ? ORDER BY client_id`, sandbox)
 	if err != nil {
 		return nil, err
@@ -236,7 +286,7 @@ func (r *SQLiteRegistry) Apps(ctx context.Context, sandbox string) ([]*App, erro
 }
 
 // DeleteApp implements AppStore.
-func (r *SQLiteRegistry) DeleteApp(ctx context.Context, sandbox, clientID string) error {
+func (r *SQLRegistry) DeleteApp(ctx context.Context, sandbox, clientID string) error {
 	res, err := r.db.ExecContext(ctx, `DELETE FROM app WHERE client_id = ? AND sandbox = ?`, clientID, sandbox)
 	if err != nil {
 		return err
@@ -257,7 +307,7 @@ func oidcKey(a *Account) any {
 }
 
 // CreateAccount implements AccountStore.
-func (r *SQLiteRegistry) CreateAccount(ctx context.Context, a *Account) error {
+func (r *SQLRegistry) CreateAccount(ctx context.Context, a *Account) error {
 	body, _ := json.Marshal(a)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO account (username, body, password_hash, oidc_key) VALUES (?, ?, ?, ?)`,
 		a.Username, string(body), a.PasswordHash, oidcKey(a))
@@ -268,7 +318,7 @@ func (r *SQLiteRegistry) CreateAccount(ctx context.Context, a *Account) error {
 }
 
 // UpdateAccount implements AccountStore.
-func (r *SQLiteRegistry) UpdateAccount(ctx context.Context, a *Account) error {
+func (r *SQLRegistry) UpdateAccount(ctx context.Context, a *Account) error {
 	body, _ := json.Marshal(a)
 	res, err := r.db.ExecContext(ctx, `UPDATE account SET body = ?, password_hash = ?, oidc_key = ? WHERE username = ?`,
 		string(body), a.PasswordHash, oidcKey(a), a.Username)
@@ -298,7 +348,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 	return &a, nil
 }
 
-func (r *SQLiteRegistry) account(ctx context.Context, where string, arg any) (*Account, error) {
+func (r *SQLRegistry) account(ctx context.Context, where string, arg any) (*Account, error) {
 	a, err := scanAccount(r.db.QueryRowContext(ctx, `SELECT body, password_hash FROM account WHERE `+where+` = ?`, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -307,17 +357,17 @@ func (r *SQLiteRegistry) account(ctx context.Context, where string, arg any) (*A
 }
 
 // Account returns the account username.
-func (r *SQLiteRegistry) Account(ctx context.Context, username string) (*Account, error) {
+func (r *SQLRegistry) Account(ctx context.Context, username string) (*Account, error) {
 	return r.account(ctx, "username", username)
 }
 
 // AccountByOIDC returns the account linked to subject at issuer.
-func (r *SQLiteRegistry) AccountByOIDC(ctx context.Context, issuer, subject string) (*Account, error) {
+func (r *SQLRegistry) AccountByOIDC(ctx context.Context, issuer, subject string) (*Account, error) {
 	return r.account(ctx, "oidc_key", oidcKey(&Account{OIDCIssuer: issuer, OIDCSubject: subject}))
 }
 
 // Accounts implements AccountStore.
-func (r *SQLiteRegistry) Accounts(ctx context.Context) ([]*Account, error) {
+func (r *SQLRegistry) Accounts(ctx context.Context) ([]*Account, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT body, password_hash FROM account ORDER BY username`)
 	if err != nil {
 		return nil, err
@@ -335,7 +385,7 @@ func (r *SQLiteRegistry) Accounts(ctx context.Context) ([]*Account, error) {
 }
 
 // DeleteAccount implements AccountStore.
-func (r *SQLiteRegistry) DeleteAccount(ctx context.Context, username string) error {
+func (r *SQLRegistry) DeleteAccount(ctx context.Context, username string) error {
 	res, err := r.db.ExecContext(ctx, `DELETE FROM account WHERE username = ?`, username)
 	if err != nil {
 		return err
@@ -359,7 +409,7 @@ const registrationTokenSchema = `CREATE TABLE IF NOT EXISTS registration_token (
 	)`
 
 // CreateRegistrationToken implements RegistrationTokenStore.
-func (r *SQLiteRegistry) CreateRegistrationToken(ctx context.Context, t *RegistrationToken, hash []byte) error {
+func (r *SQLRegistry) CreateRegistrationToken(ctx context.Context, t *RegistrationToken, hash []byte) error {
 	body, _ := json.Marshal(t)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO registration_token (id, sandbox, hash, body, expires, max_uses, uses)
 		VALUES (?, ?, ?, ?, ?, ?, 0)`, t.ID, t.Sandbox, hash, string(body), ms(t.Expires), t.MaxUses)
@@ -384,7 +434,7 @@ func scanRegistrationToken(row interface{ Scan(...any) error }) (*RegistrationTo
 }
 
 // RegistrationTokenByHash implements RegistrationTokenStore.
-func (r *SQLiteRegistry) RegistrationTokenByHash(ctx context.Context, hash []byte) (*RegistrationToken, error) {
+func (r *SQLRegistry) RegistrationTokenByHash(ctx context.Context, hash []byte) (*RegistrationToken, error) {
 	t, err := scanRegistrationToken(r.db.QueryRowContext(ctx, `SELECT body, uses FROM registration_token WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -393,7 +443,7 @@ func (r *SQLiteRegistry) RegistrationTokenByHash(ctx context.Context, hash []byt
 }
 
 // RegistrationTokens implements RegistrationTokenStore.
-func (r *SQLiteRegistry) RegistrationTokens(ctx context.Context, sandbox string) ([]*RegistrationToken, error) {
+func (r *SQLRegistry) RegistrationTokens(ctx context.Context, sandbox string) ([]*RegistrationToken, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT body, uses FROM registration_token WHERE sandbox = ? ORDER BY rowid DESC`, sandbox)
 	if err != nil {
 		return nil, err
@@ -414,7 +464,7 @@ func (r *SQLiteRegistry) RegistrationTokens(ctx context.Context, sandbox string)
 // hash, if it is still of sandbox, unexpired and not used up at now; a
 // single statement, so that two registrations racing for a token's last
 // use cannot both have it.
-func (r *SQLiteRegistry) UseRegistrationToken(ctx context.Context, sandbox string, hash []byte, now time.Time) error {
+func (r *SQLRegistry) UseRegistrationToken(ctx context.Context, sandbox string, hash []byte, now time.Time) error {
 	res, err := r.db.ExecContext(ctx, `UPDATE registration_token SET uses = uses + 1
 		WHERE hash = ? AND sandbox = ? AND expires > ? AND (max_uses = 0 OR uses < max_uses)`, hash, sandbox, ms(now))
 	if err != nil {
@@ -427,7 +477,7 @@ func (r *SQLiteRegistry) UseRegistrationToken(ctx context.Context, sandbox strin
 }
 
 // DeleteRegistrationToken implements RegistrationTokenStore.
-func (r *SQLiteRegistry) DeleteRegistrationToken(ctx context.Context, sandbox, id string) error {
+func (r *SQLRegistry) DeleteRegistrationToken(ctx context.Context, sandbox, id string) error {
 	res, err := r.db.ExecContext(ctx, `DELETE FROM registration_token WHERE id = ? AND sandbox = ?`, id, sandbox)
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ const (
 )
 
 // CreateTestRequest implements TestRequestStore.
-func (r *SQLiteRegistry) CreateTestRequest(ctx context.Context, t *TestRequest) error {
+func (r *SQLRegistry) CreateTestRequest(ctx context.Context, t *TestRequest) error {
 	body, _ := json.Marshal(t)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO test_request (id, supplier, version, body) VALUES (?, ?, ?, ?)`,
 		t.ID, t.Supplier, t.Version, string(body))
@@ -52,7 +52,7 @@ func scanTestRequest(row interface{ Scan(...any) error }) (*TestRequest, error) 
 }
 
 // TestRequest implements TestRequestStore.
-func (r *SQLiteRegistry) TestRequest(ctx context.Context, id string) (*TestRequest, error) {
+func (r *SQLRegistry) TestRequest(ctx context.Context, id string) (*TestRequest, error) {
 	t, err := scanTestRequest(r.db.QueryRowContext(ctx, `SELECT body FROM test_request WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: test request %q", ErrNotFound, id)
@@ -61,7 +61,7 @@ func (r *SQLiteRegistry) TestRequest(ctx context.Context, id string) (*TestReque
 }
 
 // TestRequests implements TestRequestStore.
-func (r *SQLiteRegistry) TestRequests(ctx context.Context, supplier string) ([]*TestRequest, error) {
+func (r *SQLRegistry) TestRequests(ctx context.Context, supplier string) ([]*TestRequest, error) {
 	q, args := `SELECT body FROM test_request ORDER BY rowid DESC`, []any{}
 	if supplier != "" {
 		q, args = `SELECT body FROM test_request WHERE supplier = ? ORDER BY rowid DESC`, []any{supplier}
@@ -84,27 +84,28 @@ func (r *SQLiteRegistry) TestRequests(ctx context.Context, supplier string) ([]*
 
 // UpdateTestRequest implements TestRequestStore: the version check, the
 // write and the seal are one transaction.
-func (r *SQLiteRegistry) UpdateTestRequest(ctx context.Context, t *TestRequest, seal *SealedReport) error {
+func (r *SQLRegistry) UpdateTestRequest(ctx context.Context, t *TestRequest, seal *SealedReport) error {
 	body, _ := json.Marshal(t)
 	tx, err := r.db.BeginTx(ctx, nil)
+	numbered := r.db.numbered
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE test_request SET version = ?, body = ? WHERE id = ? AND version = ?`,
+	res, err := tx.ExecContext(ctx, bind(`UPDATE test_request SET version = ?, body = ? WHERE id = ? AND version = ?`, numbered),
 		t.Version, string(body), t.ID, t.Version-1)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var v int
-		if err := tx.QueryRowContext(ctx, `SELECT version FROM test_request WHERE id = ?`, t.ID).Scan(&v); errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRowContext(ctx, bind(`SELECT version FROM test_request WHERE id = ?`, numbered), t.ID).Scan(&v); errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: test request %q", ErrNotFound, t.ID)
 		}
 		return fmt.Errorf("%w: test request %s changed meanwhile; read it again", ErrState, t.ID)
 	}
 	if seal != nil {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sealed_report (sandbox, run, request, sha256, report, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, bind(`INSERT INTO sealed_report (sandbox, run, request, sha256, report, at) VALUES (?, ?, ?, ?, ?, ?)`, numbered),
 			seal.Sandbox, seal.Run, seal.Request, seal.SHA256, seal.Canonical, ms(seal.At))
 		if isUnique(err) {
 			return fmt.Errorf("%w: the report of run %s is sealed already", ErrState, seal.Run)
@@ -117,7 +118,7 @@ func (r *SQLiteRegistry) UpdateTestRequest(ctx context.Context, t *TestRequest, 
 }
 
 // SealedReports implements TestRequestStore.
-func (r *SQLiteRegistry) SealedReports(ctx context.Context, sandbox string) ([]*SealedReport, error) {
+func (r *SQLRegistry) SealedReports(ctx context.Context, sandbox string) ([]*SealedReport, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT run, request, sha256, report, at FROM sealed_report WHERE sandbox = ? ORDER BY rowid`, sandbox)
 	if err != nil {
 		return nil, err
@@ -137,7 +138,7 @@ func (r *SQLiteRegistry) SealedReports(ctx context.Context, sandbox string) ([]*
 }
 
 // SealedReport implements TestRequestStore.
-func (r *SQLiteRegistry) SealedReport(ctx context.Context, sandbox, run string) (*SealedReport, error) {
+func (r *SQLRegistry) SealedReport(ctx context.Context, sandbox, run string) (*SealedReport, error) {
 	sr := SealedReport{Sandbox: sandbox, Run: run}
 	var at int64
 	err := r.db.QueryRowContext(ctx, `SELECT request, sha256, report, at FROM sealed_report WHERE sandbox = ? AND run = ?`, sandbox, run).

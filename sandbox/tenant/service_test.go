@@ -211,7 +211,7 @@ func TestRegistry_SurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := s.reg.(*SQLiteRegistry).path
+	path := s.reg.(*SQLRegistry).path
 	s.Close()
 	s2, err := Open(ctx, Options{Path: path, Store: store})
 	if err != nil {

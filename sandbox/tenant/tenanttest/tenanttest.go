@@ -52,6 +52,8 @@ func Run(t *testing.T, newRegistry Factory) {
 		{"TestRequests_BySupplier_NewestFirst", testRequestsBySupplier},
 		{"UpdateTestRequest_OnlyOverTheVersionRead", testUpdateRequestVersion},
 		{"UpdateTestRequest_SealsOnce_AndOutlivesTheSandbox", testSealOnce},
+		{"Create_ConcurrentSameKey_OneWinsOthersErrExists", testConcurrentCreates},
+		{"UpdateTestRequest_ConcurrentFromOneVersion_OneWins", testConcurrentUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newRegistry(t)) })
