@@ -22,6 +22,7 @@ import (
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
+	"hpsandbox/sandbox/peers"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/sandbox/tenant"
@@ -130,8 +131,19 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		}
 		p.state = st
 		g.closers = append(g.closers, closeFn)
+		bus, err := peers.Open(ctx, cfg.RedisURL, peersPrefix, log)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		p.bus = bus
 	}
 	b, err := build(cfg, store, log, p)
+	if err == nil && p.bus != nil {
+		// Subscribed by build; closed after what build tracked.
+		err = p.bus.Start(ctx)
+		g.track(p.bus.Close)
+	}
 	if c, ok := p.requestLog.(interface{ Close() error }); ok {
 		// After the recorder build tracked, which writes into it.
 		g.track(c.Close)
@@ -160,9 +172,12 @@ func OpenRequestLog(ctx context.Context, cfg Config) (*requestlog.SQLStore, erro
 // parts are what build needs beyond the configuration; tests add clients
 // and a clock.
 type parts struct {
-	keys    *smart.Keys
-	state   smart.StateStore // nil: in memory
-	clients []*smart.Client  // registered besides the demo clients
+	keys  *smart.Keys
+	state smart.StateStore // nil: in memory
+	// bus, when set, connects the gateway with the others of its
+	// deployment (package peers); build subscribes, the caller starts it.
+	bus     *peers.Bus
+	clients []*smart.Client // registered besides the demo clients
 	now     func() time.Time
 	// requestLog keeps the request log (in memory when nil); build closes
 	// the recorder, the caller the store.
@@ -265,6 +280,15 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}
 	var sbs *sandboxes // made from tenants, which tells it of erasures
 	forgetSubscriptions := func(string) {}
+	forget := func(id string) {
+		sbs.forget(id)
+		engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
+		forgetSubscriptions(id)
+	}
+	erased := func(context.Context, string) {}
+	if p.bus != nil {
+		erased = shareErasures(p.bus, forget, log)
+	}
 	var registry tenant.Registry // nil: SQLite at p.tenants
 	if p.store != "" {
 		r, err := tenant.OpenPostgresRegistry(context.Background(), p.store)
@@ -280,10 +304,9 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
 			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent,
 				DynamicRegistration: true, RegistrationScopes: defaultRegistrationScopes}},
-		OnErase: func(_ context.Context, id string) {
-			sbs.forget(id)
-			engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
-			forgetSubscriptions(id)
+		OnErase: func(ctx context.Context, id string) {
+			forget(id)
+			erased(ctx, id)
 		},
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
@@ -365,7 +388,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam),
 		judgePHDUploads(rec, sandboxParam, cfg.MaxBodyBytes, log)), sandboxParam)
 
-	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
+	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, p.bus, log, track)
 
 	gate := &connectorGate{set: set, guard: g, maxBody: cfg.MaxBodyBytes}
 	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))
