@@ -26,6 +26,7 @@ import (
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/sandbox/tenant"
+	"hpsandbox/sandbox/throttle"
 	"hpsandbox/smart"
 	"hpsandbox/smart/redisstate"
 )
@@ -130,6 +131,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 			return nil, err
 		}
 		p.state = st
+		p.signIns = func(kind string) throttle.Shared { return st.Counts("signin:" + kind) }
 		g.closers = append(g.closers, closeFn)
 		bus, err := peers.Open(ctx, cfg.RedisURL, peersPrefix, log)
 		if err != nil {
@@ -176,7 +178,10 @@ type parts struct {
 	state smart.StateStore // nil: in memory
 	// bus, when set, connects the gateway with the others of its
 	// deployment (package peers); build subscribes, the caller starts it.
-	bus     *peers.Bus
+	bus *peers.Bus
+	// signIns, when set, shares the counts of failed sign-ins with the
+	// other gateways (tenant.Options.SharedSignIns).
+	signIns func(kind string) throttle.Shared
 	clients []*smart.Client // registered besides the demo clients
 	now     func() time.Time
 	// requestLog keeps the request log (in memory when nil); build closes
@@ -318,9 +323,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 				log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
 			}
 		},
-		Logger:     log,
-		Now:        p.now,
-		BcryptCost: p.bcryptCost,
+		Logger:        log,
+		Now:           p.now,
+		BcryptCost:    p.bcryptCost,
+		SharedSignIns: p.signIns,
 	})
 	if err != nil {
 		return nil, err

@@ -38,3 +38,7 @@ func TestObserveCommits_ReportsCreatesAndUpdates(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceSandbox_ReadersSeeOldOrNewNeverEmpty(t *testing.T) {
+	storetest.RunReplace(t, gateways(t, 1)[0])
+}

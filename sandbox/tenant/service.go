@@ -15,6 +15,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fixtures"
+	"hpsandbox/sandbox/throttle"
 	"hpsandbox/smart"
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 	// SignInLimits bound password guessing; nil means
 	// DefaultSignInLimits.
 	SignInLimits *SignInLimits
+	// SharedSignIns, when set, returns the shared store of failed
+	// sign-ins per kind of key ("account:", "address:"), where the other
+	// gateways of the deployment count theirs (throttle.Shared).
+	SharedSignIns func(kind string) throttle.Shared
 	// BcryptCost is the cost of the bcrypt hashes of passwords and app
 	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
 	// to bcrypt.MinCost: a check costs what the stored hash says, so a
@@ -114,6 +119,11 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		limits = *opts.SignInLimits
 	}
 	s.signIns = newSignInLimiters(limits, s.now)
+	if opts.SharedSignIns != nil {
+		// Gateways of one deployment count failed sign-ins together.
+		s.signIns.accounts.Share(opts.SharedSignIns("account:"))
+		s.signIns.addresses.Share(opts.SharedSignIns("address:"))
+	}
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
 	if def.Name == "" {
@@ -433,6 +443,17 @@ func (s *Service) seed(ctx context.Context, sb *Sandbox, erase bool) error {
 	bodies := make([][]byte, len(rs))
 	for i, r := range rs {
 		bodies[i] = r.Body
+	}
+	if _, ok := s.store.(fhirstore.Replacer); ok && erase {
+		// One transaction: readers see the old data or the new, never an
+		// empty sandbox.
+		if err := fhirstore.Replace(ctx, s.store, fhirstore.Sandbox(sb.ID), bodies, fhirstore.LoadOptions{}); err != nil {
+			return fmt.Errorf("tenant: seeding sandbox %s: %w", sb.ID, err)
+		}
+		if s.onErase != nil {
+			s.onErase(ctx, sb.ID)
+		}
+		return nil
 	}
 	if erase {
 		if err := s.erase(ctx, sb.ID); err != nil {
