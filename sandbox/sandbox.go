@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	p := parts{keys: keys, exportDir: exportDir, tenants: filepath.Join(cfg.DataDir, tenant.FileName), track: g.track,
-		sessionKey: sessionKey, store: cfg.Store}
+		sessionKey: sessionKey}
 	if cfg.RequestLogMax > 0 {
 		st, err := OpenRequestLog(ctx, cfg)
 		if err != nil {
@@ -125,6 +125,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		}
 		p.requestLog = st
 	}
+	p.store = cfg.Store
 	if cfg.RedisURL != "" {
 		st, closeFn, err := redisstate.Open(ctx, cfg.RedisURL, redisPrefix)
 		if err != nil {

@@ -37,10 +37,11 @@ func TestServe_StoreOnPostgres_KeepsTheDataInTheDatabase(t *testing.T) {
 	}
 }
 
-// With --store, the tenant registry and the request log live in the
-// database too: an app registered through the admin API, and the log of
-// the requests made, are there after a restart on another, empty data
-// directory, and the data directories hold neither.
+// With --store, the tenant registry, the request log and the conformance
+// runs live in the database too: an app registered through the admin API,
+// the log of its requests and a run judging them are there after a
+// restart on another, empty data directory, and the data directories
+// hold neither the registry nor the log.
 func TestServe_StoreOnPostgres_KeepsRegistryAndRequestLogThere(t *testing.T) {
 	dsn := testpg.Start(t)
 	const password = "operator-password-for-tests"
@@ -64,6 +65,15 @@ func TestServe_StoreOnPostgres_KeepsRegistryAndRequestLogThere(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	// A conformance run of the app is a TestReport in the FHIR store.
+	var run struct {
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+	}
+	if status := adminJSON(t, base, password, http.MethodPost, "/sandboxes/default/runs",
+		`{"client_id":"`+app.ClientID+`","profile":"smart-app-patient"}`, &run); status != http.StatusCreated || run.ID == "" {
+		t.Fatalf("a conformance run: %d %+v", status, run)
+	}
 	stop()
 
 	env["HPS_DATA"] = dirs[1]
@@ -88,6 +98,12 @@ func TestServe_StoreOnPostgres_KeepsRegistryAndRequestLogThere(t *testing.T) {
 	}
 	if len(log.Entries) == 0 || log.Entries[0].Path != "/auth/token" {
 		t.Errorf("the request log after the restart: %+v, want the app's token request", log.Entries)
+	}
+	var again struct {
+		ID string `json:"id"`
+	}
+	if status := adminJSON(t, base, password, http.MethodGet, "/sandboxes/default/runs/"+run.ID, "", &again); status != http.StatusOK || again.ID != run.ID {
+		t.Errorf("the conformance run after the restart: %d %+v", status, again)
 	}
 	for _, dir := range dirs {
 		for _, name := range []string{tenant.FileName, filepath.Base(sandbox.RequestLogPath(dir))} {

@@ -97,6 +97,10 @@ func bind(q string, numbered bool) string {
 	return b.String()
 }
 
+// SQLiteStore is the name SQLStore had when SQLite was its only engine;
+// code written against it still compiles.
+type SQLiteStore = SQLStore
+
 var _ Store = (*SQLStore)(nil)
 
 // schemaVersion is the PRAGMA user_version of the schema below. Version 1

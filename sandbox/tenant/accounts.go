@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -84,7 +85,15 @@ func (s *Service) EnsureOperator(ctx context.Context, username, password string)
 			return false, nil
 		}
 	}
-	if _, err := s.createAccount(ctx, NewAccount{Username: username, Name: "Operator", Role: RoleOperator, Password: password}); err != nil {
+	_, err = s.createAccount(ctx, NewAccount{Username: username, Name: "Operator", Role: RoleOperator, Password: password})
+	if errors.Is(err, ErrExists) {
+		// Another gateway sharing the registry, starting at once, made
+		// it first.
+		if a, err := s.reg.Account(ctx, username); err == nil && a.Role == RoleOperator {
+			return false, nil
+		}
+	}
+	if err != nil {
 		return false, err
 	}
 	return true, nil

@@ -17,4 +17,20 @@
 // no write may change and a reset writes back. It is not the FHIR
 // data (fhirstore) and not HTTP routing of the admin API or the portal
 // (sandbox/adminapi, sandbox/portal), which call it.
+//
+// # Gateways sharing a registry
+//
+// On PostgreSQL several gateways open one registry. Its migrations run
+// under an advisory lock (internal/pgschema), so that gateways starting at
+// once on an empty database all start; one of them creates the default
+// sandbox and the operator, the others find them. Every rule that two
+// writers could break is kept by the database, not by the process:
+// unique ids, client ids, usernames and identities (ErrExists to all but
+// one of concurrent creates), a test request's version (ErrState to all
+// but one of concurrent updates from one version), one seal per run, and
+// the uses of an initial access token. What a Service keeps in memory is
+// its own: a remembered password is used only while the registry still
+// holds the account with the hash it was checked against, so a password
+// changed or an account deleted through another gateway stops working at
+// once; the sign-in limits count the guesses each gateway sees.
 package tenant

@@ -33,6 +33,10 @@ type SQLRegistry struct {
 	path string
 }
 
+// SQLiteRegistry is the name SQLRegistry had when SQLite was its only
+// engine; code written against it still compiles.
+type SQLiteRegistry = SQLRegistry
+
 // conn is the database with the registry's queries written for its
 // engine.
 type conn struct {

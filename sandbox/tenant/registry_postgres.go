@@ -72,6 +72,11 @@ var postgresMigrations = []string{
 		at BIGINT NOT NULL,
 		PRIMARY KEY (sandbox, run)
 	)`,
+	// The operator's server-wide settings, by name.
+	`CREATE TABLE setting (
+		name TEXT COLLATE "C" PRIMARY KEY,
+		value TEXT NOT NULL
+	)`,
 }
 
 // OpenPostgresRegistry opens the registry in the PostgreSQL database at

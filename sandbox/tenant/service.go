@@ -131,21 +131,34 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	}
 	// The default sandbox's name, settings and seed are the server's
 	// configuration, so they are written on every start.
-	old, err := reg.Sandbox(ctx, def.ID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		def.Created, def.ResetAt = s.now().UTC(), s.now().UTC()
-		err = reg.CreateSandbox(ctx, &def)
-	case err == nil:
-		def.Created, def.ResetAt = old.Created, old.ResetAt
-		err = reg.UpdateSandbox(ctx, &def)
-	}
-	if err != nil {
+	if err := s.writeDefault(ctx, def); err != nil {
 		reg.Close()
 		return nil, err
 	}
 	s.warnOfOpenRegistrations(ctx)
 	return s, nil
+}
+
+// writeDefault creates the default sandbox def, or writes it over the
+// stored one keeping its creation and reset times. Gateways sharing a
+// registry may start at once: one creates it, the others find it there
+// (ErrExists) and write over it.
+func (s *Service) writeDefault(ctx context.Context, def Sandbox) error {
+	for {
+		old, err := s.reg.Sandbox(ctx, def.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			def.Created, def.ResetAt = s.now().UTC(), s.now().UTC()
+			if err := s.reg.CreateSandbox(ctx, &def); !errors.Is(err, ErrExists) {
+				return err
+			}
+		case err == nil:
+			def.Created, def.ResetAt = old.Created, old.ResetAt
+			return s.reg.UpdateSandbox(ctx, &def)
+		default:
+			return err
+		}
+	}
 }
 
 // warnOfOpenRegistrations logs the apps that registered themselves with

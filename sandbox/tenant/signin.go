@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,8 +88,16 @@ func (s *Service) Authenticate(ctx context.Context, in SignIn) (*Account, error)
 	}
 	// Only while nothing waits: a remembered password must not tell a
 	// guesser that it guessed right while the account is held.
-	if a := s.creds.get(in.Username, in.Password); a != nil {
-		return a, nil
+	if c := s.creds.get(in.Username, in.Password); c != nil {
+		// Gateways sharing the registry change and delete accounts
+		// without telling this cache: what it remembers holds only while
+		// the account is there with the hash the password was checked
+		// against. A read is cheap beside bcrypt.
+		a, err := s.reg.Account(ctx, in.Username)
+		if err == nil && len(a.PasswordHash) > 0 && bytes.Equal(a.PasswordHash, c.PasswordHash) {
+			return a, nil
+		}
+		s.creds.forget(in.Username)
 	}
 	if wait := s.signIns.accounts.Try(in.Username); wait > 0 {
 		return nil, &ThrottledError{RetryAfter: wait}

@@ -167,3 +167,38 @@ func TestAuthenticate_ARememberedPasswordWaitsLikeAnyOtherWhileTheAccountIsHeld(
 		t.Errorf("after the wait: %v", err)
 	}
 }
+
+// Two gateways over one registry: a password remembered by one stops
+// working there as soon as the other deletes the account or changes its
+// password.
+func TestAuthenticate_RememberedPasswordFollowsChangesMadeByAnotherGateway(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newService(t, Options{})
+	b, _ := newService(t, Options{Path: a.reg.(*SQLRegistry).path})
+	for _, u := range []string{"ci", "gone"} {
+		if _, err := a.CreateAccount(ctx, operator, NewAccount{Username: u, Role: RoleReviewer, Password: "password-of-" + u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"ci", "gone"} {
+		if _, err := b.Authenticate(ctx, SignIn{Username: u, Password: "password-of-" + u}); err != nil {
+			t.Fatalf("%s at gateway b: %v", u, err)
+		}
+	}
+	if err := a.DeleteAccount(ctx, operator, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Authenticate(ctx, SignIn{Username: "gone", Password: "password-of-gone"}); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("a deleted account's remembered password: %v, want ErrBadCredentials", err)
+	}
+	if err := a.SetPassword(ctx, operator, "ci", "a new password of ci"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Authenticate(ctx, SignIn{Username: "ci", Password: "password-of-ci"}); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("the old password, remembered: %v, want ErrBadCredentials", err)
+	}
+	got, err := b.Authenticate(ctx, SignIn{Username: "ci", Password: "a new password of ci"})
+	if err != nil || got.Role != RoleReviewer {
+		t.Fatalf("the new password: %+v, %v", got, err)
+	}
+}
