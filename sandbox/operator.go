@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,10 +29,6 @@ func ensureOperator(ctx context.Context, tenants *tenant.Service, cfg Config, lo
 		file = filepath.Join(cfg.DataDir, operatorPasswordFile)
 	}
 	made, err := tenants.EnsureOperator(ctx, OperatorUsername, password)
-	if errors.Is(err, tenant.ErrExists) {
-		// Another gateway on the same registry made it a moment ago.
-		made, err = false, nil
-	}
 	if err != nil {
 		return err
 	}
