@@ -21,6 +21,9 @@ const (
 	// topicErased names a sandbox whose data was erased or replaced (a
 	// reset, a delete): what the gateways remember of it goes.
 	topicErased = "erased"
+	// topicChanged names a sandbox whose settings or apps changed: the
+	// gateways forget what they remember of its registration.
+	topicChanged = "changed"
 )
 
 type pingMsg struct {
@@ -52,11 +55,11 @@ func shareSubscriptions(bus *peers.Bus, store fhirstore.Store, m *subscription.M
 	track(func() error { stop(); return nil })
 }
 
-// shareErasures tells the other gateways on bus of a sandbox this one
-// erased, and forgets, through forget, those the others erased. Call
-// before bus.Start; the returned function publishes.
-func shareErasures(bus *peers.Bus, forget func(sandbox string), log *slog.Logger) (erased func(ctx context.Context, sandbox string)) {
-	bus.Subscribe(topicErased, func(msg peers.Message) {
+// shareForgets tells the other gateways on bus, on topic, of a sandbox
+// this one forgot, and forgets, through forget, those the others name
+// there. Call before bus.Start; the returned function publishes.
+func shareForgets(bus *peers.Bus, topic string, forget func(sandbox string), log *slog.Logger) (tell func(ctx context.Context, sandbox string)) {
+	bus.Subscribe(topic, func(msg peers.Message) {
 		var id string
 		if msg.From == bus.ID() || json.Unmarshal(msg.Data, &id) != nil {
 			return
@@ -64,8 +67,8 @@ func shareErasures(bus *peers.Bus, forget func(sandbox string), log *slog.Logger
 		forget(id)
 	})
 	return func(ctx context.Context, sandbox string) {
-		if err := bus.Publish(context.WithoutCancel(ctx), topicErased, sandbox); err != nil {
-			log.Error("telling the other gateways of an erased sandbox; they forget it within seconds", "sandbox", sandbox, "err", err)
+		if err := bus.Publish(context.WithoutCancel(ctx), topic, sandbox); err != nil {
+			log.Error("telling the other gateways to forget a sandbox; they do within seconds", "topic", topic, "sandbox", sandbox, "err", err)
 		}
 	}
 }

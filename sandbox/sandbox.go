@@ -291,9 +291,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
 		forgetSubscriptions(id)
 	}
-	erased := func(context.Context, string) {}
+	erased, changed := func(context.Context, string) {}, func(context.Context, string) {}
 	if p.bus != nil {
-		erased = shareErasures(p.bus, forget, log)
+		erased = shareForgets(p.bus, topicErased, forget, log)
+		changed = shareForgets(p.bus, topicChanged, func(id string) { sbs.forget(id) }, log)
 	}
 	var registry tenant.Registry // nil: SQLite at p.tenants
 	if p.store != "" {
@@ -313,6 +314,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		OnErase: func(ctx context.Context, id string) {
 			forget(id)
 			erased(ctx, id)
+		},
+		OnChange: func(ctx context.Context, id string) {
+			sbs.forget(id)
+			changed(ctx, id)
 		},
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {

@@ -282,6 +282,35 @@ func TestTwoGateways_ShareEverythingAClientCanTell(t *testing.T) {
 		}
 	})
 
+	t.Run("a settings change at one gateway applies at the other at once", func(t *testing.T) {
+		c.t = t
+		for _, step := range []struct {
+			at, seenAt int
+			secured    bool
+			want       int
+		}{{0, 1, true, http.StatusUnauthorized}, {1, 0, false, http.StatusOK}} {
+			// The gateway that is to see the change remembers the settings
+			// (for 2 s) from this read on.
+			c.do(step.seenAt, http.MethodGet, "/fhir/Patient/"+patient, nil, "")
+			resp, body := c.do(step.at, http.MethodPatch, "/admin/api/sandboxes/default", operator(),
+				fmt.Sprintf(`{"settings":{"secured":%t}}`, step.secured))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("settings at gateway %d: %d %s", step.at, resp.StatusCode, body)
+			}
+			deadline := time.Now().Add(time.Second)
+			for {
+				resp, body = c.do(step.seenAt, http.MethodGet, "/fhir/Patient/"+patient, nil, "")
+				if resp.StatusCode == step.want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("gateway %d a second after secured=%t at gateway %d: %d %s, want %d", step.seenAt, step.secured, step.at, resp.StatusCode, body, step.want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	})
+
 	t.Run("a subscription notification reaches the websocket held by the other gateway", func(t *testing.T) {
 		c.t = t
 		resp, body := c.do(0, http.MethodPost, "/fhir/Subscription", fhirJSON,
@@ -368,11 +397,7 @@ func TestTwoGateways_ShareEverythingAClientCanTell(t *testing.T) {
 		if written == "" {
 			t.Skip("the write step failed")
 		}
-		h := http.Header{}
-		req, _ := http.NewRequest("", "", nil)
-		req.SetBasicAuth(sandbox.OperatorUsername, operatorPassword)
-		h.Set("Authorization", req.Header.Get("Authorization"))
-		resp, body := c.do(0, http.MethodPost, "/admin/api/sandboxes/default/reset", h, "")
+		resp, body := c.do(0, http.MethodPost, "/admin/api/sandboxes/default/reset", operator(), "")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("reset at gateway 0: %d %s", resp.StatusCode, body)
 		}
@@ -387,6 +412,13 @@ func TestTwoGateways_ShareEverythingAClientCanTell(t *testing.T) {
 	if p.served[0].Load() == 0 || p.served[1].Load() == 0 {
 		t.Errorf("the proxy sent %d and %d requests: both gateways must serve", p.served[0].Load(), p.served[1].Load())
 	}
+}
+
+// operator is the header of the admin API's operator credentials.
+func operator() http.Header {
+	req, _ := http.NewRequest("", "", nil)
+	req.SetBasicAuth(sandbox.OperatorUsername, operatorPassword)
+	return http.Header{"Authorization": req.Header["Authorization"], "Content-Type": {"application/json"}}
 }
 
 // authorize runs a SMART authorization of the demo app: the authorize

@@ -115,7 +115,11 @@ func (s *Service) DeleteApp(ctx context.Context, who *Account, sandbox, clientID
 	if _, err := s.changeable(ctx, who, sandbox); err != nil {
 		return err
 	}
-	return s.reg.DeleteApp(ctx, sandbox, clientID)
+	if err := s.reg.DeleteApp(ctx, sandbox, clientID); err != nil {
+		return err
+	}
+	s.changed(ctx, sandbox)
+	return nil
 }
 
 // Clients is the registered apps as the authorization server looks them

@@ -35,6 +35,10 @@ type Options struct {
 	// OnErase is told when a sandbox's data was erased (reset or delete),
 	// so that what is kept beside it (the request log) goes too.
 	OnErase func(ctx context.Context, sandbox string)
+	// OnChange is told when a sandbox's settings changed or one of its
+	// apps was deleted, so that what remembers them (the gateways' caches)
+	// forgets.
+	OnChange func(ctx context.Context, sandbox string)
 	// OnDelete is told when a sandbox was deleted, after OnErase.
 	OnDelete func(ctx context.Context, sandbox string)
 	// Logger receives structured logs; nil discards.
@@ -58,15 +62,16 @@ type Options struct {
 // Service is the registry with the rules and work around it. It is safe for
 // concurrent use.
 type Service struct {
-	reg     Registry
-	store   fhirstore.Store
-	onErase func(ctx context.Context, sandbox string)
-	onDel   func(ctx context.Context, sandbox string)
-	log     *slog.Logger
-	now     func() time.Time
-	creds   *credentialCache
-	signIns signInLimiters
-	cost    int
+	reg      Registry
+	store    fhirstore.Store
+	onErase  func(ctx context.Context, sandbox string)
+	onChange func(ctx context.Context, sandbox string)
+	onDel    func(ctx context.Context, sandbox string)
+	log      *slog.Logger
+	now      func() time.Time
+	creds    *credentialCache
+	signIns  signInLimiters
+	cost     int
 	// dummyHash is checked for unknown usernames, at the service's cost,
 	// so that they take as long as a wrong password.
 	dummyHash func() []byte
@@ -89,7 +94,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		}
 		reg = r
 	}
-	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, onDel: opts.OnDelete, log: opts.Logger, now: opts.Now,
+	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, onChange: opts.OnChange, onDel: opts.OnDelete, log: opts.Logger, now: opts.Now,
 		busy: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -347,7 +352,15 @@ func (s *Service) UpdateSandbox(ctx context.Context, who *Account, id string, na
 	if err := s.reg.UpdateSandbox(ctx, sb); err != nil {
 		return nil, err
 	}
+	s.changed(ctx, id)
 	return sb, nil
+}
+
+// changed tells OnChange of a change to a sandbox's settings or apps.
+func (s *Service) changed(ctx context.Context, id string) {
+	if s.onChange != nil {
+		s.onChange(ctx, id)
+	}
 }
 
 // ResetSandbox returns a sandbox's data to its seeded state: everything
