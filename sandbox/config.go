@@ -37,8 +37,11 @@ type Config struct {
 	// without it a request without a token is served (a token, when sent,
 	// is still checked).
 	Secure bool // HPS_SECURE, --secure
-	// RedisURL, when set, keeps SMART sessions, codes and token records in
-	// Redis so that several gateways share them; otherwise in memory.
+	// RedisURL, when set, keeps SMART sessions, codes, token records,
+	// used jti values, the DPoP nonce secret and failed sign-in counts in
+	// Redis, and connects the gateways over Redis pub/sub (package peers:
+	// subscription notifications, forgotten caches), so that several
+	// gateways serve one deployment; otherwise all of it in memory.
 	RedisURL string // HPS_REDIS_URL, --redis-url
 	// SigningKeyFile is the PEM file of the SMART token signing key; empty
 	// keeps it in DataDir. Gateways that serve one issuer name one file
@@ -193,7 +196,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.SeedPatients, "seed-patients", c.SeedPatients, "generated patients (besides the personas) seeded into an empty store on start; -1: seed nothing (env HPS_SEED_PATIENTS)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the generated population; the same seed gives the same patients (env HPS_SEED)")
 	fs.BoolVar(&c.Secure, "secure", c.Secure, "require SMART access tokens on the default sandbox at /fhir (env HPS_SECURE=true)")
-	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state in Redis, e.g. redis://127.0.0.1:6379/0, so several gateways share it (env HPS_REDIS_URL); default: in memory")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state and sign-in throttling in Redis and connect the gateways over its pub/sub, e.g. redis://127.0.0.1:6379/0, so several gateways serve one deployment (env HPS_REDIS_URL); default: in memory, one gateway")
 	fs.StringVar(&c.SigningKeyFile, "signing-key-file", c.SigningKeyFile, "PEM file of the SMART token signing key, made there if missing; gateways of one issuer name one file (env HPS_SIGNING_KEY_FILE); default: in the data directory")
 	fs.BoolVar(&c.SkipLogin, "smart-skip-login", c.SkipLogin, "leave out the simulated login page of SMART authorizations (env HPS_SMART_SKIP_LOGIN=true)")
 	fs.BoolVar(&c.SkipConsent, "smart-skip-consent", c.SkipConsent, "leave out the consent page: every requested scope is granted (env HPS_SMART_SKIP_CONSENT=true)")

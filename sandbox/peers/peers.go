@@ -1,12 +1,3 @@
-// Package peers carries short messages between the gateways that serve
-// one deployment, over Redis pub/sub: what one gateway committed (so that
-// the others notify their websockets and rest-hooks), websocket pings,
-// and which caches to drop. Each message is delivered to every gateway
-// subscribed at the time, the sender included, at most once; a gateway
-// that is down misses it (pub/sub keeps nothing).
-//
-// It is not a queue and not a store: what must survive lives in the
-// database or in Redis keys (package redisstate).
 package peers
 
 import (
