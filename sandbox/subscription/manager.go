@@ -224,7 +224,11 @@ func (m *Manager) commit(changes []fhirstore.Change, relayed bool) {
 			m.load(c.Sandbox, changes)
 		}
 		if c.Resource.Type == "Subscription" && relayed {
-			m.stop(c.Sandbox, c.Resource.ID)
+			// Written through another gateway, which runs it now; a
+			// version older than the one run here arrived late.
+			if r := m.subs[c.Sandbox][c.Resource.ID]; r != nil && c.Resource.Version > r.spec.version {
+				m.stop(c.Sandbox, c.Resource.ID)
+			}
 			continue
 		}
 		if c.Resource.Type == "Subscription" {
