@@ -7,8 +7,11 @@
 // queries name tables without a schema, as they do on SQLite. The FHIR
 // store (fhirstore/postgres) keeps its tables in the database's default
 // schema (public); the registry's are in hps_tenant, the request log's in
-// hps_requestlog. A database may hold them all, or an operator may give
-// each gateway role only the schemas it needs.
+// hps_requestlog. What exists is not created again, so the gateways'
+// role needs the right to create schemas and tables only while there is
+// a migration to apply: an operator may migrate with an owner's role and
+// run the gateways with one that may only use the tables and their
+// sequences.
 //
 // Migrations are numbered by their place in a list and never edited once
 // released: a change of schema is a new entry at the end. Migrate applies

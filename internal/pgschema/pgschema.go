@@ -76,11 +76,25 @@ func Migrate(ctx context.Context, db *sql.DB, schema string, migrations []string
 	defer tx.Rollback()
 	// CREATE … IF NOT EXISTS alone is not safe against a concurrent
 	// create (a unique violation in the catalogue): the lock comes first.
-	steps := []string{
-		`SELECT pg_advisory_xact_lock(` + fmt.Sprint(lockClass) + `, hashtext('` + schema + `'))`,
-		`CREATE SCHEMA IF NOT EXISTS ` + schema,
-		`SET LOCAL search_path TO ` + schema,
-		`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`,
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockClass, schema); err != nil {
+		return fmt.Errorf("pgschema: migrate %s: %w", schema, err)
+	}
+	// What exists is not created again, so that a role without the
+	// right to create schemas or tables starts on a database migrated
+	// already.
+	var haveSchema, haveVersion bool
+	err = tx.QueryRowContext(ctx, `SELECT to_regnamespace($1) IS NOT NULL, to_regclass($1 || '.schema_version') IS NOT NULL`, schema).
+		Scan(&haveSchema, &haveVersion)
+	if err != nil {
+		return fmt.Errorf("pgschema: migrate %s: %w", schema, err)
+	}
+	var steps []string
+	if !haveSchema {
+		steps = append(steps, `CREATE SCHEMA `+schema)
+	}
+	steps = append(steps, `SET LOCAL search_path TO `+schema)
+	if !haveVersion {
+		steps = append(steps, `CREATE TABLE schema_version (version INTEGER NOT NULL)`)
 	}
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s); err != nil {

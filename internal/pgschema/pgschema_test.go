@@ -3,6 +3,7 @@ package pgschema_test
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -111,4 +112,60 @@ func TestOpen_RefusesBadSchemaNameAndDSN(t *testing.T) {
 	if _, err := pgschema.Open(ctx, "postgres://%zz", pgschema.Store{Schema: "hps_a", Migrations: nil, MaxConns: 1}); err == nil {
 		t.Error("bad DSN accepted")
 	}
+}
+
+// A role that may not create schemas or tables starts on a database
+// migrated already: nothing that exists is created again.
+func TestOpen_MigratedSchema_NeedsNoRightToCreate(t *testing.T) {
+	ctx := context.Background()
+	dsn := testpg.Start(t)
+	owner, err := pgschema.Open(ctx, dsn, pgschema.Store{Schema: "hps_test", Migrations: migrations, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	role := "hps_gateway_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
+	role = role[:min(len(role), 60)]
+	for _, stmt := range []string{
+		`CREATE ROLE ` + role + ` LOGIN PASSWORD 'gateway'`,
+		`GRANT USAGE ON SCHEMA hps_test TO ` + role,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA hps_test TO ` + role,
+		`REVOKE CREATE ON DATABASE ` + currentDatabase(t, owner) + ` FROM PUBLIC`,
+		`REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+	} {
+		if _, err := owner.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() {
+		owner.ExecContext(ctx, `DROP OWNED BY `+role)
+		owner.ExecContext(ctx, `DROP ROLE `+role)
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(role, "gateway")
+	db, err := pgschema.Open(ctx, u.String(), pgschema.Store{Schema: "hps_test", Migrations: migrations, MaxConns: 1})
+	if err != nil {
+		t.Fatalf("the gateway's role: %v", err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the gateway reads t: %d, %v", n, err)
+	}
+	// A new migration needs the right to create, and says so.
+	if _, err := pgschema.Open(ctx, u.String(), pgschema.Store{Schema: "hps_test", Migrations: append(migrations, `CREATE TABLE u (id INTEGER)`), MaxConns: 1}); err == nil {
+		t.Error("a migration without the right to create tables succeeded")
+	}
+}
+
+func currentDatabase(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var name string
+	if err := db.QueryRowContext(context.Background(), `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }

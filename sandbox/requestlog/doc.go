@@ -19,12 +19,17 @@
 // share) pass the same suite (package storetest).
 //
 // SQLStore writes a batch as one row per sandbox (a chunk: the entries
-// encoded together), in one transaction: a batch of 256 entries of one
-// sandbox is three statements and a commit however many entries it holds,
-// which is what a multi-row INSERT or COPY would buy and a little more,
-// since the entries are not rows the database indexes. On PostgreSQL the
-// log's connections commit with synchronous_commit=off, as SQLite's file
-// runs with synchronous=NORMAL: the log is evidence, not a record of care.
+// encoded together), in one transaction: a batch of one sandbox's entries
+// is three statements and a commit however many entries it holds (up to
+// DefaultBatchSize), and a few more when it trims the sandbox to its bound.
+// That is what a multi-row INSERT or COPY would buy and a little more,
+// since the entries are not rows the database indexes. The ids come from
+// one counter row locked until the commit, so that appends, of one
+// gateway or of several sharing a database, commit in the order of their
+// ids and a cursor never has newer entries appear below it. On PostgreSQL
+// the log's connections commit with synchronous_commit=off, as SQLite's
+// file runs with synchronous=NORMAL: the log is evidence, not a record of
+// care.
 //
 // The log never holds tokens or secrets: query parameters that carry
 // credentials are redacted (see RedactQuery), and the client id and scopes
