@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,7 +50,11 @@ type pair struct {
 
 // startPair starts the proxy, then the two gateways one after the other
 // (the first seeds the empty store), each with its own data directory.
-func startPair(t testing.TB) *pair {
+func startPair(t testing.TB) *pair { return startPairWith(t, false) }
+
+// startPairWith is startPair; with atOnce the gateways start side by side
+// on an empty database and seed nothing.
+func startPairWith(t testing.TB, atOnce bool) *pair {
 	t.Helper()
 	redisURL := redistest.Start(t)
 	dsn := testpg.Start(t)
@@ -79,9 +84,27 @@ func startPair(t testing.TB) *pair {
 		"HPS_SMART_SKIP_LOGIN=true", "HPS_SMART_SKIP_CONSENT=true", "HPS_SUBSCRIPTION_LOOPBACK=true",
 		"HPS_REQUEST_LOG_MAX=0", "HPS_LOG_LEVEL=info",
 	}
+	if atOnce {
+		env = append(env, "HPS_SEED_PATIENTS=-1")
+	}
+	p.addrs = make([]string, len(backends))
+	var wg sync.WaitGroup
 	for i := range backends {
-		addr := startGateway(t, append(env, "HPS_DATA="+filepath.Join(dir, fmt.Sprintf("data%d", i))))
-		p.addrs = append(p.addrs, addr)
+		start := func() {
+			p.addrs[i] = startGateway(t, slices.Concat(env, []string{"HPS_DATA=" + filepath.Join(dir, fmt.Sprintf("data%d", i))}))
+		}
+		if !atOnce {
+			start()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); start() }()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	for i, addr := range p.addrs {
 		u, _ := url.Parse("http://" + addr)
 		backends[i] = httputil.NewSingleHostReverseProxy(u)
 	}
@@ -93,13 +116,15 @@ func startPair(t testing.TB) *pair {
 func startGateway(t testing.TB, env []string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, `SANDBOX_MAIN_ARGS=["serve","--addr","127.0.0.1:0"]`)...)
+	cmd.Env = slices.Concat(os.Environ(), env, []string{`SANDBOX_MAIN_ARGS=["serve","--addr","127.0.0.1:0"]`})
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return ""
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return ""
 	}
 	var logMu sync.Mutex
 	var logs strings.Builder
@@ -143,9 +168,9 @@ func startGateway(t testing.TB, env []string) string {
 	case err := <-exited:
 		logMu.Lock()
 		defer logMu.Unlock()
-		t.Fatalf("sandbox serve ended: %v\n%s", err, logs.String())
+		t.Errorf("sandbox serve ended: %v\n%s", err, logs.String())
 	case <-time.After(3 * time.Minute):
-		t.Fatal("sandbox serve did not start")
+		t.Error("sandbox serve did not start")
 	}
 	return ""
 }
@@ -419,6 +444,25 @@ func operator() http.Header {
 	req, _ := http.NewRequest("", "", nil)
 	req.SetBasicAuth(sandbox.OperatorUsername, operatorPassword)
 	return http.Header{"Authorization": req.Header["Authorization"], "Content-Type": {"application/json"}}
+}
+
+// Two gateways starting at the same moment on one empty database both
+// serve, and the operator account is made once.
+func TestTwoGateways_StartingAtOnceMakeOneOperator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers")
+	}
+	p := startPairWith(t, true)
+	c := newClient(t, p)
+	for gw := range 2 {
+		resp, body := c.do(gw, http.MethodGet, "/admin/api/accounts", operator(), "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("accounts at gateway %d: %d %s", gw, resp.StatusCode, body)
+		}
+		if n := strings.Count(body, `"role":"operator"`); n != 1 {
+			t.Errorf("gateway %d lists %d operators, want 1: %s", gw, n, body)
+		}
+	}
 }
 
 // authorize runs a SMART authorization of the demo app: the authorize
