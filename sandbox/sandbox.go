@@ -142,10 +142,12 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		p.bus = bus
 	}
 	b, err := build(cfg, store, log, p)
-	if err == nil && p.bus != nil {
+	if p.bus != nil {
 		// Subscribed by build; closed after what build tracked.
-		err = p.bus.Start(ctx)
 		g.track(p.bus.Close)
+		if err == nil {
+			err = p.bus.Start(ctx)
+		}
 	}
 	if c, ok := p.requestLog.(interface{ Close() error }); ok {
 		// After the recorder build tracked, which writes into it.

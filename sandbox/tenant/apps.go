@@ -53,6 +53,8 @@ func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, d
 	if err := s.reg.CreateApp(ctx, a); err != nil {
 		return nil, "", err
 	}
+	// A gateway may remember the client id as no app's.
+	s.changed(ctx, sandbox)
 	return a, secret, nil
 }
 

@@ -36,8 +36,8 @@ type Options struct {
 	// so that what is kept beside it (the request log) goes too.
 	OnErase func(ctx context.Context, sandbox string)
 	// OnChange is told when a sandbox's settings changed or one of its
-	// apps was deleted, so that what remembers them (the gateways' caches)
-	// forgets.
+	// apps was registered or deleted, so that what remembers them (the
+	// gateways' caches) forgets.
 	OnChange func(ctx context.Context, sandbox string)
 	// OnDelete is told when a sandbox was deleted, after OnErase.
 	OnDelete func(ctx context.Context, sandbox string)
