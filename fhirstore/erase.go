@@ -11,3 +11,14 @@ type Eraser interface {
 	// transaction; erasing an empty or unknown sandbox does nothing.
 	EraseSandbox(ctx context.Context, sandbox Sandbox) error
 }
+
+// Replacer is a Store that can replace a whole sandbox's content in one
+// transaction: a concurrent reader sees the old content or the new one,
+// never an empty or half-loaded sandbox. Resetting a sandbox uses it when
+// the store offers it (checked with a type assertion).
+type Replacer interface {
+	// ReplaceSandbox erases everything stored for sandbox and runs load,
+	// which writes the new content, in the same transaction; when load
+	// fails nothing changes.
+	ReplaceSandbox(ctx context.Context, sandbox Sandbox, load func(Tx) error) error
+}

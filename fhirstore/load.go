@@ -68,6 +68,29 @@ func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts L
 	return nil
 }
 
+// Replace is Load into a sandbox emptied first, in one transaction of a
+// store that is a Replacer: readers see the sandbox's old content or the
+// new, never neither. Invalid input changes nothing. It fails on a store
+// that is not a Replacer.
+func Replace(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts LoadOptions) error {
+	r, ok := s.(Replacer)
+	if !ok {
+		return fmt.Errorf("fhirstore: the store cannot replace a sandbox's content (it does not implement fhirstore.Replacer)")
+	}
+	parsed, err := parseAll(bodies, 0, opts.name)
+	if err != nil {
+		return err
+	}
+	return r.ReplaceSandbox(ctx, sandbox, func(tx Tx) error {
+		for i, res := range parsed {
+			if _, _, err := tx.Update(ctx, sandbox, res, UpdateOptions{}); err != nil {
+				return fmt.Errorf("%s (%s/%s): %w", opts.name(i), res.Type, res.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // parseAll validates bodies in parallel, keeping their order; errors name
 // a resource by its index plus offset.
 func parseAll(bodies [][]byte, offset int, name func(int) string) ([]*fhirjson.Resource, error) {

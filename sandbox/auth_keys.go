@@ -21,10 +21,16 @@ const SigningKeyFile = "smart-signing-key.pem"
 // loadSigningKey reads the signing key from dir, creating it (mode 0600)
 // on first start.
 func loadSigningKey(dir string) (*smart.Keys, error) {
-	path := filepath.Join(dir, SigningKeyFile)
+	return loadSigningKeyFile(filepath.Join(dir, SigningKeyFile))
+}
+
+// loadSigningKeyFile reads the signing key from path, creating it (mode
+// 0600) when there is none: gateways given one file (a shared volume, a
+// mounted secret) sign and verify with one key, whichever made it.
+func loadSigningKeyFile(path string) (*smart.Keys, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return createSigningKey(dir, path)
+		return createSigningKey(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the SMART signing key: %w", err)
@@ -41,7 +47,7 @@ func loadSigningKey(dir string) (*smart.Keys, error) {
 	return smart.NewKeysFrom(rsaKey)
 }
 
-func createSigningKey(dir, path string) (*smart.Keys, error) {
+func createSigningKey(path string) (*smart.Keys, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("generating the SMART signing key: %w", err)
@@ -52,7 +58,7 @@ func createSigningKey(dir, path string) (*smart.Keys, error) {
 	}
 	err = writeSecretFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), false)
 	if errors.Is(err, fs.ErrExist) {
-		return loadSigningKey(dir) // another process made it first
+		return loadSigningKeyFile(path) // another process made it first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("writing the SMART signing key: %w", err)

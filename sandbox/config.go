@@ -8,6 +8,7 @@
 package sandbox
 
 import (
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hpsandbox/sandbox/portal"
 )
 
 // Config is the whole configuration of a sandbox server, filled from
@@ -34,9 +37,21 @@ type Config struct {
 	// without it a request without a token is served (a token, when sent,
 	// is still checked).
 	Secure bool // HPS_SECURE, --secure
-	// RedisURL, when set, keeps SMART sessions, codes and token records in
-	// Redis so that several gateways share them; otherwise in memory.
+	// RedisURL, when set, keeps SMART sessions, codes, token records,
+	// used jti values, the DPoP nonce secret and failed sign-in counts in
+	// Redis, and connects the gateways over Redis pub/sub (package peers:
+	// subscription notifications, forgotten caches), so that several
+	// gateways serve one deployment; otherwise all of it in memory.
 	RedisURL string // HPS_REDIS_URL, --redis-url
+	// SigningKeyFile is the PEM file of the SMART token signing key; empty
+	// keeps it in DataDir. Gateways that serve one issuer name one file
+	// (made by the first to start) so that a token signed by one verifies
+	// at the others.
+	SigningKeyFile string // HPS_SIGNING_KEY_FILE, --signing-key-file
+	// PortalSessionKey signs portal sessions: at least 32 random bytes,
+	// base64. Gateways that share it accept each other's sessions; when
+	// empty the key is kept in DataDir. Environment only: flags show in ps.
+	PortalSessionKey string // HPS_PORTAL_SESSION_KEY
 	// Store is where the gateway's stores live: empty for SQLite in
 	// DataDir, or a postgres:// URL of a PostgreSQL database that gateways
 	// share, holding the FHIR store (schema public), the tenant registry
@@ -116,6 +131,8 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	str("HPS_PUBLIC_URL", &c.PublicURL)
 	str("HPS_LOG_LEVEL", &c.LogLevel)
 	str("HPS_REDIS_URL", &c.RedisURL)
+	str("HPS_SIGNING_KEY_FILE", &c.SigningKeyFile)
+	str("HPS_PORTAL_SESSION_KEY", &c.PortalSessionKey)
 	str("HPS_DEMO_BACKEND_JWKS", &c.DemoBackendJWKS)
 	str("HPS_OPERATOR_PASSWORD", &c.OperatorPassword)
 	str("HPS_PORTAL_OIDC_ISSUER", &c.PortalOIDCIssuer)
@@ -188,7 +205,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.SeedPatients, "seed-patients", c.SeedPatients, "generated patients (besides the personas) seeded into an empty store on start; -1: seed nothing (env HPS_SEED_PATIENTS)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the generated population; the same seed gives the same patients (env HPS_SEED)")
 	fs.BoolVar(&c.Secure, "secure", c.Secure, "require SMART access tokens on the default sandbox at /fhir (env HPS_SECURE=true)")
-	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state in Redis, e.g. redis://127.0.0.1:6379/0, so several gateways share it (env HPS_REDIS_URL); default: in memory")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "keep SMART token state and sign-in throttling in Redis and connect the gateways over its pub/sub, e.g. redis://127.0.0.1:6379/0, so several gateways serve one deployment (env HPS_REDIS_URL); default: in memory, one gateway")
+	fs.StringVar(&c.SigningKeyFile, "signing-key-file", c.SigningKeyFile, "PEM file of the SMART token signing key, made there if missing; gateways of one issuer name one file (env HPS_SIGNING_KEY_FILE); default: in the data directory")
 	fs.BoolVar(&c.SkipLogin, "smart-skip-login", c.SkipLogin, "leave out the simulated login page of SMART authorizations (env HPS_SMART_SKIP_LOGIN=true)")
 	fs.BoolVar(&c.SkipConsent, "smart-skip-consent", c.SkipConsent, "leave out the consent page: every requested scope is granted (env HPS_SMART_SKIP_CONSENT=true)")
 	fs.DurationVar(&c.SearchTimeout, "search-timeout", c.SearchTimeout, "time budget of one search; a search that takes longer is stopped and answers 503 (env HPS_SEARCH_TIMEOUT)")
@@ -245,6 +263,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--redis-url %q: want redis://host:port/db or rediss://… for TLS", c.RedisURL)
 		}
 	}
+	if c.PortalSessionKey != "" {
+		if _, err := c.SessionKey(); err != nil {
+			return err
+		}
+	}
 	if c.SeedPatients < -1 || c.SeedPatients > 200000 {
 		return fmt.Errorf("--seed-patients %d: want 0 to 200000 patients, or -1 to seed nothing", c.SeedPatients)
 	}
@@ -289,6 +312,22 @@ func (c *Config) Issuer() string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// SessionKey is PortalSessionKey decoded; nil when it is not set.
+func (c *Config) SessionKey() ([]byte, error) {
+	if c.PortalSessionKey == "" {
+		return nil, nil
+	}
+	v := strings.TrimSpace(c.PortalSessionKey)
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		b, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+	}
+	if err != nil || len(b) < portal.MinSessionKeyBytes {
+		return nil, fmt.Errorf("HPS_PORTAL_SESSION_KEY: want at least %d random bytes in base64, e.g. the output of `openssl rand -base64 32`", portal.MinSessionKeyBytes)
+	}
+	return b, nil
 }
 
 // Level is LogLevel as a slog level.

@@ -25,9 +25,11 @@ import (
 	"hpsandbox/sandbox/directory"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/observe"
+	"hpsandbox/sandbox/peers"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/requestlog/ginlog"
 	"hpsandbox/sandbox/tenant"
+	"hpsandbox/sandbox/throttle"
 	"hpsandbox/smart"
 	"hpsandbox/smart/redisstate"
 )
@@ -98,6 +100,9 @@ func (g *Gateway) track(c func() error) { g.closers = append(g.closers, c) }
 // and token state in Redis when cfg.RedisURL is set.
 func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logger) (*Gateway, error) {
 	keys, err := loadSigningKey(cfg.DataDir)
+	if cfg.SigningKeyFile != "" {
+		keys, err = loadSigningKeyFile(cfg.SigningKeyFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +113,10 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
 	}
-	sessionKey, err := loadSessionKey(cfg.DataDir)
+	sessionKey, err := cfg.SessionKey()
+	if sessionKey == nil && err == nil {
+		sessionKey, err = loadSessionKey(cfg.DataDir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -145,10 +153,25 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 			}
 			return nil, err
 		}
-		p.state, p.redis = redisstate.New(rdb, redisPrefix), rdb
+		st := redisstate.New(rdb, redisPrefix)
+		p.state, p.redis = st, rdb
+		p.signIns = func(kind string) throttle.Shared { return st.Counts("signin:" + kind) }
 		g.track(rdb.Close)
+		bus, err := peers.Open(ctx, cfg.RedisURL, peersPrefix, log)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		p.bus = bus
 	}
 	b, err := build(cfg, store, log, p)
+	if p.bus != nil {
+		// Subscribed by build; closed after what build tracked.
+		g.track(p.bus.Close)
+		if err == nil {
+			err = p.bus.Start(ctx)
+		}
+	}
 	if c, ok := p.requestLog.(interface{ Close() error }); ok {
 		// After the recorder build tracked, which writes into it.
 		g.track(c.Close)
@@ -177,9 +200,15 @@ func OpenRequestLog(ctx context.Context, cfg Config) (*requestlog.SQLStore, erro
 // parts are what build needs beyond the configuration; tests add clients
 // and a clock.
 type parts struct {
-	keys    *smart.Keys
-	state   smart.StateStore // nil: in memory
-	clients []*smart.Client  // registered besides the demo clients
+	keys  *smart.Keys
+	state smart.StateStore // nil: in memory
+	// bus, when set, connects the gateway with the others of its
+	// deployment (package peers); build subscribes, the caller starts it.
+	bus *peers.Bus
+	// signIns, when set, shares the counts of failed sign-ins with the
+	// other gateways (tenant.Options.SharedSignIns).
+	signIns func(kind string) throttle.Shared
+	clients []*smart.Client // registered besides the demo clients
 	now     func() time.Time
 	// requestLog keeps the request log (in memory when nil); build closes
 	// the recorder, the caller the store.
@@ -292,6 +321,16 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		})
 	}
 	forgetSubscriptions := func(string) {}
+	forget := func(id string) {
+		sbs.forget(id)
+		engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
+		forgetSubscriptions(id)
+	}
+	erased, changed := func(context.Context, string) {}, func(context.Context, string) {}
+	if p.bus != nil {
+		erased = shareForgets(p.bus, topicErased, forget, log)
+		changed = shareForgets(p.bus, topicChanged, func(id string) { sbs.forget(id) }, log)
+	}
 	var registry tenant.Registry // nil: SQLite at p.tenants
 	if p.store != "" {
 		r, err := tenant.OpenPostgresRegistry(context.Background(), p.store)
@@ -307,10 +346,13 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Default: tenant.Sandbox{Name: "Default sandbox", SeedPatients: cfg.SeedPatients, Seed: cfg.Seed,
 			Settings: tenant.Settings{Secured: cfg.Secure, SkipLogin: cfg.SkipLogin, SkipConsent: cfg.SkipConsent,
 				DynamicRegistration: true, RegistrationScopes: defaultRegistrationScopes}},
-		OnErase: func(_ context.Context, id string) {
+		OnErase: func(ctx context.Context, id string) {
+			forget(id)
+			erased(ctx, id)
+		},
+		OnChange: func(ctx context.Context, id string) {
 			sbs.forget(id)
-			engineCfg.Definitions.Invalidate(fhirstore.Sandbox(id))
-			forgetSubscriptions(id)
+			changed(ctx, id)
 		},
 		OnDelete: func(ctx context.Context, id string) {
 			if rec == nil {
@@ -322,9 +364,10 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 				log.Error("deleting a sandbox's request log", "sandbox", id, "err", err)
 			}
 		},
-		Logger:     log,
-		Now:        p.now,
-		BcryptCost: p.bcryptCost,
+		Logger:        log,
+		Now:           p.now,
+		BcryptCost:    p.bcryptCost,
+		SharedSignIns: p.signIns,
 	})
 	if err != nil {
 		return nil, err
@@ -392,7 +435,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	api.Mount(perSandbox.Group(fhirBasePath, g.Handler(sandboxParam), declareWriterScope(authz, sandboxParam),
 		judgePHDUploads(rec, cfg.MaxBodyBytes, log)), sandboxParam)
 
-	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, log, track)
+	forgetSubscriptions = mountSubscriptions(e, perSandbox, cfg, store, authz, sbs, p.bus, log, track)
 
 	gate := &connectorGate{set: set, guard: g, maxBody: cfg.MaxBodyBytes}
 	e.Any(connectorsPath+"/*rest", gate.handle(func(*gin.Context) string { return fhirstore.DefaultSandbox }))

@@ -14,6 +14,7 @@ import (
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/sandbox/access"
+	"hpsandbox/sandbox/peers"
 	"hpsandbox/sandbox/subscription"
 	"hpsandbox/smart"
 )
@@ -48,7 +49,7 @@ func websocketURL(base string) string {
 // store reports its commits, and serves the websocket channel. It returns
 // what stops the subscriptions of an erased sandbox.
 func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, store fhirstore.Store,
-	authz *smart.Server, sbs *sandboxes, log *slog.Logger, track func(func() error)) (forget func(sandbox string)) {
+	authz *smart.Server, sbs *sandboxes, bus *peers.Bus, log *slog.Logger, track func(func() error)) (forget func(sandbox string)) {
 	reporter, ok := store.(fhirstore.CommitReporter)
 	if !ok {
 		log.Warn("subscriptions are off: the store does not report its commits")
@@ -83,13 +84,20 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 		URL:   func(sandbox string) string { return websocketURL(fhirBase(fhirstore.Sandbox(sandbox))) },
 		Nonce: authz.DPoPNonce,
 	})
-	m := subscription.New(store, hub, subscription.Config{
+	scfg := subscription.Config{
 		Endpoints: subscriptionPolicy(cfg),
 		Base:      fhirBase,
 		Logger:    log,
-	})
+	}
+	if bus != nil {
+		scfg.Shared, scfg.Websocket = true, wsRelay{bus}
+	}
+	m := subscription.New(store, hub, scfg)
 	stop := reporter.ObserveCommits(m.Committed)
 	track(func() error { stop(); return errors.Join(m.Close(), hub.Close()) })
+	if bus != nil {
+		shareSubscriptions(bus, store, m, hub, log, track)
+	}
 	e.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, fhirstore.DefaultSandbox) })
 	perSandbox.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, c.Param("sandbox")) })
 	return func(sandbox string) { m.Forget(fhirstore.Sandbox(sandbox)) }

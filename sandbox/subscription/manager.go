@@ -32,6 +32,15 @@ type Config struct {
 	QueueMax int
 	// Logger logs failures; slog.Default when nil.
 	Logger *slog.Logger
+	// Shared: several gateways share the store, each running the
+	// subscriptions written through it (with its writer's confinement)
+	// and taking the others' commits through Relayed. Subscriptions found
+	// in the store are then not resumed, which would run them twice.
+	Shared bool
+	// Websocket, when set, delivers the websocket channel's notifications
+	// instead of the hub: to the hubs of every gateway, one of which holds
+	// the socket.
+	Websocket Notifier
 }
 
 func (c *Config) defaults() {
@@ -88,6 +97,7 @@ type versionKey struct {
 // to forget.
 type event struct {
 	changes []fhirstore.Change
+	relayed bool
 	status  *statusChange
 	forget  fhirstore.Sandbox
 }
@@ -117,6 +127,9 @@ func New(store fhirstore.Store, hub *Hub, cfg Config) *Manager {
 	if hub != nil {
 		m.notifiers[Websocket] = hub
 	}
+	if cfg.Websocket != nil {
+		m.notifiers[Websocket] = cfg.Websocket
+	}
 	go m.loop()
 	return m
 }
@@ -125,6 +138,13 @@ func New(store fhirstore.Store, hub *Hub, cfg Config) *Manager {
 // fhirstore.CommitObserver and returns at once.
 func (m *Manager) Committed(changes []fhirstore.Change) {
 	m.push(event{changes: changes})
+}
+
+// Relayed takes the changes another gateway committed (Config.Shared):
+// they notify the subscriptions this manager runs, but a Subscription
+// written there is run there, and stops here.
+func (m *Manager) Relayed(changes []fhirstore.Change) {
+	m.push(event{changes: changes, relayed: true})
 }
 
 func (m *Manager) push(e event) {
@@ -191,17 +211,25 @@ func (m *Manager) loop() {
 					delete(m.loaded, e.forget)
 					continue
 				}
-				m.commit(e.changes)
+				m.commit(e.changes, e.relayed)
 			}
 		}
 	}
 }
 
 // commit handles the changes of one commit in order.
-func (m *Manager) commit(changes []fhirstore.Change) {
+func (m *Manager) commit(changes []fhirstore.Change, relayed bool) {
 	for _, c := range changes {
-		if !m.loaded[c.Sandbox] {
+		if !m.loaded[c.Sandbox] && !m.cfg.Shared {
 			m.load(c.Sandbox, changes)
+		}
+		if c.Resource.Type == "Subscription" && relayed {
+			// Written through another gateway, which runs it now; a
+			// version older than the one run here arrived late.
+			if r := m.subs[c.Sandbox][c.Resource.ID]; r != nil && c.Resource.Version > r.spec.version {
+				m.stop(c.Sandbox, c.Resource.ID)
+			}
+			continue
 		}
 		if c.Resource.Type == "Subscription" {
 			m.subscriptionChanged(c)

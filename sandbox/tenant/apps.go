@@ -53,6 +53,8 @@ func (s *Service) registerApp(ctx context.Context, sandbox string, req NewApp, d
 	if err := s.reg.CreateApp(ctx, a); err != nil {
 		return nil, "", err
 	}
+	// A gateway may remember the client id as no app's.
+	s.changed(ctx, sandbox)
 	return a, secret, nil
 }
 
@@ -115,7 +117,11 @@ func (s *Service) DeleteApp(ctx context.Context, who *Account, sandbox, clientID
 	if _, err := s.changeable(ctx, who, sandbox); err != nil {
 		return err
 	}
-	return s.reg.DeleteApp(ctx, sandbox, clientID)
+	if err := s.reg.DeleteApp(ctx, sandbox, clientID); err != nil {
+		return err
+	}
+	s.changed(ctx, sandbox)
+	return nil
 }
 
 // Clients is the registered apps as the authorization server looks them

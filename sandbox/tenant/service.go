@@ -35,6 +35,10 @@ type Options struct {
 	// OnErase is told when a sandbox's data was erased (reset or delete),
 	// so that what is kept beside it (the request log) goes too.
 	OnErase func(ctx context.Context, sandbox string)
+	// OnChange is told when a sandbox's settings changed or one of its
+	// apps was registered or deleted, so that what remembers them (the
+	// gateways' caches) forgets.
+	OnChange func(ctx context.Context, sandbox string)
 	// OnDelete is told when a sandbox was deleted, after OnErase.
 	OnDelete func(ctx context.Context, sandbox string)
 	// Logger receives structured logs; nil discards.
@@ -47,6 +51,10 @@ type Options struct {
 	// SignUpLimit bounds sign-ups per client address; nil means
 	// DefaultSignUpLimit.
 	SignUpLimit *throttle.Policy
+	// SharedSignIns, when set, returns the shared store of failed
+	// sign-ins per kind of key ("account:", "address:"), where the other
+	// gateways of the deployment count theirs (throttle.Shared).
+	SharedSignIns func(kind string) throttle.Shared
 	// BcryptCost is the cost of the bcrypt hashes of passwords and app
 	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
 	// to bcrypt.MinCost: a check costs what the stored hash says, so a
@@ -57,16 +65,17 @@ type Options struct {
 // Service is the registry with the rules and work around it. It is safe for
 // concurrent use.
 type Service struct {
-	reg     Registry
-	store   fhirstore.Store
-	onErase func(ctx context.Context, sandbox string)
-	onDel   func(ctx context.Context, sandbox string)
-	log     *slog.Logger
-	now     func() time.Time
-	creds   *credentialCache
-	signIns signInLimiters
-	signUps *throttle.Limiter
-	cost    int
+	reg      Registry
+	store    fhirstore.Store
+	onErase  func(ctx context.Context, sandbox string)
+	onChange func(ctx context.Context, sandbox string)
+	onDel    func(ctx context.Context, sandbox string)
+	log      *slog.Logger
+	now      func() time.Time
+	creds    *credentialCache
+	signIns  signInLimiters
+	signUps  *throttle.Limiter
+	cost     int
 	// dummyHash is checked for unknown usernames, at the service's cost,
 	// so that they take as long as a wrong password.
 	dummyHash func() []byte
@@ -89,7 +98,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		}
 		reg = r
 	}
-	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, onDel: opts.OnDelete, log: opts.Logger, now: opts.Now,
+	s := &Service{reg: reg, store: opts.Store, onErase: opts.OnErase, onChange: opts.OnChange, onDel: opts.OnDelete, log: opts.Logger, now: opts.Now,
 		busy: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -124,6 +133,11 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		signUps = *opts.SignUpLimit
 	}
 	s.signUps = throttle.New(signUps, s.now, limits.MaxKeys)
+	if opts.SharedSignIns != nil {
+		// Gateways of one deployment count failed sign-ins together.
+		s.signIns.accounts.Share(opts.SharedSignIns("account:"))
+		s.signIns.addresses.Share(opts.SharedSignIns("address:"))
+	}
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""
 	if def.Name == "" {
@@ -351,7 +365,15 @@ func (s *Service) UpdateSandbox(ctx context.Context, who *Account, id string, na
 	if err := s.reg.UpdateSandbox(ctx, sb); err != nil {
 		return nil, err
 	}
+	s.changed(ctx, id)
 	return sb, nil
+}
+
+// changed tells OnChange of a change to a sandbox's settings or apps.
+func (s *Service) changed(ctx context.Context, id string) {
+	if s.onChange != nil {
+		s.onChange(ctx, id)
+	}
 }
 
 // ResetSandbox returns a sandbox's data to its seeded state: everything
@@ -460,6 +482,17 @@ func (s *Service) seed(ctx context.Context, sb *Sandbox, erase bool) error {
 	bodies := make([][]byte, len(rs))
 	for i, r := range rs {
 		bodies[i] = r.Body
+	}
+	if _, ok := s.store.(fhirstore.Replacer); ok && erase {
+		// One transaction: readers see the old data or the new, never an
+		// empty sandbox.
+		if err := fhirstore.Replace(ctx, s.store, fhirstore.Sandbox(sb.ID), bodies, fhirstore.LoadOptions{}); err != nil {
+			return fmt.Errorf("tenant: seeding sandbox %s: %w", sb.ID, err)
+		}
+		if s.onErase != nil {
+			s.onErase(ctx, sb.ID)
+		}
+		return nil
 	}
 	if erase {
 		if err := s.erase(ctx, sb.ID); err != nil {

@@ -5,14 +5,35 @@
 // attacker who fails on purpose delays a real user for at most the cap,
 // never for good.
 //
-// It keeps its counts in memory, bounded, for one process; it is not a
-// request-rate limiter for an API, and knows nothing of HTTP.
+// It keeps its counts in memory, bounded, for one process, and, given a
+// Shared store (Redis, package redisstate), shares the failures with the
+// other processes of a deployment, so that an attacker spreading guesses
+// over several gateways meets one count. It is not a request-rate limiter
+// for an API, and knows nothing of HTTP.
 package throttle
 
 import (
+	"context"
 	"sync"
 	"time"
 )
+
+// Shared keeps failure counts several processes share. Its errors leave
+// the Limiter to its own counts: a store that does not answer weakens the
+// throttle to one process's view, it never locks anyone out.
+type Shared interface {
+	// Fail counts one failure of key at now, forgotten after forget
+	// without further failures, and returns the count and the time of the
+	// last failure.
+	Fail(ctx context.Context, key string, now time.Time, forget time.Duration) (failures int, last time.Time, err error)
+	// Failures returns key's count and last failure; 0 when there is none.
+	Failures(ctx context.Context, key string) (failures int, last time.Time, err error)
+	// Reset forgets key's failures.
+	Reset(ctx context.Context, key string) error
+}
+
+// sharedTimeout bounds one call to the Shared store.
+const sharedTimeout = 2 * time.Second
 
 // Policy is how a Limiter counts.
 type Policy struct {
@@ -36,6 +57,8 @@ type Limiter struct {
 
 	mu   sync.Mutex
 	keys map[string]*count
+	// shared, when set, holds the counts of every process.
+	shared Shared
 }
 
 type count struct {
@@ -66,6 +89,40 @@ func New(p Policy, now func() time.Time, maxKeys int) *Limiter {
 	return &Limiter{p: p, now: now, maxKeys: maxKeys, keys: map[string]*count{}}
 }
 
+// Share makes l count failures in s as well, where the other processes
+// of the deployment count theirs; call it before l is used.
+func (l *Limiter) Share(s Shared) { l.shared = s }
+
+// adopt takes the shared count of key into its local count when that is
+// higher (failures through other processes). It calls the store outside
+// l.mu.
+func (l *Limiter) adopt(key string, now time.Time) {
+	if l.shared == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	n, last, err := l.shared.Failures(ctx, key)
+	if err != nil || n == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.merge(key, n, last, now)
+}
+
+// merge raises key's local count to n failures, the last at last. The
+// caller holds l.mu.
+func (l *Limiter) merge(key string, n int, last time.Time, now time.Time) {
+	c := l.liveOrNew(key, now)
+	if n > c.failures {
+		c.failures = n
+	}
+	if last.After(c.lastFail) {
+		c.lastFail = last
+	}
+}
+
 // Try asks to make an attempt under key. It returns 0 when the attempt may
 // go ahead, and the caller then reports its outcome with Fail or Done.
 // Otherwise it returns how long to wait: the back-off after the last
@@ -74,6 +131,7 @@ func New(p Policy, now func() time.Time, maxKeys int) *Limiter {
 // past the count before the first of them fails).
 func (l *Limiter) Try(key string) time.Duration {
 	now := l.now()
+	l.adopt(key, now)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.liveOrNew(key, now)
@@ -91,12 +149,24 @@ func (l *Limiter) Try(key string) time.Duration {
 func (l *Limiter) Fail(key string) {
 	now := l.now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	// Forgotten or evicted while the attempt ran: counted afresh.
 	c := l.liveOrNew(key, now)
 	c.pending = max(0, c.pending-1)
 	c.failures++
 	c.lastFail = now
+	l.mu.Unlock()
+	if l.shared == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	n, last, err := l.shared.Fail(ctx, key, now, l.p.Forget)
+	cancel()
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.merge(key, n, last, now)
 }
 
 // Done reports that an attempt Try let through did not fail (or failed
@@ -118,6 +188,11 @@ func (l *Limiter) Done(key string) {
 // Reset forgets key's failures: its next failure is its first. Attempts
 // under way still report.
 func (l *Limiter) Reset(key string) {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		_ = l.shared.Reset(ctx, key)
+		cancel()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.keys[key]
@@ -133,6 +208,7 @@ func (l *Limiter) Reset(key string) {
 // Wait returns how long key must still wait before an attempt.
 func (l *Limiter) Wait(key string) time.Duration {
 	now := l.now()
+	l.adopt(key, now)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.live(key, now)

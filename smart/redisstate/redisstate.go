@@ -1,7 +1,9 @@
 // Package redisstate is a smart.StateStore in Redis, so that several
-// gateways serving one issuer share sessions, codes, token records and
-// used assertion ids. Each operation is one Redis command (SET PX,
-// SET NX PX, GET, DEL), so single-use checks stay atomic across gateways.
+// gateways serving one issuer share sessions, codes, token records,
+// revocations, used client-assertion and DPoP proof ids and the DPoP nonce
+// secret. Each operation is one Redis command (SET PX, SET NX PX, GET,
+// DEL), so single-use checks stay atomic across gateways. Counts is a
+// throttle.Shared beside it: failed sign-ins counted by every gateway.
 //
 // It is not a cache of FHIR data and does not manage the Redis server.
 package redisstate
