@@ -80,7 +80,7 @@ func checkKubernetes(t *testing.T, dir string, objs []object, env map[string]boo
 		}
 	}
 	for _, kind := range []string{"Deployment", "Service", "Ingress", "ConfigMap", "Secret", "HorizontalPodAutoscaler",
-		"PodDisruptionBudget", "Job", "PersistentVolumeClaim"} {
+		"PodDisruptionBudget", "Job"} {
 		if len(all(objs, kind)) != 1 {
 			t.Errorf("want one %s, have %d", kind, len(all(objs, kind)))
 		}

@@ -14,6 +14,7 @@ import (
 
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox"
+	"hpsandbox/sandbox/tenant"
 )
 
 // migrateCmd brings the configured store's schema up to date and exits:
@@ -47,6 +48,22 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	where := "sqlite in " + cfg.DataDir
 	if cfg.Store != "" {
 		where = "postgres at " + redactURL(cfg.Store)
+		// The registry and the request log keep their own schemas in
+		// that database; opening each migrates it.
+		reg, err := tenant.OpenPostgresRegistry(ctx, cfg.Store)
+		if err != nil {
+			return err
+		}
+		if err := reg.Close(); err != nil {
+			return err
+		}
+		rl, err := sandbox.OpenRequestLog(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := rl.Close(); err != nil {
+			return err
+		}
 	}
 	log.Info("schema is current", "store", where, "duration_ms", time.Since(start).Milliseconds())
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"hpsandbox/internal/testpg"
+	"hpsandbox/sandbox/requestlog"
+	"hpsandbox/sandbox/tenant"
 )
 
 func TestMigrate_CreatesTheSchemaAndExits(t *testing.T) {
@@ -140,5 +147,31 @@ func TestServe_MetricsOnTheirOwnListener(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+// With --store postgres:// migrate brings every schema the gateway keeps
+// there up to date: the FHIR store's, the registry's and the request
+// log's, so that a migration Job leaves gateways nothing to create.
+func TestMigrate_OnPostgresMigratesEveryStore(t *testing.T) {
+	dsn := testpg.Start(t)
+	var out, errb bytes.Buffer
+	env := map[string]string{"HPS_DATA": t.TempDir(), "HPS_STORE": dsn}
+	if err := run([]string{"migrate"}, func(k string) string { return env[k] }, &out, &errb); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, errb.String())
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, table := range []string{"public.resource", tenant.PostgresSchema + ".sandbox", requestlog.PostgresSchema + ".schema_version"} {
+		var found sql.NullString
+		if err := db.QueryRow(`SELECT to_regclass($1)::text`, table).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		if !found.Valid {
+			t.Errorf("after migrate, %s does not exist", table)
+		}
 	}
 }
