@@ -90,6 +90,10 @@ type Counts struct {
 	FailedErrors int
 }
 
+// Warnings are the failures that do not fail a run (of warning or info
+// severity): reported, as warnings, beside the run's result.
+func (c Counts) Warnings() int { return c.Failed - c.FailedErrors }
+
 // Counts counts the run's outcomes.
 func (run *Run) Counts() Counts {
 	var c Counts
