@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -140,4 +142,24 @@ func Version(ctx context.Context, db *sql.DB, schema string) (int, error) {
 	var v int
 	err := db.QueryRowContext(ctx, `SELECT version FROM `+schema+`.schema_version`).Scan(&v)
 	return v, err
+}
+
+// Bind numbers the ? placeholders of q ($1, $2, …), as PostgreSQL wants
+// them, when numbered; queries written once for SQLite and PostgreSQL use
+// ?, and none of them has a ? other than a placeholder.
+func Bind(q string, numbered bool) string {
+	if !numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -169,3 +169,20 @@ func currentDatabase(t *testing.T, db *sql.DB) string {
 	}
 	return name
 }
+
+func TestBind_NumbersPlaceholdersOnlyWhenAsked(t *testing.T) {
+	for _, tc := range []struct {
+		q        string
+		numbered bool
+		want     string
+	}{
+		{"SELECT a FROM t WHERE b = ? AND c IN (?, ?)", true, "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"},
+		{"SELECT a FROM t WHERE b = ?", false, "SELECT a FROM t WHERE b = ?"},
+		{"SELECT 1", true, "SELECT 1"},
+		{"UPDATE t SET ø = ? WHERE id = ?", true, "UPDATE t SET ø = $1 WHERE id = $2"},
+	} {
+		if got := pgschema.Bind(tc.q, tc.numbered); got != tc.want {
+			t.Errorf("Bind(%q, %v) = %q, want %q", tc.q, tc.numbered, got, tc.want)
+		}
+	}
+}

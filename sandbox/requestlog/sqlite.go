@@ -7,11 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"hpsandbox/internal/pgschema"
 	"hpsandbox/sqlitefile"
 )
 
@@ -52,7 +51,7 @@ type conn struct {
 }
 
 func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.DB.ExecContext(ctx, bind(q, c.numbered), args...)
+	return c.DB.ExecContext(ctx, pgschema.Bind(q, c.numbered), args...)
 }
 
 // tx is a transaction of conn.
@@ -67,34 +66,15 @@ func (c conn) begin(ctx context.Context, opts *sql.TxOptions) (tx, error) {
 }
 
 func (t tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, bind(q, t.numbered), args...)
+	return t.Tx.ExecContext(ctx, pgschema.Bind(q, t.numbered), args...)
 }
 
 func (t tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, bind(q, t.numbered), args...)
+	return t.Tx.QueryContext(ctx, pgschema.Bind(q, t.numbered), args...)
 }
 
 func (t tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, bind(q, t.numbered), args...)
-}
-
-// bind numbers the ? placeholders of q ($1, $2, …) when numbered. No
-// query of the log has a ? other than a placeholder.
-func bind(q string, numbered bool) string {
-	if !numbered || !strings.Contains(q, "?") {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return t.Tx.QueryRowContext(ctx, pgschema.Bind(q, t.numbered), args...)
 }
 
 // SQLiteStore is the name SQLStore had when SQLite was its only engine;

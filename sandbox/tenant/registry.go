@@ -13,6 +13,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"hpsandbox/internal/pgschema"
 	"hpsandbox/sqlitefile"
 )
 
@@ -45,34 +46,15 @@ type conn struct {
 }
 
 func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.DB.ExecContext(ctx, bind(q, c.numbered), args...)
+	return c.DB.ExecContext(ctx, pgschema.Bind(q, c.numbered), args...)
 }
 
 func (c conn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.DB.QueryContext(ctx, bind(q, c.numbered), args...)
+	return c.DB.QueryContext(ctx, pgschema.Bind(q, c.numbered), args...)
 }
 
 func (c conn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return c.DB.QueryRowContext(ctx, bind(q, c.numbered), args...)
-}
-
-// bind numbers the ? placeholders of q ($1, $2, …) when numbered. No
-// query of the registry has a ? other than a placeholder.
-func bind(q string, numbered bool) string {
-	if !numbered || !strings.Contains(q, "?") {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return c.DB.QueryRowContext(ctx, pgschema.Bind(q, c.numbered), args...)
 }
 
 var schema = []string{

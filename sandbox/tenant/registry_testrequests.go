@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"hpsandbox/internal/pgschema"
 )
 
 // Test requests outlive the sandbox they are bound to (a reviewer's
@@ -92,20 +94,20 @@ func (r *SQLRegistry) UpdateTestRequest(ctx context.Context, t *TestRequest, sea
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, bind(`UPDATE test_request SET version = ?, body = ? WHERE id = ? AND version = ?`, numbered),
+	res, err := tx.ExecContext(ctx, pgschema.Bind(`UPDATE test_request SET version = ?, body = ? WHERE id = ? AND version = ?`, numbered),
 		t.Version, string(body), t.ID, t.Version-1)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var v int
-		if err := tx.QueryRowContext(ctx, bind(`SELECT version FROM test_request WHERE id = ?`, numbered), t.ID).Scan(&v); errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRowContext(ctx, pgschema.Bind(`SELECT version FROM test_request WHERE id = ?`, numbered), t.ID).Scan(&v); errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: test request %q", ErrNotFound, t.ID)
 		}
 		return fmt.Errorf("%w: test request %s changed meanwhile; read it again", ErrState, t.ID)
 	}
 	if seal != nil {
-		_, err := tx.ExecContext(ctx, bind(`INSERT INTO sealed_report (sandbox, run, request, sha256, report, at) VALUES (?, ?, ?, ?, ?, ?)`, numbered),
+		_, err := tx.ExecContext(ctx, pgschema.Bind(`INSERT INTO sealed_report (sandbox, run, request, sha256, report, at) VALUES (?, ?, ?, ?, ?, ?)`, numbered),
 			seal.Sandbox, seal.Run, seal.Request, seal.SHA256, seal.Canonical, ms(seal.At))
 		if isUnique(err) {
 			return fmt.Errorf("%w: the report of run %s is sealed already", ErrState, seal.Run)
