@@ -62,6 +62,21 @@ func Build(in Input) ([]byte, error) {
 			"content": object{"application/json": object{"schema": object{"type": "object", "required": []string{"status"},
 				"properties": object{"status": object{"const": "ok"}}}}}}},
 	}}
+	checks := object{"type": "object", "description": "Each dependency checked (the store; Redis when configured) and its result",
+		"additionalProperties": object{"enum": []string{"ok", "failed"}}}
+	d.paths["/readyz"] = object{"get": object{
+		"tags": []string{"server"}, "summary": "Readiness: the server and the store and Redis it depends on answer", "operationId": "getReadiness",
+		"security": []object{{}},
+		"responses": object{
+			"200": object{"description": "Ready",
+				"content": object{"application/json": object{"schema": object{"type": "object", "required": []string{"status", "checks"},
+					"properties": object{"status": object{"const": "ok"}, "checks": checks}}}}},
+			"503": object{"description": "A dependency failed; its cause is in the server's log, not here",
+				"content": object{"application/json": object{"schema": object{"type": "object", "required": []string{"status", "checks", "failed"},
+					"properties": object{"status": object{"const": "unavailable"}, "checks": checks,
+						"failed": object{"type": "array", "items": object{"type": "string"}}}}}}},
+		},
+	}}
 	tags := append([]object{{"name": "server", "description": "The server itself"}}, d.tags...)
 	out := object{
 		"openapi": "3.1.0",

@@ -165,6 +165,7 @@ func TestOpenAPI_AnswersMatchTheDocument(t *testing.T) {
 		{"GET", "/auth/jwks", "", "", 200},
 		{"POST", "/auth/token", "application/x-www-form-urlencoded", "grant_type=authorization_code&code=x&client_id=sandbox-demo", 400},
 		{"GET", "/healthz", "", "", 200},
+		{"GET", "/readyz", "", "", 200},
 		{"GET", "/admin/api/sandboxes", "", "", 401},
 	}
 	for _, tc := range cases {
