@@ -144,20 +144,27 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// serve runs the server until ctx ends, then shuts down gracefully. When
-// ready is not nil it receives the listening address.
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
+// serverConfig is the configuration of the server's commands (serve,
+// migrate): defaults, then the environment, then the flags, validated.
+func serverConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (sandbox.Config, error) {
 	cfg := sandbox.Defaults()
 	if err := cfg.LoadEnv(getenv); err != nil {
-		return err
+		return cfg, err
 	}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return cfg, err
 	}
-	if err := cfg.Validate(); err != nil {
+	return cfg, cfg.Validate()
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully. When
+// ready is not nil it receives the listening address.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) error {
+	cfg, err := serverConfig("serve", args, getenv, stderr)
+	if err != nil {
 		return err
 	}
 	level, _ := cfg.Level()

@@ -23,17 +23,8 @@ import (
 // serves both; gateways migrate on start too, and concurrent migrations
 // of one PostgreSQL database wait for each other.
 func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg := sandbox.Defaults()
-	if err := cfg.LoadEnv(getenv); err != nil {
-		return err
-	}
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := serverConfig("migrate", args, getenv, stderr)
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
