@@ -78,7 +78,9 @@ func (d *deliverer) stop() {
 
 func (d *deliverer) run() {
 	defer close(d.done)
-	failing := false
+	// A subscription taken over while its deliveries failed shows error
+	// until one succeeds.
+	failing := d.r.spec.status == StatusError
 	for {
 		var res *fhirstore.Resource
 		select {

@@ -41,6 +41,18 @@ type Config struct {
 	// instead of the hub: to the hubs of every gateway, one of which holds
 	// the socket.
 	Websocket Notifier
+	// Leases, with Shared, runs every active subscription on exactly one
+	// gateway (see the package doc): this manager takes the lease of each
+	// subscription written through it, renews its leases every LeaseTTL/3,
+	// and claims every Sweep the active subscriptions of the sandboxes
+	// Sandboxes lists that no gateway holds the lease of (none when
+	// Sandboxes is nil).
+	Leases    Leases
+	Sandboxes func(ctx context.Context) ([]fhirstore.Sandbox, error)
+	// LeaseTTL is how long a lease lasts unrenewed (15s): how soon the
+	// subscriptions of a gateway that died are taken over. Sweep is how
+	// often unheld subscriptions are looked for (5s).
+	LeaseTTL, Sweep time.Duration
 }
 
 func (c *Config) defaults() {
@@ -62,6 +74,12 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
+	if c.Sweep <= 0 {
+		c.Sweep = 5 * time.Second
+	}
 	if c.Base == nil {
 		c.Base = func(fhirstore.Sandbox) string { return "" }
 	}
@@ -81,6 +99,11 @@ type Manager struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// leases and the goroutines that renew them and sweep for unheld
+	// subscriptions (Config.Leases).
+	leases  leasing
+	workers sync.WaitGroup
+
 	// Owned by the loop goroutine.
 	loaded map[fhirstore.Sandbox]bool
 	subs   map[fhirstore.Sandbox]map[string]*running
@@ -93,13 +116,15 @@ type versionKey struct {
 	version int64
 }
 
-// event is a commit, a status a deliverer asks to record, or a sandbox
-// to forget.
+// event is a commit, a status a deliverer asks to record, a sandbox
+// to forget, a subscription the sweep claimed or one whose lease was lost.
 type event struct {
 	changes []fhirstore.Change
 	relayed bool
 	status  *statusChange
 	forget  fhirstore.Sandbox
+	claimed *claimed
+	lost    *lost
 }
 
 type statusChange struct {
@@ -123,7 +148,8 @@ func New(store fhirstore.Store, hub *Hub, cfg Config) *Manager {
 	m := &Manager{store: store, cfg: cfg, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), loaded: map[fhirstore.Sandbox]bool{},
 		subs: map[fhirstore.Sandbox]map[string]*running{}, own: map[versionKey]bool{},
-		notifiers: map[string]Notifier{RestHook: newRestHook(cfg)}}
+		notifiers: map[string]Notifier{RestHook: newRestHook(cfg)},
+		leases:    leasing{own: map[string]*lease{}, refused: map[string]int64{}}}
 	if hub != nil {
 		m.notifiers[Websocket] = hub
 	}
@@ -131,6 +157,14 @@ func New(store fhirstore.Store, hub *Hub, cfg Config) *Manager {
 		m.notifiers[Websocket] = cfg.Websocket
 	}
 	go m.loop()
+	if m.leased() {
+		m.workers.Add(1)
+		go m.renewals()
+		if cfg.Sandboxes != nil {
+			m.workers.Add(1)
+			go m.sweeps()
+		}
+	}
 	return m
 }
 
@@ -164,11 +198,15 @@ func (m *Manager) Forget(sandbox fhirstore.Sandbox) {
 	m.push(event{forget: sandbox})
 }
 
-// Close stops the manager and its deliveries; notifications not yet
-// delivered are dropped.
+// Close stops the manager and its deliveries, and releases its leases;
+// notifications not yet delivered are dropped.
 func (m *Manager) Close() error {
 	m.cancel()
 	<-m.done
+	m.workers.Wait()
+	if m.leased() {
+		m.releaseAll()
+	}
 	return nil
 }
 
@@ -203,9 +241,17 @@ func (m *Manager) loop() {
 					m.recordStatus(e.status)
 					continue
 				}
+				if e.claimed != nil {
+					m.takeOver(e.claimed)
+					continue
+				}
+				if e.lost != nil {
+					m.loseLease(e.lost)
+					continue
+				}
 				if e.forget != "" {
 					for id := range m.subs[e.forget] {
-						m.stop(e.forget, id)
+						m.stop(e.forget, id, true)
 					}
 					delete(m.subs, e.forget)
 					delete(m.loaded, e.forget)
@@ -224,10 +270,11 @@ func (m *Manager) commit(changes []fhirstore.Change, relayed bool) {
 			m.load(c.Sandbox, changes)
 		}
 		if c.Resource.Type == "Subscription" && relayed {
-			// Written through another gateway, which runs it now; a
-			// version older than the one run here arrived late.
+			// Written through another gateway, which runs it now (and
+			// took its lease); a version older than the one run here
+			// arrived late.
 			if r := m.subs[c.Sandbox][c.Resource.ID]; r != nil && c.Resource.Version > r.spec.version {
-				m.stop(c.Sandbox, c.Resource.ID)
+				m.stop(c.Sandbox, c.Resource.ID, false)
 			}
 			continue
 		}
@@ -285,16 +332,20 @@ func (m *Manager) subscriptionChanged(c fhirstore.Change) {
 		delete(m.own, key)
 		return
 	}
-	m.stop(c.Sandbox, c.Resource.ID)
-	if c.Resource.Deleted() {
-		return
+	// Written through this gateway: it runs here from now on, or
+	// nowhere, whoever ran it before.
+	m.stop(c.Sandbox, c.Resource.ID, false)
+	s, err := (*spec)(nil), error(nil)
+	if !c.Resource.Deleted() {
+		s, err = parse(c.Sandbox, c.Resource)
+		if s == nil {
+			m.cfg.Logger.Warn("subscription: unreadable Subscription", "sandbox", c.Sandbox, "id", c.Resource.ID, "err", err)
+		}
 	}
-	s, err := parse(c.Sandbox, c.Resource)
-	if s == nil {
-		m.cfg.Logger.Warn("subscription: unreadable Subscription", "sandbox", c.Sandbox, "id", c.Resource.ID, "err", err)
-		return
-	}
-	if s.status == StatusOff {
+	if s == nil || s.status == StatusOff {
+		if m.leased() {
+			m.seize(c.Sandbox, c.Resource.ID)
+		}
 		return
 	}
 	if err == nil && s.typ == "Subscription" {
@@ -317,8 +368,14 @@ func (m *Manager) subscriptionChanged(c fhirstore.Change) {
 	}
 	r := &running{spec: s, conf: conf}
 	if err != nil {
+		if m.leased() {
+			m.seize(c.Sandbox, c.Resource.ID)
+		}
 		m.write(r, StatusError, err.Error())
 		return
+	}
+	if m.leased() {
+		m.hold(c.Sandbox, c.Resource.ID, true)
 	}
 	m.start(r)
 	m.write(r, StatusActive, "")
@@ -383,10 +440,16 @@ func (m *Manager) start(r *running) {
 	m.subs[r.spec.sandbox][r.spec.id] = r
 }
 
-func (m *Manager) stop(sandbox fhirstore.Sandbox, id string) {
+// stop stops a subscription running here and forgets its lease,
+// releasing it when release is set (none runs it then until a sweep
+// claims it, if it is still active).
+func (m *Manager) stop(sandbox fhirstore.Sandbox, id string, release bool) {
 	if r := m.subs[sandbox][id]; r != nil {
 		r.del.stop()
 		delete(m.subs[sandbox], id)
+	}
+	if m.leased() {
+		m.disown(sandbox, id, release)
 	}
 }
 
@@ -398,7 +461,7 @@ func (m *Manager) recordStatus(sc *statusChange) {
 		return // replaced or stopped since
 	}
 	if sc.status == StatusOff {
-		m.stop(r.spec.sandbox, r.spec.id)
+		m.stop(r.spec.sandbox, r.spec.id, true)
 	}
 	m.write(r, sc.status, sc.msg)
 }
