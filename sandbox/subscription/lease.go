@@ -290,7 +290,7 @@ func (m *Manager) sweep() {
 			l.mu.Lock()
 			for _, res := range page.Matches {
 				key := leaseKey(sb, res.ID)
-				if v, ok := l.refused[key]; l.own[key] != nil || ok && v == res.Version {
+				if v, ok := l.refused[key]; l.own[key] != nil || ok && v == res.Version || m.fresh(res) {
 					continue
 				}
 				found, keys = append(found, claimed{sandbox: sb, id: res.ID}), append(keys, key)
@@ -320,6 +320,15 @@ func (m *Manager) sweep() {
 // sweepPage is the page size of the sweep's searches.
 const sweepPage = 500
 
+// fresh reports whether a version of a Subscription is younger than the
+// lease TTL. Such a version is left to the gateway it was written
+// through: a client may write status active itself, and that gateway
+// judges the write under its writer's confinement and takes the lease;
+// taken over before, it would run as stored, unconfined.
+func (m *Manager) fresh(res *fhirstore.Resource) bool {
+	return time.Since(res.LastUpdated) < m.cfg.LeaseTTL
+}
+
 // takeOver starts a subscription whose lease the sweep won, under the
 // same rules as one resumed at start (load): from what is stored, with no
 // confinement, so one made under a confined token is switched off.
@@ -336,7 +345,7 @@ func (m *Manager) takeOver(c *claimed) {
 		m.release(key)
 		return // deleted since
 	}
-	if s, _ := parse(c.sandbox, res); s == nil || s.status == StatusOff || s.status == StatusRequested {
+	if s, _ := parse(c.sandbox, res); s == nil || s.status == StatusOff || s.status == StatusRequested || m.fresh(res) {
 		// Switched off since, or written again and left to the gateway
 		// it was written through, which judges it.
 		m.release(key)

@@ -202,6 +202,9 @@ func TestLeases_ReleasedSubscriptionTakenOverWithinASweep(t *testing.T) {
 	id := a.subscribe(ctx, "sb", "Observation?category=vital-signs", hookChannel(rcv.URL, map[string]any{"payload": "application/fhir+json"}))
 	a.waitStatus("sb", id, StatusActive)
 	d.waitOwner("sb", id, a, time.Second)
+	// A version younger than the TTL is left to the gateway it was
+	// written through.
+	time.Sleep(testTTL)
 
 	d.stop(a, false)
 	took := d.waitOwner("sb", id, b, 10*testSweep)
@@ -343,4 +346,33 @@ func TestLeases_TakeoverKeepsSandboxAndConfinement(t *testing.T) {
 	if o := d.owner("x", confined); o != "" {
 		t.Errorf("the switched-off confined subscription was claimed again by %s", o)
 	}
+}
+
+// A Subscription a client writes as active is judged by the gateway it
+// was written through (under its writer's confinement); the other
+// gateways' sweeps leave a version younger than the lease TTL alone.
+func TestLeases_FreshVersionLeftToItsWriter(t *testing.T) {
+	ctx := context.Background()
+	d := newGateways(t)
+	b := d.start("b")
+	// Written through a gateway that has not judged it yet.
+	w, err := sqlite.Open(ctx, d.dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rcv := newReceiver(t, 0)
+	doc := parseResource(t, `{"resourceType":"Subscription","status":"active","reason":"test",
+		"criteria":"Observation?category=vital-signs","channel":{"type":"rest-hook","endpoint":"`+rcv.URL+`"}}`)
+	conf := &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: "p1"}}
+	res, err := w.Create(search.ConfineTo(ctx, conf), "sb", doc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(testTTL / 2)
+	if o := d.owner("sb", res.ID); o != "" {
+		t.Errorf("a version %v old was claimed by %s", testTTL/2, o)
+	}
+	b.observation(ctx, "sb", "", "p2", "vital-signs", 1)
+	rcv.none(t, 2*testSweep)
 }
