@@ -30,7 +30,9 @@
 // of the version each commit wrote. Deletions notify nothing.
 //
 // A sandbox's subscriptions are taken up from the store at its first
-// commit after the manager starts (notifications only follow writes).
+// commit after the manager starts (notifications only follow writes);
+// with Config.Shared they are not, and run on one gateway each instead
+// (see Several gateways).
 //
 // Notifications follow commits: nothing of a rolled-back transaction is
 // ever seen, and each subscription receives its notifications in commit
@@ -92,10 +94,52 @@
 // valid proof the socket answers `error the token is DPoP-bound: <why>`
 // and binds nothing. Errors are answered `error <text>`.
 //
-// # Scale-out
+// # Several gateways
 //
-// The manager consumes commits through Committed, a
-// fhirstore.CommitObserver, and delivers through the Channel interface;
-// with several gateways, one consumer of a shared change feed would feed
-// Committed instead of the local store.
+// The manager consumes its own gateway's commits through Committed (a
+// fhirstore.CommitObserver) and, with Config.Shared, the other gateways'
+// through Relayed. A subscription runs on exactly one live gateway at a
+// time, the owner of its lease (Config.Leases; package peers keeps them
+// in Redis, one key per subscription naming sandbox and id, whose value
+// is the owner):
+//
+//   - A Subscription written through a gateway is judged there, under its
+//     writer's confinement, and that gateway takes its lease from whoever
+//     held it, then runs it. The previous owner stops at its next renewal
+//     (or at once, on the relayed commit). A version switched off, deleted
+//     or refused is not run anywhere: the writing gateway takes the lease
+//     and lets it go, so the previous owner stops even if the relayed
+//     commit never reaches it.
+//   - The owner renews its leases every LeaseTTL/3, comparing the value so
+//     that it only extends its own; a lease it finds taken, or gone, stops
+//     the subscription there. It releases its leases (compare and delete)
+//     when a subscription stops and at Close.
+//   - Every Config.Sweep each gateway searches every sandbox
+//     Config.Sandboxes lists for Subscriptions with status active or error
+//     and claims (SET NX) those no gateway holds a lease of. It reads the
+//     claimed one back and starts it by the rules of a restart (see
+//     Lifecycle and Confinement): as stored, in its own sandbox, with no
+//     confinement, so one carrying the ConfinedTag is switched off with an
+//     error asking the client to write it again; one refused is written
+//     error and passed over until it changes. The sweep leaves a version
+//     younger than the lease TTL to the gateway it was written through,
+//     which judges it (a client may write status active itself).
+//
+// So when the gateway running a subscription stops, another takes it over
+// within a sweep; when it dies without releasing, within LeaseTTL and a
+// sweep. A taken-over subscription keeps its stored status and is notified
+// of the commits from the takeover on: notifications of the commits in
+// between (from the owner's end to the claim) are lost, as are those the
+// old owner had queued and not yet delivered.
+//
+// When Redis does not answer, a gateway keeps running the subscriptions it
+// holds (logging it), and runs one written through it without a lease,
+// claiming it when Redis answers again. A gateway cut off from Redis for
+// longer than the TTL while the others reach it may thus run a
+// subscription another has claimed, until its renewal finds it taken.
+//
+// A sweep costs, per gateway: the sandbox listing, one indexed search of
+// Subscription?status=active,error per sandbox (a page of 500), and one
+// pipelined Redis round trip claiming those found that this gateway does
+// not run; a renewal, one pipelined round trip for all its leases.
 package subscription
