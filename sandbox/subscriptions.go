@@ -16,8 +16,11 @@ import (
 	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/peers"
 	"hpsandbox/sandbox/subscription"
+	"hpsandbox/sandbox/tenant"
 	"hpsandbox/smart"
 )
+
+var _ subscription.Leases = (*peers.Leases)(nil)
 
 // websocketPath is where a sandbox's subscription websocket is served,
 // beside its FHIR base: /websocket for the default sandbox,
@@ -90,7 +93,10 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 		Logger:    log,
 	}
 	if bus != nil {
+		// Each active subscription runs on the one gateway holding its
+		// lease; the others take it over when that one stops or dies.
 		scfg.Shared, scfg.Websocket = true, wsRelay{bus}
+		scfg.Leases, scfg.Sandboxes = bus.Leases("subscription"), sbs.all
 	}
 	m := subscription.New(store, hub, scfg)
 	stop := reporter.ObserveCommits(m.Committed)
@@ -101,6 +107,20 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 	e.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, fhirstore.DefaultSandbox) })
 	perSandbox.GET(websocketPath, func(c *gin.Context) { hub.Serve(c.Writer, c.Request, c.Param("sandbox")) })
 	return func(sandbox string) { m.Forget(fhirstore.Sandbox(sandbox)) }
+}
+
+// all lists every sandbox of the registry (the default one among them),
+// whose subscriptions the gateways' claim sweeps look through.
+func (s *sandboxes) all(ctx context.Context) ([]fhirstore.Sandbox, error) {
+	list, err := s.svc.Sandboxes(ctx, &tenant.Account{Role: tenant.RoleOperator})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fhirstore.Sandbox, len(list))
+	for i, sb := range list {
+		out[i] = fhirstore.Sandbox(sb.ID)
+	}
+	return out, nil
 }
 
 // websocketDPoP checks the websocket upgrade's DPoP proof of a bound
