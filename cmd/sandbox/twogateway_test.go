@@ -46,6 +46,11 @@ type pair struct {
 	addrs []string
 	// served counts the requests each gateway got through the proxy.
 	served [2]atomic.Int64
+	// env and dir start a gateway like these (its data directory
+	// dir/dataN); kill ends gateway i at once, as a crash does.
+	env  []string
+	dir  string
+	kill [2]func()
 }
 
 // startPair starts the proxy, then the two gateways one after the other
@@ -87,11 +92,12 @@ func startPairWith(t testing.TB, atOnce bool) *pair {
 	if atOnce {
 		env = append(env, "HPS_SEED_PATIENTS=-1")
 	}
+	p.env, p.dir = env, dir
 	p.addrs = make([]string, len(backends))
 	var wg sync.WaitGroup
 	for i := range backends {
 		start := func() {
-			p.addrs[i] = startGateway(t, slices.Concat(env, []string{"HPS_DATA=" + filepath.Join(dir, fmt.Sprintf("data%d", i))}))
+			p.addrs[i], p.kill[i] = startGatewayProcess(t, slices.Concat(env, []string{"HPS_DATA=" + filepath.Join(dir, fmt.Sprintf("data%d", i))}))
 		}
 		if !atOnce {
 			start()
@@ -115,16 +121,24 @@ func startPairWith(t testing.TB, atOnce bool) *pair {
 // its address once it serves; the process is stopped (SIGTERM) when t ends.
 func startGateway(t testing.TB, env []string) string {
 	t.Helper()
+	addr, _ := startGatewayProcess(t, env)
+	return addr
+}
+
+// startGatewayProcess is startGateway, and returns what kills the process
+// (SIGKILL) and waits for its end.
+func startGatewayProcess(t testing.TB, env []string) (string, func()) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = slices.Concat(os.Environ(), env, []string{`SANDBOX_MAIN_ARGS=["serve","--addr","127.0.0.1:0"]`})
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Error(err)
-		return ""
+		return "", func() {}
 	}
 	if err := cmd.Start(); err != nil {
 		t.Error(err)
-		return ""
+		return "", func() {}
 	}
 	var logMu sync.Mutex
 	var logs strings.Builder
@@ -146,15 +160,19 @@ func startGateway(t testing.TB, env []string) string {
 			}
 		}
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	kill := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
 		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+			kill()
 		}
 		if t.Failed() {
 			logMu.Lock()
@@ -164,15 +182,15 @@ func startGateway(t testing.TB, env []string) string {
 	})
 	select {
 	case addr := <-ready:
-		return addr
-	case err := <-exited:
+		return addr, kill
+	case <-exited:
 		logMu.Lock()
 		defer logMu.Unlock()
-		t.Errorf("sandbox serve ended: %v\n%s", err, logs.String())
+		t.Errorf("sandbox serve ended: %v\n%s", waitErr, logs.String())
 	case <-time.After(3 * time.Minute):
 		t.Error("sandbox serve did not start")
 	}
-	return ""
+	return "", kill
 }
 
 // client sends requests through the proxy to one gateway; it follows no
