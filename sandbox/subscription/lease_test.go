@@ -46,15 +46,35 @@ type gateway struct {
 }
 
 // killable leases die with their gateway: once dead, Release does nothing,
-// as when the process is killed.
+// as when the process is killed; while down, every call fails as when
+// Redis does not answer.
 type killable struct {
 	Leases
-	dead atomic.Bool
+	dead, down atomic.Bool
+}
+
+var errDown = errors.New("redis: connection refused")
+
+func (k *killable) Claim(ctx context.Context, keys []string, ttl time.Duration, take bool) ([]bool, error) {
+	if k.down.Load() {
+		return nil, errDown
+	}
+	return k.Leases.Claim(ctx, keys, ttl, take)
+}
+
+func (k *killable) Renew(ctx context.Context, keys []string, ttl time.Duration) ([]bool, error) {
+	if k.down.Load() {
+		return nil, errDown
+	}
+	return k.Leases.Renew(ctx, keys, ttl)
 }
 
 func (k *killable) Release(ctx context.Context, keys []string) error {
 	if k.dead.Load() {
 		return nil
+	}
+	if k.down.Load() {
+		return errDown
 	}
 	return k.Leases.Release(ctx, keys)
 }
@@ -375,4 +395,41 @@ func TestLeases_FreshVersionLeftToItsWriter(t *testing.T) {
 	}
 	b.observation(ctx, "sb", "", "p2", "vital-signs", 1)
 	rcv.none(t, 2*testSweep)
+}
+
+// While Redis does not answer a gateway keeps running what it holds and
+// runs a subscription written through it without a lease; when Redis
+// answers again every subscription has one owner, and no commit is
+// notified twice.
+func TestLeases_RedisDownKeepsRunningWhatItHolds(t *testing.T) {
+	ctx := context.Background()
+	d := newGateways(t)
+	a, b := d.start("a"), d.start("b")
+	rcv, rcv2 := newReceiver(t, 0), newReceiver(t, 0)
+	id := a.subscribe(ctx, "sb", "Observation?category=vital-signs", hookChannel(rcv.URL, nil))
+	a.waitStatus("sb", id, StatusActive)
+	d.waitOwner("sb", id, a, time.Second)
+
+	a.leases.down.Store(true)
+	b.leases.down.Store(true)
+	id2 := a.subscribe(ctx, "sb", "Observation?category=laboratory", hookChannel(rcv2.URL, nil))
+	a.waitStatus("sb", id2, StatusActive)
+	time.Sleep(testTTL / 2) // renewals fail
+	b.observation(ctx, "sb", "", "p1", "vital-signs", 1)
+	once(t, rcv)
+	a.observation(ctx, "sb", "", "p1", "laboratory", 2)
+	once(t, rcv2)
+
+	// Down longer than the TTL: A's first lease ran out, and whichever
+	// gateway claims it first runs it (the other stops at its renewal).
+	a.leases.down.Store(false)
+	b.leases.down.Store(false)
+	time.Sleep(testTTL + 4*testSweep)
+	if d.owner("sb", id) == "" || d.owner("sb", id2) == "" {
+		t.Errorf("owners after Redis answers again: %q and %q", d.owner("sb", id), d.owner("sb", id2))
+	}
+	b.observation(ctx, "sb", "", "p1", "vital-signs", 3)
+	once(t, rcv)
+	b.observation(ctx, "sb", "", "p1", "laboratory", 4)
+	once(t, rcv2)
 }
