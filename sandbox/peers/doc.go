@@ -5,6 +5,10 @@
 // subscribed at the time, the sender included, at most once; a gateway
 // that is down misses it (pub/sub keeps nothing).
 //
+// Leases are owner leases in Redis keys beside the channels: the gateway
+// holds one per Subscription it runs, so that each runs on one gateway
+// (package subscription's Leases).
+//
 // It is not a queue and not a store: what must survive lives in the
 // database or in Redis keys (package redisstate).
 //

@@ -11,10 +11,11 @@ import (
 
 // Leases are owner leases in Redis (package subscription's Leases): a
 // key per lease, under the bus's prefix, whose value is the owner. A claim
-// is SET NX PX (or SET PX to take it over); a renewal and a release change
-// the key only while it holds the owner's value (a Lua script compares and
-// extends or deletes in one step), so an owner never extends or drops a
-// lease another took. Each call is one pipelined round trip, whatever the
+// sets the key when it is absent (or already the owner's), a take sets it
+// (SET PX); a renewal and a release change the key only while it holds
+// the owner's value. Each is one step in Redis (a Lua script compares and
+// sets, extends or deletes), so an owner never extends or drops a lease
+// another took. Each call is one pipelined round trip, whatever the
 // number of keys.
 type Leases struct {
 	client redis.UniversalClient
@@ -36,6 +37,18 @@ func NewLeases(client redis.UniversalClient, prefix, owner string) *Leases {
 // Owner is the value of the keys these leases hold.
 func (l *Leases) Owner() string { return l.owner }
 
+// claimScript sets the lease KEYS[1] to ARGV[1] for ARGV[2] ms if no one
+// holds it, or extends it if ARGV[1] does.
+var claimScript = redis.NewScript(`local v = redis.call("GET", KEYS[1])
+if v == false then
+	redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+	return 1
+end
+if v == ARGV[1] then
+	return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0`)
+
 // renewScript extends the lease KEYS[1] by ARGV[2] ms if ARGV[1] holds it.
 var renewScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then
 	return redis.call("PEXPIRE", KEYS[1], ARGV[2])
@@ -48,25 +61,32 @@ var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] th
 end
 return 0`)
 
-// Claim takes the leases of keys for ttl: those no one holds, or, with
-// take, every one.
+// Claim takes the leases of keys for ttl: those no one holds (or this
+// owner holds already), or, with take, every one.
 func (l *Leases) Claim(ctx context.Context, keys []string, ttl time.Duration, take bool) ([]bool, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
+	ok := make([]bool, len(keys))
+	if !take {
+		cmds, err := l.run(ctx, claimScript, keys, ttl.Milliseconds())
+		if err != nil {
+			return nil, fmt.Errorf("peers: claiming leases: %w", err)
+		}
+		for i, c := range cmds {
+			n, err := c.Int64()
+			ok[i] = err == nil && n == 1
+		}
+		return ok, nil
+	}
 	pipe := l.client.Pipeline()
 	cmds := make([]*redis.StatusCmd, len(keys))
 	for i, k := range keys {
-		args := redis.SetArgs{TTL: ttl}
-		if !take {
-			args.Mode = "NX"
-		}
-		cmds[i] = pipe.SetArgs(ctx, l.prefix+k, l.owner, args)
+		cmds[i] = pipe.Set(ctx, l.prefix+k, l.owner, ttl)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("peers: claiming leases: %w", err)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("peers: taking leases: %w", err)
 	}
-	ok := make([]bool, len(keys))
 	for i, c := range cmds {
 		ok[i] = c.Err() == nil && c.Val() == "OK"
 	}

@@ -49,6 +49,8 @@ func TestLeases_OneOwnerRenewsAndReleasesItsOwn(t *testing.T) {
 	want("a claims two free leases", got, err, true, true)
 	got, err = b.Claim(ctx, []string{"sb/1", "sb/3"}, ttl, false)
 	want("b claims a held and a free lease", got, err, false, true)
+	got, err = b.Claim(ctx, []string{"sb/3"}, ttl, false)
+	want("b claims its own lease again", got, err, true)
 	got, err = b.Renew(ctx, []string{"sb/1", "sb/3", "sb/4"}, ttl)
 	want("b renews a's, its own, and a missing lease", got, err, false, true, false)
 	if err := b.Release(ctx, []string{"sb/1"}); err != nil {

@@ -16,8 +16,9 @@ import (
 // using it. Every method works on many keys in one round trip; a key's
 // result is at the same index.
 type Leases interface {
-	// Claim takes the leases of keys for ttl: those no one holds, or every
-	// one with take (the owner changes at once); ok says which it took.
+	// Claim takes the leases of keys for ttl: those no one holds (or this
+	// owner holds already), or every one with take (the owner changes at
+	// once); ok says which it holds now.
 	Claim(ctx context.Context, keys []string, ttl time.Duration, take bool) (ok []bool, err error)
 	// Renew extends for ttl the leases of keys this owner still holds; ok
 	// is false for a key held by another owner or by no one.
