@@ -115,15 +115,16 @@
 //     the subscription there. It releases its leases (compare and delete)
 //     when a subscription stops and at Close.
 //   - Every Config.Sweep each gateway searches every sandbox
-//     Config.Sandboxes lists for Subscriptions with status active or error
-//     and claims (SET NX) those no gateway holds a lease of. It reads the
-//     claimed one back and starts it by the rules of a restart (see
-//     Lifecycle and Confinement): as stored, in its own sandbox, with no
-//     confinement, so one carrying the ConfinedTag is switched off with an
-//     error asking the client to write it again; one refused is written
-//     error and passed over until it changes. The sweep leaves a version
-//     younger than the lease TTL to the gateway it was written through,
-//     which judges it (a client may write status active itself).
+//     Config.Sandboxes lists for Subscriptions with status active, error
+//     or requested and claims (SET NX) those no gateway holds a lease of.
+//     It reads the claimed one back and starts it by the rules of a
+//     restart (see Lifecycle and Confinement): as stored, in its own
+//     sandbox, with no confinement, so one carrying the ConfinedTag is
+//     switched off with an error asking the client to write it again; one
+//     still requested (its gateway stopped before judging it) or refused
+//     is written error and passed over until it changes. The sweep leaves
+//     a version younger than the lease TTL to the gateway it was written
+//     through, which judges it (a client may write status active itself).
 //
 // So when the gateway running a subscription stops, another takes it over
 // within a sweep; when it dies without releasing, within LeaseTTL and a
@@ -139,7 +140,9 @@
 // subscription another has claimed, until its renewal finds it taken.
 //
 // A sweep costs, per gateway: the sandbox listing, one indexed search of
-// Subscription?status=active,error per sandbox (a page of 500), and one
-// pipelined Redis round trip claiming those found that this gateway does
-// not run; a renewal, one pipelined round trip for all its leases.
+// Subscription?status=active,error,requested per sandbox (a page of
+// 500), and one pipelined Redis round trip claiming those found that this
+// gateway does not run: about 4 ms for 100 sandboxes with one
+// subscription each on SQLite (BenchmarkSweep). A renewal is one
+// pipelined round trip for all of a gateway's leases.
 package subscription

@@ -256,8 +256,10 @@ func (m *Manager) sweeps() {
 }
 
 // sweepQuery finds the subscriptions that run on some gateway: active,
-// and error (a delivery failing, retried).
-var sweepQuery = url.Values{"status": {StatusActive + "," + StatusError}}
+// and error (a delivery failing, retried); and those requested, which the
+// gateway they were written through judges at once, unless it stopped
+// first.
+var sweepQuery = url.Values{"status": {StatusActive + "," + StatusError + "," + StatusRequested}}
 
 // sweep looks through every sandbox once: one search per sandbox, and one
 // Claim of the subscriptions not run here.
@@ -332,7 +334,8 @@ func (m *Manager) fresh(res *fhirstore.Resource) bool {
 
 // takeOver starts a subscription whose lease the sweep won, under the
 // same rules as one resumed at start (load): from what is stored, with no
-// confinement, so one made under a confined token is switched off.
+// confinement, so one made under a confined token is switched off, and
+// one still requested is written error, asking to be written again.
 func (m *Manager) takeOver(c *claimed) {
 	key := leaseKey(c.sandbox, c.id)
 	if m.subs[c.sandbox][c.id] != nil {
@@ -346,12 +349,14 @@ func (m *Manager) takeOver(c *claimed) {
 		m.release(key)
 		return // deleted since
 	}
-	if s, _ := parse(c.sandbox, res); s == nil || s.status == StatusOff || s.status == StatusRequested || m.fresh(res) {
+	if s, _ := parse(c.sandbox, res); s == nil || s.status == StatusOff || m.fresh(res) {
 		// Switched off since, or written again and left to the gateway
 		// it was written through, which judges it.
 		m.release(key)
 		return
 	}
+	// A version requested longer than the TTL ago was not judged: its
+	// gateway stopped first. resume writes it error, as after a restart.
 	m.hold(c.sandbox, c.id, false)
 	m.resume(c.sandbox, res)
 	if m.subs[c.sandbox][c.id] != nil {

@@ -477,3 +477,34 @@ func BenchmarkSweep(b *testing.B) {
 		m.sweep()
 	}
 }
+
+// A Subscription still requested after the lease TTL was never judged (the
+// gateway it was written through stopped first): the sweep writes it
+// error, asking for it to be written again, as a restart does, and runs
+// nothing.
+func TestLeases_UnjudgedRequestWrittenError(t *testing.T) {
+	ctx := context.Background()
+	d := newGateways(t)
+	b := d.start("b")
+	w, err := sqlite.Open(ctx, d.dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rcv := newReceiver(t, 0)
+	doc := parseResource(t, `{"resourceType":"Subscription","status":"requested","reason":"test",
+		"criteria":"Observation?category=vital-signs","channel":{"type":"rest-hook","endpoint":"`+rcv.URL+`"}}`)
+	res, err := w.Create(ctx, "sb", doc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := b.waitStatus("sb", res.ID, StatusError); !contains(s.Error, "write it again") {
+		t.Errorf("error %q", s.Error)
+	}
+	d.waitOwner("sb", res.ID, nil, testTTL)
+	b.observation(ctx, "sb", "", "p1", "vital-signs", 1)
+	rcv.none(t, 4*testSweep)
+	if o := d.owner("sb", res.ID); o != "" {
+		t.Errorf("claimed again by %s", o)
+	}
+}
