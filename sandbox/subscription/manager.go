@@ -460,10 +460,12 @@ func (m *Manager) recordStatus(sc *statusChange) {
 	if m.subs[r.spec.sandbox][r.spec.id] != r {
 		return // replaced or stopped since
 	}
+	// Written off before the lease goes, so that no sweep claims it
+	// still active.
+	m.write(r, sc.status, sc.msg)
 	if sc.status == StatusOff {
 		m.stop(r.spec.sandbox, r.spec.id, true)
 	}
-	m.write(r, sc.status, sc.msg)
 }
 
 // write records status and error on the stored Subscription, unless a
