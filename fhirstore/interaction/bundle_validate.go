@@ -53,7 +53,7 @@ func vouchedResource(body []byte) (*fhirjson.Resource, error) {
 		return fhirjson.Parse(body)
 	}
 	var head struct {
-		ResourceType string `json:"resourceType"`
+		ResourceType string  `json:"resourceType"`
 		ID           *string `json:"id"`
 	}
 	if json.Unmarshal(compact.Bytes(), &head) != nil || !fhirjson.IsType(head.ResourceType) ||
