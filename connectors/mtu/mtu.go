@@ -326,7 +326,7 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 	bundle, err := b.bundle()
 	var resp []byte
 	if err == nil {
-		resp, err = c.engine.Transaction(ctx, fhirstore.Sandbox(sandbox), bundle)
+		resp, err = c.transaction(ctx, sandbox, b.entries, bundle)
 	}
 	if err != nil {
 		// A Device known from before may be gone: look it up again next time.
