@@ -215,6 +215,12 @@ func (s sandboxEngine) Transaction(ctx context.Context, sandbox fhirstore.Sandbo
 	return s.e.Bundle(ctx, &interaction.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle})
 }
 
+// ValidatedTransaction is Transaction for a Bundle the connector built and
+// vouches is valid R4 (interaction.BundleRequest.Validated).
+func (s sandboxEngine) ValidatedTransaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error) {
+	return s.e.Bundle(ctx, &interaction.BundleRequest{Sandbox: sandbox, Base: s.base(sandbox), Body: bundle, Validated: true})
+}
+
 // connectorSettings keeps connectors' settings with the sandboxes' own in
 // the tenant registry, once it is open (connectors start before it).
 type connectorSettings struct {

@@ -85,10 +85,17 @@ func BenchmarkHandleWithoutStore(b *testing.B) {
 
 // BenchmarkStoreTransaction measures the store alone: the FHIR
 // transaction one message becomes (two Observations, the Device known),
-// written through the engine by 1 and 8 writers.
+// written through the engine by 1 and 8 writers, validated in full as a
+// transaction from outside is, and vouched for as the connector sends it
+// (interaction.BundleRequest.Validated).
 func BenchmarkStoreTransaction(b *testing.B) {
-	for _, writers := range []int{1, 8} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+	for _, run := range []struct {
+		name    string
+		writers int
+		vouched bool
+	}{{"writers=1", 1, false}, {"writers=8", 8, false}, {"vouched/writers=1", 1, true}, {"vouched/writers=8", 8, true}} {
+		writers := run.writers
+		b.Run(run.name, func(b *testing.B) {
 			e := newEnv(b, Config{})
 			var bundle []byte
 			rec := &recordingEngine{sent: &bundle}
@@ -111,7 +118,11 @@ func BenchmarkStoreTransaction(b *testing.B) {
 			for range writers {
 				wg.Go(func() {
 					for range per {
-						if _, err := e.engine.Transaction(context.Background(), sandbox, bundle); err != nil {
+						transaction := e.engine.Transaction
+						if run.vouched {
+							transaction = e.engine.ValidatedTransaction
+						}
+						if _, err := transaction(context.Background(), sandbox, bundle); err != nil {
 							b.Error(err)
 							return
 						}

@@ -59,7 +59,23 @@
 // mtu=127.0.0.1:2575@SANDBOX): MSH-5/6 are echoed in the ACK but do not
 // route. A device's Device is created once, by a conditional create on
 // its identifier; later messages refer to the stored Device by id, which
-// keeps the search out of the store's write path.
+// keeps the search out of the store's write path. The Patient a PID-3
+// found is remembered likewise and read again by id on the next messages
+// (a read costs less than the search); one deleted, or no longer holding
+// the identifier that found it, is searched for again.
+//
+// The connector builds every resource it stores itself, so it vouches for
+// its transactions (interaction.BundleRequest.Validated) and the engine
+// does not parse them again with google/fhir, which cost more than the
+// rest of a message's transaction: only when every primitive a sender's
+// values went into has its R4 form (vouch.go: codes, URIs, date-times,
+// decimals, strings without control characters); any other transaction is
+// validated in full and refused as before when R4 refuses it. Tests run
+// fhirjson over what every row of the mapping tables and every message of
+// the test data make, and FuzzVouched over what any message makes. The
+// messages of one connection stay serial: IHE PCD-01 senders wait for
+// each ACK (a check fails those that do not), so the connector does not
+// process pipelined messages side by side.
 //
 // It does not take PHD FHIR uploads, batches (FHS/BHS), enhanced-mode
 // acknowledgments, or waveforms (OBX-2 NA/MA are acknowledged with a

@@ -80,7 +80,8 @@ type Connector struct {
 	mu       sync.Mutex
 	seen     map[string]struct{} // sandbox, sender and control id of messages stored
 	seenRing []string
-	devices  map[string]map[string]string // sandbox → device query → Device/id
+	devices  map[string]map[string]string       // sandbox → device query → Device/id
+	patients map[string]map[string]knownPatient // sandbox → PID-3's identifiers → the Patient they found
 	seenNext int
 }
 
@@ -113,7 +114,8 @@ func Opener(cfg Config) connectors.Opener {
 			now = time.Now
 		}
 		return &Connector{engine: deps.Engine, ev: deps.Evidence(ID), log: log, cfg: cfg, now: now,
-			seen: map[string]struct{}{}, seenRing: make([]string, seenMax), devices: map[string]map[string]string{}}, nil
+			seen: map[string]struct{}{}, seenRing: make([]string, seenMax), devices: map[string]map[string]string{},
+			patients: map[string]map[string]knownPatient{}}, nil
 	}
 }
 
@@ -326,7 +328,7 @@ func (c *Connector) Handle(ctx context.Context, sandbox string, raw []byte) (*hl
 	bundle, err := b.bundle()
 	var resp []byte
 	if err == nil {
-		resp, err = c.engine.Transaction(ctx, fhirstore.Sandbox(sandbox), bundle)
+		resp, err = c.transaction(ctx, sandbox, b.entries, bundle)
 	}
 	if err != nil {
 		// A Device known from before may be gone: look it up again next time.
@@ -405,10 +407,13 @@ func (c *Connector) learnDevices(sandbox string, created map[int]string, resp []
 	}
 }
 
+// forgetDevices forgets the Devices and Patients found in sandbox, for a
+// transaction failed that referred to them.
 func (c *Connector) forgetDevices(sandbox string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.devices, sandbox)
+	delete(c.patients, sandbox)
 }
 
 func issueText(is outcome.Issue) string {

@@ -2,6 +2,7 @@ package mtu
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 
@@ -59,6 +60,9 @@ func (c *Connector) findPatient(ctx context.Context, sandbox string, pid *hl7v2.
 		ps.fail("PID", 1, 3, hl7v2.CodeRequiredMissing, "PID-3 (patient identifier list) names no identifier")
 		return "", nil
 	}
+	if ref := c.knownPatient(ctx, sandbox, ids); ref != "" {
+		return ref, ids
+	}
 	var tried []string
 	for _, id := range ids {
 		token := id.Value
@@ -75,6 +79,7 @@ func (c *Connector) findPatient(ctx context.Context, sandbox string, pid *hl7v2.
 		}
 		switch len(page.Matches) {
 		case 1:
+			c.learnPatient(sandbox, ids, knownPatient{id: page.Matches[0].ID, system: id.System, value: id.Value})
 			return "Patient/" + page.Matches[0].ID, ids
 		case 2:
 			ps.fail("PID", 1, 3, hl7v2.CodeUnknownKey, "identifier %s matches several patients in the sandbox; name the patient with its assigning authority", token)
@@ -85,6 +90,79 @@ func (c *Connector) findPatient(ctx context.Context, sandbox string, pid *hl7v2.
 		ps.fail("PID", 1, 3, hl7v2.CodeUnknownKey, "no patient of the sandbox has identifier %s", strings.Join(tried, " or "))
 	}
 	return "", ids
+}
+
+// knownPatient is the Patient a PID-3 found before, by one of its
+// identifiers.
+type knownPatient struct {
+	id            string
+	system, value string
+}
+
+// patientKey is PID-3's identifiers, in order, as a key.
+func patientKey(ids []pidIdentifier) string {
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(id.System)
+		b.WriteByte('|')
+		b.WriteString(id.Value)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// knownPatient is the Patient/id the same PID-3 found in sandbox before,
+// read again (by id, which costs less than the search) to see that it is
+// still there and still has the identifier that found it: one deleted
+// since, changed, or gone with its sandbox's data is searched for again.
+func (c *Connector) knownPatient(ctx context.Context, sandbox string, ids []pidIdentifier) string {
+	key := patientKey(ids)
+	c.mu.Lock()
+	p, ok := c.patients[sandbox][key]
+	c.mu.Unlock()
+	if !ok {
+		return ""
+	}
+	r, err := c.engine.Read(ctx, fhirstore.Sandbox(sandbox), "Patient", p.id)
+	if err == nil && hasIdentifier(r.Body, p.system, p.value) {
+		return "Patient/" + p.id
+	}
+	c.mu.Lock()
+	delete(c.patients[sandbox], key)
+	c.mu.Unlock()
+	return ""
+}
+
+// hasIdentifier reports whether a Patient's body has the identifier.
+func hasIdentifier(body []byte, system, value string) bool {
+	var p struct {
+		Identifier []struct{ System, Value string } `json:"identifier"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return false
+	}
+	for _, id := range p.Identifier {
+		if id.Value == value && (system == "" || id.System == system) {
+			return true
+		}
+	}
+	return false
+}
+
+// learnPatient notes the Patient PID-3's identifiers found in sandbox.
+func (c *Connector) learnPatient(sandbox string, ids []pidIdentifier, p knownPatient) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.patients[sandbox] == nil {
+		if len(c.patients) >= devicesMax {
+			clear(c.patients)
+		}
+		c.patients[sandbox] = map[string]knownPatient{}
+	}
+	if len(c.patients[sandbox]) >= devicesMax {
+		clear(c.patients[sandbox])
+	}
+	c.patients[sandbox][patientKey(ids)] = p
 }
 
 // newPatient is the Patient registered for an unknown PID, when the

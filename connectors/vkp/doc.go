@@ -55,7 +55,12 @@
 // final when it is journaled) are the next versions of the same
 // resources, visible in their _history. A submission whose identifier is
 // already stored about another person is refused (409) before anything is
-// written. The answer is the transaction-response Bundle.
+// written. The answer is the transaction-response Bundle. The person is
+// searched for before the transaction, where reads run beside each other;
+// a known person's transaction refers to their Patient and holds no
+// conditional create, which would search inside the store's single write.
+// The hub's transactions are validated by the engine in full: what a
+// supplier sends is never vouched for (interaction.BundleRequest.Validated).
 //
 // # The municipality's records
 //

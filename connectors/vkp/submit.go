@@ -47,6 +47,10 @@ type Submission struct {
 	// Municipality is the receiving municipality's number: a person the
 	// sandbox does not know is registered as its resident.
 	Municipality fixtures.Municipality
+	// Patient is the Patient/id the person is stored as, when Deliver
+	// found exactly one; "" leaves finding or registering them to the
+	// transaction.
+	Patient string
 }
 
 // Entry is one resource of a submission.
@@ -266,27 +270,18 @@ func (s *Submission) person(e Entry, at string) error {
 // instead of storing it twice (and a later event of an alarm becomes its
 // next version). An update by id needs no search, which a conditional
 // update on the identifier would.
+//
+// When s.Patient names the person's Patient already, the transaction
+// refers to it and holds no Patient entry: what a conditional create
+// would find, it finds without searching inside the store's write.
 func (s *Submission) Transaction(tag string) ([]byte, error) {
 	patientURL := "urn:uuid:" + newUUID()
-	person := map[string]any{"system": s.PersonSystem, "value": s.Person}
-	patient := map[string]any{
-		"resourceType": "Patient",
-		"meta":         map[string]any{"tag": []any{map[string]any{"system": TagSystem, "code": tag, "display": "registered by the " + tag + " connector"}}},
-		"identifier":   []any{person},
+	var entries []any
+	if s.Patient != "" {
+		patientURL = s.Patient
+	} else {
+		entries = append(entries, s.patientEntry(patientURL, tag))
 	}
-	if s.Display != "" {
-		patient["name"] = []any{map[string]any{"text": s.Display}}
-	}
-	if m := s.Municipality; m.Code != "" {
-		patient["address"] = []any{map[string]any{"use": "home", "district": m.Name,
-			"extension": []any{map[string]any{"url": MunicipalityCodeURL,
-				"valueCoding": map[string]any{"system": "urn:oid:2.16.578.1.12.4.1.1.3402", "code": m.Code, "display": m.Name}}}}}
-	}
-	entries := []any{map[string]any{
-		"fullUrl":  patientURL,
-		"resource": patient,
-		"request":  map[string]any{"method": "POST", "url": "Patient", "ifNoneExist": "identifier=" + url.QueryEscape(s.PersonSystem+"|"+s.Person)},
-	}}
 	for _, e := range s.Entries {
 		r := e.Resource
 		delete(r, "id")
@@ -305,6 +300,30 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 		entries = append(entries, map[string]any{"fullUrl": full, "resource": r, "request": req})
 	}
 	return json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+// patientEntry is the conditional create of the person's Patient, tagged
+// as registered by connector tag.
+func (s *Submission) patientEntry(fullURL, tag string) map[string]any {
+	person := map[string]any{"system": s.PersonSystem, "value": s.Person}
+	patient := map[string]any{
+		"resourceType": "Patient",
+		"meta":         map[string]any{"tag": []any{map[string]any{"system": TagSystem, "code": tag, "display": "registered by the " + tag + " connector"}}},
+		"identifier":   []any{person},
+	}
+	if s.Display != "" {
+		patient["name"] = []any{map[string]any{"text": s.Display}}
+	}
+	if m := s.Municipality; m.Code != "" {
+		patient["address"] = []any{map[string]any{"use": "home", "district": m.Name,
+			"extension": []any{map[string]any{"url": MunicipalityCodeURL,
+				"valueCoding": map[string]any{"system": "urn:oid:2.16.578.1.12.4.1.1.3402", "code": m.Code, "display": m.Name}}}}}
+	}
+	return map[string]any{
+		"fullUrl":  fullURL,
+		"resource": patient,
+		"request":  map[string]any{"method": "POST", "url": "Patient", "ifNoneExist": "identifier=" + url.QueryEscape(s.PersonSystem+"|"+s.Person)},
+	}
 }
 
 // IDOf is the resource id that a resource's own identifier (a urn:uuid, or
@@ -386,6 +405,9 @@ func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *S
 	if err := s.samePerson(ctx, engine, sandbox, tag); err != nil {
 		return nil, err
 	}
+	if err := s.findPatient(ctx, engine, sandbox); err != nil {
+		return nil, err
+	}
 	tx, err := s.Transaction(tag)
 	if err != nil {
 		return nil, err
@@ -402,6 +424,23 @@ func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *S
 		return nil, err
 	}
 	return resp, nil
+}
+
+// findPatient sets s.Patient to the one Patient of sandbox with the
+// person's identifier, searched for before the transaction, where reads
+// run beside each other, rather than inside it, where writes run one by
+// one. None or several leave it to the transaction's conditional create,
+// which registers the person or refuses the ambiguity as before.
+func (s *Submission) findPatient(ctx context.Context, engine connectors.Engine, sandbox string) error {
+	page, err := engine.Search(ctx, sandboxKey(sandbox), "Patient",
+		url.Values{"identifier": {s.PersonSystem + "|" + s.Person}, "_count": {"2"}})
+	if err != nil {
+		return err
+	}
+	if len(page.Matches) == 1 {
+		s.Patient = "Patient/" + page.Matches[0].ID
+	}
+	return nil
 }
 
 // samePerson refuses a submission that would move a stored resource to

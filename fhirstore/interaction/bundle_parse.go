@@ -17,8 +17,9 @@ import (
 // resources are taken out (compacted, to be validated one by one later);
 // the rest is validated as a Bundle meanwhile, and check waits for that
 // verdict. Every caller waits for it before answering, and its error comes
-// before any entry's.
-func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
+// before any entry's. A Bundle whose caller vouches for it (validated) is
+// not validated again.
+func parseBundle(data []byte, validated bool) (b *bundleIn, check func() error, err error) {
 	shell, resources, err := fhirjson.SplitBundle(data)
 	var oe *outcome.Error
 	switch {
@@ -43,12 +44,15 @@ func parseBundle(data []byte) (b *bundleIn, check func() error, err error) {
 		return nil, nil, outcome.New(outcome.Incorrect, outcome.Value,
 			"Bundle.type is %q; POST to the FHIR base takes transaction or batch", b.Type).At("Bundle.type")
 	}
-	verdict := make(chan error, 1)
-	go func() {
-		_, err := fhirjson.Parse(shell)
-		verdict <- err
-	}()
-	check = sync.OnceValue(func() error { return <-verdict })
+	check = func() error { return nil }
+	if !validated {
+		verdict := make(chan error, 1)
+		go func() {
+			_, err := fhirjson.Parse(shell)
+			verdict <- err
+		}()
+		check = sync.OnceValue(func() error { return <-verdict })
+	}
 	if len(resources) != len(b.Entry) {
 		// encoding/json took the entries from a member whose name differs
 		// from "entry" in case only, which the Bundle's validation refuses.
@@ -141,6 +145,7 @@ func (r *bundleRun) parseEntry(i int, in entryIn) (*entry, error) {
 			return nil, bad("a %s entry needs a resource", e.method)
 		}
 		e.body = in.Resource
+		e.vouched = r.validated
 	}
 	return e, nil
 }

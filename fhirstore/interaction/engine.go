@@ -97,6 +97,12 @@ func (e *Engine) Transaction(ctx context.Context, sandbox fhirstore.Sandbox, bun
 	return e.Bundle(ctx, &BundleRequest{Sandbox: sandbox, Body: bundle})
 }
 
+// ValidatedTransaction is Transaction for a Bundle an in-process connector
+// built and vouches is valid R4 (BundleRequest.Validated).
+func (e *Engine) ValidatedTransaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error) {
+	return e.Bundle(ctx, &BundleRequest{Sandbox: sandbox, Body: bundle, Validated: true})
+}
+
 // StoreError turns an error of the store about typ/id into the FHIR error
 // a client should see; other errors are returned as they are.
 func StoreError(err error, typ, id string) error {

@@ -6,3 +6,6 @@ func BesideAnotherTransaction() (restore func()) {
 	bundlesRunning.Add(1)
 	return func() { bundlesRunning.Add(-1) }
 }
+
+// VouchedResource is vouchedResource, for the package's tests.
+var VouchedResource = vouchedResource
