@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
+	"hpsandbox/connectors"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
@@ -156,6 +157,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		st := redisstate.New(rdb, redisPrefix)
 		p.state, p.redis = st, rdb
 		p.signIns = func(kind string) throttle.Shared { return st.Counts("signin:" + kind) }
+		p.locker = st.Locks("lock:connectors:")
 		g.track(rdb.Close)
 		bus, err := peers.Open(ctx, cfg.RedisURL, peersPrefix, log)
 		if err != nil {
@@ -208,6 +210,9 @@ type parts struct {
 	// signIns, when set, shares the counts of failed sign-ins with the
 	// other gateways (tenant.Options.SharedSignIns).
 	signIns func(kind string) throttle.Shared
+	// locker, when set, serialises the connectors' work on one key with
+	// the other gateways (connectors.Deps.Locker).
+	locker  connectors.Locker
 	clients []*smart.Client // registered besides the demo clients
 	now     func() time.Time
 	// requestLog keeps the request log (in memory when nil); build closes
@@ -304,7 +309,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}}
 	// Connectors stop before the recorder closes, so that their last
 	// exchanges are recorded.
-	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, messageMetrics{m: p.metrics, next: rec}, connectorSettings{&sealer}, log)
+	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, messageMetrics{m: p.metrics, next: rec}, connectorSettings{&sealer}, p.locker, log)
 	if err != nil {
 		if rec != nil {
 			_ = rec.Close(context.Background())
