@@ -24,23 +24,26 @@ type Memory struct {
 
 var _ Store = (*Memory)(nil)
 
-// NewMemory returns a Memory whose files are under dir, a temporary
-// directory (removed by Close) when dir is empty. Files a previous process
-// left in dir are unreachable, so dir is emptied first.
-func NewMemory(dir string) (*Memory, error) {
-	m := &Memory{dir: dir, jobs: map[string]*Job{}}
-	if dir == "" {
+// NewMemory returns a Memory whose files are under dir, or under a
+// temporary directory made at the first file (and removed by Close) when
+// dir is empty. Files a previous process left in dir are unreachable: the
+// gateway empties it before.
+func NewMemory(dir string) *Memory {
+	return &Memory{dir: dir, jobs: map[string]*Job{}}
+}
+
+// root returns the files' directory, made if it is a temporary one.
+func (m *Memory) root() (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dir == "" {
 		d, err := os.MkdirTemp("", "hps-exports-")
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		m.dir, m.tempDir = d, true
-		return m, nil
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m.dir, nil
 }
 
 func clone(j *Job) *Job {
@@ -100,17 +103,19 @@ func (m *Memory) Abandon(_ context.Context, id string, heartbeat time.Time, reas
 	return true, nil
 }
 
-func (m *Memory) path(id, name string) string { return filepath.Join(m.dir, id, name) }
-
 // CreateFile implements Store.
 func (m *Memory) CreateFile(_ context.Context, id, name string) (io.WriteCloser, error) {
 	if !safeName(id) || !safeName(name) {
 		return nil, ErrNotFound
 	}
-	if err := os.MkdirAll(filepath.Join(m.dir, id), 0o750); err != nil {
+	root, err := m.root()
+	if err != nil {
 		return nil, err
 	}
-	return os.Create(m.path(id, name))
+	if err := os.MkdirAll(filepath.Join(root, id), 0o750); err != nil {
+		return nil, err
+	}
+	return os.Create(filepath.Join(root, id, name))
 }
 
 // OpenFile implements Store.
@@ -118,7 +123,11 @@ func (m *Memory) OpenFile(_ context.Context, id, name string) (io.ReadCloser, in
 	if !safeName(id) || !safeName(name) {
 		return nil, 0, ErrNotFound
 	}
-	f, err := os.Open(m.path(id, name))
+	root, err := m.root()
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(filepath.Join(root, id, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, ErrNotFound
 	}
@@ -142,8 +151,12 @@ func (m *Memory) Delete(_ context.Context, sandbox, id string) error {
 		return ErrNotFound
 	}
 	delete(m.jobs, id)
+	dir := m.dir
 	m.mu.Unlock()
-	return os.RemoveAll(filepath.Join(m.dir, id))
+	if dir == "" {
+		return nil
+	}
+	return os.RemoveAll(filepath.Join(dir, id))
 }
 
 // Sweep implements Store.
@@ -160,14 +173,18 @@ func (m *Memory) Sweep(_ context.Context, now time.Time) (int, error) {
 	for id := range m.jobs {
 		live[id] = true
 	}
+	dir := m.dir
 	m.mu.Unlock()
+	if dir == "" {
+		return len(gone), nil
+	}
 	// Directories of jobs that are gone, expired or deleted while their
 	// runner still wrote.
-	entries, _ := os.ReadDir(m.dir)
+	entries, _ := os.ReadDir(dir)
 	var errs []error
 	for _, e := range entries {
 		if !live[e.Name()] {
-			errs = append(errs, os.RemoveAll(filepath.Join(m.dir, e.Name())))
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
 		}
 	}
 	return len(gone), errors.Join(errs...)
@@ -175,6 +192,8 @@ func (m *Memory) Sweep(_ context.Context, now time.Time) (int, error) {
 
 // Close implements Store; it removes a temporary directory.
 func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.tempDir {
 		return os.RemoveAll(m.dir)
 	}

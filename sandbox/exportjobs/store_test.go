@@ -19,11 +19,7 @@ var backends = []struct {
 	open func(t *testing.T) Store
 }{
 	{"memory", func(t *testing.T) Store {
-		m, err := NewMemory(filepath.Join(t.TempDir(), "exports"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+		return NewMemory(filepath.Join(t.TempDir(), "exports"))
 	}},
 	{"sqlite", func(t *testing.T) Store {
 		s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "exports.db"))
