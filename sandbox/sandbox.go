@@ -24,6 +24,7 @@ import (
 	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/directory"
+	"hpsandbox/sandbox/exportjobs"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/observe"
 	"hpsandbox/sandbox/peers"
@@ -166,7 +167,27 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		}
 		p.bus = bus
 	}
+	if cfg.Store != "" {
+		// Export jobs in the shared database, so that any gateway answers
+		// for a job another runs.
+		jobs, err := exportjobs.OpenPostgres(ctx, cfg.Store)
+		if err != nil {
+			if p.bus != nil {
+				_ = p.bus.Close()
+			}
+			_ = g.Close()
+			if c, ok := p.requestLog.(interface{ Close() error }); ok {
+				_ = c.Close()
+			}
+			return nil, err
+		}
+		p.exportJobs = jobs
+	}
 	b, err := build(cfg, store, log, p)
+	if p.exportJobs != nil {
+		// After the API build tracked, whose exports write into it.
+		g.track(p.exportJobs.Close)
+	}
 	if p.bus != nil {
 		// Subscribed by build; closed after what build tracked.
 		g.track(p.bus.Close)
@@ -226,6 +247,10 @@ type parts struct {
 	// store, when set, is the PostgreSQL database (Config.Store) that
 	// keeps the registry instead of the file tenants.
 	store string
+	// exportJobs, when set, keeps the Bulk Data export jobs (in the
+	// PostgreSQL database of Config.Store); nil keeps them in this
+	// process, their files in exportDir.
+	exportJobs exportjobs.Store
 	// exportDir holds Bulk Data export files (a temporary directory when
 	// empty); track, when set, receives what the gateway must close.
 	exportDir string
@@ -426,6 +451,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Version:      Version,
 		Security:     smartSecurity(authz.Endpoints()),
 		ExportDir:    p.exportDir,
+		ExportJobs:   p.exportJobs,
 		Definitions:  engineCfg.Definitions,
 		Enforcement:  engineCfg.Enforcement,
 		WebsocketURL: websocketURL,
