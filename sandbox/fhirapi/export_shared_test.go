@@ -45,6 +45,16 @@ var jobStores = []struct {
 // sandbox (the default when absent).
 func twoGateways(t *testing.T, jobs exportjobs.Store, beat time.Duration) (a, b *gin.Engine) {
 	t.Helper()
+	return twoGatewaysWith(t, jobs, beat)
+}
+
+func twoGatewaysF(f *testing.F, jobs exportjobs.Store) (a, b *gin.Engine) {
+	f.Helper()
+	return twoGatewaysWith(f, jobs, 0)
+}
+
+func twoGatewaysWith(t testing.TB, jobs exportjobs.Store, beat time.Duration) (a, b *gin.Engine) {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{SearchTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +108,9 @@ func TestExport_KickOffAtOneGatewayPollFetchAndDeleteAtAnother(t *testing.T) {
 
 // finished kicks off an export at gw, waits for it and returns its status
 // path and the path of its Patient file.
-func finished(t *testing.T, gw http.Handler) (status, file string) {
+func finished(t *testing.T, gw http.Handler) (status, file string) { return finishedF(t, gw) }
+
+func finishedF(t testing.TB, gw http.Handler) (status, file string) {
 	t.Helper()
 	rec := mustDo(t, gw, call{method: "GET", path: "/fhir/$export?_type=Patient", header: map[string]string{"Prefer": "respond-async"}}, http.StatusAccepted)
 	u, _ := url.Parse(rec.Header().Get("Content-Location"))
@@ -228,4 +240,49 @@ func TestExport_ShutdownMidExportLeavesItFailed(t *testing.T) {
 	if err != nil || j.State != exportjobs.Failed || !strings.Contains(j.Error, "start the export again") {
 		t.Errorf("after shutdown: %+v, %v; want failed, saying to start again", j, err)
 	}
+}
+
+// FuzzExportPaths asks for arbitrary job ids and file names, of a gateway
+// sharing an SQL job store with one finished job: only that job's own
+// file is served; everything else is an OperationOutcome (404, or the
+// router's 400 or 501 for a malformed path), never a 500, never a panic.
+func FuzzExportPaths(f *testing.F) {
+	jobs, err := exportjobs.OpenSQLite(context.Background(), filepath.Join(f.TempDir(), "exports.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer jobs.Close()
+	a, b := twoGatewaysF(f, jobs)
+	for _, c := range []call{
+		{method: "PUT", path: "/fhir/Patient/a", body: `{"resourceType":"Patient","id":"a"}`},
+	} {
+		mustDo(f, a, c, http.StatusCreated)
+	}
+	status, file := finishedF(f, a)
+	id := status[strings.LastIndex(status, "/")+1:]
+	for _, s := range [][2]string{{id, "Patient.ndjson"}, {id, "../Patient.ndjson"}, {id, "Observation.ndjson"}, {"x", "Patient.ndjson"},
+		{id + "/..", "Patient.ndjson"}, {"", ""}, {id, "Patient.ndjson\x00"}, {"..", "exports.db"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, job, name string) {
+		path := "/fhir/$export-file/" + url.PathEscape(job) + "/" + url.PathEscape(name)
+		rec := do(t, b, call{method: "GET", path: path})
+		own := "/fhir/$export-file/" + id + "/Patient.ndjson"
+		switch {
+		case rec.Code == http.StatusOK:
+			if path != own || file != own {
+				t.Fatalf("GET %s served a file", path)
+			}
+		case rec.Code == http.StatusMovedPermanently || rec.Code == http.StatusTemporaryRedirect:
+			// gin cleaning the path; the cleaned path is asked again.
+		case rec.Code == http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "OperationOutcome"):
+			// The router refuses malformed paths before the export
+			// code (400, 501); the rest is 404.
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		rec = do(t, b, call{method: "GET", path: "/fhir/$export-status/" + url.PathEscape(job)})
+		if rec.Code == http.StatusInternalServerError || (rec.Code == http.StatusOK && job != id) {
+			t.Fatalf("status of %q: %d %s", job, rec.Code, rec.Body)
+		}
+	})
 }
