@@ -207,6 +207,8 @@ func TestExport_JobOfAStoppedGatewayFails_ExpiredIsGone(t *testing.T) {
 type blockingStore struct {
 	fhirstore.Store
 	searching chan struct{}
+	// stopped, when set, is told that the search was given up.
+	stopped chan struct{}
 }
 
 func (s blockingStore) Search(ctx context.Context, sb fhirstore.Sandbox, q fhirstore.SearchQuery) (*fhirstore.SearchPage, error) {
@@ -215,7 +217,50 @@ func (s blockingStore) Search(ctx context.Context, sb fhirstore.Sandbox, q fhirs
 	default:
 	}
 	<-ctx.Done()
+	if s.stopped != nil {
+		select {
+		case s.stopped <- struct{}{}:
+		default:
+		}
+	}
 	return nil, ctx.Err()
+}
+
+// A job deleted at gateway B while gateway A runs it stops at A's next
+// beat, and leaves nothing behind.
+func TestExport_DeleteAtAnotherGatewayStopsTheRunner(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	jobs, err := exportjobs.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "exports.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jobs.Close()
+	bs := blockingStore{Store: store, searching: make(chan struct{}, 1), stopped: make(chan struct{}, 1)}
+	gw := func(s fhirstore.Store) *gin.Engine {
+		api := fhirapi.New(s, fhirapi.Config{MaxBodyBytes: testMaxBody, ExportJobs: jobs, ExportHeartbeat: 20 * time.Millisecond})
+		t.Cleanup(func() { api.Close() })
+		e := gin.New()
+		api.Mount(e.Group("/fhir"), func(*gin.Context) string { return fhirstore.DefaultSandbox })
+		return e
+	}
+	a, b := gw(bs), gw(store)
+	rec := mustDo(t, a, call{method: "GET", path: "/fhir/$export", header: map[string]string{"Prefer": "respond-async"}}, http.StatusAccepted)
+	u, _ := url.Parse(rec.Header().Get("Content-Location"))
+	<-bs.searching
+	if rec := do(t, b, call{method: "GET", path: u.Path}); rec.Code != http.StatusAccepted || rec.Header().Get("X-Progress") == "" {
+		t.Errorf("status at B while A runs it: %d %v", rec.Code, rec.Header())
+	}
+	mustDo(t, b, call{method: "DELETE", path: u.Path}, http.StatusAccepted)
+	select {
+	case <-bs.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the runner at A still runs 5 s after the job was deleted at B")
+	}
+	mustDo(t, a, call{method: "GET", path: u.Path}, http.StatusNotFound)
 }
 
 // A gateway that shuts down while exporting leaves the job failed, saying
