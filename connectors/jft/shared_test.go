@@ -3,6 +3,7 @@ package jft
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -157,5 +158,42 @@ func TestLifecycle_ReadAndAcknowledgeRacingAcrossGateways(t *testing.T) {
 	read := param(st, "read") != ""
 	if want := map[bool]int{false: 2, true: 3}[read]; h.Total != want {
 		t.Errorf("%d versions (read %v), want %d", h.Total, read, want)
+	}
+}
+
+// refusingLocker is shared locks that do not answer.
+type refusingLocker struct{}
+
+func (refusingLocker) Lock(context.Context, string) (func(), error) {
+	return nil, errors.New("redisstate: taking a lock: connection refused")
+}
+
+// Without the lock a submission is not taken: 503 with Retry-After, a
+// transient OperationOutcome, and nothing stored.
+func TestSubmit_NoLockIsBusyAndStoresNothing(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var reg connectors.Registry
+	if err := reg.Register(ID, Open); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	set, err := reg.Open(connectors.Deps{Engine: interaction.New(store, interaction.Config{BaseURL: "http://127.0.0.1/fhir"}),
+		Now: c.now, Locker: refusingLocker{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, set: set, store: store, clock: c}
+	w, out := e.do(open, http.MethodPost, "/jft/v1/Composition", testdata(t, "composition.json"))
+	issues, _ := out["issue"].([]any)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || len(issues) != 1 ||
+		issues[0].(map[string]any)["code"] != "transient" {
+		t.Fatalf("submit without the lock: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+	if _, list := e.do(open, http.MethodGet, "/jft/v1/Composition", nil); list["total"] != 0.0 {
+		t.Errorf("%v submissions stored, want 0", list["total"])
 	}
 }
