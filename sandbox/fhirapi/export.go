@@ -285,7 +285,11 @@ func (x *exports) job(ctx context.Context, sandbox, id string) (*exportjobs.Job,
 		return nil, err
 	}
 	// Given up here or, in between, elsewhere; or it beat after all.
-	return x.job(ctx, sandbox, id)
+	j, err = x.st.Job(ctx, sandbox, id)
+	if errors.Is(err, exportjobs.ErrNotFound) {
+		return nil, nil
+	}
+	return j, err
 }
 
 // stop cancels job id if this process runs it.
