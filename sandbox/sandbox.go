@@ -109,8 +109,8 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	g := &Gateway{metrics: observe.NewMetrics()}
-	// Export jobs live in memory, so files a previous run left are
-	// unreachable: start with an empty directory.
+	// Export jobs live in a database (OpenExportJobs); the files that
+	// jobs kept in memory left here are unreachable.
 	exportDir := filepath.Join(cfg.DataDir, "exports")
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
@@ -167,10 +167,10 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		}
 		p.bus = bus
 	}
-	if cfg.Store != "" {
-		// Export jobs in the shared database, so that any gateway answers
-		// for a job another runs.
-		jobs, err := exportjobs.OpenPostgres(ctx, cfg.Store)
+	{
+		// Export jobs beside the registry, so that any gateway sharing it
+		// answers for a job another runs.
+		jobs, err := OpenExportJobs(ctx, cfg)
 		if err != nil {
 			if p.bus != nil {
 				_ = p.bus.Close()
@@ -210,6 +210,20 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	return g, nil
 }
 
+// ExportJobsPath is the file in which Open keeps the Bulk Data export
+// jobs of a gateway without --store.
+func ExportJobsPath(dataDir string) string { return filepath.Join(dataDir, "exports.db") }
+
+// OpenExportJobs opens the Bulk Data export jobs' store cfg names: in the
+// PostgreSQL database of cfg.Store (schema hps_exports) when it is set,
+// else in its file in cfg.DataDir (ExportJobsPath).
+func OpenExportJobs(ctx context.Context, cfg Config) (*exportjobs.SQLStore, error) {
+	if cfg.Store != "" {
+		return exportjobs.OpenPostgres(ctx, cfg.Store)
+	}
+	return exportjobs.OpenSQLite(ctx, ExportJobsPath(cfg.DataDir))
+}
+
 // OpenRequestLog opens the request log cfg names: in the PostgreSQL
 // database of cfg.Store (schema hps_requestlog) when it is set, else in
 // its file in cfg.DataDir (RequestLogPath).
@@ -247,9 +261,10 @@ type parts struct {
 	// store, when set, is the PostgreSQL database (Config.Store) that
 	// keeps the registry instead of the file tenants.
 	store string
-	// exportJobs, when set, keeps the Bulk Data export jobs (in the
-	// PostgreSQL database of Config.Store); nil keeps them in this
-	// process, their files in exportDir.
+	// exportJobs, when set, keeps the Bulk Data export jobs (Open: in the
+	// PostgreSQL database of Config.Store or a file in the data
+	// directory); nil keeps them in this process, their files in
+	// exportDir.
 	exportJobs exportjobs.Store
 	// exportDir holds Bulk Data export files (a temporary directory when
 	// empty); track, when set, receives what the gateway must close.

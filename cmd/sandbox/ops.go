@@ -14,7 +14,6 @@ import (
 
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/sandbox"
-	"hpsandbox/sandbox/exportjobs"
 	"hpsandbox/sandbox/tenant"
 )
 
@@ -56,7 +55,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 		if err := rl.Close(); err != nil {
 			return err
 		}
-		jobs, err := exportjobs.OpenPostgres(ctx, cfg.Store)
+		jobs, err := sandbox.OpenExportJobs(ctx, cfg)
 		if err != nil {
 			return err
 		}
