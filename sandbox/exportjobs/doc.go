@@ -10,7 +10,7 @@
 // file beside the registry, OpenSQLite, or a schema of the PostgreSQL
 // database the gateways share, OpenPostgres), files as chunks of rows
 // written while the export runs, so that no file is held in memory whole.
-// Both pass one suite (storetest).
+// Every Store passes one suite (store_test.go, run against each).
 //
 // The gateway that runs a job writes its progress and heartbeat with
 // Save, which succeeds only while the job is its own and running: a job
