@@ -149,3 +149,23 @@ func TestLocks_ReleaseDeletesOnlyTheHoldersOwnLock(t *testing.T) {
 		t.Error("Lock with an ended context succeeded")
 	}
 }
+
+// BenchmarkLocks_LockUnlock is what a shared lock adds to a JFT
+// submission: one lock and its release, uncontended.
+func BenchmarkLocks_LockUnlock(b *testing.B) {
+	url := redistest.Start(b)
+	st, closeFn, err := Open(context.Background(), url, "bench:"+rand.Text()+":")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeFn()
+	l := st.Locks("lock:")
+	ctx := context.Background()
+	for b.Loop() {
+		unlock, err := l.Lock(ctx, "s1\x00Composition\x00urn:x")
+		if err != nil {
+			b.Fatal(err)
+		}
+		unlock()
+	}
+}
