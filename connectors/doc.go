@@ -20,6 +20,10 @@
 //     keeps no bodies: a conformance run over the log reads them.
 //   - Starter: work to start before serving and stop after.
 //
+// A connector that must do work on one key at a time (a retry racing its
+// original) takes a lock from Deps.Locker: a LocalLocker of the process by
+// default, one shared by the gateways of a deployment when it is set.
+//
 // A connector writes through an Engine (create, transaction), never to a
 // fhirstore.Store directly, so that validation, access rules and
 // transaction semantics are the FHIR API's own. It records every exchange

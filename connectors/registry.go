@@ -23,6 +23,9 @@ type Deps struct {
 	// Settings keeps a connector's settings of a sandbox with the
 	// sandbox's own settings (nil: the connector keeps them in memory).
 	Settings SettingsStore
+	// Locker serialises work on one key across the gateways that share it
+	// (nil: each connector serialises within its process, LocalLocker).
+	Locker Locker
 
 	// checks are the connector's own checks, known once it opened:
 	// Registry.Open sets them, and the Evidence made from these Deps

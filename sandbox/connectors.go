@@ -96,17 +96,18 @@ func (c *Config) validateConnectors() error {
 
 // openConnectors opens the configured connectors, writing into store
 // through an engine configured by engineCfg and recording into rec (which
-// counts messages and hands them to the request log when it is on), and
+// counts messages and hands them to the request log when it is on),
+// serialising with locker (nil: within this process), and
 // starts them and their listeners; stop
 // stops the listeners, then the connectors.
-func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec messageMetrics, settings connectors.SettingsStore, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
+func openConnectors(cfg Config, store fhirstore.Store, engineCfg interaction.Config, rec messageMetrics, settings connectors.SettingsStore, locker connectors.Locker, log *slog.Logger) (set *connectors.Set, stop func() error, err error) {
 	var reg connectors.Registry
 	for _, id := range cfg.connectorIDs() {
 		if err := reg.Register(id, catalogue[id]); err != nil {
 			return nil, nil, err
 		}
 	}
-	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, engineCfg), cfg.Issuer()}, Logger: log, Settings: settings}
+	deps := connectors.Deps{Engine: sandboxEngine{interaction.New(store, engineCfg), cfg.Issuer()}, Logger: log, Settings: settings, Locker: locker}
 	if rec.next != nil || rec.m != nil {
 		deps.Recorder = rec
 	}

@@ -18,11 +18,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
+	"hpsandbox/connectors"
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/sandbox/access"
 	"hpsandbox/sandbox/conformance"
 	"hpsandbox/sandbox/directory"
+	"hpsandbox/sandbox/exportjobs"
 	"hpsandbox/sandbox/fhirapi"
 	"hpsandbox/sandbox/observe"
 	"hpsandbox/sandbox/peers"
@@ -107,8 +109,8 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		return nil, err
 	}
 	g := &Gateway{metrics: observe.NewMetrics()}
-	// Export jobs live in memory, so files a previous run left are
-	// unreachable: start with an empty directory.
+	// Export jobs live in a database (OpenExportJobs); the files that
+	// jobs kept in memory left here are unreachable.
 	exportDir := filepath.Join(cfg.DataDir, "exports")
 	if err := os.RemoveAll(exportDir); err != nil {
 		return nil, fmt.Errorf("clearing %s: %w", exportDir, err)
@@ -156,6 +158,7 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		st := redisstate.New(rdb, redisPrefix)
 		p.state, p.redis = st, rdb
 		p.signIns = func(kind string) throttle.Shared { return st.Counts("signin:" + kind) }
+		p.locker = st.Locks("lock:connectors:")
 		g.track(rdb.Close)
 		bus, err := peers.Open(ctx, cfg.RedisURL, peersPrefix, log)
 		if err != nil {
@@ -164,7 +167,27 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 		}
 		p.bus = bus
 	}
+	{
+		// Export jobs beside the registry, so that any gateway sharing it
+		// answers for a job another runs.
+		jobs, err := OpenExportJobs(ctx, cfg)
+		if err != nil {
+			if p.bus != nil {
+				_ = p.bus.Close()
+			}
+			_ = g.Close()
+			if c, ok := p.requestLog.(interface{ Close() error }); ok {
+				_ = c.Close()
+			}
+			return nil, err
+		}
+		p.exportJobs = jobs
+	}
 	b, err := build(cfg, store, log, p)
+	if p.exportJobs != nil {
+		// After the API build tracked, whose exports write into it.
+		g.track(p.exportJobs.Close)
+	}
 	if p.bus != nil {
 		// Subscribed by build; closed after what build tracked.
 		g.track(p.bus.Close)
@@ -185,6 +208,20 @@ func Open(ctx context.Context, cfg Config, store fhirstore.Store, log *slog.Logg
 	}
 	g.Handler = b.engine
 	return g, nil
+}
+
+// ExportJobsPath is the file in which Open keeps the Bulk Data export
+// jobs of a gateway without --store.
+func ExportJobsPath(dataDir string) string { return filepath.Join(dataDir, "exports.db") }
+
+// OpenExportJobs opens the Bulk Data export jobs' store cfg names: in the
+// PostgreSQL database of cfg.Store (schema hps_exports) when it is set,
+// else in its file in cfg.DataDir (ExportJobsPath).
+func OpenExportJobs(ctx context.Context, cfg Config) (*exportjobs.SQLStore, error) {
+	if cfg.Store != "" {
+		return exportjobs.OpenPostgres(ctx, cfg.Store)
+	}
+	return exportjobs.OpenSQLite(ctx, ExportJobsPath(cfg.DataDir))
 }
 
 // OpenRequestLog opens the request log cfg names: in the PostgreSQL
@@ -208,6 +245,9 @@ type parts struct {
 	// signIns, when set, shares the counts of failed sign-ins with the
 	// other gateways (tenant.Options.SharedSignIns).
 	signIns func(kind string) throttle.Shared
+	// locker, when set, serialises the connectors' work on one key with
+	// the other gateways (connectors.Deps.Locker).
+	locker  connectors.Locker
 	clients []*smart.Client // registered besides the demo clients
 	now     func() time.Time
 	// requestLog keeps the request log (in memory when nil); build closes
@@ -221,6 +261,11 @@ type parts struct {
 	// store, when set, is the PostgreSQL database (Config.Store) that
 	// keeps the registry instead of the file tenants.
 	store string
+	// exportJobs, when set, keeps the Bulk Data export jobs (Open: in the
+	// PostgreSQL database of Config.Store or a file in the data
+	// directory); nil keeps them in this process, their files in
+	// exportDir.
+	exportJobs exportjobs.Store
 	// exportDir holds Bulk Data export files (a temporary directory when
 	// empty); track, when set, receives what the gateway must close.
 	exportDir string
@@ -304,7 +349,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 	}}
 	// Connectors stop before the recorder closes, so that their last
 	// exchanges are recorded.
-	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, messageMetrics{m: p.metrics, next: rec}, connectorSettings{&sealer}, log)
+	set, stopConnectors, err := openConnectors(cfg, writes, engineCfg, messageMetrics{m: p.metrics, next: rec}, connectorSettings{&sealer}, p.locker, log)
 	if err != nil {
 		if rec != nil {
 			_ = rec.Close(context.Background())
@@ -421,6 +466,7 @@ func build(cfg Config, store fhirstore.Store, log *slog.Logger, p parts) (*built
 		Version:      Version,
 		Security:     smartSecurity(authz.Endpoints()),
 		ExportDir:    p.exportDir,
+		ExportJobs:   p.exportJobs,
 		Definitions:  engineCfg.Definitions,
 		Enforcement:  engineCfg.Enforcement,
 		WebsocketURL: websocketURL,

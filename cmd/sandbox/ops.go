@@ -39,8 +39,8 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	where := "sqlite in " + cfg.DataDir
 	if cfg.Store != "" {
 		where = "postgres at " + redactURL(cfg.Store)
-		// The registry and the request log keep their own schemas in
-		// that database; opening each migrates it.
+		// The registry, the request log and the export jobs keep their
+		// own schemas in that database; opening each migrates it.
 		reg, err := tenant.OpenPostgresRegistry(ctx, cfg.Store)
 		if err != nil {
 			return err
@@ -53,6 +53,13 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		if err := rl.Close(); err != nil {
+			return err
+		}
+		jobs, err := sandbox.OpenExportJobs(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := jobs.Close(); err != nil {
 			return err
 		}
 	}

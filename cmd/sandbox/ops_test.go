@@ -17,6 +17,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"hpsandbox/internal/testpg"
+	"hpsandbox/sandbox/exportjobs"
 	"hpsandbox/sandbox/requestlog"
 	"hpsandbox/sandbox/tenant"
 )
@@ -151,8 +152,8 @@ func TestServe_MetricsOnTheirOwnListener(t *testing.T) {
 }
 
 // With --store postgres:// migrate brings every schema the gateway keeps
-// there up to date: the FHIR store's, the registry's and the request
-// log's, so that a migration Job leaves gateways nothing to create.
+// there up to date: the FHIR store's, the registry's, the request log's
+// and the export jobs', so that a migration Job leaves gateways nothing to create.
 func TestMigrate_OnPostgresMigratesEveryStore(t *testing.T) {
 	dsn := testpg.Start(t)
 	var out, errb bytes.Buffer
@@ -165,7 +166,8 @@ func TestMigrate_OnPostgresMigratesEveryStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, table := range []string{"public.resource", tenant.PostgresSchema + ".sandbox", requestlog.PostgresSchema + ".schema_version"} {
+	for _, table := range []string{"public.resource", tenant.PostgresSchema + ".sandbox", requestlog.PostgresSchema + ".schema_version",
+		exportjobs.PostgresSchema + ".jobs"} {
 		var found sql.NullString
 		if err := db.QueryRow(`SELECT to_regclass($1)::text`, table).Scan(&found); err != nil {
 			t.Fatal(err)

@@ -435,6 +435,11 @@ func TestTwoGateways_ShareEverythingAClientCanTell(t *testing.T) {
 		}
 	})
 
+	t.Run("an export kicked off at one gateway is polled and downloaded at the other", func(t *testing.T) {
+		c.t = t
+		exportAcrossGateways(t, c, fhirBase)
+	})
+
 	t.Run("a reset through one gateway is seen by the other", func(t *testing.T) {
 		c.t = t
 		if written == "" {

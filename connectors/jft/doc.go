@@ -24,7 +24,14 @@
 // synthetic: checkIdentities is the test-data guard's one call site.
 // A submission with a business identifier (system and value) is taken
 // once: a retry answers 202 with the original's Location and stores
-// nothing more.
+// nothing more. Submissions of one identifier, and reads and
+// acknowledgements of one submission, are serialised with Deps.Locker:
+// within the process by default, across the gateways of a deployment when
+// they share one (redisstate.Locks, wired with --redis-url), so that a
+// retry that reaches another gateway than its original is still taken
+// once. When the lock cannot be had (Redis does not answer, or it stays
+// held past its bound) the answer is 503 with Retry-After and nothing is
+// stored.
 //
 // A submission is stored in the sandbox's FHIR store as itself, and its
 // lifecycle lives in its meta, where the EHR side reads and filters it: a

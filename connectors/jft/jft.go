@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"hpsandbox/connectors"
@@ -57,8 +55,9 @@ type Connector struct {
 	faults *vkp.Faults
 	// locks serialise the submissions of one business identifier and the
 	// changes of one submission's lifecycle, so that a retry racing its
-	// original stores one copy.
-	locks [1024]sync.Mutex
+	// original stores one copy; shared by the gateways of a deployment
+	// when Deps.Locker is.
+	locks connectors.Locker
 }
 
 var (
@@ -80,7 +79,7 @@ func Open(deps connectors.Deps) (connectors.Connector, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Connector{engine: deps.Engine, log: log, now: now, faults: vkp.NewFaults(ID, nil, deps)}, nil
+	return &Connector{engine: deps.Engine, log: log, now: now, faults: vkp.NewFaults(ID, nil, deps), locks: deps.Locks()}, nil
 }
 
 // ID implements connectors.Connector.
@@ -149,12 +148,23 @@ func (c *Connector) handle(typ string, h func(w http.ResponseWriter, q *request)
 	})
 }
 
-func (c *Connector) lock(key string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &c.locks[h.Sum32()%uint32(len(c.locks))]
-	m.Lock()
-	return m.Unlock
+// transient is the FHIR R4 issue type of a failure that may go away on
+// its own.
+const transient outcome.Code = "transient"
+
+// lock takes the lock of key. When it cannot (the shared locks do not
+// answer, or stay held past their bound), it answers 503 and returns
+// false: doing the work unserialised could store a retry twice.
+func (c *Connector) lock(w http.ResponseWriter, q *request, key string) (func(), bool) {
+	unlock, err := c.locks.Lock(q.r.Context(), q.caller.Sandbox+"\x00"+key)
+	if err != nil {
+		c.log.Warn("jft: no lock", "sandbox", q.caller.Sandbox, "err", err)
+		w.Header().Set("Retry-After", "1")
+		connectors.WriteOutcome(w, outcome.New(outcome.Busy, transient,
+			"the journaling service is busy with this submission elsewhere; try again"))
+		return nil, false
+	}
+	return unlock, true
 }
 
 // submit takes a submission: validated, guarded, stored as registered, or
@@ -185,7 +195,11 @@ func (c *Connector) submit(w http.ResponseWriter, q *request) {
 		return
 	}
 	if ident != "" {
-		defer c.lock(q.caller.Sandbox + "\x00" + q.typ + "\x00" + ident)()
+		unlock, ok := c.lock(w, q, q.typ+"\x00"+ident)
+		if !ok {
+			return
+		}
+		defer unlock()
 		// By identifier alone, uncounted: the cheapest query the store
 		// answers from its index; what is no submission is passed over.
 		prev, err := c.engine.Search(ctx, q.sandbox(), q.typ, url.Values{"identifier": {ident}, "_count": {"20"}, "_total": {"none"}})
@@ -256,7 +270,11 @@ func (c *Connector) status(w http.ResponseWriter, q *request) {
 // time.
 func (c *Connector) read(w http.ResponseWriter, q *request) {
 	ctx := q.r.Context()
-	defer c.lock(q.caller.Sandbox + "\x00" + q.typ + "/" + q.r.PathValue("id"))()
+	unlock, ok := c.lock(w, q, q.typ+"/"+q.r.PathValue("id"))
+	if !ok {
+		return
+	}
+	defer unlock()
 	r, l, err := c.submission(ctx, q)
 	if err != nil {
 		connectors.WriteOutcome(w, err)
@@ -283,7 +301,11 @@ func (c *Connector) acknowledge(w http.ResponseWriter, q *request) {
 		return
 	}
 	ctx := q.r.Context()
-	defer c.lock(q.caller.Sandbox + "\x00" + q.typ + "/" + q.r.PathValue("id"))()
+	unlock, ok := c.lock(w, q, q.typ+"/"+q.r.PathValue("id"))
+	if !ok {
+		return
+	}
+	defer unlock()
 	r, l, err := c.submission(ctx, q)
 	if err != nil {
 		connectors.WriteOutcome(w, err)

@@ -1,7 +1,8 @@
 // Package bulkexport writes the resources of a sandbox as NDJSON files, one
 // per resource type, for the FHIR Bulk Data Access export operation at
-// system, Patient and Group level. It does the work of one export job; the
-// gateway owns the jobs, their status and their files' URLs.
+// system, Patient and Group level. It does the work of one export job,
+// writing the files to an Output (a directory, or the rows of a shared job
+// store); the gateway owns the jobs, their status and their files' URLs.
 package bulkexport
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,9 +49,27 @@ type Request struct {
 
 // File is one written NDJSON file.
 type File struct {
-	Type  string
-	Name  string // file name inside the directory
-	Count int
+	Type  string `json:"type"`
+	Name  string `json:"name"` // the file's name in the Output
+	Count int    `json:"count"`
+}
+
+// Output takes an export's files. An export creates a file only for a
+// type with resources, writes it in order and closes it; an error of
+// Close fails the export.
+type Output interface {
+	Create(ctx context.Context, name string) (io.WriteCloser, error)
+}
+
+// Dir is an Output of files in a directory, which it creates.
+type Dir string
+
+// Create implements Output.
+func (d Dir) Create(_ context.Context, name string) (io.WriteCloser, error) {
+	if err := os.MkdirAll(string(d), 0o750); err != nil {
+		return nil, err
+	}
+	return os.Create(filepath.Join(string(d), name))
 }
 
 // Result is what an export wrote.
@@ -66,6 +86,12 @@ const page = 1000
 // Run exports into dir (which it creates) and reports progress after each
 // type as (types done, types in all).
 func Run(ctx context.Context, r fhirstore.Reader, sandbox string, req Request, dir string, progress func(done, total int)) (*Result, error) {
+	return Export(ctx, r, sandbox, req, Dir(dir), progress)
+}
+
+// Export exports into out and reports progress after each type as (types
+// done, types in all).
+func Export(ctx context.Context, r fhirstore.Reader, sandbox string, req Request, out Output, progress func(done, total int)) (*Result, error) {
 	res := &Result{TransactionTime: time.Now().UTC()}
 	types, err := typesFor(req)
 	if err != nil {
@@ -77,11 +103,8 @@ func Run(ctx context.Context, r fhirstore.Reader, sandbox string, req Request, d
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, err
-	}
 	for i, typ := range types {
-		f, err := exportType(ctx, r, sandbox, req, typ, patients, dir)
+		f, err := exportType(ctx, r, sandbox, req, typ, patients, out)
 		if err != nil {
 			return nil, fmt.Errorf("exporting %s: %w", typ, err)
 		}
@@ -137,24 +160,24 @@ func groupMembers(ctx context.Context, r fhirstore.Reader, sandbox, id string) (
 }
 
 // exportType writes typ's resources to typ.ndjson; nil when there were none.
-func exportType(ctx context.Context, r fhirstore.Reader, sandbox string, req Request, typ string, patients map[string]bool, dir string) (f *File, err error) {
+func exportType(ctx context.Context, r fhirstore.Reader, sandbox string, req Request, typ string, patients map[string]bool, out Output) (f *File, err error) {
 	name := typ + ".ndjson"
-	path := filepath.Join(dir, name)
-	out, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	w := bufio.NewWriter(out)
-	count := 0
+	var (
+		file  io.WriteCloser
+		w     *bufio.Writer
+		count int
+	)
 	defer func() {
+		if file == nil {
+			return
+		}
 		if ferr := w.Flush(); err == nil {
 			err = ferr
 		}
-		if cerr := out.Close(); err == nil {
+		if cerr := file.Close(); err == nil {
 			err = cerr
 		}
-		if count == 0 && err == nil {
-			err = os.Remove(path)
+		if err != nil {
 			f = nil
 		}
 	}()
@@ -179,6 +202,15 @@ func exportType(ctx context.Context, r fhirstore.Reader, sandbox string, req Req
 					continue
 				}
 			}
+			if file == nil {
+				// Created at the first resource: a type without any
+				// has no file.
+				created, err := out.Create(ctx, name)
+				if err != nil {
+					return nil, err
+				}
+				file, w = created, bufio.NewWriterSize(created, 64<<10)
+			}
 			w.Write(v.Body)
 			w.WriteByte('\n')
 			count++
@@ -186,6 +218,9 @@ func exportType(ctx context.Context, r fhirstore.Reader, sandbox string, req Req
 		if len(p.Matches) < page {
 			break
 		}
+	}
+	if count == 0 {
+		return nil, nil
 	}
 	return &File{Type: typ, Name: name, Count: count}, nil
 }

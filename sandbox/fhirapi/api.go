@@ -12,12 +12,14 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/exportjobs"
 )
 
 // DefaultMaxBody is the request body limit when Config sets none.
@@ -31,9 +33,17 @@ type Config struct {
 	// host) used in Location headers and bundle links; otherwise it is taken
 	// from the request.
 	PublicURL string
-	// ExportDir holds Bulk Data export files; a temporary directory when
-	// empty.
+	// ExportJobs keeps the Bulk Data export jobs and their files, which
+	// gateways sharing it all answer for; nil keeps them in this process
+	// (exportjobs.Memory, files in ExportDir). The caller closes it.
+	ExportJobs exportjobs.Store
+	// ExportDir holds Bulk Data export files when ExportJobs is nil; a
+	// temporary directory when empty.
 	ExportDir string
+	// ExportHeartbeat is how often the gateway running an export says so
+	// in ExportJobs (DefaultExportHeartbeat when zero); an export six
+	// beats late is given up as failed.
+	ExportHeartbeat time.Duration
 	// ConditionalDeleteMax is how many resources one conditional delete may
 	// remove (DefaultConditionalDeleteMax when zero); more matches give 412.
 	ConditionalDeleteMax int
@@ -78,7 +88,7 @@ func New(store fhirstore.Store, cfg Config) *API {
 	}
 	engine := interaction.New(store, interaction.Config{ConditionalDeleteMax: cfg.ConditionalDeleteMax,
 		Definitions: cfg.Definitions, Enforcement: cfg.Enforcement})
-	return &API{store: store, engine: engine, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg.ExportDir)}
+	return &API{store: store, engine: engine, cfg: cfg, caps: newCapabilities(cfg), exports: newExports(cfg)}
 }
 
 // SandboxFunc names the sandbox a request addresses.

@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,39 +16,65 @@ import (
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/interaction"
 	"hpsandbox/fhirstore/outcome"
+	"hpsandbox/sandbox/exportjobs"
 )
 
-// exports owns the Bulk Data export jobs of an API: their goroutines (which
-// Close stops), their state, and their files under dir. Job state lives in
-// memory; a restart forgets jobs, as a client polling a status URL then
-// learns (404).
+// exports runs the Bulk Data export jobs this process kicks off (their
+// goroutines, which Close stops) and answers for every job in its Store,
+// whichever gateway sharing the store runs it.
 type exports struct {
-	dir    string
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	jobs   map[string]*exportJob
+	st exportjobs.Store
+	// own: st was made here, and Close closes it.
+	own bool
+	// owner names this process as the runner of its jobs.
+	owner string
+	// beat is how often a runner says it still runs a job; a job without
+	// a beat for stale is given up.
+	beat, stale time.Duration
+	ctx         context.Context
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	sweepOnce   sync.Once
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
 }
 
-type exportJob struct {
-	id, sandbox, request string
-	cancel               context.CancelFunc
-	done                 bool
-	typesDone, typesAll  int
-	result               *bulkexport.Result
-	err                  error
-}
+// Bulk Data timings.
+const (
+	// DefaultExportHeartbeat is how often a gateway running an export
+	// says so; a job six beats late is given up.
+	DefaultExportHeartbeat = 5 * time.Second
+	// exportTTL is how long a finished job and its files are kept (the
+	// manifest's Expires).
+	exportTTL = 24 * time.Hour
+	// exportSweep is how often expired jobs are deleted.
+	exportSweep = 10 * time.Minute
+	// progressEvery bounds how often progress is written between beats.
+	progressEvery = 250 * time.Millisecond
+)
 
-func newExports(dir string) *exports {
+func newExports(cfg Config) *exports {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &exports{dir: dir, ctx: ctx, cancel: cancel, jobs: map[string]*exportJob{}}
+	x := &exports{st: cfg.ExportJobs, owner: fhirstore.NewID(), beat: cfg.ExportHeartbeat, ctx: ctx, cancel: cancel,
+		running: map[string]context.CancelFunc{}}
+	if x.beat <= 0 {
+		x.beat = DefaultExportHeartbeat
+	}
+	x.stale = 6 * x.beat
+	if x.st == nil {
+		x.st, x.own = exportjobs.NewMemory(cfg.ExportDir), true
+	}
+	return x
 }
 
 // Close stops every running export and waits for it.
 func (a *API) Close() error {
 	a.exports.cancel()
 	a.exports.wg.Wait()
+	if a.exports.own {
+		return a.exports.st.Close()
+	}
 	return nil
 }
 
@@ -111,12 +136,12 @@ func (a *API) exportKickOff(r *request, segs []string) {
 			return
 		}
 	}
-	job, err := a.exports.start(a.store, string(r.sandbox), r.base+"/"+strings.Join(segs, "/")+queryOf(r), req)
+	id, err := a.exports.start(r.c.Request.Context(), a.store, string(r.sandbox), r.base+"/"+strings.Join(segs, "/")+queryOf(r), req)
 	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	r.c.Header("Content-Location", r.base+"/$export-status/"+job.id)
+	r.c.Header("Content-Location", r.base+"/$export-status/"+id)
 	writeBody(r.c, http.StatusAccepted, outcome.JSON([]outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational,
 		Diagnostics: "export started; poll the Content-Location"}}))
 }
@@ -139,45 +164,141 @@ func queryOf(r *request) string {
 	return ""
 }
 
-func (x *exports) start(store fhirstore.Reader, sandbox, request string, req bulkexport.Request) (*exportJob, error) {
-	if x.dir == "" {
-		dir, err := os.MkdirTemp("", "hps-exports-")
-		if err != nil {
-			return nil, err
-		}
-		x.dir = dir
+func (x *exports) start(ctx context.Context, store fhirstore.Reader, sandbox, request string, req bulkexport.Request) (string, error) {
+	x.sweepOnce.Do(func() {
+		x.wg.Add(1)
+		go x.sweep()
+	})
+	now := time.Now()
+	j := &exportjobs.Job{ID: fhirstore.NewID(), Sandbox: sandbox, Request: request, State: exportjobs.Running, Owner: x.owner,
+		Heartbeat: now, Created: now, Expires: now.Add(exportTTL)}
+	if err := x.st.Create(ctx, j); err != nil {
+		return "", err
 	}
-	ctx, cancel := context.WithCancel(x.ctx)
-	job := &exportJob{id: fhirstore.NewID(), sandbox: sandbox, request: request, cancel: cancel}
+	jctx, cancel := context.WithCancel(x.ctx)
 	x.mu.Lock()
-	x.jobs[job.id] = job
+	x.running[j.ID] = cancel
 	x.mu.Unlock()
 	x.wg.Add(1)
-	go func() {
-		defer x.wg.Done()
-		defer cancel()
-		res, err := bulkexport.Run(ctx, store, sandbox, req, x.jobDir(job.id), func(done, total int) {
-			x.mu.Lock()
-			job.typesDone, job.typesAll = done, total
-			x.mu.Unlock()
-		})
-		x.mu.Lock()
-		job.done, job.result, job.err = true, res, err
-		x.mu.Unlock()
-	}()
-	return job, nil
+	go x.run(jctx, cancel, store, j, req)
+	return j.ID, nil
 }
 
-func (x *exports) jobDir(id string) string { return filepath.Join(x.dir, id) }
+// run runs job j, beating while it does, and stores how it ended. It
+// stops when the job is no longer its own to run (deleted or given up).
+func (x *exports) run(ctx context.Context, cancel context.CancelFunc, store fhirstore.Reader, j *exportjobs.Job, req bulkexport.Request) {
+	defer x.wg.Done()
+	defer cancel()
+	defer func() {
+		x.mu.Lock()
+		delete(x.running, j.ID)
+		x.mu.Unlock()
+	}()
+	var (
+		mu    sync.Mutex // guards j and saved
+		saved time.Time
+	)
+	save := func(final bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if !final && now.Sub(saved) < progressEvery {
+			return
+		}
+		j.Heartbeat, saved = now, now
+		sctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		if err := x.st.Save(sctx, j); errors.Is(err, exportjobs.ErrNotFound) {
+			cancel()
+		}
+	}
+	beating := make(chan struct{})
+	beat := sync.WaitGroup{}
+	beat.Go(func() {
+		t := time.NewTicker(x.beat)
+		defer t.Stop()
+		for {
+			select {
+			case <-beating:
+				return
+			case <-t.C:
+				save(true)
+			}
+		}
+	})
+	res, err := bulkexport.Export(ctx, store, j.Sandbox, req, exportjobs.Output(x.st, j.ID), func(done, total int) {
+		mu.Lock()
+		j.TypesDone, j.TypesAll = done, total
+		mu.Unlock()
+		save(false)
+	})
+	close(beating)
+	beat.Wait()
+	if ctx.Err() != nil && x.ctx.Err() == nil {
+		return // deleted or given up: nothing to store
+	}
+	mu.Lock()
+	switch {
+	case x.ctx.Err() != nil:
+		j.State, j.Error = exportjobs.Failed, "the server stopped while exporting; start the export again"
+	case err != nil:
+		j.State, j.Error = exportjobs.Failed, err.Error()
+	default:
+		j.State, j.TransactionTime, j.Files = exportjobs.Done, res.TransactionTime, res.Files
+	}
+	j.Expires = time.Now().Add(exportTTL)
+	mu.Unlock()
+	save(true)
+}
 
-// job returns a job of the sandbox; jobs of other sandboxes do not exist.
-func (x *exports) job(sandbox, id string) *exportJob {
+// sweep deletes expired jobs until Close.
+func (x *exports) sweep() {
+	defer x.wg.Done()
+	t := time.NewTicker(exportSweep)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(x.ctx, time.Minute)
+		_, _ = x.st.Sweep(ctx, time.Now())
+		cancel()
+		select {
+		case <-x.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// job returns sandbox's job id, nil when there is none; jobs of other
+// sandboxes do not exist. A running job whose runner stopped beating is
+// given up here, and returned failed.
+func (x *exports) job(ctx context.Context, sandbox, id string) (*exportjobs.Job, error) {
+	j, err := x.st.Job(ctx, sandbox, id)
+	if errors.Is(err, exportjobs.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || j.State != exportjobs.Running || time.Since(j.Heartbeat) <= x.stale {
+		return j, err
+	}
+	reason := fmt.Sprintf("the server running it stopped (no sign of it since %s); start the export again", fhirjson.FormatInstant(j.Heartbeat))
+	expires := time.Now().Add(exportTTL)
+	if _, err := x.st.Abandon(ctx, id, j.Heartbeat, reason, expires); err != nil {
+		return nil, err
+	}
+	// Given up here or, in between, elsewhere; or it beat after all.
+	j, err = x.st.Job(ctx, sandbox, id)
+	if errors.Is(err, exportjobs.ErrNotFound) {
+		return nil, nil
+	}
+	return j, err
+}
+
+// stop cancels job id if this process runs it.
+func (x *exports) stop(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if j := x.jobs[id]; j != nil && j.sandbox == sandbox {
-		return j
+	if cancel := x.running[id]; cancel != nil {
+		cancel()
 	}
-	return nil
 }
 
 type manifestJSON struct {
@@ -196,53 +317,66 @@ type manifestOutput struct {
 
 // exportStatus serves GET and DELETE [base]/$export-status/[job].
 func (a *API) exportStatus(r *request, segs []string) {
-	job := a.exports.job(string(r.sandbox), segs[1])
+	ctx := r.c.Request.Context()
+	job, err := a.exports.job(ctx, string(r.sandbox), segs[1])
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
 	if job == nil {
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no export job %q", segs[1]))
 		return
 	}
 	if r.c.Request.Method == http.MethodDelete {
-		job.cancel()
-		a.exports.mu.Lock()
-		delete(a.exports.jobs, job.id)
-		a.exports.mu.Unlock()
-		_ = os.RemoveAll(a.exports.jobDir(job.id))
+		switch err := a.exports.st.Delete(ctx, job.Sandbox, job.ID); {
+		case errors.Is(err, exportjobs.ErrNotFound):
+			writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no export job %q", segs[1]))
+			return
+		case err != nil:
+			writeError(r.c, err)
+			return
+		}
+		// Its runner, here or at another gateway, stops at its next
+		// beat; here at once.
+		a.exports.stop(job.ID)
 		r.c.Status(http.StatusAccepted)
 		return
 	}
-	a.exports.mu.Lock()
-	done, res, err := job.done, job.result, job.err
-	progress := fmt.Sprintf("%d of %d types", job.typesDone, job.typesAll)
-	a.exports.mu.Unlock()
-	switch {
-	case !done:
-		r.c.Header("X-Progress", progress)
+	switch job.State {
+	case exportjobs.Running:
+		r.c.Header("X-Progress", fmt.Sprintf("%d of %d types", job.TypesDone, job.TypesAll))
 		r.c.Header("Retry-After", "1")
 		r.c.Status(http.StatusAccepted)
-	case err != nil:
-		writeError(r.c, outcome.New(outcome.Fault, outcome.Exception, "export failed: %v", err))
+	case exportjobs.Failed:
+		writeError(r.c, outcome.New(outcome.Fault, outcome.Exception, "export failed: %s", job.Error))
 	default:
-		m := manifestJSON{TransactionTime: fhirjson.FormatInstant(res.TransactionTime), Request: job.request,
+		m := manifestJSON{TransactionTime: fhirjson.FormatInstant(job.TransactionTime), Request: job.Request,
 			RequiresAccessToken: false, Output: []manifestOutput{}, Error: []manifestOutput{}}
-		for _, f := range res.Files {
-			m.Output = append(m.Output, manifestOutput{Type: f.Type, URL: r.base + "/$export-file/" + job.id + "/" + f.Name, Count: f.Count})
+		for _, f := range job.Files {
+			m.Output = append(m.Output, manifestOutput{Type: f.Type, URL: r.base + "/$export-file/" + job.ID + "/" + f.Name, Count: f.Count})
 		}
 		body, _ := json.Marshal(m)
-		r.c.Header("Expires", time.Now().Add(24*time.Hour).UTC().Format(http.TimeFormat))
+		r.c.Header("Expires", job.Expires.UTC().Format(http.TimeFormat))
 		r.c.Data(http.StatusOK, "application/json", body)
 	}
 }
 
-// exportFile serves GET [base]/$export-file/[job]/[Type].ndjson.
+// exportFile serves GET [base]/$export-file/[job]/[Type].ndjson: a file
+// the finished job's manifest lists, and nothing else.
 func (a *API) exportFile(r *request, segs []string) {
-	job := a.exports.job(string(r.sandbox), segs[1])
+	ctx := r.c.Request.Context()
+	job, err := a.exports.job(ctx, string(r.sandbox), segs[1])
+	if err != nil {
+		writeError(r.c, err)
+		return
+	}
 	name := segs[2]
-	if job == nil || !strings.HasSuffix(name, ".ndjson") || !fhirjson.IsType(strings.TrimSuffix(name, ".ndjson")) {
+	if job == nil || job.State != exportjobs.Done || !slices.ContainsFunc(job.Files, func(f bulkexport.File) bool { return f.Name == name }) {
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no such export file"))
 		return
 	}
-	f, err := os.Open(filepath.Join(a.exports.jobDir(job.id), name))
-	if errors.Is(err, os.ErrNotExist) {
+	f, size, err := a.exports.st.OpenFile(ctx, job.ID, name)
+	if errors.Is(err, exportjobs.ErrNotFound) {
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no such export file"))
 		return
 	}
@@ -251,6 +385,5 @@ func (a *API) exportFile(r *request, segs []string) {
 		return
 	}
 	defer f.Close()
-	fi, _ := f.Stat()
-	r.c.DataFromReader(http.StatusOK, fi.Size(), "application/fhir+ndjson", f, nil)
+	r.c.DataFromReader(http.StatusOK, size, "application/fhir+ndjson", f, nil)
 }

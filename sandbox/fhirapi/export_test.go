@@ -34,7 +34,14 @@ func exportSeed(t *testing.T, e *gin.Engine) {
 // per type it exported.
 func runExport(t *testing.T, e *gin.Engine, path string) map[string][]string {
 	t.Helper()
-	rec := mustDo(t, e, call{method: "GET", path: path, header: map[string]string{"Prefer": "respond-async", "Accept": "application/fhir+json"}}, http.StatusAccepted)
+	return runExportAt(t, e, e, path)
+}
+
+// runExportAt is runExport kicked off at one gateway, polled and fetched
+// at another.
+func runExportAt(t *testing.T, kick, e http.Handler, path string) map[string][]string {
+	t.Helper()
+	rec := mustDo(t, kick, call{method: "GET", path: path, header: map[string]string{"Prefer": "respond-async", "Accept": "application/fhir+json"}}, http.StatusAccepted)
 	status, _ := url.Parse(rec.Header().Get("Content-Location"))
 	var manifest struct {
 		TransactionTime string

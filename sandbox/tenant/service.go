@@ -52,8 +52,9 @@ type Options struct {
 	// DefaultSignUpLimit.
 	SignUpLimit *throttle.Policy
 	// SharedSignIns, when set, returns the shared store of failed
-	// sign-ins per kind of key ("account:", "address:"), where the other
-	// gateways of the deployment count theirs (throttle.Shared).
+	// sign-ins per kind of key ("account:", "address:") and of sign-ups
+	// per address ("signup:"), where the other gateways of the deployment
+	// count theirs (throttle.Shared).
 	SharedSignIns func(kind string) throttle.Shared
 	// BcryptCost is the cost of the bcrypt hashes of passwords and app
 	// secrets made from now on; 0 means bcrypt.DefaultCost. Tests lower it
@@ -137,6 +138,9 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		// Gateways of one deployment count failed sign-ins together.
 		s.signIns.accounts.Share(opts.SharedSignIns("account:"))
 		s.signIns.addresses.Share(opts.SharedSignIns("address:"))
+		// And sign-ups, so that spreading them over the gateways gains
+		// nothing.
+		s.signUps.Share(opts.SharedSignIns("signup:"))
 	}
 	def := opts.Default
 	def.ID, def.Supplier = fhirstore.DefaultSandbox, ""

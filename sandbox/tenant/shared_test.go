@@ -2,14 +2,20 @@ package tenant
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/internal/testpg"
+	"hpsandbox/sandbox/throttle"
+	"hpsandbox/smart/redisstate"
+	"hpsandbox/smart/redisstate/redistest"
 )
 
 // Gateways sharing an empty PostgreSQL registry start at once: each opens
@@ -65,5 +71,44 @@ func TestOpen_GatewaysStartingAtOnceOnOneEmptyRegistry(t *testing.T) {
 		if _, err := s.Authenticate(ctx, SignIn{Username: "operator", Password: "operator-password"}); err != nil {
 			t.Errorf("gateway %d: the operator signs in: %v", i, err)
 		}
+	}
+}
+
+// Two gateways sharing Redis count one address's sign-ups together: with
+// one free, the second through the other gateway is the one past the
+// limit, and another address is not held.
+func TestSignUp_LimitSharedByGatewaysThroughRedis(t *testing.T) {
+	ctx := context.Background()
+	st, closeFn, err := redisstate.Open(ctx, redistest.Start(t), "test:"+rand.Text()+":")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	opts := Options{Now: clock.Now, SignUpLimit: &throttle.Policy{Free: 1, Base: time.Minute, Max: time.Hour, Forget: time.Hour},
+		SharedSignIns: func(kind string) throttle.Shared { return st.Counts("signin:" + kind) }}
+	a, _ := newService(t, opts)
+	b, _ := newService(t, opts)
+	in := func(i int, from string) SignUp {
+		return SignUp{Name: "N", Email: string(rune('a'+i)) + "x@example.no", Organisation: "Org " + string(rune('a'+i)), Password: "a-password", From: from}
+	}
+	if _, err := a.SignUp(ctx, in(0, "192.0.2.9:1")); err != nil {
+		t.Fatalf("first sign-up at gateway A: %v", err)
+	}
+	if _, err := b.SignUp(ctx, in(1, "192.0.2.9:2")); err != nil {
+		t.Fatalf("second sign-up at gateway B: %v", err)
+	}
+	var te *ThrottledError
+	for name, s := range map[string]*Service{"A": a, "B": b} {
+		if _, err := s.SignUp(ctx, in(2, "192.0.2.9:3")); !errors.As(err, &te) {
+			t.Errorf("third sign-up from one address at gateway %s: %v, want throttled", name, err)
+		}
+	}
+	if _, err := b.SignUp(ctx, in(3, "198.51.100.1:1")); err != nil {
+		t.Errorf("another address: %v", err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := a.SignUp(ctx, in(4, "192.0.2.9:4")); err != nil {
+		t.Errorf("after the wait: %v", err)
 	}
 }

@@ -4,6 +4,8 @@
 // secret. Each operation is one Redis command (SET PX, SET NX PX, GET,
 // DEL), so single-use checks stay atomic across gateways. Counts is a
 // throttle.Shared beside it: failed sign-ins counted by every gateway.
+// Locks is a connectors.Locker: work on one key (a JFT submission)
+// serialised across gateways.
 //
 // It is not a cache of FHIR data and does not manage the Redis server.
 package redisstate
