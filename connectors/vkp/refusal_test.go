@@ -52,10 +52,10 @@ func refusals(t testing.TB) []refusal {
 		// What R4 refuses is refused whoever else judged the resource: the
 		// hub's transaction is validated by the engine in full, for nothing
 		// a supplier sends can make the connector vouch for it.
-		{"an element R4 does not know", edit(t, alarm, func(b map[string]any) { resource(b, 1)["notAnElement"] = true }), "", 0, ""},
+		{"an element R4 does not know", edit(t, alarm, func(b map[string]any) { resource(b, 1)["notAnElement"] = true }), "", 422, ""},
 		{"a malformed date-time", edit(t, alarm, func(b map[string]any) {
 			resource(b, 2)["date"] = "2026-02-30T25:00:00+01:00"
-		}), "", 0, ""},
+		}), "", 422, ""},
 	}
 }
 
