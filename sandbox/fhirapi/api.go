@@ -98,8 +98,19 @@ type request struct {
 	c       *gin.Context
 	in      *interaction.Request
 	sandbox fhirstore.Sandbox
-	base    string // absolute FHIR base URL, without trailing slash
 	typ, id string
+	// publicURL is the API's (Config.PublicURL); baseURL is made from it
+	// by base, when an interaction needs it (a read by id does not).
+	publicURL, baseURL string
+}
+
+// base is the absolute FHIR base URL the request came through, without
+// trailing slash (BaseURL).
+func (r *request) base() string {
+	if r.baseURL == "" {
+		r.baseURL = BaseURL(r.c, r.publicURL)
+	}
+	return r.baseURL
 }
 
 func (a *API) serve(c *gin.Context, sandbox string) {
@@ -119,7 +130,7 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		writeError(c, err)
 		return
 	}
-	r := &request{c: c, in: in, sandbox: fhirstore.Sandbox(sandbox), base: a.baseURL(c), typ: in.Type, id: in.ID}
+	r := &request{c: c, in: in, sandbox: fhirstore.Sandbox(sandbox), publicURL: a.cfg.PublicURL, typ: in.Type, id: in.ID}
 	a.handler(in)(r, in.Segments)
 }
 
@@ -202,7 +213,10 @@ func BaseURL(c *gin.Context, publicURL string) string {
 }
 
 // setVersionHeaders sets ETag and Last-Modified of a version.
+// The header map is written under the canonical keys directly, both values
+// in one allocation.
 func setVersionHeaders(c *gin.Context, v *fhirstore.Resource) {
-	c.Header("ETag", v.ETag())
-	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
+	vals := [2]string{v.ETag(), v.LastUpdated.UTC().Format(http.TimeFormat)}
+	h := c.Writer.Header()
+	h["Etag"], h["Last-Modified"] = vals[0:1:1], vals[1:2:2]
 }

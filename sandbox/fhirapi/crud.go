@@ -123,7 +123,7 @@ func (a *API) readBody(r *request) ([]byte, error) {
 // request's If-Match, and answers as Prefer asks; verb says what happened
 // to a resource that was not created.
 func (a *API) write(r *request, w *interaction.Write, verb string) {
-	w.Sandbox, w.Base, w.Type, w.ID = r.sandbox, r.base, r.typ, r.id
+	w.Sandbox, w.Base, w.Type, w.ID = r.sandbox, r.base(), r.typ, r.id
 	if w.Kind == interaction.Update || w.Kind == interaction.ConditionalUpdate || w.Kind == interaction.Patch {
 		v, err := interaction.ParseIfMatch(r.c.GetHeader("If-Match"))
 		if err != nil {
@@ -200,7 +200,7 @@ func (a *API) patch(r *request, _ []string) {
 
 // written answers a successful create or update as Prefer asks.
 func (a *API) written(r *request, v *fhirstore.Resource, status int, verb string) {
-	loc := fmt.Sprintf("%s/%s/%s/_history/%d", r.base, v.Type, v.ID, v.Version)
+	loc := fmt.Sprintf("%s/%s/%s/_history/%d", r.base(), v.Type, v.ID, v.Version)
 	r.c.Header("Location", loc)
 	if status == http.StatusOK {
 		r.c.Header("Content-Location", loc)
@@ -220,7 +220,7 @@ func (a *API) written(r *request, v *fhirstore.Resource, status int, verb string
 // delete serves DELETE [type]/[id].
 func (a *API) delete(r *request, _ []string) {
 	res, err := a.engine.Write(r.c.Request.Context(), &interaction.Write{Kind: interaction.Delete,
-		Sandbox: r.sandbox, Base: r.base, Type: r.typ, ID: r.id})
+		Sandbox: r.sandbox, Base: r.base(), Type: r.typ, ID: r.id})
 	if err != nil {
 		writeError(r.c, err)
 		return
@@ -237,7 +237,7 @@ func (a *API) delete(r *request, _ []string) {
 // at most Config.ConditionalDeleteMax of them (412 beyond).
 func (a *API) conditionalDelete(r *request, _ []string) {
 	res, err := a.engine.Write(r.c.Request.Context(), &interaction.Write{Kind: interaction.ConditionalDelete,
-		Sandbox: r.sandbox, Base: r.base, Type: r.typ, Criteria: r.c.Request.URL.RawQuery})
+		Sandbox: r.sandbox, Base: r.base(), Type: r.typ, Criteria: r.c.Request.URL.RawQuery})
 	if err != nil {
 		writeError(r.c, err)
 		return

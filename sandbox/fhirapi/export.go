@@ -61,7 +61,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 			"$export runs asynchronously: send Prefer: respond-async"))
 		return
 	}
-	req := bulkexport.Request{Base: r.base}
+	req := bulkexport.Request{Base: r.base()}
 	switch {
 	case len(segs) == 1:
 		req.Level = bulkexport.System
@@ -111,12 +111,12 @@ func (a *API) exportKickOff(r *request, segs []string) {
 			return
 		}
 	}
-	job, err := a.exports.start(a.store, string(r.sandbox), r.base+"/"+strings.Join(segs, "/")+queryOf(r), req)
+	job, err := a.exports.start(a.store, string(r.sandbox), r.base()+"/"+strings.Join(segs, "/")+queryOf(r), req)
 	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	r.c.Header("Content-Location", r.base+"/$export-status/"+job.id)
+	r.c.Header("Content-Location", r.base()+"/$export-status/"+job.id)
 	writeBody(r.c, http.StatusAccepted, outcome.JSON([]outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational,
 		Diagnostics: "export started; poll the Content-Location"}}))
 }
@@ -225,7 +225,7 @@ func (a *API) exportStatus(r *request, segs []string) {
 		m := manifestJSON{TransactionTime: fhirjson.FormatInstant(res.TransactionTime), Request: job.request,
 			RequiresAccessToken: false, Output: []manifestOutput{}, Error: []manifestOutput{}}
 		for _, f := range res.Files {
-			m.Output = append(m.Output, manifestOutput{Type: f.Type, URL: r.base + "/$export-file/" + job.id + "/" + f.Name, Count: f.Count})
+			m.Output = append(m.Output, manifestOutput{Type: f.Type, URL: r.base() + "/$export-file/" + job.id + "/" + f.Name, Count: f.Count})
 		}
 		body, _ := json.Marshal(m)
 		r.c.Header("Expires", time.Now().Add(24*time.Hour).UTC().Format(http.TimeFormat))

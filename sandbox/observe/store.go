@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -22,24 +23,53 @@ type Store struct {
 	fhirstore.Store
 	m  *Metrics
 	tr trace.Tracer
+	// ops are the series of the operations, looked up once.
+	ops map[string]prometheus.Observer
 }
 
 var _ fhirstore.Store = (*Store)(nil)
 
 // NewStore wraps s; m and tp may be nil.
 func NewStore(s fhirstore.Store, m *Metrics, tp trace.TracerProvider) *Store {
-	return &Store{Store: s, m: m, tr: tracer(tp)}
+	st := &Store{Store: s, m: m, tr: tracer(tp)}
+	if m != nil {
+		st.ops = map[string]prometheus.Observer{}
+		for op := range storeSpans {
+			st.ops[op] = m.store.WithLabelValues(op)
+		}
+	}
+	return st
 }
+
+// storeSpans are the names of the store operations' spans, made once.
+var storeSpans = map[string]string{}
+
+func init() {
+	for _, op := range []string{"create", "delete", "history", "read", "replace_meta", "search", "tx", "update", "vread"} {
+		storeSpans[op] = "store " + op
+	}
+}
+
+// clientKind is the option of every store span, made once.
+var clientKind = trace.WithSpanKind(trace.SpanKindClient)
 
 // call runs fn as store operation op of typ.
 func (s *Store) call(ctx context.Context, op, typ string, fn func(context.Context) error) error {
 	start := time.Now()
-	ctx, span := s.tr.Start(ctx, "store "+op, trace.WithSpanKind(trace.SpanKindClient))
-	if typ != "" {
+	name, ok := storeSpans[op]
+	if !ok {
+		name = "store " + op
+	}
+	ctx, span := s.tr.Start(ctx, name, clientKind)
+	if typ != "" && span.IsRecording() {
 		span.SetAttributes(attribute.String("fhir.resource_type", typ))
 	}
 	err := fn(ctx)
-	s.m.StoreCall(op, time.Since(start))
+	if o := s.ops[op]; o != nil {
+		o.Observe(time.Since(start).Seconds())
+	} else {
+		s.m.StoreCall(op, time.Since(start))
+	}
 	if err != nil && !expected(err) {
 		span.SetStatus(codes.Error, err.Error())
 	}
