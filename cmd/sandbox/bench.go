@@ -36,20 +36,29 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// side=server: go tool pprof -tagfocus side=server bin/sandbox cpu.out
 	// keeps the gateway's samples apart from the load generator's.
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the workloads to `FILE` (the sandbox runs in this process, its goroutines labelled side=server)")
+	// The bare handler of the read workload, in a child process
+	// (startBare); not for people.
+	bareFile := fs.String("serve-bare", "", "serve the answer in `FILE` as the bare handler of the read workload")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to `FILE` and what preceded the workloads to FILE.base (go tool pprof -base FILE.base; the sandbox runs in this process)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *bareFile != "" {
+		return serveBare(ctx, *bareFile, stdout)
 	}
 	selected, err := selectWorkloads(*only)
 	if err != nil {
 		return err
 	}
 	base := strings.TrimRight(*target, "/")
+	child := false // whether the sandbox runs in a child process
 	if base == "" {
 		var stop func()
 		start := startBenchServer
 		if *cpuProfile != "" || *memProfile != "" {
 			start = startBenchServerHere
+		} else {
+			child = true
 		}
 		base, stop, err = start(ctx, *patients, stderr)
 		if err != nil {
@@ -64,6 +73,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	env, err := prepareBench(ctx, client, base)
 	if err != nil {
 		return err
+	}
+	if child {
+		if env.sandboxExe, err = os.Executable(); err != nil {
+			return err
+		}
 	}
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
@@ -244,6 +258,9 @@ type benchEnv struct {
 	// handler serves for the read ratio.
 	readBody   []byte
 	readHeader http.Header
+	// sandboxExe, when set, is the executable the sandbox runs from in a
+	// child process; the bare handler runs from it too (startBare).
+	sandboxExe string
 }
 
 func prepareBench(ctx context.Context, client *http.Client, base string) (*benchEnv, error) {
