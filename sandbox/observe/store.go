@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,8 +24,15 @@ type Store struct {
 	fhirstore.Store
 	m  *Metrics
 	tr trace.Tracer
-	// ops are the series of the operations, looked up once.
-	ops map[string]prometheus.Observer
+	// ops are the series of the operations, each looked up on its first
+	// use (so that an operation never made shows no series).
+	ops map[string]*opSeries
+}
+
+// opSeries is the series of one store operation, looked up once.
+type opSeries struct {
+	once sync.Once
+	o    prometheus.Observer
 }
 
 var _ fhirstore.Store = (*Store)(nil)
@@ -33,9 +41,9 @@ var _ fhirstore.Store = (*Store)(nil)
 func NewStore(s fhirstore.Store, m *Metrics, tp trace.TracerProvider) *Store {
 	st := &Store{Store: s, m: m, tr: tracer(tp)}
 	if m != nil {
-		st.ops = map[string]prometheus.Observer{}
+		st.ops = map[string]*opSeries{}
 		for op := range storeSpans {
-			st.ops[op] = m.store.WithLabelValues(op)
+			st.ops[op] = &opSeries{}
 		}
 	}
 	return st
@@ -56,6 +64,14 @@ var clientKind = trace.WithSpanKind(trace.SpanKindClient)
 // call runs fn as store operation op of typ.
 func (s *Store) call(ctx context.Context, op, typ string, fn func(context.Context) error) error {
 	start := time.Now()
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
+		// The request's span is not sampled, and neither would this one be
+		// (Tracing samples by the parent): it would record nothing and
+		// its ids would name nothing exported, so none is made.
+		err := fn(ctx)
+		s.observe(op, time.Since(start))
+		return err
+	}
 	name, ok := storeSpans[op]
 	if !ok {
 		name = "store " + op
@@ -65,16 +81,22 @@ func (s *Store) call(ctx context.Context, op, typ string, fn func(context.Contex
 		span.SetAttributes(attribute.String("fhir.resource_type", typ))
 	}
 	err := fn(ctx)
-	if o := s.ops[op]; o != nil {
-		o.Observe(time.Since(start).Seconds())
-	} else {
-		s.m.StoreCall(op, time.Since(start))
-	}
+	s.observe(op, time.Since(start))
 	if err != nil && !expected(err) {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	span.End()
 	return err
+}
+
+// observe records the time d of operation op.
+func (s *Store) observe(op string, d time.Duration) {
+	if series := s.ops[op]; series != nil {
+		series.once.Do(func() { series.o = s.m.store.WithLabelValues(op) })
+		series.o.Observe(d.Seconds())
+		return
+	}
+	s.m.StoreCall(op, d)
 }
 
 // expected are the errors that answer a question rather than report a
