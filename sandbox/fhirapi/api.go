@@ -131,46 +131,48 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		return
 	}
 	r := &request{c: c, in: in, sandbox: fhirstore.Sandbox(sandbox), publicURL: a.cfg.PublicURL, typ: in.Type, id: in.ID}
-	a.handler(in)(r, in.Segments)
+	a.serveRouted(in, r)
 }
 
 type handler func(r *request, segs []string)
 
-// handler is the function serving a routed interaction.
-func (a *API) handler(in *interaction.Request) handler {
+// serveRouted serves a routed interaction. It calls the methods rather
+// than returning them as values, which would allocate a closure per
+// request.
+func (a *API) serveRouted(in *interaction.Request, r *request) {
+	segs := in.Segments
 	switch in.Kind {
 	case interaction.Capabilities:
-		return a.capabilityStatement
+		a.capabilityStatement(r, segs)
 	case interaction.Read:
-		return a.read
+		a.read(r, segs)
 	case interaction.VRead:
-		return a.vread
+		a.vread(r, segs)
 	case interaction.Update:
-		return a.update
+		a.update(r, segs)
 	case interaction.ConditionalUpdate:
-		return a.conditionalUpdate
+		a.conditionalUpdate(r, segs)
 	case interaction.Patch:
-		return a.patch
+		a.patch(r, segs)
 	case interaction.Delete:
-		return a.delete
+		a.delete(r, segs)
 	case interaction.ConditionalDelete:
-		return a.conditionalDelete
+		a.conditionalDelete(r, segs)
 	case interaction.Create:
-		return a.create
+		a.create(r, segs)
 	case interaction.SearchType:
-		return a.search
+		a.search(r, segs)
 	case interaction.SearchSystem:
-		return a.searchSystem
+		a.searchSystem(r, segs)
 	case interaction.SearchCompartment:
-		return a.searchCompartment
+		a.searchCompartment(r, segs)
 	case interaction.HistoryInstance, interaction.HistoryType, interaction.HistorySystem:
-		return a.history
+		a.history(r, segs)
 	case interaction.Bundle:
-		return a.bundle
+		a.bundle(r, segs)
 	case interaction.Operation:
-		return a.operation(in)
-	}
-	return func(r *request, _ []string) {
+		a.operation(in)(r, segs)
+	default:
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
 	}
 }
