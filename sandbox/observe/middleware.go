@@ -1,6 +1,8 @@
 package observe
 
 import (
+	"net/http"
+	"net/textproto"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,13 +23,18 @@ func Middleware(m *Metrics, tp trace.TracerProvider, sandboxOf func(*gin.Context
 	tr := tracer(tp)
 	routes := &routeCache{m: m}
 	serverKind := trace.WithSpanKind(trace.SpanKindServer)
+	// The headers Propagator reads, under their canonical keys.
+	var fields []string
+	for _, f := range Propagator.Fields() {
+		fields = append(fields, textproto.CanonicalMIMEHeaderKey(f))
+	}
 	return func(c *gin.Context) {
 		start := time.Now()
 		method := MethodLabel(c.Request.Method)
 		l := routes.of(c, method)
 		ctx := c.Request.Context()
-		if h := c.Request.Header; len(h["Traceparent"]) > 0 || len(h["Baggage"]) > 0 {
-			// Without either header both propagators leave ctx as it is.
+		if h := c.Request.Header; carriesAny(h, fields) {
+			// Without any of its headers the propagator leaves ctx as it is.
 			ctx = Propagator.Extract(ctx, propagation.HeaderCarrier(h))
 		}
 		ctx, span := tr.Start(ctx, l.span, serverKind)
@@ -61,4 +68,14 @@ func Middleware(m *Metrics, tp trace.TracerProvider, sandboxOf func(*gin.Context
 			l.latency.Observe(time.Since(start).Seconds())
 		}
 	}
+}
+
+// carriesAny reports whether h has a value under any of keys.
+func carriesAny(h http.Header, keys []string) bool {
+	for _, k := range keys {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
 }
