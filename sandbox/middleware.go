@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -20,20 +19,37 @@ import (
 // RequestIDHeader carries the id of a request in and out.
 const RequestIDHeader = "X-Request-Id"
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// wellFormedRequestID reports whether id is one to keep: 1 to 64 of
+// A-Z a-z 0-9 . _ -.
+func wellFormedRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // requestID keeps a well-formed incoming request id (so that a supplier can
-// correlate its logs with ours) or makes one, and echoes it.
+// correlate its logs with ours) or makes one, and echoes it. The header
+// map is read and written under the canonical key directly.
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader(RequestIDHeader)
-		if !requestIDPattern.MatchString(id) {
+		var id string
+		if v := c.Request.Header[RequestIDHeader]; len(v) > 0 && wellFormedRequestID(v[0]) {
+			id = v[0]
+		} else {
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
 		c.Set("request_id", id)
-		c.Header(RequestIDHeader, id)
+		c.Writer.Header()[RequestIDHeader] = []string{id}
 		c.Next()
 	}
 }
@@ -52,6 +68,9 @@ func logRequests(log *slog.Logger) gin.HandlerFunc {
 		gone := c.Request.Context().Err() != nil
 		if status >= 500 && !gone {
 			level = slog.LevelError
+		}
+		if !log.Enabled(c.Request.Context(), level) {
+			return // the line would be dropped: make none
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", c.GetString("request_id")),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ func TestRequestID_KeepsWellFormedIncomingAndMakesOtherwise(t *testing.T) {
 		if tt.want != "" && got != tt.want {
 			t.Errorf("incoming %q: echoed %q", tt.in, got)
 		}
-		if tt.want == "" && (got == tt.in || !requestIDPattern.MatchString(got)) {
+		if tt.want == "" && (got == tt.in || !wellFormedRequestID(got)) {
 			t.Errorf("incoming %q: made %q", tt.in, got)
 		}
 		if !strings.Contains(logs.String(), `"request_id":"`+got+`"`) {
@@ -161,4 +162,21 @@ func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
 	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_SEARCH_TIMEOUT": "5"}[k] }); err == nil {
 		t.Error("HPS_SEARCH_TIMEOUT=5 (no unit) accepted")
 	}
+}
+
+// requestIDGrammar is the rule wellFormedRequestID implements, spelt as a
+// regular expression.
+var requestIDGrammar = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// FuzzWellFormedRequestID: the scan accepts exactly what the grammar does.
+func FuzzWellFormedRequestID(f *testing.F) {
+	for _, s := range []string{"supplier-req-42", "a.b_c-D9", strings.Repeat("x", 64), strings.Repeat("x", 65),
+		"", "bad id", "é", "a/b", "a\x00b", "abc\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := wellFormedRequestID(id), requestIDGrammar.MatchString(id); got != want {
+			t.Errorf("wellFormedRequestID(%q) = %v, the grammar says %v", id, got, want)
+		}
+	})
 }

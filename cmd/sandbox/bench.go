@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -28,17 +30,37 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 5*time.Second, "how long each workload runs")
 	patients := fs.Int("patients", 200, "generated patients the started sandbox is seeded with")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default: all): "+strings.Join(workloadNames(), ", "))
+	// Profiles of the server's side, for those working on the gateway;
+	// the usage text leaves them out. With either, the sandbox runs in
+	// this process rather than a child, its goroutines labelled
+	// side=server: go tool pprof -tagfocus side=server bin/sandbox cpu.out
+	// keeps the gateway's samples apart from the load generator's.
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the workloads to `FILE` (the sandbox runs in this process, its goroutines labelled side=server)")
+	// The bare handler of the read workload, in a child process
+	// (startBare); not for people.
+	bareFile := fs.String("serve-bare", "", "serve the answer in `FILE` as the bare handler of the read workload")
+	memProfile := fs.String("memprofile", "", "write an allocation profile to `FILE` and what preceded the workloads to FILE.base (go tool pprof -base FILE.base; the sandbox runs in this process)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *bareFile != "" {
+		return serveBare(ctx, *bareFile, stdout)
 	}
 	selected, err := selectWorkloads(*only)
 	if err != nil {
 		return err
 	}
 	base := strings.TrimRight(*target, "/")
+	child := false // whether the sandbox runs in a child process
 	if base == "" {
 		var stop func()
-		base, stop, err = startBenchServer(ctx, *patients, stderr)
+		start := startBenchServer
+		if *cpuProfile != "" || *memProfile != "" {
+			start = startBenchServerHere
+		} else {
+			child = true
+		}
+		base, stop, err = start(ctx, *patients, stderr)
 		if err != nil {
 			return err
 		}
@@ -51,6 +73,25 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	env, err := prepareBench(ctx, client, base)
 	if err != nil {
 		return err
+	}
+	if child {
+		if env.sandboxExe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
+	if *memProfile != "" {
+		// The profile counts from the start of the process: FILE.base
+		// holds what seeding and preparing allocated, for pprof's -base.
+		runtime.GC()
+		writeAllocProfile(*memProfile+".base", stderr)
+		defer writeAllocProfile(*memProfile, stderr)
 	}
 	fmt.Fprintf(stdout, "sandbox bench: %s, %d patients, %s per workload\n\n", base, len(env.patients), *duration)
 	fmt.Fprintf(stdout, "%-34s %7s %10s %12s %9s %9s %7s  %s\n", "workload", "clients", "requests/s", "resources/s", "p50", "p99", "errors", "note")
@@ -139,6 +180,64 @@ func startBenchServer(ctx context.Context, patients int, stderr io.Writer) (base
 	}
 }
 
+// startBenchServerHere runs serve in this process, as startBenchServer
+// runs it in a child, with its goroutines (and the connections' goroutines
+// they start) labelled side=server in CPU profiles.
+func startBenchServerHere(ctx context.Context, patients int, stderr io.Writer) (base string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "sandbox-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go pprof.Do(sctx, pprof.Labels("side", "server"), func(sctx context.Context) {
+		done <- serve(sctx, []string{"--addr", "127.0.0.1:0", "--data", dir,
+			"--seed-patients", fmt.Sprint(patients), "--log-level", "warn"}, os.Getenv, stderr, ready)
+	})
+	stop = func() {
+		cancel()
+		<-done
+		os.RemoveAll(dir)
+	}
+	select {
+	case addr := <-ready:
+		return "http://" + addr + "/fhir", stop, nil
+	case err := <-done:
+		os.RemoveAll(dir)
+		cancel()
+		return "", nil, fmt.Errorf("the sandbox started for the benchmark: %w", err)
+	}
+}
+
+// startCPUProfile profiles the CPU into path until the returned function
+// is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocProfile writes the allocations since the process started
+// into path.
+func writeAllocProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sandbox bench: allocation profile: %v\n", err)
+	}
+}
+
 // freeLoopbackAddr returns 127.0.0.1:port of a port free at the time of
 // asking.
 func freeLoopbackAddr() (string, error) {
@@ -159,6 +258,9 @@ type benchEnv struct {
 	// handler serves for the read ratio.
 	readBody   []byte
 	readHeader http.Header
+	// sandboxExe, when set, is the executable the sandbox runs from in a
+	// child process; the bare handler runs from it too (startBare).
+	sandboxExe string
 }
 
 func prepareBench(ctx context.Context, client *http.Client, base string) (*benchEnv, error) {

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,5 +69,41 @@ func TestBench_DrivesLoopbackOnly(t *testing.T) {
 	if err := benchCmd(context.Background(), []string{"--workloads", "nothing"}, io.Discard, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "create") {
 		t.Errorf("an unknown workload: %v, want an error naming the workloads", err)
+	}
+}
+
+// The bare handler a child serves answers every request with the stored
+// answer's bytes and headers, on loopback, until it is stopped.
+func TestBench_ServeBareAnswersTheStoredBytes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bare.json")
+	body := []byte(`{"resourceType":"Patient","id":"kari"}`)
+	b, _ := json.Marshal(bareAnswer{Header: http.Header{"Content-Type": {"application/fhir+json; charset=utf-8"}, "Etag": {`W/"1"`}}, Body: body})
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- serveBare(ctx, file, w); w.Close() }()
+	addr, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = strings.TrimSpace(addr)
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("serves on %q, want loopback", addr)
+	}
+	resp, err := http.Get("http://" + addr + "/fhir/Patient/anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, body) || resp.Header.Get("ETag") != `W/"1"` || resp.Header.Get("Content-Type") != "application/fhir+json; charset=utf-8" {
+		t.Errorf("answer %q with %v", got, resp.Header)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("stopping: %v", err)
 	}
 }

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -240,35 +245,138 @@ func mixed(clients int) workload {
 
 // readRatio measures read by id against a bare net/http handler that
 // serves the same bytes with the same headers, in the same run: the cost
-// of the gateway over the network stack.
+// of the gateway over the network stack. The bare handler runs where the
+// gateway does (a child process when bench started the sandbox in one,
+// else this process), so that neither shares a runtime with the load
+// generator the other does not; and the two are driven in alternating
+// rounds, gateway, bare, bare, gateway, so that a machine getting busier
+// or quieter during the run weighs on both alike.
 func readRatio(clients int) workload {
 	name := "read by id vs bare handler"
 	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
+		bareBase, stop, err := startBare(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		bareEnv := *env
+		bareEnv.base = bareBase
+		type total struct {
+			lat     []time.Duration
+			errors  int
+			elapsed time.Duration
+		}
+		var gw, bare total
+		for _, target := range []*total{&gw, &bare, &bare, &gw} {
+			e := env
+			if target == &bare {
+				e = &bareEnv
+			}
+			lat, _, errs, elapsed, err := drive(ctx, c, e, clients, d/2, readOp)
+			if err != nil {
+				return nil, err
+			}
+			target.lat = append(target.lat, lat["read"]...)
+			target.errors += errs
+			target.elapsed += elapsed
+		}
+		rowOf := func(name string, t total) row {
+			slices.Sort(t.lat)
+			return row{name: name, clients: clients, requests: float64(len(t.lat)) / t.elapsed.Seconds(),
+				p50: percentile(t.lat, 0.5), p99: percentile(t.lat, 0.99), errors: t.errors}
+		}
+		g, b := rowOf(name, gw), rowOf("  bare net/http handler", bare)
+		g.note = fmt.Sprintf("ratio %.2f", g.requests/b.requests)
+		return []row{g, b}, nil
+	}}
+}
+
+// bareHandler serves body with header to every request.
+func bareHandler(header http.Header, body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		_, _ = w.Write(body)
+	})
+}
+
+// startBare starts the bare handler of env's stored Patient and returns
+// its FHIR base: in a child process (serveBare) when the sandbox runs in
+// one, else in this process.
+func startBare(ctx context.Context, env *benchEnv) (string, func(), error) {
+	if env.sandboxExe == "" {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
-		bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for k, v := range env.readHeader {
-				w.Header()[k] = v
-			}
-			_, _ = w.Write(env.readBody)
-		})}
-		go func() { _ = bare.Serve(l) }()
-		defer bare.Close()
-		gw, err := simple(name, clients, 1, readOp).run(ctx, c, env, d)
-		if err != nil {
-			return nil, err
-		}
-		bareEnv := *env
-		bareEnv.base = "http://" + l.Addr().String() + "/fhir"
-		b, err := simple("  bare net/http handler", clients, 1, readOp).run(ctx, c, &bareEnv, d)
-		if err != nil {
-			return nil, err
-		}
-		gw[0].note = fmt.Sprintf("ratio %.2f", gw[0].requests/b[0].requests)
-		return append(gw, b...), nil
-	}}
+		srv := &http.Server{Handler: bareHandler(env.readHeader, env.readBody)}
+		go func() { _ = srv.Serve(l) }()
+		return "http://" + l.Addr().String() + "/fhir", func() { _ = srv.Close() }, nil
+	}
+	f, err := os.CreateTemp("", "sandbox-bench-bare-*.json")
+	if err != nil {
+		return "", nil, err
+	}
+	defer os.Remove(f.Name()) // the child has read it once it answers
+	err = json.NewEncoder(f).Encode(bareAnswer{Header: env.readHeader, Body: env.readBody})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, env.sandboxExe, "bench", "--serve-bare", f.Name())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("the bare handler did not start: %w", err)
+	}
+	return "http://" + strings.TrimSpace(addr) + "/fhir", stop, nil
+}
+
+// bareAnswer is what startBare hands the child that serves it.
+type bareAnswer struct {
+	Header http.Header `json:"header"`
+	Body   []byte      `json:"body"`
+}
+
+// serveBare serves the bareAnswer in file on a free loopback port, whose
+// address it writes to stdout as a line, until ctx ends.
+func serveBare(ctx context.Context, file string, stdout io.Writer) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var a bareAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: bareHandler(a.Header, a.Body)}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	fmt.Fprintln(stdout, l.Addr().String())
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 var workloads = []workload{

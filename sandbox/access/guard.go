@@ -58,6 +58,9 @@ type Config struct {
 // patient-compartment confinement and SMART v2 constraints.
 type Guard struct {
 	cfg Config
+	// belowPaths are the paths of cfg.Below, so that a request to any
+	// other path is not looked up there (which makes a key per request).
+	belowPaths map[string]bool
 }
 
 // New returns a Guard.
@@ -65,7 +68,23 @@ func New(cfg Config) *Guard {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 10 << 20
 	}
-	return &Guard{cfg: cfg}
+	g := &Guard{cfg: cfg, belowPaths: map[string]bool{}}
+	for k := range cfg.Below {
+		if _, path, ok := strings.Cut(k, " "); ok {
+			g.belowPaths[path] = true
+		}
+	}
+	return g
+}
+
+// below is the authorization server's handler of method and path below
+// the base, if it has one.
+func (g *Guard) below(method, path string) (http.Handler, bool) {
+	if !g.belowPaths[path] {
+		return nil, false
+	}
+	h, ok := g.cfg.Below[method+" "+path]
+	return h, ok
 }
 
 // Handler is the middleware of a FHIR base group whose sandbox sandboxOf
@@ -73,7 +92,7 @@ func New(cfg Config) *Guard {
 func (g *Guard) Handler(sandboxOf func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		path := c.Param("path")
-		if h, ok := g.cfg.Below[c.Request.Method+" "+path]; ok {
+		if h, ok := g.below(c.Request.Method, path); ok {
 			h.ServeHTTP(c.Writer, c.Request.WithContext(smart.WithSandbox(c.Request.Context(), sandboxOf(c))))
 			c.Abort()
 			return

@@ -108,8 +108,19 @@ type request struct {
 	c       *gin.Context
 	in      *interaction.Request
 	sandbox fhirstore.Sandbox
-	base    string // absolute FHIR base URL, without trailing slash
 	typ, id string
+	// publicURL is the API's (Config.PublicURL); baseURL is made from it
+	// by base, when an interaction needs it (a read by id does not).
+	publicURL, baseURL string
+}
+
+// base is the absolute FHIR base URL the request came through, without
+// trailing slash (BaseURL).
+func (r *request) base() string {
+	if r.baseURL == "" {
+		r.baseURL = BaseURL(r.c, r.publicURL)
+	}
+	return r.baseURL
 }
 
 func (a *API) serve(c *gin.Context, sandbox string) {
@@ -129,47 +140,49 @@ func (a *API) serve(c *gin.Context, sandbox string) {
 		writeError(c, err)
 		return
 	}
-	r := &request{c: c, in: in, sandbox: fhirstore.Sandbox(sandbox), base: a.baseURL(c), typ: in.Type, id: in.ID}
-	a.handler(in)(r, in.Segments)
+	r := &request{c: c, in: in, sandbox: fhirstore.Sandbox(sandbox), publicURL: a.cfg.PublicURL, typ: in.Type, id: in.ID}
+	a.serveRouted(in, r)
 }
 
 type handler func(r *request, segs []string)
 
-// handler is the function serving a routed interaction.
-func (a *API) handler(in *interaction.Request) handler {
+// serveRouted serves a routed interaction. It calls the methods rather
+// than returning them as values, which would allocate a closure per
+// request.
+func (a *API) serveRouted(in *interaction.Request, r *request) {
+	segs := in.Segments
 	switch in.Kind {
 	case interaction.Capabilities:
-		return a.capabilityStatement
+		a.capabilityStatement(r, segs)
 	case interaction.Read:
-		return a.read
+		a.read(r, segs)
 	case interaction.VRead:
-		return a.vread
+		a.vread(r, segs)
 	case interaction.Update:
-		return a.update
+		a.update(r, segs)
 	case interaction.ConditionalUpdate:
-		return a.conditionalUpdate
+		a.conditionalUpdate(r, segs)
 	case interaction.Patch:
-		return a.patch
+		a.patch(r, segs)
 	case interaction.Delete:
-		return a.delete
+		a.delete(r, segs)
 	case interaction.ConditionalDelete:
-		return a.conditionalDelete
+		a.conditionalDelete(r, segs)
 	case interaction.Create:
-		return a.create
+		a.create(r, segs)
 	case interaction.SearchType:
-		return a.search
+		a.search(r, segs)
 	case interaction.SearchSystem:
-		return a.searchSystem
+		a.searchSystem(r, segs)
 	case interaction.SearchCompartment:
-		return a.searchCompartment
+		a.searchCompartment(r, segs)
 	case interaction.HistoryInstance, interaction.HistoryType, interaction.HistorySystem:
-		return a.history
+		a.history(r, segs)
 	case interaction.Bundle:
-		return a.bundle
+		a.bundle(r, segs)
 	case interaction.Operation:
-		return a.operation(in)
-	}
-	return func(r *request, _ []string) {
+		a.operation(in)(r, segs)
+	default:
 		writeError(r.c, outcome.New(outcome.Missing, outcome.NotFound, "no FHIR interaction at %q", r.c.Request.URL.Path))
 	}
 }
@@ -212,7 +225,10 @@ func BaseURL(c *gin.Context, publicURL string) string {
 }
 
 // setVersionHeaders sets ETag and Last-Modified of a version.
+// The header map is written under the canonical keys directly, both values
+// in one allocation.
 func setVersionHeaders(c *gin.Context, v *fhirstore.Resource) {
-	c.Header("ETag", v.ETag())
-	c.Header("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
+	vals := [2]string{v.ETag(), v.LastUpdated.UTC().Format(http.TimeFormat)}
+	h := c.Writer.Header()
+	h["Etag"], h["Last-Modified"] = vals[0:1:1], vals[1:2:2]
 }

@@ -163,10 +163,10 @@ func (a *API) history(r *request, segs []string) {
 	for _, s := range segs {
 		path += "/" + s
 	}
-	b := newBundle("history", page.Total, links(r.base, path, keep, count, offset, page.Total))
+	b := newBundle("history", page.Total, links(r.base(), path, keep, count, offset, page.Total))
 	for _, v := range page.Versions {
 		e := entryJSON{
-			FullURL:  r.base + "/" + v.Type + "/" + v.ID,
+			FullURL:  r.base() + "/" + v.Type + "/" + v.ID,
 			Request:  &requestJSON{Method: string(v.Method), URL: v.Type + "/" + v.ID},
 			Response: &responseJSON{Etag: v.ETag(), LastModified: fhirjson.FormatInstant(v.LastUpdated)},
 		}

@@ -179,5 +179,5 @@ func (c *capabilities) json(base string) []byte {
 func (a *API) CapabilityStatement(base string) []byte { return a.caps.json(base) }
 
 func (a *API) capabilityStatement(r *request, _ []string) {
-	writeBody(r.c, http.StatusOK, a.caps.json(r.base))
+	writeBody(r.c, http.StatusOK, a.caps.json(r.base()))
 }

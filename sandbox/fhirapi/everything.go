@@ -11,12 +11,12 @@ import (
 func (a *API) everything(r *request, segs []string) {
 	params := r.c.Request.URL.Query()
 	ev, err := a.engine.Everything(r.c.Request.Context(), &interaction.EverythingRequest{
-		Sandbox: r.sandbox, Base: r.base, Type: r.typ, ID: r.id, Params: params})
+		Sandbox: r.sandbox, Base: r.base(), Type: r.typ, ID: r.id, Params: params})
 	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	b, err := searchset(r, r.base+"/"+strings.Join(segs, "/"), params, ev.Query, ev.Page, ev.Referenced)
+	b, err := searchset(r, r.base()+"/"+strings.Join(segs, "/"), params, ev.Query, ev.Page, ev.Referenced)
 	if err != nil {
 		writeError(r.c, err)
 		return

@@ -86,7 +86,7 @@ func (a *API) exportKickOff(r *request, segs []string) {
 			"$export runs asynchronously: send Prefer: respond-async"))
 		return
 	}
-	req := bulkexport.Request{Base: r.base}
+	req := bulkexport.Request{Base: r.base()}
 	switch {
 	case len(segs) == 1:
 		req.Level = bulkexport.System
@@ -136,12 +136,12 @@ func (a *API) exportKickOff(r *request, segs []string) {
 			return
 		}
 	}
-	id, err := a.exports.start(r.c.Request.Context(), a.store, string(r.sandbox), r.base+"/"+strings.Join(segs, "/")+queryOf(r), req)
+	id, err := a.exports.start(r.c.Request.Context(), a.store, string(r.sandbox), r.base()+"/"+strings.Join(segs, "/")+queryOf(r), req)
 	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	r.c.Header("Content-Location", r.base+"/$export-status/"+id)
+	r.c.Header("Content-Location", r.base()+"/$export-status/"+id)
 	writeBody(r.c, http.StatusAccepted, outcome.JSON([]outcome.Issue{{Severity: outcome.Information, Code: outcome.Informational,
 		Diagnostics: "export started; poll the Content-Location"}}))
 }
@@ -353,7 +353,7 @@ func (a *API) exportStatus(r *request, segs []string) {
 		m := manifestJSON{TransactionTime: fhirjson.FormatInstant(job.TransactionTime), Request: job.Request,
 			RequiresAccessToken: false, Output: []manifestOutput{}, Error: []manifestOutput{}}
 		for _, f := range job.Files {
-			m.Output = append(m.Output, manifestOutput{Type: f.Type, URL: r.base + "/$export-file/" + job.ID + "/" + f.Name, Count: f.Count})
+			m.Output = append(m.Output, manifestOutput{Type: f.Type, URL: r.base() + "/$export-file/" + job.ID + "/" + f.Name, Count: f.Count})
 		}
 		body, _ := json.Marshal(m)
 		r.c.Header("Expires", job.Expires.UTC().Format(http.TimeFormat))

@@ -29,16 +29,20 @@ var jsonTypes = map[string]bool{
 // checkFormat refuses requests for a representation other than JSON: _format
 // first (it overrides Accept, as the specification says), then Accept.
 func checkFormat(c *gin.Context) *outcome.Error {
-	if f, ok := c.GetQuery("_format"); ok {
-		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(f, ";", 2)[0]))
-		if jsonTypes[mt] && mt != "*/*" && mt != "application/*" {
-			return nil
+	// Without a query there is no _format, and nothing to parse.
+	if c.Request.URL.RawQuery != "" {
+		if f, ok := c.GetQuery("_format"); ok {
+			mt := strings.ToLower(strings.TrimSpace(strings.SplitN(f, ";", 2)[0]))
+			if jsonTypes[mt] && mt != "*/*" && mt != "application/*" {
+				return nil
+			}
+			return outcome.New(outcome.NotAcceptable, outcome.NotSupported,
+				"_format %q is not supported; this server speaks JSON only (_format=json)", f).At("_format")
 		}
-		return outcome.New(outcome.NotAcceptable, outcome.NotSupported,
-			"_format %q is not supported; this server speaks JSON only (_format=json)", f).At("_format")
 	}
 	accept := c.GetHeader("Accept")
-	if accept == "" {
+	if accept == "" || jsonTypes[accept] {
+		// A lone JSON type in lower case, the common Accept, parses to itself.
 		return nil
 	}
 	for _, part := range strings.Split(accept, ",") {
@@ -112,7 +116,7 @@ func preferStrict(c *gin.Context) bool {
 
 // writeBody writes a FHIR JSON body, indented when _pretty=true.
 func writeBody(c *gin.Context, status int, body []byte) {
-	if c.Query("_pretty") == "true" {
+	if c.Request.URL.RawQuery != "" && c.Query("_pretty") == "true" {
 		var buf bytes.Buffer
 		if err := json.Indent(&buf, body, "", "  "); err == nil {
 			body = buf.Bytes()

@@ -76,7 +76,7 @@ func (a *API) bundle(r *request, _ []string) {
 		writeError(r.c, err)
 		return
 	}
-	out, err := a.engine.Bundle(r.c.Request.Context(), &interaction.BundleRequest{Sandbox: r.sandbox, Base: r.base, Body: data,
+	out, err := a.engine.Bundle(r.c.Request.Context(), &interaction.BundleRequest{Sandbox: r.sandbox, Base: r.base(), Body: data,
 		Representation: r.c.GetHeader("Prefer") != "" && preferReturn(r.c) == returnRepresentation})
 	if err != nil {
 		writeError(r.c, err)

@@ -65,7 +65,7 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 	// decide on it: the API runs what was decided on.
 	q := interaction.SearchOf(r.c.Request.Context())
 	if q == nil {
-		if q, err = search.Parse(typ, params, SearchOptions(r.base)); err != nil {
+		if q, err = search.Parse(typ, params, SearchOptions(r.base())); err != nil {
 			writeError(r.c, err)
 			return
 		}
@@ -87,7 +87,7 @@ func (a *API) runSearch(r *request, typ string, comp *search.Compartment, path s
 		writeError(r.c, err)
 		return
 	}
-	b, err := searchset(r, r.base+path, params, q, page, page.Included)
+	b, err := searchset(r, r.base()+path, params, q, page, page.Included)
 	if err != nil {
 		writeError(r.c, err)
 		return
@@ -118,12 +118,12 @@ func searchset(r *request, self string, params url.Values, q *search.Query, page
 		b.Total = nil
 	}
 	for _, v := range page.Matches {
-		if err := addSearchEntry(b, r.base, v, "match", q); err != nil {
+		if err := addSearchEntry(b, r.base(), v, "match", q); err != nil {
 			return nil, err
 		}
 	}
 	for _, v := range added {
-		if err := addSearchEntry(b, r.base, v, "include", q); err != nil {
+		if err := addSearchEntry(b, r.base(), v, "include", q); err != nil {
 			return nil, err
 		}
 	}

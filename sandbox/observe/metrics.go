@@ -98,8 +98,24 @@ func (m *Metrics) Request(route, method string, status int, sandbox string, d ti
 		return
 	}
 	method = MethodLabel(method)
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status), sandbox).Inc()
+	m.requests.WithLabelValues(route, method, statusLabel(status), sandbox).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// statusLabels are the status labels of the codes HTTP defines, made once.
+var statusLabels = func() (s [600]string) {
+	for i := 100; i < len(s); i++ {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+// statusLabel is status as a label.
+func statusLabel(status int) string {
+	if status >= 100 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }
 
 // StoreCall records the time of one store operation.

@@ -21,6 +21,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"hpsandbox/fhirstore"
 )
 
 func TestFHIRShape_IDsBecomePlaceholders(t *testing.T) {
@@ -363,5 +365,45 @@ func TestHealthz_AsksNothing(t *testing.T) {
 	Healthz().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"status":"ok"}` {
 		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// readOnly is a store that answers reads with a Patient and does nothing
+// else.
+type readOnly struct{ fhirstore.Store }
+
+func (readOnly) Read(_ context.Context, _ fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
+	return &fhirstore.Resource{Type: typ, ID: id, Version: 1}, nil
+}
+
+// A store call under a sampled request span runs in a child span; under
+// one that is not sampled it makes none (it would record nothing), and is
+// timed into the metrics either way.
+func TestStore_SpansOnlyUnderASampledRequest(t *testing.T) {
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
+	m := NewMetrics()
+	s := NewStore(readOnly{}, m, tp)
+	for _, tc := range []struct {
+		flags trace.TraceFlags
+		spans int
+	}{{trace.FlagsSampled, 2}, {0, 0}} {
+		sr.Reset()
+		parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2},
+			TraceFlags: tc.flags, Remote: true})
+		ctx, span := tp.Tracer("test").Start(trace.ContextWithRemoteSpanContext(context.Background(), parent), "request")
+		if _, err := s.Read(ctx, "default", "Patient", "kari"); err != nil {
+			t.Fatal(err)
+		}
+		span.End()
+		if got := len(sr.Ended()); got != tc.spans {
+			t.Errorf("parent flags %v: %d spans ended, want %d", tc.flags, got, tc.spans)
+		}
+	}
+	fams := scrape(t, m.Handler())
+	f := fams["hps_store_operation_duration_seconds"]
+	if f == nil || len(f.Metric) != 1 || f.Metric[0].GetHistogram().GetSampleCount() != 2 {
+		t.Errorf("store reads timed: %v, want 2 in the read series", f)
 	}
 }

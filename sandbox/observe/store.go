@@ -3,8 +3,10 @@ package observe
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -22,29 +24,79 @@ type Store struct {
 	fhirstore.Store
 	m  *Metrics
 	tr trace.Tracer
+	// ops are the series of the operations, each looked up on its first
+	// use (so that an operation never made shows no series).
+	ops map[string]*opSeries
+}
+
+// opSeries is the series of one store operation, looked up once.
+type opSeries struct {
+	once sync.Once
+	o    prometheus.Observer
 }
 
 var _ fhirstore.Store = (*Store)(nil)
 
 // NewStore wraps s; m and tp may be nil.
 func NewStore(s fhirstore.Store, m *Metrics, tp trace.TracerProvider) *Store {
-	return &Store{Store: s, m: m, tr: tracer(tp)}
+	st := &Store{Store: s, m: m, tr: tracer(tp)}
+	if m != nil {
+		st.ops = map[string]*opSeries{}
+		for op := range storeSpans {
+			st.ops[op] = &opSeries{}
+		}
+	}
+	return st
 }
+
+// storeSpans are the names of the store operations' spans, made once.
+var storeSpans = map[string]string{}
+
+func init() {
+	for _, op := range []string{"create", "delete", "history", "read", "replace_meta", "search", "tx", "update", "vread"} {
+		storeSpans[op] = "store " + op
+	}
+}
+
+// clientKind is the option of every store span, made once.
+var clientKind = trace.WithSpanKind(trace.SpanKindClient)
 
 // call runs fn as store operation op of typ.
 func (s *Store) call(ctx context.Context, op, typ string, fn func(context.Context) error) error {
 	start := time.Now()
-	ctx, span := s.tr.Start(ctx, "store "+op, trace.WithSpanKind(trace.SpanKindClient))
-	if typ != "" {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
+		// The request's span is not sampled, and neither would this one be
+		// (Tracing samples by the parent): it would record nothing and
+		// its ids would name nothing exported, so none is made.
+		err := fn(ctx)
+		s.observe(op, time.Since(start))
+		return err
+	}
+	name, ok := storeSpans[op]
+	if !ok {
+		name = "store " + op
+	}
+	ctx, span := s.tr.Start(ctx, name, clientKind)
+	if typ != "" && span.IsRecording() {
 		span.SetAttributes(attribute.String("fhir.resource_type", typ))
 	}
 	err := fn(ctx)
-	s.m.StoreCall(op, time.Since(start))
+	s.observe(op, time.Since(start))
 	if err != nil && !expected(err) {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	span.End()
 	return err
+}
+
+// observe records the time d of operation op.
+func (s *Store) observe(op string, d time.Duration) {
+	if series := s.ops[op]; series != nil {
+		series.once.Do(func() { series.o = s.m.store.WithLabelValues(op) })
+		series.o.Observe(d.Seconds())
+		return
+	}
+	s.m.StoreCall(op, d)
 }
 
 // expected are the errors that answer a question rather than report a
