@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/fixtures"
 	"hpsandbox/sandbox"
 )
 
 // seedStream writes the personas and n patients generated from seed into
-// sandbox as they are generated (fixtures.Stream into fhirstore.LoadStream),
+// sandbox as they are generated (fixtures.Stream into fhirstore.LoadResources),
 // so that memory stays bounded whatever n. progress, when set, gets the
 // resources written so far and an estimate of the total (from the
 // resources per patient generated so far). It returns the resources
@@ -26,16 +27,18 @@ import (
 func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sandbox, n int, seed int64, progress func(done, total int)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pieces := make(chan [][]byte)
+	pieces := make(chan []*fhirjson.Resource)
 	genErr := make(chan error, 1)
 	var generated, first, patients atomic.Int64 // resources; of the first piece (no patients); patients
 	go func() {
 		defer close(pieces)
 		pieceNo := 0
 		genErr <- fixtures.Stream(fixtures.Options{Seed: seed, Patients: n, Personas: true}, func(rs []fixtures.Resource) error {
-			bodies := make([][]byte, len(rs))
+			// The generator's output is valid FHIR (its tests parse every
+			// shape it makes), so it skips validation.
+			res := make([]*fhirjson.Resource, len(rs))
 			for i, r := range rs {
-				bodies[i] = r.Body
+				res[i] = &fhirjson.Resource{Type: r.Type, ID: r.ID, Body: r.Body}
 			}
 			generated.Add(int64(len(rs)))
 			if pieceNo == 0 {
@@ -45,14 +48,14 @@ func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sa
 			}
 			pieceNo++
 			select {
-			case pieces <- bodies:
+			case pieces <- res:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		})
 	}()
-	next := func() ([][]byte, error) {
+	next := func() ([]*fhirjson.Resource, error) {
 		b, ok := <-pieces
 		if !ok {
 			if err := <-genErr; err != nil {
@@ -72,7 +75,7 @@ func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sa
 			progress(done, max(total, done))
 		}
 	}
-	return fhirstore.LoadStream(ctx, store, sandbox, next, opts)
+	return fhirstore.LoadResources(ctx, store, sandbox, next, opts)
 }
 
 // seedIfEmpty fills the default sandbox when nothing was ever written to it.
@@ -109,6 +112,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	patients := fs.Int("patients", 100, "generated patients, besides the personas")
 	seed := fs.Int64("seed", cfg.Seed, "seed of the generated population")
 	sb := fs.String("sandbox", fhirstore.DefaultSandbox, "sandbox to fill")
+	profile := cpuProfileFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,6 +124,11 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
+	stopProfile, err := startCPUProfile(*profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	start := time.Now()
 	bar := newProgress(stderr, "seeding")
 	written, err := seedStream(ctx, store, fhirstore.Sandbox(*sb), *patients, *seed, bar.update)

@@ -1,0 +1,243 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+)
+
+// The bulk path (fhirstore.BulkLoader) fills an empty sandbox. Each
+// resource goes in as version 1 by insert (the same insert, stamp and
+// index rows as Create's), without first looking for a current version: in
+// an empty sandbox there is none, and one that appears all the same (an
+// id repeated in the input, another writer) makes the insert do nothing,
+// after which the resource is written as Update writes it.
+//
+// When the whole store is empty (a fresh SQLite file), the secondary
+// indexes — those no write reads — are dropped for the load and built in
+// one pass at its end, which costs a fraction of keeping them up to date
+// row by row. A load that never reaches its end (a crash) leaves them
+// missing; New builds any missing one when the store opens
+// (ensureIndexes).
+
+var _ fhirstore.BulkLoader = (*Store)(nil)
+
+// BeginBulk implements fhirstore.BulkLoader: ok is false, and nothing
+// changed, when sandbox already holds a resource or a past version.
+func (s *Store) BeginBulk(ctx context.Context, sandbox fhirstore.Sandbox) (fhirstore.Bulk, bool, error) {
+	empty, err := s.emptyOf(ctx, string(sandbox))
+	if err != nil || !empty {
+		return nil, false, err
+	}
+	b := &bulk{s: s, sandbox: string(sandbox)}
+	if !s.defersIndexes() {
+		return b, true, nil
+	}
+	err = s.Tx(ctx, func(ftx fhirstore.Tx) error {
+		t := ftx.(groupTx).tx
+		if whole, err := t.storeEmpty(ctx); err != nil || !whole {
+			return err
+		}
+		for _, ix := range secondaryIndexes(s.d) {
+			if _, err := t.sqlTx.ExecContext(ctx, `DROP INDEX IF EXISTS `+ix.name); err != nil {
+				return t.wrap("bulk load: drop index "+ix.name, err)
+			}
+		}
+		b.dropped = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// defersIndexes says whether a bulk load into an empty store builds the
+// secondary indexes at its end. SQLite builds an index from a sorted pass
+// over its table, far faster than by the inserts of the load; PostgreSQL's
+// indexes are left alone, as other gateways may be reading the database.
+func (s *Store) defersIndexes() bool { return s.d.Name == "sqlite" }
+
+// emptyOf reports whether sandbox has neither resources nor history.
+func (s *Store) emptyOf(ctx context.Context, sandbox string) (bool, error) {
+	var n int
+	q := rebind(s.d, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM resource WHERE sandbox = ? LIMIT 1) a)
+		+ (SELECT COUNT(*) FROM (SELECT 1 FROM resource_history WHERE sandbox = ? LIMIT 1) b)`)
+	if err := s.read.QueryRowContext(ctx, q, sandbox, sandbox).Scan(&n); err != nil {
+		return false, fmt.Errorf("%s: bulk load: %w", s.d.Name, err)
+	}
+	return n == 0, nil
+}
+
+// storeEmpty reports whether no sandbox of the store has anything.
+func (t *tx) storeEmpty(ctx context.Context) (bool, error) {
+	var n int
+	err := t.sqlTx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM resource LIMIT 1) a)
+		+ (SELECT COUNT(*) FROM (SELECT 1 FROM resource_history LIMIT 1) b)`).Scan(&n)
+	if err != nil {
+		return false, t.wrap("bulk load", err)
+	}
+	return n == 0, nil
+}
+
+// bulk is one bulk load.
+type bulk struct {
+	s       *Store
+	sandbox string
+	// dropped: the secondary indexes were dropped and End builds them.
+	dropped bool
+}
+
+// Tx implements fhirstore.Bulk: fn runs as Store.Tx runs its function.
+func (b *bulk) Tx(ctx context.Context, fn func(fhirstore.BulkTx) error) error {
+	return b.s.Tx(ctx, func(ftx fhirstore.Tx) error {
+		return fn(bulkTx{t: ftx.(groupTx).tx, sandbox: b.sandbox})
+	})
+}
+
+// End implements fhirstore.Bulk: it builds the indexes the load dropped.
+// It runs to its end even when ctx is cancelled, since a store is slow to
+// search without them (and builds them when it next opens anyway).
+func (b *bulk) End(ctx context.Context) error {
+	if !b.dropped {
+		return nil
+	}
+	b.dropped = false
+	ctx = context.WithoutCancel(ctx)
+	return b.s.Tx(ctx, func(ftx fhirstore.Tx) error {
+		_, err := ftx.(groupTx).tx.createIndexes(ctx)
+		return err
+	})
+}
+
+// bulkTx is the fhirstore.BulkTx of a bulk load's transaction.
+type bulkTx struct {
+	t       *tx
+	sandbox string
+}
+
+// Insert implements fhirstore.BulkTx. As groupTx's writes, it runs without
+// its caller's cancellation (an interrupted write rolls back the group).
+func (b bulkTx) Insert(ctx context.Context, r *fhirjson.Resource) error {
+	if r.ID == "" {
+		return errors.New("sqlstore: bulk insert of a resource without id")
+	}
+	ctx = context.WithoutCancel(ctx)
+	_, err := b.t.insert(ctx, b.sandbox, r, r.ID, fhirstore.MethodUpdate)
+	if errors.Is(err, fhirstore.ErrExists) {
+		_, _, err = b.t.Update(ctx, fhirstore.Sandbox(b.sandbox), r, fhirstore.UpdateOptions{})
+	}
+	return err
+}
+
+// secondaryIndex is one index of the schema that a bulk load may drop: not
+// a key, and read by no write (an insert's conflict is found by the keys).
+type secondaryIndex struct {
+	name string
+	// create creates it if it is missing.
+	create string
+}
+
+var (
+	createIndexRE = regexp.MustCompile(`^CREATE INDEX (?:IF NOT EXISTS )?(\w+) `)
+	dropIndexRE   = regexp.MustCompile(`^DROP INDEX (?:IF EXISTS )?(\w+)`)
+)
+
+// secondaryIndexes are the indexes the migrations create (and do not drop
+// again), in the dialect's words: CREATE INDEX, not CREATE UNIQUE INDEX or
+// a table's key.
+func secondaryIndexes(d Dialect) []secondaryIndex {
+	sortKey := ""
+	if d.TextSortKeys {
+		sortKey = " TEXT"
+	}
+	r := strings.NewReplacer("{{AUTOID}}", d.AutoID, "{{BLOB}}", d.Blob, "{{CLUSTERED}}", clustered(d), "{{SORTKEY}}", sortKey)
+	var out []secondaryIndex
+	for _, m := range migrations {
+		for _, stmt := range m {
+			stmt = strings.TrimSpace(stmt)
+			if g := dropIndexRE.FindStringSubmatch(stmt); g != nil {
+				out = slicesDeleteName(out, g[1])
+				continue
+			}
+			g := createIndexRE.FindStringSubmatch(stmt)
+			if g == nil {
+				continue
+			}
+			create := "CREATE INDEX IF NOT EXISTS " + g[1] + " " + stmt[len(g[0]):]
+			out = append(slicesDeleteName(out, g[1]), secondaryIndex{name: g[1], create: withText(d, r.Replace(create))})
+		}
+	}
+	return out
+}
+
+func slicesDeleteName(ixs []secondaryIndex, name string) []secondaryIndex {
+	out := ixs[:0]
+	for _, ix := range ixs {
+		if ix.name != name {
+			out = append(out, ix)
+		}
+	}
+	return out
+}
+
+// createIndexes creates the secondary indexes that are missing and returns
+// their names.
+func (t *tx) createIndexes(ctx context.Context) ([]string, error) {
+	have := map[string]bool{}
+	rows, err := t.sqlTx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'`)
+	if err != nil {
+		return nil, t.wrap("indexes", err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, t.wrap("indexes", err)
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, t.wrap("indexes", err)
+	}
+	var made []string
+	for _, ix := range secondaryIndexes(t.s.d) {
+		if have[ix.name] {
+			continue
+		}
+		if _, err := t.sqlTx.ExecContext(ctx, ix.create); err != nil {
+			return made, t.wrap("create index "+ix.name, err)
+		}
+		made = append(made, ix.name)
+	}
+	return made, nil
+}
+
+// ensureIndexes builds the secondary indexes a bulk load dropped and did
+// not build again (the process ended during the load), so that a store
+// never stays without them. It returns the indexes it built.
+func (s *Store) ensureIndexes(ctx context.Context) ([]string, error) {
+	if !s.defersIndexes() {
+		return nil, nil
+	}
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: indexes: %w", s.d.Name, err)
+	}
+	defer sqlTx.Rollback()
+	t := &tx{s: s, q: sqlTx, sqlTx: sqlTx}
+	made, err := t.createIndexes(ctx)
+	if err != nil || len(made) == 0 {
+		return nil, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: indexes: %w", s.d.Name, err)
+	}
+	return made, nil
+}
