@@ -108,11 +108,8 @@ func (b *bulk) End(ctx context.Context) error {
 		return nil
 	}
 	b.dropped = false
-	ctx = context.WithoutCancel(ctx)
-	return b.s.Tx(ctx, func(ftx fhirstore.Tx) error {
-		_, err := ftx.(groupTx).tx.createIndexes(ctx)
-		return err
-	})
+	_, err := b.s.ensureIndexes(context.WithoutCancel(ctx))
+	return err
 }
 
 // bulkTx is the fhirstore.BulkTx of a bulk load's transaction.
@@ -219,21 +216,39 @@ func (t *tx) createIndexes(ctx context.Context) ([]string, error) {
 	return made, nil
 }
 
-// ensureIndexes builds the secondary indexes a bulk load dropped and did
-// not build again (the process ended during the load), so that a store
-// never stays without them. It returns the indexes it built.
-func (s *Store) ensureIndexes(ctx context.Context) ([]string, error) {
+// ensureIndexes builds the secondary indexes that are missing: at the end
+// of a bulk load, and when the store opens, after a load that dropped them
+// did not reach its end (the process ended), so that a store never stays
+// without them. It returns the indexes it built.
+//
+// It takes the writer connection from the committer for the while, and
+// sorts on temporary files rather than in memory (the connection's
+// temp_store), so that building the indexes of a large store stays within
+// the memory the page cache takes.
+func (s *Store) ensureIndexes(ctx context.Context) (made []string, err error) {
 	if !s.defersIndexes() {
 		return nil, nil
 	}
-	sqlTx, err := s.write.BeginTx(ctx, nil)
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: indexes: %w", s.d.Name, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return nil, fmt.Errorf("%s: indexes: %w", s.d.Name, err)
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`); rerr != nil && err == nil {
+			err = fmt.Errorf("%s: indexes: %w", s.d.Name, rerr)
+		}
+	}()
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: indexes: %w", s.d.Name, err)
 	}
 	defer sqlTx.Rollback()
 	t := &tx{s: s, q: sqlTx, sqlTx: sqlTx}
-	made, err := t.createIndexes(ctx)
-	if err != nil || len(made) == 0 {
+	if made, err = t.createIndexes(ctx); err != nil || len(made) == 0 {
 		return nil, err
 	}
 	if err := sqlTx.Commit(); err != nil {
