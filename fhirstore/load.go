@@ -23,6 +23,10 @@ type LoadOptions struct {
 	// other writers wait until the load commits. Load is always atomic
 	// for invalid input, since it validates everything first.
 	Atomic bool
+	// Finishing, when set, is called once every resource is written and
+	// the load finishes in the store (a bulk load builds the indexes it
+	// deferred), which may take a while.
+	Finishing func()
 	// Name, when set, names the resource at a position of the input in
 	// errors (such as "patients.ndjson line 12"); "resource N" otherwise.
 	Name func(index int) string
@@ -266,6 +270,9 @@ func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan pi
 		}
 		if ok {
 			defer func() {
+				if opts.Finishing != nil {
+					opts.Finishing()
+				}
 				if endErr := b.End(ctx); err == nil {
 					err = endErr
 				}

@@ -54,7 +54,8 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	defer src.close()
 	n, err := fhirstore.LoadStream(ctx, store, fhirstore.Sandbox(*sb), src.next, fhirstore.LoadOptions{
 		Atomic: true, Name: src.name,
-		Progress: func(done, _ int) { bar.update(done, max(done, src.total())) },
+		Progress:  func(done, _ int) { bar.update(done, max(done, src.total())) },
+		Finishing: bar.finishing,
 	})
 	if err != nil {
 		return err

@@ -20,11 +20,12 @@ import (
 
 // seedStream writes the personas and n patients generated from seed into
 // sandbox as they are generated (fixtures.Stream into fhirstore.LoadResources),
-// so that memory stays bounded whatever n. progress, when set, gets the
+// so that memory stays bounded whatever n. bar, when set, shows the
 // resources written so far and an estimate of the total (from the
 // resources per patient generated so far). It returns the resources
 // written.
-func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sandbox, n int, seed int64, progress func(done, total int)) (int, error) {
+func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sandbox, n int, seed int64, bar *progress) (int, error) {
+	var progress func(done, total int)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pieces := make(chan []*fhirjson.Resource)
@@ -66,6 +67,10 @@ func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sa
 		return b, nil
 	}
 	var opts fhirstore.LoadOptions
+	if bar != nil {
+		progress = bar.update
+		opts.Finishing = bar.finishing
+	}
 	if progress != nil {
 		opts.Progress = func(done, _ int) {
 			total := int(generated.Load())
@@ -131,7 +136,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	defer stopProfile()
 	start := time.Now()
 	bar := newProgress(stderr, "seeding")
-	written, err := seedStream(ctx, store, fhirstore.Sandbox(*sb), *patients, *seed, bar.update)
+	written, err := seedStream(ctx, store, fhirstore.Sandbox(*sb), *patients, *seed, bar)
 	if err != nil {
 		return err
 	}
@@ -225,6 +230,14 @@ func (p *progress) update(done, total int) {
 		line += fmt.Sprintf("  %.0f/s, %s left ", rate, left)
 	}
 	fmt.Fprint(p.w, line)
+}
+
+// finishing says that the resources are written and the store finishes
+// the load (builds its search indexes).
+func (p *progress) finishing() {
+	if p.tty {
+		fmt.Fprintf(p.w, "\n%s: building search indexes …", p.label)
+	}
 }
 
 func (p *progress) done() {

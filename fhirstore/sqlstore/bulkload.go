@@ -93,11 +93,58 @@ type bulk struct {
 	dropped bool
 }
 
-// Tx implements fhirstore.Bulk: fn runs as Store.Tx runs its function.
+// Tx implements fhirstore.Bulk. Where single writes share group
+// transactions (SQLite), it is a transaction of its own on the writer
+// connection, which it holds meanwhile, without the savepoint a group
+// gives each write: a savepoint keeps the pages it changes in a journal in
+// memory (temp_store), which for a large transaction grows with the store.
+// Elsewhere it is Store.Tx. As groupTx's writes, its inserts run without
+// the caller's cancellation.
 func (b *bulk) Tx(ctx context.Context, fn func(fhirstore.BulkTx) error) error {
-	return b.s.Tx(ctx, func(ftx fhirstore.Tx) error {
-		return fn(bulkTx{t: ftx.(groupTx).tx, sandbox: b.sandbox})
+	s := b.s
+	if !s.groupCommit {
+		return s.Tx(ctx, func(ftx fhirstore.Tx) error {
+			return fn(bulkTx{t: ftx.(groupTx).tx, sandbox: b.sandbox})
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.gc.mu.RLock() // Close waits for the transaction
+	defer s.gc.mu.RUnlock()
+	if s.gc.closed {
+		return ErrClosed
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: bulk load: %w", s.d.Name, err)
+	}
+	defer conn.Close()
+	sqlTx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		return fmt.Errorf("%s: bulk load: begin: %w", s.d.Name, err)
+	}
+	t := &tx{s: s, sqlTx: sqlTx}
+	t.q = flushing{t}
+	err = runGuarded(ctx, t, func(ctx context.Context, t *tx) error {
+		return fn(bulkTx{t: t, sandbox: b.sandbox})
 	})
+	if err == nil {
+		err = t.flushIndex(context.WithoutCancel(ctx))
+	}
+	t.settle()
+	if err != nil {
+		_ = sqlTx.Rollback()
+		return unpanic(err)
+	}
+	turn := s.ticket()
+	if err := sqlTx.Commit(); err != nil {
+		s.settle(turn, nil)
+		return fmt.Errorf("%s: bulk load: commit: %w", s.d.Name, err)
+	}
+	s.committed()
+	s.settle(turn, t.changes)
+	return nil
 }
 
 // End implements fhirstore.Bulk: it builds the indexes the load dropped.
