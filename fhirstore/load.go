@@ -43,33 +43,21 @@ func (o *LoadOptions) name(i int) string {
 // Load validates bodies, each a resource with a client-assigned id, and
 // writes them into sandbox as creates-or-updates, in transactions of
 // opts.Batch. Validation runs on every core before any write, so input with
-// an invalid resource writes nothing; the error names its index.
+// an invalid resource writes nothing; the error names its index. Into an
+// empty sandbox of a BulkLoader it takes the bulk path, as LoadStream does.
 func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts LoadOptions) error {
-	if opts.Batch <= 0 {
-		opts.Batch = 1000
-	}
 	parsed, err := parseAll(bodies, 0, opts.name)
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(parsed); start += opts.Batch {
-		end := min(start+opts.Batch, len(parsed))
-		err := s.Tx(ctx, func(tx Tx) error {
-			for i := start; i < end; i++ {
-				if _, _, err := tx.Update(ctx, sandbox, parsed[i], UpdateOptions{}); err != nil {
-					return fmt.Errorf("%s (%s/%s): %w", opts.name(i), parsed[i].Type, parsed[i].ID, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if opts.Progress != nil {
-			opts.Progress(end, len(parsed))
-		}
+	pieces := make(chan piece, 1)
+	pieces <- piece{res: parsed}
+	close(pieces)
+	if progress := opts.Progress; progress != nil {
+		opts.Progress = func(done, _ int) { progress(done, len(parsed)) }
 	}
-	return nil
+	_, err = writePieces(ctx, s, sandbox, pieces, opts)
+	return err
 }
 
 // Replace is Load into a sandbox emptied first, in one transaction of a

@@ -21,3 +21,13 @@ func TestPostgres_BulkLoadAnswersAsTheOrdinaryLoad(t *testing.T) {
 		return s
 	})
 }
+
+func BenchmarkLoadResources(b *testing.B) {
+	for _, bulk := range []bool{false, true} {
+		name := "ordinary"
+		if bulk {
+			name = "bulk"
+		}
+		b.Run(name, func(b *testing.B) { storetest.BenchBulkLoad(b, benchStore(b, sqlstore.Options{}), bulk) })
+	}
+}

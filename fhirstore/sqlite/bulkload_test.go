@@ -230,3 +230,20 @@ func parse(t *testing.T, typ, query string) *search.Query {
 	}
 	return q
 }
+
+func BenchmarkLoadResources(b *testing.B) {
+	for _, bulk := range []bool{false, true} {
+		name := "ordinary"
+		if bulk {
+			name = "bulk"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := sqlite.Open(context.Background(), b.TempDir(), sqlstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			storetest.BenchBulkLoad(b, s, bulk)
+		})
+	}
+}

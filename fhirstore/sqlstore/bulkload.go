@@ -104,7 +104,11 @@ func (b *bulk) Tx(ctx context.Context, fn func(fhirstore.BulkTx) error) error {
 	s := b.s
 	if !s.groupCommit {
 		return s.Tx(ctx, func(ftx fhirstore.Tx) error {
-			return fn(bulkTx{t: ftx.(groupTx).tx, sandbox: b.sandbox})
+			bt := &bulkTx{t: ftx.(groupTx).tx, sandbox: b.sandbox, many: s.d.InsertReturning}
+			if err := fn(bt); err != nil {
+				return err
+			}
+			return bt.flush(context.WithoutCancel(ctx))
 		})
 	}
 	if err := ctx.Err(); err != nil {
@@ -127,7 +131,7 @@ func (b *bulk) Tx(ctx context.Context, fn func(fhirstore.BulkTx) error) error {
 	t := &tx{s: s, sqlTx: sqlTx}
 	t.q = flushing{t}
 	err = runGuarded(ctx, t, func(ctx context.Context, t *tx) error {
-		return fn(bulkTx{t: t, sandbox: b.sandbox})
+		return fn(&bulkTx{t: t, sandbox: b.sandbox})
 	})
 	if err == nil {
 		err = t.flushIndex(context.WithoutCancel(ctx))
@@ -163,20 +167,94 @@ func (b *bulk) End(ctx context.Context) error {
 type bulkTx struct {
 	t       *tx
 	sandbox string
+	// many: resources are inserted bulkRows at a time, by one statement
+	// whose RETURNING gives their rids (PostgreSQL, where each statement is
+	// a round trip to the server); buf holds those not inserted yet.
+	many bool
+	buf  []*fhirjson.Resource
 }
+
+// bulkRows is the number of resources of one multi-row insert.
+const bulkRows = 64
 
 // Insert implements fhirstore.BulkTx. As groupTx's writes, it runs without
 // its caller's cancellation (an interrupted write rolls back the group).
-func (b bulkTx) Insert(ctx context.Context, r *fhirjson.Resource) error {
+func (b *bulkTx) Insert(ctx context.Context, r *fhirjson.Resource) error {
 	if r.ID == "" {
 		return errors.New("sqlstore: bulk insert of a resource without id")
 	}
 	ctx = context.WithoutCancel(ctx)
+	if b.many {
+		b.buf = append(b.buf, r)
+		if len(b.buf) < bulkRows {
+			return nil
+		}
+		return b.flush(ctx)
+	}
 	_, err := b.t.insert(ctx, b.sandbox, r, r.ID, fhirstore.MethodUpdate)
 	if errors.Is(err, fhirstore.ErrExists) {
 		_, _, err = b.t.Update(ctx, fhirstore.Sandbox(b.sandbox), r, fhirstore.UpdateOptions{})
 	}
 	return err
+}
+
+// flush inserts the buffered resources in one statement, each as insert
+// would, and writes those whose id was taken (also by an earlier one of the
+// same statement) as Update does, in the order of the input.
+func (b *bulkTx) flush(ctx context.Context) error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	t := b.t
+	rs := b.buf
+	b.buf = b.buf[:0]
+	stamped := make([]*fhirstore.Resource, len(rs))
+	args := make([]any, 0, 7*len(rs))
+	for i, r := range rs {
+		res, err := t.stamped(r, r.ID, 1, t.stampTime(nil), fhirstore.MethodUpdate)
+		if err != nil {
+			return err
+		}
+		stamped[i] = res
+		args = append(args, b.sandbox, r.Type, r.ID, int64(1), res.LastUpdated.UnixMilli(), string(res.Method), res.Body)
+	}
+	q := rebind(t.s.d, `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES `+
+		strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(rs)-1)+`(?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (sandbox, type, id) DO NOTHING RETURNING rid, type, id`)
+	rows, err := t.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return t.wrap("bulk insert", err)
+	}
+	rids := make(map[[2]string]int64, len(rs))
+	for rows.Next() {
+		var rid int64
+		var typ, id string
+		if err := rows.Scan(&rid, &typ, &id); err != nil {
+			rows.Close()
+			return t.wrap("bulk insert", err)
+		}
+		rids[[2]string{typ, id}] = rid
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return t.wrap("bulk insert", err)
+	}
+	for i, r := range rs {
+		key := [2]string{r.Type, r.ID}
+		rid, ok := rids[key]
+		if !ok {
+			if _, _, err := t.Update(ctx, fhirstore.Sandbox(b.sandbox), r, fhirstore.UpdateOptions{}); err != nil {
+				return fmt.Errorf("%s/%s: %w", r.Type, r.ID, err)
+			}
+			continue
+		}
+		delete(rids, key) // a later one of the same id is an update
+		if err := t.writeIndex(ctx, b.sandbox, rid, r.Type, stamped[i].Body); err != nil {
+			return err
+		}
+		t.changed(ctx, b.sandbox, stamped[i])
+	}
+	return nil
 }
 
 // secondaryIndex is one index of the schema that a bulk load may drop: not
