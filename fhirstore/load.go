@@ -2,6 +2,7 @@ package fhirstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -149,6 +150,10 @@ type BulkTx interface {
 // times.
 const bulkBatch = 20000
 
+// errAtomicAgain ends an atomic load that the store would run again after
+// a conflict with another writer.
+var errAtomicAgain = errors.New("fhirstore: the load conflicted with another writer and wrote nothing; load again")
+
 // piece is a piece of the input, validated, with the position of its first
 // resource in the input.
 type piece struct {
@@ -286,16 +291,26 @@ func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan pi
 		pos   int   // the next resource of cur to write
 		ended bool  // the input ended, or brought an error (inErr)
 		inErr error
+		// A store may run a transaction's function again (after a
+		// conflict with another writer): the pieces the first run took
+		// are taken again, from again, and took records them (but for
+		// an atomic load, which would hold its whole input so).
+		again, took []piece
 	)
 	// take makes cur a piece with resources left to write, waiting for
 	// one when wait is set; false when there is none (yet).
 	take := func(wait bool) bool {
-		for pos == len(cur.res) && !ended {
+		for pos == len(cur.res) {
 			var p piece
-			var ok bool
-			if wait {
+			ok := true
+			switch {
+			case len(again) > 0:
+				p, again = again[0], again[1:]
+			case ended:
+				return false
+			case wait:
 				p, ok = <-pieces
-			} else {
+			default:
 				select {
 				case p, ok = <-pieces:
 				default:
@@ -309,13 +324,28 @@ func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan pi
 				ended, inErr = true, p.err
 			default:
 				cur, pos = p, 0
+				if !opts.Atomic {
+					took = append(took, p)
+				}
 			}
 		}
-		return pos < len(cur.res)
+		return true
 	}
 	for take(true) {
 		n := 0
+		first, firstPos := cur, pos
+		runs := 0
 		err := txn(ctx, func(put func(*fhirjson.Resource) error) error {
+			if runs++; runs > 1 {
+				if opts.Atomic {
+					// Its input is gone: taking it again would
+					// hold all of it.
+					return errAtomicAgain
+				}
+				cur, pos = first, firstPos
+				again = append(took[1:], again...)
+			}
+			took = []piece{cur}
 			n = 0
 			for (batch == 0 || n < batch) && take(opts.Atomic) {
 				end := len(cur.res)
