@@ -13,7 +13,8 @@ import (
 
 // LoadOptions tune Load.
 type LoadOptions struct {
-	// Batch is the number of resources written per transaction (default 1000).
+	// Batch is the number of resources written per transaction (default
+	// 1000; 20,000 on a store's bulk path, see BulkLoader).
 	Batch int
 	// Progress, when set, is called after each transaction with the number
 	// of resources written so far and the total.
