@@ -14,7 +14,8 @@ import (
 // LoadOptions tune Load.
 type LoadOptions struct {
 	// Batch is the number of resources written per transaction (default
-	// 1000; 20,000 on a store's bulk path, see BulkLoader).
+	// 1000; 20,000 for LoadStream and LoadResources on a store's bulk
+	// path, see BulkLoader).
 	Batch int
 	// Progress, when set, is called after each transaction with the number
 	// of resources written so far and the total.
@@ -48,6 +49,11 @@ func (o *LoadOptions) name(i int) string {
 // an invalid resource writes nothing; the error names its index. Into an
 // empty sandbox of a BulkLoader it takes the bulk path, as LoadStream does.
 func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts LoadOptions) error {
+	if opts.Batch <= 0 {
+		// Load serves a running gateway (a new sandbox's data), whose
+		// other writers wait while a transaction holds the writer.
+		opts.Batch = 1000
+	}
 	parsed, err := parseAll(bodies, 0, opts.name)
 	if err != nil {
 		return err
