@@ -17,8 +17,9 @@ type LoadOptions struct {
 	// 1000; 20,000 for LoadStream and LoadResources on a store's bulk
 	// path, see BulkLoader).
 	Batch int
-	// Progress, when set, is called after each transaction with the number
-	// of resources written so far and the total.
+	// Progress, when set, is called as the load goes, after each
+	// transaction and after each piece of the input within one, with the
+	// number of resources written so far and the total.
 	Progress func(done, total int)
 	// Atomic makes LoadStream write the whole input in one transaction:
 	// an invalid resource anywhere, or an error of next, writes nothing.
@@ -338,6 +339,16 @@ func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan pi
 		}
 		return true
 	}
+	// report tells Progress of what is written, within a transaction
+	// after each piece (transactions are long on the bulk path) and after
+	// each commit, each count once.
+	reported := 0
+	report := func(done int) {
+		if opts.Progress != nil && done != reported {
+			reported = done
+			opts.Progress(done, 0)
+		}
+	}
 	for take(true) {
 		n := 0
 		first, firstPos := cur, pos
@@ -367,9 +378,7 @@ func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan pi
 				}
 				n += end - pos
 				pos = end
-				if opts.Atomic && opts.Progress != nil {
-					opts.Progress(written+n, 0)
-				}
+				report(written + n)
 			}
 			if opts.Atomic {
 				if inErr != nil {
@@ -386,9 +395,7 @@ func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan pi
 			return written, err
 		}
 		written += n
-		if opts.Progress != nil && !opts.Atomic {
-			opts.Progress(written, 0)
-		}
+		report(written)
 	}
 	if inErr != nil {
 		return written, inErr
