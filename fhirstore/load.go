@@ -2,6 +2,7 @@ package fhirstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -12,10 +13,13 @@ import (
 
 // LoadOptions tune Load.
 type LoadOptions struct {
-	// Batch is the number of resources written per transaction (default 1000).
+	// Batch is the number of resources written per transaction (default
+	// 1000; 20,000 for LoadStream and LoadResources on a store's bulk
+	// path, see BulkLoader).
 	Batch int
-	// Progress, when set, is called after each transaction with the number
-	// of resources written so far and the total.
+	// Progress, when set, is called as the load goes, after each
+	// transaction and after each piece of the input within one, with the
+	// number of resources written so far and the total.
 	Progress func(done, total int)
 	// Atomic makes LoadStream write the whole input in one transaction:
 	// an invalid resource anywhere, or an error of next, writes nothing.
@@ -23,6 +27,10 @@ type LoadOptions struct {
 	// other writers wait until the load commits. Load is always atomic
 	// for invalid input, since it validates everything first.
 	Atomic bool
+	// Finishing, when set, is called once every resource is written and
+	// the load finishes in the store (a bulk load builds the indexes it
+	// deferred), which may take a while.
+	Finishing func()
 	// Name, when set, names the resource at a position of the input in
 	// errors (such as "patients.ndjson line 12"); "resource N" otherwise.
 	Name func(index int) string
@@ -39,33 +47,26 @@ func (o *LoadOptions) name(i int) string {
 // Load validates bodies, each a resource with a client-assigned id, and
 // writes them into sandbox as creates-or-updates, in transactions of
 // opts.Batch. Validation runs on every core before any write, so input with
-// an invalid resource writes nothing; the error names its index.
+// an invalid resource writes nothing; the error names its index. Into an
+// empty sandbox of a BulkLoader it takes the bulk path, as LoadStream does.
 func Load(ctx context.Context, s Store, sandbox Sandbox, bodies [][]byte, opts LoadOptions) error {
 	if opts.Batch <= 0 {
+		// Load serves a running gateway (a new sandbox's data), whose
+		// other writers wait while a transaction holds the writer.
 		opts.Batch = 1000
 	}
 	parsed, err := parseAll(bodies, 0, opts.name)
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(parsed); start += opts.Batch {
-		end := min(start+opts.Batch, len(parsed))
-		err := s.Tx(ctx, func(tx Tx) error {
-			for i := start; i < end; i++ {
-				if _, _, err := tx.Update(ctx, sandbox, parsed[i], UpdateOptions{}); err != nil {
-					return fmt.Errorf("%s (%s/%s): %w", opts.name(i), parsed[i].Type, parsed[i].ID, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if opts.Progress != nil {
-			opts.Progress(end, len(parsed))
-		}
+	pieces := make(chan piece, 1)
+	pieces <- piece{res: parsed}
+	close(pieces)
+	if progress := opts.Progress; progress != nil {
+		opts.Progress = func(done, _ int) { progress(done, len(parsed)) }
 	}
-	return nil
+	_, err = writePieces(ctx, s, sandbox, pieces, opts)
+	return err
 }
 
 // Replace is Load into a sandbox emptied first, in one transaction of a
@@ -126,6 +127,49 @@ func parseAll(bodies [][]byte, offset int, name func(int) string) ([]*fhirjson.R
 	return out, nil
 }
 
+// BulkLoader is a Store with a faster way to fill an empty sandbox, which
+// LoadStream and LoadResources take when the sandbox has nothing yet.
+type BulkLoader interface {
+	// BeginBulk starts a bulk load into sandbox. ok is false, and nothing
+	// changed, when sandbox is not empty; the caller then writes the
+	// ordinary way. After ok, the caller must call End whatever happens.
+	BeginBulk(ctx context.Context, sandbox Sandbox) (b Bulk, ok bool, err error)
+}
+
+// Bulk is one bulk load (see BulkLoader).
+type Bulk interface {
+	// Tx runs fn as one transaction, as Store.Tx does: all of its inserts
+	// land or none.
+	Tx(ctx context.Context, fn func(BulkTx) error) error
+	// End finishes the load: it builds what the load deferred (such as
+	// secondary indexes).
+	End(ctx context.Context) error
+}
+
+// BulkTx writes within a bulk load's transaction.
+type BulkTx interface {
+	// Insert writes r, which has an id, as Tx.Update would into the
+	// load's sandbox, without first looking for a version to replace.
+	Insert(ctx context.Context, r *fhirjson.Resource) error
+}
+
+// bulkBatch is the default number of resources per transaction of a bulk
+// load: large transactions write each page of the store's files fewer
+// times.
+const bulkBatch = 20000
+
+// errAtomicAgain ends an atomic load that the store would run again after
+// a conflict with another writer.
+var errAtomicAgain = errors.New("fhirstore: the load conflicted with another writer and wrote nothing; load again")
+
+// piece is a piece of the input, validated, with the position of its first
+// resource in the input.
+type piece struct {
+	res    []*fhirjson.Resource
+	offset int
+	err    error
+}
+
 // LoadStream is Load for input too large to hold: next returns the bodies
 // of the next piece, and nil (with a nil error) at the end. Each piece is
 // validated on every core while the piece before it is written, so memory
@@ -134,15 +178,11 @@ func parseAll(bodies [][]byte, offset int, name func(int) string) ([]*fhirjson.R
 // written; the error names the resource by its position in the input.
 // Progress, when set, gets the resources written so far and a total of 0
 // (unknown). LoadStream returns how many resources it wrote.
+//
+// Into an empty sandbox of a BulkLoader the load takes the store's bulk
+// path, in transactions of 20,000 resources unless opts.Batch says
+// otherwise; what it writes is the same.
 func LoadStream(ctx context.Context, s Store, sandbox Sandbox, next func() ([][]byte, error), opts LoadOptions) (int, error) {
-	if opts.Batch <= 0 {
-		opts.Batch = 1000
-	}
-	type piece struct {
-		res    []*fhirjson.Resource
-		offset int
-		err    error
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pieces := make(chan piece, 1)
@@ -169,61 +209,196 @@ func LoadStream(ctx context.Context, s Store, sandbox Sandbox, next func() ([][]
 			offset += len(bodies)
 		}
 	}()
-	done := 0
-	// write writes one piece, in transactions of opts.Batch, or within tx
-	// when the load is atomic.
-	write := func(p piece, in Tx) error {
-		for start := 0; start < len(p.res); start += opts.Batch {
-			end := min(start+opts.Batch, len(p.res))
-			batch := func(tx Tx) error {
-				for i := start; i < end; i++ {
-					r := p.res[i]
-					if _, _, err := tx.Update(ctx, sandbox, r, UpdateOptions{}); err != nil {
-						return fmt.Errorf("%s (%s/%s): %w", opts.name(p.offset+i), r.Type, r.ID, err)
-					}
-				}
-				return nil
+	return writePieces(ctx, s, sandbox, pieces, opts)
+}
+
+// LoadResources is LoadStream for resources that need no validation, such
+// as those package fixtures generates (whose tests prove them valid): next
+// returns the next piece, and nil (with a nil error) at the end. Each
+// resource's id is still checked.
+func LoadResources(ctx context.Context, s Store, sandbox Sandbox, next func() ([]*fhirjson.Resource, error), opts LoadOptions) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pieces := make(chan piece, 1)
+	go func() {
+		defer close(pieces)
+		offset := 0
+		for ctx.Err() == nil {
+			res, err := next()
+			if err == nil && res == nil {
+				return
 			}
-			var err error
-			if in != nil {
-				err = batch(in)
-			} else {
-				err = s.Tx(ctx, batch)
+			for i := 0; err == nil && i < len(res); i++ {
+				if r := res[i]; !fhirjson.ValidID(r.ID) {
+					err = fmt.Errorf("%s (%s): id %q cannot name a resource (%s)", opts.name(offset+i), r.Type, r.ID, fhirjson.IDRule)
+				}
+			}
+			select {
+			case pieces <- piece{res: res, offset: offset, err: err}:
+			case <-ctx.Done():
+				return
 			}
 			if err != nil {
-				return err
+				return
 			}
-			done += end - start
-			if opts.Progress != nil {
-				opts.Progress(done, 0)
-			}
+			offset += len(res)
 		}
-		return nil
-	}
-	if opts.Atomic {
-		err := s.Tx(ctx, func(tx Tx) error {
-			for p := range pieces {
-				if p.err != nil {
-					return p.err
-				}
-				if err := write(p, tx); err != nil {
-					return err
-				}
-			}
-			return ctx.Err()
+	}()
+	return writePieces(ctx, s, sandbox, pieces, opts)
+}
+
+// writePieces writes the pieces until the channel closes or a piece brings
+// an error, in transactions of opts.Batch resources, or all in one when
+// opts.Atomic. A transaction takes in a piece only when it is ready, so
+// that it never waits for the input while holding the store's writer
+// (except an atomic load, which holds it throughout). It returns how many
+// resources it wrote.
+func writePieces(ctx context.Context, s Store, sandbox Sandbox, pieces <-chan piece, opts LoadOptions) (written int, err error) {
+	// txn runs one transaction, giving its function the way to write.
+	txn := func(ctx context.Context, fn func(put func(*fhirjson.Resource) error) error) error {
+		return s.Tx(ctx, func(tx Tx) error {
+			return fn(func(r *fhirjson.Resource) error {
+				_, _, err := tx.Update(ctx, sandbox, r, UpdateOptions{})
+				return err
+			})
 		})
+	}
+	batch := opts.Batch
+	if bl, ok := s.(BulkLoader); ok {
+		b, ok, err := bl.BeginBulk(ctx, sandbox)
 		if err != nil {
 			return 0, err
 		}
-		return done, nil
-	}
-	for p := range pieces {
-		if p.err != nil {
-			return done, p.err
+		if ok {
+			defer func() {
+				if opts.Finishing != nil {
+					opts.Finishing()
+				}
+				if endErr := b.End(ctx); err == nil {
+					err = endErr
+				}
+			}()
+			txn = func(ctx context.Context, fn func(put func(*fhirjson.Resource) error) error) error {
+				return b.Tx(ctx, func(tx BulkTx) error {
+					return fn(func(r *fhirjson.Resource) error { return tx.Insert(ctx, r) })
+				})
+			}
+			if batch <= 0 {
+				batch = bulkBatch
+			}
 		}
-		if err := write(p, nil); err != nil {
-			return done, err
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
+	if opts.Atomic {
+		batch = 0 // no limit
+	}
+	var (
+		cur   piece // the piece being written
+		pos   int   // the next resource of cur to write
+		ended bool  // the input ended, or brought an error (inErr)
+		inErr error
+		// A store may run a transaction's function again (after a
+		// conflict with another writer): the pieces the first run took
+		// are taken again, from again, and took records them (but for
+		// an atomic load, which would hold its whole input so).
+		again, took []piece
+	)
+	// take makes cur a piece with resources left to write, waiting for
+	// one when wait is set; false when there is none (yet).
+	take := func(wait bool) bool {
+		for pos == len(cur.res) {
+			var p piece
+			ok := true
+			switch {
+			case len(again) > 0:
+				p, again = again[0], again[1:]
+			case ended:
+				return false
+			case wait:
+				p, ok = <-pieces
+			default:
+				select {
+				case p, ok = <-pieces:
+				default:
+					return false
+				}
+			}
+			switch {
+			case !ok:
+				ended = true
+			case p.err != nil:
+				ended, inErr = true, p.err
+			default:
+				cur, pos = p, 0
+				if !opts.Atomic {
+					took = append(took, p)
+				}
+			}
+		}
+		return true
+	}
+	// report tells Progress of what is written, within a transaction
+	// after each piece (transactions are long on the bulk path) and after
+	// each commit, each count once.
+	reported := 0
+	report := func(done int) {
+		if opts.Progress != nil && done != reported {
+			reported = done
+			opts.Progress(done, 0)
 		}
 	}
-	return done, ctx.Err()
+	for take(true) {
+		n := 0
+		first, firstPos := cur, pos
+		runs := 0
+		err := txn(ctx, func(put func(*fhirjson.Resource) error) error {
+			if runs++; runs > 1 {
+				if opts.Atomic {
+					// Its input is gone: taking it again would
+					// hold all of it.
+					return errAtomicAgain
+				}
+				cur, pos = first, firstPos
+				again = append(took[1:], again...)
+			}
+			took = []piece{cur}
+			n = 0
+			for (batch == 0 || n < batch) && take(opts.Atomic) {
+				end := len(cur.res)
+				if batch > 0 {
+					end = min(end, pos+batch-n)
+				}
+				for i := pos; i < end; i++ {
+					if err := put(cur.res[i]); err != nil {
+						r := cur.res[i]
+						return fmt.Errorf("%s (%s/%s): %w", opts.name(cur.offset+i), r.Type, r.ID, err)
+					}
+				}
+				n += end - pos
+				pos = end
+				report(written + n)
+			}
+			if opts.Atomic {
+				if inErr != nil {
+					return inErr
+				}
+				return ctx.Err()
+			}
+			return nil
+		})
+		if err != nil {
+			if opts.Atomic {
+				return 0, err
+			}
+			return written, err
+		}
+		written += n
+		report(written)
+	}
+	if inErr != nil {
+		return written, inErr
+	}
+	return written, ctx.Err()
 }

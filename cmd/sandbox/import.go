@@ -31,6 +31,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory of the embedded store (env HPS_DATA)")
 	sb := fs.String("sandbox", fhirstore.DefaultSandbox, "sandbox to load into")
+	profile := cpuProfileFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,13 +43,19 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer store.Close()
+	stopProfile, err := startCPUProfile(*profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	start := time.Now()
 	bar := newProgress(stderr, "importing")
 	src := &importSource{files: fs.Args()}
 	defer src.close()
 	n, err := fhirstore.LoadStream(ctx, store, fhirstore.Sandbox(*sb), src.next, fhirstore.LoadOptions{
 		Atomic: true, Name: src.name,
-		Progress: func(done, _ int) { bar.update(done, max(done, src.total())) },
+		Progress:  func(done, _ int) { bar.update(done, max(done, src.total())) },
+		Finishing: bar.finishing,
 	})
 	if err != nil {
 		return err

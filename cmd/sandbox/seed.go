@@ -12,30 +12,34 @@ import (
 	"time"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/fixtures"
 	"hpsandbox/sandbox"
 )
 
 // seedStream writes the personas and n patients generated from seed into
-// sandbox as they are generated (fixtures.Stream into fhirstore.LoadStream),
-// so that memory stays bounded whatever n. progress, when set, gets the
+// sandbox as they are generated (fixtures.Stream into fhirstore.LoadResources),
+// so that memory stays bounded whatever n. bar, when set, shows the
 // resources written so far and an estimate of the total (from the
 // resources per patient generated so far). It returns the resources
 // written.
-func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sandbox, n int, seed int64, progress func(done, total int)) (int, error) {
+func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sandbox, n int, seed int64, bar *progress) (int, error) {
+	var progress func(done, total int)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pieces := make(chan [][]byte)
+	pieces := make(chan []*fhirjson.Resource)
 	genErr := make(chan error, 1)
 	var generated, first, patients atomic.Int64 // resources; of the first piece (no patients); patients
 	go func() {
 		defer close(pieces)
 		pieceNo := 0
 		genErr <- fixtures.Stream(fixtures.Options{Seed: seed, Patients: n, Personas: true}, func(rs []fixtures.Resource) error {
-			bodies := make([][]byte, len(rs))
+			// The generator's output is valid FHIR (its tests parse every
+			// shape it makes), so it skips validation.
+			res := make([]*fhirjson.Resource, len(rs))
 			for i, r := range rs {
-				bodies[i] = r.Body
+				res[i] = &fhirjson.Resource{Type: r.Type, ID: r.ID, Body: r.Body}
 			}
 			generated.Add(int64(len(rs)))
 			if pieceNo == 0 {
@@ -45,14 +49,14 @@ func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sa
 			}
 			pieceNo++
 			select {
-			case pieces <- bodies:
+			case pieces <- res:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		})
 	}()
-	next := func() ([][]byte, error) {
+	next := func() ([]*fhirjson.Resource, error) {
 		b, ok := <-pieces
 		if !ok {
 			if err := <-genErr; err != nil {
@@ -63,6 +67,10 @@ func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sa
 		return b, nil
 	}
 	var opts fhirstore.LoadOptions
+	if bar != nil {
+		progress = bar.update
+		opts.Finishing = bar.finishing
+	}
 	if progress != nil {
 		opts.Progress = func(done, _ int) {
 			total := int(generated.Load())
@@ -72,7 +80,7 @@ func seedStream(ctx context.Context, store fhirstore.Store, sandbox fhirstore.Sa
 			progress(done, max(total, done))
 		}
 	}
-	return fhirstore.LoadStream(ctx, store, sandbox, next, opts)
+	return fhirstore.LoadResources(ctx, store, sandbox, next, opts)
 }
 
 // seedIfEmpty fills the default sandbox when nothing was ever written to it.
@@ -109,6 +117,7 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	patients := fs.Int("patients", 100, "generated patients, besides the personas")
 	seed := fs.Int64("seed", cfg.Seed, "seed of the generated population")
 	sb := fs.String("sandbox", fhirstore.DefaultSandbox, "sandbox to fill")
+	profile := cpuProfileFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,9 +129,14 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
+	stopProfile, err := startCPUProfile(*profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	start := time.Now()
 	bar := newProgress(stderr, "seeding")
-	written, err := seedStream(ctx, store, fhirstore.Sandbox(*sb), *patients, *seed, bar.update)
+	written, err := seedStream(ctx, store, fhirstore.Sandbox(*sb), *patients, *seed, bar)
 	if err != nil {
 		return err
 	}
@@ -216,6 +230,14 @@ func (p *progress) update(done, total int) {
 		line += fmt.Sprintf("  %.0f/s, %s left ", rate, left)
 	}
 	fmt.Fprint(p.w, line)
+}
+
+// finishing says that the resources are written and the store finishes
+// the load (builds its search indexes).
+func (p *progress) finishing() {
+	if p.tty {
+		fmt.Fprintf(p.w, "\n%s: building search indexes …", p.label)
+	}
 }
 
 func (p *progress) done() {

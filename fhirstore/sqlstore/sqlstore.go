@@ -190,6 +190,9 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 	if err := migrate(ctx, write, d); err != nil {
 		return nil, fmt.Errorf("%s: migrate: %w", d.Name, err)
 	}
+	if _, err := s.ensureIndexes(ctx); err != nil { // see bulkload.go
+		return nil, err
+	}
 	var err error
 	if s.rst, err = prepare(ctx, read, d); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
