@@ -209,20 +209,6 @@ func startBenchServerHere(ctx context.Context, patients int, stderr io.Writer) (
 	}
 }
 
-// startCPUProfile profiles the CPU into path until the returned function
-// is called.
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
 // writeAllocProfile writes the allocations since the process started
 // into path.
 func writeAllocProfile(path string, stderr io.Writer) {
