@@ -171,7 +171,8 @@ type sortKeyRow struct {
 }
 
 // sortRows derives the sort keys of the plain (not composite) parameters
-// of x.
+// of x, but of references: a sort reads those from their own table (see
+// sortSource).
 func sortRows(x *searchparam.Index) []sortKeyRow {
 	var out []sortKeyRow
 	for _, r := range x.Strings {
@@ -182,11 +183,6 @@ func sortRows(x *searchparam.Index) []sortKeyRow {
 	for _, r := range x.Tokens {
 		if r.Group == 0 {
 			out = widen(out, r.Param, r.Code, r.Code)
-		}
-	}
-	for _, r := range x.References {
-		if r.Group == 0 {
-			out = widen(out, r.Param, r.TargetID, r.TargetID)
 		}
 	}
 	for _, r := range x.Dates {
