@@ -123,10 +123,11 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 	}
 }
 
-// References keep no sort keys in idx_sort (a sort reads idx_reference);
+// References and URIs keep no sort keys in idx_sort (a sort reads their
+// own tables);
 // a store written when they did loses them on open, and sorts by them as
 // before.
-func TestOpen_DropsReferenceSortKeysOfAStoreWrittenWithThem(t *testing.T) {
+func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
@@ -134,7 +135,7 @@ func TestOpen_DropsReferenceSortKeysOfAStoreWrittenWithThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, body := range []string{
-		`{"resourceType":"Observation","id":"ob1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"},"effectiveDateTime":"2013-01-10"}`,
+		`{"resourceType":"Observation","id":"ob1","meta":{"profile":["http://example.org/p"]},"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"},"effectiveDateTime":"2013-01-10"}`,
 		`{"resourceType":"Observation","id":"ob2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2014-05-01"}`,
 	} {
 		r, err := fhirjson.Parse([]byte(body))
@@ -162,13 +163,15 @@ func TestOpen_DropsReferenceSortKeysOfAStoreWrittenWithThem(t *testing.T) {
 	if got := params(); got != "code date status" {
 		t.Fatalf("sort keys as written: %q, want those of code, date and status", got)
 	}
-	// As the release before wrote them: the references' keys too.
+	// As the release before wrote them: the references' and URIs' keys too.
 	if _, err := db.Exec(`INSERT INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
 			SELECT sandbox, rid, type, param, 0, 0, MIN(target_id), MAX(target_id) FROM idx_reference GROUP BY rid, param;
-		DROP INDEX idx_reference_sort; DELETE FROM schema_version WHERE version >= 6`); err != nil {
+		INSERT INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
+			SELECT sandbox, rid, type, param, 0, 0, MIN(value), MAX(value) FROM idx_uri GROUP BY rid, param;
+		DROP INDEX idx_reference_sort; DROP INDEX idx_uri_rid; DELETE FROM schema_version WHERE version >= 6`); err != nil {
 		t.Fatal(err)
 	}
-	if got := params(); got != "code date status subject" {
+	if got := params(); got != "_profile code date status subject" {
 		t.Fatalf("sort keys of the earlier release: %q", got)
 	}
 	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})

@@ -365,16 +365,16 @@ func (c *compiler) sortKey(k search.SortKey, types []string) {
 
 // sortSource is the table that holds a resource's sort key of a parameter
 // of kind tab, and its column (of alias s) that a sort ascending or
-// descending reads. References are read from their own table, whose index
-// idx_reference_sort gives a type's rows in the order of target_id and rid,
-// since a sort by a reference is rare and idx_sort's row (and its two
-// indexes) would cost every write three B-tree writes per parameter; the
-// other kinds from idx_sort, whose lo and hi indexes hold one row per
-// resource (see sortRows).
+// descending reads. References and URIs are read from their own tables,
+// which give a type's rows in the order of the value and rid (the index
+// idx_reference_sort, idx_uri's key): a sort by one is rare, and
+// idx_sort's row with its two indexes would cost every write three B-tree
+// writes per parameter. The other kinds are read from idx_sort, whose lo
+// and hi indexes hold one row per resource (see sortRows).
 func sortSource(tab int, desc bool) (table, col string) {
 	switch {
-	case tab == tabReference:
-		return indexTables[tabReference].name, "s.target_id"
+	case tab == tabReference || tab == tabURI:
+		return indexTables[tab].name, "s." + sortColumn(tab, desc)
 	case desc:
 		return "idx_sort", "s.hi"
 	}
@@ -382,23 +382,31 @@ func sortSource(tab int, desc bool) (table, col string) {
 }
 
 // keyRowOnly keeps, of the rows of s (a resource's values of the sort's
-// parameter, read in the order of its value), the one that is the
+// parameter, read in the order of the value), the one that is the
 // resource's key: its least value ascending, its greatest descending, and
-// of rows of one value one only. idx_sort has one row per resource and
+// of rows of one value one only. The resource's rows of the parameter are
+// found by rid (idx_reference_rid, idx_uri_rid); the rest of the table's
+// key tells rows of one value apart. idx_sort has one row per resource and
 // parameter anyway.
 func (c *compiler) keyRowOnly(table string, desc bool) {
-	if table == "idx_sort" {
+	var col, rest string
+	switch table {
+	case indexTables[tabReference].name:
+		col, rest = "target_id", "target_type, grp, comp, version, url, id_system, id_value"
+	case indexTables[tabURI].name:
+		col, rest = "value", "grp, comp"
+	default:
 		return
 	}
 	op := " < "
 	if desc {
 		op = " > "
 	}
-	// idx_reference_rid finds the resource's rows of the parameter; the
-	// rest of the key tells rows of one value apart.
-	c.w(" AND NOT EXISTS (SELECT 1 FROM ", table, " sk WHERE sk.rid = s.rid AND sk.param = s.param AND (sk.target_id", op,
-		"s.target_id OR (sk.target_id = s.target_id AND (sk.target_type, sk.grp, sk.comp, sk.version, sk.url, sk.id_system, sk.id_value) < ",
-		"(s.target_type, s.grp, s.comp, s.version, s.url, s.id_system, s.id_value))))")
+	of := func(alias string) string {
+		return "(" + alias + "." + strings.ReplaceAll(rest, ", ", ", "+alias+".") + ")"
+	}
+	c.w(" AND NOT EXISTS (SELECT 1 FROM ", table, " sk WHERE sk.rid = s.rid AND sk.param = s.param AND (sk.", col, op,
+		"s.", col, " OR (sk.", col, " = s.", col, " AND ", of("sk"), " < ", of("s"), ")))")
 }
 
 // sortColumn is the column of an index table that a sort reads.
