@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/fhirstore/storetest"
@@ -118,5 +120,83 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 	defer s.Close()
 	if filled := dump(); filled != written {
 		t.Errorf("sort rows filled on open:\n%s\nwant, as written:\n%s", filled, written)
+	}
+}
+
+// References and URIs keep no sort keys in idx_sort (a sort reads their
+// own tables);
+// a store written when they did loses them on open, and sorts by them as
+// before.
+func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"resourceType":"Observation","id":"ob1","meta":{"profile":["http://example.org/p"]},"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"},"effectiveDateTime":"2013-01-10"}`,
+		`{"resourceType":"Observation","id":"ob2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2014-05-01"}`,
+	} {
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(ctx, "default", r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	params := func() string {
+		t.Helper()
+		var got sql.NullString
+		if err := db.QueryRow(`SELECT group_concat(param, ' ') FROM (SELECT DISTINCT param FROM idx_sort ORDER BY param)`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got.String
+	}
+	if got := params(); got != "code date status" {
+		t.Fatalf("sort keys as written: %q, want those of code, date and status", got)
+	}
+	// As the release before wrote them: the references' and URIs' keys too.
+	if _, err := db.Exec(`INSERT INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
+			SELECT sandbox, rid, type, param, 0, 0, MIN(target_id), MAX(target_id) FROM idx_reference GROUP BY rid, param;
+		INSERT INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
+			SELECT sandbox, rid, type, param, 0, 0, MIN(value), MAX(value) FROM idx_uri GROUP BY rid, param;
+		DROP INDEX idx_reference_sort; DROP INDEX idx_uri_rid; DELETE FROM schema_version WHERE version >= 6`); err != nil {
+		t.Fatal(err)
+	}
+	if got := params(); got != "_profile code date status subject" {
+		t.Fatalf("sort keys of the earlier release: %q", got)
+	}
+	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if got := params(); got != "code date status" {
+		t.Errorf("sort keys after the migration: %q, want those of code, date and status", got)
+	}
+	for sort, want := range map[string]string{"subject": "ob2 ob1", "-subject": "ob1 ob2"} {
+		q, err := search.Parse("Observation", url.Values{"_sort": {sort}}, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Search(ctx, "default", fhirstore.SearchQuery{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range p.Matches {
+			got = append(got, r.ID)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("_sort=%s after the migration: %v, want %s", sort, got, want)
+		}
 	}
 }

@@ -81,3 +81,12 @@ func CountSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
 	}
 	return rebind(d, c.b.String()), c.args
 }
+
+// WriteStatementsPrepared reports how many search statements write
+// transactions have prepared (see txStmt).
+func WriteStatementsPrepared(s *Store) int64 {
+	if s.wstmts == nil {
+		return -1
+	}
+	return s.wstmts.prepared.Load()
+}

@@ -219,6 +219,8 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 	}
 	t := &tx{s: s, sqlTx: sqlTx}
 	t.q = flushing{t}
+	// Once the group ended and its writers are answered.
+	defer s.prepareNoted(t)
 	start := time.Now()
 	ran := 0
 	for i, j := range batch {

@@ -171,7 +171,8 @@ type sortKeyRow struct {
 }
 
 // sortRows derives the sort keys of the plain (not composite) parameters
-// of x.
+// of x, but of references and URIs: a sort reads those from their own
+// tables (see sortSource).
 func sortRows(x *searchparam.Index) []sortKeyRow {
 	var out []sortKeyRow
 	for _, r := range x.Strings {
@@ -182,11 +183,6 @@ func sortRows(x *searchparam.Index) []sortKeyRow {
 	for _, r := range x.Tokens {
 		if r.Group == 0 {
 			out = widen(out, r.Param, r.Code, r.Code)
-		}
-	}
-	for _, r := range x.References {
-		if r.Group == 0 {
-			out = widen(out, r.Param, r.TargetID, r.TargetID)
 		}
 	}
 	for _, r := range x.Dates {
@@ -204,11 +200,6 @@ func sortRows(x *searchparam.Index) []sortKeyRow {
 		if r.Group == 0 {
 			_, lo, hi := pointOrRange(r.Value, r.Low, r.High)
 			out = widen(out, r.Param, lo, hi)
-		}
-	}
-	for _, r := range x.URIs {
-		if r.Group == 0 {
-			out = widen(out, r.Param, r.Value, r.Value)
 		}
 	}
 	return out

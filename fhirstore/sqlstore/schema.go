@@ -111,6 +111,19 @@ var migrations = [][]string{
 		`CREATE INDEX IF NOT EXISTS idx_number_range ON idx_number (sandbox, type, param, high, rid) WHERE value IS NULL`,
 		`CREATE INDEX IF NOT EXISTS idx_quantity_range ON idx_quantity (sandbox, type, param, code, high, rid) WHERE value IS NULL`,
 	},
+	// A sort by a reference or URI reads the parameter's own rows (see
+	// sortSource): idx_reference in this index's order, idx_uri in its
+	// key's, a resource's rows found by rid (idx_reference_rid and this
+	// idx_uri_rid). That costs one B-tree write per row where idx_sort took
+	// three per parameter of every resource. The sort keys of references
+	// and URIs that idx_sort held go; an update deletes a resource's rows
+	// of idx_sort by rid, so none is left behind later either.
+	{
+		`CREATE INDEX IF NOT EXISTS idx_reference_sort ON idx_reference (sandbox, type, param, target_id, rid)`,
+		`CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid, param, value)`,
+		`DELETE FROM idx_sort WHERE EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = idx_sort.rid AND x.param = idx_sort.param)`,
+		`DELETE FROM idx_sort WHERE EXISTS (SELECT 1 FROM idx_uri x WHERE x.rid = idx_sort.rid AND x.param = idx_sort.param)`,
+	},
 }
 
 // migrationFills are the steps in Go that follow a migration's statements

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"hpsandbox/fhirstore/search"
@@ -170,19 +171,17 @@ func windowed(q *search.Query, cur *cursor, textKeys bool) bool {
 func (c *compiler) windowPage(q *search.Query, cur *cursor, window int) {
 	first := q.Sort[0]
 	backward := cur != nil && cur.Backward
-	col := "s.lo"
-	if first.Desc {
-		col = "s.hi"
-	}
+	table, col := sortSource(tableFor(first.Param.Type), first.Desc)
 	desc := first.Desc != backward
 	keys := []func(){func() { c.w("w.k") }}
 	c.pageColumns("w.rid", keys)
-	c.w(" FROM (SELECT s.rid AS rid, ", col, " AS k FROM idx_sort s WHERE s.sandbox = ")
+	c.w(" FROM (SELECT s.rid AS rid, ", col, " AS k FROM ", table, " s WHERE s.sandbox = ")
 	c.arg(c.sandbox)
 	c.w(" AND s.type = ")
 	c.arg(q.Types[0])
 	c.w(" AND s.param = ")
 	c.arg(first.Param.Code)
+	c.keyRowOnly(table, first.Desc)
 	if cur != nil {
 		op := " > "
 		if desc {
@@ -217,10 +216,7 @@ func (c *compiler) windowPage(q *search.Query, cur *cursor, window int) {
 func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit int) {
 	typ, first := q.Types[0], q.Sort[0]
 	backward := cur != nil && cur.Backward
-	col := "s.lo"
-	if first.Desc {
-		col = "s.hi"
-	}
+	table, col := sortSource(tableFor(first.Param.Type), first.Desc)
 	keys := make([]func(), len(q.Sort))
 	for i, k := range q.Sort {
 		keys[i] = func() { c.sortKey(k, q.Types) }
@@ -230,7 +226,7 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 		c.pageColumns("r.rid", keys)
 		c.w(" FROM resource r WHERE ")
 		c.current("r", q.Types)
-		c.w(" AND NOT EXISTS (SELECT 1 FROM idx_sort s WHERE s.rid = r.rid AND s.param = ")
+		c.w(" AND NOT EXISTS (SELECT 1 FROM ", table, " s WHERE s.rid = r.rid AND s.param = ")
 		c.arg(first.Param.Code)
 		c.w(")")
 		if cur != nil && len(cur.Keys) > 0 && cur.Keys[0] == nil {
@@ -243,12 +239,13 @@ func (c *compiler) indexedPage(q *search.Query, cur *cursor, missing bool, limit
 		c.pageColumns("s.rid", keys)
 		// The sort index drives: CROSS JOIN keeps SQLite from reading the
 		// resources first.
-		c.w(" FROM idx_sort s CROSS JOIN resource r WHERE s.sandbox = ")
+		c.w(" FROM ", table, " s CROSS JOIN resource r WHERE s.sandbox = ")
 		c.arg(c.sandbox)
 		c.w(" AND s.type = ")
 		c.arg(typ)
 		c.w(" AND s.param = ")
 		c.arg(first.Param.Code)
+		c.keyRowOnly(table, first.Desc)
 		c.w(" AND r.rid = s.rid AND r.method <> 'DELETE'")
 		if cur != nil && len(cur.Keys) > 0 && cur.Keys[0] != nil {
 			// The bound on the first key is what the index seeks to; the
@@ -346,12 +343,13 @@ func (c *compiler) sortKey(k search.SortKey, types []string) {
 		return
 	}
 	tab := tableFor(k.Param.Type)
-	agg, col := "MIN", "lo"
+	agg := "MIN"
 	if k.Desc {
-		agg, col = "MAX", "hi"
+		agg = "MAX"
 	}
+	table, col := sortSource(tab, k.Desc)
+	col = strings.TrimPrefix(col, "s.")
 	x := c.alias("s")
-	table := "idx_sort"
 	for _, typ := range types {
 		if a, ok := aliasesOf(typ)[k.Param.Code]; ok && a.TargetType != "" {
 			// Only the reference rows know their target's type.
@@ -363,6 +361,52 @@ func (c *compiler) sortKey(k search.SortKey, types []string) {
 	c.w(")), ")
 	c.arg(sortKeyValue(c.d.TextSortKeys, sortLast(tab, k.Desc)))
 	c.w(")")
+}
+
+// sortSource is the table that holds a resource's sort key of a parameter
+// of kind tab, and its column (of alias s) that a sort ascending or
+// descending reads. References and URIs are read from their own tables,
+// which give a type's rows in the order of the value and rid (the index
+// idx_reference_sort, idx_uri's key): a sort by one is rare, and
+// idx_sort's row with its two indexes would cost every write three B-tree
+// writes per parameter. The other kinds are read from idx_sort, whose lo
+// and hi indexes hold one row per resource (see sortRows).
+func sortSource(tab int, desc bool) (table, col string) {
+	switch {
+	case tab == tabReference || tab == tabURI:
+		return indexTables[tab].name, "s." + sortColumn(tab, desc)
+	case desc:
+		return "idx_sort", "s.hi"
+	}
+	return "idx_sort", "s.lo"
+}
+
+// keyRowOnly keeps, of the rows of s (a resource's values of the sort's
+// parameter, read in the order of the value), the one that is the
+// resource's key: its least value ascending, its greatest descending, and
+// of rows of one value one only. The resource's rows of the parameter are
+// found by rid (idx_reference_rid, idx_uri_rid); the rest of the table's
+// key tells rows of one value apart. idx_sort has one row per resource and
+// parameter anyway.
+func (c *compiler) keyRowOnly(table string, desc bool) {
+	var col, rest string
+	switch table {
+	case indexTables[tabReference].name:
+		col, rest = "target_id", "target_type, grp, comp, version, url, id_system, id_value"
+	case indexTables[tabURI].name:
+		col, rest = "value", "grp, comp"
+	default:
+		return
+	}
+	op := " < "
+	if desc {
+		op = " > "
+	}
+	of := func(alias string) string {
+		return "(" + alias + "." + strings.ReplaceAll(rest, ", ", ", "+alias+".") + ")"
+	}
+	c.w(" AND NOT EXISTS (SELECT 1 FROM ", table, " sk WHERE sk.rid = s.rid AND sk.param = s.param AND (sk.", col, op,
+		"s.", col, " OR (sk.", col, " = s.", col, " AND ", of("sk"), " < ", of("s"), ")))")
 }
 
 // sortColumn is the column of an index table that a sort reads.

@@ -68,11 +68,18 @@ func TestSearch_SortWithoutFilters_ReadsTheSortIndexInOrder(t *testing.T) {
 		{"Observation", "_sort=code"}, {"Observation", "_sort=-code"},
 		{"Observation", "_sort=value-quantity"}, {"Observation", "_sort=-value-quantity"},
 		{"RiskAssessment", "_sort=probability"}, {"Observation", "_sort=_profile"},
-		{"Observation", "_sort=value-string"}, {"Observation", "_sort=-date"},
-		{"Observation", "_sort=subject"},
+		{"Observation", "_sort=-_profile"}, {"Observation", "_sort=value-string"}, {"Observation", "_sort=-date"},
+		{"Observation", "_sort=subject"}, {"Observation", "_sort=-subject"},
 	} {
 		p := strings.Join(plan(t, db, tc.typ, tc.query), "\n")
-		if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "INDEX idx_sort_") {
+		index := "INDEX idx_sort_"
+		switch {
+		case strings.Contains(tc.query, "subject"):
+			index = "INDEX idx_reference_sort"
+		case strings.Contains(tc.query, "_profile"):
+			index = "PRIMARY KEY" // idx_uri's
+		}
+		if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, index) {
 			t.Errorf("%s?%s is not read in the sort index's order:\n%s", tc.typ, tc.query, p)
 		}
 	}

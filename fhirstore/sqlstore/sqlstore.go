@@ -120,9 +120,12 @@ type Store struct {
 	// rst are prepared on the read pool, wst on the write pool (and bound
 	// into each transaction).
 	rst, wst [numStmts]*sql.Stmt
-	// stmts keeps search statements prepared on the read pool.
-	stmts *stmtCache
-	clock stampClock
+	// stmts keeps search statements prepared on the read pool, wstmts
+	// those a write transaction runs, prepared on the write pool (see
+	// txStmt); nil when the pools are one, as PostgreSQL's are, whose
+	// driver (pgx) keeps the statements of each connection prepared.
+	stmts, wstmts *stmtCache
+	clock         stampClock
 	// extracting bounds the index extractions running beside writers.
 	extracting chan struct{}
 	cp         *checkpointer // nil without Dialect.Checkpoint
@@ -181,6 +184,9 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		s.groupCommit = !*opts.WritePerRequest
 	}
 	s.stmts = newStmtCache(read, stmtCacheSize)
+	if write != read {
+		s.wstmts = newStmtCache(write, stmtCacheSize)
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -237,6 +243,9 @@ func (s *Store) Close() error {
 	s.stopCheckpointer()
 	s.stopAnalyzer()
 	err := s.stmts.close()
+	if s.wstmts != nil {
+		err = errors.Join(err, s.wstmts.close())
+	}
 	for i := range s.rst {
 		sts := []*sql.Stmt{s.rst[i], s.wst[i]}
 		if s.lookups != s.read {

@@ -4,7 +4,9 @@ import (
 	"container/list"
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // stmtCacheSize bounds the search statements kept prepared. Searches of
@@ -25,6 +27,8 @@ type stmtCache struct {
 	mu    sync.Mutex
 	byKey map[string]*cachedStmt
 	order *list.List // of *cachedStmt, most recently used first
+	// prepared counts the statements prepared (the cache's misses).
+	prepared atomic.Int64
 }
 
 type cachedStmt struct {
@@ -54,6 +58,7 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, func(), e
 	if err != nil {
 		return nil, nil, err
 	}
+	c.prepared.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cs, ok := c.byKey[query]; ok {
@@ -75,6 +80,20 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, func(), e
 		}
 	}
 	return st, c.releaser(cs), nil
+}
+
+// cached is get without preparing: ok is false when query has no
+// statement in the cache.
+func (c *stmtCache) cached(query string) (st *sql.Stmt, release func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, ok := c.byKey[query]
+	if !ok {
+		return nil, nil, false
+	}
+	cs.users++
+	c.order.MoveToFront(cs.elem)
+	return cs.st, c.releaser(cs), true
 }
 
 func (c *stmtCache) releaser(cs *cachedStmt) func() {
@@ -106,10 +125,23 @@ func (c *stmtCache) close() error {
 	return err
 }
 
-// searchQuery runs a search statement: on the read pool through the
-// statement cache, in a transaction as it is (its connection is the
-// writer's). release must be called once the rows are closed.
+// searchQuery runs a search statement through a statement cache: on the
+// read pool through the read pool's, in a write transaction through the
+// write pool's, bound into the transaction (see txStmt). release must be
+// called once the rows are closed.
 func (t *tx) searchQuery(ctx context.Context, query string, args []any) (rows *sql.Rows, release func(), err error) {
+	if t.sqlTx != nil && t.s.wstmts != nil {
+		// What the transaction reads includes what it wrote (see flushing).
+		if err := t.flushIndex(ctx); err != nil {
+			return nil, nil, err
+		}
+		if st := t.txStmt(ctx, query); st != nil {
+			rows, err = st.QueryContext(ctx, args...)
+		} else {
+			rows, err = t.sqlTx.QueryContext(ctx, query, args...)
+		}
+		return rows, func() {}, err
+	}
 	if t.sqlTx != nil || t.s.stmts == nil || t.q != querier(t.s.read) {
 		rows, err = t.q.QueryContext(ctx, query, args...)
 		return rows, func() {}, err
@@ -124,6 +156,54 @@ func (t *tx) searchQuery(ctx context.Context, query string, args []any) (rows *s
 		return nil, nil, err
 	}
 	return rows, release, nil
+}
+
+// txStmt returns the statement of query bound into the write transaction,
+// or nil when none is prepared yet. A statement is prepared once on the
+// write pool, kept by the write pool's cache and bound once per
+// transaction; SQLite's one writer connection keeps it prepared across
+// transactions. A conditional create or update in a transaction searches
+// with statements of few shapes, which SQLite would otherwise parse and
+// plan for every search.
+//
+// The transaction holds the write pool's connection (SQLite's only one),
+// so a statement cannot be prepared on the pool while it runs: the text is
+// noted, runs unprepared this once, and is prepared after the transaction
+// ended (prepareNoted).
+//
+// The cache's hold on the statement ends at once: the bound statement
+// depends on it, and database/sql closes an evicted statement only after
+// the transactions bound to it ended.
+func (t *tx) txStmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.txStmts[query]; ok {
+		return st
+	}
+	parent, release, ok := t.s.wstmts.cached(query)
+	if !ok {
+		if !slices.Contains(t.unprepared, query) {
+			t.unprepared = append(t.unprepared, query)
+		}
+		return nil
+	}
+	defer release()
+	st := t.sqlTx.StmtContext(ctx, parent)
+	if t.txStmts == nil {
+		t.txStmts = map[string]*sql.Stmt{}
+	}
+	t.txStmts[query] = st
+	return st
+}
+
+// prepareNoted prepares on the write pool the statements an ended
+// transaction ran unprepared (see txStmt), for the transactions after it.
+// A statement that fails to prepare is left alone: it failed to run too.
+func (s *Store) prepareNoted(t *tx) {
+	for _, q := range t.unprepared {
+		if _, release, err := s.wstmts.get(context.Background(), q); err == nil {
+			release()
+		}
+	}
+	t.unprepared = nil
 }
 
 // searchCount runs a search statement of one integer (a count).

@@ -23,6 +23,12 @@ type tx struct {
 	// lookup: a read by id, on the lookups pool (Options.Lookups).
 	lookup bool
 	bound  [numStmts]*sql.Stmt
+	// txStmts are the search statements bound into the transaction, by
+	// their text (see txStmt).
+	txStmts map[string]*sql.Stmt
+	// unprepared are the search statements the transaction ran without
+	// a prepared statement, to be prepared once it ended.
+	unprepared []string
 	// pending are the writes whose index rows wait to be inserted; rows is
 	// the flush's buffer of those rows, per table (see writeIndex).
 	pending  []*pendingIndex

@@ -120,3 +120,55 @@ func TestCreate_SameIDOtherSandboxOrType_Creates(t *testing.T) {
 		t.Errorf("same id of another type: %v", err)
 	}
 }
+
+// A search inside a write transaction (a conditional create's) sees what
+// the transaction wrote before it, and its statement is prepared once:
+// later transactions searching alike, with other values, reuse it.
+func TestTx_SearchInTransaction_SeesOwnWritesAndPreparesOnce(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	byFamily := func(family string) *search.Query {
+		q, err := search.Parse("Patient", url.Values{"family": {family}}, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	var first int64
+	for i, family := range []string{"Aas", "Berg", "Dahl", "Eide"} {
+		err := s.Tx(ctx, func(tx fhirstore.Tx) error {
+			if _, err := tx.Create(ctx, sb, patient(t, family), ""); err != nil {
+				return err
+			}
+			page, err := tx.Search(ctx, sb, fhirstore.SearchQuery{Type: "Patient", Query: byFamily(family)})
+			if err != nil {
+				return err
+			}
+			if len(page.Matches) != 1 {
+				t.Errorf("search for %s in its transaction: %d matches, want 1", family, len(page.Matches))
+			}
+			page, err = tx.Search(ctx, sb, fhirstore.SearchQuery{Type: "Patient", Query: byFamily("Nobody")})
+			if err == nil && len(page.Matches) != 0 {
+				t.Errorf("search for Nobody: %d matches", len(page.Matches))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first transaction's statements are prepared once it
+		// ended, before the committer takes the next group.
+		if i == 1 {
+			first = sqlstore.WriteStatementsPrepared(s)
+			if first == 0 {
+				t.Fatal("the transaction's searches prepared no statement")
+			}
+		}
+	}
+	if got := sqlstore.WriteStatementsPrepared(s); got != first {
+		t.Errorf("statements prepared after 4 transactions: %d, after 2: %d", got, first)
+	}
+	if got := families(t, s, "Dahl"); len(got) != 1 {
+		t.Errorf("Dahl after commit: %v", got)
+	}
+}
