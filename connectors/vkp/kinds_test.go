@@ -86,10 +86,33 @@ func TestSubmissions_RoundTrip(t *testing.T) {
 			if want := strings.Count(string(body), `"resourceType"`) - 1; n != want {
 				t.Fatalf("%d resources on %s, want %d", n, pid, want)
 			}
+			// The answer names the person's Patient first, registered (201)
+			// the first time, found (200) on the retry, where the hub
+			// finds the person before the transaction: one shape either way.
+			patientFirst := func(resp []byte, status string) {
+				t.Helper()
+				var tr struct {
+					Entry []struct {
+						Response struct{ Status, Location string } `json:"response"`
+					} `json:"entry"`
+				}
+				if err := json.Unmarshal(resp, &tr); err != nil {
+					t.Fatal(err)
+				}
+				if want := strings.Count(string(body), `"resourceType"`); len(tr.Entry) != want {
+					t.Fatalf("%d answer entries, want %d (the Patient and each resource): %s", len(tr.Entry), want, resp)
+				}
+				if r := tr.Entry[0].Response; !strings.HasPrefix(r.Status, status) || !strings.HasPrefix(r.Location, pid+"/_history/1") {
+					t.Fatalf("first answer entry %+v, want %s at %s/_history/1", r, status, pid)
+				}
+			}
+			patientFirst(resp, "201")
 			// The same submission again (a retry) stores nothing new.
-			if status, resp, _ := h.post("/Bundle", body); status != http.StatusOK {
+			status, resp, _ = h.post("/Bundle", body)
+			if status != http.StatusOK {
 				t.Fatalf("retry: status %d: %s", status, resp)
 			}
+			patientFirst(resp, "200")
 			m := 0
 			for _, typ := range []string{"Encounter", "Composition", "MedicationDispense", "Observation"} {
 				m += len(h.search(typ, "subject="+pid))

@@ -14,6 +14,8 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/nin"
 	"hpsandbox/connectors/vkp/spec"
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/outcome"
 	"hpsandbox/fhirstore/profile"
 	"hpsandbox/fixtures"
@@ -51,6 +53,9 @@ type Submission struct {
 	// found exactly one; "" leaves finding or registering them to the
 	// transaction.
 	Patient string
+	// found is that Patient as the search before the transaction read it:
+	// the answer names it first, as the conditional create it replaced did.
+	found *fhirstore.Resource
 }
 
 // Entry is one resource of a submission.
@@ -413,6 +418,9 @@ func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *S
 		return nil, err
 	}
 	resp, err := engine.Transaction(ctx, sandboxKey(sandbox), tx)
+	if err == nil && s.found != nil {
+		resp, err = withPatientFirst(resp, s.found)
+	}
 	if err != nil || !twice {
 		return resp, err
 	}
@@ -439,8 +447,64 @@ func (s *Submission) findPatient(ctx context.Context, engine connectors.Engine, 
 	}
 	if len(page.Matches) == 1 {
 		s.Patient = "Patient/" + page.Matches[0].ID
+		s.found = page.Matches[0]
 	}
 	return nil
+}
+
+// withPatientFirst puts the entry of the person's Patient, found before
+// the transaction, first in the transaction-response, as the conditional
+// create that registers an unknown person puts it: the answer has the same
+// shape whether or not the sandbox knew the person (200 OK, the Patient's
+// location and version).
+func withPatientFirst(resp []byte, p *fhirstore.Resource) ([]byte, error) {
+	var b struct {
+		ResourceType string            `json:"resourceType"`
+		ID           string            `json:"id,omitempty"`
+		Meta         json.RawMessage   `json:"meta,omitempty"`
+		Type         string            `json:"type"`
+		Entry        []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(resp, &b); err != nil {
+		return nil, fmt.Errorf("vkp: the store's transaction-response: %w", err)
+	}
+	base := ""
+	for _, e := range b.Entry {
+		var x struct{ FullURL string }
+		_ = json.Unmarshal(e, &x)
+		if i := strings.LastIndexByte(x.FullURL, '/'); i > 0 {
+			if j := strings.LastIndexByte(x.FullURL[:i], '/'); j >= 0 {
+				base = x.FullURL[:j+1]
+				break
+			}
+		}
+	}
+	type response struct {
+		Status       string `json:"status"`
+		Location     string `json:"location"`
+		Etag         string `json:"etag"`
+		LastModified string `json:"lastModified"`
+	}
+	first := struct {
+		FullURL  string   `json:"fullUrl,omitempty"`
+		Response response `json:"response"`
+	}{Response: response{Status: "200 OK", Location: fmt.Sprintf("Patient/%s/_history/%d", p.ID, p.Version),
+		Etag: p.ETag(), LastModified: fhirjson.FormatInstant(p.LastUpdated)}}
+	if base != "" {
+		first.FullURL = base + "Patient/" + p.ID
+	}
+	entry, err := json.Marshal(first)
+	if err != nil {
+		return nil, err
+	}
+	b.Entry = append([]json.RawMessage{entry}, b.Entry...)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // samePerson refuses a submission that would move a stored resource to
