@@ -185,30 +185,13 @@ type piece struct {
 func LoadStream(ctx context.Context, s Store, sandbox Sandbox, next func() ([][]byte, error), opts LoadOptions) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pieces := make(chan piece, 1)
-	go func() {
-		defer close(pieces)
-		offset := 0
-		for ctx.Err() == nil {
-			bodies, err := next()
-			if err != nil || bodies == nil {
-				if err != nil {
-					pieces <- piece{err: err}
-				}
-				return
-			}
-			res, err := parseAll(bodies, offset, opts.name)
-			select {
-			case pieces <- piece{res: res, offset: offset, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-			offset += len(bodies)
+	pieces := produce(ctx, func(offset int) ([]*fhirjson.Resource, error) {
+		bodies, err := next()
+		if err != nil || bodies == nil {
+			return nil, err
 		}
-	}()
+		return parseAll(bodies, offset, opts.name)
+	})
 	return writePieces(ctx, s, sandbox, pieces, opts)
 }
 
@@ -219,19 +202,31 @@ func LoadStream(ctx context.Context, s Store, sandbox Sandbox, next func() ([][]
 func LoadResources(ctx context.Context, s Store, sandbox Sandbox, next func() ([]*fhirjson.Resource, error), opts LoadOptions) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	pieces := produce(ctx, func(offset int) ([]*fhirjson.Resource, error) {
+		res, err := next()
+		for i := 0; err == nil && i < len(res); i++ {
+			if r := res[i]; !fhirjson.ValidID(r.ID) {
+				err = fmt.Errorf("%s (%s): id %q cannot name a resource (%s)", opts.name(offset+i), r.Type, r.ID, fhirjson.IDRule)
+			}
+		}
+		return res, err
+	})
+	return writePieces(ctx, s, sandbox, pieces, opts)
+}
+
+// produce runs next in a goroutine, one piece ahead of the writer: next
+// gets the position in the input of the piece it returns, and returns nil
+// (with a nil error) at the end. An error ends the pieces, as their last;
+// so does the end of ctx.
+func produce(ctx context.Context, next func(offset int) ([]*fhirjson.Resource, error)) <-chan piece {
 	pieces := make(chan piece, 1)
 	go func() {
 		defer close(pieces)
 		offset := 0
 		for ctx.Err() == nil {
-			res, err := next()
+			res, err := next(offset)
 			if err == nil && res == nil {
 				return
-			}
-			for i := 0; err == nil && i < len(res); i++ {
-				if r := res[i]; !fhirjson.ValidID(r.ID) {
-					err = fmt.Errorf("%s (%s): id %q cannot name a resource (%s)", opts.name(offset+i), r.Type, r.ID, fhirjson.IDRule)
-				}
 			}
 			select {
 			case pieces <- piece{res: res, offset: offset, err: err}:
@@ -244,7 +239,7 @@ func LoadResources(ctx context.Context, s Store, sandbox Sandbox, next func() ([
 			offset += len(res)
 		}
 	}()
-	return writePieces(ctx, s, sandbox, pieces, opts)
+	return pieces
 }
 
 // writePieces writes the pieces until the channel closes or a piece brings
