@@ -38,7 +38,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the workloads to `FILE` (the sandbox runs in this process, its goroutines labelled side=server)")
 	// The bare handler of the read workload, in a child process
 	// (startBare); not for people.
-	bareFile := fs.String("serve-bare", "", "serve the answer in `FILE` as the bare handler of the read workload")
+	bareFile := fs.String("serve-bare", "", "internal, started by bench itself: serve the answer in `FILE` as the bare handler of the read workload, in a process of its own")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to `FILE` and what preceded the workloads to FILE.base (go tool pprof -base FILE.base; the sandbox runs in this process)")
 	if err := fs.Parse(args); err != nil {
 		return err
