@@ -21,6 +21,8 @@
 // A sandbox that is open (not secured) admits callers without a token, as
 // its FHIR API does; a token that is presented is always judged.
 //
-// Package helseidtest is the client side for tests: it registers a
-// HelseID-style client and obtains and uses DPoP-bound tokens.
+// Package helseid/client is the client side: it obtains DPoP-bound tokens
+// with a private_key_jwt assertion and uses them (the VKP simulation's
+// client). Package helseidtest builds on it for tests: it registers a
+// HelseID-style client with a gateway.
 package helseid

@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"hpsandbox/connectors/helseid/client"
 	"hpsandbox/connectors/nin"
 	"hpsandbox/connectors/vkp"
 	"hpsandbox/fixtures"
@@ -100,7 +101,7 @@ const maxNonceRetries = 3
 // sender sends the simulation's requests with its credentials.
 type sender struct {
 	cfg Config
-	hid *helseID // nil: bearer or no token
+	hid *client.Client // nil: bearer or no token
 }
 
 // do sends the request made by newReq, authorized, following up to
@@ -113,7 +114,7 @@ func (s *sender) do(newReq func() (*http.Request, error)) (resp *http.Response, 
 		}
 		switch {
 		case s.hid != nil:
-			if err := s.hid.authorize(req); err != nil {
+			if err := authorize(s.hid, req); err != nil {
 				return nil, nil, nonceRetries, err
 			}
 		case s.cfg.Token != "":
@@ -125,7 +126,7 @@ func (s *sender) do(newReq func() (*http.Request, error)) (resp *http.Response, 
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		if s.hid == nil || !s.hid.keepNonce(resp, body) || nonceRetries >= maxNonceRetries {
+		if s.hid == nil || !s.hid.KeepNonce(resp, body) || nonceRetries >= maxNonceRetries {
 			return resp, body, nonceRetries, nil
 		}
 		nonceRetries++
