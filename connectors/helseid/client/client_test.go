@@ -215,20 +215,22 @@ func TestAccessTokenRefusesBearer(t *testing.T) {
 
 func TestKeepNonce(t *testing.T) {
 	c := &Client{}
-	for name, tc := range map[string]struct {
+	// In order: the nonce kept is the last one given.
+	for _, tc := range []struct {
+		name      string
 		status    int
 		h         http.Header
 		body      string
 		challenge bool
 	}{
-		"header":      {401, http.Header{"Www-Authenticate": {`DPoP error="use_dpop_nonce"`}, "Dpop-Nonce": {"a"}}, "", true},
-		"400 body":    {400, http.Header{"Dpop-Nonce": {"b"}}, `{"error":"use_dpop_nonce"}`, true},
-		"other error": {400, http.Header{}, `{"error":"invalid_dpop_proof"}`, false},
-		"200 body":    {200, http.Header{}, `{"error":"use_dpop_nonce"}`, false},
-		"not JSON":    {400, http.Header{}, `<html>`, false},
+		{"header", 401, http.Header{"Www-Authenticate": {`DPoP error="use_dpop_nonce"`}, "Dpop-Nonce": {"a"}}, "", true},
+		{"400 body", 400, http.Header{"Dpop-Nonce": {"b"}}, `{"error":"use_dpop_nonce"}`, true},
+		{"other error", 400, http.Header{}, `{"error":"invalid_dpop_proof"}`, false},
+		{"200 body", 200, http.Header{}, `{"error":"use_dpop_nonce"}`, false},
+		{"not JSON", 400, http.Header{}, `<html>`, false},
 	} {
 		if got := c.KeepNonce(&http.Response{StatusCode: tc.status, Header: tc.h}, []byte(tc.body)); got != tc.challenge {
-			t.Errorf("%s: %v, want %v", name, got, tc.challenge)
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.challenge)
 		}
 	}
 	if c.Nonce() != "b" {
