@@ -162,19 +162,7 @@ func (m *Manager) releaseAll() {
 // by another owner (or by no one, which another may claim) stops its
 // subscription here. When Redis does not answer, what runs here keeps
 // running.
-func (m *Manager) renewals() {
-	defer m.workers.Done()
-	t := time.NewTicker(m.cfg.LeaseTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-t.C:
-		}
-		m.renew()
-	}
-}
+func (m *Manager) renewals() { m.every(m.cfg.LeaseTTL/3, m.renew) }
 
 func (m *Manager) renew() {
 	l := &m.leases
@@ -241,9 +229,13 @@ func (m *Manager) loseLease(lo *lost) {
 
 // sweeps claims, every Config.Sweep, the active subscriptions of the
 // store that no gateway holds the lease of, and hands them to the loop.
-func (m *Manager) sweeps() {
+func (m *Manager) sweeps() { m.every(m.cfg.Sweep, m.sweep) }
+
+// every runs do every d until the manager closes; it is one of the
+// manager's workers.
+func (m *Manager) every(d time.Duration, do func()) {
 	defer m.workers.Done()
-	t := time.NewTicker(m.cfg.Sweep)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -251,7 +243,7 @@ func (m *Manager) sweeps() {
 			return
 		case <-t.C:
 		}
-		m.sweep()
+		do()
 	}
 }
 
