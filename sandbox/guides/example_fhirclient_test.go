@@ -30,7 +30,7 @@ const fhirclientBuild = "../testdata/browser/node_modules/fhirclient/build/fhir-
 func TestBrowser_FHIRClientExampleShowsThePatient(t *testing.T) {
 	const what = "the fhirclient example"
 	chromium := browsertest.Chromium(t, what)
-	node, pw := browsertest.Node(t, "../testdata/browser", what)
+	node, _ := browsertest.Node(t, "../testdata/browser", what)
 	lib, err := os.ReadFile(fhirclientBuild)
 	if err != nil {
 		t.Skip("fhirclient is not installed (cd sandbox/testdata/browser && npm ci --legacy-peer-deps; .ci/run does it): skipping " + what)
@@ -69,19 +69,20 @@ func TestBrowser_FHIRClientExampleShowsThePatient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	launch := app.URL + "/launch.html?" + url.Values{"iss": {base + "/fhir"}}.Encode()
-	cmd := exec.CommandContext(ctx, node, "testdata/fhirclient.mjs", launch, "Practitioner/prac-1505-gp-1", "persona-copd", shots)
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "PLAYWRIGHT_CORE="+pw)
+	cmd := exec.CommandContext(ctx, node, "../testdata/browser/standalone.mjs", launch, "Practitioner/prac-1505-gp-1", "persona-copd", shots,
+		"fhirclient-", "name,details")
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		t.Fatalf("fhirclient.mjs: %v\n%s%s", err, out, stderr)
+		t.Fatalf("standalone.mjs: %v\n%s%s", err, out, stderr)
 	}
 	var shown struct{ Name, Details string }
 	if err := json.Unmarshal(out, &shown); err != nil {
-		t.Fatalf("fhirclient.mjs printed %q: %v", out, err)
+		t.Fatalf("standalone.mjs printed %q: %v", out, err)
 	}
 	if shown.Name != "Kjell Moen" || !strings.Contains(shown.Details, "Patient/persona-copd") ||
 		!strings.Contains(shown.Details, "Practitioner/prac-1505-gp-1") {
