@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,20 +22,7 @@ func TestTwoGateways_SubscriptionOutlivesTheGatewayItWasWrittenThrough(t *testin
 	}
 	p := startPair(t)
 	c := newClient(t, p)
-	got := make(chan string, 10)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		got <- r.Method + " " + r.URL.Path
-	}))
-	defer hook.Close()
-	resp, body := c.do(0, http.MethodPost, "/fhir/Subscription", fhirJSON, fmt.Sprintf(
-		`{"resourceType":"Subscription","status":"requested","reason":"takeover","criteria":"Patient?family=Overtaksen","channel":{"type":"rest-hook","endpoint":%q,"payload":"application/fhir+json"}}`, hook.URL))
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("subscription at gateway 0: %d %s", resp.StatusCode, body)
-	}
-	var sub struct{ ID string }
-	_ = json.Unmarshal([]byte(body), &sub)
-	waitStatus(t, c, sub.ID, "active")
+	subID, got := restHookSubscription(t, c, 0, "Overtaksen", "takeover")
 
 	// write creates a matching Patient through base and returns its id.
 	write := func(base string) string {
@@ -107,5 +92,5 @@ func TestTwoGateways_SubscriptionOutlivesTheGatewayItWasWrittenThrough(t *testin
 		t.FailNow()
 	}
 	once(write("http://"+addr), "a write at gateway 0 started again")
-	waitStatus(t, c, sub.ID, "active")
+	waitStatus(t, c, subID, "active")
 }

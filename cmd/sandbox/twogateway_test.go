@@ -399,22 +399,9 @@ func TestTwoGateways_ShareEverythingAClientCanTell(t *testing.T) {
 
 	t.Run("a rest-hook is notified once of a write through either gateway", func(t *testing.T) {
 		c.t = t
-		got := make(chan string, 10)
-		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			got <- r.Method + " " + r.URL.Path
-		}))
-		defer hook.Close()
-		resp, body := c.do(1, http.MethodPost, "/fhir/Subscription", fhirJSON, fmt.Sprintf(
-			`{"resourceType":"Subscription","status":"requested","reason":"two gateways","criteria":"Patient?family=Hooksen","channel":{"type":"rest-hook","endpoint":%q,"payload":"application/fhir+json"}}`, hook.URL))
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("subscription at gateway 1: %d %s", resp.StatusCode, body)
-		}
-		var sub struct{ ID string }
-		_ = json.Unmarshal([]byte(body), &sub)
-		waitStatus(t, c, sub.ID, "active")
+		_, got := restHookSubscription(t, c, 1, "Hooksen", "two gateways")
 		for gw := range 2 {
-			resp, body = c.do(gw, http.MethodPost, "/fhir/Patient", fhirJSON, `{"resourceType":"Patient","name":[{"family":"Hooksen"}]}`)
+			resp, body := c.do(gw, http.MethodPost, "/fhir/Patient", fhirJSON, `{"resourceType":"Patient","name":[{"family":"Hooksen"}]}`)
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("write at gateway %d: %d %s", gw, resp.StatusCode, body)
 			}
@@ -540,4 +527,28 @@ func waitStatus(t *testing.T, c *client, id, status string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// restHookSubscription writes through gateway gw a rest-hook Subscription
+// to Patients of family, with a receiver on loopback that passes on each
+// notification's method and path, and waits until it is active. It
+// returns the Subscription's id and the notifications.
+func restHookSubscription(t *testing.T, c *client, gw int, family, reason string) (string, <-chan string) {
+	t.Helper()
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got <- r.Method + " " + r.URL.Path
+	}))
+	t.Cleanup(hook.Close)
+	resp, body := c.do(gw, http.MethodPost, "/fhir/Subscription", fhirJSON, fmt.Sprintf(
+		`{"resourceType":"Subscription","status":"requested","reason":%q,"criteria":"Patient?family=%s","channel":{"type":"rest-hook","endpoint":%q,"payload":"application/fhir+json"}}`,
+		reason, family, hook.URL))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("subscription at gateway %d: %d %s", gw, resp.StatusCode, body)
+	}
+	var sub struct{ ID string }
+	_ = json.Unmarshal([]byte(body), &sub)
+	waitStatus(t, c, sub.ID, "active")
+	return sub.ID, got
 }
