@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -162,4 +163,21 @@ func Bind(q string, numbered bool) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// Millis is t as the stores written for SQLite and PostgreSQL keep an
+// instant, Unix milliseconds; 0 for the zero time.
+func Millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMillis is the instant Millis kept, in UTC; the zero time for 0.
+func FromMillis(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
 }

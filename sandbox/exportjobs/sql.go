@@ -137,20 +137,6 @@ func (s *SQLStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row
 	return s.db.QueryRowContext(ctx, pgschema.Bind(q, s.numbered), args...)
 }
 
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMillis(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(n).UTC()
-}
-
 func filesJSON(j *Job) string {
 	if len(j.Files) == 0 {
 		return "[]"
@@ -163,8 +149,8 @@ func filesJSON(j *Job) string {
 func (s *SQLStore) Create(ctx context.Context, j *Job) error {
 	_, err := s.exec(ctx, `INSERT INTO jobs (id, sandbox, request, state, types_done, types_all, transaction_time, error, files,
 		owner, heartbeat, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.Sandbox, j.Request, string(j.State), j.TypesDone, j.TypesAll, millis(j.TransactionTime), j.Error, filesJSON(j),
-		j.Owner, millis(j.Heartbeat), millis(j.Created), millis(j.Expires))
+		j.ID, j.Sandbox, j.Request, string(j.State), j.TypesDone, j.TypesAll, pgschema.Millis(j.TransactionTime), j.Error, filesJSON(j),
+		j.Owner, pgschema.Millis(j.Heartbeat), pgschema.Millis(j.Created), pgschema.Millis(j.Expires))
 	if err != nil {
 		return fmt.Errorf("exportjobs: create: %w", err)
 	}
@@ -191,7 +177,7 @@ func (s *SQLStore) Job(ctx context.Context, sandbox, id string) (*Job, error) {
 		return nil, fmt.Errorf("exportjobs: job %s: files: %w", id, err)
 	}
 	j.State = State(state)
-	j.TransactionTime, j.Heartbeat, j.Created, j.Expires = fromMillis(tx), fromMillis(heartbeat), fromMillis(created), fromMillis(expires)
+	j.TransactionTime, j.Heartbeat, j.Created, j.Expires = pgschema.FromMillis(tx), pgschema.FromMillis(heartbeat), pgschema.FromMillis(created), pgschema.FromMillis(expires)
 	return j, nil
 }
 
@@ -199,15 +185,15 @@ func (s *SQLStore) Job(ctx context.Context, sandbox, id string) (*Job, error) {
 func (s *SQLStore) Save(ctx context.Context, j *Job) error {
 	res, err := s.exec(ctx, `UPDATE jobs SET state = ?, types_done = ?, types_all = ?, transaction_time = ?, error = ?, files = ?,
 		heartbeat = ?, expires = ? WHERE id = ? AND owner = ? AND state = ?`,
-		string(j.State), j.TypesDone, j.TypesAll, millis(j.TransactionTime), j.Error, filesJSON(j),
-		millis(j.Heartbeat), millis(j.Expires), j.ID, j.Owner, string(Running))
+		string(j.State), j.TypesDone, j.TypesAll, pgschema.Millis(j.TransactionTime), j.Error, filesJSON(j),
+		pgschema.Millis(j.Heartbeat), pgschema.Millis(j.Expires), j.ID, j.Owner, string(Running))
 	return affected(res, err, "save")
 }
 
 // Abandon implements Store.
 func (s *SQLStore) Abandon(ctx context.Context, id string, heartbeat time.Time, reason string, expires time.Time) (bool, error) {
 	res, err := s.exec(ctx, `UPDATE jobs SET state = ?, error = ?, expires = ? WHERE id = ? AND state = ? AND heartbeat = ?`,
-		string(Failed), reason, millis(expires), id, string(Running), millis(heartbeat))
+		string(Failed), reason, pgschema.Millis(expires), id, string(Running), pgschema.Millis(heartbeat))
 	switch err := affected(res, err, "abandon"); {
 	case errors.Is(err, ErrNotFound):
 		return false, nil

@@ -122,27 +122,13 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
 // --- sandboxes
 
 // CreateSandbox implements SandboxStore.
 func (r *SQLRegistry) CreateSandbox(ctx context.Context, sb *Sandbox) error {
 	settings, _ := json.Marshal(sb.Settings)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO sandbox (id, name, supplier, settings, seed_patients, seed, created, reset_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sb.ID, sb.Name, sb.Supplier, string(settings), sb.SeedPatients, sb.Seed, ms(sb.Created), ms(sb.ResetAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sb.ID, sb.Name, sb.Supplier, string(settings), sb.SeedPatients, sb.Seed, pgschema.Millis(sb.Created), pgschema.Millis(sb.ResetAt))
 	if isUnique(err) {
 		return fmt.Errorf("%w: sandbox %q", ErrExists, sb.ID)
 	}
@@ -153,7 +139,7 @@ func (r *SQLRegistry) CreateSandbox(ctx context.Context, sb *Sandbox) error {
 func (r *SQLRegistry) UpdateSandbox(ctx context.Context, sb *Sandbox) error {
 	settings, _ := json.Marshal(sb.Settings)
 	res, err := r.db.ExecContext(ctx, `UPDATE sandbox SET name = ?, settings = ?, seed_patients = ?, seed = ?, reset_at = ? WHERE id = ?`,
-		sb.Name, string(settings), sb.SeedPatients, sb.Seed, ms(sb.ResetAt), sb.ID)
+		sb.Name, string(settings), sb.SeedPatients, sb.Seed, pgschema.Millis(sb.ResetAt), sb.ID)
 	if err != nil {
 		return err
 	}
@@ -175,7 +161,7 @@ func scanSandbox(row interface{ Scan(...any) error }) (*Sandbox, error) {
 	if err := json.Unmarshal([]byte(settings), &sb.Settings); err != nil {
 		return nil, fmt.Errorf("tenant: settings of sandbox %s: %w", sb.ID, err)
 	}
-	sb.Created, sb.ResetAt = fromMS(created), fromMS(reset)
+	sb.Created, sb.ResetAt = pgschema.FromMillis(created), pgschema.FromMillis(reset)
 	return &sb, nil
 }
 
@@ -399,7 +385,7 @@ const registrationTokenSchema = `CREATE TABLE IF NOT EXISTS registration_token (
 func (r *SQLRegistry) CreateRegistrationToken(ctx context.Context, t *RegistrationToken, hash []byte) error {
 	body, _ := json.Marshal(t)
 	_, err := r.db.ExecContext(ctx, `INSERT INTO registration_token (id, sandbox, hash, body, expires, max_uses, uses)
-		VALUES (?, ?, ?, ?, ?, ?, 0)`, t.ID, t.Sandbox, hash, string(body), ms(t.Expires), t.MaxUses)
+		VALUES (?, ?, ?, ?, ?, ?, 0)`, t.ID, t.Sandbox, hash, string(body), pgschema.Millis(t.Expires), t.MaxUses)
 	if isUnique(err) {
 		return fmt.Errorf("%w: initial access token %q", ErrExists, t.ID)
 	}
@@ -453,7 +439,7 @@ func (r *SQLRegistry) RegistrationTokens(ctx context.Context, sandbox string) ([
 // use cannot both have it.
 func (r *SQLRegistry) UseRegistrationToken(ctx context.Context, sandbox string, hash []byte, now time.Time) error {
 	res, err := r.db.ExecContext(ctx, `UPDATE registration_token SET uses = uses + 1
-		WHERE hash = ? AND sandbox = ? AND expires > ? AND (max_uses = 0 OR uses < max_uses)`, hash, sandbox, ms(now))
+		WHERE hash = ? AND sandbox = ? AND expires > ? AND (max_uses = 0 OR uses < max_uses)`, hash, sandbox, pgschema.Millis(now))
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func (r *SQLRegistry) UpdateTestRequest(ctx context.Context, t *TestRequest, sea
 	}
 	if seal != nil {
 		_, err := tx.ExecContext(ctx, pgschema.Bind(`INSERT INTO sealed_report (sandbox, run, request, sha256, report, at) VALUES (?, ?, ?, ?, ?, ?)`, numbered),
-			seal.Sandbox, seal.Run, seal.Request, seal.SHA256, seal.Canonical, ms(seal.At))
+			seal.Sandbox, seal.Run, seal.Request, seal.SHA256, seal.Canonical, pgschema.Millis(seal.At))
 		if isUnique(err) {
 			return fmt.Errorf("%w: the report of run %s is sealed already", ErrState, seal.Run)
 		}
@@ -133,7 +133,7 @@ func (r *SQLRegistry) SealedReports(ctx context.Context, sandbox string) ([]*Sea
 		if err := rows.Scan(&sr.Run, &sr.Request, &sr.SHA256, &sr.Canonical, &at); err != nil {
 			return nil, err
 		}
-		sr.At = fromMS(at)
+		sr.At = pgschema.FromMillis(at)
 		out = append(out, &sr)
 	}
 	return out, rows.Err()
@@ -151,6 +151,6 @@ func (r *SQLRegistry) SealedReport(ctx context.Context, sandbox, run string) (*S
 	if err != nil {
 		return nil, err
 	}
-	sr.At = fromMS(at)
+	sr.At = pgschema.FromMillis(at)
 	return &sr, nil
 }
