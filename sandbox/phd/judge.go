@@ -383,6 +383,12 @@ func (u *upload) conditional(v *Verdict) {
 		if r == nil || e.Request == nil || profileOf(r) == "" {
 			continue
 		}
+		if profileOf(r) == PhdCoincidentTimeStamp {
+			// A gateway reads the device's clock anew for each upload:
+			// a Coincident Time Stamp is never a duplicate and is
+			// always created, without an identifier.
+			continue
+		}
 		v.Applies = true
 		switch e.Request.Method {
 		case "POST":

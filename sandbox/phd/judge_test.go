@@ -106,3 +106,47 @@ func TestJudge_EachRuleCatchesItsBreach(t *testing.T) {
 		})
 	}
 }
+
+// A gateway that reads the device's clock uploads a Coincident Time Stamp
+// as a plain create (the IG: never a duplicate, always created) and names
+// it in each measurement's derivedFrom, itself in the gatewayDevice
+// extension: every rule passes, the profiles of PhgDevice and of the time
+// stamp included; a measurement created plainly still breaks the rule.
+func TestJudge_CoincidentTimeStampIsCreatedPlainly(t *testing.T) {
+	const phg, coin = "urn:uuid:6f0c6a1e-2b1d-4c39-9a35-3f5f0a1a00f1", "urn:uuid:6f0c6a1e-2b1d-4c39-9a35-3f5f0a1a00f2"
+	var gateway, stamp map[string]any
+	if err := json.Unmarshal([]byte(`{"resourceType":"Device","meta":{"profile":["http://hl7.org/fhir/uv/phd/StructureDefinition/PhgDevice"]},
+		"identifier":[{"type":{"coding":[{"system":"http://hl7.org/fhir/uv/phd/CodeSystem/ContinuaDeviceIdentifiers","code":"SYSID"}]},
+		"system":"urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680","value":"EC-DE-3D-4E-58-53-2D-31"}],
+		"type":{"coding":[{"system":"urn:iso:std:iso:11073:10101","code":"531981"}],"text":"MDC_MOC_VMS_MDS_AHD"},
+		"version":[{"type":{"coding":[{"system":"urn:iso:std:iso:11073:10101","code":"532352"}]},"value":"5.0"}],
+		"property":[{"type":{"coding":[{"system":"urn:iso:std:iso:11073:10101","code":"68220"}]},
+		"valueCode":[{"coding":[{"system":"urn:iso:std:iso:11073:10101","code":"532226"}]}]}]}`), &gateway); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(`{"resourceType":"Observation","meta":{"profile":["http://hl7.org/fhir/uv/phd/StructureDefinition/PhdCoincidentTimeStampObservation"]},
+		"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice","valueReference":{"reference":"`+phg+`"}}],
+		"status":"final","code":{"coding":[{"system":"urn:iso:std:iso:11073:10101","code":"67975"}],"text":"MDC_ATTR_TIME_ABS: Absolute time"},
+		"subject":{"reference":"urn:uuid:6f0c6a1e-2b1d-4c39-9a35-3f5f0a1a0002"},"device":{"reference":"urn:uuid:6f0c6a1e-2b1d-4c39-9a35-3f5f0a1a0001"},
+		"effectiveDateTime":"2018-11-11T19:07:36-05:00","valueDateTime":"2018-11-11T19:03:30-05:00"}`), &stamp); err != nil {
+		t.Fatal(err)
+	}
+	doc := readUpload(t)
+	doc["entry"] = append(doc["entry"].([]any),
+		map[string]any{"fullUrl": phg, "resource": gateway, "request": map[string]any{"method": "POST", "url": "Device",
+			"ifNoneExist": "identifier=urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680|EC-DE-3D-4E-58-53-2D-31"}},
+		map[string]any{"fullUrl": coin, "resource": stamp, "request": map[string]any{"method": "POST", "url": "Observation"}})
+	obs := resource(doc, 2)
+	obs["derivedFrom"] = []any{map[string]any{"reference": coin}}
+	obs["extension"] = []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice",
+		"valueReference": map[string]any{"reference": phg}}}
+	for rule, v := range judge(t, doc) {
+		if !v.Pass() {
+			t.Errorf("%s: %+v", rule, v.Issues)
+		}
+	}
+	delete(entry(doc, 2)["request"].(map[string]any), "ifNoneExist")
+	if v := judge(t, doc)[RuleConditionalCreate]; v.Pass() {
+		t.Error("a measurement created without ifNoneExist passed beside a time stamp")
+	}
+}

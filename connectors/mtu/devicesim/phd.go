@@ -23,6 +23,13 @@ const (
 	systemCategory  = "http://terminology.hl7.org/CodeSystem/observation-category"
 	systemFNR       = "urn:oid:2.16.578.1.12.4.1.4.1"
 	mdcMDSSimple    = "65573"  // MDC_MOC_VMS_MDS_SIMP: a PHD's MDS, PhdDevice's type
+	mdcMDSAHD       = "531981" // MDC_MOC_VMS_MDS_AHD: an application hosting device, PhgDevice's type
+	mdcTimeAbs      = "67975"  // MDC_ATTR_TIME_ABS: the PHD's absolute-time clock, the Coincident Time Stamp's code
+	mdcTimeSyncProt = "68220"  // MDC_TIME_SYNC_PROTOCOL: a device property
+	mdcTimeSyncNone = "532224" // MDC_TIME_SYNC_NONE: a PHD whose clock its user sets
+	mdcTimeSyncNTP  = "532226" // MDC_TIME_SYNC_NTPV4: a PHG kept on NTP time
+	mdcContinuaVer  = "532352" // MDC_REG_CERT_DATA_CONTINUA_VERSION
+	extGateway      = "http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice"
 	mdcBPCompound   = "150020" // MDC_PRESS_BLD_NONINV: the compound of the cuff's pressures
 	mdcBodyHeight   = "188740" // MDC_LEN_BODY_ACTUAL
 	mdcBMI          = "188752" // MDC_RATIO_MASS_BODY_LEN_SQ
@@ -60,16 +67,28 @@ func (d *Device) SystemID() string {
 
 // NextPHD returns one reading at t as a Personal Health Gateway uploads
 // it by the HL7 PHD IG: a FHIR transaction Bundle (JSON) of the PhdDevice,
-// the PhdPatient and an Observation of each measurement by its PHD
-// profile (PhdNumericObservation; the cuff's pressures one
+// the PhdPatient, the gateway itself (PhgDevice), a Coincident Time Stamp
+// and an Observation of each measurement by its PHD profile
+// (PhdNumericObservation; the cuff's pressures one
 // PhdCompoundNumericObservation), coded MDC first and LOINC for the vital
 // signs (by the mtu connector's tables), effectiveDateTime with the zone
-// of t. Every entry is a conditional create on its identifier (the
-// device's system id, the patient's identifier, the measurement's device,
-// code and time), so that a resent upload creates nothing twice; the
-// Observations reference the Device and the Patient by their entries.
-// A scale also reports the height it was set to and the BMI derived from
-// both (Observation.derivedFrom, as the IG asks of derived measurements).
+// of t.
+//
+// The device's clock is set by its user and runs off the gateway's by a
+// drift of the device's seed (see clockDrift); the gateway keeps NTP time,
+// so it reads the device's clock (the Coincident Time Stamp: the gateway's
+// time as effectiveDateTime, the device's as valueDateTime), moves the
+// measurements onto its own timeline (effectiveDateTime t) and names the
+// time stamp in each measurement's derivedFrom, and itself in the
+// gatewayDevice extension, as the IG's section on coincident time stamps
+// says. The Coincident Time Stamp is a plain create, as the IG has it
+// (never a duplicate: each upload reads the clock anew); every other entry
+// is a conditional create on its identifier (the devices' system ids, the
+// patient's identifier, the measurement's device, code and time), so that
+// a resent upload creates no measurement twice. The Observations reference
+// the devices and the Patient by their entries. A scale also reports the
+// height it was set to and the BMI derived from both (Observation.derivedFrom,
+// as the IG asks of derived measurements).
 func (d *Device) NextPHD(t time.Time) ([]byte, error) {
 	spec, ok := specializations[d.cfg.Kind]
 	if !ok {
@@ -79,7 +98,9 @@ func (d *Device) NextPHD(t time.Time) ([]byte, error) {
 	u := &upload{d: d, t: t}
 	u.add("Device", "identifier="+systemSysID+"|"+d.SystemID(), d.phdDevice(spec.code, spec.refid))
 	u.add("Patient", "identifier="+d.cfg.Patient.System+"|"+d.cfg.Patient.Value, d.phdPatient())
+	u.gateway = u.add("Device", "identifier="+systemSysID+"|"+d.gatewaySystemID(), d.phgDevice())
 	u.device, u.patient = u.entries[0]["fullUrl"].(string), u.entries[1]["fullUrl"].(string)
+	u.coincident = u.create("Observation", d.coincidentTimeStamp(u))
 	var bp []obj
 	var weightRef string
 	var kg float64
@@ -134,6 +155,9 @@ type upload struct {
 	t               time.Time
 	entries         []obj
 	device, patient string // fullUrls of the PhdDevice and PhdPatient entries
+	// gateway and coincident are the fullUrls of the PhgDevice and of the
+	// Coincident Time Stamp Observation.
+	gateway, coincident string
 }
 
 // add appends a conditional create of res; it returns the entry's fullUrl.
@@ -145,13 +169,17 @@ func (u *upload) add(typ, criteria string, res obj) string {
 	return full
 }
 
+// create appends a plain create of res; it returns the entry's fullUrl.
+func (u *upload) create(typ string, res obj) string {
+	full := fmt.Sprintf("urn:uuid:%s", u.uuid(len(u.entries)))
+	u.entries = append(u.entries, obj{"fullUrl": full, "resource": res, "request": obj{"method": "POST", "url": typ}})
+	return full
+}
+
 // uuid is a version-4-shaped UUID of the device, the time and the entry,
 // so that an upload made again is the same upload.
 func (u *upload) uuid(n int) string {
-	h := uint64(14695981039346656037)
-	for _, b := range []byte(fmt.Sprintf("%s|%d|%d", u.d.eui, u.t.UnixNano(), n)) {
-		h = (h ^ uint64(b)) * 1099511628211
-	}
+	h := fnv64(fmt.Sprintf("%s|%d|%d", u.d.eui, u.t.UnixNano(), n))
 	l := h*6364136223846793005 + 1442695040888963407
 	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", uint32(h>>32), uint16(h>>16), uint16(h)&0xfff, uint16(l>>48)&0x3fff|0x8000, l&0xffffffffffff)
 }
@@ -167,14 +195,15 @@ func (u *upload) observation(mdc, refid string, v mtu.Vital, value obj, derivedF
 	res := obj{"resourceType": "Observation", "meta": obj{"profile": []string{phdProfile + profile}},
 		"identifier": []obj{{"value": id}}, "status": "final", "code": codeOf(mdc, refid, v),
 		"subject": obj{"reference": u.patient}, "device": obj{"reference": u.device},
-		"effectiveDateTime": u.t.Format("2006-01-02T15:04:05.000Z07:00")}
+		"effectiveDateTime": u.t.Format("2006-01-02T15:04:05.000Z07:00"),
+		"extension":         []obj{gatewayExtension(u.gateway)}}
 	if vitalSigns[v.LOINC] {
 		res["category"] = []obj{{"coding": []obj{{"system": systemCategory, "code": "vital-signs"}}, "text": "Vital Signs"}}
 	}
 	for k, x := range value {
 		res[k] = x
 	}
-	for _, ref := range derivedFrom {
+	for _, ref := range append([]string{u.coincident}, derivedFrom...) {
 		res["derivedFrom"] = append(asList(res["derivedFrom"]), obj{"reference": ref})
 	}
 	return u.add("Observation", "identifier="+id, res)
@@ -211,7 +240,75 @@ func (d *Device) phdDevice(spec, specRefID string) obj {
 		"manufacturer": "HP Sandbox", "modelNumber": "DeviceSim " + string(d.cfg.Kind), "serialNumber": d.eui,
 		"type": obj{"coding": []obj{{"system": systemMDC, "code": mdcMDSSimple, "display": "MDC_MOC_VMS_MDS_SIMP"}}},
 		"specialization": []obj{{"systemType": obj{"coding": []obj{{"system": systemMDC, "code": spec, "display": specRefID}}},
-			"version": "1"}}}
+			"version": "1"}},
+		"property": []obj{timeSyncProperty(mdcTimeSyncNone, "MDC_TIME_SYNC_NONE")}}
+}
+
+// gatewayExtension names the PHG an Observation came through.
+func gatewayExtension(gateway string) obj {
+	return obj{"url": extGateway, "valueReference": obj{"reference": gateway}}
+}
+
+// timeSyncProperty is a device's MDC_TIME_SYNC_PROTOCOL property.
+func timeSyncProperty(code, refid string) obj {
+	return obj{"type": obj{"coding": []obj{{"system": systemMDC, "code": mdcTimeSyncProt}}, "text": "MDC_TIME_SYNC_PROTOCOL"},
+		"valueCode": []obj{{"coding": []obj{{"system": systemMDC, "code": code}}, "text": refid}}}
+}
+
+// gatewaySystemID is the EUI-64 of the gateway the device uploads
+// through, made from the device's own (one gateway per simulated device).
+func (d *Device) gatewaySystemID() string {
+	h := fnv64("phg|" + d.eui)
+	var b strings.Builder
+	for i := 0; i < 8; i++ {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		fmt.Fprintf(&b, "%02X", byte(h>>(56-8*i)))
+	}
+	return b.String()
+}
+
+// clockDrift is how far the device's clock runs from the gateway's: whole
+// seconds within ±5 minutes, of the device's identity.
+func (d *Device) clockDrift() time.Duration {
+	return time.Duration(int64(fnv64("clock|"+d.eui)%601)-300) * time.Second
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// phgDevice is the gateway as a PhgDevice: its system id, the type of an
+// application hosting device, the Continua version it is certified to,
+// and the time synchronisation it keeps (NTP), which makes it the better
+// synchronised of the two.
+func (d *Device) phgDevice() obj {
+	return obj{"resourceType": "Device", "meta": obj{"profile": []string{phdProfile + "PhgDevice"}},
+		"identifier": []obj{{"type": obj{"coding": []obj{{"system": systemDeviceIDs, "code": "SYSID"}}},
+			"system": systemSysID, "value": d.gatewaySystemID()}},
+		"manufacturer": "HP Sandbox", "modelNumber": "DeviceSim gateway",
+		"type": obj{"coding": []obj{{"system": systemMDC, "code": mdcMDSAHD}}, "text": "MDC_MOC_VMS_MDS_AHD"},
+		"version": []obj{{"type": obj{"coding": []obj{{"system": systemMDC, "code": mdcContinuaVer}},
+			"text": "MDC_REG_CERT_DATA_CONTINUA_VERSION: Continua version"}, "value": "5.0"}},
+		"property": []obj{timeSyncProperty(mdcTimeSyncNTP, "MDC_TIME_SYNC_NTPV4")}}
+}
+
+// coincidentTimeStamp is the gateway's reading of the device's clock at
+// the upload's time: the gateway's time and the device's, which is off by
+// the device's drift, both in the zone of the reading.
+func (d *Device) coincidentTimeStamp(u *upload) obj {
+	return obj{"resourceType": "Observation", "meta": obj{"profile": []string{phdProfile + "PhdCoincidentTimeStampObservation"}},
+		"extension": []obj{gatewayExtension(u.gateway)},
+		"status":    "final",
+		"code":      obj{"coding": []obj{{"system": systemMDC, "code": mdcTimeAbs}}, "text": "MDC_ATTR_TIME_ABS: Absolute time"},
+		"subject":   obj{"reference": u.patient}, "device": obj{"reference": u.device},
+		"effectiveDateTime": u.t.Format("2006-01-02T15:04:05.000Z07:00"),
+		"valueDateTime":     u.t.Add(d.clockDrift()).Format("2006-01-02T15:04:05.000Z07:00")}
 }
 
 func (d *Device) phdPatient() obj {

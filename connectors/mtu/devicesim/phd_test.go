@@ -58,7 +58,12 @@ func checkContent(t *testing.T, k devicesim.Kind, b []byte) {
 			FullURL  string `json:"fullUrl"`
 			Resource struct {
 				ResourceType string `json:"resourceType"`
-				Code         struct {
+				Meta         struct{ Profile []string }
+				Extension    []struct {
+					URL            string
+					ValueReference struct{ Reference string }
+				}
+				Code struct {
 					Coding []struct{ System, Code string }
 				}
 				EffectiveDateTime string `json:"effectiveDateTime"`
@@ -71,9 +76,13 @@ func checkContent(t *testing.T, k devicesim.Kind, b []byte) {
 		t.Fatal(err)
 	}
 	codes := map[string]bool{}
-	derived := 0
+	derived, stamps := 0, 0
+	var stampURL, gatewayURL string
 	for _, e := range bundle.Entry {
 		r := e.Resource
+		if r.ResourceType == "Device" && strings.Contains(strings.Join(r.Meta.Profile, " "), "PhgDevice") {
+			gatewayURL = e.FullURL
+		}
 		if r.ResourceType != "Observation" {
 			continue
 		}
@@ -86,7 +95,21 @@ func checkContent(t *testing.T, k devicesim.Kind, b []byte) {
 		if !strings.HasSuffix(r.EffectiveDateTime, "+01:00") {
 			t.Errorf("effectiveDateTime %q: not in the reading's zone", r.EffectiveDateTime)
 		}
-		derived += len(r.DerivedFrom)
+		if r.Code.Coding[0].Code == "67975" { // the Coincident Time Stamp
+			stamps++
+			stampURL = e.FullURL
+			continue
+		}
+		if len(r.DerivedFrom) == 0 || r.DerivedFrom[0].Reference != stampURL || stampURL == "" {
+			t.Errorf("%s: derivedFrom %+v does not name the upload's Coincident Time Stamp first", r.Code.Coding[0].Code, r.DerivedFrom)
+		}
+		if len(r.Extension) != 1 || r.Extension[0].ValueReference.Reference != gatewayURL || gatewayURL == "" {
+			t.Errorf("%s: gatewayDevice extension %+v does not name the upload's PhgDevice", r.Code.Coding[0].Code, r.Extension)
+		}
+		derived += len(r.DerivedFrom) - 1
+	}
+	if stamps != 1 {
+		t.Errorf("%d Coincident Time Stamps, want one an upload", stamps)
 	}
 	want := map[devicesim.Kind][]string{
 		devicesim.PulseOximeter: {"150456", "2708-6", "149530", "8867-4"},
