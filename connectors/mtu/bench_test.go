@@ -13,6 +13,7 @@ import (
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/hl7v2"
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/requestlog"
 )
 
 // benchMessage is a small PCD-01 message: one SpO2 and one pulse rate.
@@ -27,12 +28,32 @@ func benchMessage(id string) []byte {
 // BenchmarkMLLPToObservations measures HL7 v2 messages per second over
 // MLLP through to stored Observations: each connection sends a message,
 // waits for its ACK (AA) and sends the next, as PCD-01 senders do.
+// "recorded" opens the connector as the gateway does, through a
+// connectors.Registry with a Recorder, so that every message is also
+// judged by the checks and recorded, as the request log records it.
+// writes/group is the mean number of writes (messages) the store's
+// group commit put into one database transaction.
 func BenchmarkMLLPToObservations(b *testing.B) {
-	for _, conns := range []int{1, 8} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+	for _, run := range []struct {
+		conns    int
+		recorded bool
+	}{{1, false}, {8, false}, {1, true}, {8, true}} {
+		name := fmt.Sprintf("conns=%d", run.conns)
+		if run.recorded {
+			name = "recorded/" + name
+		}
+		conns := run.conns
+		b.Run(name, func(b *testing.B) {
 			e := newEnv(b, Config{})
-			addr := serve(b, e.c)
+			c := e.c
+			var recorded atomic.Int64
+			if run.recorded {
+				c = openRecorded(b, e, func(requestlog.Entry) { recorded.Add(1) })
+			}
+			addr := serve(b, c)
 			var seq atomic.Int64
+			gc := e.store.(interface{ GroupCommits() (groups, writes uint64) })
+			groups0, writes0 := gc.GroupCommits()
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -52,9 +73,41 @@ func BenchmarkMLLPToObservations(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(per*conns)/time.Since(start).Seconds(), "msgs/s")
+			if groups, writes := gc.GroupCommits(); groups > groups0 {
+				b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/group")
+			}
+			// An exchange is recorded once its ACK is written.
+			for wait := time.Now(); run.recorded && recorded.Load() < int64(per*conns) && time.Since(wait) < 5*time.Second; {
+				time.Sleep(time.Millisecond)
+			}
+			if run.recorded && recorded.Load() < int64(per*conns) {
+				b.Errorf("%d messages recorded, want %d", recorded.Load(), per*conns)
+			}
 		})
 	}
 }
+
+// openRecorded opens the connector over e's engine as the gateway opens
+// it: through a connectors.Registry, recording into rec, so that each
+// exchange is judged by the connector's checks as it is recorded.
+func openRecorded(t testing.TB, e *env, rec recorderFunc) *Connector {
+	t.Helper()
+	var reg connectors.Registry
+	if err := reg.Register(ID, Open); err != nil {
+		t.Fatal(err)
+	}
+	set, err := reg.Open(connectors.Deps{Engine: e.engine, Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := set.Get(ID)
+	return c.(*Connector)
+}
+
+// recorderFunc is a connectors.Recorder.
+type recorderFunc func(requestlog.Entry)
+
+func (f recorderFunc) Record(e requestlog.Entry) { f(e) }
 
 // BenchmarkHandleWithoutStore measures the connector's own work per
 // message (parse, judge, map to FHIR JSON, the checks' findings) with an
