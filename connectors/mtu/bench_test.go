@@ -52,7 +52,9 @@ func BenchmarkMLLPToObservations(b *testing.B) {
 			}
 			addr := serve(b, c)
 			var seq atomic.Int64
-			gc := e.store.(interface{ GroupCommits() (groups, writes uint64) })
+			gc := e.store.(interface {
+				GroupCommits() (groups, writes uint64)
+			})
 			groups0, writes0 := gc.GroupCommits()
 			b.ResetTimer()
 			start := time.Now()
