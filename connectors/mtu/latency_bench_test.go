@@ -50,6 +50,7 @@ func BenchmarkMLLPLatency(b *testing.B) {
 	te.tx.Store(0)
 	ts.tx.Store(0)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	for i := range b.N {
 		if code, _ := roundTrip(b, conn, r, benchMessage(fmt.Sprintf("L%d", i))); code != hl7v2.AA {
@@ -65,6 +66,7 @@ func BenchmarkMLLPLatency(b *testing.B) {
 	b.ReportMetric(per(commit), "commit-µs")
 	b.ReportMetric(per(elapsed.Nanoseconds()-te.reads.Load()-te.tx.Load()), "rest-µs")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 }
 
 // timedEngine adds up the time spent in an engine's reads and
