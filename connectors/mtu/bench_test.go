@@ -7,12 +7,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/hl7v2"
 	"hpsandbox/fhirstore"
+	"hpsandbox/sandbox/requestlog"
 )
 
 // benchMessage is a small PCD-01 message: one SpO2 and one pulse rate.
@@ -27,13 +29,38 @@ func benchMessage(id string) []byte {
 // BenchmarkMLLPToObservations measures HL7 v2 messages per second over
 // MLLP through to stored Observations: each connection sends a message,
 // waits for its ACK (AA) and sends the next, as PCD-01 senders do.
+// "recorded" opens the connector as the gateway does, through a
+// connectors.Registry with a Recorder, so that every message is also
+// judged by the checks and recorded, as the request log records it.
+// writes/group is the mean number of writes (messages) the store's
+// group commit put into one database transaction; cpu-µs/msg the
+// process's CPU time (user and system, the sender's included) per
+// message, which the machine's other load changes less than msgs/s.
 func BenchmarkMLLPToObservations(b *testing.B) {
-	for _, conns := range []int{1, 8} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+	for _, run := range []struct {
+		conns    int
+		recorded bool
+	}{{1, false}, {8, false}, {1, true}, {8, true}} {
+		name := fmt.Sprintf("conns=%d", run.conns)
+		if run.recorded {
+			name = "recorded/" + name
+		}
+		conns := run.conns
+		b.Run(name, func(b *testing.B) {
 			e := newEnv(b, Config{})
-			addr := serve(b, e.c)
+			c := e.c
+			var recorded atomic.Int64
+			if run.recorded {
+				c = openRecorded(b, e, func(requestlog.Entry) { recorded.Add(1) })
+			}
+			addr := serve(b, c)
 			var seq atomic.Int64
+			gc := e.store.(interface {
+				GroupCommits() (groups, writes uint64)
+			})
+			groups0, writes0 := gc.GroupCommits()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			start := time.Now()
 			var wg sync.WaitGroup
 			per := (b.N + conns - 1) / conns
@@ -52,9 +79,42 @@ func BenchmarkMLLPToObservations(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(per*conns)/time.Since(start).Seconds(), "msgs/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(per*conns), "cpu-µs/msg")
+			if groups, writes := gc.GroupCommits(); groups > groups0 {
+				b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/group")
+			}
+			// An exchange is recorded once its ACK is written.
+			for wait := time.Now(); run.recorded && recorded.Load() < int64(per*conns) && time.Since(wait) < 5*time.Second; {
+				time.Sleep(time.Millisecond)
+			}
+			if run.recorded && recorded.Load() < int64(per*conns) {
+				b.Errorf("%d messages recorded, want %d", recorded.Load(), per*conns)
+			}
 		})
 	}
 }
+
+// openRecorded opens the connector over e's engine as the gateway opens
+// it: through a connectors.Registry, recording into rec, so that each
+// exchange is judged by the connector's checks as it is recorded.
+func openRecorded(t testing.TB, e *env, rec recorderFunc) *Connector {
+	t.Helper()
+	var reg connectors.Registry
+	if err := reg.Register(ID, Open); err != nil {
+		t.Fatal(err)
+	}
+	set, err := reg.Open(connectors.Deps{Engine: e.engine, Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := set.Get(ID)
+	return c.(*Connector)
+}
+
+// recorderFunc is a connectors.Recorder.
+type recorderFunc func(requestlog.Entry)
+
+func (f recorderFunc) Record(e requestlog.Entry) { f(e) }
 
 // BenchmarkHandleWithoutStore measures the connector's own work per
 // message (parse, judge, map to FHIR JSON, the checks' findings) with an
@@ -114,6 +174,7 @@ func BenchmarkStoreTransaction(b *testing.B) {
 			b.ResetTimer()
 			var wg sync.WaitGroup
 			per := (b.N + writers - 1) / writers
+			cpu0 := cpuTime()
 			start := time.Now()
 			for range writers {
 				wg.Go(func() {
@@ -131,6 +192,7 @@ func BenchmarkStoreTransaction(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(per*writers)/time.Since(start).Seconds(), "msgs/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(per*writers), "cpu-µs/msg")
 		})
 	}
 }
@@ -143,4 +205,13 @@ type patientEngine struct {
 
 func (p patientEngine) Search(context.Context, fhirstore.Sandbox, string, url.Values) (*fhirstore.SearchPage, error) {
 	return &fhirstore.SearchPage{Matches: []*fhirstore.Resource{{Type: "Patient", ID: strings.TrimPrefix(p.patient, "Patient/")}}}, nil
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

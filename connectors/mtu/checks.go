@@ -3,6 +3,7 @@ package mtu
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/hl7v2"
@@ -21,7 +22,7 @@ func (c *Connector) Checks() []connectors.Check {
 	for i, ch := range checks {
 		judge := ch.judge
 		out[i] = connectors.Check{ID: ch.id, Description: ch.description, Judge: func(x *connectors.Exchange) connectors.Result {
-			j, ok := about(x)
+			j, ok := c.about(x)
 			if !ok {
 				return notApplicable
 			}
@@ -76,12 +77,31 @@ type judged struct {
 	x   *connectors.Exchange
 }
 
-func about(x *connectors.Exchange) (judged, bool) {
+// about is the exchange x as the checks judge it, when it is one of
+// theirs. The exchange being recorded (see record) is judged from the
+// message the connector parsed and its ACK parsed once; any other is
+// parsed here.
+func (c *Connector) about(x *connectors.Exchange) (judged, bool) {
 	if x == nil || x.Connector != ID || x.Channel != requestlog.ChannelMLLP || len(x.Request) == 0 {
 		return judged{}, false
 	}
+	if r, ok := c.recording.Load(x); ok {
+		return r.(*recorded).judged()
+	}
+	return about(x)
+}
+
+func about(x *connectors.Exchange) (judged, bool) {
 	m, err := hl7v2.Parse(x.Request)
-	if err != nil || m.Segment("MSH").Get(9, 1) != "ORU" {
+	if err != nil {
+		return judged{}, false
+	}
+	return judgedOf(x, m)
+}
+
+// judgedOf is x judged with m, the message of its Request.
+func judgedOf(x *connectors.Exchange, m *hl7v2.Message) (judged, bool) {
+	if m.Segment("MSH").Get(9, 1) != "ORU" {
 		return judged{}, false
 	}
 	j := judged{msg: m, x: x}
@@ -89,6 +109,35 @@ func about(x *connectors.Exchange) (judged, bool) {
 		j.ack = ack
 	}
 	return j, true
+}
+
+// recorded is an exchange being recorded with the message its Request
+// parsed to (nil when it did not parse): the Evidence judges it by every
+// check in turn, and they share one reading of it.
+type recorded struct {
+	x    *connectors.Exchange
+	msg  *hl7v2.Message
+	once sync.Once
+	j    judged
+	ok   bool
+}
+
+func (r *recorded) judged() (judged, bool) {
+	r.once.Do(func() {
+		if r.msg != nil {
+			r.j, r.ok = judgedOf(r.x, r.msg)
+		}
+	})
+	return r.j, r.ok
+}
+
+// record records x, whose Request parsed to m (nil when it did not): the
+// checks the Evidence judges it with read m rather than parse the
+// message, and the ACK, again each.
+func (c *Connector) record(x *connectors.Exchange, m *hl7v2.Message) {
+	c.recording.Store(x, &recorded{x: x, msg: m})
+	defer c.recording.Delete(x)
+	c.ev.Record(x)
 }
 
 var notApplicable = connectors.Result{Verdict: connectors.NotApplicable}

@@ -53,7 +53,10 @@
 // connector-mtu; the listener also runs them on each message as it
 // arrives and answers what fails as ERR warnings (ERR-4 W, ERR-5 the
 // check id) in the ACK and as warning issues in the request log, so that
-// a sender learns at once what the report will say.
+// a sender learns at once what the report will say. When the request log
+// records the message, the Evidence judges it by every check again; they
+// read the message the connector parsed and its ACK parsed once (record),
+// not the bytes again per check.
 //
 // One listener serves one sandbox (--connector-listen
 // mtu=127.0.0.1:2575@SANDBOX): MSH-5/6 are echoed in the ACK but do not
@@ -75,7 +78,9 @@
 // the test data make, and FuzzVouched over what any message makes. The
 // messages of one connection stay serial: IHE PCD-01 senders wait for
 // each ACK (a check fails those that do not), so the connector does not
-// process pipelined messages side by side.
+// process pipelined messages side by side. The transaction's JSON is
+// written by appendJSON (encode.go), byte for byte what encoding/json
+// writes for the same tree, without its reflection.
 //
 // It does not take PHD FHIR uploads, batches (FHS/BHS), enhanced-mode
 // acknowledgments, or waveforms (OBX-2 NA/MA are acknowledged with a

@@ -83,6 +83,10 @@ type Connector struct {
 	devices  map[string]map[string]string       // sandbox → device query → Device/id
 	patients map[string]map[string]knownPatient // sandbox → PID-3's identifiers → the Patient they found
 	seenNext int
+
+	// recording holds the exchanges being recorded (*connectors.Exchange
+	// → *recorded), for the checks that judge them (see record).
+	recording sync.Map
 }
 
 var (
@@ -218,7 +222,7 @@ func (c *Connector) answer(conn net.Conn, x *connectors.Exchange, m *hl7v2.Messa
 	if err := mllp.WriteFrame(conn, body); err != nil {
 		c.log.Debug("mtu: answering a frame failed", "err", err)
 	}
-	c.ev.Record(x)
+	c.record(x, m)
 }
 
 // ackID is a fresh MSH-10 for an ACK.

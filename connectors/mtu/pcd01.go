@@ -395,5 +395,5 @@ func (b *builder) add(res obj) string {
 
 // bundle is the transaction of the entries.
 func (b *builder) bundle() ([]byte, error) {
-	return json.Marshal(obj{"resourceType": "Bundle", "type": "transaction", "entry": b.entries})
+	return appendJSON(make([]byte, 0, 2048*len(b.entries)), obj{"resourceType": "Bundle", "type": "transaction", "entry": b.entries})
 }
