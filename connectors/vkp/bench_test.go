@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"hpsandbox/connectors/vkp"
+	"hpsandbox/connectors/vkp/spec"
+	"hpsandbox/fhirstore/profile"
 )
 
 var benchClients = flag.Int("bench.clients", 64, "concurrent clients of BenchmarkAlarmSubmission")
@@ -72,5 +74,33 @@ func BenchmarkAlarmParse(b *testing.B) {
 		if _, err := s.Transaction(vkp.ID); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAlarmProfiles: the VKP profile validation of each of an
+// alarm's resources (DetectedIssue, Encounter, Composition) against the
+// profile the hub judges it by, the part of Parse that costs most.
+//
+//	go test -run '^$' -bench AlarmProfiles -benchtime 2s ./connectors/vkp
+func BenchmarkAlarmProfiles(b *testing.B) {
+	s, err := vkp.Parse(readFile(b, "alarm.json"), nil, vkp.Alarm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defs, err := spec.Definitions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range s.Entries {
+		opts := profile.Options{Profiles: []string{vkp.ProfileOf(vkp.Alarm, e)}}
+		if issues := defs.Validate(e.Raw, opts); profile.HasErrors(issues) {
+			b.Fatalf("%s: %v", e.Type, issues)
+		}
+		b.Run(e.Type, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				defs.Validate(e.Raw, opts)
+			}
+		})
 	}
 }
