@@ -120,16 +120,17 @@ func Parse(body []byte, allow []string, kinds ...Kind) (*Submission, error) {
 		return nil, outcome.New(outcome.Unprocessable, outcome.TooCostly, "the Bundle has %d entries; the hub takes at most %d", len(b.Entry), MaxEntries).At("Bundle.entry")
 	}
 	s := &Submission{}
-	maps := make([]map[string]any, len(resources))
+	decoded := make([]any, len(resources))
 	for i, raw := range resources {
-		if raw != nil && raw[0] == '{' {
-			maps[i] = decode(raw)
+		if raw != nil {
+			decoded[i] = decode(raw)
 		}
 	}
-	if err := checkNumbers(shell, maps, allow); err != nil {
+	if err := checkNumbers(shell, decoded, allow); err != nil {
 		return nil, err
 	}
-	for i, m := range maps {
+	for i, v := range decoded {
+		m, _ := v.(map[string]any)
 		if m == nil {
 			return nil, outcome.New(outcome.Unprocessable, outcome.Required, "entry %d has no resource", i).At(fmt.Sprintf("Bundle.entry[%d].resource", i))
 		}
@@ -178,22 +179,20 @@ func Parse(body []byte, allow []string, kinds ...Kind) (*Submission, error) {
 	return s, nil
 }
 
-// decode decodes raw, a compacted JSON object, keeping numbers as they
-// were written; nil when it is not one.
-func decode(raw []byte) map[string]any {
+// decode decodes raw, compacted JSON (valid: SplitBundle compacted it),
+// keeping numbers as they were written.
+func decode(raw []byte) any {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var m map[string]any
-	if dec.Decode(&m) != nil {
-		return nil
-	}
-	return m
+	var v any
+	_ = dec.Decode(&v)
+	return v
 }
 
 // checkNumbers runs the test-data guard (nin) over the whole Bundle: the
-// shell with each entry's decoded resource put back in its place, the
-// same document nin.Check would decode from the body.
-func checkNumbers(shell []byte, resources []map[string]any, allow []string) error {
+// shell with each entry's decoded resource (whatever its shape) put back
+// in its place, the same document nin.Check would decode from the body.
+func checkNumbers(shell []byte, resources []any, allow []string) error {
 	dec := json.NewDecoder(bytes.NewReader(shell))
 	dec.UseNumber()
 	var doc map[string]any

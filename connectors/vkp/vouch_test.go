@@ -107,3 +107,21 @@ func TestCheckR4_NamesTheEntry(t *testing.T) {
 		})
 	}
 }
+
+// TestParse_GuardReadsTheWholeBundle: the identity-number guard reads the
+// Bundle's own elements and resources of any shape, as it did when it
+// decoded the body itself.
+func TestParse_GuardReadsTheWholeBundle(t *testing.T) {
+	const id = `{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"05073500186"}`
+	for name, body := range map[string]string{
+		"in the Bundle's identifier":     `{"resourceType":"Bundle","type":"collection","identifier":` + id + `,"entry":[{"resource":{"resourceType":"Observation"}}]}`,
+		"in a resource that is an array": `{"resourceType":"Bundle","type":"collection","entry":[{"resource":[` + id + `]}]}`,
+		"in a resource":                  `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","subject":{"identifier":` + id + `}}}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := vkp.Parse([]byte(body), nil, vkp.Measurements); !errors.Is(err, vkp.ErrNotSynthetic) {
+				t.Fatalf("Parse = %v, want the number refused as not synthetic", err)
+			}
+		})
+	}
+}
