@@ -133,6 +133,13 @@ func Check(doc []byte, allow []string) *outcome.Error {
 	if err := dec.Decode(&v); err != nil {
 		return outcome.New(outcome.Incorrect, outcome.Structure, "the body is not JSON")
 	}
+	return CheckValue(v, allow)
+}
+
+// CheckValue is Check of a document already decoded by encoding/json (into
+// any: maps, slices, strings, numbers), for a caller that reads the
+// document anyway and need not have it decoded twice.
+func CheckValue(v any, allow []string) *outcome.Error {
 	root := "$"
 	if m, ok := v.(map[string]any); ok {
 		if t, ok := m["resourceType"].(string); ok && validName(t) {
@@ -140,7 +147,8 @@ func Check(doc []byte, allow []string) *outcome.Error {
 		}
 	}
 	var issues []outcome.Issue
-	walk(v, root, allow, &issues)
+	w := walker{allow: allow, issues: &issues, root: root}
+	w.walk(v)
 	if len(issues) == 0 {
 		return nil
 	}
@@ -151,28 +159,77 @@ func Check(doc []byte, allow []string) *outcome.Error {
 // more there were.
 const MaxIssues = 20
 
-func walk(v any, path string, allow []string, issues *[]outcome.Issue) {
+// walker visits every object of a document; steps is the location of the
+// current one, joined into a path only for an issue, as nearly every
+// document has none.
+type walker struct {
+	allow  []string
+	issues *[]outcome.Issue
+	root   string
+	steps  []step
+}
+
+// step is a member of an object (key, index -1) or an element of an
+// array (index).
+type step struct {
+	key   string
+	index int
+}
+
+func (w *walker) walk(v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		if sys, ok := v["system"].(string); ok && (sys == SystemFNR || sys == SystemDNR) {
-			judge(v["value"], path, sys, allow, issues)
+			judge(v["value"], w.path, sys, w.allow, w.issues)
 		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
+		var keys []string
+		for k, x := range v {
+			if holdsObjects(x) {
+				keys = append(keys, k)
+			}
 		}
 		slices.Sort(keys) // issues in a stable order
 		for _, k := range keys {
-			walk(v[k], path+"."+name(k), allow, issues)
+			w.steps = append(w.steps, step{key: k, index: -1})
+			w.walk(v[k])
+			w.steps = w.steps[:len(w.steps)-1]
 		}
 	case []any:
 		for i, e := range v {
-			walk(e, path+"["+strconv.Itoa(i)+"]", allow, issues)
+			if holdsObjects(e) {
+				w.steps = append(w.steps, step{index: i})
+				w.walk(e)
+				w.steps = w.steps[:len(w.steps)-1]
+			}
 		}
 	}
 }
 
-func judge(value any, path, system string, allow []string, issues *[]outcome.Issue) {
+// path is the location of the current object.
+func (w *walker) path() string {
+	var b strings.Builder
+	b.WriteString(w.root)
+	for _, s := range w.steps {
+		if s.index < 0 {
+			b.WriteString("." + name(s.key))
+		} else {
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		}
+	}
+	return b.String()
+}
+
+// holdsObjects reports whether v is an object or array, where an
+// identifier can be; a primitive has nothing to visit.
+func holdsObjects(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+func judge(value any, path func() string, system string, allow []string, issues *[]outcome.Issue) {
 	what := "a national identity number"
 	if system == SystemDNR {
 		what = "a D-number"
@@ -195,7 +252,7 @@ func judge(value any, path, system string, allow []string, issues *[]outcome.Iss
 	case n < MaxIssues:
 		*issues = append(*issues, outcome.Issue{Severity: outcome.ErrorLevel, Code: outcome.BusinessRule,
 			Diagnostics: fmt.Sprintf("%s (%s) is not synthetic: %s. The sandbox takes synthetic persons only (month + 80 or + 40); nothing was stored", what, system, reason),
-			Expression:  []string{path + ".value"}})
+			Expression:  []string{path() + ".value"}})
 	case n == MaxIssues:
 		*issues = append(*issues, outcome.Issue{Severity: outcome.ErrorLevel, Code: outcome.BusinessRule,
 			Diagnostics: fmt.Sprintf("more identity numbers are not synthetic; only the first %d are named", MaxIssues)})

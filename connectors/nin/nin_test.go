@@ -3,6 +3,7 @@ package nin_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -173,6 +174,8 @@ func TestCheck(t *testing.T) {
 			outcome.Unprocessable, []string{"Patient.identifier[0].value"}},
 		{"crafted key is quoted", `{"resourceType":"Patient","a.b":{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"x"}}`, nil,
 			outcome.Unprocessable, []string{`Patient."a.b".value`}},
+		{"empty key is quoted", `{"resourceType":"Patient","":[[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"x"}]]}`, nil,
+			outcome.Unprocessable, []string{`Patient.""[0][0].value`}},
 		{"not JSON", `{"resourceType":`, nil, outcome.Incorrect, nil},
 	}
 	for _, tt := range tests {
@@ -256,4 +259,22 @@ func FuzzSynthetic(f *testing.F) {
 			t.Fatalf("reason repeats the number")
 		}
 	})
+}
+
+// BenchmarkCheck scans a VKP alarm (a Bundle of three resources naming
+// the person by identity number) for identity numbers.
+//
+//	go test -run '^$' -bench Check -benchtime 2s ./connectors/nin
+func BenchmarkCheck(b *testing.B) {
+	doc, err := os.ReadFile("../vkp/testdata/alarm.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := nin.Check(doc, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = nin.Check(doc, nil)
+	}
 }

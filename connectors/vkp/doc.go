@@ -59,8 +59,15 @@
 // searched for before the transaction, where reads run beside each other;
 // a known person's transaction refers to their Patient and holds no
 // conditional create, which would search inside the store's single write.
-// The hub's transactions are validated by the engine in full: what a
-// supplier sends is never vouched for (interaction.BundleRequest.Validated).
+// Every resource a supplier sends is validated as FHIR R4 by google/fhir
+// (fhirjson.Parse) once, in Parse, after the VKP profiles; the
+// transaction built from the resources that passed changes only what
+// keeps them valid (ids, subject references, a Patient of the hub's own),
+// so it is vouched for (interaction.BundleRequest.Validated) and the
+// engine does not parse it with google/fhir again. A transaction whose
+// supplier-given fullUrls are not of the form of a uri is not vouched for,
+// and the engine validates it in full. FuzzParse checks that every vouched
+// transaction passes fhirjson.Parse whole.
 //
 // # The municipality's records
 //

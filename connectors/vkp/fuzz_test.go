@@ -11,7 +11,7 @@ import (
 
 // FuzzParse: whatever a supplier sends, Parse answers an accepted
 // submission whose transaction is JSON, or a client error (4xx), and never
-// panics.
+// panics; a transaction Deliver vouches for is valid R4.
 func FuzzParse(f *testing.F) {
 	for _, b := range validSubmissions(f) {
 		f.Add(b)
@@ -34,5 +34,6 @@ func FuzzParse(f *testing.F) {
 		if err != nil || !json.Valid(tx) {
 			t.Fatalf("transaction of an accepted submission: %v", err)
 		}
+		vouchedValid(t, s)
 	})
 }

@@ -50,8 +50,9 @@ func refusals(t testing.TB) []refusal {
 		{"an empty Bundle", []byte(`{"resourceType":"Bundle","type":"collection","entry":[]}`), "", 422, "Bundle.entry"},
 		{"not VKP profile", edit(t, alarm, func(b map[string]any) { delete(resource(b, 1), "participant") }), "", 422, "Bundle.entry[1].resource.Encounter"},
 		// What R4 refuses is refused whoever else judged the resource: the
-		// hub's transaction is validated by the engine in full, for nothing
-		// a supplier sends can make the connector vouch for it.
+		// hub validates every resource with google/fhir (Parse), and a
+		// transaction it cannot vouch for is validated by the engine in
+		// full.
 		{"an element R4 does not know", edit(t, alarm, func(b map[string]any) { resource(b, 1)["notAnElement"] = true }), "", 422, ""},
 		{"a malformed date-time", edit(t, alarm, func(b map[string]any) {
 			resource(b, 2)["date"] = "2026-02-30T25:00:00+01:00"

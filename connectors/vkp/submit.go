@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"hpsandbox/connectors"
 	"hpsandbox/connectors/nin"
@@ -56,6 +57,9 @@ type Submission struct {
 	// found is that Patient as the search before the transaction read it:
 	// the answer names it first, as the conditional create it replaced did.
 	found *fhirstore.Resource
+	// r4 is set by Parse when every resource passed fhirjson.Parse: the
+	// transaction built from them is then valid R4 (vouched).
+	r4 bool
 }
 
 // Entry is one resource of a submission.
@@ -70,23 +74,33 @@ type Entry struct {
 // its type (transaction or collection; PMD also takes collection only,
 // which the caller checks), its resources (one kind of submission, kinds
 // says which are taken), the identity numbers (synthetic, nin.Check), the
-// guide's codes, each resource against its VKP profile, and one person
-// named by national identity number in every subject. The error is an
-// *outcome.Error naming the element.
+// guide's codes, each resource against its VKP profile and as FHIR R4
+// (fhirjson, google/fhir), and one person named by national identity
+// number in every subject. The error is an *outcome.Error naming the
+// element.
+//
+// The body is compacted and split once (fhirjson.SplitBundle); each
+// resource is decoded once, and the guard reads those decoded resources
+// within the decoded rest of the Bundle rather than decoding the body
+// again.
 func Parse(body []byte, allow []string, kinds ...Kind) (*Submission, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "the body is empty: send a Bundle")
+	}
+	notBundle := outcome.New(outcome.Incorrect, outcome.Structure, "the body is not a JSON object: send a Bundle")
+	shell, resources, err := fhirjson.SplitBundle(body)
+	if err != nil {
+		return nil, notBundle
+	}
 	var b struct {
 		ResourceType string `json:"resourceType"`
 		Type         string `json:"type"`
 		Entry        []struct {
-			FullURL  string          `json:"fullUrl"`
-			Resource json.RawMessage `json:"resource"`
+			FullURL string `json:"fullUrl"`
 		} `json:"entry"`
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "the body is empty: send a Bundle")
-	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "the body is not a JSON object: send a Bundle")
+	if err := json.Unmarshal(shell, &b); err != nil {
+		return nil, notBundle
 	}
 	if b.ResourceType != "Bundle" {
 		return nil, outcome.New(outcome.Unprocessable, outcome.Invalid, "the hub takes a Bundle, not %s", describe(b.ResourceType)).At("resourceType")
@@ -94,26 +108,34 @@ func Parse(body []byte, allow []string, kinds ...Kind) (*Submission, error) {
 	if b.Type != "transaction" && b.Type != "collection" {
 		return nil, outcome.New(outcome.Unprocessable, outcome.Invalid, "the hub takes a Bundle of type transaction or collection, not %q", clip(b.Type)).At("Bundle.type")
 	}
+	if len(b.Entry) != len(resources) {
+		// encoding/json took the entries from a member whose name differs
+		// from "entry" in case only; JSON's names are case-sensitive.
+		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "Bundle.entry cannot be read: its name is \"entry\"").At("Bundle.entry")
+	}
 	if len(b.Entry) == 0 {
 		return nil, outcome.New(outcome.Unprocessable, outcome.Required, "the Bundle has no entries").At("Bundle.entry")
 	}
 	if len(b.Entry) > MaxEntries {
 		return nil, outcome.New(outcome.Unprocessable, outcome.TooCostly, "the Bundle has %d entries; the hub takes at most %d", len(b.Entry), MaxEntries).At("Bundle.entry")
 	}
-	if err := nin.Check(body, allow); err != nil {
-		return nil, err.Wrap(ErrNotSynthetic)
-	}
 	s := &Submission{}
-	for i, e := range b.Entry {
-		at := fmt.Sprintf("Bundle.entry[%d].resource", i)
-		dec := json.NewDecoder(bytes.NewReader(e.Resource))
-		dec.UseNumber()
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil || m == nil {
-			return nil, outcome.New(outcome.Unprocessable, outcome.Required, "entry %d has no resource", i).At(at)
+	decoded := make([]any, len(resources))
+	for i, raw := range resources {
+		if raw != nil {
+			decoded[i] = decode(raw)
+		}
+	}
+	if err := checkNumbers(shell, decoded, allow); err != nil {
+		return nil, err
+	}
+	for i, v := range decoded {
+		m, _ := v.(map[string]any)
+		if m == nil {
+			return nil, outcome.New(outcome.Unprocessable, outcome.Required, "entry %d has no resource", i).At(fmt.Sprintf("Bundle.entry[%d].resource", i))
 		}
 		typ, _ := m["resourceType"].(string)
-		s.Entries = append(s.Entries, Entry{Type: typ, FullURL: e.FullURL, Resource: m, Raw: e.Resource})
+		s.Entries = append(s.Entries, Entry{Type: typ, FullURL: b.Entry[i].FullURL, Resource: m, Raw: resources[i]})
 	}
 	kind, err := classify(s.Entries)
 	if err != nil {
@@ -151,7 +173,66 @@ func Parse(body []byte, allow []string, kinds ...Kind) (*Submission, error) {
 	if len(issues) > 0 {
 		return nil, &outcome.Error{Category: outcome.Unprocessable, Issues: issues}
 	}
+	if err := s.checkR4(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// decode decodes raw, compacted JSON (valid: SplitBundle compacted it),
+// keeping numbers as they were written.
+func decode(raw []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	_ = dec.Decode(&v)
+	return v
+}
+
+// checkNumbers runs the test-data guard (nin) over the whole Bundle: the
+// shell with each entry's decoded resource (whatever its shape) put back
+// in its place, the same document nin.Check would decode from the body.
+func checkNumbers(shell []byte, resources []any, allow []string) error {
+	dec := json.NewDecoder(bytes.NewReader(shell))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return outcome.New(outcome.Incorrect, outcome.Structure, "the body is not a JSON object: send a Bundle")
+	}
+	entries, _ := doc["entry"].([]any)
+	for i, r := range resources {
+		if i >= len(entries) {
+			break
+		}
+		if e, ok := entries[i].(map[string]any); ok && r != nil {
+			e["resource"] = r
+		}
+	}
+	if err := nin.CheckValue(doc, allow); err != nil {
+		return err.Wrap(ErrNotSynthetic)
+	}
+	return nil
+}
+
+// checkR4 validates each entry's resource as FHIR R4 (fhirjson.Parse:
+// google/fhir's parse and extended validation, reference checks), the
+// judgement the engine would otherwise make of the transaction, naming
+// the element below its entry. r4 records that every one passed.
+func (s *Submission) checkR4() error {
+	for i, e := range s.Entries {
+		if _, err := fhirjson.Parse(e.Raw); err != nil {
+			oe := outcome.From(err)
+			c := *oe
+			c.Issues = make([]outcome.Issue, len(oe.Issues))
+			for j, is := range oe.Issues {
+				is.Expression = prefixed(fmt.Sprintf("Bundle.entry[%d].resource.", i), is.Expression)
+				c.Issues[j] = is
+			}
+			return c.Wrap(err)
+		}
+	}
+	s.r4 = true
+	return nil
 }
 
 // MaxEntries bounds the entries of one submission.
@@ -417,7 +498,7 @@ func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *S
 	if err != nil {
 		return nil, err
 	}
-	resp, err := engine.Transaction(ctx, sandboxKey(sandbox), tx)
+	resp, err := s.store(ctx, engine, sandbox, tx)
 	if err == nil && s.found != nil {
 		resp, err = withPatientFirst(resp, s.found)
 	}
@@ -428,10 +509,44 @@ func Deliver(ctx context.Context, engine connectors.Engine, sandbox string, s *S
 	if err != nil {
 		return nil, err
 	}
-	if _, err := engine.Transaction(ctx, sandboxKey(sandbox), again); err != nil {
+	if _, err := s.store(ctx, engine, sandbox, again); err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// validatedEngine is an engine that takes a transaction whose resources
+// the caller vouches are valid R4 (interaction.BundleRequest.Validated).
+type validatedEngine interface {
+	ValidatedTransaction(ctx context.Context, sandbox fhirstore.Sandbox, bundle []byte) ([]byte, error)
+}
+
+// store runs tx, s's transaction, through engine. Every resource of it
+// passed fhirjson.Parse in Parse (s.r4), and what Transaction changes
+// keeps it valid R4: the id it sets is IDOf's, a valid id; the subject's
+// reference it sets is a Patient's, which every subject it sets may
+// refer to; the Patient entry and the rest of the Bundle it writes from
+// constants and from values the resources held. Only the entries'
+// fullUrls come from the supplier unchecked, so a transaction whose
+// fullUrls all have the form of a uri is vouched for, and the engine does
+// not parse it with google/fhir a second time; any other is validated by
+// the engine in full.
+func (s *Submission) store(ctx context.Context, engine connectors.Engine, sandbox string, tx []byte) ([]byte, error) {
+	if v, ok := engine.(validatedEngine); ok && s.r4 && s.uriFullURLs() {
+		return v.ValidatedTransaction(ctx, sandboxKey(sandbox), tx)
+	}
+	return engine.Transaction(ctx, sandboxKey(sandbox), tx)
+}
+
+// uriFullURLs reports whether every entry's fullUrl that Transaction
+// keeps has the form of an R4 uri (no whitespace: \S*).
+func (s *Submission) uriFullURLs() bool {
+	for _, e := range s.Entries {
+		if strings.HasPrefix(e.FullURL, "urn:uuid:") && strings.IndexFunc(e.FullURL, unicode.IsSpace) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // findPatient sets s.Patient to the one Patient of sandbox with the

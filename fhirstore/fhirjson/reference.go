@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"hpsandbox/fhirstore/outcome"
 )
@@ -72,7 +73,7 @@ func MapReferences(compact []byte, fn func(ref string) (replacement string, ok b
 func checkReferences(typ string, compact []byte) *outcome.Error {
 	var bad []string
 	_, _ = MapReferences(compact, func(ref string) (string, bool, error) {
-		if m := relativeRef.FindStringSubmatch(ref); m != nil && !IsType(m[1]) {
+		if typ, ok := relativeType(ref); ok && !IsType(typ) {
 			bad = append(bad, ref)
 		}
 		return "", false, nil
@@ -96,6 +97,40 @@ func checkReferences(typ string, compact []byte) *outcome.Error {
 	}
 	sortIssues(oe.Issues)
 	return oe
+}
+
+// relativeType is the type of a relative literal reference (relativeRef
+// matches it), read without the regular expression, which every
+// reference of every resource written would otherwise run.
+func relativeType(ref string) (string, bool) {
+	i := 0
+	for i < len(ref) && (ref[i] >= 'a' && ref[i] <= 'z' || ref[i] >= 'A' && ref[i] <= 'Z') {
+		i++
+	}
+	if i == 0 || i == len(ref) || ref[i] != '/' {
+		return "", false
+	}
+	rest := ref[i+1:]
+	id, version, hasVersion := strings.Cut(rest, "/_history/")
+	if !idChars(id) || (hasVersion && !idChars(version)) {
+		return "", false
+	}
+	return ref[:i], true
+}
+
+// idChars reports whether s is 1 to 64 of [A-Za-z0-9\-.].
+func idChars(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // findReferences records the element path of every "reference" string.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"hpsandbox/fhirstore/outcome"
@@ -109,4 +110,30 @@ func TestParse_ValidatorCasesWithResourceTypedElements(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRelativeType_AgreesWithThePattern: the byte scan reads the type of
+// exactly the references relativeRef matches.
+func TestRelativeType_AgreesWithThePattern(t *testing.T) {
+	for _, ref := range []string{"Patient/1", "Patient/a.b-C", "Patient/1/_history/2", "Nonsense/x", "Patient/", "/1", "Patient",
+		"Patient/1/_history/", "Patient/1/_history/2/_history/3", "Patient/1 2", "Pat1ent/1", "urn:uuid:1", "http://x/Patient/1",
+		"Patient/" + strings.Repeat("a", 64), "Patient/" + strings.Repeat("a", 65), "Patient/1/_history/" + strings.Repeat("9", 65), "Patient/1/x"} {
+		typ, ok := relativeType(ref)
+		m := relativeRef.FindStringSubmatch(ref)
+		if ok != (m != nil) || (ok && typ != m[1]) {
+			t.Errorf("relativeType(%q) = %q, %v; the pattern says %q", ref, typ, ok, m)
+		}
+	}
+}
+
+func FuzzRelativeType(f *testing.F) {
+	f.Add("Patient/1/_history/2")
+	f.Add("Nonsense/x")
+	f.Fuzz(func(t *testing.T, ref string) {
+		typ, ok := relativeType(ref)
+		m := relativeRef.FindStringSubmatch(ref)
+		if ok != (m != nil) || (ok && typ != m[1]) {
+			t.Fatalf("relativeType(%q) = %q, %v; the pattern says %q", ref, typ, ok, m)
+		}
+	})
 }

@@ -128,6 +128,7 @@ func Parse(body []byte) (*Resource, error) {
 	}
 	body = TrimBOM(body)
 	var compact bytes.Buffer
+	compact.Grow(len(body))
 	if err := json.Compact(&compact, body); err != nil {
 		return nil, syntaxError(body)
 	}
@@ -199,18 +200,38 @@ func peekHead(b []byte) (head, []field, error) {
 	for _, f := range fields {
 		switch f.key {
 		case "resourceType":
-			if err := json.Unmarshal(f.val, &h.resourceType); err != nil {
-				return h, nil, outcome.New(outcome.Incorrect, outcome.Structure, "resourceType must be a string").At("resourceType")
+			var ok bool
+			if h.resourceType, ok = plainString(f.val); !ok {
+				if err := json.Unmarshal(f.val, &h.resourceType); err != nil {
+					return h, nil, outcome.New(outcome.Incorrect, outcome.Structure, "resourceType must be a string").At("resourceType")
+				}
 			}
 		case "id":
 			// A non-string id is reported by the validator with its path.
-			_ = json.Unmarshal(f.val, &h.id)
+			var ok bool
+			if h.id, ok = plainString(f.val); !ok {
+				_ = json.Unmarshal(f.val, &h.id)
+			}
 		}
 	}
 	if h.resourceType == "" {
 		return h, nil, outcome.New(outcome.Incorrect, outcome.Required, "body has no resourceType").At("resourceType")
 	}
 	return h, fields, nil
+}
+
+// plainString is the JSON string v when it holds no escapes and no
+// control characters, read without a decoder; false for any other value.
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 // reporter collects google/fhir's extended-validation findings as issues.

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hpsandbox/fixtures"
 )
 
 // BenchmarkValidate_ObservationBP validates a blood-pressure Observation
@@ -106,5 +108,38 @@ func BenchmarkLoad_Core(b *testing.B) {
 		if _, err := loadCore(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkValidate_Fixtures validates a Patient and an Observation of the
+// synthetic world against their core definitions, as a create that
+// declares no profile is judged.
+//
+//	go test -run '^$' -bench Validate_Fixtures -benchtime 2s ./fhirstore/profile
+func BenchmarkValidate_Fixtures(b *testing.B) {
+	rs, err := fixtures.Generate(fixtures.Options{Seed: 1, Patients: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := Core()
+	for _, typ := range []string{"Patient", "Observation"} {
+		var raw []byte
+		for _, r := range rs {
+			if r.Type == typ {
+				raw = r.Body
+				break
+			}
+		}
+		if issues := d.Validate(raw, Options{}); HasErrors(issues) {
+			b.Fatalf("the %s does not validate: %v", typ, issues)
+		}
+		b.Run(typ, func(b *testing.B) {
+			b.ReportAllocs()
+			start := cpuTime()
+			for b.Loop() {
+				d.Validate(raw, Options{})
+			}
+			reportCPU(b, start)
+		})
 	}
 }
