@@ -101,8 +101,8 @@ func walkBothWays(t *testing.T, s fhirstore.Store, typ, query string) (forward, 
 // testSearchSortManyReferences: a sort by a reference, URI or token
 // parameter (a code of several codings) orders a resource by its least
 // value ascending and its greatest descending, once (a code of two systems
-// too; a CodeableConcept of text alone has the empty code), whether the store reads the parameter's index in order (no filter) or
-// orders the matches of a filter; a resource with no value comes last, and
+// too; a CodeableConcept of text alone has the empty code), whether the
+// store reads the parameter's index in order (no filter) or orders the matches of a filter; a resource with no value comes last, and
 // one that names the same id twice (of two types) comes once. Paging either
 // way gives the same order.
 func testSearchSortManyReferences(t *testing.T, s fhirstore.Store, _ *Clock) {
@@ -139,9 +139,9 @@ func testSearchSortManyReferences(t *testing.T, s fhirstore.Store, _ *Clock) {
 		"-performer": {"c", "a", "b", "e", "d"},
 		"_profile":   {"c", "a", "e", "b", "d"},
 		"-_profile":  {"c", "a", "b", "e", "d"},
-		"code":       {"d", "c", "a", "e", "b"}, // d's code is a text: no code sorts first
-
-		"-code": {"c", "a", "b", "e", "d"},
+		"-code":      {"c", "a", "b", "e", "d"},
+		// d's code is a text alone: the empty code, first ascending.
+		"code": {"d", "c", "a", "e", "b"},
 	} {
 		for _, query := range []string{"_count=10&_sort=" + sort, "_count=10&status=final&_sort=" + sort} {
 			if got := firstPage(t, s, "Observation", query); !slices.Equal(got, want) {
