@@ -171,18 +171,13 @@ type sortKeyRow struct {
 }
 
 // sortRows derives the sort keys of the plain (not composite) parameters
-// of x, but of references and URIs: a sort reads those from their own
-// tables (see sortSource).
+// of x, but of tokens, references and URIs: a sort reads those from their
+// own tables (see sortSource).
 func sortRows(x *searchparam.Index) []sortKeyRow {
 	var out []sortKeyRow
 	for _, r := range x.Strings {
 		if r.Group == 0 {
 			out = widen(out, r.Param, r.Normalized, r.Normalized)
-		}
-	}
-	for _, r := range x.Tokens {
-		if r.Group == 0 {
-			out = widen(out, r.Param, r.Code, r.Code)
 		}
 	}
 	for _, r := range x.Dates {
