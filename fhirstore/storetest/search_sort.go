@@ -102,9 +102,10 @@ func walkBothWays(t *testing.T, s fhirstore.Store, typ, query string) (forward, 
 // parameter (a code of several codings) orders a resource by its least
 // value ascending and its greatest descending, once (a code of two systems
 // too; a CodeableConcept of text alone has the empty code), whether the
-// store reads the parameter's index in order (no filter) or orders the matches of a filter; a resource with no value comes last, and
-// one that names the same id twice (of two types) comes once. Paging either
-// way gives the same order.
+// store reads the parameter's index in order (no filter) or orders the
+// matches of a filter; a resource with no value comes last, and one that
+// names the same id twice (of two types) comes once. Paging either way
+// gives the same order.
 func testSearchSortManyReferences(t *testing.T, s fhirstore.Store, _ *Clock) {
 	ctx := context.Background()
 	for _, body := range []string{
