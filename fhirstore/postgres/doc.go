@@ -17,6 +17,9 @@
 //   - The sort keys of idx_sort, numbers or text by parameter in SQLite's
 //     untyped columns, are text here, numbers and dates in an encoding
 //     whose byte order is their numeric order (sqlstore.Dialect.TextSortKeys).
+//   - idx_token is a table clustered on its key in SQLite; here its key
+//     is a primary key constraint of the same columns, which migration 7
+//     replaced (code, then rid) where SQLite writes the table again.
 //   - Joins that SQLite is told to drive from the left (CROSS JOIN) are
 //     plain joins; PostgreSQL's planner orders them. A filter that only
 //     tests membership (SQLite's "+rid IN") is written as NOT … NOT IN,

@@ -105,7 +105,7 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 		return b.String()
 	}
 	written := dump()
-	if !strings.Contains(written, "Observation code 0 0 '85354-9' 'bp'") {
+	if !strings.Contains(written, "Observation date 0 0 1357776000000 1358035200000") {
 		t.Fatalf("unexpected sort rows as written:\n%s", written)
 	}
 	// Before the sort keys, nor were there the later migrations.
@@ -124,7 +124,7 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 }
 
 // References and URIs keep no sort keys in idx_sort (a sort reads their
-// own tables);
+// own tables), nor do tokens;
 // a store written when they did loses them on open, and sorts by them as
 // before.
 func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) {
@@ -160,8 +160,8 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 		}
 		return got.String
 	}
-	if got := params(); got != "code date status" {
-		t.Fatalf("sort keys as written: %q, want those of code, date and status", got)
+	if got := params(); got != "date" {
+		t.Fatalf("sort keys as written: %q, want those of date", got)
 	}
 	// As the release before wrote them: the references' and URIs' keys too.
 	if _, err := db.Exec(`INSERT INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
@@ -171,7 +171,7 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 		DROP INDEX idx_reference_sort; DROP INDEX idx_uri_rid; DELETE FROM schema_version WHERE version >= 6`); err != nil {
 		t.Fatal(err)
 	}
-	if got := params(); got != "_profile code date status subject" {
+	if got := params(); got != "_profile date subject" {
 		t.Fatalf("sort keys of the earlier release: %q", got)
 	}
 	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})
@@ -179,8 +179,8 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 		t.Fatalf("reopen: %v", err)
 	}
 	defer s.Close()
-	if got := params(); got != "code date status" {
-		t.Errorf("sort keys after the migration: %q, want those of code, date and status", got)
+	if got := params(); got != "date" {
+		t.Errorf("sort keys after the migration: %q, want those of date", got)
 	}
 	for sort, want := range map[string]string{"subject": "ob2 ob1", "-subject": "ob1 ob2"} {
 		q, err := search.Parse("Observation", url.Values{"_sort": {sort}}, search.Options{})
@@ -197,6 +197,104 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 		}
 		if strings.Join(got, " ") != want {
 			t.Errorf("_sort=%s after the migration: %v, want %s", sort, got, want)
+		}
+	}
+}
+
+// Tokens keep no sort keys in idx_sort: a sort by one reads idx_token,
+// whose key puts rid after the code. A store written by the release before
+// (idx_token keyed by code and system, the tokens' sort keys in idx_sort)
+// is rekeyed on open, loses them, and sorts and searches as before.
+func TestOpen_RekeysTokensAndDropsTheirSortKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"resourceType":"Observation","id":"ob1","status":"final","code":{"coding":[{"system":"urn:a","code":"b"},{"system":"urn:b","code":"d"}]}}`,
+		`{"resourceType":"Observation","id":"ob2","status":"amended","code":{"coding":[{"system":"urn:b","code":"c"}]}}`,
+		`{"resourceType":"Observation","id":"ob3","status":"final","code":{"coding":[{"system":"urn:b","code":"a"},{"system":"urn:a","code":"e"}]}}`,
+	} {
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(ctx, "default", r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	query := func(q string) string {
+		t.Helper()
+		var got sql.NullString
+		if err := db.QueryRow(q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got.String
+	}
+	const sortParams = `SELECT group_concat(param, ' ') FROM (SELECT DISTINCT param FROM idx_sort ORDER BY param)`
+	const tableSQL = `SELECT sql FROM sqlite_master WHERE name = 'idx_token'`
+	if got := query(sortParams); got != "" {
+		t.Fatalf("sort keys as written: %q, want none", got)
+	}
+	if got := query(tableSQL); !strings.Contains(got, "code, rid, system") {
+		t.Fatalf("idx_token as written: %s", got)
+	}
+	tokens := query(`SELECT group_concat(r, ' ') FROM (SELECT rid || param || code || system AS r FROM idx_token ORDER BY 1)`)
+	// As the release before wrote them.
+	if _, err := db.Exec(`CREATE TABLE idx_token_old (sandbox TEXT, rid BIGINT, type TEXT, param TEXT, grp INTEGER, comp INTEGER,
+			system TEXT, code TEXT, text TEXT, type_system TEXT, type_code TEXT,
+			PRIMARY KEY (sandbox, type, param, code, system, rid, grp, comp, text, type_system, type_code)) WITHOUT ROWID;
+		INSERT INTO idx_token_old SELECT * FROM idx_token; DROP TABLE idx_token; ALTER TABLE idx_token_old RENAME TO idx_token;
+		INSERT INTO idx_sort (sandbox, rid, type, param, grp, comp, lo, hi)
+			SELECT sandbox, rid, type, param, 0, 0, MIN(code), MAX(code) FROM idx_token GROUP BY rid, param;
+		DELETE FROM schema_version WHERE version >= 7`); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(sortParams); got != "code status" {
+		t.Fatalf("sort keys of the earlier release: %q", got)
+	}
+	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if got := query(sortParams); got != "" {
+		t.Errorf("sort keys after the migration: %q, want none", got)
+	}
+	if got := query(tableSQL); !strings.Contains(got, "code, rid, system") {
+		t.Errorf("idx_token after the migration: %s", got)
+	}
+	if got := query(`SELECT group_concat(r, ' ') FROM (SELECT rid || param || code || system AS r FROM idx_token ORDER BY 1)`); got != tokens {
+		t.Errorf("token rows after the migration:\n%s\nwant, as written:\n%s", got, tokens)
+	}
+	for q, want := range map[string]string{"_sort=code": "ob3 ob1 ob2", "_sort=-code": "ob3 ob1 ob2",
+		"_sort=status,-code": "ob2 ob3 ob1", "code=urn:a|b": "ob1", "code=c,e&_sort=-code": "ob3 ob2"} {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq, err := search.Parse("Observation", v, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Search(ctx, "default", fhirstore.SearchQuery{Query: sq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range p.Matches {
+			got = append(got, r.ID)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("Observation?%s after the migration: %v, want %s", q, got, want)
 		}
 	}
 }

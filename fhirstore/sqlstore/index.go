@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/searchparam"
 )
 
@@ -171,18 +172,13 @@ type sortKeyRow struct {
 }
 
 // sortRows derives the sort keys of the plain (not composite) parameters
-// of x, but of references and URIs: a sort reads those from their own
-// tables (see sortSource).
+// of x, but of tokens, references and URIs: a sort reads those from their
+// own tables (see sortSource).
 func sortRows(x *searchparam.Index) []sortKeyRow {
 	var out []sortKeyRow
 	for _, r := range x.Strings {
 		if r.Group == 0 {
 			out = widen(out, r.Param, r.Normalized, r.Normalized)
-		}
-	}
-	for _, r := range x.Tokens {
-		if r.Group == 0 {
-			out = widen(out, r.Param, r.Code, r.Code)
 		}
 	}
 	for _, r := range x.Dates {
@@ -261,6 +257,16 @@ func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ stri
 	}
 	p := &pendingIndex{sandbox: sandbox, rid: rid, done: make(chan struct{})}
 	t.pending = append(t.pending, p)
+	if x := t.pre; x != nil && x.ResourceType == typ {
+		// Extracted by the caller before its write was queued.
+		t.pre = nil
+		p.x = x
+		close(p.done)
+		if len(t.pending) >= maxPending {
+			return t.flushIndex(ctx)
+		}
+		return nil
+	}
 	t.s.extracting <- struct{}{}
 	go func() {
 		defer close(p.done)
@@ -276,6 +282,27 @@ func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ stri
 		return t.flushIndex(ctx)
 	}
 	return nil
+}
+
+// preExtract extracts the index rows of a resource about to be written by
+// a single write, on its caller's goroutine before the write is queued, so
+// that the committer, which runs the writes of every caller one after the
+// other, need not wait for them (see tx.pre). Stamping the body (fhirjson.Stamp)
+// changes only its id, meta.versionId and meta.lastUpdated, which the
+// store does not index (skipParam): the rows are those of the stored
+// body. A body that fails or panics gives nil, and the committer extracts
+// it again to answer the write with its error.
+func preExtract(r *fhirjson.Resource) (x *searchparam.Index) {
+	defer func() {
+		if recover() != nil {
+			x = nil
+		}
+	}()
+	x, err := extract(r.Type, r.Body)
+	if err != nil {
+		return nil
+	}
+	return x
 }
 
 // settle waits for the extractions still running, which a transaction that

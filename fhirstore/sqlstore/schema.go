@@ -124,6 +124,44 @@ var migrations = [][]string{
 		`DELETE FROM idx_sort WHERE EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = idx_sort.rid AND x.param = idx_sort.param)`,
 		`DELETE FROM idx_sort WHERE EXISTS (SELECT 1 FROM idx_uri x WHERE x.rid = idx_sort.rid AND x.param = idx_sort.param)`,
 	},
+	// A sort by a token reads idx_token too, whose key now puts rid right
+	// after the code (rekeyToken): it gives a type's rows of a parameter in
+	// the order of code and rid, and a search by a code reads its rids in
+	// order whatever their systems. idx_token_rid finds a resource's rows.
+	// That costs one B-tree write per token row where idx_sort took three
+	// per token parameter of every resource; the tokens' sort keys go.
+	{
+		rekeyToken,
+		`CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, param, code)`,
+		`DELETE FROM idx_sort WHERE EXISTS (SELECT 1 FROM idx_token x WHERE x.rid = idx_sort.rid AND x.param = idx_sort.param)`,
+	},
+}
+
+// rekeyToken stands in a migration for the statements of rekeyTokenSQL.
+const rekeyToken = "-- rekey idx_token"
+
+// tokenKey is idx_token's key since migration 7: rid follows the code.
+const tokenKey = `sandbox, type, param, code, rid, system, grp, comp, text, type_system, type_code`
+
+// rekeyTokenSQL gives idx_token the key tokenKey. SQLite stores the table
+// in its key's order (clustered), so the table is written again under the
+// new key; another engine replaces the constraint. Either runs again over
+// a table of the new key (a store rewound to an earlier version).
+func rekeyTokenSQL(d Dialect) []string {
+	if d.Name != "sqlite" {
+		return []string{
+			`ALTER TABLE idx_token DROP CONSTRAINT idx_token_pkey`,
+			`ALTER TABLE idx_token ADD CONSTRAINT idx_token_pkey PRIMARY KEY (` + tokenKey + `)`,
+		}
+	}
+	return []string{
+		`CREATE TABLE idx_token_rekeyed (` + indexCommonCols + `, system TEXT, code TEXT, text TEXT,
+			type_system TEXT, type_code TEXT, PRIMARY KEY (` + tokenKey + `))` + clustered(d),
+		`INSERT INTO idx_token_rekeyed (sandbox, rid, type, param, grp, comp, system, code, text, type_system, type_code)
+			SELECT sandbox, rid, type, param, grp, comp, system, code, text, type_system, type_code FROM idx_token`,
+		`DROP TABLE idx_token`,
+		`ALTER TABLE idx_token_rekeyed RENAME TO idx_token`,
+	}
 }
 
 // migrationFills are the steps in Go that follow a migration's statements
@@ -221,8 +259,14 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 				// tables are empty here.
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, withText(d, r.Replace(stmt))); err != nil {
-				return fmt.Errorf("migration %d: %w", v+1, err)
+			stmts := []string{stmt}
+			if stmt == rekeyToken {
+				stmts = rekeyTokenSQL(d)
+			}
+			for _, stmt := range stmts {
+				if _, err := tx.ExecContext(ctx, withText(d, r.Replace(stmt))); err != nil {
+					return fmt.Errorf("migration %d: %w", v+1, err)
+				}
 			}
 		}
 		if fill := migrationFills[v+1]; fill != nil {

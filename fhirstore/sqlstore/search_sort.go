@@ -365,15 +365,15 @@ func (c *compiler) sortKey(k search.SortKey, types []string) {
 
 // sortSource is the table that holds a resource's sort key of a parameter
 // of kind tab, and its column (of alias s) that a sort ascending or
-// descending reads. References and URIs are read from their own tables,
-// which give a type's rows in the order of the value and rid (the index
-// idx_reference_sort, idx_uri's key): a sort by one is rare, and
-// idx_sort's row with its two indexes would cost every write three B-tree
-// writes per parameter. The other kinds are read from idx_sort, whose lo
-// and hi indexes hold one row per resource (see sortRows).
+// descending reads. Tokens, references and URIs are read from their own
+// tables, which give a type's rows in the order of the value and rid (the
+// keys of idx_token and idx_uri, the index idx_reference_sort): idx_sort's
+// row with its two indexes would cost every write three B-tree writes per
+// parameter. The other kinds are read from idx_sort, whose lo and hi
+// indexes hold one row per resource (see sortRows).
 func sortSource(tab int, desc bool) (table, col string) {
 	switch {
-	case tab == tabReference || tab == tabURI:
+	case tab == tabReference || tab == tabURI || tab == tabToken:
 		return indexTables[tab].name, "s." + sortColumn(tab, desc)
 	case desc:
 		return "idx_sort", "s.hi"
@@ -385,8 +385,8 @@ func sortSource(tab int, desc bool) (table, col string) {
 // parameter, read in the order of the value), the one that is the
 // resource's key: its least value ascending, its greatest descending, and
 // of rows of one value one only. The resource's rows of the parameter are
-// found by rid (idx_reference_rid, idx_uri_rid); the rest of the table's
-// key tells rows of one value apart. idx_sort has one row per resource and
+// found by rid (idx_reference_rid, idx_uri_rid, idx_token_rid); the rest of
+// the table's key tells rows of one value apart. idx_sort has one row per resource and
 // parameter anyway.
 func (c *compiler) keyRowOnly(table string, desc bool) {
 	var col, rest string
@@ -395,6 +395,8 @@ func (c *compiler) keyRowOnly(table string, desc bool) {
 		col, rest = "target_id", "target_type, grp, comp, version, url, id_system, id_value"
 	case indexTables[tabURI].name:
 		col, rest = "value", "grp, comp"
+	case indexTables[tabToken].name:
+		col, rest = "code", "system, grp, comp, text, type_system, type_code"
 	default:
 		return
 	}

@@ -76,8 +76,8 @@ func TestSearch_SortWithoutFilters_ReadsTheSortIndexInOrder(t *testing.T) {
 		switch {
 		case strings.Contains(tc.query, "subject"):
 			index = "INDEX idx_reference_sort"
-		case strings.Contains(tc.query, "_profile"):
-			index = "PRIMARY KEY" // idx_uri's
+		case strings.Contains(tc.query, "_profile"), strings.Contains(tc.query, "code"):
+			index = "PRIMARY KEY" // idx_uri's, idx_token's
 		}
 		if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, index) {
 			t.Errorf("%s?%s is not read in the sort index's order:\n%s", tc.typ, tc.query, p)

@@ -308,7 +308,10 @@ func (s *Store) Search(ctx context.Context, sandbox fhirstore.Sandbox, q fhirsto
 // Create implements fhirstore.Writer; the write shares a transaction with
 // concurrent single writes (group commit) and returns once it committed.
 func (s *Store) Create(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, id string) (res *fhirstore.Resource, err error) {
+	pre := preExtract(r)
 	err = s.single(ctx, func(ctx context.Context, t *tx) error {
+		t.pre = pre
+		defer func() { t.pre = nil }()
 		res, err = t.Create(ctx, sandbox, r, id)
 		return err
 	})
@@ -320,7 +323,10 @@ func (s *Store) Create(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjs
 
 // Update implements fhirstore.Writer by group commit (see Create).
 func (s *Store) Update(ctx context.Context, sandbox fhirstore.Sandbox, r *fhirjson.Resource, opts fhirstore.UpdateOptions) (res *fhirstore.Resource, created bool, err error) {
+	pre := preExtract(r)
 	err = s.single(ctx, func(ctx context.Context, t *tx) error {
+		t.pre = pre
+		defer func() { t.pre = nil }()
 		res, created, err = t.Update(ctx, sandbox, r, opts)
 		return err
 	})

@@ -34,6 +34,10 @@ type tx struct {
 	pending  []*pendingIndex
 	rows     [numIndexTables][]any
 	flushErr error
+	// pre is the index of the resource the running single write stores,
+	// extracted before the write was queued (see preExtract); the write's
+	// writeIndex takes it instead of extracting the body again.
+	pre *searchparam.Index
 	// changes are the versions written, in order, for the commit
 	// observers (observe.go).
 	changes []fhirstore.Change

@@ -98,27 +98,32 @@ func walkBothWays(t *testing.T, s fhirstore.Store, typ, query string) (forward, 
 	return forward, slices.Concat(pages...)
 }
 
-// testSearchSortManyReferences: a sort by a reference (or URI) parameter
-// orders a resource by its least value ascending and its greatest
-// descending, once,
-// whether the store reads the parameter's index in order (no filter) or
-// orders the matches of a filter; a resource with no value comes last, and
-// one that names the same id twice (of two types) comes once. Paging either
-// way gives the same order.
+// testSearchSortManyReferences: a sort by a reference, URI or token
+// parameter (a code of several codings) orders a resource by its least
+// value ascending and its greatest descending, once (a code of two systems
+// too; a CodeableConcept of text alone has the empty code), whether the
+// store reads the parameter's index in order (no filter) or orders the
+// matches of a filter; a resource with no value comes last, and one that
+// names the same id twice (of two types) comes once. Paging either way
+// gives the same order.
 func testSearchSortManyReferences(t *testing.T, s fhirstore.Store, _ *Clock) {
 	ctx := context.Background()
 	for _, body := range []string{
-		`{"resourceType":"Observation","id":"a","status":"final","code":{"text":"x"},
+		`{"resourceType":"Observation","id":"a","status":"final",
+			"code":{"coding":[{"system":"http://example.org/s1","code":"b"},{"system":"http://example.org/s1","code":"d"}]},
 			"meta":{"profile":["http://example.org/b","http://example.org/d"]},
 			"performer":[{"reference":"Practitioner/pb"},{"reference":"Practitioner/pd"}]}`,
-		`{"resourceType":"Observation","id":"b","status":"final","code":{"text":"x"},
+		`{"resourceType":"Observation","id":"b","status":"final",
+			"code":{"coding":[{"system":"http://example.org/s1","code":"c"}]},
 			"meta":{"profile":["http://example.org/c"]},
 			"performer":[{"reference":"Practitioner/pc"}]}`,
-		`{"resourceType":"Observation","id":"c","status":"final","code":{"text":"x"},
+		`{"resourceType":"Observation","id":"c","status":"final",
+			"code":{"coding":[{"system":"http://example.org/s1","code":"e"},{"system":"http://example.org/s2","code":"a"}]},
 			"meta":{"profile":["http://example.org/e","http://example.org/a"]},
 			"performer":[{"reference":"Practitioner/pe"},{"reference":"Practitioner/pa"}]}`,
 		`{"resourceType":"Observation","id":"d","status":"final","code":{"text":"x"}}`,
-		`{"resourceType":"Observation","id":"e","status":"final","code":{"text":"x"},
+		`{"resourceType":"Observation","id":"e","status":"final",
+			"code":{"coding":[{"system":"http://example.org/s1","code":"b"},{"system":"http://example.org/s2","code":"b"}]},
 			"meta":{"profile":["http://example.org/b","http://example.org/b"]},
 			"performer":[{"reference":"Organization/pb"},{"reference":"Practitioner/pb","display":"B"}]}`,
 	} {
@@ -135,6 +140,9 @@ func testSearchSortManyReferences(t *testing.T, s fhirstore.Store, _ *Clock) {
 		"-performer": {"c", "a", "b", "e", "d"},
 		"_profile":   {"c", "a", "e", "b", "d"},
 		"-_profile":  {"c", "a", "b", "e", "d"},
+		"-code":      {"c", "a", "b", "e", "d"},
+		// d's code is a text alone: the empty code, first ascending.
+		"code": {"d", "c", "a", "e", "b"},
 	} {
 		for _, query := range []string{"_count=10&_sort=" + sort, "_count=10&status=final&_sort=" + sort} {
 			if got := firstPage(t, s, "Observation", query); !slices.Equal(got, want) {

@@ -72,7 +72,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Search_Parameters_MatchAsSpecified", testSearchParameters},
 		{"Search_Sort_SeveralKeysAndDirections", testSearchSort},
 		{"Search_Sort_EveryKindIsOneOrderByIndexOrFilterPagedEitherWay", testSearchSortPaging},
-		{"Search_Sort_ReferenceOrURIOfManyValuesByLeastOrGreatestOnce", testSearchSortManyReferences},
+		{"Search_Sort_ReferenceURIOrTokenOfManyValuesByLeastOrGreatestOnce", testSearchSortManyReferences},
 		{"Search_UpToTheLimits_WorksForEveryKindOfParameter", testSearchLimits},
 		{"Search_BeyondALimit_Is400NamingIt", testSearchBeyondLimits},
 		{"Search_TooLargeForTheStore_Is400NamingItsLimit", testSearchTooLargeForTheStore},
