@@ -122,8 +122,19 @@ func writeBody(c *gin.Context, status int, body []byte) {
 			body = buf.Bytes()
 		}
 	}
+	// Set as one shared value, which gin then leaves alone (it sets a
+	// Content-Type only where none is): it would make the slice for every
+	// response. Nothing writes into a header's values
+	// in place (Set and Add replace or grow the slice, and net/http copies
+	// the map when the header is written).
+	if h := c.Writer.Header(); len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = contentTypeValue
+	}
 	c.Data(status, ContentType, body)
 }
+
+// contentTypeValue is the Content-Type header of a FHIR body (writeBody).
+var contentTypeValue = []string{ContentType}
 
 // Status returns the HTTP status code that answers err, by its
 // outcome.Category: the one mapping of errors to statuses, shared by
