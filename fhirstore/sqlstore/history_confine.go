@@ -233,7 +233,13 @@ func (t *tx) versionVisible(ctx context.Context, sandbox, typ, id string, versio
 		` UNION ALL SELECT 1 AS one FROM resource_history h WHERE`+key+past+`) v`)
 	args := append(append(append(append([]any{}, sandbox, typ, id, version), curArgs...), sandbox, typ, id, version), pastArgs...)
 	var n int
-	if err := t.q.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	var err error
+	if t.sqlTx == nil {
+		n, err = t.searchCount(ctx, q, args) // prepared once (searchQuery)
+	} else {
+		err = t.q.QueryRowContext(ctx, q, args...).Scan(&n)
+	}
+	if err != nil {
 		return false, t.wrap("vread confined", err)
 	}
 	return n > 0, nil

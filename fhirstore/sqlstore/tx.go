@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,8 +102,46 @@ func scanVersion(sc interface{ Scan(...any) error }) (*fhirstore.Resource, error
 	return &r, nil
 }
 
+// body scans a resource body into *dst: the driver's bytes themselves
+// when they are fresh (Dialect.FreshBlobs), else a copy, as database/sql
+// makes one for a *[]byte.
+type body struct {
+	dst   *[]byte
+	fresh bool
+}
+
+func (b body) Scan(src any) error {
+	switch v := src.(type) {
+	case []byte:
+		if !b.fresh {
+			v = bytes.Clone(v)
+		}
+		*b.dst = v
+	case string:
+		*b.dst = []byte(v)
+	case nil:
+		*b.dst = nil
+	default:
+		return fmt.Errorf("resource body of type %T", src)
+	}
+	return nil
+}
+
+// scanKeyed scans a row of keyedCols: a version of typ/id.
+func (t *tx) scanKeyed(sc interface{ Scan(...any) error }, typ, id string) (*fhirstore.Resource, error) {
+	r := &fhirstore.Resource{Type: typ, ID: id}
+	var ms int64
+	var method string
+	if err := sc.Scan(&r.Version, &ms, &method, body{&r.Body, t.s.d.FreshBlobs}); err != nil {
+		return nil, err
+	}
+	r.LastUpdated = time.UnixMilli(ms).UTC()
+	r.Method = fhirstore.Method(method)
+	return r, nil
+}
+
 func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
-	r, err := scanVersion(t.stmt(ctx, stRead).QueryRowContext(ctx, string(sandbox), typ, id))
+	r, err := t.scanKeyed(t.stmt(ctx, stRead).QueryRowContext(ctx, string(sandbox), typ, id), typ, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
@@ -121,7 +160,7 @@ func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string
 }
 
 func (t *tx) VRead(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
-	r, err := scanVersion(t.stmt(ctx, stVRead).QueryRowContext(ctx, string(sandbox), typ, id, version, string(sandbox), typ, id, version))
+	r, err := t.scanKeyed(t.stmt(ctx, stVRead).QueryRowContext(ctx, string(sandbox), typ, id, version, string(sandbox), typ, id, version), typ, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
