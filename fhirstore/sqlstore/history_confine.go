@@ -244,24 +244,3 @@ func (t *tx) versionVisible(ctx context.Context, sandbox, typ, id string, versio
 	}
 	return n > 0, nil
 }
-
-// currentVisible reports whether the current version of typ/id is one the
-// confinement of ctx lets be seen (true without one that limits typ).
-func (t *tx) currentVisible(ctx context.Context, sandbox, typ, id string) (bool, error) {
-	conf := search.ConfinementOf(ctx)
-	if !conf.Limits(typ) {
-		return true, nil
-	}
-	// The current version is not a deletion (Read answered that): only
-	// its index rows are read, as a search's of one id would be.
-	c := &compiler{d: t.s.d, sandbox: sandbox, confine: conf, probe: true, correlate: true}
-	c.w(`SELECT COUNT(*) FROM resource r WHERE sandbox = ? AND type = ? AND id = ?`)
-	c.args = append(c.args, sandbox, typ, id)
-	c.confinedRows("r", []string{typ})
-	q, args := rebind(t.s.d, c.b.String()), c.args
-	n, err := t.searchCount(ctx, q, args)
-	if err != nil {
-		return false, t.wrap("read confined", err)
-	}
-	return n > 0, nil
-}

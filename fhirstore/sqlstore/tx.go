@@ -141,6 +141,9 @@ func (t *tx) scanKeyed(sc interface{ Scan(...any) error }, typ, id string) (*fhi
 }
 
 func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string) (*fhirstore.Resource, error) {
+	if conf := search.ConfinementOf(ctx); conf.Limits(typ) {
+		return t.readConfined(ctx, string(sandbox), typ, id, conf)
+	}
 	r, err := t.scanKeyed(t.stmt(ctx, stRead).QueryRowContext(ctx, string(sandbox), typ, id), typ, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
@@ -151,13 +154,54 @@ func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string
 	if r.Deleted() {
 		return nil, &fhirstore.GoneError{Resource: r}
 	}
-	if ok, err := t.currentVisible(ctx, string(sandbox), typ, id); err != nil {
-		return nil, err
-	} else if !ok {
+	return r, nil
+}
+
+// readConfined is Read under a confinement that limits typ: the current
+// version and whether the confinement lets it be seen, in one statement
+// (one snapshot, one round). The check reads the version's index rows
+// only, as a search's of one id would; a deletion is answered as such
+// whatever it says.
+func (t *tx) readConfined(ctx context.Context, sandbox, typ, id string, conf *search.Confinement) (*fhirstore.Resource, error) {
+	c := &compiler{d: t.s.d, sandbox: sandbox, confine: conf, probe: true, correlate: true}
+	c.w(`SELECT ` + keyedCols + `, (SELECT COUNT(*) FROM resource r WHERE sandbox = ? AND type = ? AND id = ?`)
+	c.args = append(c.args, sandbox, typ, id)
+	c.confinedRows("r", []string{typ})
+	c.w(`) FROM resource WHERE sandbox = ? AND type = ? AND id = ?`)
+	c.args = append(c.args, sandbox, typ, id)
+	rows, release, err := t.searchQuery(ctx, rebind(t.s.d, c.b.String()), c.args)
+	if err != nil {
+		return nil, t.wrap("read confined", err)
+	}
+	defer release()
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, t.wrap("read confined", err)
+		}
+		return nil, fhirstore.ErrNotFound
+	}
+	var visible int
+	r, err := t.scanKeyed(scanWith{rows, &visible}, typ, id)
+	if err != nil {
+		return nil, t.wrap("read confined", err)
+	}
+	switch {
+	case r.Deleted():
+		return nil, &fhirstore.GoneError{Resource: r}
+	case visible == 0:
 		return nil, fmt.Errorf("%s/%s: %w", typ, id, fhirstore.ErrNotVisible)
 	}
 	return r, nil
 }
+
+// scanWith scans a row into the destinations it is given and then more.
+type scanWith struct {
+	sc   interface{ Scan(...any) error }
+	more any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.more)...) }
 
 func (t *tx) VRead(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string, version int64) (*fhirstore.Resource, error) {
 	r, err := t.scanKeyed(t.stmt(ctx, stVRead).QueryRowContext(ctx, string(sandbox), typ, id, version, string(sandbox), typ, id, version), typ, id)
