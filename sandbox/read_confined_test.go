@@ -16,8 +16,8 @@ func TestGateway_PatientTokensTakingTurns_NeverReachTheOtherPatientsData(t *test
 	tokA, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-a", "launch/patient", "patient/*.rs")
 	tokB, _ := env.standaloneLaunch(t, "Practitioner/prac-1", "pat-b", "launch/patient", "patient/*.rs")
 	type side struct {
-		token, patient, obs string // the token's own patient and Observation
-		otherPatient, otherObs  string
+		token, patient, obs    string // the token's own patient and Observation
+		otherPatient, otherObs string
 	}
 	sides := []side{
 		{tokA.AccessToken, "pat-a", "obs-a", "pat-b", "obs-b"},
