@@ -21,6 +21,7 @@ var Dialect = sqlstore.Dialect{
 	Blob:       "BLOB",
 	AutoID:     "INTEGER PRIMARY KEY",
 	Checkpoint: "PRAGMA wal_checkpoint(PASSIVE)",
+	FreshBlobs: true,
 }
 
 // FileName is the database file inside a data directory.

@@ -90,3 +90,12 @@ func WriteStatementsPrepared(s *Store) int64 {
 	}
 	return s.wstmts.prepared.Load()
 }
+
+// LookupStatementsPrepared reports how many confinement checks of reads by
+// id the lookup pool has prepared (-1 when it is the read pool).
+func LookupStatementsPrepared(s *Store) int64 {
+	if s.lstmts == nil {
+		return -1
+	}
+	return s.lstmts.prepared.Load()
+}

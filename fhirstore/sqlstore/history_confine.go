@@ -233,29 +233,14 @@ func (t *tx) versionVisible(ctx context.Context, sandbox, typ, id string, versio
 		` UNION ALL SELECT 1 AS one FROM resource_history h WHERE`+key+past+`) v`)
 	args := append(append(append(append([]any{}, sandbox, typ, id, version), curArgs...), sandbox, typ, id, version), pastArgs...)
 	var n int
-	if err := t.q.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-		return false, t.wrap("vread confined", err)
+	var err error
+	if t.sqlTx == nil {
+		n, err = t.searchCount(ctx, q, args) // prepared once (searchQuery)
+	} else {
+		err = t.q.QueryRowContext(ctx, q, args...).Scan(&n)
 	}
-	return n > 0, nil
-}
-
-// currentVisible reports whether the current version of typ/id is one the
-// confinement of ctx lets be seen (true without one that limits typ).
-func (t *tx) currentVisible(ctx context.Context, sandbox, typ, id string) (bool, error) {
-	conf := search.ConfinementOf(ctx)
-	if !conf.Limits(typ) {
-		return true, nil
-	}
-	// The current version is not a deletion (Read answered that): only
-	// its index rows are read, as a search's of one id would be.
-	c := &compiler{d: t.s.d, sandbox: sandbox, confine: conf, probe: true, correlate: true}
-	c.w(`SELECT COUNT(*) FROM resource r WHERE sandbox = ? AND type = ? AND id = ?`)
-	c.args = append(c.args, sandbox, typ, id)
-	c.confinedRows("r", []string{typ})
-	q, args := rebind(t.s.d, c.b.String()), c.args
-	n, err := t.searchCount(ctx, q, args)
 	if err != nil {
-		return false, t.wrap("read confined", err)
+		return false, t.wrap("vread confined", err)
 	}
 	return n > 0, nil
 }

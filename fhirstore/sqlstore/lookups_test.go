@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
@@ -67,5 +69,118 @@ func TestLookups_ReadsByIDNeverWaitBehindSearches(t *testing.T) {
 		t.Fatal("a search ran with the read pool's only connection held")
 	} else if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("search with the read pool held: %v, want it to wait until its deadline", err)
+	}
+}
+
+// A read and a vread under a patient's confinement are judged on the
+// lookup pool, by statements prepared once there: with the read pool held
+// they still answer, the patient's own Observation is seen and another
+// patient's is refused (ErrNotVisible, and no such version), however often
+// they are asked.
+func TestLookups_ConfinedReadsCheckOnTheLookupPoolPreparedOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	open := func(o sqlitefile.Options) *sql.DB {
+		db, err := sqlitefile.Open(ctx, path, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	write := open(sqlitefile.Options{ForeignKeys: true, ImmediateTx: true, MaxOpenConns: 1})
+	read := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: 1})
+	lookups := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: 2})
+	s, err := sqlstore.New(ctx, read, write, sqlite.Dialect, sqlstore.Options{Lookups: lookups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{"p1", "p2"} {
+		if _, err := s.Create(ctx, sb, patient(t, "Berg"), p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, sb, observationOf(t, p), "obs-"+p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := read.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	confined := search.ConfineTo(short, &search.Confinement{Compartment: search.Compartment{Type: "Patient", ID: "p1"}})
+	for i := 0; i < 5; i++ {
+		if r, err := s.Read(confined, sb, "Observation", "obs-p1"); err != nil || r.ID != "obs-p1" || r.Type != "Observation" {
+			t.Fatalf("confined read of the patient's own Observation: %v %v", r, err)
+		}
+		if _, err := s.Read(confined, sb, "Observation", "obs-p2"); !errors.Is(err, fhirstore.ErrNotVisible) {
+			t.Fatalf("confined read of another patient's Observation: %v, want ErrNotVisible", err)
+		}
+		if _, err := s.VRead(confined, sb, "Observation", "obs-p1", 1); err != nil {
+			t.Fatalf("confined vread of the patient's own Observation: %v", err)
+		}
+		if _, err := s.VRead(confined, sb, "Observation", "obs-p2", 1); !errors.Is(err, fhirstore.ErrNotFound) {
+			t.Fatalf("confined vread of another patient's Observation: %v, want ErrNotFound", err)
+		}
+	}
+	// One statement for the read's check, one for the vread's; the two
+	// patients' Observations share them.
+	if n := sqlstore.LookupStatementsPrepared(s); n != 2 {
+		t.Errorf("the lookup pool prepared %d confinement checks, want 2", n)
+	}
+}
+
+func observationOf(t *testing.T, patient string) *fhirjson.Resource {
+	t.Helper()
+	r, err := fhirjson.Parse([]byte(`{"resourceType":"Observation","status":"final",` +
+		`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/` + patient + `"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Reads keep the driver's bytes of a body (Dialect.FreshBlobs): each read
+// must hand out memory of its own, which a later read never writes into.
+func TestRead_BodiesAreTheirOwnMemory(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	for _, p := range []string{"p1", "p2"} {
+		if _, err := s.Create(ctx, sb, patient(t, "Berg-"+p), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := s.Read(ctx, sb, "Patient", "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(first.Body)
+	var reads []*fhirstore.Resource
+	for i := 0; i < 20; i++ {
+		id := []string{"p1", "p2"}[i%2]
+		r, err := s.Read(ctx, sb, "Patient", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.VRead(ctx, sb, "Patient", id, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads = append(reads, r, v)
+	}
+	if string(first.Body) != want {
+		t.Fatalf("a later read changed an earlier read's body:\n%s\nwant\n%s", first.Body, want)
+	}
+	for i, r := range reads {
+		if !strings.Contains(string(r.Body), `"Berg-`+r.ID+`"`) {
+			t.Fatalf("read %d of %s has the body %s", i, r.ID, r.Body)
+		}
+		clear(r.Body) // writing into one body changes no other
+	}
+	if again, err := s.Read(ctx, sb, "Patient", "p1"); err != nil || string(again.Body) != want || string(first.Body) != want {
+		t.Fatalf("after clearing the bodies read: %s (%v), first %s, want %s", again.Body, err, first.Body, want)
 	}
 }

@@ -308,13 +308,18 @@ const (
 
 const versionCols = `type, id, version, last_updated, method, body`
 
+// keyedCols are versionCols without the type and id, which a read by id
+// names: reading them back would only copy what the caller holds (see
+// scanKeyed).
+const keyedCols = `version, last_updated, method, body`
+
 // statementText returns the SQL of every statement, rebound for d.
 func statementText(d Dialect) [numStmts]string {
 	var q [numStmts]string
-	q[stRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
+	q[stRead] = `SELECT ` + keyedCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ?`
 	q[stReadForUpdate] = `SELECT rid, version, last_updated, method FROM resource WHERE sandbox = ? AND type = ? AND id = ?` + d.RowLock
-	q[stVRead] = `SELECT ` + versionCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ? AND version = ?
-		UNION ALL SELECT ` + versionCols + ` FROM resource_history WHERE sandbox = ? AND type = ? AND id = ? AND version = ?`
+	q[stVRead] = `SELECT ` + keyedCols + ` FROM resource WHERE sandbox = ? AND type = ? AND id = ? AND version = ?
+		UNION ALL SELECT ` + keyedCols + ` FROM resource_history WHERE sandbox = ? AND type = ? AND id = ? AND version = ?`
 	// A taken key inserts nothing (RowsAffected 0), which Create reports as
 	// ErrExists; only the key's conflict is skipped, any other is an error.
 	q[stInsert] = `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES (?, ?, ?, ?, ?, ?, ?)

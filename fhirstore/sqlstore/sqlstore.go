@@ -72,6 +72,11 @@ type Dialect struct {
 	// store runs it on a read connection after commits, so that the writer
 	// connection can leave checkpoints to it (see checkpointer).
 	Checkpoint string
+	// FreshBlobs: the driver hands each row's blobs in memory of their
+	// own, never reused for a later row (modernc.org/sqlite copies them out
+	// of SQLite), so that a read keeps the body it is handed instead of
+	// copying it once more (see body).
+	FreshBlobs bool
 }
 
 // Options configure a Store.
@@ -109,9 +114,12 @@ const DefaultSearchTimeout = 5 * time.Second
 type Store struct {
 	read, write *sql.DB
 	// lookups serves reads by id (Options.Lookups); lst are prepared on
-	// it when it is not the read pool.
+	// it when it is not the read pool, and lstmts keeps the confinement
+	// checks of its reads prepared (nil when it is the read pool, whose
+	// stmts do).
 	lookups *sql.DB
 	lst     [numStmts]*sql.Stmt
+	lstmts  *stmtCache
 	d       Dialect
 	now     func() time.Time
 	newID   func() string
@@ -212,6 +220,7 @@ func New(ctx context.Context, read, write *sql.DB, d Dialect, opts Options) (*St
 		if s.lst, err = prepare(ctx, s.lookups, d); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name, err)
 		}
+		s.lstmts = newStmtCache(s.lookups, lookupStmtCacheSize)
 	}
 	s.startCheckpointer()
 	s.startAnalyzer()
@@ -245,6 +254,9 @@ func (s *Store) Close() error {
 	err := s.stmts.close()
 	if s.wstmts != nil {
 		err = errors.Join(err, s.wstmts.close())
+	}
+	if s.lstmts != nil {
+		err = errors.Join(err, s.lstmts.close())
 	}
 	for i := range s.rst {
 		sts := []*sql.Stmt{s.rst[i], s.wst[i]}

@@ -14,6 +14,11 @@ import (
 // SQL text, so a few hundred cover what clients repeat.
 const stmtCacheSize = 256
 
+// lookupStmtCacheSize bounds the statements kept prepared on the pool of
+// reads by id: the confinement checks of reads and vreads, one shape per
+// kind of token confinement.
+const lookupStmtCacheSize = 64
+
 // stmtCache keeps search statements prepared on the read pool, by their
 // SQL text, so that a search repeated with other values is not parsed and
 // planned again: for small searches SQLite's parser and planner are most
@@ -142,11 +147,20 @@ func (t *tx) searchQuery(ctx context.Context, query string, args []any) (rows *s
 		}
 		return rows, func() {}, err
 	}
-	if t.sqlTx != nil || t.s.stmts == nil || t.q != querier(t.s.read) {
+	// A read by id checks its confinement on the lookup pool, with
+	// statements kept prepared there: parsing and planning the check
+	// would cost more than running it.
+	cache := t.s.stmts
+	if t.lookup && t.s.lstmts != nil && t.q == querier(t.s.lookups) {
+		cache = t.s.lstmts
+	} else if t.q != querier(t.s.read) {
+		cache = nil
+	}
+	if t.sqlTx != nil || cache == nil {
 		rows, err = t.q.QueryContext(ctx, query, args...)
 		return rows, func() {}, err
 	}
-	st, release, err := t.s.stmts.get(ctx, query)
+	st, release, err := cache.get(ctx, query)
 	if err != nil {
 		return nil, nil, err
 	}

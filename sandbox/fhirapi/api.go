@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,10 +226,17 @@ func BaseURL(c *gin.Context, publicURL string) string {
 }
 
 // setVersionHeaders sets ETag and Last-Modified of a version.
-// The header map is written under the canonical keys directly, both values
-// in one allocation.
+// The header map is written under the canonical keys directly; both values
+// are cut from one string, and both slices share one array.
 func setVersionHeaders(c *gin.Context, v *fhirstore.Resource) {
-	vals := [2]string{v.ETag(), v.LastUpdated.UTC().Format(http.TimeFormat)}
+	var buf [64]byte
+	b := append(buf[:0], `W/"`...)
+	b = strconv.AppendInt(b, v.Version, 10)
+	b = append(b, '"')
+	n := len(b)
+	b = v.LastUpdated.UTC().AppendFormat(b, http.TimeFormat)
+	s := string(b)
+	vals := [2]string{s[:n], s[n:]}
 	h := c.Writer.Header()
 	h["Etag"], h["Last-Modified"] = vals[0:1:1], vals[1:2:2]
 }

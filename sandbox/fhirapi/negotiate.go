@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
+	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -122,8 +124,37 @@ func writeBody(c *gin.Context, status int, body []byte) {
 			body = buf.Bytes()
 		}
 	}
-	c.Data(status, ContentType, body)
+	// Written here rather than by c.Data, which would box its renderer and
+	// make the Content-Type's slice for every response. The Content-Type
+	// is one shared value: nothing writes into a header's values in place
+	// (Set and Add replace or grow the slice, and net/http copies the map
+	// when the header is written).
+	h := c.Writer.Header()
+	if len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = contentTypeValue
+	}
+	c.Status(status)
+	if !bodyAllowed(status) {
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	if len(body) > 0 {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
+	if _, err := c.Writer.Write(body); err != nil {
+		_ = c.Error(err)
+		c.Abort()
+	}
 }
+
+// bodyAllowed reports whether a response of status may have a body
+// (RFC 9110 §6.4.1).
+func bodyAllowed(status int) bool {
+	return !(status >= 100 && status <= 199) && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// contentTypeValue is the Content-Type header of a FHIR body (writeBody).
+var contentTypeValue = []string{ContentType}
 
 // Status returns the HTTP status code that answers err, by its
 // outcome.Category: the one mapping of errors to statuses, shared by
