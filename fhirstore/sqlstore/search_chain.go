@@ -91,6 +91,10 @@ func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 		c.chainLookup(alias, types, f)
 		return
 	}
+	if c.confine == nil && indexedFilter(f.Chain.Filter) {
+		c.chainRidProbe(alias, types, f)
+		return
+	}
 	c.w("(")
 	for i, target := range f.Chain.Types {
 		if i > 0 {
@@ -155,6 +159,41 @@ func (c *compiler) chainLookup(alias string, types []string, f *search.Filter) {
 		c.filter(t, []string{target}, f.Chain.Filter)
 		c.rowOf, c.probe, c.correlateChains = rowOf, probe, correlate
 		c.w("))")
+	}
+	c.w(")")
+}
+
+// chainRidProbe writes chain's condition as a test of the row alias, for a
+// chain's filter whose matches are index rows (indexedFilter) that no rid
+// index answers (a token's key has the rid after the value): each of the
+// row's references f.Param (by the reference table's rid index) is
+// followed to its target's rid by the covering resource key, which is
+// looked up in the rids of the filter's index rows, gathered once. No
+// resource row is read: the gathered list costs the filter's index range
+// (a deleted resource has no index rows), not a read of each target.
+func (c *compiler) chainRidProbe(alias string, types []string, f *search.Filter) {
+	c.w("(")
+	for i, target := range f.Chain.Types {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		x, t := c.alias("x"), c.alias("t")
+		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
+		c.paramIs(x, types, f.Param.Code)
+		c.w(") AND ", x, ".target_type = ")
+		c.arg(target)
+		c.w(" AND EXISTS (SELECT 1 FROM resource ", t, " WHERE ", t, ".sandbox = ")
+		c.arg(c.sandbox)
+		c.w(" AND ", t, ".type = ")
+		c.arg(target)
+		c.w(" AND ", t, ".id = ", x, ".target_id AND ")
+		probe, correlate := c.probe, c.correlateChains
+		c.probe, c.correlateChains = true, false
+		c.ridIn(t, false)
+		c.probe = false
+		c.indexedRids([]string{target}, f.Chain.Filter)
+		c.probe, c.correlateChains = probe, correlate
+		c.w(")))")
 	}
 	c.w(")")
 }
