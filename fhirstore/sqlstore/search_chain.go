@@ -68,6 +68,10 @@ func (c *compiler) chain(types []string, f *search.Filter) {
 // its filter, kept inside the confinement. Its filter drives; the
 // confinement tests what it finds.
 func (c *compiler) chainTargets(col, target string, f *search.Filter) {
+	if c.confine == nil && indexedFilter(f.Chain.Filter) {
+		c.indexedTargets(col, target, f)
+		return
+	}
 	t := c.alias("t")
 	c.w("SELECT ", t, ".", col, " FROM resource ", t, " WHERE ")
 	c.current(t, []string{target})
@@ -78,6 +82,26 @@ func (c *compiler) chainTargets(col, target string, f *search.Filter) {
 	c.probe = true
 	c.confined(t, target)
 	c.probe, c.correlateChains = probe, correlate
+}
+
+// indexedTargets is chainTargets for a chain's filter whose matches are
+// index rows (indexedFilter): their rids drive, and each target's row is
+// read by its rid, the table's own key. The sandbox and type are tested on
+// the row, not sought ("|| ''" keeps the planner from the type's rid
+// index, a second seek per target whose pages a large store rarely has
+// cached); a deleted resource has no index rows.
+func (c *compiler) indexedTargets(col, target string, f *search.Filter) {
+	t := c.alias("t")
+	c.w("SELECT ", t, ".", col, " FROM resource ", t, " WHERE ", t, ".rid IN (")
+	probe, correlate := c.probe, c.correlateChains
+	c.probe, c.correlateChains = false, false
+	c.indexedRids([]string{target}, f.Chain.Filter)
+	c.probe, c.correlateChains = probe, correlate
+	c.w(") AND ", t, ".sandbox || '' = ")
+	c.arg(c.sandbox)
+	c.w(" AND ", t, ".type || '' = ")
+	c.arg(target)
+	c.w(" AND ", t, ".method <> 'DELETE'")
 }
 
 // chainProbe writes chain's condition as a test of the row alias: one of
