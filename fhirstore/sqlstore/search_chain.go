@@ -87,9 +87,10 @@ func (c *compiler) chainTargets(col, target string, f *search.Filter) {
 // indexedTargets is chainTargets for a chain's filter whose matches are
 // index rows (indexedFilter): their rids drive, and each target's row is
 // read by its rid, the table's own key. The sandbox and type are tested on
-// the row, not sought ("|| ''" keeps the planner from the type's rid
-// index, a second seek per target whose pages a large store rarely has
-// cached); a deleted resource has no index rows.
+// the row, not sought (concatenated with the empty string, which keeps
+// the planner from the type's rid index: a second seek per target, whose
+// pages a large store rarely has cached); a deleted resource has no index
+// rows.
 func (c *compiler) indexedTargets(col, target string, f *search.Filter) {
 	t := c.alias("t")
 	c.w("SELECT ", t, ".", col, " FROM resource ", t, " WHERE ", t, ".rid IN (")
