@@ -11,9 +11,12 @@ import (
 // q, as Search runs it, for tests of query plans.
 func PageSQL(d Dialect, sandbox string, q *search.Query) (string, []any) {
 	c := &compiler{d: d, sandbox: sandbox, now: time.Now()}
-	if sortedByIndex(q) {
+	switch {
+	case sortedByIndex(q):
 		c.indexedPage(q, nil, false, q.Count+1)
-	} else {
+	case pagedByIndex(c, q):
+		c.indexPage(q, nil)
+	default:
 		c.selectPage(q, nil)
 	}
 	return rebind(d, c.b.String()), c.args
@@ -98,4 +101,12 @@ func LookupStatementsPrepared(s *Store) int64 {
 		return -1
 	}
 	return s.lstmts.prepared.Load()
+}
+
+// SetPageByIndex turns the pages read from index rows alone (indexPage)
+// on or off, until the returned function restores it.
+func SetPageByIndex(on bool) (restore func()) {
+	old := pageByIndex
+	pageByIndex = on
+	return func() { pageByIndex = old }
 }

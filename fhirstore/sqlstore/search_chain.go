@@ -68,6 +68,10 @@ func (c *compiler) chain(types []string, f *search.Filter) {
 // its filter, kept inside the confinement. Its filter drives; the
 // confinement tests what it finds.
 func (c *compiler) chainTargets(col, target string, f *search.Filter) {
+	if c.confine == nil && indexedFilter(f.Chain.Filter) {
+		c.indexedTargets(col, target, f)
+		return
+	}
 	t := c.alias("t")
 	c.w("SELECT ", t, ".", col, " FROM resource ", t, " WHERE ")
 	c.current(t, []string{target})
@@ -80,6 +84,27 @@ func (c *compiler) chainTargets(col, target string, f *search.Filter) {
 	c.probe, c.correlateChains = probe, correlate
 }
 
+// indexedTargets is chainTargets for a chain's filter whose matches are
+// index rows (indexedFilter): their rids drive, and each target's row is
+// read by its rid, the table's own key. The sandbox and type are tested on
+// the row, not sought (concatenated with the empty string, which keeps
+// the planner from the type's rid index: a second seek per target, whose
+// pages a large store rarely has cached); a deleted resource has no index
+// rows.
+func (c *compiler) indexedTargets(col, target string, f *search.Filter) {
+	t := c.alias("t")
+	c.w("SELECT ", t, ".", col, " FROM resource ", t, " WHERE ", t, ".rid IN (")
+	probe, correlate := c.probe, c.correlateChains
+	c.probe, c.correlateChains = false, false
+	c.indexedRids([]string{target}, f.Chain.Filter)
+	c.probe, c.correlateChains = probe, correlate
+	c.w(") AND ", t, ".sandbox || '' = ")
+	c.arg(c.sandbox)
+	c.w(" AND ", t, ".type || '' = ")
+	c.arg(target)
+	c.w(" AND ", t, ".method <> 'DELETE'")
+}
+
 // chainProbe writes chain's condition as a test of the row alias: one of
 // its own references f.Param (read by rid, from the reference table's rid
 // index) points to a resource that matches the chain's filter. The
@@ -89,6 +114,10 @@ func (c *compiler) chainTargets(col, target string, f *search.Filter) {
 func (c *compiler) chainProbe(alias string, types []string, f *search.Filter) {
 	if c.confine == nil && lookedUpByRid(f.Chain.Filter) {
 		c.chainLookup(alias, types, f)
+		return
+	}
+	if c.confine == nil && indexedFilter(f.Chain.Filter) {
+		c.chainRidProbe(alias, types, f)
 		return
 	}
 	c.w("(")
@@ -155,6 +184,41 @@ func (c *compiler) chainLookup(alias string, types []string, f *search.Filter) {
 		c.filter(t, []string{target}, f.Chain.Filter)
 		c.rowOf, c.probe, c.correlateChains = rowOf, probe, correlate
 		c.w("))")
+	}
+	c.w(")")
+}
+
+// chainRidProbe writes chain's condition as a test of the row alias, for a
+// chain's filter whose matches are index rows (indexedFilter) that no rid
+// index answers (a token's key has the rid after the value): each of the
+// row's references f.Param (by the reference table's rid index) is
+// followed to its target's rid by the covering resource key, which is
+// looked up in the rids of the filter's index rows, gathered once. No
+// resource row is read: the gathered list costs the filter's index range
+// (a deleted resource has no index rows), not a read of each target.
+func (c *compiler) chainRidProbe(alias string, types []string, f *search.Filter) {
+	c.w("(")
+	for i, target := range f.Chain.Types {
+		if i > 0 {
+			c.w(" OR ")
+		}
+		x, t := c.alias("x"), c.alias("t")
+		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
+		c.paramIs(x, types, f.Param.Code)
+		c.w(") AND ", x, ".target_type = ")
+		c.arg(target)
+		c.w(" AND EXISTS (SELECT 1 FROM resource ", t, " WHERE ", t, ".sandbox = ")
+		c.arg(c.sandbox)
+		c.w(" AND ", t, ".type = ")
+		c.arg(target)
+		c.w(" AND ", t, ".id = ", x, ".target_id AND ")
+		probe, correlate := c.probe, c.correlateChains
+		c.probe, c.correlateChains = true, false
+		c.ridIn(t, false)
+		c.probe = false
+		c.indexedRids([]string{target}, f.Chain.Filter)
+		c.probe, c.correlateChains = probe, correlate
+		c.w(")))")
 	}
 	c.w(")")
 }

@@ -97,19 +97,7 @@ func indexedFilter(f *search.Filter) bool {
 // its values taken on one row as whereFilters takes them) drive, the
 // others test them. With capped, it counts at most capped+1.
 func (c *compiler) countByIndex(q *search.Query, capped int) {
-	merged := map[string][]*search.Value{}
-	var dates []string
-	var rest []*search.Filter
-	for _, f := range q.Filters {
-		if mergeableDate(f) {
-			if _, ok := merged[f.Param.Code]; !ok {
-				dates = append(dates, f.Param.Code)
-			}
-			merged[f.Param.Code] = append(merged[f.Param.Code], &f.Values[0])
-			continue
-		}
-		rest = append(rest, f)
-	}
+	merged, dates, rest := splitDates(q.Filters)
 	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT k.rid FROM (")
 	if len(rest) > 0 {
 		c.indexedRids(q.Types, rest[0])
@@ -133,19 +121,7 @@ func (c *compiler) countByIndex(q *search.Query, capped int) {
 // as a test of the rid of the row alias, dates of one parameter taken on
 // one row as whereFilters takes them.
 func (c *compiler) indexedConditions(alias string, q *search.Query) {
-	merged := map[string][]*search.Value{}
-	var dates []string
-	var rest []*search.Filter
-	for _, f := range q.Filters {
-		if mergeableDate(f) {
-			if _, ok := merged[f.Param.Code]; !ok {
-				dates = append(dates, f.Param.Code)
-			}
-			merged[f.Param.Code] = append(merged[f.Param.Code], &f.Values[0])
-			continue
-		}
-		rest = append(rest, f)
-	}
+	merged, dates, rest := splitDates(q.Filters)
 	c.filtersOn(alias, q.Types, rest, dates, merged)
 }
 

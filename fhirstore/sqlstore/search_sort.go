@@ -63,7 +63,11 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 			}
 		}
 		c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
-		c.selectPage(q, cur)
+		if pagedByIndex(c, q) {
+			c.indexPage(q, cur)
+		} else {
+			c.selectPage(q, cur)
+		}
 		return t.queryMatches(ctx, c, len(q.Sort))
 	}
 	// Resources with a value of the first key come first, those without

@@ -13,12 +13,18 @@ import (
 //   - from the reached resources (the patients named Hansen): gather them,
 //     then every reference to them through the reference table's value
 //     index, then order what refers to them by rid and take a page. This
-//     costs what the chain reaches, and suits a selective chain.
+//     costs what the chain reaches, and suits a selective chain. With no
+//     filter but index rows, the page is the reference rows' rids alone
+//     (indexPage): no resource row is read but the targets' and the page's.
 //   - from the type searched (the Observations): walk its rows in rid
 //     order, testing each one's own references (read by rid) against the
 //     reached resources, until a page is found. This costs the rows walked
 //     before the page is whole: about a page divided by the share of rows
-//     that match, whatever the number of resources.
+//     that match, whatever the number of resources. Each test is a few
+//     seeks: the row's references by rid, the target's key, and the
+//     target's own index rows by rid (chainLookup) or, for a filter whose
+//     table has no rid index (a token), the target's rid in the filter's
+//     rows, gathered once (chainRidProbe).
 //
 // reachesMany chooses: a chain reaching more than walkTargets resources
 // walks (walkPage). A walk that finds no whole page within walkRows rows

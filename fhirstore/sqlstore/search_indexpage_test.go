@@ -1,0 +1,162 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"hpsandbox/fhirstore"
+	"hpsandbox/fhirstore/fhirjson"
+	"hpsandbox/fhirstore/postgres"
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/sqlite"
+	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/internal/testpg"
+)
+
+// A search in rid order whose filters are all index rows (values, chains,
+// date ranges, :missing=false) pages over those rows alone: it answers the
+// pages, forward and back, and the totals of the usual statement, which
+// tests every candidate's resource row. Deleted and updated resources, a
+// resource with two index rows matching (two names), and several filters
+// together count as there.
+func TestSearch_PageByIndex_GivesThePagesOfTheUsualStatement(t *testing.T) {
+	for _, backend := range benchBackends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			var s *sqlstore.Store
+			var err error
+			if backend == "postgres" {
+				s, err = postgres.Open(ctx, testpg.Start(t), sqlstore.Options{})
+			} else {
+				s, err = sqlite.Open(ctx, t.TempDir(), sqlstore.Options{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			testPageByIndex(t, s)
+		})
+	}
+}
+
+func testPageByIndex(t *testing.T, s fhirstore.Store) {
+	ctx := context.Background()
+	put := func(body string) {
+		t.Helper()
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	families := []string{"Hansen", "Berg", "Aune"}
+	for i := 0; i < 12; i++ {
+		// Hansen Hansen-Berg: two name rows of one resource match "Hansen".
+		put(fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","name":[{"family":%q},{"family":"Hansen-Berg"}],"gender":%q,"birthDate":"%d"}`,
+			i, families[i%3], []string{"female", "male"}[i%2], 1970+i%4))
+	}
+	for i := 0; i < 60; i++ {
+		code := []string{"8867-4", "59408-5"}[i%2]
+		put(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},`+
+			`"subject":{"reference":"Patient/p%d"},"effectiveDateTime":"2024-01-%02dT10:00:00Z"}`, i, code, (i*7)%12, 1+i%5))
+	}
+	for _, id := range []string{"o5", "o17", "o30"} {
+		if _, err := s.Delete(ctx, sb, "Observation", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Updated: its rows are the new version's.
+	put(`{"resourceType":"Observation","id":"o8","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2339-0"}]},"subject":{"reference":"Patient/p3"},"effectiveDateTime":"2023-06-01"}`)
+	if _, err := s.Delete(ctx, sb, "Patient", "p4"); err != nil {
+		t.Fatal(err)
+	}
+	queries := []struct{ typ, query string }{
+		{"Observation", "subject:Patient.family=Hansen"},
+		{"Observation", "subject:Patient.gender=male"},
+		{"Observation", "subject:Patient.birthdate=1971&code=59408-5"},
+		{"Observation", "date=ge2024-01-02&date=lt2024-01-04"},
+		{"Observation", "date=ge2024-01-02&date=lt2024-01-04&subject:Patient.family=Berg"},
+		{"Observation", "code=8867-4,2339-0"},
+		{"Observation", "code=8867-4&date=le2024-01-03"},
+		{"Observation", "date:missing=false&status=final"},
+		{"Patient", "name=Hansen"},
+		{"Patient", "family=Berg&birthdate=ge1971"},
+		{"Observation", "subject:Patient.family=Nobody"},
+	}
+	for _, tc := range queries {
+		restore := sqlstore.SetPageByIndex(false)
+		want, _ := walkTypePages(ctx, t, s, tc.typ, tc.query+"&_count=100")
+		wantTotal := searchTotal(ctx, t, s, tc.typ, tc.query+"&_count=2&_total=accurate")
+		restore()
+		if tc.query != "subject:Patient.family=Nobody" && len(want) == 0 {
+			t.Fatalf("%s?%s matches nothing; the test needs matches", tc.typ, tc.query)
+		}
+		for _, count := range []int{1, 2, 5, 100} {
+			forward, back := walkTypePages(ctx, t, s, tc.typ, fmt.Sprintf("%s&_count=%d", tc.query, count))
+			if !slices.Equal(forward, want) || !slices.Equal(back, want) {
+				t.Errorf("%s?%s, _count=%d: forward %v, back %v, want %v", tc.typ, tc.query, count, forward, back, want)
+			}
+		}
+		if got := searchTotal(ctx, t, s, tc.typ, tc.query+"&_count=2&_total=accurate"); got != wantTotal || got != len(want) {
+			t.Errorf("%s?%s: _total=accurate %d, the usual statement's %d, matches %d", tc.typ, tc.query, got, wantTotal, len(want))
+		}
+	}
+}
+
+// searchTotal is the total of the first page of typ?query.
+func searchTotal(ctx context.Context, t *testing.T, s fhirstore.Store, typ, query string) int {
+	t.Helper()
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := search.Parse(typ, v, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: q})
+	if err != nil {
+		t.Fatalf("%s?%s: %v", typ, query, err)
+	}
+	return p.Total
+}
+
+// A page of index rows reads no resource row to tell a match: chains,
+// date ranges (bounded at both ends of the key), strings and tokens seek
+// their index, no step scans a table, and the only resource rows read are
+// the page's, by rid, after the statement (see materialized), and a
+// chain's targets', by rid: the type's rid index appears nowhere in the
+// plan.
+func TestSearch_PageByIndex_ReadsIndexRowsOnly(t *testing.T) {
+	db := openPlans(t)
+	for _, tc := range []struct{ typ, query, seeks string }{
+		{"Observation", "subject:Patient.family=Hansen", "target_id=? AND target_type=?"},
+		{"Observation", "subject:Patient.family=Hansen", "norm>? AND norm<?"},
+		{"Observation", "subject:Patient.gender=male", "code=?"},
+		{"Observation", "subject:Patient.organization.name=Klinikk", "norm>? AND norm<?"},
+		{"Observation", "date=ge2024-01-01&date=lt2024-02-01", "span=? AND low>? AND low<?"},
+		{"Observation", "date=2024-01-15", "span=? AND low>? AND low<?"},
+		{"Observation", "date=ge2024-01-01&date=lt2024-02-01&subject:Patient.family=Hansen", "span=? AND low>? AND low<?"},
+		{"Patient", "family=Hansen", "norm>? AND norm<?"},
+		{"Patient", "birthdate=1970", "low>? AND low<?"},
+		{"Observation", "code=8867-4", "code=?"},
+		{"Observation", "value-quantity=5.4|http://unitsofmeasure.org|mmol/L", "code=? AND low>? AND low<?"},
+	} {
+		p := strings.Join(plan(t, db, tc.typ, tc.query), "\n")
+		if m := fullScan.FindString(p); m != "" {
+			t.Errorf("%s?%s scans a whole table (%s):\n%s", tc.typ, tc.query, m, p)
+		}
+		if !strings.Contains(p, tc.seeks) {
+			t.Errorf("%s?%s does not seek by %q:\n%s", tc.typ, tc.query, tc.seeks, p)
+		}
+		if strings.Contains(p, "SEARCH r ") || strings.Contains(p, "resource_type_rid") || readsMatchRows(p) {
+			t.Errorf("%s?%s reads resource rows to tell its matches:\n%s", tc.typ, tc.query, p)
+		}
+	}
+}
