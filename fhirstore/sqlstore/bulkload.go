@@ -98,11 +98,13 @@ type bulk struct {
 // connection, which it holds meanwhile, without the savepoint a group
 // gives each write: a savepoint keeps the pages it changes in a journal in
 // memory (temp_store), which for a large transaction grows with the store.
-// Elsewhere it is Store.Tx. As groupTx's writes, its inserts run without
-// the caller's cancellation.
+// Where the engine can stream rows into a table (Dialect.CopyFrom), it is
+// likewise a transaction of its own on a connection it holds, whose index
+// rows are copied (see copyIndex). Elsewhere it is Store.Tx. As groupTx's
+// writes, its inserts run without the caller's cancellation.
 func (b *bulk) Tx(ctx context.Context, fn func(fhirstore.BulkTx) error) error {
 	s := b.s
-	if !s.groupCommit {
+	if !s.groupCommit && s.d.CopyFrom == nil {
 		return s.Tx(ctx, func(ftx fhirstore.Tx) error {
 			bt := &bulkTx{t: ftx.(groupTx).tx, sandbox: b.sandbox, many: s.d.InsertReturning}
 			if err := fn(bt); err != nil {
@@ -130,8 +132,17 @@ func (b *bulk) Tx(ctx context.Context, fn func(fhirstore.BulkTx) error) error {
 	}
 	t := &tx{s: s, sqlTx: sqlTx}
 	t.q = flushing{t}
+	many := false
+	if s.d.CopyFrom != nil {
+		t.copy = copier(conn, s.d.CopyFrom)
+		many = s.d.InsertReturning
+	}
 	err = runGuarded(ctx, t, func(ctx context.Context, t *tx) error {
-		return fn(&bulkTx{t: t, sandbox: b.sandbox})
+		bt := &bulkTx{t: t, sandbox: b.sandbox, many: many}
+		if err := fn(bt); err != nil {
+			return err
+		}
+		return bt.flush(context.WithoutCancel(ctx))
 	})
 	if err == nil {
 		err = t.flushIndex(context.WithoutCancel(ctx))

@@ -72,6 +72,10 @@ type Dialect struct {
 	// store runs it on a read connection after commits, so that the writer
 	// connection can leave checkpoints to it (see checkpointer).
 	Checkpoint string
+	// CopyFrom, when set, streams rows into table within the transaction
+	// open on driverConn (what sql.Conn.Raw hands over), as PostgreSQL's
+	// COPY does: a bulk load writes index rows so (see copyIndex).
+	CopyFrom func(ctx context.Context, driverConn any, table string, cols []string, rows [][]any) error
 }
 
 // Options configure a Store.
