@@ -232,7 +232,14 @@ func (b *bulkTx) flush(ctx context.Context) error {
 	q := rebind(t.s.d, `INSERT INTO resource (sandbox, type, id, version, last_updated, method, body) VALUES `+
 		strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(rs)-1)+`(?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (sandbox, type, id) DO NOTHING RETURNING rid, type, id`)
-	rows, err := t.q.QueryContext(ctx, q, args...)
+	// The insert reads no index rows: where they are copied, those of the
+	// resources before it stay queued, to be copied with more at once
+	// (the querier t.q would flush them first).
+	var on querier = t.q
+	if t.copy != nil {
+		on = t.sqlTx
+	}
+	rows, err := on.QueryContext(ctx, q, args...)
 	if err != nil {
 		return t.wrap("bulk insert", err)
 	}
