@@ -64,7 +64,9 @@ func (t *tx) analyze(ctx context.Context) error {
 	}
 	q := t.s.d.Analyze
 	if t.copy != nil {
-		q = bulkAnalyze(q)
+		if q = t.bulkAnalyze(q); q == "" {
+			return nil
+		}
 	}
 	if _, err := t.sqlTx.ExecContext(context.WithoutCancel(ctx), q); err != nil {
 		return t.wrap("analyze", err)

@@ -155,9 +155,16 @@ func classify(v any) (class int, f float64, s string) {
 }
 
 // bulkAnalyze is the refresh of statistics inside a bulk load's
-// transaction (see tx.analyze): of the resource table alone, whose look-ups
-// by id (of an id the load repeats) it is for. The index tables it copies
-// into are read by no write; the analyzer refreshes them after the commit.
-// Analyzing every table, each a sample of thousands of rows, took most of
-// the time of a bulk load into PostgreSQL.
-func bulkAnalyze(analyze string) string { return analyze + " resource" }
+// transaction (see tx.analyze), or "" for none: once, after its first
+// versions, of the resource table alone. It is for the look-ups by id of
+// an id the load repeats, which statistics showing the table holds more
+// than a few rows send through the unique key however many rows follow;
+// the index tables it copies into are read by no write, and the analyzer
+// refreshes every table after the commit. Analyzing every table, 5 times
+// per 20,000 resources, had taken most of a bulk load's time.
+func (t *tx) bulkAnalyze(analyze string) string {
+	if t.written > analyzeAfter {
+		return ""
+	}
+	return analyze + " resource"
+}
