@@ -24,6 +24,21 @@ import (
 // row by row. A load that never reaches its end (a crash) leaves them
 // missing; New builds any missing one when the store opens
 // (ensureIndexes).
+//
+// Where a SQLite bulk load's time goes (sandbox seed --patients 9500,
+// 200,720 resources, 3.06 million index rows, --cpuprofile, 30.6 CPU-s):
+// generating the fixtures 1.0 s, stamping meta 0.9 s and extracting index
+// rows 3.9 s (beside the writer), inserting resources 1.5 s and index rows
+// 12.6 s (about 4 µs a row: binding, the interpreted VDBE, B-tree
+// inserts), commits 2.3 s, checkpoints 1.4 s (beside the writer), the
+// deferred indexes at the end 6.3 s, garbage collection 1.1 s. Tried and
+// not kept, as they did not pay on that measure: inserting each flush's
+// rows sorted by key (the B-tree seeks got 1.5 s cheaper, the sort cost
+// 2.5 s on the writer), keeping the indexes the load appends to (those led
+// by rid, those of resource) instead of building them at the end (0.5 to
+// 0.9 s more on the writer for 0.4 s less at the end), a 96 MiB page cache
+// (no gain above the noise, 100 MB more memory) and the sorter's helper
+// threads for the build at the end (no gain above the noise).
 
 var _ fhirstore.BulkLoader = (*Store)(nil)
 
