@@ -36,6 +36,7 @@ var Dialect = sqlstore.Dialect{
 	WritePerRequest:      true,
 	TxIsolation:          sql.LevelSerializable,
 	Retryable:            retryable,
+	CopyFrom:             copyFrom,
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value

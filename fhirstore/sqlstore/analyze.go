@@ -62,7 +62,13 @@ func (t *tx) analyze(ctx context.Context) error {
 	if err := t.flushIndex(ctx); err != nil {
 		return err
 	}
-	if _, err := t.sqlTx.ExecContext(context.WithoutCancel(ctx), t.s.d.Analyze); err != nil {
+	q := t.s.d.Analyze
+	if t.copy != nil {
+		if q = t.bulkAnalyze(q); q == "" {
+			return nil
+		}
+	}
+	if _, err := t.sqlTx.ExecContext(context.WithoutCancel(ctx), q); err != nil {
 		return t.wrap("analyze", err)
 	}
 	return nil

@@ -333,6 +333,9 @@ func (t *tx) flushIndex(ctx context.Context) error {
 	}
 	clear(t.pending)
 	t.pending = t.pending[:0]
+	if t.copy != nil {
+		return t.copyIndex(ctx)
+	}
 	for tab := range t.rows {
 		width := numCommonCols + len(indexTables[tab].cols)
 		vals := t.rows[tab]

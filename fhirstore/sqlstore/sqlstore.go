@@ -77,6 +77,10 @@ type Dialect struct {
 	// of SQLite), so that a read keeps the body it is handed instead of
 	// copying it once more (see body).
 	FreshBlobs bool
+	// CopyFrom, when set, streams rows into table within the transaction
+	// open on driverConn (what sql.Conn.Raw hands over), as PostgreSQL's
+	// COPY does: a bulk load writes index rows so (see copyIndex).
+	CopyFrom func(ctx context.Context, driverConn any, table string, cols []string, rows [][]any) error
 }
 
 // Options configure a Store.

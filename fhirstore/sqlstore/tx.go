@@ -47,6 +47,9 @@ type tx struct {
 	chainWindowed bool
 	// written counts the versions the transaction wrote (see analyze).
 	written int
+	// copy, when set, streams index rows into their tables (a bulk load's
+	// transaction; see copyIndex).
+	copy copyFunc
 }
 
 // flushing is the querier of a write transaction: before any statement it
