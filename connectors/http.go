@@ -67,6 +67,9 @@ func (s *Set) ServeRoute(w http.ResponseWriter, r *http.Request, rest string) {
 	var read *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
 		read = &countingBody{ReadCloser: r.Body}
+		if n := r.ContentLength; n > 0 {
+			read.kept = make([]byte, 0, min(n, maxKeptRequest))
+		}
 		r.Body = read
 	}
 	defer func() {
@@ -207,6 +210,32 @@ type countingBody struct {
 	io.ReadCloser
 	n    int64
 	kept []byte
+}
+
+// ReadBody reads a request's body of at most limit bytes, as
+// io.ReadAll(http.MaxBytesReader(w, r.Body, limit)) does, with its error
+// (*http.MaxBytesError past limit); a body whose Content-Length is given
+// is read into one buffer of that size instead of one grown as it comes.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	n := r.ContentLength
+	if n <= 0 || n > limit {
+		return io.ReadAll(rd)
+	}
+	buf := make([]byte, 0, n+1) // one byte more: the read that finds the end
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // maxKeptRequest bounds the request body an Exchange keeps for checks.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -131,7 +130,7 @@ func (c *Connector) handle(typ string, h func(w http.ResponseWriter, q *request)
 		}
 		q := &request{caller: caller, typ: typ, r: r}
 		if r.Method == http.MethodPost {
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessageBytes))
+			body, err := connectors.ReadBody(w, r, MaxMessageBytes)
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):

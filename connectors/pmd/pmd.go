@@ -37,7 +37,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -330,7 +329,7 @@ func admit(w http.ResponseWriter, r *http.Request) (connectors.Caller, []byte, b
 		connectors.WriteOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "no sandbox for the request"))
 		return caller, nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, vkp.MaxMessageBytes))
+	body, err := connectors.ReadBody(w, r, vkp.MaxMessageBytes)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

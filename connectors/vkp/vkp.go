@@ -2,7 +2,6 @@ package vkp
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -134,7 +133,7 @@ func admit(w http.ResponseWriter, r *http.Request) (connectors.Caller, []byte, b
 		connectors.WriteOutcome(w, outcome.New(outcome.Fault, outcome.Exception, "no sandbox for the request"))
 		return caller, nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessageBytes))
+	body, err := connectors.ReadBody(w, r, MaxMessageBytes)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
