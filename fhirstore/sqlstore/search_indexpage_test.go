@@ -9,12 +9,8 @@ import (
 	"testing"
 
 	"hpsandbox/fhirstore"
-	"hpsandbox/fhirstore/fhirjson"
-	"hpsandbox/fhirstore/postgres"
 	"hpsandbox/fhirstore/search"
-	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
-	"hpsandbox/internal/testpg"
 )
 
 // A search in rid order whose filters are all index rows (values, chains,
@@ -24,37 +20,12 @@ import (
 // resource with two index rows matching (two names), and several filters
 // together count as there.
 func TestSearch_PageByIndex_GivesThePagesOfTheUsualStatement(t *testing.T) {
-	for _, backend := range benchBackends {
-		t.Run(backend, func(t *testing.T) {
-			ctx := context.Background()
-			var s *sqlstore.Store
-			var err error
-			if backend == "postgres" {
-				s, err = postgres.Open(ctx, testpg.Start(t), sqlstore.Options{})
-			} else {
-				s, err = sqlite.Open(ctx, t.TempDir(), sqlstore.Options{})
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			testPageByIndex(t, s)
-		})
-	}
+	onEachBackend(t, testPageByIndex)
 }
 
 func testPageByIndex(t *testing.T, s fhirstore.Store) {
 	ctx := context.Background()
-	put := func(body string) {
-		t.Helper()
-		r, err := fhirjson.Parse([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Update(ctx, sb, r, fhirstore.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := putter(t, s)
 	families := []string{"Hansen", "Berg", "Aune"}
 	for i := 0; i < 12; i++ {
 		// Hansen Hansen-Berg: two name rows of one resource match "Hansen".
