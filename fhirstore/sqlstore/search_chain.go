@@ -164,28 +164,12 @@ func lookedUpByRid(f *search.Filter) bool {
 // chain's filter. Every step is a seek, whatever the chain reaches; the
 // target's index rows exist only while it is current.
 func (c *compiler) chainLookup(alias string, types []string, f *search.Filter) {
-	c.w("(")
-	for i, target := range f.Chain.Types {
-		if i > 0 {
-			c.w(" OR ")
-		}
-		x, t := c.alias("x"), c.alias("t")
-		c.w("EXISTS (SELECT 1 FROM ", indexTables[tabReference].name, " ", x, " WHERE ", x, ".rid = ", alias, ".rid AND (")
-		c.paramIs(x, types, f.Param.Code)
-		c.w(") AND ", x, ".target_type = ")
-		c.arg(target)
-		c.w(" AND EXISTS (SELECT 1 FROM resource ", t, " WHERE ", t, ".sandbox = ")
-		c.arg(c.sandbox)
-		c.w(" AND ", t, ".type = ")
-		c.arg(target)
-		c.w(" AND ", t, ".id = ", x, ".target_id AND ")
+	c.chainThrough(alias, types, f, func(target, t string) {
 		rowOf, probe, correlate := c.rowOf, c.probe, c.correlateChains
 		c.rowOf, c.probe, c.correlateChains = t, true, false
 		c.filter(t, []string{target}, f.Chain.Filter)
 		c.rowOf, c.probe, c.correlateChains = rowOf, probe, correlate
-		c.w("))")
-	}
-	c.w(")")
+	})
 }
 
 // chainRidProbe writes chain's condition as a test of the row alias, for a
@@ -197,6 +181,22 @@ func (c *compiler) chainLookup(alias string, types []string, f *search.Filter) {
 // resource row is read: the gathered list costs the filter's index range
 // (a deleted resource has no index rows), not a read of each target.
 func (c *compiler) chainRidProbe(alias string, types []string, f *search.Filter) {
+	c.chainThrough(alias, types, f, func(target, t string) {
+		probe, correlate := c.probe, c.correlateChains
+		c.probe, c.correlateChains = true, false
+		c.ridIn(t, false)
+		c.probe = false
+		c.indexedRids([]string{target}, f.Chain.Filter)
+		c.w(")")
+		c.probe, c.correlateChains = probe, correlate
+	})
+}
+
+// chainThrough writes, for each type the chain may reach, that some
+// reference f.Param of the row alias (by the reference table's rid index)
+// names a current resource t of that type (by the resource key) for which
+// test writes the chain's condition.
+func (c *compiler) chainThrough(alias string, types []string, f *search.Filter, test func(target, t string)) {
 	c.w("(")
 	for i, target := range f.Chain.Types {
 		if i > 0 {
@@ -212,13 +212,8 @@ func (c *compiler) chainRidProbe(alias string, types []string, f *search.Filter)
 		c.w(" AND ", t, ".type = ")
 		c.arg(target)
 		c.w(" AND ", t, ".id = ", x, ".target_id AND ")
-		probe, correlate := c.probe, c.correlateChains
-		c.probe, c.correlateChains = true, false
-		c.ridIn(t, false)
-		c.probe = false
-		c.indexedRids([]string{target}, f.Chain.Filter)
-		c.probe, c.correlateChains = probe, correlate
-		c.w(")))")
+		test(target, t)
+		c.w("))")
 	}
 	c.w(")")
 }
