@@ -97,16 +97,8 @@ func indexedFilter(f *search.Filter) bool {
 // its values taken on one row as whereFilters takes them) drive, the
 // others test them. With capped, it counts at most capped+1.
 func (c *compiler) countByIndex(q *search.Query, capped int) {
-	merged, dates, rest := splitDates(q.Filters)
-	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT k.rid FROM (")
-	if len(rest) > 0 {
-		c.indexedRids(q.Types, rest[0])
-		rest = rest[1:]
-	} else {
-		c.dateRows(q.Types, dates[0], merged[dates[0]])
-		dates = dates[1:]
-	}
-	c.w(") k WHERE 1 = 1")
+	c.w("SELECT COUNT(*) FROM (SELECT DISTINCT k.rid FROM ")
+	merged, dates, rest := c.indexDriver(q)
 	c.probe = true
 	c.filtersOn("k", q.Types, rest, dates, merged)
 	c.probe = false

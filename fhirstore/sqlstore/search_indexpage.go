@@ -29,16 +29,8 @@ func pagedByIndex(c *compiler, q *search.Query) bool {
 // first count+1 distinct rids after (going backward, before) the cursor
 // are the page.
 func (c *compiler) indexPage(q *search.Query, cur *cursor) {
-	merged, dates, rest := splitDates(q.Filters)
-	c.w("SELECT DISTINCT k.rid AS rid FROM (")
-	if len(rest) > 0 {
-		c.indexedRids(q.Types, rest[0])
-		rest = rest[1:]
-	} else {
-		c.dateRows(q.Types, dates[0], merged[dates[0]])
-		dates = dates[1:]
-	}
-	c.w(") k WHERE 1 = 1")
+	c.w("SELECT DISTINCT k.rid AS rid FROM ")
+	merged, dates, rest := c.indexDriver(q)
 	c.nkeys = 0
 	backward := cur != nil && cur.Backward
 	if cur != nil {
@@ -55,6 +47,24 @@ func (c *compiler) indexPage(q *search.Query, cur *cursor) {
 	c.orderBy(nil, nil, 1, "k.rid", false, backward)
 	c.w(" LIMIT ")
 	c.arg(q.Count + 1)
+}
+
+// indexDriver writes the index rows that drive a search whose filters are
+// all index rows, as "(…) k WHERE 1 = 1": the first filter's rids, or the
+// first date parameter's with its values taken on one row as whereFilters
+// takes them. It returns the filters left for k's rids to be tested by.
+func (c *compiler) indexDriver(q *search.Query) (merged map[string][]*search.Value, dates []string, rest []*search.Filter) {
+	merged, dates, rest = splitDates(q.Filters)
+	c.w("(")
+	if len(rest) > 0 {
+		c.indexedRids(q.Types, rest[0])
+		rest = rest[1:]
+	} else {
+		c.dateRows(q.Types, dates[0], merged[dates[0]])
+		dates = dates[1:]
+	}
+	c.w(") k WHERE 1 = 1")
+	return merged, dates, rest
 }
 
 // splitDates splits filters into the values of each mergeable date
