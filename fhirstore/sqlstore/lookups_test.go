@@ -17,10 +17,11 @@ import (
 	"hpsandbox/sqlitefile"
 )
 
-// Reads by id have a pool of their own (Options.Lookups): with every
-// connection of the read pool held, as by searches under load, a read and
-// a vread still answer at once, while a search waits for a connection.
-func TestLookups_ReadsByIDNeverWaitBehindSearches(t *testing.T) {
+// lookupStore opens a SQLite store whose read pool holds one connection
+// and whose lookup pool (Options.Lookups) holds lookups; it returns the
+// store and its read pool.
+func lookupStore(t *testing.T, lookups int) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), sqlite.FileName)
 	open := func(o sqlitefile.Options) *sql.DB {
@@ -32,12 +33,21 @@ func TestLookups_ReadsByIDNeverWaitBehindSearches(t *testing.T) {
 	}
 	write := open(sqlitefile.Options{ForeignKeys: true, ImmediateTx: true, MaxOpenConns: 1})
 	read := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: 1})
-	lookups := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: 1})
-	s, err := sqlstore.New(ctx, read, write, sqlite.Dialect, sqlstore.Options{Lookups: lookups})
+	lookup := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: lookups})
+	s, err := sqlstore.New(ctx, read, write, sqlite.Dialect, sqlstore.Options{Lookups: lookup})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s, read
+}
+
+// Reads by id have a pool of their own (Options.Lookups): with every
+// connection of the read pool held, as by searches under load, a read and
+// a vread still answer at once, while a search waits for a connection.
+func TestLookups_ReadsByIDNeverWaitBehindSearches(t *testing.T) {
+	ctx := context.Background()
+	s, read := lookupStore(t, 1)
 	if _, err := s.Create(ctx, sb, patient(t, "Berg"), "p1"); err != nil {
 		t.Fatal(err)
 	}
@@ -79,22 +89,7 @@ func TestLookups_ReadsByIDNeverWaitBehindSearches(t *testing.T) {
 // they are asked.
 func TestLookups_ConfinedReadsCheckOnTheLookupPoolPreparedOnce(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), sqlite.FileName)
-	open := func(o sqlitefile.Options) *sql.DB {
-		db, err := sqlitefile.Open(ctx, path, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	write := open(sqlitefile.Options{ForeignKeys: true, ImmediateTx: true, MaxOpenConns: 1})
-	read := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: 1})
-	lookups := open(sqlitefile.Options{ReadOnly: true, ForeignKeys: true, MaxOpenConns: 2})
-	s, err := sqlstore.New(ctx, read, write, sqlite.Dialect, sqlstore.Options{Lookups: lookups})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, read := lookupStore(t, 2)
 	for _, p := range []string{"p1", "p2"} {
 		if _, err := s.Create(ctx, sb, patient(t, "Berg"), p); err != nil {
 			t.Fatal(err)
