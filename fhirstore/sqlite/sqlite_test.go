@@ -54,24 +54,19 @@ func TestOpen_ReopensExistingData(t *testing.T) {
 
 // A data directory written before the sort keys existed gets them when it
 // is opened: the same rows as writing the resources gives.
-func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
+// writtenStore writes bodies into the default sandbox of a new SQLite
+// store, closes it and opens its file as a plain database, for a test to
+// rewind it to an earlier schema; it returns the data directory and the
+// database, closed when the test ends.
+func writtenStore(t *testing.T, bodies ...string) (string, *sql.DB) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, body := range []string{
-		`{"resourceType":"Patient","id":"p1","name":[{"family":"Nordmann","given":["Kari","Ane"]},{"family":"Aas"}],"birthDate":"1980-02",
-			"identifier":[{"system":"urn:a","value":"2"},{"system":"urn:b","value":"1"}],"managingOrganization":{"reference":"Organization/o1"}}`,
-		`{"resourceType":"Patient","id":"p2","name":[{"family":"Berg"}],"meta":{"profile":["http://example.org/p"]}}`,
-		`{"resourceType":"Observation","id":"ob1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"},{"system":"urn:x","code":"bp"}]},
-			"subject":{"reference":"Patient/p1"},"effectivePeriod":{"start":"2013-01-10","end":"2013-01-12"},
-			"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":120,"code":"mm[Hg]"}}]}`,
-		`{"resourceType":"Observation","id":"ob2","status":"final","code":{"text":"x"},"effectiveDateTime":"2014-05-01T10:00:00Z",
-			"valueQuantity":{"value":5.4,"system":"http://unitsofmeasure.org","code":"mg"}}`,
-		`{"resourceType":"RiskAssessment","id":"r1","status":"final","subject":{"reference":"Patient/p2"},"prediction":[{"probabilityDecimal":0.3},{"probabilityRange":{"low":{"value":0.1},"high":{"value":0.5}}}]}`,
-	} {
+	for _, body := range bodies {
 		r, err := fhirjson.Parse([]byte(body))
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +80,23 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return dir, db
+}
+
+func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
+	ctx := context.Background()
+	dir, db := writtenStore(t,
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"Nordmann","given":["Kari","Ane"]},{"family":"Aas"}],"birthDate":"1980-02",
+			"identifier":[{"system":"urn:a","value":"2"},{"system":"urn:b","value":"1"}],"managingOrganization":{"reference":"Organization/o1"}}`,
+		`{"resourceType":"Patient","id":"p2","name":[{"family":"Berg"}],"meta":{"profile":["http://example.org/p"]}}`,
+		`{"resourceType":"Observation","id":"ob1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"85354-9"},{"system":"urn:x","code":"bp"}]},
+			"subject":{"reference":"Patient/p1"},"effectivePeriod":{"start":"2013-01-10","end":"2013-01-12"},
+			"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"valueQuantity":{"value":120,"code":"mm[Hg]"}}]}`,
+		`{"resourceType":"Observation","id":"ob2","status":"final","code":{"text":"x"},"effectiveDateTime":"2014-05-01T10:00:00Z",
+			"valueQuantity":{"value":5.4,"system":"http://unitsofmeasure.org","code":"mg"}}`,
+		`{"resourceType":"RiskAssessment","id":"r1","status":"final","subject":{"reference":"Patient/p2"},"prediction":[{"probabilityDecimal":0.3},{"probabilityRange":{"low":{"value":0.1},"high":{"value":0.5}}}]}`,
+	)
 	dump := func() string {
 		t.Helper()
 		rows, err := db.Query(`SELECT sandbox, rid, type, param, grp, comp, quote(lo), quote(hi) FROM idx_sort ORDER BY rid, param`)
@@ -113,7 +124,7 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 		DELETE FROM schema_version WHERE version >= 3`); err != nil {
 		t.Fatal(err)
 	}
-	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})
+	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -129,29 +140,10 @@ func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 // before.
 func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, body := range []string{
+	dir, db := writtenStore(t,
 		`{"resourceType":"Observation","id":"ob1","meta":{"profile":["http://example.org/p"]},"status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p2"},"effectiveDateTime":"2013-01-10"}`,
 		`{"resourceType":"Observation","id":"ob2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2014-05-01"}`,
-	} {
-		r, err := fhirjson.Parse([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Update(ctx, "default", r, fhirstore.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	params := func() string {
 		t.Helper()
 		var got sql.NullString
@@ -174,7 +166,7 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 	if got := params(); got != "_profile date subject" {
 		t.Fatalf("sort keys of the earlier release: %q", got)
 	}
-	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})
+	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -207,30 +199,11 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 // is rekeyed on open, loses them, and sorts and searches as before.
 func TestOpen_RekeysTokensAndDropsTheirSortKeys(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, body := range []string{
+	dir, db := writtenStore(t,
 		`{"resourceType":"Observation","id":"ob1","status":"final","code":{"coding":[{"system":"urn:a","code":"b"},{"system":"urn:b","code":"d"}]}}`,
 		`{"resourceType":"Observation","id":"ob2","status":"amended","code":{"coding":[{"system":"urn:b","code":"c"}]}}`,
 		`{"resourceType":"Observation","id":"ob3","status":"final","code":{"coding":[{"system":"urn:b","code":"a"},{"system":"urn:a","code":"e"}]}}`,
-	} {
-		r, err := fhirjson.Parse([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Update(ctx, "default", r, fhirstore.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	query := func(q string) string {
 		t.Helper()
 		var got sql.NullString
@@ -261,7 +234,7 @@ func TestOpen_RekeysTokensAndDropsTheirSortKeys(t *testing.T) {
 	if got := query(sortParams); got != "code status" {
 		t.Fatalf("sort keys of the earlier release: %q", got)
 	}
-	s, err = sqlite.Open(ctx, dir, sqlstore.Options{})
+	s, err := sqlite.Open(ctx, dir, sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
