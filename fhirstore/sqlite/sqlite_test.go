@@ -84,6 +84,29 @@ func writtenStore(t *testing.T, bodies ...string) (string, *sql.DB) {
 	return dir, db
 }
 
+// observationIDs searches the default sandbox's Observations by query and
+// returns the ids of the first page, space-separated, in order.
+func observationIDs(t *testing.T, s *sqlstore.Store, query string) string {
+	t.Helper()
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := search.Parse("Observation", v, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Search(context.Background(), "default", fhirstore.SearchQuery{Query: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range p.Matches {
+		got = append(got, r.ID)
+	}
+	return strings.Join(got, " ")
+}
+
 func TestOpen_FillsSortKeysOfAStoreWrittenBeforeThem(t *testing.T) {
 	ctx := context.Background()
 	dir, db := writtenStore(t,
@@ -175,20 +198,8 @@ func TestOpen_DropsReferenceAndURISortKeysOfAStoreWrittenWithThem(t *testing.T) 
 		t.Errorf("sort keys after the migration: %q, want those of date", got)
 	}
 	for sort, want := range map[string]string{"subject": "ob2 ob1", "-subject": "ob1 ob2"} {
-		q, err := search.Parse("Observation", url.Values{"_sort": {sort}}, search.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := s.Search(ctx, "default", fhirstore.SearchQuery{Query: q})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, r := range p.Matches {
-			got = append(got, r.ID)
-		}
-		if strings.Join(got, " ") != want {
-			t.Errorf("_sort=%s after the migration: %v, want %s", sort, got, want)
+		if got := observationIDs(t, s, "_sort="+sort); got != want {
+			t.Errorf("_sort=%s after the migration: %s, want %s", sort, got, want)
 		}
 	}
 }
@@ -250,24 +261,8 @@ func TestOpen_RekeysTokensAndDropsTheirSortKeys(t *testing.T) {
 	}
 	for q, want := range map[string]string{"_sort=code": "ob3 ob1 ob2", "_sort=-code": "ob3 ob1 ob2",
 		"_sort=status,-code": "ob2 ob3 ob1", "code=urn:a|b": "ob1", "code=c,e&_sort=-code": "ob3 ob2"} {
-		v, err := url.ParseQuery(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sq, err := search.Parse("Observation", v, search.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := s.Search(ctx, "default", fhirstore.SearchQuery{Query: sq})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, r := range p.Matches {
-			got = append(got, r.ID)
-		}
-		if strings.Join(got, " ") != want {
-			t.Errorf("Observation?%s after the migration: %v, want %s", q, got, want)
+		if got := observationIDs(t, s, q); got != want {
+			t.Errorf("Observation?%s after the migration: %s, want %s", q, got, want)
 		}
 	}
 }
