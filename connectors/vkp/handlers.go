@@ -30,7 +30,8 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	for _, typ := range EntryTypes(body) {
+	bundle := ReadBundle(body)
+	for _, typ := range bundle.EntryTypes() {
 		if err := c.opts.Authorize(caller, m, typ, true); err != nil {
 			connectors.WriteOutcome(w, err)
 			return
@@ -40,7 +41,7 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 	if c.faults.Inject(w, r, f) {
 		return
 	}
-	s, err := Parse(body, append(slices.Clone(c.opts.Allow), allow...), Alarm, Supervision, Dispense, Measurements)
+	s, err := bundle.Parse(append(slices.Clone(c.opts.Allow), allow...), Alarm, Supervision, Dispense, Measurements)
 	if err != nil {
 		if errors.Is(err, ErrNotSynthetic) {
 			// Where, never what: the number may be a real person's.
