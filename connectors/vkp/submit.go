@@ -232,16 +232,6 @@ func (bb *Bundle) Parse(allow []string, kinds ...Kind) (*Submission, error) {
 	return s, nil
 }
 
-// decode decodes raw, compacted JSON (valid: SplitBundle compacted it),
-// keeping numbers as they were written.
-func decode(raw []byte) any {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	_ = dec.Decode(&v)
-	return v
-}
-
 // checkNumbers runs the test-data guard (nin) over the whole Bundle: the
 // shell with each entry's decoded resource (whatever its shape) put back
 // in its place, the same document nin.Check would decode from the body.
@@ -438,7 +428,7 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 		}
 		entries = append(entries, map[string]any{"fullUrl": full, "resource": r, "request": req})
 	}
-	return json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+	return marshalValue(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
 // patientEntry is the conditional create of the person's Patient, tagged
