@@ -236,10 +236,8 @@ func (bb *Bundle) Parse(allow []string, kinds ...Kind) (*Submission, error) {
 // shell with each entry's decoded resource (whatever its shape) put back
 // in its place, the same document nin.Check would decode from the body.
 func checkNumbers(shell []byte, resources []any, allow []string) error {
-	dec := json.NewDecoder(bytes.NewReader(shell))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
+	doc, ok := decode(shell).(map[string]any) // compacted by SplitBundle
+	if !ok {
 		return outcome.New(outcome.Incorrect, outcome.Structure, "the body is not a JSON object: send a Bundle")
 	}
 	entries, _ := doc["entry"].([]any)
