@@ -53,7 +53,10 @@ func (d *valueDecoder) value() (any, bool) {
 	case c == '[':
 		return d.array()
 	case c == '"':
-		return d.string()
+		if s, ok := d.string(); ok {
+			return s, true
+		}
+		return nil, false
 	case c == 't':
 		return true, d.literal("true")
 	case c == 'f':
@@ -103,7 +106,7 @@ func (d *valueDecoder) object() (any, bool) {
 		if !ok || d.i >= len(d.b) {
 			return nil, false
 		}
-		m[k.(string)] = v // the last of repeated members counts
+		m[k] = v // the last of repeated members counts
 		switch d.b[d.i] {
 		case ',':
 			d.i++
@@ -143,7 +146,7 @@ func (d *valueDecoder) array() (any, bool) {
 
 // string reads a string token; one with escapes or invalid UTF-8 is
 // unquoted by encoding/json, which replaces invalid UTF-8 with U+FFFD.
-func (d *valueDecoder) string() (any, bool) {
+func (d *valueDecoder) string() (string, bool) {
 	start := d.i
 	d.i++
 	plain, ascii := true, true
@@ -158,7 +161,7 @@ func (d *valueDecoder) string() (any, bool) {
 			}
 			var s string
 			if json.Unmarshal(tok, &s) != nil {
-				return nil, false
+				return "", false
 			}
 			return s, true
 		case c == '\\':
@@ -166,7 +169,7 @@ func (d *valueDecoder) string() (any, bool) {
 			d.i += 2
 		default:
 			if c < 0x20 {
-				return nil, false
+				return "", false
 			}
 			if c >= utf8.RuneSelf {
 				ascii = false
@@ -174,7 +177,7 @@ func (d *valueDecoder) string() (any, bool) {
 			d.i++
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 // marshalValue encodes v as json.Marshal does.

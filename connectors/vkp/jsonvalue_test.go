@@ -94,3 +94,66 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode compares decode with encoding/json's decoder on the
+// alarm's compacted resources, and marshalValue with json.Marshal on the
+// alarm's transaction.
+//
+//	go test -run '^$' -bench 'Decode|Marshal' -benchmem ./connectors/vkp
+func BenchmarkDecode(b *testing.B) {
+	_, resources, err := splitAlarm(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		fn   func([]byte) any
+	}{{"direct", decode}, {"encoding-json", decodeStd}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, r := range resources {
+					bc.fn(r)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMarshalTransaction(b *testing.B) {
+	body, _, err := splitAlarm(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Parse(body, nil, Alarm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tx, err := s.Transaction("vkp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := decodeStd(tx)
+	for _, bc := range []struct {
+		name string
+		fn   func(any) ([]byte, error)
+	}{{"direct", marshalValue}, {"encoding-json", json.Marshal}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.fn(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func splitAlarm(b *testing.B) ([]byte, [][]byte, error) {
+	body, err := os.ReadFile(filepath.Join("testdata", "alarm.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	bb := ReadBundle(body)
+	return body, bb.resources, bb.splitErr
+}
