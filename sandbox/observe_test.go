@@ -279,3 +279,61 @@ func TestOpen_SendsSpansToTheOTLPEndpoint(t *testing.T) {
 		t.Fatal("the collector received nothing")
 	}
 }
+
+// Every request leaves one line naming it by request id, method, path
+// without the query, status, size and duration, at INFO; a client that
+// hung up is said so and is not an error.
+func TestLogRequests_OneLinePerRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name, target, id string
+		cancel           bool
+		status           float64
+		gone             bool
+	}{
+		{name: "missing resource", target: "/fhir/Patient/nobody?name=kari", id: "req-1", status: http.StatusNotFound},
+		{name: "no route", target: "/nowhere", id: "req-2", status: http.StatusNotFound},
+		{name: "client gone", target: "/fhir/Patient/nobody", id: "req-3", cancel: true, gone: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _, _, logs := newObservedGateway(t, parts{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				cancel()
+			}
+			req := httptest.NewRequestWithContext(ctx, "GET", tc.target, nil)
+			req.Header.Set(RequestIDHeader, tc.id)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			var lines []map[string]any
+			for l := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+				var v map[string]any
+				if json.Unmarshal([]byte(l), &v) == nil && v["msg"] == "request" {
+					lines = append(lines, v)
+				}
+			}
+			if len(lines) != 1 {
+				t.Fatalf("%d request lines in %s", len(lines), logs)
+			}
+			line := lines[0]
+			path, _, _ := strings.Cut(tc.target, "?")
+			if line["level"] != "INFO" || line["request_id"] != tc.id || line["method"] != "GET" || line["path"] != path {
+				t.Errorf("line %v", line)
+			}
+			if _, ok := line["duration_ms"].(float64); !ok {
+				t.Errorf("line %v has no duration", line)
+			}
+			if _, ok := line["bytes"].(float64); !ok {
+				t.Errorf("line %v has no size", line)
+			}
+			if tc.status != 0 && line["status"] != tc.status {
+				t.Errorf("status %v, want %v", line["status"], tc.status)
+			}
+			if gone, _ := line["client_gone"].(bool); gone != tc.gone {
+				t.Errorf("client_gone %v, want %v", line["client_gone"], tc.gone)
+			}
+			if _, ok := line["time"]; !ok {
+				t.Errorf("line %v has no time", line)
+			}
+		})
+	}
+}
