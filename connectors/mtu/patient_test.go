@@ -2,6 +2,7 @@ package mtu
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,5 +44,40 @@ func TestFindPatient_RemembersButRereads(t *testing.T) {
 				t.Errorf("%d Observations stored, want those of the two first messages", n)
 			}
 		})
+	}
+}
+
+// A remembered Patient rewritten since but still holding the identifier
+// that found it stays the messages' subject, before and after the
+// rewrite; rewritten again without it, the next message searches again.
+func TestFindPatient_RewrittenKeepingItsIdentifier_StillFound(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	id := strings.TrimPrefix(e.patient, "Patient/")
+	rewrite := func(identifiers string) {
+		t.Helper()
+		if _, err := e.engine.Write(ctx, &interaction.Write{Kind: interaction.Update, Sandbox: sandbox, Type: "Patient", ID: id,
+			Body: []byte(`{"resourceType":"Patient","id":"` + id + `","identifier":[` + identifiers + `],"name":[{"family":"Hansen"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		before string // identifiers the Patient is rewritten with first, "" for none
+		ack    string
+	}{
+		{"", hl7v2.AA}, {"", hl7v2.AA},
+		{`{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"` + fnr + `"}`, hl7v2.AA}, {"", hl7v2.AA},
+		{`{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"13097248022"}`, hl7v2.AE},
+	}
+	for i, s := range steps {
+		if s.before != "" {
+			rewrite(s.before)
+		}
+		if _, ps := e.c.Handle(ctx, sandbox, benchMessage(fmt.Sprintf("R%d", i))); ps.ack() != s.ack {
+			t.Fatalf("message %d: %s %+v, want %s", i, ps.ack(), ps, s.ack)
+		}
+	}
+	if n := len(e.search(t, "Observation", nil)); n != 8 {
+		t.Errorf("%d Observations stored, want those of the four accepted messages", n)
 	}
 }
