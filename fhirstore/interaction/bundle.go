@@ -71,6 +71,10 @@ type entry struct {
 	ifMatch string
 	fullURL string
 	body    []byte // compacted resource; references rewritten in a transaction
+	// settled is a transaction's body whose references were rewritten to
+	// what they finally resolve to before the store transaction: none of
+	// them stood for a conditional entry or a conditional reference.
+	settled bool
 	// vouched is a resource the caller vouches is valid R4
 	// (BundleRequest.Validated): it is not parsed with google/fhir again.
 	vouched bool
@@ -240,6 +244,7 @@ var bundlesRunning atomic.Int32
 func provisionalBodies(entries []*entry) (original [][]byte, err error) {
 	const placeholder = "0"
 	provisional := map[string]string{}
+	standIn := map[string]bool{} // fullUrls whose targets are placeholders
 	for _, e := range entries {
 		if e.method == "POST" && e.ifNoneExist == "" {
 			e.newID = fhirstore.NewID()
@@ -251,6 +256,7 @@ func provisionalBodies(entries []*entry) (original [][]byte, err error) {
 			}
 			if id == "" {
 				id = placeholder
+				standIn[e.fullURL] = true
 			}
 			provisional[e.fullURL] = e.typ + "/" + id
 		}
@@ -261,11 +267,19 @@ func provisionalBodies(entries []*entry) (original [][]byte, err error) {
 			continue
 		}
 		original[i] = e.body
-		body, err := rewriteReferences(e.body, provisional, func(typ, _ string) (string, error) { return typ + "/" + placeholder, nil })
+		stood := false
+		body, err := rewriteReferences(e.body, func(ref string) (string, bool) {
+			target, ok := provisional[ref]
+			stood = stood || standIn[ref]
+			return target, ok
+		}, func(typ, _ string) (string, error) {
+			stood = true
+			return typ + "/" + placeholder, nil
+		})
 		if err != nil {
 			return nil, entryError(e.index, err)
 		}
-		e.body = body
+		e.body, e.settled = body, !stood
 	}
 	return original, nil
 }
@@ -314,7 +328,13 @@ func (r *bundleRun) finalBodies(ctx context.Context, tx fhirstore.Tx, entries []
 		if original[i] == nil {
 			continue
 		}
-		body, err := rewriteReferences(original[i], ids, func(typ, criteria string) (string, error) {
+		if e.settled {
+			// Every reference it rewrote resolved as it does now (ids holds
+			// the same targets): the rewrite would give the same bytes.
+			final[i] = e.body
+			continue
+		}
+		body, err := rewriteReferences(original[i], lookup(ids), func(typ, criteria string) (string, error) {
 			found, err := matches(ctx, tx, r.sandbox, r.base, typ, criteria, 1)
 			if err != nil {
 				return "", err
@@ -413,13 +433,21 @@ func (r *bundleRun) run(ctx context.Context, tx fhirstore.Tx, e *entry) error {
 	return err
 }
 
+// lookup looks references up in ids (fullUrl → Type/id).
+func lookup(ids map[string]string) func(ref string) (string, bool) {
+	return func(ref string) (string, bool) {
+		target, ok := ids[ref]
+		return target, ok
+	}
+}
+
 // rewriteReferences replaces every reference to a fullUrl of the bundle by
-// the Type/id it resolved to, and every conditional reference
+// the Type/id it resolved to (ids looks it up), and every conditional reference
 // (Type?criteria) by what cond resolves it to; a urn:uuid or urn:oid
 // reference that names no entry is an error.
-func rewriteReferences(body []byte, ids map[string]string, cond func(typ, criteria string) (string, error)) ([]byte, error) {
+func rewriteReferences(body []byte, ids func(ref string) (string, bool), cond func(typ, criteria string) (string, error)) ([]byte, error) {
 	return fhirjson.MapReferences(body, func(ref string) (string, bool, error) {
-		if target, ok := ids[ref]; ok {
+		if target, ok := ids(ref); ok {
 			return target, true, nil
 		}
 		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {

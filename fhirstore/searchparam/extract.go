@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"hpsandbox/fhirstore/searchparam/internal/union"
 )
@@ -21,7 +22,7 @@ func Extract(resourceType string, body []byte) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	return extract(params, resourceType, body)
+	return extract(params, nil, resourceType, body)
 }
 
 // Extractor extracts the rows of some of a type's parameters: a store that
@@ -30,6 +31,7 @@ func Extract(resourceType string, body []byte) (*Index, error) {
 type Extractor struct {
 	resourceType string
 	params       []compiledParam
+	sizes        rowSizes
 }
 
 // NewExtractor returns an Extractor of the parameters of resourceType that
@@ -53,10 +55,64 @@ func NewExtractor(resourceType string, keep func(*Param) bool) (*Extractor, erro
 // Extract is Extract of the Extractor's type and parameters. It is safe for
 // concurrent use.
 func (e *Extractor) Extract(body []byte) (*Index, error) {
-	return extract(e.params, e.resourceType, body)
+	return extract(e.params, &e.sizes, e.resourceType, body)
 }
 
-func extract(params []compiledParam, resourceType string, body []byte) (*Index, error) {
+// rowSizes are the numbers of rows of each kind the last extraction of
+// an Extractor gave: resources of one type and source tend to give as
+// many, and the next extraction allocates its rows at that size once
+// instead of growing them from nothing.
+type rowSizes [7]atomic.Int32
+
+// make gives x's row slices the capacities of the last extraction.
+func (s *rowSizes) make(x *Index) {
+	if n := s[0].Load(); n > 0 {
+		x.Strings = make([]StringRow, 0, n)
+	}
+	if n := s[1].Load(); n > 0 {
+		x.Tokens = make([]TokenRow, 0, n)
+	}
+	if n := s[2].Load(); n > 0 {
+		x.References = make([]ReferenceRow, 0, n)
+	}
+	if n := s[3].Load(); n > 0 {
+		x.Dates = make([]DateRow, 0, n)
+	}
+	if n := s[4].Load(); n > 0 {
+		x.Numbers = make([]NumberRow, 0, n)
+	}
+	if n := s[5].Load(); n > 0 {
+		x.Quantities = make([]QuantityRow, 0, n)
+	}
+	if n := s[6].Load(); n > 0 {
+		x.URIs = make([]URIRow, 0, n)
+	}
+}
+
+// note remembers the numbers of rows of x, bounded so that one huge
+// resource does not make every later extraction allocate for its like.
+func (s *rowSizes) note(x *Index) {
+	for i, n := range [7]int{len(x.Strings), len(x.Tokens), len(x.References), len(x.Dates),
+		len(x.Numbers), len(x.Quantities), len(x.URIs)} {
+		s[i].Store(int32(min(n, maxRowHint)))
+	}
+	// Kinds without rows stay nil, as without a hint.
+	x.Strings, x.Tokens, x.References = nilIfEmpty(x.Strings), nilIfEmpty(x.Tokens), nilIfEmpty(x.References)
+	x.Dates, x.Numbers, x.Quantities = nilIfEmpty(x.Dates), nilIfEmpty(x.Numbers), nilIfEmpty(x.Quantities)
+	x.URIs = nilIfEmpty(x.URIs)
+}
+
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// maxRowHint bounds the capacity a hint asks for.
+const maxRowHint = 256
+
+func extract(params []compiledParam, sizes *rowSizes, resourceType string, body []byte) (*Index, error) {
 	root, err := decodeObject(body)
 	if err != nil {
 		return nil, fmt.Errorf("searchparam: decode %s: %w", resourceType, err)
@@ -66,10 +122,16 @@ func extract(params []compiledParam, resourceType string, body []byte) (*Index, 
 	}
 	st := &extraction{x: &Index{ResourceType: resourceType}, root: root, body: body}
 	st.x.ID, _ = root["id"].(string)
+	if sizes != nil {
+		sizes.make(st.x)
+	}
 	for i := range params {
 		if err := st.param(&params[i]); err != nil {
 			return nil, err
 		}
+	}
+	if sizes != nil {
+		sizes.note(st.x)
 	}
 	return st.x, nil
 }

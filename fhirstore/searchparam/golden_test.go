@@ -86,7 +86,7 @@ func TestExtract_FastPathAgreesWithFHIRPathEngine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			slow, err := extract(params, rt, body)
+			slow, err := extract(params, nil, rt, body)
 			if err != nil {
 				t.Fatal(err)
 			}
