@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
@@ -23,7 +25,11 @@ func benchStore(b *testing.B) *sqlstore.Store {
 
 // BenchmarkCreate_Batched measures embedded create throughput, 1,000
 // resources a transaction.
-func BenchmarkCreate_Batched(b *testing.B) { storetest.BenchCreateBatched(b, benchStore(b)) }
+func BenchmarkCreate_Batched(b *testing.B) {
+	s := benchStore(b)
+	defer reportCPU(b)()
+	storetest.BenchCreateBatched(b, s)
+}
 
 // BenchmarkRead_ByID measures the store's read by id, without HTTP.
 func BenchmarkRead_ByID(b *testing.B) { storetest.BenchReadByID(b, benchStore(b)) }
@@ -34,4 +40,25 @@ func BenchmarkLoad(b *testing.B) { storetest.BenchLoad(b, benchStore(b)) }
 
 // BenchmarkCreate_Concurrent16 measures single creates from 16 concurrent
 // callers: what group commit is for.
-func BenchmarkCreate_Concurrent16(b *testing.B) { storetest.BenchCreateConcurrent16(b, benchStore(b)) }
+func BenchmarkCreate_Concurrent16(b *testing.B) {
+	s := benchStore(b)
+	defer reportCPU(b)()
+	storetest.BenchCreateConcurrent16(b, s)
+}
+
+// reportCPU returns a func that reports the process's CPU time (user and
+// system, all threads) per operation since reportCPU was called: on a
+// shared machine wall-clock rates say little, CPU per write says what a
+// change saves.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
