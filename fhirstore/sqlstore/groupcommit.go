@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,13 @@ func (s *Store) startCommitter() {
 				return
 			case j := <-s.gc.jobs:
 				batch = append(batch[:0], j)
+			}
+			if len(s.gc.jobs) < groupMax/2 {
+				// Writers that are running (parsing, extracting) reach
+				// the queue first: a group that holds them writes each
+				// page its writes share once, and a commit's WAL frames,
+				// two system calls each, are most of its cost.
+				runtime.Gosched()
 			}
 			s.gc.take(&batch)
 			for rest := batch; len(rest) > 0; {
