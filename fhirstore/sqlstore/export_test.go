@@ -113,8 +113,11 @@ func SetPageByIndex(on bool) (restore func()) {
 }
 
 // CommitGroup runs fns as the writes of one group transaction, in order,
-// and returns the error each was answered with.
+// and returns the error each was answered with. The group's time budget
+// is lifted, so that a slow machine does not split the group.
 func (s *Store) CommitGroup(ctx context.Context, fns []func(fhirstore.Tx) error) []error {
+	defer func(b time.Duration) { s.gc.budget = b }(s.gc.budget)
+	s.gc.budget = time.Hour
 	batch := make([]*writeJob, len(fns))
 	for i, fn := range fns {
 		batch[i] = &writeJob{ctx: ctx, done: make(chan error, 1),

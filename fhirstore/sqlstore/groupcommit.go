@@ -60,6 +60,8 @@ type committer struct {
 	// groups and writes count the group transactions committed and the
 	// writes they held.
 	groups, writes atomic.Uint64
+	// budget is groupBudget, which tests of a whole group lift.
+	budget time.Duration
 }
 
 // GroupCommits reports how many group transactions committed and how many
@@ -72,7 +74,7 @@ func (s *Store) GroupCommits() (groups, writes uint64) {
 var ErrClosed = errors.New("sqlstore: store is closed")
 
 func (s *Store) startCommitter() {
-	s.gc = &committer{jobs: make(chan *writeJob, groupMax), quit: make(chan struct{})}
+	s.gc = &committer{jobs: make(chan *writeJob, groupMax), quit: make(chan struct{}), budget: groupBudget}
 	s.gc.wg.Add(1)
 	go func() {
 		defer s.gc.wg.Done()
@@ -272,7 +274,7 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 	}
 	start := time.Now()
 	for i, j := range batch {
-		if i > 0 && time.Since(start) >= groupBudget {
+		if i > 0 && time.Since(start) >= s.gc.budget {
 			n = i
 			break
 		}
