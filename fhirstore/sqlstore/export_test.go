@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/search"
 )
 
@@ -109,4 +110,25 @@ func SetPageByIndex(on bool) (restore func()) {
 	old := pageByIndex
 	pageByIndex = on
 	return func() { pageByIndex = old }
+}
+
+// CommitGroup runs fns as the writes of one group transaction, in order,
+// and returns the error each was answered with. The group's time budget
+// is lifted, so that a slow machine does not split the group.
+func (s *Store) CommitGroup(ctx context.Context, fns []func(fhirstore.Tx) error) []error {
+	defer func(b time.Duration) { s.gc.budget = b }(s.gc.budget)
+	s.gc.budget = time.Hour
+	batch := make([]*writeJob, len(fns))
+	for i, fn := range fns {
+		batch[i] = &writeJob{ctx: ctx, done: make(chan error, 1),
+			run: func(_ context.Context, t *tx) error { return fn(groupTx{t}) }}
+	}
+	for rest := batch; len(rest) > 0; {
+		rest = s.commitGroup(rest, nil)
+	}
+	errs := make([]error, len(batch))
+	for i, j := range batch {
+		errs[i] = <-j.done
+	}
+	return errs
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,8 @@ type committer struct {
 	// groups and writes count the group transactions committed and the
 	// writes they held.
 	groups, writes atomic.Uint64
+	// budget is groupBudget, which tests of a whole group lift.
+	budget time.Duration
 }
 
 // GroupCommits reports how many group transactions committed and how many
@@ -70,7 +74,7 @@ func (s *Store) GroupCommits() (groups, writes uint64) {
 var ErrClosed = errors.New("sqlstore: store is closed")
 
 func (s *Store) startCommitter() {
-	s.gc = &committer{jobs: make(chan *writeJob, groupMax), quit: make(chan struct{})}
+	s.gc = &committer{jobs: make(chan *writeJob, groupMax), quit: make(chan struct{}), budget: groupBudget}
 	s.gc.wg.Add(1)
 	go func() {
 		defer s.gc.wg.Done()
@@ -82,6 +86,13 @@ func (s *Store) startCommitter() {
 				return
 			case j := <-s.gc.jobs:
 				batch = append(batch[:0], j)
+			}
+			if len(s.gc.jobs) < groupMax/2 {
+				// Writers that are running (parsing, extracting) reach
+				// the queue first: a group that holds them writes each
+				// page its writes share once, and a commit's WAL frames,
+				// two system calls each, are most of its cost.
+				runtime.Gosched()
 			}
 			s.gc.take(&batch)
 			for rest := batch; len(rest) > 0; {
@@ -199,6 +210,16 @@ func (p *panicked) Error() string { return fmt.Sprintf("write panicked: %v", p.v
 // within groupBudget of the first — answers them, and returns the jobs left
 // for the next group: a group of large transactions does not keep the
 // first of them waiting for the last.
+//
+// The writes run bare, without a savepoint each (see bare): a savepoint
+// makes SQLite copy every page a write touches into its statement journal
+// and made each write insert its index rows before it ended, a statement
+// per table and write, where bare writes insert the rows of the whole
+// group together. Once a write fails, the transaction is rolled back and
+// begun again: the writes that ran before it run again, and every write
+// after them, each in a savepoint of its own (see savepoint), so that the
+// failing one fails alone. A group pays for that only when a write of it
+// fails, and then at most once.
 func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*writeJob) {
 	errs := make([]error, len(batch))
 	n := len(batch) // the jobs this group took
@@ -210,21 +231,50 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 			j.done <- errs[i]
 		}
 	}
-	// The transaction is not any caller's: no caller's cancellation may
-	// end it.
-	sqlTx, err := s.write.BeginTx(context.Background(), opts)
+	// fail answers the jobs up to the i-th that have no error of their
+	// own with err, the rest of the group being left to the next.
+	fail := func(i int, err error) []*writeJob {
+		n = i + 1
+		for k := range batch[:n] {
+			if errs[k] == nil {
+				errs[k] = err
+			}
+		}
+		answer(nil)
+		return batch[n:]
+	}
+	t, err := s.beginGroup(opts)
 	if err != nil {
-		answer(fmt.Errorf("%s: begin: %w", s.d.Name, err))
+		answer(err)
 		return nil
 	}
-	t := &tx{s: s, sqlTx: sqlTx}
-	t.q = flushing{t}
 	// Once the group ended and its writers are answered.
-	defer s.prepareNoted(t)
+	defer func() { s.prepareNoted(t) }()
+	guarded := false
+	// again rolls the transaction back and runs the jobs up to the i-th
+	// again in a new one, each in a savepoint, but the one that failed
+	// (-1 when the failure is not known to be one write's).
+	again := func(i, failed int) error {
+		guarded = true
+		t.settle()
+		_ = t.sqlTx.Rollback()
+		s.prepareNoted(t)
+		if t, err = s.beginGroup(opts); err != nil {
+			return err
+		}
+		for k, j := range batch[:i+1] {
+			if k == failed || errs[k] != nil {
+				continue // failed, or given up while queued
+			}
+			if errs[k] = t.savepoint(context.WithoutCancel(j.ctx), j.run); errors.Is(errs[k], errTxBroken) {
+				return errs[k]
+			}
+		}
+		return nil
+	}
 	start := time.Now()
-	ran := 0
 	for i, j := range batch {
-		if i > 0 && time.Since(start) >= groupBudget {
+		if i > 0 && time.Since(start) >= s.gc.budget {
 			n = i
 			break
 		}
@@ -232,32 +282,70 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 			errs[i] = err // given up while queued: never ran
 			continue
 		}
-		errs[i] = t.savepoint(context.WithoutCancel(j.ctx), j.run)
-		if errs[i] == nil {
-			ran++
-		}
-		if errors.Is(errs[i], errTxBroken) {
-			// The transaction itself failed: nothing of the group lands.
-			n = i + 1
-			for k := range batch[:n] {
-				if errs[k] == nil {
-					errs[k] = errs[i]
-				}
+		ctx := context.WithoutCancel(j.ctx)
+		if guarded {
+			if errs[i] = t.savepoint(ctx, j.run); errors.Is(errs[i], errTxBroken) {
+				// The transaction itself failed: nothing of the group lands.
+				t.settle()
+				_ = t.sqlTx.Rollback()
+				return fail(i, errs[i])
 			}
+			continue
+		}
+		err := t.bare(ctx, j.run)
+		if err == nil {
+			continue
+		}
+		failed := i
+		if t.flushErr != nil {
+			// A flush of index rows failed, which may hold the rows of
+			// the writes before: each runs in its savepoint again.
+			failed = -1
+		} else {
+			errs[i] = err
+		}
+		if i == len(batch)-1 && !slices.ContainsFunc(errs[:i], func(e error) bool { return e == nil }) && failed == i {
+			// Nothing ran before it and nothing comes after.
 			t.settle()
-			_ = sqlTx.Rollback()
+			_ = t.sqlTx.Rollback()
 			answer(nil)
-			return batch[n:]
+			return nil
+		}
+		if err := again(i, failed); err != nil {
+			if t.sqlTx != nil {
+				t.settle()
+				_ = t.sqlTx.Rollback()
+			}
+			return fail(i, err)
+		}
+	}
+	if !guarded {
+		// The index rows of the bare writes, which may fail one of them
+		// (its extraction).
+		if err := t.flushIndex(context.Background()); err != nil {
+			if err := again(n-1, -1); err != nil {
+				if t.sqlTx != nil {
+					t.settle()
+					_ = t.sqlTx.Rollback()
+				}
+				return fail(n-1, err)
+			}
 		}
 	}
 	t.settle()
+	ran := 0
+	for _, err := range errs[:n] {
+		if err == nil {
+			ran++
+		}
+	}
 	if ran == 0 {
-		_ = sqlTx.Rollback()
+		_ = t.sqlTx.Rollback()
 		answer(nil)
 		return batch[n:]
 	}
 	turn := s.ticket()
-	if err := sqlTx.Commit(); err != nil {
+	if err := t.sqlTx.Commit(); err != nil {
 		s.settle(turn, nil)
 		// No write of the group was acknowledged, and none landed.
 		for i := range errs {
@@ -274,6 +362,29 @@ func (s *Store) commitGroup(batch []*writeJob, opts *sql.TxOptions) (rest []*wri
 	return batch[n:]
 }
 
+// beginGroup begins a group transaction. The transaction is not any
+// caller's: no caller's cancellation may end it.
+func (s *Store) beginGroup(opts *sql.TxOptions) (*tx, error) {
+	sqlTx, err := s.write.BeginTx(context.Background(), opts)
+	if err != nil {
+		return &tx{s: s}, fmt.Errorf("%s: begin: %w", s.d.Name, err)
+	}
+	t := &tx{s: s, sqlTx: sqlTx}
+	t.q = flushing{t}
+	return t, nil
+}
+
+// bare runs one write of a group without a savepoint. Its index rows stay
+// queued for the flush of the group's (or a later statement's, see
+// flushing); a flush that failed fails the write, as it may hold its rows.
+func (t *tx) bare(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
+	err := runGuarded(ctx, t, run)
+	if err == nil && t.flushErr != nil {
+		err = t.flushErr
+	}
+	return err
+}
+
 // errTxBroken marks a failure that leaves the group transaction unusable
 // (a savepoint that cannot be rolled back to).
 var errTxBroken = errors.New("group transaction broken")
@@ -281,7 +392,7 @@ var errTxBroken = errors.New("group transaction broken")
 // savepoint runs one write inside a savepoint of the group transaction,
 // with its index rows flushed before the savepoint is released, so that
 // any failure of the write — its statements, its index extraction — is
-// rolled back alone.
+// rolled back alone. No index rows of another write may be queued.
 func (t *tx) savepoint(ctx context.Context, run func(ctx context.Context, t *tx) error) error {
 	if _, err := t.sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return fmt.Errorf("%w: %s: savepoint: %w", errTxBroken, t.s.d.Name, err)
