@@ -100,6 +100,10 @@ type Config struct {
 	// OTLPEndpoint, when set, is the OTLP/HTTP base URL traces are sent
 	// to (see package observe); OTEL_EXPORTER_OTLP_ENDPOINT is read too.
 	OTLPEndpoint string // HPS_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, --otlp-endpoint
+	// GCPercent is the garbage collector's target (see TuneGC and
+	// DefaultGCPercent); 0 leaves the Go runtime's, and GOGC in the
+	// environment overrides it.
+	GCPercent int // HPS_GC_PERCENT, --gc-percent
 }
 
 // Defaults returns the configuration of `sandbox serve` with nothing set.
@@ -115,6 +119,7 @@ func Defaults() Config {
 		RequestLogMax:  10000,
 		SearchTimeout:  5 * time.Second,
 		PortalOIDCName: "OpenID Connect",
+		GCPercent:      DefaultGCPercent,
 	}
 }
 
@@ -176,6 +181,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		}
 		c.RequestLogMax = n
 	}
+	if v := getenv("HPS_GC_PERCENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("HPS_GC_PERCENT=%q: want a percentage, e.g. 400 (Go's own default is 100)", v)
+		}
+		c.GCPercent = n
+	}
 	if v := getenv("HPS_SEARCH_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -209,6 +221,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SigningKeyFile, "signing-key-file", c.SigningKeyFile, "PEM file of the SMART token signing key, made there if missing; gateways of one issuer name one file (env HPS_SIGNING_KEY_FILE); default: in the data directory")
 	fs.BoolVar(&c.SkipLogin, "smart-skip-login", c.SkipLogin, "leave out the simulated login page of SMART authorizations (env HPS_SMART_SKIP_LOGIN=true)")
 	fs.BoolVar(&c.SkipConsent, "smart-skip-consent", c.SkipConsent, "leave out the consent page: every requested scope is granted (env HPS_SMART_SKIP_CONSENT=true)")
+	fs.IntVar(&c.GCPercent, "gc-percent", c.GCPercent, "garbage collector target: the heap grows by this percentage of what is live before a collection; more is faster and takes more memory, Go's own default is 100; GOGC in the environment overrides it, GOMEMLIMIT still bounds the heap (env HPS_GC_PERCENT)")
 	fs.DurationVar(&c.SearchTimeout, "search-timeout", c.SearchTimeout, "time budget of one search; a search that takes longer is stopped and answers 503 (env HPS_SEARCH_TIMEOUT)")
 	fs.IntVar(&c.RequestLogMax, "request-log-max", c.RequestLogMax, "exchanges kept in each sandbox's request log (the newest); 0: no request log (env HPS_REQUEST_LOG_MAX)")
 	fs.StringVar(&c.PortalOIDCIssuer, "portal-oidc-issuer", c.PortalOIDCIssuer, "issuer URL of an OpenID Connect provider for portal sign-in, besides local accounts (env HPS_PORTAL_OIDC_ISSUER; the client secret only as HPS_PORTAL_OIDC_CLIENT_SECRET)")
@@ -273,6 +286,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestLogMax < 0 || c.RequestLogMax > 10_000_000 {
 		return fmt.Errorf("--request-log-max %d: want 0 (no log) to 10000000 exchanges per sandbox", c.RequestLogMax)
+	}
+	if c.GCPercent != 0 && (c.GCPercent < 50 || c.GCPercent > 2000) {
+		return fmt.Errorf("--gc-percent %d: want 50 to 2000, e.g. 400 (Go's own default is 100), or 0 to leave the Go runtime's setting", c.GCPercent)
 	}
 	if c.SearchTimeout < 100*time.Millisecond || c.SearchTimeout > 10*time.Minute {
 		return fmt.Errorf("--search-timeout %v: want 100ms to 10m, e.g. 5s", c.SearchTimeout)

@@ -397,10 +397,13 @@ func TestVKPSimulate_DPoPClientThroughNonceChallenges(t *testing.T) {
 // of DetectedIssue, Encounter and Composition, each alarm with its own
 // identifiers) through the gateway, each with a fresh DPoP proof that the
 // gateway verifies against the bound token, judged by the hub and stored.
-// The clients' proof signing runs in the same process.
+// The clients' proof signing runs in the same process. The garbage
+// collector runs with the target `sandbox serve` sets (Config.TuneGC);
+// GOGC=100 in the environment measures with Go's own.
 //
 //	go test -run '^$' -bench VKPAlarm_DPoP -benchtime 2s ./sandbox
 func BenchmarkVKPAlarm_DPoP(b *testing.B) {
+	b.Cleanup(Defaults().TuneGC(os.Getenv))
 	e := newHubEnv(b)
 	tok, err := e.client.Token(context.Background(), hubScopes)
 	if err != nil {
