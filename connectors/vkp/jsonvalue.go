@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 	"unicode/utf8"
+
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // The hub decodes each resource of a submission into map[string]any (to
@@ -12,17 +14,17 @@ import (
 // encodes the transaction it stores from those maps. encoding/json does
 // both through reflection, sorting map keys through reflect values, and
 // its decoder validates input SplitBundle has already compacted and
-// validated. decodeValue and appendValue do the same work directly on the
-// few types these documents hold, and hand anything else (escapes, invalid
-// UTF-8, characters encoding/json escapes, other types) to encoding/json,
-// so that their results are encoding/json's byte for byte.
+// validated. decode (through fhirjson.DecodeValue) and appendValue do the
+// same work directly on the few types these documents hold, and hand
+// anything else (escapes, invalid UTF-8, characters encoding/json escapes,
+// other types) to encoding/json, so that their results are encoding/json's
+// byte for byte.
 
 // decode decodes raw, compacted JSON (valid: SplitBundle compacted it),
 // keeping numbers as they were written (json.Number), as a json.Decoder
-// with UseNumber does.
+// with UseNumber does: by fhirjson.DecodeValue, which agrees with it.
 func decode(raw []byte) any {
-	d := valueDecoder{b: raw}
-	if v, ok := d.value(); ok && d.i == len(raw) {
+	if v, err := fhirjson.DecodeValue(raw); err == nil {
 		return v
 	}
 	return decodeStd(raw)
@@ -35,149 +37,6 @@ func decodeStd(raw []byte) any {
 	var v any
 	_ = dec.Decode(&v)
 	return v
-}
-
-// valueDecoder reads compacted JSON: no white space between tokens.
-type valueDecoder struct {
-	b []byte
-	i int
-}
-
-func (d *valueDecoder) value() (any, bool) {
-	if d.i >= len(d.b) {
-		return nil, false
-	}
-	switch c := d.b[d.i]; {
-	case c == '{':
-		return d.object()
-	case c == '[':
-		return d.array()
-	case c == '"':
-		if s, ok := d.string(); ok {
-			return s, true
-		}
-		return nil, false
-	case c == 't':
-		return true, d.literal("true")
-	case c == 'f':
-		return false, d.literal("false")
-	case c == 'n':
-		return nil, d.literal("null")
-	case c == '-' || (c >= '0' && c <= '9'):
-		start := d.i
-		for d.i < len(d.b) {
-			switch c := d.b[d.i]; {
-			case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
-				d.i++
-				continue
-			}
-			break
-		}
-		return json.Number(d.b[start:d.i]), true
-	}
-	return nil, false
-}
-
-func (d *valueDecoder) literal(lit string) bool {
-	if !bytes.HasPrefix(d.b[d.i:], []byte(lit)) {
-		return false
-	}
-	d.i += len(lit)
-	return true
-}
-
-func (d *valueDecoder) object() (any, bool) {
-	d.i++ // {
-	m := map[string]any{}
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		return m, true
-	}
-	for {
-		if d.i >= len(d.b) || d.b[d.i] != '"' {
-			return nil, false
-		}
-		k, ok := d.string()
-		if !ok || d.i >= len(d.b) || d.b[d.i] != ':' {
-			return nil, false
-		}
-		d.i++
-		v, ok := d.value()
-		if !ok || d.i >= len(d.b) {
-			return nil, false
-		}
-		m[k] = v // the last of repeated members counts
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, true
-		default:
-			return nil, false
-		}
-	}
-}
-
-func (d *valueDecoder) array() (any, bool) {
-	d.i++ // [
-	a := []any{}
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		return a, true
-	}
-	for {
-		v, ok := d.value()
-		if !ok || d.i >= len(d.b) {
-			return nil, false
-		}
-		a = append(a, v)
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return a, true
-		default:
-			return nil, false
-		}
-	}
-}
-
-// string reads a string token; one with escapes or invalid UTF-8 is
-// unquoted by encoding/json, which replaces invalid UTF-8 with U+FFFD.
-func (d *valueDecoder) string() (string, bool) {
-	start := d.i
-	d.i++
-	plain, ascii := true, true
-	for d.i < len(d.b) {
-		switch c := d.b[d.i]; {
-		case c == '"':
-			d.i++
-			tok := d.b[start:d.i]
-			body := tok[1 : len(tok)-1]
-			if plain && (ascii || utf8.Valid(body)) {
-				return string(body), true
-			}
-			var s string
-			if json.Unmarshal(tok, &s) != nil {
-				return "", false
-			}
-			return s, true
-		case c == '\\':
-			plain = false
-			d.i += 2
-		default:
-			if c < 0x20 {
-				return "", false
-			}
-			if c >= utf8.RuneSelf {
-				ascii = false
-			}
-			d.i++
-		}
-	}
-	return "", false
 }
 
 // marshalValue encodes v as json.Marshal does.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/searchparam/internal/union"
 )
 
@@ -113,7 +114,7 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 const maxRowHint = 256
 
 func extract(params []compiledParam, sizes *rowSizes, resourceType string, body []byte) (*Index, error) {
-	root, err := decodeObject(body)
+	root, err := fhirjson.DecodeObject(body)
 	if err != nil {
 		return nil, fmt.Errorf("searchparam: decode %s: %w", resourceType, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/gofhir/fhirpath"
 	"github.com/gofhir/fhirpath/eval"
 	"github.com/gofhir/fhirpath/types"
+
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // This file is the one place that talks to the FHIRPath engine; its defects
@@ -59,7 +61,7 @@ func (s *slowExpr) eval(element []byte) ([]any, error) {
 func fromEngine(v types.Value) any {
 	switch v := v.(type) {
 	case *types.ObjectValue:
-		m, err := decodeObject(v.Data())
+		m, err := fhirjson.DecodeObject(v.Data())
 		if err != nil {
 			return nil
 		}

@@ -1,4 +1,4 @@
-package searchparam
+package fhirjson
 
 import (
 	"encoding/json"
@@ -7,12 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-// decodeObject decodes the JSON object at the start of data as
+// DecodeObject decodes the JSON object at the start of data as
 // encoding/json's Decoder with UseNumber does (strings, json.Number, bool,
 // nil, []any, map[string]any; the last of repeated keys counts; what
 // follows the object is not read), in a third of its time: it is the most
-// expensive step of extraction after the parameters themselves.
-func decodeObject(data []byte) (map[string]any, error) {
+// expensive step of index extraction after the parameters themselves, and
+// the hub decodes each submitted resource with it.
+func DecodeObject(data []byte) (map[string]any, error) {
 	d := decoder{b: data}
 	d.space()
 	if d.i == len(d.b) {
@@ -29,6 +30,25 @@ func decodeObject(data []byte) (map[string]any, error) {
 		return nil, nil
 	}
 	return nil, errNotObject
+}
+
+// DecodeValue decodes data, one JSON value with nothing but white space
+// around it, as encoding/json's Unmarshal into an any with UseNumber does.
+func DecodeValue(data []byte) (any, error) {
+	d := decoder{b: data}
+	d.space()
+	if d.i == len(d.b) {
+		return nil, io.EOF
+	}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.space()
+	if d.i != len(d.b) {
+		return nil, errSyntax
+	}
+	return v, nil
 }
 
 var (

@@ -1,14 +1,16 @@
-package searchparam
+package fhirjson
 
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-// stdDecode is what decodeObject must equal: encoding/json's Decoder with
+// stdDecode is what DecodeObject must equal: encoding/json's Decoder with
 // UseNumber, reading one value.
 func stdDecode(data []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -29,7 +31,7 @@ var decodeSamples = []string{
 
 func TestDecodeObject_AgreesWithEncodingJSON(t *testing.T) {
 	for _, s := range decodeSamples {
-		got, err := decodeObject([]byte(s))
+		got, err := DecodeObject([]byte(s))
 		want, werr := stdDecode([]byte(s))
 		if (err != nil) != (werr != nil) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: got %#v, %v; want %#v, %v", s, got, err, want, werr)
@@ -39,11 +41,11 @@ func TestDecodeObject_AgreesWithEncodingJSON(t *testing.T) {
 
 func TestDecodeObject_RefusesNestingBeyondEncodingJSONsLimit(t *testing.T) {
 	deep := `{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`
-	if _, err := decodeObject([]byte(deep)); err == nil {
+	if _, err := DecodeObject([]byte(deep)); err == nil {
 		t.Error("nesting of 10,002 was accepted")
 	}
 	ok := `{"a":` + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + `}`
-	if _, err := decodeObject([]byte(ok)); err != nil {
+	if _, err := DecodeObject([]byte(ok)); err != nil {
 		t.Errorf("nesting of 9,001: %v", err)
 	}
 }
@@ -52,14 +54,32 @@ func FuzzDecodeObject(f *testing.F) {
 	for _, s := range decodeSamples {
 		f.Add([]byte(s))
 	}
-	for _, body := range sampleResources(f) {
-		f.Add(body)
+	for _, name := range []string{"observation-bp.json", "encounter.json", "condition.json"} {
+		if body, err := os.ReadFile(filepath.Join("..", "searchparam", "testdata", "resources", name)); err == nil {
+			f.Add(body)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := decodeObject(data)
+		got, err := DecodeObject(data)
 		want, werr := stdDecode(data)
 		if (err != nil) != (werr != nil) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: got %#v, %v; want %#v, %v", data, got, err, want, werr)
 		}
 	})
+}
+
+func TestDecodeValue_AgreesWithEncodingJSONOnWholeValues(t *testing.T) {
+	for _, s := range append(decodeSamples, `[1,{"a":"b"}]`, ` "x" `, `{"a":1} {"b":2}`, `1 2`) {
+		got, err := DecodeValue([]byte(s))
+		var want any
+		dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+		dec.UseNumber()
+		werr := dec.Decode(&want)
+		if werr == nil && dec.More() || werr == nil && strings.TrimSpace(s[dec.InputOffset():]) != "" {
+			werr = errSyntax // Unmarshal refuses what follows the value
+		}
+		if (err != nil) != (werr != nil) || werr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: got %#v, %v; want %#v, %v", s, got, err, want, werr)
+		}
+	}
 }
