@@ -115,6 +115,18 @@ func BenchmarkGateway_ReadByID(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// benchCreateRequest is the i-th create of the create benchmarks: a heart
+// rate Observation of Patient/kari, its minute and value varying with i.
+func benchCreateRequest(ctx context.Context, i int64) *http.Request {
+	body := fmt.Appendf(nil, `{"resourceType":"Observation","status":"final",`+
+		`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},`+
+		`"subject":{"reference":"Patient/kari"},"effectiveDateTime":"2026-11-01T10:%02d:00+01:00",`+
+		`"valueQuantity":{"value":%d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}`, i%60, 50+i%60)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:8080/fhir/Observation", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	return req
+}
+
 // BenchmarkGateway_Create is BenchmarkGateway_ReadByID for a create of
 // an Observation, one request at a time.
 func BenchmarkGateway_Create(b *testing.B) {
@@ -126,12 +138,7 @@ func BenchmarkGateway_Create(b *testing.B) {
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
-		body := fmt.Appendf(nil, `{"resourceType":"Observation","status":"final",`+
-			`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},`+
-			`"subject":{"reference":"Patient/kari"},"effectiveDateTime":"2026-11-01T10:%02d:00+01:00",`+
-			`"valueQuantity":{"value":%d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}`, i%60, 50+i%60)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:8080/fhir/Observation", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/fhir+json")
+		req := benchCreateRequest(ctx, int64(i))
 		w.reset()
 		g.ServeHTTP(w, req)
 		if w.status != http.StatusCreated {
@@ -158,12 +165,7 @@ func BenchmarkGateway_CreateConcurrent(b *testing.B) {
 		w := newDiscardWriter()
 		for pb.Next() {
 			i := n.Add(1)
-			body := fmt.Appendf(nil, `{"resourceType":"Observation","status":"final",`+
-				`"code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},`+
-				`"subject":{"reference":"Patient/kari"},"effectiveDateTime":"2026-11-01T10:%02d:00+01:00",`+
-				`"valueQuantity":{"value":%d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}`, i%60, 50+i%60)
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:8080/fhir/Observation", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/fhir+json")
+			req := benchCreateRequest(ctx, i)
 			w.reset()
 			g.ServeHTTP(w, req)
 			if w.status != http.StatusCreated {
