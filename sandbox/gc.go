@@ -11,8 +11,10 @@ import (
 // validation, its index rows), and the gateway's live heap is small, so
 // with Go's default (100) collections come so often that their cost (every
 // goroutine's stack scanned, the mark phase's write barriers) is a large
-// part of a VKP alarm's CPU time. BenchmarkVKPAlarm_DPoP on a 2-core VM:
-// 2.5–2.8 ms of CPU per alarm at 100, 2.1–2.4 ms at 400. What it costs:
+// part of a VKP alarm's CPU time. BenchmarkVKPAlarm_DPoP on a 2-core VM,
+// runs of the same binary taken in turn: 2.5–2.8 ms of CPU per alarm at
+// 100, 2.1–2.5 ms at 400 (3 to 20 % less, with the VM's drift). The MLLP
+// path gained nothing measurable. What it costs:
 // the peak resident memory of `sandbox bench`'s server (create,
 // transaction and mixed workloads) went from 220 to 330 MB. Higher
 // targets did not pay on that VM (fresh pages cost faults). SQLite's page
