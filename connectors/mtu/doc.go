@@ -79,7 +79,7 @@
 // messages of one connection stay serial: IHE PCD-01 senders wait for
 // each ACK (a check fails those that do not), so the connector does not
 // process pipelined messages side by side. The transaction's JSON is
-// written by appendJSON (encode.go), byte for byte what encoding/json
+// written by fhirjson.AppendJSON, byte for byte what encoding/json
 // writes for the same tree, without its reflection.
 //
 // It does not take PHD FHIR uploads, batches (FHS/BHS), enhanced-mode

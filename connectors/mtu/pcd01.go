@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hpsandbox/connectors/hl7v2"
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // builder turns one parsed message into the entries of a FHIR
@@ -395,5 +396,5 @@ func (b *builder) add(res obj) string {
 
 // bundle is the transaction of the entries.
 func (b *builder) bundle() ([]byte, error) {
-	return appendJSON(make([]byte, 0, 2048*len(b.entries)), obj{"resourceType": "Bundle", "type": "transaction", "entry": b.entries})
+	return fhirjson.AppendJSON(make([]byte, 0, 2048*len(b.entries)), obj{"resourceType": "Bundle", "type": "transaction", "entry": b.entries})
 }

@@ -88,58 +88,6 @@ func Parse(body []byte, allow []string, kinds ...Kind) (*Submission, error) {
 	return ReadBundle(body).Parse(allow, kinds...)
 }
 
-// Bundle is a submitted body read once: compacted and split into its
-// shell and its entries' resources (fhirjson.SplitBundle), each resource
-// decoded when first asked for. The access rule (EntryTypes) and Parse
-// read the same split and the same decoded resources, so the types
-// authorized are the types judged.
-type Bundle struct {
-	body      []byte
-	shell     []byte
-	resources [][]byte
-	splitErr  error
-	decoded   []any // nil until decodeAll
-}
-
-// ReadBundle splits body; it does not judge it (Parse does).
-func ReadBundle(body []byte) *Bundle {
-	b := &Bundle{body: body}
-	if len(bytes.TrimSpace(body)) > 0 {
-		b.shell, b.resources, b.splitErr = fhirjson.SplitBundle(body)
-	}
-	return b
-}
-
-// decodeAll decodes each entry's resource, once.
-func (b *Bundle) decodeAll() []any {
-	if b.decoded == nil {
-		b.decoded = make([]any, len(b.resources))
-		for i, raw := range b.resources {
-			if raw != nil {
-				b.decoded[i] = decode(raw)
-			}
-		}
-	}
-	return b.decoded
-}
-
-// EntryTypes are the distinct resource types of the entries' resources,
-// for the access rule before the Bundle is judged; nil when the body is
-// no JSON object (Parse then says why).
-func (b *Bundle) EntryTypes() []string {
-	if b.splitErr != nil || b.shell == nil {
-		return nil
-	}
-	var types []string
-	for _, v := range b.decodeAll() {
-		m, _ := v.(map[string]any)
-		if t, _ := m["resourceType"].(string); t != "" && !slices.Contains(types, t) {
-			types = append(types, t)
-		}
-	}
-	return types
-}
-
 // Parse judges the Bundle as the package's Parse does.
 func (bb *Bundle) Parse(allow []string, kinds ...Kind) (*Submission, error) {
 	if len(bytes.TrimSpace(bb.body)) == 0 {
