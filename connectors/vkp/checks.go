@@ -253,37 +253,6 @@ func retryIssue(typ string, i int) outcome.Issue {
 		fmt.Sprintf("Bundle.entry[%d].resource.identifier", i))
 }
 
-// retrySafe is the retry-safe check of a submission the hub accepted,
-// which runs on every one: Parse proved it a Bundle of known elements, so
-// only each resource's type and identifiers are decoded, not the whole
-// resources as parseBundle does.
-func retrySafe(body []byte) connectors.Result {
-	var b struct {
-		Entry []struct {
-			Resource struct {
-				ResourceType string          `json:"resourceType"`
-				Identifier   json.RawMessage `json:"identifier"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &b) != nil || len(b.Entry) == 0 {
-		return na
-	}
-	var issues []outcome.Issue
-	for i, e := range b.Entry {
-		var ids any
-		if len(e.Resource.Identifier) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(e.Resource.Identifier))
-			dec.UseNumber()
-			_ = dec.Decode(&ids)
-		}
-		if ownIdentifier(map[string]any{"identifier": ids}) == "" {
-			issues = append(issues, retryIssue(e.Resource.ResourceType, i))
-		}
-	}
-	return verdict(issues, true)
-}
-
 // walkStrings calls fn for every string in v with its path.
 func walkStrings(v any, path string, fn func(s, at string)) {
 	switch v := v.(type) {
