@@ -87,6 +87,11 @@ func codeSets() map[string]map[string]bool {
 // at path) whose system is one of the guide's code systems and whose code
 // is not in it.
 func CodeIssues(v any, path string) []outcome.Issue {
+	if !hasCodeIssue(v, codeSets()) {
+		// Nearly every resource has none: the walk that names them, in
+		// order, builds a path for every element, which this one does not.
+		return nil
+	}
 	var issues []outcome.Issue
 	walkCodings(v, path, func(system, code, at string) {
 		set := codeSets()[system]
@@ -97,6 +102,32 @@ func CodeIssues(v any, path string) []outcome.Issue {
 			Diagnostics: fmt.Sprintf("code %q is not in the code system %s", clip(code), system), Expression: []string{at + ".code"}})
 	})
 	return issues
+}
+
+// hasCodeIssue reports whether CodeIssues finds any issue in v.
+func hasCodeIssue(v any, sets map[string]map[string]bool) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		sys, ok1 := v["system"].(string)
+		code, ok2 := v["code"].(string)
+		if ok1 && ok2 {
+			if set := sets[sys]; set != nil && !set[code] {
+				return true
+			}
+		}
+		for _, e := range v {
+			if hasCodeIssue(e, sets) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasCodeIssue(e, sets) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // walkCodings calls fn for every object with a string system and code.
