@@ -350,14 +350,27 @@ func (s *Submission) person(e Entry, at string) error {
 // refers to it and holds no Patient entry: what a conditional create
 // would find, it finds without searching inside the store's write.
 func (s *Submission) Transaction(tag string) ([]byte, error) {
-	patientURL := "urn:uuid:" + newUUID()
-	var entries []any
-	if s.Patient != "" {
-		patientURL = s.Patient
+	// The Bundle and its entries are written as encoding/json writes the
+	// maps they once were (keys sorted: entry, resourceType, type; fullUrl,
+	// request, resource; method, url), so that only the resources and the
+	// Patient go through AppendJSON.
+	out := make([]byte, 0, 2048)
+	out = append(out, `{"entry":`...)
+	none := s.Patient != "" && len(s.Entries) == 0
+	if none {
+		out = append(out, "null"...) // a nil list, as the maps wrote it
 	} else {
-		entries = append(entries, s.patientEntry(patientURL, tag))
+		out = append(out, '[')
 	}
-	for _, e := range s.Entries {
+	patientURL := s.Patient
+	if patientURL == "" {
+		patientURL = "urn:uuid:" + newUUID()
+		var err error
+		if out, err = fhirjson.AppendJSON(out, s.patientEntry(patientURL, tag)); err != nil {
+			return nil, err
+		}
+	}
+	for i, e := range s.Entries {
 		r := e.Resource
 		delete(r, "id")
 		subj, _ := r[subjectKey(e.Type)].(map[string]any)
@@ -366,15 +379,31 @@ func (s *Submission) Transaction(tag string) ([]byte, error) {
 		if !strings.HasPrefix(full, "urn:uuid:") {
 			full = "urn:uuid:" + newUUID()
 		}
-		req := map[string]any{"method": "POST", "url": e.Type}
+		if i > 0 || s.Patient == "" {
+			out = append(out, ',')
+		}
+		out = append(out, `{"fullUrl":`...)
+		out, _ = fhirjson.AppendJSON(out, full)
 		if own := ownIdentifier(r); own != "" {
 			id := IDOf(tag, own)
 			r["id"] = id
-			req = map[string]any{"method": "PUT", "url": e.Type + "/" + id}
+			out = append(out, `,"request":{"method":"PUT","url":`...)
+			out, _ = fhirjson.AppendJSON(out, e.Type+"/"+id)
+		} else {
+			out = append(out, `,"request":{"method":"POST","url":`...)
+			out, _ = fhirjson.AppendJSON(out, e.Type)
 		}
-		entries = append(entries, map[string]any{"fullUrl": full, "resource": r, "request": req})
+		out = append(out, `},"resource":`...)
+		var err error
+		if out, err = fhirjson.AppendJSON(out, r); err != nil {
+			return nil, err
+		}
+		out = append(out, '}')
 	}
-	return marshalValue(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+	if !none {
+		out = append(out, ']')
+	}
+	return append(out, `,"resourceType":"Bundle","type":"transaction"}`...), nil
 }
 
 // patientEntry is the conditional create of the person's Patient, tagged
