@@ -585,61 +585,6 @@ func (s *Submission) findPatient(ctx context.Context, engine connectors.Engine, 
 	return nil
 }
 
-// withPatientFirst puts the entry of the person's Patient, found before
-// the transaction, first in the transaction-response, as the conditional
-// create that registers an unknown person puts it: the answer has the same
-// shape whether or not the sandbox knew the person (200 OK, the Patient's
-// location and version).
-func withPatientFirst(resp []byte, p *fhirstore.Resource) ([]byte, error) {
-	var b struct {
-		ResourceType string            `json:"resourceType"`
-		ID           string            `json:"id,omitempty"`
-		Meta         json.RawMessage   `json:"meta,omitempty"`
-		Type         string            `json:"type"`
-		Entry        []json.RawMessage `json:"entry"`
-	}
-	if err := json.Unmarshal(resp, &b); err != nil {
-		return nil, fmt.Errorf("vkp: the store's transaction-response: %w", err)
-	}
-	base := ""
-	for _, e := range b.Entry {
-		var x struct{ FullURL string }
-		_ = json.Unmarshal(e, &x)
-		if i := strings.LastIndexByte(x.FullURL, '/'); i > 0 {
-			if j := strings.LastIndexByte(x.FullURL[:i], '/'); j >= 0 {
-				base = x.FullURL[:j+1]
-				break
-			}
-		}
-	}
-	type response struct {
-		Status       string `json:"status"`
-		Location     string `json:"location"`
-		Etag         string `json:"etag"`
-		LastModified string `json:"lastModified"`
-	}
-	first := struct {
-		FullURL  string   `json:"fullUrl,omitempty"`
-		Response response `json:"response"`
-	}{Response: response{Status: "200 OK", Location: fmt.Sprintf("Patient/%s/_history/%d", p.ID, p.Version),
-		Etag: p.ETag(), LastModified: fhirjson.FormatInstant(p.LastUpdated)}}
-	if base != "" {
-		first.FullURL = base + "Patient/" + p.ID
-	}
-	entry, err := json.Marshal(first)
-	if err != nil {
-		return nil, err
-	}
-	b.Entry = append([]json.RawMessage{entry}, b.Entry...)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
 // samePerson refuses a submission that would move a stored resource to
 // another person: a resource already stored at the id its own identifier
 // makes must name the same national identity number. A retry or a later
