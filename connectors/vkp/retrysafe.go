@@ -146,4 +146,3 @@ func (s *scanner) resource(h *head) bool {
 		return s.value(4)
 	}, 3, "resourceType", "identifier") && typed
 }
-
