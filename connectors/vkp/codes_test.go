@@ -39,3 +39,30 @@ func TestHasCodeIssue_AgreesWithTheWalk(t *testing.T) {
 		t.Errorf("the walk found issues in %d cases, want 5", found)
 	}
 }
+
+// BenchmarkCodeIssues: the alarm's resources, whose codes are all in
+// their systems, judged by CodeIssues and by the walk with paths alone.
+func BenchmarkCodeIssues(b *testing.B) {
+	var resources []any
+	for _, r := range alarmResources(b) {
+		resources = append(resources, decode([]byte(r)))
+	}
+	b.Run("CodeIssues", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, v := range resources {
+				if CodeIssues(v, "X") != nil {
+					b.Fatal("issues")
+				}
+			}
+		}
+	})
+	b.Run("walk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, v := range resources {
+				walkCodings(v, "X", func(system, code, _ string) { _ = codeSets()[system][code] })
+			}
+		}
+	})
+}
