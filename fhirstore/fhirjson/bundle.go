@@ -21,11 +21,15 @@ import (
 // mark is ignored.
 func SplitBundle(body []byte) (shell []byte, resources [][]byte, err error) {
 	body = TrimBOM(body)
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, body); err != nil {
+	c, ok := Compact(body)
+	if !ok {
 		return nil, nil, syntaxError(body)
 	}
-	c := buf.Bytes()
+	if len(c) == len(body) {
+		// Compact already: the resources must not share the caller's
+		// array, which it may reuse once the Bundle is read.
+		c = bytes.Clone(c)
+	}
 	if c[0] != '{' {
 		return c, nil, nil
 	}

@@ -127,12 +127,16 @@ func Parse(body []byte) (*Resource, error) {
 		return nil, fmt.Errorf("fhirjson: set-up: %w", initErr)
 	}
 	body = TrimBOM(body)
-	var compact bytes.Buffer
-	compact.Grow(len(body))
-	if err := json.Compact(&compact, body); err != nil {
+	c, ok := Compact(body)
+	if !ok {
 		return nil, syntaxError(body)
 	}
-	head, fields, err := peekHead(compact.Bytes())
+	if len(c) == len(body) {
+		// Compact already: the stored body must not share the caller's
+		// array.
+		c = bytes.Clone(c)
+	}
+	head, fields, err := peekHead(c)
 	if err != nil {
 		return nil, err
 	}
@@ -140,13 +144,13 @@ func Parse(body []byte) (*Resource, error) {
 		return nil, outcome.New(outcome.Incorrect, outcome.NotSupported,
 			"%q is not a FHIR R4 resource type", head.resourceType).At("resourceType")
 	}
-	if oe := validate(compact.Bytes(), fields, head.resourceType, 0); oe != nil {
+	if oe := validate(c, fields, head.resourceType, 0); oe != nil {
 		return nil, oe
 	}
-	if oe := checkReferences(head.resourceType, compact.Bytes()); oe != nil {
+	if oe := checkReferences(head.resourceType, c); oe != nil {
 		return nil, oe
 	}
-	return &Resource{Type: head.resourceType, ID: head.id, Body: compact.Bytes()}, nil
+	return &Resource{Type: head.resourceType, ID: head.id, Body: c}, nil
 }
 
 // validate validates body, a compacted resource of type typ whose members
@@ -223,13 +227,8 @@ func peekHead(b []byte) (head, []field, error) {
 // plainString is the JSON string v when it holds no escapes and no
 // control characters, read without a decoder; false for any other value.
 func plainString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+	if !plainASCII(v) {
 		return "", false
-	}
-	for _, c := range v[1 : len(v)-1] {
-		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
-			return "", false
-		}
 	}
 	return string(v[1 : len(v)-1]), true
 }
