@@ -1,7 +1,6 @@
 package interaction
 
 import (
-	"bytes"
 	"encoding/json"
 	"runtime"
 	"sync"
@@ -46,25 +45,41 @@ func (e *entry) prepare(conf *conformance) error {
 // google/fhir: compacted, with its type and id. One that is not even a
 // typed JSON object with a valid id is parsed in full after all, so that
 // it fails as it would have.
+//
+// The body, when compact already, is returned as it is: it is the
+// entry's own (parseBundle's copy or a rewrite of it), so sharing it
+// lends nothing of the caller's.
 func vouchedResource(body []byte) (*fhirjson.Resource, error) {
 	body = fhirjson.TrimBOM(body)
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, body); err != nil {
+	compact, ok := fhirjson.Compact(body)
+	if !ok {
 		return fhirjson.Parse(body)
 	}
+	typ, id, hasID, ok := fhirjson.VouchedHead(compact)
+	if !ok {
+		typ, id, hasID, ok = decodeHead(compact)
+	}
+	if !ok || !fhirjson.IsType(typ) || (hasID && !fhirjson.ValidID(id)) {
+		return fhirjson.Parse(body)
+	}
+	return &fhirjson.Resource{Type: typ, ID: id, Body: compact}, nil
+}
+
+// decodeHead reads resourceType and id with encoding/json, for the bodies
+// fhirjson.VouchedHead leaves to a decoder; ok is false when the decoder
+// refuses body.
+func decodeHead(compact []byte) (typ, id string, hasID, ok bool) {
 	var head struct {
 		ResourceType string  `json:"resourceType"`
 		ID           *string `json:"id"`
 	}
-	if json.Unmarshal(compact.Bytes(), &head) != nil || !fhirjson.IsType(head.ResourceType) ||
-		(head.ID != nil && !fhirjson.ValidID(*head.ID)) {
-		return fhirjson.Parse(body)
+	if json.Unmarshal(compact, &head) != nil {
+		return "", "", false, false
 	}
-	res := &fhirjson.Resource{Type: head.ResourceType, Body: compact.Bytes()}
 	if head.ID != nil {
-		res.ID = *head.ID
+		id, hasID = *head.ID, true
 	}
-	return res, nil
+	return head.ResourceType, id, hasID, true
 }
 
 // validation validates entries' resources on every core, in the order
