@@ -87,15 +87,11 @@ func SplitBundle(body []byte) (shell []byte, resources [][]byte, err error) {
 	return append(out, '}'), resources, nil
 }
 
-// lastOfEach drops the members whose key repeats later.
+// lastOfEach drops the members whose key repeats later. Objects of a
+// Bundle have a handful of members, which are compared pairwise rather
+// than through a map.
 func lastOfEach(fields []field) []field {
-	seen := make(map[string]bool, len(fields))
-	dup := false
-	for _, f := range fields {
-		dup = dup || seen[f.key]
-		seen[f.key] = true
-	}
-	if !dup {
+	if !repeats(fields) {
 		return fields
 	}
 	var out []field
@@ -111,7 +107,46 @@ func lastOfEach(fields []field) []field {
 	return out
 }
 
+// pairwise is the number of members up to which repeats compares keys
+// pair by pair, which costs less than a map for a handful.
+const pairwise = 16
+
+// repeats reports whether a key occurs twice among fields.
+func repeats(fields []field) bool {
+	if len(fields) > pairwise {
+		seen := make(map[string]bool, len(fields))
+		for _, f := range fields {
+			if seen[f.key] {
+				return true
+			}
+			seen[f.key] = true
+		}
+		return false
+	}
+	for i := 1; i < len(fields); i++ {
+		for _, g := range fields[:i] {
+			if g.key == fields[i].key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appendKey appends key as encoding/json marshals it, and a colon. A key
+// of printable ASCII that encoding/json leaves as it is (every FHIR
+// element's name) is appended without a marshaller.
 func appendKey(out []byte, key string) []byte {
+	plain := true
+	for i := 0; i < len(key) && plain; i++ {
+		c := key[i]
+		plain = c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain {
+		out = append(out, '"')
+		out = append(out, key...)
+		return append(out, '"', ':')
+	}
 	k, _ := json.Marshal(key) // a string always marshals
 	out = append(out, k...)
 	return append(out, ':')

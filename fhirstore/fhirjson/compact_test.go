@@ -91,3 +91,43 @@ func FuzzCompact(f *testing.F) {
 		checkCompactAgrees(t, body)
 	})
 }
+
+func TestAppendKey_AsEncodingJSONMarshalsIt(t *testing.T) {
+	for _, k := range []string{"", "entry", "a b", "a\"b", `a\b`, "<tag>", "a&b", "\x00", "\x1f", "\x7f",
+		"ø", "\u2028", "\xff", "é\xc3"} {
+		checkAppendKey(t, k)
+	}
+}
+
+func checkAppendKey(t *testing.T, key string) {
+	t.Helper()
+	want, _ := json.Marshal(key)
+	if got := appendKey([]byte("x"), key); string(got) != "x"+string(want)+":" {
+		t.Fatalf("appendKey(%q) = %s, want x%s:", key, got, want)
+	}
+}
+
+func FuzzAppendKey(f *testing.F) {
+	f.Add("resource")
+	f.Add("<&>")
+	f.Fuzz(checkAppendKey)
+}
+
+func TestRepeats_PairwiseAndByMap(t *testing.T) {
+	for _, n := range []int{0, 1, 2, pairwise, pairwise + 1, 3 * pairwise} {
+		fields := make([]field, n)
+		for i := range fields {
+			fields[i].key = strings.Repeat("k", i)
+		}
+		if repeats(fields) {
+			t.Errorf("%d distinct keys repeat", n)
+		}
+		if n < 2 {
+			continue
+		}
+		fields[n-1].key = fields[0].key
+		if !repeats(fields) {
+			t.Errorf("%d keys, first and last alike, do not repeat", n)
+		}
+	}
+}
