@@ -53,12 +53,7 @@ type bundleIn struct {
 type entryIn struct {
 	FullURL  string          `json:"fullUrl"`
 	Resource json.RawMessage `json:"resource"`
-	Request  *struct {
-		Method      string `json:"method"`
-		URL         string `json:"url"`
-		IfMatch     string `json:"ifMatch"`
-		IfNoneExist string `json:"ifNoneExist"`
-	} `json:"request"`
+	Request  *requestIn      `json:"request"`
 }
 
 // entry is one bundle entry ready to run.

@@ -28,17 +28,11 @@ func parseBundle(data []byte, validated bool) (b *bundleIn, check func() error, 
 	case err != nil:
 		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(shell, &top); err != nil {
-		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
-	}
-	if string(top["resourceType"]) != `"Bundle"` {
-		return nil, nil, outcome.New(outcome.Incorrect, outcome.Invalid,
-			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
-	}
-	b = &bundleIn{}
-	if err := json.Unmarshal(shell, b); err != nil {
-		return nil, nil, outcome.New(outcome.Incorrect, outcome.Structure, "Bundle: %v", err)
+	b, isBundle, read := readShell(shell)
+	if !read || !isBundle {
+		if b, err = decodeShell(shell); err != nil {
+			return nil, nil, err
+		}
 	}
 	if b.Type != "transaction" && b.Type != "batch" {
 		return nil, nil, outcome.New(outcome.Incorrect, outcome.Value,
@@ -62,6 +56,24 @@ func parseBundle(data []byte, validated bool) (b *bundleIn, check func() error, 
 		b.Entry[i].Resource = resources[i]
 	}
 	return b, check, nil
+}
+
+// decodeShell decodes shell with encoding/json, for the shells readShell
+// leaves to a decoder and to refuse what is not a Bundle.
+func decodeShell(shell []byte) (*bundleIn, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(shell, &top); err != nil {
+		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "body is not a JSON object: %v", err)
+	}
+	if string(top["resourceType"]) != `"Bundle"` {
+		return nil, outcome.New(outcome.Incorrect, outcome.Invalid,
+			"POST to the FHIR base takes a Bundle of type transaction or batch").At("resourceType")
+	}
+	b := &bundleIn{}
+	if err := json.Unmarshal(shell, b); err != nil {
+		return nil, outcome.New(outcome.Incorrect, outcome.Structure, "Bundle: %v", err)
+	}
+	return b, nil
 }
 
 // entryError is an error of entry i, naming it.
