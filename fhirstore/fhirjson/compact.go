@@ -262,6 +262,9 @@ func stripSpace(b []byte) []byte {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			out = append(out, b[start:i]...)
+			for i+1 < len(b) && isSpace(b[i+1]) {
+				i++ // an indentation is one run
+			}
 			start = i + 1
 		case '"':
 			i = scanString(b, i) - 1 // valid, so the string ends
@@ -269,3 +272,5 @@ func stripSpace(b []byte) []byte {
 	}
 	return append(out, b[start:]...)
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -30,7 +30,7 @@ func BenchmarkCompact(b *testing.B) {
 		name string
 		body []byte
 	}{{"indented", indented}, {"compact", compact}} {
-		b.Run(in.name, func(b *testing.B) {
+		b.Run(in.name+"/fhirjson", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(in.body)))
 			for b.Loop() {
