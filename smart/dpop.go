@@ -76,37 +76,49 @@ type dpopClaims struct {
 // alg, a public jwk in the header that verifies the signature, and claims
 // jti, htm, htu and iat of the right types. Errors are invalid_dpop_proof.
 func parseDPoPProof(proof string) (*dpopProof, error) {
+	return parseDPoPProofWith(proof, dpopSeen)
+}
+
+// parseDPoPProofWith is parseDPoPProof remembering the headers of good
+// proofs in seen (nil: none), to verify the next proofs with them sooner.
+func parseDPoPProofWith(proof string, seen *dpopHeaders) (*dpopProof, error) {
 	bad := func(why string) (*dpopProof, error) { return nil, ErrInvalidDPoPProof.describe("%s", why) }
 	if proof == "" || len(proof) > dpopMaxProofBytes {
 		return bad("the DPoP header must hold one proof JWT of at most 8 KiB")
 	}
-	jws, err := jose.ParseSigned(proof, dpopAlgs)
-	if err != nil {
-		return bad("the DPoP proof must be a compact JWS signed with one of " + strings.Join(DPoPAlgs, ", "))
-	}
-	if len(jws.Signatures) != 1 {
-		return bad("the DPoP proof must carry one signature")
-	}
-	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
-		return bad(`the DPoP proof header must have typ "dpop+jwt"`)
-	}
-	jwk := h.JSONWebKey
-	if jwk == nil || !jwk.Valid() || !jwk.IsPublic() {
-		return bad("the DPoP proof header must carry the public key (jwk) it is signed with")
-	}
-	switch k := jwk.Key.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return bad("the DPoP proof's RSA key must have at least 2048 bits")
+	payload, jkt, remembered := seen.verify(proof)
+	var (
+		jwk *jose.JSONWebKey
+		alg string
+	)
+	if !remembered {
+		jws, err := jose.ParseSigned(proof, dpopAlgs)
+		if err != nil {
+			return bad("the DPoP proof must be a compact JWS signed with one of " + strings.Join(DPoPAlgs, ", "))
 		}
-	case *ecdsa.PublicKey:
-	default:
-		return bad("the DPoP proof's key must be an RSA or EC public key")
-	}
-	payload, err := jws.Verify(jwk)
-	if err != nil {
-		return bad("the DPoP proof's signature does not verify with its jwk")
+		if len(jws.Signatures) != 1 {
+			return bad("the DPoP proof must carry one signature")
+		}
+		h := jws.Signatures[0].Protected
+		if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
+			return bad(`the DPoP proof header must have typ "dpop+jwt"`)
+		}
+		jwk, alg = h.JSONWebKey, h.Algorithm
+		if jwk == nil || !jwk.Valid() || !jwk.IsPublic() {
+			return bad("the DPoP proof header must carry the public key (jwk) it is signed with")
+		}
+		switch k := jwk.Key.(type) {
+		case *rsa.PublicKey:
+			if k.N.BitLen() < 2048 {
+				return bad("the DPoP proof's RSA key must have at least 2048 bits")
+			}
+		case *ecdsa.PublicKey:
+		default:
+			return bad("the DPoP proof's key must be an RSA or EC public key")
+		}
+		if payload, err = jws.Verify(jwk); err != nil {
+			return bad("the DPoP proof's signature does not verify with its jwk")
+		}
 	}
 	var c dpopClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -119,12 +131,15 @@ func parseDPoPProof(proof string) (*dpopProof, error) {
 	if c.JTI == "" || len(c.JTI) > 256 || c.HTM == "" || c.HTU == "" {
 		return bad("the DPoP proof must have jti, htm, htu and iat")
 	}
-	tp, err := jwk.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return bad("the DPoP proof's jwk has no thumbprint")
+	if !remembered {
+		tp, err := jwk.Thumbprint(crypto.SHA256)
+		if err != nil {
+			return bad("the DPoP proof's jwk has no thumbprint")
+		}
+		jkt = base64.RawURLEncoding.EncodeToString(tp)
+		seen.remember(proof, alg, jwk, jkt)
 	}
-	p := &dpopProof{JKT: base64.RawURLEncoding.EncodeToString(tp), JTI: c.JTI, HTM: c.HTM, HTU: c.HTU,
-		IAT: time.Unix(int64(iat), 0)}
+	p := &dpopProof{JKT: jkt, JTI: c.JTI, HTM: c.HTM, HTU: c.HTU, IAT: time.Unix(int64(iat), 0)}
 	if c.Nonce != nil {
 		p.Nonce = *c.Nonce
 	}
