@@ -2,6 +2,7 @@ package smart
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"hpsandbox/connectors/helseid/client"
 )
 
 var b64 = base64.RawURLEncoding
@@ -187,6 +190,31 @@ func TestDPoPHeaders_RemembersOnlyPlainECHeadersOfGoodProofs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDPoPHeaders_ProofsOfTheHelseIDClient_VerifyFirstAndRemembered(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(k, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := &dpopHeaders{}
+	for i := range 3 {
+		proof, err := c.Proof("POST", "https://ex.org/fhir/Composition", "n", "tok", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := sameParse(t, seen, proof)
+		if err != nil || p.JKT != c.JKT() || p.HTM != "POST" || p.Nonce != "n" {
+			t.Fatalf("proof %d: %+v, %v", i, p, err)
+		}
+		if _, _, ok := seen.verify(proof); !ok {
+			t.Fatalf("proof %d: its header is not remembered", i)
+		}
 	}
 }
 

@@ -51,6 +51,8 @@ type Client struct {
 	alg   jose.SignatureAlgorithm
 	dpop  *ecdsa.PrivateKey
 	jkt   string
+	// proofHeader is the encoded protected header of every proof.
+	proofHeader string
 
 	mu      sync.Mutex
 	nonce   string // the last DPoP-Nonce the server gave
@@ -81,7 +83,11 @@ func New(key crypto.Signer, keyID string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{key: key, keyID: keyID, alg: alg, dpop: dk, jkt: base64.RawURLEncoding.EncodeToString(tp)}, nil
+	ph, err := proofHeader(dk)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{key: key, keyID: keyID, alg: alg, dpop: dk, jkt: base64.RawURLEncoding.EncodeToString(tp), proofHeader: ph}, nil
 }
 
 // AssertionAlg is the JWS algorithm of a client assertion signed with
@@ -180,7 +186,10 @@ func (c *Client) Proof(method, htu, nonce, token string, edit func(claims map[st
 	if edit != nil {
 		edit(claims)
 	}
-	return sign(jose.ES256, c.dpop, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"), claims)
+	if c.dpop == nil {
+		return "", errors.New("helseid client: the client has no DPoP key; make it with New")
+	}
+	return signProof(c.dpop, c.proofHeader, claims)
 }
 
 // requestProof is the proof of req with the nonce in force and token:
