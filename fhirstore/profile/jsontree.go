@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -78,20 +79,62 @@ type parser struct {
 	b     []byte
 	i     int
 	depth int
-	slab  []jvalue // values are cut from chunks: one allocation for many
+	// The tree is cut from three arenas, sized from the document before
+	// parsing: one allocation each for its values, members and items
+	// instead of one for every object and array.
+	slab      []jvalue
+	fieldSlab []jfield
+	itemSlab  []*jvalue
 	// Members and items are gathered on stacks and copied out at the end
-	// of their object or array, into a slice of the exact size.
+	// of their object or array, into the arenas. The stacks are kept in a
+	// pool across parses.
 	fields []jfield
 	items  []*jvalue
 }
 
-// alloc returns a new value from the parser's current chunk.
+// parsers keeps the stacks of finished parses for the next ones.
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+// reserve sizes the arenas from counts that bound what the document can
+// hold: every member has a ':' and every item but an array's first a ','.
+// Bytes inside strings only make the bounds looser.
+func (p *parser) reserve() {
+	colons := bytes.Count(p.b, []byte{':'})
+	commas := bytes.Count(p.b, []byte{','})
+	arrays := bytes.Count(p.b, []byte{'['})
+	p.slab = make([]jvalue, 0, 1+colons+commas+arrays)
+	p.fieldSlab = make([]jfield, 0, colons)
+	p.itemSlab = make([]*jvalue, 0, commas+arrays)
+}
+
+// alloc returns a new value from the parser's arena.
 func (p *parser) alloc(v jvalue) *jvalue {
 	if len(p.slab) == cap(p.slab) {
 		p.slab = make([]jvalue, 0, 64)
 	}
 	p.slab = append(p.slab, v)
 	return &p.slab[len(p.slab)-1]
+}
+
+// cutFields copies members into the arena, as a slice that cannot grow
+// into its neighbours.
+func (p *parser) cutFields(fs []jfield) []jfield {
+	if cap(p.fieldSlab)-len(p.fieldSlab) < len(fs) {
+		p.fieldSlab = make([]jfield, 0, max(len(fs), 64))
+	}
+	start := len(p.fieldSlab)
+	p.fieldSlab = append(p.fieldSlab, fs...)
+	return p.fieldSlab[start:len(p.fieldSlab):len(p.fieldSlab)]
+}
+
+// cutItems copies items into the arena, as cutFields does members.
+func (p *parser) cutItems(items []*jvalue) []*jvalue {
+	if cap(p.itemSlab)-len(p.itemSlab) < len(items) {
+		p.itemSlab = make([]*jvalue, 0, max(len(items), 64))
+	}
+	start := len(p.itemSlab)
+	p.itemSlab = append(p.itemSlab, items...)
+	return p.itemSlab[start:len(p.itemSlab):len(p.itemSlab)]
 }
 
 // parseJSON parses a whole JSON document.
@@ -101,16 +144,31 @@ func parseJSON(b []byte) (*jvalue, error) {
 	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 		b = b[3:]
 	}
-	p := &parser{b: b}
+	p := parsers.Get().(*parser)
+	p.b, p.i, p.depth = b, 0, 0
+	p.reserve()
 	v, err := p.value()
+	if err == nil {
+		p.space()
+		if p.i != len(p.b) {
+			v, err = nil, p.fail("unexpected content after the end of the JSON value")
+		}
+	}
+	p.release()
 	if err != nil {
 		return nil, err
 	}
-	p.space()
-	if p.i != len(p.b) {
-		return nil, p.fail("unexpected content after the end of the JSON value")
-	}
 	return v, nil
+}
+
+// release returns the parser to the pool, holding nothing of the document
+// or its tree.
+func (p *parser) release() {
+	clear(p.fields[:cap(p.fields)])
+	clear(p.items[:cap(p.items)])
+	p.fields, p.items = p.fields[:0], p.items[:0]
+	p.b, p.slab, p.fieldSlab, p.itemSlab = nil, nil, nil, nil
+	parsers.Put(p)
 }
 
 func (p *parser) fail(format string, args ...any) error {
@@ -173,20 +231,21 @@ func (p *parser) value() (*jvalue, error) {
 }
 
 func (p *parser) object(start int) (*jvalue, error) {
+	// On an error the parse is abandoned: depth and stacks are restored
+	// only on the way out of a value that was read.
 	if p.depth++; p.depth > maxDepth {
 		return nil, p.fail("nested too deeply")
 	}
-	defer func() { p.depth-- }()
 	v := p.alloc(jvalue{kind: kObject})
 	p.i++
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		v.raw = p.b[start:p.i]
+		p.depth--
 		return v, nil
 	}
 	mark := len(p.fields)
-	defer func() { p.fields = p.fields[:mark] }()
 	for {
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -216,7 +275,9 @@ func (p *parser) object(start int) (*jvalue, error) {
 		case '}':
 			p.i++
 			v.raw = p.b[start:p.i]
-			v.fields = append([]jfield(nil), p.fields[mark:]...)
+			v.fields = p.cutFields(p.fields[mark:])
+			p.fields = p.fields[:mark]
+			p.depth--
 			return v, nil
 		default:
 			return nil, p.fail("expected ',' or '}' after property %q", name)
@@ -228,17 +289,16 @@ func (p *parser) array(start int) (*jvalue, error) {
 	if p.depth++; p.depth > maxDepth {
 		return nil, p.fail("nested too deeply")
 	}
-	defer func() { p.depth-- }()
 	v := p.alloc(jvalue{kind: kArray})
 	p.i++
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		v.raw = p.b[start:p.i]
+		p.depth--
 		return v, nil
 	}
 	mark := len(p.items)
-	defer func() { p.items = p.items[:mark] }()
 	for {
 		item, err := p.value()
 		if err != nil {
@@ -255,7 +315,9 @@ func (p *parser) array(start int) (*jvalue, error) {
 		case ']':
 			p.i++
 			v.raw = p.b[start:p.i]
-			v.items = append([]*jvalue(nil), p.items[mark:]...)
+			v.items = p.cutItems(p.items[mark:])
+			p.items = p.items[:mark]
+			p.depth--
 			return v, nil
 		default:
 			return nil, p.fail("expected ',' or ']' in an array")
