@@ -25,14 +25,41 @@ type node struct {
 	// plain is true in a profile for an element (and its descendants)
 	// that adds nothing to the core definition: a profile pass skips it.
 	plain bool
+	// prefix is the name of a choice element without "[x]", or "".
+	prefix string
+	// typeNames are, for a choice element, the member names of its types
+	// (valueQuantity for Quantity), in the order of el.Type: found once
+	// here rather than built for every member of every resource.
+	typeNames []string
+}
+
+// newNode makes the node of an element, with what the walker reads of its
+// name worked out once.
+func newNode(el *Element) *node {
+	n := &node{el: el, name: lastSegment(el.Path)}
+	if strings.HasSuffix(n.name, "[x]") {
+		n.prefix = n.name[:len(n.name)-3]
+		n.typeNames = make([]string, len(el.Type))
+		for i, t := range el.Type {
+			n.typeNames[i] = n.prefix + upperFirst(t.Code)
+		}
+	}
+	return n
 }
 
 // choicePrefix is the name of a choice element without "[x]", or "".
-func (n *node) choicePrefix() string {
-	if strings.HasSuffix(n.name, "[x]") {
-		return n.name[:len(n.name)-3]
+func (n *node) choicePrefix() string { return n.prefix }
+
+// typeName is the member name of a choice element of type code.
+func (n *node) typeName(code string) string {
+	if len(n.typeNames) == len(n.el.Type) {
+		for i, t := range n.el.Type {
+			if t.Code == code {
+				return n.typeNames[i]
+			}
+		}
 	}
-	return ""
+	return n.prefix + upperFirst(code)
 }
 
 // kids are the children that define the element's content.
@@ -46,16 +73,45 @@ func (n *node) kids() []*node {
 // compile returns the compiled form of the StructureDefinition at url,
 // generating its snapshot if it has none.
 func (d *Definitions) compile(name string) (*compiled, error) {
-	if c, ok := d.fast.Load(name); ok {
-		return c.(*compiled), nil
+	if m := d.fast.Load(); m != nil {
+		if c, ok := (*m)[name]; ok {
+			return c, nil
+		}
 	}
 	// The name may alias a resource being validated; what is kept is a copy.
 	name = strings.Clone(name)
 	c, err := d.compileSlow(Canonical(name))
 	if err == nil {
-		d.fast.Store(name, c)
+		d.remember(name, c)
 	}
 	return c, err
+}
+
+// maxFast bounds the fast map: names as asked come from documents too
+// (a profile's url with ever new |version tails), and each addition copies
+// the map. Names beyond it are compiled by the slow path, which finds them
+// in the compiled definitions.
+const maxFast = 4096
+
+// remember adds a compiled definition to the fast map, as a new map. It
+// holds mu as Add and Remove do when they empty it, so that a map read
+// before they changed the set is not put back after.
+func (d *Definitions) remember(name string, c *compiled) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.fast.Load()
+	if old != nil && len(*old) >= maxFast {
+		return
+	}
+	m := make(map[string]*compiled, 1)
+	if old != nil {
+		m = make(map[string]*compiled, len(*old)+1)
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[name] = c
+	d.fast.Store(&m)
 }
 
 func (d *Definitions) compileSlow(url string) (*compiled, error) {
@@ -147,7 +203,7 @@ func tree(elements []*Element) (*node, error) {
 	var refs []*node
 	for i, el := range elements {
 		id := ids[i]
-		n := &node{el: el, name: lastSegment(el.Path)}
+		n := newNode(el)
 		if i == 0 {
 			root = n
 			byID[id] = n

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"hpsandbox/fhirstore/profile/internal/expand"
 )
@@ -28,11 +29,14 @@ const CorePrefix = "http://hl7.org/fhir/StructureDefinition/"
 type Definitions struct {
 	parent *Definitions
 
-	mu          sync.Mutex
-	raw         map[string]json.RawMessage // url → StructureDefinition not yet decoded
-	sds         map[string]*StructureDefinition
-	compiled    map[string]*compiled
-	fast        sync.Map // name or url as asked → *compiled, read without the lock
+	mu       sync.Mutex
+	raw      map[string]json.RawMessage // url → StructureDefinition not yet decoded
+	sds      map[string]*StructureDefinition
+	compiled map[string]*compiled
+	// fast maps a name or url as asked to its compiled form, read without
+	// the lock: a map replaced (under mu), never changed, as the walker
+	// asks it for almost every element.
+	fast        atomic.Pointer[map[string]*compiled]
 	defCache    sync.Map // defKey → []defAt, the definitions a discriminator path reaches
 	targetCache sync.Map // *Element → *targetSet
 	failed      map[string]error
@@ -217,7 +221,7 @@ func (d *Definitions) Add(raw []byte) error {
 		d.sds[sd.URL] = sd
 		d.compiled = map[string]*compiled{}
 		d.failed = map[string]error{}
-		d.fast.Clear()
+		d.fast.Store(nil)
 		d.defCache.Clear()
 		d.targetCache.Clear()
 		d.mu.Unlock()
@@ -270,7 +274,7 @@ func (d *Definitions) Remove(url string) {
 	d.codes = map[string]map[string]bool{}
 	d.compiled = map[string]*compiled{}
 	d.failed = map[string]error{}
-	d.fast.Clear()
+	d.fast.Store(nil)
 	d.defCache.Clear()
 	d.targetCache.Clear()
 }

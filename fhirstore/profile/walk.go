@@ -242,8 +242,16 @@ func match(kids []*node, name string) (*node, string) {
 			}
 			return k, ""
 		}
-		if prefix := k.choicePrefix(); prefix != "" && strings.HasPrefix(name, prefix) {
-			suffix := name[len(prefix):]
+		if k.prefix != "" && strings.HasPrefix(name, k.prefix) {
+			if len(k.typeNames) == len(k.el.Type) {
+				for i, t := range k.el.Type {
+					if k.typeNames[i] == name {
+						return k, t.Code
+					}
+				}
+				continue
+			}
+			suffix := name[len(k.prefix):]
 			for _, t := range k.el.Type {
 				if upperFirst(t.Code) == suffix {
 					return k, t.Code
@@ -284,8 +292,8 @@ func upperFirst(s string) string {
 func (r *run) member(m *member, path pathID, strict bool, ctx *resourceCtx) {
 	k := m.node
 	name := m.name
-	if k.choicePrefix() != "" {
-		name = k.choicePrefix() + upperFirst(m.typ)
+	if k.prefix != "" {
+		name = k.typeName(m.typ)
 	}
 	base := r.child(path, name)
 	array := (m.value != nil && m.value.kind == kArray) || (m.ext != nil && m.ext.kind == kArray)
