@@ -58,7 +58,7 @@ func (r *run) constraints(it item, el *Element, path pathID, strict bool, ctx *r
 			}
 			continue
 		}
-		if c.Key == "txt-2" && it.v.kind == kString && !narrativeHasContent(it.v.str) {
+		if c.Key == "txt-2" && it.v.kind == kString && !r.narrativeContent(it.v.str) {
 			r.failed(c, path)
 		}
 		if c.Expression == "" || native[c.Key] {

@@ -76,15 +76,29 @@ func narrativeHasContent(div string) bool {
 		if err != nil {
 			return false
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			if strings.TrimSpace(string(t)) != "" {
-				return true
-			}
-		case xml.StartElement:
-			if t.Name.Local == "img" {
-				return true
-			}
+		if hasContent(tok) {
+			return true
 		}
 	}
+}
+
+// hasContent reports whether a token of a narrative is content for txt-2:
+// non-whitespace text, or an image.
+func hasContent(tok xml.Token) bool {
+	switch t := tok.(type) {
+	case xml.CharData:
+		return strings.TrimSpace(string(t)) != ""
+	case xml.StartElement:
+		return t.Name.Local == "img"
+	}
+	return false
+}
+
+// narrativeContent is txt-2 for a div, answered from the well-formedness
+// check of the same text when it ran.
+func (r *run) narrativeContent(div string) bool {
+	if r.divKnown && r.div == div {
+		return r.divContent
+	}
+	return narrativeHasContent(div)
 }

@@ -110,14 +110,20 @@ func (r *run) xhtml(s string, path pathID) {
 	}
 	dec := xml.NewDecoder(strings.NewReader(s))
 	dec.Strict = true
+	content := false
 	for {
-		_, err := dec.Token()
+		tok, err := dec.Token()
 		if err == nil {
+			content = content || hasContent(tok)
 			continue
 		}
 		if err.Error() != "EOF" {
 			r.add(outcome.ErrorLevel, outcome.Invalid, path, "xhtml", "The narrative is not well-formed XHTML: %v", err)
+			return
 		}
+		// A well-formed div reads the same to the lenient reader of txt-2:
+		// the tokens it saw answer that invariant too.
+		r.div, r.divContent, r.divKnown = s, content, true
 		return
 	}
 }

@@ -76,6 +76,11 @@ type run struct {
 	depth int
 	// unchecked are the invariants the engine could not evaluate, reported once.
 	unchecked map[string]bool
+	// div is the last narrative found well-formed, and whether it has
+	// content (txt-2), which its check learnt on the way.
+	div        string
+	divContent bool
+	divKnown   bool
 	// Scratch stacks of the walk, reused across objects.
 	members []member
 	items   []item
@@ -95,6 +100,7 @@ func newRun(d *Definitions, depth int) *run {
 // release returns the run to the pool; its issues belong to the caller.
 func (r *run) release() {
 	r.d, r.issues, r.unchecked = nil, nil, nil
+	r.div, r.divContent, r.divKnown = "", false, false
 	r.members, r.items, r.paths, r.segs = r.members[:0], r.items[:0], r.paths[:0], r.segs[:0]
 	runs.Put(r)
 }
