@@ -353,6 +353,9 @@ func (p *parser) stringAs(name bool) (string, error) {
 				// runs and copies what it reports.
 				return unsafe.String(&body[0], len(body)), nil
 			}
+			if s, ok := unescape(raw[1:len(raw)-1], ascii); ok {
+				return s, nil
+			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return "", p.fail("invalid string: %v", err)
@@ -443,4 +446,66 @@ func intern(b []byte) string {
 	m[s] = s
 	names.Store(&m)
 	return s
+}
+
+// unescape decodes the body of a JSON string with escapes, as
+// encoding/json does, for the escapes resources hold (quotes in XHTML,
+// \u00f8 for ø). ok is false for what it leaves to encoding/json: a bad
+// escape, a surrogate, or invalid UTF-8, whose repair or error that
+// package words.
+func unescape(body []byte, ascii bool) (string, bool) {
+	if !ascii && !utf8.Valid(body) {
+		return "", false
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(body) {
+			return "", false
+		}
+		i++
+		switch body[i] {
+		case '"', '\\', '/':
+			out = append(out, body[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if i+4 >= len(body) {
+				return "", false
+			}
+			var r rune
+			for _, h := range body[i+1 : i+5] {
+				switch {
+				case h >= '0' && h <= '9':
+					r = r<<4 | rune(h-'0')
+				case h >= 'a' && h <= 'f':
+					r = r<<4 | rune(h-'a'+10)
+				case h >= 'A' && h <= 'F':
+					r = r<<4 | rune(h-'A'+10)
+				default:
+					return "", false
+				}
+			}
+			if r >= 0xD800 && r <= 0xDFFF {
+				return "", false
+			}
+			out = utf8.AppendRune(out, r)
+			i += 4
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
 }

@@ -83,3 +83,51 @@ func TestParseJSON_TreesOfPooledParsesStayIntact(t *testing.T) {
 		}
 	}
 }
+
+var escapedSeeds = []string{
+	`<div xmlns=\"http://www.w3.org/1999/xhtml\">Astrid R\u00f8nning</div>`,
+	`a\\b\/c\b\f\n\r\t`,
+	`\u0041\u00e6\u20AC\uFFFF`,
+	`\ud83d\ude00`, `\ud83d`, `\u12`, `\x`, `\`, `\u00zz`, "\xff\\n", "ø\\n",
+}
+
+// unescape decodes as encoding/json does whatever it takes on.
+func TestUnescape_AgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range escapedSeeds {
+		checkUnescape(t, s)
+	}
+}
+
+func FuzzUnescape(f *testing.F) {
+	for _, s := range escapedSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(checkUnescape)
+}
+
+func checkUnescape(t *testing.T, body string) {
+	// Only what the parser's scan lets through: no bare quote or control
+	// character.
+	ascii := true
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c == '\\':
+			i++
+		case c == '"' || c < 0x20:
+			return
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	got, ok := unescape([]byte(body), ascii)
+	if !ok {
+		return
+	}
+	var want string
+	if err := json.Unmarshal([]byte(`"`+body+`"`), &want); err != nil {
+		t.Fatalf("%q: unescaped to %q, but encoding/json refuses it: %v", body, got, err)
+	}
+	if got != want {
+		t.Fatalf("%q: unescaped to %q, want %q", body, got, want)
+	}
+}
