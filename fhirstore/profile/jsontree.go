@@ -95,16 +95,22 @@ type parser struct {
 // parsers keeps the stacks of finished parses for the next ones.
 var parsers = sync.Pool{New: func() any { return new(parser) }}
 
-// reserve sizes the arenas from counts that bound what the document can
-// hold: every member has a ':' and every item but an array's first a ','.
-// Bytes inside strings only make the bounds looser.
+// reserve sizes the arenas from counts of the document's bytes: a member
+// name ends in `":` (in compact JSON, and as encoders indent it), and
+// commas separate the members of objects and the items of arrays. Bytes
+// inside strings and other spacing only make the guess wrong, not the
+// tree: a full arena is followed by another.
 func (p *parser) reserve() {
-	colons := bytes.Count(p.b, []byte{':'})
+	members := bytes.Count(p.b, []byte(`":`))
 	commas := bytes.Count(p.b, []byte{','})
+	objects := bytes.Count(p.b, []byte{'{'})
 	arrays := bytes.Count(p.b, []byte{'['})
-	p.slab = make([]jvalue, 0, 1+colons+commas+arrays)
-	p.fieldSlab = make([]jfield, 0, colons)
-	p.itemSlab = make([]*jvalue, 0, commas+arrays)
+	// Each item after an array's first, and each member after an
+	// object's first, follows a comma.
+	items := max(commas-members+objects, 0) + arrays
+	p.slab = make([]jvalue, 0, 1+members+items)
+	p.fieldSlab = make([]jfield, 0, members)
+	p.itemSlab = make([]*jvalue, 0, items)
 }
 
 // alloc returns a new value from the parser's arena.

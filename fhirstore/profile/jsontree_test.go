@@ -54,6 +54,8 @@ func TestParseJSON_TreesOfPooledParsesStayIntact(t *testing.T) {
 		{`[{"a":1},{"b":2},[3,[4,[5]]]]`, true},
 		{`{"a":1}}`, false},
 		{`"text"`, true},
+		{`{"a" : [1, 2, {"b" : [3, 4]}], "c" : {"d" : 5, "e" : [6]}}`, true},
+		{`{"a":"x\":y","b":["\":,","\":,"]}`, true},
 		{`{"x":"\u00f8","y":[null,false]}`, true},
 	}
 	var trees []*jvalue
