@@ -179,3 +179,45 @@ func TestRead_BodiesAreTheirOwnMemory(t *testing.T) {
 		t.Fatalf("after clearing the bodies read: %s (%v), first %s, want %s", again.Body, err, first.Body, want)
 	}
 }
+
+// A read by id runs to its end once it started (it takes microseconds),
+// but a read whose context ended before fails with the context's error,
+// found or not, and a read in a transaction stays cancellable.
+func TestRead_ContextEndedBeforeFails(t *testing.T) {
+	ctx := context.Background()
+	s, _ := lookupStore(t, 1)
+	if _, err := s.Create(ctx, sb, patient(t, "Berg"), "p1"); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	live, stop := context.WithCancel(ctx)
+	defer stop()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		id   string
+		want error
+	}{
+		{"found, context ended", ended, "p1", context.Canceled},
+		{"missing, context ended", ended, "nope", context.Canceled},
+		{"found, context live", live, "p1", nil},
+		{"missing, context live", live, "nope", fhirstore.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := s.Read(tt.ctx, sb, "Patient", tt.id)
+			if !errors.Is(err, tt.want) || (tt.want == nil && r == nil) {
+				t.Fatalf("Read = %v, %v; want %v", r, err, tt.want)
+			}
+		})
+	}
+	// In a transaction the read is the transaction's, cancellable.
+	err := s.Tx(ctx, func(tx fhirstore.Tx) error {
+		_, err := tx.Read(ended, sb, "Patient", "p1")
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read in a transaction with an ended context: %v; want context.Canceled", err)
+	}
+}

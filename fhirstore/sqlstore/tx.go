@@ -151,7 +151,19 @@ func (t *tx) Read(ctx context.Context, sandbox fhirstore.Sandbox, typ, id string
 	if conf := search.ConfinementOf(ctx); conf.Limits(typ) {
 		return t.readConfined(ctx, string(sandbox), typ, id, conf)
 	}
-	r, err := t.scanKeyed(t.stmt(ctx, stRead).QueryRowContext(ctx, string(sandbox), typ, id), typ, id)
+	qctx := ctx
+	if t.sqlTx == nil {
+		// A read by id on a pool takes microseconds: interrupting it
+		// would save nothing, while a cancellable context costs every
+		// read a goroutine of database/sql's and a callback of the
+		// driver's that watch it. A context ended before fails it as
+		// before.
+		if err := ctx.Err(); err != nil {
+			return nil, t.wrap("read", err)
+		}
+		qctx = context.WithoutCancel(ctx)
+	}
+	r, err := t.scanKeyed(t.stmt(ctx, stRead).QueryRowContext(qctx, string(sandbox), typ, id), typ, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fhirstore.ErrNotFound
 	}
