@@ -88,19 +88,21 @@ func SplitBundle(body []byte) (shell []byte, resources [][]byte, err error) {
 }
 
 // lastOfEach drops the members whose key repeats later. Objects of a
-// Bundle have a handful of members, which are compared pairwise rather
-// than through a map.
+// Bundle have a handful of members, which repeats compares pairwise
+// rather than through a map; an object with repeats, which only an odd or
+// hostile sender writes, is thinned through a map of each key's last
+// place, in time linear in its members however many repeat.
 func lastOfEach(fields []field) []field {
 	if !repeats(fields) {
 		return fields
 	}
-	var out []field
+	last := make(map[string]int, len(fields))
 	for i, f := range fields {
-		later := false
-		for _, g := range fields[i+1:] {
-			later = later || g.key == f.key
-		}
-		if !later {
+		last[f.key] = i
+	}
+	out := make([]field, 0, len(last))
+	for i, f := range fields {
+		if last[f.key] == i {
 			out = append(out, f)
 		}
 	}

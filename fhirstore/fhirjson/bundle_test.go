@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -50,6 +51,46 @@ func TestSplitBundle_TakesResourcesOutOfEntries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSplitBundle_ManyRepeatedMembers: a sender may repeat a member many
+// times (encoding/json keeps the last); the shell keeps the last of each,
+// in the order of their last places.
+func TestSplitBundle_ManyRepeatedMembers(t *testing.T) {
+	body, want := repeatedMembers(5000)
+	shell, resources, err := SplitBundle(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(shell) != want {
+		t.Errorf("shell %.200s…\nwant  %.200s…", shell, want)
+	}
+	if len(resources) != 1 || string(resources[0]) != `{"resourceType":"Patient"}` {
+		t.Errorf("resources %q", resources)
+	}
+	var a, b any
+	if json.Unmarshal(body, &a) != nil || json.Unmarshal(shell, &b) != nil {
+		t.Fatal("not JSON")
+	}
+	a.(map[string]any)["entry"].([]any)[0].(map[string]any)["resource"] = nil
+	delete(a.(map[string]any)["entry"].([]any)[0].(map[string]any), "resource")
+	if !reflect.DeepEqual(a, b) {
+		t.Error("the shell does not read as the body does to encoding/json")
+	}
+}
+
+// repeatedMembers is a Bundle whose one entry repeats "fullUrl" n times
+// and "request" twice, between other members, and the shell SplitBundle
+// should make of it.
+func repeatedMembers(n int) (body []byte, shell string) {
+	var b bytes.Buffer
+	b.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"x"}`)
+	for i := range n {
+		fmt.Fprintf(&b, `,"fullUrl":"urn:uuid:%d"`, i)
+	}
+	b.WriteString(`,"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}}],"type":"batch"}`)
+	shell = fmt.Sprintf(`{"resourceType":"Bundle","entry":[{"fullUrl":"urn:uuid:%d","request":{"method":"POST","url":"Patient"}}],"type":"batch"}`, n-1)
+	return b.Bytes(), shell
 }
 
 func TestSplitBundle_RefusesWhatIsNotJSON(t *testing.T) {

@@ -3,6 +3,7 @@ package fhirjson
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,6 +70,24 @@ func BenchmarkSplitBundle(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkSplitBundle_RepeatedMembers splits a Bundle whose entry repeats
+// a member n times, as only a hostile sender writes one: the time per
+// member stays flat as n grows.
+func BenchmarkSplitBundle_RepeatedMembers(b *testing.B) {
+	for _, n := range []int{1000, 10000, 50000} {
+		body, _ := repeatedMembers(n)
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, _, err := SplitBundle(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/member")
 		})
 	}
 }
