@@ -215,7 +215,9 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	types := vkp.EntryTypes(body)
+	// The access rule reads the types Parse judges, from one reading.
+	bundle := vkp.ReadBundle(body)
+	types := bundle.EntryTypes()
 	if !slices.Contains(types, "Observation") {
 		types = append(types, "Observation") // what every upload needs
 	}
@@ -238,7 +240,7 @@ func (c *Connector) upload(w http.ResponseWriter, r *http.Request) {
 		connectors.WriteOutcome(w, err)
 		return
 	}
-	s, err := vkp.Parse(body, append(slices.Clone(c.opts.Allow), allow...), vkp.Measurements)
+	s, err := bundle.Parse(append(slices.Clone(c.opts.Allow), allow...), vkp.Measurements)
 	if err != nil {
 		if errors.Is(err, vkp.ErrNotSynthetic) {
 			c.log.Warn("pmd: refused an upload with identity numbers that are not synthetic", "sandbox", caller.Sandbox)

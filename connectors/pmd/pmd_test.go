@@ -213,3 +213,22 @@ func TestAccess_Tokens(t *testing.T) {
 		})
 	}
 }
+
+// TestAccess_TypesAreReadAsTheyAreJudged: the access rule reads an entry's
+// type by its exact member name, as the upload is judged, so a second
+// member that differs only in case (which encoding/json would match, last
+// one winning) cannot pass a Patient off as an Observation.
+func TestAccess_TypesAreReadAsTheyAreJudged(t *testing.T) {
+	g := &smart.Grant{ClientID: "acme-scale", Sandbox: sandbox, DPoPKey: "thumbprint",
+		Scope: []string{"nhn:pmd/api/user/Observation.write"}}
+	e := newEnv(t)
+	e.caller = connectors.Caller{Sandbox: sandbox, Token: true, ClientID: g.ClientID, Grant: g, DPoP: true}
+	body := upload("5006", measurement(t, "bloodpressure"), `{"resourceType":"Patient","RESOURCETYPE":"Observation"}`)
+	status, resp := e.post(t, "/Bundle", "application/fhir+json", body)
+	if status != http.StatusForbidden || !strings.Contains(string(resp), "Patient") {
+		t.Errorf("upload: %d %s, want 403 naming Patient", status, resp)
+	}
+	if status, resp := e.post(t, "/Bundle", "application/fhir+json", upload("5006", measurement(t, "bloodpressure"))); status != http.StatusOK {
+		t.Errorf("the same caller's plain upload: %d %s", status, resp)
+	}
+}

@@ -60,29 +60,6 @@ func (c *Connector) postBundle(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// EntryTypes are the distinct resource types of a Bundle's entries, for
-// the access rule before the Bundle is judged; nil when body is no Bundle
-// (Parse then says why).
-func EntryTypes(body []byte) []string {
-	var b struct {
-		Entry []struct {
-			Resource struct {
-				ResourceType string `json:"resourceType"`
-			} `json:"resource"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(body, &b) != nil {
-		return nil
-	}
-	var types []string
-	for _, e := range b.Entry {
-		if t := e.Resource.ResourceType; t != "" && !slices.Contains(types, t) {
-			types = append(types, t)
-		}
-	}
-	return types
-}
-
 // readable checks the path's municipality and resource type and the
 // caller's access to them, and returns the municipality's scope.
 func (c *Connector) readable(w http.ResponseWriter, r *http.Request) (connectors.Caller, string, *scope, bool) {
