@@ -1,7 +1,9 @@
 package vkp_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"hpsandbox/connectors/vkp"
@@ -24,11 +26,53 @@ func TestBundle_EntryTypes_AreTheTypesParseJudges(t *testing.T) {
 		{"not an object", `["Encounter"]`, nil},
 		{"not JSON", `{"entry":[`, nil},
 		{"empty", ``, nil},
+		{"many types, repeats among them", manyTypes(40, 3), typeNames(40)},
+		{"more types than a list is searched for", manyTypes(1000, 1), typeNames(1000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := vkp.ReadBundle([]byte(tc.body)).EntryTypes(); !slices.Equal(got, tc.want) {
 				t.Errorf("EntryTypes = %q, want %q", got, tc.want)
 			}
+		})
+	}
+}
+
+// manyTypes is a Bundle of n distinct resource types, each in k entries
+// (the k rounds one after the other).
+func manyTypes(n, k int) string {
+	var b strings.Builder
+	b.WriteString(`{"resourceType":"Bundle","entry":[`)
+	for i := range n * k {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"resource":{"resourceType":"T%d"}}`, i%n)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+func typeNames(n int) []string {
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("T%d", i))
+	}
+	return names
+}
+
+// BenchmarkEntryTypes_Hostile reads the types of a Bundle of as many
+// distinct types as the hub's 1 MB limit holds (about 28,000), as the
+// access rule does before Parse refuses it: the time per entry stays flat.
+func BenchmarkEntryTypes_Hostile(b *testing.B) {
+	for _, n := range []int{1000, 28000} {
+		body := []byte(manyTypes(n, 1))
+		b.Run(fmt.Sprintf("types=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if got := len(vkp.ReadBundle(body).EntryTypes()); got != n {
+					b.Fatalf("%d types", got)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
 		})
 	}
 }
