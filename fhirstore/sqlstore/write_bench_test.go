@@ -57,16 +57,52 @@ func alarmResources(b *testing.B, n int64) []*fhirjson.Resource {
 	return out
 }
 
+// benchStore is a SQLite store in the benchmark's temporary directory;
+// the caller closes it when its run ends (b.Cleanup would keep every
+// run's store open until the last).
+func benchStore(b *testing.B) *sqlstore.Store {
+	s, err := sqlite.Open(context.Background(), b.TempDir(), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// putInOneTx stores rs, each as an update (that creates), in one
+// transaction, as the hub stores an alarm.
+func putInOneTx(ctx context.Context, s *sqlstore.Store, rs []*fhirjson.Resource) error {
+	return s.Tx(ctx, func(tx fhirstore.Tx) error {
+		for _, r := range rs {
+			if _, _, err := tx.Update(ctx, "bench", r, fhirstore.UpdateOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// putIdentifiedPatients stores n Patients, p0 … p(n-1), each with the
+// national identity number of its index (%011d), for the hub's search.
+func putIdentifiedPatients(b *testing.B, s *sqlstore.Store, n int) {
+	for i := range n {
+		body := fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"%011d"}]}`, i, i)
+		r, err := fhirjson.Parse([]byte(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := s.Update(context.Background(), "bench", r, fhirstore.UpdateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkTx3Put_Concurrent64 measures transactions of three updates
 // that create (the resources of an alarm at ids of their own) from 64
 // concurrent callers, as the VKP hub writes them: update-as-create in a
 // transaction that shares group commits with the others.
 func BenchmarkTx3Put_Concurrent64(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, b.TempDir(), sqlstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b)
 	defer s.Close()
 	// The resources are made before: their parsing is not the store's.
 	all := make([][]*fhirjson.Resource, b.N)
@@ -81,15 +117,7 @@ func BenchmarkTx3Put_Concurrent64(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			rs := all[seq.Add(1)-1]
-			err := s.Tx(ctx, func(tx fhirstore.Tx) error {
-				for _, r := range rs {
-					if _, _, err := tx.Update(ctx, "bench", r, fhirstore.UpdateOptions{}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
+			if err := putInOneTx(ctx, s, rs); err != nil {
 				b.Error(err)
 				return
 			}
@@ -108,21 +136,9 @@ func BenchmarkTx3Put_Concurrent64(b *testing.B) {
 // stale.
 func BenchmarkAlarm_Concurrent64(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, b.TempDir(), sqlstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b)
 	defer s.Close()
-	for i := range 200 {
-		body := fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"%011d"}]}`, i, i)
-		r, err := fhirjson.Parse([]byte(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := s.Update(ctx, "bench", r, fhirstore.UpdateOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	putIdentifiedPatients(b, s, 200)
 	all := make([][]*fhirjson.Resource, b.N)
 	queries := make([]*search.Query, b.N)
 	for i := range all {
@@ -154,15 +170,7 @@ func BenchmarkAlarm_Concurrent64(b *testing.B) {
 				b.Errorf("search: %v", err)
 				return
 			}
-			err = s.Tx(rctx, func(tx fhirstore.Tx) error {
-				for _, r := range rs {
-					if _, _, err := tx.Update(rctx, "bench", r, fhirstore.UpdateOptions{}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
+			if err := putInOneTx(rctx, s, rs); err != nil {
 				b.Error(err)
 				return
 			}
@@ -174,21 +182,10 @@ func BenchmarkAlarm_Concurrent64(b *testing.B) {
 // hub's look-ups before it writes) from 16 concurrent callers.
 func BenchmarkRead_Missing(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, b.TempDir(), sqlstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b)
 	defer s.Close()
 	for i := range 100 {
-		rs := alarmResources(b, int64(i))
-		if err := s.Tx(ctx, func(tx fhirstore.Tx) error {
-			for _, r := range rs {
-				if _, _, err := tx.Update(ctx, "bench", r, fhirstore.UpdateOptions{}); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
+		if err := putInOneTx(ctx, s, alarmResources(b, int64(i))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -215,21 +212,9 @@ func BenchmarkRead_Missing(b *testing.B) {
 // by identifier (a token, _count=2) from 16 concurrent callers.
 func BenchmarkSearch_IdentifierToken(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, b.TempDir(), sqlstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b)
 	defer s.Close()
-	for i := range 200 {
-		body := fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"%011d"}]}`, i, i)
-		r, err := fhirjson.Parse([]byte(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := s.Update(ctx, "bench", r, fhirstore.UpdateOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	putIdentifiedPatients(b, s, 200)
 	q, err := search.Parse("Patient", url.Values{"identifier": {"urn:oid:2.16.578.1.12.4.1.4.1|00000000042"}, "_count": {"2"}}, search.Options{})
 	if err != nil {
 		b.Fatal(err)
