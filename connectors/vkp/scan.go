@@ -2,7 +2,8 @@ package vkp
 
 import (
 	"bytes"
-	"strings"
+
+	"hpsandbox/fhirstore/fhirjson"
 )
 
 // scanner checks JSON syntax as encoding/json does, reading only what its
@@ -53,8 +54,8 @@ func (s *scanner) peek(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
 
 // object scans an object, calling member with each member's name with the
 // scanner at its value, which member must scan. A name that matches one of
-// names regardless of case but is not it, or one with escapes or other
-// than ASCII, is not vouched for: encoding/json would match it.
+// names in another case, or one with escapes, is not vouched for:
+// encoding/json would match it (fhirjson.NameOf).
 func (s *scanner) object(member func(key []byte) bool, depth int, names ...string) bool {
 	if depth > maxScanDepth || !s.peek('{') {
 		return false
@@ -75,13 +76,8 @@ func (s *scanner) object(member func(key []byte) bool, depth int, names ...strin
 		}
 		key := s.b[start+1 : s.i-1]
 		if len(names) > 0 {
-			if !plainASCII(key) {
+			if _, ok := fhirjson.NameOf(key, names); !ok {
 				return false
-			}
-			for _, n := range names {
-				if len(key) == len(n) && string(key) != n && strings.EqualFold(string(key), n) {
-					return false
-				}
 			}
 		}
 		s.space()

@@ -1,5 +1,7 @@
 package fhirjson
 
+import "bytes"
+
 // EachMember calls fn with the name, as written between its quotes
 // (escapes not decoded), and the value of each member of b, a compacted
 // JSON object, in order, until fn returns false. It reports whether b is
@@ -68,3 +70,25 @@ func EachElement(b []byte, fn func(val []byte) bool) bool {
 // escapes, which reads as the bytes between its quotes; false for any
 // other value.
 func PlainString(v []byte) (string, bool) { return plainString(v) }
+
+// NameOf finds name, a member's name as written (as EachMember gives it),
+// among names: the index of the one it is, -1 for none. ok is false when
+// encoding/json, decoding into a struct with those fields, might match it
+// otherwise: it holds an escape, or it is one of names in another case
+// (by Unicode's folding, as encoding/json matches).
+func NameOf(name []byte, names []string) (i int, ok bool) {
+	if bytes.IndexByte(name, '\\') >= 0 {
+		return -1, false
+	}
+	for i, n := range names {
+		if string(name) == n {
+			return i, true
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(name, []byte(n)) {
+			return -1, false
+		}
+	}
+	return -1, true
+}

@@ -2,6 +2,7 @@ package fhirjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 	"unicode/utf8"
 )
@@ -64,4 +65,30 @@ func FuzzEachMember(f *testing.F) {
 			checkMembers(t, c)
 		}
 	})
+}
+
+func TestNameOf_AsEncodingJSONMatchesFields(t *testing.T) {
+	names := []string{"resource", "entry"}
+	for _, tt := range []struct {
+		name string
+		i    int
+		ok   bool
+	}{
+		{"resource", 0, true},
+		{"entry", 1, true},
+		{"fullUrl", -1, true},
+		{"Entry", -1, false},
+		{"re\u017fource", -1, false}, // long s folds to s, as encoding/json matches it
+		{`entr\u0079`, -1, false},    // an escape: a decoder would read "entry"
+		{"ñ", -1, true},
+	} {
+		if i, ok := NameOf([]byte(tt.name), names); i != tt.i || ok != tt.ok {
+			t.Errorf("NameOf(%q) = %d, %v; want %d, %v", tt.name, i, ok, tt.i, tt.ok)
+		}
+	}
+	// encoding/json agrees about the folded names.
+	var v struct{ Resource int }
+	if err := json.Unmarshal([]byte("{\"re\u017fource\":1}"), &v); err != nil || v.Resource != 1 {
+		t.Errorf("encoding/json read %+v, %v", v, err)
+	}
 }

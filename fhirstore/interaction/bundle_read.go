@@ -43,7 +43,7 @@ func readShell(shell []byte) (b *bundleIn, isBundle, ok bool) {
 			isBundle = string(val) == `"Bundle"`
 			return true
 		}
-		switch i, ok := nameOf(name, shellNames); {
+		switch i, ok := fhirjson.NameOf(name, shellNames); {
 		case !ok:
 			return false
 		case i == 0:
@@ -67,7 +67,7 @@ func readShell(shell []byte) (b *bundleIn, isBundle, ok bool) {
 // readEntry reads an entry of the shell as readShell reads the shell.
 func readEntry(val []byte) (e entryIn, ok bool) {
 	ok = fhirjson.EachMember(val, func(name, val []byte) bool {
-		switch i, ok := nameOf(name, entryNames); {
+		switch i, ok := fhirjson.NameOf(name, entryNames); {
 		case !ok:
 			return false
 		case i == 0:
@@ -87,7 +87,7 @@ func readEntry(val []byte) (e entryIn, ok bool) {
 // readRequest reads an entry's request as readShell reads the shell.
 func readRequest(val []byte, r *requestIn) bool {
 	return fhirjson.EachMember(val, func(name, val []byte) bool {
-		i, ok := nameOf(name, requestNames)
+		i, ok := fhirjson.NameOf(name, requestNames)
 		if !ok || i < 0 {
 			return ok
 		}
@@ -95,25 +95,4 @@ func readRequest(val []byte, r *requestIn) bool {
 		*field, ok = fhirjson.PlainString(val)
 		return ok
 	})
-}
-
-// nameOf finds name, a member's name as written, among names: the index
-// of the one it is, -1 for none. ok is false when encoding/json might
-// match it otherwise: it holds an escape, or it is one of names in
-// another case.
-func nameOf(name []byte, names []string) (i int, ok bool) {
-	if bytes.IndexByte(name, '\\') >= 0 {
-		return -1, false
-	}
-	for i, n := range names {
-		if string(name) == n {
-			return i, true
-		}
-	}
-	for _, n := range names {
-		if bytes.EqualFold(name, []byte(n)) {
-			return -1, false
-		}
-	}
-	return -1, true
 }
