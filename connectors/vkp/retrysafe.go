@@ -118,20 +118,13 @@ func (s *scanner) resource(h *head) bool {
 	return s.object(func(key []byte) bool {
 		switch string(key) {
 		case "resourceType":
-			if typed || !s.peek('"') {
+			if typed {
 				return false
 			}
 			typed = true
-			start := s.i
-			if !s.str() {
-				return false
-			}
-			v := s.b[start+1 : s.i-1]
-			if !plainASCII(v) {
-				return false
-			}
-			h.typ = string(v)
-			return true
+			v, ok := s.plainString()
+			h.typ = v
+			return ok
 		case "identifier":
 			if h.identifier != nil {
 				return false

@@ -33,8 +33,8 @@ func (s *scanner) space() {
 	}
 }
 
-// plainString scans a string and returns it when it is plainASCII, which
-// encoding/json reads and writes as it is.
+// plainString scans a string and returns it when it is a plain one
+// (fhirjson.PlainString), which encoding/json reads and writes as it is.
 func (s *scanner) plainString() (string, bool) {
 	if !s.peek('"') {
 		return "", false
@@ -43,11 +43,7 @@ func (s *scanner) plainString() (string, bool) {
 	if !s.str() {
 		return "", false
 	}
-	v := s.b[start+1 : s.i-1]
-	if !plainASCII(v) {
-		return "", false
-	}
-	return string(v), true
+	return fhirjson.PlainString(s.b[start:s.i])
 }
 
 func (s *scanner) peek(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
@@ -245,15 +241,4 @@ func (s *scanner) digits() int {
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-// plainASCII reports whether v is printable ASCII without escapes, which
-// encoding/json reads as it is written.
-func plainASCII(v []byte) bool {
-	for _, c := range v {
-		if c < 0x20 || c >= 0x7f || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
