@@ -132,3 +132,18 @@ func (s *Store) CommitGroup(ctx context.Context, fns []func(fhirstore.Tx) error)
 	}
 	return errs
 }
+
+// HoldExtractions takes every slot of the goroutines that extract index
+// rows beside the writer, as a store whose processors are all busy
+// extracting, until the returned function gives them back.
+func (s *Store) HoldExtractions() (release func()) {
+	n := cap(s.extracting)
+	for range n {
+		s.extracting <- struct{}{}
+	}
+	return func() {
+		for range n {
+			<-s.extracting
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"hpsandbox/fhirstore/fhirjson"
 	"hpsandbox/fhirstore/searchparam"
@@ -237,9 +238,47 @@ const maxPending = 512
 type pendingIndex struct {
 	sandbox string
 	rid     int64
+	typ     string
+	body    []byte
+	// claimed is set by whichever goroutine extracts: the one started for
+	// it, or the writer when it needs the rows before that one ran.
+	claimed atomic.Bool
 	done    chan struct{}
 	x       *searchparam.Index
 	err     error
+}
+
+// extract extracts p's index unless another goroutine claimed it first.
+func (p *pendingIndex) extract() {
+	if !p.claimed.CompareAndSwap(false, true) {
+		return
+	}
+	defer close(p.done)
+	defer func() {
+		if v := recover(); v != nil {
+			p.err = fmt.Errorf("extraction of %s failed: %v", p.typ, v)
+		}
+	}()
+	p.x, p.err = extract(p.typ, p.body)
+}
+
+// wait returns once p's index is extracted. An extraction whose goroutine
+// has not started yet the writer does itself: under load a new goroutine
+// queues behind every runnable request, and the writer, which every
+// writer of the store waits for, would wait with it.
+func (p *pendingIndex) wait() {
+	p.extract()
+	<-p.done
+}
+
+// drop returns once nothing extracts p's index any more; an extraction
+// not yet started never starts.
+func (p *pendingIndex) drop() {
+	if p.claimed.CompareAndSwap(false, true) {
+		close(p.done)
+		return
+	}
+	<-p.done
 }
 
 // writeIndex has the search values of a stored version extracted on
@@ -255,29 +294,29 @@ func (t *tx) writeIndex(ctx context.Context, sandbox string, rid int64, typ stri
 			return err
 		}
 	}
-	p := &pendingIndex{sandbox: sandbox, rid: rid, done: make(chan struct{})}
+	p := &pendingIndex{sandbox: sandbox, rid: rid, typ: typ, body: body, done: make(chan struct{})}
 	t.pending = append(t.pending, p)
 	if x := t.pre; x != nil && x.ResourceType == typ {
 		// Extracted by the caller before its write was queued.
 		t.pre = nil
 		p.x = x
+		p.claimed.Store(true)
 		close(p.done)
 		if len(t.pending) >= maxPending {
 			return t.flushIndex(ctx)
 		}
 		return nil
 	}
-	t.s.extracting <- struct{}{}
-	go func() {
-		defer close(p.done)
-		defer func() {
-			<-t.s.extracting
-			if v := recover(); v != nil {
-				p.err = fmt.Errorf("extraction of %s failed: %v", typ, v)
-			}
+	select {
+	case t.s.extracting <- struct{}{}:
+		go func() {
+			defer func() { <-t.s.extracting }()
+			p.extract()
 		}()
-		p.x, p.err = extract(typ, body)
-	}()
+	default:
+		// As many extractions run as there are processors: the
+		// writer does this one when it flushes (wait).
+	}
 	if len(t.pending) >= maxPending {
 		return t.flushIndex(ctx)
 	}
@@ -309,7 +348,7 @@ func preExtract(r *fhirjson.Resource) (x *searchparam.Index) {
 // ends without flushing leaves.
 func (t *tx) settle() {
 	for _, p := range t.pending {
-		<-p.done
+		p.drop()
 	}
 }
 
@@ -324,7 +363,7 @@ func (t *tx) flushIndex(ctx context.Context) error {
 	// caller that gave up; what it flushed goes with its savepoint.
 	ctx = context.WithoutCancel(ctx)
 	for _, p := range t.pending {
-		<-p.done
+		p.wait()
 		if p.err != nil {
 			t.flushErr = t.wrap("index", p.err)
 			return t.flushErr
