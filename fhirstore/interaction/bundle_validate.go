@@ -86,16 +86,24 @@ func decodeHead(compact []byte) (typ, id string, hasID, ok bool) {
 // given, so that a writer taking them in that order waits least. A failing
 // entry keeps its error in errResult.
 type validation struct {
-	done map[*entry]chan struct{}
-	wg   sync.WaitGroup
+	conf  *conformance
+	slots map[*entry]*validationSlot
+	wg    sync.WaitGroup
+}
+
+// validationSlot is one entry's validation: claimed by whichever goroutine
+// validates it, done once it is validated.
+type validationSlot struct {
+	claimed atomic.Bool
+	done    chan struct{}
 }
 
 // validate starts the validation of entries, judged under conf; wait (or
 // valid of each) before reading them.
 func validate(entries []*entry, conf *conformance) *validation {
-	v := &validation{done: make(map[*entry]chan struct{}, len(entries))}
+	v := &validation{conf: conf, slots: make(map[*entry]*validationSlot, len(entries))}
 	for _, e := range entries {
-		v.done[e] = make(chan struct{})
+		v.slots[e] = &validationSlot{done: make(chan struct{})}
 	}
 	var next atomic.Int64
 	workers := min(runtime.GOMAXPROCS(0), len(entries))
@@ -104,24 +112,41 @@ func validate(entries []*entry, conf *conformance) *validation {
 		go func() {
 			defer v.wg.Done()
 			for i := next.Add(1) - 1; i < int64(len(entries)); i = next.Add(1) - 1 {
-				e := entries[i]
-				if e.errResult == nil {
-					if err := e.prepare(conf); err != nil {
-						e.errResult = outcome.From(err)
-					}
-				}
-				close(v.done[e])
+				v.run(entries[i])
 			}
 		}()
 	}
 	return v
 }
 
-// valid waits for the validation of e and reports whether it passed.
+// run validates e unless another goroutine claimed it first.
+func (v *validation) run(e *entry) {
+	s := v.slots[e]
+	if !s.claimed.CompareAndSwap(false, true) {
+		return
+	}
+	defer close(s.done)
+	if e.errResult == nil {
+		if err := e.prepare(v.conf); err != nil {
+			e.errResult = outcome.From(err)
+		}
+	}
+}
+
+// valid waits for the validation of e and reports whether it passed. An
+// entry no worker has started on yet the caller validates itself: the
+// caller is the store's writer, which every writer waits for, and under
+// load a new worker goroutine queues behind every runnable request.
 func (v *validation) valid(e *entry) bool {
-	<-v.done[e]
+	v.run(e)
+	<-v.slots[e].done
 	return e.errResult == nil
 }
 
 // wait waits for every entry's validation.
-func (v *validation) wait() { v.wg.Wait() }
+func (v *validation) wait() {
+	v.wg.Wait()
+	for _, s := range v.slots {
+		<-s.done
+	}
+}
