@@ -45,6 +45,19 @@ const hubScopes = "nhn:jft/api nhn:vkp/api/user/DetectedIssue.write nhn:vkp/api/
 
 func newHubEnv(t testing.TB) *hubEnv {
 	t.Helper()
+	env, iat := newHubGateway(t)
+	client, err := registerHubClient(context.Background(), env.srv.URL, iat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &hubEnv{gatewayEnv: env, client: client, base: env.srv.URL + "/sandboxes/care-dev"}
+}
+
+// newHubGateway is a gateway serving the hub connectors with the secured
+// supplier sandbox care-dev, and an initial access token with which a
+// client registers itself there (registerHubClient).
+func newHubGateway(t testing.TB) (*gatewayEnv, string) {
+	t.Helper()
 	env := newGatewayEnvWith(t, func(c *Config, _ *parts) { c.Connectors = vkp.ID + "," + jft.ID })
 	ctx := context.Background()
 	who := &tenant.Account{Username: "care-dev", Role: tenant.RoleSupplier, Supplier: "care"}
@@ -57,14 +70,20 @@ func newHubEnv(t testing.TB) *hubEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := helseidtest.New(env.srv.URL)
+	return env, iat
+}
+
+// registerHubClient registers a new HelseID client with the hubs' scopes
+// and a vkp-id of Steinkjer (5006) in care-dev of the gateway at root.
+func registerHubClient(ctx context.Context, root, iat string) (*helseidtest.Client, error) {
+	client, err := helseidtest.New(root)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	if err := client.Register(ctx, env.srv.URL+"/sandboxes/care-dev/auth/register", iat, hubScopes, "Care_Alarm_5006"); err != nil {
-		t.Fatal(err)
+	if err := client.Register(ctx, root+"/sandboxes/care-dev/auth/register", iat, hubScopes, "Care_Alarm_5006"); err != nil {
+		return nil, err
 	}
-	return &hubEnv{gatewayEnv: env, client: client, base: env.srv.URL + "/sandboxes/care-dev"}
+	return client, nil
 }
 
 // retrying is a supplier's client of the hubs: it sends with a DPoP-bound
@@ -397,7 +416,8 @@ func TestVKPSimulate_DPoPClientThroughNonceChallenges(t *testing.T) {
 // of DetectedIssue, Encounter and Composition, each alarm with its own
 // identifiers) through the gateway, each with a fresh DPoP proof that the
 // gateway verifies against the bound token, judged by the hub and stored.
-// The clients' proof signing runs in the same process. The garbage
+// The clients' proof signing runs in the same process
+// (BenchmarkVKPAlarm_DPoP_LoadProcess runs them in another). The garbage
 // collector runs with the target `sandbox serve` sets (Config.TuneGC);
 // GOGC=100 in the environment measures with Go's own.
 //
@@ -405,35 +425,9 @@ func TestVKPSimulate_DPoPClientThroughNonceChallenges(t *testing.T) {
 func BenchmarkVKPAlarm_DPoP(b *testing.B) {
 	b.Cleanup(Defaults().TuneGC(os.Getenv))
 	e := newHubEnv(b)
-	tok, err := e.client.Token(context.Background(), hubScopes)
+	a, err := newAlarmSender(context.Background(), e.client, e.srv.URL)
 	if err != nil {
 		b.Fatal(err)
-	}
-	alarm, err := os.ReadFile(filepath.Join("..", "connectors", "vkp", "testdata", "alarm.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var orgnr string
-	for _, m := range fixtures.Municipalities() {
-		if m.Code == "5006" {
-			orgnr = m.OrgNumber
-		}
-	}
-	u := e.base + "/connectors/vkp" + vkp.Base + "/" + orgnr + "/Bundle"
-	post := func(body []byte) int {
-		req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/fhir+json")
-		resp, err := e.client.Do(req, tok.AccessToken)
-		if err != nil {
-			b.Error(err)
-			return 0
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if status := post(alarm); status != 200 { // the patient, and the nonce
-		b.Fatalf("status %d", status)
 	}
 	var n atomic.Int64
 	gc := e.store.(interface {
@@ -445,10 +439,8 @@ func BenchmarkVKPAlarm_DPoP(b *testing.B) {
 	start, cpu := time.Now(), cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := n.Add(1)
-			body := strings.ReplaceAll(string(alarm), "3f0c8a8e-1d2b-4c5e-9f60-7a8b9c0d1e0", fmt.Sprintf("%08x-1d2b-4c5e-9f60-%011x", i, i))
-			if status := post([]byte(body)); status != 200 {
-				b.Errorf("status %d", status)
+			if status, err := a.send(n.Add(1)); err != nil || status != http.StatusOK {
+				b.Errorf("status %d, %v", status, err)
 				return
 			}
 		}
