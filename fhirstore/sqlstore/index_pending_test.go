@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"hpsandbox/fhirstore"
 )
@@ -17,8 +16,7 @@ func TestTx_IndexWithNoExtractorFree_WriterExtractsIt(t *testing.T) {
 	s := openStore(t)
 	release := s.HoldExtractions()
 	defer release()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := context.Background()
 	var want []string
 	err := s.Tx(ctx, func(tx fhirstore.Tx) error {
 		for i := range 5 {
