@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"hpsandbox/fhirstore"
@@ -146,4 +147,41 @@ func (s *Store) HoldExtractions() (release func()) {
 			<-s.extracting
 		}
 	}
+}
+
+// SetPlanCaps makes indexed searches count their filters' rows with these
+// caps (see planCaps) until the returned function restores them.
+func SetPlanCaps(caps ...int) (restore func()) {
+	old := planCaps
+	planCaps = caps
+	return func() { planCaps = old }
+}
+
+// PlannedPageSQL returns the statement of the first page of q, which
+// pagedByIndex, under the plan driven by the filter of parameter driver
+// (or its date values) with the filters of the parameters perRow tested on
+// each driving rid, for tests of query plans.
+func PlannedPageSQL(d Dialect, sandbox string, q *search.Query, driver string, perRow ...string) (string, []any) {
+	p := &indexPlan{perRow: map[*search.Filter]bool{}, perRowDate: map[string]bool{}}
+	merged, dates, rest := splitDates(q.Filters)
+	_ = merged
+	for _, f := range rest {
+		switch {
+		case f.Param.Code == driver:
+			p.driver = f
+		case slices.Contains(perRow, f.Param.Code):
+			p.perRow[f] = true
+		}
+	}
+	for _, code := range dates {
+		switch {
+		case code == driver:
+			p.driverDate = code
+		case slices.Contains(perRow, code):
+			p.perRowDate[code] = true
+		}
+	}
+	c := &compiler{d: d, sandbox: sandbox, now: time.Now(), plan: p}
+	c.indexPage(q, nil)
+	return rebind(d, c.b.String()), c.args
 }

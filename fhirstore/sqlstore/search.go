@@ -325,6 +325,10 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 	case capped == 0 && countsType(c, q):
 		c.countType(q.Types)
 	case countsByIndex(c, q):
+		var err error
+		if c.plan, err = t.indexedPlan(ctx, sandbox, q, now); err != nil {
+			return 0, err
+		}
 		c.countByIndex(q, capped)
 	default:
 		c.w("SELECT COUNT(*) FROM (")

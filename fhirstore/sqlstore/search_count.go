@@ -119,15 +119,33 @@ func (c *compiler) indexedConditions(alias string, q *search.Query) {
 
 // filtersOn writes " AND" each of fs and each merged date parameter of
 // dates as a test of the rid of the row alias.
+//
+// Under a plan (c.plan), the filters it names are tested by the row's own
+// index rows: their subqueries read the rows of alias's rid (rowOf), and a
+// chain the row's own references (chainProbe).
 func (c *compiler) filtersOn(alias string, types []string, fs []*search.Filter, dates []string, merged map[string][]*search.Value) {
+	rowOf, correlate := c.rowOf, c.correlateChains
+	defer func() { c.rowOf, c.correlateChains = rowOf, correlate }()
 	for _, f := range fs {
 		c.w(" AND ")
+		if c.plan != nil && c.plan.perRow[f] {
+			if f.Chain != nil {
+				c.correlateChains = true
+			} else {
+				c.rowOf = alias
+			}
+		}
 		c.filter(alias, types, f)
+		c.rowOf, c.correlateChains = rowOf, correlate
 	}
 	for _, code := range dates {
 		c.w(" AND ")
 		c.ridIn(alias, false)
+		if c.plan != nil && c.plan.perRowDate[code] {
+			c.rowOf = alias
+		}
 		c.dateRows(types, code, merged[code])
+		c.rowOf = rowOf
 		c.w(")")
 	}
 }

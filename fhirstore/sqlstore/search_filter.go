@@ -45,6 +45,9 @@ type compiler struct {
 	// rowOf, when set, is the alias of the one row whose index rows a
 	// filter's subqueries read (see constrained).
 	rowOf string
+	// plan, when set, is which filter of an indexed search drives and
+	// which the others test one driving rid at a time (see planIndexed).
+	plan *indexPlan
 	// order is the ORDER BY of a page's statement by column name, and nkeys
 	// the number of its sort keys (see pageColumns and orderBy).
 	order []string

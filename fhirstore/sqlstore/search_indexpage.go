@@ -1,6 +1,10 @@
 package sqlstore
 
-import "hpsandbox/fhirstore/search"
+import (
+	"slices"
+
+	"hpsandbox/fhirstore/search"
+)
 
 // A search in rid order whose every filter selects the rids it matches
 // from index tables (countsByIndex: values, chains, :missing=false) finds
@@ -56,6 +60,18 @@ func (c *compiler) indexPage(q *search.Query, cur *cursor) {
 func (c *compiler) indexDriver(q *search.Query) (merged map[string][]*search.Value, dates []string, rest []*search.Filter) {
 	merged, dates, rest = splitDates(q.Filters)
 	c.w("(")
+	if p := c.plan; p != nil {
+		// The plan's driver, and the others in their order.
+		if p.driver != nil {
+			c.indexedRids(q.Types, p.driver)
+			rest = slices.DeleteFunc(slices.Clone(rest), func(f *search.Filter) bool { return f == p.driver })
+		} else {
+			c.dateRows(q.Types, p.driverDate, merged[p.driverDate])
+			dates = slices.DeleteFunc(slices.Clone(dates), func(d string) bool { return d == p.driverDate })
+		}
+		c.w(") k WHERE 1 = 1")
+		return merged, dates, rest
+	}
 	if len(rest) > 0 {
 		c.indexedRids(q.Types, rest[0])
 		rest = rest[1:]

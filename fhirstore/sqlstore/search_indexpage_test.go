@@ -10,6 +10,7 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 )
 
@@ -59,23 +60,40 @@ func testPageByIndex(t *testing.T, s fhirstore.Store) {
 		{"Patient", "name=Hansen"},
 		{"Patient", "family=Berg&birthdate=ge1971"},
 		{"Observation", "subject:Patient.family=Nobody"},
+		// Several filters, which planIndexed orders by their rows.
+		{"Observation", "subject:Patient.family=Aune&code=8867-4&date=ge2024-01-02"},
+		{"Observation", "subject:Patient.gender=male&code=59408-5"},
+		{"Observation", "date=2024-01-01&code=8867-4&subject:Patient.gender=female"},
+		{"Observation", "code=8867-4&date=ge2024-01-01&date=lt2024-01-05&status=final"},
+		{"Observation", "date:missing=false&code=59408-5&subject:Patient.birthdate=1973"},
+		{"Patient", "family=Hansen&gender=male&birthdate=ge1971"},
+		{"Patient", "name=Aune&gender=female"},
 	}
-	for _, tc := range queries {
-		restore := sqlstore.SetPageByIndex(false)
-		want, _ := walkTypePages(ctx, t, s, tc.typ, tc.query+"&_count=100")
-		wantTotal := searchTotal(ctx, t, s, tc.typ, tc.query+"&_count=2&_total=accurate")
-		restore()
-		if tc.query != "subject:Patient.family=Nobody" && len(want) == 0 {
-			t.Fatalf("%s?%s matches nothing; the test needs matches", tc.typ, tc.query)
+	// The default caps plan nothing here (every filter has fewer rows
+	// than the first); small ones make filters drive by their counts and
+	// the larger ones be tested on each driving rid by their own rows.
+	for _, caps := range [][]int{nil, {3, 10, 30}, {5, 20}, {2}, {1, 8}} {
+		if caps != nil {
+			restoreCaps := sqlstore.SetPlanCaps(caps...)
+			defer restoreCaps()
 		}
-		for _, count := range []int{1, 2, 5, 100} {
-			forward, back := walkTypePages(ctx, t, s, tc.typ, fmt.Sprintf("%s&_count=%d", tc.query, count))
-			if !slices.Equal(forward, want) || !slices.Equal(back, want) {
-				t.Errorf("%s?%s, _count=%d: forward %v, back %v, want %v", tc.typ, tc.query, count, forward, back, want)
+		for _, tc := range queries {
+			restore := sqlstore.SetPageByIndex(false)
+			want, _ := walkTypePages(ctx, t, s, tc.typ, tc.query+"&_count=100")
+			wantTotal := searchTotal(ctx, t, s, tc.typ, tc.query+"&_count=2&_total=accurate")
+			restore()
+			if tc.query != "subject:Patient.family=Nobody" && len(want) == 0 {
+				t.Fatalf("%s?%s matches nothing; the test needs matches", tc.typ, tc.query)
 			}
-		}
-		if got := searchTotal(ctx, t, s, tc.typ, tc.query+"&_count=2&_total=accurate"); got != wantTotal || got != len(want) {
-			t.Errorf("%s?%s: _total=accurate %d, the usual statement's %d, matches %d", tc.typ, tc.query, got, wantTotal, len(want))
+			for _, count := range []int{1, 2, 5, 100} {
+				forward, back := walkTypePages(ctx, t, s, tc.typ, fmt.Sprintf("%s&_count=%d", tc.query, count))
+				if !slices.Equal(forward, want) || !slices.Equal(back, want) {
+					t.Errorf("caps %v, %s?%s, _count=%d: forward %v, back %v, want %v", caps, tc.typ, tc.query, count, forward, back, want)
+				}
+			}
+			if got := searchTotal(ctx, t, s, tc.typ, tc.query+"&_count=2&_total=accurate"); got != wantTotal || got != len(want) {
+				t.Errorf("caps %v, %s?%s: _total=accurate %d, the usual statement's %d, matches %d", caps, tc.typ, tc.query, got, wantTotal, len(want))
+			}
 		}
 	}
 }
@@ -128,6 +146,51 @@ func TestSearch_PageByIndex_ReadsIndexRowsOnly(t *testing.T) {
 		}
 		if strings.Contains(p, "SEARCH r ") || strings.Contains(p, "resource_type_rid") || readsMatchRows(p) {
 			t.Errorf("%s?%s reads resource rows to tell its matches:\n%s", tc.typ, tc.query, p)
+		}
+	}
+}
+
+// Under a plan (planIndexed), the filters tested on each driving rid read
+// that rid's own index rows, through the index tables' rid indexes, and a
+// chain the row's own references: nothing is gathered whole, and no step
+// scans a table. What drives still seeks its own index.
+func TestSearch_PlannedPage_TestsEachDrivingRowByItsRidIndexes(t *testing.T) {
+	db := openPlans(t)
+	const chained = "subject:Patient.family=Hansen&code=8867-4&date=ge2021-01-01"
+	for _, tc := range []struct {
+		typ, query, driver string
+		perRow             []string
+		seeks              []string
+	}{
+		{"Observation", chained, "subject", []string{"code", "date"},
+			[]string{"target_id=? AND target_type=?", "idx_token_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
+		{"Observation", chained, "code", []string{"subject", "date"},
+			[]string{"code=?", "idx_reference_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
+		{"Observation", chained, "date", []string{"subject", "code"},
+			[]string{"span=? AND low>?", "idx_reference_rid (rid=? AND param=?", "idx_token_rid (rid=? AND param=?"}},
+		{"Patient", "family=Hansen&gender=male&birthdate=ge1971", "gender", []string{"family", "birthdate"},
+			[]string{"code=?", "idx_string_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
+	} {
+		v, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := search.Parse(tc.typ, v, search.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, args := sqlstore.PlannedPageSQL(sqlite.Dialect, sb, q, tc.driver, tc.perRow...)
+		p := explain(t, db, text, args)
+		if m := fullScan.FindString(p); m != "" {
+			t.Errorf("%s?%s driven by %s scans a whole table (%s):\n%s", tc.typ, tc.query, tc.driver, m, p)
+		}
+		for _, seek := range tc.seeks {
+			if !strings.Contains(p, seek) {
+				t.Errorf("%s?%s driven by %s does not seek %q:\n%s", tc.typ, tc.query, tc.driver, seek, p)
+			}
+		}
+		if strings.Contains(p, "BLOOM FILTER") {
+			t.Errorf("%s?%s driven by %s gathers a filter whole:\n%s", tc.typ, tc.query, tc.driver, p)
 		}
 	}
 }

@@ -64,6 +64,11 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 		}
 		c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
 		if pagedByIndex(c, q) {
+			plan, err := t.indexedPlan(ctx, sandbox, q, now)
+			if err != nil {
+				return nil, 0, err
+			}
+			c.plan = plan
 			c.indexPage(q, cur)
 		} else {
 			c.selectPage(q, cur)

@@ -45,6 +45,10 @@ type tx struct {
 	// chainWindowed says the last page was found by walking the type
 	// (walkPage), whose search leaves the default total out.
 	chainWindowed bool
+	// plan is the indexed search plan of the query planned (see
+	// indexedPlan), which its page and its count share.
+	plan    *indexPlan
+	planned *search.Query
 	// written counts the versions the transaction wrote (see analyze).
 	written int
 	// copy, when set, streams index rows into their tables (a bulk load's

@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"hpsandbox/fhirstore/search"
+	"hpsandbox/fhirstore/searchparam"
+)
+
+// A search whose filters are all index rows (indexPage, countByIndex)
+// reads one filter's rids and tests each against the others. By default
+// the first filter drives and each other one is gathered whole, once,
+// into a list the driving rids are looked up in. With a chain beside a
+// broad filter (Observation?subject:Patient.name=…&code=…&date=ge2021)
+// that gathers nearly every Observation's date row to keep a few hundred
+// of them, a cost that grows with the store. planIndexed counts, capped,
+// the rows of each filter first: the fewest drive, and a filter with many
+// more rows than that is tested on each driving rid by its own index rows
+// (the index tables' rid indexes) instead of gathered.
+
+// indexPlan is how an indexed search reads its filters (see planIndexed).
+type indexPlan struct {
+	// driver drives, or, when nil, the date parameter driverDate does.
+	driver     *search.Filter
+	driverDate string
+	// perRow are the filters (and date parameters) tested on each driving
+	// rid by its own index rows rather than gathered whole.
+	perRow     map[*search.Filter]bool
+	perRowDate map[string]bool
+}
+
+// planCaps are the caps of planIndexed's counts, in rounds: a round
+// counts the filters that reached the last round's cap, and ends the
+// counting once one of them stays under its own. Past the last cap the
+// default order stands.
+var planCaps = []int{1000, 16000, 128000}
+
+// planGroup is one thing planIndexed counts: a filter, or the values of
+// one date parameter taken together (splitDates).
+type planGroup struct {
+	f    *search.Filter
+	date string
+	rows int
+	// full: the count reached its cap; rows is a lower bound.
+	full bool
+}
+
+// indexedPlan is planIndexed's plan of q, made once for a search's page
+// and its count.
+func (t *tx) indexedPlan(ctx context.Context, sandbox string, q *search.Query, now time.Time) (*indexPlan, error) {
+	if t.planned != q {
+		p, err := t.planIndexed(ctx, sandbox, q, now)
+		if err != nil {
+			return nil, err
+		}
+		t.plan, t.planned = p, q
+	}
+	return t.plan, nil
+}
+
+// planIndexed chooses how an indexed search (pagedByIndex, countsByIndex)
+// with two filters or more reads them: it counts each one's rows up to a
+// cap, and returns nil, the default order, when every count reaches the
+// last cap or there is one filter.
+func (t *tx) planIndexed(ctx context.Context, sandbox string, q *search.Query, now time.Time) (*indexPlan, error) {
+	merged, dates, rest := splitDates(q.Filters)
+	if len(rest)+len(dates) < 2 {
+		return nil, nil
+	}
+	groups := make([]*planGroup, 0, len(rest)+len(dates))
+	for _, f := range rest {
+		groups = append(groups, &planGroup{f: f, full: true})
+	}
+	for _, d := range dates {
+		groups = append(groups, &planGroup{date: d, full: true})
+	}
+	var least *planGroup
+	for round, limit := range planCaps {
+		for _, g := range groups {
+			if !g.full {
+				continue
+			}
+			c := &compiler{d: t.s.d, sandbox: sandbox, now: now}
+			c.w("SELECT COUNT(*) FROM (")
+			if g.f != nil {
+				c.indexedRids(q.Types, g.f)
+			} else {
+				c.dateRows(q.Types, g.date, merged[g.date])
+			}
+			c.w(" LIMIT ")
+			c.arg(limit)
+			c.w(") counted")
+			n, err := t.searchCount(ctx, rebind(t.s.d, c.b.String()), c.args)
+			if err != nil {
+				return nil, t.wrap("search plan", err)
+			}
+			g.rows, g.full = n, n >= limit
+			if !g.full && (least == nil || n < least.rows) {
+				least = g
+			}
+		}
+		if least != nil {
+			break
+		}
+		if round == len(planCaps)-1 {
+			return nil, nil
+		}
+	}
+	p := &indexPlan{driver: least.f, driverDate: least.date, perRow: map[*search.Filter]bool{}, perRowDate: map[string]bool{}}
+	for _, g := range groups {
+		if g == least || !g.full {
+			// Another filter with fewer rows than the cap: gathering them
+			// costs no more than testing the driving rids one by one.
+			continue
+		}
+		if g.f == nil {
+			p.perRowDate[g.date] = true
+		} else if perRowFilter(g.f) {
+			p.perRow[g.f] = true
+		}
+	}
+	return p, nil
+}
+
+// perRowFilter reports a filter that can be tested on one rid by its own
+// index rows: its table has an index led by rid (see the schema), or it
+// is a chain (chainProbe reads the row's references so).
+func perRowFilter(f *search.Filter) bool {
+	if f.Chain != nil {
+		return true
+	}
+	if f.Param == nil || f.Param.Type == searchparam.Composite {
+		return false
+	}
+	switch f.Param.Type {
+	case searchparam.String, searchparam.Token, searchparam.Reference, searchparam.Date, searchparam.URI:
+		return f.Modifier != search.Not
+	}
+	return false
+}
