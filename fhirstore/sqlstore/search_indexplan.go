@@ -32,8 +32,9 @@ type indexPlan struct {
 
 // planCaps are the caps of planIndexed's counts, in rounds: a round
 // counts the filters that reached the last round's cap, and ends the
-// counting once one of them stays under its own. Past the last cap the
-// default order stands.
+// counting once one of them stays under its own; those counted after it
+// are counted only as far as its rows. Past the last cap the default
+// order stands.
 var planCaps = []int{1000, 16000, 128000}
 
 // planGroup is one thing planIndexed counts: a filter, or the values of
@@ -80,6 +81,11 @@ func (t *tx) planIndexed(ctx context.Context, sandbox string, q *search.Query, n
 		for _, g := range groups {
 			if !g.full {
 				continue
+			}
+			if least != nil {
+				// Only whether it has fewer rows than the least so far
+				// matters now: a count as far as that one's will tell.
+				limit = min(limit, least.rows)
 			}
 			c := &compiler{d: t.s.d, sandbox: sandbox, now: now}
 			c.w("SELECT COUNT(*) FROM (")
