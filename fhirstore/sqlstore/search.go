@@ -127,6 +127,7 @@ func (c *compiler) where(q *search.Query) {
 func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	c.current("r", q.Types)
 	c.probe = skip != nil || c.probeAll
+	rowOf := c.rowOf
 	merged := map[string][]*search.Value{}
 	var order []string
 	for _, f := range q.Filters {
@@ -141,13 +142,22 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 			continue
 		}
 		c.w(" AND ")
+		if c.plan != nil && c.plan.perRow[f] && f.Chain == nil {
+			// Tested by the row's own index rows (see rowPlan).
+			c.rowOf = "r"
+		}
 		c.filter("r", q.Types, f)
+		c.rowOf = rowOf
 		c.probe = true
 	}
 	for _, code := range order {
 		c.w(" AND ")
 		c.ridIn("r", false)
+		if c.plan != nil && c.plan.perRowDate[code] {
+			c.rowOf = "r"
+		}
 		c.dateRows(q.Types, code, merged[code])
+		c.rowOf = rowOf
 		c.w(")")
 		c.probe = true
 	}

@@ -77,7 +77,7 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 			subject = fmt.Sprintf("Group/g%d", i%12)
 		}
 		code := []string{"8867-4", "59408-5"}[i%2]
-		put(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},"subject":{"reference":%q}}`, i, code, subject))
+		put(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},"subject":{"reference":%q},"effectiveDateTime":"2024-01-%02d"}`, i, code, subject, 1+i%5))
 	}
 	// One patient of a rare name whose Observations come last: a walk
 	// finds them only past every earlier chunk, or gives up and gathers.
@@ -104,6 +104,11 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 		{"Patient", "_has:Observation:subject:code=2339-0"}, // sparse
 		{"Patient", "_has:Observation:subject:code=59408-5&family=Berg"},
 		{"Group", "_has:Observation:subject:code=8867-4,59408-5"},
+		// Other filters beside the chain, tested on each walked row by its
+		// own index rows.
+		{"Observation", "subject:Patient.family=Berg&code=59408-5&date=ge2024-01-02"},
+		{"Observation", "subject:Patient.family=Hansen&date=ge2024-01-03&date=lt2024-01-05&status=final"},
+		{"Patient", "_has:Observation:subject:code=59408-5&birthdate=ge1971"},
 	}
 	defer sqlstore.SetChainWindowTargets(0)() // every chain walks
 	for _, tc := range queries {
@@ -150,6 +155,31 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 			}
 			restore()
 		}
+	}
+}
+
+// Beside a walked chain, the other filters are tested on each walked row
+// by its own index rows (rowPlan): a chunk gathers none of them whole, as
+// it did every chunk, however many resources they match.
+func TestSearch_ChainWindow_TestsOtherFiltersByEachRowsIndexRows(t *testing.T) {
+	db := openPlans(t)
+	v := url.Values{"subject:Patient.family": {"Hansen"}, "code": {"8867-4"}, "date": {"ge2021-01-01"}, "status": {"final"}, "_count": {"10"}}
+	q, err := search.Parse("Observation", v, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, args := sqlstore.ChainWindowSQL(sqlite.Dialect, sb, q, 1000)
+	p := explain(t, db, text, args)
+	for _, seek := range []string{"idx_reference_rid", "idx_token_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"} {
+		if !strings.Contains(p, seek) {
+			t.Errorf("the walk does not seek by %s:\n%s", seek, p)
+		}
+	}
+	if m := fullScan.FindString(p); m != "" {
+		t.Errorf("the walk scans a whole table (%s):\n%s", m, p)
+	}
+	if strings.Contains(p, "BLOOM FILTER") {
+		t.Errorf("the walk gathers a filter whole:\n%s", p)
 	}
 }
 

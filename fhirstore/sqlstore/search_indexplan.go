@@ -145,3 +145,20 @@ func perRowFilter(f *search.Filter) bool {
 	}
 	return false
 }
+
+// rowPlan is the plan of a statement whose rows something else bounds (a
+// walk's chunk, see chunkPage): every filter that can is tested on each
+// row by the row's own index rows, and none is gathered whole for rows
+// that are few.
+func rowPlan(q *search.Query) *indexPlan {
+	p := &indexPlan{perRow: map[*search.Filter]bool{}, perRowDate: map[string]bool{}}
+	for _, f := range q.Filters {
+		switch {
+		case mergeableDate(f):
+			p.perRowDate[f.Param.Code] = true
+		case f.Chain == nil && f.Has == nil && perRowFilter(f):
+			p.perRow[f] = true
+		}
+	}
+	return p
+}

@@ -168,9 +168,11 @@ func (t *tx) chunkEnd(ctx context.Context, sandbox, typ string, from int64, back
 // chunkPage writes the statement of the first limit matches of a walked
 // search among the type's rows after from up to and with to (going
 // backward: before from down to and with to; no bound for 0), in rid
-// order: the rows drive, every filter tests them, and a chain or _has
+// order: the rows drive, every filter tests them, by the row's own index
+// rows where its table has a rid index (rowPlan), and a chain or _has
 // tests each row's own references (chainProbe, hasProbe). Its cost is the
-// chunk's, whatever the chain reaches.
+// chunk's, whatever the chain reaches and however many resources the
+// other filters match.
 func (c *compiler) chunkPage(q *search.Query, from, to int64, backward bool, limit int) {
 	lower, upper := " AND w0.rid > ", " AND w0.rid <= "
 	if backward {
@@ -191,6 +193,7 @@ func (c *compiler) chunkPage(q *search.Query, from, to int64, backward bool, lim
 		c.arg(to)
 	}
 	c.probeAll, c.correlateChains = true, true
+	c.plan = rowPlan(q)
 	if indexOnly {
 		// Every filter is the row's index rows, which only a current
 		// resource has: the rows' rids alone are tested, and no resource
@@ -201,7 +204,7 @@ func (c *compiler) chunkPage(q *search.Query, from, to int64, backward bool, lim
 		c.w(") w ", c.d.orderedJoin(), " resource r ON r.rid = w.rid WHERE ")
 		c.whereFilters(q, nil)
 	}
-	c.probeAll, c.correlateChains = false, false
+	c.probeAll, c.correlateChains, c.plan = false, false, nil
 	c.orderBy(nil, nil, 1, "w.rid", false, backward)
 	c.w(" LIMIT ")
 	c.arg(limit)
