@@ -241,6 +241,11 @@ func benchSearch(b *testing.B, s *sqlstore.Store) {
 			return "subject:Patient.name=" + url.QueryEscape(benchFamilies[(i*17)%len(benchFamilies)]) +
 				"&code=" + benchCodes[i%len(benchCodes)].code + "&date=ge2021-01-01"
 		}},
+		// Two broad filters: each keeps a large share of the observations
+		// (a code without its system, a date range of years).
+		{"Broad", "Observation", func(i int) string {
+			return "code=" + benchCodes[i%len(benchCodes)].code + "&date=ge" + fmt.Sprint(2019+i%3) + "-01-01"
+		}},
 		{"Include", "Observation", func(i int) string {
 			return "code=http://loinc.org|" + benchCodes[i%len(benchCodes)].code + "&_include=Observation:subject"
 		}},

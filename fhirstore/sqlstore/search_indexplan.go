@@ -35,7 +35,7 @@ type indexPlan struct {
 // counting once one of them stays under its own; those counted after it
 // are counted only as far as its rows. Past the last cap the default
 // order stands.
-var planCaps = []int{1000, 16000, 128000}
+var planCaps = []int{1000, 16000}
 
 // planGroup is one thing planIndexed counts: a filter, or the values of
 // one date parameter taken together (splitDates).
@@ -57,13 +57,26 @@ func (t *tx) indexedPlan(ctx context.Context, sandbox string, q *search.Query, n
 		}
 		t.plan, t.planned = p, q
 	}
+	if t.plan == broadPlan {
+		return nil, nil
+	}
 	return t.plan, nil
 }
 
+// broadPlan is planIndexed's answer for filters that each reached the
+// last cap: each keeps a large share of the type, so that the type's rows
+// in rid order hold a page early (see page), and gathering any of them
+// would cost what it matches. It plans nothing otherwise.
+var broadPlan = &indexPlan{}
+
+// plannedBroad reports whether the search planned last had only broad
+// filters (broadPlan).
+func (t *tx) plannedBroad() bool { return t.plan == broadPlan }
+
 // planIndexed chooses how an indexed search (pagedByIndex, countsByIndex)
 // with two filters or more reads them: it counts each one's rows up to a
-// cap, and returns nil, the default order, when every count reaches the
-// last cap or there is one filter.
+// cap. It returns nil, the default order, for one filter, and broadPlan
+// when every count reaches the last cap.
 func (t *tx) planIndexed(ctx context.Context, sandbox string, q *search.Query, now time.Time) (*indexPlan, error) {
 	merged, dates, rest := splitDates(q.Filters)
 	if len(rest)+len(dates) < 2 {
@@ -110,7 +123,7 @@ func (t *tx) planIndexed(ctx context.Context, sandbox string, q *search.Query, n
 			break
 		}
 		if round == len(planCaps)-1 {
-			return nil, nil
+			return broadPlan, nil
 		}
 	}
 	p := &indexPlan{driver: least.f, driverDate: least.date, perRow: map[*search.Filter]bool{}, perRowDate: map[string]bool{}}
