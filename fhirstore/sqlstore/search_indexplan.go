@@ -17,7 +17,10 @@ import (
 // of them, a cost that grows with the store. planIndexed counts, capped,
 // the rows of each filter first: the fewest drive, and a filter with many
 // more rows than that is tested on each driving rid by its own index rows
-// (the index tables' rid indexes) instead of gathered.
+// (the index tables' rid indexes) instead of gathered. When every filter
+// has more rows than the last cap, each keeps a large share of the type,
+// and the search walks the type's rows in rid order instead (walkPage),
+// which finds a page after about a page's worth of matches.
 
 // indexPlan is how an indexed search reads its filters (see planIndexed).
 type indexPlan struct {
@@ -33,8 +36,10 @@ type indexPlan struct {
 // planCaps are the caps of planIndexed's counts, in rounds: a round
 // counts the filters that reached the last round's cap, and ends the
 // counting once one of them stays under its own; those counted after it
-// are counted only as far as its rows. Past the last cap the default
-// order stands.
+// are counted only as far as its rows. Past the last cap the filters are
+// broad (broadPlan). At a million resources a walk beats a driver of
+// 16,000 rows or more: a page of 50 at that share is a few thousand rows
+// walked.
 var planCaps = []int{1000, 16000}
 
 // planGroup is one thing planIndexed counts: a filter, or the values of
