@@ -164,6 +164,18 @@ func perRowFilter(f *search.Filter) bool {
 	return false
 }
 
+// perRowFilters reports whether every filter of q can be tested on one
+// row by its own index rows: a date, a chain or _has (their probes), or a
+// perRowFilter.
+func perRowFilters(q *search.Query) bool {
+	for _, f := range q.Filters {
+		if !mergeableDate(f) && f.Chain == nil && f.Has == nil && !perRowFilter(f) {
+			return false
+		}
+	}
+	return true
+}
+
 // rowPlan is the plan of a statement whose rows something else bounds (a
 // walk's chunk, see chunkPage): every filter that can is tested on each
 // row by the row's own index rows, and none is gathered whole for rows

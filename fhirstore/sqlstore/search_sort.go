@@ -68,11 +68,13 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 			if err != nil {
 				return nil, 0, err
 			}
-			if t.plannedBroad() && q.Compartment == nil {
+			if t.plannedBroad() && q.Compartment == nil && perRowFilters(q) {
 				// Every filter keeps a large share of the type: its rows
 				// in rid order hold the page early, each tested by its own
 				// index rows, where gathering any filter's matches would
-				// cost what they are. A walk that finds no page gathers.
+				// cost what they are. A walk that finds no page gathers. A
+				// filter that cannot be tested so (a number, a quantity)
+				// would be gathered for every chunk: such searches gather.
 				rows, found, err := t.walkPage(ctx, sandbox, q, cur, now, confine)
 				if err != nil || found {
 					t.chainWindowed = err == nil
