@@ -135,6 +135,13 @@ var migrations = [][]string{
 		`CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, param, code)`,
 		`DELETE FROM idx_sort WHERE EXISTS (SELECT 1 FROM idx_token x WHERE x.rid = idx_sort.rid AND x.param = idx_sort.param)`,
 	},
+	// A search with several filters tests the broad ones on each rid by
+	// the rid's own index rows (see planIndexed, walkPage): numbers and
+	// quantities too, by these rid indexes, as the other tables' have.
+	{
+		`CREATE INDEX IF NOT EXISTS idx_number_rid ON idx_number (rid, param)`,
+		`CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, param)`,
+	},
 }
 
 // rekeyToken stands in a migration for the statements of rekeyTokenSQL.

@@ -36,7 +36,8 @@ func testPageByIndex(t *testing.T, s fhirstore.Store) {
 	for i := 0; i < 60; i++ {
 		code := []string{"8867-4", "59408-5"}[i%2]
 		put(fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},`+
-			`"subject":{"reference":"Patient/p%d"},"effectiveDateTime":"2024-01-%02dT10:00:00Z"}`, i, code, (i*7)%12, 1+i%5))
+			`"subject":{"reference":"Patient/p%d"},"effectiveDateTime":"2024-01-%02dT10:00:00Z",`+
+			`"valueQuantity":{"value":%d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}`, i, code, (i*7)%12, 1+i%5, 50+i))
 	}
 	for _, id := range []string{"o5", "o17", "o30"} {
 		if _, err := s.Delete(ctx, sb, "Observation", id); err != nil {
@@ -65,6 +66,8 @@ func testPageByIndex(t *testing.T, s fhirstore.Store) {
 		{"Observation", "subject:Patient.gender=male&code=59408-5"},
 		{"Observation", "date=2024-01-01&code=8867-4&subject:Patient.gender=female"},
 		{"Observation", "date=2024-01-01&status=final"},
+		{"Observation", "code=8867-4&value-quantity=gt80"},
+		{"Observation", "value-quantity=gt70&date=ge2024-01-02&status=final"},
 		{"Observation", "code=8867-4&date=ge2024-01-01&date=lt2024-01-05&status=final"},
 		{"Observation", "date:missing=false&code=59408-5&subject:Patient.birthdate=1973"},
 		{"Patient", "family=Hansen&gender=male&birthdate=ge1971"},
@@ -173,6 +176,8 @@ func TestSearch_PlannedPage_TestsEachDrivingRowByItsRidIndexes(t *testing.T) {
 			[]string{"code=?", "idx_reference_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
 		{"Observation", chained, "date", []string{"subject", "code"},
 			[]string{"span=? AND low>?", "idx_reference_rid (rid=? AND param=?", "idx_token_rid (rid=? AND param=?"}},
+		{"Observation", "code=8867-4&value-quantity=gt100", "code", []string{"value-quantity"},
+			[]string{"code=?", "idx_quantity_rid (rid=? AND param=?"}},
 		{"Patient", "family=Hansen&gender=male&birthdate=ge1971", "gender", []string{"family", "birthdate"},
 			[]string{"code=?", "idx_string_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
 	} {

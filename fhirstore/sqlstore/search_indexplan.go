@@ -97,7 +97,7 @@ func (t *tx) planIndexed(ctx context.Context, sandbox string, q *search.Query, n
 	var least *planGroup
 	for round, limit := range planCaps {
 		for _, g := range groups {
-			if !g.full {
+			if !g.full || (g.f != nil && sweeping(g.f)) {
 				continue
 			}
 			if least != nil {
@@ -158,8 +158,28 @@ func perRowFilter(f *search.Filter) bool {
 		return false
 	}
 	switch f.Param.Type {
-	case searchparam.String, searchparam.Token, searchparam.Reference, searchparam.Date, searchparam.URI:
+	case searchparam.String, searchparam.Token, searchparam.Reference, searchparam.Date, searchparam.URI,
+		searchparam.Number, searchparam.Quantity:
 		return f.Modifier != search.Not
+	}
+	return false
+}
+
+// sweeping reports a filter whose matches are found only by reading every
+// row of its parameter (a quantity without its unit, a string's :contains):
+// counting them would cost that much, however few there are, and testing
+// them on a row costs a seek. It is counted as having more rows than any
+// cap, so it never drives when another filter can.
+func sweeping(f *search.Filter) bool {
+	if f.Modifier == search.Contains {
+		return true
+	}
+	if f.Param != nil && f.Param.Type == searchparam.Quantity {
+		for _, v := range f.Values {
+			if v.Code == "" {
+				return true
+			}
+		}
 	}
 	return false
 }

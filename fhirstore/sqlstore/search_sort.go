@@ -73,8 +73,8 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 				// in rid order hold the page early, each tested by its own
 				// index rows, where gathering any filter's matches would
 				// cost what they are. A walk that finds no page gathers. A
-				// filter that cannot be tested so (a number, a quantity)
-				// would be gathered for every chunk: such searches gather.
+				// filter that cannot be tested so (a composite) would be
+				// gathered for every chunk: such searches gather.
 				rows, found, err := t.walkPage(ctx, sandbox, q, cur, now, confine)
 				if err != nil || found {
 					t.chainWindowed = err == nil
