@@ -3,13 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"hpsandbox/fhirstore"
-	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 )
@@ -109,15 +107,7 @@ func testPageByIndex(t *testing.T, s fhirstore.Store) {
 // searchTotal is the total of the first page of typ?query.
 func searchTotal(ctx context.Context, t *testing.T, s fhirstore.Store, typ, query string) int {
 	t.Helper()
-	v, err := url.ParseQuery(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := search.Parse(typ, v, search.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: q})
+	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: sqlstore.ParseQuery(t, typ, query)})
 	if err != nil {
 		t.Fatalf("%s?%s: %v", typ, query, err)
 	}
@@ -181,15 +171,7 @@ func TestSearch_PlannedPage_TestsEachDrivingRowByItsRidIndexes(t *testing.T) {
 		{"Patient", "family=Hansen&gender=male&birthdate=ge1971", "gender", []string{"family", "birthdate"},
 			[]string{"code=?", "idx_string_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
 	} {
-		v, err := url.ParseQuery(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := search.Parse(tc.typ, v, search.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, args := sqlstore.PlannedPageSQL(sqlite.Dialect, sb, q, tc.driver, tc.perRow...)
+		text, args := sqlstore.PlannedPageSQL(sqlite.Dialect, sb, sqlstore.ParseQuery(t, tc.typ, tc.query), tc.driver, tc.perRow...)
 		p := explain(t, db, text, args)
 		if m := fullScan.FindString(p); m != "" {
 			t.Errorf("%s?%s driven by %s scans a whole table (%s):\n%s", tc.typ, tc.query, tc.driver, m, p)

@@ -1,11 +1,6 @@
 package sqlstore
 
-import (
-	"net/url"
-	"testing"
-
-	"hpsandbox/fhirstore/search"
-)
+import "testing"
 
 // Only filters whose rows a rid index finds can be tested one row at a
 // time (a walk's chunk, a plan's per-row filters); a search with another
@@ -26,15 +21,7 @@ func TestPerRowFilters_OnlyThoseARidIndexFinds(t *testing.T) {
 		{"Observation", "code=8867-4&component-code-value-quantity=http://loinc.org|8480-6$gt100", false},
 		{"Observation", "code:not=8867-4&status=final", false},
 	} {
-		v, err := url.ParseQuery(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := search.Parse(tc.typ, v, search.Options{})
-		if err != nil {
-			t.Fatalf("%s?%s: %v", tc.typ, tc.query, err)
-		}
-		if got := perRowFilters(q); got != tc.want {
+		if got := perRowFilters(ParseQuery(t, tc.typ, tc.query)); got != tc.want {
 			t.Errorf("%s?%s: perRowFilters %v, want %v", tc.typ, tc.query, got, tc.want)
 		}
 	}
@@ -56,15 +43,7 @@ func TestSweeping_QuantitiesWithoutUnitAndContains(t *testing.T) {
 		{"Observation", "code=8867-4", false},
 		{"RiskAssessment", "probability=gt0.5", false},
 	} {
-		v, err := url.ParseQuery(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := search.Parse(tc.typ, v, search.Options{})
-		if err != nil {
-			t.Fatalf("%s?%s: %v", tc.typ, tc.query, err)
-		}
-		if got := sweeping(q.Filters[0]); got != tc.want {
+		if got := sweeping(ParseQuery(t, tc.typ, tc.query).Filters[0]); got != tc.want {
 			t.Errorf("%s?%s: sweeping %v, want %v", tc.typ, tc.query, got, tc.want)
 		}
 	}

@@ -2,12 +2,10 @@ package sqlstore_test
 
 import (
 	"database/sql"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
-	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 )
@@ -113,15 +111,7 @@ func TestSearch_CountsReadIndexesOnly(t *testing.T) {
 		{"Patient", "family=Hansen&birthdate=1970", "norm>? AND norm<?"},
 		{"Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", "code=?"},
 	} {
-		v, err := url.ParseQuery(tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := search.Parse(tc.typ, v, search.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, args := sqlstore.CountSQL(sqlite.Dialect, sb, q)
+		text, args := sqlstore.CountSQL(sqlite.Dialect, sb, sqlstore.ParseQuery(t, tc.typ, tc.query))
 		p := explain(t, db, text, args)
 		if m := fullScan.FindString(p); m != "" {
 			t.Errorf("count of %s?%s scans a whole table (%s):\n%s", tc.typ, tc.query, m, p)

@@ -3,12 +3,10 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 )
@@ -17,15 +15,7 @@ import (
 // line per step.
 func plan(t *testing.T, db *sql.DB, typ, query string) []string {
 	t.Helper()
-	v, err := url.ParseQuery(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := search.Parse(typ, v, search.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, args := sqlstore.PageSQL(sqlite.Dialect, sb, q)
+	text, args := sqlstore.PageSQL(sqlite.Dialect, sb, sqlstore.ParseQuery(t, typ, query))
 	rows, err := db.Query("EXPLAIN QUERY PLAN "+text, args...)
 	if err != nil {
 		t.Fatalf("%s?%s: %v", typ, query, err)
