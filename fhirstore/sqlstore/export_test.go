@@ -165,8 +165,7 @@ func SetPlanCaps(caps ...int) (restore func()) {
 // each driving rid, for tests of query plans.
 func PlannedPageSQL(d Dialect, sandbox string, q *search.Query, driver string, perRow ...string) (string, []any) {
 	p := &indexPlan{perRow: map[*search.Filter]bool{}, perRowDate: map[string]bool{}}
-	merged, dates, rest := splitDates(q.Filters)
-	_ = merged
+	_, dates, rest := splitDates(q.Filters)
 	for _, f := range rest {
 		switch {
 		case f.Param.Code == driver:

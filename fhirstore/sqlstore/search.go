@@ -127,7 +127,6 @@ func (c *compiler) where(q *search.Query) {
 func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 	c.current("r", q.Types)
 	c.probe = skip != nil || c.probeAll
-	rowOf := c.rowOf
 	merged := map[string][]*search.Value{}
 	var order []string
 	for _, f := range q.Filters {
@@ -142,22 +141,13 @@ func (c *compiler) whereFilters(q *search.Query, skip *search.Filter) {
 			continue
 		}
 		c.w(" AND ")
-		if c.plan != nil && c.plan.perRow[f] && f.Chain == nil {
-			// Tested by the row's own index rows (see rowPlan).
-			c.rowOf = "r"
-		}
-		c.filter("r", q.Types, f)
-		c.rowOf = rowOf
+		c.ownRows("r", c.plan.tests(f), f.Chain != nil, func() { c.filter("r", q.Types, f) })
 		c.probe = true
 	}
 	for _, code := range order {
 		c.w(" AND ")
 		c.ridIn("r", false)
-		if c.plan != nil && c.plan.perRowDate[code] {
-			c.rowOf = "r"
-		}
-		c.dateRows(q.Types, code, merged[code])
-		c.rowOf = rowOf
+		c.ownRows("r", c.plan.testsDate(code), false, func() { c.dateRows(q.Types, code, merged[code]) })
 		c.w(")")
 		c.probe = true
 	}
@@ -336,7 +326,7 @@ func (t *tx) total(ctx context.Context, sandbox string, q *search.Query, cur *cu
 		c.countType(q.Types)
 	case countsByIndex(c, q):
 		var err error
-		if c.plan, err = t.indexedPlan(ctx, sandbox, q, now); err != nil {
+		if c.plan, _, err = t.indexedPlan(ctx, sandbox, q, now); err != nil {
 			return 0, err
 		}
 		c.countByIndex(q, capped)

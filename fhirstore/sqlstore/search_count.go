@@ -124,28 +124,14 @@ func (c *compiler) indexedConditions(alias string, q *search.Query) {
 // index rows: their subqueries read the rows of alias's rid (rowOf), and a
 // chain the row's own references (chainProbe).
 func (c *compiler) filtersOn(alias string, types []string, fs []*search.Filter, dates []string, merged map[string][]*search.Value) {
-	rowOf, correlate := c.rowOf, c.correlateChains
-	defer func() { c.rowOf, c.correlateChains = rowOf, correlate }()
 	for _, f := range fs {
 		c.w(" AND ")
-		if c.plan != nil && c.plan.perRow[f] {
-			if f.Chain != nil {
-				c.correlateChains = true
-			} else {
-				c.rowOf = alias
-			}
-		}
-		c.filter(alias, types, f)
-		c.rowOf, c.correlateChains = rowOf, correlate
+		c.ownRows(alias, c.plan.tests(f), f.Chain != nil, func() { c.filter(alias, types, f) })
 	}
 	for _, code := range dates {
 		c.w(" AND ")
 		c.ridIn(alias, false)
-		if c.plan != nil && c.plan.perRowDate[code] {
-			c.rowOf = alias
-		}
-		c.dateRows(types, code, merged[code])
-		c.rowOf = rowOf
+		c.ownRows(alias, c.plan.testsDate(code), false, func() { c.dateRows(types, code, merged[code]) })
 		c.w(")")
 	}
 }

@@ -33,6 +33,31 @@ type indexPlan struct {
 	perRowDate map[string]bool
 }
 
+// tests reports whether p tests f on each row by the row's own index
+// rows; a nil plan tests nothing so.
+func (p *indexPlan) tests(f *search.Filter) bool { return p != nil && p.perRow[f] }
+
+// testsDate is tests for the values of date parameter code.
+func (p *indexPlan) testsDate(code string) bool { return p != nil && p.perRowDate[code] }
+
+// ownRows runs write, which writes one filter's test of the row alias,
+// with the filter's subqueries reading that row's own index rows (rowOf)
+// or, for a chain, the row's own references (chainProbe), when on.
+func (c *compiler) ownRows(alias string, on, chain bool, write func()) {
+	if !on {
+		write()
+		return
+	}
+	rowOf, correlate := c.rowOf, c.correlateChains
+	if chain {
+		c.correlateChains = true
+	} else {
+		c.rowOf = alias
+	}
+	write()
+	c.rowOf, c.correlateChains = rowOf, correlate
+}
+
 // planCaps are the caps of planIndexed's counts, in rounds: a round
 // counts the filters that reached the last round's cap, and ends the
 // counting once one of them stays under its own; those counted after it
@@ -53,30 +78,27 @@ type planGroup struct {
 }
 
 // indexedPlan is planIndexed's plan of q, made once for a search's page
-// and its count.
-func (t *tx) indexedPlan(ctx context.Context, sandbox string, q *search.Query, now time.Time) (*indexPlan, error) {
+// and its count: nil for the default order, and broad when every filter
+// reached the last cap (each keeps a large share of the type, so that the
+// type's rows in rid order hold a page early, see page, and gathering any
+// of them would cost what it matches).
+func (t *tx) indexedPlan(ctx context.Context, sandbox string, q *search.Query, now time.Time) (p *indexPlan, broad bool, err error) {
 	if t.planned != q {
 		p, err := t.planIndexed(ctx, sandbox, q, now)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		t.plan, t.planned = p, q
 	}
 	if t.plan == broadPlan {
-		return nil, nil
+		return nil, true, nil
 	}
-	return t.plan, nil
+	return t.plan, false, nil
 }
 
 // broadPlan is planIndexed's answer for filters that each reached the
-// last cap: each keeps a large share of the type, so that the type's rows
-// in rid order hold a page early (see page), and gathering any of them
-// would cost what it matches. It plans nothing otherwise.
+// last cap (see indexedPlan).
 var broadPlan = &indexPlan{}
-
-// plannedBroad reports whether the search planned last had only broad
-// filters (broadPlan).
-func (t *tx) plannedBroad() bool { return t.plan == broadPlan }
 
 // planIndexed chooses how an indexed search (pagedByIndex, countsByIndex)
 // with two filters or more reads them: it counts each one's rows up to a

@@ -64,11 +64,11 @@ func (t *tx) page(ctx context.Context, sandbox string, q *search.Query, cur *cur
 		}
 		c := &compiler{d: t.s.d, sandbox: sandbox, now: now, confine: confine}
 		if pagedByIndex(c, q) {
-			plan, err := t.indexedPlan(ctx, sandbox, q, now)
+			plan, broad, err := t.indexedPlan(ctx, sandbox, q, now)
 			if err != nil {
 				return nil, 0, err
 			}
-			if t.plannedBroad() && q.Compartment == nil && perRowFilters(q) {
+			if broad && q.Compartment == nil && perRowFilters(q) {
 				// Every filter keeps a large share of the type: its rows
 				// in rid order hold the page early, each tested by its own
 				// index rows, where gathering any filter's matches would
