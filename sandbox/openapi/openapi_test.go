@@ -3,14 +3,15 @@ package openapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
@@ -19,57 +20,94 @@ import (
 	"hpsandbox/sandbox/openapi/openapitest"
 )
 
-// gateway runs the sandbox over an empty store on a free loopback port.
-func gateway(t *testing.T) string {
-	t.Helper()
-	store, err := sqlite.Open(context.Background(), t.TempDir(), sqlstore.Options{})
+// gateway runs the sandbox over an empty store on a free loopback port,
+// until the tests end (cleanup).
+func gateway(dir string) (base string, cleanup func(), err error) {
+	store, err := sqlite.Open(context.Background(), dir, sqlstore.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	t.Cleanup(func() { store.Close() })
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
 	cfg := sandbox.Defaults()
 	cfg.PublicURL = srv.URL
 	g := sandbox.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { g.Close() })
 	h = g
-	return srv.URL
+	return srv.URL, func() { srv.Close(); g.Close(); store.Close() }, nil
 }
 
-// load fetches /openapi.json and parses it with kin-openapi.
-func load(t *testing.T, base string) (*openapi3.T, []byte) {
+// served is one gateway and its document as served and as kin-openapi
+// reads it (openapitest.New: loaded, validated, routed), which the tests
+// share: they only read the document, and building it and parsing its
+// few megabytes take seconds each under the race detector.
+var served struct {
+	once  sync.Once
+	base  string
+	raw   []byte
+	check *openapitest.Checker
+	err   error
+	close func()
+	dir   string
+}
+
+// shared returns the shared gateway's base URL, its document and the
+// checker of answers, starting them on first use.
+func shared(t *testing.T) (string, []byte, *openapitest.Checker) {
 	t.Helper()
+	served.once.Do(func() {
+		if served.dir, served.err = os.MkdirTemp("", "openapi-test-"); served.err != nil {
+			return
+		}
+		if served.base, served.close, served.err = gateway(served.dir); served.err != nil {
+			return
+		}
+		if served.raw, served.err = fetch(served.base); served.err != nil {
+			return
+		}
+		served.check, served.err = openapitest.New(served.raw)
+	})
+	if served.err != nil {
+		t.Fatal(served.err)
+	}
+	return served.base, served.raw, served.check
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if served.close != nil {
+		served.close()
+	}
+	if served.dir != "" {
+		os.RemoveAll(served.dir)
+	}
+	os.Exit(code)
+}
+
+// fetch gets /openapi.json.
+func fetch(base string) ([]byte, error) {
 	resp, err := http.Get(base + openapi.Path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		t.Fatalf("GET %s: %d %s", openapi.Path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		return nil, fmt.Errorf("GET %s: %d %s", openapi.Path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	doc, err := openapi3.NewLoader().LoadFromData(raw)
-	if err != nil {
-		t.Fatalf("kin-openapi cannot load the document: %v", err)
-	}
-	return doc, raw
+	return raw, nil
 }
 
 // TestOpenAPI_TheServedDocumentIsValidOpenAPI31 parses the whole server's
 // document with kin-openapi and validates it (schemas, references, unique
-// operation ids, path parameters).
+// operation ids, path parameters): openapitest.New does both, and fails
+// shared when either fails.
 func TestOpenAPI_TheServedDocumentIsValidOpenAPI31(t *testing.T) {
-	doc, _ := load(t, gateway(t))
-	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
+	_, _, c := shared(t)
+	if doc := c.Doc; doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
 		t.Errorf("openapi %q, want 3.1.0", doc.OpenAPI)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("the document does not validate: %v", err)
 	}
 }
 
@@ -77,8 +115,8 @@ func TestOpenAPI_TheServedDocumentIsValidOpenAPI31(t *testing.T) {
 // interaction of the CapabilityStatement, every route of the admin API's
 // own document and of the authorization server is in the whole document.
 func TestOpenAPI_EveryCapabilityIsDocumented(t *testing.T) {
-	base := gateway(t)
-	doc, _ := load(t, base)
+	base, _, c := shared(t)
+	doc := c.Doc
 	resp, err := http.Get(base + "/fhir/metadata")
 	if err != nil {
 		t.Fatal(err)
@@ -140,12 +178,7 @@ func TestOpenAPI_EveryCapabilityIsDocumented(t *testing.T) {
 // server and checks each answer (status, media type, body schema) against
 // the document with kin-openapi's response validator.
 func TestOpenAPI_AnswersMatchTheDocument(t *testing.T) {
-	base := gateway(t)
-	_, raw := load(t, base)
-	c, err := openapitest.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, _, c := shared(t)
 	patient := `{"resourceType":"Patient","name":[{"family":"Nordmann"}]}`
 	cases := []struct {
 		method, path, ctype, body string
@@ -195,12 +228,7 @@ func TestOpenAPI_AnswersMatchTheDocument(t *testing.T) {
 // elements have the wrong JSON type or cardinality, or an element R4 does
 // not have, does not match the document; the server's own answer does.
 func TestOpenAPI_ResourceSchemasCatchAWrongFieldType(t *testing.T) {
-	base := gateway(t)
-	_, raw := load(t, base)
-	c, err := openapitest.New(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, _, c := shared(t)
 	req, err := http.NewRequest("GET", base+"/fhir/Patient/p1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +260,7 @@ func TestOpenAPI_ResourceSchemasCatchAWrongFieldType(t *testing.T) {
 // TestOpenAPI_DocumentSize keeps the document small enough to load in a
 // browser's API reference: data types are shared schemas, not repeated.
 func TestOpenAPI_DocumentSize(t *testing.T) {
-	_, raw := load(t, gateway(t))
+	_, raw, _ := shared(t)
 	if len(raw) > 4<<20 {
 		t.Errorf("the document is %d bytes; keep it under 4 MiB", len(raw))
 	}
