@@ -94,6 +94,12 @@ type Config struct {
 	// development). See package subscription.
 	SubscriptionHosts    string // HPS_SUBSCRIPTION_HOSTS, --subscription-hosts
 	SubscriptionLoopback bool   // HPS_SUBSCRIPTION_LOOPBACK, --subscription-loopback
+	// SubscriptionTakeover is, with several gateways on one store and
+	// Redis, how long a gateway's subscriptions go unrenewed before
+	// another takes them over (the lease; the others look for unheld ones
+	// every third of it): how long notifications pause when a gateway dies.
+	// 0 is the default, 15s.
+	SubscriptionTakeover time.Duration // HPS_SUBSCRIPTION_TAKEOVER, --subscription-takeover
 	// MetricsAddr, when set, is the listener of the Prometheus /metrics
 	// endpoint, apart from the public one; off when empty.
 	MetricsAddr string // HPS_METRICS_ADDR, --metrics-addr
@@ -116,10 +122,11 @@ func Defaults() Config {
 		SeedPatients: 100,
 		Seed:         1,
 		// About a working week of a busy app's calls.
-		RequestLogMax:  10000,
-		SearchTimeout:  5 * time.Second,
-		PortalOIDCName: "OpenID Connect",
-		GCPercent:      DefaultGCPercent,
+		RequestLogMax:        10000,
+		SearchTimeout:        5 * time.Second,
+		SubscriptionTakeover: 15 * time.Second,
+		PortalOIDCName:       "OpenID Connect",
+		GCPercent:            DefaultGCPercent,
 	}
 }
 
@@ -195,6 +202,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		}
 		c.SearchTimeout = d
 	}
+	if v := getenv("HPS_SUBSCRIPTION_TAKEOVER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("HPS_SUBSCRIPTION_TAKEOVER=%q: want a duration, e.g. 15s", v)
+		}
+		c.SubscriptionTakeover = d
+	}
 	if v := getenv("HPS_MAX_BODY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -230,6 +244,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Connectors, "connectors", c.Connectors, "connectors to serve, comma-separated, at /connectors/{id}/ and /sandboxes/{sandbox}/connectors/{id}/ (env HPS_CONNECTORS); the connectors are "+strings.Join(catalogueIDs(), ", "))
 	fs.StringVar(&c.ConnectorListen, "connector-listen", c.ConnectorListen, "connector listeners, comma-separated id=host:port@sandbox, e.g. example=127.0.0.1:2575@default (env HPS_CONNECTOR_LISTEN)")
 	fs.StringVar(&c.SubscriptionHosts, "subscription-hosts", c.SubscriptionHosts, "hosts rest-hook Subscriptions may notify over https, comma-separated, *.example.org for a domain (env HPS_SUBSCRIPTION_HOSTS); default: none")
+	fs.DurationVar(&c.SubscriptionTakeover, "subscription-takeover", c.SubscriptionTakeover, "with several gateways on one store and Redis: how long a gateway's subscriptions go unrenewed before another takes them over (env HPS_SUBSCRIPTION_TAKEOVER)")
 	fs.BoolVar(&c.SubscriptionLoopback, "subscription-loopback", c.SubscriptionLoopback, "let rest-hook Subscriptions notify loopback addresses, for local development (env HPS_SUBSCRIPTION_LOOPBACK=true)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "listen address of the Prometheus /metrics endpoint, e.g. 127.0.0.1:9090, apart from --addr (env HPS_METRICS_ADDR); default: no metrics endpoint")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "send OpenTelemetry traces over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 (env HPS_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT); default: no export")
@@ -292,6 +307,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SearchTimeout < 100*time.Millisecond || c.SearchTimeout > 10*time.Minute {
 		return fmt.Errorf("--search-timeout %v: want 100ms to 10m, e.g. 5s", c.SearchTimeout)
+	}
+	if c.SubscriptionTakeover != 0 && (c.SubscriptionTakeover < time.Second || c.SubscriptionTakeover > 10*time.Minute) {
+		return fmt.Errorf("--subscription-takeover %v: want 1s to 10m, e.g. 15s", c.SubscriptionTakeover)
 	}
 	if c.OperatorPassword != "" && len(c.OperatorPassword) < 10 {
 		return fmt.Errorf("HPS_OPERATOR_PASSWORD is too short: use at least 10 characters")

@@ -130,11 +130,13 @@ func TestNotFound_OutsideFHIRIsJSONAndInsideIsOutcome(t *testing.T) {
 
 func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
 	c := Defaults()
-	env := map[string]string{"HPS_ADDR": "127.0.0.1:9999", "HPS_DATA": "/tmp/x", "HPS_MAX_BODY": "2048", "HPS_SEARCH_TIMEOUT": "1500ms"}
+	env := map[string]string{"HPS_ADDR": "127.0.0.1:9999", "HPS_DATA": "/tmp/x", "HPS_MAX_BODY": "2048", "HPS_SEARCH_TIMEOUT": "1500ms",
+		"HPS_SUBSCRIPTION_TAKEOVER": "3s"}
 	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxBodyBytes != 2048 || c.SearchTimeout != 1500*time.Millisecond {
+	if c.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/x" || c.MaxBodyBytes != 2048 || c.SearchTimeout != 1500*time.Millisecond ||
+		c.SubscriptionTakeover != 3*time.Second {
 		t.Fatalf("env not applied: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -147,6 +149,8 @@ func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
 		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "loud"},
 		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", PublicURL: "sandbox.example"},
 		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", SearchTimeout: time.Millisecond},
+		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", SubscriptionTakeover: 100 * time.Millisecond},
+		{Addr: ":1", DataDir: "d", MaxBodyBytes: 4096, LogLevel: "info", SubscriptionTakeover: time.Hour},
 	}
 	for _, b := range bad {
 		if b.SearchTimeout == 0 {
@@ -161,6 +165,9 @@ func TestConfig_EnvThenFlagsAndValidation(t *testing.T) {
 	}
 	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_SEARCH_TIMEOUT": "5"}[k] }); err == nil {
 		t.Error("HPS_SEARCH_TIMEOUT=5 (no unit) accepted")
+	}
+	if err := c.LoadEnv(func(k string) string { return map[string]string{"HPS_SUBSCRIPTION_TAKEOVER": "soon"}[k] }); err == nil {
+		t.Error("HPS_SUBSCRIPTION_TAKEOVER=soon accepted")
 	}
 }
 

@@ -97,6 +97,7 @@ func mountSubscriptions(e *gin.Engine, perSandbox *gin.RouterGroup, cfg Config, 
 		// lease; the others take it over when that one stops or dies.
 		scfg.Shared, scfg.Websocket = true, wsRelay{bus}
 		scfg.Leases, scfg.Sandboxes = bus.Leases("subscription"), sbs.all
+		scfg.LeaseTTL, scfg.Sweep = cfg.SubscriptionTakeover, cfg.SubscriptionTakeover/3
 	}
 	m := subscription.New(store, hub, scfg)
 	stop := reporter.ObserveCommits(m.Committed)

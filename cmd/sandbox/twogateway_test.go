@@ -88,6 +88,8 @@ func startPairWith(t testing.TB, atOnce bool) *pair {
 		"HPS_OPERATOR_PASSWORD=" + operatorPassword, "HPS_SEED_PATIENTS=2",
 		"HPS_SMART_SKIP_LOGIN=true", "HPS_SMART_SKIP_CONSENT=true", "HPS_SUBSCRIPTION_LOOPBACK=true",
 		"HPS_REQUEST_LOG_MAX=0", "HPS_LOG_LEVEL=info",
+		// A dead gateway's subscriptions are taken over after 5 s, not 15.
+		"HPS_SUBSCRIPTION_TAKEOVER=5s",
 	}
 	if atOnce {
 		env = append(env, "HPS_SEED_PATIENTS=-1")
