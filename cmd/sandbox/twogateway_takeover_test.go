@@ -71,7 +71,12 @@ func TestTwoGateways_SubscriptionOutlivesTheGatewayItWasWrittenThrough(t *testin
 		select {
 		case <-got:
 			taken = true
-			t.Logf("taken over %v after the kill", time.Since(killed).Round(time.Second))
+			took := time.Since(killed)
+			t.Logf("taken over %v after the kill", took.Round(time.Second))
+			if took >= 15*time.Second {
+				// The default lease, not the pair's HPS_SUBSCRIPTION_TAKEOVER=5s.
+				t.Errorf("taken over %v after the kill; the pair's gateways take over after 5 s", took.Round(time.Second))
+			}
 			// A write just before may be notified too.
 			time.Sleep(time.Second)
 			for len(got) > 0 {
