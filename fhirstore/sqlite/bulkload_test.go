@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/fhirjson"
-	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
 	"hpsandbox/fhirstore/storetest"
@@ -105,7 +103,7 @@ func TestBulkLoad_DefersIndexesOnlyInAnEmptyStore(t *testing.T) {
 	if after := indexes(t, dir); !slices.Equal(after, all) {
 		t.Errorf("indexes after the load: %v, want %v", after, all)
 	}
-	q := parse(t, "Patient", "birthdate=lt1910&_sort=-birthdate&_total=accurate")
+	q := storetest.ParseQuery(t, "Patient", "birthdate=lt1910&_sort=-birthdate&_total=accurate")
 	if p, err := s.Search(ctx, "a", fhirstore.SearchQuery{Type: "Patient", Query: q}); err != nil || p.Total != 10 {
 		t.Errorf("search after the load: %+v %v", p, err)
 	}
@@ -178,7 +176,7 @@ func TestBulkLoad_KilledMidLoadStoreBuildsItsIndexesOnOpen(t *testing.T) {
 	if got := indexes(t, dir); !slices.Equal(got, want) {
 		t.Errorf("indexes after reopening: %v, want %v", got, want)
 	}
-	q := parse(t, "Patient", "family=bulk&_total=accurate")
+	q := storetest.ParseQuery(t, "Patient", "family=bulk&_total=accurate")
 	p, err := s.Search(ctx, "default", fhirstore.SearchQuery{Type: "Patient", Query: q})
 	if err != nil || p.Total < committed*100 {
 		t.Fatalf("after reopening: %d patients found, want at least %d committed (%v)", p.Total, committed*100, err)
@@ -216,19 +214,6 @@ func TestBulkLoad_LoaderChild(t *testing.T) {
 		}
 		fmt.Printf("committed %d\n", n)
 	}
-}
-
-func parse(t *testing.T, typ, query string) *search.Query {
-	t.Helper()
-	v, err := url.ParseQuery(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := search.Parse(typ, v, search.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
 }
 
 func BenchmarkLoadResources(b *testing.B) {

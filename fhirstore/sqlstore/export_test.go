@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"net/url"
 	"slices"
-	"testing"
 	"time"
 
 	"hpsandbox/fhirstore"
@@ -185,18 +183,4 @@ func PlannedPageSQL(d Dialect, sandbox string, q *search.Query, driver string, p
 	c := &compiler{d: d, sandbox: sandbox, now: time.Now(), plan: p}
 	c.indexPage(q, nil)
 	return rebind(d, c.b.String()), c.args
-}
-
-// ParseQuery parses typ?query as a search, failing t if it does not parse.
-func ParseQuery(t *testing.T, typ, query string) *search.Query {
-	t.Helper()
-	v, err := url.ParseQuery(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := search.Parse(typ, v, search.Options{})
-	if err != nil {
-		t.Fatalf("%s?%s: %v", typ, query, err)
-	}
-	return q
 }

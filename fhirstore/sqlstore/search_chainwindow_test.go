@@ -14,6 +14,7 @@ import (
 	"hpsandbox/fhirstore/search"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/fhirstore/storetest"
 	"hpsandbox/internal/testpg"
 )
 
@@ -163,7 +164,7 @@ func testChainWindow(t *testing.T, s fhirstore.Store) {
 // it did every chunk, however many resources they match.
 func TestSearch_ChainWindow_TestsOtherFiltersByEachRowsIndexRows(t *testing.T) {
 	db := openPlans(t)
-	q := sqlstore.ParseQuery(t, "Observation", "subject:Patient.family=Hansen&code=8867-4&date=ge2021-01-01&status=final&_count=10")
+	q := storetest.ParseQuery(t, "Observation", "subject:Patient.family=Hansen&code=8867-4&date=ge2021-01-01&status=final&_count=10")
 	text, args := sqlstore.ChainWindowSQL(sqlite.Dialect, sb, q, 1000)
 	p := explain(t, db, text, args)
 	for _, seek := range []string{"idx_reference_rid", "idx_token_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"} {

@@ -10,6 +10,7 @@ import (
 	"hpsandbox/fhirstore"
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/fhirstore/storetest"
 )
 
 // A search in rid order whose filters are all index rows (values, chains,
@@ -107,7 +108,7 @@ func testPageByIndex(t *testing.T, s fhirstore.Store) {
 // searchTotal is the total of the first page of typ?query.
 func searchTotal(ctx context.Context, t *testing.T, s fhirstore.Store, typ, query string) int {
 	t.Helper()
-	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: sqlstore.ParseQuery(t, typ, query)})
+	p, err := s.Search(ctx, sb, fhirstore.SearchQuery{Query: storetest.ParseQuery(t, typ, query)})
 	if err != nil {
 		t.Fatalf("%s?%s: %v", typ, query, err)
 	}
@@ -171,7 +172,7 @@ func TestSearch_PlannedPage_TestsEachDrivingRowByItsRidIndexes(t *testing.T) {
 		{"Patient", "family=Hansen&gender=male&birthdate=ge1971", "gender", []string{"family", "birthdate"},
 			[]string{"code=?", "idx_string_rid (rid=? AND param=?", "idx_date_rid (rid=? AND param=?"}},
 	} {
-		text, args := sqlstore.PlannedPageSQL(sqlite.Dialect, sb, sqlstore.ParseQuery(t, tc.typ, tc.query), tc.driver, tc.perRow...)
+		text, args := sqlstore.PlannedPageSQL(sqlite.Dialect, sb, storetest.ParseQuery(t, tc.typ, tc.query), tc.driver, tc.perRow...)
 		p := explain(t, db, text, args)
 		if m := fullScan.FindString(p); m != "" {
 			t.Errorf("%s?%s driven by %s scans a whole table (%s):\n%s", tc.typ, tc.query, tc.driver, m, p)

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "testing"
+import (
+	"testing"
+
+	"hpsandbox/fhirstore/storetest"
+)
 
 // Only filters whose rows a rid index finds can be tested one row at a
 // time (a walk's chunk, a plan's per-row filters); a search with another
@@ -21,7 +25,7 @@ func TestPerRowFilters_OnlyThoseARidIndexFinds(t *testing.T) {
 		{"Observation", "code=8867-4&component-code-value-quantity=http://loinc.org|8480-6$gt100", false},
 		{"Observation", "code:not=8867-4&status=final", false},
 	} {
-		if got := perRowFilters(ParseQuery(t, tc.typ, tc.query)); got != tc.want {
+		if got := perRowFilters(storetest.ParseQuery(t, tc.typ, tc.query)); got != tc.want {
 			t.Errorf("%s?%s: perRowFilters %v, want %v", tc.typ, tc.query, got, tc.want)
 		}
 	}
@@ -43,7 +47,7 @@ func TestSweeping_QuantitiesWithoutUnitAndContains(t *testing.T) {
 		{"Observation", "code=8867-4", false},
 		{"RiskAssessment", "probability=gt0.5", false},
 	} {
-		if got := sweeping(ParseQuery(t, tc.typ, tc.query).Filters[0]); got != tc.want {
+		if got := sweeping(storetest.ParseQuery(t, tc.typ, tc.query).Filters[0]); got != tc.want {
 			t.Errorf("%s?%s: sweeping %v, want %v", tc.typ, tc.query, got, tc.want)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/fhirstore/storetest"
 )
 
 // fullScan finds a step that reads a whole table (SCAN t) rather than
@@ -111,7 +112,7 @@ func TestSearch_CountsReadIndexesOnly(t *testing.T) {
 		{"Patient", "family=Hansen&birthdate=1970", "norm>? AND norm<?"},
 		{"Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", "code=?"},
 	} {
-		text, args := sqlstore.CountSQL(sqlite.Dialect, sb, sqlstore.ParseQuery(t, tc.typ, tc.query))
+		text, args := sqlstore.CountSQL(sqlite.Dialect, sb, storetest.ParseQuery(t, tc.typ, tc.query))
 		p := explain(t, db, text, args)
 		if m := fullScan.FindString(p); m != "" {
 			t.Errorf("count of %s?%s scans a whole table (%s):\n%s", tc.typ, tc.query, m, p)

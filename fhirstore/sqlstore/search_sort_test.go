@@ -9,13 +9,14 @@ import (
 
 	"hpsandbox/fhirstore/sqlite"
 	"hpsandbox/fhirstore/sqlstore"
+	"hpsandbox/fhirstore/storetest"
 )
 
 // plan returns SQLite's query plan of the first page of typ?query, one
 // line per step.
 func plan(t *testing.T, db *sql.DB, typ, query string) []string {
 	t.Helper()
-	text, args := sqlstore.PageSQL(sqlite.Dialect, sb, sqlstore.ParseQuery(t, typ, query))
+	text, args := sqlstore.PageSQL(sqlite.Dialect, sb, storetest.ParseQuery(t, typ, query))
 	rows, err := db.Query("EXPLAIN QUERY PLAN "+text, args...)
 	if err != nil {
 		t.Fatalf("%s?%s: %v", typ, query, err)

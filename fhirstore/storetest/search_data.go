@@ -100,11 +100,23 @@ func seedSearch(t *testing.T, s fhirstore.Store) {
 // parseSearch parses a search of typ the way the FHIR API does.
 func parseSearch(t *testing.T, typ, query string) *search.Query {
 	t.Helper()
+	return parseWith(t, typ, query, search.Options{Base: searchBase})
+}
+
+// ParseQuery parses typ?query as a search with no base URL, failing t if
+// it does not parse: for the stores' own tests of their statements.
+func ParseQuery(t testing.TB, typ, query string) *search.Query {
+	t.Helper()
+	return parseWith(t, typ, query, search.Options{})
+}
+
+func parseWith(t testing.TB, typ, query string, opts search.Options) *search.Query {
+	t.Helper()
 	v, err := url.ParseQuery(query)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := search.Parse(typ, v, search.Options{Base: searchBase})
+	q, err := search.Parse(typ, v, opts)
 	if err != nil {
 		t.Fatalf("%s?%s: %v", typ, query, err)
 	}
