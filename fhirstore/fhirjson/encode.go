@@ -33,7 +33,7 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = AppendString(dst, k, true)
 			dst = append(dst, ':')
 			var err error
 			if dst, err = AppendJSON(dst, v[k]); err != nil {
@@ -48,7 +48,7 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 	case []string:
 		return appendJSONArray(dst, v)
 	case string:
-		return appendJSONString(dst, v), nil
+		return AppendString(dst, v, true), nil
 	case json.Number:
 		if v == "" {
 			return append(dst, '0'), nil
@@ -86,17 +86,18 @@ func appendJSONArray[T any](dst []byte, v []T) ([]byte, error) {
 	return append(dst, ']'), nil
 }
 
-// appendJSONString appends s as a JSON string with encoding/json's
-// escapes: quote, backslash, control characters, <, > and &, U+2028,
-// U+2029, and invalid UTF-8 as U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendString appends s as a JSON string with encoding/json's escapes:
+// quote, backslash, control characters, U+2028, U+2029, invalid UTF-8 as
+// U+FFFD, and with html also <, > and & (as json.Marshal does; an
+// Encoder with SetEscapeHTML(false) does not).
+func AppendString(dst []byte, s string, html bool) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if b >= 0x20 && b != '"' && b != '\\' && (!html || b != '<' && b != '>' && b != '&') {
 				i++
 				continue
 			}

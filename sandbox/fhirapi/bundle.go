@@ -1,7 +1,6 @@
 package fhirapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,11 +23,15 @@ const (
 type bundleJSON struct {
 	ResourceType string         `json:"resourceType"`
 	ID           string         `json:"id"`
-	Meta         map[string]any `json:"meta"`
+	Meta         metaJSON       `json:"meta"`
 	Type         string         `json:"type"`
 	Total        *int           `json:"total,omitempty"`
 	Link         []linkJSON     `json:"link,omitempty"`
 	Entry        []entryJSON    `json:"entry,omitempty"`
+}
+
+type metaJSON struct {
+	LastUpdated string `json:"lastUpdated"`
 }
 
 type linkJSON struct {
@@ -110,7 +113,7 @@ func newBundle(typ string, total int, ls []linkJSON) *bundleJSON {
 	return &bundleJSON{
 		ResourceType: "Bundle",
 		ID:           fmt.Sprintf("%x", now.UnixNano()),
-		Meta:         map[string]any{"lastUpdated": fhirjson.FormatInstant(now)},
+		Meta:         metaJSON{LastUpdated: fhirjson.FormatInstant(now)},
 		Type:         typ,
 		Total:        &total,
 		Link:         ls,
@@ -118,15 +121,12 @@ func newBundle(typ string, total int, ls []linkJSON) *bundleJSON {
 }
 
 func writeBundle(r *request, b *bundleJSON) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Links carry query strings; keep their & readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
+	out, err := b.appendJSON(make([]byte, 0, b.sizeHint()))
+	if err != nil {
 		writeError(r.c, err)
 		return
 	}
-	writeBody(r.c, http.StatusOK, bytes.TrimRight(buf.Bytes(), "\n"))
+	writeBody(r.c, http.StatusOK, out)
 }
 
 func (a *API) history(r *request, segs []string) {
