@@ -21,13 +21,13 @@ const (
 )
 
 type bundleJSON struct {
-	ResourceType string         `json:"resourceType"`
-	ID           string         `json:"id"`
-	Meta         metaJSON       `json:"meta"`
-	Type         string         `json:"type"`
-	Total        *int           `json:"total,omitempty"`
-	Link         []linkJSON     `json:"link,omitempty"`
-	Entry        []entryJSON    `json:"entry,omitempty"`
+	ResourceType string      `json:"resourceType"`
+	ID           string      `json:"id"`
+	Meta         metaJSON    `json:"meta"`
+	Type         string      `json:"type"`
+	Total        *int        `json:"total,omitempty"`
+	Link         []linkJSON  `json:"link,omitempty"`
+	Entry        []entryJSON `json:"entry,omitempty"`
 }
 
 type metaJSON struct {
