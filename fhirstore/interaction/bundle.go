@@ -1,7 +1,6 @@
 package interaction
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -457,36 +456,14 @@ func rewriteReferences(body []byte, ids func(ref string) (string, bool), cond fu
 	})
 }
 
-type responseBundle struct {
-	ResourceType string          `json:"resourceType"`
-	ID           string          `json:"id"`
-	Meta         map[string]any  `json:"meta"`
-	Type         string          `json:"type"`
-	Entry        []responseEntry `json:"entry,omitempty"`
-}
-
-type responseEntry struct {
-	FullURL  string          `json:"fullUrl,omitempty"`
-	Resource json.RawMessage `json:"resource,omitempty"`
-	Response *entryResponse  `json:"response,omitempty"`
-}
-
-type entryResponse struct {
-	Status       string          `json:"status"`
-	Location     string          `json:"location,omitempty"`
-	Etag         string          `json:"etag,omitempty"`
-	LastModified string          `json:"lastModified,omitempty"`
-	Outcome      json.RawMessage `json:"outcome,omitempty"`
-}
-
 // response renders the response Bundle, its entries in the order of the
 // request's.
 func (r *bundleRun) response(typ string, entries []*entry, representation bool) ([]byte, error) {
 	now := time.Now()
-	b := &responseBundle{ResourceType: "Bundle", ID: fmt.Sprintf("%x", now.UnixNano()),
-		Meta: map[string]any{"lastUpdated": fhirjson.FormatInstant(now)}, Type: typ}
+	b := &fhirjson.Bundle{ResourceType: "Bundle", ID: fmt.Sprintf("%x", now.UnixNano()),
+		Meta: fhirjson.BundleMeta{LastUpdated: fhirjson.FormatInstant(now)}, Type: typ}
 	for _, e := range entries {
-		out := responseEntry{Response: &entryResponse{}}
+		out := fhirjson.BundleEntry{Response: &fhirjson.BundleResponse{}}
 		switch {
 		case e.errResult != nil:
 			out.Response.Status = StatusLine(e.errResult)
@@ -507,11 +484,5 @@ func (r *bundleRun) response(typ string, entries []*entry, representation bool) 
 		}
 		b.Entry = append(b.Entry, out)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // as every Bundle of the API
-	if err := enc.Encode(b); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return b.AppendJSON(make([]byte, 0, b.SizeHint()))
 }

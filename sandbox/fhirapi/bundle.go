@@ -1,7 +1,6 @@
 package fhirapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -20,49 +19,16 @@ const (
 	maxCount     = interaction.MaxCount
 )
 
-type bundleJSON struct {
-	ResourceType string      `json:"resourceType"`
-	ID           string      `json:"id"`
-	Meta         metaJSON    `json:"meta"`
-	Type         string      `json:"type"`
-	Total        *int        `json:"total,omitempty"`
-	Link         []linkJSON  `json:"link,omitempty"`
-	Entry        []entryJSON `json:"entry,omitempty"`
-}
-
-type metaJSON struct {
-	LastUpdated string `json:"lastUpdated"`
-}
-
-type linkJSON struct {
-	Relation string `json:"relation"`
-	URL      string `json:"url"`
-}
-
-type entryJSON struct {
-	FullURL  string          `json:"fullUrl,omitempty"`
-	Resource json.RawMessage `json:"resource,omitempty"`
-	Search   *searchJSON     `json:"search,omitempty"`
-	Request  *requestJSON    `json:"request,omitempty"`
-	Response *responseJSON   `json:"response,omitempty"`
-}
-
-type searchJSON struct {
-	Mode string `json:"mode"`
-}
-
-type requestJSON struct {
-	Method string `json:"method"`
-	URL    string `json:"url"`
-}
-
-type responseJSON struct {
-	Status       string          `json:"status"`
-	Location     string          `json:"location,omitempty"`
-	Etag         string          `json:"etag,omitempty"`
-	LastModified string          `json:"lastModified,omitempty"`
-	Outcome      json.RawMessage `json:"outcome,omitempty"`
-}
+// The API's Bundles, by fhirjson's names.
+type (
+	bundleJSON   = fhirjson.Bundle
+	metaJSON     = fhirjson.BundleMeta
+	linkJSON     = fhirjson.BundleLink
+	entryJSON    = fhirjson.BundleEntry
+	searchJSON   = fhirjson.BundleSearch
+	requestJSON  = fhirjson.BundleRequest
+	responseJSON = fhirjson.BundleResponse
+)
 
 // paging reads _count and _offset, refusing malformed values.
 func paging(r *request) (count, offset int, err error) {
@@ -98,12 +64,12 @@ func links(base, path string, extra url.Values, count, offset, total int) []link
 		}
 		return base + path + "?" + q.Encode()
 	}
-	ls := []linkJSON{{"self", mk(offset)}, {"first", mk(0)}}
+	ls := []linkJSON{{Relation: "self", URL: mk(offset)}, {Relation: "first", URL: mk(0)}}
 	if offset > 0 && count > 0 {
-		ls = append(ls, linkJSON{"previous", mk(max(0, offset-count))})
+		ls = append(ls, linkJSON{Relation: "previous", URL: mk(max(0, offset-count))})
 	}
 	if count > 0 && offset+count < total {
-		ls = append(ls, linkJSON{"next", mk(offset + count)})
+		ls = append(ls, linkJSON{Relation: "next", URL: mk(offset + count)})
 	}
 	return ls
 }
@@ -121,7 +87,7 @@ func newBundle(typ string, total int, ls []linkJSON) *bundleJSON {
 }
 
 func writeBundle(r *request, b *bundleJSON) {
-	out, err := b.appendJSON(make([]byte, 0, b.sizeHint()))
+	out, err := b.AppendJSON(make([]byte, 0, b.SizeHint()))
 	if err != nil {
 		writeError(r.c, err)
 		return

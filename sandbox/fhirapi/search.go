@@ -173,12 +173,12 @@ func searchLinks(url0 string, params url.Values, q *search.Query, page *fhirstor
 	if q.Cursor == "" && q.Offset > 0 {
 		self += sep(self) + "_offset=" + fmt.Sprint(q.Offset)
 	}
-	ls := []linkJSON{{"self", self}, {"first", mk("")}}
+	ls := []linkJSON{{Relation: "self", URL: self}, {Relation: "first", URL: mk("")}}
 	if page.Prev != "" {
-		ls = append(ls, linkJSON{"previous", mk(page.Prev)})
+		ls = append(ls, linkJSON{Relation: "previous", URL: mk(page.Prev)})
 	}
 	if page.Next != "" {
-		ls = append(ls, linkJSON{"next", mk(page.Next)})
+		ls = append(ls, linkJSON{Relation: "next", URL: mk(page.Next)})
 	}
 	return ls
 }
