@@ -39,6 +39,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The bare handler of the read workload, in a child process
 	// (startBare); not for people.
 	bareFile := fs.String("serve-bare", "", "internal, started by bench itself: serve the answer in `FILE` as the bare handler of the read workload, in a process of its own")
+	targetPID := fs.Int("target-pid", 0, "with --target: the id of the sandbox's process on this machine, so that the table shows its CPU time per request (read from /proc)")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to `FILE` and what preceded the workloads to FILE.base (go tool pprof -base FILE.base; the sandbox runs in this process)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,6 +53,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	base := strings.TrimRight(*target, "/")
 	child := false // whether the sandbox runs in a child process
+	pid := *targetPID
 	if base == "" {
 		var stop func()
 		start := startBenchServer
@@ -60,7 +62,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		} else {
 			child = true
 		}
-		base, stop, err = start(ctx, *patients, stderr)
+		base, pid, stop, err = start(ctx, *patients, stderr)
 		if err != nil {
 			return err
 		}
@@ -79,6 +81,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	env.serverPID = pid
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -94,7 +97,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer writeAllocProfile(*memProfile, stderr)
 	}
 	fmt.Fprintf(stdout, "sandbox bench: %s, %d patients, %s per workload\n\n", base, len(env.patients), *duration)
-	fmt.Fprintf(stdout, "%-34s %7s %10s %12s %9s %9s %7s  %s\n", "workload", "clients", "requests/s", "resources/s", "p50", "p99", "errors", "note")
+	fmt.Fprintf(stdout, "%-34s %7s %10s %12s %9s %9s %7s %10s  %s\n", "workload", "clients", "requests/s", "resources/s", "p50", "p99", "errors", "cpu/req", "note")
 	for _, w := range selected {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -129,26 +132,26 @@ func loopbackOnly(base string) error {
 
 // startBenchServer runs `sandbox serve` from this executable in a
 // temporary directory on a free loopback port and waits until it answers.
-func startBenchServer(ctx context.Context, patients int, stderr io.Writer) (base string, stop func(), err error) {
+func startBenchServer(ctx context.Context, patients int, stderr io.Writer) (base string, pid int, stop func(), err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	dir, err := os.MkdirTemp("", "sandbox-bench-")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.Command(exe, "serve", "--addr", addr, "--data", dir,
 		"--seed-patients", fmt.Sprint(patients), "--log-level", "warn")
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop = func() {
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -169,12 +172,12 @@ func startBenchServer(ctx context.Context, patients int, stderr io.Writer) (base
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, stop, nil
+				return base, cmd.Process.Pid, stop, nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			stop()
-			return "", nil, errors.New("the sandbox started for the benchmark did not answer")
+			return "", 0, nil, errors.New("the sandbox started for the benchmark did not answer")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -182,11 +185,12 @@ func startBenchServer(ctx context.Context, patients int, stderr io.Writer) (base
 
 // startBenchServerHere runs serve in this process, as startBenchServer
 // runs it in a child, with its goroutines (and the connections' goroutines
-// they start) labelled side=server in CPU profiles.
-func startBenchServerHere(ctx context.Context, patients int, stderr io.Writer) (base string, stop func(), err error) {
+// they start) labelled side=server in CPU profiles. Its pid is 0: this
+// process's CPU time is the load generator's too.
+func startBenchServerHere(ctx context.Context, patients int, stderr io.Writer) (base string, pid int, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "sandbox-bench-")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	ready, done := make(chan string, 1), make(chan error, 1)
@@ -201,11 +205,11 @@ func startBenchServerHere(ctx context.Context, patients int, stderr io.Writer) (
 	}
 	select {
 	case addr := <-ready:
-		return "http://" + addr + "/fhir", stop, nil
+		return "http://" + addr + "/fhir", 0, stop, nil
 	case err := <-done:
 		os.RemoveAll(dir)
 		cancel()
-		return "", nil, fmt.Errorf("the sandbox started for the benchmark: %w", err)
+		return "", 0, nil, fmt.Errorf("the sandbox started for the benchmark: %w", err)
 	}
 }
 
@@ -247,6 +251,9 @@ type benchEnv struct {
 	// sandboxExe, when set, is the executable the sandbox runs from in a
 	// child process; the bare handler runs from it too (startBare).
 	sandboxExe string
+	// serverPID is the sandbox's process when it is not this one (the
+	// child, or --target-pid), whose CPU time the table shows; 0 if not.
+	serverPID int
 }
 
 func prepareBench(ctx context.Context, client *http.Client, base string) (*benchEnv, error) {

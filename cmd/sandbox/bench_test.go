@@ -13,19 +13,25 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The bench command drives a running sandbox with every workload and
-// prints a row for each, with requests per second and no errors.
+// prints a row for each, with requests per second, no errors, and the CPU
+// time per request of the process --target-pid names (here the test's
+// own, which serves the sandbox; the bare handler runs in it too, as the
+// load generator does, so its row has none, nor have the kinds of the
+// mixed workload).
 func TestBench_DrivesASandboxAndPrintsEveryWorkload(t *testing.T) {
 	addr, stop := startServe(t, nil, "--data", t.TempDir(), "--seed-patients", "20", "--log-level", "error")
 	defer stop()
 	var out bytes.Buffer
-	err := benchCmd(context.Background(), []string{"--target", "http://" + addr + "/fhir", "--duration", "500ms"}, &out, io.Discard)
+	err := benchCmd(context.Background(), []string{"--target", "http://" + addr + "/fhir", "--duration", "500ms",
+		"--target-pid", strconv.Itoa(os.Getpid())}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
-	rowRE := regexp.MustCompile(`^(\S.*?|  \S.*?)\s{2,}(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)`)
+	rowRE := regexp.MustCompile(`^(\S.*?|  \S.*?)\s{2,}(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\S+)`)
 	seen := map[string]bool{}
 	for _, line := range strings.Split(out.String(), "\n") {
 		m := rowRE.FindStringSubmatch(line)
@@ -38,6 +44,17 @@ func TestBench_DrivesASandboxAndPrintsEveryWorkload(t *testing.T) {
 		}
 		if m[7] != "0" {
 			t.Errorf("workload %q had errors: %s", m[1], line)
+		}
+		// The mixed workload's kinds share its CPU time, which its own
+		// row shows.
+		name := strings.TrimSpace(m[1])
+		switch cpu, err := time.ParseDuration(m[8]); {
+		case name == "bare net/http handler" || strings.HasPrefix(name, "of which "):
+			if m[8] != "-" {
+				t.Errorf("%q shows a CPU time of its own: %s", name, line)
+			}
+		case err != nil || cpu <= 0:
+			t.Errorf("workload %q shows no CPU time per request: %s", name, line)
 		}
 	}
 	for _, w := range workloads {
@@ -105,5 +122,55 @@ func TestBench_ServeBareAnswersTheStoredBytes(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("stopping: %v", err)
+	}
+}
+
+// /proc/PID/stat: utime and stime are the 14th and 15th fields, counted
+// after the command name, which may hold spaces and parentheses.
+func TestParseProcStat(t *testing.T) {
+	for _, c := range []struct {
+		stat string
+		want time.Duration
+		ok   bool
+	}{
+		{"4242 (sandbox) S 1 4242 4242 0 -1 4194560 3012 0 0 0 250 31 0 0 20 0 12 0 100 1 2", 2810 * time.Millisecond, true},
+		{"7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0", 30 * time.Millisecond, true},
+		{"7 (x) R 1 7 7 0 -1 0 0 0 0 0 1", 0, false},
+		{"7 (x) R 1 7 7 0 -1 0 0 0 0 0 one 2 0", 0, false},
+		{"no parenthesis", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := parseProcStat([]byte(c.stat))
+		if got != c.want || ok != c.ok {
+			t.Errorf("parseProcStat(%q) = %v, %v, want %v, %v", c.stat, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// The meter reads this process's CPU time as it grows, and none of a
+// process that is not there.
+func TestCPUMeter_MeasuresWhatTheProcessSpends(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
+	}
+	m := startCPU(os.Getpid())
+	x := 0
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+		for i := range 100000 {
+			x ^= i
+		}
+	}
+	cpu, ok := m.used()
+	if !ok || cpu < 100*time.Millisecond {
+		t.Errorf("after 300 ms of work the meter reads %v, %v (%d)", cpu, ok, x)
+	}
+	if _, ok := startCPU(0).used(); ok {
+		t.Error("a meter of no process reads a time")
+	}
+	if got := perRequest(time.Second, true, 4); got != 250*time.Millisecond {
+		t.Errorf("perRequest = %v", got)
+	}
+	if got := perRequest(time.Second, false, 4); got != 0 {
+		t.Errorf("perRequest of an unknown time = %v", got)
 	}
 }

@@ -42,6 +42,8 @@ type row struct {
 	errors     int
 	note       string
 	hasResRate bool
+	// cpu is the sandbox's CPU time per request, 0 when not known.
+	cpu time.Duration
 }
 
 func (r row) String() string {
@@ -49,8 +51,12 @@ func (r row) String() string {
 	if r.hasResRate {
 		res = fmt.Sprintf("%.0f", r.resources)
 	}
-	return fmt.Sprintf("%-34s %7d %10.0f %12s %9s %9s %7d  %s", r.name, r.clients, r.requests, res,
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.note)
+	cpu := "-"
+	if r.cpu > 0 {
+		cpu = r.cpu.Round(time.Microsecond).String()
+	}
+	return fmt.Sprintf("%-34s %7d %10.0f %12s %9s %9s %7d %10s  %s", r.name, r.clients, r.requests, res,
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, cpu, r.note)
 }
 
 // drive runs fn from clients goroutines for d and returns, per kind, the
@@ -155,10 +161,12 @@ type workload struct {
 // simple is a workload of one kind of request from clients clients.
 func simple(name string, clients, perOp int, fn opFunc) workload {
 	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
+		meter := startCPU(env.serverPID)
 		lat, res, errs, elapsed, err := drive(ctx, c, env, clients, d, fn)
 		if err != nil {
 			return nil, err
 		}
+		cpu, known := meter.used()
 		var all []time.Duration
 		for _, v := range lat {
 			all = append(all, v...)
@@ -166,7 +174,7 @@ func simple(name string, clients, perOp int, fn opFunc) workload {
 		slices.Sort(all)
 		return []row{{name: name, clients: clients, requests: float64(len(all)) / elapsed.Seconds(),
 			resources: float64(res) / elapsed.Seconds(), hasResRate: perOp > 1,
-			p50: percentile(all, 0.5), p99: percentile(all, 0.99), errors: errs}}, nil
+			p50: percentile(all, 0.5), p99: percentile(all, 0.99), errors: errs, cpu: perRequest(cpu, known, len(all))}}, nil
 	}}
 }
 
@@ -222,17 +230,19 @@ func mixedOp(ctx context.Context, c *http.Client, env *benchEnv, rng *rand.Rand,
 func mixed(clients int) workload {
 	name := "mixed 50/35/15 read/search/create"
 	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
+		meter := startCPU(env.serverPID)
 		lat, _, errs, elapsed, err := drive(ctx, c, env, clients, d, mixedOp)
 		if err != nil {
 			return nil, err
 		}
+		cpu, known := meter.used()
 		var all []time.Duration
 		for _, v := range lat {
 			all = append(all, v...)
 		}
 		slices.Sort(all)
 		rows := []row{{name: name, clients: clients, requests: float64(len(all)) / elapsed.Seconds(),
-			p50: percentile(all, 0.5), p99: percentile(all, 0.99), errors: errs}}
+			p50: percentile(all, 0.5), p99: percentile(all, 0.99), errors: errs, cpu: perRequest(cpu, known, len(all))}}
 		for _, k := range []string{"read", "search", "create"} {
 			v := lat[k]
 			slices.Sort(v)
@@ -254,36 +264,44 @@ func mixed(clients int) workload {
 func readRatio(clients int) workload {
 	name := "read by id vs bare handler"
 	return workload{name: name, run: func(ctx context.Context, c *http.Client, env *benchEnv, d time.Duration) ([]row, error) {
-		bareBase, stop, err := startBare(ctx, env)
+		bareBase, barePID, stop, err := startBare(ctx, env)
 		if err != nil {
 			return nil, err
 		}
 		defer stop()
 		bareEnv := *env
 		bareEnv.base = bareBase
+		bareEnv.serverPID = barePID
 		type total struct {
-			lat     []time.Duration
-			errors  int
-			elapsed time.Duration
+			lat      []time.Duration
+			errors   int
+			elapsed  time.Duration
+			cpu      time.Duration
+			cpuKnown bool
 		}
-		var gw, bare total
+		gw, bare := total{cpuKnown: true}, total{cpuKnown: true}
 		for _, target := range []*total{&gw, &bare, &bare, &gw} {
 			e := env
 			if target == &bare {
 				e = &bareEnv
 			}
+			meter := startCPU(e.serverPID)
 			lat, _, errs, elapsed, err := drive(ctx, c, e, clients, d/2, readOp)
 			if err != nil {
 				return nil, err
 			}
+			cpu, known := meter.used()
 			target.lat = append(target.lat, lat["read"]...)
 			target.errors += errs
 			target.elapsed += elapsed
+			target.cpu += cpu
+			target.cpuKnown = target.cpuKnown && known
 		}
 		rowOf := func(name string, t total) row {
 			slices.Sort(t.lat)
 			return row{name: name, clients: clients, requests: float64(len(t.lat)) / t.elapsed.Seconds(),
-				p50: percentile(t.lat, 0.5), p99: percentile(t.lat, 0.99), errors: t.errors}
+				p50: percentile(t.lat, 0.5), p99: percentile(t.lat, 0.99), errors: t.errors,
+				cpu: perRequest(t.cpu, t.cpuKnown, len(t.lat))}
 		}
 		g, b := rowOf(name, gw), rowOf("  bare net/http handler", bare)
 		g.note = fmt.Sprintf("ratio %.2f", g.requests/b.requests)
@@ -302,21 +320,22 @@ func bareHandler(header http.Header, body []byte) http.Handler {
 }
 
 // startBare starts the bare handler of env's stored Patient and returns
-// its FHIR base: in a child process (serveBare) when the sandbox runs in
-// one, else in this process.
-func startBare(ctx context.Context, env *benchEnv) (string, func(), error) {
+// its FHIR base and the id of the process serving it (0 when that is this
+// process, as the load generator's): in a child process (serveBare) when
+// the sandbox runs in one, else in this process.
+func startBare(ctx context.Context, env *benchEnv) (string, int, func(), error) {
 	if env.sandboxExe == "" {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		srv := &http.Server{Handler: bareHandler(env.readHeader, env.readBody)}
 		go func() { _ = srv.Serve(l) }()
-		return "http://" + l.Addr().String() + "/fhir", func() { _ = srv.Close() }, nil
+		return "http://" + l.Addr().String() + "/fhir", 0, func() { _ = srv.Close() }, nil
 	}
 	f, err := os.CreateTemp("", "sandbox-bench-bare-*.json")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	defer os.Remove(f.Name()) // the child has read it once it answers
 	err = json.NewEncoder(f).Encode(bareAnswer{Header: env.readHeader, Body: env.readBody})
@@ -324,15 +343,15 @@ func startBare(ctx context.Context, env *benchEnv) (string, func(), error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.CommandContext(ctx, env.sandboxExe, "bench", "--serve-bare", f.Name())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -341,9 +360,9 @@ func startBare(ctx context.Context, env *benchEnv) (string, func(), error) {
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		stop()
-		return "", nil, fmt.Errorf("the bare handler did not start: %w", err)
+		return "", 0, nil, fmt.Errorf("the bare handler did not start: %w", err)
 	}
-	return "http://" + strings.TrimSpace(addr) + "/fhir", stop, nil
+	return "http://" + strings.TrimSpace(addr) + "/fhir", cmd.Process.Pid, stop, nil
 }
 
 // bareAnswer is what startBare hands the child that serves it.
